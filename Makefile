@@ -1,0 +1,33 @@
+# One command to run the product locally, one to test it; each builds the venv it needs.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+STAGE  ?= prod
+
+.PHONY: run test package deploy bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check 'pip<26.3'
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+## Run the whole product on loopback: moto server, HTTP API, S3 events, schedule.
+run: $(STAMP)
+	$(BIN)/python -m chalicelib.local
+
+## Run the whole test suite.
+test: $(STAMP)
+	$(BIN)/python -m pytest -q tests
+
+## Write dist/: Chalice's Terraform package of the app beside the resources template.
+package: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/package.sh $(STAGE)
+
+## Deploy to AWS with the caller's credentials: stateful stack, then chalice deploy.
+deploy: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/deploy.sh $(STAGE)
+
+clean:
+	rm -rf $(VENV) dist .pytest_cache

@@ -1,0 +1,72 @@
+"""Buckets (image families): create, read, update, list, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import store, versions
+from .clock import now_iso
+from .errors import Conflict, NotFound
+from .models import Bucket, CreateBucket, UpdateBucket
+from .store import ConditionFailed
+
+
+def create_bucket(body: CreateBucket) -> Bucket:
+    now = now_iso()
+    item = {**store.bucket_key(body.name), **store.bucket_index(body.name), "bucket": body.name,
+            "description": body.description, "labels": body.labels, "created_at": now, "updated_at": now,
+            "version_count": 0}
+    try:
+        store.put(item, "attribute_not_exists(PK)")
+    except ConditionFailed:
+        raise Conflict(f"bucket {body.name!r} already exists") from None
+    return to_bucket(item)
+
+
+def get_bucket(name: str) -> Bucket:
+    item = store.get(store.bucket_key(name))
+    if not item:
+        raise NotFound(f"bucket {name!r} does not exist")
+    return to_bucket(item)
+
+
+def update_bucket(name: str, body: UpdateBucket) -> Bucket:
+    changes = body.model_dump(exclude_none=True)
+    sets = ", ".join(f"{field} = :{field}" for field in changes)
+    try:
+        item = store.update(store.bucket_key(name), f"SET {sets + ', ' if sets else ''}updated_at = :now",
+                            values={**{f":{k}": v for k, v in changes.items()}, ":now": now_iso()},
+                            condition="attribute_exists(PK)")
+    except ConditionFailed:
+        raise NotFound(f"bucket {name!r} does not exist") from None
+    return to_bucket(item)
+
+
+def list_buckets(limit: int, token: str | None) -> tuple[list[Bucket], str | None]:
+    partition = store.bucket_index("")[store.GSI1PK]
+    start = store.decode_token(token, {store.GSI1PK: partition})
+    items, last = store.query_page(partition, index=store.GSI1, limit=limit, start=start)
+    return [to_bucket(i) for i in items], store.encode_token(last)
+
+
+def delete_bucket(name: str) -> Bucket:
+    """Delete a bucket with everything in it.
+
+    Each version goes atomically (see versions.delete_version); the bucket item goes last,
+    so a DELETE interrupted half-way can simply be repeated.
+    """
+    bucket = get_bucket(name)
+    partition = store.version_index(name, 0)[store.GSI1PK]
+    for item in list(store.query_all(partition, index=store.GSI1)):
+        versions.delete_version(name, item["name"])
+    leftovers = [i for i in store.query_all(store.bucket_key(name)[store.PK], projection="PK, SK") if i[store.SK] != "BUCKET"]
+    for start in range(0, len(leftovers), store.TRANSACTION_LIMIT):
+        store.transact([store.delete_action(store.strip_to_key(i)) for i in leftovers[start:start + store.TRANSACTION_LIMIT]])
+    store.delete(store.bucket_key(name))
+    return bucket
+
+
+def to_bucket(item: dict[str, Any]) -> Bucket:
+    fields = store.strip_keys(item)
+    fields["name"] = fields.pop("bucket")
+    return Bucket.model_validate(fields)

@@ -1,0 +1,84 @@
+"""HTTP plumbing shared by the routes: JSON bodies in, JSON out, errors in one shape."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable, TypeVar
+
+from chalice import Response
+from chalice.app import Request
+from pydantic import BaseModel, ValidationError
+
+from .errors import BadRequest, RegistryError
+from .observability import logger
+
+M = TypeVar("M", bound=BaseModel)
+DEFAULT_LIMIT, MAX_LIMIT = 25, 100
+
+
+def respond(payload: Any, status: int = 200) -> Response:
+    if isinstance(payload, BaseModel):
+        payload = payload.model_dump(mode="json")
+    return Response(body=json.dumps(payload), status_code=status, headers={"Content-Type": "application/json"})
+
+
+def error(status: int, code: str, message: str) -> Response:
+    return respond({"error": code, "message": message}, status)
+
+
+def page(items: list[BaseModel], next_token: str | None, **extra: Any) -> Response:
+    body: dict[str, Any] = {"items": [i.model_dump(mode="json", exclude_none=False) for i in items], **extra}
+    if next_token:
+        body["next_token"] = next_token
+    return respond(body)
+
+
+def body(request: Request, model: type[M]) -> M:
+    """Validate the JSON body against a model; 400 with every problem otherwise."""
+    raw = request.raw_body or b""
+    try:
+        data = json.loads(raw) if raw.strip() else {}
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("the request body is not valid JSON") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors())
+        raise BadRequest(f"invalid request body: {problems}") from None
+
+
+def list_params(request: Request) -> tuple[int, str | None]:
+    """`limit` (1-100, default 25) and `next_token` from the query string."""
+    params = request.query_params or {}
+    raw = params.get("limit", str(DEFAULT_LIMIT))
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}, not {raw!r}")
+    return int(raw), params.get("next_token") or None
+
+
+def flag(request: Request, name: str) -> bool:
+    raw = (request.query_params or {}).get(name, "false").lower()
+    if raw not in ("true", "false", "1", "0"):
+        raise BadRequest(f"{name} must be true or false, not {raw!r}")
+    return raw in ("true", "1")
+
+
+def handle_errors(event: Request, get_response: Callable[[Request], Response]) -> Response:
+    """Every error leaves as `{"error", "message"}`: registry errors with their status,
+    Chalice's own (`{"Code", "Message"}`) reshaped, nothing with a stack trace."""
+    try:
+        response = get_response(event)
+    except RegistryError as exc:
+        return error(exc.status, exc.code, exc.message)
+    except Exception:  # defensive: Chalice normally turns these into its own 500 first
+        logger.exception("unhandled error")
+        return error(500, "InternalError", INTERNAL)
+    if response.status_code >= 400 and isinstance(response.body, dict) and "Code" in response.body:
+        code = str(response.body["Code"])
+        if response.status_code >= 500:
+            return error(response.status_code, "InternalError", INTERNAL)
+        return error(response.status_code, code.removesuffix("Error") or code, str(response.body.get("Message", "")))
+    return response
+
+
+INTERNAL = "the registry failed to handle this request; see its logs"

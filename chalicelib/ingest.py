@@ -1,0 +1,119 @@
+"""S3 object → manifest → versions, with an ingestion record for every object.
+
+At least once, out of order: an object is known by (S3 bucket, key, version ID or ETag);
+its record is written last, so a re-delivered event finds it and changes nothing, while an
+event interrupted half-way is redone from the start (every step is idempotent).
+Permanent problems (bad JSON, invalid builds, a vanished object) are recorded as
+`rejected` or `partial` with reasons; transient AWS errors raise, so Lambda retries.
+The S3 object is only ever read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote_plus
+
+from botocore.exceptions import ClientError
+
+from . import aws, store, versions
+from .clock import now_iso
+from .errors import BadRequest
+from .manifest import MAX_MANIFEST_BYTES, ParsedManifest, content_hash, parse_manifest
+from .models import IngestedVersion, Ingestion
+from .observability import logger, metrics
+from .store import ConditionFailed
+
+_GONE = {"NoSuchKey", "NoSuchVersion", "404", "NotFound"}
+STATUSES = ("accepted", "partial", "rejected")
+MAX_REASONS = 100
+
+
+def handle_s3_event(event: dict[str, Any]) -> list[Ingestion]:
+    """Ingest every object a (possibly batched) S3 notification names."""
+    results = []
+    for record in event.get("Records", []):
+        s3 = record.get("s3", {})
+        obj = s3.get("object", {})
+        if not record.get("eventName", "ObjectCreated").startswith(("ObjectCreated", "s3:ObjectCreated")):
+            continue
+        results.append(ingest_object(
+            s3_bucket=s3.get("bucket", {}).get("name", ""),
+            key=unquote_plus(obj.get("key", "")),
+            etag=obj.get("eTag", ""),
+            version_id=obj.get("versionId"),
+        ))
+    return results
+
+
+def ingest_object(s3_bucket: str, key: str, etag: str, version_id: str | None = None) -> Ingestion:
+    ingestion_id = content_hash([s3_bucket, key, version_id or etag])
+    existing = store.get(store.ingestion_key(ingestion_id))
+    if existing:
+        logger.info("duplicate delivery, already ingested", extra={"key": key, "ingestion": ingestion_id})
+        metrics.add_metric(name="DuplicateDeliveries", unit="Count", value=1)
+        return to_ingestion(existing)
+
+    raw, metadata, problem = _read(s3_bucket, key, version_id)
+    parsed = parse_manifest(raw, key, metadata) if problem is None else ParsedManifest([], [problem], 0)
+    results: list[IngestedVersion] = []
+    reasons = list(parsed.problems)
+    for run in parsed.runs:
+        try:
+            results.append(versions.record_run(run))
+        except ClientError as exc:
+            if not _too_large(exc):
+                raise
+            reasons.append(f"run {run.fingerprint} of bucket {run.bucket}: not stored: {exc.response['Error']['Message']}")
+
+    status = "accepted" if not reasons else "partial" if results else "rejected"
+    if len(reasons) > MAX_REASONS:  # keep the record well under DynamoDB's 400 KB item limit
+        reasons = reasons[:MAX_REASONS] + [f"... and {len(reasons) - MAX_REASONS} more problems"]
+    record = Ingestion(id=ingestion_id, s3_bucket=s3_bucket, key=key, etag=etag or version_id or "",
+                       status=status, received_at=now_iso(), reasons=reasons, versions=results)
+    item = {**store.ingestion_key(ingestion_id), **store.ingestion_index(status, record.received_at, ingestion_id),
+            **record.model_dump()}
+    try:
+        store.put(item, "attribute_not_exists(PK)")
+    except ConditionFailed:  # a concurrent delivery of the same object finished first
+        pass
+    logger.info("manifest ingested", extra={"key": key, "status": status, "reasons": reasons,
+                                            "versions": [f"{v.bucket}/{v.version}" for v in results]})
+    metrics.add_metric(name=f"Ingestions{status.capitalize()}", unit="Count", value=1)
+    return record
+
+
+def _read(s3_bucket: str, key: str, version_id: str | None) -> tuple[bytes, dict[str, str], str | None]:
+    """The object's bytes and metadata, or a permanent problem; transient errors raise."""
+    kwargs = {"Bucket": s3_bucket, "Key": key, **({"VersionId": version_id} if version_id else {})}
+    try:
+        response = aws.client("s3").get_object(**kwargs)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in _GONE:
+            return b"", {}, f"the object s3://{s3_bucket}/{key} no longer exists"
+        raise
+    size = response.get("ContentLength", 0)
+    if size > MAX_MANIFEST_BYTES:
+        response["Body"].close()
+        return b"", {}, f"the object is {size} bytes; the limit is {MAX_MANIFEST_BYTES}"
+    return response["Body"].read(MAX_MANIFEST_BYTES + 1), response.get("Metadata", {}), None
+
+
+def _too_large(exc: ClientError) -> bool:
+    """DynamoDB refusing an item over 400 KB (say, huge custom_data): permanent, unlike the rest."""
+    error = exc.response["Error"]
+    return error["Code"] == "ValidationException" and "size" in error.get("Message", "").lower()
+
+
+def list_ingestions(status: str | None, limit: int, token: str | None) -> tuple[list[Ingestion], str | None]:
+    """Newest first, all or by status, one Query page."""
+    if status is not None and status not in STATUSES:
+        raise BadRequest(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
+    index_item = store.ingestion_index(status or "", "", "")
+    index, hash_key = (store.GSI2, store.GSI2PK) if status else (store.GSI1, store.GSI1PK)
+    start = store.decode_token(token, {hash_key: index_item[hash_key]})
+    items, last = store.query_page(index_item[hash_key], index=index, newest_first=True, limit=limit, start=start)
+    return [to_ingestion(i) for i in items], store.encode_token(last)
+
+
+def to_ingestion(item: dict[str, Any]) -> Ingestion:
+    return Ingestion.model_validate(store.strip_keys(item))

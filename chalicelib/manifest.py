@@ -1,0 +1,269 @@
+"""Parse a `packer-manifest.json` into runs of builds: pure, no AWS.
+
+Rules (also in the README, "Manifest conventions"):
+- Each build's bucket name comes from `custom_data.bucket_name`, else the S3 object
+  metadata `bucket-name`, else the key: its first path segment (`ubuntu-base/x.json`),
+  or for a key at the root its file name without extension (`ubuntu-base.json`).
+- Its fingerprint comes from `custom_data.fingerprint`, else metadata `fingerprint`
+  (which then applies to every run in the object), else `packer_run_uuid`; a build with
+  neither is a run of its own, fingerprinted `build-<content hash>`.
+- Builds are grouped into runs by (bucket, fingerprint): one run becomes one version.
+- Parent hints come from custom_data (`parent_bucket`, `parent_channel`, `parent_version`,
+  `source_artifact`, or `source_ami` / `source_image`) else the metadata of the same
+  names hyphenated.
+- A build is identified by a hash of its whole manifest entry, so the same build uploaded
+  twice is one build, and builds that differ only in custom_data (e.g. `arch`) stay two.
+- `custom_data` becomes the build's labels (non-string values JSON-encoded).
+A build that fails validation is reported with its index and reason; the others land.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from .models import BUCKET_NAME_PATTERN, FINGERPRINT_PATTERN, Artifact, ParentHint
+from .platforms import identifies, platform_for, split_artifact_id
+
+MAX_MANIFEST_BYTES = 20 * 1024 * 1024
+MAX_NESTING = 64
+HINT_KEYS = ("parent_bucket", "parent_channel", "parent_version", "source_artifact")
+SOURCE_ALIASES = ("source_artifact", "source_ami", "source_image")
+_BUCKET_RE = re.compile(BUCKET_NAME_PATTERN)
+_FINGERPRINT_RE = re.compile(FINGERPRINT_PATTERN)
+
+
+class ManifestFile(BaseModel):
+    name: str
+    size: int | None = None
+
+
+class ManifestBuild(BaseModel):
+    """One entry of a manifest's `builds` list, as Packer's manifest post-processor writes it."""
+
+    model_config = ConfigDict(extra="allow", strict=False)
+
+    name: str
+    builder_type: str
+    artifact_id: str
+    build_time: int | None = None
+    files: list[ManifestFile] | None = None
+    packer_run_uuid: str | None = None
+    custom_data: dict[str, Any] | None = None
+
+    @field_validator("name", "builder_type")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+
+@dataclass
+class ParsedBuild:
+    id: str
+    name: str
+    builder_type: str
+    platform: str
+    labels: dict[str, str]
+    packer_run_uuid: str | None
+    build_time: str | None
+    source_artifact: str | None
+    artifacts: list[Artifact]
+    indexed_ids: list[str]
+
+    @property
+    def component_type(self) -> str:
+        return f"{self.builder_type}.{self.name}"
+
+
+@dataclass
+class ParsedRun:
+    bucket: str
+    fingerprint: str
+    parent_hint: ParentHint | None
+    builds: list[ParsedBuild] = field(default_factory=list)
+
+
+@dataclass
+class ParsedManifest:
+    runs: list[ParsedRun]
+    problems: list[str]
+    build_count: int  # entries in `builds`, valid or not
+
+
+def parse_manifest(raw: bytes, key: str, metadata: dict[str, str] | None = None) -> ParsedManifest:
+    """Parse raw bytes; never raises for bad input, reports it in `problems` instead."""
+    metadata = {k.lower(): v for k, v in (metadata or {}).items()}
+    document, problem = _load_json(raw)
+    if problem:
+        return ParsedManifest([], [problem], 0)
+    if not isinstance(document, dict):
+        return ParsedManifest([], [f"the manifest must be a JSON object, not {_json_type(document)}"], 0)
+    builds = document.get("builds")
+    if not isinstance(builds, list):
+        what = "missing" if builds is None else f"a {_json_type(builds)}, not a list"
+        return ParsedManifest([], [f"'builds' is {what}: not a Packer manifest"], 0)
+    if not builds:
+        return ParsedManifest([], ["'builds' is empty: nothing to record"], 0)
+
+    runs: dict[tuple[str, str], ParsedRun] = {}
+    problems: list[str] = []
+    for index, entry in enumerate(builds):
+        try:
+            bucket, fingerprint, hint, build = _parse_build(entry, key, metadata)
+        except _BuildProblem as exc:
+            problems.append(f"builds[{index}]{_label(entry)}: {exc}")
+            continue
+        run = runs.setdefault((bucket, fingerprint), ParsedRun(bucket, fingerprint, hint))
+        if run.parent_hint is None:
+            run.parent_hint = hint
+        if all(b.id != build.id for b in run.builds):
+            run.builds.append(build)
+    return ParsedManifest(list(runs.values()), problems, len(builds))
+
+
+class _BuildProblem(ValueError):
+    pass
+
+
+def _load_json(raw: bytes) -> tuple[Any, str | None]:
+    if len(raw) > MAX_MANIFEST_BYTES:
+        return None, f"the object is {len(raw)} bytes; the limit is {MAX_MANIFEST_BYTES}"
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return None, f"not UTF-8 text: invalid byte at offset {exc.start}"
+    if _nesting_depth(text) > MAX_NESTING:
+        return None, f"JSON nested deeper than {MAX_NESTING} levels"
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as exc:
+        return None, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+    except (RecursionError, ValueError) as exc:  # pragma: no cover - guarded by _nesting_depth
+        return None, f"not valid JSON: {exc}"
+
+
+def _nesting_depth(text: str) -> int:
+    """Deepest bracket nesting outside strings: a cheap guard before json.loads recurses."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def _parse_build(entry: Any, key: str, metadata: dict[str, str]) -> tuple[str, str, ParentHint | None, ParsedBuild]:
+    if not isinstance(entry, dict):
+        raise _BuildProblem(f"a build must be an object, not {_json_type(entry)}")
+    try:
+        build = ManifestBuild.model_validate(entry)
+    except ValidationError as exc:
+        raise _BuildProblem(_describe(exc)) from None
+    custom = build.custom_data or {}
+    bucket = _text(custom.get("bucket_name")) or metadata.get("bucket-name") or bucket_from_key(key)
+    if not bucket or not _BUCKET_RE.match(bucket):
+        raise _BuildProblem(
+            f"bucket name {bucket!r} is not valid (letters, digits, '.', '_', '-'; up to 64; "
+            "set custom_data.bucket_name or the object metadata bucket-name)"
+        )
+    build_id = content_hash(entry)
+    run_uuid = (build.packer_run_uuid or "").strip() or None
+    fingerprint = _text(custom.get("fingerprint")) or metadata.get("fingerprint") or run_uuid or f"build-{build_id}"
+    if not _FINGERPRINT_RE.match(fingerprint):
+        raise _BuildProblem(f"fingerprint {fingerprint!r} is not valid (1-128 of A-Z a-z 0-9 . _ : + = @ -, not vN)")
+    platform = platform_for(build.builder_type)
+    split = split_artifact_id(platform, build.artifact_id)
+    source = next((_text(custom.get(k)) for k in SOURCE_ALIASES if _text(custom.get(k))), None)
+    source = source or metadata.get("source-artifact")
+    hint = _parent_hint(custom, metadata, source)
+    parsed = ParsedBuild(
+        id=build_id,
+        name=build.name,
+        builder_type=build.builder_type,
+        platform=platform,
+        labels={k: v if isinstance(v, str) else json.dumps(v, sort_keys=True) for k, v in custom.items()},
+        packer_run_uuid=run_uuid,
+        build_time=_iso(build.build_time),
+        source_artifact=source,
+        artifacts=[Artifact(external_id=a.external_id, region=a.region) for a in split],
+        indexed_ids=sorted({a.external_id for a in split if identifies(platform, a.external_id)}),
+    )
+    return bucket, fingerprint, hint, parsed
+
+
+def bucket_from_key(key: str) -> str:
+    """`ubuntu-base/2026-11-25.json` → `ubuntu-base`; `ubuntu-base.json` → `ubuntu-base`."""
+    key = key.lstrip("/")
+    first, sep, _ = key.partition("/")
+    if sep:
+        return first
+    return first.rsplit(".", 1)[0] if "." in first else first
+
+
+def content_hash(entry: Any) -> str:
+    """A stable 16-hex-digit hash of a JSON value (key order does not matter)."""
+    canonical = json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+def _parent_hint(custom: dict[str, Any], metadata: dict[str, str], source: str | None) -> ParentHint | None:
+    values = {k: _text(custom.get(k)) or metadata.get(k.replace("_", "-")) for k in HINT_KEYS}
+    values["source_artifact"] = source
+    if not any(values.values()):
+        return None
+    return ParentHint(
+        bucket=values["parent_bucket"],
+        channel=values["parent_channel"],
+        version=values["parent_version"],
+        source_artifact=values["source_artifact"],
+    )
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def _iso(epoch: int | None) -> str | None:
+    if not epoch or epoch < 0 or epoch > 32503680000:  # 0 means "unknown"; beyond year 3000 is junk
+        return None
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"]) or "build"
+        parts.append(f"{where}: {error['msg']}")
+    return "; ".join(parts)
+
+
+def _label(entry: Any) -> str:
+    if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+        return f" ({entry['name']})"
+    return ""
+
+
+def _json_type(value: Any) -> str:
+    return {dict: "object", list: "list", str: "string", bool: "boolean", type(None): "null"}.get(
+        type(value), "number"
+    )

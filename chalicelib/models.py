@@ -1,0 +1,116 @@
+"""Pydantic models at the edges: HTTP request bodies and the JSON the API returns."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+# A bucket name: letters, digits, '.', '_' and '-', starting with a letter or digit.
+# The same rule applies to names taken from manifests and to POST /buckets.
+BUCKET_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+BucketName = Annotated[str, StringConstraints(pattern=BUCKET_NAME_PATTERN)]
+# A fingerprint: what a run is known by (git SHA, run UUID, explicit value); URL-safe,
+# and never of the form `vN`, which names a version.
+FINGERPRINT_PATTERN = r"^(?!v[0-9]+$)[A-Za-z0-9._:+=@-]{1,128}$"
+VERSION_NAME = re.compile(r"^v([1-9][0-9]{0,8})$")
+LabelMap = dict[Annotated[str, StringConstraints(min_length=1, max_length=128)], Annotated[str, StringConstraints(max_length=1024)]]
+
+VersionStatus = Literal["active", "revoked", "revocation_scheduled"]
+IngestionStatus = Literal["accepted", "partial", "rejected"]
+
+
+class Body(BaseModel):
+    """A request body: unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class CreateBucket(Body):
+    name: BucketName
+    description: Annotated[str, StringConstraints(max_length=1024)] = ""
+    labels: LabelMap = Field(default_factory=dict)
+
+
+class UpdateBucket(Body):
+    description: Annotated[str, StringConstraints(max_length=1024)] | None = None
+    labels: LabelMap | None = None
+
+
+class Artifact(BaseModel):
+    external_id: str
+    region: str | None = None
+
+
+class Build(BaseModel):
+    id: str
+    component_type: str
+    name: str
+    builder_type: str
+    platform: str
+    status: Literal["DONE"] = "DONE"
+    labels: dict[str, str] = Field(default_factory=dict)
+    packer_run_uuid: str | None = None
+    build_time: str | None = None
+    source_artifact: str | None = None
+    artifacts: list[Artifact] = Field(default_factory=list)
+    created_at: str
+
+
+class ParentHint(BaseModel):
+    """What a manifest says about a version's parent; resolved by the ancestry logic."""
+
+    bucket: str | None = None
+    channel: str | None = None
+    version: str | None = None
+    source_artifact: str | None = None
+
+
+class Version(BaseModel):
+    bucket: str
+    name: str
+    number: int
+    fingerprint: str
+    status: VersionStatus = "active"
+    created_at: str
+    updated_at: str
+    build_count: int = 0
+    parent_hint: ParentHint | None = None
+    builds: list[Build] | None = None
+
+
+class Bucket(BaseModel):
+    name: str
+    description: str = ""
+    labels: dict[str, str] = Field(default_factory=dict)
+    created_at: str
+    updated_at: str
+    version_count: int = 0
+    latest_version: str | None = None
+
+
+class IngestedVersion(BaseModel):
+    bucket: str
+    version: str
+    fingerprint: str
+    builds_added: int
+    created: bool
+
+
+class Ingestion(BaseModel):
+    id: str
+    s3_bucket: str
+    key: str
+    etag: str
+    status: IngestionStatus
+    received_at: str
+    reasons: list[str] = Field(default_factory=list)
+    versions: list[IngestedVersion] = Field(default_factory=list)
+
+
+class Page(BaseModel):
+    """One page of a list; `next_token` is present while more remain."""
+
+    items: list
+    next_token: str | None = None

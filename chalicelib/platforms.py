@@ -1,0 +1,105 @@
+"""Builder types → platforms, and how each platform's `artifact_id` splits into artifacts.
+
+One table answers both questions, so a new builder is one line here.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+# (builder-type prefix or exact name, platform). Longest prefix wins; a type ending in
+# '-' matches every builder of that family (amazon-ebs, amazon-chroot, ...).
+_PLATFORMS: list[tuple[str, str]] = [
+    ("amazon-", "aws"),
+    ("azure-", "azure"),
+    ("googlecompute", "gcp"),
+    ("docker", "docker"),
+    ("vsphere-", "vsphere"),
+    ("vmware-", "vmware"),
+    ("qemu", "qemu"),
+    ("virtualbox-", "virtualbox"),
+    ("hyperv-", "hyperv"),
+    ("proxmox-", "proxmox"),
+    ("proxmox", "proxmox"),
+    ("digitalocean", "digitalocean"),
+    ("oracle-oci", "oci"),
+    ("oracle-classic", "oracle-classic"),
+    ("openstack", "openstack"),
+    ("nutanix", "nutanix"),
+    ("yandex", "yandex"),
+    ("libvirt", "libvirt"),
+    ("vagrant", "vagrant"),
+    ("hcloud", "hcloud"),
+    ("linode", "linode"),
+    ("alicloud-", "alicloud"),
+    ("tencentcloud-", "tencentcloud"),
+    ("scaleway", "scaleway"),
+    ("parallels-", "parallels"),
+    ("lxd", "lxd"),
+    ("lxc", "lxc"),
+    ("null", "null"),
+    ("file", "file"),
+]
+
+# Platforms whose artifact_id is `region:id[,region:id...]`.
+_REGION_PREFIXED = {"aws", "digitalocean", "alicloud", "tencentcloud"}
+# Platforms whose IDs name one image across the provider (indexed for ancestry look-ups).
+_GLOBAL_IDS = {"aws", "gcp", "docker", "oci", "digitalocean", "yandex", "alicloud", "tencentcloud", "hcloud", "linode"}
+# Values builders write when there is no real ID.
+_PLACEHOLDERS = {"", "vm", "null", "file", "container", "none"}
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+_OCID_REGION = re.compile(r"^ocid1\.[a-z]+\.[a-z0-9]+\.([a-z0-9-]+)\.")
+
+
+class SplitArtifact(NamedTuple):
+    external_id: str
+    region: str | None
+
+
+def platform_for(builder_type: str) -> str:
+    """The platform of a builder type; an unknown builder keeps its own type."""
+    best = ""
+    platform = builder_type
+    for prefix, name in _PLATFORMS:
+        matches = builder_type.startswith(prefix) if prefix.endswith("-") else builder_type == prefix
+        if matches and len(prefix) > len(best):
+            best, platform = prefix, name
+    return platform
+
+
+def split_artifact_id(platform: str, artifact_id: str) -> list[SplitArtifact]:
+    """One artifact per region: `us-east-1:ami-1,us-west-2:ami-2` gives two.
+
+    Docker's `repo:tag` and `sha256:…` keep their colon; an OCI image takes its region
+    from the OCID; everything else is one region-less artifact.
+    """
+    artifact_id = artifact_id.strip()
+    if platform in _REGION_PREFIXED:
+        parts = [p.strip() for p in artifact_id.split(",") if p.strip()]
+        out = []
+        for part in parts:
+            region, sep, ident = part.partition(":")
+            out.append(SplitArtifact(ident, region) if sep and region and ident else SplitArtifact(part, None))
+        return out or [SplitArtifact(artifact_id, None)]
+    if platform == "oci":
+        match = _OCID_REGION.match(artifact_id)
+        return [SplitArtifact(artifact_id, match.group(1) if match else None)]
+    return [SplitArtifact(artifact_id, None)]
+
+
+def identifies(platform: str, external_id: str) -> bool:
+    """Whether an external ID names one image, so a child build can be traced to it.
+
+    Placeholders (`VM`, `Null`, `File`), template names, local paths and bare numbers
+    such as a Proxmox VM ID are not indexed: they recur across unrelated builds.
+    """
+    if external_id.strip().lower() in _PLACEHOLDERS:
+        return False
+    if _UUID.match(external_id) or external_id.startswith("ocid1."):
+        return True
+    if platform == "azure":
+        return external_id.startswith(("/subscriptions/", "https://"))
+    if platform == "docker":
+        return external_id.startswith("sha256:") or ":" in external_id or "/" in external_id
+    return platform in _GLOBAL_IDS

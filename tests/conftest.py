@@ -1,0 +1,120 @@
+"""Fixtures: moto in-process for most tests, the app through chalice.test.Client."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from chalice.test import Client
+from moto import mock_aws
+
+from chalicelib import aws
+from chalicelib.schema import table_definition
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL_MANIFESTS = ROOT.parent / "shared" / "testdata" / "real-manifests"
+# The names the `local` stage of .chalice/config.json sets during each test-client call.
+TABLE, MANIFEST_BUCKET = "packer-registry", "packer-manifests"
+
+
+@pytest.fixture(autouse=True)
+def _aws_env(monkeypatch):
+    """Fake credentials and a region before any client exists; never real AWS."""
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("REGISTRY_TABLE", TABLE)
+    monkeypatch.setenv("MANIFEST_BUCKET", MANIFEST_BUCKET)
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    aws.reset()
+    yield
+    aws.reset()
+
+
+@pytest.fixture
+def moto_aws():
+    """An empty in-process moto with the registry table and the manifest bucket."""
+    with mock_aws():
+        boto3.client("dynamodb").create_table(**table_definition(TABLE))
+        boto3.client("s3").create_bucket(Bucket=MANIFEST_BUCKET)
+        yield
+
+
+@pytest.fixture
+def client(moto_aws):
+    with Client(__import__("app").app, stage_name="local", project_dir=str(ROOT)) as test_client:
+        yield test_client
+
+
+class Registry:
+    """What a test does as a user would: upload manifests (with their S3 event) and call the API."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.s3 = boto3.client("s3")
+
+    def upload(self, key: str, manifest: Any, metadata: dict[str, str] | None = None, deliver: bool = True) -> dict:
+        raw = manifest if isinstance(manifest, bytes) else json.dumps(manifest).encode()
+        self.s3.put_object(Bucket=MANIFEST_BUCKET, Key=key, Body=raw, Metadata=metadata or {})
+        event = self.event(key)
+        if deliver:
+            self.deliver(event)
+        return event
+
+    def event(self, key: str) -> dict:
+        """The S3 notification for the object as it is now (real ETag and size)."""
+        head = self.s3.head_object(Bucket=MANIFEST_BUCKET, Key=key)
+        event = self.client.events.generate_s3_event(bucket=MANIFEST_BUCKET, key=key)
+        event["Records"][0]["s3"]["object"].update(eTag=head["ETag"].strip('"'), size=head["ContentLength"])
+        return event
+
+    def deliver(self, event: dict) -> None:
+        self.client.lambda_.invoke("ingest_manifest", event)
+
+    def get(self, path: str, status: int = 200) -> Any:
+        response = self.client.http.get(path)
+        assert response.status_code == status, (path, response.status_code, response.body)
+        return json.loads(response.body)
+
+    def send(self, method: str, path: str, payload: Any = None, status: int = 200) -> Any:
+        response = getattr(self.client.http, method)(
+            path, body=json.dumps(payload) if payload is not None else b"",
+            headers={"Content-Type": "application/json"})
+        assert response.status_code == status, (method, path, response.status_code, response.body)
+        return json.loads(response.body) if response.body else None
+
+    def all_pages(self, path: str, limit: int = 25) -> list:
+        items, token = [], None
+        while True:
+            sep = "&" if "?" in path else "?"
+            url = f"{path}{sep}limit={limit}" + (f"&next_token={token}" if token else "")
+            body = self.get(url)
+            items += body["items"]
+            token = body.get("next_token")
+            if not token:
+                return items
+
+
+@pytest.fixture
+def registry(client) -> Registry:
+    return Registry(client)
+
+
+def real_manifest(name: str) -> bytes:
+    return (REAL_MANIFESTS / name).read_bytes()
+
+
+def manifest(*builds: dict) -> dict:
+    """A manifest of the given builds, each completed with Packer's usual fields."""
+    filled = []
+    for index, build in enumerate(builds):
+        filled.append({"name": "ubuntu", "builder_type": "amazon-ebs", "build_time": 1764000000 + index,
+                       "files": None, "artifact_id": f"us-east-1:ami-{index:017x}",
+                       "packer_run_uuid": "11111111-2222-3333-4444-555555555555", "custom_data": {}, **build})
+    return {"builds": filled, "last_run_uuid": filled[-1]["packer_run_uuid"] if filled else ""}
