@@ -57,7 +57,7 @@ class ManifestBuild(BaseModel):
     packer_run_uuid: str | None = None
     custom_data: dict[str, Any] | None = None
 
-    @field_validator("name", "builder_type")
+    @field_validator("name", "builder_type", "artifact_id")
     @classmethod
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
@@ -179,6 +179,10 @@ def _parse_build(entry: Any, key: str, metadata: dict[str, str]) -> tuple[str, s
         build = ManifestBuild.model_validate(entry)
     except ValidationError as exc:
         raise _BuildProblem(_describe(exc)) from None
+    try:  # a lone surrogate escape (\ud800) is valid JSON but cannot be stored as UTF-8
+        json.dumps(entry, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise _BuildProblem("contains a string that is not valid Unicode (a lone surrogate escape)") from None
     custom = build.custom_data or {}
     bucket = _text(custom.get("bucket_name")) or metadata.get("bucket-name") or bucket_from_key(key)
     if not bucket or not _BUCKET_RE.match(bucket):

@@ -118,3 +118,33 @@ def manifest(*builds: dict) -> dict:
                        "files": None, "artifact_id": f"us-east-1:ami-{index:017x}",
                        "packer_run_uuid": "11111111-2222-3333-4444-555555555555", "custom_data": {}, **build})
     return {"builds": filled, "last_run_uuid": filled[-1]["packer_run_uuid"] if filled else ""}
+
+
+@pytest.fixture(scope="session")
+def moto_server_url():
+    """A real moto HTTP server on a free loopback port, shared by the tests that need one."""
+    import socket
+
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def moto_server(moto_server_url, monkeypatch):
+    """boto3 pointed at the moto server (fresh state), with the table and bucket created."""
+    import urllib.request
+
+    urllib.request.urlopen(urllib.request.Request(f"{moto_server_url}/moto-api/reset", method="POST")).read()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server_url)
+    aws.reset()
+    aws.client("dynamodb").create_table(**table_definition(TABLE))
+    aws.client("s3").create_bucket(Bucket=MANIFEST_BUCKET)
+    yield moto_server_url
+    aws.reset()
