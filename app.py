@@ -4,10 +4,10 @@ import os
 
 from chalice import Chalice, Rate
 
-from chalicelib import buckets, ingest, versions
-from chalicelib.http import body, handle_errors, list_params, page, respond
-from chalicelib.models import CreateBucket, UpdateBucket
-from chalicelib.observability import logger, observe
+from chalicelib import buckets, channels, compliance, ingest, lifecycle, versions
+from chalicelib.http import actor, body, flag, handle_errors, list_params, page, respond
+from chalicelib.models import CreateBucket, CreateChannel, RevokeRequest, UpdateBucket, UpdateChannel
+from chalicelib.observability import observe
 
 app = Chalice(app_name="packer-registry")
 app.register_middleware(observe, "all")
@@ -26,7 +26,7 @@ def ingest_manifest(event):
 
 @app.schedule(Rate(1, unit=Rate.HOURS))
 def sweep(event):
-    logger.info("sweep ran", extra={"applied": 0})
+    compliance.sweep()
 
 
 # ---- buckets ----------------------------------------------------------------------------
@@ -70,7 +70,67 @@ def get_version(bucket, version):
 
 @app.route("/buckets/{bucket}/versions/{version}", methods=["DELETE"])
 def delete_version(bucket, version):
-    return respond(versions.delete_version(bucket, version))
+    request = app.current_request
+    return respond(lifecycle.delete_version(bucket, version, flag(request, "rollback_channels"), actor(request)))
+
+
+@app.route("/buckets/{bucket}/versions/{version}/revoke", methods=["POST"])
+def revoke_version(bucket, version):
+    request = app.current_request
+    return respond(lifecycle.revoke(bucket, version, body(request, RevokeRequest), actor(request)))
+
+
+@app.route("/buckets/{bucket}/versions/{version}/restore", methods=["POST"])
+def restore_version(bucket, version):
+    return respond(lifecycle.restore(bucket, version, actor(app.current_request)))
+
+
+# ---- channels ---------------------------------------------------------------------------
+
+@app.route("/buckets/{bucket}/channels", methods=["GET"])
+def list_channels(bucket):
+    return page(*channels.list_channels(bucket, *list_params(app.current_request)))
+
+
+@app.route("/buckets/{bucket}/channels", methods=["POST"])
+def create_channel(bucket):
+    request = app.current_request
+    return respond(channels.create_channel(bucket, body(request, CreateChannel), actor(request)), 201)
+
+
+@app.route("/buckets/{bucket}/channels/{channel}", methods=["GET"])
+def get_channel(bucket, channel):
+    return respond(channels.get_channel(bucket, channel))
+
+
+@app.route("/buckets/{bucket}/channels/{channel}", methods=["PATCH"])
+def update_channel(bucket, channel):
+    request = app.current_request
+    return respond(channels.update_channel(bucket, channel, body(request, UpdateChannel), actor(request)))
+
+
+@app.route("/buckets/{bucket}/channels/{channel}", methods=["DELETE"])
+def delete_channel(bucket, channel):
+    return respond(channels.delete_channel(bucket, channel))
+
+
+@app.route("/buckets/{bucket}/channels/{channel}/history", methods=["GET"])
+def channel_history(bucket, channel):
+    return page(*channels.history(bucket, channel, *list_params(app.current_request)))
+
+
+@app.route("/buckets/{bucket}/channels/{channel}/artifact", methods=["GET"])
+def consumer_query(bucket, channel):
+    params = app.current_request.query_params or {}
+    return respond(channels.serve(bucket, channel, params.get("platform"), params.get("region"),
+                                  params.get("component_type"), channels.parse_labels(params.get("labels"))))
+
+
+# ---- compliance -------------------------------------------------------------------------
+
+@app.route("/compliance/sweep", methods=["POST"])
+def run_sweep():
+    return respond(compliance.sweep())
 
 
 # ---- ingestions -------------------------------------------------------------------------

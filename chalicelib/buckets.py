@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import store, versions
+from . import store
 from .clock import now_iso
 from .errors import Conflict, NotFound
 from .models import Bucket, CreateBucket, UpdateBucket
@@ -50,18 +50,21 @@ def list_buckets(limit: int, token: str | None) -> tuple[list[Bucket], str | Non
 
 
 def delete_bucket(name: str) -> Bucket:
-    """Delete a bucket with everything in it.
+    """Delete a bucket with everything in it: versions, builds, channels, history and the
+    artifact index entries of its builds.
 
-    Each version goes atomically (see versions.delete_version); the bucket item goes last,
-    so a DELETE interrupted half-way can simply be repeated.
+    More than 100 items cannot go in one transaction, so they go in batches with the bucket
+    item last: a DELETE interrupted half-way can simply be repeated.
     """
     bucket = get_bucket(name)
-    partition = store.version_index(name, 0)[store.GSI1PK]
-    for item in list(store.query_all(partition, index=store.GSI1)):
-        versions.delete_version(name, item["name"])
-    leftovers = [i for i in store.query_all(store.bucket_key(name)[store.PK], projection="PK, SK") if i[store.SK] != "BUCKET"]
-    for start in range(0, len(leftovers), store.TRANSACTION_LIMIT):
-        store.transact([store.delete_action(store.strip_to_key(i)) for i in leftovers[start:start + store.TRANSACTION_LIMIT]])
+    keys = []
+    for item in store.query_all(store.bucket_key(name)[store.PK]):
+        if item[store.SK] != "BUCKET":
+            keys.append(store.strip_to_key(item))
+        if store.is_build(item):
+            keys += [store.artifact_key(ext, name, item["number"], item["id"]) for ext in item.get("indexed_ids", [])]
+    for start in range(0, len(keys), store.TRANSACTION_LIMIT):
+        store.transact([store.delete_action(k) for k in keys[start:start + store.TRANSACTION_LIMIT]])
     store.delete(store.bucket_key(name))
     return bucket
 

@@ -63,6 +63,11 @@ def flag(request: Request, name: str) -> bool:
     return raw in ("true", "1")
 
 
+def actor(request: Request) -> str:
+    """Who is making the change, for history and audit (the token's name once auth lands)."""
+    return (request.context or {}).get("authorizer", {}).get("principalId") or "anonymous"
+
+
 def handle_errors(event: Request, get_response: Callable[[Request], Response]) -> Response:
     """Every error leaves as `{"error", "message"}`: registry errors with their status,
     Chalice's own (`{"Code", "Message"}`) reshaped, nothing with a stack trace."""

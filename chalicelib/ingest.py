@@ -15,7 +15,7 @@ from urllib.parse import unquote_plus
 
 from botocore.exceptions import ClientError
 
-from . import aws, store, versions
+from . import aws, recording, store
 from .clock import now_iso
 from .errors import BadRequest
 from .manifest import MAX_MANIFEST_BYTES, ParsedManifest, content_hash, parse_manifest
@@ -59,7 +59,7 @@ def ingest_object(s3_bucket: str, key: str, etag: str, version_id: str | None = 
     reasons = list(parsed.problems)
     for run in parsed.runs:
         try:
-            results.append(versions.record_run(run))
+            results.append(recording.record_run(run, actor=f"s3:{key}"))
         except ClientError as exc:
             if not _too_large(exc):
                 raise

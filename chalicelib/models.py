@@ -77,6 +77,7 @@ class Version(BaseModel):
     updated_at: str
     build_count: int = 0
     parent_hint: ParentHint | None = None
+    revocation: "Revocation | None" = None
     builds: list[Build] | None = None
 
 
@@ -114,3 +115,90 @@ class Page(BaseModel):
 
     items: list
     next_token: str | None = None
+
+
+# ---- channels ---------------------------------------------------------------------------
+
+CHANNEL_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
+ChannelName = Annotated[str, StringConstraints(pattern=CHANNEL_NAME_PATTERN)]
+Description = Annotated[str, StringConstraints(max_length=1024)]
+HistoryCause = Literal["assign", "unassign", "rollback", "ingest", "revoke", "restore", "delete", "create"]
+
+
+class CreateChannel(Body):
+    name: ChannelName
+    version: str | None = None
+    restricted: bool = False
+    description: Description = ""
+
+
+class UpdateChannel(Body):
+    """PATCH: `version` absent leaves the assignment alone; `"version": null` unassigns."""
+
+    version: str | None = None
+    restricted: bool | None = None
+    description: Description | None = None
+
+
+class Revocation(BaseModel):
+    reason: str
+    revoked_at: str | None = None
+    revoke_at: str | None = None
+    revoked_by: str | None = None
+    revocation_type: Literal["direct", "inherited"] = "direct"
+    inherited_from: str | None = None
+    skip_descendants_revocation: bool = False
+    disable_rollback_channels: bool = False
+
+
+class Channel(BaseModel):
+    bucket: str
+    name: str
+    description: str = ""
+    restricted: bool = False
+    managed: bool = False
+    version: str | None = None
+    fingerprint: str | None = None
+    version_status: VersionStatus | None = None
+    revocation: Revocation | None = None
+    created_at: str
+    updated_at: str
+    created_by: str | None = None
+    updated_by: str | None = None
+
+
+class HistoryEntry(BaseModel):
+    channel: str
+    from_version: str | None = None
+    to_version: str | None = None
+    at: str
+    author: str
+    cause: HistoryCause
+
+
+class ServedArtifact(BaseModel):
+    """The consumer query's answer: what a Terraform module or Packer template should use."""
+
+    bucket: str
+    channel: str
+    version: str
+    fingerprint: str
+    build_id: str
+    component_type: str
+    platform: str
+    region: str | None = None
+    external_id: str
+    labels: dict[str, str] = Field(default_factory=dict)
+    build_time: str | None = None
+    created_at: str
+
+
+class RevokeRequest(Body):
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    revoke_at: str | None = None
+    revoke_in: str | None = None
+    skip_descendants_revocation: bool = False
+    disable_rollback_channels: bool = False
+
+
+Version.model_rebuild()

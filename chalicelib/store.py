@@ -8,14 +8,20 @@ Single-table layout (every request path is a GetItem or one Query page):
 | version | `BUCKET#<b>` | `VERSION#<n:010>` | `VERSIONS#<b>` / `VERSION#<n:010>` | |
 | build | `BUCKET#<b>` | `VERSION#<n:010>#BUILD#<id>` | | |
 | fingerprint | `BUCKET#<b>` | `FINGERPRINT#<fp>` | | |
+| channel | `BUCKET#<b>` | `CHANNEL#<name>` | | |
+| channel history | `BUCKET#<b>` | `HISTORY#<name>#<time>#<id>` | | |
 | artifact index | `ARTIFACT#<external id>` | `BUCKET#<b>#VERSION#<n:010>#BUILD#<id>` | | |
 | ingestion | `INGEST#<id>` | `INGEST` | `INGESTIONS` / `<time>#<id>` | `INGESTIONS#<status>` / `<time>#<id>` |
+| scheduled revocation (on the version item) | | | | `REVOKE_DUE` / `<revoke_at>#<b>#<n:010>` |
 
 Access patterns: list buckets = Query GSI1 `BUCKETS`; get bucket = GetItem; list versions
 newest first = reverse Query GSI1 `VERSIONS#<b>`; version with its builds = one Query
 `begins_with(SK, VERSION#<n>)`; version by fingerprint = GetItem on the fingerprint item,
 then that Query; which version made an artifact = Query `ARTIFACT#<id>`; ingestions newest
-first = reverse Query GSI1 `INGESTIONS`, by status GSI2 `INGESTIONS#<status>`.
+first = reverse Query GSI1 `INGESTIONS`, by status GSI2 `INGESTIONS#<status>`; channels of
+a bucket = Query `begins_with(SK, CHANNEL#)`; a channel (and the consumer query) = GetItem;
+its history newest first = reverse Query `begins_with(SK, HISTORY#<name>#)`; due scheduled
+revocations = Query GSI2 `REVOKE_DUE` with `GSI2SK <= now` (sparse: only scheduled versions).
 """
 
 from __future__ import annotations
@@ -73,6 +79,22 @@ def fingerprint_key(bucket: str, fingerprint: str) -> Item:
 
 def artifact_key(external_id: str, bucket: str, number: int, build_id: str) -> Item:
     return {PK: f"ARTIFACT#{external_id}", SK: f"BUCKET#{bucket}#{version_sk(number)}#BUILD#{build_id}"}
+
+
+def channel_key(bucket: str, name: str) -> Item:
+    return {PK: f"BUCKET#{bucket}", SK: f"CHANNEL#{name}"}
+
+
+def history_prefix(channel: str) -> str:
+    return f"HISTORY#{channel}#"
+
+
+def history_key(bucket: str, channel: str, at: str, entry_id: str) -> Item:
+    return {PK: f"BUCKET#{bucket}", SK: f"{history_prefix(channel)}{at}#{entry_id}"}
+
+
+def revoke_due_index(revoke_at: str, bucket: str, number: int) -> Item:
+    return {GSI2PK: "REVOKE_DUE", GSI2SK: f"{revoke_at}#{bucket}#{number:010d}"}
 
 
 def ingestion_key(ingestion_id: str) -> Item:
@@ -202,6 +224,7 @@ def query_page(
     *,
     index: str | None = None,
     prefix: str | None = None,
+    at_most: str | None = None,
     newest_first: bool = False,
     limit: int | None = None,
     start: Item | None = None,
@@ -209,11 +232,16 @@ def query_page(
 ) -> tuple[list[Item], Item | None]:
     """One Query page on the table or an index: (items, LastEvaluatedKey or None)."""
     hash_key, range_key = {None: (PK, SK), GSI1: (GSI1PK, GSI1SK), GSI2: (GSI2PK, GSI2SK)}[index]
+    condition, values = "#h = :h", {":h": partition}
+    if prefix:
+        condition, values[":p"] = condition + " AND begins_with(#r, :p)", prefix
+    elif at_most:
+        condition, values[":u"] = condition + " AND #r <= :u", at_most
     kwargs: dict[str, Any] = {
         "TableName": table_name(),
-        "KeyConditionExpression": "#h = :h" + (" AND begins_with(#r, :p)" if prefix else ""),
-        "ExpressionAttributeNames": {"#h": hash_key, **({"#r": range_key} if prefix else {})},
-        "ExpressionAttributeValues": serialize({":h": partition, **({":p": prefix} if prefix else {})}),
+        "KeyConditionExpression": condition,
+        "ExpressionAttributeNames": {"#h": hash_key, **({"#r": range_key} if prefix or at_most else {})},
+        "ExpressionAttributeValues": serialize(values),
         "ScanIndexForward": not newest_first,
     }
     if index:
@@ -301,10 +329,13 @@ def delete_action(key: Item, condition: str | None = None) -> dict[str, Any]:
     return {"Delete": body}
 
 
-def condition_action(key: Item, condition: str, values: Item | None = None) -> dict[str, Any]:
+def condition_action(key: Item, condition: str, values: Item | None = None,
+                     names: dict[str, str] | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {"Key": key, "ConditionExpression": condition}
     if values:
         body["ExpressionAttributeValues"] = values
+    if names:
+        body["ExpressionAttributeNames"] = names
     return {"ConditionCheck": body}
 
 

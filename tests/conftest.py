@@ -125,12 +125,12 @@ def moto_server_url():
     """A real moto HTTP server on a free loopback port, shared by the tests that need one."""
     import socket
 
-    from moto.server import ThreadedMotoServer
+    from chalicelib.localmoto import SerializedMotoServer
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server = SerializedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     yield f"http://127.0.0.1:{port}"
     server.stop()

@@ -1,0 +1,336 @@
+"""Channels: named pointers to versions, their history, and the consumer query.
+
+A channel item carries a copy of what the consumer query needs (the version's name,
+fingerprint, status, revocation and every artifact with its build's platform, region and
+labels), written whenever the channel moves or its version changes, so "which artifact
+for bucket X, channel Y, platform Z, region R" is one GetItem.
+
+`latest` is managed: it exists once a bucket has a version, follows the newest active
+version, is restricted by default, and cannot be assigned or deleted by hand.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from . import store, versions
+from .clock import now_iso
+from .errors import BadRequest, Conflict, NotFound
+from .models import Channel, CreateChannel, HistoryEntry, ServedArtifact, UpdateChannel
+from .store import ConditionFailed
+
+LATEST = "latest"
+Action = dict[str, Any]
+_SERVING_FIELDS = ("version", "number", "fingerprint", "version_status", "revocation", "artifacts")
+
+
+@dataclass
+class Target:
+    """A version a channel points at: its item and its build items."""
+
+    version: dict[str, Any]
+    builds: list[dict[str, Any]]
+
+
+def serving(target: Target | None) -> dict[str, Any]:
+    """The copy of a version a channel carries for the consumer query."""
+    if target is None:
+        return dict.fromkeys(_SERVING_FIELDS)
+    v = target.version
+    artifacts = [
+        {"build_id": b["id"], "component_type": b["component_type"], "platform": b["platform"],
+         "region": a.get("region"), "external_id": a["external_id"], "labels": b.get("labels", {}),
+         "build_time": b.get("build_time"), "created_at": b["created_at"]}
+        for b in target.builds for a in b.get("artifacts", [])
+    ]
+    return {"version": v["name"], "number": v["number"], "fingerprint": v["fingerprint"],
+            "version_status": v.get("status", "active"), "revocation": v.get("revocation"), "artifacts": artifacts}
+
+
+def point_actions(bucket: str, channel: str, target: Target | None, *, cause: str | None, actor: str,
+                  previous: str | None, expect: int | None | bool = False, latest: bool = False,
+                  extra: dict[str, Any] | None = None) -> list[Action]:
+    """Move a channel (update + history entry) as transaction actions.
+
+    `expect` is the version number the caller saw on the channel (None: unassigned), so a
+    concurrent move cancels the transaction; False skips that check. `latest` upserts the
+    managed channel, creating it restricted on a bucket's first version. `extra` sets more
+    fields (description, restricted) in the same update. Without a `cause` the channel did
+    not move (its copy of the same version is refreshed) and no history entry is written.
+    """
+    now = now_iso()
+    fields = {**serving(target), **(extra or {}), "updated_at": now, "updated_by": actor}
+    sets = [f"#{k} = :{k}" for k, v in fields.items() if v is not None]
+    removes = [f"#{k}" for k, v in fields.items() if v is None]
+    values: dict[str, Any] = {f":{k}": v for k, v in fields.items() if v is not None}
+    names = {f"#{k}": k for k in fields}
+    if latest:
+        for field, value in (("bucket", bucket), ("name", LATEST), ("created_at", now), ("created_by", actor),
+                             ("restricted", True), ("managed", True), ("description", "The newest active version (managed)")):
+            sets.append(f"#{field} = if_not_exists(#{field}, :{field})")
+            names[f"#{field}"], values[f":{field}"] = field, value
+    conditions = [] if latest else ["attribute_exists(PK)"]
+    if expect is None:
+        conditions.append("attribute_not_exists(#number)")
+    elif expect is not False:
+        conditions.append("#number = :expect")
+        values[":expect"] = expect
+    expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+    update = store.update_action(store.channel_key(bucket, channel), expression, values, names,
+                                 " AND ".join(conditions) or None)
+    return [update, history_action(bucket, channel, previous, target, cause, actor, now)] if cause else [update]
+
+
+def history_action(bucket: str, channel: str, previous: str | None, target: Target | None, cause: str,
+                   actor: str, at: str) -> Action:
+    return store.put_action({
+        **store.history_key(bucket, channel, at, secrets.token_hex(4)),
+        "channel": channel, "from_version": previous, "to_version": target.version["name"] if target else None,
+        "at": at, "author": actor, "cause": cause,
+    })
+
+
+def target_of(bucket: str, number: int) -> Target:
+    version, builds = versions.load(bucket, f"v{number}")
+    return Target(version, builds)
+
+
+def refresh_actions(bucket: str, holding: list[dict[str, Any]], target: Target, actor: str) -> list[Action]:
+    """Re-copy a version onto the channels that hold it (its builds or status changed)."""
+    return [a for c in holding for a in point_actions(
+        bucket, c["name"], target, cause=None, actor=actor, previous=None, expect=target.version["number"])]
+
+
+def refresh(bucket: str, number: int, actor: str = "registry") -> None:
+    """refresh_actions for every channel holding version `number`, each on its own.
+
+    A channel that moved in the meantime is skipped: its new version was copied then.
+    """
+    holding = [c for c in channel_items(bucket) if c.get("number") == number]
+    if not holding:
+        return
+    target = target_of(bucket, number)
+    for action in refresh_actions(bucket, holding, target, actor):
+        try:
+            store.transact([action])
+        except ConditionFailed:
+            pass
+
+
+def newest_active(bucket: str, excluding: set[int]) -> Target | None:
+    """The version `latest` should hold: the newest one not revoked (GSI read, re-checked)."""
+    for item in store.query_all(store.version_index(bucket, 0)[store.GSI1PK], index=store.GSI1, newest_first=True):
+        if item["number"] in excluding or item.get("status") == "revoked":
+            continue
+        target = target_of(bucket, item["number"])
+        if target.version.get("status") != "revoked":
+            return target
+    return None
+
+
+def rollback_target(bucket: str, channel: str, excluding: set[int]) -> Target | None:
+    """The last version in the channel's own history that is still active, or None."""
+    seen: list[str] = []
+    for entry in store.query_all(store.bucket_key(bucket)[store.PK], prefix=store.history_prefix(channel),
+                                 newest_first=True):
+        name = entry.get("to_version")
+        if name and name not in seen and int(name[1:]) not in excluding:
+            seen.append(name)
+    for start in range(0, len(seen), 25):
+        batch = seen[start:start + 25]
+        found = {i["name"]: i for i in store.get_many([store.version_key(bucket, int(n[1:])) for n in batch])}
+        for name in batch:
+            if name in found and found[name].get("status") != "revoked":
+                return target_of(bucket, found[name]["number"])
+    return None
+
+
+# ---- reads ------------------------------------------------------------------------------
+
+def channel_items(bucket: str) -> list[dict[str, Any]]:
+    """All channels of a bucket (one Query page in practice: channels are few)."""
+    return list(store.query_all(store.bucket_key(bucket)[store.PK], prefix="CHANNEL#"))
+
+
+def get_item(bucket: str, name: str) -> dict[str, Any]:
+    item = store.get(store.channel_key(bucket, name))
+    if not item:
+        raise NotFound(f"bucket {bucket!r} has no channel {name!r}")
+    return item
+
+
+def get_channel(bucket: str, name: str) -> Channel:
+    return to_channel(get_item(bucket, name))
+
+
+def list_channels(bucket: str, limit: int, token: str | None) -> tuple[list[Channel], str | None]:
+    partition = store.bucket_key(bucket)[store.PK]
+    start = store.decode_token(token, {store.PK: partition})
+    items, last = store.query_page(partition, prefix="CHANNEL#", limit=limit, start=start)
+    if not items and not start and not store.get(store.bucket_key(bucket), consistent=False):
+        raise NotFound(f"bucket {bucket!r} does not exist")
+    return [to_channel(i) for i in items], store.encode_token(last)
+
+
+def history(bucket: str, name: str, limit: int, token: str | None) -> tuple[list[HistoryEntry], str | None]:
+    partition = store.bucket_key(bucket)[store.PK]
+    start = store.decode_token(token, {store.PK: partition})
+    if start and not start[store.SK].startswith(store.history_prefix(name)):
+        raise BadRequest("next_token does not belong to this list")
+    items, last = store.query_page(partition, prefix=store.history_prefix(name), newest_first=True,
+                                   limit=limit, start=start)
+    if not items and not start:
+        get_item(bucket, name)  # 404 for an unknown channel rather than an empty history
+    return [HistoryEntry.model_validate(store.strip_keys(i)) for i in items], store.encode_token(last)
+
+
+def to_channel(item: dict[str, Any]) -> Channel:
+    fields = {k: v for k, v in store.strip_keys(item).items() if k not in ("artifacts", "number")}
+    return Channel.model_validate(fields)
+
+
+# ---- the consumer query -----------------------------------------------------------------
+
+def serve(bucket: str, name: str, platform: str | None, region: str | None,
+          component_type: str | None = None, labels: dict[str, str] | None = None) -> ServedArtifact:
+    """The artifact to use: one GetItem.
+
+    Among several matches the newest build wins (latest `build_time`, then creation time,
+    then component type and external ID, so the answer is deterministic).
+    """
+    if not platform:
+        raise BadRequest("platform is required (e.g. platform=aws)")
+    item = get_item(bucket, name)
+    if not item.get("version"):
+        raise NotFound(f"channel {name!r} of bucket {bucket!r} is not assigned to a version")
+    if item.get("version_status") == "revoked":
+        revocation = item.get("revocation") or {}
+        raise Conflict(f"channel {name!r} holds {item['version']}, revoked at {revocation.get('revoked_at')} "
+                       f"by {revocation.get('revoked_by')}: {revocation.get('reason')}")
+    artifacts = item.get("artifacts", [])
+    matches = [a for a in artifacts
+               if a["platform"] == platform
+               and (region is None or a.get("region") == region)
+               and (component_type is None or a["component_type"] == component_type)
+               and all(a.get("labels", {}).get(k) == v for k, v in (labels or {}).items())]
+    if not matches:
+        raise NotFound(f"{item['version']} on channel {name!r} has no artifact for platform={platform}"
+                       + (f" region={region}" if region else "") + f"; it has: {_available(artifacts)}")
+    if region is None and len({a.get("region") for a in matches}) > 1:
+        raise BadRequest(f"platform {platform} has artifacts in several regions; pass region= one of "
+                         + ", ".join(sorted(str(a.get("region")) for a in matches)))
+    best = max(matches, key=lambda a: (a.get("build_time") or "", a["created_at"], _neg(a["component_type"]),
+                                       _neg(a["external_id"])))
+    return ServedArtifact(bucket=bucket, channel=name, version=item["version"], fingerprint=item["fingerprint"],
+                          build_id=best["build_id"], component_type=best["component_type"],
+                          platform=best["platform"], region=best.get("region"), external_id=best["external_id"],
+                          labels=best.get("labels", {}), build_time=best.get("build_time"),
+                          created_at=best["created_at"])
+
+
+def _neg(text: str) -> tuple[int, ...]:
+    """Sort key that orders text descending inside max(): the alphabetically first wins."""
+    return tuple(-ord(c) for c in text)
+
+
+def _available(artifacts: list[dict[str, Any]]) -> str:
+    if not artifacts:
+        return "no artifacts"
+    found: dict[str, set[str]] = {}
+    for a in artifacts:
+        found.setdefault(a["platform"], set()).add(a.get("region") or "-")
+    return "; ".join(f"{p} in {', '.join(sorted(r))}" if r != {"-"} else p for p, r in sorted(found.items()))
+
+
+def parse_labels(raw: str | None) -> dict[str, str]:
+    """`os:ubuntu,arch:arm64` → {"os": "ubuntu", "arch": "arm64"}."""
+    if not raw:
+        return {}
+    labels = {}
+    for pair in raw.split(","):
+        key, sep, value = pair.partition(":")
+        if not sep or not key.strip():
+            raise BadRequest(f"labels must look like key:value,key:value, not {raw!r}")
+        labels[key.strip()] = value.strip()
+    return labels
+
+
+# ---- changes ----------------------------------------------------------------------------
+
+def create_channel(bucket: str, body: CreateChannel, actor: str) -> Channel:
+    if body.name == LATEST:
+        raise Conflict("'latest' is managed by the registry and always exists once the bucket has a version")
+    if not store.get(store.bucket_key(bucket)):
+        raise NotFound(f"bucket {bucket!r} does not exist")
+    target = _assignable(bucket, body.version) if body.version else None
+    now = now_iso()
+    item = {**store.channel_key(bucket, body.name), "bucket": bucket, "name": body.name,
+            "description": body.description, "restricted": body.restricted, "managed": False,
+            "created_at": now, "updated_at": now, "created_by": actor, "updated_by": actor,
+            **{k: v for k, v in serving(target).items() if v is not None}}
+    actions = [store.put_action(item, "attribute_not_exists(PK)")]
+    if target:
+        actions += [history_action(bucket, body.name, None, target, "assign", actor, now), _status_guard(target)]
+    try:
+        store.transact(actions)
+    except ConditionFailed:
+        if store.get(store.channel_key(bucket, body.name)):
+            raise Conflict(f"bucket {bucket!r} already has a channel {body.name!r}") from None
+        raise Conflict(f"{body.version} was revoked while the channel was being created") from None
+    return to_channel(item)
+
+
+def update_channel(bucket: str, name: str, body: UpdateChannel, actor: str) -> Channel:
+    """Assign (`version`), unassign (`version: null`) and/or change description/restricted."""
+    item = get_item(bucket, name)
+    details = body.model_dump(include={"restricted", "description"}, exclude_none=True)
+    if "version" not in body.model_fields_set:
+        if details:
+            sets = ", ".join(f"#{k} = :{k}" for k in details)
+            store.update(store.channel_key(bucket, name), f"SET {sets}, updated_at = :now, updated_by = :by",
+                         {**{f":{k}": v for k, v in details.items()}, ":now": now_iso(), ":by": actor},
+                         {f"#{k}": k for k in details}, "attribute_exists(PK)")
+        return get_channel(bucket, name)
+    if item.get("managed"):
+        raise Conflict(f"channel {name!r} is managed by the registry and cannot be assigned by hand")
+    target = _assignable(bucket, body.version) if body.version else None
+    actions = point_actions(bucket, name, target, cause="assign" if target else "unassign", actor=actor,
+                            previous=item.get("version"), expect=item.get("number"), extra=details)
+    try:
+        store.transact(actions + ([_status_guard(target)] if target else []))
+    except ConditionFailed:
+        raise Conflict(f"channel {name!r} changed while this request ran (or its version was revoked); "
+                       "read it and try again") from None
+    return get_channel(bucket, name)
+
+
+def delete_channel(bucket: str, name: str) -> Channel:
+    """Delete a user channel and its history (history first, the channel last)."""
+    item = get_item(bucket, name)
+    if item.get("managed"):
+        raise Conflict(f"channel {name!r} is managed by the registry and cannot be deleted")
+    partition = store.bucket_key(bucket)[store.PK]
+    entries = list(store.query_all(partition, prefix=store.history_prefix(name), projection="PK, SK"))
+    for start in range(0, len(entries), store.TRANSACTION_LIMIT):
+        store.transact([store.delete_action(store.strip_to_key(e))
+                        for e in entries[start:start + store.TRANSACTION_LIMIT]])
+    store.delete(store.channel_key(bucket, name))
+    return to_channel(item)
+
+
+def _assignable(bucket: str, ref: str) -> Target:
+    version, builds = versions.load(bucket, ref)
+    if version.get("status") == "revoked":
+        reason = (version.get("revocation") or {}).get("reason")
+        raise Conflict(f"{version['name']} is revoked and cannot be assigned: {reason}")
+    return Target(version, builds)
+
+
+def _status_guard(target: Target) -> Action:
+    """Fail the transaction if the version was revoked between the read and the write."""
+    v = target.version
+    return store.condition_action(store.version_key(v["bucket"], v["number"]),
+                                  "attribute_exists(PK) AND #status <> :revoked", {":revoked": "revoked"},
+                                  {"#status": "status"})

@@ -1,0 +1,226 @@
+"""Revoke, schedule, restore and delete versions, moving channels as HCP Packer does.
+
+- Revoking now marks the version `revoked`; every user channel holding it rolls back to
+  the newest version in its own history that is still active (or is unassigned), unless
+  `disable_rollback_channels`, in which case it keeps the version and the consumer query
+  answers 409. `latest` moves to the newest active version either way.
+- A future `revoke_at`/`revoke_in` only schedules (`revocation_scheduled`); the version stays
+  usable until the sweep applies it with the flags given when it was scheduled.
+- Restoring clears either; channels it rolled off are not put back, `latest` recomputes.
+Each change is one transaction guarded by the state it read, retried on a lost race.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from . import channels, store, versions
+from .channels import LATEST, Target
+from .clock import iso, now, now_iso
+from .errors import BadRequest, Conflict, Contention
+from .models import RevokeRequest, Version
+from .store import ConditionFailed
+
+MAX_ATTEMPTS = 6
+_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+Action = dict[str, Any]
+
+
+def parse_when(request: RevokeRequest) -> datetime | None:
+    """The moment a revocation takes effect; None means now."""
+    if request.revoke_at and request.revoke_in:
+        raise BadRequest("give revoke_at or revoke_in, not both")
+    if request.revoke_in:
+        match = _DURATION.match(request.revoke_in.strip())
+        if not match or not request.revoke_in.strip():
+            raise BadRequest(f"revoke_in must look like 30d, 2h45m or 0s, not {request.revoke_in!r}")
+        days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+        return now() + timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    if request.revoke_at:
+        try:
+            moment = datetime.fromisoformat(request.revoke_at.replace("Z", "+00:00"))
+        except ValueError:
+            raise BadRequest(f"revoke_at must be an ISO 8601 time, not {request.revoke_at!r}") from None
+        if moment.tzinfo is None:
+            raise BadRequest("revoke_at needs a time zone (e.g. 2026-12-01T09:00:00Z)")
+        return moment
+    return None
+
+
+def revoke(bucket: str, ref: str, request: RevokeRequest, actor: str) -> Version:
+    when = parse_when(request)
+    number = versions.resolve_number(bucket, ref)
+    if when is not None and when > now():
+        return _retry(lambda: _schedule(bucket, number, request, iso(when), actor))
+    revocation = {"reason": request.reason, "revoked_by": actor, "revocation_type": "direct",
+                  "skip_descendants_revocation": request.skip_descendants_revocation,
+                  "disable_rollback_channels": request.disable_rollback_channels}
+    return _retry(lambda: _revoke_now(bucket, number, revocation, expect_status=None))
+
+
+def restore(bucket: str, ref: str, actor: str) -> Version:
+    number = versions.resolve_number(bucket, ref)
+    return _retry(lambda: _restore(bucket, number, actor))
+
+
+def apply_due(limit: int = 100) -> list[str]:
+    """Apply scheduled revocations whose time has come (the sweep); idempotent."""
+    applied = []
+    items, _ = store.query_page("REVOKE_DUE", index=store.GSI2, at_most=now_iso() + "~", limit=limit)
+    for item in items:
+        revocation = dict(item.get("revocation") or {})
+        due_at = revocation.get("revoke_at")
+        try:
+            _revoke_now(item["bucket"], item["number"], revocation,
+                        expect_status="revocation_scheduled", expect_revoke_at=due_at)
+            applied.append(f"{item['bucket']}/{item['name']}")
+        except (ConditionFailed, Conflict):
+            continue  # restored, rescheduled or applied by a concurrent sweep
+    return applied
+
+
+def delete_version(bucket: str, ref: str, rollback_channels: bool, actor: str) -> Version:
+    """Delete a version with its builds; refused while a user channel holds it unless
+    `rollback_channels`. Its number is never reused. Versions of more than ~100 items are
+    deleted builds first and the version item last, so a retried DELETE finishes the job."""
+    version, builds = versions.load(bucket, ref)
+    number = version["number"]
+    holding = [c for c in channels.channel_items(bucket) if c.get("number") == number]
+    users = [c["name"] for c in holding if not c.get("managed")]
+    if users and not rollback_channels:
+        raise Conflict(f"{version['name']} is assigned to channel(s) {', '.join(users)}; "
+                       "move them first or pass rollback_channels=true")
+    keys = [store.build_key(bucket, number, b["id"]) for b in builds]
+    keys += [store.artifact_key(ext, bucket, number, b["id"]) for b in builds for ext in b.get("indexed_ids", [])]
+    final = [store.delete_action(store.fingerprint_key(bucket, version["fingerprint"])),
+             store.delete_action(store.version_key(bucket, number), "attribute_exists(PK)"),
+             *_move_off(bucket, version, holding, actor, cause="delete")]
+    room = store.TRANSACTION_LIMIT - len(final)
+    while len(keys) > room:
+        batch, keys = keys[:store.TRANSACTION_LIMIT], keys[store.TRANSACTION_LIMIT:]
+        store.transact([store.delete_action(k) for k in batch])
+    try:
+        store.transact([store.delete_action(k) for k in keys] + final)
+    except ConditionFailed:
+        raise Conflict(f"{version['name']} changed while it was being deleted; try again") from None
+    return versions.to_version(version, builds)
+
+
+# ---- the transactions -------------------------------------------------------------------
+
+def _schedule(bucket: str, number: int, request: RevokeRequest, revoke_at: str, actor: str) -> Version:
+    version, builds = versions.load(bucket, f"v{number}")
+    if version["status"] == "revoked":
+        raise Conflict(f"{version['name']} is already revoked")
+    revocation = {"reason": request.reason, "revoke_at": revoke_at, "revoked_by": actor, "revocation_type": "direct",
+                  "skip_descendants_revocation": request.skip_descendants_revocation,
+                  "disable_rollback_channels": request.disable_rollback_channels}
+    updated = {**version, "status": "revocation_scheduled", "revocation": revocation}
+    actions = [_version_update(version, updated, schedule=revoke_at)]
+    actions += _refresh_holders(bucket, updated, builds, actor)
+    store.transact(actions)
+    return versions.to_version(updated)
+
+
+def _revoke_now(bucket: str, number: int, revocation: dict[str, Any], expect_status: str | None,
+                expect_revoke_at: str | None = None) -> Version:
+    version, builds = versions.load(bucket, f"v{number}")
+    if version["status"] == "revoked":
+        raise Conflict(f"{version['name']} is already revoked")
+    if expect_status and (version["status"] != expect_status
+                          or (version.get("revocation") or {}).get("revoke_at") != expect_revoke_at):
+        raise Conflict(f"{version['name']} is no longer scheduled for that revocation")
+    stamp = now_iso()
+    revocation = {**revocation, "revoked_at": stamp}
+    revocation.pop("revoke_at", None)
+    updated = {**version, "status": "revoked", "revocation": revocation, "updated_at": stamp}
+    holding = [c for c in channels.channel_items(bucket) if c.get("number") == number]
+    actor = revocation.get("revoked_by") or "registry"
+    actions = [_version_update(version, updated)]
+    if revocation.get("disable_rollback_channels"):
+        kept = [c for c in holding if not c.get("managed")]
+        actions += channels.refresh_actions(bucket, kept, Target(updated, builds), actor)
+        actions += _move_off(bucket, version, [c for c in holding if c.get("managed")], actor, cause="revoke")
+    else:
+        actions += _move_off(bucket, version, holding, actor, cause="revoke")
+    store.transact(actions)
+    return versions.to_version(updated)
+
+
+def _restore(bucket: str, number: int, actor: str) -> Version:
+    version, builds = versions.load(bucket, f"v{number}")
+    if version["status"] not in ("revoked", "revocation_scheduled"):
+        raise Conflict(f"{version['name']} is neither revoked nor scheduled for revocation")
+    updated = {**version, "status": "active", "revocation": None, "updated_at": now_iso()}
+    actions = [_version_update(version, updated)]
+    actions += _refresh_holders(bucket, updated, builds, actor)
+    latest = store.get(store.channel_key(bucket, LATEST)) or {}
+    if version["status"] == "revoked" and number > latest.get("number", 0):
+        actions += _point_latest(bucket, latest, Target(updated, builds), actor, cause="restore")
+    store.transact(actions)
+    return versions.to_version(updated)
+
+
+def _version_update(before: dict[str, Any], after: dict[str, Any], schedule: str | None = None) -> Action:
+    """Set status and revocation, guarded by the status read; index it when scheduled."""
+    values: dict[str, Any] = {":status": after["status"], ":was": before["status"], ":now": now_iso()}
+    sets = ["#status = :status", "updated_at = :now"]
+    removes = []
+    if after.get("revocation"):
+        sets.append("revocation = :revocation")
+        values[":revocation"] = after["revocation"]
+    else:
+        removes.append("revocation")
+    if schedule:
+        due = store.revoke_due_index(schedule, before["bucket"], before["number"])
+        sets += [f"{k} = :{k}" for k in due]
+        values.update({f":{k}": v for k, v in due.items()})
+    else:
+        removes += [store.GSI2PK, store.GSI2SK]
+    expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+    return store.update_action(store.version_key(before["bucket"], before["number"]), expression, values,
+                               {"#status": "status"}, "#status = :was")
+
+
+def _refresh_holders(bucket: str, updated: dict[str, Any], builds: list[dict[str, Any]], actor: str) -> list[Action]:
+    holding = [c for c in channels.channel_items(bucket) if c.get("number") == updated["number"]]
+    return channels.refresh_actions(bucket, holding, Target(updated, builds), actor)
+
+
+def _move_off(bucket: str, version: dict[str, Any], holding: list[dict[str, Any]], actor: str,
+              cause: str) -> list[Action]:
+    """Move every channel in `holding` off `version`: user channels roll back (history cause
+    `rollback`), `latest` recomputes (cause `revoke` or `delete`)."""
+    gone = {version["number"]}
+    actions: list[Action] = []
+    for channel in holding:
+        if channel.get("managed"):
+            actions += _point_latest(bucket, channel, channels.newest_active(bucket, gone), actor, cause=cause)
+        else:
+            target = channels.rollback_target(bucket, channel["name"], gone)
+            actions += channels.point_actions(bucket, channel["name"], target, cause="rollback", actor=actor,
+                                              previous=version["name"], expect=version["number"])
+    return actions
+
+
+def _point_latest(bucket: str, latest: dict[str, Any], target: Target | None, actor: str, cause: str) -> list[Action]:
+    """Move `latest` and the bucket's latest_version together."""
+    moves = channels.point_actions(bucket, LATEST, target, cause=cause, actor=actor, previous=latest.get("version"),
+                                   expect=latest.get("number"), latest=True)
+    name = target.version["name"] if target else None
+    bucket_update = store.update_action(
+        store.bucket_key(bucket),
+        "SET latest_version = :v, updated_at = :now" if name else "REMOVE latest_version SET updated_at = :now",
+        {":now": now_iso(), **({":v": name} if name else {})}, condition="attribute_exists(PK)")
+    return moves + [bucket_update]
+
+
+def _retry(operation: Any) -> Version:
+    for _ in range(MAX_ATTEMPTS):
+        try:
+            return operation()
+        except ConditionFailed:
+            continue
+    raise Contention("the version kept changing while this request ran; try again")

@@ -1,0 +1,383 @@
+"""Run the whole registry on loopback: `python -m chalicelib.local` (what `make run` does).
+
+`chalice local` serves HTTP only, so this runner adds what AWS would provide around it:
+moto in server mode for DynamoDB, S3 and SQS; real S3 `ObjectCreated` notifications routed
+through an SQS queue (moto can deliver S3 -> SQS without Docker) to the `ingest_manifest`
+handler; and the `sweep` schedule on a timer. Handlers are invoked exactly as Lambda would
+(event dict + context), so the code under test is the code that ships.
+
+Settings come from the environment: PORT (8000), MOTO_PORT (5000), SWEEP_INTERVAL (60 s),
+HOST (127.0.0.1), REGISTRY_TABLE, MANIFEST_BUCKET, REGISTRY_ADMIN_TOKEN (generated if unset).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+import secrets
+import signal
+import socket
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from types import FrameType, ModuleType
+from typing import Any
+from urllib.parse import unquote_plus
+
+from botocore.exceptions import ClientError
+from chalice.cli.factory import CLIFactory
+from chalice.config import Config
+from chalice.local import LambdaContext, LocalDevServer, create_local_server
+
+from . import aws
+from .schema import table_definition
+
+# Not under "packer-registry": that is the Powertools logger, which would swallow these lines.
+log = logging.getLogger("chalicelib.local")
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+STAGE = "local"
+ACCOUNT_ID = "123456789012"  # moto's default account
+# Lambda retries a failed asynchronous (S3) invocation twice: three attempts in all.
+MAX_ATTEMPTS = 3
+VISIBILITY_TIMEOUT = 5  # seconds before a failed delivery is retried
+# Per-service endpoint overrides would win over AWS_ENDPOINT_URL and bypass moto.
+_SERVICE_ENDPOINT_VARS = ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SQS")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the runner needs, read once from the environment."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    moto_port: int = 5000
+    sweep_interval: float = 60.0
+    table: str = "packer-registry"
+    bucket: str = "packer-manifests"
+    admin_token: str = ""
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def moto_url(self) -> str:
+        return f"http://127.0.0.1:{self.moto_port}"
+
+    @property
+    def queue_name(self) -> str:
+        return f"{self.bucket.replace('.', '-')}-events"[:80]
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """Read after the `local` stage's variables are applied, so those act as defaults."""
+        return cls(
+            host=os.environ.get("HOST", "127.0.0.1"),
+            port=_number("PORT", 8000, int),
+            moto_port=_number("MOTO_PORT", 5000, int),
+            sweep_interval=_number("SWEEP_INTERVAL", 60.0, float),
+            table=os.environ.get("REGISTRY_TABLE") or "packer-registry",
+            bucket=os.environ.get("MANIFEST_BUCKET") or "packer-manifests",
+            admin_token=os.environ.get("REGISTRY_ADMIN_TOKEN", ""),
+        )
+
+
+def _number(name: str, default: Any, kind: type) -> Any:
+    raw = os.environ.get(name, "")
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be a number, got {raw!r}") from None
+    if value <= 0:
+        raise SystemExit(f"{name} must be positive, got {raw!r}")
+    return value
+
+
+def load_config() -> Config:
+    """The `local` stage of .chalice/config.json, built the way `chalice local` builds it."""
+    return CLIFactory(str(PROJECT_DIR)).create_config_obj(chalice_stage_name=STAGE)
+
+
+def prepare_environment(config: Config) -> None:
+    """Stage variables and fake credentials as defaults: what the user exported wins.
+
+    Must run before the app is imported (Powertools reads LOG_LEVEL at import) and before
+    any boto3 client exists (a client made earlier would talk to real AWS).
+    """
+    for name, value in config.environment_variables.items():
+        os.environ.setdefault(name, str(value))
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    if not os.environ.get("REGISTRY_ADMIN_TOKEN"):
+        os.environ["REGISTRY_ADMIN_TOKEN"] = secrets.token_urlsafe(32)
+
+
+def region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+def ensure_port_free(host: str, port: int) -> None:
+    """Fail fast: moto's server thread would otherwise hang on a port already taken."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise SystemExit(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def provision(settings: Settings) -> str:
+    """Create the table, the manifest bucket and the event queue if missing; return the queue URL.
+
+    Idempotent, so a runner pointed at a moto that already has them just reuses them.
+    """
+    dynamodb = aws.client("dynamodb")
+    try:
+        dynamodb.create_table(**table_definition(settings.table))
+    except dynamodb.exceptions.ResourceInUseException:
+        log.info("table %s already exists", settings.table)
+
+    s3 = aws.client("s3")
+    create: dict[str, Any] = {"Bucket": settings.bucket}
+    if region() != "us-east-1":
+        create["CreateBucketConfiguration"] = {"LocationConstraint": region()}
+    try:
+        s3.create_bucket(**create)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+            raise
+        log.info("bucket %s already exists", settings.bucket)
+
+    sqs = aws.client("sqs")
+    queue_url = sqs.create_queue(QueueName=settings.queue_name,
+                                 Attributes={"VisibilityTimeout": str(VISIBILITY_TIMEOUT)})["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    # What `@app.on_s3_event(events=["s3:ObjectCreated:*"])` wires up in AWS, via SQS instead of Lambda.
+    s3.put_bucket_notification_configuration(Bucket=settings.bucket, NotificationConfiguration={
+        "QueueConfigurations": [{"Id": "registry-ingest", "QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"]}],
+    })
+    return queue_url
+
+
+def scheduled_event(rule: str) -> dict[str, Any]:
+    """The event EventBridge passes a scheduled Lambda."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": ACCOUNT_ID,
+        "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region(),
+        "resources": [f"arn:aws:events:{region()}:{ACCOUNT_ID}:rule/{rule}"],
+        "detail": {},
+    }
+
+
+class LocalRegistry:
+    """moto + HTTP API + S3-event poller + sweep timer; `start()`, then `serve_forever()`, then `stop()`."""
+
+    def __init__(self, settings: Settings, config: Config) -> None:
+        self.settings = settings
+        self.config = config
+        self.app_module: ModuleType | None = None
+        self.queue_url = ""
+        self._stop = threading.Event()
+        self._moto: Any = None
+        self._server: LocalDevServer | None = None
+        self._threads: list[threading.Thread] = []
+
+    # ---- lifecycle --------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Everything up to a listening HTTP socket; safe to `stop()` after a partial start."""
+        from chalicelib.localmoto import SerializedMotoServer  # heavy import, only needed here
+
+        ensure_port_free("127.0.0.1", self.settings.moto_port)
+        ensure_port_free(self.settings.host, self.settings.port)
+        self.app_module = self._import_app()
+
+        self._moto = SerializedMotoServer(ip_address="127.0.0.1", port=self.settings.moto_port, verbose=False)
+        self._moto.start()
+        for name in _SERVICE_ENDPOINT_VARS:
+            if os.environ.pop(name, None):
+                log.warning("ignoring %s: everything goes to the local moto", name)
+        os.environ["AWS_ENDPOINT_URL"] = self.settings.moto_url
+        aws.reset()  # no client made so far may point anywhere else
+        log.info("moto listening on %s", self.settings.moto_url)
+
+        self.queue_url = provision(self.settings)
+        self._server = create_local_server(self.app_module.app, self.config, self.settings.host, self.settings.port)
+        self._spawn("s3-events", self._poll_events)
+        self._spawn("sweep-schedule", self._run_schedule)
+
+    def serve_forever(self) -> None:
+        """Serve HTTP in the calling thread until `shutdown()`."""
+        assert self._server is not None, "call start() first"
+        if not self._stop.is_set():
+            # The underlying server, not LocalDevServer.serve_forever(), which prints its own banner.
+            self._server.server.serve_forever()
+
+    def shutdown(self) -> None:
+        """Ask everything to stop; callable from a signal handler (never blocks)."""
+        self._stop.set()
+        if self._server is not None:
+            # HTTPServer.shutdown() waits for the serve loop, so it must not run in that thread.
+            threading.Thread(target=self._server.shutdown, name="http-shutdown", daemon=True).start()
+
+    def stop(self) -> None:
+        """Release everything `start()` acquired: threads, HTTP socket, moto."""
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+            if thread.is_alive():
+                log.warning("thread %s did not stop in time", thread.name)
+        if self._server is not None:
+            self._server.server.server_close()
+        if self._moto is not None:
+            self._moto.stop()
+        log.info("stopped")
+
+    def banner(self) -> str:
+        s = self.settings
+        token = s.admin_token
+        return "\n".join([
+            "",
+            f"  API:              {s.api_url}",
+            f"  S3 endpoint:      {s.moto_url}",
+            f"  Manifest bucket:  {s.bucket}",
+            f"  DynamoDB table:   {s.table}",
+            f"  Admin token:      {token}",
+            "",
+            "  Upload a Packer manifest:",
+            f"    aws --endpoint-url {s.moto_url} s3 cp packer-manifest.json"
+            f" s3://{s.bucket}/my-image/packer-manifest.json",
+            "  Read it back:",
+            f"    curl -s -H 'Authorization: Bearer {token}' {s.api_url}/buckets/my-image/versions",
+            "",
+            f"Registry ready at {s.api_url} (Ctrl-C to stop)",
+        ])
+
+    # ---- Lambda stand-ins ---------------------------------------------------------------
+
+    def context(self, function: str) -> LambdaContext:
+        """A Lambda context with the stage's configured timeout and memory for `function`."""
+        scoped = self.config.scope(STAGE, function)
+        name = f"{self.config.app_name}-{STAGE}-{function}"
+        context = LambdaContext(name, scoped.lambda_memory_size or 128, (scoped.lambda_timeout or 60) * 1000)
+        context.invoked_function_arn = f"arn:aws:lambda:{region()}:{ACCOUNT_ID}:function:{name}"
+        return context
+
+    def _poll_events(self) -> None:
+        """Long-poll the queue S3 notifies and hand each S3 event to `ingest_manifest`."""
+        sqs = aws.client("sqs")
+        while not self._stop.is_set():
+            try:
+                response = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                                               MessageSystemAttributeNames=["ApproximateReceiveCount"])
+            except Exception:
+                if self._stop.is_set():
+                    return
+                log.exception("polling the S3 event queue failed; retrying")
+                self._stop.wait(1)
+                continue
+            for message in response.get("Messages", []):
+                if self._deliver(message):
+                    try:
+                        sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+                    except Exception:
+                        log.exception("could not delete message %s", message.get("MessageId"))
+
+    def _deliver(self, message: dict[str, Any]) -> bool:
+        """Invoke the handler for one message; True when the message is done with (delete it)."""
+        try:
+            event = json.loads(message.get("Body", ""))
+        except ValueError:
+            log.warning("dropping a queue message that is not JSON: %.200s", message.get("Body"))
+            return True
+        if not isinstance(event, dict) or "Records" not in event:
+            log.debug("skipping non-S3-event message (%s)", event.get("Event") if isinstance(event, dict) else "?")
+            return True  # e.g. the s3:TestEvent S3 sends when notifications are configured
+        keys = [unquote_plus(r.get("s3", {}).get("object", {}).get("key", "")) for r in event["Records"]]
+        attempt = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
+        try:
+            self.app_module.ingest_manifest(event, self.context("ingest_manifest"))  # type: ignore[union-attr]
+        except Exception:
+            if attempt >= MAX_ATTEMPTS:
+                log.exception("ingest_manifest failed for %s on attempt %d; giving up as Lambda would",
+                              keys, attempt)
+                return True
+            log.exception("ingest_manifest failed for %s (attempt %d of %d); retrying in ~%d s",
+                          keys, attempt, MAX_ATTEMPTS, VISIBILITY_TIMEOUT)
+            return False
+        log.info("ingest_manifest handled S3 event for %s", keys)
+        return True
+
+    def _run_schedule(self) -> None:
+        """Invoke `sweep` every SWEEP_INTERVAL seconds, like its EventBridge rule (first run after one interval)."""
+        interval = self.settings.sweep_interval
+        rule = f"{self.config.app_name}-{STAGE}-sweep-event"
+        due = time.monotonic() + interval
+        while not self._stop.wait(max(0.0, due - time.monotonic())):
+            due += interval
+            started = time.monotonic()
+            try:
+                self.app_module.sweep(scheduled_event(rule), self.context("sweep"))  # type: ignore[union-attr]
+            except Exception:
+                log.exception("scheduled sweep failed")
+            else:
+                log.info("scheduled sweep completed in %.0f ms", (time.monotonic() - started) * 1000)
+            due = max(due, time.monotonic())  # a slow sweep delays the next one instead of piling up
+
+    # ---- helpers --------------------------------------------------------------------------
+
+    def _spawn(self, name: str, target: Any) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    @staticmethod
+    def _import_app() -> ModuleType:
+        if str(PROJECT_DIR) not in sys.path:
+            sys.path.insert(0, str(PROJECT_DIR))
+        return importlib.import_module("app")
+
+
+def main() -> int:
+    """Start, print the banner, serve until SIGINT/SIGTERM; 0 on a clean stop."""
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto logs every request, polls included
+    logging.getLogger("botocore").setLevel(logging.WARNING)  # "Found credentials ..." per client
+
+    config = load_config()
+    prepare_environment(config)
+    registry = LocalRegistry(Settings.from_env(), config)
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        log.info("%s received, stopping", signal.Signals(signum).name)
+        registry.shutdown()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        registry.start()
+        print(registry.banner(), flush=True)
+        registry.serve_forever()
+    finally:
+        registry.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
