@@ -259,7 +259,8 @@ class LocalRegistry:
             f"  DynamoDB table:   {s.table}",
             f"  Admin token:      {token}",
             "",
-            "  Upload a Packer manifest:",
+            "  Upload a Packer manifest (moto takes any credentials):",
+            "    AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=us-east-1 \\",
             f"    aws --endpoint-url {s.moto_url} s3 cp packer-manifest.json"
             f" s3://{s.bucket}/my-image/packer-manifest.json",
             "  Read it back:",
