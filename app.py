@@ -1,11 +1,12 @@
 """Routes and event handlers only: every decision lives in chalicelib/."""
 
 import os
+from urllib.parse import unquote
 
 from chalice import Chalice, Rate
 
-from chalicelib import buckets, channels, compliance, ingest, lifecycle, versions
-from chalicelib.http import actor, body, flag, handle_errors, list_params, page, respond
+from chalicelib import ancestry, artifacts, buckets, channels, compliance, ingest, lifecycle, versions
+from chalicelib.http import actor, body, flag, handle_errors, int_param, json_body, list_params, page, required, respond
 from chalicelib.models import CreateBucket, CreateChannel, RevokeRequest, UpdateBucket, UpdateChannel
 from chalicelib.observability import observe
 
@@ -85,6 +86,16 @@ def restore_version(bucket, version):
     return respond(lifecycle.restore(bucket, version, actor(app.current_request)))
 
 
+@app.route("/buckets/{bucket}/versions/{version}/ancestry", methods=["GET"])
+def version_ancestry(bucket, version):
+    return respond(ancestry.ancestry(bucket, version))
+
+
+@app.route("/buckets/{bucket}/versions/{version}/descendants", methods=["GET"])
+def version_descendants(bucket, version):
+    return respond(ancestry.descendants(bucket, version, int_param(app.current_request, "depth", 5)))
+
+
 # ---- channels ---------------------------------------------------------------------------
 
 @app.route("/buckets/{bucket}/channels", methods=["GET"])
@@ -126,11 +137,32 @@ def consumer_query(bucket, channel):
                                   params.get("component_type"), channels.parse_labels(params.get("labels"))))
 
 
-# ---- compliance -------------------------------------------------------------------------
+# ---- artifacts and compliance -------------------------------------------------------------------------
+
+@app.route("/artifacts/{external_id}", methods=["GET"])
+def artifact(external_id):
+    return respond(artifacts.lookup(unquote(external_id)))
+
+
+@app.route("/artifacts", methods=["GET"])
+def artifact_by_query():
+    """For IDs with slashes (Azure resource IDs): GET /artifacts?id=/subscriptions/..."""
+    return respond(artifacts.lookup(required(app.current_request, "id")))
+
+
+@app.route("/compliance/check", methods=["POST"])
+def compliance_check():
+    return respond(artifacts.check_body(json_body(app.current_request)))
+
 
 @app.route("/compliance/sweep", methods=["POST"])
 def run_sweep():
     return respond(compliance.sweep())
+
+
+@app.route("/compliance/report", methods=["GET"])
+def compliance_report():
+    return respond(compliance.report(*list_params(app.current_request)))
 
 
 # ---- ingestions -------------------------------------------------------------------------

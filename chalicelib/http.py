@@ -33,13 +33,18 @@ def page(items: list[BaseModel], next_token: str | None, **extra: Any) -> Respon
     return respond(body)
 
 
-def body(request: Request, model: type[M]) -> M:
-    """Validate the JSON body against a model; 400 with every problem otherwise."""
+def json_body(request: Request) -> Any:
+    """The parsed JSON body ({} when empty); 400 when it is not JSON."""
     raw = request.raw_body or b""
     try:
-        data = json.loads(raw) if raw.strip() else {}
-    except (ValueError, UnicodeDecodeError):
+        return json.loads(raw) if raw.strip() else {}
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise BadRequest("the request body is not valid JSON") from None
+
+
+def body(request: Request, model: type[M]) -> M:
+    """Validate the JSON body against a model; 400 with every problem otherwise."""
+    data = json_body(request)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -54,6 +59,20 @@ def list_params(request: Request) -> tuple[int, str | None]:
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
         raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}, not {raw!r}")
     return int(raw), params.get("next_token") or None
+
+
+def int_param(request: Request, name: str, default: int) -> int:
+    raw = (request.query_params or {}).get(name, str(default))
+    if not raw.isdigit():
+        raise BadRequest(f"{name} must be a whole number, not {raw!r}")
+    return int(raw)
+
+
+def required(request: Request, name: str) -> str:
+    value = (request.query_params or {}).get(name)
+    if not value:
+        raise BadRequest(f"query parameter {name} is required")
+    return value
 
 
 def flag(request: Request, name: str) -> bool:

@@ -67,6 +67,19 @@ class ParentHint(BaseModel):
     source_artifact: str | None = None
 
 
+AncestryStatus = Literal["up_to_date", "out_of_date", "undetermined", "parent_revoked"]
+
+
+class ParentLink(BaseModel):
+    """A resolved parent: which version, taken from which channel (if any), found how."""
+
+    bucket: str
+    version: str
+    fingerprint: str
+    channel: str | None = None
+    found_by: Literal["parent_version", "parent_channel", "source_artifact"]
+
+
 class Version(BaseModel):
     bucket: str
     name: str
@@ -77,6 +90,10 @@ class Version(BaseModel):
     updated_at: str
     build_count: int = 0
     parent_hint: ParentHint | None = None
+    parents: list[ParentLink] | None = None
+    unresolved: list[dict[str, str]] | None = None
+    ancestry_status: AncestryStatus | None = None
+    ancestry_messages: list[str] | None = None
     revocation: "Revocation | None" = None
     builds: list[Build] | None = None
 

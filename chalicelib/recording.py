@@ -12,7 +12,7 @@ import random
 import time
 from typing import Any
 
-from . import channels, store, versions
+from . import ancestry, channels, store, versions
 from .clock import now_iso
 from .errors import Contention
 from .manifest import ParsedBuild, ParsedRun
@@ -42,36 +42,59 @@ def _create(run: ParsedRun, bucket: dict[str, Any], actor: str) -> IngestedVersi
     now = now_iso()
     previous = bucket.get("version_count", 0)
     number, name = previous + 1, f"v{previous + 1}"
+    parents, unresolved = ancestry.resolve(run.bucket, run) if run.parent_hint or _has_sources(run) else ([], [])
+    inherited = ancestry.inherited_revocation(parents)
+    version = {
+        **store.version_key(run.bucket, number), **store.version_index(run.bucket, number),
+        "bucket": run.bucket, "number": number, "name": name, "fingerprint": run.fingerprint,
+        "status": "revoked" if inherited else "active", "revocation": inherited,
+        "created_at": now, "updated_at": now,
+        "parent_hint": run.parent_hint.model_dump(exclude_none=True) if run.parent_hint else None,
+        "parents": ancestry.stored_links(parents) or None, "unresolved": unresolved or None,
+    }
     bucket_update = store.update_action(
         store.bucket_key(run.bucket),
-        "SET version_count = :n, latest_version = :name, updated_at = :now, #bucket = :b,"
-        " created_at = if_not_exists(created_at, :now), description = if_not_exists(description, :empty),"
+        "SET version_count = :n, updated_at = :now, #bucket = :b,"
+        + ("" if inherited else " latest_version = :name,")
+        + " created_at = if_not_exists(created_at, :now), description = if_not_exists(description, :empty),"
         " labels = if_not_exists(labels, :nolabels), GSI1PK = :gpk, GSI1SK = :b",
-        values={":n": number, ":old": previous, ":name": name, ":now": now, ":b": run.bucket, ":empty": "",
-                ":nolabels": {}, ":gpk": store.bucket_index(run.bucket)[store.GSI1PK]},
+        values={":n": number, ":old": previous, ":now": now, ":b": run.bucket, ":empty": "",
+                ":nolabels": {}, ":gpk": store.bucket_index(run.bucket)[store.GSI1PK],
+                **({} if inherited else {":name": name})},
         names={"#bucket": "bucket"},
         condition="attribute_not_exists(version_count) OR version_count = :old" if previous == 0
         else "version_count = :old",
     )
-    version = {
-        **store.version_key(run.bucket, number), **store.version_index(run.bucket, number),
-        "bucket": run.bucket, "number": number, "name": name, "fingerprint": run.fingerprint,
-        "status": "active", "created_at": now, "updated_at": now,
-        "parent_hint": run.parent_hint.model_dump(exclude_none=True) if run.parent_hint else None,
-    }
     fingerprint = {**store.fingerprint_key(run.bucket, run.fingerprint), "number": number}
-    fixed = 5  # bucket, fingerprint, version, latest channel, its history entry
+    extra = ancestry.edge_actions(run.bucket, number, parents)
+    if parents or unresolved:
+        status, links = ancestry.evaluate(version["parents"] or [], unresolved)
+        version.update(ancestry_status=status, ancestry_messages=[
+            link["message"] for link in links if link["status"] != "up_to_date"])
+        if status in ancestry.FLAGGED_STATUSES:
+            extra.append(store.put_action({**store.flagged_key(run.bucket, number), "bucket": run.bucket,
+                                           "version": name, "number": number, "ancestry_status": status,
+                                           "messages": version["ancestry_messages"], "flagged_at": now}))
+    if unresolved:
+        extra.append(store.put_action({**store.unresolved_key(run.bucket, number), "bucket": run.bucket,
+                                       "number": number}))
+    fixed = 3 + len(extra) + (0 if inherited else 2)  # bucket, fingerprint, version (+ latest and its history)
     chunks = _chunks(run.bucket, number, run.builds, now, room_first=store.TRANSACTION_LIMIT - fixed)
     first_builds, first_actions = chunks.pop(0) if chunks else ([], [])
     version["build_count"] = len(first_builds)
-    latest = channels.point_actions(run.bucket, channels.LATEST, channels.Target(version, first_builds),
-                                    cause="ingest", actor=actor, previous=bucket.get("latest_version"), latest=True)
+    latest = [] if inherited else channels.point_actions(
+        run.bucket, channels.LATEST, channels.Target(version, first_builds), cause="ingest", actor=actor,
+        previous=bucket.get("latest_version"), latest=True)
     store.transact([bucket_update, store.put_action(fingerprint, "attribute_not_exists(PK)"),
-                    store.put_action(version, "attribute_not_exists(PK)"), *latest, *first_actions])
+                    store.put_action(version, "attribute_not_exists(PK)"), *latest, *extra, *first_actions])
     if chunks:  # only versions with very many builds/artifacts
         _write_chunks(run.bucket, number, chunks)
     return IngestedVersion(bucket=run.bucket, version=name, fingerprint=run.fingerprint,
                            builds_added=len(run.builds), created=True)
+
+
+def _has_sources(run: ParsedRun) -> bool:
+    return any(b.source_artifact for b in run.builds)
 
 
 def _extend(run: ParsedRun, number: int) -> IngestedVersion:

@@ -13,6 +13,11 @@ Single-table layout (every request path is a GetItem or one Query page):
 | artifact index | `ARTIFACT#<external id>` | `BUCKET#<b>#VERSION#<n:010>#BUILD#<id>` | | |
 | ingestion | `INGEST#<id>` | `INGEST` | `INGESTIONS` / `<time>#<id>` | `INGESTIONS#<status>` / `<time>#<id>` |
 | scheduled revocation (on the version item) | | | | `REVOKE_DUE` / `<revoke_at>#<b>#<n:010>` |
+| child edge (under the parent) | `BUCKET#<parent b>` | `CHILD#<parent n:010>#<child b>#<child n:010>` | | |
+| sweep marker (a change to look at) | `SWEEP#PENDING` | `<time>#<id>` | | |
+| unresolved parent hint | `SWEEP#UNRESOLVED` | `<b>#<n:010>` | | |
+| flagged version (outdated, parent revoked, undetermined) | `SWEEP#FLAGGED` | `<b>#<n:010>` | | |
+| last sweep's report | `SWEEP#REPORT` | `LAST` | | |
 
 Access patterns: list buckets = Query GSI1 `BUCKETS`; get bucket = GetItem; list versions
 newest first = reverse Query GSI1 `VERSIONS#<b>`; version with its builds = one Query
@@ -21,7 +26,9 @@ then that Query; which version made an artifact = Query `ARTIFACT#<id>`; ingesti
 first = reverse Query GSI1 `INGESTIONS`, by status GSI2 `INGESTIONS#<status>`; channels of
 a bucket = Query `begins_with(SK, CHANNEL#)`; a channel (and the consumer query) = GetItem;
 its history newest first = reverse Query `begins_with(SK, HISTORY#<name>#)`; due scheduled
-revocations = Query GSI2 `REVOKE_DUE` with `GSI2SK <= now` (sparse: only scheduled versions).
+revocations = Query GSI2 `REVOKE_DUE` with `GSI2SK <= now` (sparse: only scheduled versions);
+children of a version = Query `begins_with(SK, CHILD#<n:010>#)`; the sweep reads the
+`SWEEP#…` partitions, whose size follows recent changes, not the size of the registry.
 """
 
 from __future__ import annotations
@@ -97,6 +104,33 @@ def revoke_due_index(revoke_at: str, bucket: str, number: int) -> Item:
     return {GSI2PK: "REVOKE_DUE", GSI2SK: f"{revoke_at}#{bucket}#{number:010d}"}
 
 
+def child_prefix(number: int) -> str:
+    return f"CHILD#{number:010d}#"
+
+
+def child_key(parent_bucket: str, parent_number: int, child_bucket: str, child_number: int) -> Item:
+    return {PK: f"BUCKET#{parent_bucket}", SK: f"{child_prefix(parent_number)}{child_bucket}#{child_number:010d}"}
+
+
+MARKERS, UNRESOLVED, FLAGGED = "SWEEP#PENDING", "SWEEP#UNRESOLVED", "SWEEP#FLAGGED"
+
+
+def marker_key(at: str, marker_id: str) -> Item:
+    return {PK: MARKERS, SK: f"{at}#{marker_id}"}
+
+
+def unresolved_key(bucket: str, number: int) -> Item:
+    return {PK: UNRESOLVED, SK: f"{bucket}#{number:010d}"}
+
+
+def flagged_key(bucket: str, number: int) -> Item:
+    return {PK: FLAGGED, SK: f"{bucket}#{number:010d}"}
+
+
+def report_key() -> Item:
+    return {PK: "SWEEP#REPORT", SK: "LAST"}
+
+
 def ingestion_key(ingestion_id: str) -> Item:
     return {PK: f"INGEST#{ingestion_id}", SK: "INGEST"}
 
@@ -161,13 +195,15 @@ def get(key: Item, consistent: bool = True) -> Item | None:
 
 
 def get_many(keys: list[Item]) -> list[Item]:
-    """BatchGetItem (strongly consistent), following UnprocessedKeys; order not kept."""
+    """BatchGetItem (strongly consistent) in batches of 100, following UnprocessedKeys; order not kept."""
     found: list[Item] = []
-    request = {table_name(): {"Keys": [serialize(k) for k in keys], "ConsistentRead": True}}
-    while request:
-        response = _db().batch_get_item(RequestItems=request)
-        found.extend(deserialize(i) for i in response["Responses"].get(table_name(), []))
-        request = response.get("UnprocessedKeys") or {}
+    unique = list({(k[PK], k[SK]): k for k in keys}.values())
+    for start in range(0, len(unique), 100):
+        request = {table_name(): {"Keys": [serialize(k) for k in unique[start:start + 100]], "ConsistentRead": True}}
+        while request:
+            response = _db().batch_get_item(RequestItems=request)
+            found.extend(deserialize(i) for i in response["Responses"].get(table_name(), []))
+            request = response.get("UnprocessedKeys") or {}
     return found
 
 

@@ -1,0 +1,112 @@
+"""Ancestry: parents resolved at ingestion, link statuses, the tree, artifact look-ups."""
+
+import pytest
+
+from conftest import manifest, real_manifest
+
+CHILD_AMI, GRANDCHILD_AMI = "ami-0c0c0c0c0c0c0c0c1", "ami-0d0d0d0d0d0d0d0d2"
+
+
+def child_manifest(**hints):
+    return manifest({"name": "app", "packer_run_uuid": "child-run-1", "artifact_id": f"us-east-1:{CHILD_AMI}",
+                     "custom_data": {"bucket_name": "child", **hints}})
+
+
+def build_chain(registry):
+    """base (real multi-region, 8 versions) → child (via channel) → grandchild (via source AMI)."""
+    registry.upload("base/packer-manifest.json", real_manifest("amazon-ebs-multiregion-multirun-1.json"))
+    registry.send("post", "/buckets/base/channels", {"name": "production", "version": "v1"}, 201)
+    registry.upload("child/m.json", child_manifest(parent_bucket="base", parent_channel="production"))
+    registry.upload("grandchild/m.json", manifest({
+        "name": "svc", "packer_run_uuid": "gc-run-1", "artifact_id": f"us-east-1:{GRANDCHILD_AMI}",
+        "custom_data": {"source_ami": CHILD_AMI}}))
+
+
+def test_parents_are_resolved_explicitly_and_automatically(registry):
+    build_chain(registry)
+    child = registry.get("/buckets/child/versions/v1")
+    assert child["parents"] == [{"bucket": "base", "version": "v1", "fingerprint": "d0637d1c-4e19-b903-aae8-a48194c31538",
+                                 "channel": "production", "found_by": "parent_channel"}]
+    assert child["ancestry_status"] == "up_to_date"
+    grandchild = registry.get("/buckets/grandchild/versions/v1")
+    assert [(p["bucket"], p["version"], p["found_by"]) for p in grandchild["parents"]] == [("child", "v1", "source_artifact")]
+
+
+def test_ancestry_endpoint_shows_parents_and_children(registry):
+    build_chain(registry)
+    body = registry.get("/buckets/child/versions/v1/ancestry")
+    (parent,) = body["parents"]
+    assert (parent["status"], parent["channel"]) == ("up_to_date", "production")
+    assert [(c["bucket"], c["version"]) for c in body["children"]] == [("grandchild", "v1")]
+    base = registry.get("/buckets/base/versions/v1/ancestry")
+    assert base["parents"] == [] and base["ancestry_status"] is None
+    assert [(c["bucket"], c["version"]) for c in base["children"]] == [("child", "v1")]
+
+
+def test_moving_the_parent_channel_makes_the_child_out_of_date_live(registry):
+    build_chain(registry)
+    registry.send("patch", "/buckets/base/channels/production", {"version": "v2"})
+    (parent,) = registry.get("/buckets/child/versions/v1/ancestry")["parents"]
+    assert parent["status"] == "out_of_date"
+    assert parent["message"] == "parent base channel production now points at v2; this was built from v1"
+
+
+def test_without_a_channel_the_link_follows_latest(registry):
+    registry.upload("base/m.json", manifest({"packer_run_uuid": "b1", "artifact_id": "us-east-1:ami-0b0b0b0b0b0b0b0b1"}))
+    registry.upload("kid/m.json", manifest({"packer_run_uuid": "k1", "custom_data": {"source_artifact": "ami-0b0b0b0b0b0b0b0b1"}}))
+    assert registry.get("/buckets/kid/versions/v1/ancestry")["ancestry_status"] == "up_to_date"
+    registry.upload("base/m2.json", manifest({"packer_run_uuid": "b2", "artifact_id": "us-east-1:ami-0b0b0b0b0b0b0b0b2"}))
+    body = registry.get("/buckets/kid/versions/v1/ancestry")
+    assert body["ancestry_status"] == "out_of_date"
+    assert "latest is now v2" in body["parents"][0]["message"]
+
+
+def test_an_unmatched_hint_is_kept_as_undetermined(registry):
+    registry.upload("orphan/m.json", manifest({"custom_data": {"parent_bucket": "nowhere", "parent_version": "v3",
+                                                               "source_ami": "ami-0123456789abcdef0"}}))
+    version = registry.get("/buckets/orphan/versions/v1")
+    assert version["ancestry_status"] == "undetermined"
+    assert {u.get("source_artifact") or u.get("bucket") for u in version["unresolved"]} == {"nowhere", "ami-0123456789abcdef0"}
+    links = registry.get("/buckets/orphan/versions/v1/ancestry")["parents"]
+    assert {link["status"] for link in links} == {"undetermined"}
+    assert any("no version 'v3'" in link["message"] for link in links)
+
+
+def test_descendants_tree(registry):
+    build_chain(registry)
+    tree = registry.get("/buckets/base/versions/v1/descendants")
+    assert tree["count"] == 2 and tree["truncated"] is False
+    (child,) = tree["root"]["children"]
+    assert (child["bucket"], child["version"]) == ("child", "v1")
+    assert [(g["bucket"], g["version"]) for g in child["children"]] == [("grandchild", "v1")]
+    shallow = registry.get("/buckets/base/versions/v1/descendants?depth=1")
+    assert shallow["count"] == 1 and shallow["truncated"] is True
+    registry.get("/buckets/base/versions/v1/descendants?depth=0", status=400)
+
+
+def test_artifact_lookup(registry):
+    build_chain(registry)
+    body = registry.get(f"/artifacts/{CHILD_AMI}")
+    assert (body["bucket"], body["version"], body["status"], body["ancestry_status"]) == ("child", "v1", "active", "up_to_date")
+    assert registry.get("/artifacts/ami-0c2716a13b6c0ff45")["bucket"] == "base"  # a multi-region base AMI
+    registry.get("/artifacts/ami-00000000000000000", status=404)
+    registry.upload("az/m.json", real_manifest("azure-arm-managed-image-1.json"))
+    azure_id = registry.get("/buckets/az/versions/v1")["builds"][0]["artifacts"][0]["external_id"]
+    assert registry.get(f"/artifacts?id={azure_id}")["bucket"] == "az"
+
+
+def test_compliance_check_with_a_list(registry):
+    build_chain(registry)
+    body = registry.send("post", "/compliance/check", {"artifacts": [
+        CHILD_AMI, "ami-0c2716a13b6c0ff45", "ami-0e2f8f55e0f1c3d5a", "ami-nope"]})
+    verdicts = {r["artifact"]: r["verdict"] for r in body["results"]}
+    assert verdicts[CHILD_AMI] == "ok"
+    assert verdicts["ami-0c2716a13b6c0ff45"] == "out_of_date"  # base v1: base has v8
+    assert verdicts["ami-nope"] == "unknown"
+    assert body["passed"] is True
+
+
+@pytest.mark.parametrize("payload", [[], "x", {"artifacts": "ami-1"}, {"hello": 1}])
+def test_compliance_check_rejects_what_is_neither_a_list_nor_a_plan(registry, payload):
+    body = registry.send("post", "/compliance/check", payload, 400)
+    assert body["error"] == "BadRequest"
