@@ -197,8 +197,15 @@ def serve(bucket: str, name: str, platform: str | None, region: str | None,
           component_type: str | None = None, labels: dict[str, str] | None = None) -> ServedArtifact:
     """The artifact to use: one GetItem.
 
-    Among several matches the newest build wins (latest `build_time`, then creation time,
-    then component type and external ID, so the answer is deterministic).
+    `platform` is required; `region` may be left out when the matching artifacts are all in
+    one region or region-less (GCP images, Docker images), otherwise it is a 400 that lists
+    the regions. A region given for a region-less artifact does not exclude it (a module may
+    pass its region whatever the platform), but an artifact in exactly that region is
+    preferred. `component_type` and `labels` narrow the builds further.
+    Among several matches the answer is deterministic: the newest build wins (latest
+    `build_time`; a build without one loses to any build with one), then the latest
+    ingestion (`created_at`), then the alphabetically first component type, external ID
+    and build ID.
     """
     if not platform:
         raise BadRequest("platform is required (e.g. platform=aws)")
@@ -212,17 +219,25 @@ def serve(bucket: str, name: str, platform: str | None, region: str | None,
     artifacts = item.get("artifacts", [])
     matches = [a for a in artifacts
                if a["platform"] == platform
-               and (region is None or a.get("region") == region)
+               and (region is None or a.get("region") in (region, None))
                and (component_type is None or a["component_type"] == component_type)
                and all(a.get("labels", {}).get(k) == v for k, v in (labels or {}).items())]
+    if region is not None and any(a.get("region") == region for a in matches):
+        matches = [a for a in matches if a.get("region") == region]
     if not matches:
-        raise NotFound(f"{item['version']} on channel {name!r} has no artifact for platform={platform}"
-                       + (f" region={region}" if region else "") + f"; it has: {_available(artifacts)}")
-    if region is None and len({a.get("region") for a in matches}) > 1:
+        wanted = [f"platform={platform}"] + ([f"region={region}"] if region else []) + (
+            [f"component_type={component_type}"] if component_type else []) + (
+            [f"labels={','.join(f'{k}:{v}' for k, v in labels.items())}"] if labels else [])
+        raise NotFound(f"{item['version']} on channel {name!r} has no artifact for {' '.join(wanted)}; "
+                       f"it has: {_available(artifacts, platform if component_type or labels else None)}")
+    regions = {a.get("region") for a in matches}
+    if region is None and len(regions) > 1:
         raise BadRequest(f"platform {platform} has artifacts in several regions; pass region= one of "
-                         + ", ".join(sorted(str(a.get("region")) for a in matches)))
-    best = max(matches, key=lambda a: (a.get("build_time") or "", a["created_at"], _neg(a["component_type"]),
-                                       _neg(a["external_id"])))
+                         + ", ".join(sorted(r or "(none)" for r in regions)))
+    # Two stable sorts: ascending names first, then newest first (ties keep that order).
+    ordered = sorted(matches, key=lambda a: (a["component_type"], a["external_id"], a["build_id"]))
+    ordered.sort(key=lambda a: (a.get("build_time") or "", a["created_at"]), reverse=True)
+    best = ordered[0]
     return ServedArtifact(bucket=bucket, channel=name, version=item["version"], fingerprint=item["fingerprint"],
                           build_id=best["build_id"], component_type=best["component_type"],
                           platform=best["platform"], region=best.get("region"), external_id=best["external_id"],
@@ -230,18 +245,20 @@ def serve(bucket: str, name: str, platform: str | None, region: str | None,
                           created_at=best["created_at"])
 
 
-def _neg(text: str) -> tuple[int, ...]:
-    """Sort key that orders text descending inside max(): the alphabetically first wins."""
-    return tuple(-ord(c) for c in text)
-
-
-def _available(artifacts: list[dict[str, Any]]) -> str:
+def _available(artifacts: list[dict[str, Any]], platform: str | None = None) -> str:
+    """What a channel does serve: platforms with their regions (and, when the query filtered
+    by component type or labels, the component types of the platform asked for)."""
     if not artifacts:
         return "no artifacts"
     found: dict[str, set[str]] = {}
     for a in artifacts:
         found.setdefault(a["platform"], set()).add(a.get("region") or "-")
-    return "; ".join(f"{p} in {', '.join(sorted(r))}" if r != {"-"} else p for p, r in sorted(found.items()))
+    text = "; ".join(f"{p} in {', '.join(sorted(r - {'-'}))}" + (" and region-less" if "-" in r else "")
+                     if r != {"-"} else p for p, r in sorted(found.items()))
+    components = sorted({a["component_type"] for a in artifacts if a["platform"] == platform})
+    if components:
+        text += f" (component types for {platform}: {', '.join(components)})"
+    return text
 
 
 def parse_labels(raw: str | None) -> dict[str, str]:
@@ -289,14 +306,21 @@ def update_channel(bucket: str, name: str, body: UpdateChannel, actor: str) -> C
     if "version" not in body.model_fields_set:
         if details:
             sets = ", ".join(f"#{k} = :{k}" for k in details)
-            store.update(store.channel_key(bucket, name), f"SET {sets}, updated_at = :now, updated_by = :by",
-                         {**{f":{k}": v for k, v in details.items()}, ":now": now_iso(), ":by": actor},
-                         {f"#{k}": k for k in details}, "attribute_exists(PK)")
+            try:
+                store.update(store.channel_key(bucket, name), f"SET {sets}, updated_at = :now, updated_by = :by",
+                             {**{f":{k}": v for k, v in details.items()}, ":now": now_iso(), ":by": actor},
+                             {f"#{k}": k for k in details}, "attribute_exists(PK)")
+            except ConditionFailed:
+                raise NotFound(f"bucket {bucket!r} has no channel {name!r}") from None
         return get_channel(bucket, name)
     if item.get("managed"):
         raise Conflict(f"channel {name!r} is managed by the registry and cannot be assigned by hand")
     target = _assignable(bucket, body.version) if body.version else None
-    actions = point_actions(bucket, name, target, cause="assign" if target else "unassign", actor=actor,
+    moved = (target.version["number"] if target else None) != item.get("number")
+    # Assigning the version a channel already holds (or unassigning an empty channel) is
+    # not a move: the copy is refreshed, the details applied, and no history is written.
+    cause = ("assign" if target else "unassign") if moved else None
+    actions = point_actions(bucket, name, target, cause=cause, actor=actor,
                             previous=item.get("version"), expect=item.get("number"), extra=details)
     try:
         store.transact(actions + ([_status_guard(target)] if target else []))

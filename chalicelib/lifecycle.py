@@ -16,10 +16,10 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import channels, store, versions
+from . import channels, clock, store, versions
 from .channels import LATEST, Target
-from .clock import iso, now, now_iso
-from .errors import BadRequest, Conflict, Contention
+from .clock import iso, now_iso
+from .errors import BadRequest, Conflict, Contention, NotFound
 from .models import RevokeRequest, Version
 from .store import ConditionFailed
 
@@ -29,16 +29,22 @@ Action = dict[str, Any]
 
 
 def parse_when(request: RevokeRequest) -> datetime | None:
-    """The moment a revocation takes effect; None means now."""
-    if request.revoke_at and request.revoke_in:
+    """The moment a revocation takes effect; None means now.
+
+    `clock.now()` is looked up at call time (never imported by name) so tests can move it.
+    """
+    if request.revoke_at is not None and request.revoke_in is not None:
         raise BadRequest("give revoke_at or revoke_in, not both")
-    if request.revoke_in:
+    if request.revoke_in is not None:
         match = _DURATION.match(request.revoke_in.strip())
         if not match or not request.revoke_in.strip():
             raise BadRequest(f"revoke_in must look like 30d, 2h45m or 0s, not {request.revoke_in!r}")
         days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
-        return now() + timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
-    if request.revoke_at:
+        try:
+            return clock.now() + timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+        except OverflowError:
+            raise BadRequest(f"revoke_in {request.revoke_in!r} is too far in the future") from None
+    if request.revoke_at is not None:
         try:
             moment = datetime.fromisoformat(request.revoke_at.replace("Z", "+00:00"))
         except ValueError:
@@ -52,7 +58,7 @@ def parse_when(request: RevokeRequest) -> datetime | None:
 def revoke(bucket: str, ref: str, request: RevokeRequest, actor: str) -> Version:
     when = parse_when(request)
     number = versions.resolve_number(bucket, ref)
-    if when is not None and when > now():
+    if when is not None and when > clock.now():
         return _retry(lambda: _schedule(bucket, number, request, iso(when), actor))
     revocation = {"reason": request.reason, "revoked_by": actor, "revocation_type": "direct",
                   "skip_descendants_revocation": request.skip_descendants_revocation,
@@ -65,19 +71,25 @@ def restore(bucket: str, ref: str, actor: str) -> Version:
     return _retry(lambda: _restore(bucket, number, actor))
 
 
-def apply_due(limit: int = 100) -> list[str]:
-    """Apply scheduled revocations whose time has come (the sweep); idempotent."""
+def apply_due(page_size: int = 100) -> list[str]:
+    """Apply every scheduled revocation whose time has come (the sweep); idempotent.
+
+    Reads the sparse `REVOKE_DUE` index page by page (no Scan); each version is revoked
+    exactly as an immediate revocation with the flags stored when it was scheduled, and is
+    re-read first, so one restored, rescheduled, deleted or already applied (by a concurrent
+    sweep) in the meantime is skipped. A lost race on a channel is retried.
+    """
     applied = []
-    items, _ = store.query_page("REVOKE_DUE", index=store.GSI2, at_most=now_iso() + "~", limit=limit)
-    for item in items:
+    due = list(store.query_all("REVOKE_DUE", index=store.GSI2, at_most=clock.now_iso() + "~", limit=page_size))
+    for item in due:
         revocation = dict(item.get("revocation") or {})
         due_at = revocation.get("revoke_at")
         try:
-            _revoke_now(item["bucket"], item["number"], revocation,
-                        expect_status="revocation_scheduled", expect_revoke_at=due_at)
+            _retry(lambda: _revoke_now(item["bucket"], item["number"], revocation,
+                                       expect_status="revocation_scheduled", expect_revoke_at=due_at))
             applied.append(f"{item['bucket']}/{item['name']}")
-        except (ConditionFailed, Conflict):
-            continue  # restored, rescheduled or applied by a concurrent sweep
+        except (Conflict, NotFound, Contention):
+            continue  # restored, rescheduled, deleted or applied by a concurrent sweep
     return applied
 
 
