@@ -219,3 +219,26 @@ class RevokeRequest(Body):
 
 
 Version.model_rebuild()
+
+
+# ---- tokens -----------------------------------------------------------------------------
+
+Role = Literal["viewer", "contributor", "admin"]
+
+
+class CreateToken(Body):
+    name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._@:-]{0,63}$")]
+    role: Role
+    expires_at: str | None = None
+
+
+class Token(BaseModel):
+    """A token as listed: never its secret."""
+
+    id: str
+    name: str
+    role: Role
+    created_at: str
+    created_by: str | None = None
+    last_used_at: str | None = None
+    expires_at: str | None = None

@@ -18,6 +18,7 @@ Single-table layout (every request path is a GetItem or one Query page):
 | unresolved parent hint | `SWEEP#UNRESOLVED` | `<b>#<n:010>` | | |
 | flagged version (outdated, parent revoked, undetermined) | `SWEEP#FLAGGED` | `<b>#<n:010>` | | |
 | last sweep's report | `SWEEP#REPORT` | `LAST` | | |
+| API token | `TOKEN#<id>` | `TOKEN` | `TOKENS` / `<created>#<id>` | |
 
 Access patterns: list buckets = Query GSI1 `BUCKETS`; get bucket = GetItem; list versions
 newest first = reverse Query GSI1 `VERSIONS#<b>`; version with its builds = one Query
@@ -129,6 +130,14 @@ def flagged_key(bucket: str, number: int) -> Item:
 
 def report_key() -> Item:
     return {PK: "SWEEP#REPORT", SK: "LAST"}
+
+
+def token_key(token_id: str) -> Item:
+    return {PK: f"TOKEN#{token_id}", SK: "TOKEN"}
+
+
+def token_index(created_at: str, token_id: str) -> Item:
+    return {GSI1PK: "TOKENS", GSI1SK: f"{created_at}#{token_id}"}
 
 
 def ingestion_key(ingestion_id: str) -> Item:

@@ -1,0 +1,166 @@
+"""Bearer tokens with roles, checked by a Chalice custom authorizer.
+
+Roles, each including the one before: `viewer` (all reads, the consumer query,
+`POST /compliance/check`), `contributor` (bucket, channel, version and revocation changes,
+`POST /compliance/sweep`), `admin` (token management, deleting buckets).
+
+The authorizer (its own Lambda on AWS, with result caching off so a deleted token stops
+working at once) looks the token up and always lets the request through with the caller's
+identity, or the reason it has none, in the authorizer context. The API's error middleware
+then answers 401/403 in the registry's JSON shape, naming the role a route needs, the
+same under `make run`, the test client and API Gateway; and the API function itself makes
+no DynamoDB call for authentication (the consumer query stays one GetItem). API Gateway
+itself rejects a request with no `Authorization` header before any code runs; its
+"gateway responses" are set to the same JSON shape by scripts/deploy.sh, and
+`local_gateway_responses()` does the same for the local gateway.
+
+Secrets are `<id>.<random>` (32 random bytes), stored only as a SHA-256 hash and compared
+in constant time. The bootstrap admin token comes from `REGISTRY_ADMIN_TOKEN` (local) or
+the SSM SecureString parameter named by `REGISTRY_ADMIN_TOKEN_PARAM` (AWS).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from . import aws, store
+from .clock import iso, now, now_iso
+from .errors import BadRequest, Forbidden, NotFound, Unauthorized
+from .models import CreateToken, Token
+
+ROLES = ("viewer", "contributor", "admin")
+BOOTSTRAP = "bootstrap-admin"
+_LAST_USED_EVERY = timedelta(minutes=5)  # write last_used_at at most this often per token
+_admin_secret: dict[str, str] = {}
+
+# Routes that need more than the default (GET: viewer; any other method: contributor).
+_ROUTE_ROLES: dict[tuple[str, str], str] = {
+    ("POST", "/compliance/check"): "viewer",
+    ("DELETE", "/buckets/{bucket}"): "admin",
+    ("GET", "/tokens"): "admin",
+    ("POST", "/tokens"): "admin",
+    ("DELETE", "/tokens/{token_id}"): "admin",
+}
+# Routes anyone may call: the page, its assets and the API description.
+PUBLIC = {("GET", "/"), ("GET", "/openapi.json"), ("GET", "/static/{asset}")}
+
+
+def required_role(method: str, route: str) -> str | None:
+    if (method, route) in PUBLIC:
+        return None
+    return _ROUTE_ROLES.get((method, route), "viewer" if method == "GET" else "contributor")
+
+
+def allows(role: str, needed: str) -> bool:
+    return ROLES.index(role) >= ROLES.index(needed)
+
+
+# ---- the authorizer ---------------------------------------------------------------------
+
+def identify(header: str | None) -> dict[str, str]:
+    """Authorizer context for an `Authorization` header: the caller's name and role, or
+    `error` saying why there is none. Never raises for a bad token."""
+    match = re.match(r"^\s*Bearer\s+(\S+)\s*$", header or "", re.I)
+    if not match:
+        return {"error": "send Authorization: Bearer <token>"}
+    secret = match.group(1)
+    admin = _bootstrap_secret()
+    if admin and hmac.compare_digest(secret.encode(), admin.encode()):
+        return {"name": BOOTSTRAP, "role": "admin", "token_id": BOOTSTRAP}
+    token_id, _, _ = secret.partition(".")
+    item = store.get(store.token_key(token_id), consistent=True) if re.fullmatch(r"[0-9a-f]{16}", token_id) else None
+    if not item or not hmac.compare_digest(item["hash"], _hash(secret)):
+        return {"error": "unknown or deleted token"}
+    if item.get("expires_at") and item["expires_at"] <= now_iso():
+        return {"error": f"token {item['name']!r} expired at {item['expires_at']}"}
+    _touch(item)
+    return {"name": item["name"], "role": item["role"], "token_id": token_id}
+
+
+def enforce(context: dict[str, Any] | None, method: str, route: str) -> dict[str, Any] | None:
+    """Raise 401/403 unless the caller may call this route; returns the identity."""
+    needed = required_role(method, route)
+    if needed is None:
+        return None
+    context = context or {}
+    if not context.get("role"):
+        raise Unauthorized(f"a valid bearer token is required: {context.get('error', 'send Authorization: Bearer <token>')}")
+    if not allows(context["role"], needed):
+        raise Forbidden(f"{method} {route} needs the {needed} role; token {context.get('name')!r} is {context['role']}")
+    return context
+
+
+def _bootstrap_secret() -> str | None:
+    """The bootstrap admin secret: the environment, else SSM (read once per container)."""
+    if os.environ.get("REGISTRY_ADMIN_TOKEN"):
+        return os.environ["REGISTRY_ADMIN_TOKEN"]
+    parameter = os.environ.get("REGISTRY_ADMIN_TOKEN_PARAM")
+    if not parameter:
+        return None
+    if parameter not in _admin_secret:
+        response = aws.client("ssm").get_parameter(Name=parameter, WithDecryption=True)
+        _admin_secret[parameter] = response["Parameter"]["Value"]
+    return _admin_secret[parameter]
+
+
+def _touch(item: dict[str, Any]) -> None:
+    """Record use, at most every few minutes (a write per request would double the cost)."""
+    last = item.get("last_used_at")
+    if last and datetime.fromisoformat(last.replace("Z", "+00:00")) > now() - _LAST_USED_EVERY:
+        return
+    try:
+        store.update(store.token_key(item["id"]), "SET last_used_at = :now", {":now": now_iso()},
+                     condition="attribute_exists(PK)")
+    except store.ConditionFailed:
+        pass
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+# ---- token management -------------------------------------------------------------------
+
+def create_token(body: CreateToken, actor: str) -> dict[str, Any]:
+    """Mint a token; the secret is in this answer only."""
+    if body.expires_at:
+        try:
+            expires = datetime.fromisoformat(body.expires_at.replace("Z", "+00:00"))
+        except ValueError:
+            raise BadRequest(f"expires_at must be an ISO 8601 time, not {body.expires_at!r}") from None
+        if expires.tzinfo is None or expires <= now():
+            raise BadRequest("expires_at must be in the future, with a time zone")
+        body = body.model_copy(update={"expires_at": iso(expires)})
+    token_id = secrets.token_hex(8)
+    secret = f"{token_id}.{secrets.token_urlsafe(32)}"
+    created = now_iso()
+    item = {**store.token_key(token_id), **store.token_index(created, token_id), "id": token_id, "name": body.name,
+            "role": body.role, "hash": _hash(secret), "created_at": created, "created_by": actor,
+            "expires_at": body.expires_at}
+    store.put(item, "attribute_not_exists(PK)")
+    return {**to_token(item).model_dump(), "secret": secret}
+
+
+def list_tokens(limit: int, next_token: str | None) -> tuple[list[Token], str | None]:
+    partition = store.token_index("", "")[store.GSI1PK]
+    start = store.decode_token(next_token, {store.GSI1PK: partition})
+    items, last = store.query_page(partition, index=store.GSI1, limit=limit, start=start)
+    return [to_token(i) for i in items], store.encode_token(last)
+
+
+def delete_token(token_id: str) -> Token:
+    item = store.get(store.token_key(token_id))
+    if not item:
+        raise NotFound(f"no token {token_id!r}")
+    store.delete(store.token_key(token_id))
+    return to_token(item)
+
+
+def to_token(item: dict[str, Any]) -> Token:
+    return Token.model_validate({k: v for k, v in store.strip_keys(item).items() if k != "hash"})
