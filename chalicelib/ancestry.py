@@ -246,6 +246,39 @@ def descendants(bucket: str, ref: str, max_depth: int, max_nodes: int = 500) -> 
     return {"root": nodes[(bucket, root["number"])], "count": len(nodes) - 1, "truncated": truncated}
 
 
+def retry_unresolved(bucket: str, number: int) -> list[dict[str, Any]]:
+    """Try a version's unresolved hints again (the sweep); returns the links newly found."""
+    version = store.get(store.version_key(bucket, number))
+    if not version or not version.get("unresolved"):
+        store.delete(store.unresolved_key(bucket, number))
+        return []
+    parents = list(version.get("parents") or [])
+    still, found = [], []
+    for hint in version["unresolved"]:
+        if hint.get("source_artifact"):
+            link = _by_artifact(hint["source_artifact"])
+        else:
+            link, _ = _explicit(hint["bucket"], hint.get("version"), hint.get("channel"))
+        known = link and any(p["bucket"] == link["bucket"] and p["number"] == link["number"] for p in parents)
+        if link and not known and (link["bucket"], link["number"]) != (bucket, number):
+            found.append(link)
+            parents.append(stored_links([link])[0])
+        elif not link:
+            still.append(hint)
+    if not found:
+        return []
+    status, links = evaluate(parents, still)
+    update, flag = status_actions(version, status, links)
+    body = update["Update"]
+    body["UpdateExpression"] += ", parents = :p" + (", unresolved = :u" if still else " REMOVE unresolved")
+    body["ExpressionAttributeValues"].update({":p": parents, **({":u": still} if still else {})})
+    actions = [update, flag, *edge_actions(bucket, number, found)]
+    if not still:
+        actions.append(store.delete_action(store.unresolved_key(bucket, number)))
+    store.transact(actions)
+    return stored_links(found)
+
+
 def recheck(bucket: str, number: int) -> tuple[dict[str, Any], str | None, str | None] | None:
     """Re-evaluate one version's links; store and return (version, old, new) when it changed."""
     version = store.get(store.version_key(bucket, number))

@@ -15,13 +15,14 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from . import store, versions
+from . import markers, store, versions
 from .clock import now_iso
 from .errors import BadRequest, Conflict, NotFound
 from .models import Channel, CreateChannel, HistoryEntry, ServedArtifact, UpdateChannel
 from .store import ConditionFailed
 
 LATEST = "latest"
+MOVE_ACTIONS = 3  # what point_actions writes for a move: the channel, a history entry, a marker
 Action = dict[str, Any]
 _SERVING_FIELDS = ("version", "number", "fingerprint", "version_status", "revocation", "artifacts")
 
@@ -58,7 +59,8 @@ def point_actions(bucket: str, channel: str, target: Target | None, *, cause: st
     concurrent move cancels the transaction; False skips that check. `latest` upserts the
     managed channel, creating it restricted on a bucket's first version. `extra` sets more
     fields (description, restricted) in the same update. Without a `cause` the channel did
-    not move (its copy of the same version is refreshed) and no history entry is written.
+    not move (its copy of the same version is refreshed) and no history entry is written;
+    with one, a sweep marker is left too (children built from this channel may be outdated).
     """
     now = now_iso()
     fields = {**serving(target), **(extra or {}), "updated_at": now, "updated_by": actor}
@@ -80,7 +82,12 @@ def point_actions(bucket: str, channel: str, target: Target | None, *, cause: st
     expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
     update = store.update_action(store.channel_key(bucket, channel), expression, values, names,
                                  " AND ".join(conditions) or None)
-    return [update, history_action(bucket, channel, previous, target, cause, actor, now)] if cause else [update]
+    if not cause:
+        return [update]
+    moved = markers.marker_action(markers.CHANNEL_MOVED, bucket, channel=channel,
+                                  from_number=int(previous[1:]) if previous else None,
+                                  to_number=target.version["number"] if target else None)
+    return [update, history_action(bucket, channel, previous, target, cause, actor, now), moved]
 
 
 def history_action(bucket: str, channel: str, previous: str | None, target: Target | None, cause: str,
@@ -289,7 +296,9 @@ def create_channel(bucket: str, body: CreateChannel, actor: str) -> Channel:
             **{k: v for k, v in serving(target).items() if v is not None}}
     actions = [store.put_action(item, "attribute_not_exists(PK)")]
     if target:
-        actions += [history_action(bucket, body.name, None, target, "assign", actor, now), _status_guard(target)]
+        actions += [history_action(bucket, body.name, None, target, "assign", actor, now), _status_guard(target),
+                    markers.marker_action(markers.CHANNEL_MOVED, bucket, channel=body.name, from_number=None,
+                                          to_number=target.version["number"])]
     try:
         store.transact(actions)
     except ConditionFailed:
@@ -340,7 +349,9 @@ def delete_channel(bucket: str, name: str) -> Channel:
     for start in range(0, len(entries), store.TRANSACTION_LIMIT):
         store.transact([store.delete_action(store.strip_to_key(e))
                         for e in entries[start:start + store.TRANSACTION_LIMIT]])
-    store.delete(store.channel_key(bucket, name))
+    store.transact([store.delete_action(store.channel_key(bucket, name)),
+                    markers.marker_action(markers.CHANNEL_MOVED, bucket, channel=name,
+                                          from_number=item.get("number"), to_number=None)])
     return to_channel(item)
 
 

@@ -7,6 +7,14 @@
 - A future `revoke_at`/`revoke_in` only schedules (`revocation_scheduled`); the version stays
   usable until the sweep applies it with the flags given when it was scheduled.
 - Restoring clears either; channels it rolled off are not put back, `latest` recomputes.
+- Descendants inherit a revocation (HCP Packer's default) unless `skip_descendants_revocation`:
+  each is revoked with `revocation_type: inherited`, `inherited_from` naming the source and
+  the same reason and flags, rolling its channels back too. An explicit revocation outranks
+  an inherited one, which in turn outranks a later schedule. The request revokes up to
+  `INLINE_CASCADE` descendants; a cascade marker (written with the revocation) lets the sweep
+  finish larger trees, and the source shows `cascade_pending` until then. Restoring the
+  source restores the descendants that inherited from it; a version cannot be restored
+  while one of its parents is revoked.
 Each change is one transaction guarded by the state it read, retried on a lost race.
 """
 
@@ -16,7 +24,9 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import channels, clock, store, versions
+from collections import deque
+
+from . import ancestry, channels, clock, markers, store, versions
 from .channels import LATEST, Target
 from .clock import iso, now_iso
 from .errors import BadRequest, Conflict, Contention, NotFound
@@ -24,6 +34,7 @@ from .models import RevokeRequest, Version
 from .store import ConditionFailed
 
 MAX_ATTEMPTS = 6
+INLINE_CASCADE = 25  # descendants a revoke/restore request handles itself; the sweep does the rest
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 Action = dict[str, Any]
 
@@ -63,12 +74,80 @@ def revoke(bucket: str, ref: str, request: RevokeRequest, actor: str) -> Version
     revocation = {"reason": request.reason, "revoked_by": actor, "revocation_type": "direct",
                   "skip_descendants_revocation": request.skip_descendants_revocation,
                   "disable_rollback_channels": request.disable_rollback_channels}
-    return _retry(lambda: _revoke_now(bucket, number, revocation, expect_status=None))
+    result = _retry(lambda: _revoke_now(bucket, number, revocation, expect_status=None))
+    return _cascade_inline(bucket, number) or result
 
 
 def restore(bucket: str, ref: str, actor: str) -> Version:
     number = versions.resolve_number(bucket, ref)
-    return _retry(lambda: _restore(bucket, number, actor))
+    result = _retry(lambda: _restore(bucket, number, actor))
+    return _cascade_inline(bucket, number) or result
+
+
+def _cascade_inline(bucket: str, number: int) -> Version | None:
+    """Run a cascade just started by this request, within the request's budget."""
+    for marker in store.query_all(store.MARKERS):
+        if marker["kind"] == markers.CASCADE and (marker["bucket"], marker["number"]) == (bucket, number):
+            continue_cascade(marker, INLINE_CASCADE)
+            return versions.get_version(bucket, f"v{number}")
+    return None
+
+
+def continue_cascade(marker: dict[str, Any], budget: int) -> tuple[int, bool]:
+    """Carry a revocation (or a restore) from its source down the descendant tree.
+
+    Breadth first over child edges; at most `budget` versions change. Returns (changed,
+    finished); when finished the marker goes and the source's `cascade_pending` clears.
+    """
+    bucket, number, mode = marker["bucket"], marker["number"], marker.get("mode", "revoke")
+    source = store.get(store.version_key(bucket, number))
+    source_name = f"{bucket}/{source['name']}" if source else None
+    still_wanted = source and (source["status"] == "revoked") == (mode == "revoke")
+    changed = 0
+    queue, seen = deque([(bucket, number)]), {(bucket, number)}
+    while still_wanted and queue:
+        for child in ancestry.child_refs(*queue.popleft()):
+            if child in seen:
+                continue
+            seen.add(child)
+            queue.append(child)
+            item = store.get(store.version_key(*child))
+            if not item or not _should_change(item, mode, source_name):
+                continue
+            if changed >= budget:
+                return changed, False
+            changed += _apply_to_descendant(child, item, mode, source, source_name)
+    if source and mode == "revoke" and (source.get("revocation") or {}).get("cascade_pending"):
+        try:
+            store.update(store.version_key(bucket, number), "SET revocation.cascade_pending = :f", {":f": False},
+                         condition="attribute_exists(revocation.cascade_pending)")
+        except ConditionFailed:
+            pass
+    markers.done(marker)
+    return changed, True
+
+
+def _should_change(item: dict[str, Any], mode: str, source_name: str | None) -> bool:
+    if mode == "revoke":
+        return item["status"] != "revoked"  # a direct or other inherited revocation stands
+    return item["status"] == "revoked" and (item.get("revocation") or {}).get("inherited_from") == source_name
+
+
+def _apply_to_descendant(ref: tuple[str, int], item: dict[str, Any], mode: str, source: dict[str, Any],
+                         source_name: str | None) -> int:
+    try:
+        if mode == "revoke":
+            revocation = source.get("revocation") or {}
+            inherited = {"reason": revocation.get("reason"), "revoked_by": revocation.get("revoked_by"),
+                         "revocation_type": "inherited", "inherited_from": source_name,
+                         "skip_descendants_revocation": False,
+                         "disable_rollback_channels": bool(revocation.get("disable_rollback_channels"))}
+            _retry(lambda: _revoke_now(*ref, inherited, expect_status=None))
+        else:
+            _retry(lambda: _restore(*ref, actor="registry", cascade=False))
+        return 1
+    except (Conflict, NotFound, Contention):
+        return 0  # changed meanwhile, or another parent is still revoked
 
 
 def apply_due(page_size: int = 100) -> list[str]:
@@ -138,6 +217,7 @@ def _schedule(bucket: str, number: int, request: RevokeRequest, revoke_at: str, 
 
 def _revoke_now(bucket: str, number: int, revocation: dict[str, Any], expect_status: str | None,
                 expect_revoke_at: str | None = None) -> Version:
+    """Revoke now; a direct revocation that does not spare descendants starts a cascade."""
     version, builds = versions.load(bucket, f"v{number}")
     if version["status"] == "revoked":
         raise Conflict(f"{version['name']} is already revoked")
@@ -147,10 +227,16 @@ def _revoke_now(bucket: str, number: int, revocation: dict[str, Any], expect_sta
     stamp = now_iso()
     revocation = {**revocation, "revoked_at": stamp}
     revocation.pop("revoke_at", None)
+    cascade = revocation["revocation_type"] == "direct" and not revocation.get("skip_descendants_revocation")
+    if cascade:
+        revocation["cascade_pending"] = True
     updated = {**version, "status": "revoked", "revocation": revocation, "updated_at": stamp}
     holding = [c for c in channels.channel_items(bucket) if c.get("number") == number]
     actor = revocation.get("revoked_by") or "registry"
-    actions = [_version_update(version, updated)]
+    actions = [_version_update(version, updated),
+               markers.marker_action(markers.VERSION_STATUS, bucket, number=number)]
+    if cascade:
+        actions.append(markers.marker_action(markers.CASCADE, bucket, number=number, mode="revoke"))
     if revocation.get("disable_rollback_channels"):
         kept = [c for c in holding if not c.get("managed")]
         actions += channels.refresh_actions(bucket, kept, Target(updated, builds), actor)
@@ -161,18 +247,33 @@ def _revoke_now(bucket: str, number: int, revocation: dict[str, Any], expect_sta
     return versions.to_version(updated)
 
 
-def _restore(bucket: str, number: int, actor: str) -> Version:
+def _restore(bucket: str, number: int, actor: str, cascade: bool = True) -> Version:
     version, builds = versions.load(bucket, f"v{number}")
     if version["status"] not in ("revoked", "revocation_scheduled"):
         raise Conflict(f"{version['name']} is neither revoked nor scheduled for revocation")
+    _refuse_under_revoked_parent(version)
     updated = {**version, "status": "active", "revocation": None, "updated_at": now_iso()}
-    actions = [_version_update(version, updated)]
+    actions = [_version_update(version, updated),
+               markers.marker_action(markers.VERSION_STATUS, bucket, number=number)]
+    revocation = version.get("revocation") or {}
+    if cascade and version["status"] == "revoked" and revocation.get("revocation_type") == "direct" \
+            and not revocation.get("skip_descendants_revocation"):
+        actions.append(markers.marker_action(markers.CASCADE, bucket, number=number, mode="restore"))
     actions += _refresh_holders(bucket, updated, builds, actor)
     latest = store.get(store.channel_key(bucket, LATEST)) or {}
     if version["status"] == "revoked" and number > latest.get("number", 0):
         actions += _point_latest(bucket, latest, Target(updated, builds), actor, cause="restore")
     store.transact(actions)
     return versions.to_version(updated)
+
+
+def _refuse_under_revoked_parent(version: dict[str, Any]) -> None:
+    parents = version.get("parents") or []
+    found = store.get_many([store.version_key(p["bucket"], p["number"]) for p in parents]) if parents else []
+    revoked = [f"{p['bucket']}/{p['name']}" for p in found if p.get("status") == "revoked"]
+    if revoked:
+        raise Conflict(f"{version['name']} cannot be restored while its parent {', '.join(revoked)} is revoked; "
+                       "restore the parent first")
 
 
 def _version_update(before: dict[str, Any], after: dict[str, Any], schedule: str | None = None) -> Action:

@@ -166,6 +166,7 @@ class Revocation(BaseModel):
     inherited_from: str | None = None
     skip_descendants_revocation: bool = False
     disable_rollback_channels: bool = False
+    cascade_pending: bool | None = None
 
 
 class Channel(BaseModel):

@@ -78,7 +78,7 @@ def _create(run: ParsedRun, bucket: dict[str, Any], actor: str) -> IngestedVersi
     if unresolved:
         extra.append(store.put_action({**store.unresolved_key(run.bucket, number), "bucket": run.bucket,
                                        "number": number}))
-    fixed = 3 + len(extra) + (0 if inherited else 2)  # bucket, fingerprint, version (+ latest and its history)
+    fixed = 3 + len(extra) + (0 if inherited else channels.MOVE_ACTIONS)  # bucket, fingerprint, version, latest
     chunks = _chunks(run.bucket, number, run.builds, now, room_first=store.TRANSACTION_LIMIT - fixed)
     first_builds, first_actions = chunks.pop(0) if chunks else ([], [])
     version["build_count"] = len(first_builds)

@@ -1,0 +1,38 @@
+"""Sweep markers: a note, written in the same transaction as a change, that the change may
+have altered other versions' ancestry (a channel moved, a version was revoked or restored,
+a revocation still has descendants to reach).
+
+The sweep reads only these markers, so its cost follows what changed since the last run,
+not the size of the registry.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from . import store
+from .clock import now_iso
+
+CHANNEL_MOVED, VERSION_STATUS, CASCADE = "channel_moved", "version_status", "cascade"
+
+
+def marker_action(kind: str, bucket: str, **fields: Any) -> dict[str, Any]:
+    marker_id = secrets.token_hex(6)
+    at = now_iso()
+    return store.put_action({**store.marker_key(at, marker_id), "id": marker_id, "kind": kind, "bucket": bucket,
+                             "at": at, **fields})
+
+
+def pending(limit: int) -> list[dict[str, Any]]:
+    """The oldest markers, at most `limit` (the rest wait for the next sweep)."""
+    items: list[dict[str, Any]] = []
+    for item in store.query_all(store.MARKERS):
+        items.append(item)
+        if len(items) >= limit:
+            break
+    return items
+
+
+def done(marker: dict[str, Any]) -> None:
+    store.delete(store.strip_to_key(marker))
