@@ -29,5 +29,9 @@ package: $(STAMP)
 deploy: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/deploy.sh $(STAGE)
 
+## Measure DynamoDB calls per operation, cold start, package size; writes bench/results.json.
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
 clean:
 	rm -rf $(VENV) dist .pytest_cache

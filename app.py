@@ -5,7 +5,7 @@ from urllib.parse import unquote
 
 from chalice import Chalice, Rate
 
-from chalicelib import ancestry, artifacts, buckets, channels, compliance, ingest, lifecycle, versions
+from chalicelib import ancestry, artifacts, buckets, channels, compliance, ingest, lifecycle, openapi, versions, web
 from chalicelib.http import actor, body, flag, handle_errors, int_param, json_body, list_params, page, required, respond
 from chalicelib.models import CreateBucket, CreateChannel, RevokeRequest, UpdateBucket, UpdateChannel
 from chalicelib.observability import observe
@@ -172,3 +172,20 @@ def list_ingestions():
     request = app.current_request
     status = (request.query_params or {}).get("status")
     return page(*ingest.list_ingestions(status, *list_params(request)))
+
+
+# ---- the page and the API description ---------------------------------------------------
+
+@app.route("/", methods=["GET"])
+def index():
+    return web.page("index.html")
+
+
+@app.route("/static/{asset}", methods=["GET"])
+def static_asset(asset):
+    return web.page(asset)
+
+
+@app.route("/openapi.json", methods=["GET"])
+def openapi_document():
+    return respond(openapi.document())
