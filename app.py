@@ -5,14 +5,24 @@ from urllib.parse import unquote
 
 from chalice import Chalice, Rate
 
-from chalicelib import ancestry, artifacts, buckets, channels, compliance, ingest, lifecycle, openapi, versions, web
+from chalicelib import ancestry, artifacts, auth, buckets, channels, compliance, ingest, lifecycle, openapi, versions, web
 from chalicelib.http import actor, body, flag, handle_errors, int_param, json_body, list_params, page, required, respond
-from chalicelib.models import CreateBucket, CreateChannel, RevokeRequest, UpdateBucket, UpdateChannel
+from chalicelib.models import CreateBucket, CreateChannel, CreateToken, RevokeRequest, UpdateBucket, UpdateChannel
 from chalicelib.observability import observe
 
 app = Chalice(app_name="packer-registry")
 app.register_middleware(observe, "all")
 app.register_middleware(handle_errors, "http")
+
+
+@app.authorizer(ttl_seconds=0)  # no caching: a deleted token stops working at once
+def registry_auth(auth_request):
+    return auth.authorize(auth_request)
+
+
+def api(path, **options):
+    """A route behind the token authorizer (roles are checked by the error middleware)."""
+    return app.route(path, authorizer=registry_auth, **options)
 
 # Read at deploy time to wire the S3 trigger; scripts/deploy.sh sets it from the stack.
 MANIFEST_BUCKET = os.environ.get("MANIFEST_BUCKET", "packer-manifests")
@@ -32,105 +42,105 @@ def sweep(event):
 
 # ---- buckets ----------------------------------------------------------------------------
 
-@app.route("/buckets", methods=["GET"])
+@api("/buckets", methods=["GET"])
 def list_buckets():
     return page(*buckets.list_buckets(*list_params(app.current_request)))
 
 
-@app.route("/buckets", methods=["POST"])
+@api("/buckets", methods=["POST"])
 def create_bucket():
     return respond(buckets.create_bucket(body(app.current_request, CreateBucket)), 201)
 
 
-@app.route("/buckets/{bucket}", methods=["GET"])
+@api("/buckets/{bucket}", methods=["GET"])
 def get_bucket(bucket):
     return respond(buckets.get_bucket(bucket))
 
 
-@app.route("/buckets/{bucket}", methods=["PATCH"])
+@api("/buckets/{bucket}", methods=["PATCH"])
 def update_bucket(bucket):
     return respond(buckets.update_bucket(bucket, body(app.current_request, UpdateBucket)))
 
 
-@app.route("/buckets/{bucket}", methods=["DELETE"])
+@api("/buckets/{bucket}", methods=["DELETE"])
 def delete_bucket(bucket):
     return respond(buckets.delete_bucket(bucket))
 
 
 # ---- versions ---------------------------------------------------------------------------
 
-@app.route("/buckets/{bucket}/versions", methods=["GET"])
+@api("/buckets/{bucket}/versions", methods=["GET"])
 def list_versions(bucket):
     return page(*versions.list_versions(bucket, *list_params(app.current_request)))
 
 
-@app.route("/buckets/{bucket}/versions/{version}", methods=["GET"])
+@api("/buckets/{bucket}/versions/{version}", methods=["GET"])
 def get_version(bucket, version):
     return respond(versions.get_version(bucket, version))
 
 
-@app.route("/buckets/{bucket}/versions/{version}", methods=["DELETE"])
+@api("/buckets/{bucket}/versions/{version}", methods=["DELETE"])
 def delete_version(bucket, version):
     request = app.current_request
     return respond(lifecycle.delete_version(bucket, version, flag(request, "rollback_channels"), actor(request)))
 
 
-@app.route("/buckets/{bucket}/versions/{version}/revoke", methods=["POST"])
+@api("/buckets/{bucket}/versions/{version}/revoke", methods=["POST"])
 def revoke_version(bucket, version):
     request = app.current_request
     return respond(lifecycle.revoke(bucket, version, body(request, RevokeRequest), actor(request)))
 
 
-@app.route("/buckets/{bucket}/versions/{version}/restore", methods=["POST"])
+@api("/buckets/{bucket}/versions/{version}/restore", methods=["POST"])
 def restore_version(bucket, version):
     return respond(lifecycle.restore(bucket, version, actor(app.current_request)))
 
 
-@app.route("/buckets/{bucket}/versions/{version}/ancestry", methods=["GET"])
+@api("/buckets/{bucket}/versions/{version}/ancestry", methods=["GET"])
 def version_ancestry(bucket, version):
     return respond(ancestry.ancestry(bucket, version))
 
 
-@app.route("/buckets/{bucket}/versions/{version}/descendants", methods=["GET"])
+@api("/buckets/{bucket}/versions/{version}/descendants", methods=["GET"])
 def version_descendants(bucket, version):
     return respond(ancestry.descendants(bucket, version, int_param(app.current_request, "depth", 5)))
 
 
 # ---- channels ---------------------------------------------------------------------------
 
-@app.route("/buckets/{bucket}/channels", methods=["GET"])
+@api("/buckets/{bucket}/channels", methods=["GET"])
 def list_channels(bucket):
     return page(*channels.list_channels(bucket, *list_params(app.current_request)))
 
 
-@app.route("/buckets/{bucket}/channels", methods=["POST"])
+@api("/buckets/{bucket}/channels", methods=["POST"])
 def create_channel(bucket):
     request = app.current_request
     return respond(channels.create_channel(bucket, body(request, CreateChannel), actor(request)), 201)
 
 
-@app.route("/buckets/{bucket}/channels/{channel}", methods=["GET"])
+@api("/buckets/{bucket}/channels/{channel}", methods=["GET"])
 def get_channel(bucket, channel):
     return respond(channels.get_channel(bucket, channel))
 
 
-@app.route("/buckets/{bucket}/channels/{channel}", methods=["PATCH"])
+@api("/buckets/{bucket}/channels/{channel}", methods=["PATCH"])
 def update_channel(bucket, channel):
     request = app.current_request
     return respond(channels.update_channel(bucket, channel, body(request, UpdateChannel), actor(request)))
 
 
-@app.route("/buckets/{bucket}/channels/{channel}", methods=["DELETE"])
+@api("/buckets/{bucket}/channels/{channel}", methods=["DELETE"])
 def delete_channel(bucket, channel):
     return respond(channels.delete_channel(bucket, channel))
 
 
-@app.route("/buckets/{bucket}/channels/{channel}/history", methods=["GET"])
+@api("/buckets/{bucket}/channels/{channel}/history", methods=["GET"])
 def channel_history(bucket, channel):
     return page(*channels.history(bucket, channel, *list_params(app.current_request)))
 
 
-@app.route("/buckets/{bucket}/channels/{channel}/artifact", methods=["GET"])
+@api("/buckets/{bucket}/channels/{channel}/artifact", methods=["GET"])
 def consumer_query(bucket, channel):
     params = app.current_request.query_params or {}
     return respond(channels.serve(bucket, channel, params.get("platform"), params.get("region"),
@@ -139,39 +149,57 @@ def consumer_query(bucket, channel):
 
 # ---- artifacts and compliance -------------------------------------------------------------------------
 
-@app.route("/artifacts/{external_id}", methods=["GET"])
+@api("/artifacts/{external_id}", methods=["GET"])
 def artifact(external_id):
     return respond(artifacts.lookup(unquote(external_id)))
 
 
-@app.route("/artifacts", methods=["GET"])
+@api("/artifacts", methods=["GET"])
 def artifact_by_query():
     """For IDs with slashes (Azure resource IDs): GET /artifacts?id=/subscriptions/..."""
     return respond(artifacts.lookup(required(app.current_request, "id")))
 
 
-@app.route("/compliance/check", methods=["POST"])
+@api("/compliance/check", methods=["POST"])
 def compliance_check():
     return respond(artifacts.check_body(json_body(app.current_request)))
 
 
-@app.route("/compliance/sweep", methods=["POST"])
+@api("/compliance/sweep", methods=["POST"])
 def run_sweep():
     return respond(compliance.sweep())
 
 
-@app.route("/compliance/report", methods=["GET"])
+@api("/compliance/report", methods=["GET"])
 def compliance_report():
     return respond(compliance.report(*list_params(app.current_request)))
 
 
 # ---- ingestions -------------------------------------------------------------------------
 
-@app.route("/ingestions", methods=["GET"])
+@api("/ingestions", methods=["GET"])
 def list_ingestions():
     request = app.current_request
     status = (request.query_params or {}).get("status")
     return page(*ingest.list_ingestions(status, *list_params(request)))
+
+
+# ---- tokens -----------------------------------------------------------------------------
+
+@api("/tokens", methods=["GET"])
+def list_tokens():
+    return page(*auth.list_tokens(*list_params(app.current_request)))
+
+
+@api("/tokens", methods=["POST"])
+def create_token():
+    request = app.current_request
+    return respond(auth.create_token(body(request, CreateToken), actor(request)), 201)
+
+
+@api("/tokens/{token_id}", methods=["DELETE"])
+def delete_token(token_id):
+    return respond(auth.delete_token(token_id))
 
 
 # ---- the page and the API description ---------------------------------------------------

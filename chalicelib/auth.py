@@ -83,6 +83,14 @@ def identify(header: str | None) -> dict[str, str]:
     return {"name": item["name"], "role": item["role"], "token_id": token_id}
 
 
+def authorize(auth_request: Any) -> Any:
+    """The Chalice authorizer: let every request through, carrying who it is (or why not)."""
+    from chalice import AuthResponse  # only the authorizer needs it
+
+    identity = identify(auth_request.token)
+    return AuthResponse(routes=["*"], principal_id=identity.get("name", "anonymous"), context=identity)
+
+
 def enforce(context: dict[str, Any] | None, method: str, route: str) -> dict[str, Any] | None:
     """Raise 401/403 unless the caller may call this route; returns the identity."""
     needed = required_role(method, route)
@@ -94,6 +102,30 @@ def enforce(context: dict[str, Any] | None, method: str, route: str) -> dict[str
     if not allows(context["role"], needed):
         raise Forbidden(f"{method} {route} needs the {needed} role; token {context.get('name')!r} is {context['role']}")
     return context
+
+
+def local_gateway_responses() -> None:
+    """Make Chalice's local gateway answer a missing Authorization header in the registry's
+    JSON shape, as scripts/deploy.sh configures API Gateway's UNAUTHORIZED response to.
+    For `make run` and the tests only."""
+    import json
+
+    from chalice import local
+
+    original = local.LocalGatewayAuthorizer._prepare_authorizer_event
+    if getattr(original, "_registry", False):
+        return
+
+    def prepare(self: Any, arn: str, lambda_event: Any, lambda_context: Any) -> Any:
+        try:
+            return original(self, arn, lambda_event, lambda_context)
+        except local.NotAuthorizedError as exc:
+            body = {"error": "Unauthorized", "message": "a valid bearer token is required: send Authorization: Bearer <token>"}
+            raise local.NotAuthorizedError({**exc.headers, "Content-Type": "application/json"},
+                                           json.dumps(body).encode()) from None
+
+    prepare._registry = True  # type: ignore[attr-defined]
+    local.LocalGatewayAuthorizer._prepare_authorizer_event = prepare
 
 
 def _bootstrap_secret() -> str | None:

@@ -9,6 +9,7 @@ from chalice import Response
 from chalice.app import Request
 from pydantic import BaseModel, ValidationError
 
+from . import auth
 from .errors import BadRequest, RegistryError
 from .observability import logger
 
@@ -88,9 +89,12 @@ def actor(request: Request) -> str:
 
 
 def handle_errors(event: Request, get_response: Callable[[Request], Response]) -> Response:
-    """Every error leaves as `{"error", "message"}`: registry errors with their status,
-    Chalice's own (`{"Code", "Message"}`) reshaped, nothing with a stack trace."""
+    """Check the caller's role for the route (auth.enforce), then make sure every error
+    leaves as `{"error", "message"}`: registry errors with their status, Chalice's own
+    (`{"Code", "Message"}`) reshaped, nothing with a stack trace."""
     try:
+        context = event.context or {}
+        auth.enforce(context.get("authorizer"), event.method, context.get("resourcePath", ""))
         response = get_response(event)
     except RegistryError as exc:
         return error(exc.status, exc.code, exc.message)

@@ -351,6 +351,9 @@ class LocalRegistry:
     def _import_app() -> ModuleType:
         if str(PROJECT_DIR) not in sys.path:
             sys.path.insert(0, str(PROJECT_DIR))
+        from chalicelib import auth
+
+        auth.local_gateway_responses()  # the same 401 JSON API Gateway is configured to give
         return importlib.import_module("app")
 
 

@@ -12,13 +12,15 @@ import pytest
 from chalice.test import Client
 from moto import mock_aws
 
-from chalicelib import aws
+from chalicelib import auth, aws
 from chalicelib.schema import table_definition
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_MANIFESTS = ROOT.parent / "shared" / "testdata" / "real-manifests"
 # The names the `local` stage of .chalice/config.json sets during each test-client call.
 TABLE, MANIFEST_BUCKET = "packer-registry", "packer-manifests"
+ADMIN_TOKEN = "test-admin-token-0123456789abcdef0123456789"
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 @pytest.fixture(autouse=True)
@@ -32,6 +34,8 @@ def _aws_env(monkeypatch):
     monkeypatch.setenv("REGISTRY_TABLE", TABLE)
     monkeypatch.setenv("MANIFEST_BUCKET", MANIFEST_BUCKET)
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    monkeypatch.setenv("REGISTRY_ADMIN_TOKEN", ADMIN_TOKEN)
+    auth.local_gateway_responses()
     aws.reset()
     yield
     aws.reset()
@@ -55,9 +59,14 @@ def client(moto_aws):
 class Registry:
     """What a test does as a user would: upload manifests (with their S3 event) and call the API."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, token: str = ADMIN_TOKEN) -> None:
         self.client = client
         self.s3 = boto3.client("s3")
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def as_token(self, token: str) -> "Registry":
+        """The same registry, called with another bearer token."""
+        return Registry(self.client, token)
 
     def upload(self, key: str, manifest: Any, metadata: dict[str, str] | None = None, deliver: bool = True) -> dict:
         raw = manifest if isinstance(manifest, bytes) else json.dumps(manifest).encode()
@@ -78,14 +87,14 @@ class Registry:
         self.client.lambda_.invoke("ingest_manifest", event)
 
     def get(self, path: str, status: int = 200) -> Any:
-        response = self.client.http.get(path)
+        response = self.client.http.get(path, headers=self.headers)
         assert response.status_code == status, (path, response.status_code, response.body)
         return json.loads(response.body)
 
     def send(self, method: str, path: str, payload: Any = None, status: int = 200) -> Any:
         response = getattr(self.client.http, method)(
             path, body=json.dumps(payload) if payload is not None else b"",
-            headers={"Content-Type": "application/json"})
+            headers={"Content-Type": "application/json", **self.headers})
         assert response.status_code == status, (method, path, response.status_code, response.body)
         return json.loads(response.body) if response.body else None
 

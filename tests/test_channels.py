@@ -81,8 +81,8 @@ def test_create_read_list_and_delete_a_channel(registry):
     assert {k: created[k] for k in ("bucket", "name", "version", "fingerprint", "version_status", "description",
                                     "restricted", "managed", "created_by", "updated_by")} == {
         "bucket": "web", "name": "production", "version": "v1", "fingerprint": "aaa111", "version_status": "active",
-        "description": "prod", "restricted": True, "managed": False, "created_by": "anonymous",
-        "updated_by": "anonymous"}
+        "description": "prod", "restricted": True, "managed": False, "created_by": "bootstrap-admin",
+        "updated_by": "bootstrap-admin"}
     assert created["created_at"] == created["updated_at"]
     assert channel(registry, "web", "production") == created
 
@@ -159,7 +159,7 @@ def test_assign_unassign_and_history_newest_first(registry):
     entries = registry.get("/buckets/web/channels/prod/history")["items"]
     assert [(e["cause"], e["from_version"], e["to_version"]) for e in entries] == [
         ("unassign", "v2", None), ("assign", "v3", "v2"), ("assign", "v1", "v3"), ("assign", None, "v1")]
-    assert all(e["author"] == "anonymous" and e["channel"] == "prod" for e in entries)
+    assert all(e["author"] == "bootstrap-admin" and e["channel"] == "prod" for e in entries)
     times = [e["at"] for e in entries]
     assert times == sorted(times, reverse=True) and len(set(times)) == 4
     registry.send("patch", "/buckets/web/channels/prod", {"version": "v7"}, 404)

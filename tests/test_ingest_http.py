@@ -5,7 +5,7 @@ import json
 import boto3
 import pytest
 
-from conftest import MANIFEST_BUCKET, REAL_MANIFESTS, manifest, real_manifest
+from conftest import ADMIN, MANIFEST_BUCKET, REAL_MANIFESTS, manifest, real_manifest
 
 
 def test_multiregion_manifest_becomes_versions_with_artifacts(registry):
@@ -185,7 +185,7 @@ def test_errors_are_json_with_a_message(registry, method, path, payload, status,
 
 
 def test_invalid_json_body_is_a_400(client):
-    response = client.http.post("/buckets", body=b"{nope", headers={"Content-Type": "application/json"})
+    response = client.http.post("/buckets", body=b"{nope", headers={"Content-Type": "application/json", **ADMIN})
     assert response.status_code == 400
     assert json.loads(response.body)["error"] == "BadRequest"
 

@@ -90,7 +90,7 @@ def test_immediate_revocation_rolls_channels_back_and_moves_latest(registry):
     assert revoked["status"] == "revoked" and revoked["name"] == "v3"
     revocation = revoked["revocation"]
     assert (revocation["reason"], revocation["revoked_by"], revocation["revocation_type"]) == (
-        "CVE-2026-0001 in openssl", "anonymous", "direct")
+        "CVE-2026-0001 in openssl", "bootstrap-admin", "direct")
     assert revocation["skip_descendants_revocation"] is True and revocation["disable_rollback_channels"] is False
     assert revocation["revoke_at"] is None
     assert before <= parse(revocation["revoked_at"]) <= datetime.now(timezone.utc)
@@ -99,8 +99,8 @@ def test_immediate_revocation_rolls_channels_back_and_moves_latest(registry):
     assert channel(registry, "prod")["version"] == "v2"
     assert history(registry, "prod")[0] == ("rollback", "v3", "v2")
     entry = registry.get("/buckets/web/channels/prod/history")["items"][0]
-    assert entry["author"] == "anonymous" and entry["at"] >= revocation["revoked_at"]
-    assert channel(registry, "prod")["updated_by"] == "anonymous"
+    assert entry["author"] == "bootstrap-admin" and entry["at"] >= revocation["revoked_at"]
+    assert channel(registry, "prod")["updated_by"] == "bootstrap-admin"
     assert channel(registry, "qa")["version"] is None  # nothing else in its history
     assert history(registry, "qa") == [("rollback", "v3", None), ("assign", None, "v3")]
     assert channel(registry, "old")["version"] == "v1" and history(registry, "old") == [("assign", None, "v1")]
@@ -265,7 +265,7 @@ def test_scheduled_revocation_applies_once_due_and_not_before(registry, moved_cl
     schedule_event(registry)
     version = registry.get("/buckets/web/versions/v2")
     assert version["status"] == "revoked"
-    assert (version["revocation"]["reason"], version["revocation"]["revoked_by"]) == ("end of support", "anonymous")
+    assert (version["revocation"]["reason"], version["revocation"]["revoked_by"]) == ("end of support", "bootstrap-admin")
     assert version["revocation"]["revoke_at"] is None
     assert parse(version["revocation"]["revoked_at"]) >= due
     assert channel(registry, "prod")["version"] == "v1"
