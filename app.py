@@ -5,7 +5,7 @@ from urllib.parse import unquote
 
 from chalice import Chalice, Rate
 
-from chalicelib import ancestry, artifacts, auth, buckets, channels, compliance, ingest, lifecycle, openapi, versions, web
+from chalicelib import ancestry, artifacts, audit, auth, buckets, channels, compliance, ingest, lifecycle, openapi, versions, web
 from chalicelib.http import actor, body, flag, handle_errors, int_param, json_body, list_params, page, required, respond
 from chalicelib.models import CreateBucket, CreateChannel, CreateToken, RevokeRequest, UpdateBucket, UpdateChannel
 from chalicelib.observability import observe
@@ -49,7 +49,8 @@ def list_buckets():
 
 @api("/buckets", methods=["POST"])
 def create_bucket():
-    return respond(buckets.create_bucket(body(app.current_request, CreateBucket)), 201)
+    request = app.current_request
+    return respond(buckets.create_bucket(body(request, CreateBucket), actor(request)), 201)
 
 
 @api("/buckets/{bucket}", methods=["GET"])
@@ -59,12 +60,13 @@ def get_bucket(bucket):
 
 @api("/buckets/{bucket}", methods=["PATCH"])
 def update_bucket(bucket):
-    return respond(buckets.update_bucket(bucket, body(app.current_request, UpdateBucket)))
+    request = app.current_request
+    return respond(buckets.update_bucket(bucket, body(request, UpdateBucket), actor(request)))
 
 
 @api("/buckets/{bucket}", methods=["DELETE"])
 def delete_bucket(bucket):
-    return respond(buckets.delete_bucket(bucket))
+    return respond(buckets.delete_bucket(bucket, actor(app.current_request)))
 
 
 # ---- versions ---------------------------------------------------------------------------
@@ -132,7 +134,7 @@ def update_channel(bucket, channel):
 
 @api("/buckets/{bucket}/channels/{channel}", methods=["DELETE"])
 def delete_channel(bucket, channel):
-    return respond(channels.delete_channel(bucket, channel))
+    return respond(channels.delete_channel(bucket, channel, actor(app.current_request)))
 
 
 @api("/buckets/{bucket}/channels/{channel}/history", methods=["GET"])
@@ -186,6 +188,11 @@ def list_ingestions():
 
 # ---- tokens -----------------------------------------------------------------------------
 
+@api("/buckets/{bucket}/events", methods=["GET"])
+def bucket_events(bucket):
+    return page(*audit.list_events(bucket, *list_params(app.current_request)))
+
+
 @api("/tokens", methods=["GET"])
 def list_tokens():
     return page(*auth.list_tokens(*list_params(app.current_request)))
@@ -199,7 +206,7 @@ def create_token():
 
 @api("/tokens/{token_id}", methods=["DELETE"])
 def delete_token(token_id):
-    return respond(auth.delete_token(token_id))
+    return respond(auth.delete_token(token_id, actor(app.current_request)))
 
 
 # ---- the page and the API description ---------------------------------------------------

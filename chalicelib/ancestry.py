@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from . import store, versions
+from . import audit, store, versions
 from .channels import LATEST
 from .clock import now_iso
 from .errors import BadRequest, NotFound
@@ -26,6 +26,8 @@ from .manifest import ParsedRun
 # Worst last: a version's ancestry status is the worst of its links.
 SEVERITY = ("up_to_date", "undetermined", "out_of_date", "parent_revoked")
 FLAGGED_STATUSES = {"undetermined", "out_of_date", "parent_revoked"}
+_STATUS_EVENTS = {"out_of_date": "descendant.outdated", "parent_revoked": "descendant.parent_revoked",
+                  "undetermined": "descendant.undetermined"}
 Action = dict[str, Any]
 
 
@@ -272,10 +274,12 @@ def retry_unresolved(bucket: str, number: int) -> list[dict[str, Any]]:
     body = update["Update"]
     body["UpdateExpression"] += ", parents = :p" + (", unresolved = :u" if still else " REMOVE unresolved")
     body["ExpressionAttributeValues"].update({":p": parents, **({":u": still} if still else {})})
-    actions = [update, flag, *edge_actions(bucket, number, found)]
+    actions = [update, flag, *edge_actions(bucket, number, found),
+               audit.event_action(bucket, "version.parents_resolved", version["name"], "sweep",
+                                  after=[f"{p['bucket']}/{p['version']}" for p in found])]
     if not still:
         actions.append(store.delete_action(store.unresolved_key(bucket, number)))
-    store.transact(actions)
+    audit.commit(actions)
     return stored_links(found)
 
 
@@ -288,5 +292,8 @@ def recheck(bucket: str, number: int) -> tuple[dict[str, Any], str | None, str |
     old = version.get("ancestry_status")
     if status == old:
         return None
-    store.transact(status_actions(version, status, links))
+    messages = [link["message"] for link in links if link["status"] != "up_to_date"]
+    event = audit.event_action(bucket, _STATUS_EVENTS.get(status, "descendant.up_to_date"), version["name"], "sweep",
+                               before=old, after=status, messages=messages)
+    audit.commit(status_actions(version, status, links) + [event])
     return version, old, status

@@ -29,7 +29,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import aws, store
+from . import audit, aws, store
 from .clock import iso, now, now_iso
 from .errors import BadRequest, Forbidden, NotFound, Unauthorized
 from .models import CreateToken, Token
@@ -175,8 +175,11 @@ def create_token(body: CreateToken, actor: str) -> dict[str, Any]:
     item = {**store.token_key(token_id), **store.token_index(created, token_id), "id": token_id, "name": body.name,
             "role": body.role, "hash": _hash(secret), "created_at": created, "created_by": actor,
             "expires_at": body.expires_at}
-    store.put(item, "attribute_not_exists(PK)")
-    return {**to_token(item).model_dump(), "secret": secret}
+    listed = to_token(item)
+    audit.commit([store.put_action(item, "attribute_not_exists(PK)"),
+                  audit.event_action(None, "token.created", f"token/{token_id}", actor,
+                                     after=listed.model_dump(exclude={"created_by"}))])
+    return {**listed.model_dump(), "secret": secret}
 
 
 def list_tokens(limit: int, next_token: str | None) -> tuple[list[Token], str | None]:
@@ -186,12 +189,15 @@ def list_tokens(limit: int, next_token: str | None) -> tuple[list[Token], str | 
     return [to_token(i) for i in items], store.encode_token(last)
 
 
-def delete_token(token_id: str) -> Token:
+def delete_token(token_id: str, actor: str) -> Token:
     item = store.get(store.token_key(token_id))
     if not item:
         raise NotFound(f"no token {token_id!r}")
-    store.delete(store.token_key(token_id))
-    return to_token(item)
+    gone = to_token(item)
+    audit.commit([store.delete_action(store.token_key(token_id)),
+                  audit.event_action(None, "token.deleted", f"token/{token_id}", actor,
+                                     before={"name": gone.name, "role": gone.role})])
+    return gone
 
 
 def to_token(item: dict[str, Any]) -> Token:

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import store
+from . import audit, store
 from .clock import now_iso
 from .errors import Conflict, NotFound
 from .models import Bucket, CreateBucket, UpdateBucket
 from .store import ConditionFailed
 
 
-def create_bucket(body: CreateBucket) -> Bucket:
+def create_bucket(body: CreateBucket, actor: str) -> Bucket:
     now = now_iso()
     item = {**store.bucket_key(body.name), **store.bucket_index(body.name), "bucket": body.name,
             "description": body.description, "labels": body.labels, "created_at": now, "updated_at": now,
             "version_count": 0}
     try:
-        store.put(item, "attribute_not_exists(PK)")
+        audit.commit([store.put_action(item, "attribute_not_exists(PK)"),
+                      audit.event_action(body.name, "bucket.created", body.name, actor,
+                                         after={"description": body.description, "labels": body.labels})])
     except ConditionFailed:
         raise Conflict(f"bucket {body.name!r} already exists") from None
     return to_bucket(item)
@@ -30,16 +32,20 @@ def get_bucket(name: str) -> Bucket:
     return to_bucket(item)
 
 
-def update_bucket(name: str, body: UpdateBucket) -> Bucket:
+def update_bucket(name: str, body: UpdateBucket, actor: str) -> Bucket:
+    before = get_bucket(name)
     changes = body.model_dump(exclude_none=True)
     sets = ", ".join(f"{field} = :{field}" for field in changes)
     try:
-        item = store.update(store.bucket_key(name), f"SET {sets + ', ' if sets else ''}updated_at = :now",
-                            values={**{f":{k}": v for k, v in changes.items()}, ":now": now_iso()},
-                            condition="attribute_exists(PK)")
+        audit.commit([
+            store.update_action(store.bucket_key(name), f"SET {sets + ', ' if sets else ''}updated_at = :now",
+                                values={**{f":{k}": v for k, v in changes.items()}, ":now": now_iso()},
+                                condition="attribute_exists(PK)"),
+            audit.event_action(name, "bucket.updated", name, actor,
+                               before={k: getattr(before, k) for k in changes}, after=changes)])
     except ConditionFailed:
         raise NotFound(f"bucket {name!r} does not exist") from None
-    return to_bucket(item)
+    return get_bucket(name)
 
 
 def list_buckets(limit: int, token: str | None) -> tuple[list[Bucket], str | None]:
@@ -49,7 +55,7 @@ def list_buckets(limit: int, token: str | None) -> tuple[list[Bucket], str | Non
     return [to_bucket(i) for i in items], store.encode_token(last)
 
 
-def delete_bucket(name: str) -> Bucket:
+def delete_bucket(name: str, actor: str) -> Bucket:
     """Delete a bucket with everything in it: versions, builds, channels, history and the
     artifact index entries of its builds.
 
@@ -65,7 +71,9 @@ def delete_bucket(name: str) -> Bucket:
             keys += [store.artifact_key(ext, name, item["number"], item["id"]) for ext in item.get("indexed_ids", [])]
     for start in range(0, len(keys), store.TRANSACTION_LIMIT):
         store.transact([store.delete_action(k) for k in keys[start:start + store.TRANSACTION_LIMIT]])
-    store.delete(store.bucket_key(name))
+    audit.commit([store.delete_action(store.bucket_key(name)),
+                  audit.event_action(name, "bucket.deleted", name, actor,
+                                     before={"versions": bucket.version_count, "latest_version": bucket.latest_version})])
     return bucket
 
 

@@ -15,14 +15,15 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from . import markers, store, versions
+from . import audit, markers, store, versions
 from .clock import now_iso
 from .errors import BadRequest, Conflict, NotFound
 from .models import Channel, CreateChannel, HistoryEntry, ServedArtifact, UpdateChannel
 from .store import ConditionFailed
 
 LATEST = "latest"
-MOVE_ACTIONS = 3  # what point_actions writes for a move: the channel, a history entry, a marker
+MOVE_ACTIONS = 4  # what point_actions writes for a move: the channel, history entry, sweep marker, audit event
+_MOVE_EVENTS = {"assign": "channel.assigned", "unassign": "channel.unassigned", "rollback": "channel.rolled_back"}
 Action = dict[str, Any]
 _SERVING_FIELDS = ("version", "number", "fingerprint", "version_status", "revocation", "artifacts")
 
@@ -84,10 +85,13 @@ def point_actions(bucket: str, channel: str, target: Target | None, *, cause: st
                                  " AND ".join(conditions) or None)
     if not cause:
         return [update]
+    to_version = target.version["name"] if target else None
     moved = markers.marker_action(markers.CHANNEL_MOVED, bucket, channel=channel,
                                   from_number=int(previous[1:]) if previous else None,
                                   to_number=target.version["number"] if target else None)
-    return [update, history_action(bucket, channel, previous, target, cause, actor, now), moved]
+    event = audit.event_action(bucket, _MOVE_EVENTS.get(cause, "channel.assigned"), f"channel/{channel}", actor,
+                               before=previous, after=to_version, cause=cause)
+    return [update, history_action(bucket, channel, previous, target, cause, actor, now), moved, event]
 
 
 def history_action(bucket: str, channel: str, previous: str | None, target: Target | None, cause: str,
@@ -294,13 +298,15 @@ def create_channel(bucket: str, body: CreateChannel, actor: str) -> Channel:
             "description": body.description, "restricted": body.restricted, "managed": False,
             "created_at": now, "updated_at": now, "created_by": actor, "updated_by": actor,
             **{k: v for k, v in serving(target).items() if v is not None}}
-    actions = [store.put_action(item, "attribute_not_exists(PK)")]
+    actions = [store.put_action(item, "attribute_not_exists(PK)"),
+               audit.event_action(bucket, "channel.created", f"channel/{body.name}", actor,
+                                  after={"version": item.get("version"), "restricted": body.restricted})]
     if target:
         actions += [history_action(bucket, body.name, None, target, "assign", actor, now), _status_guard(target),
                     markers.marker_action(markers.CHANNEL_MOVED, bucket, channel=body.name, from_number=None,
                                           to_number=target.version["number"])]
     try:
-        store.transact(actions)
+        audit.commit(actions)
     except ConditionFailed:
         if store.get(store.channel_key(bucket, body.name)):
             raise Conflict(f"bucket {bucket!r} already has a channel {body.name!r}") from None
@@ -316,9 +322,12 @@ def update_channel(bucket: str, name: str, body: UpdateChannel, actor: str) -> C
         if details:
             sets = ", ".join(f"#{k} = :{k}" for k in details)
             try:
-                store.update(store.channel_key(bucket, name), f"SET {sets}, updated_at = :now, updated_by = :by",
-                             {**{f":{k}": v for k, v in details.items()}, ":now": now_iso(), ":by": actor},
-                             {f"#{k}": k for k in details}, "attribute_exists(PK)")
+                audit.commit([
+                    store.update_action(store.channel_key(bucket, name), f"SET {sets}, updated_at = :now, updated_by = :by",
+                                        {**{f":{k}": v for k, v in details.items()}, ":now": now_iso(), ":by": actor},
+                                        {f"#{k}": k for k in details}, "attribute_exists(PK)"),
+                    audit.event_action(bucket, "channel.updated", f"channel/{name}", actor,
+                                       before={k: item.get(k) for k in details}, after=details)])
             except ConditionFailed:
                 raise NotFound(f"bucket {bucket!r} has no channel {name!r}") from None
         return get_channel(bucket, name)
@@ -331,15 +340,18 @@ def update_channel(bucket: str, name: str, body: UpdateChannel, actor: str) -> C
     cause = ("assign" if target else "unassign") if moved else None
     actions = point_actions(bucket, name, target, cause=cause, actor=actor,
                             previous=item.get("version"), expect=item.get("number"), extra=details)
+    if not cause and details:
+        actions.append(audit.event_action(bucket, "channel.updated", f"channel/{name}", actor,
+                                          before={k: item.get(k) for k in details}, after=details))
     try:
-        store.transact(actions + ([_status_guard(target)] if target else []))
+        audit.commit(actions + ([_status_guard(target)] if target else []))
     except ConditionFailed:
         raise Conflict(f"channel {name!r} changed while this request ran (or its version was revoked); "
                        "read it and try again") from None
     return get_channel(bucket, name)
 
 
-def delete_channel(bucket: str, name: str) -> Channel:
+def delete_channel(bucket: str, name: str, actor: str) -> Channel:
     """Delete a user channel and its history (history first, the channel last)."""
     item = get_item(bucket, name)
     if item.get("managed"):
@@ -349,9 +361,11 @@ def delete_channel(bucket: str, name: str) -> Channel:
     for start in range(0, len(entries), store.TRANSACTION_LIMIT):
         store.transact([store.delete_action(store.strip_to_key(e))
                         for e in entries[start:start + store.TRANSACTION_LIMIT]])
-    store.transact([store.delete_action(store.channel_key(bucket, name)),
-                    markers.marker_action(markers.CHANNEL_MOVED, bucket, channel=name,
-                                          from_number=item.get("number"), to_number=None)])
+    audit.commit([store.delete_action(store.channel_key(bucket, name)),
+                  markers.marker_action(markers.CHANNEL_MOVED, bucket, channel=name,
+                                        from_number=item.get("number"), to_number=None),
+                  audit.event_action(bucket, "channel.deleted", f"channel/{name}", actor,
+                                     before={"version": item.get("version")})])
     return to_channel(item)
 
 

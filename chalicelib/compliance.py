@@ -7,7 +7,7 @@ versions costs it what one of 100 does. Each run:
 1. applies due scheduled revocations;
 2. works through the markers: carries revocation/restore cascades down the tree, and
    re-evaluates the children of versions whose channel moved or whose status changed,
-   flagging the outdated and revoked-parent ones (an event each);
+   flagging the outdated and revoked-parent ones (an audit event each, sent out too);
 3. retries unresolved parent hints;
 4. stores its findings as the report (`GET /compliance/report`).
 Each step is bounded so one run fits a Lambda; what is left waits for the next run.
@@ -17,15 +17,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import ancestry, events, lifecycle, markers, store
+from . import ancestry, lifecycle, markers, store
 from .clock import now_iso
 from .observability import logger, metrics
 
 MARKERS_PER_RUN = 500
 CASCADE_BUDGET = 200
 UNRESOLVED_PER_RUN = 100
-_EVENTS = {"out_of_date": "descendant.outdated", "parent_revoked": "descendant.parent_revoked",
-           "undetermined": "descendant.undetermined"}
+
 
 
 def sweep() -> dict[str, Any]:
@@ -65,8 +64,6 @@ def _record_change(version: dict[str, Any], old: str | None, new: str | None) ->
     fresh = store.get(store.version_key(version["bucket"], version["number"])) or version
     change = {"bucket": version["bucket"], "version": version["name"], "from": old, "to": new,
               "messages": fresh.get("ancestry_messages") or []}
-    if new in _EVENTS:
-        events.emit(_EVENTS[new], version["bucket"], version=version["name"], status=new, messages=change["messages"])
     return change
 
 

@@ -27,8 +27,9 @@ def error(status: int, code: str, message: str) -> Response:
     return respond({"error": code, "message": message}, status)
 
 
-def page(items: list[BaseModel], next_token: str | None, **extra: Any) -> Response:
-    body: dict[str, Any] = {"items": [i.model_dump(mode="json", exclude_none=False) for i in items], **extra}
+def page(items: list[Any], next_token: str | None, **extra: Any) -> Response:
+    body: dict[str, Any] = {"items": [i.model_dump(mode="json") if isinstance(i, BaseModel) else i for i in items],
+                            **extra}
     if next_token:
         body["next_token"] = next_token
     return respond(body)

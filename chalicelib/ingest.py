@@ -15,10 +15,13 @@ from urllib.parse import unquote_plus
 
 from botocore.exceptions import ClientError
 
-from . import aws, recording, store
+from . import audit, aws, recording, store
 from .clock import now_iso
 from .errors import BadRequest
-from .manifest import MAX_MANIFEST_BYTES, ParsedManifest, content_hash, parse_manifest
+import re
+
+from .manifest import MAX_MANIFEST_BYTES, ParsedManifest, bucket_from_key, content_hash, parse_manifest
+from .models import BUCKET_NAME_PATTERN
 from .models import IngestedVersion, Ingestion
 from .observability import logger, metrics
 from .store import ConditionFailed
@@ -26,6 +29,7 @@ from .store import ConditionFailed
 _GONE = {"NoSuchKey", "NoSuchVersion", "404", "NotFound"}
 STATUSES = ("accepted", "partial", "rejected")
 MAX_REASONS = 100
+_BUCKET_RE = re.compile(BUCKET_NAME_PATTERN)
 
 
 def handle_s3_event(event: dict[str, Any]) -> list[Ingestion]:
@@ -72,8 +76,14 @@ def ingest_object(s3_bucket: str, key: str, etag: str, version_id: str | None = 
                        status=status, received_at=now_iso(), reasons=reasons, versions=results)
     item = {**store.ingestion_key(ingestion_id), **store.ingestion_index(status, record.received_at, ingestion_id),
             **record.model_dump()}
+    buckets = sorted({v.bucket for v in results}) or [bucket_from_key(key)]
+    actor = f"s3:{key}"
+    events = [audit.event_action(b if _BUCKET_RE.match(b) else None, f"ingestion.{status}", f"s3://{s3_bucket}/{key}",
+                                 actor, after={"status": status, "reasons": reasons[:10],
+                                               "versions": [v.version for v in results if v.bucket == b]})
+              for b in buckets]
     try:
-        store.put(item, "attribute_not_exists(PK)")
+        audit.commit([store.put_action(item, "attribute_not_exists(PK)"), *events])
     except ConditionFailed:  # a concurrent delivery of the same object finished first
         pass
     logger.info("manifest ingested", extra={"key": key, "status": status, "reasons": reasons,

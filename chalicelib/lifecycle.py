@@ -26,7 +26,7 @@ from typing import Any
 
 from collections import deque
 
-from . import ancestry, channels, clock, markers, store, versions
+from . import ancestry, audit, channels, clock, markers, store, versions
 from .channels import LATEST, Target
 from .clock import iso, now_iso
 from .errors import BadRequest, Conflict, Contention, NotFound
@@ -75,25 +75,25 @@ def revoke(bucket: str, ref: str, request: RevokeRequest, actor: str) -> Version
                   "skip_descendants_revocation": request.skip_descendants_revocation,
                   "disable_rollback_channels": request.disable_rollback_channels}
     result = _retry(lambda: _revoke_now(bucket, number, revocation, expect_status=None))
-    return _cascade_inline(bucket, number) or result
+    return _cascade_inline(bucket, number, actor) or result
 
 
 def restore(bucket: str, ref: str, actor: str) -> Version:
     number = versions.resolve_number(bucket, ref)
     result = _retry(lambda: _restore(bucket, number, actor))
-    return _cascade_inline(bucket, number) or result
+    return _cascade_inline(bucket, number, actor) or result
 
 
-def _cascade_inline(bucket: str, number: int) -> Version | None:
+def _cascade_inline(bucket: str, number: int, actor: str) -> Version | None:
     """Run a cascade just started by this request, within the request's budget."""
     for marker in store.query_all(store.MARKERS):
         if marker["kind"] == markers.CASCADE and (marker["bucket"], marker["number"]) == (bucket, number):
-            continue_cascade(marker, INLINE_CASCADE)
+            continue_cascade(marker, INLINE_CASCADE, actor)
             return versions.get_version(bucket, f"v{number}")
     return None
 
 
-def continue_cascade(marker: dict[str, Any], budget: int) -> tuple[int, bool]:
+def continue_cascade(marker: dict[str, Any], budget: int, actor: str = "sweep") -> tuple[int, bool]:
     """Carry a revocation (or a restore) from its source down the descendant tree.
 
     Breadth first over child edges; at most `budget` versions change. Returns (changed,
@@ -116,7 +116,7 @@ def continue_cascade(marker: dict[str, Any], budget: int) -> tuple[int, bool]:
                 continue
             if changed >= budget:
                 return changed, False
-            changed += _apply_to_descendant(child, item, mode, source, source_name)
+            changed += _apply_to_descendant(child, mode, source, source_name, actor)
     if source and mode == "revoke" and (source.get("revocation") or {}).get("cascade_pending"):
         try:
             store.update(store.version_key(bucket, number), "SET revocation.cascade_pending = :f", {":f": False},
@@ -133,8 +133,8 @@ def _should_change(item: dict[str, Any], mode: str, source_name: str | None) -> 
     return item["status"] == "revoked" and (item.get("revocation") or {}).get("inherited_from") == source_name
 
 
-def _apply_to_descendant(ref: tuple[str, int], item: dict[str, Any], mode: str, source: dict[str, Any],
-                         source_name: str | None) -> int:
+def _apply_to_descendant(ref: tuple[str, int], mode: str, source: dict[str, Any], source_name: str | None,
+                         actor: str) -> int:
     try:
         if mode == "revoke":
             revocation = source.get("revocation") or {}
@@ -142,9 +142,9 @@ def _apply_to_descendant(ref: tuple[str, int], item: dict[str, Any], mode: str, 
                          "revocation_type": "inherited", "inherited_from": source_name,
                          "skip_descendants_revocation": False,
                          "disable_rollback_channels": bool(revocation.get("disable_rollback_channels"))}
-            _retry(lambda: _revoke_now(*ref, inherited, expect_status=None))
+            _retry(lambda: _revoke_now(*ref, inherited, expect_status=None, actor=actor))
         else:
-            _retry(lambda: _restore(*ref, actor="registry", cascade=False))
+            _retry(lambda: _restore(*ref, actor=actor, cascade=False))
         return 1
     except (Conflict, NotFound, Contention):
         return 0  # changed meanwhile, or another parent is still revoked
@@ -165,7 +165,7 @@ def apply_due(page_size: int = 100) -> list[str]:
         due_at = revocation.get("revoke_at")
         try:
             _retry(lambda: _revoke_now(item["bucket"], item["number"], revocation,
-                                       expect_status="revocation_scheduled", expect_revoke_at=due_at))
+                                       expect_status="revocation_scheduled", expect_revoke_at=due_at, actor="sweep"))
             applied.append(f"{item['bucket']}/{item['name']}")
         except (Conflict, NotFound, Contention):
             continue  # restored, rescheduled, deleted or applied by a concurrent sweep
@@ -187,13 +187,15 @@ def delete_version(bucket: str, ref: str, rollback_channels: bool, actor: str) -
     keys += [store.artifact_key(ext, bucket, number, b["id"]) for b in builds for ext in b.get("indexed_ids", [])]
     final = [store.delete_action(store.fingerprint_key(bucket, version["fingerprint"])),
              store.delete_action(store.version_key(bucket, number), "attribute_exists(PK)"),
+             audit.event_action(bucket, "version.deleted", version["name"], actor,
+                                before={"fingerprint": version["fingerprint"], "status": version["status"]}),
              *_move_off(bucket, version, holding, actor, cause="delete")]
     room = store.TRANSACTION_LIMIT - len(final)
     while len(keys) > room:
         batch, keys = keys[:store.TRANSACTION_LIMIT], keys[store.TRANSACTION_LIMIT:]
         store.transact([store.delete_action(k) for k in batch])
     try:
-        store.transact([store.delete_action(k) for k in keys] + final)
+        audit.commit([store.delete_action(k) for k in keys] + final)
     except ConditionFailed:
         raise Conflict(f"{version['name']} changed while it was being deleted; try again") from None
     return versions.to_version(version, builds)
@@ -209,15 +211,18 @@ def _schedule(bucket: str, number: int, request: RevokeRequest, revoke_at: str, 
                   "skip_descendants_revocation": request.skip_descendants_revocation,
                   "disable_rollback_channels": request.disable_rollback_channels}
     updated = {**version, "status": "revocation_scheduled", "revocation": revocation}
-    actions = [_version_update(version, updated, schedule=revoke_at)]
+    actions = [_version_update(version, updated, schedule=revoke_at),
+               audit.event_action(bucket, "version.revocation_scheduled", version["name"], actor,
+                                  before=version["status"], after=revocation)]
     actions += _refresh_holders(bucket, updated, builds, actor)
-    store.transact(actions)
+    audit.commit(actions)
     return versions.to_version(updated)
 
 
 def _revoke_now(bucket: str, number: int, revocation: dict[str, Any], expect_status: str | None,
-                expect_revoke_at: str | None = None) -> Version:
-    """Revoke now; a direct revocation that does not spare descendants starts a cascade."""
+                expect_revoke_at: str | None = None, actor: str | None = None) -> Version:
+    """Revoke now; a direct revocation that does not spare descendants starts a cascade.
+    `actor` is who does it now (the sweep, for a scheduled one), `revoked_by` who asked."""
     version, builds = versions.load(bucket, f"v{number}")
     if version["status"] == "revoked":
         raise Conflict(f"{version['name']} is already revoked")
@@ -232,9 +237,11 @@ def _revoke_now(bucket: str, number: int, revocation: dict[str, Any], expect_sta
         revocation["cascade_pending"] = True
     updated = {**version, "status": "revoked", "revocation": revocation, "updated_at": stamp}
     holding = [c for c in channels.channel_items(bucket) if c.get("number") == number]
-    actor = revocation.get("revoked_by") or "registry"
+    actor = actor or revocation.get("revoked_by") or "registry"
     actions = [_version_update(version, updated),
-               markers.marker_action(markers.VERSION_STATUS, bucket, number=number)]
+               markers.marker_action(markers.VERSION_STATUS, bucket, number=number),
+               audit.event_action(bucket, "version.revoked", version["name"], actor, before=version["status"],
+                                  after=revocation)]
     if cascade:
         actions.append(markers.marker_action(markers.CASCADE, bucket, number=number, mode="revoke"))
     if revocation.get("disable_rollback_channels"):
@@ -243,7 +250,7 @@ def _revoke_now(bucket: str, number: int, revocation: dict[str, Any], expect_sta
         actions += _move_off(bucket, version, [c for c in holding if c.get("managed")], actor, cause="revoke")
     else:
         actions += _move_off(bucket, version, holding, actor, cause="revoke")
-    store.transact(actions)
+    audit.commit(actions)
     return versions.to_version(updated)
 
 
@@ -254,7 +261,9 @@ def _restore(bucket: str, number: int, actor: str, cascade: bool = True) -> Vers
     _refuse_under_revoked_parent(version)
     updated = {**version, "status": "active", "revocation": None, "updated_at": now_iso()}
     actions = [_version_update(version, updated),
-               markers.marker_action(markers.VERSION_STATUS, bucket, number=number)]
+               markers.marker_action(markers.VERSION_STATUS, bucket, number=number),
+               audit.event_action(bucket, "version.restored", version["name"], actor, before=version["status"],
+                                  after="active")]
     revocation = version.get("revocation") or {}
     if cascade and version["status"] == "revoked" and revocation.get("revocation_type") == "direct" \
             and not revocation.get("skip_descendants_revocation"):
@@ -263,7 +272,7 @@ def _restore(bucket: str, number: int, actor: str, cascade: bool = True) -> Vers
     latest = store.get(store.channel_key(bucket, LATEST)) or {}
     if version["status"] == "revoked" and number > latest.get("number", 0):
         actions += _point_latest(bucket, latest, Target(updated, builds), actor, cause="restore")
-    store.transact(actions)
+    audit.commit(actions)
     return versions.to_version(updated)
 
 

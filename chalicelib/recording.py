@@ -12,7 +12,7 @@ import random
 import time
 from typing import Any
 
-from . import ancestry, channels, store, versions
+from . import ancestry, audit, channels, store, versions
 from .clock import now_iso
 from .errors import Contention
 from .manifest import ParsedBuild, ParsedRun
@@ -31,7 +31,7 @@ def record_run(run: ParsedRun, actor: str) -> IngestedVersion:
             [store.bucket_key(run.bucket), store.fingerprint_key(run.bucket, run.fingerprint)])}
         try:
             if fingerprint_sk in found:
-                return _extend(run, found[fingerprint_sk]["number"])
+                return _extend(run, found[fingerprint_sk]["number"], actor)
             return _create(run, found.get("BUCKET") or {}, actor)
         except ConditionFailed:
             time.sleep(random.uniform(0, 0.02 * 2 ** min(attempt, 5)))
@@ -78,6 +78,9 @@ def _create(run: ParsedRun, bucket: dict[str, Any], actor: str) -> IngestedVersi
     if unresolved:
         extra.append(store.put_action({**store.unresolved_key(run.bucket, number), "bucket": run.bucket,
                                        "number": number}))
+    extra.append(audit.event_action(run.bucket, "version.created", name, actor, after={
+        "fingerprint": run.fingerprint, "builds": len(run.builds), "status": version["status"],
+        "parents": [f"{p['bucket']}/{p['version']}" for p in parents]}))
     fixed = 3 + len(extra) + (0 if inherited else channels.MOVE_ACTIONS)  # bucket, fingerprint, version, latest
     chunks = _chunks(run.bucket, number, run.builds, now, room_first=store.TRANSACTION_LIMIT - fixed)
     first_builds, first_actions = chunks.pop(0) if chunks else ([], [])
@@ -85,10 +88,10 @@ def _create(run: ParsedRun, bucket: dict[str, Any], actor: str) -> IngestedVersi
     latest = [] if inherited else channels.point_actions(
         run.bucket, channels.LATEST, channels.Target(version, first_builds), cause="ingest", actor=actor,
         previous=bucket.get("latest_version"), latest=True)
-    store.transact([bucket_update, store.put_action(fingerprint, "attribute_not_exists(PK)"),
-                    store.put_action(version, "attribute_not_exists(PK)"), *latest, *extra, *first_actions])
+    audit.commit([bucket_update, store.put_action(fingerprint, "attribute_not_exists(PK)"),
+                  store.put_action(version, "attribute_not_exists(PK)"), *latest, *extra, *first_actions])
     if chunks:  # only versions with very many builds/artifacts
-        _write_chunks(run.bucket, number, chunks)
+        _write_chunks(run.bucket, number, chunks, actor)
     return IngestedVersion(bucket=run.bucket, version=name, fingerprint=run.fingerprint,
                            builds_added=len(run.builds), created=True)
 
@@ -97,26 +100,28 @@ def _has_sources(run: ParsedRun) -> bool:
     return any(b.source_artifact for b in run.builds)
 
 
-def _extend(run: ParsedRun, number: int) -> IngestedVersion:
+def _extend(run: ParsedRun, number: int, actor: str) -> IngestedVersion:
     existing = {item["id"] for item in store.query_all(
         store.version_key(run.bucket, number)[store.PK], prefix=f"{store.version_sk(number)}#BUILD#",
         projection="id")}
     missing = [b for b in run.builds if b.id not in existing]
     if missing:
         _write_chunks(run.bucket, number, _chunks(run.bucket, number, missing, now_iso(),
-                                                  room_first=store.TRANSACTION_LIMIT - 1))
+                                                  room_first=store.TRANSACTION_LIMIT - 2), actor)
     return IngestedVersion(bucket=run.bucket, version=f"v{number}", fingerprint=run.fingerprint,
                            builds_added=len(missing), created=False)
 
 
-def _write_chunks(bucket: str, number: int, chunks: list[Chunk]) -> None:
+def _write_chunks(bucket: str, number: int, chunks: list[Chunk], actor: str) -> None:
     """Each chunk in its own transaction with the matching build_count bump; then the
     channels holding the version get its new artifacts."""
     for builds, actions in chunks:
         bump = store.update_action(
             store.version_key(bucket, number), "SET updated_at = :now ADD build_count :k",
             values={":now": now_iso(), ":k": len(builds)}, condition="attribute_exists(PK)")
-        store.transact(actions + [bump])
+        added = audit.event_action(bucket, "version.builds_added", f"v{number}", actor,
+                                   after=[b["component_type"] for b in builds])
+        audit.commit(actions + [bump, added])
     channels.refresh(bucket, number)
 
 
@@ -133,7 +138,7 @@ def _chunks(bucket: str, number: int, builds: list[ParsedBuild], now: str, room_
             for ext in build.indexed_ids]
         if actions and len(actions) + len(group) > room:
             chunks.append((items, actions))
-            room, items, actions = store.TRANSACTION_LIMIT - 1, [], []
+            room, items, actions = store.TRANSACTION_LIMIT - 2, [], []
         items, actions = items + [item], actions + group
     if actions:
         chunks.append((items, actions))

@@ -19,6 +19,7 @@ Single-table layout (every request path is a GetItem or one Query page):
 | flagged version (outdated, parent revoked, undetermined) | `SWEEP#FLAGGED` | `<b>#<n:010>` | | |
 | last sweep's report | `SWEEP#REPORT` | `LAST` | | |
 | API token | `TOKEN#<id>` | `TOKEN` | `TOKENS` / `<created>#<id>` | |
+| audit event | `EVENTS#<b>` (registry-wide: `EVENTS#`) | `EVENT#<time>#<id>` | | |
 
 Access patterns: list buckets = Query GSI1 `BUCKETS`; get bucket = GetItem; list versions
 newest first = reverse Query GSI1 `VERSIONS#<b>`; version with its builds = one Query
@@ -29,7 +30,8 @@ a bucket = Query `begins_with(SK, CHANNEL#)`; a channel (and the consumer query)
 its history newest first = reverse Query `begins_with(SK, HISTORY#<name>#)`; due scheduled
 revocations = Query GSI2 `REVOKE_DUE` with `GSI2SK <= now` (sparse: only scheduled versions);
 children of a version = Query `begins_with(SK, CHILD#<n:010>#)`; the sweep reads the
-`SWEEP#…` partitions, whose size follows recent changes, not the size of the registry.
+`SWEEP#…` partitions, whose size follows recent changes, not the size of the registry;
+a bucket's audit events newest first = reverse Query `EVENTS#<b>`.
 """
 
 from __future__ import annotations
@@ -130,6 +132,14 @@ def flagged_key(bucket: str, number: int) -> Item:
 
 def report_key() -> Item:
     return {PK: "SWEEP#REPORT", SK: "LAST"}
+
+
+EVENT_PREFIX = "EVENT#"
+
+
+def event_key(bucket: str | None, at: str, event_id: str) -> Item:
+    """Outside the bucket's partition, so deleting a bucket keeps its audit trail."""
+    return {PK: f"EVENTS#{bucket or ''}", SK: f"{EVENT_PREFIX}{at}#{event_id}"}
 
 
 def token_key(token_id: str) -> Item:
