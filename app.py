@@ -6,7 +6,7 @@ from urllib.parse import unquote
 from chalice import Chalice, Rate
 
 from chalicelib import ancestry, artifacts, audit, auth, buckets, channels, compliance, ingest, lifecycle, openapi, versions, web
-from chalicelib.http import actor, body, flag, handle_errors, int_param, json_body, list_params, page, required, respond
+from chalicelib.http import actor, body, sees_restricted, flag, handle_errors, int_param, json_body, list_params, page, required, respond
 from chalicelib.models import CreateBucket, CreateChannel, CreateToken, RevokeRequest, UpdateBucket, UpdateChannel
 from chalicelib.observability import observe
 
@@ -112,7 +112,8 @@ def version_descendants(bucket, version):
 
 @api("/buckets/{bucket}/channels", methods=["GET"])
 def list_channels(bucket):
-    return page(*channels.list_channels(bucket, *list_params(app.current_request)))
+    request = app.current_request
+    return page(*channels.list_channels(bucket, *list_params(request), see_restricted=sees_restricted(request)))
 
 
 @api("/buckets/{bucket}/channels", methods=["POST"])
@@ -123,7 +124,7 @@ def create_channel(bucket):
 
 @api("/buckets/{bucket}/channels/{channel}", methods=["GET"])
 def get_channel(bucket, channel):
-    return respond(channels.get_channel(bucket, channel))
+    return respond(channels.get_channel(bucket, channel, sees_restricted(app.current_request)))
 
 
 @api("/buckets/{bucket}/channels/{channel}", methods=["PATCH"])
@@ -139,14 +140,17 @@ def delete_channel(bucket, channel):
 
 @api("/buckets/{bucket}/channels/{channel}/history", methods=["GET"])
 def channel_history(bucket, channel):
-    return page(*channels.history(bucket, channel, *list_params(app.current_request)))
+    request = app.current_request
+    return page(*channels.history(bucket, channel, *list_params(request), see_restricted=sees_restricted(request)))
 
 
 @api("/buckets/{bucket}/channels/{channel}/artifact", methods=["GET"])
 def consumer_query(bucket, channel):
-    params = app.current_request.query_params or {}
+    request = app.current_request
+    params = request.query_params or {}
     return respond(channels.serve(bucket, channel, params.get("platform"), params.get("region"),
-                                  params.get("component_type"), channels.parse_labels(params.get("labels"))))
+                                  params.get("component_type"), channels.parse_labels(params.get("labels")),
+                                  sees_restricted(request)))
 
 
 # ---- artifacts and compliance -------------------------------------------------------------------------
@@ -191,6 +195,12 @@ def list_ingestions():
 @api("/buckets/{bucket}/events", methods=["GET"])
 def bucket_events(bucket):
     return page(*audit.list_events(bucket, *list_params(app.current_request)))
+
+
+@api("/events", methods=["GET"])
+def registry_events():
+    """The registry-wide trail: token changes and rejected manifests without a bucket."""
+    return page(*audit.list_events(None, *list_params(app.current_request)))
 
 
 @api("/tokens", methods=["GET"])

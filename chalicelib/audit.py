@@ -65,8 +65,8 @@ def publish(events: list[dict[str, Any]]) -> None:
             logger.exception("publishing events failed")
 
 
-def list_events(bucket: str, limit: int, token: str | None) -> tuple[list[dict[str, Any]], str | None]:
-    """A bucket's events, newest first, one Query page."""
+def list_events(bucket: str | None, limit: int, token: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    """A bucket's events (None: the registry-wide ones), newest first, one Query page."""
     partition = store.event_key(bucket, "", "")[store.PK]
     start = store.decode_token(token, {store.PK: partition})
     if start and not start[store.SK].startswith(store.EVENT_PREFIX):

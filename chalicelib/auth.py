@@ -29,8 +29,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import audit, aws, store
-from .clock import iso, now, now_iso
+from . import audit, aws, clock, store
 from .errors import BadRequest, Forbidden, NotFound, Unauthorized
 from .models import CreateToken, Token
 
@@ -44,6 +43,7 @@ _ROUTE_ROLES: dict[tuple[str, str], str] = {
     ("POST", "/compliance/check"): "viewer",
     ("DELETE", "/buckets/{bucket}"): "admin",
     ("GET", "/tokens"): "admin",
+    ("GET", "/events"): "admin",
     ("POST", "/tokens"): "admin",
     ("DELETE", "/tokens/{token_id}"): "admin",
 }
@@ -77,7 +77,7 @@ def identify(header: str | None) -> dict[str, str]:
     item = store.get(store.token_key(token_id), consistent=True) if re.fullmatch(r"[0-9a-f]{16}", token_id) else None
     if not item or not hmac.compare_digest(item["hash"], _hash(secret)):
         return {"error": "unknown or deleted token"}
-    if item.get("expires_at") and item["expires_at"] <= now_iso():
+    if item.get("expires_at") and item["expires_at"] <= clock.now_iso():
         return {"error": f"token {item['name']!r} expired at {item['expires_at']}"}
     _touch(item)
     return {"name": item["name"], "role": item["role"], "token_id": token_id}
@@ -144,10 +144,10 @@ def _bootstrap_secret() -> str | None:
 def _touch(item: dict[str, Any]) -> None:
     """Record use, at most every few minutes (a write per request would double the cost)."""
     last = item.get("last_used_at")
-    if last and datetime.fromisoformat(last.replace("Z", "+00:00")) > now() - _LAST_USED_EVERY:
+    if last and datetime.fromisoformat(last.replace("Z", "+00:00")) > clock.now() - _LAST_USED_EVERY:
         return
     try:
-        store.update(store.token_key(item["id"]), "SET last_used_at = :now", {":now": now_iso()},
+        store.update(store.token_key(item["id"]), "SET last_used_at = :now", {":now": clock.now_iso()},
                      condition="attribute_exists(PK)")
     except store.ConditionFailed:
         pass
@@ -166,12 +166,12 @@ def create_token(body: CreateToken, actor: str) -> dict[str, Any]:
             expires = datetime.fromisoformat(body.expires_at.replace("Z", "+00:00"))
         except ValueError:
             raise BadRequest(f"expires_at must be an ISO 8601 time, not {body.expires_at!r}") from None
-        if expires.tzinfo is None or expires <= now():
+        if expires.tzinfo is None or expires <= clock.now():
             raise BadRequest("expires_at must be in the future, with a time zone")
-        body = body.model_copy(update={"expires_at": iso(expires)})
+        body = body.model_copy(update={"expires_at": clock.iso(expires)})
     token_id = secrets.token_hex(8)
     secret = f"{token_id}.{secrets.token_urlsafe(32)}"
-    created = now_iso()
+    created = clock.now_iso()
     item = {**store.token_key(token_id), **store.token_index(created, token_id), "id": token_id, "name": body.name,
             "role": body.role, "hash": _hash(secret), "created_at": created, "created_by": actor,
             "expires_at": body.expires_at}

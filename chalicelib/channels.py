@@ -165,27 +165,34 @@ def channel_items(bucket: str) -> list[dict[str, Any]]:
     return list(store.query_all(store.bucket_key(bucket)[store.PK], prefix="CHANNEL#"))
 
 
-def get_item(bucket: str, name: str) -> dict[str, Any]:
+def get_item(bucket: str, name: str, see_restricted: bool = True) -> dict[str, Any]:
+    """A channel; a restricted one does not exist for callers who may not see it (as in
+    HCP Packer, viewers get a 404, not a 403, so its existence does not leak)."""
     item = store.get(store.channel_key(bucket, name))
-    if not item:
+    if not item or (item.get("restricted") and not see_restricted):
         raise NotFound(f"bucket {bucket!r} has no channel {name!r}")
     return item
 
 
-def get_channel(bucket: str, name: str) -> Channel:
-    return to_channel(get_item(bucket, name))
+def get_channel(bucket: str, name: str, see_restricted: bool = True) -> Channel:
+    return to_channel(get_item(bucket, name, see_restricted))
 
 
-def list_channels(bucket: str, limit: int, token: str | None) -> tuple[list[Channel], str | None]:
+def list_channels(bucket: str, limit: int, token: str | None, see_restricted: bool = True
+                  ) -> tuple[list[Channel], str | None]:
     partition = store.bucket_key(bucket)[store.PK]
     start = store.decode_token(token, {store.PK: partition})
     items, last = store.query_page(partition, prefix="CHANNEL#", limit=limit, start=start)
     if not items and not start and not store.get(store.bucket_key(bucket), consistent=False):
         raise NotFound(f"bucket {bucket!r} does not exist")
-    return [to_channel(i) for i in items], store.encode_token(last)
+    visible = [i for i in items if see_restricted or not i.get("restricted")]
+    return [to_channel(i) for i in visible], store.encode_token(last)
 
 
-def history(bucket: str, name: str, limit: int, token: str | None) -> tuple[list[HistoryEntry], str | None]:
+def history(bucket: str, name: str, limit: int, token: str | None, see_restricted: bool = True
+            ) -> tuple[list[HistoryEntry], str | None]:
+    if not see_restricted:
+        get_item(bucket, name, see_restricted)
     partition = store.bucket_key(bucket)[store.PK]
     start = store.decode_token(token, {store.PK: partition})
     if start and not start[store.SK].startswith(store.history_prefix(name)):
@@ -205,7 +212,8 @@ def to_channel(item: dict[str, Any]) -> Channel:
 # ---- the consumer query -----------------------------------------------------------------
 
 def serve(bucket: str, name: str, platform: str | None, region: str | None,
-          component_type: str | None = None, labels: dict[str, str] | None = None) -> ServedArtifact:
+          component_type: str | None = None, labels: dict[str, str] | None = None,
+          see_restricted: bool = True) -> ServedArtifact:
     """The artifact to use: one GetItem.
 
     `platform` is required; `region` may be left out when the matching artifacts are all in
@@ -220,7 +228,7 @@ def serve(bucket: str, name: str, platform: str | None, region: str | None,
     """
     if not platform:
         raise BadRequest("platform is required (e.g. platform=aws)")
-    item = get_item(bucket, name)
+    item = get_item(bucket, name, see_restricted)
     if not item.get("version"):
         raise NotFound(f"channel {name!r} of bucket {bucket!r} is not assigned to a version")
     if item.get("version_status") == "revoked":

@@ -89,6 +89,12 @@ def actor(request: Request) -> str:
     return (request.context or {}).get("authorizer", {}).get("principalId") or "anonymous"
 
 
+def sees_restricted(request: Request) -> bool:
+    """Whether the caller may see restricted channels (contributors and admins)."""
+    role = (request.context or {}).get("authorizer", {}).get("role")
+    return bool(role) and auth.allows(role, "contributor")
+
+
 def handle_errors(event: Request, get_response: Callable[[Request], Response]) -> Response:
     """Check the caller's role for the route (auth.enforce), then make sure every error
     leaves as `{"error", "message"}`: registry errors with their status, Chalice's own

@@ -197,9 +197,18 @@ def _inline_schemas() -> dict[str, Schema]:
             "next_token": STRING,
         }, required=["last_sweep", "counts", "flagged"],
             description="The last sweep's findings and the versions flagged now (paginated)"),
-        "CreatedToken": {"allOf": [_ref("Token"), {
-            "type": "object", "required": ["secret"],
-            "properties": {"secret": {**STRING, "description": "the bearer token; shown in this answer only"}}}]},
+        "AuditEvent": _obj({
+            "id": STRING,
+            "time": STRING,
+            "actor": {**STRING, "description": "a token's name, `s3:<key>` for ingestion, `sweep` for the schedule"},
+            "action": {**STRING, "description": "e.g. bucket.created, channel.assigned, version.revoked"},
+            "bucket": _nullable(STRING),
+            "target": STRING,
+            "before": {"description": "the state before the change, where it matters"},
+            "after": {"description": "the state after the change, where it matters"},
+            "detail": _nullable({"type": "object"}),
+        }, required=["id", "time", "actor", "action", "target"], closed=False,
+            description="One change, recorded in the same transaction as the change"),
     }
 
 
@@ -374,6 +383,9 @@ def _operations() -> list[tuple[str, str, Schema]]:
         # ingestions
         op("get", "/ingestions", "listIngestions", "Ingestion records, newest first", "ingestions",
            response=_page("Ingestion"), params=[status_param, *LIST_PARAMS]),
+        # audit trail
+        op("get", f"{b}/events", "bucketEvents", "A bucket's audit events, newest first", "events",
+           response=_page("AuditEvent"), params=LIST_PARAMS),
         # tokens
         op("get", "/tokens", "listTokens", "API tokens (never their secrets)", "tokens", response=_page("Token"),
            params=LIST_PARAMS),
@@ -393,6 +405,11 @@ def _operations() -> list[tuple[str, str, Schema]]:
 def _build() -> dict[str, Any]:
     schemas, _ = _model_schemas()
     schemas.update(_inline_schemas())
+    token = schemas["Token"]
+    schemas["CreatedToken"] = {
+        **token, "title": "CreatedToken", "description": "A new token, with its secret (shown in this answer only)",
+        "properties": {**token["properties"], "secret": {"type": "string", "description": "the bearer token"}},
+        "required": [*token["required"], "secret"]}
     paths: dict[str, dict[str, Any]] = {}
     for method, path, operation in _operations():
         paths.setdefault(path, {})[method] = operation
@@ -408,7 +425,7 @@ def _build() -> dict[str, Any]:
         },
         "security": [{"bearerAuth": []}],
         "tags": [{"name": t} for t in ("buckets", "versions", "channels", "artifacts", "compliance", "ingestions",
-                                       "tokens", "web")],
+                                       "events", "tokens", "web")],
         "paths": paths,
         "components": {
             "schemas": dict(sorted(schemas.items())),
