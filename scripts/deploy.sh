@@ -2,23 +2,52 @@
 # Usage: scripts/deploy.sh STAGE   (dev or prod; uses the caller's AWS credentials and region)
 #
 # 1. `aws cloudformation deploy` of deploy/resources.yaml as stack
-#    packer-registry-resources-STAGE: the table and the manifest bucket, kept apart from
-#    the app so that `chalice delete` or a bad app deploy never touches data.
-# 2. Bucket-name wiring. The bucket's real name comes from the stack (by default
+#    packer-registry-resources-STAGE: the table, the manifest bucket and the EventBridge
+#    bus, kept apart from the app so that `chalice delete` or a bad app deploy never
+#    touches data.
+# 2. Wiring. The bucket's real name comes from the stack (by default
 #    packer-manifests-STAGE-ACCOUNT-REGION, since bucket names are global), but Chalice
-#    reads it from files: the stage's MANIFEST_BUCKET in .chalice/config.json and the
-#    ARNs in .chalice/policy-STAGE.json. scripts/wire_stage.py rewrites both in place
-#    from the stack outputs (table ARN too, which pins account and region). The rewrite
-#    is idempotent and the files stay plain, hand-readable JSON that `chalice deploy`
-#    uses as is; no template/generated-file pair to keep in sync. The committed files
-#    carry placeholder names (packer-manifests-STAGE); after a deploy they show what
-#    was deployed, and committing that is optional.
-# 3. app.py reads MANIFEST_BUCKET at import time for @app.on_s3_event, which is how
+#    reads it from files: the stage's environment_variables in .chalice/config.json and
+#    the ARNs in .chalice/policy-STAGE.json. scripts/wire_stage.py rewrites both in place
+#    from the stack outputs (table, bucket and bus ARNs; the region and account of the
+#    SSM parameter and KMS ARNs, taken from the table ARN). The rewrite is idempotent and
+#    the files stay plain, hand-readable JSON that `chalice deploy` uses as is; no
+#    template/generated-file pair to keep in sync. The committed files carry placeholder
+#    names (packer-manifests-STAGE, `*` for region and account); after a deploy they
+#    show what was deployed, and committing that is optional.
+# 3. The bootstrap admin token: the SSM SecureString parameter named by the stage's
+#    REGISTRY_ADMIN_TOKEN_PARAM (/packer-registry/STAGE/admin-token). CloudFormation
+#    cannot create SecureString parameters, hence this script. It is created only when
+#    missing (put-parameter without --overwrite, so an existing token is never replaced),
+#    with a random value that is printed once: keep it, nothing else shows it again.
+#    Created before the app, so the API never runs without it.
+# 4. app.py reads MANIFEST_BUCKET at import time for @app.on_s3_event, which is how
 #    `chalice deploy` learns which bucket to subscribe to. Chalice sets the stage's
 #    environment_variables (now the real bucket) before importing app.py; the script
 #    exports the same value as well so it holds whatever Chalice version runs.
-# 4. `chalice deploy --stage STAGE`; its state goes to .chalice/deployed/ (gitignored):
+# 5. `chalice deploy --stage STAGE`; its state goes to .chalice/deployed/ (gitignored):
 #    keep that directory for later deploys from this checkout.
+# 6. Gateway responses. Some errors come from API Gateway itself, before any registry
+#    code runs: no Authorization header (UNAUTHORIZED), an unknown path or method
+#    (MISSING_AUTHENTICATION_TOKEN, which API Gateway answers with 403), throttling, bad
+#    request bodies, integration failures. They are set to answer in the registry's shape
+#    {"error": "...", "message": "..."}, on the REST API whose id chalice deploy wrote to
+#    .chalice/deployed/STAGE.json, then the API is redeployed to its stage so they take
+#    effect. Redone on every run: chalice deploy rewrites the API definition.
+#
+# Rotating the bootstrap admin token (STAGE = dev or prod):
+#   aws ssm put-parameter --overwrite --type SecureString \
+#     --name /packer-registry/STAGE/admin-token \
+#     --value="$(python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+#   (`--value=` rather than `--value `: a token may start with "-"). The authorizer
+#   Lambda reads the parameter once per container and caches it, so the old token keeps
+#   working in warm containers until their next cold start. Either wait for them to be
+#   recycled (no fixed bound; typically minutes to hours of idleness), or, after a leak,
+#   force new containers by changing the authorizer's configuration:
+#     aws lambda update-function-configuration \
+#       --function-name packer-registry-STAGE-registry_auth \
+#       --description "admin token rotated $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+#   This script never rotates it: it only creates the parameter when it is missing.
 set -euo pipefail
 
 STAGE="${1:?usage: $0 STAGE (dev|prod)}"
@@ -42,6 +71,13 @@ fi
 # Same region for the aws CLI and for Chalice's boto3 session.
 export AWS_DEFAULT_REGION="$REGION" AWS_REGION="$REGION"
 
+# stage_env NAME: the stage's environment variable NAME from .chalice/config.json.
+stage_env() {
+  python -c 'import json, sys
+print(json.load(open(".chalice/config.json"))["stages"][sys.argv[1]]["environment_variables"][sys.argv[2]])' \
+    "$STAGE" "$1"
+}
+
 echo "==> stack $STACK in $REGION"
 aws cloudformation deploy \
   --template-file deploy/resources.yaml \
@@ -53,8 +89,86 @@ OUTPUTS="$(aws cloudformation describe-stacks --stack-name "$STACK" \
   --query 'Stacks[0].Outputs' --output json)"
 python scripts/wire_stage.py "$STAGE" "$OUTPUTS"
 
-MANIFEST_BUCKET="$(python -c 'import json, sys
-print(json.load(open(".chalice/config.json"))["stages"][sys.argv[1]]["environment_variables"]["MANIFEST_BUCKET"])' "$STAGE")"
+# --- the bootstrap admin token -----------------------------------------------------------
+TOKEN_PARAM="$(stage_env REGISTRY_ADMIN_TOKEN_PARAM)"
+# describe-parameters answers 0 for a missing parameter and fails (set -e) on anything
+# else, such as missing permissions, so "missing" is never confused with "unreadable".
+FOUND="$(aws ssm describe-parameters \
+  --parameter-filters "Key=Name,Option=Equals,Values=$TOKEN_PARAM" \
+  --query 'length(Parameters)' --output text)"
+if [ "$FOUND" = "0" ]; then
+  TOKEN="$(python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+  # No --overwrite: should the parameter appear meanwhile, this fails instead of replacing it.
+  aws ssm put-parameter --type SecureString --name "$TOKEN_PARAM" --value="$TOKEN" \
+    --description "packer-registry $STAGE bootstrap admin token (created by scripts/deploy.sh)" \
+    >/dev/null
+  cat <<EOF
+==> created SSM SecureString parameter $TOKEN_PARAM
+    The bootstrap admin token for stage $STAGE is printed this once; keep it (a password
+    manager), as nothing else shows it. Use it as "Authorization: Bearer <token>" to
+    create personal tokens (POST /tokens), then keep it for emergencies.
+
+    $TOKEN
+
+EOF
+  unset TOKEN
+else
+  echo "==> admin token parameter $TOKEN_PARAM exists; left as it is"
+fi
+
+# --- the app -------------------------------------------------------------------------------
+MANIFEST_BUCKET="$(stage_env MANIFEST_BUCKET)"
 export MANIFEST_BUCKET
-echo "==> chalice deploy --stage $STAGE (table/bucket from $STACK, bucket $MANIFEST_BUCKET)"
+echo "==> chalice deploy --stage $STAGE (table/bucket/bus from $STACK, bucket $MANIFEST_BUCKET)"
 chalice deploy --stage "$STAGE"
+
+# --- API Gateway's own errors in the registry's JSON shape ------------------------------
+DEPLOYED=".chalice/deployed/$STAGE.json"
+REST_API_ID="$(python - "$DEPLOYED" <<'EOF'
+import json, sys
+try:
+    resources = json.load(open(sys.argv[1]))["resources"]
+except (OSError, ValueError, KeyError) as exc:
+    sys.exit(f"error: cannot read the deployed REST API from {sys.argv[1]}: {exc}")
+ids = [r["rest_api_id"] for r in resources if r.get("resource_type") == "rest_api"]
+if len(ids) != 1:
+    sys.exit(f"error: {sys.argv[1]} names {len(ids)} REST APIs, expected 1")
+print(ids[0])
+EOF
+)"
+API_STAGE="$(python -c 'import json, sys
+print(json.load(open(".chalice/config.json"))["stages"][sys.argv[1]].get("api_gateway_stage", "api"))' "$STAGE")"
+
+# gateway_response TYPE STATUS TEMPLATE: STATUS "" keeps API Gateway's own status code.
+# TEMPLATE is a mapping template: $context.error.messageString is API Gateway's message
+# already as a quoted JSON string, so it goes in unquoted; $context.error.responseType is
+# the response type (THROTTLED, BAD_REQUEST_BODY, INTEGRATION_TIMEOUT, ...).
+gateway_response() {
+  local templates
+  templates="$(python -c 'import json, sys; print(json.dumps({"application/json": sys.argv[1]}))' "$3")"
+  local args=(--rest-api-id "$REST_API_ID" --response-type "$1" --response-templates "$templates")
+  if [ -n "$2" ]; then args+=(--status-code "$2"); fi
+  aws apigateway put-gateway-response "${args[@]}" >/dev/null
+}
+
+echo "==> gateway responses on REST API $REST_API_ID"
+# Same body as the app's own 401 and chalicelib.auth.local_gateway_responses().
+gateway_response UNAUTHORIZED 401 \
+  '{"error":"Unauthorized","message":"a valid bearer token is required: send Authorization: Bearer <token>"}'
+# shellcheck disable=SC2016 # $context.* is API Gateway's, not the shell's
+gateway_response ACCESS_DENIED 403 \
+  '{"error":"Forbidden","message":$context.error.messageString}'
+# API Gateway's answer for a path (or method) no route has: 403 "Missing Authentication
+# Token" by default, which misleads; the registry answers a missing thing with 404.
+gateway_response MISSING_AUTHENTICATION_TOKEN 404 \
+  '{"error":"NotFound","message":"no such route"}'
+# The rest: many causes each, so the error names API Gateway's response type.
+# shellcheck disable=SC2016 # $context.* is API Gateway's, not the shell's
+gateway_response DEFAULT_4XX "" \
+  '{"error":"$context.error.responseType","message":$context.error.messageString}'
+# shellcheck disable=SC2016 # $context.* is API Gateway's, not the shell's
+gateway_response DEFAULT_5XX "" \
+  '{"error":"$context.error.responseType","message":$context.error.messageString}'
+aws apigateway create-deployment --rest-api-id "$REST_API_ID" --stage-name "$API_STAGE" \
+  --description "gateway responses (scripts/deploy.sh)" >/dev/null
+echo "==> deployed stage $STAGE; gateway responses live on stage $API_STAGE"

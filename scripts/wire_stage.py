@@ -5,10 +5,15 @@ Usage: python scripts/wire_stage.py STAGE OUTPUTS_JSON
   --query 'Stacks[0].Outputs'` prints them ([{"OutputKey": .., "OutputValue": ..}]).
 
 Rewrites, in place and idempotently (a second run with the same outputs changes nothing):
-- .chalice/config.json: the stage's REGISTRY_TABLE and MANIFEST_BUCKET;
-- .chalice/<the stage's iam_policy_file>: every DynamoDB table ARN becomes the stack's
-  TableArn and every S3 ARN the stack's ManifestBucketArn, keeping any suffix
-  (`/index/*`, `/*`). Other statements (logs, later SSM or EventBridge) are left as they are.
+- .chalice/config.json: the stage's REGISTRY_TABLE, MANIFEST_BUCKET and EVENT_BUS_NAME;
+- .chalice/<the stage's iam_policy_file>, in Resource and in Condition values:
+  - every DynamoDB table ARN becomes the stack's TableArn and every S3 ARN the stack's
+    ManifestBucketArn, keeping any suffix (`/index/*`, `/*`);
+  - every EventBridge event-bus ARN becomes the stack's EventBusArn;
+  - SSM and KMS ARNs keep their resource part (the parameter name, `key/*`) but get the
+    partition, region and account of the stack, read from TableArn;
+  - `kms:ViaService` values (`ssm.*.amazonaws.com`) get the stack's region.
+  Other ARNs (logs) are left as they are.
 """
 
 from __future__ import annotations
@@ -22,38 +27,82 @@ from typing import Any
 CHALICE_DIR = Path(__file__).resolve().parent.parent / ".chalice"
 TABLE_ARN = re.compile(r"^arn:[^:]+:dynamodb:[^:]*:[^:]*:table/[^/]+(?P<suffix>/.*)?$")
 BUCKET_ARN = re.compile(r"^arn:[^:]+:s3:::[^/]+(?P<suffix>/.*)?$")
+EVENT_BUS_ARN = re.compile(r"^arn:[^:]+:events:[^:]*:[^:]*:event-bus/[^/]+$")
+REGIONAL_ARN = re.compile(r"^arn:[^:]+:(?P<service>ssm|kms):[^:]*:[^:]*:(?P<resource>.+)$")
+VIA_SERVICE = re.compile(r"^(?P<service>[a-z0-9-]+)\.[^.]+\.(?P<domain>amazonaws\.com.*)$")
+ARN_PARTS = re.compile(r"^arn:(?P<partition>[^:]+):[^:]+:(?P<region>[^:]+):(?P<account>\d{12}):")
 
 
-def rewrite_arn(arn: str, table_arn: str, bucket_arn: str) -> str:
-    for pattern, new in ((TABLE_ARN, table_arn), (BUCKET_ARN, bucket_arn)):
-        match = pattern.match(arn)
+class Wiring:
+    """The rewrites one stack's outputs call for."""
+
+    def __init__(self, outputs: dict[str, str]) -> None:
+        self.table_arn = outputs["TableArn"]
+        self.bucket_arn = outputs["ManifestBucketArn"]
+        self.bus_arn = outputs["EventBusArn"]
+        parts = ARN_PARTS.match(self.table_arn)
+        if not parts:
+            raise ValueError(f"TableArn {self.table_arn!r} names no region and account")
+        self.partition, self.region, self.account = parts.group("partition", "region", "account")
+
+    def arn(self, arn: str) -> str:
+        for pattern, new in ((TABLE_ARN, self.table_arn), (BUCKET_ARN, self.bucket_arn)):
+            match = pattern.match(arn)
+            if match:
+                return new + (match.group("suffix") or "")
+        if EVENT_BUS_ARN.match(arn):
+            return self.bus_arn
+        match = REGIONAL_ARN.match(arn)
         if match:
-            return new + (match.group("suffix") or "")
-    return arn
+            return (f"arn:{self.partition}:{match.group('service')}:{self.region}:{self.account}:"
+                    f"{match.group('resource')}")
+        return arn
+
+    def via_service(self, value: str) -> str:
+        match = VIA_SERVICE.match(value)
+        return f"{match.group('service')}.{self.region}.{match.group('domain')}" if match else value
+
+    def condition(self, condition: dict[str, Any]) -> dict[str, Any]:
+        for operator in condition.values():
+            for key, values in operator.items():
+                rewrite = self.via_service if key.lower() == "kms:viaservice" else self.arn
+                operator[key] = _each(values, rewrite)
+        return condition
+
+    def policy(self, policy: dict[str, Any]) -> dict[str, Any]:
+        for statement in policy["Statement"]:
+            if "Resource" in statement:
+                statement["Resource"] = _each(statement["Resource"], self.arn)
+            if "Condition" in statement:
+                self.condition(statement["Condition"])
+        return policy
 
 
-def rewrite_policy(policy: dict[str, Any], table_arn: str, bucket_arn: str) -> dict[str, Any]:
-    for statement in policy["Statement"]:
-        resources = statement.get("Resource")
-        if isinstance(resources, str):
-            statement["Resource"] = rewrite_arn(resources, table_arn, bucket_arn)
-        elif isinstance(resources, list):
-            statement["Resource"] = [rewrite_arn(r, table_arn, bucket_arn) for r in resources]
-    return policy
+def _each(values: Any, rewrite: Any) -> Any:
+    if isinstance(values, str):
+        return rewrite(values)
+    if isinstance(values, list):
+        return [rewrite(v) if isinstance(v, str) else v for v in values]
+    return values
+
+
+def rewrite_policy(policy: dict[str, Any], outputs: dict[str, str]) -> dict[str, Any]:
+    return Wiring(outputs).policy(policy)
 
 
 def wire(chalice_dir: Path, stage: str, outputs: dict[str, str]) -> None:
+    wiring = Wiring(outputs)  # validates the outputs before anything is written
     config_path = chalice_dir / "config.json"
     config = json.loads(config_path.read_text())
     stage_config = config["stages"][stage]
     env = stage_config.setdefault("environment_variables", {})
     env["REGISTRY_TABLE"] = outputs["TableName"]
     env["MANIFEST_BUCKET"] = outputs["ManifestBucketName"]
-    config_path.write_text(json.dumps(config, indent=2) + "\n")
+    env["EVENT_BUS_NAME"] = outputs["EventBusName"]
 
     policy_path = chalice_dir / stage_config["iam_policy_file"]
-    policy = json.loads(policy_path.read_text())
-    rewrite_policy(policy, outputs["TableArn"], outputs["ManifestBucketArn"])
+    policy = wiring.policy(json.loads(policy_path.read_text()))
+    config_path.write_text(json.dumps(config, indent=2) + "\n")
     policy_path.write_text(json.dumps(policy, indent=2) + "\n")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -119,6 +120,18 @@ def test_stateful_resources_are_retained_and_protected() -> None:
     assert {"TableName", "TableArn", "ManifestBucketName", "ManifestBucketArn"} <= outputs
 
 
+def test_template_declares_the_event_bus() -> None:
+    template = _template()
+    bus = template["Resources"]["EventBus"]
+    assert bus["Type"] == "AWS::Events::EventBus"
+    assert bus["Properties"]["Name"] == {"Fn::Sub": "packer-registry-${Stage}"}
+    outputs = template["Outputs"]
+    assert outputs["EventBusName"]["Value"] == {"Ref": "EventBus"}  # Ref of a bus is its name
+    assert outputs["EventBusArn"]["Value"] == {"Fn::GetAtt": ["EventBus", "Arn"]}
+    # No SecureString here: CloudFormation cannot create one (deploy.sh does).
+    assert not [r for r in template["Resources"].values() if r["Type"].startswith("AWS::SSM::")]
+
+
 # --- IAM policies ----------------------------------------------------------------------
 
 
@@ -153,8 +166,23 @@ def test_actions_are_real_iam_actions() -> None:
                 assert name.lower() in known[service]["Actions"], f"{stage}: unknown action {action}"
 
 
+def _for_service(policy: dict[str, Any], service: str) -> list[dict[str, Any]]:
+    """The statements that grant any action of `service`."""
+    return [s for s in policy["Statement"]
+            if any(a.split(":", 1)[0] == service for a in _as_list(s.get("Action", [])))]
+
+
+def _condition_values(statement: dict[str, Any]) -> list[str]:
+    return [v for operator in statement.get("Condition", {}).values()
+            for values in operator.values() for v in _as_list(values)]
+
+
 def _assert_policy_names_stage(policy: dict[str, Any], stage: str, env: dict[str, str]) -> None:
     table, bucket = env["REGISTRY_TABLE"], env["MANIFEST_BUCKET"]
+    bus, parameter = env["EVENT_BUS_NAME"], env["REGISTRY_ADMIN_TOKEN_PARAM"]
+    for statement in policy["Statement"]:
+        assert statement["Effect"] == "Allow" and "Resource" in statement, statement
+        assert not {"NotAction", "NotResource", "NotPrincipal"} & set(statement), statement
     resources = [r for s in policy["Statement"] for r in _as_list(s["Resource"])]
     dynamo = [r for r in resources if ":dynamodb:" in r]
     s3 = [r for r in resources if r.startswith("arn:aws:s3:::")]
@@ -162,9 +190,47 @@ def _assert_policy_names_stage(policy: dict[str, Any], stage: str, env: dict[str
     assert set(s3) == {f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"}
     logs = [r for r in resources if ":logs:" in r]
     assert logs and all(f":log-group:/aws/lambda/packer-registry-{stage}" in r for r in logs)
+
+    # Audit events: PutEvents on the stage's bus and nothing else of EventBridge.
+    (events,) = _for_service(policy, "events")
+    assert events["Action"] == ["events:PutEvents"]
+    (bus_arn,) = _as_list(events["Resource"])
+    assert re.fullmatch(rf"arn:aws:events:[^:]+:[^:]+:event-bus/{re.escape(bus)}", bus_arn), bus_arn
+    assert "Condition" not in events
+
+    # The admin token: GetParameter on the one parameter, nothing else of SSM.
+    assert parameter.startswith(f"/packer-registry/{stage}/")
+    (ssm,) = _for_service(policy, "ssm")
+    assert ssm["Action"] == ["ssm:GetParameter"]
+    (parameter_arn,) = _as_list(ssm["Resource"])
+    assert re.fullmatch(rf"arn:aws:ssm:[^:]+:[^:]+:parameter{re.escape(parameter)}", parameter_arn)
+
+    # Its decryption: kms:Decrypt only, only when SSM asks for it, only for that parameter.
+    (kms,) = _for_service(policy, "kms")
+    assert kms["Action"] == ["kms:Decrypt"]
+    assert all(re.fullmatch(r"arn:aws:kms:[^:]+:[^:]+:(key|alias)/.+", r) for r in _as_list(kms["Resource"]))
+    assert re.fullmatch(r"[A-Za-z0-9]+", kms["Sid"]) and "Ssm" in kms["Sid"]  # says why
+    assert set(kms["Condition"]) <= {"StringEquals", "StringLike"}, kms["Condition"]
+    keys = {k.lower(): _as_list(v) for operator in kms["Condition"].values() for k, v in operator.items()}
+    via = keys["kms:viaservice"]
+    assert via and all(re.fullmatch(r"ssm\.[a-z0-9*-]+\.amazonaws\.com", v) for v in via), via
+    assert keys["kms:encryptioncontext:parameter_arn"] == [parameter_arn]
+
     for other in ("dev", "prod"):
         if other != stage:
-            assert not any(f"-{other}" in r for r in resources), f"{stage} policy names {other}"
+            named = resources + [v for s in policy["Statement"] for v in _condition_values(s)]
+            assert not any(f"-{other}" in r or f"/{other}/" in r for r in named), f"{stage} policy names {other}"
+
+
+def _assert_pinned(policy: dict[str, Any], region: str, account: str) -> None:
+    """After wiring, the bus, parameter and key ARNs and ViaService name region and account."""
+    for service in ("events", "ssm", "kms"):
+        for statement in _for_service(policy, service):
+            for arn in _as_list(statement["Resource"]) + [
+                    v for v in _condition_values(statement) if v.startswith("arn:")]:
+                assert arn.split(":")[3:5] == [region, account], arn
+            for value in [v for v in _condition_values(statement) if not v.startswith("arn:")]:
+                assert value == f"ssm.{region}.amazonaws.com", value
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
@@ -172,8 +238,13 @@ def test_stage_policy_names_the_stage_resources(stage: str) -> None:
     config = _config()["stages"][stage]
     assert config["iam_policy_file"] == f"policy-{stage}.json"
     policy = json.loads((CHALICE_DIR / config["iam_policy_file"]).read_text())
-    _assert_policy_names_stage(policy, stage, config["environment_variables"])
-    assert config["environment_variables"]["REGISTRY_TABLE"] == f"packer-registry-{stage}"
+    env = config["environment_variables"]
+    _assert_policy_names_stage(policy, stage, env)
+    assert env["REGISTRY_TABLE"] == f"packer-registry-{stage}"
+    # The bus deploy/resources.yaml names packer-registry-${Stage}, and the parameter
+    # scripts/deploy.sh creates.
+    assert env["EVENT_BUS_NAME"] == f"packer-registry-{stage}"
+    assert env["REGISTRY_ADMIN_TOKEN_PARAM"] == f"/packer-registry/{stage}/admin-token"
 
 
 # --- deploy-time wiring ----------------------------------------------------------------
@@ -186,6 +257,8 @@ def _fake_outputs(stage: str) -> dict[str, str]:
         "TableArn": f"arn:aws:dynamodb:eu-west-1:123456789012:table/packer-registry-{stage}",
         "ManifestBucketName": bucket,
         "ManifestBucketArn": f"arn:aws:s3:::{bucket}",
+        "EventBusName": f"packer-registry-{stage}",
+        "EventBusArn": f"arn:aws:events:eu-west-1:123456789012:event-bus/packer-registry-{stage}",
     }
 
 
@@ -201,27 +274,97 @@ def test_wire_stage_rewrites_only_that_stage_and_is_idempotent(tmp_path: Path) -
     config = json.loads(first["config.json"])["stages"]
     env = config["prod"]["environment_variables"]
     assert env["MANIFEST_BUCKET"] == outputs["ManifestBucketName"]
+    assert env["EVENT_BUS_NAME"] == outputs["EventBusName"]
     policy = json.loads(first["policy-prod.json"])
     _assert_policy_names_stage(policy, "prod", env)
     assert outputs["TableArn"] in json.dumps(policy)
+    assert _for_service(policy, "events")[0]["Resource"] == outputs["EventBusArn"]
+    parameter_arn = "arn:aws:ssm:eu-west-1:123456789012:parameter/packer-registry/prod/admin-token"
+    assert _for_service(policy, "ssm")[0]["Resource"] == parameter_arn
+    kms = _for_service(policy, "kms")[0]
+    assert kms["Resource"] == "arn:aws:kms:eu-west-1:123456789012:key/*"
+    assert parameter_arn in json.dumps(kms["Condition"])
+    assert "ssm.eu-west-1.amazonaws.com" in json.dumps(kms["Condition"])
+    _assert_pinned(policy, "eu-west-1", "123456789012")
     # The other stage is untouched.
     assert config["dev"] == _config()["stages"]["dev"]
     assert first["policy-dev.json"] == (CHALICE_DIR / "policy-dev.json").read_text()
 
 
-FAKE_AWS = """#!/usr/bin/env bash
-echo "aws $*" >> "$FAKE_LOG"
+def test_wire_stage_rewrites_condition_values_and_lists() -> None:
+    outputs = _fake_outputs("dev")
+    policy = {"Statement": [
+        {"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": ["arn:aws:kms:*:*:key/*"],
+         "Condition": {"StringEquals": {"kms:ViaService": ["ssm.*.amazonaws.com"]},
+                       "StringLike": {"kms:EncryptionContext:PARAMETER_ARN": [
+                           "arn:aws:ssm:*:*:parameter/packer-registry/dev/admin-token"]}}},
+        {"Effect": "Allow", "Action": ["logs:PutLogEvents"],
+         "Resource": "arn:aws:logs:*:*:log-group:/aws/lambda/packer-registry-dev*"},
+    ]}
+    wired = wire_stage.rewrite_policy(json.loads(json.dumps(policy)), outputs)
+    kms, logs = wired["Statement"]
+    assert kms["Resource"] == ["arn:aws:kms:eu-west-1:123456789012:key/*"]
+    assert kms["Condition"] == {
+        "StringEquals": {"kms:ViaService": ["ssm.eu-west-1.amazonaws.com"]},
+        "StringLike": {"kms:EncryptionContext:PARAMETER_ARN": [
+            "arn:aws:ssm:eu-west-1:123456789012:parameter/packer-registry/dev/admin-token"]},
+    }
+    assert logs == policy["Statement"][1]  # left alone
+    assert wire_stage.rewrite_policy(json.loads(json.dumps(wired)), outputs) == wired
+
+
+# The stubs log each call as a JSON list of its arguments, so the tests see them exactly.
+LOG_CALL = """python -c 'import json, os, sys
+with open(os.environ["FAKE_LOG"], "a") as log:
+    log.write(json.dumps(sys.argv[1:]) + "\\n")' \\"""
+REST_API_ID = "a1b2c3d4e5"
+FAKE_AWS = f"""#!/usr/bin/env bash
+{LOG_CALL}
+  aws "$@"
 case "$1 $2" in
   "sts get-caller-identity") [ -n "$FAKE_NO_CREDS" ] && exit 255; echo 123456789012 ;;
   "configure get") echo eu-west-1 ;;
   "cloudformation deploy") ;;
   "cloudformation describe-stacks") echo "$FAKE_OUTPUTS" ;;
+  "ssm describe-parameters")
+    [ -n "$FAKE_SSM_DENIED" ] && {{ echo "AccessDeniedException" >&2; exit 254; }}
+    echo "${{FAKE_PARAMETER_COUNT:-0}}" ;;
+  "ssm put-parameter") echo '{{"Version": 1, "Tier": "Standard"}}' ;;
+  "apigateway put-gateway-response") echo '{{}}' ;;
+  "apigateway create-deployment") echo '{{"id": "d3pl0y"}}' ;;
   *) echo "unexpected aws call: $*" >&2; exit 9 ;;
 esac
 """
-FAKE_CHALICE = """#!/usr/bin/env bash
-echo "chalice $* bucket=$MANIFEST_BUCKET region=$AWS_REGION" >> "$FAKE_LOG"
+# Writes the deployed state as Chalice 1.x does, naming the REST API.
+FAKE_CHALICE = f"""#!/usr/bin/env bash
+{LOG_CALL}
+  chalice "$@" "bucket=$MANIFEST_BUCKET" "region=$AWS_REGION"
+[ -n "$FAKE_NO_STATE" ] && exit 0
+mkdir -p .chalice/deployed
+cat > ".chalice/deployed/$3.json" <<STATE
+{{"resources": [
+  {{"name": "api_handler", "resource_type": "lambda_function",
+    "lambda_arn": "arn:aws:lambda:eu-west-1:123456789012:function:packer-registry-$3"}},
+  {{"name": "rest_api", "resource_type": "rest_api", "rest_api_id": "{REST_API_ID}",
+    "rest_api_url": "https://{REST_API_ID}.execute-api.eu-west-1.amazonaws.com/api/"}}
+ ], "schema_version": "2.0", "backend": "api"}}
+STATE
 """
+
+
+def _calls(tmp_path: Path) -> list[list[str]]:
+    log = tmp_path / "calls.log"
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def _option(call: list[str], name: str) -> str | None:
+    """The value of --name in a logged call, given as `--name value` or `--name=value`."""
+    for i, arg in enumerate(call):
+        if arg == name:
+            return call[i + 1]
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    return None
 
 
 def _run_deploy(tmp_path: Path, stage: str, **extra_env: str) -> tuple[subprocess.CompletedProcess, Path]:
@@ -249,19 +392,117 @@ def _run_deploy(tmp_path: Path, stage: str, **extra_env: str) -> tuple[subproces
     return run, work
 
 
+def _index(calls: list[list[str]], *prefix: str) -> list[int]:
+    return [i for i, c in enumerate(calls) if c[:len(prefix)] == list(prefix)]
+
+
 def test_deploy_script_wires_stack_outputs_into_chalice(tmp_path: Path) -> None:
     run, work = _run_deploy(tmp_path, "dev")
     assert run.returncode == 0, run.stdout + run.stderr
-    calls = (tmp_path / "calls.log").read_text().splitlines()
+    calls = _calls(tmp_path)
+    lines = [" ".join(c) for c in calls]
     assert any("cloudformation deploy" in c and "packer-registry-resources-dev" in c
-               and "Stage=dev" in c and "deploy/resources.yaml" in c for c in calls)
+               and "Stage=dev" in c and "deploy/resources.yaml" in c for c in lines)
     bucket = _fake_outputs("dev")["ManifestBucketName"]
-    # chalice deploy runs last, with the stack's bucket exported for @app.on_s3_event.
-    assert calls[-1] == f"chalice deploy --stage dev bucket={bucket} region=eu-west-1"
+    # chalice deploy runs once, with the stack's bucket exported for @app.on_s3_event.
+    (chalice,) = _index(calls, "chalice")
+    assert calls[chalice] == ["chalice", "deploy", "--stage", "dev", f"bucket={bucket}", "region=eu-west-1"]
     env = json.loads((work / ".chalice" / "config.json").read_text())["stages"]["dev"]["environment_variables"]
     assert env["MANIFEST_BUCKET"] == bucket
+    assert env["EVENT_BUS_NAME"] == "packer-registry-dev"
     policy = json.loads((work / ".chalice" / "policy-dev.json").read_text())
     _assert_policy_names_stage(policy, "dev", env)
+    _assert_pinned(policy, "eu-west-1", "123456789012")
+
+
+def _gateway_body(template: str) -> dict[str, Any]:
+    """A gateway response template rendered as API Gateway would, parsed as JSON."""
+    message = 'Invalid request body: "x" is not "y"'
+    rendered = (template.replace("$context.error.messageString", json.dumps(message))
+                .replace("$context.error.responseType", "BAD_REQUEST_BODY"))
+    assert "$" not in rendered, f"unrendered variable in {template!r}"
+    body = json.loads(rendered)
+    assert set(body) == {"error", "message"} and all(isinstance(v, str) and v for v in body.values())
+    return body
+
+
+def test_deploy_script_creates_missing_admin_token_and_gateway_responses(tmp_path: Path) -> None:
+    run, work = _run_deploy(tmp_path, "dev", FAKE_PARAMETER_COUNT="0")
+    assert run.returncode == 0, run.stdout + run.stderr
+    calls = _calls(tmp_path)
+    (stack,) = _index(calls, "aws", "cloudformation", "deploy")
+    (lookup,) = _index(calls, "aws", "ssm", "describe-parameters")
+    (put,) = _index(calls, "aws", "ssm", "put-parameter")
+    (chalice,) = _index(calls, "chalice", "deploy")
+    responses = _index(calls, "aws", "apigateway", "put-gateway-response")
+    (redeploy,) = _index(calls, "aws", "apigateway", "create-deployment")
+    # The token exists before the app can ask for it; API Gateway is set up after chalice
+    # deploy (which rewrites the API) and redeployed last so the responses take effect.
+    assert stack < lookup < put < chalice < min(responses) <= max(responses) < redeploy == len(calls) - 1
+
+    parameter = "/packer-registry/dev/admin-token"
+    assert f"Values={parameter}" in _option(calls[lookup], "--parameter-filters")
+    assert _option(calls[put], "--type") == "SecureString"
+    assert _option(calls[put], "--name") == parameter
+    assert "--overwrite" not in calls[put] and "--key-id" not in calls[put]  # aws/ssm key
+    token = _option(calls[put], "--value")
+    assert token and len(token) >= 43 and re.fullmatch(r"[A-Za-z0-9_-]+", token)
+    assert any(arg.startswith("--value=") for arg in calls[put])  # a token may start with "-"
+    # Printed once, for the user to keep; nowhere else.
+    assert run.stdout.count(token) == 1 and token not in run.stderr
+    assert "keep it" in run.stdout
+    for path in work.rglob("*"):
+        if path.is_file():
+            assert token not in path.read_text(errors="ignore"), path
+
+    by_type = {_option(calls[i], "--response-type"): calls[i] for i in responses}
+    assert set(by_type) == {"UNAUTHORIZED", "ACCESS_DENIED", "MISSING_AUTHENTICATION_TOKEN",
+                            "DEFAULT_4XX", "DEFAULT_5XX"}
+    assert len(responses) == len(by_type)
+    for call in by_type.values():
+        assert _option(call, "--rest-api-id") == REST_API_ID
+        assert set(json.loads(_option(call, "--response-templates"))) == {"application/json"}
+    body = {t: _gateway_body(json.loads(_option(c, "--response-templates"))["application/json"])
+            for t, c in by_type.items()}
+    status = {t: _option(c, "--status-code") for t, c in by_type.items()}
+    assert status == {"UNAUTHORIZED": "401", "ACCESS_DENIED": "403", "MISSING_AUTHENTICATION_TOKEN": "404",
+                      "DEFAULT_4XX": None, "DEFAULT_5XX": None}
+    assert body["UNAUTHORIZED"] == {
+        "error": "Unauthorized",
+        "message": "a valid bearer token is required: send Authorization: Bearer <token>"}
+    assert body["ACCESS_DENIED"]["error"] == "Forbidden"
+    assert body["MISSING_AUTHENTICATION_TOKEN"] == {"error": "NotFound", "message": "no such route"}
+    # The defaults carry API Gateway's own message (already a quoted JSON string).
+    for default in ("DEFAULT_4XX", "DEFAULT_5XX"):
+        assert body[default]["message"] == 'Invalid request body: "x" is not "y"'
+    assert _option(calls[redeploy], "--rest-api-id") == REST_API_ID
+    assert _option(calls[redeploy], "--stage-name") == "api"
+
+
+def test_deploy_script_never_overwrites_an_existing_admin_token(tmp_path: Path) -> None:
+    run, _ = _run_deploy(tmp_path, "prod", FAKE_PARAMETER_COUNT="1")
+    assert run.returncode == 0, run.stdout + run.stderr
+    calls = _calls(tmp_path)
+    assert _index(calls, "aws", "ssm", "describe-parameters")
+    assert not _index(calls, "aws", "ssm", "put-parameter")
+    assert not any("--overwrite" in c for c in calls)
+    assert "exists" in run.stdout
+    # The rest of the deploy still happens.
+    assert _index(calls, "chalice", "deploy") and _index(calls, "aws", "apigateway", "create-deployment")
+
+
+def test_deploy_script_stops_when_it_cannot_tell_whether_the_token_exists(tmp_path: Path) -> None:
+    run, _ = _run_deploy(tmp_path, "dev", FAKE_SSM_DENIED="1")
+    assert run.returncode != 0
+    calls = _calls(tmp_path)
+    assert not _index(calls, "aws", "ssm", "put-parameter") and not _index(calls, "chalice")
+
+
+def test_deploy_script_fails_clearly_without_chalice_state(tmp_path: Path) -> None:
+    run, _ = _run_deploy(tmp_path, "dev", FAKE_PARAMETER_COUNT="1", FAKE_NO_STATE="1")
+    assert run.returncode != 0
+    assert ".chalice/deployed/dev.json" in run.stderr
+    assert not _index(_calls(tmp_path), "aws", "apigateway")
 
 
 def test_deploy_script_fails_clearly_without_credentials(tmp_path: Path) -> None:
@@ -269,7 +510,7 @@ def test_deploy_script_fails_clearly_without_credentials(tmp_path: Path) -> None
     assert run.returncode == 1
     assert "AWS credentials" in run.stderr
     calls = (tmp_path / "calls.log").read_text()
-    assert "cloudformation" not in calls and "chalice" not in calls
+    assert "cloudformation" not in calls and "chalice" not in calls and "ssm" not in calls
 
 
 # --- make package ----------------------------------------------------------------------
