@@ -47,7 +47,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from . import aws
-from .errors import BadRequest
+from .errors import BadRequest, Unavailable
 from .schema import GSI1, GSI1PK, GSI1SK, GSI2, GSI2PK, GSI2SK, PK, SK
 
 TRANSACTION_LIMIT = 100
@@ -208,8 +208,27 @@ def _db() -> Any:
     return aws.client("dynamodb")
 
 
+# Errors that outlast botocore's own retries: the caller gets a 503 (HTTP) or the event
+# handler raises, so Lambda retries it; nothing half-done is left, every write being atomic.
+_UNAVAILABLE = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+                "InternalServerError", "ServiceUnavailable", "TransactionInProgressException"}
+
+
+def _call(operation: str, **kwargs: Any) -> Any:
+    """One DynamoDB call, with its errors in the registry's terms."""
+    try:
+        return getattr(_db(), operation)(**kwargs)
+    except ClientError as exc:
+        code = exc.response["Error"]["Code"]
+        if code == "ConditionalCheckFailedException":
+            raise ConditionFailed(str(exc)) from exc
+        if code in _UNAVAILABLE:
+            raise Unavailable(f"DynamoDB is busy ({code}); try again") from exc
+        raise
+
+
 def get(key: Item, consistent: bool = True) -> Item | None:
-    response = _db().get_item(TableName=table_name(), Key=serialize(key), ConsistentRead=consistent)
+    response = _call("get_item", TableName=table_name(), Key=serialize(key), ConsistentRead=consistent)
     return deserialize(response["Item"]) if "Item" in response else None
 
 
@@ -220,7 +239,7 @@ def get_many(keys: list[Item]) -> list[Item]:
     for start in range(0, len(unique), 100):
         request = {table_name(): {"Keys": [serialize(k) for k in unique[start:start + 100]], "ConsistentRead": True}}
         while request:
-            response = _db().batch_get_item(RequestItems=request)
+            response = _call("batch_get_item", RequestItems=request)
             found.extend(deserialize(i) for i in response["Responses"].get(table_name(), []))
             request = response.get("UnprocessedKeys") or {}
     return found
@@ -232,7 +251,7 @@ def put(item: Item, condition: str | None = None, values: Item | None = None) ->
         kwargs["ConditionExpression"] = condition
     if values:
         kwargs["ExpressionAttributeValues"] = serialize(values)
-    _conditional(_db().put_item, **kwargs)
+    _call("put_item", **kwargs)
 
 
 def update(
@@ -255,23 +274,14 @@ def update(
         kwargs["ExpressionAttributeNames"] = names
     if condition:
         kwargs["ConditionExpression"] = condition
-    return deserialize(_conditional(_db().update_item, **kwargs)["Attributes"])
+    return deserialize(_call("update_item", **kwargs)["Attributes"])
 
 
 def delete(key: Item, condition: str | None = None) -> None:
     kwargs: dict[str, Any] = {"TableName": table_name(), "Key": serialize(key)}
     if condition:
         kwargs["ConditionExpression"] = condition
-    _conditional(_db().delete_item, **kwargs)
-
-
-def _conditional(call: Any, **kwargs: Any) -> Any:
-    try:
-        return call(**kwargs)
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            raise ConditionFailed(str(exc)) from exc
-        raise
+    _call("delete_item", **kwargs)
 
 
 def query_page(
@@ -309,7 +319,7 @@ def query_page(
         kwargs["ExclusiveStartKey"] = serialize(start)
     if projection:
         kwargs["ProjectionExpression"] = projection
-    response = _db().query(**kwargs)
+    response = _call("query", **kwargs)
     last = response.get("LastEvaluatedKey")
     return [deserialize(i) for i in response["Items"]], deserialize(last) if last else None
 
@@ -335,13 +345,15 @@ def transact(actions: list[dict[str, Any]]) -> None:
     if len(actions) > TRANSACTION_LIMIT:
         raise ValueError(f"a transaction holds at most {TRANSACTION_LIMIT} items, not {len(actions)}")
     try:
-        _db().transact_write_items(TransactItems=[_wire(a) for a in actions])
+        _call("transact_write_items", TransactItems=[_wire(a) for a in actions])
     except ClientError as exc:
         error = exc.response["Error"]
         if error["Code"] == "TransactionCanceledException":
             reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
             if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
                 raise ConditionFailed(f"transaction cancelled: {reasons}") from exc
+            if {"ThrottlingError", "ProvisionedThroughputExceeded"} & set(reasons):
+                raise Unavailable(f"DynamoDB is busy ({reasons}); try again") from exc
         raise
 
 
