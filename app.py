@@ -1,18 +1,27 @@
-"""Routes and event handlers only: every decision lives in chalicelib/."""
+"""Routes and event handlers only: every decision lives in chalicelib/.
+
+The chalicelib modules are loaded on first use (chalicelib/lazy.py), so a cold Lambda loads
+only what its request needs: the consumer query, for one, never imports pydantic.
+"""
 
 import os
 from urllib.parse import unquote
 
 from chalice import Chalice, Rate
 
-from chalicelib import ancestry, artifacts, audit, auth, buckets, channels, compliance, ingest, lifecycle, openapi, versions, web
-from chalicelib.http import actor, body, sees_restricted, flag, handle_errors, int_param, json_body, list_params, page, required, respond
-from chalicelib.models import CreateBucket, CreateChannel, CreateToken, RevokeRequest, UpdateBucket, UpdateChannel
+from chalicelib.http import (actor, body, flag, guard, int_param, json_body, list_params, page, required,
+                             respond, sees_restricted)
+from chalicelib.lazy import lazy
 from chalicelib.observability import observe
+
+ancestry, artifacts, audit, auth, buckets, channels, compliance, ingest, lifecycle, models, openapi, serving, \
+    versions, web = (lazy(f"chalicelib.{name}") for name in (
+        "ancestry", "artifacts", "audit", "auth", "buckets", "channels", "compliance", "ingest", "lifecycle",
+        "models", "openapi", "serving", "versions", "web"))
 
 app = Chalice(app_name="packer-registry")
 app.register_middleware(observe, "all")
-app.register_middleware(handle_errors, "http")
+app.register_middleware(guard(app.routes), "http")
 
 
 @app.authorizer(ttl_seconds=0)  # no caching: a deleted token stops working at once
@@ -50,7 +59,7 @@ def list_buckets():
 @api("/buckets", methods=["POST"])
 def create_bucket():
     request = app.current_request
-    return respond(buckets.create_bucket(body(request, CreateBucket), actor(request)), 201)
+    return respond(buckets.create_bucket(body(request, models.CreateBucket), actor(request)), 201)
 
 
 @api("/buckets/{bucket}", methods=["GET"])
@@ -61,7 +70,7 @@ def get_bucket(bucket):
 @api("/buckets/{bucket}", methods=["PATCH"])
 def update_bucket(bucket):
     request = app.current_request
-    return respond(buckets.update_bucket(bucket, body(request, UpdateBucket), actor(request)))
+    return respond(buckets.update_bucket(bucket, body(request, models.UpdateBucket), actor(request)))
 
 
 @api("/buckets/{bucket}", methods=["DELETE"])
@@ -90,7 +99,7 @@ def delete_version(bucket, version):
 @api("/buckets/{bucket}/versions/{version}/revoke", methods=["POST"])
 def revoke_version(bucket, version):
     request = app.current_request
-    return respond(lifecycle.revoke(bucket, version, body(request, RevokeRequest), actor(request)))
+    return respond(lifecycle.revoke(bucket, version, body(request, models.RevokeRequest), actor(request)))
 
 
 @api("/buckets/{bucket}/versions/{version}/restore", methods=["POST"])
@@ -119,7 +128,7 @@ def list_channels(bucket):
 @api("/buckets/{bucket}/channels", methods=["POST"])
 def create_channel(bucket):
     request = app.current_request
-    return respond(channels.create_channel(bucket, body(request, CreateChannel), actor(request)), 201)
+    return respond(channels.create_channel(bucket, body(request, models.CreateChannel), actor(request)), 201)
 
 
 @api("/buckets/{bucket}/channels/{channel}", methods=["GET"])
@@ -130,7 +139,7 @@ def get_channel(bucket, channel):
 @api("/buckets/{bucket}/channels/{channel}", methods=["PATCH"])
 def update_channel(bucket, channel):
     request = app.current_request
-    return respond(channels.update_channel(bucket, channel, body(request, UpdateChannel), actor(request)))
+    return respond(channels.update_channel(bucket, channel, body(request, models.UpdateChannel), actor(request)))
 
 
 @api("/buckets/{bucket}/channels/{channel}", methods=["DELETE"])
@@ -148,9 +157,9 @@ def channel_history(bucket, channel):
 def consumer_query(bucket, channel):
     request = app.current_request
     params = request.query_params or {}
-    return respond(channels.serve(bucket, channel, params.get("platform"), params.get("region"),
-                                  params.get("component_type"), channels.parse_labels(params.get("labels")),
-                                  sees_restricted(request)))
+    return respond(serving.serve(bucket, channel, params.get("platform"), params.get("region"),
+                                 params.get("component_type"), serving.parse_labels(params.get("labels")),
+                                 sees_restricted(request)))
 
 
 # ---- artifacts and compliance -------------------------------------------------------------------------
@@ -203,6 +212,12 @@ def registry_events():
     return page(*audit.list_events(None, *list_params(app.current_request)))
 
 
+@api("/whoami", methods=["GET"])
+def whoami():
+    """Who the token is: name, role, token id (the page uses it to show or hide actions)."""
+    return respond(auth.whoami(app.current_request.context.get("authorizer")))
+
+
 @api("/tokens", methods=["GET"])
 def list_tokens():
     return page(*auth.list_tokens(*list_params(app.current_request)))
@@ -211,7 +226,7 @@ def list_tokens():
 @api("/tokens", methods=["POST"])
 def create_token():
     request = app.current_request
-    return respond(auth.create_token(body(request, CreateToken), actor(request)), 201)
+    return respond(auth.create_token(body(request, models.CreateToken), actor(request)), 201)
 
 
 @api("/tokens/{token_id}", methods=["DELETE"])

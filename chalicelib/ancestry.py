@@ -125,10 +125,11 @@ def edge_actions(child_bucket: str, child_number: int, parents: list[dict[str, A
 
 # ---- link status ------------------------------------------------------------------------
 
-def evaluate(parents: list[dict[str, Any]], unresolved: list[dict[str, Any]] | None = None
-             ) -> tuple[str | None, list[dict[str, Any]]]:
+def evaluate(parents: list[dict[str, Any]], unresolved: list[dict[str, Any]] | None = None,
+             revoked: bool = False) -> tuple[str | None, list[dict[str, Any]]]:
     """(overall status, links with `status` and `message`), one BatchGet for every parent,
-    channel and `latest` involved. No parents and no hints: (None, [])."""
+    channel and `latest` involved. No parents and no hints: (None, []). `revoked`: the
+    version itself is revoked, so a revoked parent did not spare it."""
     keys: dict[str, dict[str, Any]] = {}
     for p in parents:
         for key in (store.version_key(p["bucket"], p["number"]), store.channel_key(p["bucket"], p["channel"] or LATEST)):
@@ -138,7 +139,7 @@ def evaluate(parents: list[dict[str, Any]], unresolved: list[dict[str, Any]] | N
     for p in parents:
         parent = found.get(_id(store.version_key(p["bucket"], p["number"])))
         channel = found.get(_id(store.channel_key(p["bucket"], p["channel"] or LATEST)))
-        status, message = _link_status(p, parent, channel)
+        status, message = _link_status(p, parent, channel, revoked)
         links.append({**p, "status": status, "message": message})
     for hint in unresolved or []:
         links.append({"bucket": hint.get("bucket"), "version": hint.get("version"), "channel": hint.get("channel"),
@@ -153,14 +154,15 @@ def _id(key: dict[str, Any]) -> str:
     return key[store.PK] + key[store.SK]
 
 
-def _link_status(link: dict[str, Any], parent: dict[str, Any] | None, channel: dict[str, Any] | None
-                 ) -> tuple[str, str]:
+def _link_status(link: dict[str, Any], parent: dict[str, Any] | None, channel: dict[str, Any] | None,
+                 revoked: bool = False) -> tuple[str, str]:
     where = f"parent {link['bucket']}"
     if parent is None:
         return "undetermined", f"{where} {link['version']} was deleted"
     if parent.get("status") == "revoked":
         reason = (parent.get("revocation") or {}).get("reason")
-        return "parent_revoked", f"{where} {link['version']} is revoked ({reason}); this version was spared"
+        fate = "this version is revoked too" if revoked else "this version was spared"
+        return "parent_revoked", f"{where} {link['version']} is revoked ({reason}); {fate}"
     if link.get("channel"):
         if channel is None:
             return "undetermined", f"{where} channel {link['channel']} was deleted; this was built from {link['version']}"
@@ -215,7 +217,8 @@ def _summary(item: dict[str, Any]) -> dict[str, Any]:
 def ancestry(bucket: str, ref: str) -> dict[str, Any]:
     """Parents with their live status and the direct children of a version."""
     version, _ = versions.load(bucket, ref)
-    status, links = evaluate(version.get("parents", []), version.get("unresolved", []))
+    status, links = evaluate(version.get("parents", []), version.get("unresolved", []),
+                             version["status"] == "revoked")
     return {"bucket": bucket, "version": version["name"], "fingerprint": version["fingerprint"],
             "status": version["status"], "ancestry_status": status,
             "parents": [{k: v for k, v in link.items() if k != "number"} for link in links],
@@ -288,7 +291,8 @@ def recheck(bucket: str, number: int) -> tuple[dict[str, Any], str | None, str |
     version = store.get(store.version_key(bucket, number))
     if not version or not (version.get("parents") or version.get("unresolved")):
         return None
-    status, links = evaluate(version.get("parents", []), version.get("unresolved", []))
+    status, links = evaluate(version.get("parents", []), version.get("unresolved", []),
+                             version["status"] == "revoked")
     old = version.get("ancestry_status")
     if status == old:
         return None

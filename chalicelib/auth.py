@@ -1,8 +1,4 @@
-"""Bearer tokens with roles, checked by a Chalice custom authorizer.
-
-Roles, each including the one before: `viewer` (all reads, the consumer query,
-`POST /compliance/check`), `contributor` (bucket, channel, version and revocation changes,
-`POST /compliance/sweep`), `admin` (token management, deleting buckets).
+"""Bearer tokens, checked by a Chalice custom authorizer (roles: roles.py).
 
 The authorizer (its own Lambda on AWS, with result caching off so a deleted token stops
 working at once) looks the token up and always lets the request through with the caller's
@@ -30,36 +26,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from . import audit, aws, clock, store
-from .errors import BadRequest, Forbidden, NotFound, Unauthorized
+from .errors import BadRequest, NotFound
 from .models import CreateToken, Token
 
-ROLES = ("viewer", "contributor", "admin")
 BOOTSTRAP = "bootstrap-admin"
 _LAST_USED_EVERY = timedelta(minutes=5)  # write last_used_at at most this often per token
 _admin_secret: dict[str, str] = {}
-
-# Routes that need more than the default (GET: viewer; any other method: contributor).
-_ROUTE_ROLES: dict[tuple[str, str], str] = {
-    ("POST", "/compliance/check"): "viewer",
-    ("DELETE", "/buckets/{bucket}"): "admin",
-    ("GET", "/tokens"): "admin",
-    ("GET", "/events"): "admin",
-    ("POST", "/tokens"): "admin",
-    ("DELETE", "/tokens/{token_id}"): "admin",
-}
-# Routes anyone may call: the page, its assets and the API description.
-PUBLIC = {("GET", "/"), ("GET", "/openapi.json"), ("GET", "/static/{asset}")}
-
-
-def required_role(method: str, route: str) -> str | None:
-    if (method, route) in PUBLIC:
-        return None
-    return _ROUTE_ROLES.get((method, route), "viewer" if method == "GET" else "contributor")
-
-
-def allows(role: str, needed: str) -> bool:
-    return ROLES.index(role) >= ROLES.index(needed)
-
 
 # ---- the authorizer ---------------------------------------------------------------------
 
@@ -91,19 +63,6 @@ def authorize(auth_request: Any) -> Any:
     return AuthResponse(routes=["*"], principal_id=identity.get("name", "anonymous"), context=identity)
 
 
-def enforce(context: dict[str, Any] | None, method: str, route: str) -> dict[str, Any] | None:
-    """Raise 401/403 unless the caller may call this route; returns the identity."""
-    needed = required_role(method, route)
-    if needed is None:
-        return None
-    context = context or {}
-    if not context.get("role"):
-        raise Unauthorized(f"a valid bearer token is required: {context.get('error', 'send Authorization: Bearer <token>')}")
-    if not allows(context["role"], needed):
-        raise Forbidden(f"{method} {route} needs the {needed} role; token {context.get('name')!r} is {context['role']}")
-    return context
-
-
 def local_gateway_responses() -> None:
     """Make Chalice's local gateway answer a missing Authorization header in the registry's
     JSON shape, as scripts/deploy.sh configures API Gateway's UNAUTHORIZED response to.
@@ -126,6 +85,11 @@ def local_gateway_responses() -> None:
 
     prepare._registry = True  # type: ignore[attr-defined]
     local.LocalGatewayAuthorizer._prepare_authorizer_event = prepare
+
+
+def whoami(context: dict[str, Any] | None) -> dict[str, Any]:
+    context = context or {}
+    return {"name": context.get("name"), "role": context.get("role"), "token_id": context.get("token_id")}
 
 
 def _bootstrap_secret() -> str | None:
@@ -161,7 +125,7 @@ def _hash(secret: str) -> str:
 
 def create_token(body: CreateToken, actor: str) -> dict[str, Any]:
     """Mint a token; the secret is in this answer only."""
-    if body.expires_at:
+    if body.expires_at is not None:
         try:
             expires = datetime.fromisoformat(body.expires_at.replace("Z", "+00:00"))
         except ValueError:

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import audit, markers, store, versions
+from .serving import get_item
 from .clock import now_iso
 from .errors import BadRequest, Conflict, NotFound
-from .models import Channel, CreateChannel, HistoryEntry, ServedArtifact, UpdateChannel
+from .models import Channel, CreateChannel, HistoryEntry, UpdateChannel
 from .store import ConditionFailed
 
 LATEST = "latest"
@@ -165,15 +166,6 @@ def channel_items(bucket: str) -> list[dict[str, Any]]:
     return list(store.query_all(store.bucket_key(bucket)[store.PK], prefix="CHANNEL#"))
 
 
-def get_item(bucket: str, name: str, see_restricted: bool = True) -> dict[str, Any]:
-    """A channel; a restricted one does not exist for callers who may not see it (as in
-    HCP Packer, viewers get a 404, not a 403, so its existence does not leak)."""
-    item = store.get(store.channel_key(bucket, name))
-    if not item or (item.get("restricted") and not see_restricted):
-        raise NotFound(f"bucket {bucket!r} has no channel {name!r}")
-    return item
-
-
 def get_channel(bucket: str, name: str, see_restricted: bool = True) -> Channel:
     return to_channel(get_item(bucket, name, see_restricted))
 
@@ -207,90 +199,6 @@ def history(bucket: str, name: str, limit: int, token: str | None, see_restricte
 def to_channel(item: dict[str, Any]) -> Channel:
     fields = {k: v for k, v in store.strip_keys(item).items() if k not in ("artifacts", "number")}
     return Channel.model_validate(fields)
-
-
-# ---- the consumer query -----------------------------------------------------------------
-
-def serve(bucket: str, name: str, platform: str | None, region: str | None,
-          component_type: str | None = None, labels: dict[str, str] | None = None,
-          see_restricted: bool = True) -> ServedArtifact:
-    """The artifact to use: one GetItem.
-
-    `platform` is required; `region` may be left out when the matching artifacts are all in
-    one region or region-less (GCP images, Docker images), otherwise it is a 400 that lists
-    the regions. A region given for a region-less artifact does not exclude it (a module may
-    pass its region whatever the platform), but an artifact in exactly that region is
-    preferred. `component_type` and `labels` narrow the builds further.
-    Among several matches the answer is deterministic: the newest build wins (latest
-    `build_time`; a build without one loses to any build with one), then the latest
-    ingestion (`created_at`), then the alphabetically first component type, external ID
-    and build ID.
-    """
-    if not platform:
-        raise BadRequest("platform is required (e.g. platform=aws)")
-    item = get_item(bucket, name, see_restricted)
-    if not item.get("version"):
-        raise NotFound(f"channel {name!r} of bucket {bucket!r} is not assigned to a version")
-    if item.get("version_status") == "revoked":
-        revocation = item.get("revocation") or {}
-        raise Conflict(f"channel {name!r} holds {item['version']}, revoked at {revocation.get('revoked_at')} "
-                       f"by {revocation.get('revoked_by')}: {revocation.get('reason')}")
-    artifacts = item.get("artifacts", [])
-    matches = [a for a in artifacts
-               if a["platform"] == platform
-               and (region is None or a.get("region") in (region, None))
-               and (component_type is None or a["component_type"] == component_type)
-               and all(a.get("labels", {}).get(k) == v for k, v in (labels or {}).items())]
-    if region is not None and any(a.get("region") == region for a in matches):
-        matches = [a for a in matches if a.get("region") == region]
-    if not matches:
-        wanted = [f"platform={platform}"] + ([f"region={region}"] if region else []) + (
-            [f"component_type={component_type}"] if component_type else []) + (
-            [f"labels={','.join(f'{k}:{v}' for k, v in labels.items())}"] if labels else [])
-        raise NotFound(f"{item['version']} on channel {name!r} has no artifact for {' '.join(wanted)}; "
-                       f"it has: {_available(artifacts, platform if component_type or labels else None)}")
-    regions = {a.get("region") for a in matches}
-    if region is None and len(regions) > 1:
-        raise BadRequest(f"platform {platform} has artifacts in several regions; pass region= one of "
-                         + ", ".join(sorted(r or "(none)" for r in regions)))
-    # Two stable sorts: ascending names first, then newest first (ties keep that order).
-    ordered = sorted(matches, key=lambda a: (a["component_type"], a["external_id"], a["build_id"]))
-    ordered.sort(key=lambda a: (a.get("build_time") or "", a["created_at"]), reverse=True)
-    best = ordered[0]
-    return ServedArtifact(bucket=bucket, channel=name, version=item["version"], fingerprint=item["fingerprint"],
-                          build_id=best["build_id"], component_type=best["component_type"],
-                          platform=best["platform"], region=best.get("region"), external_id=best["external_id"],
-                          labels=best.get("labels", {}), build_time=best.get("build_time"),
-                          created_at=best["created_at"])
-
-
-def _available(artifacts: list[dict[str, Any]], platform: str | None = None) -> str:
-    """What a channel does serve: platforms with their regions (and, when the query filtered
-    by component type or labels, the component types of the platform asked for)."""
-    if not artifacts:
-        return "no artifacts"
-    found: dict[str, set[str]] = {}
-    for a in artifacts:
-        found.setdefault(a["platform"], set()).add(a.get("region") or "-")
-    text = "; ".join(f"{p} in {', '.join(sorted(r - {'-'}))}" + (" and region-less" if "-" in r else "")
-                     if r != {"-"} else p for p, r in sorted(found.items()))
-    components = sorted({a["component_type"] for a in artifacts if a["platform"] == platform})
-    if components:
-        text += f" (component types for {platform}: {', '.join(components)})"
-    return text
-
-
-def parse_labels(raw: str | None) -> dict[str, str]:
-    """`os:ubuntu,arch:arm64` → {"os": "ubuntu", "arch": "arm64"}."""
-    if not raw:
-        return {}
-    labels = {}
-    for pair in raw.split(","):
-        key, sep, value = pair.partition(":")
-        if not sep or not key.strip():
-            raise BadRequest(f"labels must look like key:value,key:value, not {raw!r}")
-        labels[key.strip()] = value.strip()
-    return labels
 
 
 # ---- changes ----------------------------------------------------------------------------

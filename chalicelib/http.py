@@ -7,18 +7,16 @@ from typing import Any, Callable, TypeVar
 
 from chalice import Response
 from chalice.app import Request
-from pydantic import BaseModel, ValidationError
-
-from . import auth
+from . import roles
 from .errors import BadRequest, RegistryError
 from .observability import logger
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M")  # a pydantic model class; pydantic itself is imported only to validate a body
 DEFAULT_LIMIT, MAX_LIMIT = 25, 100
 
 
 def respond(payload: Any, status: int = 200) -> Response:
-    if isinstance(payload, BaseModel):
+    if hasattr(payload, "model_dump"):
         payload = payload.model_dump(mode="json")
     return Response(body=json.dumps(payload), status_code=status, headers={"Content-Type": "application/json"})
 
@@ -28,7 +26,7 @@ def error(status: int, code: str, message: str) -> Response:
 
 
 def page(items: list[Any], next_token: str | None, **extra: Any) -> Response:
-    body: dict[str, Any] = {"items": [i.model_dump(mode="json") if isinstance(i, BaseModel) else i for i in items],
+    body: dict[str, Any] = {"items": [i.model_dump(mode="json") if hasattr(i, "model_dump") else i for i in items],
                             **extra}
     if next_token:
         body["next_token"] = next_token
@@ -46,6 +44,8 @@ def json_body(request: Request) -> Any:
 
 def body(request: Request, model: type[M]) -> M:
     """Validate the JSON body against a model; 400 with every problem otherwise."""
+    from pydantic import ValidationError
+
     data = json_body(request)
     try:
         return model.model_validate(data)
@@ -92,16 +92,28 @@ def actor(request: Request) -> str:
 def sees_restricted(request: Request) -> bool:
     """Whether the caller may see restricted channels (contributors and admins)."""
     role = (request.context or {}).get("authorizer", {}).get("role")
-    return bool(role) and auth.allows(role, "contributor")
+    return bool(role) and roles.allows(role, "contributor")
+
+
+def guard(routes: dict[str, dict[str, Any]]) -> Callable[[Request, Callable[[Request], Response]], Response]:
+    """The HTTP middleware: a method the route does not have is a 405 (before any role
+    check, since no authorizer ran for it), then handle_errors."""
+    def middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
+        path = (event.context or {}).get("resourcePath", "")
+        if event.method not in routes.get(path, {}):
+            allowed = ", ".join(sorted(routes.get(path, {})))
+            return error(405, "MethodNotAllowed", f"{event.method} is not allowed here; use {allowed}")
+        return handle_errors(event, get_response)
+    return middleware
 
 
 def handle_errors(event: Request, get_response: Callable[[Request], Response]) -> Response:
-    """Check the caller's role for the route (auth.enforce), then make sure every error
+    """Check the caller's role for the route (roles.enforce), then make sure every error
     leaves as `{"error", "message"}`: registry errors with their status, Chalice's own
     (`{"Code", "Message"}`) reshaped, nothing with a stack trace."""
     try:
         context = event.context or {}
-        auth.enforce(context.get("authorizer"), event.method, context.get("resourcePath", ""))
+        roles.enforce(context.get("authorizer"), event.method, context.get("resourcePath", ""))
         response = get_response(event)
     except RegistryError as exc:
         return error(exc.status, exc.code, exc.message)

@@ -78,7 +78,7 @@ def ingest_object(s3_bucket: str, key: str, etag: str, version_id: str | None = 
             **record.model_dump()}
     buckets = sorted({v.bucket for v in results}) or [bucket_from_key(key)]
     actor = f"s3:{key}"
-    events = [audit.event_action(b if _BUCKET_RE.match(b) else None, f"ingestion.{status}", f"s3://{s3_bucket}/{key}",
+    events = [audit.event_action(b if _BUCKET_RE.fullmatch(b) else None, f"ingestion.{status}", f"s3://{s3_bucket}/{key}",
                                  actor, after={"status": status, "reasons": reasons[:10],
                                                "versions": [v.version for v in results if v.bucket == b]})
               for b in buckets]

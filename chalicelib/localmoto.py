@@ -18,12 +18,18 @@ from werkzeug.serving import make_server
 
 
 class _OneAtATime:
-    """WSGI wrapper: each request runs alone, its response body read inside the lock."""
+    """WSGI wrapper: each DynamoDB request runs alone, its response read inside the lock.
+
+    Only DynamoDB needs it (transactions); S3 and SQS requests pass freely, so the local
+    runner's SQS long poll never holds up a DynamoDB call.
+    """
 
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
         self.app, self.lock = app, threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB"):
+            return list(self.app(environ, start_response))
         with self.lock:
             return list(self.app(environ, start_response))
 

@@ -185,7 +185,7 @@ def _parse_build(entry: Any, key: str, metadata: dict[str, str]) -> tuple[str, s
         raise _BuildProblem("contains a string that is not valid Unicode (a lone surrogate escape)") from None
     custom = build.custom_data or {}
     bucket = _text(custom.get("bucket_name")) or metadata.get("bucket-name") or bucket_from_key(key)
-    if not bucket or not _BUCKET_RE.match(bucket):
+    if not bucket or not _BUCKET_RE.fullmatch(bucket):
         raise _BuildProblem(
             f"bucket name {bucket!r} is not valid (letters, digits, '.', '_', '-'; up to 64; "
             "set custom_data.bucket_name or the object metadata bucket-name)"
@@ -193,7 +193,7 @@ def _parse_build(entry: Any, key: str, metadata: dict[str, str]) -> tuple[str, s
     build_id = content_hash(entry)
     run_uuid = (build.packer_run_uuid or "").strip() or None
     fingerprint = _text(custom.get("fingerprint")) or metadata.get("fingerprint") or run_uuid or f"build-{build_id}"
-    if not _FINGERPRINT_RE.match(fingerprint):
+    if not _FINGERPRINT_RE.fullmatch(fingerprint):
         raise _BuildProblem(f"fingerprint {fingerprint!r} is not valid (1-128 of A-Z a-z 0-9 . _ : + = @ -, not vN)")
     platform = platform_for(build.builder_type)
     split = split_artifact_id(platform, build.artifact_id)

@@ -3,8 +3,8 @@
 Request bodies and most responses are the pydantic models of models.py, turned into JSON
 Schema by pydantic itself (OpenAPI 3.1 schemas are JSON Schema 2020-12, so `null` is a
 type and nothing needs translating). The shapes no model describes (ancestry, descendants,
-artifact look-ups, compliance checks and reports) are written out below, next to the code
-that builds them, and are kept honest: a field that may be null or absent says so.
+artifact look-ups, compliance checks and reports, audit events) are written out below from
+the code that builds them, and kept honest: a field that may be null or absent says so.
 
 app.py imports this module at cold start, so it imports nothing heavy at module level and
 builds the document once, on the first call of `document()`. The returned dict is shared:
@@ -163,7 +163,8 @@ def _inline_schemas() -> dict[str, Schema]:
                 "resource_changes": {"type": "array", "items": {"type": "object", "properties": {
                     "address": STRING, "mode": STRING, "type": STRING, "name": STRING,
                     "change": {"type": "object", "properties": {
-                        "actions": STRINGS, "after": {}, "after_unknown": {}}}}}},
+                        "actions": {**STRINGS, "description": "a change whose actions are all `delete` is skipped"},
+                        "after": {}, "after_unknown": {}}}}}},
             },
             "anyOf": [{"required": ["planned_values"]}, {"required": ["resource_changes"]},
                       {"required": ["format_version", "terraform_version"]}],
@@ -197,6 +198,11 @@ def _inline_schemas() -> dict[str, Schema]:
             "next_token": STRING,
         }, required=["last_sweep", "counts", "flagged"],
             description="The last sweep's findings and the versions flagged now (paginated)"),
+        "Identity": _obj({"name": _nullable(STRING),
+                          "role": _nullable({"type": "string", "enum": ["viewer", "contributor", "admin"]}),
+                          "token_id": _nullable({**STRING,
+                                                 "description": "`bootstrap-admin` for the bootstrap token"})},
+                         description="The caller, as its token identifies it"),
         "AuditEvent": _obj({
             "id": STRING,
             "time": STRING,
@@ -230,7 +236,21 @@ def _model_schemas() -> tuple[dict[str, Schema], set[str]]:
         if schema.get("type") == "object" and "properties" in schema:
             schema["required"] = list(schema["properties"])
             schema["additionalProperties"] = False
+    _refine(request_defs)
     return {**request_defs, **response_defs}, set(response_defs)
+
+
+def _refine(defs: dict[str, Schema]) -> None:
+    """What the models check in code rather than in their types: say it in the schema too."""
+    def string_branch(model: str, field: str) -> Schema:
+        schema = defs[model]["properties"][field]
+        return next(s for s in schema.get("anyOf", [schema]) if s.get("type") == "string")
+
+    string_branch("RevokeRequest", "revoke_in").update(
+        pattern=DURATION_PATTERN, description="from now: `30d`, `2h45m`, `90s`; `0s` revokes now")
+    for model, field, what in (("RevokeRequest", "revoke_at", "when to revoke; past or now revokes now"),
+                               ("CreateToken", "expires_at", "when the token stops working; must be in the future")):
+        string_branch(model, field).update(format="date-time", description=f"ISO 8601 with a time zone: {what}")
 
 
 # ---- operations -------------------------------------------------------------------------
@@ -241,7 +261,7 @@ _ERRORS = {
     403: "The token's role does not allow this",
     404: "Not found",
     409: "Conflict with the current state",
-    415: "The request's Content-Type is not application/json",
+    415: "The request has a Content-Type other than application/json (on any route, even a GET)",
     503: "Contention: the resource kept changing while the request ran; try again",
 }
 _JSON = "application/json"
@@ -251,6 +271,11 @@ def _param(name: str, where: str, schema: Schema, description: str, required: bo
     return {"name": name, "in": where, "required": required or where == "path", "schema": schema,
             "description": description}
 
+
+_LABEL = r"[^,:]*[^,:\s][^,:]*:[^,]*"  # a key with something other than blanks, then `:value`
+LABELS_PATTERN = rf"^(?:{_LABEL}(?:,{_LABEL})*)?$"
+# revoke_in: days, hours, minutes, seconds in that order, at least one; blanks around ignored.
+DURATION_PATTERN = r"^\s*(?=[0-9])(?:[0-9]+d)?(?:[0-9]+h)?(?:[0-9]+m)?(?:[0-9]+s)?\s*$"
 
 PATH_PARAMS = {
     "bucket": "the bucket (image family) name",
@@ -263,12 +288,12 @@ PATH_PARAMS = {
 LIST_PARAMS = [
     _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 100, "default": 25},
            "page size, 1-100"),
-    _param("next_token", "query", {"type": "string", "minLength": 1},
-           "the `next_token` of the previous page (opaque; only valid for the same list)"),
+    _param("next_token", "query", {"type": "string"},
+           "the `next_token` of the previous page (opaque; only valid for the same list; empty: the first page)"),
 ]
 
 
-def _operation(op_id: str, summary: str, tag: str, path: str, *, role: str | None, status: int = 200,
+def _operation(op_id: str, summary: str, tag: str, method: str, path: str, *, role: str | None, status: int = 200,
                response: Schema | None = None, params: list[Schema] | None = None, body: Schema | None = None,
                errors: tuple[int, ...] = (), description: str | None = None,
                media: dict[str, Schema] | None = None) -> Schema:
@@ -277,8 +302,7 @@ def _operation(op_id: str, summary: str, tag: str, path: str, *, role: str | Non
     codes = set(errors)
     if parameters and any(p["in"] == "query" for p in parameters) or body is not None:
         codes.add(400)
-    if body is not None:
-        codes.add(415)
+    codes.add(415)  # Chalice refuses any request whose Content-Type is not application/json
     if role is not None:
         codes.add(401)
         if role != "viewer":
@@ -295,7 +319,8 @@ def _operation(op_id: str, summary: str, tag: str, path: str, *, role: str | Non
     if parameters:
         operation["parameters"] = parameters
     if body is not None:
-        operation["requestBody"] = {"required": True, "content": {_JSON: {"schema": body}}}
+        # An empty body reads as {}: a PATCH without one changes nothing (and answers 200).
+        operation["requestBody"] = {"required": method != "patch", "content": {_JSON: {"schema": body}}}
     if role is None:
         operation["security"] = []
     return operation
@@ -307,10 +332,11 @@ def _path_names(path: str) -> list[str]:
 
 def _operations() -> list[tuple[str, str, Schema]]:
     """(method, path, operation) for every route of app.py."""
-    from .auth import required_role
+    from .roles import required_role
 
     def op(method: str, path: str, op_id: str, summary: str, tag: str, **kwargs: Any) -> tuple[str, str, Schema]:
-        return method, path, _operation(op_id, summary, tag, path, role=required_role(method.upper(), path), **kwargs)
+        return method, path, _operation(op_id, summary, tag, method, path, role=required_role(method.upper(), path),
+                                        **kwargs)
 
     b, v, c = "/buckets/{bucket}", "/buckets/{bucket}/versions/{version}", "/buckets/{bucket}/channels/{channel}"
     status_param = _param("status", "query", {"type": "string", "enum": ["accepted", "partial", "rejected"]},
@@ -367,7 +393,8 @@ def _operations() -> list[tuple[str, str, Schema]]:
                           required=True),
                    _param("region", "query", STRING, "the region (preferred over region-less artifacts)"),
                    _param("component_type", "query", STRING, "`<builder_type>.<build name>`"),
-                   _param("labels", "query", STRING, "`key:value,key:value` that the build's labels must have")]),
+                   _param("labels", "query", {"type": "string", "pattern": LABELS_PATTERN},
+                          "`key:value,key:value` that the build's labels must have")]),
         # artifacts and compliance
         op("get", "/artifacts/{external_id}", "getArtifact", "Which version produced an artifact", "artifacts",
            response=_ref("ArtifactLookup"), errors=(404,)),
@@ -386,7 +413,10 @@ def _operations() -> list[tuple[str, str, Schema]]:
         # audit trail
         op("get", f"{b}/events", "bucketEvents", "A bucket's audit events, newest first", "events",
            response=_page("AuditEvent"), params=LIST_PARAMS),
+        op("get", "/events", "registryEvents", "The registry-wide audit trail (tokens, manifests without a bucket), "
+           "newest first", "events", response=_page("AuditEvent"), params=LIST_PARAMS),
         # tokens
+        op("get", "/whoami", "whoami", "Who the bearer token is", "tokens", response=_ref("Identity")),
         op("get", "/tokens", "listTokens", "API tokens (never their secrets)", "tokens", response=_page("Token"),
            params=LIST_PARAMS),
         op("post", "/tokens", "createToken", "Mint a token; its secret is in this answer only", "tokens",

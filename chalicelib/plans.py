@@ -137,7 +137,7 @@ def _change_image_ids(resource: dict[str, Any]) -> Iterator[str]:
     if resource.get("mode") == "data":
         return
     change = _expect(resource.get("change") or {}, dict, "resource_changes[].change")
-    actions = change.get("actions") or []
+    actions = _expect(change.get("actions") or [], list, "resource_changes[].change.actions")
     if actions and all(action == "delete" for action in actions):
         return
     yield from _image_values(change.get("after"), change.get("after_unknown"))

@@ -110,3 +110,18 @@ def test_compliance_check_with_a_list(registry):
 def test_compliance_check_rejects_what_is_neither_a_list_nor_a_plan(registry, payload):
     body = registry.send("post", "/compliance/check", payload, 400)
     assert body["error"] == "BadRequest"
+
+
+def test_a_revoked_parent_says_whether_the_child_was_spared(registry):
+    build_chain(registry)
+    registry.send("post", "/buckets/base/versions/v1/revoke", {"reason": "bad"})
+    (link,) = registry.get("/buckets/child/versions/v1/ancestry")["parents"]
+    assert link["message"] == "parent base v1 is revoked (bad); this version is revoked too"
+    registry.send("post", "/buckets/base/versions/v1/restore")
+    registry.send("post", "/buckets/base/versions/v1/revoke", {"reason": "bad", "skip_descendants_revocation": True})
+    (link,) = registry.get("/buckets/child/versions/v1/ancestry")["parents"]
+    assert link["message"] == "parent base v1 is revoked (bad); this version was spared"
+
+
+def test_whoami_names_the_token(registry):
+    assert registry.get("/whoami") == {"name": "bootstrap-admin", "role": "admin", "token_id": "bootstrap-admin"}

@@ -227,7 +227,7 @@ const bucketHref = (bucket) => hashFor({ bucket });
 const versionHref = (bucket, version) => hashFor({ bucket, version });
 
 function versionLink(bucket, version, text) {
-  return h("a", { href: versionHref(bucket, version) }, text || `${bucket} ${version}`);
+  return h("a", { href: versionHref(bucket, version), class: "version-link" }, text || `${bucket} ${version}`);
 }
 
 // ---- building blocks -----------------------------------------------------------------------
@@ -240,8 +240,7 @@ function table(caption, columns, rows, { empty = "Nothing here yet.", captionHid
       h("caption", { class: captionHidden ? "visually-hidden" : undefined }, caption),
       h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, c)))),
       h("tbody", {}, rows.map((row) => {
-        const tr = row instanceof Node ? row : h("tr", {}, row.map((cell, i) => h("td", { "data-label": columns[i] }, cell)));
-        return tr;
+        return row instanceof Node ? row : h("tr", {}, row.map((cell, i) => td(columns[i], cell)));
       }))));
 }
 
@@ -255,7 +254,12 @@ function liveTable(caption, columns, tbody, { empty = "Nothing here yet.", id } 
 }
 
 function row(columns, cells, attrs = {}) {
-  return h("tr", attrs, cells.map((cell, i) => h("td", { "data-label": columns[i] }, cell)));
+  return h("tr", attrs, cells.map((cell, i) => td(columns[i], cell)));
+}
+
+// A cell: its content in one box, so a narrow screen can put the column name beside it.
+function td(label, ...content) {
+  return h("td", { "data-label": label }, h("div", { class: "cell" }, content));
 }
 
 function section(title, ...children) {
@@ -304,7 +308,7 @@ function takeTokenFromHash() {
   history.replaceState(null, "", `${location.pathname}${location.search}${rest ? `#${rest}` : ""}`);
 }
 
-function signedOut(message) {
+function signedOut(message, { focus = true } = {}) {
   sessionStorage.removeItem(TOKEN_KEY);
   state.role = state.who = null;
   state.generation++;
@@ -317,7 +321,7 @@ function signedOut(message) {
   document.title = "Sign in · Packer registry";
   const input = $("#token-input");
   input.value = "";
-  input.focus();
+  if (focus) input.focus();
 }
 
 async function signIn(event) {
@@ -368,7 +372,7 @@ const canChange = () => state.role === null || state.role === "contributor" || s
 async function route({ focus = true } = {}) {
   takeTokenFromHash();
   if (!sessionStorage.getItem(TOKEN_KEY)) {
-    signedOut("");
+    signedOut("", { focus });
     return;
   }
   $("#signin").hidden = true;
@@ -440,17 +444,20 @@ async function renderBuckets(ctx) {
   const rows = new Map(); // name -> {tr, bucket}
   function addRows(items) {
     for (const bucket of items) {
-      const statusCell = h("td", { "data-label": "Status" }, bucketBadges(bucket, flagged.get(bucket.name), null, null));
-      const channelCell = h("td", { "data-label": "Channels" }, h("span", { class: "quiet" }, "…"));
+      const statusTd = td("Status", bucketBadges(bucket, flagged.get(bucket.name), null, null));
+      const channelTd = td("Channels", h("span", { class: "quiet" }, "loading…"));
+      const statusCell = statusTd.firstChild;
+      const channelCell = channelTd.firstChild;
       const tr = h("tr", { dataset: { bucket: bucket.name } },
-        h("td", { "data-label": "Bucket" },
+        td("Bucket",
           h("a", { href: bucketHref(bucket.name), class: "strong" }, bucket.name),
-          bucket.description ? h("div", { class: "quiet small" }, bucket.description) : null),
-        h("td", { "data-label": "Latest version" },
+          bucket.description ? h("div", { class: "quiet small" }, bucket.description) : null,
+          Object.keys(bucket.labels || {}).length ? labelList(bucket.labels) : null),
+        td("Latest version",
           bucket.latest_version ? versionLink(bucket.name, bucket.latest_version, bucket.latest_version) : h("span", { class: "quiet" }, "none")),
-        channelCell, statusCell,
-        h("td", { "data-label": "Versions" }, String(bucket.version_count ?? "—")),
-        h("td", { "data-label": "Updated" }, when(bucket.updated_at)));
+        channelTd, statusTd,
+        td("Versions", String(bucket.version_count ?? "—")),
+        td("Updated", when(bucket.updated_at)));
       rows.set(bucket.name, { tr, bucket, statusCell, channelCell });
       tbody.append(tr);
     }
@@ -468,6 +475,7 @@ async function renderBuckets(ctx) {
         clear(entry.statusCell).append(bucketBadges(bucket, flagged.get(bucket.name), versions?.items || null, bucket.status_counts));
       } catch (error) {
         clear(entry.channelCell).append(h("span", { class: "quiet" }, error.sentence || "not loaded"));
+        if (!(error instanceof ApiError) || error.status !== 401) clear(entry.statusCell).append(h("span", { class: "quiet" }, "not checked"));
       }
     });
   }
@@ -528,8 +536,14 @@ function summaryOfReport(report) {
   const byStatus = {};
   for (const item of flagged) byStatus[item.ancestry_status] = (byStatus[item.ancestry_status] || 0) + 1;
   const words = Object.entries(byStatus).map(([s, n]) => `${n} ${(ANCESTRY_STATUS[s] || [s])[0].toLowerCase()}`).join(", ");
+  const shown = flagged.slice(0, 5);
   return callout("warn", "!", `${flagged.length} version${flagged.length === 1 ? " needs" : "s need"} attention (${words}).`,
-    h("p", {}, "Found by the compliance sweep. ", h("a", { href: "#view=compliance" }, "See the compliance report"), "."));
+    h("ul", { id: "flagged-summary" }, shown.map((f) => h("li", {},
+      versionLink(f.bucket, f.version), " — ",
+      (f.messages || []).length ? f.messages.map((m) => ancestrySentence(f.ancestry_status, m)).join(" ")
+        : `${(ANCESTRY_STATUS[f.ancestry_status] || [f.ancestry_status])[0]}.`))),
+    h("p", {}, flagged.length > shown.length ? `And ${flagged.length - shown.length} more. ` : "",
+      "Found by the compliance sweep: ", h("a", { href: "#view=compliance" }, "see the compliance report"), "."));
 }
 
 function channelSummary(bucket, channels) {
@@ -555,16 +569,16 @@ function bucketBadges(bucket, flaggedCounts, versions, statusCounts) {
     Object.assign(counts, flaggedCounts || {});
   }
   const order = [
-    ["out_of_date", (n) => badge(["Outdated", "warn", "!"], `${n} outdated version${n === 1 ? "" : "s"}`), "outdated"],
-    ["parent_revoked", (n) => badge(["Parent revoked", "bad", "✕"]), "with a revoked parent"],
-    ["revoked", (n) => badge(["Revoked", "bad", "✕"]), "revoked"],
-    ["revocation_scheduled", (n) => badge(["Revocation scheduled", "warn", "◷"]), "scheduled for revocation"],
-    ["undetermined", (n) => badge(["Undetermined", "muted", "?"]), "with an undetermined parent"],
+    ["out_of_date", "outdated", "warn", "!"],
+    ["parent_revoked", "parent revoked", "bad", "✕"],
+    ["revoked", "revoked", "bad", "✕"],
+    ["revocation_scheduled", "revocation scheduled", "warn", "◷"],
+    ["undetermined", "undetermined", "muted", "?"],
   ];
   const badges = [];
-  for (const [key, make, words] of order) {
+  for (const [key, words, tone, icon] of order) {
     const n = counts[key] || 0;
-    if (n) badges.push(h("li", {}, make(n), h("span", { class: "small quiet" }, ` ${n} ${words}`)));
+    if (n) badges.push(h("li", {}, badge([`${n} ${words}`, tone, icon])));
   }
   if (!badges.length) {
     if (!versions && !statusCounts) return h("span", { class: "quiet" }, "checking…");
@@ -654,7 +668,32 @@ async function renderBucket(ctx, name) {
       h("p", { class: "quiet small" }, "Newest first. Ancestry is as of the last compliance sweep or ingestion; a version's page checks it live."),
       liveTable(`Versions of ${name}`, versionColumns, versionRows, { empty: "No versions.", id: "versions-table" }),
       moreVersions),
-    section("Channels", channelTable));
+    section("Channels", channelTable),
+    section("Activity", activityDisclosure(name)));
+}
+
+// The bucket's audit trail (GET /buckets/{bucket}/events), loaded when opened.
+function activityDisclosure(bucket) {
+  const body = h("div", { class: "history" });
+  const details = h("details", { id: "activity" }, h("summary", {}, "Show recent changes"), body);
+  let loaded = false;
+  details.addEventListener("toggle", async () => {
+    if (!details.open || loaded) return;
+    loaded = true;
+    body.append(loading());
+    try {
+      const page = await api("GET", `/buckets/${enc(bucket)}/events`, { params: { limit: 25 } });
+      const columns = ["When", "Who", "What", "Target"];
+      append(clear(body), [table("Recent changes", columns, (page.items || []).map((e) => row(columns, [
+        when(e.time), e.actor || "—", e.action, e.target || "—",
+      ])), { empty: "No changes recorded.", captionHidden: true }),
+      page.next_token ? h("p", { class: "quiet small" }, "Showing the newest 25 changes.") : null]);
+    } catch (error) {
+      loaded = false;
+      clear(body).append(h("p", { class: "form-error" }, error.sentence || error.message));
+    }
+  });
+  return details;
 }
 
 function fact(term, value) {
@@ -687,14 +726,14 @@ function historyDisclosure(bucket, channel) {
     try {
       const page = await api("GET", `/buckets/${enc(bucket)}/channels/${enc(channel)}/history`, { params: { limit: 50 } });
       const items = page.items || [];
-      clear(body).append(items.length
+      append(clear(body), [items.length
         ? h("ol", { class: "timeline" }, items.map((e) => h("li", {},
           when(e.at), " — ", CAUSES[e.cause] || e.cause, ": ",
           e.from_version ? versionLink(bucket, e.from_version, e.from_version) : "nothing", " → ",
           e.to_version ? versionLink(bucket, e.to_version, e.to_version) : "nothing",
           h("span", { class: "quiet" }, ` by ${e.author}`))))
         : h("p", { class: "quiet" }, "No history."),
-        page.next_token ? h("p", { class: "quiet small" }, "Showing the newest 50 changes.") : null);
+        page.next_token ? h("p", { class: "quiet small" }, "Showing the newest 50 changes.") : null]);
     } catch (error) {
       loaded = false;
       clear(body).append(h("p", { class: "form-error" }, error.sentence || error.message));
@@ -723,7 +762,8 @@ async function renderVersion(ctx, bucketName, ref) {
     ? problems.map((p) => ancestrySentence(p.status, p.message || ""))
     : (version.ancestry_messages || []).map((m) => ancestrySentence(version.ancestry_status, m));
   const worst = liveStatus || version.ancestry_status;
-  const warnings = warningLines.length && worst && worst !== "up_to_date"
+  // A revoked version's revocation panel says what matters; its links' warnings would only repeat it.
+  const warnings = version.status !== "revoked" && warningLines.length && worst && worst !== "up_to_date"
     ? callout(worst === "parent_revoked" ? "bad" : "warn", worst === "parent_revoked" ? "✕" : "!",
       `${(ANCESTRY_STATUS[worst] || [worst])[0]}: this version's ancestry needs attention`,
       h("ul", { class: "warnings", id: "ancestry-warnings" }, warningLines.map((line) => h("li", {}, line))),
@@ -749,7 +789,10 @@ async function renderVersion(ctx, bucketName, ref) {
     heading(`${bucketName} ${name}`,
       h("p", { class: "status-line", id: "version-status" },
         h("span", { class: "quiet" }, "Status "), versionBadge(version.status),
-        h("span", { class: "quiet" }, " Ancestry "), ancestryBadge(worst))),
+        h("span", { class: "quiet" }, " Ancestry "), ancestryBadge(worst),
+        liveStatus && version.ancestry_status && liveStatus !== version.ancestry_status
+          ? h("span", { class: "quiet small" }, ` checked now; the last sweep recorded “${(ANCESTRY_STATUS[version.ancestry_status] || [version.ancestry_status])[0].toLowerCase()}”`)
+          : null)),
     revocationPanel(version),
     warnings,
     h("div", { class: "card" },
@@ -845,8 +888,7 @@ function actionsBlock(bucket, version, channels) {
         assignable.length ? `Existing: ${assignable.map((c) => `${c.name} (${c.version || "unassigned"})`).join(", ")}. A new name creates the channel.`
           : "No channels yet: a name creates one (lower-case letters, digits and dashes).")),
     formError(),
-    h("button", { type: "submit", class: "button primary", disabled: version.status === "revoked" }, `Assign ${name}`),
-    version.status === "revoked" ? h("p", { class: "help" }, "A revoked version cannot be assigned; restore it first.") : null);
+    h("button", { type: "submit", class: "button primary" }, `Assign ${name}`));
   assignForm.addEventListener("submit", (event) => submitAction(event, assignForm, async () => {
     const channel = channelInput.value.trim();
     if (!channel) throw new Error("Name a channel.");
@@ -857,7 +899,7 @@ function actionsBlock(bucket, version, channels) {
     }
     return `${bucket} channel ${channel} now points at ${name}.`;
   }));
-  blocks.push(assignForm);
+  if (version.status !== "revoked") blocks.push(assignForm);
 
   // Revoke (now or later, with or without descendants).
   if (version.status !== "revoked") {
@@ -901,7 +943,7 @@ function actionsBlock(bucket, version, channels) {
     const restoreForm = h("form", { class: "action", id: "restore-form", novalidate: true },
       h("h3", {}, scheduled ? "Cancel the scheduled revocation" : "Restore"),
       h("p", { class: "help" }, scheduled ? "The version stays active."
-        : "Makes it active again (and the descendants that inherited its revocation). Channels are not moved back."),
+        : "Makes it active again, with the descendants that inherited its revocation. Channels are not moved back, and a revoked version cannot be assigned to one until it is restored."),
       formError(),
       h("button", { type: "submit", class: "button secondary" }, scheduled ? "Cancel revocation" : `Restore ${name}`));
     restoreForm.addEventListener("submit", (event) => submitAction(event, restoreForm, async () => {
@@ -1067,6 +1109,15 @@ function start() {
     ($("#view-title") || $("#main")).focus();
   });
   window.addEventListener("hashchange", () => route());
+  // A link to the view already shown reloads it (no hashchange fires for it).
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest('a[href^="#"]');
+    if (!link || link.id === "skip-link" || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    if (link.getAttribute("href") === (location.hash || "#")) {
+      event.preventDefault();
+      route();
+    }
+  });
   route({ focus: false });
 }
 

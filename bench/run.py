@@ -1,0 +1,664 @@
+"""`make bench`: what each operation costs in DynamoDB calls, the cold start against its
+floor, the size of the Lambda package, and (for the record) throughput on moto.
+
+Everything is measured, nothing estimated:
+- DynamoDB calls are counted with a botocore `before-call.dynamodb.*` hook on the registry's
+  own client (`chalicelib.aws.client("dynamodb")`): one count per API call, a BatchGetItem or
+  TransactWriteItems counting once. Operations go through the entry points users hit: the
+  chalice test client's HTTP gateway (authorizer included; the bootstrap admin token makes
+  no DynamoDB call) and `lambda_.invoke` for the S3 ingestion and the scheduled sweep, on
+  moto in-process, each scenario in a fresh registry. Two of moto's costs that grow with
+  the table (a whole-table copy per transaction action, a whole-table sort per Query) are
+  replaced by equivalent cheaper ones so a registry of 1,000 versions builds in seconds;
+  that changes moto's speed, never the calls counted.
+- The quiet sweeps: `base` (its `production` channel) with N child versions over N/10
+  buckets, each built from base's production; `app` (its `production` channel) with 3
+  children in `svc`. After sweeps clear the markers, app's production moves once and ONE
+  sweep is counted: it re-checks those 3 children, and should not care about the N others.
+- Revoking: root/v1 with 10 children (`mid`) and 40 grandchildren (4 per child, over
+  `leaf-0` … `leaf-9`); the request is counted, then the sweep(s) that finish the cascade.
+- The cold start is a fresh Python process importing `app` and answering one consumer query
+  through the API handler (`app.app(event, context)`, the authorizer context already on the
+  request, as API Gateway delivers it) over a fresh process importing boto3 and making the
+  same GetItem, both against one moto server on loopback: median wall time of 9 interleaved
+  runs each.
+- The package is what `scripts/package.sh prod <dir>` (`make package`) writes.
+
+Prints a Markdown table (figure, target, PASS/MISS), writes bench/results.json, and exits 1
+when a target is missed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results.json"
+TABLE, MANIFEST_BUCKET = "packer-registry", "packer-manifests"
+ADMIN_TOKEN = "bench-admin-token-0123456789abcdef0123456789"
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+COLD_RUNS = 9
+BASE_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+    "REGISTRY_TABLE": TABLE, "MANIFEST_BUCKET": MANIFEST_BUCKET, "POWERTOOLS_METRICS_DISABLED": "true",
+    "REGISTRY_ADMIN_TOKEN": ADMIN_TOKEN, "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "AWS_EC2_METADATA_DISABLED": "true", "LOG_LEVEL": "WARNING",
+}
+
+# Fake credentials and a region before any client exists; never real AWS.
+for _name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_S3",
+              "AWS_SESSION_TOKEN", "AWS_REGION"):
+    os.environ.pop(_name, None)
+os.environ.update(BASE_ENV)
+sys.path.insert(0, str(ROOT))
+
+import boto3  # noqa: E402
+from chalice.test import Client  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+import app as registry_app  # noqa: E402
+from chalicelib import auth, aws  # noqa: E402
+from chalicelib.schema import table_definition  # noqa: E402
+
+auth.local_gateway_responses()
+
+
+# ---- moto, made fast enough for a registry of 1,000 versions ---------------------------
+
+def _undo_log_transactions() -> None:
+    """moto 5 backs up a TransactWriteItems by deep-copying the whole table once per action
+    (so a 50-action transaction copies the table 50 times): setup grows quadratically and a
+    registry of 1,000 versions runs out of memory. Keep its all-or-nothing behaviour with an
+    undo log of the items the transaction touches instead. This changes moto's cost only,
+    never which DynamoDB calls the registry makes (they are counted before moto sees them).
+    """
+    import copy
+
+    import moto.dynamodb.models as models
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
+
+    original = models.DynamoDBBackend.transact_write_items
+    if getattr(original, "_bench", False):
+        return
+
+    class _TablesByReference:  # `copy` as the original sees it: a table "backup" is the live table
+        @staticmethod
+        def deepcopy(value: Any, memo: Any = None) -> Any:
+            return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        undo = []
+        for action in transact_items:
+            op = next(iter(action.values()))
+            table = self.tables.get(op.get("TableName"))
+            key = op.get("Item") if "Item" in op else op.get("Key")
+            if table is None or not isinstance(key, dict) or table.hash_key_attr not in key:
+                continue
+            hash_value = DynamoType(key[table.hash_key_attr])
+            range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr in key else None
+            if table.range_key_attr and range_value is None:
+                continue
+            undo.append((table, hash_value, range_value, copy.deepcopy(table.get_item(hash_value, range_value))))
+        models.copy = _TablesByReference
+        try:
+            return original(self, transact_items)
+        except BaseException:
+            for table, hash_value, range_value, before in reversed(undo):
+                if before is None:
+                    table.delete_item(hash_value, range_value)
+                elif range_value is not None:
+                    table.items[hash_value][range_value] = before
+                else:
+                    table.items[hash_value] = before
+            raise
+        finally:
+            models.copy = copy
+
+    transact_write_items._bench = True  # type: ignore[attr-defined]
+    models.DynamoDBBackend.transact_write_items = transact_write_items
+
+
+def _partition_queries() -> None:
+    """moto answers every table Query by sorting the whole table, then keeping the asked
+    partition (and sorting that again): a sweep over a registry of 1,000 versions spends
+    minutes in it. Hand it the asked partition alone; the answer is the same."""
+    from moto.dynamodb.models.table import Table
+
+    original = Table.query
+    if getattr(original, "_bench", False):
+        return
+
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+        if index_name or hash_key is None or not self.range_key_attr:
+            return original(self, hash_key, *args, **kwargs)
+        partition = list(self.items[hash_key].values()) if hash_key in self.items else []
+        self.all_items = lambda: partition  # shadows the method for this one call
+        try:
+            return original(self, hash_key, *args, **kwargs)
+        finally:
+            del self.all_items
+
+    query._bench = True  # type: ignore[attr-defined]
+    Table.query = query
+
+
+_undo_log_transactions()
+_partition_queries()
+
+
+# ---- counting ---------------------------------------------------------------------------
+
+class Counter:
+    """Counts DynamoDB API calls made through the registry's (cached) client."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.client = aws.client("dynamodb")
+        self.client.meta.events.register("before-call.dynamodb.*", self._hook)
+
+    def _hook(self, event_name: str = "", **_: Any) -> None:
+        self.calls.append(event_name.rsplit(".", 1)[-1])
+
+    @contextlib.contextmanager
+    def measure(self) -> Iterator[list[str]]:
+        """The calls made inside the block, by operation name."""
+        start, seen = len(self.calls), []
+        yield seen
+        if aws.client("dynamodb") is not self.client:  # a second client would escape the count
+            raise RuntimeError("the registry made another DynamoDB client: the count would be incomplete")
+        seen.extend(self.calls[start:])
+
+
+# ---- a registry driven as users drive it ------------------------------------------------
+
+class Registry:
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.s3 = boto3.client("s3")
+        self.counter = Counter()
+
+    def upload(self, key: str, document: dict[str, Any]) -> dict[str, Any]:
+        """Put a manifest in the manifest bucket; return its S3 event (real ETag and size)."""
+        body = json.dumps(document).encode()
+        self.s3.put_object(Bucket=MANIFEST_BUCKET, Key=key, Body=body)
+        head = self.s3.head_object(Bucket=MANIFEST_BUCKET, Key=key)
+        event = self.client.events.generate_s3_event(bucket=MANIFEST_BUCKET, key=key)
+        event["Records"][0]["s3"]["object"].update(eTag=head["ETag"].strip('"'), size=head["ContentLength"])
+        return event
+
+    def deliver(self, event: dict[str, Any]) -> None:
+        self.client.lambda_.invoke("ingest_manifest", event)
+
+    def ingest(self, key: str, document: dict[str, Any]) -> dict[str, Any]:
+        self.deliver(self.upload(key, document))
+        return self.last_ingestion()
+
+    def last_ingestion(self) -> dict[str, Any]:
+        (item,) = self.get("/ingestions?limit=1")["items"]
+        if item["status"] != "accepted":
+            raise RuntimeError(f"bench manifest not accepted: {item['reasons']}")
+        return item
+
+    def get(self, path: str, status: int = 200) -> Any:
+        response = self.client.http.get(path, headers=ADMIN)
+        if response.status_code != status:
+            raise RuntimeError(f"GET {path}: {response.status_code} {response.body!r}")
+        return json.loads(response.body)
+
+    def send(self, method: str, path: str, payload: Any = None, status: int = 200) -> Any:
+        response = getattr(self.client.http, method)(
+            path, body=json.dumps(payload) if payload is not None else b"",
+            headers={"Content-Type": "application/json", **ADMIN})
+        if response.status_code != status:
+            raise RuntimeError(f"{method.upper()} {path}: {response.status_code} {response.body!r}")
+        return json.loads(response.body) if response.body else None
+
+    def sweep(self) -> dict[str, Any]:
+        event = self.client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event",
+                                                     detail={}, resources=[])
+        self.client.lambda_.invoke("sweep", event)
+        return self.get("/compliance/report")["last_sweep"]
+
+    def sweep_until_quiet(self, at_most: int = 20) -> int:
+        for runs in range(1, at_most + 1):
+            if self.sweep()["markers_processed"] == 0:
+                return runs
+        raise RuntimeError(f"markers still pending after {at_most} sweeps")
+
+    def count(self, operation: Callable[[], Any]) -> tuple[int, list[str], Any]:
+        with self.counter.measure() as calls:
+            result = operation()
+        return len(calls), calls, result
+
+
+@contextlib.contextmanager
+def fresh_registry() -> Iterator[Registry]:
+    """An empty in-process moto with the table and the manifest bucket, and the app's test client."""
+    with mock_aws():
+        aws.reset()
+        boto3.client("dynamodb").create_table(**table_definition(TABLE))
+        boto3.client("s3").create_bucket(Bucket=MANIFEST_BUCKET)
+        try:
+            with Client(registry_app.app, stage_name="local", project_dir=str(ROOT)) as client:
+                yield Registry(client)
+        finally:
+            aws.reset()
+
+
+# ---- manifests --------------------------------------------------------------------------
+
+_ami = iter(range(1, 10**9))
+
+
+def ami() -> str:
+    return f"ami-{next(_ami):017x}"
+
+
+def build(name: str, run: str, regions: tuple[str, ...] = ("us-east-1", "us-west-2"), **custom: Any) -> dict:
+    """One Packer amazon-ebs build as the manifest post-processor writes it."""
+    return {"name": name, "builder_type": "amazon-ebs", "build_time": 1764000000, "files": None,
+            "artifact_id": ",".join(f"{r}:{ami()}" for r in regions), "packer_run_uuid": run,
+            "custom_data": custom}
+
+
+def manifest(builds: list[dict]) -> dict:
+    return {"builds": builds, "last_run_uuid": builds[-1]["packer_run_uuid"]}
+
+
+def runs(prefix: str, count: int, **custom: Any) -> dict:
+    """A manifest of `count` runs (one build each): `count` versions."""
+    return manifest([build("ubuntu", f"{prefix}-run-{i:05d}", **custom) for i in range(count)])
+
+
+# ---- DynamoDB calls per operation -------------------------------------------------------
+
+CONSUMER_QUERY = "/buckets/base/channels/production/artifact?platform=aws&region=us-east-1"
+
+
+def bench_requests(results: dict[str, Any]) -> None:
+    """Consumer query, get version, list page, ingestion of 1 and 20 builds; throughput."""
+    with fresh_registry() as reg:
+        reg.ingest("base/packer-manifest.json", runs("base", 30))
+        reg.send("post", "/buckets/base/channels", {"name": "production", "version": "v1"}, 201)
+
+        n, calls, served = reg.count(lambda: reg.get(CONSUMER_QUERY))
+        assert served["version"] == "v1" and served["region"] == "us-east-1", served
+        record(results, "consumer_query", n, calls)
+
+        n, calls, version = reg.count(lambda: reg.get("/buckets/base/versions/v1"))
+        assert version["name"] == "v1" and len(version["builds"]) == 1, version
+        record(results, "get_version", n, calls)
+        fingerprint = version["fingerprint"]
+        n, calls, _ = reg.count(lambda: reg.get(f"/buckets/base/versions/{fingerprint}"))
+        record(results, "get_version_by_fingerprint", n, calls, extra=True)
+
+        n, calls, page = reg.count(lambda: reg.get("/buckets/base/versions?limit=25"))
+        assert len(page["items"]) == 25 and page.get("next_token"), "a full page with more to come"
+        record(results, "list_versions_page", n, calls)
+
+        one = reg.upload("base/one-build.json", manifest([build("ubuntu", "one-build-run")]))
+        n, calls, _ = reg.count(lambda: reg.deliver(one))
+        done = reg.last_ingestion()
+        assert [(v["created"], v["builds_added"]) for v in done["versions"]] == [(True, 1)], done
+        record(results, "ingest_manifest_1_build", n, calls)
+
+        twenty = reg.upload("base/twenty-builds.json",
+                            manifest([build(f"source-{i:02d}", "twenty-builds-run") for i in range(20)]))
+        n, calls, _ = reg.count(lambda: reg.deliver(twenty))
+        done = reg.last_ingestion()
+        assert [(v["created"], v["builds_added"]) for v in done["versions"]] == [(True, 20)], done
+        record(results, "ingest_manifest_20_builds", n, calls)
+
+        # Throughput, for the record: handlers on moto in-process (moto's cost included).
+        events = [reg.upload(f"base/throughput-{i:03d}.json", manifest([build("ubuntu", f"tp-run-{i:03d}")]))
+                  for i in range(50)]
+        started = time.perf_counter()
+        for event in events:
+            reg.deliver(event)
+        results["ingest_manifests_per_s"] = round(len(events) / (time.perf_counter() - started), 1)
+        queries = 300
+        started = time.perf_counter()
+        for _ in range(queries):
+            reg.client.http.get(CONSUMER_QUERY, headers=ADMIN)
+        results["consumer_queries_per_s"] = round(queries / (time.perf_counter() - started), 1)
+
+
+def bench_quiet_sweep(results: dict[str, Any], quiet: int) -> None:
+    """One channel move (3 dependants) in a registry of `quiet` otherwise quiet child versions."""
+    with fresh_registry() as reg:
+        started = time.perf_counter()
+        reg.ingest("base/packer-manifest.json", runs("base", 2))
+        reg.send("post", "/buckets/base/channels", {"name": "production", "version": "v1"}, 201)
+        reg.ingest("app/packer-manifest.json", runs("app", 2))
+        reg.send("post", "/buckets/app/channels", {"name": "production", "version": "v1"}, 201)
+        reg.ingest("svc/packer-manifest.json", runs("svc", 3, parent_bucket="app", parent_channel="production"))
+        # The quiet ones: children of base's production, ten per bucket, in manifests of 250 runs.
+        per_manifest = 250
+        for first in range(0, quiet, per_manifest):
+            reg.ingest(f"quiet/{first:05d}.json", manifest([
+                build("ubuntu", f"quiet-run-{i:05d}", bucket_name=f"quiet-{i // 10:04d}",
+                      parent_bucket="base", parent_channel="production")
+                for i in range(first, min(first + per_manifest, quiet))]))
+        check = reg.get("/buckets/quiet-0000/versions/v1")
+        assert check["parents"][0]["bucket"] == "base" and check["ancestry_status"] == "up_to_date", check
+        setup = time.perf_counter() - started
+        reg.sweep_until_quiet()
+
+        reg.send("patch", "/buckets/app/channels/production", {"version": "v2"})
+        n, calls, report = reg.count(reg.sweep)
+        assert report["markers_processed"] == 1 and len(report["ancestry_changes"]) == 3, report
+        assert reg.get("/buckets/svc/versions/v1")["ancestry_status"] == "out_of_date"
+        record(results, f"sweep_quiet_{quiet}", n, calls)
+        results.setdefault("setup_seconds", {})[f"sweep_quiet_{quiet}"] = round(setup, 1)
+
+
+def bench_revoke(results: dict[str, Any]) -> None:
+    """root/v1 with 50 descendants: 10 children (mid), each with 4 children (leaf-*)."""
+    with fresh_registry() as reg:
+        reg.ingest("root/packer-manifest.json", runs("root", 1))
+        reg.ingest("mid/packer-manifest.json", runs("mid", 10, parent_bucket="root", parent_version="v1"))
+        reg.ingest("leaf/packer-manifest.json", manifest([
+            build("ubuntu", f"leaf-run-{i:03d}", bucket_name=f"leaf-{i % 10}", parent_bucket="mid",
+                  parent_version=f"v{i // 4 + 1}") for i in range(40)]))
+        tree = reg.get("/buckets/root/versions/v1/descendants?depth=5")
+        assert tree["count"] == 50 and not tree["truncated"], tree
+        reg.sweep_until_quiet()
+
+        n, calls, revoked = reg.count(lambda: reg.send("post", "/buckets/root/versions/v1/revoke",
+                                                       {"reason": "bench: CVE-0000-0000"}))
+        record(results, "revoke_with_50_descendants", n, calls)
+        inline = sum(1 for v in _descendant_versions(reg) if v["status"] == "revoked")
+        sweeps, sweep_calls = 0, 0
+        while reg.get("/buckets/root/versions/v1")["revocation"].get("cascade_pending"):
+            sweeps += 1
+            if sweeps > 10:
+                raise RuntimeError("the cascade did not finish in 10 sweeps")
+            sweep_n, _, _ = reg.count(reg.sweep)
+            sweep_calls += sweep_n
+        statuses = [v["status"] for v in _descendant_versions(reg)]
+        assert statuses == ["revoked"] * 50, statuses
+        results["revoke_with_50_descendants_total"] = {
+            "ddb_calls": n + sweep_calls, "request": n, "sweeps": sweeps, "sweep_calls": sweep_calls,
+            "revoked_by_request": inline, "revoked_by_sweep": 50 - inline,
+            "request_status": revoked["status"]}
+
+
+def _descendant_versions(reg: Registry) -> list[dict[str, Any]]:
+    found = [reg.get(f"/buckets/mid/versions/v{n}") for n in range(1, 11)]
+    found += [reg.get(f"/buckets/leaf-{b}/versions/v{n}") for b in range(10) for n in range(1, 5)]
+    return found
+
+
+def record(results: dict[str, Any], name: str, count: int, calls: list[str], extra: bool = False) -> None:
+    (results.setdefault("extra_ddb_calls", {}) if extra else results["ddb_calls"])[name] = count
+    results.setdefault("ddb_call_detail", {})[name] = _summarise(calls)
+
+
+def _summarise(calls: list[str]) -> dict[str, int]:
+    summary: dict[str, int] = {}
+    for call in calls:
+        summary[call] = summary.get(call, 0) + 1
+    return summary
+
+
+# ---- cold start -------------------------------------------------------------------------
+
+COLD_APP = """
+import json, sys
+sys.path.insert(0, {root!r})
+import app
+
+class Context:
+    function_name = "packer-registry-prod"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:packer-registry-prod"
+    memory_limit_in_mb = 512
+    aws_request_id = "00000000-0000-0000-0000-000000000001"
+    log_group_name = "/aws/lambda/packer-registry-prod"
+    log_stream_name = "bench"
+    def get_remaining_time_in_millis(self):
+        return 60000
+
+query = {{"platform": "aws", "region": "us-east-1"}}
+event = {{
+    "resource": "/buckets/{{bucket}}/channels/{{channel}}/artifact",
+    "path": "/buckets/b/channels/production/artifact",
+    "httpMethod": "GET",
+    "headers": {{"Accept": "*/*", "Host": "example.execute-api.us-east-1.amazonaws.com",
+                 "Authorization": "Bearer not-checked-here"}},
+    "multiValueHeaders": {{}},
+    "queryStringParameters": query,
+    "multiValueQueryStringParameters": {{k: [v] for k, v in query.items()}},
+    "pathParameters": {{"bucket": "b", "channel": "production"}},
+    "stageVariables": None,
+    "requestContext": {{
+        "resourcePath": "/buckets/{{bucket}}/channels/{{channel}}/artifact",
+        "httpMethod": "GET", "path": "/api/buckets/b/channels/production/artifact", "stage": "api",
+        "requestId": "bench", "identity": {{"sourceIp": "127.0.0.1"}},
+        "authorizer": {{"name": "bench", "role": "viewer", "principalId": "bench"}},
+    }},
+    "body": None,
+    "isBase64Encoded": False,
+}}
+response = app.app(event, Context())
+assert response["statusCode"] == 200, response
+print("RESULT", json.loads(response["body"])["external_id"])
+"""
+
+COLD_FLOOR = """
+import boto3
+client = boto3.client("dynamodb")
+response = client.get_item(TableName={table!r}, Key={{"PK": {{"S": "BUCKET#b"}}, "SK": {{"S": "CHANNEL#production"}}}},
+                           ConsistentRead=True)
+print("RESULT", [a["M"]["external_id"]["S"] for a in response["Item"]["artifacts"]["L"]
+                 if a["M"]["region"].get("S") == "us-east-1"][0])
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def bench_cold_start(results: dict[str, Any]) -> None:
+    import logging
+
+    from chalicelib.localmoto import SerializedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the server's request log
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = SerializedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    workdir = Path(tempfile.mkdtemp(prefix="bench-cold-"))
+    try:
+        os.environ["AWS_ENDPOINT_URL"] = url
+        aws.reset()
+        aws.client("dynamodb").create_table(**table_definition(TABLE))
+        aws.client("s3").create_bucket(Bucket=MANIFEST_BUCKET)
+        with Client(registry_app.app, stage_name="local", project_dir=str(ROOT)) as client:
+            reg = Registry(client)
+            reg.ingest("b/packer-manifest.json", runs("cold", 3))
+            reg.send("post", "/buckets/b/channels", {"name": "production", "version": "v2"}, 201)
+            expected = reg.get("/buckets/b/channels/production/artifact?platform=aws&region=us-east-1")["external_id"]
+        os.environ.pop("AWS_ENDPOINT_URL")
+        aws.reset()
+
+        scripts = {"app": workdir / "cold_app.py", "floor": workdir / "cold_floor.py"}
+        scripts["app"].write_text(COLD_APP.format(root=str(ROOT)))
+        scripts["floor"].write_text(COLD_FLOOR.format(table=TABLE))
+        # What a prod Lambda has (stage variables of .chalice/config.json), the table on moto.
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_", "REGISTRY_"))}
+        env.update({k: v for k, v in BASE_ENV.items() if k.startswith("AWS_")}, AWS_ENDPOINT_URL=url,
+                   REGISTRY_TABLE=TABLE, MANIFEST_BUCKET=MANIFEST_BUCKET, LOG_LEVEL="INFO",
+                   POWERTOOLS_SERVICE_NAME="packer-registry", POWERTOOLS_METRICS_NAMESPACE="PackerRegistry")
+
+        def run(which: str, *flags: str) -> tuple[float, subprocess.CompletedProcess]:
+            started = time.perf_counter()
+            done = subprocess.run([sys.executable, *flags, str(scripts[which])], env=env, cwd=str(workdir),
+                                  capture_output=True, text=True, timeout=120)
+            elapsed = time.perf_counter() - started
+            answer = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+            if done.returncode != 0 or answer != [f"RESULT {expected}"]:
+                raise RuntimeError(f"cold start script {which} failed: {done.stdout}\n{done.stderr}")
+            return elapsed, done
+
+        run("app"), run("floor")  # warm the OS file cache and bytecode caches, not measured
+        times: dict[str, list[float]] = {"app": [], "floor": []}
+        for _ in range(COLD_RUNS):
+            for which in ("app", "floor"):
+                times[which].append(run(which)[0])
+        app_median, floor_median = statistics.median(times["app"]), statistics.median(times["floor"])
+        results["cold_start_ratio"] = round(app_median / floor_median, 2)
+        _, traced = run("app", "-X", "importtime")
+        results["cold_start_detail"] = {
+            "app_median_ms": round(app_median * 1000, 1), "floor_median_ms": round(floor_median * 1000, 1),
+            "app_runs_ms": [round(t * 1000, 1) for t in times["app"]],
+            "floor_runs_ms": [round(t * 1000, 1) for t in times["floor"]],
+            "import_self_ms_by_package": top_imports(traced.stderr),
+        }
+    finally:
+        os.environ.pop("AWS_ENDPOINT_URL", None)
+        aws.reset()
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def top_imports(importtime: str, count: int = 15) -> dict[str, float]:
+    """Self import time (ms) summed per top-level package, from `python -X importtime` output:
+    every module counted once, so the figures add up to the whole import."""
+    totals: dict[str, float] = {}
+    for line in importtime.splitlines():
+        if not line.startswith("import time:") or line.count("|") != 2 or "[us]" in line:
+            continue
+        own, _, name = (part.strip() for part in line[len("import time:"):].split("|"))
+        package = name.split(".")[0]
+        totals[package] = totals.get(package, 0.0) + int(own) / 1000
+    return {k: round(v, 1) for k, v in sorted(totals.items(), key=lambda kv: -kv[1])[:count]}
+
+
+# ---- the package ------------------------------------------------------------------------
+
+def bench_package(results: dict[str, Any]) -> None:
+    out = Path(tempfile.mkdtemp(prefix="bench-package-"))
+    try:
+        env = dict(os.environ)
+        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+        done = subprocess.run(["bash", str(ROOT / "scripts" / "package.sh"), "prod", str(out)], cwd=str(ROOT),
+                              env=env, capture_output=True, text=True, timeout=600)
+        if done.returncode != 0:
+            raise RuntimeError(f"scripts/package.sh failed:\n{done.stdout}\n{done.stderr}")
+        (zip_path,) = out.rglob("deployment.zip")
+        results["deployment_zip_mb"] = round(zip_path.stat().st_size / 1_000_000, 2)
+        import zipfile
+
+        with zipfile.ZipFile(zip_path) as archive:
+            sizes: dict[str, int] = {}
+            for info in archive.infolist():
+                top = info.filename.split("/")[0]
+                sizes[top] = sizes.get(top, 0) + info.compress_size
+        results["deployment_zip_detail"] = {
+            "bytes": zip_path.stat().st_size,
+            "largest_compressed_mb": {k: round(v / 1_000_000, 2)
+                                      for k, v in sorted(sizes.items(), key=lambda kv: -kv[1])[:6]}}
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+# ---- targets and report -----------------------------------------------------------------
+
+def targets(results: dict[str, Any]) -> list[tuple[str, Any, str, bool | None]]:
+    """(figure, value, target, pass) rows; pass is None for figures without a target, and a
+    figure that could not be measured (None) misses its target."""
+    calls = results["ddb_calls"]
+
+    def check(value: Any, test: Callable[[Any], bool]) -> bool:
+        return value is not None and test(value)
+
+    one, twenty = calls.get("ingest_manifest_1_build"), calls.get("ingest_manifest_20_builds")
+    small, large = calls.get("sweep_quiet_100"), calls.get("sweep_quiet_1000")
+    ratio, size = results.get("cold_start_ratio"), results.get("deployment_zip_mb")
+    total = (results.get("revoke_with_50_descendants_total") or {}).get("ddb_calls")
+    detail = results.get("cold_start_detail", {})
+    return [
+        ("consumer query (DynamoDB calls)", calls.get("consumer_query"), "1",
+         check(calls.get("consumer_query"), lambda v: v == 1)),
+        ("get version (DynamoDB calls)", calls.get("get_version"), "≤ 2",
+         check(calls.get("get_version"), lambda v: v <= 2)),
+        ("list versions, one page (DynamoDB calls)", calls.get("list_versions_page"), "1",
+         check(calls.get("list_versions_page"), lambda v: v == 1)),
+        ("ingest a 1-build manifest (DynamoDB calls)", one, "—", None),
+        ("ingest a 20-build manifest (DynamoDB calls)", twenty,
+         "≤ 1-build + 2" + (f" = {one + 2}" if one is not None else ""),
+         check(twenty, lambda v: one is not None and v <= one + 2)),
+        ("sweep after one channel move, 100 quiet versions (DynamoDB calls)", small, "—", None),
+        ("sweep after one channel move, 1,000 quiet versions (DynamoDB calls)", large,
+         "≤ 1.2 × the 100-version sweep" + (f" = {1.2 * small:g}" if small is not None else ""),
+         check(large, lambda v: small is not None and v <= 1.2 * small)),
+        ("revoke with 50 descendants: the request (DynamoDB calls)", calls.get("revoke_with_50_descendants"),
+         "—", None),
+        ("revoke with 50 descendants: request + sweep finishing the cascade (DynamoDB calls)", total, "—", None),
+        (f"cold start / floor (medians of {COLD_RUNS}: {detail.get('app_median_ms')} ms / "
+         f"{detail.get('floor_median_ms')} ms)", ratio, "≤ 1.5", check(ratio, lambda v: v <= 1.5)),
+        ("deployment.zip (MB)", size, "≤ 10", check(size, lambda v: v <= 10)),
+        ("ingestion throughput, moto in-process (manifests/s)", results.get("ingest_manifests_per_s"), "—", None),
+        ("consumer query throughput, moto in-process (queries/s)", results.get("consumer_queries_per_s"), "—", None),
+    ]
+
+
+def table(rows: list[tuple[str, Any, str, bool | None]]) -> str:
+    lines = ["| measure | value | target | result |", "| --- | ---: | --- | --- |"]
+    for name, value, target, ok in rows:
+        verdict = "" if ok is None else "PASS" if ok else "**MISS**"
+        lines.append(f"| {name} | {value} | {target} | {verdict} |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    results: dict[str, Any] = {"ddb_calls": {}}
+    steps = [("DynamoDB calls: requests and ingestion", lambda: bench_requests(results)),
+             ("DynamoDB calls: sweep, 100 quiet versions", lambda: bench_quiet_sweep(results, 100)),
+             ("DynamoDB calls: sweep, 1,000 quiet versions", lambda: bench_quiet_sweep(results, 1000)),
+             ("DynamoDB calls: revoke with 50 descendants", lambda: bench_revoke(results)),
+             ("cold start", lambda: bench_cold_start(results)),
+             ("deployment package", lambda: bench_package(results))]
+    for title, step in steps:
+        started = time.perf_counter()
+        print(f"bench: {title} ...", file=sys.stderr, flush=True)
+        try:
+            step()
+        except Exception as exc:  # a broken step is reported (and misses its targets); the rest still run
+            import traceback
+
+            traceback.print_exc()
+            results.setdefault("errors", {})[title] = f"{type(exc).__name__}: {exc}"
+        print(f"bench: {title}: {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
+    rows = targets(results)
+    results["targets"] = {name: {"value": value, "target": target, "pass": ok}
+                          for name, value, target, ok in rows if ok is not None}
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(table(rows))
+    missed = [name for name, _, _, ok in rows if ok is False]
+    if results.get("errors"):
+        print("\nerrors: " + "; ".join(f"{k}: {v}" for k, v in results["errors"].items()))
+    print(f"\nwrote {RESULTS.relative_to(ROOT)}; "
+          + (f"{len(missed)} target(s) missed" if missed else "every target met"))
+    return 1 if missed or results.get("errors") else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

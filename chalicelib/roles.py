@@ -1,0 +1,50 @@
+"""Roles and which route needs which: checked on every request, so kept light to import.
+
+Roles, each including the one before: `viewer` (all reads, the consumer query,
+`POST /compliance/check`), `contributor` (bucket, channel, version and revocation changes,
+`POST /compliance/sweep`), `admin` (token management, deleting buckets, the registry-wide
+trail).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import Forbidden, Unauthorized
+
+ROLES = ("viewer", "contributor", "admin")
+
+# Routes that need more than the default (GET: viewer; any other method: contributor).
+_ROUTE_ROLES: dict[tuple[str, str], str] = {
+    ("POST", "/compliance/check"): "viewer",
+    ("DELETE", "/buckets/{bucket}"): "admin",
+    ("GET", "/tokens"): "admin",
+    ("GET", "/events"): "admin",
+    ("POST", "/tokens"): "admin",
+    ("DELETE", "/tokens/{token_id}"): "admin",
+}
+# Routes anyone may call: the page, its assets and the API description.
+PUBLIC = {("GET", "/"), ("GET", "/openapi.json"), ("GET", "/static/{asset}")}
+
+
+def required_role(method: str, route: str) -> str | None:
+    if (method, route) in PUBLIC:
+        return None
+    return _ROUTE_ROLES.get((method, route), "viewer" if method == "GET" else "contributor")
+
+
+def allows(role: str, needed: str) -> bool:
+    return ROLES.index(role) >= ROLES.index(needed)
+
+
+def enforce(context: dict[str, Any] | None, method: str, route: str) -> dict[str, Any] | None:
+    """Raise 401/403 unless the caller may call this route; returns the identity."""
+    needed = required_role(method, route)
+    if needed is None:
+        return None
+    context = context or {}
+    if not context.get("role"):
+        raise Unauthorized(f"a valid bearer token is required: {context.get('error', 'send Authorization: Bearer <token>')}")
+    if not allows(context["role"], needed):
+        raise Forbidden(f"{method} {route} needs the {needed} role; token {context.get('name')!r} is {context['role']}")
+    return context

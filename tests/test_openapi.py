@@ -1,0 +1,330 @@
+"""GET /openapi.json: a valid OpenAPI document that describes every route, and what the
+real app answers (successes and errors) conforms to it."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate as validate_spec
+from referencing import Registry as SchemaRegistry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from conftest import ADMIN_TOKEN, ROOT, manifest, real_manifest
+from chalicelib import openapi, roles
+
+DOC_URI = "urn:registry-openapi"
+
+
+def document() -> dict:
+    return openapi.document()
+
+
+def operations() -> dict[tuple[str, str], dict]:
+    return {(method.upper(), path): op for path, item in document()["paths"].items() for method, op in item.items()}
+
+
+def app_routes() -> set[tuple[str, str]]:
+    import app
+
+    return {(method, path) for path, methods in app.app.routes.items() for method in methods}
+
+
+# ---- the document itself ----------------------------------------------------------------
+
+def test_document_is_valid_openapi():
+    validate_spec(document())
+    assert document()["openapi"].startswith("3.")
+
+
+def test_document_describes_exactly_the_routes_of_the_app():
+    assert set(operations()) == app_routes()
+
+
+def test_every_path_parameter_is_declared():
+    for (method, path), op in operations().items():
+        declared = {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
+        assert declared == set(re.findall(r"{(\w+)}", path)), (method, path)
+        assert all(p["required"] for p in op.get("parameters", []) if p["in"] == "path")
+
+
+def test_query_parameters_are_declared():
+    ops = operations()
+    query = {key: {p["name"] for p in op.get("parameters", []) if p["in"] == "query"} for key, op in ops.items()}
+    for key in [("GET", "/buckets"), ("GET", "/buckets/{bucket}/versions"), ("GET", "/buckets/{bucket}/channels"),
+                ("GET", "/buckets/{bucket}/channels/{channel}/history"), ("GET", "/ingestions"),
+                ("GET", "/tokens"), ("GET", "/compliance/report"), ("GET", "/buckets/{bucket}/events"),
+                ("GET", "/events")]:
+        assert {"limit", "next_token"} <= query[key], key
+    assert "status" in query[("GET", "/ingestions")]
+    assert query[("GET", "/buckets/{bucket}/channels/{channel}/artifact")] == {
+        "platform", "region", "component_type", "labels"}
+    assert query[("GET", "/buckets/{bucket}/versions/{version}/descendants")] == {"depth"}
+    assert query[("DELETE", "/buckets/{bucket}/versions/{version}")] == {"rollback_channels"}
+    assert query[("GET", "/artifacts")] == {"id"}
+
+
+def test_request_bodies_come_from_the_models():
+    from chalicelib import models
+
+    ops, schemas = operations(), document()["components"]["schemas"]
+    expected = {
+        ("POST", "/buckets"): "CreateBucket",
+        ("PATCH", "/buckets/{bucket}"): "UpdateBucket",
+        ("POST", "/buckets/{bucket}/channels"): "CreateChannel",
+        ("PATCH", "/buckets/{bucket}/channels/{channel}"): "UpdateChannel",
+        ("POST", "/buckets/{bucket}/versions/{version}/revoke"): "RevokeRequest",
+        ("POST", "/tokens"): "CreateToken",
+        ("POST", "/compliance/check"): "ComplianceCheckRequest",
+    }
+    for key, name in expected.items():
+        body = ops[key]["requestBody"]["content"]["application/json"]["schema"]
+        assert body == {"$ref": f"#/components/schemas/{name}"}, key
+        if hasattr(models, name):
+            assert set(schemas[name]["properties"]) == set(getattr(models, name).model_fields), name
+            assert schemas[name]["additionalProperties"] is False  # extra="forbid"
+    with_body = {key for key, op in ops.items() if "requestBody" in op}
+    assert with_body == set(expected)
+
+
+def test_security_is_bearer_except_on_the_public_routes():
+    doc = document()
+    assert doc["security"] == [{"bearerAuth": []}]
+    assert doc["components"]["securitySchemes"]["bearerAuth"] == {**doc["components"]["securitySchemes"]["bearerAuth"],
+                                                                  "type": "http", "scheme": "bearer"}
+    for key, op in operations().items():
+        if key in roles.PUBLIC:
+            assert op["security"] == [], key
+            assert "401" not in op["responses"], key
+        else:
+            assert "security" not in op, key  # the document-wide bearer requirement applies
+            assert "401" in op["responses"], key
+        needs_more = roles.required_role(*key) in ("contributor", "admin")
+        assert ("403" in op["responses"]) == needs_more, key
+
+
+def test_every_error_response_is_the_error_shape():
+    for key, op in operations().items():
+        for status, response in op["responses"].items():
+            if int(status) >= 400:
+                error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+                assert response["content"] == error, (key, status)
+    assert document()["components"]["schemas"]["Error"]["required"] == ["error", "message"]
+
+
+def test_document_is_built_once_and_the_module_imports_light():
+    assert openapi.document() is openapi.document()
+    code = ("import sys, chalicelib.openapi; "
+            "print(sorted(m for m in sys.modules if m.startswith(('pydantic', 'chalice'))))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert json.loads(out.replace("'", '"')) == ["chalicelib", "chalicelib.openapi"]
+
+
+def test_served_without_a_token(client):
+    response = client.http.get("/openapi.json")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/json"
+    assert json.loads(response.body) == json.loads(json.dumps(document()))
+
+
+# ---- the app's answers against the document ---------------------------------------------
+
+class Conformance:
+    """Calls the app through the test client and checks each answer against the document:
+    its status is declared for the operation, and its body validates against that status's
+    schema. Records which (method, route, status) were seen."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        doc = json.loads(json.dumps(document()))
+        self.registry = SchemaRegistry().with_resource(DOC_URI, Resource.from_contents(doc, DRAFT202012))
+        self.ops = {(m.upper(), p): op for p, item in doc["paths"].items() for m, op in item.items()}
+        self.seen: set[tuple[str, str, int]] = set()
+
+    def call(self, method: str, route: str, params: dict[str, str] | None = None, payload: Any = None,
+             token: str | None = ADMIN_TOKEN, query: str = "", expect: int | None = None) -> tuple[int, Any]:
+        path = route
+        for name, value in (params or {}).items():
+            path = path.replace("{" + name + "}", quote(value, safe=""))
+        headers = {"Content-Type": "application/json"}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        kwargs: dict[str, Any] = {"headers": headers}
+        if method in ("POST", "PATCH", "PUT"):
+            kwargs["body"] = json.dumps(payload) if payload is not None else b""
+        response = getattr(self.client.http, method.lower())(path + (f"?{query}" if query else ""), **kwargs)
+        status = response.status_code
+        op = self.ops[(method, route)]
+        assert str(status) in op["responses"], (method, path, status, response.body)
+        content = op["responses"][str(status)]["content"]
+        media = response.headers.get("Content-Type", "").split(";")[0]
+        assert media in content, (method, path, status, media)
+        raw = response.body.decode() if isinstance(response.body, bytes) else response.body
+        body = json.loads(raw) if media == "application/json" else raw
+        pointer = "/".join(["#", "paths", route.replace("~", "~0").replace("/", "~1"), method.lower(), "responses",
+                            str(status), "content", media.replace("/", "~1"), "schema"])
+        validator = Draft202012Validator({"$ref": DOC_URI + pointer}, registry=self.registry)
+        errors = sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
+        assert not errors, (method, path, status, [f"{list(e.absolute_path)}: {e.message}" for e in errors[:5]])
+        if expect is not None:
+            assert status == expect, (method, path, status, body)
+        self.seen.add((method, route, status))
+        return status, body
+
+
+@pytest.fixture
+def api(registry):
+    conformance = Conformance(registry.client)
+    conformance.upload = registry.upload  # type: ignore[attr-defined]
+    return conformance
+
+
+B, V, C = "/buckets/{bucket}", "/buckets/{bucket}/versions/{version}", "/buckets/{bucket}/channels/{channel}"
+
+
+def test_answers_of_a_whole_workflow_conform(api):
+    api.upload("base-image/packer-manifest.json", real_manifest("amazon-ebs-single-1.json"))
+    api.upload("base-image/second.json", manifest({"custom_data": {"fingerprint": "second"}}))
+    api.upload("app/packer-manifest.json", manifest({"artifact_id": "us-east-1:ami-0000000000000000a",
+                                                     "custom_data": {"parent_bucket": "base-image",
+                                                                     "parent_channel": "stable"}}))
+    api.upload("orphan/packer-manifest.json", manifest({"artifact_id": "us-east-1:ami-0000000000000000b",
+                                                        "custom_data": {"source_ami": "ami-unknown"}}))
+    api.upload("junk/packer-manifest.json", b"{not json")
+    base, v1 = {"bucket": "base-image"}, {"bucket": "base-image", "version": "v1"}
+
+    _, page = api.call("GET", "/buckets", query="limit=1", expect=200)
+    assert page["next_token"]
+    api.call("GET", "/buckets", query=f"limit=1&next_token={page['next_token']}", expect=200)
+    api.call("POST", "/buckets", payload={"name": "empty", "description": "d", "labels": {"os": "x"}}, expect=201)
+    api.call("PATCH", B, {"bucket": "empty"}, payload={"labels": {"team": "a"}}, expect=200)
+    api.call("GET", B, base, expect=200)
+    api.call("GET", f"{B}/versions", base, expect=200)
+    _, version = api.call("GET", V, v1, expect=200)
+    assert version["builds"]
+    api.call("GET", V, {"bucket": "base-image", "version": "second"}, expect=200)
+
+    _, created = api.call("POST", f"{B}/channels", base, payload={"name": "stable", "version": "v1"}, expect=201)
+    assert created["version"] == "v1"
+    api.call("PATCH", C, {**base, "channel": "stable"}, payload={"description": "the stable one"}, expect=200)
+    api.call("GET", f"{B}/channels", base, expect=200)
+    api.call("GET", C, {**base, "channel": "latest"}, expect=200)
+    api.call("GET", f"{C}/history", {**base, "channel": "stable"}, expect=200)
+    _, served = api.call("GET", f"{C}/artifact", {**base, "channel": "stable"}, query="platform=aws&region=us-east-1",
+                         expect=200)
+    api.call("GET", "/artifacts/{external_id}", {"external_id": served["external_id"]}, expect=200)
+    api.call("GET", "/artifacts", query=f"id={served['external_id']}", expect=200)
+    api.call("POST", "/compliance/check", payload={"artifacts": [served["external_id"], "ami-nope"]}, expect=200)
+    plan = json.loads((ROOT / "tests/fixtures/terraform-plan.json").read_text())
+    api.call("POST", "/compliance/check", payload=plan, expect=200)
+
+    # app was built on base-image's stable channel; moving it makes app out of date.
+    api.upload("app/packer-manifest.json", manifest({"artifact_id": "us-east-1:ami-0000000000000000a",
+                                                     "custom_data": {"parent_bucket": "base-image",
+                                                                     "parent_channel": "stable"}}))
+    api.call("PATCH", C, {**base, "channel": "stable"}, payload={"version": "v2"}, expect=200)
+    api.call("POST", "/compliance/sweep", expect=200)
+    api.call("GET", "/compliance/report", expect=200)
+    api.call("GET", "/compliance/report", query="limit=1", expect=200)
+    api.call("GET", f"{V}/ancestry", {"bucket": "app", "version": "v1"}, expect=200)
+    api.call("GET", f"{V}/ancestry", {"bucket": "orphan", "version": "v1"}, expect=200)
+    api.call("GET", f"{V}/descendants", {"bucket": "base-image", "version": "v1"}, query="depth=3", expect=200)
+
+    # revocation: scheduled, restored, now (with the cascade to app), the consumer query's 409
+    api.call("POST", f"{V}/revoke", {"bucket": "base-image", "version": "v2"}, payload={"reason": "later",
+                                                                                        "revoke_in": "2d"}, expect=200)
+    api.call("POST", f"{V}/restore", {"bucket": "base-image", "version": "v2"}, expect=200)
+    api.call("POST", f"{V}/revoke", {"bucket": "base-image", "version": "v2"},
+             payload={"reason": "CVE", "disable_rollback_channels": True}, expect=200)
+    api.call("GET", f"{C}/artifact", {**base, "channel": "stable"}, query="platform=aws", expect=409)
+    api.call("GET", f"{V}/descendants", {"bucket": "base-image", "version": "v2"}, expect=200)
+    api.call("GET", "/artifacts/{external_id}", {"external_id": "ami-0000000000000000a"}, expect=200)
+    api.call("POST", "/compliance/check", payload={"artifacts": ["ami-0000000000000000a"]}, expect=200)
+    api.call("POST", f"{V}/revoke", {"bucket": "base-image", "version": "v2"}, payload={"reason": "again"},
+             expect=409)
+    api.call("DELETE", V, {"bucket": "base-image", "version": "v2"}, expect=409)
+    api.call("DELETE", V, {"bucket": "base-image", "version": "v2"}, query="rollback_channels=true", expect=200)
+    api.call("DELETE", C, {**base, "channel": "stable"}, expect=200)
+    api.call("DELETE", C, {**base, "channel": "latest"}, expect=409)
+
+    api.call("GET", "/ingestions", expect=200)
+    api.call("GET", "/ingestions", query="status=rejected", expect=200)
+    _, events = api.call("GET", f"{B}/events", base, expect=200)
+    assert events["items"]
+    api.call("GET", f"{B}/events", base, query="limit=2", expect=200)
+    api.call("GET", "/events", expect=200)
+    _, me = api.call("GET", "/whoami", expect=200)
+    assert me["role"] == "admin"
+    _, token = api.call("POST", "/tokens", payload={"name": "viewer-1", "role": "viewer"}, expect=201)
+    api.call("GET", "/tokens", expect=200)
+    api.call("GET", "/buckets", token=token["secret"], expect=200)
+    api.call("POST", "/buckets", payload={"name": "nope"}, token=token["secret"], expect=403)
+    api.call("DELETE", "/tokens/{token_id}", {"token_id": token["id"]}, expect=200)
+    api.call("GET", "/buckets", token=token["secret"], expect=401)
+    api.call("DELETE", B, {"bucket": "empty"}, expect=200)
+    api.call("GET", "/", token=None, expect=200)
+    api.call("GET", "/openapi.json", token=None, expect=200)
+    api.call("GET", "/static/{asset}", {"asset": "favicon.svg"}, token=None, expect=200)
+    api.call("GET", "/static/{asset}", {"asset": "nope.exe"}, token=None, expect=404)
+    succeeded = {(method, route) for method, route, status in api.seen if status < 300}
+    assert succeeded == set(api.ops), set(api.ops) - succeeded
+
+
+def test_error_answers_conform(api):
+    api.upload("base-image/packer-manifest.json", real_manifest("amazon-ebs-single-1.json"))
+    base = {"bucket": "base-image"}
+    api.call("GET", "/buckets", token=None, expect=401)
+    api.call("GET", "/buckets", token="not-a-token", expect=401)
+    api.call("GET", "/buckets", query="limit=0", expect=400)
+    api.call("GET", "/buckets", query="next_token=garbage", expect=400)
+    api.call("POST", "/buckets", payload={"name": "-bad"}, expect=400)
+    api.call("POST", "/buckets", payload={"name": "base-image"}, expect=409)
+    api.call("GET", B, {"bucket": "missing"}, expect=404)
+    api.call("PATCH", B, {"bucket": "missing"}, payload={}, expect=404)
+    api.call("GET", f"{B}/versions", {"bucket": "missing"}, expect=404)
+    api.call("GET", V, {**base, "version": "v99"}, expect=404)
+    api.call("DELETE", V, {**base, "version": "v1"}, query="rollback_channels=maybe", expect=400)
+    api.call("POST", f"{V}/revoke", {**base, "version": "v1"}, payload={"reason": ""}, expect=400)
+    api.call("POST", f"{V}/revoke", {**base, "version": "v1"}, payload={"reason": "x", "revoke_in": "soon"},
+             expect=400)
+    api.call("POST", f"{V}/restore", {**base, "version": "v1"}, expect=409)
+    api.call("GET", f"{V}/descendants", {**base, "version": "v1"}, query="depth=0", expect=400)
+    api.call("POST", f"{B}/channels", base, payload={"name": "latest"}, expect=409)
+    api.call("POST", f"{B}/channels", {"bucket": "missing"}, payload={"name": "x"}, expect=404)
+    api.call("PATCH", f"{C}", {**base, "channel": "latest"}, payload={"version": "v1"}, expect=409)
+    api.call("GET", f"{C}/history", {**base, "channel": "missing"}, expect=404)
+    api.call("GET", f"{C}/artifact", {**base, "channel": "latest"}, expect=400)
+    api.call("GET", f"{C}/artifact", {**base, "channel": "latest"}, query="platform=gcp", expect=404)
+    api.call("GET", f"{C}/artifact", {**base, "channel": "latest"}, query="platform=aws&labels=nocolon", expect=400)
+    api.call("GET", "/artifacts/{external_id}", {"external_id": "ami-missing"}, expect=404)
+    api.call("GET", "/artifacts", expect=400)
+    api.call("POST", "/compliance/check", payload=[1, 2], expect=400)
+    api.call("POST", "/compliance/check", payload={"artifacts": [""]}, expect=400)
+    api.call("GET", "/ingestions", query="status=odd", expect=400)
+    api.call("POST", "/tokens", payload={"name": "x", "role": "root"}, expect=400)
+    api.call("DELETE", "/tokens/{token_id}", {"token_id": "0123456789abcdef"}, expect=404)
+
+
+# ---- defects found while fuzzing, fixed -----------------------------------------------
+
+@pytest.mark.parametrize("path", ["/buckets", "/"])
+def test_an_undeclared_method_is_405(client, path):
+    response = client.http.put(path, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, body=b"{}")
+    assert response.status_code == 405, (response.status_code, response.body)
+    assert set(json.loads(response.body)) == {"error", "message"}
+
+
+def test_an_empty_token_expiry_is_refused(registry):
+    registry.send("post", "/tokens", {"name": "no-expiry", "role": "viewer", "expires_at": ""}, status=400)
+
+
+@pytest.mark.parametrize("actions", [True, 5])
+def test_a_plan_with_non_list_actions_is_a_400(registry, actions):
+    plan = {"resource_changes": [{"mode": "managed", "change": {"actions": actions, "after": {"ami": "ami-1"}}}]}
+    registry.send("post", "/compliance/check", plan, status=400)

@@ -1,0 +1,431 @@
+"""The registry web page: served by the app, and driven in a real headless Chromium.
+
+The browser tests start the runner behind `make run` as a subprocess on free loopback ports,
+load a base → child chain through its moto S3 endpoint (as Packer's manifest post-processor
+would), move the base's channel, sweep, and then use the page as a person would: sign in,
+find the outdated child, read the warning, revoke through the page. Screenshots land in
+test-artifacts/browser/ (git-ignored). `UPDATE_SCREENSHOT=1` also rewrites docs/screenshot.png.
+
+Chromium is Debian's (`scripts/install-browser.sh`); Playwright cannot download browsers
+here. Without it these tests skip, except in CI (CI=true), where they fail.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Callable
+
+import boto3
+import pytest
+
+from chalicelib import web
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+SCREENSHOT = ROOT / "docs" / "screenshot.png"
+TOKEN = "browser-test-admin-token-0123456789"
+MANIFESTS = "packer-manifests"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+OUTDATED = "Outdated: parent base channel production now points at v2; this was built from v1."
+BASE_AMIS = ("ami-0ba5e0000000000a1", "ami-0ba5e0000000000b1")
+# The runner behind `make run`, except that SQS requests skip localmoto's one-request-at-a-time
+# lock: the runner's 1 s SQS long poll holds that lock, so every DynamoDB and S3 call would
+# wait up to a second (a page view makes dozens). Harmless once localmoto exempts SQS itself.
+LAUNCHER = """
+import sys
+from chalicelib import local, localmoto
+
+serialized = localmoto._OneAtATime.__call__
+
+def sqs_unserialized(self, environ, start_response):
+    if "/sqs/aws4_request" in environ.get("HTTP_AUTHORIZATION", ""):
+        return list(self.app(environ, start_response))
+    return serialized(self, environ, start_response)
+
+localmoto._OneAtATime.__call__ = sqs_unserialized
+sys.exit(local.main())
+"""
+
+
+# ---- the page's files, through the app (no browser) --------------------------------------
+
+def test_the_page_and_its_assets_are_served_with_their_types(client):
+    index = client.http.get("/")
+    assert index.status_code == 200
+    assert index.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert "default-src 'none'" in index.headers["Content-Security-Policy"]
+    html = index.body.decode()
+    referenced = set(re.findall(r'(?:src|href)="static/([^"]+)"', html))
+    assert referenced == {"app.js", "app.css", "favicon.svg"}
+    assert not re.search(r'(?:src|href)="(?:https?:)?//', html), "the page must not load anything from elsewhere"
+    for asset in referenced:
+        response = client.http.get(f"/static/{asset}")
+        assert response.status_code == 200, asset
+        assert response.headers["Content-Type"] == web.ASSETS[asset]
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert client.http.get("/static/app.js").headers["Content-Type"].startswith("text/javascript")
+
+
+def test_only_shipped_files_are_served(client):
+    for name in ("nope.js", "web.py", "..%2Fweb.py", "%2e%2e%2fapp.py", "INDEX.HTML"):
+        response = client.http.get(f"/static/{name}")
+        assert response.status_code == 404, name
+        body = json.loads(response.body)
+        assert body["error"] == "NotFound" and "no page asset" in body["message"]
+
+
+def test_the_allow_list_is_exactly_the_shipped_files():
+    shipped = {p.name for p in web.WEB_DIR.iterdir() if p.is_file()}
+    assert shipped == set(web.ASSETS)
+
+
+# ---- a running registry with a base → child chain -------------------------------------------
+
+def free_ports(count: int) -> list[int]:
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [probe.getsockname()[1] for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float, proc: subprocess.Popen) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"runner exited with {proc.returncode} while waiting for {what}")
+        result = check()
+        if result:
+            return result
+        time.sleep(0.1)
+    pytest.fail(f"timed out after {timeout} s waiting for {what}")
+
+
+class Api:
+    def __init__(self, url: str, token: str = TOKEN) -> None:
+        self.url, self.token = url, token
+
+    def call(self, method: str, path: str, payload: Any = None) -> tuple[int, Any]:
+        data = json.dumps(payload).encode() if payload is not None else None
+        request = urllib.request.Request(f"{self.url}{path}", data=data, method=method, headers={
+            "Authorization": f"Bearer {self.token}", "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=20) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"null")
+        except (urllib.error.URLError, ConnectionError):
+            return 0, None
+
+    def ok(self, method: str, path: str, payload: Any = None) -> Any:
+        status, body = self.call(method, path, payload)
+        assert 200 <= status < 300, (method, path, status, body)
+        return body
+
+
+def packer_manifest(run: str, artifact_id: str, name: str = "ubuntu", **custom: str) -> bytes:
+    return json.dumps({"builds": [{
+        "name": name, "builder_type": "amazon-ebs", "build_time": 1764000000, "files": None,
+        "artifact_id": artifact_id, "packer_run_uuid": run, "custom_data": custom}],
+        "last_run_uuid": run}).encode()
+
+
+@pytest.fixture(scope="module")
+def registry():
+    """`make run`'s runner with: base v1 and v2, production moved v1 → v2, a child built from
+    base production when it was v1 (so outdated after the sweep), a grandchild built from the
+    child's image, an unrelated bucket, and a rejected upload. Yields (API URL, viewer token)."""
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is not installed: run scripts/install-browser.sh (Debian's chromium)"
+        if os.environ.get("CI", "").lower() in ("true", "1"):
+            pytest.fail(message)
+        pytest.skip(message)
+    port, moto_port = free_ports(2)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_ENDPOINT_URL", "AWS_PROFILE"))}
+    env.update(AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local", AWS_DEFAULT_REGION="us-east-1",
+               PORT=str(port), MOTO_PORT=str(moto_port), SWEEP_INTERVAL="3600", REGISTRY_ADMIN_TOKEN=TOKEN,
+               PYTHONUNBUFFERED="1")
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen([sys.executable, "-c", LAUNCHER], cwd=ROOT, env=env,
+                                stdout=out, stderr=err, text=True)
+        try:
+            wait_for("'Registry ready'", lambda: "Registry ready" in (out.seek(0), out.read())[1], 60, proc)
+            url = f"http://127.0.0.1:{port}"
+            api = Api(url)
+            s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{moto_port}", region_name="us-east-1",
+                              aws_access_key_id="local", aws_secret_access_key="local")
+
+            def upload(key: str, body: bytes, bucket: str, version: str) -> None:
+                s3.put_object(Bucket=MANIFESTS, Key=key, Body=body)
+                wait_for(f"{bucket} {version}", lambda: api.call("GET", f"/buckets/{bucket}/versions/{version}")[0] == 200,
+                         20, proc)
+
+            upload("base/1.json", packer_manifest("base-run-1", f"us-east-1:{BASE_AMIS[0]},eu-west-1:ami-0ba5e0000000000a2",
+                                                  os="ubuntu", release="24.04"), "base", "v1")
+            api.ok("POST", "/buckets/base/channels", {"name": "production", "version": "v1"})
+            upload("child/1.json", packer_manifest("child-run-1", "us-east-1:ami-0c41d000000000001", name="app",
+                                                  parent_bucket="base", parent_channel="production"), "child", "v1")
+            upload("base/2.json", packer_manifest("base-run-2", f"us-east-1:{BASE_AMIS[1]},eu-west-1:ami-0ba5e0000000000b2",
+                                                  os="ubuntu", release="24.04"), "base", "v2")
+            upload("app-server/1.json", packer_manifest("svc-run-1", "us-east-1:ami-0a99000000000001", name="svc",
+                                                        source_ami="ami-0c41d000000000001"), "app-server", "v1")
+            upload("web-server/1.json", packer_manifest("web-run-1", "us-west-2:ami-0we6000000000001", name="web"),
+                   "web-server", "v1")
+            api.ok("PATCH", "/buckets/base/channels/production", {"version": "v2"})
+            api.ok("PATCH", "/buckets/base", {"description": "Hardened Ubuntu 24.04 base image",
+                                              "labels": {"team": "platform", "os": "ubuntu"}})
+            s3.put_object(Bucket=MANIFESTS, Key="junk/packer-manifest.json", Body=b"not json at all")
+            wait_for("the junk upload's rejection", lambda: any(
+                i["key"] == "junk/packer-manifest.json"
+                for i in (api.call("GET", "/ingestions?status=rejected")[1] or {}).get("items", [])), 20, proc)
+            api.ok("POST", "/compliance/sweep", {})
+            assert api.ok("GET", "/buckets/child/versions/v1")["ancestry_status"] == "out_of_date"
+            viewer = api.ok("POST", "/tokens", {"name": "reader", "role": "viewer"})["secret"]
+            yield url, viewer
+        finally:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+
+@pytest.fixture(scope="module")
+def browser(registry):
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser, registry, request):
+    """A fresh tab (fresh session storage) at laptop width; fails the test on a page script error."""
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, color_scheme="light",
+                                  locale="en-GB", timezone_id="UTC")
+    context.set_default_timeout(8000)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield tab
+    tab.screenshot(path=str(ARTIFACTS / f"{request.node.name}-last.png"), full_page=True)
+    text = tab.inner_text("body")
+    context.close()
+    assert not errors, f"script errors in the page: {errors}"
+    leaked = re.findall(r"\b(?:null|undefined|NaN)\b|\[object Object\]", text)
+    assert not leaked, f"the page shows programming values to the person: {leaked}"
+
+
+def shot(tab, name: str, full_page: bool = True) -> Path:
+    path = ARTIFACTS / f"{name}.png"
+    tab.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+# ---- the page in a browser -------------------------------------------------------------------
+
+def test_sign_in_find_the_outdated_child_and_read_why(page, registry):
+    from playwright.sync_api import expect
+
+    url, _ = registry
+    page.goto(f"{url}/")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(page.get_by_role("button", name="Sign out")).to_be_hidden()
+    page.keyboard.press("Tab")
+    expect(page.locator("#skip-link")).to_be_focused()
+
+    # A wrong token is refused in words; the right one signs in (keyboard only).
+    page.get_by_label("Bearer token").fill("not-a-token")
+    page.get_by_label("Bearer token").press("Enter")
+    expect(page.locator("#signin-error")).to_contain_text("not accepted")
+    shot(page, "sign-in-refused")
+    page.get_by_label("Bearer token").fill(TOKEN)
+    page.get_by_label("Bearer token").press("Enter")
+
+    # The bucket list: every bucket, the child flagged in words, the base's channels.
+    expect(page.get_by_role("heading", name="Buckets", level=1)).to_be_visible()
+    rows = page.locator("#bucket-table tbody tr")
+    expect(rows).to_have_count(4)
+    child = page.locator('tr[data-bucket="child"]')
+    expect(child).to_contain_text("1 outdated")
+    expect(page.locator('tr[data-bucket="web-server"]')).to_contain_text("No problems")
+    expect(page.locator('tr[data-bucket="app-server"]')).to_contain_text("No problems")
+    expect(page.locator('tr[data-bucket="base"]')).to_contain_text("production → v2")
+    expect(page.get_by_text("1 version needs attention (1 outdated)")).to_be_visible()
+    expect(page.locator("#flagged-summary")).to_have_text(f"child v1 — {OUTDATED}")
+    page.get_by_label("Search buckets").fill("hardened")
+    expect(rows.filter(visible=True)).to_have_count(1)
+    expect(page.locator("#bucket-count")).to_contain_text("1 of 4 buckets match")
+    shot(page, "buckets-search")
+    page.get_by_label("Search buckets").fill("")
+
+    # The child's bucket: its version flagged, with the reason.
+    child.get_by_role("link", name="child").click()
+    expect(page.get_by_role("heading", name="child", level=1)).to_be_visible()
+    expect(page.locator('#versions-table tr[data-version="v1"]')).to_contain_text("Outdated")
+    expect(page.locator(".callout.warn")).to_contain_text(OUTDATED)
+
+    # The version: the warning in words, its parent with the live status, its artifacts.
+    page.locator('#versions-table tr[data-version="v1"]').get_by_role("link", name="v1").click()
+    expect(page.get_by_role("heading", name="child v1", level=1)).to_be_visible()
+    expect(page.locator("#ancestry-warnings")).to_have_text(OUTDATED)
+    expect(page.locator("#version-status")).to_contain_text("Active")
+    expect(page.locator("#version-status")).to_contain_text("Outdated")
+    parents = page.locator("#s-parents ~ div tbody tr")
+    expect(parents.first).to_contain_text("base v1")
+    expect(parents.first).to_contain_text("production")
+    expect(page.get_by_text("ami-0c41d000000000001")).to_be_visible()
+    expect(page.locator("#s-children ~ div")).to_contain_text("app-server v1")
+    assert page.evaluate("document.activeElement.id") == "view-title"  # focus follows navigation
+    path = shot(page, "version-outdated-1280", full_page=False)
+    if os.environ.get("UPDATE_SCREENSHOT"):
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        shutil.copyfile(path, SCREENSHOT)
+
+    # Channel history, in the base's bucket view.
+    page.goto(f"{url}/#bucket=base")
+    expect(page.get_by_role("heading", name="base", level=1)).to_be_visible()
+    production = page.locator('tr[data-channel="production"]')
+    production.get_by_text("Show history").click()
+    expect(production.locator(".timeline li")).to_have_count(2)
+    expect(production.locator(".timeline li").first).to_contain_text("assigned: v1 → v2")
+    expect(page.locator(".labels").first).to_contain_text("platform")
+    page.get_by_text("Show recent changes").click()
+    expect(page.locator("#activity tbody tr").first).to_be_visible()
+
+
+def test_a_shared_link_signs_in_opens_the_version_and_drops_the_token(page, registry):
+    from playwright.sync_api import expect
+
+    url, _ = registry
+    page.goto(f"{url}/#token={TOKEN}&bucket=child&version=v1")
+    expect(page.locator("#ancestry-warnings")).to_have_text(OUTDATED)
+    assert TOKEN not in page.url
+    assert page.url.endswith("#bucket=child&version=v1")
+    page.reload()  # the token stays for the tab's session
+    expect(page.locator("#ancestry-warnings")).to_have_text(OUTDATED)
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+def test_api_errors_are_shown_in_words(page, registry):
+    from playwright.sync_api import expect
+
+    url, _ = registry
+    page.goto(f"{url}/#token={TOKEN}&bucket=no-such-bucket")
+    expect(page.get_by_role("alert").first).to_contain_text("Not found: bucket 'no-such-bucket' does not exist")
+
+
+def test_ingestions_and_compliance(page, registry):
+    from playwright.sync_api import expect
+
+    url, _ = registry
+    page.goto(f"{url}/#token={TOKEN}")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Ingestions").click()
+    records = page.locator("#ingestions-table tbody tr")
+    expect(records).to_have_count(1)
+    expect(records.first).to_contain_text("s3://packer-manifests/junk/packer-manifest.json")
+    expect(records.first).to_contain_text("Rejected")
+    expect(records.first).to_contain_text("JSON")
+    shot(page, "ingestions-rejected")
+    page.get_by_label("Show", exact=True).select_option("accepted")
+    expect(page.locator("#ingestions-table tbody tr")).to_have_count(5)
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Compliance").click()
+    flagged = page.locator("#flagged-table tbody tr")
+    expect(flagged).to_have_count(1)
+    expect(flagged.first).to_contain_text("child v1")
+    expect(flagged.first).to_contain_text(OUTDATED)
+    page.get_by_role("button", name="Run a sweep now").click()
+    expect(page.locator("#notice")).to_contain_text("Sweep finished")
+    shot(page, "compliance")
+
+
+def test_a_viewer_is_told_what_the_api_refused(page, registry):
+    from playwright.sync_api import expect
+
+    url, viewer = registry
+    page.goto(f"{url}/#token={viewer}&bucket=base&version=v2")
+    expect(page.get_by_role("heading", name="base v2", level=1)).to_be_visible()
+    if page.locator("#revoke-form").count() == 0:  # the API said who the token is (GET /whoami)
+        expect(page.get_by_text("Your token is a viewer token")).to_be_visible()
+        return
+    page.get_by_label("Reason (required)").fill("trying")
+    page.get_by_role("button", name="Revoke v2").click()
+    expect(page.locator("#revoke-form .form-error")).to_contain_text("Not allowed")
+    expect(page.locator("#revoke-form .form-error")).to_contain_text("needs the contributor role")
+    expect(page.locator("#version-status")).to_contain_text("Active")
+
+
+def test_phone_width_is_readable(browser, registry):
+    from playwright.sync_api import expect
+
+    url, _ = registry
+    context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True, color_scheme="dark",
+                                  locale="en-GB", timezone_id="UTC")
+    context.set_default_timeout(8000)
+    tab = context.new_page()
+    try:
+        for fragment, ready in ((f"token={TOKEN}", 'tr[data-bucket="base"] .channel-list'),
+                                ("bucket=child&version=v1", "#ancestry-warnings"),
+                                ("bucket=base", 'tr[data-channel="production"]')):
+            tab.goto(f"{url}/#{fragment}")
+            expect(tab.locator(ready).first).to_be_visible()
+            overflow = tab.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            assert overflow <= 0, f"#{fragment} scrolls sideways by {overflow}px at 375px"
+            tab.screenshot(path=str(ARTIFACTS / f"phone-{fragment.split('=')[0]}-{fragment.count('&')}.png"), full_page=True)
+    finally:
+        context.close()
+
+
+def test_revoke_through_the_page_then_restore(page, registry):
+    """Runs last: it changes the chain (and puts it back)."""
+    from playwright.sync_api import expect
+
+    url, _ = registry
+    page.goto(f"{url}/#token={TOKEN}&bucket=base&version=v1")
+    expect(page.locator("#version-status")).to_contain_text("Active")
+    expect(page.locator("#s-children ~ div")).to_contain_text("child v1")
+    page.get_by_label("Reason (required)").fill("CVE-2026-1234 in openssl")
+    expect(page.get_by_label("Also revoke every version built from it")).to_be_checked()
+    page.get_by_role("button", name="Revoke v1").click()
+    expect(page.locator("#notice")).to_contain_text("base v1 is revoked, with its descendants")
+    expect(page.locator("#version-status")).to_contain_text("Revoked")
+    expect(page.locator(".callout.bad")).to_contain_text("CVE-2026-1234 in openssl")
+    shot(page, "base-v1-revoked")
+
+    # The child inherited it; the page says from where.
+    page.get_by_role("link", name="child v1").click()
+    expect(page.locator("#version-status")).to_contain_text("Revoked")
+    expect(page.locator(".callout.bad")).to_have_count(1)  # the revocation, not a repeat of it as a warning
+    expect(page.locator(".callout.bad")).to_contain_text("Inherited from its ancestor base/v1")
+    expect(page.get_by_role("button", name="Revoke v1")).to_have_count(0)
+
+    # Restoring the base restores the child too.
+    page.get_by_role("link", name="base/v1").click()
+    page.get_by_role("button", name="Restore v1").click()
+    expect(page.locator("#notice")).to_contain_text("base v1 is restored")
+    expect(page.locator("#version-status")).to_contain_text("Active")
+    page.goto(f"{url}/#bucket=child&version=v1")
+    expect(page.locator("#version-status")).to_contain_text("Active")
