@@ -14,7 +14,7 @@ from .models import VERSION_NAME, Build, Version
 
 def resolve_number(bucket: str, ref: str) -> int:
     """A version reference is its name (`v3`) or its fingerprint."""
-    match = VERSION_NAME.match(ref)
+    match = VERSION_NAME.fullmatch(ref)
     if match:
         return int(match.group(1))
     item = store.get(store.fingerprint_key(bucket, ref))
