@@ -133,6 +133,28 @@ async function pool(items, limit, task) {
 
 // ---- messages ------------------------------------------------------------------------------
 
+// A "Load more" button: `load(token)` fetches the next page, `add(page)` shows it; hidden
+// once the API returns no next_token. `hasMore()` tells whether more remain.
+function moreButton(label, firstToken, load, add) {
+  let next = firstToken;
+  const button = h("button", { type: "button", class: "button secondary", hidden: !next }, label);
+  button.hasMore = () => Boolean(next);
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      const page = await load(next);
+      next = page.next_token;
+      add(page);
+      button.hidden = !next;
+    } catch (error) {
+      showError(error);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return button;
+}
+
 function showError(error) {
   if (error instanceof ApiError && error.status === 401) return; // the sign-in form says it
   const text = error instanceof ApiError ? error.sentence : `Something went wrong in the page: ${error.message}`;
@@ -424,7 +446,6 @@ async function renderBuckets(ctx) {
     allPages("/compliance/report", {}, 3, "flagged").catch(() => null),
   ]);
   let buckets = list.items || [];
-  let next = list.next_token;
   const flagged = new Map(); // bucket -> {status: count}
   for (const item of report?.items || []) {
     const counts = flagged.get(item.bucket) || {};
@@ -439,7 +460,9 @@ async function renderBuckets(ctx) {
     type: "search", id: "bucket-search", autocomplete: "off", value: state.search,
     placeholder: "name, description or label", "aria-controls": "bucket-table",
   });
-  const more = h("button", { type: "button", class: "button secondary", hidden: !next }, "Load more buckets");
+  const more = moreButton("Load more buckets", list.next_token,
+    (token) => api("GET", "/buckets", { params: { limit: PAGE_SIZE, next_token: token } }),
+    (page) => { buckets = buckets.concat(page.items || []); addRows(page.items || []); });
 
   const rows = new Map(); // name -> {tr, bucket}
   function addRows(items) {
@@ -490,24 +513,10 @@ async function renderBuckets(ctx) {
       tr.hidden = !match;
       if (match) shown++;
     }
-    count.textContent = needle ? `${shown} of ${rows.size} buckets match “${search.value.trim()}”.` : `${rows.size} bucket${rows.size === 1 ? "" : "s"}${next ? " loaded" : ""}.`;
+    count.textContent = needle ? `${shown} of ${rows.size} buckets match “${search.value.trim()}”.` : `${rows.size} bucket${rows.size === 1 ? "" : "s"}${more.hasMore() ? " loaded" : ""}.`;
   }
 
   search.addEventListener("input", filter);
-  more.addEventListener("click", async () => {
-    more.disabled = true;
-    try {
-      const page = await api("GET", "/buckets", { params: { limit: PAGE_SIZE, next_token: next } });
-      next = page.next_token;
-      buckets = buckets.concat(page.items || []);
-      addRows(page.items || []);
-      more.hidden = !next;
-    } catch (error) {
-      showError(error);
-    } finally {
-      more.disabled = false;
-    }
-  });
 
   const counts = report ? summaryOfReport(report) : null;
   const content = [
@@ -598,7 +607,6 @@ async function renderBucket(ctx, name) {
   const holders = channelsByVersion(channels.items);
   const versionColumns = ["Version", "Fingerprint", "Created", "Builds", "Status", "Ancestry", "Channels"];
   const versionRows = h("tbody");
-  let nextVersions = versions.next_token;
   const shownVersions = [];
   const addVersions = (items) => {
     for (const v of items) {
@@ -615,20 +623,9 @@ async function renderBucket(ctx, name) {
     }
   };
   addVersions(versions.items || []);
-  const moreVersions = h("button", { type: "button", class: "button secondary", hidden: !nextVersions }, "Load older versions");
-  moreVersions.addEventListener("click", async () => {
-    moreVersions.disabled = true;
-    try {
-      const page = await api("GET", `/buckets/${enc(name)}/versions`, { params: { limit: PAGE_SIZE, next_token: nextVersions } });
-      nextVersions = page.next_token;
-      addVersions(page.items || []);
-      moreVersions.hidden = !nextVersions;
-    } catch (error) {
-      showError(error);
-    } finally {
-      moreVersions.disabled = false;
-    }
-  });
+  const moreVersions = moreButton("Load older versions", versions.next_token,
+    (token) => api("GET", `/buckets/${enc(name)}/versions`, { params: { limit: PAGE_SIZE, next_token: token } }),
+    (page) => addVersions(page.items || []));
 
   const attention = shownVersions.filter((v) => v.status !== "revoked" && v.ancestry_status && v.ancestry_status !== "up_to_date");
   const warnings = attention.length
@@ -986,27 +983,15 @@ async function renderCompliance(ctx) {
   const counts = report.counts || {};
   const flaggedColumns = ["Version", "Status", "Why", "Flagged"];
   const flaggedBody = h("tbody");
-  let next = report.next_token;
   const addFlagged = (items) => items.forEach((f) => flaggedBody.append(row(flaggedColumns, [
     versionLink(f.bucket, f.version), ancestryBadge(f.ancestry_status),
     (f.messages || []).length ? h("ul", { class: "plain" }, f.messages.map((m) => h("li", {}, ancestrySentence(f.ancestry_status, m)))) : "",
     when(f.flagged_at),
   ])));
   addFlagged(report.flagged || []);
-  const more = h("button", { type: "button", class: "button secondary", hidden: !next }, "Load more");
-  more.addEventListener("click", async () => {
-    more.disabled = true;
-    try {
-      const page = await api("GET", "/compliance/report", { params: { limit: PAGE_SIZE, next_token: next } });
-      next = page.next_token;
-      addFlagged(page.flagged || []);
-      more.hidden = !next;
-    } catch (error) {
-      showError(error);
-    } finally {
-      more.disabled = false;
-    }
-  });
+  const more = moreButton("Load more", report.next_token,
+    (token) => api("GET", "/compliance/report", { params: { limit: PAGE_SIZE, next_token: token } }),
+    (page) => addFlagged(page.flagged || []));
 
   const sweepForm = h("form", { id: "sweep-form", class: "inline-form", novalidate: true },
     formError(), h("button", { type: "submit", class: "button primary" }, "Run a sweep now"));
@@ -1065,7 +1050,6 @@ async function renderIngestions(ctx, status) {
   });
   const columns = ["Received", "Object", "Status", "Reasons", "Versions"];
   const body = h("tbody");
-  let next = page.next_token;
   const add = (items) => items.forEach((i) => body.append(row(columns, [
     when(i.received_at),
     h("code", { class: "wrap" }, `s3://${i.s3_bucket}/${i.key}`),
@@ -1076,20 +1060,9 @@ async function renderIngestions(ctx, status) {
       : h("span", { class: "quiet" }, "none"),
   ])));
   add(page.items || []);
-  const more = h("button", { type: "button", class: "button secondary", hidden: !next }, "Load more");
-  more.addEventListener("click", async () => {
-    more.disabled = true;
-    try {
-      const nextPage = await api("GET", "/ingestions", { params: { limit: 50, next_token: next, status: filter === "all" ? null : filter } });
-      next = nextPage.next_token;
-      add(nextPage.items || []);
-      more.hidden = !next;
-    } catch (error) {
-      showError(error);
-    } finally {
-      more.disabled = false;
-    }
-  });
+  const more = moreButton("Load more", page.next_token,
+    (token) => api("GET", "/ingestions", { params: { limit: 50, next_token: token, status: filter === "all" ? null : filter } }),
+    (nextPage) => add(nextPage.items || []));
   show(ctx, "Ingestions",
     heading("Ingestions", h("p", { class: "lead" }, "Every manifest object the registry received, with the reason for each problem.")),
     h("div", { class: "card" },
