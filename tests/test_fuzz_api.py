@@ -15,19 +15,12 @@ other operations first; emptying the registry afterwards is fine.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
 
-import boto3
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -38,7 +31,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from test_local_runner import free_ports
+from product import Product, start_product, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_MANIFESTS = ROOT.parent / "shared" / "testdata" / "real-manifests"
@@ -52,92 +45,32 @@ SEEDED = {"amazon-ebs-single-1.json": "base-image", "amazon-ebs-multiregion-mult
 AMI = "ami-06cb4e4262072a8ab"
 
 
-def _request(method: str, url: str, payload: Any = None) -> tuple[int, Any]:
-    data = json.dumps(payload).encode() if payload is not None else None
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={**AUTH, "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as exc:
-        return exc.code, None
-    except (urllib.error.URLError, ConnectionError):
-        return 0, None
-
-
-def _wait(what: str, check: Any, timeout: float, proc: subprocess.Popen) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"the product exited with {proc.returncode} while waiting for {what}")
-        result = check()
-        if result:
-            return result
-        time.sleep(0.2)
-    pytest.fail(f"timed out after {timeout} s waiting for {what}")
-
-
-@contextmanager
-def running() -> Iterator[tuple[str, str, subprocess.Popen]]:
-    """`python -m chalicelib.local` on free ports until 'Registry ready'; yields
-    (API URL, S3 endpoint, process)."""
-    port, moto_port = free_ports(2)
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE")}
-    env.update(PORT=str(port), MOTO_PORT=str(moto_port), SWEEP_INTERVAL="60", REGISTRY_ADMIN_TOKEN=TOKEN,
-               PYTHONUNBUFFERED="1", AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local",
-               AWS_DEFAULT_REGION="us-east-1")
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "chalicelib.local"], cwd=ROOT, env=env,
-                                stdout=out, stderr=err, text=True)
-
-        def ready() -> bool:
-            out.seek(0)
-            return "Registry ready" in out.read()
-
-        try:
-            _wait("'Registry ready'", ready, 60, proc)
-            yield f"http://127.0.0.1:{port}", f"http://127.0.0.1:{moto_port}", proc
-        finally:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-            err.seek(0)
-            log = err.read()
-            if "Traceback" in log:  # shown with a failing test's output
-                print(log[-5000:], file=sys.stderr)
-
-
-def seed(api: str, moto: str, proc: subprocess.Popen) -> None:
+def seed(product: Product) -> None:
     """Three buckets from real manifests (hashistack a child of base-image's `stable`
     channel through S3 metadata), a rejected upload, a viewer token."""
-    s3 = boto3.client("s3", endpoint_url=moto, region_name="us-east-1",
-                      aws_access_key_id="local", aws_secret_access_key="local")
+    call, proc, s3 = product.call, product.proc, product.s3
     for name, bucket in SEEDED.items():
         metadata = {}
         if bucket == "hashistack":  # the parent's channel first, so the hint resolves
-            _wait("base-image v1", lambda: _request("GET", f"{api}/buckets/base-image/versions/v1")[0] == 200,
-                  20, proc)
-            assert _request("POST", f"{api}/buckets/base-image/channels",
-                            {"name": "stable", "version": "v1", "description": "seeded"})[0] == 201
+            wait_for("base-image v1", lambda: call("GET", "/buckets/base-image/versions/v1")[0] == 200,
+                     20, proc)
+            assert call("POST", "/buckets/base-image/channels",
+                        {"name": "stable", "version": "v1", "description": "seeded"})[0] == 201
             metadata = {"parent-bucket": "base-image", "parent-channel": "stable"}
         s3.put_object(Bucket=S3_BUCKET, Key=f"{bucket}/packer-manifest.json", Metadata=metadata,
                       Body=(REAL_MANIFESTS / name).read_bytes())
     for bucket in SEEDED.values():
-        _wait(f"{bucket} v1", lambda: _request("GET", f"{api}/buckets/{bucket}/versions/v1")[0] == 200, 20, proc)
+        wait_for(f"{bucket} v1", lambda: call("GET", f"/buckets/{bucket}/versions/v1")[0] == 200, 20, proc)
     s3.put_object(Bucket=S3_BUCKET, Key="junk/packer-manifest.json", Body=b"\x00not a manifest{")
-    assert _request("POST", f"{api}/tokens", {"name": "fuzz-viewer", "role": "viewer"})[0] == 201
+    assert call("POST", "/tokens", {"name": "fuzz-viewer", "role": "viewer"})[0] == 201
 
 
 @pytest.fixture(scope="module")
 def product():
-    with running() as (api, moto, proc):
-        seed(api, moto, proc)
-        yield api
+    """The product as `make run` starts it, seeded."""
+    with start_product(TOKEN, sweep_interval="60") as running:
+        seed(running)
+        yield running
 
 
 def _config() -> schemathesis.Config:
@@ -169,7 +102,7 @@ def _config() -> schemathesis.Config:
 
 @pytest.fixture(scope="module")
 def api_schema(product):
-    return schemathesis.openapi.from_url(f"{product}/openapi.json", config=_config(), wait_for_schema=10)
+    return schemathesis.openapi.from_url(f"{product.url}/openapi.json", config=_config(), wait_for_schema=10)
 
 
 @pytest.fixture(autouse=True)
@@ -205,7 +138,7 @@ def test_api_answers_quickly_under_make_run(product):
     timings = []
     for _ in range(6):
         started = time.monotonic()
-        assert _request("GET", f"{product}/buckets/base-image/versions/v1")[0] in (200, 404)
+        assert product.call("GET", "/buckets/base-image/versions/v1")[0] in (200, 404)
         timings.append(time.monotonic() - started)
     assert sorted(timings)[len(timings) // 2] < 0.25, timings
 
@@ -213,7 +146,7 @@ def test_api_answers_quickly_under_make_run(product):
 @pytest.mark.xfail(strict=True, reason="make run: Chalice's local server has no handler for TRACE (or QUERY) and "
                    "answers 501 with an HTML page, a 5xx outside the API's error shape")
 def test_trace_is_a_4xx_in_the_error_shape(product):
-    request = urllib.request.Request(f"{product}/buckets", method="TRACE", headers=AUTH)
+    request = urllib.request.Request(f"{product.url}/buckets", method="TRACE", headers=AUTH)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             status, content_type = response.status, response.headers.get("Content-Type", "")

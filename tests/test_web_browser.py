@@ -16,20 +16,13 @@ import json
 import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-import boto3
 import pytest
 
 from chalicelib import web
+from product import start_product, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -41,23 +34,6 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 OUTDATED = "Outdated: parent base channel production now points at v2; this was built from v1."
 BASE_AMIS = ("ami-0ba5e0000000000a1", "ami-0ba5e0000000000b1")
-# The runner behind `make run`, except that SQS requests skip localmoto's one-request-at-a-time
-# lock: the runner's 1 s SQS long poll holds that lock, so every DynamoDB and S3 call would
-# wait up to a second (a page view makes dozens). Harmless once localmoto exempts SQS itself.
-LAUNCHER = """
-import sys
-from chalicelib import local, localmoto
-
-serialized = localmoto._OneAtATime.__call__
-
-def sqs_unserialized(self, environ, start_response):
-    if "/sqs/aws4_request" in environ.get("HTTP_AUTHORIZATION", ""):
-        return list(self.app(environ, start_response))
-    return serialized(self, environ, start_response)
-
-localmoto._OneAtATime.__call__ = sqs_unserialized
-sys.exit(local.main())
-"""
 
 
 # ---- the page's files, through the app (no browser) --------------------------------------
@@ -94,51 +70,6 @@ def test_the_allow_list_is_exactly_the_shipped_files():
 
 # ---- a running registry with a base → child chain -------------------------------------------
 
-def free_ports(count: int) -> list[int]:
-    probes = [socket.socket() for _ in range(count)]
-    try:
-        for probe in probes:
-            probe.bind(("127.0.0.1", 0))
-        return [probe.getsockname()[1] for probe in probes]
-    finally:
-        for probe in probes:
-            probe.close()
-
-
-def wait_for(what: str, check: Callable[[], Any], timeout: float, proc: subprocess.Popen) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"runner exited with {proc.returncode} while waiting for {what}")
-        result = check()
-        if result:
-            return result
-        time.sleep(0.1)
-    pytest.fail(f"timed out after {timeout} s waiting for {what}")
-
-
-class Api:
-    def __init__(self, url: str, token: str = TOKEN) -> None:
-        self.url, self.token = url, token
-
-    def call(self, method: str, path: str, payload: Any = None) -> tuple[int, Any]:
-        data = json.dumps(payload).encode() if payload is not None else None
-        request = urllib.request.Request(f"{self.url}{path}", data=data, method=method, headers={
-            "Authorization": f"Bearer {self.token}", "Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=20) as response:
-                return response.status, json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as exc:
-            return exc.code, json.loads(exc.read() or b"null")
-        except (urllib.error.URLError, ConnectionError):
-            return 0, None
-
-    def ok(self, method: str, path: str, payload: Any = None) -> Any:
-        status, body = self.call(method, path, payload)
-        assert 200 <= status < 300, (method, path, status, body)
-        return body
-
-
 def packer_manifest(run: str, artifact_id: str, name: str = "ubuntu", **custom: str) -> bytes:
     return json.dumps({"builds": [{
         "name": name, "builder_type": "amazon-ebs", "build_time": 1764000000, "files": None,
@@ -156,56 +87,44 @@ def registry():
         if os.environ.get("CI", "").lower() in ("true", "1"):
             pytest.fail(message)
         pytest.skip(message)
-    port, moto_port = free_ports(2)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_ENDPOINT_URL", "AWS_PROFILE"))}
-    env.update(AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local", AWS_DEFAULT_REGION="us-east-1",
-               PORT=str(port), MOTO_PORT=str(moto_port), SWEEP_INTERVAL="3600", REGISTRY_ADMIN_TOKEN=TOKEN,
-               PYTHONUNBUFFERED="1")
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen([sys.executable, "-c", LAUNCHER], cwd=ROOT, env=env,
-                                stdout=out, stderr=err, text=True)
-        try:
-            wait_for("'Registry ready'", lambda: "Registry ready" in (out.seek(0), out.read())[1], 60, proc)
-            url = f"http://127.0.0.1:{port}"
-            api = Api(url)
-            s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{moto_port}", region_name="us-east-1",
-                              aws_access_key_id="local", aws_secret_access_key="local")
+    with start_product(TOKEN) as product:
+        proc, s3 = product.proc, product.s3
 
-            def upload(key: str, body: bytes, bucket: str, version: str) -> None:
-                s3.put_object(Bucket=MANIFESTS, Key=key, Body=body)
-                wait_for(f"{bucket} {version}", lambda: api.call("GET", f"/buckets/{bucket}/versions/{version}")[0] == 200,
-                         20, proc)
+        def call(method: str, path: str, payload: Any = None) -> tuple[int, Any]:
+            return product.call(method, path, payload, timeout=20)
 
-            upload("base/1.json", packer_manifest("base-run-1", f"us-east-1:{BASE_AMIS[0]},eu-west-1:ami-0ba5e0000000000a2",
-                                                  os="ubuntu", release="24.04"), "base", "v1")
-            api.ok("POST", "/buckets/base/channels", {"name": "production", "version": "v1"})
-            upload("child/1.json", packer_manifest("child-run-1", "us-east-1:ami-0c41d000000000001", name="app",
-                                                  parent_bucket="base", parent_channel="production"), "child", "v1")
-            upload("base/2.json", packer_manifest("base-run-2", f"us-east-1:{BASE_AMIS[1]},eu-west-1:ami-0ba5e0000000000b2",
-                                                  os="ubuntu", release="24.04"), "base", "v2")
-            upload("app-server/1.json", packer_manifest("svc-run-1", "us-east-1:ami-0a99000000000001", name="svc",
-                                                        source_ami="ami-0c41d000000000001"), "app-server", "v1")
-            upload("web-server/1.json", packer_manifest("web-run-1", "us-west-2:ami-0we6000000000001", name="web"),
-                   "web-server", "v1")
-            api.ok("PATCH", "/buckets/base/channels/production", {"version": "v2"})
-            api.ok("PATCH", "/buckets/base", {"description": "Hardened Ubuntu 24.04 base image",
-                                              "labels": {"team": "platform", "os": "ubuntu"}})
-            s3.put_object(Bucket=MANIFESTS, Key="junk/packer-manifest.json", Body=b"not json at all")
-            wait_for("the junk upload's rejection", lambda: any(
-                i["key"] == "junk/packer-manifest.json"
-                for i in (api.call("GET", "/ingestions?status=rejected")[1] or {}).get("items", [])), 20, proc)
-            api.ok("POST", "/compliance/sweep", {})
-            assert api.ok("GET", "/buckets/child/versions/v1")["ancestry_status"] == "out_of_date"
-            viewer = api.ok("POST", "/tokens", {"name": "reader", "role": "viewer"})["secret"]
-            yield url, viewer
-        finally:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+        def ok(method: str, path: str, payload: Any = None) -> Any:
+            status, body = call(method, path, payload)
+            assert 200 <= status < 300, (method, path, status, body)
+            return body
+
+        def upload(key: str, body: bytes, bucket: str, version: str) -> None:
+            s3.put_object(Bucket=MANIFESTS, Key=key, Body=body)
+            wait_for(f"{bucket} {version}", lambda: call("GET", f"/buckets/{bucket}/versions/{version}")[0] == 200,
+                     20, proc, interval=0.1)
+
+        upload("base/1.json", packer_manifest("base-run-1", f"us-east-1:{BASE_AMIS[0]},eu-west-1:ami-0ba5e0000000000a2",
+                                              os="ubuntu", release="24.04"), "base", "v1")
+        ok("POST", "/buckets/base/channels", {"name": "production", "version": "v1"})
+        upload("child/1.json", packer_manifest("child-run-1", "us-east-1:ami-0c41d000000000001", name="app",
+                                              parent_bucket="base", parent_channel="production"), "child", "v1")
+        upload("base/2.json", packer_manifest("base-run-2", f"us-east-1:{BASE_AMIS[1]},eu-west-1:ami-0ba5e0000000000b2",
+                                              os="ubuntu", release="24.04"), "base", "v2")
+        upload("app-server/1.json", packer_manifest("svc-run-1", "us-east-1:ami-0a99000000000001", name="svc",
+                                                    source_ami="ami-0c41d000000000001"), "app-server", "v1")
+        upload("web-server/1.json", packer_manifest("web-run-1", "us-west-2:ami-0we6000000000001", name="web"),
+               "web-server", "v1")
+        ok("PATCH", "/buckets/base/channels/production", {"version": "v2"})
+        ok("PATCH", "/buckets/base", {"description": "Hardened Ubuntu 24.04 base image",
+                                      "labels": {"team": "platform", "os": "ubuntu"}})
+        s3.put_object(Bucket=MANIFESTS, Key="junk/packer-manifest.json", Body=b"not json at all")
+        wait_for("the junk upload's rejection", lambda: any(
+            i["key"] == "junk/packer-manifest.json"
+            for i in (call("GET", "/ingestions?status=rejected")[1] or {}).get("items", [])), 20, proc, interval=0.1)
+        ok("POST", "/compliance/sweep", {})
+        assert ok("GET", "/buckets/child/versions/v1")["ancestry_status"] == "out_of_date"
+        viewer = ok("POST", "/tokens", {"name": "reader", "role": "viewer"})["secret"]
+        yield product.url, viewer
 
 
 @pytest.fixture(scope="module")
