@@ -19,6 +19,7 @@ from typing import Any
 
 from . import aws, store
 from .clock import now_iso
+from .errors import BadRequest
 from .observability import logger
 
 SOURCE = "packer-registry"
@@ -70,8 +71,6 @@ def list_events(bucket: str | None, limit: int, token: str | None) -> tuple[list
     partition = store.event_key(bucket, "", "")[store.PK]
     start = store.decode_token(token, {store.PK: partition})
     if start and not start[store.SK].startswith(store.EVENT_PREFIX):
-        from .errors import BadRequest
-
         raise BadRequest("next_token does not belong to this list")
     items, last = store.query_page(partition, prefix=store.EVENT_PREFIX, newest_first=True, limit=limit, start=start)
     return [store.strip_keys(i) for i in items], store.encode_token(last)

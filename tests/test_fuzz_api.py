@@ -16,7 +16,6 @@ other operations first; emptying the registry afterwards is fine.
 from __future__ import annotations
 
 import os
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -131,17 +130,6 @@ def test_api_conforms_on_deletes(case):
 
 
 # ---- the product as `make run` starts it, beyond the API description ---------------------
-
-def test_api_answers_quickly_under_make_run(product):
-    """Regression: the S3-event poller's SQS long poll once held localmoto's lock, so each
-    DynamoDB call of the API waited up to 1 s (and this file took a quarter of an hour)."""
-    timings = []
-    for _ in range(6):
-        started = time.monotonic()
-        assert product.call("GET", "/buckets/base-image/versions/v1")[0] in (200, 404)
-        timings.append(time.monotonic() - started)
-    assert sorted(timings)[len(timings) // 2] < 0.25, timings
-
 
 @pytest.mark.xfail(strict=True, reason="make run: Chalice's local server has no handler for TRACE (or QUERY) and "
                    "answers 501 with an HTML page, a 5xx outside the API's error shape")
