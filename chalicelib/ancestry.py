@@ -176,23 +176,31 @@ def _link_status(link: dict[str, Any], parent: dict[str, Any] | None, channel: d
     return "up_to_date", f"{where} {link['version']} is still its newest version"
 
 
-def status_actions(version: dict[str, Any], status: str | None, links: list[dict[str, Any]]) -> list[Action]:
-    """Store a version's ancestry status, and keep the flagged list (the report) in step."""
-    messages = [link["message"] for link in links if link["status"] != "up_to_date"]
+def attention(links: list[dict[str, Any]]) -> list[str]:
+    """The sentences of the links that are not up to date."""
+    return [link["message"] for link in links if link["status"] != "up_to_date"]
+
+
+def status_actions(version: dict[str, Any], status: str | None, messages: list[str]) -> list[Action]:
+    """Store a version's ancestry status, and keep the flagged list (the report) in step:
+    it lists versions still in use whose ancestry needs attention, never revoked ones."""
     key = store.version_key(version["bucket"], version["number"])
     actions = [store.update_action(
         key, "SET ancestry_status = :s, ancestry_messages = :m, ancestry_checked_at = :now" if status
         else "REMOVE ancestry_status, ancestry_messages SET ancestry_checked_at = :now",
         {":now": now_iso(), **({":s": status, ":m": messages} if status else {})},
         condition="attribute_exists(PK)")]
+    return actions + [flag_action(version, status, messages)]
+
+
+def flag_action(version: dict[str, Any], status: str | None, messages: list[str]) -> Action:
+    """Put the version on the flagged list, or take it off: only usable versions are listed."""
     flag = store.flagged_key(version["bucket"], version["number"])
-    if status in FLAGGED_STATUSES:
-        actions.append(store.put_action({**flag, "bucket": version["bucket"], "version": version["name"],
-                                         "number": version["number"], "ancestry_status": status,
-                                         "messages": messages, "flagged_at": now_iso()}))
-    else:
-        actions.append(store.delete_action(flag))
-    return actions
+    if status in FLAGGED_STATUSES and version.get("status") != "revoked":
+        return store.put_action({**flag, "bucket": version["bucket"], "version": version["name"],
+                                 "number": version["number"], "ancestry_status": status,
+                                 "messages": messages, "flagged_at": now_iso()})
+    return store.delete_action(flag)
 
 
 # ---- reads ------------------------------------------------------------------------------
@@ -273,7 +281,7 @@ def retry_unresolved(bucket: str, number: int) -> list[dict[str, Any]]:
     if not found:
         return []
     status, links = evaluate(parents, still)
-    update, flag = status_actions(version, status, links)
+    update, flag = status_actions(version, status, attention(links))
     body = update["Update"]
     body["UpdateExpression"] += ", parents = :p" + (", unresolved = :u" if still else " REMOVE unresolved")
     body["ExpressionAttributeValues"].update({":p": parents, **({":u": still} if still else {})})
@@ -296,8 +304,8 @@ def recheck(bucket: str, number: int) -> tuple[dict[str, Any], str | None, str |
     old = version.get("ancestry_status")
     if status == old:
         return None
-    messages = [link["message"] for link in links if link["status"] != "up_to_date"]
+    messages = attention(links)
     event = audit.event_action(bucket, _STATUS_EVENTS.get(status, "descendant.up_to_date"), version["name"], "sweep",
                                before=old, after=status, messages=messages)
-    audit.commit(status_actions(version, status, links) + [event])
+    audit.commit(status_actions(version, status, messages) + [event])
     return version, old, status

@@ -68,13 +68,10 @@ def _create(run: ParsedRun, bucket: dict[str, Any], actor: str) -> IngestedVersi
     fingerprint = {**store.fingerprint_key(run.bucket, run.fingerprint), "number": number}
     extra = ancestry.edge_actions(run.bucket, number, parents)
     if parents or unresolved:
-        status, links = ancestry.evaluate(version["parents"] or [], unresolved)
-        version.update(ancestry_status=status, ancestry_messages=[
-            link["message"] for link in links if link["status"] != "up_to_date"])
-        if status in ancestry.FLAGGED_STATUSES:
-            extra.append(store.put_action({**store.flagged_key(run.bucket, number), "bucket": run.bucket,
-                                           "version": name, "number": number, "ancestry_status": status,
-                                           "messages": version["ancestry_messages"], "flagged_at": now}))
+        status, links = ancestry.evaluate(version["parents"] or [], unresolved, revoked=bool(inherited))
+        version.update(ancestry_status=status, ancestry_messages=ancestry.attention(links))
+        if status in ancestry.FLAGGED_STATUSES and not inherited:
+            extra.append(ancestry.flag_action(version, status, version["ancestry_messages"]))
     if unresolved:
         extra.append(store.put_action({**store.unresolved_key(run.bucket, number), "bucket": run.bucket,
                                        "number": number}))

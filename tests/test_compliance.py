@@ -37,6 +37,10 @@ def test_a_channel_move_flags_the_child_after_a_sweep_and_the_report_says_so(reg
     assert report["last_sweep"]["ancestry_changes"] == [{
         "bucket": "child", "version": "v1", "from": "up_to_date", "to": "out_of_date",
         "messages": ["parent base channel production now points at v2; this was built from v1"]}]
+    registry.send("post", "/buckets/child/versions/v1/revoke", {"reason": "rebuild"})
+    assert registry.get("/compliance/report")["flagged"] == []  # revoked: off the list
+    registry.send("post", "/buckets/child/versions/v1/restore")
+    assert [f["version"] for f in registry.get("/compliance/report")["flagged"]] == ["v1"]  # back on it
     registry.send("patch", "/buckets/base/channels/production", {"version": "v1"})
     sweep(registry)
     assert status(registry, "child") == ("active", "up_to_date")
@@ -54,6 +58,8 @@ def test_revocation_cascades_to_every_descendant_by_default(registry):
         assert version["revocation"]["inherited_from"] == "base/v1"
         assert version["revocation"]["reason"] == "CVE-2026-0001"
     assert registry.get("/buckets/base/versions/v1")["revocation"]["cascade_pending"] is False
+    sweep(registry)
+    assert registry.get("/compliance/report")["flagged"] == []  # revoked versions are not "in need of attention"
     # inherited revocations roll channels back like direct ones: child production had nothing else
     assert registry.get("/buckets/child/channels/production")["version"] is None
     body = registry.send("post", "/buckets/child/versions/v1/restore", None, 409)
