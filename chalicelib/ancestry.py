@@ -297,8 +297,8 @@ def retry_unresolved(bucket: str, number: int) -> list[dict[str, Any]]:
 def recheck(bucket: str, number: int) -> tuple[dict[str, Any], str | None, str | None] | None:
     """Re-evaluate one version's links; store and return (version, old, new) when it changed."""
     version = store.get(store.version_key(bucket, number))
-    if not version or not (version.get("parents") or version.get("unresolved")):
-        return None
+    if not version or version["status"] == "revoked" or not (version.get("parents") or version.get("unresolved")):
+        return None  # a revoked version is out of use: its stored ancestry is left as it was
     status, links = evaluate(version.get("parents", []), version.get("unresolved", []),
                              version["status"] == "revoked")
     old = version.get("ancestry_status")
