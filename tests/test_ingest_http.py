@@ -196,3 +196,18 @@ def test_a_token_from_another_list_is_refused(registry):
     token = registry.get("/buckets/one/versions?limit=1")["next_token"]
     body = registry.get(f"/buckets/two/versions?limit=1&next_token={token}", status=400)
     assert "does not belong" in body["message"]
+
+
+def test_a_version_too_big_for_one_transaction_lands_whole(registry):
+    """60 builds x 2 regions = 180 items: written in several transactions, all served."""
+    builds = [{"name": f"src{n:02d}", "packer_run_uuid": "big-run",
+               "artifact_id": f"us-east-1:ami-{n:017x},eu-west-1:ami-{n + 100:017x}"} for n in range(60)]
+    registry.upload("big/m.json", manifest(*builds))
+    version = registry.get("/buckets/big/versions/v1")
+    assert version["build_count"] == len(version["builds"]) == 60
+    last = registry.get("/buckets/big/channels/latest/artifact?platform=aws&region=eu-west-1"
+                        "&component_type=amazon-ebs.src59")
+    assert last["external_id"] == f"ami-{159:017x}"
+    assert registry.get(f"/artifacts/ami-{159:017x}")["version"] == "v1"
+    (record,) = registry.get("/ingestions")["items"]
+    assert record["versions"][0]["builds_added"] == 60
