@@ -9,8 +9,19 @@ from urllib.parse import unquote
 
 from chalice import Chalice, Rate
 
-from chalicelib.http import (actor, body, flag, guard, int_param, json_body, list_params, page, required,
-                             respond, sees_restricted)
+from chalicelib.http import (
+    actor,
+    body,
+    flag,
+    guard,
+    int_param,
+    json_body,
+    list_params,
+    page,
+    required,
+    respond,
+    sees_restricted,
+)
 from chalicelib.lazy import lazy
 from chalicelib.observability import observe
 

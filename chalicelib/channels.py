@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import audit, markers, store, versions
-from .serving import get_item
 from .clock import now_iso
 from .errors import BadRequest, Conflict, NotFound
 from .models import Channel, CreateChannel, HistoryEntry, UpdateChannel
+from .serving import get_item
 from .store import ConditionFailed
 
 LATEST = "latest"

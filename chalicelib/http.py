@@ -7,6 +7,7 @@ from typing import Any, Callable, TypeVar
 
 from chalice import Response
 from chalice.app import Request
+
 from . import roles
 from .errors import BadRequest, RegistryError
 from .observability import logger

@@ -10,6 +10,7 @@ The S3 object is only ever read.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -18,17 +19,15 @@ from botocore.exceptions import ClientError
 from . import audit, aws, recording, store
 from .clock import now_iso
 from .errors import BadRequest
-import re
-
 from .manifest import MAX_MANIFEST_BYTES, ParsedManifest, bucket_from_key, content_hash, parse_manifest
-from .models import BUCKET_NAME_PATTERN
-from .models import IngestedVersion, Ingestion
+from .models import BUCKET_NAME_PATTERN, IngestedVersion, Ingestion
 from .observability import logger, metrics
 from .store import ConditionFailed
 
 _GONE = {"NoSuchKey", "NoSuchVersion", "404", "NotFound"}
 STATUSES = ("accepted", "partial", "rejected")
 MAX_REASONS = 100
+MAX_EVENT_BUCKETS = 50  # a transaction holds at most 100 items
 _BUCKET_RE = re.compile(BUCKET_NAME_PATTERN)
 
 
@@ -57,13 +56,14 @@ def ingest_object(s3_bucket: str, key: str, etag: str, version_id: str | None = 
         metrics.add_metric(name="DuplicateDeliveries", unit="Count", value=1)
         return to_ingestion(existing)
 
+    actor = f"s3:{key}"
     raw, metadata, problem = _read(s3_bucket, key, version_id)
     parsed = parse_manifest(raw, key, metadata) if problem is None else ParsedManifest([], [problem], 0)
     results: list[IngestedVersion] = []
     reasons = list(parsed.problems)
     for run in parsed.runs:
         try:
-            results.append(recording.record_run(run, actor=f"s3:{key}"))
+            results.append(recording.record_run(run, actor=actor))
         except ClientError as exc:
             if not _too_large(exc):
                 raise
@@ -76,8 +76,8 @@ def ingest_object(s3_bucket: str, key: str, etag: str, version_id: str | None = 
                        status=status, received_at=now_iso(), reasons=reasons, versions=results)
     item = {**store.ingestion_key(ingestion_id), **store.ingestion_index(status, record.received_at, ingestion_id),
             **record.model_dump()}
-    buckets = sorted({v.bucket for v in results}) or [bucket_from_key(key)]
-    actor = f"s3:{key}"
+    # One event per bucket touched (a manifest spanning more is summarised by the record).
+    buckets = (sorted({v.bucket for v in results}) or [bucket_from_key(key)])[:MAX_EVENT_BUCKETS]
     events = [audit.event_action(b if _BUCKET_RE.fullmatch(b) else None, f"ingestion.{status}", f"s3://{s3_bucket}/{key}",
                                  actor, after={"status": status, "reasons": reasons[:10],
                                                "versions": [v.version for v in results if v.bucket == b]})

@@ -21,10 +21,9 @@ Each change is one transaction guarded by the state it read, retried on a lost r
 from __future__ import annotations
 
 import re
+from collections import deque
 from datetime import datetime, timedelta
 from typing import Any
-
-from collections import deque
 
 from . import ancestry, audit, channels, clock, markers, store, versions
 from .channels import LATEST, Target

@@ -9,7 +9,6 @@ from .errors import NotFound
 from .manifest import ParsedBuild
 from .models import VERSION_NAME, Build, Version
 
-
 # ---- reads ------------------------------------------------------------------------------
 
 def resolve_number(bucket: str, ref: str) -> int:
