@@ -669,28 +669,35 @@ async function renderBucket(ctx, name) {
     section("Activity", activityDisclosure(name)));
 }
 
-// The bucket's audit trail (GET /buckets/{bucket}/events), loaded when opened.
-function activityDisclosure(bucket) {
+// A <details> whose content is fetched the first time it is opened (again after a failure).
+function lazyDisclosure(attrs, summary, load) {
   const body = h("div", { class: "history" });
-  const details = h("details", { id: "activity" }, h("summary", {}, "Show recent changes"), body);
+  const details = h("details", attrs, h("summary", {}, ...summary), body);
   let loaded = false;
   details.addEventListener("toggle", async () => {
     if (!details.open || loaded) return;
     loaded = true;
     body.append(loading());
     try {
-      const page = await api("GET", `/buckets/${enc(bucket)}/events`, { params: { limit: 25 } });
-      const columns = ["When", "Who", "What", "Target"];
-      append(clear(body), [table("Recent changes", columns, (page.items || []).map((e) => row(columns, [
-        when(e.time), e.actor || "—", e.action, e.target || "—",
-      ])), { empty: "No changes recorded.", captionHidden: true }),
-      page.next_token ? h("p", { class: "quiet small" }, "Showing the newest 25 changes.") : null]);
+      append(clear(body), await load());
     } catch (error) {
       loaded = false;
       clear(body).append(h("p", { class: "form-error" }, error.sentence || error.message));
     }
   });
   return details;
+}
+
+// The bucket's audit trail (GET /buckets/{bucket}/events), loaded when opened.
+function activityDisclosure(bucket) {
+  return lazyDisclosure({ id: "activity" }, ["Show recent changes"], async () => {
+    const page = await api("GET", `/buckets/${enc(bucket)}/events`, { params: { limit: 25 } });
+    const columns = ["When", "Who", "What", "Target"];
+    return [table("Recent changes", columns, (page.items || []).map((e) => row(columns, [
+      when(e.time), e.actor || "—", e.action, e.target || "—",
+    ])), { empty: "No changes recorded.", captionHidden: true }),
+    page.next_token ? h("p", { class: "quiet small" }, "Showing the newest 25 changes.") : null];
+  });
 }
 
 function fact(term, value) {
@@ -713,30 +720,19 @@ const CAUSES = {
 };
 
 function historyDisclosure(bucket, channel) {
-  const body = h("div", { class: "history" });
-  const details = h("details", {}, h("summary", {}, "Show history", h("span", { class: "visually-hidden" }, ` of ${channel}`)), body);
-  let loaded = false;
-  details.addEventListener("toggle", async () => {
-    if (!details.open || loaded) return;
-    loaded = true;
-    body.append(loading());
-    try {
-      const page = await api("GET", `/buckets/${enc(bucket)}/channels/${enc(channel)}/history`, { params: { limit: 50 } });
-      const items = page.items || [];
-      append(clear(body), [items.length
-        ? h("ol", { class: "timeline" }, items.map((e) => h("li", {},
-          when(e.at), " — ", CAUSES[e.cause] || e.cause, ": ",
-          e.from_version ? versionLink(bucket, e.from_version, e.from_version) : "nothing", " → ",
-          e.to_version ? versionLink(bucket, e.to_version, e.to_version) : "nothing",
-          h("span", { class: "quiet" }, ` by ${e.author}`))))
-        : h("p", { class: "quiet" }, "No history."),
-        page.next_token ? h("p", { class: "quiet small" }, "Showing the newest 50 changes.") : null]);
-    } catch (error) {
-      loaded = false;
-      clear(body).append(h("p", { class: "form-error" }, error.sentence || error.message));
-    }
+  const summary = ["Show history", h("span", { class: "visually-hidden" }, ` of ${channel}`)];
+  return lazyDisclosure({}, summary, async () => {
+    const page = await api("GET", `/buckets/${enc(bucket)}/channels/${enc(channel)}/history`, { params: { limit: 50 } });
+    const items = page.items || [];
+    return [items.length
+      ? h("ol", { class: "timeline" }, items.map((e) => h("li", {},
+        when(e.at), " — ", CAUSES[e.cause] || e.cause, ": ",
+        e.from_version ? versionLink(bucket, e.from_version, e.from_version) : "nothing", " → ",
+        e.to_version ? versionLink(bucket, e.to_version, e.to_version) : "nothing",
+        h("span", { class: "quiet" }, ` by ${e.author}`))))
+      : h("p", { class: "quiet" }, "No history."),
+      page.next_token ? h("p", { class: "quiet small" }, "Showing the newest 50 changes.") : null];
   });
-  return details;
 }
 
 // ---- one version ---------------------------------------------------------------------------
