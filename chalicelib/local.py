@@ -12,6 +12,7 @@ HOST (127.0.0.1), REGISTRY_TABLE, MANIFEST_BUCKET, REGISTRY_ADMIN_TOKEN (generat
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import logging
@@ -33,7 +34,7 @@ from urllib.parse import unquote_plus
 from botocore.exceptions import ClientError
 from chalice.cli.factory import CLIFactory
 from chalice.config import Config
-from chalice.local import LambdaContext, LocalDevServer, create_local_server
+from chalice.local import ChaliceRequestHandler, LambdaContext, LocalDevServer, create_local_server
 
 from . import aws
 from .schema import table_definition
@@ -218,6 +219,8 @@ class LocalRegistry:
 
         self.queue_url = provision(self.settings)
         self._server = create_local_server(self.app_module.app, self.config, self.settings.host, self.settings.port)
+        self._server.server.RequestHandlerClass = functools.partial(
+            JsonErrorsHandler, app_object=self.app_module.app, config=self.config)
         self._spawn("s3-events", self._poll_events)
         self._spawn("sweep-schedule", self._run_schedule)
 
@@ -355,6 +358,22 @@ class LocalRegistry:
 
         auth.local_gateway_responses()  # the same 401 JSON API Gateway is configured to give
         return importlib.import_module("app")
+
+
+class JsonErrorsHandler(ChaliceRequestHandler):
+    """Chalice's local handler, but a method it has no handler for (TRACE, CONNECT, …) is a
+    405 in the registry's JSON error shape, as API Gateway would refuse it, not a 501 page."""
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        if code != 501:
+            super().send_error(code, message, explain)
+            return
+        body = json.dumps({"error": "MethodNotAllowed", "message": f"{self.command} is not supported"}).encode()
+        self.send_response(405)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
 
 def main() -> int:

@@ -131,8 +131,6 @@ def test_api_conforms_on_deletes(case):
 
 # ---- the product as `make run` starts it, beyond the API description ---------------------
 
-@pytest.mark.xfail(strict=True, reason="make run: Chalice's local server has no handler for TRACE (or QUERY) and "
-                   "answers 501 with an HTML page, a 5xx outside the API's error shape")
 def test_trace_is_a_4xx_in_the_error_shape(product):
     request = urllib.request.Request(f"{product.url}/buckets", method="TRACE", headers=AUTH)
     try:
