@@ -26,10 +26,15 @@ def create_bucket(body: CreateBucket, actor: str) -> Bucket:
 
 
 def get_bucket(name: str) -> Bucket:
-    item = store.get(store.bucket_key(name))
+    return to_bucket(require(name))
+
+
+def require(name: str, consistent: bool = True) -> dict:
+    """The bucket item, or a 404 (the one place that says a bucket does not exist)."""
+    item = store.get(store.bucket_key(name), consistent=consistent)
     if not item:
         raise NotFound(f"bucket {name!r} does not exist")
-    return to_bucket(item)
+    return item
 
 
 def update_bucket(name: str, body: UpdateBucket, actor: str) -> Bucket:

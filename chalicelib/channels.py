@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from . import audit, markers, store, versions
+from . import audit, buckets, markers, store, versions
 from .clock import now_iso
 from .errors import BadRequest, Conflict, NotFound
 from .models import Channel, CreateChannel, HistoryEntry, UpdateChannel
@@ -120,11 +120,11 @@ def refresh(bucket: str, number: int, actor: str = "registry") -> None:
 
     A channel that moved in the meantime is skipped: its new version was copied then.
     """
-    holding = [c for c in channel_items(bucket) if c.get("number") == number]
-    if not holding:
+    holders = holding(bucket, number)
+    if not holders:
         return
     target = target_of(bucket, number)
-    for action in refresh_actions(bucket, holding, target, actor):
+    for action in refresh_actions(bucket, holders, target, actor):
         try:
             store.transact([action])
         except ConditionFailed:
@@ -166,6 +166,11 @@ def channel_items(bucket: str) -> list[dict[str, Any]]:
     return list(store.query_all(store.bucket_key(bucket)[store.PK], prefix="CHANNEL#"))
 
 
+def holding(bucket: str, number: int) -> list[dict[str, Any]]:
+    """The channels (managed ones included) that point at version `number`."""
+    return [c for c in channel_items(bucket) if c.get("number") == number]
+
+
 def get_channel(bucket: str, name: str, see_restricted: bool = True) -> Channel:
     return to_channel(get_item(bucket, name, see_restricted))
 
@@ -175,8 +180,8 @@ def list_channels(bucket: str, limit: int, token: str | None, see_restricted: bo
     partition = store.bucket_key(bucket)[store.PK]
     start = store.decode_token(token, {store.PK: partition})
     items, last = store.query_page(partition, prefix="CHANNEL#", limit=limit, start=start)
-    if not items and not start and not store.get(store.bucket_key(bucket), consistent=False):
-        raise NotFound(f"bucket {bucket!r} does not exist")
+    if not items and not start:
+        buckets.require(bucket, consistent=False)  # an empty page: no channels, or no bucket?
     visible = [i for i in items if see_restricted or not i.get("restricted")]
     return [to_channel(i) for i in visible], store.encode_token(last)
 
@@ -206,8 +211,7 @@ def to_channel(item: dict[str, Any]) -> Channel:
 def create_channel(bucket: str, body: CreateChannel, actor: str) -> Channel:
     if body.name == LATEST:
         raise Conflict("'latest' is managed by the registry and always exists once the bucket has a version")
-    if not store.get(store.bucket_key(bucket)):
-        raise NotFound(f"bucket {bucket!r} does not exist")
+    buckets.require(bucket)
     target = _assignable(bucket, body.version) if body.version else None
     now = now_iso()
     item = {**store.channel_key(bucket, body.name), "bucket": bucket, "name": body.name,

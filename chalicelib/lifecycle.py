@@ -177,7 +177,7 @@ def delete_version(bucket: str, ref: str, rollback_channels: bool, actor: str) -
     deleted builds first and the version item last, so a retried DELETE finishes the job."""
     version, builds = versions.load(bucket, ref)
     number = version["number"]
-    holding = [c for c in channels.channel_items(bucket) if c.get("number") == number]
+    holding = channels.holding(bucket, number)
     users = [c["name"] for c in holding if not c.get("managed")]
     if users and not rollback_channels:
         raise Conflict(f"{version['name']} is assigned to channel(s) {', '.join(users)}; "
@@ -235,7 +235,7 @@ def _revoke_now(bucket: str, number: int, revocation: dict[str, Any], expect_sta
     if cascade:
         revocation["cascade_pending"] = True
     updated = {**version, "status": "revoked", "revocation": revocation, "updated_at": stamp}
-    holding = [c for c in channels.channel_items(bucket) if c.get("number") == number]
+    holding = channels.holding(bucket, number)
     actor = actor or revocation.get("revoked_by") or "registry"
     actions = [_version_update(version, updated),
                store.delete_action(store.flagged_key(bucket, number)),  # revoked: no longer "needs attention"
@@ -309,7 +309,7 @@ def _version_update(before: dict[str, Any], after: dict[str, Any], schedule: str
 
 
 def _refresh_holders(bucket: str, updated: dict[str, Any], builds: list[dict[str, Any]], actor: str) -> list[Action]:
-    holding = [c for c in channels.channel_items(bucket) if c.get("number") == updated["number"]]
+    holding = channels.holding(bucket, updated["number"])
     return channels.refresh_actions(bucket, holding, Target(updated, builds), actor)
 
 

@@ -127,13 +127,6 @@ class Ingestion(BaseModel):
     versions: list[IngestedVersion] = Field(default_factory=list)
 
 
-class Page(BaseModel):
-    """One page of a list; `next_token` is present while more remain."""
-
-    items: list
-    next_token: str | None = None
-
-
 # ---- channels ---------------------------------------------------------------------------
 
 CHANNEL_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import store
+from . import buckets, store
 from .errors import NotFound
 from .manifest import ParsedBuild
 from .models import VERSION_NAME, Build, Version
@@ -42,8 +42,8 @@ def list_versions(bucket: str, limit: int, token: str | None) -> tuple[list[Vers
     partition = store.version_index(bucket, 0)[store.GSI1PK]
     start = store.decode_token(token, {store.GSI1PK: partition})
     items, last = store.query_page(partition, index=store.GSI1, newest_first=True, limit=limit, start=start)
-    if not items and not start and not store.get(store.bucket_key(bucket), consistent=False):
-        raise NotFound(f"bucket {bucket!r} does not exist")
+    if not items and not start:
+        buckets.require(bucket, consistent=False)  # an empty page: no versions, or no bucket?
     return [to_version(i) for i in items], store.encode_token(last)
 
 
