@@ -19,14 +19,19 @@ from . import audit, buckets, markers, store, versions
 from .clock import now_iso
 from .errors import BadRequest, Conflict, NotFound
 from .models import Channel, CreateChannel, HistoryEntry, UpdateChannel
+from .retry import retrying
 from .serving import get_item
 from .store import ConditionFailed
+from .versions import RUNNING
 
 LATEST = "latest"
-MOVE_ACTIONS = 4  # what point_actions writes for a move: the channel, history entry, sweep marker, audit event
+MOVE_ACTIONS = 5  # what point_actions writes for a move: channel, history entry, sweep marker, audit event, claim
 _MOVE_EVENTS = {"assign": "channel.assigned", "unassign": "channel.unassigned", "rollback": "channel.rolled_back"}
 Action = dict[str, Any]
-_SERVING_FIELDS = ("version", "number", "fingerprint", "version_status", "revocation", "artifacts")
+# What a channel copies from its version (None where unassigned); `copy` names the pages of a
+# version too large to copy into one item.
+_SERVING_FIELDS = ("version", "number", "fingerprint", "version_status", "revocation", "builds", "copy", "copy_rev")
+INLINE_COPY_BYTES = 300_000  # a serving copy larger than this goes to pages (copies.py)
 
 
 @dataclass
@@ -36,20 +41,34 @@ class Target:
     version: dict[str, Any]
     builds: list[dict[str, Any]]
 
+    @property
+    def number(self) -> int:
+        return int(self.version["number"])
+
+
+def served_builds(builds: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What the consumer query needs of each build: one entry per build with its artifacts
+    nested (labels are not repeated per region)."""
+    return [{"build_id": b["id"], "component_type": b["component_type"], "platform": b["platform"],
+             "labels": b.get("labels", {}), "build_time": b.get("build_time"), "created_at": b["created_at"],
+             "artifacts": [{"region": a.get("region"), "external_id": a["external_id"]} for a in b.get("artifacts", [])]}
+            for b in builds]
+
 
 def serving(target: Target | None) -> dict[str, Any]:
-    """The copy of a version a channel carries for the consumer query."""
+    """The copy of a version a channel carries for the consumer query: inline, or (for a
+    version whose copy was too large for one item) the generation and page count of the
+    copy pages written with the version."""
     if target is None:
         return dict.fromkeys(_SERVING_FIELDS)
     v = target.version
-    artifacts = [
-        {"build_id": b["id"], "component_type": b["component_type"], "platform": b["platform"],
-         "region": a.get("region"), "external_id": a["external_id"], "labels": b.get("labels", {}),
-         "build_time": b.get("build_time"), "created_at": b["created_at"]}
-        for b in target.builds for a in b.get("artifacts", [])
-    ]
+    revocation = {k: val for k, val in (v.get("revocation") or {}).items() if k != "cascade_pending"} or None
+    paged = v.get("copy_pages")
     return {"version": v["name"], "number": v["number"], "fingerprint": v["fingerprint"],
-            "version_status": v.get("status", "active"), "revocation": v.get("revocation"), "artifacts": artifacts}
+            "version_status": v.get("status", "active"), "revocation": revocation,
+            "builds": None if paged else served_builds(target.builds),
+            "copy": {"generation": v["copy_generation"], "pages": paged} if paged else None,
+            "copy_rev": v.get("rev")}
 
 
 def point_actions(bucket: str, channel: str, target: Target | None, *, cause: str | None, actor: str,
@@ -58,14 +77,20 @@ def point_actions(bucket: str, channel: str, target: Target | None, *, cause: st
     """Move a channel (update + history entry) as transaction actions.
 
     `expect` is the version number the caller saw on the channel (None: unassigned), so a
-    concurrent move cancels the transaction; False skips that check. `latest` upserts the
-    managed channel, creating it restricted on a bucket's first version. `extra` sets more
-    fields (description, restricted) in the same update. Without a `cause` the channel did
-    not move (its copy of the same version is refreshed) and no history entry is written;
-    with one, a sweep marker is left too (children built from this channel may be outdated).
+    concurrent move cancels the transaction; False skips that check. `latest` upserts the managed channel,
+    creating it restricted on a bucket's first version. `extra` sets more fields
+    (description, restricted) in the same update. The target version is claimed (its `rev`
+    asserted and bumped, store.claim_action), so the copy is of the version as it is and a
+    concurrent revocation that did not see this channel fails and re-reads. Without a
+    `cause` the channel did not move (its copy of the same version is refreshed) and no
+    history entry is written; with one, a sweep marker is left too (children built from
+    this channel may be outdated).
     """
     now = now_iso()
-    fields = {**serving(target), **(extra or {}), "updated_at": now, "updated_by": actor}
+    copy = serving(target)
+    held_revoked = copy["version_status"] == "revoked"
+    index = {k: (v if held_revoked else None) for k, v in store.revoked_channel_index(bucket, channel).items()}
+    fields = {**copy, **index, **(extra or {}), "updated_at": now, "updated_by": actor}
     sets = [f"#{k} = :{k}" for k, v in fields.items() if v is not None]
     removes = [f"#{k}" for k, v in fields.items() if v is None]
     values: dict[str, Any] = {f":{k}": v for k, v in fields.items() if v is not None}
@@ -84,15 +109,17 @@ def point_actions(bucket: str, channel: str, target: Target | None, *, cause: st
     expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
     update = store.update_action(store.channel_key(bucket, channel), expression, values, names,
                                  " AND ".join(conditions) or None)
+    claim = [store.claim_action(bucket, target.number, target.version.get("rev"))] if target else []
     if not cause:
-        return [update]
+        return [update, *claim]
     to_version = target.version["name"] if target else None
     moved = markers.marker_action(markers.CHANNEL_MOVED, bucket, channel=channel,
                                   from_number=int(previous[1:]) if previous else None,
-                                  to_number=target.version["number"] if target else None)
-    event = audit.event_action(bucket, _MOVE_EVENTS.get(cause, "channel.assigned"), f"channel/{channel}", actor,
-                               before=previous, after=to_version, cause=cause)
-    return [update, history_action(bucket, channel, previous, target, cause, actor, now), moved, event]
+                                  to_number=target.number if target else None)
+    action = _MOVE_EVENTS.get(cause, "channel.assigned" if target else "channel.unassigned")
+    event = audit.event_action(bucket, action, f"channel/{channel}", actor, before=previous, after=to_version,
+                               cause=cause)
+    return [update, history_action(bucket, channel, previous, target, cause, actor, now), moved, event, *claim]
 
 
 def history_action(bucket: str, channel: str, previous: str | None, target: Target | None, cause: str,
@@ -112,51 +139,93 @@ def target_of(bucket: str, number: int) -> Target:
 def refresh_actions(bucket: str, holding: list[dict[str, Any]], target: Target, actor: str) -> list[Action]:
     """Re-copy a version onto the channels that hold it (its builds or status changed)."""
     return [a for c in holding for a in point_actions(
-        bucket, c["name"], target, cause=None, actor=actor, previous=None, expect=target.version["number"])]
+        bucket, c["name"], target, cause=None, actor=actor, previous=None, expect=target.number)]
 
 
 def refresh(bucket: str, number: int, actor: str = "registry") -> None:
-    """refresh_actions for every channel holding version `number`, each on its own.
-
-    A channel that moved in the meantime is skipped: its new version was copied then.
-    """
-    holders = holding(bucket, number)
-    if not holders:
-        return
-    target = target_of(bucket, number)
-    for action in refresh_actions(bucket, holders, target, actor):
-        try:
-            store.transact([action])
-        except ConditionFailed:
-            pass
+    """Re-copy version `number` onto every channel holding it, in one transaction guarded by
+    the version's `rev`; retried (re-read) when the version or a channel changed meanwhile."""
+    def attempt() -> None:
+        holders = holding(bucket, number)
+        if holders:
+            store.transact(refresh_actions(bucket, holders, target_of(bucket, number), actor))
+    retrying(attempt)
 
 
-def newest_active(bucket: str, excluding: set[int]) -> Target | None:
-    """The version `latest` should hold: the newest one not revoked (GSI read, re-checked)."""
+def newest_active(bucket: str, excluding: set[int]) -> tuple[Target | None, list[Action]]:
+    """The version `latest` should hold (the newest one neither revoked nor incomplete) and
+    guards that the newer revoked versions it skipped are still revoked: a restore that
+    commits first cancels the move. Reads the version index (a GSI), re-checking the
+    candidate with a consistent read."""
+    guards: list[Action] = []
     for item in store.query_all(store.version_index(bucket, 0)[store.GSI1PK], index=store.GSI1, newest_first=True):
-        if item["number"] in excluding or item.get("status") == "revoked":
+        if item["number"] in excluding or item.get("status") == RUNNING:
             continue
-        target = target_of(bucket, item["number"])
-        if target.version.get("status") != "revoked":
-            return target
-    return None
+        if item.get("status") != "revoked":
+            target = target_of(bucket, item["number"])
+            if target.version.get("status") not in ("revoked", RUNNING):
+                return target, guards
+        guards.append(store.status_check_action(bucket, item["number"], "revoked"))
+    return None, guards
 
 
-def rollback_target(bucket: str, channel: str, excluding: set[int]) -> Target | None:
-    """The last version in the channel's own history that is still active, or None."""
+def rollback_target(bucket: str, channel: str, excluding: set[int]) -> tuple[Target | None, list[Action]]:
+    """The last version in the channel's own history that is still active (or None), with
+    guards that the revoked ones it skipped are still revoked."""
     seen: list[str] = []
     for entry in store.query_all(store.bucket_key(bucket)[store.PK], prefix=store.history_prefix(channel),
                                  newest_first=True):
         name = entry.get("to_version")
         if name and name not in seen and int(name[1:]) not in excluding:
             seen.append(name)
+    guards: list[Action] = []
     for start in range(0, len(seen), 25):
         batch = seen[start:start + 25]
         found = {i["name"]: i for i in store.get_many([store.version_key(bucket, int(n[1:])) for n in batch])}
         for name in batch:
-            if name in found and found[name].get("status") != "revoked":
-                return target_of(bucket, found[name]["number"])
-    return None
+            if name not in found:
+                continue
+            if found[name].get("status") != "revoked":
+                return target_of(bucket, found[name]["number"]), guards
+            guards.append(store.status_check_action(bucket, found[name]["number"], "revoked"))
+    return None, guards
+
+
+def drifted(item: dict[str, Any], version: dict[str, Any] | None) -> bool:
+    """Whether a channel's copy disagrees with the version it holds (status, revocation or
+    builds): what a lost race could once leave behind."""
+    if version is None:
+        return False  # a deleted version: channels are moved off it in the deleting transaction
+    fresh = serving(Target(version, []))
+    if (item.get("version_status"), item.get("revocation")) != (fresh["version_status"], fresh["revocation"]):
+        return True
+    if version.get("copy_pages"):
+        return item.get("copy") != fresh["copy"]
+    return len(item.get("builds") or []) != version.get("build_count", 0)
+
+
+def repair_drift(bucket: str, actor: str = "sweep") -> list[dict[str, Any]]:
+    """Re-copy every channel of the bucket whose copy drifted from its version, with a
+    `channel.repaired` audit event each (the sweep runs it for buckets that changed)."""
+    items = channel_items(bucket)
+    held = sorted({i["number"] for i in items if i.get("number")})
+    found = {v["number"]: v for v in store.get_many([store.version_key(bucket, n) for n in held])} if held else {}
+    repaired = []
+    for item in items:
+        if not item.get("number") or not drifted(item, found.get(item["number"])):
+            continue
+
+        def attempt(item: dict[str, Any] = item) -> None:
+            target = target_of(bucket, item["number"])
+            event = audit.event_action(bucket, "channel.repaired", f"channel/{item['name']}", actor,
+                                       before={"version_status": item.get("version_status")},
+                                       after={"version_status": target.version.get("status")})
+            audit.commit(point_actions(bucket, item["name"], target, cause=None, actor=actor, previous=None,
+                                       expect=item["number"]) + [event])
+        retrying(attempt, what=f"repairing channel {item['name']!r}")
+        repaired.append({"bucket": bucket, "channel": item["name"], "version": item.get("version"),
+                         "was": item.get("version_status"), "now": found[item["number"]].get("status")})
+    return repaired
 
 
 # ---- reads ------------------------------------------------------------------------------
@@ -201,8 +270,11 @@ def history(bucket: str, name: str, limit: int, token: str | None, see_restricte
     return [HistoryEntry.model_validate(store.strip_keys(i)) for i in items], store.encode_token(last)
 
 
+_INTERNAL_FIELDS = ("builds", "copy", "copy_rev", "number")
+
+
 def to_channel(item: dict[str, Any]) -> Channel:
-    fields = {k: v for k, v in store.strip_keys(item).items() if k not in ("artifacts", "number")}
+    fields = {k: v for k, v in store.strip_keys(item).items() if k not in _INTERNAL_FIELDS}
     return Channel.model_validate(fields)
 
 
@@ -212,6 +284,10 @@ def create_channel(bucket: str, body: CreateChannel, actor: str) -> Channel:
     if body.name == LATEST:
         raise Conflict("'latest' is managed by the registry and always exists once the bucket has a version")
     buckets.require(bucket)
+    return retrying(lambda: _create(bucket, body, actor), what=f"creating channel {body.name!r}")
+
+
+def _create(bucket: str, body: CreateChannel, actor: str) -> Channel:
     target = _assignable(bucket, body.version) if body.version else None
     now = now_iso()
     item = {**store.channel_key(bucket, body.name), "bucket": bucket, "name": body.name,
@@ -222,20 +298,27 @@ def create_channel(bucket: str, body: CreateChannel, actor: str) -> Channel:
                audit.event_action(bucket, "channel.created", f"channel/{body.name}", actor,
                                   after={"version": item.get("version"), "restricted": body.restricted})]
     if target:
-        actions += [history_action(bucket, body.name, None, target, "assign", actor, now), _status_guard(target),
+        actions += [history_action(bucket, body.name, None, target, "assign", actor, now),
+                    store.claim_action(bucket, target.number, target.version.get("rev")),
                     markers.marker_action(markers.CHANNEL_MOVED, bucket, channel=body.name, from_number=None,
-                                          to_number=target.version["number"])]
+                                          to_number=target.number)]
     try:
         audit.commit(actions)
     except ConditionFailed:
         if store.get(store.channel_key(bucket, body.name)):
             raise Conflict(f"bucket {bucket!r} already has a channel {body.name!r}") from None
-        raise Conflict(f"{body.version} was revoked while the channel was being created") from None
+        raise  # the version changed meanwhile: read it again
     return to_channel(item)
 
 
 def update_channel(bucket: str, name: str, body: UpdateChannel, actor: str) -> Channel:
-    """Assign (`version`), unassign (`version: null`) and/or change description/restricted."""
+    """Assign (`version`), unassign (`version: null`) and/or change description/restricted;
+    re-read and retried when the channel or the version changed meanwhile."""
+    retrying(lambda: _update(bucket, name, body, actor), what=f"updating channel {name!r}")
+    return get_channel(bucket, name)
+
+
+def _update(bucket: str, name: str, body: UpdateChannel, actor: str) -> None:
     item = get_item(bucket, name)
     details = body.model_dump(include={"restricted", "description"}, exclude_none=True)
     if "version" not in body.model_fields_set:
@@ -250,11 +333,11 @@ def update_channel(bucket: str, name: str, body: UpdateChannel, actor: str) -> C
                                        before={k: item.get(k) for k in details}, after=details)])
             except ConditionFailed:
                 raise NotFound(f"bucket {bucket!r} has no channel {name!r}") from None
-        return get_channel(bucket, name)
+        return
     if item.get("managed"):
         raise Conflict(f"channel {name!r} is managed by the registry and cannot be assigned by hand")
     target = _assignable(bucket, body.version) if body.version else None
-    moved = (target.version["number"] if target else None) != item.get("number")
+    moved = (target.number if target else None) != item.get("number")
     # Assigning the version a channel already holds (or unassigning an empty channel) is
     # not a move: the copy is refreshed, the details applied, and no history is written.
     cause = ("assign" if target else "unassign") if moved else None
@@ -263,12 +346,7 @@ def update_channel(bucket: str, name: str, body: UpdateChannel, actor: str) -> C
     if not cause and details:
         actions.append(audit.event_action(bucket, "channel.updated", f"channel/{name}", actor,
                                           before={k: item.get(k) for k in details}, after=details))
-    try:
-        audit.commit(actions + ([_status_guard(target)] if target else []))
-    except ConditionFailed:
-        raise Conflict(f"channel {name!r} changed while this request ran (or its version was revoked); "
-                       "read it and try again") from None
-    return get_channel(bucket, name)
+    audit.commit(actions)
 
 
 def delete_channel(bucket: str, name: str, actor: str) -> Channel:
@@ -290,16 +368,11 @@ def delete_channel(bucket: str, name: str, actor: str) -> Channel:
 
 
 def _assignable(bucket: str, ref: str) -> Target:
+    """The version to assign, refused (409) when revoked or not yet complete."""
     version, builds = versions.load(bucket, ref)
     if version.get("status") == "revoked":
         reason = (version.get("revocation") or {}).get("reason")
         raise Conflict(f"{version['name']} is revoked and cannot be assigned: {reason}")
+    if version.get("status") == RUNNING:
+        raise Conflict(f"{version['name']} is still being built (status running) and cannot be assigned yet")
     return Target(version, builds)
-
-
-def _status_guard(target: Target) -> Action:
-    """Fail the transaction if the version was revoked between the read and the write."""
-    v = target.version
-    return store.condition_action(store.version_key(v["bucket"], v["number"]),
-                                  "attribute_exists(PK) AND #status <> :revoked", {":revoked": "revoked"},
-                                  {"#status": "status"})

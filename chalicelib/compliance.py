@@ -8,8 +8,10 @@ versions costs it what one of 100 does. Each run:
 2. works through the markers: carries revocation/restore cascades down the tree, and
    re-evaluates the children of versions whose channel moved or whose status changed,
    flagging the outdated and revoked-parent ones (an audit event each, sent out too);
-3. retries unresolved parent hints;
-4. stores its findings as the report (`GET /compliance/report`).
+3. checks the channels of every bucket those markers name against the versions they hold,
+   and re-copies any that drifted (a `channel.repaired` event each);
+4. retries unresolved parent hints;
+5. stores its findings as the report (`GET /compliance/report`).
 Each step is bounded so one run fits a Lambda; what is left waits for the next run.
 """
 
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import ancestry, lifecycle, markers, store
+from . import ancestry, channels, lifecycle, markers, store
 from .clock import now_iso
 from .observability import logger, metrics
 
@@ -47,9 +49,11 @@ def sweep() -> dict[str, Any]:
                 if changed:
                     changes.append(_record_change(*changed))
         markers.done(marker)
+    repaired = [fix for bucket in sorted({m["bucket"] for m in pending}) for fix in channels.repair_drift(bucket)]
     resolved = _retry_unresolved()
     report = {"started_at": started, "finished_at": now_iso(), "revocations_applied": applied,
               "cascades": cascades, "ancestry_changes": changes, "parents_resolved": resolved,
+              "channels_repaired": repaired,
               "markers_processed": len(pending), "more_pending": len(pending) >= MARKERS_PER_RUN}
     store.put({**store.report_key(), **report})
     metrics.add_metric(name="SweepAncestryChanges", unit="Count", value=len(changes))

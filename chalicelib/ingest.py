@@ -64,10 +64,8 @@ def ingest_object(s3_bucket: str, key: str, etag: str, version_id: str | None = 
     for run in parsed.runs:
         try:
             results.append(recording.record_run(run, actor=actor))
-        except ClientError as exc:
-            if not _too_large(exc):
-                raise
-            reasons.append(f"run {run.fingerprint} of bucket {run.bucket}: not stored: {exc.response['Error']['Message']}")
+        except recording.RunRefused as exc:  # nothing of that run was written
+            reasons.append(f"run {run.fingerprint} of bucket {run.bucket}: not stored: {exc}")
 
     status = "accepted" if not reasons else "partial" if results else "rejected"
     if len(reasons) > MAX_REASONS:  # keep the record well under DynamoDB's 400 KB item limit
@@ -106,12 +104,6 @@ def _read(s3_bucket: str, key: str, version_id: str | None) -> tuple[bytes, dict
         response["Body"].close()
         return b"", {}, f"the object is {size} bytes; the limit is {MAX_MANIFEST_BYTES}"
     return response["Body"].read(MAX_MANIFEST_BYTES + 1), response.get("Metadata", {}), None
-
-
-def _too_large(exc: ClientError) -> bool:
-    """DynamoDB refusing an item over 400 KB (say, huge custom_data): permanent, unlike the rest."""
-    error = exc.response["Error"]
-    return error["Code"] == "ValidationException" and "size" in error.get("Message", "").lower()
 
 
 def list_ingestions(status: str | None, limit: int, token: str | None) -> tuple[list[Ingestion], str | None]:

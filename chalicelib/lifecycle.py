@@ -25,14 +25,15 @@ from collections import deque
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import ancestry, audit, channels, clock, markers, store, versions
+from . import ancestry, audit, channels, clock, copies, markers, store, versions
 from .channels import LATEST, Target
 from .clock import iso, now_iso
 from .errors import BadRequest, Conflict, Contention, NotFound
 from .models import RevokeRequest, Version
+from .retry import retrying
 from .store import ConditionFailed
+from .versions import RUNNING
 
-MAX_ATTEMPTS = 6
 INLINE_CASCADE = 25  # descendants a revoke/restore request handles itself; the sweep does the rest
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 Action = dict[str, Any]
@@ -69,17 +70,17 @@ def revoke(bucket: str, ref: str, request: RevokeRequest, actor: str) -> Version
     when = parse_when(request)
     number = versions.resolve_number(bucket, ref)
     if when is not None and when > clock.now():
-        return _retry(lambda: _schedule(bucket, number, request, iso(when), actor))
+        return retrying(lambda: _schedule(bucket, number, request, iso(when), actor))
     revocation = {"reason": request.reason, "revoked_by": actor, "revocation_type": "direct",
                   "skip_descendants_revocation": request.skip_descendants_revocation,
                   "disable_rollback_channels": request.disable_rollback_channels}
-    result = _retry(lambda: _revoke_now(bucket, number, revocation, expect_status=None))
+    result = retrying(lambda: _revoke_now(bucket, number, revocation, expect_status=None))
     return _cascade_inline(bucket, number, actor) or result
 
 
 def restore(bucket: str, ref: str, actor: str) -> Version:
     number = versions.resolve_number(bucket, ref)
-    result = _retry(lambda: _restore(bucket, number, actor))
+    result = retrying(lambda: _restore(bucket, number, actor))
     return _cascade_inline(bucket, number, actor) or result
 
 
@@ -141,9 +142,9 @@ def _apply_to_descendant(ref: tuple[str, int], mode: str, source: dict[str, Any]
                          "revocation_type": "inherited", "inherited_from": source_name,
                          "skip_descendants_revocation": False,
                          "disable_rollback_channels": bool(revocation.get("disable_rollback_channels"))}
-            _retry(lambda: _revoke_now(*ref, inherited, expect_status=None, actor=actor))
+            retrying(lambda: _revoke_now(*ref, inherited, expect_status=None, actor=actor))
         else:
-            _retry(lambda: _restore(*ref, actor=actor, cascade=False))
+            retrying(lambda: _restore(*ref, actor=actor, cascade=False))
         return 1
     except (Conflict, NotFound, Contention):
         return 0  # changed meanwhile, or another parent is still revoked
@@ -163,7 +164,7 @@ def apply_due(page_size: int = 100) -> list[str]:
         revocation = dict(item.get("revocation") or {})
         due_at = revocation.get("revoke_at")
         try:
-            _retry(lambda: _revoke_now(item["bucket"], item["number"], revocation,
+            retrying(lambda: _revoke_now(item["bucket"], item["number"], revocation,
                                        expect_status="revocation_scheduled", expect_revoke_at=due_at, actor="sweep"))
             applied.append(f"{item['bucket']}/{item['name']}")
         except (Conflict, NotFound, Contention):
@@ -173,30 +174,38 @@ def apply_due(page_size: int = 100) -> list[str]:
 
 def delete_version(bucket: str, ref: str, rollback_channels: bool, actor: str) -> Version:
     """Delete a version with its builds; refused while a user channel holds it unless
-    `rollback_channels`. Its number is never reused. Versions of more than ~100 items are
-    deleted builds first and the version item last, so a retried DELETE finishes the job."""
+    `rollback_channels`. Its number is never reused; the bucket's `version_count` follows.
+    Versions of more than ~100 items are deleted builds first and the version item last, so
+    a retried DELETE finishes the job."""
     version, builds = versions.load(bucket, ref)
-    number = version["number"]
+    keys = [store.build_key(bucket, version["number"], b["id"]) for b in builds]
+    keys += [store.artifact_key(ext, bucket, version["number"], b["id"])
+             for b in builds for ext in b.get("indexed_ids", [])]
+    keys += copies.page_keys(bucket, version)
+    final_room = store.TRANSACTION_LIMIT - 40  # the version, fingerprint, event and channel moves
+    while len(keys) > final_room:
+        batch, keys = keys[:store.TRANSACTION_LIMIT], keys[store.TRANSACTION_LIMIT:]
+        store.transact([store.delete_action(k) for k in batch])
+    return retrying(lambda: _delete(bucket, version["number"], keys, rollback_channels, actor),
+                    what=f"deleting {version['name']}")
+
+
+def _delete(bucket: str, number: int, keys: list[store.Item], rollback_channels: bool, actor: str) -> Version:
+    version, builds = versions.load(bucket, f"v{number}")
     holding = channels.holding(bucket, number)
     users = [c["name"] for c in holding if not c.get("managed")]
     if users and not rollback_channels:
         raise Conflict(f"{version['name']} is assigned to channel(s) {', '.join(users)}; "
                        "move them first or pass rollback_channels=true")
-    keys = [store.build_key(bucket, number, b["id"]) for b in builds]
-    keys += [store.artifact_key(ext, bucket, number, b["id"]) for b in builds for ext in b.get("indexed_ids", [])]
-    final = [store.delete_action(store.fingerprint_key(bucket, version["fingerprint"])),
-             store.delete_action(store.version_key(bucket, number), "attribute_exists(PK)"),
-             audit.event_action(bucket, "version.deleted", version["name"], actor,
-                                before={"fingerprint": version["fingerprint"], "status": version["status"]}),
-             *_move_off(bucket, version, holding, actor, cause="delete")]
-    room = store.TRANSACTION_LIMIT - len(final)
-    while len(keys) > room:
-        batch, keys = keys[:store.TRANSACTION_LIMIT], keys[store.TRANSACTION_LIMIT:]
-        store.transact([store.delete_action(k) for k in batch])
-    try:
-        audit.commit([store.delete_action(k) for k in keys] + final)
-    except ConditionFailed:
-        raise Conflict(f"{version['name']} changed while it was being deleted; try again") from None
+    actions = [store.delete_action(k) for k in keys]
+    actions += [store.delete_action(store.fingerprint_key(bucket, version["fingerprint"])),
+                _version_update(version, None),
+                audit.event_action(bucket, "version.deleted", version["name"], actor,
+                                   before={"fingerprint": version["fingerprint"], "status": version["status"]})]
+    actions += _move_off(bucket, version, holding, actor, cause="delete", count_delta=-1)
+    if not any(c.get("managed") for c in holding):
+        actions.append(_bucket_update(bucket, count_delta=-1))
+    audit.commit(actions)
     return versions.to_version(version, builds)
 
 
@@ -204,8 +213,7 @@ def delete_version(bucket: str, ref: str, rollback_channels: bool, actor: str) -
 
 def _schedule(bucket: str, number: int, request: RevokeRequest, revoke_at: str, actor: str) -> Version:
     version, builds = versions.load(bucket, f"v{number}")
-    if version["status"] == "revoked":
-        raise Conflict(f"{version['name']} is already revoked")
+    _refuse_unless(version, ("active", "revocation_scheduled"), "scheduled for revocation")
     revocation = {"reason": request.reason, "revoke_at": revoke_at, "revoked_by": actor, "revocation_type": "direct",
                   "skip_descendants_revocation": request.skip_descendants_revocation,
                   "disable_rollback_channels": request.disable_rollback_channels}
@@ -223,8 +231,10 @@ def _revoke_now(bucket: str, number: int, revocation: dict[str, Any], expect_sta
     """Revoke now; a direct revocation that does not spare descendants starts a cascade.
     `actor` is who does it now (the sweep, for a scheduled one), `revoked_by` who asked."""
     version, builds = versions.load(bucket, f"v{number}")
-    if version["status"] == "revoked":
-        raise Conflict(f"{version['name']} is already revoked")
+    # An inherited revocation reaches a version still being written too (it is then never
+    # completed as active); a direct one waits until the version is complete.
+    inherited = revocation.get("revocation_type") == "inherited"
+    _refuse_unless(version, ("active", "revocation_scheduled") + ((RUNNING,) if inherited else ()), "revoked")
     if expect_status and (version["status"] != expect_status
                           or (version.get("revocation") or {}).get("revoke_at") != expect_revoke_at):
         raise Conflict(f"{version['name']} is no longer scheduled for that revocation")
@@ -274,8 +284,17 @@ def _restore(bucket: str, number: int, actor: str, cascade: bool = True) -> Vers
     latest = store.get(store.channel_key(bucket, LATEST)) or {}
     if version["status"] == "revoked" and number > latest.get("number", 0):
         actions += _point_latest(bucket, latest, Target(updated, builds), actor, cause="restore")
+    else:  # `latest` was judged to stay where it is: only if it still is
+        actions.append(store.channel_holds_action(bucket, LATEST, latest.get("number")))
     audit.commit(actions)
     return versions.to_version(updated)
+
+
+def _refuse_unless(version: dict[str, Any], allowed: tuple[str, ...], what: str) -> None:
+    if version["status"] == "revoked" and "revoked" not in allowed:
+        raise Conflict(f"{version['name']} is already revoked")
+    if version["status"] not in allowed:
+        raise Conflict(f"{version['name']} is still being built (status running) and cannot be {what}")
 
 
 def _refuse_under_revoked_parent(version: dict[str, Any]) -> None:
@@ -287,10 +306,20 @@ def _refuse_under_revoked_parent(version: dict[str, Any]) -> None:
                        "restore the parent first")
 
 
-def _version_update(before: dict[str, Any], after: dict[str, Any], schedule: str | None = None) -> Action:
-    """Set status and revocation, guarded by the status read; index it when scheduled."""
-    values: dict[str, Any] = {":status": after["status"], ":was": before["status"], ":now": now_iso()}
-    sets = ["#status = :status", "updated_at = :now"]
+def _version_update(before: dict[str, Any], after: dict[str, Any] | None, schedule: str | None = None) -> Action:
+    """Set status and revocation (or delete the version: `after` None), guarded by the status
+    and `rev` read (store.rev_clause), so a channel pointed at the version meanwhile is never
+    missed; indexed when scheduled."""
+    clause, rev_condition, values = store.rev_clause(before.get("rev"))
+    key = store.version_key(before["bucket"], before["number"])
+    condition = f"#status = :was AND {rev_condition}"
+    values[":was"] = before["status"]
+    names = {"#status": "status", **store.REV_NAMES}
+    if after is None:
+        values.pop(":rev_next")
+        return store.delete_action(key, condition, values, names)
+    values.update({":status": after["status"], ":now": now_iso()})
+    sets = ["#status = :status", "updated_at = :now", clause]
     removes = []
     if after.get("revocation"):
         sets.append("revocation = :revocation")
@@ -304,8 +333,7 @@ def _version_update(before: dict[str, Any], after: dict[str, Any], schedule: str
     else:
         removes += [store.GSI2PK, store.GSI2SK]
     expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-    return store.update_action(store.version_key(before["bucket"], before["number"]), expression, values,
-                               {"#status": "status"}, "#status = :was")
+    return store.update_action(key, expression, values, names, condition)
 
 
 def _refresh_holders(bucket: str, updated: dict[str, Any], builds: list[dict[str, Any]], actor: str) -> list[Action]:
@@ -314,37 +342,42 @@ def _refresh_holders(bucket: str, updated: dict[str, Any], builds: list[dict[str
 
 
 def _move_off(bucket: str, version: dict[str, Any], holding: list[dict[str, Any]], actor: str,
-              cause: str) -> list[Action]:
+              cause: str, count_delta: int = 0) -> list[Action]:
     """Move every channel in `holding` off `version`: user channels roll back (history cause
-    `rollback`), `latest` recomputes (cause `revoke` or `delete`)."""
+    `rollback`), `latest` recomputes (cause `revoke` or `delete`). Each choice comes with
+    guards that the versions it skipped are still revoked."""
     gone = {version["number"]}
     actions: list[Action] = []
     for channel in holding:
         if channel.get("managed"):
-            actions += _point_latest(bucket, channel, channels.newest_active(bucket, gone), actor, cause=cause)
+            target, guards = channels.newest_active(bucket, gone)
+            actions += guards + _point_latest(bucket, channel, target, actor, cause=cause, count_delta=count_delta)
         else:
-            target = channels.rollback_target(bucket, channel["name"], gone)
-            actions += channels.point_actions(bucket, channel["name"], target, cause="rollback", actor=actor,
-                                              previous=version["name"], expect=version["number"])
+            target, guards = channels.rollback_target(bucket, channel["name"], gone)
+            actions += guards + channels.point_actions(bucket, channel["name"], target, cause="rollback", actor=actor,
+                                                       previous=version["name"], expect=version["number"])
     return actions
 
 
-def _point_latest(bucket: str, latest: dict[str, Any], target: Target | None, actor: str, cause: str) -> list[Action]:
+def _point_latest(bucket: str, latest: dict[str, Any], target: Target | None, actor: str, cause: str,
+                  count_delta: int = 0) -> list[Action]:
     """Move `latest` and the bucket's latest_version together."""
     moves = channels.point_actions(bucket, LATEST, target, cause=cause, actor=actor, previous=latest.get("version"),
                                    expect=latest.get("number"), latest=True)
-    name = target.version["name"] if target else None
-    bucket_update = store.update_action(
-        store.bucket_key(bucket),
-        "SET latest_version = :v, updated_at = :now" if name else "REMOVE latest_version SET updated_at = :now",
-        {":now": now_iso(), **({":v": name} if name else {})}, condition="attribute_exists(PK)")
-    return moves + [bucket_update]
+    return moves + [_bucket_update(bucket, latest=target.version["name"] if target else None,
+                                   count_delta=count_delta)]
 
 
-def _retry(operation: Any) -> Version:
-    for _ in range(MAX_ATTEMPTS):
-        try:
-            return operation()
-        except ConditionFailed:
-            continue
-    raise Contention("the version kept changing while this request ran; try again")
+def _bucket_update(bucket: str, latest: str | None | bool = False, count_delta: int = 0) -> Action:
+    """The bucket item's summary: `latest_version` (False: leave it) and `version_count`."""
+    sets, removes, values = ["updated_at = :now"], [], {":now": now_iso()}
+    if latest:
+        sets.append("latest_version = :latest")
+        values[":latest"] = latest
+    elif latest is None:
+        removes.append("latest_version")
+    if count_delta:
+        sets.append("version_count = version_count + :delta")
+        values[":delta"] = count_delta
+    expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+    return store.update_action(store.bucket_key(bucket), expression, values, condition="attribute_exists(PK)")

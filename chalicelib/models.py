@@ -17,7 +17,7 @@ FINGERPRINT_PATTERN = r"^(?!v[0-9]+$)[A-Za-z0-9._:+=@-]{1,128}$"
 VERSION_NAME = re.compile(r"^v([1-9][0-9]{0,8})$")
 LabelMap = dict[Annotated[str, StringConstraints(min_length=1, max_length=128)], Annotated[str, StringConstraints(max_length=1024)]]
 
-VersionStatus = Literal["active", "revoked", "revocation_scheduled"]
+VersionStatus = Literal["active", "revoked", "revocation_scheduled", "running"]
 IngestionStatus = Literal["accepted", "partial", "rejected"]
 
 

@@ -1,96 +1,145 @@
 """Manifest runs → versions: create a version, or add the builds it lacks.
 
-Version numbers come from `version_count` on the bucket item, bumped in the same
-transaction that writes the version, its fingerprint item and the move of `latest`, on the
-condition that the counter still holds the value read: concurrent writers retry, so
-numbers stay gapless and unique, and a fingerprint never gets two versions.
+A version is stored whole with a true ingestion record, or not at all:
+- Before anything is written, every item the run would write is sized (`refusal`): a build
+  item over DynamoDB's item limit, or a serving copy too large even for copy pages
+  (copies.py), refuses the run with a reason, and nothing is stored.
+- A version that fits one transaction (the usual case: up to ~90 builds and artifacts) is
+  written in one: version, builds, artifact index, `latest` and the audit event.
+- A larger one is created `running` (never served, never on `latest`, not assignable), its
+  builds and artifact-index items follow in transactions split by item count and bytes, and
+  a last transaction completes it: `active` (or revoked, when a parent is), its copy pages,
+  and `latest` moved unless a newer version holds it. An ingestion interrupted half-way is
+  finished by the re-delivery (the fingerprint finds the running version).
+
+Version numbers come from `last_number` on the bucket item, bumped in the same
+transaction that writes the version and its fingerprint item, on the condition that the
+counter still holds the value read: concurrent writers retry, so numbers stay gapless and
+unique, and a fingerprint never gets two versions. `version_count` counts the versions
+that exist (deletions lower it). Each parent's status as read is a condition of the
+creating transaction, so a parent revoked meanwhile is seen on the retry.
 """
 
 from __future__ import annotations
 
-import random
-import time
 from typing import Any
 
-from . import ancestry, audit, channels, store, versions
+from . import ancestry, audit, channels, copies, store, versions
+from .channels import LATEST, Target
 from .clock import now_iso
-from .errors import Contention
 from .manifest import ParsedBuild, ParsedRun
 from .models import IngestedVersion
-from .store import ConditionFailed
+from .retry import retrying
+from .versions import RUNNING
 
-MAX_ATTEMPTS = 12
-Chunk = tuple[list[dict[str, Any]], list[dict[str, Any]]]  # (build items, transaction actions)
+Action = dict[str, Any]
+# The creating transaction's own items besides builds: bucket, fingerprint, version, the
+# move of `latest`, the audit event, and room for parent edges and guards.
+FIXED_ROOM = 20
+
+
+class RunRefused(Exception):
+    """A run that cannot be stored as it is (too large for DynamoDB): nothing was written."""
 
 
 def record_run(run: ParsedRun, actor: str) -> IngestedVersion:
-    """Idempotent and safe under concurrency: retried on a lost race with jittered backoff."""
-    fingerprint_sk = store.fingerprint_key(run.bucket, run.fingerprint)[store.SK]
-    for attempt in range(MAX_ATTEMPTS):
-        found = {item[store.SK]: item for item in store.get_many(
-            [store.bucket_key(run.bucket), store.fingerprint_key(run.bucket, run.fingerprint)])}
-        try:
-            if fingerprint_sk in found:
-                return _extend(run, found[fingerprint_sk]["number"], actor)
-            return _create(run, found.get("BUCKET") or {}, actor)
-        except ConditionFailed:
-            time.sleep(random.uniform(0, 0.02 * 2 ** min(attempt, 5)))
-    raise Contention(f"gave up recording {run.bucket}/{run.fingerprint} after {MAX_ATTEMPTS} conflicts")
+    """Idempotent and safe under concurrency: retried from its reads on a lost race."""
+    problem = refusal(run)
+    if problem:
+        raise RunRefused(problem)
+    return retrying(lambda: _record(run, actor), what=f"recording {run.bucket}/{run.fingerprint}")
+
+
+def refusal(run: ParsedRun) -> str | None:
+    """Why the run cannot be stored, checked before anything is written; None if it can."""
+    now = now_iso()
+    items = [versions.build_item(run.bucket, 0, b, now) for b in run.builds]
+    for build, item in zip(run.builds, items):
+        weight = store.item_size(item)
+        if weight > store.ITEM_BYTES:
+            return (f"build {build.component_type} would be a {weight}-byte item; DynamoDB's limit is "
+                    f"{store.ITEM_BYTES} bytes with a margin (trim its custom_data or artifact list)")
+    copy = copies.size(channels.served_builds(items))
+    if copy > copies.MAX_COPY_BYTES:
+        return (f"the version's serving copy would be {copy} bytes; the limit is {copies.MAX_COPY_BYTES} "
+                f"({len(run.builds)} builds: trim custom_data, or split the builds over several buckets)")
+    return None
+
+
+def _record(run: ParsedRun, actor: str) -> IngestedVersion:
+    found = {item[store.SK]: item for item in store.get_many(
+        [store.bucket_key(run.bucket), store.fingerprint_key(run.bucket, run.fingerprint)])}
+    fingerprint = found.get(store.fingerprint_key(run.bucket, run.fingerprint)[store.SK])
+    if fingerprint:
+        return _extend(run, fingerprint["number"], actor)
+    return _create(run, found.get(store.bucket_key(run.bucket)[store.SK]) or {}, actor)
 
 
 def _create(run: ParsedRun, bucket: dict[str, Any], actor: str) -> IngestedVersion:
     now = now_iso()
-    previous = bucket.get("version_count", 0)
+    previous = bucket.get("last_number", bucket.get("version_count", 0))
     number, name = previous + 1, f"v{previous + 1}"
     parents, unresolved = ancestry.resolve(run.bucket, run) if run.parent_hint or _has_sources(run) else ([], [])
     inherited = ancestry.inherited_revocation(parents)
+    builds = [versions.build_item(run.bucket, number, b, now) for b in run.builds]
+    writes = _build_writes(run.bucket, number, run.builds, builds, now)
+    whole = (len(writes) <= store.TRANSACTION_LIMIT - FIXED_ROOM
+             and 2 * sum(store.action_size(a) for a in writes) < store.TRANSACTION_BYTES - 100_000
+             and copies.size(channels.served_builds(builds)) <= channels.INLINE_COPY_BYTES)
+    status = "revoked" if inherited else "active" if whole else RUNNING
     version = {
         **store.version_key(run.bucket, number), **store.version_index(run.bucket, number),
         "bucket": run.bucket, "number": number, "name": name, "fingerprint": run.fingerprint,
-        "status": "revoked" if inherited else "active", "revocation": inherited,
-        "created_at": now, "updated_at": now,
+        "status": status, "revocation": inherited, "rev": 1, "created_at": now, "updated_at": now,
+        "build_count": len(builds) if whole else 0, "expected_builds": None if whole else len(builds),
         "parent_hint": run.parent_hint.model_dump(exclude_none=True) if run.parent_hint else None,
         "parents": ancestry.stored_links(parents) or None, "unresolved": unresolved or None,
     }
     bucket_update = store.update_action(
         store.bucket_key(run.bucket),
-        "SET version_count = :n, updated_at = :now, #bucket = :b,"
-        + ("" if inherited else " latest_version = :name,")
-        + " created_at = if_not_exists(created_at, :now), description = if_not_exists(description, :empty),"
-        " labels = if_not_exists(labels, :nolabels), GSI1PK = :gpk, GSI1SK = :b",
-        values={":n": number, ":old": previous, ":now": now, ":b": run.bucket, ":empty": "",
+        "SET last_number = :n, version_count = if_not_exists(version_count, :zero) + :one, updated_at = :now,"
+        " #bucket = :b, created_at = if_not_exists(created_at, :now),"
+        " description = if_not_exists(description, :empty), labels = if_not_exists(labels, :nolabels),"
+        " GSI1PK = :gpk, GSI1SK = :b" + (" , latest_version = :name" if whole and not inherited else ""),
+        values={":n": number, ":old": previous, ":zero": 0, ":one": 1, ":now": now, ":b": run.bucket, ":empty": "",
                 ":nolabels": {}, ":gpk": store.bucket_index(run.bucket)[store.GSI1PK],
-                **({} if inherited else {":name": name})},
+                **({":name": name} if whole and not inherited else {})},
         names={"#bucket": "bucket"},
-        condition="attribute_not_exists(version_count) OR version_count = :old" if previous == 0
-        else "version_count = :old",
+        condition="attribute_not_exists(last_number) OR last_number = :old",
     )
-    fingerprint = {**store.fingerprint_key(run.bucket, run.fingerprint), "number": number}
     extra = ancestry.edge_actions(run.bucket, number, parents)
+    extra += [store.status_check_action(p["bucket"], p["number"], p["parent_status"])
+              for p in parents if p.get("parent_status")]
     if parents or unresolved:
-        status, links = ancestry.evaluate(version["parents"] or [], unresolved, revoked=bool(inherited))
-        version.update(ancestry_status=status, ancestry_messages=ancestry.attention(links))
-        if status in ancestry.FLAGGED_STATUSES and not inherited:
-            extra.append(ancestry.flag_action(version, status, version["ancestry_messages"]))
+        link_status, links = ancestry.evaluate(version["parents"] or [], unresolved, revoked=bool(inherited))
+        version.update(ancestry_status=link_status, ancestry_messages=ancestry.attention(links))
+        if link_status in ancestry.FLAGGED_STATUSES and not inherited:
+            extra.append(ancestry.flag_action(version, link_status, version["ancestry_messages"]))
     if unresolved:
         extra.append(store.put_action({**store.unresolved_key(run.bucket, number), "bucket": run.bucket,
                                        "number": number}))
-    extra.append(audit.event_action(run.bucket, "version.created", name, actor, after={
-        "fingerprint": run.fingerprint, "builds": len(run.builds), "status": version["status"],
-        "parents": [f"{p['bucket']}/{p['version']}" for p in parents]}))
-    fixed = 3 + len(extra) + (0 if inherited else channels.MOVE_ACTIONS)  # bucket, fingerprint, version, latest
-    chunks = _chunks(run.bucket, number, run.builds, now, room_first=store.TRANSACTION_LIMIT - fixed)
-    first_builds, first_actions = chunks.pop(0) if chunks else ([], [])
-    version["build_count"] = len(first_builds)
-    latest = [] if inherited else channels.point_actions(
-        run.bucket, channels.LATEST, channels.Target(version, first_builds), cause="ingest", actor=actor,
-        previous=bucket.get("latest_version"), latest=True)
-    audit.commit([bucket_update, store.put_action(fingerprint, "attribute_not_exists(PK)"),
-                  store.put_action(version, "attribute_not_exists(PK)"), *latest, *extra, *first_actions])
-    if chunks:  # only versions with very many builds/artifacts
-        _write_chunks(run.bucket, number, chunks, actor)
+    if not bucket:
+        extra.append(audit.event_action(run.bucket, "bucket.created", run.bucket, actor, after={"by": "ingestion"}))
+    created = [bucket_update, store.put_action({**store.fingerprint_key(run.bucket, run.fingerprint), "number": number},
+                                               "attribute_not_exists(PK)"),
+               store.put_action(version, "attribute_not_exists(PK)"), *extra]
+    if whole:
+        latest = [] if inherited else channels.point_actions(
+            run.bucket, LATEST, Target(version, builds), cause="ingest", actor=actor,
+            previous=bucket.get("latest_version"), latest=True)
+        audit.commit(created + latest + writes + [_created_event(version, run, parents, actor)])
+    else:
+        audit.commit(created)
+        _write_in_chunks(run.bucket, number, writes, actor, added_event=False)
+        _complete(run.bucket, number, actor, run, parents)
     return IngestedVersion(bucket=run.bucket, version=name, fingerprint=run.fingerprint,
                            builds_added=len(run.builds), created=True)
+
+
+def _created_event(version: dict[str, Any], run: ParsedRun, parents: list[dict[str, Any]], actor: str) -> Action:
+    return audit.event_action(run.bucket, "version.created", version["name"], actor, after={
+        "fingerprint": run.fingerprint, "builds": len(run.builds), "status": version["status"],
+        "parents": [f"{p['bucket']}/{p['version']}" for p in parents]})
 
 
 def _has_sources(run: ParsedRun) -> bool:
@@ -98,45 +147,135 @@ def _has_sources(run: ParsedRun) -> bool:
 
 
 def _extend(run: ParsedRun, number: int, actor: str) -> IngestedVersion:
+    """Add the builds a version lacks (a later upload, or a re-delivery finishing an
+    interrupted one); complete it if it is still running; re-copy it onto its channels."""
     existing = {item["id"] for item in store.query_all(
         store.version_key(run.bucket, number)[store.PK], prefix=f"{store.version_sk(number)}#BUILD#",
         projection="id")}
     missing = [b for b in run.builds if b.id not in existing]
+    now = now_iso()
     if missing:
-        _write_chunks(run.bucket, number, _chunks(run.bucket, number, missing, now_iso(),
-                                                  room_first=store.TRANSACTION_LIMIT - 2), actor)
+        items = [versions.build_item(run.bucket, number, b, now) for b in missing]
+        _write_in_chunks(run.bucket, number, _build_writes(run.bucket, number, missing, items, now), actor,
+                         added_event=True)
+    version = store.get(store.version_key(run.bucket, number)) or {}
+    if version.get("status") == RUNNING:
+        _complete(run.bucket, number, actor, run, version.get("parents") or [])
+    elif missing:
+        _recopy(run.bucket, number, actor)
     return IngestedVersion(bucket=run.bucket, version=f"v{number}", fingerprint=run.fingerprint,
                            builds_added=len(missing), created=False)
 
 
-def _write_chunks(bucket: str, number: int, chunks: list[Chunk], actor: str) -> None:
-    """Each chunk in its own transaction with the matching build_count bump; then the
-    channels holding the version get its new artifacts."""
-    for builds, actions in chunks:
+def _build_writes(bucket: str, number: int, parsed: list[ParsedBuild], items: list[dict[str, Any]],
+                  now: str) -> list[Action]:
+    """The puts of build items and their artifact-index items."""
+    writes = []
+    for build, item in zip(parsed, items):
+        writes.append(store.put_action(item, "attribute_not_exists(PK)"))
+        writes += [store.put_action({**store.artifact_key(ext, bucket, number, build.id), "bucket": bucket,
+                                     "number": number, "build_id": build.id, "platform": build.platform,
+                                     "created_at": now})
+                   for ext in build.indexed_ids]
+    return writes
+
+
+def _is_build_put(action: Action) -> bool:
+    return store.is_build(action["Put"]["Item"])
+
+
+def chunks(writes: list[Action], reserve: int = 5) -> list[list[Action]]:
+    """Writes packed into transactions of at most TRANSACTION_LIMIT - `reserve` items and
+    about TRANSACTION_BYTES less a margin (a build's artifact-index items may span two)."""
+    packed: list[list[Action]] = [[]]
+    used = 0
+    for action in writes:
+        weight = store.action_size(action)
+        if packed[-1] and (len(packed[-1]) >= store.TRANSACTION_LIMIT - reserve
+                           or used + weight > store.TRANSACTION_BYTES - 50_000):
+            packed.append([])
+            used = 0
+        packed[-1].append(action)
+        used += weight
+    return [chunk for chunk in packed if chunk]
+
+
+def _write_in_chunks(bucket: str, number: int, writes: list[Action], actor: str, added_event: bool) -> None:
+    """Each chunk in its own transaction, bumping the version's build_count and `rev` (its
+    channel copies are stale until re-copied)."""
+    for chunk in chunks(writes):
+        added = [a["Put"]["Item"]["component_type"] for a in chunk if _is_build_put(a)]
         bump = store.update_action(
-            store.version_key(bucket, number), "SET updated_at = :now ADD build_count :k",
-            values={":now": now_iso(), ":k": len(builds)}, condition="attribute_exists(PK)")
-        added = audit.event_action(bucket, "version.builds_added", f"v{number}", actor,
-                                   after=[b["component_type"] for b in builds])
-        audit.commit(actions + [bump, added])
-    channels.refresh(bucket, number)
+            store.version_key(bucket, number), "SET updated_at = :now ADD build_count :k, #rev :one",
+            values={":now": now_iso(), ":k": len(added), ":one": 1}, names=dict(store.REV_NAMES),
+            condition="attribute_exists(PK)")
+        events = [audit.event_action(bucket, "version.builds_added", f"v{number}", actor, after=added)
+                  ] if added_event and added else []
+        audit.commit(chunk + [bump] + events)
 
 
-def _chunks(bucket: str, number: int, builds: list[ParsedBuild], now: str, room_first: int) -> list[Chunk]:
-    """Builds with their artifact-index items, packed into transactions of at most 100 items."""
-    chunks: list[Chunk] = []
-    room, items, actions = room_first, [], []
-    for build in builds:
-        item = versions.build_item(bucket, number, build, now)
-        group = [store.put_action(item, "attribute_not_exists(PK)")] + [
-            store.put_action({**store.artifact_key(ext, bucket, number, build.id), "bucket": bucket,
-                              "number": number, "build_id": build.id, "platform": build.platform,
-                              "created_at": now})
-            for ext in build.indexed_ids]
-        if actions and len(actions) + len(group) > room:
-            chunks.append((items, actions))
-            room, items, actions = store.TRANSACTION_LIMIT - 2, [], []
-        items, actions = items + [item], actions + group
-    if actions:
-        chunks.append((items, actions))
-    return chunks
+def _copy_fields(bucket: str, version: dict[str, Any], builds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Write copy pages when the version's copy is too large to go inline, and return the
+    version fields that name them (empty for an inline copy)."""
+    served = channels.served_builds(builds)
+    if copies.size(served) <= channels.INLINE_COPY_BYTES:
+        return {}
+    generation = len(builds)
+    pages = copies.page_items(bucket, version["number"], generation, served)
+    for start in range(0, len(pages), 8):
+        store.transact([store.put_action(p) for p in pages[start:start + 8]])
+    return {"copy_generation": generation, "copy_pages": len(pages)}
+
+
+def _complete(bucket: str, number: int, actor: str, run: ParsedRun, parents: list[dict[str, Any]]) -> None:
+    """The last step of a version written in several transactions: active (or revoked, if a
+    revocation reached it while it ran), copy pages, `latest` unless a newer version holds it."""
+    def attempt() -> None:
+        version, builds = versions.load(bucket, f"v{number}")
+        if version["status"] != RUNNING:
+            return  # completed by a concurrent delivery
+        final = "revoked" if version.get("revocation") else "active"
+        updated = {**version, **_copy_fields(bucket, version, builds), "status": final, "build_count": len(builds)}
+        clause, condition, values = store.rev_clause(version.get("rev"))
+        fields = {"status": final, "build_count": len(builds), "updated_at": now_iso(),
+                  **{k: updated[k] for k in ("copy_generation", "copy_pages") if k in updated}}
+        values.update({f":{k}": v for k, v in fields.items()})
+        values[":running"] = RUNNING
+        complete = store.update_action(
+            store.version_key(bucket, number),
+            "SET " + ", ".join(f"#{k} = :{k}" for k in fields) + f", {clause} REMOVE expected_builds",
+            values, {**{f"#{k}": k for k in fields}, **store.REV_NAMES}, f"#status = :running AND {condition}")
+        updated["rev"] = values[":rev_next"]
+        actions = [complete, _created_event(updated, run, parents, actor)]
+        latest = store.get(store.channel_key(bucket, LATEST)) or {}
+        if final == "active" and latest.get("number", 0) < number:
+            actions += channels.point_actions(bucket, LATEST, Target(updated, builds), cause="ingest", actor=actor,
+                                              previous=latest.get("version"), expect=latest.get("number"), latest=True)
+            actions.append(store.update_action(store.bucket_key(bucket), "SET latest_version = :v",
+                                               {":v": updated["name"]}, condition="attribute_exists(PK)"))
+        else:
+            actions.append(store.channel_holds_action(bucket, LATEST, latest.get("number")))
+        audit.commit(actions)
+    retrying(attempt, what=f"completing {bucket}/v{number}")
+
+
+def _recopy(bucket: str, number: int, actor: str) -> None:
+    """After builds were added to a complete version: new copy pages if it needs them, then
+    every channel holding it re-copied, then the old pages deleted."""
+    def attempt() -> tuple[dict[str, Any], dict[str, Any]]:
+        version, builds = versions.load(bucket, f"v{number}")
+        fields = _copy_fields(bucket, version, builds)
+        if fields:
+            clause, condition, values = store.rev_clause(version.get("rev"))
+            values.update({":g": fields["copy_generation"], ":p": fields["copy_pages"]})
+            store.transact([store.update_action(
+                store.version_key(bucket, number), f"SET copy_generation = :g, copy_pages = :p, {clause}",
+                values, dict(store.REV_NAMES), condition)])
+        return version, fields
+
+    version, fields = retrying(attempt, what=f"re-copying {bucket}/v{number}")
+    channels.refresh(bucket, number, actor)
+    if fields or version.get("copy_pages"):
+        stale = copies.stale_keys(bucket, number, fields.get("copy_generation", version.get("copy_generation")))
+        for start in range(0, len(stale), store.TRANSACTION_LIMIT):
+            store.transact([store.delete_action(k) for k in stale[start:start + store.TRANSACTION_LIMIT]])

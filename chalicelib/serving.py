@@ -1,7 +1,8 @@
 """The consumer query: "which artifact for bucket X, channel Y, platform Z, region R?".
 
-One GetItem: every channel item carries a copy of its version's artifacts (channels.py
-writes it whenever the channel moves or its version changes). This module imports only the
+One GetItem: every channel item carries a copy of its version's builds and artifacts
+(channels.py writes it whenever the channel moves or its version changes); a version too
+large for one item is read from its copy pages with one Query more (copies.py). This module imports only the
 store, so answering it is all a cold Lambda has to load.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import store
+from . import copies, store
 from .errors import BadRequest, Conflict, NotFound
 
 
@@ -43,10 +44,9 @@ def serve(bucket: str, name: str, platform: str | None, region: str | None,
     if not item.get("version"):
         raise NotFound(f"channel {name!r} of bucket {bucket!r} is not assigned to a version")
     if item.get("version_status") == "revoked":
-        revocation = item.get("revocation") or {}
-        raise Conflict(f"channel {name!r} holds {item['version']}, revoked at {revocation.get('revoked_at')} "
-                       f"by {revocation.get('revoked_by')}: {revocation.get('reason')}")
-    artifacts = item.get("artifacts", [])
+        raise Conflict(revoked_message(name, item["version"], item.get("revocation") or {}))
+    builds = copies.read(bucket, item["number"], item["copy"]) if item.get("copy") else item.get("builds") or []
+    artifacts = [{**{k: v for k, v in b.items() if k != "artifacts"}, **a} for b in builds for a in b["artifacts"]]
     matches = [a for a in artifacts
                if a["platform"] == platform
                and (region is None or a.get("region") in (region, None))
@@ -73,6 +73,15 @@ def serve(bucket: str, name: str, platform: str | None, region: str | None,
             "build_id": best["build_id"], "component_type": best["component_type"], "platform": best["platform"],
             "region": best.get("region"), "external_id": best["external_id"], "labels": best.get("labels", {}),
             "build_time": best.get("build_time"), "created_at": best["created_at"]}
+
+
+def revoked_message(channel: str, version: str, revocation: dict[str, Any]) -> str:
+    """Why a channel serves nothing: who revoked its version, when and why, and (for an
+    inherited revocation) from which ancestor."""
+    origin = (f" (inherited from its ancestor {revocation['inherited_from']})"
+              if revocation.get("revocation_type") == "inherited" and revocation.get("inherited_from") else "")
+    return (f"channel {channel!r} holds {version}, revoked{origin} at {revocation.get('revoked_at')} "
+            f"by {revocation.get('revoked_by')}: {revocation.get('reason')}")
 
 
 def _available(artifacts: list[dict[str, Any]], platform: str | None = None) -> str:

@@ -8,7 +8,8 @@ Single-table layout (every request path is a GetItem or one Query page):
 | version | `BUCKET#<b>` | `VERSION#<n:010>` | `VERSIONS#<b>` / `VERSION#<n:010>` | |
 | build | `BUCKET#<b>` | `VERSION#<n:010>#BUILD#<id>` | | |
 | fingerprint | `BUCKET#<b>` | `FINGERPRINT#<fp>` | | |
-| channel | `BUCKET#<b>` | `CHANNEL#<name>` | | |
+| channel | `BUCKET#<b>` | `CHANNEL#<name>` | | `REVOKED_CHANNELS` / `<b>#<name>` (sparse: only while it holds a revoked version) |
+| serving copy page (large versions only) | `BUCKET#<b>` | `COPY#<n:010>#<generation:06>#<page:03>` | | |
 | channel history | `BUCKET#<b>` | `HISTORY#<name>#<time>#<id>` | | |
 | artifact index | `ARTIFACT#<external id>` | `BUCKET#<b>#VERSION#<n:010>#BUILD#<id>` | | |
 | ingestion | `INGEST#<id>` | `INGEST` | `INGESTIONS` / `<time>#<id>` | `INGESTIONS#<status>` / `<time>#<id>` |
@@ -29,7 +30,10 @@ first = reverse Query GSI1 `INGESTIONS`, by status GSI2 `INGESTIONS#<status>`; c
 a bucket = Query `begins_with(SK, CHANNEL#)`; a channel (and the consumer query) = GetItem;
 its history newest first = reverse Query `begins_with(SK, HISTORY#<name>#)`; due scheduled
 revocations = Query GSI2 `REVOKE_DUE` with `GSI2SK <= now` (sparse: only scheduled versions);
-children of a version = Query `begins_with(SK, CHILD#<n:010>#)`; the sweep reads the
+children of a version = Query `begins_with(SK, CHILD#<n:010>#)`; channels that hold a revoked
+version = Query GSI2 `REVOKED_CHANNELS`; upcoming scheduled revocations = Query GSI2
+`REVOKE_DUE` with `GSI2SK > now`; a large version's serving copy = Query
+`begins_with(SK, COPY#<n:010>#<generation>#)`; the sweep reads the
 `SWEEP#…` partitions, whose size follows recent changes, not the size of the registry;
 a bucket's audit events newest first = reverse Query `EVENTS#<b>`.
 """
@@ -51,6 +55,8 @@ from .errors import BadRequest, Unavailable
 from .schema import GSI1, GSI1PK, GSI1SK, GSI2, GSI2PK, GSI2SK, PK, SK
 
 TRANSACTION_LIMIT = 100
+TRANSACTION_BYTES = 3_500_000  # DynamoDB caps a transaction at 4 MB; the estimate keeps a margin
+ITEM_BYTES = 350_000  # DynamoDB caps an item at 400 KB; item_size() estimates, so keep a margin
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -101,6 +107,26 @@ def history_prefix(channel: str) -> str:
 
 def history_key(bucket: str, channel: str, at: str, entry_id: str) -> Item:
     return {PK: f"BUCKET#{bucket}", SK: f"{history_prefix(channel)}{at}#{entry_id}"}
+
+
+def copies_prefix(number: int) -> str:
+    return f"COPY#{number:010d}#"
+
+
+def copy_prefix(number: int, generation: int) -> str:
+    return f"{copies_prefix(number)}{generation:06d}#"
+
+
+def copy_key(bucket: str, number: int, generation: int, page: int) -> Item:
+    return {PK: f"BUCKET#{bucket}", SK: f"{copy_prefix(number, generation)}{page:03d}"}
+
+
+REVOKED_CHANNELS = "REVOKED_CHANNELS"
+
+
+def revoked_channel_index(bucket: str, channel: str) -> Item:
+    """Index attributes of a channel that holds a revoked version (the report lists them)."""
+    return {GSI2PK: REVOKED_CHANNELS, GSI2SK: f"{bucket}#{channel}"}
 
 
 def revoke_due_index(revoke_at: str, bucket: str, number: int) -> Item:
@@ -170,7 +196,7 @@ def ingestion_index(status: str, received_at: str, ingestion_id: str) -> Item:
 
 
 def is_build(item: Item) -> bool:
-    return "#BUILD#" in item[SK]
+    return item[SK].startswith("VERSION#") and "#BUILD#" in item[SK]
 
 
 def strip_to_key(item: Item) -> Item:
@@ -290,22 +316,27 @@ def query_page(
     index: str | None = None,
     prefix: str | None = None,
     at_most: str | None = None,
+    after: str | None = None,
     newest_first: bool = False,
     limit: int | None = None,
     start: Item | None = None,
     projection: str | None = None,
 ) -> tuple[list[Item], Item | None]:
-    """One Query page on the table or an index: (items, LastEvaluatedKey or None)."""
+    """One Query page on the table or an index: (items, LastEvaluatedKey or None).
+
+    The sort key may be narrowed by one of `prefix`, `at_most` (≤) or `after` (>)."""
     hash_key, range_key = {None: (PK, SK), GSI1: (GSI1PK, GSI1SK), GSI2: (GSI2PK, GSI2SK)}[index]
     condition, values = "#h = :h", {":h": partition}
     if prefix:
         condition, values[":p"] = condition + " AND begins_with(#r, :p)", prefix
     elif at_most:
         condition, values[":u"] = condition + " AND #r <= :u", at_most
+    elif after:
+        condition, values[":a"] = condition + " AND #r > :a", after
     kwargs: dict[str, Any] = {
         "TableName": table_name(),
         "KeyConditionExpression": condition,
-        "ExpressionAttributeNames": {"#h": hash_key, **({"#r": range_key} if prefix or at_most else {})},
+        "ExpressionAttributeNames": {"#h": hash_key, **({"#r": range_key} if prefix or at_most or after else {})},
         "ExpressionAttributeValues": serialize(values),
         "ScanIndexForward": not newest_first,
     }
@@ -334,16 +365,63 @@ def query_all(partition: str, **kwargs: Any) -> Iterator[Item]:
             return
 
 
+GUARD = "guard"  # marks an action that only guards the transaction (a check or a claim)
+
+
+def guard(action: dict[str, Any]) -> dict[str, Any]:
+    """Mark an action as a guard: dropped when the transaction writes the same item anyway
+    (that write carries its own condition), and kept once when repeated."""
+    return {**action, GUARD: True}
+
+
+def item_size(item: Item) -> int:
+    """An upper estimate of an item's stored size in bytes (its JSON length)."""
+    return len(json.dumps(item, default=str, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def action_size(action: dict[str, Any]) -> int:
+    (body,) = (v for k, v in action.items() if k != GUARD)
+    return item_size(body.get("Item") or body.get("Key") or {}) + item_size(body.get("ExpressionAttributeValues") or {})
+
+
+def _action_key(action: dict[str, Any]) -> tuple[str, str]:
+    (body,) = (v for k, v in action.items() if k != GUARD)
+    key = body.get("Key") or body["Item"]
+    return key[PK], key[SK]
+
+
+def merged(actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """At most one action per item, as DynamoDB requires: guards of an item the transaction
+    writes are dropped, repeated guards of one item are kept once."""
+    written = {_action_key(a) for a in actions if not a.get(GUARD)}
+    guarded: set[tuple[str, str]] = set()
+    kept = []
+    for action in actions:
+        key = _action_key(action)
+        if action.get(GUARD):
+            if key in written or key in guarded:
+                continue
+            guarded.add(key)
+        kept.append(action)
+    return kept
+
+
 def transact(actions: list[dict[str, Any]]) -> None:
     """TransactWriteItems; a failed condition anywhere raises ConditionFailed.
 
     Each action is `{"Put": {...}}`, `{"Update": {...}}`, `{"Delete": {...}}` or
     `{"ConditionCheck": {...}}` with plain-Python Item/Key/values, serialised here.
+    Callers split their work to fit DynamoDB's limits (TRANSACTION_LIMIT items,
+    TRANSACTION_BYTES); going past them is a bug, raised as ValueError before any call.
     """
+    actions = merged(actions)
     if not actions:
         return
     if len(actions) > TRANSACTION_LIMIT:
         raise ValueError(f"a transaction holds at most {TRANSACTION_LIMIT} items, not {len(actions)}")
+    size = sum(action_size(a) for a in actions)
+    if size > TRANSACTION_BYTES:
+        raise ValueError(f"a transaction holds at most {TRANSACTION_BYTES} bytes, not about {size}")
     try:
         _call("transact_write_items", TransactItems=[_wire(a) for a in actions])
     except ClientError as exc:
@@ -358,7 +436,7 @@ def transact(actions: list[dict[str, Any]]) -> None:
 
 
 def _wire(action: dict[str, Any]) -> dict[str, Any]:
-    (kind, body), = action.items()
+    (kind, body), = ((k, v) for k, v in action.items() if k != GUARD)
     wired = {"TableName": table_name(), **body}
     for field in ("Item", "Key", "ExpressionAttributeValues"):
         if field in wired:
@@ -389,10 +467,15 @@ def update_action(
     return {"Update": body}
 
 
-def delete_action(key: Item, condition: str | None = None) -> dict[str, Any]:
+def delete_action(key: Item, condition: str | None = None, values: Item | None = None,
+                  names: dict[str, str] | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {"Key": key}
     if condition:
         body["ConditionExpression"] = condition
+    if values:
+        body["ExpressionAttributeValues"] = values
+    if names:
+        body["ExpressionAttributeNames"] = names
     return {"Delete": body}
 
 
@@ -404,6 +487,44 @@ def condition_action(key: Item, condition: str, values: Item | None = None,
     if names:
         body["ExpressionAttributeNames"] = names
     return {"ConditionCheck": body}
+
+
+def rev_clause(rev: int | None) -> tuple[str, str, Item]:
+    """(SET clause, condition, values) that bump a version's `rev` from the value read.
+
+    Every change to what a channel copies from a version (status, revocation, builds)
+    bumps `rev`, and every write of a channel copy asserts the `rev` it copied, so a copy
+    can never be written from a stale read, nor a version change miss a channel that was
+    pointed at it meanwhile."""
+    if rev is None:
+        return "#rev = :rev_next", "attribute_exists(PK) AND attribute_not_exists(#rev)", {":rev_next": 1}
+    return "#rev = :rev_next", "#rev = :rev_read", {":rev_next": rev + 1, ":rev_read": rev}
+
+
+REV_NAMES = {"#rev": "rev"}
+
+
+def claim_action(bucket: str, number: int, rev: int | None) -> dict[str, Any]:
+    """A guard that the version is as read (same `rev`), bumping it: written with every
+    channel copy of the version, so a concurrent revocation that did not see this channel
+    fails and re-reads."""
+    clause, condition, values = rev_clause(rev)
+    return guard(update_action(version_key(bucket, number), f"SET {clause}", values, dict(REV_NAMES), condition))
+
+
+def status_check_action(bucket: str, number: int, status: str) -> dict[str, Any]:
+    """A guard that a version still has the status read (e.g. the revoked versions `latest` skipped)."""
+    return guard(condition_action(version_key(bucket, number), "#status = :status", {":status": status},
+                                  {"#status": "status"}))
+
+
+def channel_holds_action(bucket: str, channel: str, number: int | None) -> dict[str, Any]:
+    """A guard that a channel still holds version `number` (None: nothing, or no channel)."""
+    if number is None:
+        return guard(condition_action(channel_key(bucket, channel), "attribute_not_exists(#number)",
+                                      names={"#number": "number"}))
+    return guard(condition_action(channel_key(bucket, channel), "#number = :number", {":number": number},
+                                  {"#number": "number"}))
 
 
 # ---- pagination tokens ------------------------------------------------------------------

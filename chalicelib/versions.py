@@ -9,6 +9,8 @@ from .errors import NotFound
 from .manifest import ParsedBuild
 from .models import VERSION_NAME, Build, Version
 
+RUNNING = "running"  # a version still being written (several transactions) or built: never served
+
 # ---- reads ------------------------------------------------------------------------------
 
 def resolve_number(bucket: str, ref: str) -> int:

@@ -1,0 +1,158 @@
+"""Races that used to leave a channel on a revoked version, driven many times against a moto
+server (threads start together at a barrier); the invariants are checked after each trial.
+
+Invariants (issue 10, item 1):
+- no user channel holds a revoked version (none of these trials disables rollback), and no
+  channel's copy disagrees with its version's status;
+- `latest` holds the newest version that is not revoked;
+- the consumer query never answers 200 for a revoked version.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Callable
+
+import pytest
+
+from chalicelib import channels, lifecycle, serving, store, versions
+from chalicelib.errors import RegistryError
+from chalicelib.manifest import parse_manifest
+from chalicelib.models import CreateChannel, RevokeRequest, UpdateChannel
+from chalicelib.recording import record_run
+from conftest import manifest
+
+TRIALS = 16
+
+
+def make_bucket(bucket: str, count: int) -> None:
+    doc = manifest(*({"packer_run_uuid": f"{bucket}-r{n}", "artifact_id": f"us-east-1:ami-{n:017x}",
+                      "custom_data": {"bucket_name": bucket}} for n in range(1, count + 1)))
+    for run in parse_manifest(json.dumps(doc).encode(), f"{bucket}/m.json").runs:
+        record_run(run, actor="test")
+
+
+def race(*steps: Callable[[], object]) -> list[BaseException]:
+    """Run the steps in threads released together; unexpected errors are returned (a 409 or
+    503 is a legitimate outcome of a race, anything else is not)."""
+    barrier, errors = threading.Barrier(len(steps)), []
+
+    def run(step: Callable[[], object]) -> None:
+        try:
+            barrier.wait(timeout=30)
+            step()
+        except RegistryError as exc:
+            if exc.status not in (409, 503):
+                errors.append(exc)
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in steps]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return errors
+
+
+def assert_consistent(bucket: str) -> None:
+    found = {v.number: v for v in versions.list_versions(bucket, 100, None)[0]}
+    for item in channels.channel_items(bucket):
+        name = item["name"]
+        if not item.get("number"):
+            continue
+        version = found[item["number"]]
+        assert item["version_status"] == version.status, (bucket, name, item["version"], version.status)
+        assert version.status != "revoked", f"{bucket}: channel {name} holds revoked {version.name}"
+        served = serving.serve(bucket, name, "aws", "us-east-1")
+        assert served["version"] == version.name
+    newest = max((n for n, v in found.items() if v.status != "revoked"), default=None)
+    latest = store.get(store.channel_key(bucket, channels.LATEST)) or {}
+    assert latest.get("number") == newest, (bucket, latest.get("version"), newest)
+    if newest is None:
+        with pytest.raises(RegistryError):
+            serving.serve(bucket, channels.LATEST, "aws", "us-east-1")
+
+
+def trials(setup_and_race: Callable[[str], None], prefix: str) -> None:
+    """Run TRIALS trials on fresh buckets; fail with how many broke an invariant."""
+    broken = []
+    for trial in range(TRIALS):
+        try:
+            setup_and_race(f"{prefix}{trial}")
+        except AssertionError as exc:
+            broken.append(str(exc).splitlines()[0])
+    assert not broken, f"{len(broken)} of {TRIALS} trials broke an invariant: {broken}"
+
+
+def revoke(bucket: str, version: str) -> Callable[[], object]:
+    return lambda: lifecycle.revoke(bucket, version, RevokeRequest(reason="race"), "racer")
+
+
+def test_revoking_a_channels_version_and_its_rollback_target_together(moto_server):
+    """`rb` moved v3→v4→v5; v5 and v4 revoked at the same moment: rb must not land on v4."""
+    def trial(bucket: str) -> None:
+        make_bucket(bucket, 5)
+        channels.create_channel(bucket, CreateChannel(name="rb", version="v3"), "test")
+        for target in ("v4", "v5"):
+            channels.update_channel(bucket, "rb", UpdateChannel(version=target), "test")
+        assert race(revoke(bucket, "v5"), revoke(bucket, "v4")) == []
+        assert_consistent(bucket)
+        assert channels.get_channel(bucket, "rb").version == "v3"
+    trials(trial, "rb")
+
+
+def test_revoking_latest_while_restoring_the_version_below(moto_server):
+    """latest on v9, v7 and v8 revoked; revoking v9 while restoring v8 leaves latest on v8."""
+    def trial(bucket: str) -> None:
+        make_bucket(bucket, 9)
+        for version in ("v7", "v8"):
+            lifecycle.revoke(bucket, version, RevokeRequest(reason="setup", skip_descendants_revocation=True), "t")
+        assert race(revoke(bucket, "v9"), lambda: lifecycle.restore(bucket, "v8", "racer")) == []
+        assert_consistent(bucket)
+        assert channels.get_channel(bucket, channels.LATEST).version == "v8"
+    trials(trial, "lt")
+
+
+def test_assigning_a_version_while_it_is_revoked(moto_server):
+    """Assigning v3 to prod while v3 is revoked: prod ends on v3 only if v3 is still active."""
+    def trial(bucket: str) -> None:
+        make_bucket(bucket, 3)
+        channels.create_channel(bucket, CreateChannel(name="prod", version="v1"), "test")
+        assert race(lambda: channels.update_channel(bucket, "prod", UpdateChannel(version="v3"), "racer"),
+                    revoke(bucket, "v3")) == []
+        assert_consistent(bucket)
+        assert channels.get_channel(bucket, "prod").version in ("v1", None)
+    trials(trial, "as")
+
+
+def test_ingesting_while_the_latest_version_is_revoked(moto_server):
+    """A new version arrives while the current latest is revoked: latest ends on the newest."""
+    def trial(bucket: str) -> None:
+        make_bucket(bucket, 2)
+        doc = manifest({"packer_run_uuid": f"{bucket}-new", "custom_data": {"bucket_name": bucket}})
+        (run,) = parse_manifest(json.dumps(doc).encode(), f"{bucket}/n.json").runs
+        assert race(revoke(bucket, "v2"), lambda: record_run(run, actor="racer")) == []
+        assert_consistent(bucket)
+        assert channels.get_channel(bucket, channels.LATEST).version == "v3"
+    trials(trial, "in")
+
+
+def test_the_sweep_repairs_a_channel_copy_that_drifted_from_its_version(registry):
+    """What a lost race could once leave: a channel kept on a revoked version whose copy
+    still says active. The sweep finds it (the revocation left a marker) and re-copies it."""
+    registry.upload("dr/m.json", manifest({"packer_run_uuid": "r1"}, {"packer_run_uuid": "r2"}))
+    registry.send("post", "/buckets/dr/channels", {"name": "prod", "version": "v1"}, 201)
+    registry.send("post", "/buckets/dr/versions/v1/revoke", {"reason": "bad", "disable_rollback_channels": True})
+    registry.get("/buckets/dr/channels/prod/artifact?platform=aws", status=409)
+    store.update(store.channel_key("dr", "prod"), "SET version_status = :a REMOVE revocation", {":a": "active"})
+    registry.get("/buckets/dr/channels/prod/artifact?platform=aws")  # the drift: served
+    report = registry.send("post", "/compliance/sweep")
+    assert report["channels_repaired"] == [
+        {"bucket": "dr", "channel": "prod", "version": "v1", "was": "active", "now": "revoked"}]
+    body = registry.get("/buckets/dr/channels/prod/artifact?platform=aws", status=409)
+    assert "revoked" in body["message"] and "bad" in body["message"]
+    events = [e for e in registry.all_pages("/buckets/dr/events") if e["action"] == "channel.repaired"]
+    assert [(e["actor"], e["target"]) for e in events] == [("sweep", "channel/prod")]
+    assert registry.send("post", "/compliance/sweep")["channels_repaired"] == []
