@@ -43,6 +43,13 @@ class Artifact(BaseModel):
     region: str | None = None
 
 
+class BuildFile(BaseModel):
+    """A file a build produced (a qemu disk, an OVF, a Vagrant box), as Packer's manifest lists it."""
+
+    name: str
+    size: int | None = None  # bytes; null when the manifest does not say
+
+
 class Build(BaseModel):
     id: str
     component_type: str
@@ -55,6 +62,10 @@ class Build(BaseModel):
     build_time: str | None = None
     source_artifact: str | None = None
     artifacts: list[Artifact] = Field(default_factory=list)
+    # The manifest's `files` (local builders' outputs): at most 100, names cut at 1,024
+    # characters; `file_count` is how many it listed, so more than len(files) means cut.
+    files: list[BuildFile] = Field(default_factory=list)
+    file_count: int = 0
     created_at: str
 
 
@@ -201,6 +212,8 @@ class ServedArtifact(BaseModel):
     external_id: str
     labels: dict[str, str] = Field(default_factory=dict)
     build_time: str | None = None
+    files: list[BuildFile] = Field(default_factory=list)  # the build's, as in Build
+    file_count: int = 0
     created_at: str
 
 
