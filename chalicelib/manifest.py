@@ -33,15 +33,21 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from .models import BUCKET_NAME_PATTERN, FINGERPRINT_PATTERN, Artifact, BuildFile, ParentHint
+from .models import (
+    BUCKET_NAME_PATTERN,
+    FINGERPRINT_PATTERN,
+    MAX_FILE_NAME,
+    MAX_FILE_NAMES,
+    MAX_FILES,
+    Artifact,
+    BuildFile,
+    ParentHint,
+)
 from .platforms import identifies, platform_for, split_artifact_id
 
 MAX_MANIFEST_BYTES = 20 * 1024 * 1024
 MAX_NESTING = 64
-MAX_BUILDS = 1000  # entries in `builds`; Packer appends a run per build, so a file past this is a log
-MAX_FILES = 100  # files kept per build (`file_count` keeps the manifest's count)
-MAX_FILE_NAME = 1024  # characters kept of one file name
-MAX_FILE_NAMES = 16 * 1024  # characters of file names kept per build, all files together
+MAX_BUILDS = 1000  # entries in `builds`: Packer appends every run to the file unless it is removed
 _MAX_SIZE = 2**63 - 1  # larger (or negative) sizes are junk: kept as unknown, not stored as numbers
 # File names Packer users give the manifest itself: at the root of the manifest bucket they
 # say nothing about which image it is, so they do not name a bucket (compared lower-case).
