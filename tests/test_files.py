@@ -92,6 +92,9 @@ def test_a_root_level_packer_manifest_is_rejected_with_how_to_name_the_bucket(re
         assert words in record["reasons"][0], record["reasons"][0]
     assert registry.get("/buckets")["items"] == []
     registry.get("/buckets/packer-manifest", status=404)
+    # The rejection is on the registry-wide trail, not on a bucket named after the file.
+    assert registry.get("/buckets/packer-manifest/events")["items"] == []
+    assert [e["action"] for e in registry.get("/events")["items"]] == ["ingestion.rejected"]
 
 
 def test_a_root_level_packer_manifest_with_bucket_metadata_is_accepted(registry):
