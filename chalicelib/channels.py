@@ -30,7 +30,7 @@ _MOVE_EVENTS = {"assign": "channel.assigned", "unassign": "channel.unassigned", 
 Action = dict[str, Any]
 # What a channel copies from its version (None where unassigned); `copy` names the pages of a
 # version too large to copy into one item.
-_SERVING_FIELDS = ("version", "number", "fingerprint", "version_status", "revocation", "builds", "copy", "copy_rev")
+_SERVING_FIELDS = ("version", "number", "fingerprint", "version_status", "revocation", "builds", "copy")
 INLINE_COPY_BYTES = 300_000  # a serving copy larger than this goes to pages (copies.py)
 
 
@@ -51,6 +51,8 @@ def served_builds(builds: list[dict[str, Any]]) -> list[dict[str, Any]]:
     nested (labels are not repeated per region)."""
     return [{"build_id": b["id"], "component_type": b["component_type"], "platform": b["platform"],
              "labels": b.get("labels", {}), "build_time": b.get("build_time"), "created_at": b["created_at"],
+             # A build's files only where it has some: cloud builds' copies stay as small as before.
+             **({"files": b["files"], "file_count": b["file_count"]} if b.get("file_count") else {}),
              "artifacts": [{"region": a.get("region"), "external_id": a["external_id"]} for a in b.get("artifacts", [])]}
             for b in builds]
 
@@ -67,8 +69,7 @@ def serving(target: Target | None) -> dict[str, Any]:
     return {"version": v["name"], "number": v["number"], "fingerprint": v["fingerprint"],
             "version_status": v.get("status", "active"), "revocation": revocation,
             "builds": None if paged else served_builds(target.builds),
-            "copy": {"generation": v["copy_generation"], "pages": paged} if paged else None,
-            "copy_rev": v.get("rev")}
+            "copy": {"generation": v["copy_generation"], "pages": paged} if paged else None}
 
 
 def point_actions(bucket: str, channel: str, target: Target | None, *, cause: str | None, actor: str,
@@ -270,7 +271,7 @@ def history(bucket: str, name: str, limit: int, token: str | None, see_restricte
     return [HistoryEntry.model_validate(store.strip_keys(i)) for i in items], store.encode_token(last)
 
 
-_INTERNAL_FIELDS = ("builds", "copy", "copy_rev", "number")
+_INTERNAL_FIELDS = ("builds", "copy", "number")
 
 
 def to_channel(item: dict[str, Any]) -> Channel:

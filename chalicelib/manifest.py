@@ -3,7 +3,9 @@
 Rules (also in the README, "Manifest conventions"):
 - Each build's bucket name comes from `custom_data.bucket_name`, else the S3 object
   metadata `bucket-name`, else the key: its first path segment (`ubuntu-base/x.json`),
-  or for a key at the root its file name without extension (`ubuntu-base.json`).
+  or for a key at the root its file name without extension (`ubuntu-base.json`). A
+  manifest's own file name at the root (`packer-manifest.json`, `manifest.json`) names no
+  bucket: such a build needs the metadata or custom_data, else it is rejected saying so.
 - Its fingerprint comes from `custom_data.fingerprint`, else metadata `fingerprint`
   (which then applies to every run in the object), else `packer_run_uuid`; a build with
   neither is a run of its own, fingerprinted `build-<content hash>`.
@@ -14,7 +16,10 @@ Rules (also in the README, "Manifest conventions"):
 - A build is identified by a hash of its whole manifest entry, so the same build uploaded
   twice is one build, and builds that differ only in custom_data (e.g. `arch`) stay two.
 - `custom_data` becomes the build's labels (non-string values JSON-encoded).
-A build that fails validation is reported with its index and reason; the others land.
+- `files` (what local builders such as qemu or vmware-iso produce) are kept, capped so a
+  build item and a channel's copy stay far below DynamoDB's 400 KB: see `kept_files`.
+A manifest of more than MAX_BUILDS entries is rejected whole: what ingesting it costs grows
+with it, and no single Packer run writes that many. A build that fails validation is reported with its index and reason; the others land.
 """
 
 from __future__ import annotations
@@ -28,20 +33,29 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from .models import BUCKET_NAME_PATTERN, FINGERPRINT_PATTERN, Artifact, ParentHint
+from .models import (
+    BUCKET_NAME_PATTERN,
+    FINGERPRINT_PATTERN,
+    MAX_FILE_NAME,
+    MAX_FILE_NAMES,
+    MAX_FILES,
+    Artifact,
+    BuildFile,
+    ParentHint,
+)
 from .platforms import identifies, platform_for, split_artifact_id
 
 MAX_MANIFEST_BYTES = 20 * 1024 * 1024
 MAX_NESTING = 64
+MAX_BUILDS = 1000  # entries in `builds`: Packer appends every run to the file unless it is removed
+_MAX_SIZE = 2**63 - 1  # larger (or negative) sizes are junk: kept as unknown, not stored as numbers
+# File names Packer users give the manifest itself: at the root of the manifest bucket they
+# say nothing about which image it is, so they do not name a bucket (compared lower-case).
+MANIFEST_FILE_STEMS = frozenset({"packer-manifest", "packer_manifest", "manifest"})
 HINT_KEYS = ("parent_bucket", "parent_channel", "parent_version", "source_artifact")
 SOURCE_ALIASES = ("source_artifact", "source_ami", "source_image")
 _BUCKET_RE = re.compile(BUCKET_NAME_PATTERN)
 _FINGERPRINT_RE = re.compile(FINGERPRINT_PATTERN)
-
-
-class ManifestFile(BaseModel):
-    name: str
-    size: int | None = None
 
 
 class ManifestBuild(BaseModel):
@@ -53,7 +67,7 @@ class ManifestBuild(BaseModel):
     builder_type: str
     artifact_id: str
     build_time: int | None = None
-    files: list[ManifestFile] | None = None
+    files: list[BuildFile] | None = None
     packer_run_uuid: str | None = None
     custom_data: dict[str, Any] | None = None
 
@@ -77,6 +91,8 @@ class ParsedBuild:
     source_artifact: str | None
     artifacts: list[Artifact]
     indexed_ids: list[str]
+    files: list[BuildFile] = field(default_factory=list)  # at most MAX_FILES
+    file_count: int = 0  # how many the manifest listed
 
     @property
     def component_type(self) -> str:
@@ -112,6 +128,10 @@ def parse_manifest(raw: bytes, key: str, metadata: dict[str, str] | None = None)
         return ParsedManifest([], [f"'builds' is {what}: not a Packer manifest"], 0)
     if not builds:
         return ParsedManifest([], ["'builds' is empty: nothing to record"], 0)
+    if len(builds) > MAX_BUILDS:
+        return ParsedManifest([], [f"'builds' has {len(builds)} entries; the limit is {MAX_BUILDS} per manifest "
+                                   "(upload a fresh manifest per Packer run rather than one that keeps growing, "
+                                   "or split it)"], len(builds))
 
     runs: dict[tuple[str, str], ParsedRun] = {}
     problems: list[str] = []
@@ -185,6 +205,13 @@ def _parse_build(entry: Any, key: str, metadata: dict[str, str]) -> tuple[str, s
         raise _BuildProblem("contains a string that is not valid Unicode (a lone surrogate escape)") from None
     custom = build.custom_data or {}
     bucket = _text(custom.get("bucket_name")) or metadata.get("bucket-name") or bucket_from_key(key)
+    if not bucket and names_no_bucket(key):
+        file_name = key.lstrip("/")
+        raise _BuildProblem(
+            f"the key {key!r} is a manifest's file name at the root of the manifest bucket, not a bucket name: "
+            f"upload it as <bucket-name>/{file_name}, or set the object metadata bucket-name "
+            "(aws s3 cp --metadata bucket-name=<bucket-name>), or custom_data.bucket_name in the Packer template"
+        )
     if not bucket or not _BUCKET_RE.fullmatch(bucket):
         raise _BuildProblem(
             f"bucket name {bucket!r} is not valid (letters, digits, '.', '_', '-'; up to 64; "
@@ -211,17 +238,52 @@ def _parse_build(entry: Any, key: str, metadata: dict[str, str]) -> tuple[str, s
         source_artifact=source,
         artifacts=[Artifact(external_id=a.external_id, region=a.region) for a in split],
         indexed_ids=sorted({a.external_id for a in split if identifies(platform, a.external_id)}),
+        files=kept_files(build.files or []),
+        file_count=len(build.files or []),
     )
     return bucket, fingerprint, hint, parsed
 
 
+def kept_files(files: list[BuildFile]) -> list[BuildFile]:
+    """The files a build keeps, in the manifest's order: at most MAX_FILES, whose names
+    total at most MAX_FILE_NAMES characters, each name cut to MAX_FILE_NAME (ending in
+    '…'); a size that is negative or past 2^63 becomes unknown (None).
+
+    The build item and every channel copy of its artifacts carry these, so the cap keeps
+    both far below DynamoDB's 400 KB item limit whatever a manifest lists (a build keeps
+    `file_count`, so a reader can tell a cut list).
+    """
+    kept: list[BuildFile] = []
+    budget = MAX_FILE_NAMES
+    for file in files[:MAX_FILES]:
+        name = file.name if len(file.name) <= MAX_FILE_NAME else file.name[:MAX_FILE_NAME - 1] + "…"
+        if len(name) > budget:
+            break
+        budget -= len(name)
+        size = file.size if file.size is not None and 0 <= file.size <= _MAX_SIZE else None
+        kept.append(BuildFile(name=name, size=size))
+    return kept
+
+
 def bucket_from_key(key: str) -> str:
-    """`ubuntu-base/2026-11-25.json` → `ubuntu-base`; `ubuntu-base.json` → `ubuntu-base`."""
+    """`ubuntu-base/2026-11-25.json` → `ubuntu-base`; `ubuntu-base.json` → `ubuntu-base`;
+    `packer-manifest.json` (a manifest's own name, at the root) → "" (no bucket)."""
     key = key.lstrip("/")
     first, sep, _ = key.partition("/")
     if sep:
         return first
-    return first.rsplit(".", 1)[0] if "." in first else first
+    return "" if names_no_bucket(key) else _stem(first)
+
+
+def names_no_bucket(key: str) -> bool:
+    """Whether the key is a manifest's usual file name (`packer-manifest.json`, any case) at
+    the root: `aws s3 cp packer-manifest.json s3://<manifest bucket>/` gives no bucket name."""
+    key = key.lstrip("/")
+    return "/" not in key and _stem(key).lower() in MANIFEST_FILE_STEMS
+
+
+def _stem(name: str) -> str:
+    return name.rsplit(".", 1)[0] if "." in name else name
 
 
 def content_hash(entry: Any) -> str:

@@ -43,6 +43,24 @@ class Artifact(BaseModel):
     region: str | None = None
 
 
+# What a build keeps of its manifest's `files` (manifest.kept_files applies it): a build item
+# and each channel's copy of its artifacts stay far below DynamoDB's 400 KB item limit.
+MAX_FILES = 100  # files per build
+MAX_FILE_NAME = 1024  # characters of one name
+MAX_FILE_NAMES = 16 * 1024  # characters of names per build, all files together
+FILES = (f"the manifest's `files` (what local builders such as qemu, vmware-iso, virtualbox produce), in its order: "
+         f"at most {MAX_FILES} and {MAX_FILE_NAMES:,} characters of names per build, "
+         f"a name cut at {MAX_FILE_NAME:,} characters")
+FILE_COUNT = "how many files the manifest listed: more than the length of `files` means the list was cut"
+
+
+class BuildFile(BaseModel):
+    """A file a build produced (a qemu disk, an OVF, a Vagrant box), as Packer's manifest lists it."""
+
+    name: str
+    size: int | None = None  # bytes; null when the manifest does not say
+
+
 class Build(BaseModel):
     id: str
     component_type: str
@@ -55,6 +73,8 @@ class Build(BaseModel):
     build_time: str | None = None
     source_artifact: str | None = None
     artifacts: list[Artifact] = Field(default_factory=list)
+    files: list[BuildFile] = Field(default_factory=list, description=FILES)
+    file_count: int = Field(0, description=FILE_COUNT)
     created_at: str
 
 
@@ -201,6 +221,8 @@ class ServedArtifact(BaseModel):
     external_id: str
     labels: dict[str, str] = Field(default_factory=dict)
     build_time: str | None = None
+    files: list[BuildFile] = Field(default_factory=list, description=FILES)
+    file_count: int = Field(0, description=FILE_COUNT)
     created_at: str
 
 

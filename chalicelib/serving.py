@@ -72,7 +72,8 @@ def serve(bucket: str, name: str, platform: str | None, region: str | None,
     return {"bucket": bucket, "channel": name, "version": item["version"], "fingerprint": item["fingerprint"],
             "build_id": best["build_id"], "component_type": best["component_type"], "platform": best["platform"],
             "region": best.get("region"), "external_id": best["external_id"], "labels": best.get("labels", {}),
-            "build_time": best.get("build_time"), "created_at": best["created_at"]}
+            "build_time": best.get("build_time"), "files": best.get("files", []),
+            "file_count": best.get("file_count", 0), "created_at": best["created_at"]}
 
 
 def revoked_message(channel: str, version: str, revocation: dict[str, Any]) -> str:

@@ -66,4 +66,5 @@ def build_item(bucket: str, number: int, build: ParsedBuild, now: str) -> dict[s
         "labels": build.labels, "packer_run_uuid": build.packer_run_uuid, "build_time": build.build_time,
         "source_artifact": build.source_artifact, "created_at": now, "indexed_ids": build.indexed_ids,
         "artifacts": [a.model_dump() for a in build.artifacts],
+        "files": [f.model_dump() for f in build.files], "file_count": build.file_count,
     }

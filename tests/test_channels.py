@@ -269,7 +269,7 @@ def test_consumer_query_answers_with_the_artifact_and_its_provenance(registry):
         "bucket": "web", "channel": "prod", "version": "v1", "fingerprint": "aaa111", "build_id": aws_build["id"],
         "component_type": "amazon-ebs.ubuntu", "platform": "aws", "region": "us-west-2", "external_id": "ami-0w2",
         "labels": {"os": "ubuntu", "arch": "amd64", "fingerprint": "aaa111"}, "build_time": aws_build["build_time"],
-        "created_at": aws_build["created_at"]}
+        "files": [], "file_count": 0, "created_at": aws_build["created_at"]}
     assert served(registry, "web", "prod", "platform=aws&region=us-east-1")["external_id"] == "ami-0e1"
 
     # Region-less platforms need no region.

@@ -6,6 +6,7 @@ here as literals; nothing below derives an expected value from the code under te
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -13,7 +14,14 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from chalicelib.manifest import MAX_MANIFEST_BYTES, ParsedBuild, ParsedManifest, bucket_from_key, parse_manifest
+from chalicelib.manifest import (
+    MAX_MANIFEST_BYTES,
+    ParsedBuild,
+    ParsedManifest,
+    bucket_from_key,
+    content_hash,
+    parse_manifest,
+)
 
 REAL_MANIFESTS = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "real-manifests"
 
@@ -476,7 +484,9 @@ def test_missing_run_uuid_gives_a_content_fingerprint(uuid: Any) -> None:
 
 @pytest.mark.parametrize(
     ("build_time", "iso"),
-    [(1589498460, "2020-05-14T23:21:00Z"), (0, None), (None, None), (..., None)],
+    [(1589498460, "2020-05-14T23:21:00Z"), (0, None), (None, None), (..., None),
+     (-1, None), (-1589498460, None),  # before 1970: junk
+     (32503680000, "3000-01-01T00:00:00Z"), (32503680001, None), (2**62, None)],  # past year 3000: junk
 )
 def test_build_time(build_time: Any, iso: str | None) -> None:
     assert only_build(parse(entry(build_time=build_time))).build_time == iso
@@ -510,6 +520,16 @@ def test_bucket_name_precedence(custom_data: Any, metadata: dict | None, key: st
         ("ubuntu-base.json", "ubuntu-base"),
         ("a/b/c.json", "a"),
         ("archive.tar.gz", "archive.tar"),
+        # A manifest's own file name at the root names no bucket (any case, any extension).
+        ("packer-manifest.json", ""),
+        ("/Packer-Manifest.JSON", ""),
+        ("packer_manifest.json", ""),
+        ("manifest.json", ""),
+        ("packer-manifest", ""),
+        # ... but a folder of that name, or another name, is the user's choice.
+        ("packer-manifest/x.json", "packer-manifest"),
+        ("packer-manifest-2026.json", "packer-manifest-2026"),
+        ("ubuntu-base/packer-manifest.json", "ubuntu-base"),
     ],
 )
 def test_bucket_from_key(key: str, bucket: str) -> None:
@@ -875,3 +895,134 @@ def test_lone_surrogate_escape_is_a_problem_not_a_crash(raw: bytes) -> None:
     assert parsed.build_count == 1
     assert len(parsed.problems) == 1
     assert parsed.problems[0].startswith("builds[0]") and "not valid Unicode" in parsed.problems[0]
+
+
+# --- 4. golden values: build IDs are stored keys ----------------------------------------
+
+
+def test_content_hash_golden_value() -> None:
+    """Build IDs (and `build-<hash>` fingerprints) are this hash: changing the canonical form
+    (key order, separators, ensure_ascii) would re-key every stored build."""
+    value = {"b": [1, "é", None], "a": {"y": 2, "x": "ü"}}
+    canonical = '{"a":{"x":"ü","y":2},"b":[1,"é",null]}'  # sorted keys, no spaces, UTF-8 as is
+    assert hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16] == "e2617e5bd3b35086"
+    assert content_hash(value) == "e2617e5bd3b35086"
+
+
+def test_build_id_of_a_real_manifest_is_stable() -> None:
+    parsed = parse_manifest((REAL_MANIFESTS / "qemu-1.json").read_bytes(), "void/packer-manifest.json")
+    assert only_build(parsed).id == "75eb7aba233c37c8"
+
+
+# --- 5. files (local builders' outputs) --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "count", "first", "last"),
+    [
+        ("qemu-1.json", 1, ("output-qemu/packer-qemu", 1048576000), None),
+        ("qemu-large-file-size.json", 1, ("sting-ce-quickstart-1.0.0", 5471993856), None),
+        ("virtualbox-iso-ovf-vmdk.json", 2, ("output-virtualbox-iso/zeek-ubuntu1804-disk001.vmdk", 3006342144),
+         ("output-virtualbox-iso/zeek-ubuntu1804.ovf", 6035)),
+        ("vagrant-windows-path.json", 1, ("packer_build_dir\\package.box", 634863172), None),
+        ("yandex-files-dot-size-zero.json", 1, (".", 0), None),
+        ("vmware-iso-many-files.json", 27, ("output-vmware/disk-1-s001.vmdk", 524288),
+         ("output-vmware/octantnode.vmxf", 265)),
+        ("amazon-ebs-single-1.json", 0, None, None),  # files: null
+    ],
+)
+def test_real_manifest_files_are_kept(name: str, count: int, first: tuple | None, last: tuple | None) -> None:
+    build = only_build(parse_manifest((REAL_MANIFESTS / name).read_bytes(), "img/packer-manifest.json"))
+    pairs = [(f.name, f.size) for f in build.files]
+    assert build.file_count == len(pairs) == count
+    assert pairs[:1] == ([first] if first else [])
+    if last:
+        assert pairs[-1] == last
+
+
+def test_every_build_of_the_legacy_vmware_manifest_keeps_its_16_files() -> None:
+    parsed = parse_manifest((REAL_MANIFESTS / "vmware-iso-vsphere-iso-legacy-very-large.json").read_bytes(), "w.json")
+    counts = {(b.builder_type, b.file_count, len(b.files)) for b in all_builds(parsed)}
+    assert counts == {("vmware-iso", 16, 16), ("vsphere-iso", 0, 0)}
+
+
+@pytest.mark.parametrize("files", [None, [], ...])
+def test_no_files_is_normal(files: Any) -> None:
+    build = only_build(parse(entry(files=files)))
+    assert (build.files, build.file_count) == ([], 0)
+
+
+def test_a_file_without_a_size_keeps_its_name() -> None:
+    build = only_build(parse(entry(files=[{"name": "a.box"}, {"name": "b.ovf", "size": None}])))
+    assert [(f.name, f.size) for f in build.files] == [("a.box", None), ("b.ovf", None)]
+
+
+@pytest.mark.parametrize(("size", "kept"), [(-1, None), (2**63 - 1, 2**63 - 1), (2**63, None), (10**40, None), (0, 0)])
+def test_a_junk_size_becomes_unknown(size: int, kept: int | None) -> None:
+    (file,) = only_build(parse(entry(files=[{"name": "disk.vmdk", "size": size}]))).files
+    assert file.size == kept
+
+
+def test_thousands_of_files_keep_the_first_100_and_the_count() -> None:
+    files = [{"name": f"output/disk-s{i:04d}.vmdk", "size": i} for i in range(2500)]
+    build = only_build(parse(entry(builder_type="vmware-iso", artifact_id="VM", files=files)))
+    assert build.file_count == 2500
+    assert [(f.name, f.size) for f in build.files] == [(f"output/disk-s{i:04d}.vmdk", i) for i in range(100)]
+
+
+def test_a_long_file_name_is_cut_at_1024_characters() -> None:
+    (file,) = only_build(parse(entry(files=[{"name": "d/" + "x" * 5000, "size": 1}]))).files
+    assert len(file.name) == 1024
+    assert file.name.startswith("d/xxx") and file.name.endswith("x…")
+
+
+def test_file_names_are_kept_up_to_16_kib_per_build() -> None:
+    """100 names of 1,000 characters would be ~100 KB on the build and on every channel
+    copy of its artifacts: the list stops at 16,384 characters of names."""
+    files = [{"name": f"{i:03d}" + "n" * 997, "size": i} for i in range(100)]
+    build = only_build(parse(entry(files=files)))
+    assert build.file_count == 100
+    assert [f.size for f in build.files] == list(range(16))  # 16 x 1,000 <= 16,384 < 17 x 1,000
+
+
+# --- 6. a manifest's own file name at the root, and the builds cap -----------------------
+
+
+@pytest.mark.parametrize("key", ["packer-manifest.json", "/packer-manifest.json", "PACKER-MANIFEST.json",
+                                 "manifest.json", "packer_manifest.json", "packer-manifest"])
+def test_a_root_level_manifest_name_is_not_a_bucket(key: str) -> None:
+    problem = only_problem(parse(entry(), key=key))
+    assert problem.startswith("builds[0] (ubuntu): ")
+    assert f"the key {key!r}" in problem and "not a bucket name" in problem
+    # ... and it says the three ways to name the bucket.
+    assert f"<bucket-name>/{key.lstrip('/')}" in problem
+    assert "--metadata bucket-name=<bucket-name>" in problem
+    assert "custom_data.bucket_name" in problem
+
+
+def test_a_root_level_manifest_rejects_only_the_builds_that_name_no_bucket() -> None:
+    parsed = parse(entry(custom_data={"bucket_name": "web"}), entry(name="db"), key="packer-manifest.json")
+    assert [run.bucket for run in parsed.runs] == ["web"]
+    (problem,) = parsed.problems
+    assert problem.startswith("builds[1] (db): ")
+
+
+def test_a_root_level_manifest_named_by_metadata_is_accepted() -> None:
+    parsed = parse(entry(), key="packer-manifest.json", metadata={"bucket-name": "ubuntu-base"})
+    assert parsed.problems == []
+    assert [run.bucket for run in parsed.runs] == ["ubuntu-base"]
+
+
+def test_1000_builds_are_accepted() -> None:
+    builds = [entry(artifact_id=f"us-east-1:ami-{i:017x}", packer_run_uuid=f"run-{i}") for i in range(1000)]
+    parsed = parse(*builds)
+    assert parsed.problems == []
+    assert (parsed.build_count, len(parsed.runs)) == (1000, 1000)
+
+
+def test_more_than_1000_builds_reject_the_whole_manifest() -> None:
+    builds = [entry(artifact_id=f"us-east-1:ami-{i:017x}", packer_run_uuid=f"run-{i}") for i in range(1001)]
+    parsed = parse(*builds)
+    problem = only_problem(parsed)
+    assert "1001 entries" in problem and "the limit is 1000" in problem
+    assert parsed.build_count == 1001

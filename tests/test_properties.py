@@ -11,8 +11,18 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from chalicelib.manifest import ParsedManifest, bucket_from_key, content_hash, parse_manifest
-from chalicelib.models import BUCKET_NAME_PATTERN, FINGERPRINT_PATTERN
+from chalicelib.manifest import (
+    MANIFEST_FILE_STEMS,
+    MAX_FILE_NAME,
+    MAX_FILE_NAMES,
+    MAX_FILES,
+    ParsedManifest,
+    bucket_from_key,
+    content_hash,
+    kept_files,
+    parse_manifest,
+)
+from chalicelib.models import BUCKET_NAME_PATTERN, FINGERPRINT_PATTERN, BuildFile
 from chalicelib.platforms import _PLATFORMS, _REGION_PREFIXED, platform_for, split_artifact_id
 
 PROPERTIES = settings(max_examples=200, deadline=None, derandomize=True, database=None,
@@ -42,14 +52,16 @@ build_entries = st.fixed_dictionaries(
     {"name": names, "builder_type": builder_types,
      "artifact_id": st.text(max_size=60) | st.sampled_from(["us-east-1:ami-1,us-west-2:ami-2", "sha256:abc", "VM"])},
     optional={"build_time": st.none() | st.integers(-10, 2**40), "files": st.none() | st.lists(
-                  st.fixed_dictionaries({"name": st.text(max_size=10)}, optional={"size": st.integers(0, 10**12)}),
-                  max_size=2),
+                  st.fixed_dictionaries({"name": st.text(max_size=10)},
+                                        optional={"size": st.none() | st.integers(-2**70, 2**70)}),
+                  max_size=3),
               "packer_run_uuid": st.none() | st.sampled_from(["", "run-a", "run-b", " run-a "]) | st.text(max_size=12),
               "custom_data": custom_data,
               "extra": json_values})
 manifests = st.fixed_dictionaries({"builds": st.lists(build_entries | json_values, max_size=8)},
                                   optional={"last_run_uuid": st.text(max_size=10)})
-keys = st.sampled_from(["ubuntu-base/packer-manifest.json", "web.json", "/lead/x.json", "x", ""]) | st.text(max_size=30)
+keys = st.sampled_from(["ubuntu-base/packer-manifest.json", "web.json", "/lead/x.json", "x", "", "packer-manifest.json",
+                        "Manifest.JSON"]) | st.text(max_size=30)
 metadata = st.dictionaries(st.sampled_from(["bucket-name", "fingerprint", "parent-bucket", "source-artifact",
                                             "Bucket-Name"]), st.text(max_size=12), max_size=3)
 
@@ -126,6 +138,9 @@ def test_parse_manifest_on_packer_shaped_manifests(document, key, meta):
             assert build.name == entry["name"] and build.builder_type == entry["builder_type"]
             assert build.platform == platform_for(entry["builder_type"])
             assert set(build.indexed_ids) <= {a.external_id for a in build.artifacts}
+            listed = entry.get("files") or []
+            assert build.file_count == len(listed)
+            assert [f.name for f in build.files] == [f["name"] for f in listed]  # short lists: kept whole
 
 
 @PROPERTIES
@@ -157,6 +172,40 @@ def test_every_accepted_run_has_names_the_api_accepts(document, meta, key):
     for run in parsed.runs:
         assert re.fullmatch(BUCKET_NAME_PATTERN.strip("^$"), run.bucket), run.bucket
         assert re.fullmatch(FINGERPRINT_PATTERN[1:-1], run.fingerprint), run.fingerprint
+
+
+@PROPERTIES
+@given(document=manifests, stem=st.sampled_from(sorted(MANIFEST_FILE_STEMS)), data=st.data())
+def test_a_manifest_named_as_a_manifest_at_the_root_never_makes_a_bucket_of_its_name(document, stem, data):
+    """Without custom_data.bucket_name or metadata, a root-level `packer-manifest.json`
+    (any case, any extension) puts no build anywhere; with them, only where they say."""
+    key = data.draw(st.sampled_from(["", "/"])) + "".join(
+        c.upper() if data.draw(st.booleans()) else c for c in stem) + data.draw(st.sampled_from(["", ".json", ".JSON"]))
+    parsed = parse_manifest(json.dumps(document).encode(), key)
+    named = {e["custom_data"]["bucket_name"].strip() for e in as_read(document)["builds"]
+             if isinstance(e, dict) and isinstance(e.get("custom_data"), dict)
+             and isinstance(e["custom_data"].get("bucket_name"), str)}
+    assert {run.bucket for run in parsed.runs} <= named
+
+
+files = st.lists(st.tuples(st.integers(0, 3000), st.none() | st.integers(-2**70, 2**70)), max_size=300)
+
+
+@PROPERTIES
+@given(files=files)
+def test_kept_files_stay_within_their_caps(files):
+    listed = [BuildFile(name=f"{i}:" + "n" * length, size=size) for i, (length, size) in enumerate(files)]
+    kept = kept_files(listed)
+    assert len(kept) <= MAX_FILES
+    assert all(len(f.name) <= MAX_FILE_NAME for f in kept)
+    assert sum(len(f.name) for f in kept) <= MAX_FILE_NAMES
+    assert all(f.size is None or 0 <= f.size < 2**63 for f in kept)
+    for mine, theirs in zip(kept, listed):  # a prefix of the manifest's list, in its order
+        assert mine.name == theirs.name or (mine.name.endswith("…") and theirs.name.startswith(mine.name[:-1]))
+        assert mine.size == (theirs.size if theirs.size is not None and 0 <= theirs.size < 2**63 else None)
+    if listed and len(kept) < min(len(listed), MAX_FILES):  # stopped early: the next name did not fit
+        following = min(len(listed[len(kept)].name), MAX_FILE_NAME)
+        assert sum(len(f.name) for f in kept) + following > MAX_FILE_NAMES
 
 
 def test_a_key_with_a_trailing_newline_gives_no_bucket():

@@ -25,6 +25,7 @@ from chalicelib import web
 from product import start_product, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
+REAL_MANIFESTS = ROOT.parent / "shared" / "testdata" / "real-manifests"
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 SCREENSHOT = ROOT / "docs" / "screenshot.png"
@@ -114,6 +115,14 @@ def registry():
                                                     source_ami="ami-0c41d000000000001"), "app-server", "v1")
         upload("web-server/1.json", packer_manifest("web-run-1", "us-west-2:ami-0we6000000000001", name="web"),
                "web-server", "v1")
+        # A local builder's run (27 files) as web-server v2: the page lists its files.
+        upload("web-server/vmware.json", (REAL_MANIFESTS / "vmware-iso-many-files.json").read_bytes(),
+               "web-server", "v2")
+        upload("web-server/qemu.json", json.dumps({"builds": [{
+            "name": "disks", "builder_type": "qemu", "build_time": 1764000000, "artifact_id": "VM",
+            "packer_run_uuid": "qemu-run-1", "custom_data": None,
+            "files": [{"name": f"output-qemu/disk-{n:03d}.qcow2", "size": None} for n in range(150)]}]}).encode(),
+            "web-server", "v3")
         ok("PATCH", "/buckets/base/channels/production", {"version": "v2"})
         ok("PATCH", "/buckets/base", {"description": "Hardened Ubuntu 24.04 base image",
                                       "labels": {"team": "platform", "os": "ubuntu"}})
@@ -269,7 +278,7 @@ def test_ingestions_and_compliance(page, registry):
     expect(records.first).to_contain_text("JSON")
     shot(page, "ingestions-rejected")
     page.get_by_label("Show", exact=True).select_option("accepted")
-    expect(page.locator("#ingestions-table tbody tr")).to_have_count(5)
+    expect(page.locator("#ingestions-table tbody tr")).to_have_count(7)
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Compliance").click()
     flagged = page.locator("#flagged-table tbody tr")
@@ -316,6 +325,39 @@ def test_phone_width_is_readable(browser, registry):
             tab.screenshot(path=str(ARTIFACTS / f"phone-{fragment.split('=')[0]}-{fragment.count('&')}.png"), full_page=True)
     finally:
         context.close()
+
+
+def test_a_local_builds_files_are_listed_with_human_sizes(page, registry):
+    from playwright.sync_api import expect
+
+    url, _ = registry
+    page.goto(f"{url}/#token={TOKEN}&bucket=web-server&version=v2")
+    expect(page.get_by_role("heading", name="web-server v2", level=1)).to_be_visible()
+    files = page.locator('#s-builds-and-artifacts ~ * td[data-label="Files"] details.files')
+    expect(files.locator("summary")).to_have_text("27 files, 3.7 GiB")
+    files.locator("summary").click()
+    items = files.locator("li")
+    expect(items).to_have_count(27)
+    expect(items.first).to_have_text("output-vmware/disk-1-s001.vmdk 512 KiB")
+    expect(items.filter(has_text="octantnode.ovf")).to_have_text("output-vmware/octantnode.ovf 6.6 KiB")
+    expect(items.filter(has_text="octantnode.vmsd")).to_have_text("output-vmware/octantnode.vmsd 0 B")
+    expect(items.filter(has_text="octantnode-disk1.vmdk")).to_have_text("output-vmware/octantnode-disk1.vmdk 1.0 GiB")
+    assert items.filter(has_text="octantnode-disk1.vmdk").locator(".size").get_attribute("title") == \
+        "1,050,037,760 bytes"
+    shot(page, "version-files")
+    page.set_viewport_size({"width": 375, "height": 740})  # long names wrap rather than scroll sideways
+    expect(items.first).to_be_visible()
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"the files scroll sideways by {overflow}px at 375px"
+
+    # A build that listed 150 files: the registry kept 100, and the page says so.
+    page.goto(f"{url}/#bucket=web-server&version=v3")
+    qemu = page.locator('#s-builds-and-artifacts ~ * td[data-label="Files"] details.files')
+    expect(qemu.locator("summary")).to_have_text("150 files")
+    qemu.locator("summary").click()
+    expect(qemu.locator("li")).to_have_count(100)
+    expect(qemu.locator("li").last).to_have_text("output-qemu/disk-099.qcow2 size unknown")
+    expect(qemu).to_contain_text("50 more not kept by the registry")
 
 
 def test_revoke_through_the_page_then_restore(page, registry):

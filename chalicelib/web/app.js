@@ -838,7 +838,7 @@ function buildsBlock(builds) {
       }
     }
   }
-  const buildColumns = ["Build", "Platform", "Built", "Run", "Source image", "Labels"];
+  const buildColumns = ["Build", "Platform", "Built", "Run", "Source image", "Labels", "Files"];
   const buildRows = builds.map((b) => row(buildColumns, [
     h("span", { class: "strong" }, b.component_type),
     `${b.platform}${b.builder_type && b.builder_type !== b.platform ? ` (${b.builder_type})` : ""}`,
@@ -846,6 +846,7 @@ function buildsBlock(builds) {
     b.packer_run_uuid ? fingerprint(b.packer_run_uuid) : h("span", { class: "quiet" }, "—"),
     b.source_artifact ? h("code", { class: "wrap" }, b.source_artifact) : h("span", { class: "quiet" }, "—"),
     labelList(b.labels),
+    filesBlock(b),
   ]));
   return [
     h("h3", {}, "Artifacts by platform and region"),
@@ -853,6 +854,41 @@ function buildsBlock(builds) {
     h("h3", {}, `Builds (${builds.length})`),
     table("Builds", buildColumns, buildRows, { captionHidden: true }),
   ];
+}
+
+// What a local builder (qemu, vmware-iso, virtualbox-*, …) produced: its files with their sizes.
+// A few are listed as they are; more go behind a summary with their count and total size. The
+// registry keeps at most 100 per build: `file_count` above the list's length says how many more.
+function filesBlock(build) {
+  const files = build.files || [];
+  const count = Math.max(build.file_count || 0, files.length);
+  if (!count) return h("span", { class: "quiet" }, "—");
+  const list = h("ul", { class: "files" }, files.map((f) =>
+    h("li", {}, h("code", { class: "wrap" }, f.name), " ", sizeOf(f.size))));
+  const notKept = count - files.length;
+  const more = notKept ? h("p", { class: "quiet small" }, `${notKept.toLocaleString("en")} more not kept by the registry`) : null;
+  if (files.length <= 3 && !notKept) return list;
+  const total = files.reduce((sum, f) => sum + (f.size || 0), 0);
+  const summary = `${count.toLocaleString("en")} files${total ? `, ${humanBytes(total)}${notKept ? " in those kept" : ""}` : ""}`;
+  return h("details", { class: "files" }, h("summary", {}, summary), list, more);
+}
+
+const BYTE_UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+
+// 5471993856 → "5.1 GiB"; 1050037760 → "1.0 GiB"; 689 → "689 B" (binary units).
+function humanBytes(bytes) {
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < BYTE_UNITS.length - 1) { // 1001 MiB reads better as 1.0 GiB
+    value /= 1024;
+    unit += 1;
+  }
+  return unit ? `${value.toFixed(value < 10 ? 1 : 0)} ${BYTE_UNITS[unit]}` : `${value} B`;
+}
+
+function sizeOf(bytes) {
+  if (typeof bytes !== "number") return h("span", { class: "quiet small" }, "size unknown");
+  return h("span", { class: "size", title: `${bytes.toLocaleString("en")} bytes` }, humanBytes(bytes));
 }
 
 // ---- actions (contributors) ----------------------------------------------------------------
