@@ -241,6 +241,16 @@ def holding(bucket: str, number: int) -> list[dict[str, Any]]:
     return [c for c in channel_items(bucket) if c.get("number") == number]
 
 
+def serving_revoked(limit: int, see_restricted: bool = True) -> tuple[list[dict[str, Any]], bool]:
+    """Channels that hold a revoked version (consumers get a 409): the sparse index
+    `REVOKED_CHANNELS`, one Query page of at most `limit`; (channels, more remain).
+    Restricted ones are left out for callers who may not see them."""
+    items, last = store.query_page(store.REVOKED_CHANNELS, index=store.GSI2, limit=limit)
+    return [{"bucket": i["bucket"], "channel": i["name"], "version": i.get("version"),
+             "revocation": i.get("revocation")}
+            for i in items if see_restricted or not i.get("restricted")], last is not None
+
+
 def get_channel(bucket: str, name: str, see_restricted: bool = True) -> Channel:
     return to_channel(get_item(bucket, name, see_restricted))
 

@@ -159,7 +159,7 @@ def apply_due(page_size: int = 100) -> list[str]:
     sweep) in the meantime is skipped. A lost race on a channel is retried.
     """
     applied = []
-    due = list(store.query_all("REVOKE_DUE", index=store.GSI2, at_most=clock.now_iso() + "~", limit=page_size))
+    due = list(store.query_all(store.REVOKE_DUE, index=store.GSI2, at_most=clock.now_iso() + "~", limit=page_size))
     for item in due:
         revocation = dict(item.get("revocation") or {})
         due_at = revocation.get("revoke_at")
@@ -170,6 +170,14 @@ def apply_due(page_size: int = 100) -> list[str]:
         except (Conflict, NotFound, Contention):
             continue  # restored, rescheduled, deleted or applied by a concurrent sweep
     return applied
+
+
+def upcoming(limit: int) -> tuple[list[dict[str, Any]], bool]:
+    """Scheduled revocations not yet due, soonest first (the sparse `REVOKE_DUE` index):
+    (versions, more remain)."""
+    items, last = store.query_page(store.REVOKE_DUE, index=store.GSI2, after=clock.now_iso() + "~", limit=limit)
+    return [{"bucket": i["bucket"], "version": i["name"], "revoke_at": (i.get("revocation") or {}).get("revoke_at"),
+             "reason": (i.get("revocation") or {}).get("reason")} for i in items], last is not None
 
 
 def delete_version(bucket: str, ref: str, rollback_channels: bool, actor: str) -> Version:

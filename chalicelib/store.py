@@ -129,8 +129,11 @@ def revoked_channel_index(bucket: str, channel: str) -> Item:
     return {GSI2PK: REVOKED_CHANNELS, GSI2SK: f"{bucket}#{channel}"}
 
 
+REVOKE_DUE = "REVOKE_DUE"
+
+
 def revoke_due_index(revoke_at: str, bucket: str, number: int) -> Item:
-    return {GSI2PK: "REVOKE_DUE", GSI2SK: f"{revoke_at}#{bucket}#{number:010d}"}
+    return {GSI2PK: REVOKE_DUE, GSI2SK: f"{revoke_at}#{bucket}#{number:010d}"}
 
 
 def child_prefix(number: int) -> str:
