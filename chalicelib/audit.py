@@ -17,9 +17,9 @@ import os
 import secrets
 from typing import Any
 
-from . import aws, store
+from . import aws, names, store
 from .clock import now_iso
-from .errors import BadRequest
+from .errors import BadRequest, NotFound
 from .observability import logger
 
 SOURCE = "packer-registry"
@@ -68,6 +68,8 @@ def publish(events: list[dict[str, Any]]) -> None:
 
 def list_events(bucket: str | None, limit: int, token: str | None) -> tuple[list[dict[str, Any]], str | None]:
     """A bucket's events (None: the registry-wide ones), newest first, one Query page."""
+    if bucket is not None and names.bad_path_parameter({"bucket": bucket}):  # "" is not None
+        raise NotFound(names.bad_path_parameter({"bucket": bucket}) or "")
     partition = store.event_key(bucket, "", "")[store.PK]
     start = store.decode_token(token, {store.PK: partition})
     if start and not start[store.SK].startswith(store.EVENT_PREFIX):

@@ -8,8 +8,8 @@ from typing import Any, Callable, TypeVar
 from chalice import Response
 from chalice.app import Request
 
-from . import roles
-from .errors import BadRequest, RegistryError
+from . import names, roles
+from .errors import BadRequest, NotFound, RegistryError
 from .observability import logger
 
 M = TypeVar("M")  # a pydantic model class; pydantic itself is imported only to validate a body
@@ -109,12 +109,17 @@ def guard(routes: dict[str, dict[str, Any]]) -> Callable[[Request, Callable[[Req
 
 
 def handle_errors(event: Request, get_response: Callable[[Request], Response]) -> Response:
-    """Check the caller's role for the route (roles.enforce), then make sure every error
-    leaves as `{"error", "message"}`: registry errors with their status, Chalice's own
-    (`{"Code", "Message"}`) reshaped, nothing with a stack trace."""
+    """Check the caller's role for the route (roles.enforce) and that every `{bucket}`,
+    `{channel}` and `{version}` path parameter is a possible name (else 404: an empty or
+    odd one never reaches a key), then make sure every error leaves as `{"error",
+    "message"}`: registry errors with their status, Chalice's own (`{"Code", "Message"}`)
+    reshaped, nothing with a stack trace."""
     try:
         context = event.context or {}
         roles.enforce(context.get("authorizer"), event.method, context.get("resourcePath", ""))
+        problem = names.bad_path_parameter(event.uri_params)
+        if problem:
+            raise NotFound(problem)
         response = get_response(event)
     except RegistryError as exc:
         return error(exc.status, exc.code, exc.message)

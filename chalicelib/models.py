@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-# A bucket name: letters, digits, '.', '_' and '-', starting with a letter or digit.
-# The same rule applies to names taken from manifests and to POST /buckets.
-BUCKET_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+from .names import (  # noqa: F401 - re-exported: the name rules live in names.py
+    BUCKET_NAME_PATTERN,
+    CHANNEL_NAME_PATTERN,
+    FINGERPRINT_PATTERN,
+    VERSION_NAME,
+    VERSION_REF_PATTERN,
+)
+
 BucketName = Annotated[str, StringConstraints(pattern=BUCKET_NAME_PATTERN)]
-# A fingerprint: what a run is known by (git SHA, run UUID, explicit value); URL-safe,
-# and never of the form `vN`, which names a version.
-FINGERPRINT_PATTERN = r"^(?!v[0-9]+$)[A-Za-z0-9._:+=@-]{1,128}$"
-VERSION_NAME = re.compile(r"^v([1-9][0-9]{0,8})$")
 LabelMap = dict[Annotated[str, StringConstraints(min_length=1, max_length=128)], Annotated[str, StringConstraints(max_length=1024)]]
 
 VersionStatus = Literal["active", "revoked", "revocation_scheduled"]
@@ -129,7 +129,6 @@ class Ingestion(BaseModel):
 
 # ---- channels ---------------------------------------------------------------------------
 
-CHANNEL_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 ChannelName = Annotated[str, StringConstraints(pattern=CHANNEL_NAME_PATTERN)]
 Description = Annotated[str, StringConstraints(max_length=1024)]
 HistoryCause = Literal["assign", "unassign", "rollback", "ingest", "revoke", "restore", "delete", "create"]

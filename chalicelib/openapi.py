@@ -297,9 +297,14 @@ def _operation(op_id: str, summary: str, tag: str, method: str, path: str, *, ro
                response: Schema | None = None, params: list[Schema] | None = None, body: Schema | None = None,
                errors: tuple[int, ...] = (), description: str | None = None,
                media: dict[str, Schema] | None = None) -> Schema:
-    parameters = [_param(name, "path", {"type": "string", "minLength": 1}, PATH_PARAMS[name])
+    from .names import PATH_PARAMETERS
+
+    named = [name for name in _path_names(path) if name in PATH_PARAMETERS]
+    parameters = [_param(name, "path", {"type": "string", "minLength": 1,
+                                        **({"pattern": PATH_PARAMETERS[name][0]} if name in named else {})},
+                         PATH_PARAMS[name])
                   for name in _path_names(path)] + (params or [])
-    codes = set(errors)
+    codes = set(errors) | ({404} if named else set())  # a name that cannot exist is a 404 (names.py)
     if parameters and any(p["in"] == "query" for p in parameters) or body is not None:
         codes.add(400)
     codes.add(415)  # Chalice refuses any request whose Content-Type is not application/json
