@@ -19,7 +19,7 @@ from typing import Any
 
 from . import aws, names, store
 from .clock import now_iso
-from .errors import BadRequest, NotFound
+from .errors import NotFound
 from .observability import logger
 
 SOURCE = "packer-registry"
@@ -71,8 +71,5 @@ def list_events(bucket: str | None, limit: int, token: str | None) -> tuple[list
     if bucket is not None and names.bad_path_parameter({"bucket": bucket}):  # "" is not None
         raise NotFound(names.bad_path_parameter({"bucket": bucket}) or "")
     partition = store.event_key(bucket, "", "")[store.PK]
-    start = store.decode_token(token, {store.PK: partition})
-    if start and not start[store.SK].startswith(store.EVENT_PREFIX):
-        raise BadRequest("next_token does not belong to this list")
-    items, last = store.query_page(partition, prefix=store.EVENT_PREFIX, newest_first=True, limit=limit, start=start)
-    return [store.strip_keys(i) for i in items], store.encode_token(last)
+    items, next_token = store.list_page(partition, token, prefix=store.EVENT_PREFIX, newest_first=True, limit=limit)
+    return [store.strip_keys(i) for i in items], next_token

@@ -55,9 +55,8 @@ def update_bucket(name: str, body: UpdateBucket, actor: str) -> Bucket:
 
 def list_buckets(limit: int, token: str | None) -> tuple[list[Bucket], str | None]:
     partition = store.bucket_index("")[store.GSI1PK]
-    start = store.decode_token(token, {store.GSI1PK: partition})
-    items, last = store.query_page(partition, index=store.GSI1, limit=limit, start=start)
-    return [to_bucket(i) for i in items], store.encode_token(last)
+    items, next_token = store.list_page(partition, token, index=store.GSI1, limit=limit)
+    return [to_bucket(i) for i in items], next_token
 
 
 def delete_bucket(name: str, actor: str) -> Bucket:

@@ -120,9 +120,8 @@ def list_ingestions(status: str | None, limit: int, token: str | None) -> tuple[
         raise BadRequest(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
     index_item = store.ingestion_index(status or "", "", "")
     index, hash_key = (store.GSI2, store.GSI2PK) if status else (store.GSI1, store.GSI1PK)
-    start = store.decode_token(token, {hash_key: index_item[hash_key]})
-    items, last = store.query_page(index_item[hash_key], index=index, newest_first=True, limit=limit, start=start)
-    return [to_ingestion(i) for i in items], store.encode_token(last)
+    items, next_token = store.list_page(index_item[hash_key], token, index=index, newest_first=True, limit=limit)
+    return [to_ingestion(i) for i in items], next_token
 
 
 def to_ingestion(item: dict[str, Any]) -> Ingestion:

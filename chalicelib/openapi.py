@@ -289,7 +289,8 @@ LIST_PARAMS = [
     _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 100, "default": 25},
            "page size, 1-100"),
     _param("next_token", "query", {"type": "string"},
-           "the `next_token` of the previous page (opaque; only valid for the same list; empty: the first page)"),
+           "the `next_token` of the previous page (opaque and signed; only valid for the list that issued it, "
+           "else a 400; empty: the first page)"),
 ]
 
 

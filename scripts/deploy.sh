@@ -20,7 +20,10 @@
 #    cannot create SecureString parameters, hence this script. It is created only when
 #    missing (put-parameter without --overwrite, so an existing token is never replaced),
 #    with a random value that is printed once: keep it, nothing else shows it again.
-#    Created before the app, so the API never runs without it.
+#    Created before the app, so the API never runs without it. The key page tokens are
+#    sealed with (REGISTRY_SIGNING_KEY_PARAM, /packer-registry/STAGE/signing-key) is made
+#    the same way, and never printed: nobody needs to know it, and replacing it only makes
+#    clients that are paging through a list start again from its first page.
 # 4. app.py reads MANIFEST_BUCKET at import time for @app.on_s3_event, which is how
 #    `chalice deploy` learns which bucket to subscribe to. Chalice sets the stage's
 #    environment_variables (now the real bucket) before importing app.py; the script
@@ -89,13 +92,19 @@ OUTPUTS="$(aws cloudformation describe-stacks --stack-name "$STACK" \
   --query 'Stacks[0].Outputs' --output json)"
 python scripts/wire_stage.py "$STAGE" "$OUTPUTS"
 
+# parameter_count NAME: 1 when the SSM parameter NAME exists, 0 when it does not.
+# describe-parameters answers 0 for a missing parameter and fails (set -e, as callers
+# assign its output) on anything else, such as missing permissions, so "missing" is
+# never confused with "unreadable".
+parameter_count() {
+  aws ssm describe-parameters \
+    --parameter-filters "Key=Name,Option=Equals,Values=$1" \
+    --query 'length(Parameters)' --output text
+}
+
 # --- the bootstrap admin token -----------------------------------------------------------
 TOKEN_PARAM="$(stage_env REGISTRY_ADMIN_TOKEN_PARAM)"
-# describe-parameters answers 0 for a missing parameter and fails (set -e) on anything
-# else, such as missing permissions, so "missing" is never confused with "unreadable".
-FOUND="$(aws ssm describe-parameters \
-  --parameter-filters "Key=Name,Option=Equals,Values=$TOKEN_PARAM" \
-  --query 'length(Parameters)' --output text)"
+FOUND="$(parameter_count "$TOKEN_PARAM")"
 if [ "$FOUND" = "0" ]; then
   TOKEN="$(python -c 'import secrets; print(secrets.token_urlsafe(32))')"
   # No --overwrite: should the parameter appear meanwhile, this fails instead of replacing it.
@@ -114,6 +123,20 @@ EOF
   unset TOKEN
 else
   echo "==> admin token parameter $TOKEN_PARAM exists; left as it is"
+fi
+
+# --- the key page tokens are sealed with (never printed) ---------------------------------
+KEY_PARAM="$(stage_env REGISTRY_SIGNING_KEY_PARAM)"
+FOUND="$(parameter_count "$KEY_PARAM")"
+if [ "$FOUND" = "0" ]; then
+  KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+  aws ssm put-parameter --type SecureString --name "$KEY_PARAM" --value="$KEY" \
+    --description "packer-registry $STAGE page-token signing key (created by scripts/deploy.sh)" \
+    >/dev/null
+  unset KEY
+  echo "==> created SSM SecureString parameter $KEY_PARAM (the key page tokens are sealed with)"
+else
+  echo "==> signing key parameter $KEY_PARAM exists; left as it is"
 fi
 
 # --- the app -------------------------------------------------------------------------------
