@@ -25,8 +25,8 @@ def create_bucket(body: CreateBucket, actor: str) -> Bucket:
     return to_bucket(item)
 
 
-def get_bucket(name: str) -> Bucket:
-    return to_bucket(require(name))
+def get_bucket(name: str, see_restricted: bool = True) -> Bucket:
+    return to_bucket(require(name), see_restricted)
 
 
 def require(name: str, consistent: bool = True) -> dict:
@@ -53,10 +53,10 @@ def update_bucket(name: str, body: UpdateBucket, actor: str) -> Bucket:
     return get_bucket(name)
 
 
-def list_buckets(limit: int, token: str | None) -> tuple[list[Bucket], str | None]:
+def list_buckets(limit: int, token: str | None, see_restricted: bool = True) -> tuple[list[Bucket], str | None]:
     partition = store.bucket_index("")[store.GSI1PK]
     items, next_token = store.list_page(partition, token, index=store.GSI1, limit=limit)
-    return [to_bucket(i) for i in items], next_token
+    return [to_bucket(i, see_restricted) for i in items], next_token
 
 
 def delete_bucket(name: str, actor: str) -> Bucket:
@@ -81,7 +81,11 @@ def delete_bucket(name: str, actor: str) -> Bucket:
     return bucket
 
 
-def to_bucket(item: dict[str, Any]) -> Bucket:
+def to_bucket(item: dict[str, Any], see_restricted: bool = True) -> Bucket:
+    """The bucket as the caller may see it: `latest_version` is null for a viewer, since
+    `latest` is restricted (a viewer never learns where it points)."""
     fields = store.strip_keys(item)
     fields["name"] = fields.pop("bucket")
+    if not see_restricted:
+        fields.pop("latest_version", None)
     return Bucket.model_validate(fields)

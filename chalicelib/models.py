@@ -105,7 +105,7 @@ class Bucket(BaseModel):
     created_at: str
     updated_at: str
     version_count: int = 0
-    latest_version: str | None = None
+    latest_version: str | None = Field(None, description="null for a viewer: `latest` is restricted")
 
 
 class IngestedVersion(BaseModel):

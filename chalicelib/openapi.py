@@ -418,7 +418,10 @@ def _operations() -> list[tuple[str, str, Schema]]:
            response=_page("Ingestion"), params=[status_param, *LIST_PARAMS]),
         # audit trail
         op("get", f"{b}/events", "bucketEvents", "A bucket's audit events, newest first", "events",
-           response=_page("AuditEvent"), params=LIST_PARAMS),
+           response=_page("AuditEvent"), params=LIST_PARAMS,
+           description="A viewer does not see events about restricted channels, `latest` or deleted channels, "
+                       "nor `latest_version` or ancestry sentences in them; so a viewer's page may hold fewer "
+                       "than `limit` events (even none) while `next_token` says more remain."),
         op("get", "/events", "registryEvents", "The registry-wide audit trail (tokens, manifests without a bucket), "
            "newest first", "events", response=_page("AuditEvent"), params=LIST_PARAMS),
         # tokens
