@@ -14,6 +14,7 @@ from .observability import logger
 
 M = TypeVar("M")  # a pydantic model class; pydantic itself is imported only to validate a body
 DEFAULT_LIMIT, MAX_LIMIT = 25, 100
+MAX_PROBLEMS = 10  # a body with thousands of bad fields gets a short answer
 
 
 def respond(payload: Any, status: int = 200) -> Response:
@@ -51,8 +52,11 @@ def body(request: Request, model: type[M]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors())
-        raise BadRequest(f"invalid request body: {problems}") from None
+        errors = sorted(exc.errors(), key=lambda e: len(e["loc"]))  # "at most 50 labels" before each label
+        problems = "; ".join(f"{'.'.join(str(p)[:80] for p in e['loc']) or 'body'}: {e['msg']}"
+                             for e in errors[:MAX_PROBLEMS])
+        more = f"; and {len(errors) - MAX_PROBLEMS} more problems" if len(errors) > MAX_PROBLEMS else ""
+        raise BadRequest(f"invalid request body: {problems}{more}") from None
 
 
 def list_params(request: Request) -> tuple[int, str | None]:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from .names import (  # noqa: F401 - re-exported: the name rules live in names.py
     BUCKET_NAME_PATTERN,
@@ -15,26 +15,45 @@ from .names import (  # noqa: F401 - re-exported: the name rules live in names.p
 )
 
 BucketName = Annotated[str, StringConstraints(pattern=BUCKET_NAME_PATTERN)]
-LabelMap = dict[Annotated[str, StringConstraints(min_length=1, max_length=128)], Annotated[str, StringConstraints(max_length=1024)]]
+# Caps on what a request may store: a bucket item and the audit event that carries its
+# labels twice (before and after) stay far below DynamoDB's 400 KB (50 x 384 characters is
+# about 19 KB a copy).
+MAX_LABELS, MAX_LABEL_KEY, MAX_LABEL_VALUE, MAX_DESCRIPTION = 50, 128, 256, 1024
+
+
+def _few_labels(value: Any) -> Any:
+    """The count first: 500 labels are one problem, not 500 (pydantic counts after the items)."""
+    if isinstance(value, dict) and len(value) > MAX_LABELS:
+        raise ValueError(f"at most {MAX_LABELS} labels, not {len(value)}")
+    return value
+
+
+LabelMap = Annotated[dict[Annotated[str, StringConstraints(min_length=1, max_length=MAX_LABEL_KEY)],
+                          Annotated[str, StringConstraints(max_length=MAX_LABEL_VALUE)]],
+                     Field(max_length=MAX_LABELS), BeforeValidator(_few_labels)]
+Description = Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION)]
+VersionRef = Annotated[str, StringConstraints(pattern=VERSION_REF_PATTERN)]  # `v3` or a fingerprint
+Moment = Annotated[str, StringConstraints(max_length=64)]  # a time or a duration, parsed later
 
 VersionStatus = Literal["active", "revoked", "revocation_scheduled"]
 IngestionStatus = Literal["accepted", "partial", "rejected"]
 
 
 class Body(BaseModel):
-    """A request body: unknown fields are an error, not silently dropped."""
+    """A request body: unknown fields are an error, not silently dropped, and types are
+    strict (a boolean is `true` or `false`, never `"true"`, `1` or `"yes"`)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True, regex_engine="python-re")  # names.py uses look-ahead
 
 
 class CreateBucket(Body):
     name: BucketName
-    description: Annotated[str, StringConstraints(max_length=1024)] = ""
+    description: Description = ""
     labels: LabelMap = Field(default_factory=dict)
 
 
 class UpdateBucket(Body):
-    description: Annotated[str, StringConstraints(max_length=1024)] | None = None
+    description: Description | None = None
     labels: LabelMap | None = None
 
 
@@ -130,13 +149,12 @@ class Ingestion(BaseModel):
 # ---- channels ---------------------------------------------------------------------------
 
 ChannelName = Annotated[str, StringConstraints(pattern=CHANNEL_NAME_PATTERN)]
-Description = Annotated[str, StringConstraints(max_length=1024)]
 HistoryCause = Literal["assign", "unassign", "rollback", "ingest", "revoke", "restore", "delete", "create"]
 
 
 class CreateChannel(Body):
     name: ChannelName
-    version: str | None = None
+    version: VersionRef | None = None
     restricted: bool = False
     description: Description = ""
 
@@ -144,7 +162,7 @@ class CreateChannel(Body):
 class UpdateChannel(Body):
     """PATCH: `version` absent leaves the assignment alone; `"version": null` unassigns."""
 
-    version: str | None = None
+    version: VersionRef | None = None
     restricted: bool | None = None
     description: Description | None = None
 
@@ -205,8 +223,8 @@ class ServedArtifact(BaseModel):
 
 class RevokeRequest(Body):
     reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
-    revoke_at: str | None = None
-    revoke_in: str | None = None
+    revoke_at: Moment | None = None
+    revoke_in: Moment | None = None
     skip_descendants_revocation: bool = False
     disable_rollback_channels: bool = False
 
@@ -222,7 +240,7 @@ Role = Literal["viewer", "contributor", "admin"]
 class CreateToken(Body):
     name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._@:-]{0,63}$")]
     role: Role
-    expires_at: str | None = None
+    expires_at: Moment | None = None
 
 
 class Token(BaseModel):
