@@ -7,7 +7,9 @@ publishes the events it carried to Amazon EventBridge (bus `EVENT_BUS_NAME`; wit
 a log line says they were not sent). Publishing is best effort after the commit: the
 audit trail in DynamoDB is the record, EventBridge the notification.
 
-Actors: a token's name; `s3:<key>` for ingestion; `sweep` for the schedule.
+Actors: a token's name; `s3:<key>` for ingestion; `sweep` for the schedule; `registry` for
+copies it refreshes itself; `bootstrap-admin` for the bootstrap admin token; `anonymous`
+where no token identified the caller. Tokens cannot take these names (auth.RESERVED_NAMES).
 """
 
 from __future__ import annotations

@@ -31,6 +31,10 @@ from .errors import BadRequest, NotFound
 from .models import CreateToken, Token
 
 BOOTSTRAP = "bootstrap-admin"
+# Actor names the registry itself writes in the audit trail (audit.py): a token may not take
+# one, case-insensitively, or the trail could not tell who did a change.
+RESERVED_NAMES = (BOOTSTRAP, "sweep", "registry", "anonymous")
+RESERVED_PREFIX = "s3:"  # ingestion: s3:<key>
 _LAST_USED_EVERY = timedelta(minutes=5)  # write last_used_at at most this often per token
 _secrets: dict[str, str] = {}  # SSM parameter name -> value, read once per container
 _PROCESS_KEY = secrets.token_bytes(32)
@@ -148,6 +152,9 @@ def _hash(secret: str) -> str:
 
 def create_token(body: CreateToken, actor: str) -> dict[str, Any]:
     """Mint a token; the secret is in this answer only."""
+    if body.name.lower() in RESERVED_NAMES or body.name.lower().startswith(RESERVED_PREFIX):
+        raise BadRequest(f"token name {body.name!r} is reserved: {', '.join(RESERVED_NAMES)} and names starting "
+                         f"with {RESERVED_PREFIX!r} are the registry's own actors in the audit trail")
     if body.expires_at is not None:
         try:
             expires = datetime.fromisoformat(body.expires_at.replace("Z", "+00:00"))
