@@ -14,12 +14,12 @@ from .store import ConditionFailed
 def create_bucket(body: CreateBucket, actor: str) -> Bucket:
     now = now_iso()
     item = {**store.bucket_key(body.name), **store.bucket_index(body.name), "bucket": body.name,
-            "description": body.description, "labels": body.labels, "created_at": now, "updated_at": now,
-            "version_count": 0}
+            "description": body.description, "labels": body.labels, "manifest_prefixes": body.manifest_prefixes,
+            "created_at": now, "updated_at": now, "version_count": 0}
     try:
         audit.commit([store.put_action(item, "attribute_not_exists(PK)"),
                       audit.event_action(body.name, "bucket.created", body.name, actor,
-                                         after={"description": body.description, "labels": body.labels})])
+                                         after=body.model_dump(exclude={"name"}))])
     except ConditionFailed:
         raise Conflict(f"bucket {body.name!r} already exists") from None
     return to_bucket(item)
@@ -79,6 +79,25 @@ def delete_bucket(name: str, actor: str) -> Bucket:
                   audit.event_action(name, "bucket.deleted", name, actor,
                                      before={"versions": bucket.version_count, "latest_version": bucket.latest_version})])
     return bucket
+
+
+class ManifestKeyRejected(Exception):
+    """A manifest uploaded outside the S3 key prefixes its bucket accepts (a per-run reason)."""
+
+
+def check_manifest_key(bucket: dict[str, Any] | None, key: str | None) -> None:
+    """Raise ManifestKeyRejected unless `bucket` (its item; None for a bucket ingestion is
+    about to create) accepts manifests from the S3 object `key`.
+
+    With `manifest_prefixes` set, only an object whose key starts with one of them may add
+    versions or builds to the bucket (and so move its `latest`); without, any key may. Pair
+    it with IAM (README, "Manifest prefixes") so each pipeline can only write its prefix.
+    """
+    prefixes = (bucket or {}).get("manifest_prefixes") or []
+    if key is None or not prefixes or any(key.startswith(prefix) for prefix in prefixes):
+        return
+    raise ManifestKeyRejected(f"the key {key!r} is outside the manifest_prefixes of bucket {bucket['bucket']!r} "
+                              f"({', '.join(repr(p) for p in prefixes)}); upload it under one of them")
 
 
 def to_bucket(item: dict[str, Any], see_restricted: bool = True) -> Bucket:

@@ -17,6 +17,7 @@ from urllib.parse import unquote_plus
 from botocore.exceptions import ClientError
 
 from . import audit, aws, recording, store
+from .buckets import ManifestKeyRejected
 from .clock import now_iso
 from .errors import BadRequest
 from .manifest import MAX_MANIFEST_BYTES, ParsedManifest, bucket_from_key, content_hash, parse_manifest
@@ -63,7 +64,9 @@ def ingest_object(s3_bucket: str, key: str, etag: str, version_id: str | None = 
     reasons = list(parsed.problems)
     for run in parsed.runs:
         try:
-            results.append(recording.record_run(run, actor=actor))
+            results.append(recording.record_run(run, actor=actor, key=key))
+        except ManifestKeyRejected as exc:
+            reasons.append(f"run {run.fingerprint} of bucket {run.bucket}: not stored: {exc}")
         except ClientError as exc:
             if not _too_large(exc):
                 raise

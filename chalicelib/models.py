@@ -21,16 +21,24 @@ BucketName = Annotated[str, StringConstraints(pattern=BUCKET_NAME_PATTERN)]
 MAX_LABELS, MAX_LABEL_KEY, MAX_LABEL_VALUE, MAX_DESCRIPTION = 50, 128, 256, 1024
 
 
-def _few_labels(value: Any) -> Any:
+MAX_PREFIXES, MAX_PREFIX = 20, 256
+
+
+def _at_most(limit: int, what: str) -> BeforeValidator:
     """The count first: 500 labels are one problem, not 500 (pydantic counts after the items)."""
-    if isinstance(value, dict) and len(value) > MAX_LABELS:
-        raise ValueError(f"at most {MAX_LABELS} labels, not {len(value)}")
-    return value
+    def check(value: Any) -> Any:
+        if isinstance(value, (dict, list)) and len(value) > limit:
+            raise ValueError(f"at most {limit} {what}, not {len(value)}")
+        return value
+    return BeforeValidator(check)
 
 
 LabelMap = Annotated[dict[Annotated[str, StringConstraints(min_length=1, max_length=MAX_LABEL_KEY)],
                           Annotated[str, StringConstraints(max_length=MAX_LABEL_VALUE)]],
-                     Field(max_length=MAX_LABELS), BeforeValidator(_few_labels)]
+                     Field(max_length=MAX_LABELS), _at_most(MAX_LABELS, "labels")]
+# S3 key prefixes a bucket accepts manifests from (buckets.check_manifest_key); empty: any key.
+ManifestPrefixes = Annotated[list[Annotated[str, StringConstraints(min_length=1, max_length=MAX_PREFIX)]],
+                             Field(max_length=MAX_PREFIXES), _at_most(MAX_PREFIXES, "manifest_prefixes")]
 Description = Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION)]
 VersionRef = Annotated[str, StringConstraints(pattern=VERSION_REF_PATTERN)]  # `v3` or a fingerprint
 Moment = Annotated[str, StringConstraints(max_length=64)]  # a time or a duration, parsed later
@@ -50,11 +58,15 @@ class CreateBucket(Body):
     name: BucketName
     description: Description = ""
     labels: LabelMap = Field(default_factory=dict)
+    manifest_prefixes: ManifestPrefixes = Field(default_factory=list)
 
 
 class UpdateBucket(Body):
+    """PATCH: absent (or null) fields are left as they are; `manifest_prefixes: []` lifts the rule."""
+
     description: Description | None = None
     labels: LabelMap | None = None
+    manifest_prefixes: ManifestPrefixes | None = None
 
 
 class Artifact(BaseModel):
@@ -125,6 +137,8 @@ class Bucket(BaseModel):
     updated_at: str
     version_count: int = 0
     latest_version: str | None = Field(None, description="null for a viewer: `latest` is restricted")
+    manifest_prefixes: list[str] = Field(default_factory=list, description=(
+        "S3 key prefixes manifests for this bucket must be uploaded under; empty: any key"))
 
 
 class IngestedVersion(BaseModel):

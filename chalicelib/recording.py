@@ -12,7 +12,7 @@ import random
 import time
 from typing import Any
 
-from . import ancestry, audit, channels, store, versions
+from . import ancestry, audit, buckets, channels, store, versions
 from .clock import now_iso
 from .errors import Contention
 from .manifest import ParsedBuild, ParsedRun
@@ -23,12 +23,14 @@ MAX_ATTEMPTS = 12
 Chunk = tuple[list[dict[str, Any]], list[dict[str, Any]]]  # (build items, transaction actions)
 
 
-def record_run(run: ParsedRun, actor: str) -> IngestedVersion:
-    """Idempotent and safe under concurrency: retried on a lost race with jittered backoff."""
+def record_run(run: ParsedRun, actor: str, key: str | None = None) -> IngestedVersion:
+    """Idempotent and safe under concurrency: retried on a lost race with jittered backoff.
+    `key`, the manifest's S3 key, must be one the bucket accepts (buckets.check_manifest_key)."""
     fingerprint_sk = store.fingerprint_key(run.bucket, run.fingerprint)[store.SK]
     for attempt in range(MAX_ATTEMPTS):
         found = {item[store.SK]: item for item in store.get_many(
             [store.bucket_key(run.bucket), store.fingerprint_key(run.bucket, run.fingerprint)])}
+        buckets.check_manifest_key(found.get("BUCKET"), key)
         try:
             if fingerprint_sk in found:
                 return _extend(run, found[fingerprint_sk]["number"], actor)
