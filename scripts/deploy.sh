@@ -92,52 +92,49 @@ OUTPUTS="$(aws cloudformation describe-stacks --stack-name "$STACK" \
   --query 'Stacks[0].Outputs' --output json)"
 python scripts/wire_stage.py "$STAGE" "$OUTPUTS"
 
-# parameter_count NAME: 1 when the SSM parameter NAME exists, 0 when it does not.
-# describe-parameters answers 0 for a missing parameter and fails (set -e, as callers
-# assign its output) on anything else, such as missing permissions, so "missing" is
-# never confused with "unreadable".
-parameter_count() {
-  aws ssm describe-parameters \
+# ensure_secret NAME DESCRIPTION: create the SSM SecureString parameter NAME with a random
+# value when it is missing, and set CREATED to that value ("" when NAME already exists).
+# describe-parameters answers 0 for a missing parameter and fails (set -e) on anything
+# else, such as missing permissions, so "missing" is never confused with "unreadable".
+# No --overwrite: should the parameter appear meanwhile, this fails instead of replacing it.
+ensure_secret() {
+  local found
+  found="$(aws ssm describe-parameters \
     --parameter-filters "Key=Name,Option=Equals,Values=$1" \
-    --query 'length(Parameters)' --output text
+    --query 'length(Parameters)' --output text)"
+  CREATED=""
+  if [ "$found" = "0" ]; then
+    CREATED="$(python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+    aws ssm put-parameter --type SecureString --name "$1" --value="$CREATED" --description "$2" >/dev/null
+  fi
 }
 
 # --- the bootstrap admin token -----------------------------------------------------------
 TOKEN_PARAM="$(stage_env REGISTRY_ADMIN_TOKEN_PARAM)"
-FOUND="$(parameter_count "$TOKEN_PARAM")"
-if [ "$FOUND" = "0" ]; then
-  TOKEN="$(python -c 'import secrets; print(secrets.token_urlsafe(32))')"
-  # No --overwrite: should the parameter appear meanwhile, this fails instead of replacing it.
-  aws ssm put-parameter --type SecureString --name "$TOKEN_PARAM" --value="$TOKEN" \
-    --description "packer-registry $STAGE bootstrap admin token (created by scripts/deploy.sh)" \
-    >/dev/null
+ensure_secret "$TOKEN_PARAM" "packer-registry $STAGE bootstrap admin token (created by scripts/deploy.sh)"
+if [ -n "$CREATED" ]; then
   cat <<EOF
 ==> created SSM SecureString parameter $TOKEN_PARAM
     The bootstrap admin token for stage $STAGE is printed this once; keep it (a password
     manager), as nothing else shows it. Use it as "Authorization: Bearer <token>" to
     create personal tokens (POST /tokens), then keep it for emergencies.
 
-    $TOKEN
+    $CREATED
 
 EOF
-  unset TOKEN
 else
   echo "==> admin token parameter $TOKEN_PARAM exists; left as it is"
 fi
 
 # --- the key page tokens are sealed with (never printed) ---------------------------------
 KEY_PARAM="$(stage_env REGISTRY_SIGNING_KEY_PARAM)"
-FOUND="$(parameter_count "$KEY_PARAM")"
-if [ "$FOUND" = "0" ]; then
-  KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
-  aws ssm put-parameter --type SecureString --name "$KEY_PARAM" --value="$KEY" \
-    --description "packer-registry $STAGE page-token signing key (created by scripts/deploy.sh)" \
-    >/dev/null
-  unset KEY
+ensure_secret "$KEY_PARAM" "packer-registry $STAGE page-token signing key (created by scripts/deploy.sh)"
+if [ -n "$CREATED" ]; then
   echo "==> created SSM SecureString parameter $KEY_PARAM (the key page tokens are sealed with)"
 else
   echo "==> signing key parameter $KEY_PARAM exists; left as it is"
 fi
+unset CREATED
 
 # --- the app -------------------------------------------------------------------------------
 MANIFEST_BUCKET="$(stage_env MANIFEST_BUCKET)"
