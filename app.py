@@ -64,7 +64,8 @@ def sweep(event):
 
 @api("/buckets", methods=["GET"])
 def list_buckets():
-    return page(*buckets.list_buckets(*list_params(app.current_request)))
+    request = app.current_request
+    return page(*buckets.list_buckets(*list_params(request), see_restricted=sees_restricted(request)))
 
 
 @api("/buckets", methods=["POST"])
@@ -75,7 +76,7 @@ def create_bucket():
 
 @api("/buckets/{bucket}", methods=["GET"])
 def get_bucket(bucket):
-    return respond(buckets.get_bucket(bucket))
+    return respond(buckets.get_bucket(bucket, sees_restricted(app.current_request)))
 
 
 @api("/buckets/{bucket}", methods=["PATCH"])
@@ -214,7 +215,8 @@ def list_ingestions():
 
 @api("/buckets/{bucket}/events", methods=["GET"])
 def bucket_events(bucket):
-    return page(*audit.list_events(bucket, *list_params(app.current_request)))
+    request = app.current_request
+    return page(*audit.list_events(bucket, *list_params(request), see_restricted=sees_restricted(request)))
 
 
 @api("/events", methods=["GET"])

@@ -20,6 +20,8 @@ _STALE_ANCESTRY = {"out_of_date", "parent_revoked"}
 
 
 def _matches(external_id: str) -> list[dict[str, Any]]:
+    if len(external_id.encode()) > plans.MAX_ID_BYTES:  # cannot be a key: nothing to find, nothing to ask
+        return []
     return list(store.query_all(f"ARTIFACT#{external_id}"))
 
 

@@ -7,7 +7,9 @@ publishes the events it carried to Amazon EventBridge (bus `EVENT_BUS_NAME`; wit
 a log line says they were not sent). Publishing is best effort after the commit: the
 audit trail in DynamoDB is the record, EventBridge the notification.
 
-Actors: a token's name; `s3:<key>` for ingestion; `sweep` for the schedule.
+Actors: a token's name; `s3:<key>` for ingestion; `sweep` for the schedule; `registry` for
+copies it refreshes itself; `bootstrap-admin` for the bootstrap admin token; `anonymous`
+where no token identified the caller. Tokens cannot take these names (auth.RESERVED_NAMES).
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ import os
 import secrets
 from typing import Any
 
-from . import aws, store
+from . import aws, names, store
 from .clock import now_iso
-from .errors import BadRequest
+from .errors import NotFound
 from .observability import logger
 
 SOURCE = "packer-registry"
@@ -66,11 +68,59 @@ def publish(events: list[dict[str, Any]]) -> None:
             logger.exception("publishing events failed")
 
 
-def list_events(bucket: str | None, limit: int, token: str | None) -> tuple[list[dict[str, Any]], str | None]:
-    """A bucket's events (None: the registry-wide ones), newest first, one Query page."""
+def list_events(bucket: str | None, limit: int, token: str | None, see_restricted: bool = True
+                ) -> tuple[list[dict[str, Any]], str | None]:
+    """A bucket's events (None: the registry-wide ones), newest first, one Query page.
+
+    For a viewer (`see_restricted` False) the page is filtered (`for_viewers`), so it may
+    hold fewer than `limit` events, even none, while `next_token` says more remain.
+    """
+    problem = names.bad_path_parameter({"bucket": bucket}) if bucket is not None else None  # "" is not None
+    if problem:
+        raise NotFound(problem)
     partition = store.event_key(bucket, "", "")[store.PK]
-    start = store.decode_token(token, {store.PK: partition})
-    if start and not start[store.SK].startswith(store.EVENT_PREFIX):
-        raise BadRequest("next_token does not belong to this list")
-    items, last = store.query_page(partition, prefix=store.EVENT_PREFIX, newest_first=True, limit=limit, start=start)
-    return [store.strip_keys(i) for i in items], store.encode_token(last)
+    items, next_token = store.list_page(partition, token, prefix=store.EVENT_PREFIX, newest_first=True, limit=limit)
+    events = [store.strip_keys(i) for i in items]
+    if not see_restricted and bucket is not None:
+        events = for_viewers(bucket, events)
+    return events, next_token
+
+
+CHANNEL_TARGET = "channel/"
+HIDDEN_FROM_VIEWERS = ("latest",)  # managed and restricted: a viewer never learns where it points
+
+
+def for_viewers(bucket: str, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What a viewer may see of a bucket's events: nothing about a channel that is
+    restricted now, about `latest`, or about a channel that no longer exists (whether it
+    was restricted is no longer known); no `latest_version` in bucket payloads; and no
+    ancestry sentences (they name the parent's channel, which may be restricted).
+
+    Channels are judged as they are now, by one Query of the bucket's channel names and
+    flags (a bucket has few channels); it runs only when the page has channel events.
+    """
+    about_channels = any(str(e.get("target", "")).startswith(CHANNEL_TARGET) for e in events)
+    public = public_channels(bucket) if about_channels else set()
+    shown = []
+    for event in events:
+        target = str(event.get("target", ""))
+        if target.startswith(CHANNEL_TARGET) and target[len(CHANNEL_TARGET):] not in public:
+            continue
+        shown.append({**event, "before": _without(event.get("before"), "latest_version"),
+                      "after": _without(event.get("after"), "latest_version"),
+                      "detail": _without(event.get("detail"), "messages") or None})
+    return shown
+
+
+def public_channels(bucket: str) -> set[str]:
+    """The names of the bucket's channels a viewer may see."""
+    prefix = store.channel_key(bucket, "")[store.SK]
+    return {item[store.SK][len(prefix):]
+            for item in store.query_all(store.bucket_key(bucket)[store.PK], prefix=prefix,
+                                        projection=f"{store.SK}, restricted")
+            if not item.get("restricted") and item[store.SK][len(prefix):] not in HIDDEN_FROM_VIEWERS}
+
+
+def _without(payload: Any, field: str) -> Any:
+    """A payload without `field`, when it is an object."""
+    return {k: v for k, v in payload.items() if k != field} if isinstance(payload, dict) else payload

@@ -12,7 +12,8 @@ itself rejects a request with no `Authorization` header before any code runs; it
 
 Secrets are `<id>.<random>` (32 random bytes), stored only as a SHA-256 hash and compared
 in constant time. The bootstrap admin token comes from `REGISTRY_ADMIN_TOKEN` (local) or
-the SSM SecureString parameter named by `REGISTRY_ADMIN_TOKEN_PARAM` (AWS).
+the SSM SecureString parameter named by `REGISTRY_ADMIN_TOKEN_PARAM` (AWS); the key that
+seals page tokens likewise from `REGISTRY_SIGNING_KEY` / `REGISTRY_SIGNING_KEY_PARAM`.
 """
 
 from __future__ import annotations
@@ -30,8 +31,13 @@ from .errors import BadRequest, NotFound
 from .models import CreateToken, Token
 
 BOOTSTRAP = "bootstrap-admin"
+# Actor names the registry itself writes in the audit trail (audit.py): a token may not take
+# one, case-insensitively, or the trail could not tell who did a change.
+RESERVED_NAMES = (BOOTSTRAP, "sweep", "registry", "anonymous")
+RESERVED_PREFIX = "s3:"  # ingestion: s3:<key>
 _LAST_USED_EVERY = timedelta(minutes=5)  # write last_used_at at most this often per token
-_admin_secret: dict[str, str] = {}
+_secrets: dict[str, str] = {}  # SSM parameter name -> value, read once per container
+_PROCESS_KEY = secrets.token_bytes(32)
 
 # ---- the authorizer ---------------------------------------------------------------------
 
@@ -94,15 +100,36 @@ def whoami(context: dict[str, Any] | None) -> dict[str, Any]:
 
 def _bootstrap_secret() -> str | None:
     """The bootstrap admin secret: the environment, else SSM (read once per container)."""
-    if os.environ.get("REGISTRY_ADMIN_TOKEN"):
-        return os.environ["REGISTRY_ADMIN_TOKEN"]
-    parameter = os.environ.get("REGISTRY_ADMIN_TOKEN_PARAM")
+    return _secret("REGISTRY_ADMIN_TOKEN")
+
+
+def _secret(variable: str) -> str | None:
+    """A secret of the deployment: the environment variable itself, else the SSM
+    SecureString named by `<variable>_PARAM` (read once per container), else None."""
+    if os.environ.get(variable):
+        return os.environ[variable]
+    parameter = os.environ.get(f"{variable}_PARAM")
     if not parameter:
         return None
-    if parameter not in _admin_secret:
+    if parameter not in _secrets:
         response = aws.client("ssm").get_parameter(Name=parameter, WithDecryption=True)
-        _admin_secret[parameter] = response["Parameter"]["Value"]
-    return _admin_secret[parameter]
+        _secrets[parameter] = response["Parameter"]["Value"]
+    return _secrets[parameter]
+
+
+def signing_key() -> bytes:
+    """The key page tokens are sealed with (store.encode_token): `REGISTRY_SIGNING_KEY`,
+    else the SSM SecureString named by `REGISTRY_SIGNING_KEY_PARAM` (scripts/deploy.sh
+    creates it), else derived from the bootstrap admin token, so local runs and tests keep
+    their tokens valid as long as that token stays the same. Without any of them, a random
+    key of this process: tokens then hold only within one container."""
+    explicit = _secret("REGISTRY_SIGNING_KEY")
+    if explicit:
+        return explicit.encode()
+    admin = _bootstrap_secret()
+    if admin:
+        return hmac.new(admin.encode(), b"packer-registry page tokens", hashlib.sha256).digest()
+    return _PROCESS_KEY
 
 
 def _touch(item: dict[str, Any]) -> None:
@@ -125,6 +152,9 @@ def _hash(secret: str) -> str:
 
 def create_token(body: CreateToken, actor: str) -> dict[str, Any]:
     """Mint a token; the secret is in this answer only."""
+    if body.name.lower() in RESERVED_NAMES or body.name.lower().startswith(RESERVED_PREFIX):
+        raise BadRequest(f"token name {body.name!r} is reserved: {', '.join(RESERVED_NAMES)} and names starting "
+                         f"with {RESERVED_PREFIX!r} are the registry's own actors in the audit trail")
     if body.expires_at is not None:
         try:
             expires = datetime.fromisoformat(body.expires_at.replace("Z", "+00:00"))
@@ -148,9 +178,8 @@ def create_token(body: CreateToken, actor: str) -> dict[str, Any]:
 
 def list_tokens(limit: int, next_token: str | None) -> tuple[list[Token], str | None]:
     partition = store.token_index("", "")[store.GSI1PK]
-    start = store.decode_token(next_token, {store.GSI1PK: partition})
-    items, last = store.query_page(partition, index=store.GSI1, limit=limit, start=start)
-    return [to_token(i) for i in items], store.encode_token(last)
+    items, token = store.list_page(partition, next_token, index=store.GSI1, limit=limit)
+    return [to_token(i) for i in items], token
 
 
 def delete_token(token_id: str, actor: str) -> Token:

@@ -14,19 +14,19 @@ from .store import ConditionFailed
 def create_bucket(body: CreateBucket, actor: str) -> Bucket:
     now = now_iso()
     item = {**store.bucket_key(body.name), **store.bucket_index(body.name), "bucket": body.name,
-            "description": body.description, "labels": body.labels, "created_at": now, "updated_at": now,
-            "version_count": 0}
+            "description": body.description, "labels": body.labels, "manifest_prefixes": body.manifest_prefixes,
+            "created_at": now, "updated_at": now, "version_count": 0}
     try:
         audit.commit([store.put_action(item, "attribute_not_exists(PK)"),
                       audit.event_action(body.name, "bucket.created", body.name, actor,
-                                         after={"description": body.description, "labels": body.labels})])
+                                         after=body.model_dump(exclude={"name"}))])
     except ConditionFailed:
         raise Conflict(f"bucket {body.name!r} already exists") from None
     return to_bucket(item)
 
 
-def get_bucket(name: str) -> Bucket:
-    return to_bucket(require(name))
+def get_bucket(name: str, see_restricted: bool = True) -> Bucket:
+    return to_bucket(require(name), see_restricted)
 
 
 def require(name: str, consistent: bool = True) -> dict:
@@ -53,11 +53,10 @@ def update_bucket(name: str, body: UpdateBucket, actor: str) -> Bucket:
     return get_bucket(name)
 
 
-def list_buckets(limit: int, token: str | None) -> tuple[list[Bucket], str | None]:
+def list_buckets(limit: int, token: str | None, see_restricted: bool = True) -> tuple[list[Bucket], str | None]:
     partition = store.bucket_index("")[store.GSI1PK]
-    start = store.decode_token(token, {store.GSI1PK: partition})
-    items, last = store.query_page(partition, index=store.GSI1, limit=limit, start=start)
-    return [to_bucket(i) for i in items], store.encode_token(last)
+    items, next_token = store.list_page(partition, token, index=store.GSI1, limit=limit)
+    return [to_bucket(i, see_restricted) for i in items], next_token
 
 
 def delete_bucket(name: str, actor: str) -> Bucket:
@@ -82,7 +81,30 @@ def delete_bucket(name: str, actor: str) -> Bucket:
     return bucket
 
 
-def to_bucket(item: dict[str, Any]) -> Bucket:
+class ManifestKeyRejected(Exception):
+    """A manifest uploaded outside the S3 key prefixes its bucket accepts (a per-run reason)."""
+
+
+def check_manifest_key(bucket: dict[str, Any] | None, key: str | None) -> None:
+    """Raise ManifestKeyRejected unless `bucket` (its item; None for a bucket ingestion is
+    about to create) accepts manifests from the S3 object `key`.
+
+    With `manifest_prefixes` set, only an object whose key starts with one of them may add
+    versions or builds to the bucket (and so move its `latest`); without, any key may. Pair
+    it with IAM (README, "Manifest prefixes") so each pipeline can only write its prefix.
+    """
+    prefixes = (bucket or {}).get("manifest_prefixes") or []
+    if key is None or not prefixes or any(key.startswith(prefix) for prefix in prefixes):
+        return
+    raise ManifestKeyRejected(f"the key {key!r} is outside the manifest_prefixes of bucket {bucket['bucket']!r} "
+                              f"({', '.join(repr(p) for p in prefixes)}); upload it under one of them")
+
+
+def to_bucket(item: dict[str, Any], see_restricted: bool = True) -> Bucket:
+    """The bucket as the caller may see it: `latest_version` is null for a viewer, since
+    `latest` is restricted (a viewer never learns where it points)."""
     fields = store.strip_keys(item)
     fields["name"] = fields.pop("bucket")
+    if not see_restricted:
+        fields.pop("latest_version", None)
     return Bucket.model_validate(fields)

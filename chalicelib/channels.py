@@ -17,7 +17,7 @@ from typing import Any
 
 from . import audit, buckets, markers, store, versions
 from .clock import now_iso
-from .errors import BadRequest, Conflict, NotFound
+from .errors import Conflict, NotFound
 from .models import Channel, CreateChannel, HistoryEntry, UpdateChannel
 from .retry import retrying
 from .serving import get_item
@@ -258,12 +258,11 @@ def get_channel(bucket: str, name: str, see_restricted: bool = True) -> Channel:
 def list_channels(bucket: str, limit: int, token: str | None, see_restricted: bool = True
                   ) -> tuple[list[Channel], str | None]:
     partition = store.bucket_key(bucket)[store.PK]
-    start = store.decode_token(token, {store.PK: partition})
-    items, last = store.query_page(partition, prefix="CHANNEL#", limit=limit, start=start)
-    if not items and not start:
+    items, next_token = store.list_page(partition, token, prefix="CHANNEL#", limit=limit)
+    if not items and not token:
         buckets.require(bucket, consistent=False)  # an empty page: no channels, or no bucket?
     visible = [i for i in items if see_restricted or not i.get("restricted")]
-    return [to_channel(i) for i in visible], store.encode_token(last)
+    return [to_channel(i) for i in visible], next_token
 
 
 def history(bucket: str, name: str, limit: int, token: str | None, see_restricted: bool = True
@@ -271,14 +270,11 @@ def history(bucket: str, name: str, limit: int, token: str | None, see_restricte
     if not see_restricted:
         get_item(bucket, name, see_restricted)
     partition = store.bucket_key(bucket)[store.PK]
-    start = store.decode_token(token, {store.PK: partition})
-    if start and not start[store.SK].startswith(store.history_prefix(name)):
-        raise BadRequest("next_token does not belong to this list")
-    items, last = store.query_page(partition, prefix=store.history_prefix(name), newest_first=True,
-                                   limit=limit, start=start)
-    if not items and not start:
+    items, next_token = store.list_page(partition, token, prefix=store.history_prefix(name), newest_first=True,
+                                        limit=limit)
+    if not items and not token:
         get_item(bucket, name)  # 404 for an unknown channel rather than an empty history
-    return [HistoryEntry.model_validate(store.strip_keys(i)) for i in items], store.encode_token(last)
+    return [HistoryEntry.model_validate(store.strip_keys(i)) for i in items], next_token
 
 
 _INTERNAL_FIELDS = ("builds", "copy", "number")

@@ -83,8 +83,7 @@ def _retry_unresolved() -> list[dict[str, Any]]:
 def report(limit: int, next_token: str | None) -> dict[str, Any]:
     """The last sweep's findings, the versions flagged now (paginated) and counts."""
     last = store.get(store.report_key()) or {}
-    start = store.decode_token(next_token, {store.PK: store.FLAGGED})
-    flagged, end = store.query_page(store.FLAGGED, limit=limit, start=start)
+    flagged, end = store.list_page(store.FLAGGED, next_token, limit=limit)
     counts: dict[str, int] = {"out_of_date": 0, "parent_revoked": 0, "undetermined": 0}
     for item in store.query_all(store.FLAGGED, projection="ancestry_status"):
         counts[item["ancestry_status"]] = counts.get(item["ancestry_status"], 0) + 1
@@ -92,5 +91,5 @@ def report(limit: int, next_token: str | None) -> dict[str, Any]:
     body = {"last_sweep": store.strip_keys(last) or None, "counts": counts,
             "flagged": [store.strip_keys(i) for i in flagged]}
     if end:
-        body["next_token"] = store.encode_token(end)
+        body["next_token"] = end
     return body

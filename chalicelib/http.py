@@ -8,12 +8,13 @@ from typing import Any, Callable, TypeVar
 from chalice import Response
 from chalice.app import Request
 
-from . import roles
-from .errors import BadRequest, RegistryError
+from . import names, roles
+from .errors import BadRequest, NotFound, RegistryError
 from .observability import logger
 
 M = TypeVar("M")  # a pydantic model class; pydantic itself is imported only to validate a body
 DEFAULT_LIMIT, MAX_LIMIT = 25, 100
+MAX_PROBLEMS = 10  # a body with thousands of bad fields gets a short answer
 
 
 def respond(payload: Any, status: int = 200) -> Response:
@@ -51,8 +52,11 @@ def body(request: Request, model: type[M]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors())
-        raise BadRequest(f"invalid request body: {problems}") from None
+        errors = sorted(exc.errors(), key=lambda e: len(e["loc"]))  # "at most 50 labels" before each label
+        problems = "; ".join(f"{'.'.join(str(p)[:80] for p in e['loc']) or 'body'}: {e['msg']}"
+                             for e in errors[:MAX_PROBLEMS])
+        more = f"; and {len(errors) - MAX_PROBLEMS} more problems" if len(errors) > MAX_PROBLEMS else ""
+        raise BadRequest(f"invalid request body: {problems}{more}") from None
 
 
 def list_params(request: Request) -> tuple[int, str | None]:
@@ -109,12 +113,17 @@ def guard(routes: dict[str, dict[str, Any]]) -> Callable[[Request, Callable[[Req
 
 
 def handle_errors(event: Request, get_response: Callable[[Request], Response]) -> Response:
-    """Check the caller's role for the route (roles.enforce), then make sure every error
-    leaves as `{"error", "message"}`: registry errors with their status, Chalice's own
-    (`{"Code", "Message"}`) reshaped, nothing with a stack trace."""
+    """Check the caller's role for the route (roles.enforce) and that every `{bucket}`,
+    `{channel}` and `{version}` path parameter is a possible name (else 404: an empty or
+    odd one never reaches a key), then make sure every error leaves as `{"error",
+    "message"}`: registry errors with their status, Chalice's own (`{"Code", "Message"}`)
+    reshaped, nothing with a stack trace."""
     try:
         context = event.context or {}
         roles.enforce(context.get("authorizer"), event.method, context.get("resourcePath", ""))
+        problem = names.bad_path_parameter(event.uri_params)
+        if problem:
+            raise NotFound(problem)
         response = get_response(event)
     except RegistryError as exc:
         return error(exc.status, exc.code, exc.message)

@@ -17,6 +17,7 @@ from urllib.parse import unquote_plus
 from botocore.exceptions import ClientError
 
 from . import audit, aws, recording, store
+from .buckets import ManifestKeyRejected
 from .clock import now_iso
 from .errors import BadRequest
 from .manifest import MAX_MANIFEST_BYTES, ParsedManifest, bucket_from_key, content_hash, parse_manifest
@@ -63,8 +64,8 @@ def ingest_object(s3_bucket: str, key: str, etag: str, version_id: str | None = 
     reasons = list(parsed.problems)
     for run in parsed.runs:
         try:
-            results.append(recording.record_run(run, actor=actor))
-        except recording.RunRefused as exc:  # nothing of that run was written
+            results.append(recording.record_run(run, actor=actor, key=key))
+        except (recording.RunRefused, ManifestKeyRejected) as exc:  # nothing of that run was written
             reasons.append(f"run {run.fingerprint} of bucket {run.bucket}: not stored: {exc}")
 
     status = "accepted" if not reasons else "partial" if results else "rejected"
@@ -112,9 +113,8 @@ def list_ingestions(status: str | None, limit: int, token: str | None) -> tuple[
         raise BadRequest(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
     index_item = store.ingestion_index(status or "", "", "")
     index, hash_key = (store.GSI2, store.GSI2PK) if status else (store.GSI1, store.GSI1PK)
-    start = store.decode_token(token, {hash_key: index_item[hash_key]})
-    items, last = store.query_page(index_item[hash_key], index=index, newest_first=True, limit=limit, start=start)
-    return [to_ingestion(i) for i in items], store.encode_token(last)
+    items, next_token = store.list_page(index_item[hash_key], token, index=index, newest_first=True, limit=limit)
+    return [to_ingestion(i) for i in items], next_token
 
 
 def to_ingestion(item: dict[str, Any]) -> Ingestion:

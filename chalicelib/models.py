@@ -2,40 +2,71 @@
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
-# A bucket name: letters, digits, '.', '_' and '-', starting with a letter or digit.
-# The same rule applies to names taken from manifests and to POST /buckets.
-BUCKET_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+from .names import (  # noqa: F401 - re-exported: the name rules live in names.py
+    BUCKET_NAME_PATTERN,
+    CHANNEL_NAME_PATTERN,
+    FINGERPRINT_PATTERN,
+    VERSION_NAME,
+    VERSION_REF_PATTERN,
+)
+
 BucketName = Annotated[str, StringConstraints(pattern=BUCKET_NAME_PATTERN)]
-# A fingerprint: what a run is known by (git SHA, run UUID, explicit value); URL-safe,
-# and never of the form `vN`, which names a version.
-FINGERPRINT_PATTERN = r"^(?!v[0-9]+$)[A-Za-z0-9._:+=@-]{1,128}$"
-VERSION_NAME = re.compile(r"^v([1-9][0-9]{0,8})$")
-LabelMap = dict[Annotated[str, StringConstraints(min_length=1, max_length=128)], Annotated[str, StringConstraints(max_length=1024)]]
+# Caps on what a request may store: a bucket item and the audit event that carries its
+# labels twice (before and after) stay far below DynamoDB's 400 KB (50 x 384 characters is
+# about 19 KB a copy).
+MAX_LABELS, MAX_LABEL_KEY, MAX_LABEL_VALUE, MAX_DESCRIPTION = 50, 128, 256, 1024
+
+
+MAX_PREFIXES, MAX_PREFIX = 20, 256
+
+
+def _at_most(limit: int, what: str) -> BeforeValidator:
+    """The count first: 500 labels are one problem, not 500 (pydantic counts after the items)."""
+    def check(value: Any) -> Any:
+        if isinstance(value, (dict, list)) and len(value) > limit:
+            raise ValueError(f"at most {limit} {what}, not {len(value)}")
+        return value
+    return BeforeValidator(check)
+
+
+LabelMap = Annotated[dict[Annotated[str, StringConstraints(min_length=1, max_length=MAX_LABEL_KEY)],
+                          Annotated[str, StringConstraints(max_length=MAX_LABEL_VALUE)]],
+                     Field(max_length=MAX_LABELS), _at_most(MAX_LABELS, "labels")]
+# S3 key prefixes a bucket accepts manifests from (buckets.check_manifest_key); empty: any key.
+ManifestPrefixes = Annotated[list[Annotated[str, StringConstraints(min_length=1, max_length=MAX_PREFIX)]],
+                             Field(max_length=MAX_PREFIXES), _at_most(MAX_PREFIXES, "manifest_prefixes")]
+Description = Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION)]
+VersionRef = Annotated[str, StringConstraints(pattern=VERSION_REF_PATTERN)]  # `v3` or a fingerprint
+Moment = Annotated[str, StringConstraints(max_length=64)]  # a time or a duration, parsed later
 
 VersionStatus = Literal["active", "revoked", "revocation_scheduled", "running"]
 IngestionStatus = Literal["accepted", "partial", "rejected"]
 
 
 class Body(BaseModel):
-    """A request body: unknown fields are an error, not silently dropped."""
+    """A request body: unknown fields are an error, not silently dropped, and types are
+    strict (a boolean is `true` or `false`, never `"true"`, `1` or `"yes"`)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True, regex_engine="python-re")  # names.py uses look-ahead
 
 
 class CreateBucket(Body):
     name: BucketName
-    description: Annotated[str, StringConstraints(max_length=1024)] = ""
+    description: Description = ""
     labels: LabelMap = Field(default_factory=dict)
+    manifest_prefixes: ManifestPrefixes = Field(default_factory=list)
 
 
 class UpdateBucket(Body):
-    description: Annotated[str, StringConstraints(max_length=1024)] | None = None
+    """PATCH: absent (or null) fields are left as they are; `manifest_prefixes: []` lifts the rule."""
+
+    description: Description | None = None
     labels: LabelMap | None = None
+    manifest_prefixes: ManifestPrefixes | None = None
 
 
 class Artifact(BaseModel):
@@ -125,7 +156,9 @@ class Bucket(BaseModel):
     created_at: str
     updated_at: str
     version_count: int = 0
-    latest_version: str | None = None
+    latest_version: str | None = Field(None, description="null for a viewer: `latest` is restricted")
+    manifest_prefixes: list[str] = Field(default_factory=list, description=(
+        "S3 key prefixes manifests for this bucket must be uploaded under; empty: any key"))
 
 
 class IngestedVersion(BaseModel):
@@ -149,15 +182,13 @@ class Ingestion(BaseModel):
 
 # ---- channels ---------------------------------------------------------------------------
 
-CHANNEL_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 ChannelName = Annotated[str, StringConstraints(pattern=CHANNEL_NAME_PATTERN)]
-Description = Annotated[str, StringConstraints(max_length=1024)]
 HistoryCause = Literal["assign", "unassign", "rollback", "ingest", "revoke", "restore", "delete", "create"]
 
 
 class CreateChannel(Body):
     name: ChannelName
-    version: str | None = None
+    version: VersionRef | None = None
     restricted: bool = False
     description: Description = ""
 
@@ -165,7 +196,7 @@ class CreateChannel(Body):
 class UpdateChannel(Body):
     """PATCH: `version` absent leaves the assignment alone; `"version": null` unassigns."""
 
-    version: str | None = None
+    version: VersionRef | None = None
     restricted: bool | None = None
     description: Description | None = None
 
@@ -228,8 +259,8 @@ class ServedArtifact(BaseModel):
 
 class RevokeRequest(Body):
     reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
-    revoke_at: str | None = None
-    revoke_in: str | None = None
+    revoke_at: Moment | None = None
+    revoke_in: Moment | None = None
     skip_descendants_revocation: bool = False
     disable_rollback_channels: bool = False
 
@@ -245,7 +276,7 @@ Role = Literal["viewer", "contributor", "admin"]
 class CreateToken(Body):
     name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._@:-]{0,63}$")]
     role: Role
-    expires_at: str | None = None
+    expires_at: Moment | None = None
 
 
 class Token(BaseModel):

@@ -289,7 +289,8 @@ LIST_PARAMS = [
     _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 100, "default": 25},
            "page size, 1-100"),
     _param("next_token", "query", {"type": "string"},
-           "the `next_token` of the previous page (opaque; only valid for the same list; empty: the first page)"),
+           "the `next_token` of the previous page (opaque and signed; only valid for the list that issued it, "
+           "else a 400; empty: the first page)"),
 ]
 
 
@@ -297,9 +298,14 @@ def _operation(op_id: str, summary: str, tag: str, method: str, path: str, *, ro
                response: Schema | None = None, params: list[Schema] | None = None, body: Schema | None = None,
                errors: tuple[int, ...] = (), description: str | None = None,
                media: dict[str, Schema] | None = None) -> Schema:
-    parameters = [_param(name, "path", {"type": "string", "minLength": 1}, PATH_PARAMS[name])
+    from .names import PATH_PARAMETERS
+
+    named = [name for name in _path_names(path) if name in PATH_PARAMETERS]
+    parameters = [_param(name, "path", {"type": "string", "minLength": 1,
+                                        **({"pattern": PATH_PARAMETERS[name][0]} if name in named else {})},
+                         PATH_PARAMS[name])
                   for name in _path_names(path)] + (params or [])
-    codes = set(errors)
+    codes = set(errors) | ({404} if named else set())  # a name that cannot exist is a 404 (names.py)
     if parameters and any(p["in"] == "query" for p in parameters) or body is not None:
         codes.add(400)
     codes.add(415)  # Chalice refuses any request whose Content-Type is not application/json
@@ -412,7 +418,10 @@ def _operations() -> list[tuple[str, str, Schema]]:
            response=_page("Ingestion"), params=[status_param, *LIST_PARAMS]),
         # audit trail
         op("get", f"{b}/events", "bucketEvents", "A bucket's audit events, newest first", "events",
-           response=_page("AuditEvent"), params=LIST_PARAMS),
+           response=_page("AuditEvent"), params=LIST_PARAMS,
+           description="A viewer does not see events about restricted channels, `latest` or deleted channels, "
+                       "nor `latest_version` or ancestry sentences in them; so a viewer's page may hold fewer "
+                       "than `limit` events (even none) while `next_token` says more remain."),
         op("get", "/events", "registryEvents", "The registry-wide audit trail (tokens, manifests without a bucket), "
            "newest first", "events", response=_page("AuditEvent"), params=LIST_PARAMS),
         # tokens

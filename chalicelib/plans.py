@@ -54,6 +54,9 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 MAX_ARTIFACTS = 1000
+# An artifact ID is part of a DynamoDB partition key (at most 2,048 bytes): no longer one
+# can be in the registry, and a Query for it would fail.
+MAX_ID_BYTES = 1024
 
 IMAGE_KEYS = frozenset({
     "ami",
@@ -85,13 +88,18 @@ def artifact_ids_from_request(body: Any) -> list[str]:
     if not isinstance(body, dict):
         raise ValueError(BODY_SHAPE)
     if "artifacts" in body:
-        return _explicit(body["artifacts"])
-    if _looks_like_plan(body):
+        ids = _explicit(body["artifacts"])
+    elif _looks_like_plan(body):
         ids = _distinct(_plan_image_ids(body))
         if len(ids) > MAX_ARTIFACTS:
             raise ValueError(f"{TOO_MANY}: the plan references {len(ids)} distinct images")
-        return ids
-    raise ValueError(BODY_SHAPE)
+    else:
+        raise ValueError(BODY_SHAPE)
+    too_long = next((i for i in ids if len(i.encode()) > MAX_ID_BYTES), None)
+    if too_long is not None:
+        raise ValueError(f"an artifact ID is at most {MAX_ID_BYTES} bytes; "
+                         f"{too_long[:40]!r}... has {len(too_long.encode())}")
+    return ids
 
 
 # ---- {"artifacts": [...]} ----------------------------------------------------------------

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import ancestry, audit, channels, copies, store, versions
+from . import ancestry, audit, buckets, channels, copies, store, versions
 from .channels import LATEST, Target
 from .clock import now_iso
 from .manifest import ParsedBuild, ParsedRun
@@ -42,12 +42,13 @@ class RunRefused(Exception):
     """A run that cannot be stored as it is (too large for DynamoDB): nothing was written."""
 
 
-def record_run(run: ParsedRun, actor: str) -> IngestedVersion:
-    """Idempotent and safe under concurrency: retried from its reads on a lost race."""
+def record_run(run: ParsedRun, actor: str, key: str | None = None) -> IngestedVersion:
+    """Idempotent and safe under concurrency: retried from its reads on a lost race.
+    `key`, the manifest's S3 key, must be one the bucket accepts (buckets.check_manifest_key)."""
     problem = refusal(run)
     if problem:
         raise RunRefused(problem)
-    return retrying(lambda: _record(run, actor), what=f"recording {run.bucket}/{run.fingerprint}")
+    return retrying(lambda: _record(run, actor, key), what=f"recording {run.bucket}/{run.fingerprint}")
 
 
 def refusal(run: ParsedRun) -> str | None:
@@ -66,13 +67,15 @@ def refusal(run: ParsedRun) -> str | None:
     return None
 
 
-def _record(run: ParsedRun, actor: str) -> IngestedVersion:
+def _record(run: ParsedRun, actor: str, key: str | None) -> IngestedVersion:
     found = {item[store.SK]: item for item in store.get_many(
         [store.bucket_key(run.bucket), store.fingerprint_key(run.bucket, run.fingerprint)])}
+    bucket = found.get(store.bucket_key(run.bucket)[store.SK])
+    buckets.check_manifest_key(bucket, key)
     fingerprint = found.get(store.fingerprint_key(run.bucket, run.fingerprint)[store.SK])
     if fingerprint:
         return _extend(run, fingerprint["number"], actor)
-    return _create(run, found.get(store.bucket_key(run.bucket)[store.SK]) or {}, actor)
+    return _create(run, bucket or {}, actor)
 
 
 def _create(run: ParsedRun, bucket: dict[str, Any], actor: str) -> IngestedVersion:

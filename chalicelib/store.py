@@ -42,6 +42,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import os
 from collections.abc import Iterator
@@ -531,29 +533,80 @@ def channel_holds_action(bucket: str, channel: str, number: int | None) -> dict[
 
 
 # ---- pagination tokens ------------------------------------------------------------------
+#
+# A `next_token` is the Query's LastEvaluatedKey, sealed for the list that made it, so that a
+# client can neither read it (a viewer's page of channels may stop at a restricted one) nor
+# forge, alter or move it to another list (an ExclusiveStartKey outside the list's partition
+# or prefix is a ValidationException on DynamoDB). Sealing is a deterministic SIV scheme
+# built from the standard library: tag = HMAC-SHA256(mac key, list || key)[:16]; the key is
+# XORed with SHAKE-256(encryption key || tag); the token is base64url(tag || ciphertext).
+# Both keys are derived from auth.signing_key(). The list is its index, partition, key
+# prefix and direction, so a token only opens the list that issued it; anything else is a
+# 400. Rotating the signing key ends the tokens in flight (clients start from page one).
 
-def encode_token(last_key: Item | None) -> str | None:
+TOKEN_TAG_BYTES = 16
+BAD_TOKEN = ("next_token does not belong to this list (it is from another list, was altered, or predates the "
+             "registry's signing key): request the first page again without it")
+
+
+def list_page(partition: str, token: str | None, *, index: str | None = None, prefix: str | None = None,
+              newest_first: bool = False, limit: int | None = None) -> tuple[list[Item], str | None]:
+    """One page of a list clients page through: (items, next_token or None).
+
+    The start comes from `token`, which must have been issued by this very list (else a
+    400), and the next token is sealed for it.
+    """
+    scope = list_scope(partition, index=index, prefix=prefix, newest_first=newest_first)
+    start = decode_token(token, scope)
+    items, last = query_page(partition, index=index, prefix=prefix, newest_first=newest_first, limit=limit,
+                             start=start)
+    return items, encode_token(last, scope)
+
+
+def list_scope(partition: str, *, index: str | None = None, prefix: str | None = None,
+               newest_first: bool = False) -> bytes:
+    """What identifies a list: the token of one never opens another."""
+    return json.dumps([index or "table", partition, prefix or "", newest_first]).encode()
+
+
+def encode_token(last_key: Item | None, scope: bytes) -> str | None:
     if not last_key:
         return None
-    raw = json.dumps(last_key, sort_keys=True, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    plain = json.dumps(last_key, sort_keys=True, separators=(",", ":")).encode()
+    encryption, signing = _token_keys()
+    tag = hmac.new(signing, scope + b"\0" + plain, hashlib.sha256).digest()[:TOKEN_TAG_BYTES]
+    sealed = tag + _xor(plain, hashlib.shake_256(encryption + tag).digest(len(plain)))
+    return base64.urlsafe_b64encode(sealed).decode().rstrip("=")
 
 
-def decode_token(token: str | None, expected: Item) -> Item | None:
-    """The ExclusiveStartKey inside a `next_token`, checked to belong to this very list."""
+def decode_token(token: str | None, scope: bytes) -> Item | None:
+    """The ExclusiveStartKey inside a `next_token` this list issued; a 400 for anything else."""
     if not token:
         return None
     try:
-        padded = token + "=" * (-len(token) % 4)
-        key = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise BadRequest("next_token is not a token this API issued") from None
-    valid = (
-        isinstance(key, dict)
-        and all(isinstance(k, str) and isinstance(v, str) for k, v in key.items())
-        and all(key.get(k) == v for k, v in expected.items())
-        and PK in key and SK in key
-    )
-    if not valid:
-        raise BadRequest("next_token does not belong to this list")
+        raw = base64.urlsafe_b64decode((token + "=" * (-len(token) % 4)).encode())
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        raise BadRequest(BAD_TOKEN) from None
+    tag, cipher = raw[:TOKEN_TAG_BYTES], raw[TOKEN_TAG_BYTES:]
+    encryption, signing = _token_keys()
+    plain = _xor(cipher, hashlib.shake_256(encryption + tag).digest(len(cipher)))
+    expected = hmac.new(signing, scope + b"\0" + plain, hashlib.sha256).digest()[:TOKEN_TAG_BYTES]
+    if not cipher or not hmac.compare_digest(tag, expected):
+        raise BadRequest(BAD_TOKEN)
+    key = json.loads(plain)  # sealed by encode_token: a dict of key attribute names to strings
+    if not (isinstance(key, dict) and PK in key and SK in key):
+        raise BadRequest(BAD_TOKEN)
     return key
+
+
+def _xor(data: bytes, stream: bytes) -> bytes:
+    return bytes(a ^ b for a, b in zip(data, stream))
+
+
+def _token_keys() -> tuple[bytes, bytes]:
+    """(encryption key, signing key), derived from the deployment's signing key."""
+    from .auth import signing_key  # auth imports this module
+
+    master = signing_key()
+    return (hmac.new(master, b"page-token encryption", hashlib.sha256).digest(),
+            hmac.new(master, b"page-token signature", hashlib.sha256).digest())

@@ -42,11 +42,10 @@ def get_version(bucket: str, ref: str) -> Version:
 def list_versions(bucket: str, limit: int, token: str | None) -> tuple[list[Version], str | None]:
     """Newest first; one Query page (a GetItem more only to tell an empty bucket from none)."""
     partition = store.version_index(bucket, 0)[store.GSI1PK]
-    start = store.decode_token(token, {store.GSI1PK: partition})
-    items, last = store.query_page(partition, index=store.GSI1, newest_first=True, limit=limit, start=start)
-    if not items and not start:
+    items, next_token = store.list_page(partition, token, index=store.GSI1, newest_first=True, limit=limit)
+    if not items and not token:
         buckets.require(bucket, consistent=False)  # an empty page: no versions, or no bucket?
-    return [to_version(i) for i in items], store.encode_token(last)
+    return [to_version(i) for i in items], next_token
 
 
 def to_version(item: dict[str, Any], builds: list[dict[str, Any]] | None = None) -> Version:

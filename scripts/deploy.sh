@@ -20,7 +20,10 @@
 #    cannot create SecureString parameters, hence this script. It is created only when
 #    missing (put-parameter without --overwrite, so an existing token is never replaced),
 #    with a random value that is printed once: keep it, nothing else shows it again.
-#    Created before the app, so the API never runs without it.
+#    Created before the app, so the API never runs without it. The key page tokens are
+#    sealed with (REGISTRY_SIGNING_KEY_PARAM, /packer-registry/STAGE/signing-key) is made
+#    the same way, and never printed: nobody needs to know it, and replacing it only makes
+#    clients that are paging through a list start again from its first page.
 # 4. app.py reads MANIFEST_BUCKET at import time for @app.on_s3_event, which is how
 #    `chalice deploy` learns which bucket to subscribe to. Chalice sets the stage's
 #    environment_variables (now the real bucket) before importing app.py; the script
@@ -89,32 +92,49 @@ OUTPUTS="$(aws cloudformation describe-stacks --stack-name "$STACK" \
   --query 'Stacks[0].Outputs' --output json)"
 python scripts/wire_stage.py "$STAGE" "$OUTPUTS"
 
-# --- the bootstrap admin token -----------------------------------------------------------
-TOKEN_PARAM="$(stage_env REGISTRY_ADMIN_TOKEN_PARAM)"
+# ensure_secret NAME DESCRIPTION: create the SSM SecureString parameter NAME with a random
+# value when it is missing, and set CREATED to that value ("" when NAME already exists).
 # describe-parameters answers 0 for a missing parameter and fails (set -e) on anything
 # else, such as missing permissions, so "missing" is never confused with "unreadable".
-FOUND="$(aws ssm describe-parameters \
-  --parameter-filters "Key=Name,Option=Equals,Values=$TOKEN_PARAM" \
-  --query 'length(Parameters)' --output text)"
-if [ "$FOUND" = "0" ]; then
-  TOKEN="$(python -c 'import secrets; print(secrets.token_urlsafe(32))')"
-  # No --overwrite: should the parameter appear meanwhile, this fails instead of replacing it.
-  aws ssm put-parameter --type SecureString --name "$TOKEN_PARAM" --value="$TOKEN" \
-    --description "packer-registry $STAGE bootstrap admin token (created by scripts/deploy.sh)" \
-    >/dev/null
+# No --overwrite: should the parameter appear meanwhile, this fails instead of replacing it.
+ensure_secret() {
+  local found
+  found="$(aws ssm describe-parameters \
+    --parameter-filters "Key=Name,Option=Equals,Values=$1" \
+    --query 'length(Parameters)' --output text)"
+  CREATED=""
+  if [ "$found" = "0" ]; then
+    CREATED="$(python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+    aws ssm put-parameter --type SecureString --name "$1" --value="$CREATED" --description "$2" >/dev/null
+  fi
+}
+
+# --- the bootstrap admin token -----------------------------------------------------------
+TOKEN_PARAM="$(stage_env REGISTRY_ADMIN_TOKEN_PARAM)"
+ensure_secret "$TOKEN_PARAM" "packer-registry $STAGE bootstrap admin token (created by scripts/deploy.sh)"
+if [ -n "$CREATED" ]; then
   cat <<EOF
 ==> created SSM SecureString parameter $TOKEN_PARAM
     The bootstrap admin token for stage $STAGE is printed this once; keep it (a password
     manager), as nothing else shows it. Use it as "Authorization: Bearer <token>" to
     create personal tokens (POST /tokens), then keep it for emergencies.
 
-    $TOKEN
+    $CREATED
 
 EOF
-  unset TOKEN
 else
   echo "==> admin token parameter $TOKEN_PARAM exists; left as it is"
 fi
+
+# --- the key page tokens are sealed with (never printed) ---------------------------------
+KEY_PARAM="$(stage_env REGISTRY_SIGNING_KEY_PARAM)"
+ensure_secret "$KEY_PARAM" "packer-registry $STAGE page-token signing key (created by scripts/deploy.sh)"
+if [ -n "$CREATED" ]; then
+  echo "==> created SSM SecureString parameter $KEY_PARAM (the key page tokens are sealed with)"
+else
+  echo "==> signing key parameter $KEY_PARAM exists; left as it is"
+fi
+unset CREATED
 
 # --- the app -------------------------------------------------------------------------------
 MANIFEST_BUCKET="$(stage_env MANIFEST_BUCKET)"

@@ -162,3 +162,18 @@ def test_changes_are_attributed_to_the_token_name(registry):
     status, _ = call(registry.client, "PATCH", "/buckets/base/channels/production", contributor, {"description": "prod"})
     assert status == 200
     assert registry.get("/buckets/base/channels/production")["updated_by"] == "release-bot"
+
+
+@pytest.mark.parametrize("name", ["bootstrap-admin", "Bootstrap-Admin", "sweep", "SWEEP", "registry", "Registry",
+                                  "anonymous", "s3:base-manifest.json", "S3:anything", "s3:"])
+def test_the_registrys_own_actor_names_cannot_be_minted(registry, name):
+    body = registry.send("post", "/tokens", {"name": name, "role": "admin"}, 400)
+    assert body["error"] == "BadRequest" and "reserved" in body["message"]
+    for reserved in ("bootstrap-admin", "sweep", "registry", "s3:"):
+        assert reserved in body["message"]
+    assert registry.get("/tokens")["items"] == []
+
+
+def test_names_that_only_resemble_the_reserved_ones_are_fine(registry):
+    for name in ("sweeper", "registry-bot", "s3-uploader", "admin"):
+        registry.send("post", "/tokens", {"name": name, "role": "viewer"}, 201)

@@ -179,7 +179,7 @@ def _condition_values(statement: dict[str, Any]) -> list[str]:
 
 def _assert_policy_names_stage(policy: dict[str, Any], stage: str, env: dict[str, str]) -> None:
     table, bucket = env["REGISTRY_TABLE"], env["MANIFEST_BUCKET"]
-    bus, parameter = env["EVENT_BUS_NAME"], env["REGISTRY_ADMIN_TOKEN_PARAM"]
+    bus, parameters = env["EVENT_BUS_NAME"], [env["REGISTRY_ADMIN_TOKEN_PARAM"], env["REGISTRY_SIGNING_KEY_PARAM"]]
     for statement in policy["Statement"]:
         assert statement["Effect"] == "Allow" and "Resource" in statement, statement
         assert not {"NotAction", "NotResource", "NotPrincipal"} & set(statement), statement
@@ -198,14 +198,17 @@ def _assert_policy_names_stage(policy: dict[str, Any], stage: str, env: dict[str
     assert re.fullmatch(rf"arn:aws:events:[^:]+:[^:]+:event-bus/{re.escape(bus)}", bus_arn), bus_arn
     assert "Condition" not in events
 
-    # The admin token: GetParameter on the one parameter, nothing else of SSM.
-    assert parameter.startswith(f"/packer-registry/{stage}/")
+    # The admin token and the page-token signing key: GetParameter on those two parameters,
+    # nothing else of SSM.
+    assert all(parameter.startswith(f"/packer-registry/{stage}/") for parameter in parameters)
     (ssm,) = _for_service(policy, "ssm")
     assert ssm["Action"] == ["ssm:GetParameter"]
-    (parameter_arn,) = _as_list(ssm["Resource"])
-    assert re.fullmatch(rf"arn:aws:ssm:[^:]+:[^:]+:parameter{re.escape(parameter)}", parameter_arn)
+    parameter_arns = _as_list(ssm["Resource"])
+    assert len(parameter_arns) == len(parameters)
+    for parameter, parameter_arn in zip(parameters, parameter_arns):
+        assert re.fullmatch(rf"arn:aws:ssm:[^:]+:[^:]+:parameter{re.escape(parameter)}", parameter_arn)
 
-    # Its decryption: kms:Decrypt only, only when SSM asks for it, only for that parameter.
+    # Their decryption: kms:Decrypt only, only when SSM asks for it, only for those parameters.
     (kms,) = _for_service(policy, "kms")
     assert kms["Action"] == ["kms:Decrypt"]
     assert all(re.fullmatch(r"arn:aws:kms:[^:]+:[^:]+:(key|alias)/.+", r) for r in _as_list(kms["Resource"]))
@@ -214,7 +217,7 @@ def _assert_policy_names_stage(policy: dict[str, Any], stage: str, env: dict[str
     keys = {k.lower(): _as_list(v) for operator in kms["Condition"].values() for k, v in operator.items()}
     via = keys["kms:viaservice"]
     assert via and all(re.fullmatch(r"ssm\.[a-z0-9*-]+\.amazonaws\.com", v) for v in via), via
-    assert keys["kms:encryptioncontext:parameter_arn"] == [parameter_arn]
+    assert keys["kms:encryptioncontext:parameter_arn"] == parameter_arns
 
     for other in ("dev", "prod"):
         if other != stage:
@@ -245,6 +248,7 @@ def test_stage_policy_names_the_stage_resources(stage: str) -> None:
     # scripts/deploy.sh creates.
     assert env["EVENT_BUS_NAME"] == f"packer-registry-{stage}"
     assert env["REGISTRY_ADMIN_TOKEN_PARAM"] == f"/packer-registry/{stage}/admin-token"
+    assert env["REGISTRY_SIGNING_KEY_PARAM"] == f"/packer-registry/{stage}/signing-key"
 
 
 # --- deploy-time wiring ----------------------------------------------------------------
@@ -280,7 +284,7 @@ def test_wire_stage_rewrites_only_that_stage_and_is_idempotent(tmp_path: Path) -
     assert outputs["TableArn"] in json.dumps(policy)
     assert _for_service(policy, "events")[0]["Resource"] == outputs["EventBusArn"]
     parameter_arn = "arn:aws:ssm:eu-west-1:123456789012:parameter/packer-registry/prod/admin-token"
-    assert _for_service(policy, "ssm")[0]["Resource"] == parameter_arn
+    assert _for_service(policy, "ssm")[0]["Resource"] == [parameter_arn, parameter_arn.replace("admin-token", "signing-key")]
     kms = _for_service(policy, "kms")[0]
     assert kms["Resource"] == "arn:aws:kms:eu-west-1:123456789012:key/*"
     assert parameter_arn in json.dumps(kms["Condition"])
@@ -431,16 +435,17 @@ def test_deploy_script_creates_missing_admin_token_and_gateway_responses(tmp_pat
     assert run.returncode == 0, run.stdout + run.stderr
     calls = _calls(tmp_path)
     (stack,) = _index(calls, "aws", "cloudformation", "deploy")
-    (lookup,) = _index(calls, "aws", "ssm", "describe-parameters")
-    (put,) = _index(calls, "aws", "ssm", "put-parameter")
+    parameter = "/packer-registry/dev/admin-token"
+    lookup, key_lookup = _index(calls, "aws", "ssm", "describe-parameters")
+    put, key_put = _index(calls, "aws", "ssm", "put-parameter")
     (chalice,) = _index(calls, "chalice", "deploy")
     responses = _index(calls, "aws", "apigateway", "put-gateway-response")
     (redeploy,) = _index(calls, "aws", "apigateway", "create-deployment")
     # The token exists before the app can ask for it; API Gateway is set up after chalice
     # deploy (which rewrites the API) and redeployed last so the responses take effect.
-    assert stack < lookup < put < chalice < min(responses) <= max(responses) < redeploy == len(calls) - 1
+    assert stack < lookup < put < key_lookup < key_put < chalice < min(responses) <= max(responses) < redeploy \
+        == len(calls) - 1
 
-    parameter = "/packer-registry/dev/admin-token"
     assert f"Values={parameter}" in _option(calls[lookup], "--parameter-filters")
     assert _option(calls[put], "--type") == "SecureString"
     assert _option(calls[put], "--name") == parameter
@@ -454,6 +459,15 @@ def test_deploy_script_creates_missing_admin_token_and_gateway_responses(tmp_pat
     for path in work.rglob("*"):
         if path.is_file():
             assert token not in path.read_text(errors="ignore"), path
+
+    # The page-token signing key: created the same way, and printed nowhere.
+    key_parameter = "/packer-registry/dev/signing-key"
+    assert f"Values={key_parameter}" in _option(calls[key_lookup], "--parameter-filters")
+    assert (_option(calls[key_put], "--type"), _option(calls[key_put], "--name")) == ("SecureString", key_parameter)
+    assert "--overwrite" not in calls[key_put]
+    key = _option(calls[key_put], "--value")
+    assert key and len(key) >= 43 and key != token
+    assert key not in run.stdout + run.stderr
 
     by_type = {_option(calls[i], "--response-type"): calls[i] for i in responses}
     assert set(by_type) == {"UNAUTHORIZED", "ACCESS_DENIED", "MISSING_AUTHENTICATION_TOKEN",

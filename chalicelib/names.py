@@ -1,0 +1,44 @@
+"""The rules for names users choose: buckets, channels, version references.
+
+Plain `re`, no pydantic: the HTTP middleware checks every `{bucket}`, `{channel}` and
+`{version}` path parameter against these before a route runs (a cold consumer query must
+not import pydantic), and models.py builds its request types from the same patterns.
+"""
+
+from __future__ import annotations
+
+import re
+
+# A bucket name: letters, digits, '.', '_' and '-', starting with a letter or digit.
+# The same rule applies to names taken from manifests and to POST /buckets.
+BUCKET_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+CHANNEL_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
+# A fingerprint: what a run is known by (git SHA, run UUID, explicit value); URL-safe,
+# and never of the form `vN`, which names a version.
+FINGERPRINT_PATTERN = r"^(?!v[0-9]+$)[A-Za-z0-9._:+=@-]{1,128}$"
+VERSION_NAME = re.compile(r"^v([1-9][0-9]{0,8})$")
+# A reference to a version: its name (`v3`) or its fingerprint.
+VERSION_REF_PATTERN = rf"^(?:{VERSION_NAME.pattern[1:-1]}|{FINGERPRINT_PATTERN[1:-1]})$"
+
+# Path parameter -> (pattern, what follows the pattern), for the middleware and /openapi.json.
+PATH_PARAMETERS: dict[str, tuple[str, str]] = {
+    "bucket": (BUCKET_NAME_PATTERN, "bucket names"),
+    "channel": (CHANNEL_NAME_PATTERN, "channel names"),
+    "version": (VERSION_REF_PATTERN, "version names and fingerprints"),
+}
+_COMPILED = {name: re.compile(pattern) for name, (pattern, _) in PATH_PARAMETERS.items()}
+
+
+def bad_path_parameter(params: dict[str, str] | None) -> str | None:
+    """Why the path parameters name nothing that can exist (a 404 message), or None.
+
+    Checked once for every route, so an empty or malformed name never reaches a key
+    (`GET /buckets//events` would otherwise read the registry-wide audit partition).
+    """
+    for name, value in (params or {}).items():
+        pattern = _COMPILED.get(name)
+        if pattern is not None and not pattern.fullmatch(value or ""):
+            rule, who = PATH_PARAMETERS[name]
+            shown = value if len(value or "") <= 80 else value[:80] + "..."
+            return f"no {name} {shown!r}: {who} match {rule}"
+    return None
