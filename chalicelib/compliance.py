@@ -7,7 +7,10 @@ versions costs it what one of 100 does. Each run:
 1. applies due scheduled revocations;
 2. works through the markers: carries revocation/restore cascades down the tree, and
    re-evaluates the children of versions whose channel moved or whose status changed,
-   flagging the outdated and revoked-parent ones (an audit event each, sent out too);
+   flagging the outdated and revoked-parent ones (an audit event each, sent out too). A
+   child whose stored status (or finding) changes leaves a marker of its own in the same
+   transaction, and the run reads the markers it left too, up to its bound: outdated
+   reaches grandchildren in the same run, and what is beyond the bound waits for the next;
 3. retries unresolved parent hints;
 4. stores its findings as the report (`GET /compliance/report`).
 Each step is bounded so one run fits a Lambda; what is left waits for the next run.
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import ancestry, lifecycle, markers, store
+from . import ancestry, findings, lifecycle, markers, store
 from .clock import now_iso
 from .observability import logger, metrics
 
@@ -26,45 +29,56 @@ CASCADE_BUDGET = 200
 UNRESOLVED_PER_RUN = 100
 
 
-
 def sweep() -> dict[str, Any]:
-    """Run one sweep and say what it did."""
+    """Run one sweep and say what it did (its sentences in full: it is run by contributors)."""
     started = now_iso()
     applied = lifecycle.apply_due()
     changes: list[dict[str, Any]] = []
     cascades: list[dict[str, Any]] = []
-    pending = markers.pending(MARKERS_PER_RUN)
-    for marker in pending:
-        if marker["kind"] == markers.CASCADE:
-            done, finished = lifecycle.continue_cascade(marker, CASCADE_BUDGET)
-            cascades.append({"source": f"{marker['bucket']}/v{marker['number']}", "mode": marker.get("mode"),
-                             "versions_changed": done, "finished": finished})
-            continue
-        parents = {marker.get("from_number"), marker.get("to_number"), marker.get("number")} - {None}
-        for number in sorted(parents):
-            for child in ancestry.child_refs(marker["bucket"], number):
-                changed = ancestry.recheck(*child)
-                if changed:
-                    changes.append(_record_change(*changed))
-        markers.done(marker)
+    processed, unfinished, seen = 0, 0, set()
+    while processed < MARKERS_PER_RUN:
+        # Markers the run itself leaves (a child whose status changed, a descendant revoked)
+        # are read again, up to the run's bound, so outdated reaches grandchildren in one run.
+        batch = [m for m in markers.pending(MARKERS_PER_RUN - processed + unfinished)
+                 if m["id"] not in seen][:MARKERS_PER_RUN - processed]
+        wrote = False
+        for marker in batch:
+            seen.add(marker["id"])
+            processed += 1
+            if marker["kind"] == markers.CASCADE:
+                done, finished = lifecycle.continue_cascade(marker, CASCADE_BUDGET)
+                cascades.append({"source": f"{marker['bucket']}/v{marker['number']}", "mode": marker.get("mode"),
+                                 "versions_changed": done, "finished": finished})
+                unfinished += not finished
+                wrote = wrote or bool(done)
+                continue
+            parents = {marker.get("from_number"), marker.get("to_number"), marker.get("number")} - {None}
+            for number in sorted(parents):
+                for child in ancestry.child_refs(marker["bucket"], number):
+                    changed = ancestry.recheck(*child)
+                    if changed:
+                        wrote = True
+                        if changed[1] != changed[2]:
+                            changes.append(_record_change(*changed))
+            markers.done(marker)
+        if not wrote:
+            break
     resolved = _retry_unresolved()
     report = {"started_at": started, "finished_at": now_iso(), "revocations_applied": applied,
               "cascades": cascades, "ancestry_changes": changes, "parents_resolved": resolved,
-              "markers_processed": len(pending), "more_pending": len(pending) >= MARKERS_PER_RUN}
+              "markers_processed": processed, "more_pending": processed >= MARKERS_PER_RUN}
     store.put({**store.report_key(), **report})
     metrics.add_metric(name="SweepAncestryChanges", unit="Count", value=len(changes))
     if applied:
         metrics.add_metric(name="ScheduledRevocationsApplied", unit="Count", value=len(applied))
     logger.info("sweep finished", extra={"revocations_applied": applied, "ancestry_changes": len(changes),
-                                         "markers": len(pending)})
-    return report
+                                         "markers": processed})
+    return _present_sweep(report, findings.everything)
 
 
-def _record_change(version: dict[str, Any], old: str | None, new: str | None) -> dict[str, Any]:
-    fresh = store.get(store.version_key(version["bucket"], version["number"])) or version
-    change = {"bucket": version["bucket"], "version": version["name"], "from": old, "to": new,
-              "messages": fresh.get("ancestry_messages") or []}
-    return change
+def _record_change(version: dict[str, Any], old: str | None, new: str | None,
+                   found: list[findings.Finding]) -> dict[str, Any]:
+    return {"bucket": version["bucket"], "version": version["name"], "from": old, "to": new, "findings": found}
 
 
 def _retry_unresolved() -> list[dict[str, Any]]:
@@ -76,8 +90,9 @@ def _retry_unresolved() -> list[dict[str, Any]]:
     return resolved
 
 
-def report(limit: int, next_token: str | None) -> dict[str, Any]:
-    """The last sweep's findings, the versions flagged now (paginated) and counts."""
+def report(limit: int, next_token: str | None, see_restricted: bool = True) -> dict[str, Any]:
+    """The last sweep's findings, the versions flagged now (paginated) and counts; for a
+    viewer, no sentence names a restricted channel (one BatchGet of the channels named)."""
     last = store.get(store.report_key()) or {}
     start = store.decode_token(next_token, {store.PK: store.FLAGGED})
     flagged, end = store.query_page(store.FLAGGED, limit=limit, start=start)
@@ -85,8 +100,27 @@ def report(limit: int, next_token: str | None) -> dict[str, Any]:
     for item in store.query_all(store.FLAGGED, projection="ancestry_status"):
         counts[item["ancestry_status"]] = counts.get(item["ancestry_status"], 0) + 1
     counts["unresolved_parents"] = sum(1 for _ in store.query_all(store.UNRESOLVED, projection="PK"))
-    body = {"last_sweep": store.strip_keys(last) or None, "counts": counts,
-            "flagged": [store.strip_keys(i) for i in flagged]}
+    named = findings.channels_in([*(f for i in flagged for f in i.get("findings") or []),
+                                  *(f for c in last.get("ancestry_changes") or [] for f in c.get("findings") or []),
+                                  *(r["parent"] for r in last.get("parents_resolved") or [])])
+    shown = findings.visibility(named, see_restricted)
+    body = {"last_sweep": _present_sweep(store.strip_keys(last), shown) if last else None, "counts": counts,
+            "flagged": [_present_flag(store.strip_keys(i), shown) for i in flagged]}
     if end:
         body["next_token"] = store.encode_token(end)
     return body
+
+
+def _present_flag(item: dict[str, Any], shown: findings.Shown) -> dict[str, Any]:
+    return {**{k: v for k, v in item.items() if k != "findings"},
+            "messages": findings.messages(item.get("findings"), shown)}
+
+
+def _present_sweep(report: dict[str, Any], shown: findings.Shown) -> dict[str, Any]:
+    """A sweep's report as a response: the stored findings written as sentences for the caller."""
+    return {**report,
+            "ancestry_changes": [{**{k: v for k, v in c.items() if k != "findings"},
+                                  "messages": findings.messages(c.get("findings"), shown)}
+                                 for c in report.get("ancestry_changes") or []],
+            "parents_resolved": [{**r, "parent": findings.link(r["parent"], shown)}
+                                 for r in report.get("parents_resolved") or []]}

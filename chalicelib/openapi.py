@@ -62,6 +62,9 @@ INTEGER: Schema = {"type": "integer"}
 BOOLEAN: Schema = {"type": "boolean"}
 STRINGS: Schema = {"type": "array", "items": STRING}
 VERSION_STATUS: Schema = {"type": "string", "enum": ["active", "revoked", "revocation_scheduled"]}
+RESOLVED_AT: Schema = {"type": "string", "enum": ["build_time", "upload"],
+                       "description": "how a parent_channel hint was resolved: the channel's history at the "
+                                      "build time, or the channel as it was when the version was recorded"}
 ANCESTRY_STATUS: Schema = {"type": "string", "enum": ["up_to_date", "out_of_date", "undetermined", "parent_revoked"]}
 
 
@@ -97,6 +100,8 @@ def _inline_schemas() -> dict[str, Schema]:
         "channel": _nullable(STRING),
         "source_artifact": _nullable(STRING),
         "found_by": {"type": "string", "enum": ["parent_version", "parent_channel", "source_artifact", "unresolved"]},
+        "resolved_at": RESOLVED_AT,
+        "resolution": STRING,
         "status": ANCESTRY_STATUS,
         "message": STRING,
     }, required=["found_by", "status", "message"],
@@ -108,7 +113,7 @@ def _inline_schemas() -> dict[str, Schema]:
     }
     resolved_parent = _obj({
         "bucket": STRING, "number": INTEGER, "version": STRING, "fingerprint": STRING,
-        "channel": _nullable(STRING), "found_by": STRING,
+        "channel": _nullable(STRING), "found_by": STRING, "resolved_at": RESOLVED_AT, "resolution": STRING,
     }, required=["bucket", "number", "version", "fingerprint", "found_by"])
     sweep_report = _obj({
         "started_at": STRING,

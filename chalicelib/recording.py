@@ -69,9 +69,9 @@ def _create(run: ParsedRun, bucket: dict[str, Any], actor: str) -> IngestedVersi
     extra = ancestry.edge_actions(run.bucket, number, parents)
     if parents or unresolved:
         status, links = ancestry.evaluate(version["parents"] or [], unresolved, revoked=bool(inherited))
-        version.update(ancestry_status=status, ancestry_messages=ancestry.attention(links))
+        version.update(ancestry_status=status, ancestry_findings=ancestry.attention(links))
         if status in ancestry.FLAGGED_STATUSES and not inherited:
-            extra.append(ancestry.flag_action(version, status, version["ancestry_messages"]))
+            extra.append(ancestry.flag_action(version, status, version["ancestry_findings"]))
     if unresolved:
         extra.append(store.put_action({**store.unresolved_key(run.bucket, number), "bucket": run.bucket,
                                        "number": number}))
