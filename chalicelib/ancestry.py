@@ -177,7 +177,8 @@ def evaluate(parents: list[dict[str, Any]], unresolved: list[dict[str, Any]] | N
     status counts too: an outdated parent makes this link outdated."""
     keys: dict[str, dict[str, Any]] = {}
     for p in parents:
-        for key in (store.version_key(p["bucket"], p["number"]), store.channel_key(p["bucket"], p["channel"] or LATEST)):
+        for key in (store.version_key(p["bucket"], p["number"]),
+                    store.channel_key(p["bucket"], p["channel"] or LATEST)):
             keys[_id(key)] = key
     found = {_id(i): i for i in store.get_many(list(keys.values()))} if keys else {}
     links = []
@@ -246,10 +247,13 @@ def _stale_cause(item: dict[str, Any]) -> tuple[bool, Finding | None]:
 
 def _stale_finding(path: list[dict[str, Any]], cause: Finding | None) -> Finding:
     """`parent app v1 is out of date: parent base channel production now points at v2`: the
-    versions on the way (nearest first) and the cause at the end, kept flat however long."""
+    versions on the way (nearest first) and the cause at the end, kept flat. At most MAX_WALK
+    steps: deeper chains are not real, and a capped chain stops changing, so even a cycle of
+    links (which construction prevents) could not make the sweep rewrite findings forever."""
     via = [{"bucket": p["bucket"], "version": p["name"]} for p in path]
     if cause and cause.get("kind") == "stale_parent":
         via, cause = via + list(cause.get("via") or []), cause.get("cause")
+    via = via[:MAX_WALK]
     first = via[0] if via else cause or {}
     return _fact("stale_parent", "out_of_date", bucket=first.get("bucket"), version=first.get("version"),
                  via=via, cause=cause)
