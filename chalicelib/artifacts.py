@@ -39,7 +39,7 @@ def lookup(external_id: str, see_restricted: bool = True) -> dict[str, Any]:
             found.append({"bucket": m["bucket"], "version": version["name"], "fingerprint": version["fingerprint"],
                           "build_id": m["build_id"], "platform": m["platform"], "status": version["status"],
                           "ancestry_status": version.get("ancestry_status"),
-                          "ancestry_messages": findings.messages(version.get("ancestry_findings"), shown),
+                          "ancestry_messages": findings.stored_messages(version, shown),
                           "revocation": version.get("revocation")})
     if not found:
         raise NotFound(f"no artifact {external_id!r} in the registry")
@@ -100,7 +100,7 @@ def _verdict(external_id: str, match: dict[str, Any] | None, versions: dict, buc
         return {**where, "verdict": "out_of_date", "message": f"{bucket} has {newer}"}
     if version.get("ancestry_status") in ancestry.STALE_STATUSES:
         return {**where, "verdict": "out_of_date",
-                "message": "; ".join(findings.messages(version.get("ancestry_findings"), shown))
+                "message": "; ".join(findings.stored_messages(version, shown))
                 or f"its ancestry is {version['ancestry_status'].replace('_', ' ')}"}
     walked = inherited.get((bucket, version["number"]))
     if walked:

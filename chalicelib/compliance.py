@@ -112,15 +112,14 @@ def report(limit: int, next_token: str | None, see_restricted: bool = True) -> d
 
 
 def _present_flag(item: dict[str, Any], shown: findings.Shown) -> dict[str, Any]:
+    """A flagged item (or a sweep's change) as a response: its findings written as sentences."""
     return {**{k: v for k, v in item.items() if k != "findings"},
-            "messages": findings.messages(item.get("findings"), shown)}
+            "messages": findings.stored_messages(item, shown, key="findings", legacy="messages")}
 
 
 def _present_sweep(report: dict[str, Any], shown: findings.Shown) -> dict[str, Any]:
     """A sweep's report as a response: the stored findings written as sentences for the caller."""
     return {**report,
-            "ancestry_changes": [{**{k: v for k, v in c.items() if k != "findings"},
-                                  "messages": findings.messages(c.get("findings"), shown)}
-                                 for c in report.get("ancestry_changes") or []],
+            "ancestry_changes": [_present_flag(c, shown) for c in report.get("ancestry_changes") or []],
             "parents_resolved": [{**r, "parent": findings.link(r["parent"], shown)}
                                  for r in report.get("parents_resolved") or []]}

@@ -118,6 +118,16 @@ def messages(findings: Iterable[Finding] | None, shown: Shown = everything) -> l
     return [sentence(f, shown) for f in findings or []]
 
 
+def stored_messages(item: dict[str, Any], shown: Shown, key: str = "ancestry_findings",
+                    legacy: str = "ancestry_messages") -> list[str]:
+    """The sentences for a stored item's findings. An item written before findings were stored
+    (sentences only, until the sweep checks it again) keeps them for contributors; a viewer
+    gets none, since they may name a restricted channel."""
+    if key in item:
+        return messages(item[key], shown)
+    return list(item.get(legacy) or []) if shown is everything else []
+
+
 def resolution(link: dict[str, Any], shown: Shown = everything) -> str | None:
     """How a `parent_channel` link was resolved, in words (None for other links)."""
     when = link.get("resolved_at")
@@ -172,10 +182,8 @@ def version(fields: dict[str, Any], shown: Shown = everything) -> dict[str, Any]
         shaped["parent_hint"] = hint(fields["parent_hint"], shown)
     if fields.get("unresolved"):
         shaped["unresolved"] = [hint(h, shown) for h in fields["unresolved"]]
-    if "ancestry_findings" in fields:
-        shaped["ancestry_messages"] = messages(fields["ancestry_findings"], shown)
-    elif fields.get("ancestry_messages") and shown is not everything:
-        shaped["ancestry_messages"] = []  # sentences stored before findings were: not safe to show
+    if "ancestry_findings" in fields or "ancestry_messages" in fields:
+        shaped["ancestry_messages"] = stored_messages(fields, shown)
     channel = (fields.get("parent_hint") or {}).get("channel")
     if channel and not shown((fields.get("parent_hint") or {}).get("bucket"), channel) and fields.get("builds"):
         shaped["builds"] = [{**b, "labels": {k: v for k, v in (b.get("labels") or {}).items()

@@ -3,7 +3,7 @@
 
 import json
 
-from chalicelib import aws
+from chalicelib import aws, store
 from conftest import manifest
 from test_ancestry import CHILD_AMI, GRANDCHILD_AMI
 from test_auth import mint
@@ -109,3 +109,18 @@ def test_get_version_costs_a_contributor_one_call_and_a_viewer_one_more(registry
     assert cost(registry, "/buckets/child/versions/v1") == ["Query"]
     assert cost(viewer, "/buckets/base/versions/v1") == ["Query"]  # its ancestry names no channel
     assert cost(viewer, "/buckets/child/versions/v1") == ["Query", "BatchGetItem"]
+
+
+def test_sentences_stored_before_findings_reach_contributors_only(registry):
+    """A registry upgraded in place: versions checked before findings were stored hold sentences."""
+    build(registry)
+    viewer = registry.as_token(mint(registry, "viewer"))
+    legacy = ["parent base channel secret now points at v2; this was built from v1"]
+    store.update(store.version_key("child", 1), "SET ancestry_messages = :m REMOVE ancestry_findings", {":m": legacy})
+    assert registry.get("/buckets/child/versions/v1")["ancestry_messages"] == legacy
+    assert registry.get(f"/artifacts/{CHILD_AMI}")["ancestry_messages"] == legacy
+    assert viewer.get("/buckets/child/versions/v1")["ancestry_messages"] == []
+    assert viewer.get(f"/artifacts/{CHILD_AMI}")["ancestry_messages"] == []
+    registry.send("patch", "/buckets/base/channels/secret", {"version": "v1"})
+    registry.send("post", "/compliance/sweep")  # checked again: findings from now on
+    assert viewer.get("/buckets/child/versions/v1")["ancestry_status"] == "up_to_date"

@@ -33,6 +33,7 @@ MANIFESTS = "packer-manifests"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 OUTDATED = "Outdated: parent base channel production now points at v2; this was built from v1."
+CHAIN = "Outdated: parent child v1 is out of date: parent base channel production now points at v2."
 BASE_AMIS = ("ami-0ba5e0000000000a1", "ami-0ba5e0000000000b1")
 
 
@@ -189,10 +190,10 @@ def test_sign_in_find_the_outdated_child_and_read_why(page, registry):
     child = page.locator('tr[data-bucket="child"]')
     expect(child).to_contain_text("1 outdated")
     expect(page.locator('tr[data-bucket="web-server"]')).to_contain_text("No problems")
-    expect(page.locator('tr[data-bucket="app-server"]')).to_contain_text("No problems")
+    expect(page.locator('tr[data-bucket="app-server"]')).to_contain_text("1 outdated")  # down the chain
     expect(page.locator('tr[data-bucket="base"]')).to_contain_text("production → v2")
-    expect(page.get_by_text("1 version needs attention (1 outdated)")).to_be_visible()
-    expect(page.locator("#flagged-summary")).to_have_text(f"child v1 — {OUTDATED}")
+    expect(page.get_by_text("2 versions need attention (2 outdated)")).to_be_visible()
+    expect(page.locator("#flagged-summary li")).to_have_text([f"app-server v1 — {CHAIN}", f"child v1 — {OUTDATED}"])
     page.get_by_label("Search buckets").fill("hardened")
     expect(rows.filter(visible=True)).to_have_count(1)
     expect(page.locator("#bucket-count")).to_contain_text("1 of 4 buckets match")
@@ -273,9 +274,10 @@ def test_ingestions_and_compliance(page, registry):
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Compliance").click()
     flagged = page.locator("#flagged-table tbody tr")
-    expect(flagged).to_have_count(1)
-    expect(flagged.first).to_contain_text("child v1")
-    expect(flagged.first).to_contain_text(OUTDATED)
+    expect(flagged).to_have_count(2)
+    expect(flagged.last).to_contain_text("child v1")
+    expect(flagged.last).to_contain_text(OUTDATED)
+    expect(flagged.first).to_contain_text(CHAIN)
     page.get_by_role("button", name="Run a sweep now").click()
     expect(page.locator("#notice")).to_contain_text("Sweep finished")
     shot(page, "compliance")
