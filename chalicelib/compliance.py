@@ -35,10 +35,29 @@ def sweep() -> dict[str, Any]:
     applied = lifecycle.apply_due()
     changes: list[dict[str, Any]] = []
     cascades: list[dict[str, Any]] = []
+    processed = _work_through_markers(changes, cascades)
+    resolved = _retry_unresolved()
+    report = {"started_at": started, "finished_at": now_iso(), "revocations_applied": applied,
+              "cascades": cascades, "ancestry_changes": changes, "parents_resolved": resolved,
+              "markers_processed": processed, "more_pending": processed >= MARKERS_PER_RUN}
+    store.put({**store.report_key(), **report})
+    metrics.add_metric(name="SweepAncestryChanges", unit="Count", value=len(changes))
+    if applied:
+        metrics.add_metric(name="ScheduledRevocationsApplied", unit="Count", value=len(applied))
+    logger.info("sweep finished", extra={"revocations_applied": applied, "ancestry_changes": len(changes),
+                                         "markers": processed})
+    return _present_sweep(report, findings.everything)
+
+
+def _work_through_markers(changes: list[dict[str, Any]], cascades: list[dict[str, Any]]) -> int:
+    """Handle pending markers, oldest first, at most MARKERS_PER_RUN; returns how many.
+
+    The markers this run leaves itself (a child whose status changed, a descendant revoked)
+    are read too, up to the bound, so outdated reaches grandchildren in one run. A cascade
+    that is not finished keeps its marker: it is skipped when read again.
+    """
     processed, unfinished, seen = 0, 0, set()
     while processed < MARKERS_PER_RUN:
-        # Markers the run itself leaves (a child whose status changed, a descendant revoked)
-        # are read again, up to the run's bound, so outdated reaches grandchildren in one run.
         batch = [m for m in markers.pending(MARKERS_PER_RUN - processed + unfinished)
                  if m["id"] not in seen][:MARKERS_PER_RUN - processed]
         wrote = False
@@ -51,29 +70,26 @@ def sweep() -> dict[str, Any]:
                                  "versions_changed": done, "finished": finished})
                 unfinished += not finished
                 wrote = wrote or bool(done)
-                continue
-            parents = {marker.get("from_number"), marker.get("to_number"), marker.get("number")} - {None}
-            for number in sorted(parents):
-                for child in ancestry.child_refs(marker["bucket"], number):
-                    changed = ancestry.recheck(*child)
-                    if changed:
-                        wrote = True
-                        if changed[1] != changed[2]:
-                            changes.append(_record_change(*changed))
-            markers.done(marker)
-        if not wrote:
-            break
-    resolved = _retry_unresolved()
-    report = {"started_at": started, "finished_at": now_iso(), "revocations_applied": applied,
-              "cascades": cascades, "ancestry_changes": changes, "parents_resolved": resolved,
-              "markers_processed": processed, "more_pending": processed >= MARKERS_PER_RUN}
-    store.put({**store.report_key(), **report})
-    metrics.add_metric(name="SweepAncestryChanges", unit="Count", value=len(changes))
-    if applied:
-        metrics.add_metric(name="ScheduledRevocationsApplied", unit="Count", value=len(applied))
-    logger.info("sweep finished", extra={"revocations_applied": applied, "ancestry_changes": len(changes),
-                                         "markers": processed})
-    return _present_sweep(report, findings.everything)
+            else:
+                wrote = _recheck_children(marker, changes) or wrote
+        if not wrote:  # nothing new was written, so no marker of this run's is waiting
+            return processed
+    return processed
+
+
+def _recheck_children(marker: dict[str, Any], changes: list[dict[str, Any]]) -> bool:
+    """Re-check the children of the versions a marker names; whether any stored ancestry changed."""
+    wrote = False
+    parents = {marker.get("from_number"), marker.get("to_number"), marker.get("number")} - {None}
+    for number in sorted(parents):
+        for child in ancestry.child_refs(marker["bucket"], number):
+            changed = ancestry.recheck(*child)
+            if changed:
+                wrote = True
+                if changed[1] != changed[2]:  # a status change; a new sentence alone is not one
+                    changes.append(_record_change(*changed))
+    markers.done(marker)
+    return wrote
 
 
 def _record_change(version: dict[str, Any], old: str | None, new: str | None,
