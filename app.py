@@ -94,12 +94,13 @@ def delete_bucket(bucket):
 
 @api("/buckets/{bucket}/versions", methods=["GET"])
 def list_versions(bucket):
-    return page(*versions.list_versions(bucket, *list_params(app.current_request)))
+    request = app.current_request
+    return page(*versions.list_versions(bucket, *list_params(request), see_restricted=sees_restricted(request)))
 
 
 @api("/buckets/{bucket}/versions/{version}", methods=["GET"])
 def get_version(bucket, version):
-    return respond(versions.get_version(bucket, version))
+    return respond(versions.get_version(bucket, version, sees_restricted(app.current_request)))
 
 
 @api("/buckets/{bucket}/versions/{version}", methods=["DELETE"])
@@ -121,7 +122,7 @@ def restore_version(bucket, version):
 
 @api("/buckets/{bucket}/versions/{version}/ancestry", methods=["GET"])
 def version_ancestry(bucket, version):
-    return respond(ancestry.ancestry(bucket, version))
+    return respond(ancestry.ancestry(bucket, version, sees_restricted(app.current_request)))
 
 
 @api("/buckets/{bucket}/versions/{version}/descendants", methods=["GET"])
@@ -178,18 +179,20 @@ def consumer_query(bucket, channel):
 
 @api("/artifacts/{external_id}", methods=["GET"])
 def artifact(external_id):
-    return respond(artifacts.lookup(unquote(external_id)))
+    return respond(artifacts.lookup(unquote(external_id), sees_restricted(app.current_request)))
 
 
 @api("/artifacts", methods=["GET"])
 def artifact_by_query():
     """For IDs with slashes (Azure resource IDs): GET /artifacts?id=/subscriptions/..."""
-    return respond(artifacts.lookup(required(app.current_request, "id")))
+    request = app.current_request
+    return respond(artifacts.lookup(required(request, "id"), sees_restricted(request)))
 
 
 @api("/compliance/check", methods=["POST"])
 def compliance_check():
-    return respond(artifacts.check_body(json_body(app.current_request)))
+    request = app.current_request
+    return respond(artifacts.check_body(json_body(request), sees_restricted(request)))
 
 
 @api("/compliance/sweep", methods=["POST"])
@@ -199,7 +202,8 @@ def run_sweep():
 
 @api("/compliance/report", methods=["GET"])
 def compliance_report():
-    return respond(compliance.report(*list_params(app.current_request)))
+    request = app.current_request
+    return respond(compliance.report(*list_params(request), see_restricted=sees_restricted(request)))
 
 
 # ---- ingestions -------------------------------------------------------------------------

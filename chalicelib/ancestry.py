@@ -5,30 +5,47 @@ fingerprint, channel, how each was found) and as child-edge items under each par
 "children of v5" is one Query. Hints that match nothing are kept as `unresolved` (and
 listed for the sweep to retry) rather than dropped.
 
+A `parent_channel` hint (without `parent_version`) means the version the channel pointed at
+when the build read it, found in the channel's history (one Query): at the run's *earliest*
+`build_time`. Packer writes `build_time` when a build finishes, and the parent channel was
+read when the run started, so the earliest build of the run is the closest moment we know
+(a move during the build itself cannot be told apart). A run without a `build_time`, or one
+built before the channel had a version (history deleted with a channel, clocks apart), takes
+the version the channel points at when the registry records it; the link says which
+(`resolved_at`: `build_time` or `upload`, and a sentence).
+
 A link's status uses HCP Packer's names: `up_to_date`; `out_of_date` (the recorded parent
 channel now points at another version; without a channel, the parent bucket's `latest` has
-moved past the parent); `undetermined` (the channel or the parent was deleted, or the hint
-matched nothing); and ours, `parent_revoked` (the parent is revoked but this version was
-spared). A version's status is its worst link.
+moved past the parent; or the parent is itself outdated or has a revoked parent: outdated
+propagates down the chain); `undetermined` (the channel or the parent was deleted, or the
+hint matched nothing); and ours, `parent_revoked` (the parent is revoked but this version
+was spared). A version's status is its worst link. Each link's finding is stored as facts
+(findings.py), written into sentences for the caller at response time.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from datetime import datetime
 from typing import Any
 
-from . import audit, store, versions
+from . import audit, clock, findings, markers, store, versions
 from .channels import LATEST
 from .clock import now_iso
 from .errors import BadRequest, NotFound
+from .findings import Finding
 from .manifest import ParsedRun
 
 # Worst last: a version's ancestry status is the worst of its links.
 SEVERITY = ("up_to_date", "undetermined", "out_of_date", "parent_revoked")
 FLAGGED_STATUSES = {"undetermined", "out_of_date", "parent_revoked"}
+# A parent with one of these stored statuses makes its children outdated too.
+STALE_STATUSES = {"out_of_date", "parent_revoked"}
+MAX_WALK = 20  # ancestry levels the compliance check walks up (the descendant tree's depth cap)
 _STATUS_EVENTS = {"out_of_date": "descendant.outdated", "parent_revoked": "descendant.parent_revoked",
                   "undetermined": "descendant.undetermined"}
 Action = dict[str, Any]
+Ref = tuple[str, int]
 
 
 # ---- resolution (at ingestion, retried by the sweep) ------------------------------------
@@ -37,19 +54,20 @@ def resolve(bucket: str, run: ParsedRun) -> tuple[list[dict[str, Any]], list[dic
     """(parents, unresolved hints) for a run: explicit hints first, then source artifacts.
 
     Explicit: `parent_bucket` with `parent_version` and/or `parent_channel` (a channel alone
-    means the version it points at now). Automatic: a build's source artifact ID that an
-    indexed artifact of the registry carries (any platform).
+    means the version it pointed at when the run was built). Automatic: a build's source
+    artifact ID that an indexed artifact of the registry carries (any platform).
     """
     parents: list[dict[str, Any]] = []
     unresolved: list[dict[str, Any]] = []
     hint = run.parent_hint
     if hint and hint.bucket:
-        link, problem = _explicit(hint.bucket, hint.version, hint.channel)
+        built_at = build_moment(run)
+        link, problem = _explicit(hint.bucket, hint.version, hint.channel, built_at)
         if link:
             parents.append(link)
         else:
             unresolved.append({**hint.model_dump(include={"bucket", "version", "channel"}, exclude_none=True),
-                               "reason": problem})
+                               **({"built_at": built_at} if built_at and hint.channel else {}), "reason": problem})
     sources = sorted({b.source_artifact for b in run.builds if b.source_artifact}
                      | ({hint.source_artifact} if hint and hint.source_artifact else set()))
     for source in sources:
@@ -62,13 +80,17 @@ def resolve(bucket: str, run: ParsedRun) -> tuple[list[dict[str, Any]], list[dic
     return parents, unresolved
 
 
-def _explicit(bucket: str, version: str | None, channel: str | None) -> tuple[dict[str, Any] | None, str]:
+def build_moment(run: ParsedRun) -> str | None:
+    """The moment a run read its parent channel, as far as the manifest tells: its earliest
+    `build_time` (see the module docstring), in the registry's time format; None without one."""
+    times = [b.build_time for b in run.builds if b.build_time]
+    return clock.iso(datetime.fromisoformat(min(times).replace("Z", "+00:00"))) if times else None
+
+
+def _explicit(bucket: str, version: str | None, channel: str | None,
+              built_at: str | None = None) -> tuple[dict[str, Any] | None, str]:
     if channel and not version:
-        item = store.get(store.channel_key(bucket, channel))
-        if not item or not item.get("number"):
-            return None, f"bucket {bucket!r} has no channel {channel!r} pointing at a version"
-        return _link(item["bucket"], item["number"], item["version"], item["fingerprint"], channel,
-                     "parent_channel", item.get("version_status"), item.get("revocation")), ""
+        return _through_channel(bucket, channel, built_at)
     try:
         number = versions.resolve_number(bucket, version or "")
     except (NotFound, BadRequest):
@@ -76,8 +98,28 @@ def _explicit(bucket: str, version: str | None, channel: str | None) -> tuple[di
     item = store.get(store.version_key(bucket, number))
     if not item:
         return None, f"bucket {bucket!r} has no version {version!r}"
-    return _link(bucket, number, item["name"], item["fingerprint"], channel, "parent_version", item["status"],
-                 item.get("revocation")), ""
+    return _version_link(item, channel, "parent_version"), ""
+
+
+def _through_channel(bucket: str, channel: str, built_at: str | None) -> tuple[dict[str, Any] | None, str]:
+    """The version a channel pointed at when the run was built (its history at `built_at`);
+    without a build time, or without a version in the history then, the one it points at now."""
+    if built_at:
+        name = (store.history_at(bucket, channel, built_at) or {}).get("to_version")
+        if name:
+            item = store.get(store.version_key(bucket, int(name[1:])))
+            if not item:
+                return None, (f"channel {channel!r} of bucket {bucket!r} pointed at {name} at the build time "
+                              f"({built_at}), and {name} was deleted")
+            return {**_version_link(item, channel, "parent_channel"), "resolved_at": "build_time",
+                    "resolved_time": built_at}, ""
+    item = store.get(store.channel_key(bucket, channel))
+    if not item or not item.get("number"):
+        return None, f"bucket {bucket!r} has no channel {channel!r} pointing at a version"
+    link = _link(item["bucket"], item["number"], item["version"], item["fingerprint"], channel, "parent_channel",
+                 item.get("version_status"), item.get("revocation"))
+    return {**link, "resolved_at": "upload", "resolved_time": now_iso(),
+            **({"build_time": built_at} if built_at else {})}, ""
 
 
 def _by_artifact(external_id: str) -> dict[str, Any] | None:
@@ -86,9 +128,11 @@ def _by_artifact(external_id: str) -> dict[str, Any] | None:
         return None
     newest = max(matches, key=lambda m: (m["created_at"], m["number"]))
     item = store.get(store.version_key(newest["bucket"], newest["number"]))
-    if not item:
-        return None
-    return _link(item["bucket"], item["number"], item["name"], item["fingerprint"], None, "source_artifact",
+    return _version_link(item, None, "source_artifact") if item else None
+
+
+def _version_link(item: dict[str, Any], channel: str | None, found_by: str) -> dict[str, Any]:
+    return _link(item["bucket"], item["number"], item["name"], item["fingerprint"], channel, found_by,
                  item["status"], item.get("revocation"))
 
 
@@ -127,24 +171,27 @@ def edge_actions(child_bucket: str, child_number: int, parents: list[dict[str, A
 
 def evaluate(parents: list[dict[str, Any]], unresolved: list[dict[str, Any]] | None = None,
              revoked: bool = False) -> tuple[str | None, list[dict[str, Any]]]:
-    """(overall status, links with `status` and `message`), one BatchGet for every parent,
+    """(overall status, links with `status` and `finding`), one BatchGet for every parent,
     channel and `latest` involved. No parents and no hints: (None, []). `revoked`: the
-    version itself is revoked, so a revoked parent did not spare it."""
+    version itself is revoked, so a revoked parent did not spare it. A parent's own stored
+    status counts too: an outdated parent makes this link outdated."""
     keys: dict[str, dict[str, Any]] = {}
     for p in parents:
-        for key in (store.version_key(p["bucket"], p["number"]), store.channel_key(p["bucket"], p["channel"] or LATEST)):
-            keys[key[store.PK] + key[store.SK]] = key
-    found = {i[store.PK] + i[store.SK]: i for i in store.get_many(list(keys.values()))} if keys else {}
+        for key in (store.version_key(p["bucket"], p["number"]),
+                    store.channel_key(p["bucket"], p["channel"] or LATEST)):
+            keys[_id(key)] = key
+    found = {_id(i): i for i in store.get_many(list(keys.values()))} if keys else {}
     links = []
     for p in parents:
         parent = found.get(_id(store.version_key(p["bucket"], p["number"])))
         channel = found.get(_id(store.channel_key(p["bucket"], p["channel"] or LATEST)))
-        status, message = _link_status(p, parent, channel, revoked)
-        links.append({**p, "status": status, "message": message})
+        status, finding = _link_status(p, parent, channel, revoked)
+        links.append({**p, "status": status, "finding": finding})
     for hint in unresolved or []:
-        links.append({"bucket": hint.get("bucket"), "version": hint.get("version"), "channel": hint.get("channel"),
-                      "source_artifact": hint.get("source_artifact"), "found_by": "unresolved",
-                      "status": "undetermined", "message": f"parent not found: {hint.get('reason')}"})
+        link = {"bucket": hint.get("bucket"), "version": hint.get("version"), "channel": hint.get("channel"),
+                "source_artifact": hint.get("source_artifact")}
+        links.append({**link, "found_by": "unresolved", "status": "undetermined",
+                      "finding": _fact("unresolved", "undetermined", **link, reason=hint.get("reason"))})
     if not links:
         return None, []
     return max((link["status"] for link in links), key=SEVERITY.index), links
@@ -154,53 +201,163 @@ def _id(key: dict[str, Any]) -> str:
     return key[store.PK] + key[store.SK]
 
 
+def _fact(kind: str, status: str, **fields: Any) -> Finding:
+    """A finding: what a sentence is written from (None fields left out, so stored findings
+    compare equal to fresh ones)."""
+    return {"kind": kind, "status": status, **{k: v for k, v in fields.items() if v is not None}}
+
+
 def _link_status(link: dict[str, Any], parent: dict[str, Any] | None, channel: dict[str, Any] | None,
-                 revoked: bool = False) -> tuple[str, str]:
-    where = f"parent {link['bucket']}"
+                 revoked: bool = False) -> tuple[str, Finding]:
+    where = {"bucket": link["bucket"], "version": link["version"]}
     if parent is None:
-        return "undetermined", f"{where} {link['version']} was deleted"
+        return "undetermined", _fact("deleted", "undetermined", **where)
     if parent.get("status") == "revoked":
-        reason = (parent.get("revocation") or {}).get("reason")
-        fate = "this version is revoked too" if revoked else "this version was spared"
-        return "parent_revoked", f"{where} {link['version']} is revoked ({reason}); {fate}"
+        return "parent_revoked", _revoked(parent, revoked_too=revoked)
     if link.get("channel"):
         if channel is None:
-            return "undetermined", f"{where} channel {link['channel']} was deleted; this was built from {link['version']}"
+            return "undetermined", _fact("channel_deleted", "undetermined", **where, channel=link["channel"])
         if channel.get("number") != link["number"]:
-            now_at = channel.get("version") or "nothing"
-            return "out_of_date", (f"{where} channel {link['channel']} now points at {now_at}; "
-                                   f"this was built from {link['version']}")
-        return "up_to_date", f"{where} channel {link['channel']} still points at {link['version']}"
-    if channel and channel.get("number", 0) > link["number"]:
-        return "out_of_date", f"{where} latest is now {channel['version']}; this was built from {link['version']}"
-    return "up_to_date", f"{where} {link['version']} is still its newest version"
+            return "out_of_date", _fact("moved", "out_of_date", **where, channel=link["channel"],
+                                        now=channel.get("version"))
+        own = _fact("current", "up_to_date", **where, channel=link["channel"])
+    elif channel and channel.get("number", 0) > link["number"]:
+        return "out_of_date", _fact("moved", "out_of_date", **where, channel=LATEST, managed=True,
+                                    now=channel["version"])
+    else:
+        own = _fact("newest", "up_to_date", **where)
+    stale, cause = _stale_cause(parent)
+    if stale:
+        return "out_of_date", _stale_finding([parent], cause)
+    return "up_to_date", own
 
 
-def attention(links: list[dict[str, Any]]) -> list[str]:
-    """The sentences of the links that are not up to date."""
-    return [link["message"] for link in links if link["status"] != "up_to_date"]
+def _revoked(parent: dict[str, Any], revoked_too: bool | None = None) -> Finding:
+    return _fact("revoked", "parent_revoked", bucket=parent["bucket"], version=parent["name"],
+                 reason=(parent.get("revocation") or {}).get("reason"), revoked_too=revoked_too)
 
 
-def status_actions(version: dict[str, Any], status: str | None, messages: list[str]) -> list[Action]:
-    """Store a version's ancestry status, and keep the flagged list (the report) in step:
-    it lists versions still in use whose ancestry needs attention, never revoked ones."""
-    key = store.version_key(version["bucket"], version["number"])
-    actions = [store.update_action(
-        key, "SET ancestry_status = :s, ancestry_messages = :m, ancestry_checked_at = :now" if status
-        else "REMOVE ancestry_status, ancestry_messages SET ancestry_checked_at = :now",
-        {":now": now_iso(), **({":s": status, ":m": messages} if status else {})},
-        condition="attribute_exists(PK)")]
-    return actions + [flag_action(version, status, messages)]
+def _stale_cause(item: dict[str, Any]) -> tuple[bool, Finding | None]:
+    """Whether a version counts as outdated for its children (its stored status is outdated or
+    parent-revoked), and the first finding behind that status."""
+    if item.get("ancestry_status") not in STALE_STATUSES:
+        return False, None
+    return True, next((f for f in item.get("ancestry_findings") or [] if f.get("status") in STALE_STATUSES), None)
 
 
-def flag_action(version: dict[str, Any], status: str | None, messages: list[str]) -> Action:
+def _stale_finding(path: list[dict[str, Any]], cause: Finding | None) -> Finding:
+    """`parent app v1 is out of date: parent base channel production now points at v2`: the
+    versions on the way (nearest first) and the cause at the end, kept flat. At most MAX_WALK
+    steps: deeper chains are not real, and a capped chain stops changing, so even a cycle of
+    links (which construction prevents) could not make the sweep rewrite findings forever."""
+    via = [{"bucket": p["bucket"], "version": p["name"]} for p in path]
+    if cause and cause.get("kind") == "stale_parent":
+        via, cause = via + list(cause.get("via") or []), cause.get("cause")
+    via = via[:MAX_WALK]
+    first = via[0] if via else cause or {}
+    return _fact("stale_parent", "out_of_date", bucket=first.get("bucket"), version=first.get("version"),
+                 via=via, cause=cause)
+
+
+def attention(links: list[dict[str, Any]]) -> list[Finding]:
+    """The findings of the links that are not up to date (what a version stores)."""
+    return [link["finding"] for link in links if link["status"] != "up_to_date"]
+
+
+def status_actions(version: dict[str, Any], status: str | None, found: list[Finding],
+                   also: dict[str, Any] | None = None, remove: tuple[str, ...] = ()) -> list[Action]:
+    """Store a version's ancestry status and findings (and `also` more fields), and keep the
+    flagged list (the report) in step: it lists versions still in use whose ancestry needs
+    attention, never revoked ones."""
+    sets = {"ancestry_checked_at": now_iso(), **({"ancestry_status": status, "ancestry_findings": found}
+                                                 if status else {}), **(also or {})}
+    removes = (() if status else ("ancestry_status", "ancestry_findings")) + ("ancestry_messages",) + remove
+    update = store.update_action(
+        store.version_key(version["bucket"], version["number"]),
+        "SET " + ", ".join(f"#{k} = :{k}" for k in sets) + " REMOVE " + ", ".join(f"#{k}" for k in removes),
+        {f":{k}": v for k, v in sets.items()}, {f"#{k}": k for k in (*sets, *removes)},
+        condition="attribute_exists(PK)")
+    return [update, flag_action(version, status, found)]
+
+
+def flag_action(version: dict[str, Any], status: str | None, found: list[Finding]) -> Action:
     """Put the version on the flagged list, or take it off: only usable versions are listed."""
     flag = store.flagged_key(version["bucket"], version["number"])
     if status in FLAGGED_STATUSES and version.get("status") != "revoked":
         return store.put_action({**flag, "bucket": version["bucket"], "version": version["name"],
                                  "number": version["number"], "ancestry_status": status,
-                                 "messages": messages, "flagged_at": now_iso()})
+                                 "findings": found, "flagged_at": now_iso()})
     return store.delete_action(flag)
+
+
+def with_inherited_status(update: Action, revocation: dict[str, Any]) -> Action:
+    """A descendant revoked by inheritance stores why as its ancestry status (`parent_revoked`,
+    naming the ancestor), in the revoking update itself (a transaction touches an item once).
+    Any other revocation leaves the update as it is."""
+    if revocation.get("revocation_type") != "inherited":
+        return update
+    bucket, _, version = (revocation.get("inherited_from") or "").rpartition("/")
+    found = [_fact("inherited", "parent_revoked", bucket=bucket, version=version, reason=revocation.get("reason"))]
+    return _also_set(update, {"ancestry_status": "parent_revoked", "ancestry_findings": found,
+                              "ancestry_checked_at": now_iso()})
+
+
+def restored_actions(update: Action, before: dict[str, Any], after: dict[str, Any]) -> list[Action]:
+    """A revoked version back in use: its ancestry is checked again now (what was stored dates
+    from before, or says an ancestor was revoked) in the restoring update, and the flagged
+    list follows."""
+    if before["status"] != "revoked" or not (before.get("parents") or before.get("unresolved")):
+        return []
+    status, links = evaluate(before.get("parents") or [], before.get("unresolved") or [])
+    found = attention(links)
+    _also_set(update, {"ancestry_status": status, "ancestry_findings": found, "ancestry_checked_at": now_iso()})
+    return [flag_action(after, status, found)]
+
+
+def _also_set(update: Action, fields: dict[str, Any]) -> Action:
+    """Add SETs to an update action built elsewhere whose expression starts with SET."""
+    body = update["Update"]
+    if not body["UpdateExpression"].startswith("SET "):
+        raise ValueError("the update has no SET clause to add to")
+    clause = ", ".join(f"#{k} = :{k}" for k in fields)
+    body["UpdateExpression"] = f"SET {clause}, {body['UpdateExpression'][4:]}"
+    body["ExpressionAttributeValues"] = {**(body.get("ExpressionAttributeValues") or {}),
+                                         **{f":{k}": v for k, v in fields.items()}}
+    body["ExpressionAttributeNames"] = {**(body.get("ExpressionAttributeNames") or {}),
+                                        **{f"#{k}": k for k in fields}}
+    return update
+
+
+def stale_ancestry(items: list[dict[str, Any]]) -> dict[Ref, Finding]:
+    """For versions whose own stored status is fine: the nearest ancestor that is revoked or
+    stored as outdated / parent-revoked, as the finding the sweep will store on them once it
+    has worked its way down (the compliance check does not wait for it). One BatchGet per
+    level walked up, at most MAX_WALK levels."""
+    found: dict[Ref, Finding] = {}
+    seen: dict[Ref, set[Ref]] = {(v["bucket"], v["number"]): set() for v in items}
+    frontier = [((v["bucket"], v["number"]), [], p) for v in items for p in v.get("parents") or []]
+    for _ in range(MAX_WALK):
+        if not frontier:
+            break
+        fetched = {(i["bucket"], i["number"]): i for i in store.get_many(
+            [store.version_key(p["bucket"], p["number"]) for _, _, p in frontier])}
+        upper = []
+        for origin, path, link in frontier:
+            parent = fetched.get((link["bucket"], link["number"]))
+            if origin in found or parent is None:
+                continue
+            stale, cause = _stale_cause(parent)
+            if parent["status"] == "revoked":
+                found[origin] = _stale_finding(path, _revoked(parent))
+            elif stale:
+                found[origin] = _stale_finding([*path, parent], cause)
+            else:
+                for p in parent.get("parents") or []:
+                    if (p["bucket"], p["number"]) not in seen[origin]:
+                        seen[origin].add((p["bucket"], p["number"]))
+                        upper.append((origin, [*path, parent], p))
+        frontier = [f for f in upper if f[0] not in found]
+    return found
 
 
 # ---- reads ------------------------------------------------------------------------------
@@ -222,14 +379,16 @@ def _summary(item: dict[str, Any]) -> dict[str, Any]:
             "revocation": item.get("revocation")}
 
 
-def ancestry(bucket: str, ref: str) -> dict[str, Any]:
-    """Parents with their live status and the direct children of a version."""
+def ancestry(bucket: str, ref: str, see_restricted: bool = True) -> dict[str, Any]:
+    """Parents with their live status and the direct children of a version (for a viewer,
+    without the restricted channels its links name)."""
     version, _ = versions.load(bucket, ref)
     status, links = evaluate(version.get("parents", []), version.get("unresolved", []),
                              version["status"] == "revoked")
+    shown = findings.visibility(findings.channels_in([*links, *(link["finding"] for link in links)]), see_restricted)
     return {"bucket": bucket, "version": version["name"], "fingerprint": version["fingerprint"],
             "status": version["status"], "ancestry_status": status,
-            "parents": [{k: v for k, v in link.items() if k != "number"} for link in links],
+            "parents": [findings.link({k: v for k, v in link.items() if k != "number"}, shown) for link in links],
             "children": _summaries(child_refs(bucket, version["number"]))}
 
 
@@ -271,7 +430,7 @@ def retry_unresolved(bucket: str, number: int) -> list[dict[str, Any]]:
         if hint.get("source_artifact"):
             link = _by_artifact(hint["source_artifact"])
         else:
-            link, _ = _explicit(hint["bucket"], hint.get("version"), hint.get("channel"))
+            link, _ = _explicit(hint["bucket"], hint.get("version"), hint.get("channel"), hint.get("built_at"))
         known = link and any(p["bucket"] == link["bucket"] and p["number"] == link["number"] for p in parents)
         if link and not known and (link["bucket"], link["number"]) != (bucket, number):
             found.append(link)
@@ -281,31 +440,41 @@ def retry_unresolved(bucket: str, number: int) -> list[dict[str, Any]]:
     if not found:
         return []
     status, links = evaluate(parents, still)
-    update, flag = status_actions(version, status, attention(links))
-    body = update["Update"]
-    body["UpdateExpression"] += ", parents = :p" + (", unresolved = :u" if still else " REMOVE unresolved")
-    body["ExpressionAttributeValues"].update({":p": parents, **({":u": still} if still else {})})
-    actions = [update, flag, *edge_actions(bucket, number, found),
+    found_now = attention(links)
+    also = {"parents": parents, **({"unresolved": still} if still else {})}
+    actions = [*status_actions(version, status, found_now, also=also, remove=() if still else ("unresolved",)),
+               *edge_actions(bucket, number, found),
                audit.event_action(bucket, "version.parents_resolved", version["name"], "sweep",
                                   after=[f"{p['bucket']}/{p['version']}" for p in found])]
+    if (status, found_now) != (version.get("ancestry_status"), version.get("ancestry_findings")):
+        actions.append(markers.marker_action(markers.VERSION_STATUS, bucket, number=number))
     if not still:
         actions.append(store.delete_action(store.unresolved_key(bucket, number)))
     audit.commit(actions)
     return stored_links(found)
 
 
-def recheck(bucket: str, number: int) -> tuple[dict[str, Any], str | None, str | None] | None:
-    """Re-evaluate one version's links; store and return (version, old, new) when it changed."""
+def recheck(bucket: str, number: int) -> tuple[dict[str, Any], str | None, str | None, list[Finding]] | None:
+    """Re-evaluate one version's links; when its status or findings changed, store them and
+    return (version, old status, new status, findings).
+
+    The same transaction leaves a marker for the version, so the sweep re-checks its children
+    too: outdated propagates down the chain, one level per marker, bounded per sweep run.
+    """
     version = store.get(store.version_key(bucket, number))
     if not version or version["status"] == "revoked" or not (version.get("parents") or version.get("unresolved")):
         return None  # a revoked version is out of use: its stored ancestry is left as it was
-    status, links = evaluate(version.get("parents", []), version.get("unresolved", []),
-                             version["status"] == "revoked")
+    status, links = evaluate(version.get("parents", []), version.get("unresolved", []))
+    found = attention(links)
     old = version.get("ancestry_status")
-    if status == old:
+    if (status, found) == (old, version.get("ancestry_findings")):
         return None
-    messages = attention(links)
-    event = audit.event_action(bucket, _STATUS_EVENTS.get(status, "descendant.up_to_date"), version["name"], "sweep",
-                               before=old, after=status, messages=messages)
-    audit.commit(status_actions(version, status, messages) + [event])
-    return version, old, status
+    actions = status_actions(version, status, found) + [
+        markers.marker_action(markers.VERSION_STATUS, bucket, number=number)]
+    if status != old:
+        actions.append(audit.event_action(
+            bucket, _STATUS_EVENTS.get(status, "descendant.up_to_date"), version["name"], "sweep", before=old,
+            after=status, messages=findings.messages(found),
+            viewer_messages=findings.messages(found, findings.nothing)))
+    audit.commit(actions)
+    return version, old, status, found

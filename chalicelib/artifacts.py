@@ -2,21 +2,22 @@
 
 `POST /compliance/check` answers, per ID, like HCP Packer's artifact validation run task:
 - `revoked`: the version that produced it is revoked;
-- `out_of_date`: a newer active version of its bucket exists, or it was built on a parent
-  that is outdated or revoked;
+- `out_of_date`: a newer active version of its bucket exists, or its ancestry is outdated:
+  its stored status says so, or an ancestor is revoked or stored as outdated (the check walks
+  up the chain, so a grandchild is never `ok` while its parent is `out_of_date`);
 - `unknown`: the registry never saw it (or it is not an indexed kind of ID);
 - `ok`: otherwise.
-The check passes unless an artifact is revoked; `out_of_date` is a warning.
+The check passes unless an artifact is revoked; `out_of_date` is a warning. For a viewer,
+no message names a restricted channel (`latest` included) or where it points.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from . import plans, store
+from . import ancestry, findings, plans, store
+from .channels import LATEST
 from .errors import BadRequest, NotFound
-
-_STALE_ANCESTRY = {"out_of_date", "parent_revoked"}
 
 
 def _matches(external_id: str) -> list[dict[str, Any]]:
@@ -25,12 +26,14 @@ def _matches(external_id: str) -> list[dict[str, Any]]:
     return list(store.query_all(f"ARTIFACT#{external_id}"))
 
 
-def lookup(external_id: str) -> dict[str, Any]:
+def lookup(external_id: str, see_restricted: bool = True) -> dict[str, Any]:
     """Which bucket, version and build produced an artifact, with their status (newest first)."""
     matches = _matches(external_id)
     if not matches:
         raise NotFound(f"no artifact {external_id!r} in the registry")
     versions = _versions(matches)
+    shown = findings.visibility(findings.channels_in(
+        f for v in versions.values() for f in v.get("ancestry_findings") or []), see_restricted)
     found = []
     for m in sorted(matches, key=lambda m: (m["created_at"], m["number"]), reverse=True):
         version = versions.get((m["bucket"], m["number"]))
@@ -38,24 +41,26 @@ def lookup(external_id: str) -> dict[str, Any]:
             found.append({"bucket": m["bucket"], "version": version["name"], "fingerprint": version["fingerprint"],
                           "build_id": m["build_id"], "platform": m["platform"], "status": version["status"],
                           "ancestry_status": version.get("ancestry_status"),
-                          "ancestry_messages": version.get("ancestry_messages") or [],
+                          "ancestry_messages": findings.stored_messages(version, shown),
                           "revocation": version.get("revocation")})
     if not found:
         raise NotFound(f"no artifact {external_id!r} in the registry")
     return {"external_id": external_id, **found[0], "matches": found}
 
 
-def check_body(body: Any) -> dict[str, Any]:
+def check_body(body: Any, see_restricted: bool = True) -> dict[str, Any]:
     """`{"artifacts": [...]}` or a Terraform plan (`terraform show -json`) → check()."""
     try:
         ids = plans.artifact_ids_from_request(body)
     except ValueError as exc:
         raise BadRequest(str(exc)) from None
-    return check(ids)
+    return check(ids, see_restricted)
 
 
-def check(ids: list[str]) -> dict[str, Any]:
-    """A verdict per artifact ID and an overall pass/fail (one Query per ID, one BatchGet)."""
+def check(ids: list[str], see_restricted: bool = True) -> dict[str, Any]:
+    """A verdict per artifact ID and an overall pass/fail: one Query per ID, one BatchGet of
+    the versions and buckets, one per ancestry level walked up (only for versions otherwise
+    `ok`), and for a viewer one of the channels its messages would name."""
     matches = {i: _matches(i) for i in ids}
     newest = {i: max(m, key=lambda x: (x["created_at"], x["number"])) for i, m in matches.items() if m}
     refs = [(m["bucket"], m["number"]) for m in newest.values()]
@@ -63,26 +68,46 @@ def check(ids: list[str]) -> dict[str, Any]:
         if refs else []
     versions = {(i["bucket"], i["number"]): i for i in items if i[store.SK] != "BUCKET"}
     buckets = {i["bucket"]: i for i in items if i[store.SK] == "BUCKET"}
-    results = [_verdict(i, newest.get(i), versions, buckets) for i in ids]
+    current = [v for v in versions.values() if v["status"] != "revoked" and not _newer(v, buckets)
+               and v.get("ancestry_status") not in ancestry.STALE_STATUSES]
+    inherited = ancestry.stale_ancestry(current)
+    named = findings.channels_in([*inherited.values(),
+                                  *(f for v in versions.values() for f in v.get("ancestry_findings") or [])])
+    shown = findings.visibility(named | {(b, LATEST) for b in buckets}, see_restricted)
+    results = [_verdict(i, newest.get(i), versions, buckets, inherited, shown) for i in ids]
     counts = {v: sum(r["verdict"] == v for r in results) for v in ("ok", "out_of_date", "revoked", "unknown")}
     return {"passed": counts["revoked"] == 0, "counts": counts, "results": results}
 
 
-def _verdict(external_id: str, match: dict[str, Any] | None, versions: dict, buckets: dict) -> dict[str, Any]:
+def _newer(version: dict[str, Any], buckets: dict[str, dict[str, Any]]) -> str | None:
+    """The bucket's latest version when it is newer than this one."""
+    latest = (buckets.get(version["bucket"]) or {}).get("latest_version")
+    return latest if latest and int(latest[1:]) > version["number"] else None
+
+
+def _verdict(external_id: str, match: dict[str, Any] | None, versions: dict, buckets: dict,
+             inherited: dict[tuple[str, int], findings.Finding], shown: findings.Shown) -> dict[str, Any]:
     version = versions.get((match["bucket"], match["number"])) if match else None
     if not version:
         return {"artifact": external_id, "verdict": "unknown", "message": "the registry has no record of it"}
     where = {"artifact": external_id, "bucket": version["bucket"], "version": version["name"]}
+    bucket, name = version["bucket"], version["name"]
     if version["status"] == "revoked":
         reason = (version.get("revocation") or {}).get("reason")
-        return {**where, "verdict": "revoked", "message": f"{version['bucket']} {version['name']} is revoked: {reason}"}
-    latest = (buckets.get(version["bucket"]) or {}).get("latest_version")
-    if latest and int(latest[1:]) > version["number"]:
+        return {**where, "verdict": "revoked", "message": f"{bucket} {name} is revoked: {reason}"}
+    latest = _newer(version, buckets)
+    if latest:
+        newer = f"a newer version, {latest}; this is {name}" if shown(bucket, LATEST) \
+            else f"a newer version than {name}"
+        return {**where, "verdict": "out_of_date", "message": f"{bucket} has {newer}"}
+    if version.get("ancestry_status") in ancestry.STALE_STATUSES:
         return {**where, "verdict": "out_of_date",
-                "message": f"{version['bucket']} has a newer version, {latest}; this is {version['name']}"}
-    if version.get("ancestry_status") in _STALE_ANCESTRY:
-        return {**where, "verdict": "out_of_date", "message": "; ".join(version.get("ancestry_messages") or [])}
-    return {**where, "verdict": "ok", "message": f"{version['bucket']} {version['name']} is current"}
+                "message": "; ".join(findings.stored_messages(version, shown))
+                or f"its ancestry is {version['ancestry_status'].replace('_', ' ')}"}
+    walked = inherited.get((bucket, version["number"]))
+    if walked:
+        return {**where, "verdict": "out_of_date", "message": findings.sentence(walked, shown)}
+    return {**where, "verdict": "ok", "message": f"{bucket} {name} is current"}
 
 
 def _versions(matches: list[dict[str, Any]]) -> dict[tuple[str, int], dict[str, Any]]:

@@ -7,7 +7,10 @@ versions costs it what one of 100 does. Each run:
 1. applies due scheduled revocations;
 2. works through the markers: carries revocation/restore cascades down the tree, and
    re-evaluates the children of versions whose channel moved or whose status changed,
-   flagging the outdated and revoked-parent ones (an audit event each, sent out too);
+   flagging the outdated and revoked-parent ones (an audit event each, sent out too). A
+   child whose stored status (or finding) changes leaves a marker of its own in the same
+   transaction, and the run reads the markers it left too, up to its bound: outdated
+   reaches grandchildren in the same run, and what is beyond the bound waits for the next;
 3. checks the channels of every bucket those markers name against the versions they hold,
    and re-copies any that drifted (a `channel.repaired` event each);
 4. retries unresolved parent hints;
@@ -19,56 +22,87 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import ancestry, channels, lifecycle, markers, store
+from . import ancestry, channels, findings, lifecycle, markers, store
 from .clock import now_iso
 from .observability import logger, metrics
 
 MARKERS_PER_RUN = 500
+EXPOSURE_LIMIT = 100  # channels serving revoked versions / upcoming revocations listed at most
 CASCADE_BUDGET = 200
 UNRESOLVED_PER_RUN = 100
 
 
-
 def sweep() -> dict[str, Any]:
-    """Run one sweep and say what it did."""
+    """Run one sweep and say what it did (its sentences in full: it is run by contributors)."""
     started = now_iso()
     applied = lifecycle.apply_due()
     changes: list[dict[str, Any]] = []
     cascades: list[dict[str, Any]] = []
-    pending = markers.pending(MARKERS_PER_RUN)
-    for marker in pending:
-        if marker["kind"] == markers.CASCADE:
-            done, finished = lifecycle.continue_cascade(marker, CASCADE_BUDGET)
-            cascades.append({"source": f"{marker['bucket']}/v{marker['number']}", "mode": marker.get("mode"),
-                             "versions_changed": done, "finished": finished})
-            continue
-        parents = {marker.get("from_number"), marker.get("to_number"), marker.get("number")} - {None}
-        for number in sorted(parents):
-            for child in ancestry.child_refs(marker["bucket"], number):
-                changed = ancestry.recheck(*child)
-                if changed:
-                    changes.append(_record_change(*changed))
-        markers.done(marker)
-    repaired = [fix for bucket in sorted({m["bucket"] for m in pending}) for fix in channels.repair_drift(bucket)]
+    touched: set[str] = set()
+    processed = _work_through_markers(changes, cascades, touched)
+    repaired = [fix for bucket in sorted(touched) for fix in channels.repair_drift(bucket)]
     resolved = _retry_unresolved()
     report = {"started_at": started, "finished_at": now_iso(), "revocations_applied": applied,
               "cascades": cascades, "ancestry_changes": changes, "parents_resolved": resolved,
-              "channels_repaired": repaired,
-              "markers_processed": len(pending), "more_pending": len(pending) >= MARKERS_PER_RUN}
+              "channels_repaired": repaired, **exposure(EXPOSURE_LIMIT),
+              "markers_processed": processed, "more_pending": processed >= MARKERS_PER_RUN}
     store.put({**store.report_key(), **report})
     metrics.add_metric(name="SweepAncestryChanges", unit="Count", value=len(changes))
     if applied:
         metrics.add_metric(name="ScheduledRevocationsApplied", unit="Count", value=len(applied))
     logger.info("sweep finished", extra={"revocations_applied": applied, "ancestry_changes": len(changes),
-                                         "markers": len(pending)})
-    return report
+                                         "markers": processed})
+    return _present_sweep(report, findings.everything)
 
 
-def _record_change(version: dict[str, Any], old: str | None, new: str | None) -> dict[str, Any]:
-    fresh = store.get(store.version_key(version["bucket"], version["number"])) or version
-    change = {"bucket": version["bucket"], "version": version["name"], "from": old, "to": new,
-              "messages": fresh.get("ancestry_messages") or []}
-    return change
+def _work_through_markers(changes: list[dict[str, Any]], cascades: list[dict[str, Any]], touched: set[str]) -> int:
+    """Handle pending markers, oldest first, at most MARKERS_PER_RUN; returns how many, and
+    adds the buckets they name to `touched`.
+
+    The markers this run leaves itself (a child whose status changed, a descendant revoked)
+    are read too, up to the bound, so outdated reaches grandchildren in one run. A cascade
+    that is not finished keeps its marker: it is skipped when read again.
+    """
+    processed, unfinished, seen = 0, 0, set()
+    while processed < MARKERS_PER_RUN:
+        batch = [m for m in markers.pending(MARKERS_PER_RUN - processed + unfinished)
+                 if m["id"] not in seen][:MARKERS_PER_RUN - processed]
+        wrote = False
+        for marker in batch:
+            seen.add(marker["id"])
+            touched.add(marker["bucket"])
+            processed += 1
+            if marker["kind"] == markers.CASCADE:
+                done, finished = lifecycle.continue_cascade(marker, CASCADE_BUDGET)
+                cascades.append({"source": f"{marker['bucket']}/v{marker['number']}", "mode": marker.get("mode"),
+                                 "versions_changed": done, "finished": finished})
+                unfinished += not finished
+                wrote = wrote or bool(done)
+            else:
+                wrote = _recheck_children(marker, changes) or wrote
+        if not wrote:  # nothing new was written, so no marker of this run's is waiting
+            return processed
+    return processed
+
+
+def _recheck_children(marker: dict[str, Any], changes: list[dict[str, Any]]) -> bool:
+    """Re-check the children of the versions a marker names; whether any stored ancestry changed."""
+    wrote = False
+    parents = {marker.get("from_number"), marker.get("to_number"), marker.get("number")} - {None}
+    for number in sorted(parents):
+        for child in ancestry.child_refs(marker["bucket"], number):
+            changed = ancestry.recheck(*child)
+            if changed:
+                wrote = True
+                if changed[1] != changed[2]:  # a status change; a new sentence alone is not one
+                    changes.append(_record_change(*changed))
+    markers.done(marker)
+    return wrote
+
+
+def _record_change(version: dict[str, Any], old: str | None, new: str | None,
+                   found: list[findings.Finding]) -> dict[str, Any]:
+    return {"bucket": version["bucket"], "version": version["name"], "from": old, "to": new, "findings": found}
 
 
 def _retry_unresolved() -> list[dict[str, Any]]:
@@ -80,16 +114,50 @@ def _retry_unresolved() -> list[dict[str, Any]]:
     return resolved
 
 
-def report(limit: int, next_token: str | None) -> dict[str, Any]:
-    """The last sweep's findings, the versions flagged now (paginated) and counts."""
+def exposure(limit: int, see_restricted: bool = True) -> dict[str, Any]:
+    """The biggest risks, each one Query of a sparse index: channels that hold a revoked
+    version (consumers get a 409 from them) and scheduled revocations still to come."""
+    serving, more_serving = channels.serving_revoked(limit, see_restricted)
+    upcoming, more_upcoming = lifecycle.upcoming(limit)
+    return {"channels_serving_revoked": serving, "channels_serving_revoked_truncated": more_serving,
+            "upcoming_revocations": upcoming, "upcoming_revocations_truncated": more_upcoming}
+
+
+def report(limit: int, next_token: str | None, see_restricted: bool = True) -> dict[str, Any]:
+    """The last sweep's findings, the versions flagged now (paginated) and counts; for a
+    viewer, no sentence names a restricted channel (one BatchGet of the channels named)."""
     last = store.get(store.report_key()) or {}
     flagged, end = store.list_page(store.FLAGGED, next_token, limit=limit)
     counts: dict[str, int] = {"out_of_date": 0, "parent_revoked": 0, "undetermined": 0}
     for item in store.query_all(store.FLAGGED, projection="ancestry_status"):
         counts[item["ancestry_status"]] = counts.get(item["ancestry_status"], 0) + 1
     counts["unresolved_parents"] = sum(1 for _ in store.query_all(store.UNRESOLVED, projection="PK"))
-    body = {"last_sweep": store.strip_keys(last) or None, "counts": counts,
-            "flagged": [store.strip_keys(i) for i in flagged]}
+    named = findings.channels_in([*(f for i in flagged for f in i.get("findings") or []),
+                                  *(f for c in last.get("ancestry_changes") or [] for f in c.get("findings") or []),
+                                  *(r["parent"] for r in last.get("parents_resolved") or [])])
+    named |= {(c["bucket"], c["channel"]) for c in last.get("channels_serving_revoked") or []}
+    shown = findings.visibility(named, see_restricted)
+    risks = exposure(EXPOSURE_LIMIT, see_restricted)
+    counts.update(channels_serving_revoked=len(risks["channels_serving_revoked"]),
+                  upcoming_revocations=len(risks["upcoming_revocations"]))
+    body = {"last_sweep": _present_sweep(store.strip_keys(last), shown) if last else None, "counts": counts,
+            "flagged": [_present_flag(store.strip_keys(i), shown) for i in flagged], **risks}
     if end:
         body["next_token"] = end
     return body
+
+
+def _present_flag(item: dict[str, Any], shown: findings.Shown) -> dict[str, Any]:
+    """A flagged item (or a sweep's change) as a response: its findings written as sentences."""
+    return {**{k: v for k, v in item.items() if k != "findings"},
+            "messages": findings.stored_messages(item, shown, key="findings", legacy="messages")}
+
+
+def _present_sweep(report: dict[str, Any], shown: findings.Shown) -> dict[str, Any]:
+    """A sweep's report as a response: the stored findings written as sentences for the caller."""
+    return {**report,
+            "channels_serving_revoked": [c for c in report.get("channels_serving_revoked") or []
+                                         if shown(c["bucket"], c["channel"])],
+            "ancestry_changes": [_present_flag(c, shown) for c in report.get("ancestry_changes") or []],
+            "parents_resolved": [{**r, "parent": findings.link(r["parent"], shown)}
+                                 for r in report.get("parents_resolved") or []]}

@@ -255,7 +255,7 @@ def _revoke_now(bucket: str, number: int, revocation: dict[str, Any], expect_sta
     updated = {**version, "status": "revoked", "revocation": revocation, "updated_at": stamp}
     holding = channels.holding(bucket, number)
     actor = actor or revocation.get("revoked_by") or "registry"
-    actions = [_version_update(version, updated),
+    actions = [ancestry.with_inherited_status(_version_update(version, updated), revocation),
                store.delete_action(store.flagged_key(bucket, number)),  # revoked: no longer "needs attention"
                markers.marker_action(markers.VERSION_STATUS, bucket, number=number),
                audit.event_action(bucket, "version.revoked", version["name"], actor, before=version["status"],
@@ -282,8 +282,7 @@ def _restore(bucket: str, number: int, actor: str, cascade: bool = True) -> Vers
                markers.marker_action(markers.VERSION_STATUS, bucket, number=number),
                audit.event_action(bucket, "version.restored", version["name"], actor, before=version["status"],
                                   after="active")]
-    if version["status"] == "revoked" and version.get("ancestry_status") in ancestry.FLAGGED_STATUSES:
-        actions.append(ancestry.flag_action(updated, version["ancestry_status"], version.get("ancestry_messages") or []))
+    actions += ancestry.restored_actions(actions[0], version, updated)
     revocation = version.get("revocation") or {}
     if cascade and version["status"] == "revoked" and revocation.get("revocation_type") == "direct" \
             and not revocation.get("skip_descendants_revocation"):

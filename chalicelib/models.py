@@ -122,13 +122,18 @@ AncestryStatus = Literal["up_to_date", "out_of_date", "undetermined", "parent_re
 
 
 class ParentLink(BaseModel):
-    """A resolved parent: which version, taken from which channel (if any), found how."""
+    """A resolved parent: which version, taken from which channel (if any), found how; for a
+    `parent_channel` hint, whether through the channel's history at the build time or as it
+    was when the version was recorded, and that in words (`resolution`). `channel` is null
+    for a viewer when the channel is restricted."""
 
     bucket: str
     version: str
     fingerprint: str
     channel: str | None = None
     found_by: Literal["parent_version", "parent_channel", "source_artifact"]
+    resolved_at: Literal["build_time", "upload"] | None = None
+    resolution: str | None = None
 
 
 class Version(BaseModel):

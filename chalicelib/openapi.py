@@ -62,6 +62,9 @@ INTEGER: Schema = {"type": "integer"}
 BOOLEAN: Schema = {"type": "boolean"}
 STRINGS: Schema = {"type": "array", "items": STRING}
 VERSION_STATUS: Schema = {"type": "string", "enum": ["active", "revoked", "revocation_scheduled"]}
+RESOLVED_AT: Schema = {"type": "string", "enum": ["build_time", "upload"],
+                       "description": "how a parent_channel hint was resolved: the channel's history at the "
+                                      "build time, or the channel as it was when the version was recorded"}
 ANCESTRY_STATUS: Schema = {"type": "string", "enum": ["up_to_date", "out_of_date", "undetermined", "parent_revoked"]}
 
 
@@ -97,6 +100,8 @@ def _inline_schemas() -> dict[str, Schema]:
         "channel": _nullable(STRING),
         "source_artifact": _nullable(STRING),
         "found_by": {"type": "string", "enum": ["parent_version", "parent_channel", "source_artifact", "unresolved"]},
+        "resolved_at": RESOLVED_AT,
+        "resolution": STRING,
         "status": ANCESTRY_STATUS,
         "message": STRING,
     }, required=["found_by", "status", "message"],
@@ -108,8 +113,19 @@ def _inline_schemas() -> dict[str, Schema]:
     }
     resolved_parent = _obj({
         "bucket": STRING, "number": INTEGER, "version": STRING, "fingerprint": STRING,
-        "channel": _nullable(STRING), "found_by": STRING,
+        "channel": _nullable(STRING), "found_by": STRING, "resolved_at": RESOLVED_AT, "resolution": STRING,
     }, required=["bucket", "number", "version", "fingerprint", "found_by"])
+    exposure = {
+        "channels_serving_revoked": {"type": "array", "description": "channels holding a revoked version: "
+                                     "consumers get a 409 from them (restricted ones only for contributors)",
+                                     "items": _obj({"bucket": STRING, "channel": STRING, "version": _nullable(STRING),
+                                                    "revocation": _nullable(_ref("StoredRevocation"))})},
+        "channels_serving_revoked_truncated": {**BOOLEAN, "description": "more than the list shows"},
+        "upcoming_revocations": {"type": "array", "description": "scheduled revocations still to come, soonest first",
+                                 "items": _obj({"bucket": STRING, "version": STRING, "revoke_at": _nullable(STRING),
+                                                "reason": _nullable(STRING)})},
+        "upcoming_revocations_truncated": {**BOOLEAN, "description": "more than the list shows"},
+    }
     sweep_report = _obj({
         "started_at": STRING,
         "finished_at": STRING,
@@ -121,9 +137,13 @@ def _inline_schemas() -> dict[str, Schema]:
             "to": _nullable(ANCESTRY_STATUS), "messages": STRINGS}, required=["bucket", "version", "messages"])},
         "parents_resolved": {"type": "array", "items": _obj({
             "bucket": STRING, "number": INTEGER, "parent": resolved_parent})},
+        "channels_repaired": {"type": "array", "items": _obj({
+            "bucket": STRING, "channel": STRING, "version": _nullable(STRING), "was": _nullable(STRING),
+            "now": _nullable(STRING)})},
+        **exposure,
         "markers_processed": INTEGER,
         "more_pending": BOOLEAN,
-    }, description="What one compliance sweep did")
+    }, required=[], description="What one compliance sweep did")
     return {
         "Error": _obj({"error": {**STRING, "description": "a code: BadRequest, Unauthorized, Forbidden, NotFound, "
                                                            "Conflict, Contention, ..."},
@@ -195,8 +215,9 @@ def _inline_schemas() -> dict[str, Schema]:
             "counts": {"type": "object", "additionalProperties": INTEGER,
                        "required": ["out_of_date", "parent_revoked", "undetermined", "unresolved_parents"]},
             "flagged": {"type": "array", "items": _ref("FlaggedVersion")},
+            **exposure,
             "next_token": STRING,
-        }, required=["last_sweep", "counts", "flagged"],
+        }, required=["last_sweep", "counts", "flagged", *exposure],
             description="The last sweep's findings and the versions flagged now (paginated)"),
         "Identity": _obj({"name": _nullable(STRING),
                           "role": _nullable({"type": "string", "enum": ["viewer", "contributor", "admin"]}),

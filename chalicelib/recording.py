@@ -115,9 +115,9 @@ def _create(run: ParsedRun, bucket: dict[str, Any], actor: str) -> IngestedVersi
               for p in parents if p.get("parent_status")]
     if parents or unresolved:
         link_status, links = ancestry.evaluate(version["parents"] or [], unresolved, revoked=bool(inherited))
-        version.update(ancestry_status=link_status, ancestry_messages=ancestry.attention(links))
+        version.update(ancestry_status=link_status, ancestry_findings=ancestry.attention(links))
         if link_status in ancestry.FLAGGED_STATUSES and not inherited:
-            extra.append(ancestry.flag_action(version, link_status, version["ancestry_messages"]))
+            extra.append(ancestry.flag_action(version, link_status, version["ancestry_findings"]))
     if unresolved:
         extra.append(store.put_action({**store.unresolved_key(run.bucket, number), "bucket": run.bucket,
                                        "number": number}))

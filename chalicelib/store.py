@@ -28,13 +28,14 @@ newest first = reverse Query GSI1 `VERSIONS#<b>`; version with its builds = one 
 then that Query; which version made an artifact = Query `ARTIFACT#<id>`; ingestions newest
 first = reverse Query GSI1 `INGESTIONS`, by status GSI2 `INGESTIONS#<status>`; channels of
 a bucket = Query `begins_with(SK, CHANNEL#)`; a channel (and the consumer query) = GetItem;
-its history newest first = reverse Query `begins_with(SK, HISTORY#<name>#)`; due scheduled
-revocations = Query GSI2 `REVOKE_DUE` with `GSI2SK <= now` (sparse: only scheduled versions);
-children of a version = Query `begins_with(SK, CHILD#<n:010>#)`; channels that hold a revoked
-version = Query GSI2 `REVOKED_CHANNELS`; upcoming scheduled revocations = Query GSI2
+its history newest first = reverse Query `begins_with(SK, HISTORY#<name>#)`; where it pointed
+at a moment T = reverse Query `SK BETWEEN HISTORY#<name># AND HISTORY#<name>#<T>~`, Limit 1;
+due scheduled revocations = Query GSI2 `REVOKE_DUE` with `GSI2SK <= now` (sparse: only scheduled
+versions); children of a version = Query `begins_with(SK, CHILD#<n:010>#)`; channels that hold a
+revoked version = Query GSI2 `REVOKED_CHANNELS`; upcoming scheduled revocations = Query GSI2
 `REVOKE_DUE` with `GSI2SK > now`; a large version's serving copy = Query
-`begins_with(SK, COPY#<n:010>#<generation>#)`; the sweep reads the
-`SWEEP#…` partitions, whose size follows recent changes, not the size of the registry;
+`begins_with(SK, COPY#<n:010>#<generation>#)`; the sweep reads the `SWEEP#…` partitions, whose
+size follows recent changes, not the size of the registry;
 a bucket's audit events newest first = reverse Query `EVENTS#<b>`.
 """
 
@@ -332,7 +333,12 @@ def query_page(
     The sort key may be narrowed by one of `prefix`, `at_most` (≤) or `after` (>)."""
     hash_key, range_key = {None: (PK, SK), GSI1: (GSI1PK, GSI1SK), GSI2: (GSI2PK, GSI2SK)}[index]
     condition, values = "#h = :h", {":h": partition}
-    if prefix:
+    if prefix and at_most:
+        # Both: the range [prefix, at_most], which stays inside the prefix when at_most starts with it.
+        if not at_most.startswith(prefix):
+            raise ValueError(f"at_most {at_most!r} is outside the prefix {prefix!r}")
+        condition, values[":p"], values[":u"] = condition + " AND #r BETWEEN :p AND :u", prefix, at_most
+    elif prefix:
         condition, values[":p"] = condition + " AND begins_with(#r, :p)", prefix
     elif at_most:
         condition, values[":u"] = condition + " AND #r <= :u", at_most
@@ -368,6 +374,15 @@ def query_all(partition: str, **kwargs: Any) -> Iterator[Item]:
         yield from items
         if not start:
             return
+
+
+def history_at(bucket: str, channel: str, at: str) -> Item | None:
+    """The channel's history entry in force at `at` (ISO, as `clock.iso` writes it): the newest
+    entry at or before that moment, or None. One Query, newest first, Limit 1."""
+    prefix = history_prefix(channel)
+    items, _ = query_page(bucket_key(bucket)[PK], prefix=prefix, at_most=f"{prefix}{at}~", newest_first=True,
+                          limit=1)
+    return items[0] if items else None
 
 
 GUARD = "guard"  # marks an action that only guards the transaction (a check or a claim)

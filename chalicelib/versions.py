@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import buckets, store
+from . import buckets, findings, store
 from .errors import NotFound
 from .manifest import ParsedBuild
-from .models import VERSION_NAME, Build, Version
+from .models import VERSION_NAME, Version
 
 RUNNING = "running"  # a version still being written (several transactions) or built: never served
 
@@ -34,26 +34,34 @@ def load(bucket: str, ref: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     return version, [i for i in items if store.is_build(i)]
 
 
-def get_version(bucket: str, ref: str) -> Version:
+def get_version(bucket: str, ref: str, see_restricted: bool = True) -> Version:
+    """A version with its builds; a viewer gets one BatchGet more when its ancestry names
+    channels (to leave out the restricted ones)."""
     version, builds = load(bucket, ref)
-    return to_version(version, builds)
+    return to_version(version, builds, findings.visibility(findings.channels_of_version(version), see_restricted))
 
 
-def list_versions(bucket: str, limit: int, token: str | None) -> tuple[list[Version], str | None]:
-    """Newest first; one Query page (a GetItem more only to tell an empty bucket from none)."""
+def list_versions(bucket: str, limit: int, token: str | None, see_restricted: bool = True
+                  ) -> tuple[list[Version], str | None]:
+    """Newest first; one Query page (a GetItem more only to tell an empty bucket from none,
+    a BatchGet more for a viewer when the page's ancestry names channels)."""
     partition = store.version_index(bucket, 0)[store.GSI1PK]
     items, next_token = store.list_page(partition, token, index=store.GSI1, newest_first=True, limit=limit)
     if not items and not token:
         buckets.require(bucket, consistent=False)  # an empty page: no versions, or no bucket?
-    return [to_version(i) for i in items], next_token
+    shown = findings.visibility(set().union(*map(findings.channels_of_version, items)), see_restricted)
+    return [to_version(i, shown=shown) for i in items], next_token
 
 
-def to_version(item: dict[str, Any], builds: list[dict[str, Any]] | None = None) -> Version:
+def to_version(item: dict[str, Any], builds: list[dict[str, Any]] | None = None,
+               shown: findings.Shown = findings.everything) -> Version:
+    """The API's shape of a version item: ancestry sentences written for the caller (`shown`
+    says which channels it may see)."""
     fields = store.strip_keys(item)
     if builds is not None:
         ordered = sorted(builds, key=lambda b: (b["component_type"], b.get("build_time") or "", b["id"]))
-        fields["builds"] = [Build.model_validate(store.strip_keys(b)) for b in ordered]
-    return Version.model_validate(fields)
+        fields["builds"] = [store.strip_keys(b) for b in ordered]
+    return Version.model_validate(findings.version(fields, shown))
 
 
 def build_item(bucket: str, number: int, build: ParsedBuild, now: str) -> dict[str, Any]:

@@ -157,3 +157,24 @@ def moto_server(moto_server_url, monkeypatch):
     aws.client("s3").create_bucket(Bucket=MANIFEST_BUCKET)
     yield moto_server_url
     aws.reset()
+
+
+@pytest.fixture
+def moved_clock(monkeypatch):
+    """The registry's clock, running with real time but movable forward."""
+    from datetime import datetime, timedelta, timezone
+
+    from chalicelib import clock
+
+    class Clock:
+        offset = timedelta(0)
+
+        def advance(self, **delta: float) -> None:
+            self.offset += timedelta(**delta)
+
+        def now(self) -> datetime:
+            return datetime.now(timezone.utc) + self.offset
+
+    fake = Clock()
+    monkeypatch.setattr(clock, "now", fake.now)
+    return fake

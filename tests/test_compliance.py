@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from chalicelib import aws, lifecycle
+from chalicelib import aws, compliance, lifecycle
 from conftest import manifest
 from test_ancestry import CHILD_AMI, GRANDCHILD_AMI, build_chain
 
@@ -31,19 +31,25 @@ def test_a_channel_move_flags_the_child_after_a_sweep_and_the_report_says_so(reg
     child = registry.get("/buckets/child/versions/v1")
     assert child["ancestry_status"] == "out_of_date"
     assert child["ancestry_messages"] == ["parent base channel production now points at v2; this was built from v1"]
+    # outdated propagates down the chain, in the same sweep
+    chain = "parent child v1 is out of date: parent base channel production now points at v2"
+    assert registry.get("/buckets/grandchild/versions/v1")["ancestry_messages"] == [chain]
     report = registry.get("/compliance/report")
-    assert report["counts"]["out_of_date"] == 1
-    assert [(f["bucket"], f["version"], f["ancestry_status"]) for f in report["flagged"]] == [("child", "v1", "out_of_date")]
-    assert report["last_sweep"]["ancestry_changes"] == [{
-        "bucket": "child", "version": "v1", "from": "up_to_date", "to": "out_of_date",
-        "messages": ["parent base channel production now points at v2; this was built from v1"]}]
+    assert report["counts"]["out_of_date"] == 2
+    assert [(f["bucket"], f["version"], f["ancestry_status"]) for f in report["flagged"]] == [
+        ("child", "v1", "out_of_date"), ("grandchild", "v1", "out_of_date")]
+    assert report["flagged"][1]["messages"] == [chain]
+    assert report["last_sweep"]["ancestry_changes"] == [
+        {"bucket": "child", "version": "v1", "from": "up_to_date", "to": "out_of_date",
+         "messages": ["parent base channel production now points at v2; this was built from v1"]},
+        {"bucket": "grandchild", "version": "v1", "from": "up_to_date", "to": "out_of_date", "messages": [chain]}]
     registry.send("post", "/buckets/child/versions/v1/revoke", {"reason": "rebuild"})
-    assert registry.get("/compliance/report")["flagged"] == []  # revoked: off the list
+    assert registry.get("/compliance/report")["flagged"] == []  # revoked (the grandchild by inheritance): off the list
     registry.send("post", "/buckets/child/versions/v1/restore")
-    assert [f["version"] for f in registry.get("/compliance/report")["flagged"]] == ["v1"]  # back on it
+    assert [f["bucket"] for f in registry.get("/compliance/report")["flagged"]] == ["child", "grandchild"]  # back on it
     registry.send("patch", "/buckets/base/channels/production", {"version": "v1"})
     sweep(registry)
-    assert status(registry, "child") == ("active", "up_to_date")
+    assert status(registry, "child") == status(registry, "grandchild") == ("active", "up_to_date")
     assert registry.get("/compliance/report")["flagged"] == []
 
 
@@ -75,7 +81,10 @@ def test_skip_descendants_spares_them_as_parent_revoked(registry):
     sweep(registry)
     assert status(registry, "child") == ("active", "parent_revoked")
     assert registry.get("/compliance/report")["counts"]["parent_revoked"] == 1
-    assert status(registry, "grandchild") == ("active", "up_to_date")  # its own parent is fine
+    # its own parent is not revoked, but has a revoked parent: outdated, saying why
+    grandchild = registry.get("/buckets/grandchild/versions/v1")
+    assert (grandchild["ancestry_status"], grandchild["ancestry_messages"]) == (
+        "out_of_date", ["parent child v1 is out of date: parent base v1 is revoked (bad)"])
 
 
 def test_an_explicit_revocation_outranks_an_inherited_one(registry):
@@ -164,3 +173,45 @@ def test_the_sweep_costs_the_same_however_many_quiet_versions(registry):
         return len(calls)
 
     assert sweep_calls(5) == sweep_calls(60)
+
+
+# ---- outdated propagates down the chain (issue 10, item 11) -----------------------------------
+
+def sweep_until_quiet(registry):
+    while registry.send("post", "/compliance/sweep")["more_pending"]:
+        pass
+
+
+def test_the_check_never_calls_a_grandchild_ok_while_its_parent_is_out_of_date(registry, monkeypatch):
+    build_chain(registry)
+    sweep_until_quiet(registry)
+    registry.send("patch", "/buckets/base/channels/production", {"version": "v2"})
+    monkeypatch.setattr(compliance, "MARKERS_PER_RUN", 1)  # this sweep reaches the child, not the grandchild
+    assert registry.send("post", "/compliance/sweep")["more_pending"] is True
+    assert status(registry, "child")[1] == "out_of_date" and status(registry, "grandchild")[1] == "up_to_date"
+    chain = "parent child v1 is out of date: parent base channel production now points at v2"
+    results = registry.send("post", "/compliance/check", {"artifacts": [CHILD_AMI, GRANDCHILD_AMI]})["results"]
+    assert [(r["verdict"], r["message"]) for r in results] == [
+        ("out_of_date", "parent base channel production now points at v2; this was built from v1"),
+        ("out_of_date", chain)]
+    sweep(registry)  # the next run carries it down
+    assert registry.get("/buckets/grandchild/versions/v1")["ancestry_messages"] == [chain]
+
+
+def test_a_version_revoked_by_inheritance_stores_parent_revoked_and_is_rechecked_on_restore(registry):
+    build_chain(registry)
+    registry.send("post", "/buckets/base/versions/v1/revoke", {"reason": "CVE-2026-0001"})
+    for bucket in ("child", "grandchild"):
+        version = registry.get(f"/buckets/{bucket}/versions/v1")
+        assert (version["status"], version["ancestry_status"]) == ("revoked", "parent_revoked")
+        assert version["ancestry_messages"] == [
+            "ancestor base v1 is revoked (CVE-2026-0001); this version inherited the revocation"]
+    listed = registry.get("/buckets/child/versions")["items"][0]
+    assert (listed["status"], listed["ancestry_status"]) == ("revoked", "parent_revoked")
+    children = registry.get("/buckets/base/versions/v1/ancestry")["children"]
+    assert [(c["status"], c["ancestry_status"]) for c in children] == [("revoked", "parent_revoked")]
+    registry.send("post", "/buckets/base/versions/v1/restore")
+    for bucket in ("child", "grandchild"):  # checked again as they come back, not left "parent revoked"
+        version = registry.get(f"/buckets/{bucket}/versions/v1")
+        live = registry.get(f"/buckets/{bucket}/versions/v1/ancestry")["ancestry_status"]
+        assert version["status"] == "active" and version["ancestry_status"] == live != "parent_revoked"

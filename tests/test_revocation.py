@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from chalicelib import aws, clock, lifecycle
+from chalicelib import aws, lifecycle
 from conftest import manifest
 
 
@@ -54,23 +54,6 @@ def schedule_event(registry) -> None:
     event = registry.client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event",
                                                      detail={}, resources=[])
     registry.client.lambda_.invoke("sweep", event)
-
-
-@pytest.fixture
-def moved_clock(monkeypatch):
-    """The registry's clock, running with real time but movable forward."""
-    class Clock:
-        offset = timedelta(0)
-
-        def advance(self, **delta: float) -> None:
-            self.offset += timedelta(**delta)
-
-        def now(self) -> datetime:
-            return datetime.now(timezone.utc) + self.offset
-
-    fake = Clock()
-    monkeypatch.setattr(clock, "now", fake.now)
-    return fake
 
 
 def parse(stamp: str) -> datetime:

@@ -34,6 +34,7 @@ MANIFESTS = "packer-manifests"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 OUTDATED = "Outdated: parent base channel production now points at v2; this was built from v1."
+CHAIN = "Outdated: parent child v1 is out of date: parent base channel production now points at v2."
 BASE_AMIS = ("ami-0ba5e0000000000a1", "ami-0ba5e0000000000b1")
 
 
@@ -198,10 +199,10 @@ def test_sign_in_find_the_outdated_child_and_read_why(page, registry):
     child = page.locator('tr[data-bucket="child"]')
     expect(child).to_contain_text("1 outdated")
     expect(page.locator('tr[data-bucket="web-server"]')).to_contain_text("No problems")
-    expect(page.locator('tr[data-bucket="app-server"]')).to_contain_text("No problems")
+    expect(page.locator('tr[data-bucket="app-server"]')).to_contain_text("1 outdated")  # down the chain
     expect(page.locator('tr[data-bucket="base"]')).to_contain_text("production → v2")
-    expect(page.get_by_text("1 version needs attention (1 outdated)")).to_be_visible()
-    expect(page.locator("#flagged-summary")).to_have_text(f"child v1 — {OUTDATED}")
+    expect(page.get_by_text("2 versions need attention (2 outdated)")).to_be_visible()
+    expect(page.locator("#flagged-summary li")).to_have_text([f"app-server v1 — {CHAIN}", f"child v1 — {OUTDATED}"])
     page.get_by_label("Search buckets").fill("hardened")
     expect(rows.filter(visible=True)).to_have_count(1)
     expect(page.locator("#bucket-count")).to_contain_text("1 of 4 buckets match")
@@ -282,9 +283,10 @@ def test_ingestions_and_compliance(page, registry):
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Compliance").click()
     flagged = page.locator("#flagged-table tbody tr")
-    expect(flagged).to_have_count(1)
-    expect(flagged.first).to_contain_text("child v1")
-    expect(flagged.first).to_contain_text(OUTDATED)
+    expect(flagged).to_have_count(2)
+    expect(flagged.last).to_contain_text("child v1")
+    expect(flagged.last).to_contain_text(OUTDATED)
+    expect(flagged.first).to_contain_text(CHAIN)
     page.get_by_role("button", name="Run a sweep now").click()
     expect(page.locator("#notice")).to_contain_text("Sweep finished")
     shot(page, "compliance")
@@ -390,3 +392,31 @@ def test_revoke_through_the_page_then_restore(page, registry):
     expect(page.locator("#version-status")).to_contain_text("Active")
     page.goto(f"{url}/#bucket=child&version=v1")
     expect(page.locator("#version-status")).to_contain_text("Active")
+
+
+def test_channels_serving_a_revoked_version_top_the_page(page, registry):
+    """Issue 10, item 12: the bucket list's banner and the compliance view name channels whose
+    consumers get a 409 (then the version is restored, so the chain is as it was)."""
+    from playwright.sync_api import expect
+    import urllib.request
+
+    url, _ = registry
+
+    def call(method: str, path: str, payload: Any = None) -> None:
+        request = urllib.request.Request(f"{url}{path}", method=method, data=json.dumps(payload or {}).encode(),
+                                         headers={"Authorization": f"Bearer {TOKEN}",
+                                                  "Content-Type": "application/json"})
+        urllib.request.urlopen(request, timeout=20).read()
+
+    call("POST", "/buckets/web-server/channels", {"name": "edge", "version": "v1"})
+    call("POST", "/buckets/web-server/versions/v1/revoke", {"reason": "leaked key", "disable_rollback_channels": True})
+    try:
+        page.goto(f"{url}/#token={TOKEN}")
+        expect(page.locator("#serving-revoked-summary li")).to_have_text(
+            ["web-server / edge → v1 — revoked: leaked key"])
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Compliance").click()
+        expect(page.locator("#serving-revoked-table tbody tr")).to_have_count(1)
+        shot(page, "compliance-serving-revoked")
+    finally:
+        call("POST", "/buckets/web-server/versions/v1/restore")
+        call("DELETE", "/buckets/web-server/channels/edge")

@@ -110,13 +110,15 @@ async function api(method, path, { params, body, quiet401 = false } = {}) {
 async function allPages(path, params = {}, maxPages = 5, key = "items") {
   let items = [];
   let next = null;
+  let first = null;
   for (let i = 0; i < maxPages; i++) {
     const page = await api("GET", path, { params: { ...params, limit: PAGE_SIZE, next_token: next } });
+    first = first || page;
     items = items.concat(page[key] || []);
     next = page.next_token;
     if (!next) break;
   }
-  return { items, next_token: next };
+  return { items, next_token: next, first };
 }
 
 // Run `task` over `items` with at most `limit` in flight.
@@ -540,7 +542,29 @@ async function renderBuckets(ctx) {
 }
 
 function summaryOfReport(report) {
-  const flagged = report.items || [];
+  return [servingRevokedCallout(report.first || {}), flaggedCallout(report.items || [])].filter(Boolean);
+}
+
+// The biggest risk first: channels whose consumers get a 409 because they hold a revoked version.
+function servingRevokedCallout(page) {
+  const serving = page.channels_serving_revoked || [];
+  if (!serving.length) return null;
+  const more = page.channels_serving_revoked_truncated ? " (and more)" : "";
+  return callout("bad", "!", `${serving.length}${more} channel${serving.length === 1 ? " serves" : "s serve"} a revoked version: consumers get an error from ${serving.length === 1 ? "it" : "them"}.`,
+    h("ul", { id: "serving-revoked-summary" }, serving.slice(0, 5).map((c) => h("li", {},
+      h("span", { class: "channel-name" }, `${c.bucket} / ${c.channel}`), " → ",
+      c.version ? versionLink(c.bucket, c.version, c.version) : "", ` — ${revocationWords(c.revocation)}`))),
+    h("p", {}, "Assign a good version to each, or restore the version: ",
+      h("a", { href: "#view=compliance" }, "see the compliance report"), "."));
+}
+
+function revocationWords(revocation) {
+  const r = revocation || {};
+  const origin = r.revocation_type === "inherited" && r.inherited_from ? ` (inherited from ${r.inherited_from})` : "";
+  return `revoked${origin}${r.reason ? `: ${r.reason}` : ""}`;
+}
+
+function flaggedCallout(flagged) {
   if (!flagged.length) return null;
   const byStatus = {};
   for (const item of flagged) byStatus[item.ancestry_status] = (byStatus[item.ancestry_status] || 0) + 1;
@@ -1039,7 +1063,9 @@ async function renderCompliance(ctx) {
         fact("Started", when(last.started_at)), fact("Finished", when(last.finished_at)),
         fact("Scheduled revocations applied", String((last.revocations_applied || []).length)),
         fact("Changes processed", String(last.markers_processed ?? 0)),
-        fact("Parents found", String((last.parents_resolved || []).length))),
+        fact("Parents found", String((last.parents_resolved || []).length)),
+        fact("Channels repaired", String((last.channels_repaired || []).length)),
+        fact("Channels serving a revoked version", String((last.channels_serving_revoked || []).length))),
       last.more_pending ? h("p", {}, "More changes are waiting: the next sweep continues.") : null,
       (last.revocations_applied || []).length ? [h("h3", {}, "Revocations applied"),
         h("ul", {}, last.revocations_applied.map((r) => h("li", {}, typeof r === "string" ? r : JSON.stringify(r))))] : null,
@@ -1062,8 +1088,19 @@ async function renderCompliance(ctx) {
         fact("Outdated", String(counts.out_of_date ?? 0)),
         fact("Parent revoked", String(counts.parent_revoked ?? 0)),
         fact("Undetermined", String(counts.undetermined ?? 0)),
-        fact("Unresolved parent hints", String(counts.unresolved_parents ?? 0))),
+        fact("Unresolved parent hints", String(counts.unresolved_parents ?? 0)),
+        fact("Channels serving a revoked version", String(counts.channels_serving_revoked ?? 0)),
+        fact("Upcoming revocations", String(counts.upcoming_revocations ?? 0))),
       sweepForm),
+    section("Channels serving a revoked version", liveTable("Channels serving a revoked version",
+      ["Channel", "Version", "Why"], h("tbody", {}, (report.channels_serving_revoked || []).map((c) => row(
+        ["Channel", "Version", "Why"], [`${c.bucket} / ${c.channel}`,
+          c.version ? versionLink(c.bucket, c.version, c.version) : "", revocationWords(c.revocation)]))),
+      { empty: "No channel serves a revoked version.", id: "serving-revoked-table" })),
+    section("Upcoming revocations", liveTable("Upcoming revocations", ["Version", "When", "Why"],
+      h("tbody", {}, (report.upcoming_revocations || []).map((u) => row(["Version", "When", "Why"],
+        [versionLink(u.bucket, u.version), when(u.revoke_at), u.reason || ""]))),
+      { empty: "No revocation is scheduled.", id: "upcoming-table" })),
     section("Flagged versions", liveTable("Flagged versions", flaggedColumns, flaggedBody,
       { empty: "No version is flagged: every image with a known parent is up to date.", id: "flagged-table" }), more),
     section("Last sweep", lastBlock));

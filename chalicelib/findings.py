@@ -1,0 +1,191 @@
+"""Ancestry findings: the facts recorded about a version's parent links, and their sentences.
+
+A link's status comes with a *finding*: a small dict of facts (`kind`, `status`, the parent's
+bucket and version, the channel involved and where it points now, a revocation reason, the
+chain of outdated parents, ...). Findings are stored as facts (on the version as
+`ancestry_findings`, on its flagged item, in the sweep's report), and sentences are written
+from them when a response is built, for the caller asking.
+
+Why facts and not sentences: a viewer may not see restricted channels (`latest` included,
+as in HCP Packer), so for a viewer no sentence or field names a channel that is restricted
+*now* (or no longer exists), nor where it points: "parent base has a newer version in use
+than v1, which this was built from" instead of "parent base channel production now points
+at v2; this was built from v1". Rendering at response time stays right when a channel's
+`restricted` flag changes later; it costs a viewer one BatchGetItem of the channels named,
+and contributors nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+from . import store
+
+Finding = dict[str, Any]
+Shown = Callable[[str | None, str | None], bool]  # may the caller see channel (bucket, name)?
+PARENT_CHANNEL_LABEL = "parent_channel"  # custom_data key a build's labels keep (manifest.py)
+
+
+def everything(bucket: str | None, channel: str | None) -> bool:
+    return True
+
+
+def nothing(bucket: str | None, channel: str | None) -> bool:
+    """No channel named: sentences safe for anyone, whatever becomes restricted later."""
+    return False
+
+
+def visibility(refs: Iterable[tuple[str, str]], see_restricted: bool) -> Shown:
+    """Which of the channels named the caller may see: all for contributors (no call); for a
+    viewer, those that exist now and are not restricted (one BatchGetItem)."""
+    refs = set(refs)
+    if see_restricted:
+        return everything
+    if not refs:
+        return nothing
+    items = store.get_many([store.channel_key(b, c) for b, c in refs])
+    open_ = {(i["bucket"], i["name"]) for i in items if not i.get("restricted")}
+    return lambda bucket, channel: (bucket, channel) in open_
+
+
+# ---- which channels a thing names ---------------------------------------------------------
+
+def channels_in(findings: Iterable[Finding | None]) -> set[tuple[str, str]]:
+    refs: set[tuple[str, str]] = set()
+    for f in findings:
+        if not f:
+            continue
+        if f.get("channel") and f.get("bucket"):
+            refs.add((f["bucket"], f["channel"]))
+        refs |= channels_in([f.get("cause")])
+    return refs
+
+
+def channels_of_version(item: dict[str, Any]) -> set[tuple[str, str]]:
+    """Every channel a version item's ancestry fields name: parents, hints, findings."""
+    hint = item.get("parent_hint") or {}
+    return channels_in([*(item.get("parents") or []), *(item.get("unresolved") or []), hint,
+                        *(item.get("ancestry_findings") or [])])
+
+
+# ---- sentences ----------------------------------------------------------------------------
+
+def sentence(finding: Finding, shown: Shown = everything, short: bool = False) -> str:
+    """One finding in words. `short`: as the cause at the end of a chain, without "this was
+    built from …" (which would be about another version)."""
+    kind, bucket, version = finding.get("kind"), finding.get("bucket"), finding.get("version")
+    channel = finding.get("channel")
+    named = bool(channel) and shown(bucket, channel)
+    built = "" if short else f"; this was built from {version}"
+    if kind == "deleted":
+        return f"parent {bucket} {version} was deleted"
+    if kind == "revoked":
+        said = f"parent {bucket} {version} is revoked ({finding.get('reason')})"
+        if short:
+            return said
+        return said + ("; this version is revoked too" if finding.get("revoked_too") else "; this version was spared")
+    if kind == "inherited":
+        return (f"ancestor {bucket} {version} is revoked ({finding.get('reason')}); "
+                "this version inherited the revocation")
+    if kind == "channel_deleted":
+        if named:
+            return f"parent {bucket} channel {channel} was deleted{built}"
+        return f"the parent {bucket} channel this was built from no longer exists{built}"
+    if kind == "moved":
+        if not named:
+            return f"parent {bucket} has a newer version in use than {version}" + (
+                "" if short else ", which this was built from")
+        now = finding.get("now") or "nothing"
+        where = f"latest is now {now}" if finding.get("managed") else f"channel {channel} now points at {now}"
+        return f"parent {bucket} {where}{built}"
+    if kind == "current":
+        return f"parent {bucket} channel {channel} still points at {version}" if named \
+            else f"parent {bucket} {version} is still the version in use"
+    if kind == "newest":
+        return f"parent {bucket} {version} is still its newest version"
+    if kind == "stale_parent":
+        chain = "".join(f"parent {p['bucket']} {p['version']} is out of date: " for p in finding.get("via") or [])
+        cause = finding.get("cause")
+        return chain + (sentence(cause, shown, short=True) if cause else "its ancestry needs attention")
+    if kind == "unresolved":
+        if channel and not named:
+            return f"parent not found: no version of bucket {bucket!r} matches the parent channel named in the manifest"
+        return f"parent not found: {finding.get('reason')}"
+    return str(finding.get("message") or finding.get("status") or "")
+
+
+def messages(findings: Iterable[Finding] | None, shown: Shown = everything) -> list[str]:
+    return [sentence(f, shown) for f in findings or []]
+
+
+def stored_messages(item: dict[str, Any], shown: Shown, key: str = "ancestry_findings",
+                    legacy: str = "ancestry_messages") -> list[str]:
+    """The sentences for a stored item's findings. An item written before findings were stored
+    (sentences only, until the sweep checks it again) keeps them for contributors; a viewer
+    gets none, since they may name a restricted channel."""
+    if key in item:
+        return messages(item[key], shown)
+    return list(item.get(legacy) or []) if shown is everything else []
+
+
+def resolution(link: dict[str, Any], shown: Shown = everything) -> str | None:
+    """How a `parent_channel` link was resolved, in words (None for other links)."""
+    when = link.get("resolved_at")
+    if not when:
+        return None
+    channel = f"channel {link['channel']}" if link.get("channel") and shown(link["bucket"], link["channel"]) \
+        else "the parent channel"
+    if when == "build_time":
+        return f"{channel} pointed at {link['version']} at the build time ({link.get('resolved_time')})"
+    why = (f"it had no version at the build time ({link['build_time']})" if link.get("build_time")
+           else "the manifest gives no build_time")
+    return f"{channel} pointed at {link['version']} when this version was recorded ({link.get('resolved_time')}); {why}"
+
+
+# ---- shaping responses ----------------------------------------------------------------------
+
+_LINK_INTERNALS = ("finding", "resolved_time", "build_time", "built_at", "parent_status",
+                   "parent_revocation")
+
+
+def link(item: dict[str, Any], shown: Shown = everything) -> dict[str, Any]:
+    """A parent link (stored or live) as a response shows it: the channel only if the caller
+    may see it, how it was resolved in words, the live status's sentence if evaluated."""
+    shaped = {k: v for k, v in item.items() if k not in _LINK_INTERNALS}
+    if shaped.get("channel") and not shown(item.get("bucket"), shaped["channel"]):
+        shaped["channel"] = None
+    if item.get("resolved_at"):
+        shaped["resolution"] = resolution(item, shown)
+    if item.get("finding"):
+        shaped["message"] = sentence(item["finding"], shown)
+    return shaped
+
+
+def hint(item: dict[str, Any], shown: Shown = everything) -> dict[str, Any]:
+    """A parent hint (or an unresolved one, with its reason) without a channel the caller may
+    not see."""
+    if not item.get("channel") or shown(item.get("bucket"), item["channel"]):
+        return {k: v for k, v in item.items() if k != "built_at"}
+    shaped = {k: v for k, v in item.items() if k not in ("channel", "built_at")}
+    if "reason" in shaped:
+        shaped["reason"] = sentence({**item, "kind": "unresolved"}, shown).removeprefix("parent not found: ")
+    return shaped
+
+
+def version(fields: dict[str, Any], shown: Shown = everything) -> dict[str, Any]:
+    """A version item's ancestry fields as a response shows them (`ancestry_messages` written
+    from the stored findings), and its builds' `parent_channel` label hidden with the channel."""
+    shaped = {k: v for k, v in fields.items() if k != "ancestry_findings"}
+    if fields.get("parents"):
+        shaped["parents"] = [link(p, shown) for p in fields["parents"]]
+    if fields.get("parent_hint"):
+        shaped["parent_hint"] = hint(fields["parent_hint"], shown)
+    if fields.get("unresolved"):
+        shaped["unresolved"] = [hint(h, shown) for h in fields["unresolved"]]
+    if "ancestry_findings" in fields or "ancestry_messages" in fields:
+        shaped["ancestry_messages"] = stored_messages(fields, shown)
+    channel = (fields.get("parent_hint") or {}).get("channel")
+    if channel and not shown((fields.get("parent_hint") or {}).get("bucket"), channel) and fields.get("builds"):
+        shaped["builds"] = [{**b, "labels": {k: v for k, v in (b.get("labels") or {}).items()
+                                             if k != PARENT_CHANNEL_LABEL}} for b in fields["builds"]]
+    return shaped
