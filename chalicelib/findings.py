@@ -20,10 +20,10 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable
 
 from . import store
+from .serving import PARENT_CHANNEL_LABEL  # the custom_data key a build's labels keep (re-exported)
 
 Finding = dict[str, Any]
 Shown = Callable[[str | None, str | None], bool]  # may the caller see channel (bucket, name)?
-PARENT_CHANNEL_LABEL = "parent_channel"  # custom_data key a build's labels keep (manifest.py)
 
 
 def everything(bucket: str | None, channel: str | None) -> bool:

@@ -13,6 +13,8 @@ from typing import Any
 from . import copies, store
 from .errors import BadRequest, Conflict, NotFound
 
+PARENT_CHANNEL_LABEL = "parent_channel"  # a build label naming its parent's channel (custom_data)
+
 
 def get_item(bucket: str, name: str, see_restricted: bool = True) -> dict[str, Any]:
     """A channel; a restricted one does not exist for callers who may not see it (as in
@@ -68,10 +70,14 @@ def serve(bucket: str, name: str, platform: str | None, region: str | None,
     ordered = sorted(matches, key=lambda a: (a["component_type"], a["external_id"], a["build_id"]))
     ordered.sort(key=lambda a: (a.get("build_time") or "", a["created_at"]), reverse=True)
     best = ordered[0]
+    labels = best.get("labels", {})
+    if not see_restricted and PARENT_CHANNEL_LABEL in labels:
+        # The parent's channel may be restricted: a viewer is not told its name (findings.py).
+        labels = {k: v for k, v in labels.items() if k != PARENT_CHANNEL_LABEL}
     # The shape of models.ServedArtifact (not imported: pydantic is not needed to answer).
     return {"bucket": bucket, "channel": name, "version": item["version"], "fingerprint": item["fingerprint"],
             "build_id": best["build_id"], "component_type": best["component_type"], "platform": best["platform"],
-            "region": best.get("region"), "external_id": best["external_id"], "labels": best.get("labels", {}),
+            "region": best.get("region"), "external_id": best["external_id"], "labels": labels,
             "build_time": best.get("build_time"), "files": best.get("files", []),
             "file_count": best.get("file_count", 0), "created_at": best["created_at"]}
 

@@ -53,3 +53,14 @@ def test_the_sweep_applies_a_due_revocation_and_then_it_is_no_longer_upcoming(re
     assert [u["version"] for u in registry.get("/compliance/report")["upcoming_revocations"]] == ["v1"]
     moved_clock.advance(hours=2)
     assert registry.send("post", "/compliance/sweep")["upcoming_revocations"] == []
+
+
+def test_a_viewer_is_not_told_the_parent_channel_a_build_label_names(registry):
+    registry.upload("base/m.json", manifest({"packer_run_uuid": "r1"}))
+    registry.send("post", "/buckets/base/channels", {"name": "hidden", "version": "v1", "restricted": True}, 201)
+    registry.upload("app/m.json", manifest({"packer_run_uuid": "a1", "custom_data": {
+        "bucket_name": "app", "parent_bucket": "base", "parent_channel": "hidden", "os": "linux"}}))
+    registry.send("post", "/buckets/app/channels", {"name": "production", "version": "v1"}, 201)
+    path = "/buckets/app/channels/production/artifact?platform=aws"
+    assert registry.get(path)["labels"]["parent_channel"] == "hidden"
+    assert viewer(registry).get(path)["labels"] == {"bucket_name": "app", "parent_bucket": "base", "os": "linux"}
