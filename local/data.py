@@ -19,8 +19,8 @@ record in DynamoDB, and nothing needs re-deriving at start. An event whose inges
 under way in the copy is delivered again after a restart (ingestion is idempotent).
 
 `python -m local.data reset [DIR]` (what `make reset` runs) deletes those files and the
-directory (unless it holds other files). This
-module imports only the standard library at load time, so `make reset` needs no virtualenv.
+directory (unless it holds other files). This module imports only the standard library at
+load time, so `make reset` needs no virtualenv.
 """
 
 from __future__ import annotations

@@ -51,7 +51,7 @@ from chalice.local import (
 
 from chalicelib import aws
 from chalicelib.schema import table_definition
-from local.data import DataDir, Saver, data_dir
+from local.data import DEFAULT_DIR, DataDir, Saver, data_dir
 
 # Not under "packer-registry": that is the Powertools logger, which would swallow these lines.
 log = logging.getLogger("local.runner")
@@ -81,7 +81,7 @@ class Settings:
     table: str = "packer-registry"
     bucket: str = "packer-manifests"
     admin_token: str = ""
-    data_dir: Path = Path(".registry-data")
+    data_dir: Path = DEFAULT_DIR
 
     @property
     def api_url(self) -> str:
@@ -473,7 +473,10 @@ class JsonErrorsHandler(ChaliceRequestHandler):
             return "RequestHeaderFieldsTooLarge", f"a request header line may be at most {self.MAX_LINE:,} bytes"
         if code == 414:
             return "URITooLong", f"the request line may be at most {self.MAX_LINE:,} bytes"
-        phrase = HTTPStatus(code).phrase if code in HTTPStatus._value2member_map_ else "Error"
+        try:
+            phrase = HTTPStatus(code).phrase
+        except ValueError:
+            phrase = "Bad Request"
         return phrase.title().replace(" ", "").replace("-", ""), f"the request could not be read: {phrase.lower()}"
 
     def _drain_headers(self) -> None:
