@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 STAGE  ?= prod
 
-.PHONY: run test package deploy bench clean
+.PHONY: run reset test package deploy bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -13,9 +13,14 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
 
-## Run the whole product on loopback: moto server, HTTP API, S3 events, schedule.
+## Run the whole product on loopback: moto server, HTTP API, S3 events, schedule. Its state
+## (and admin token) is kept in REGISTRY_DATA_DIR (default .registry-data/) across restarts.
 run: $(STAMP)
-	$(BIN)/python -m chalicelib.local
+	$(BIN)/python -m local
+
+## Delete what make run keeps (the registry's data and its admin token); refused while it runs.
+reset:
+	$(PYTHON) -m local.data reset
 
 ## Run the whole test suite.
 test: $(STAMP)

@@ -1,5 +1,6 @@
 """`make bench`: what each operation costs in DynamoDB calls, the cold start against its
-floor, the size of the Lambda package, and (for the record) throughput on moto.
+floor, the size of the Lambda package, `make run`'s memory under writes, and (for the
+record) throughput on moto.
 
 Everything is measured, nothing estimated:
 - DynamoDB calls are counted with a botocore `before-call.dynamodb.*` hook on the registry's
@@ -9,8 +10,9 @@ Everything is measured, nothing estimated:
   no DynamoDB call) and `lambda_.invoke` for the S3 ingestion and the scheduled sweep, on
   moto in-process, each scenario in a fresh registry. Two of moto's costs that grow with
   the table (a whole-table copy per transaction action, a whole-table sort per Query) are
-  replaced by equivalent cheaper ones so a registry of 1,000 versions builds in seconds;
-  that changes moto's speed, never the calls counted.
+  replaced by equivalent cheaper ones (`local.moto_server.patch_moto`, what `make run` uses)
+  so a registry of 1,000 versions builds in seconds; that changes moto's speed, never the
+  calls counted.
 - The quiet sweeps: `base` (its `production` channel) with N child versions over N/10
   buckets, each built from base's production; `app` (its `production` channel) with 3
   children in `svc`. After sweeps clear the markers, app's production moves once and ONE
@@ -23,6 +25,11 @@ Everything is measured, nothing estimated:
   same GetItem, both against one moto server on loopback: median wall time of 9 interleaved
   runs each.
 - The package is what `scripts/package.sh prod <dir>` (`make package`) writes.
+- `make run`'s memory: the runner started as tests/product.py starts it (a subprocess on free
+  ports, its own temporary data directory), one bucket with v1 and v2, then `production`
+  moved between them by PATCH over HTTP; VmRSS from /proc/<pid>/status after 10 moves and
+  after 1,000. moto's state grows by the history and audit items of each move (a few MB);
+  anything more is a leak.
 
 Prints a Markdown table (figure, target, PASS/MISS), writes bench/results.json, and exits 1
 when a target is missed.
@@ -70,93 +77,14 @@ from moto import mock_aws  # noqa: E402
 import app as registry_app  # noqa: E402
 from chalicelib import auth, aws  # noqa: E402
 from chalicelib.schema import table_definition  # noqa: E402
+from local.moto_server import patch_moto  # noqa: E402
 
 auth.local_gateway_responses()
 
 
-# ---- moto, made fast enough for a registry of 1,000 versions ---------------------------
-
-def _undo_log_transactions() -> None:
-    """moto 5 backs up a TransactWriteItems by deep-copying the whole table once per action
-    (so a 50-action transaction copies the table 50 times): setup grows quadratically and a
-    registry of 1,000 versions runs out of memory. Keep its all-or-nothing behaviour with an
-    undo log of the items the transaction touches instead. This changes moto's cost only,
-    never which DynamoDB calls the registry makes (they are counted before moto sees them).
-    """
-    import copy
-
-    import moto.dynamodb.models as models
-    from moto.dynamodb.models.dynamo_type import DynamoType
-    from moto.dynamodb.models.table import Table
-
-    original = models.DynamoDBBackend.transact_write_items
-    if getattr(original, "_bench", False):
-        return
-
-    class _TablesByReference:  # `copy` as the original sees it: a table "backup" is the live table
-        @staticmethod
-        def deepcopy(value: Any, memo: Any = None) -> Any:
-            return value if isinstance(value, Table) else copy.deepcopy(value, memo)
-
-    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        undo = []
-        for action in transact_items:
-            op = next(iter(action.values()))
-            table = self.tables.get(op.get("TableName"))
-            key = op.get("Item") if "Item" in op else op.get("Key")
-            if table is None or not isinstance(key, dict) or table.hash_key_attr not in key:
-                continue
-            hash_value = DynamoType(key[table.hash_key_attr])
-            range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr in key else None
-            if table.range_key_attr and range_value is None:
-                continue
-            undo.append((table, hash_value, range_value, copy.deepcopy(table.get_item(hash_value, range_value))))
-        models.copy = _TablesByReference
-        try:
-            return original(self, transact_items)
-        except BaseException:
-            for table, hash_value, range_value, before in reversed(undo):
-                if before is None:
-                    table.delete_item(hash_value, range_value)
-                elif range_value is not None:
-                    table.items[hash_value][range_value] = before
-                else:
-                    table.items[hash_value] = before
-            raise
-        finally:
-            models.copy = copy
-
-    transact_write_items._bench = True  # type: ignore[attr-defined]
-    models.DynamoDBBackend.transact_write_items = transact_write_items
-
-
-def _partition_queries() -> None:
-    """moto answers every table Query by sorting the whole table, then keeping the asked
-    partition (and sorting that again): a sweep over a registry of 1,000 versions spends
-    minutes in it. Hand it the asked partition alone; the answer is the same."""
-    from moto.dynamodb.models.table import Table
-
-    original = Table.query
-    if getattr(original, "_bench", False):
-        return
-
-    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
-        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
-        if index_name or hash_key is None or not self.range_key_attr:
-            return original(self, hash_key, *args, **kwargs)
-        partition = list(self.items[hash_key].values()) if hash_key in self.items else []
-        self.all_items = lambda: partition  # shadows the method for this one call
-        try:
-            return original(self, hash_key, *args, **kwargs)
-        finally:
-            del self.all_items
-
-    query._bench = True  # type: ignore[attr-defined]
-    Table.query = query
-
-
-_undo_log_transactions()
-_partition_queries()
+# moto made fast enough for a registry of 1,000 versions: the local runner's patches (an undo
+# log instead of a whole-table copy per transaction item, a Query answered from its partition).
+patch_moto()
 
 
 # ---- counting ---------------------------------------------------------------------------
@@ -479,7 +407,7 @@ def free_port() -> int:
 def bench_cold_start(results: dict[str, Any]) -> None:
     import logging
 
-    from chalicelib.localmoto import SerializedMotoServer
+    from local.moto_server import SerializedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the server's request log
     port = free_port()
@@ -581,6 +509,46 @@ def bench_package(results: dict[str, Any]) -> None:
         shutil.rmtree(out, ignore_errors=True)
 
 
+# ---- make run's memory --------------------------------------------------------------------
+
+MEMORY_MOVES = (10, 1000)
+
+
+def resident_mb(pid: int) -> float:
+    """A process's resident memory (VmRSS) in MB, from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def bench_runner_memory(results: dict[str, Any]) -> None:
+    """`make run` (the runner as a subprocess, as tests/product.py starts it) serving channel
+    moves over HTTP: resident memory after 10 and after 1,000 of them."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from product import start_product, wait_for
+
+    with start_product(ADMIN_TOKEN) as product:
+        product.s3.put_object(Bucket=MANIFEST_BUCKET, Key="base/packer-manifest.json",
+                              Body=json.dumps(runs("memory", 2)).encode())
+        wait_for("base v2", lambda: product.call("GET", "/buckets/base/versions/v2")[0] == 200, 60, product.proc)
+        status, body = product.call("POST", "/buckets/base/channels", {"name": "production", "version": "v1"})
+        if status != 201:
+            raise RuntimeError(f"creating the channel: {status} {body}")
+        resident, moved = {}, 0
+        for target in MEMORY_MOVES:
+            while moved < target:
+                moved += 1
+                status, body = product.call("PATCH", "/buckets/base/channels/production",
+                                            {"version": f"v{2 - moved % 2}"}, timeout=30)
+                if status != 200:
+                    raise RuntimeError(f"channel move {moved}: {status} {body}")
+            resident[target] = resident_mb(product.proc.pid)
+    first, last = MEMORY_MOVES
+    results["runner_rss_ratio"] = round(resident[last] / resident[first], 2)
+    results["runner_rss_detail"] = {f"after_{n}_moves_mb": mb for n, mb in resident.items()}
+
+
 # ---- targets and report -----------------------------------------------------------------
 
 def targets(results: dict[str, Any]) -> list[tuple[str, Any, str, bool | None]]:
@@ -596,6 +564,8 @@ def targets(results: dict[str, Any]) -> list[tuple[str, Any, str, bool | None]]:
     ratio, size = results.get("cold_start_ratio"), results.get("deployment_zip_mb")
     total = (results.get("revoke_with_50_descendants_total") or {}).get("ddb_calls")
     detail = results.get("cold_start_detail", {})
+    memory = results.get("runner_rss_detail", {})
+    rss = results.get("runner_rss_ratio")
     return [
         ("consumer query (DynamoDB calls)", calls.get("consumer_query"), "1",
          check(calls.get("consumer_query"), lambda v: v == 1)),
@@ -617,6 +587,8 @@ def targets(results: dict[str, Any]) -> list[tuple[str, Any, str, bool | None]]:
         (f"cold start / floor (medians of {COLD_RUNS}: {detail.get('app_median_ms')} ms / "
          f"{detail.get('floor_median_ms')} ms)", ratio, "≤ 1.5", check(ratio, lambda v: v <= 1.5)),
         ("deployment.zip (MB)", size, "≤ 10", check(size, lambda v: v <= 10)),
+        (f"make run resident memory, after 1,000 channel moves / after 10 ({memory.get('after_1000_moves_mb')} MB"
+         f" / {memory.get('after_10_moves_mb')} MB)", rss, "≤ 1.5", check(rss, lambda v: v <= 1.5)),
         ("ingestion throughput, moto in-process (manifests/s)", results.get("ingest_manifests_per_s"), "—", None),
         ("consumer query throughput, moto in-process (queries/s)", results.get("consumer_queries_per_s"), "—", None),
     ]
@@ -637,7 +609,8 @@ def main() -> int:
              ("DynamoDB calls: sweep, 1,000 quiet versions", lambda: bench_quiet_sweep(results, 1000)),
              ("DynamoDB calls: revoke with 50 descendants", lambda: bench_revoke(results)),
              ("cold start", lambda: bench_cold_start(results)),
-             ("deployment package", lambda: bench_package(results))]
+             ("deployment package", lambda: bench_package(results)),
+             ("make run's memory under channel moves", lambda: bench_runner_memory(results))]
     for title, step in steps:
         started = time.perf_counter()
         print(f"bench: {title} ...", file=sys.stderr, flush=True)

@@ -32,11 +32,15 @@
 #    keep that directory for later deploys from this checkout.
 # 6. Gateway responses. Some errors come from API Gateway itself, before any registry
 #    code runs: no Authorization header (UNAUTHORIZED), an unknown path or method
-#    (MISSING_AUTHENTICATION_TOKEN, which API Gateway answers with 403), throttling, bad
-#    request bodies, integration failures. They are set to answer in the registry's shape
-#    {"error": "...", "message": "..."}, on the REST API whose id chalice deploy wrote to
-#    .chalice/deployed/STAGE.json, then the API is redeployed to its stage so they take
-#    effect. Redone on every run: chalice deploy rewrites the API definition.
+#    (MISSING_AUTHENTICATION_TOKEN, which API Gateway answers with 403 and, when the
+#    request has an Authorization header, a signing message that quotes the header back),
+#    throttling, bad request bodies, integration failures. They are set to answer in the
+#    registry's shape {"error": "...", "message": "..."}, on the REST API whose id chalice
+#    deploy wrote to .chalice/deployed/STAGE.json, then the API is redeployed to its stage
+#    so they take effect. Redone on every run: chalice deploy rewrites the API definition.
+#    No 4xx body carries API Gateway's own message ($context.error.messageString) except
+#    ACCESS_DENIED's, which is the authorizer's: a message may quote the request's headers,
+#    and no response may echo a credential.
 #
 # Rotating the bootstrap admin token (STAGE = dev or prod):
 #   aws ssm put-parameter --overwrite --type SecureString \
@@ -179,13 +183,15 @@ gateway_response UNAUTHORIZED 401 \
 gateway_response ACCESS_DENIED 403 \
   '{"error":"Forbidden","message":$context.error.messageString}'
 # API Gateway's answer for a path (or method) no route has: 403 "Missing Authentication
-# Token" by default, which misleads; the registry answers a missing thing with 404.
+# Token" by default (quoting the Authorization header when there is one), which misleads;
+# the registry answers a missing thing with 404. Same body as local/runner.py NO_SUCH_ROUTE.
 gateway_response MISSING_AUTHENTICATION_TOKEN 404 \
-  '{"error":"NotFound","message":"no such route"}'
-# The rest: many causes each, so the error names API Gateway's response type.
+  '{"error":"NotFound","message":"no such route: GET /openapi.json lists the API'"'"'s routes"}'
+# The rest: many causes each, so the error names API Gateway's response type; the message
+# is fixed text (API Gateway's own may quote request headers).
 # shellcheck disable=SC2016 # $context.* is API Gateway's, not the shell's
 gateway_response DEFAULT_4XX "" \
-  '{"error":"$context.error.responseType","message":$context.error.messageString}'
+  '{"error":"$context.error.responseType","message":"refused by API Gateway before reaching the registry: $context.error.responseType"}'
 # shellcheck disable=SC2016 # $context.* is API Gateway's, not the shell's
 gateway_response DEFAULT_5XX "" \
   '{"error":"$context.error.responseType","message":$context.error.messageString}'

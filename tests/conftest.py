@@ -134,7 +134,7 @@ def moto_server_url():
     """A real moto HTTP server on a free loopback port, shared by the tests that need one."""
     import socket
 
-    from chalicelib.localmoto import SerializedMotoServer
+    from local.moto_server import SerializedMotoServer
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -6,6 +6,7 @@ commands; package.sh runs for real (Chalice downloads wheels from the package in
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
 import os
@@ -13,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -26,6 +28,7 @@ CHALICE_DIR = REPO / ".chalice"
 if str(REPO) not in sys.path:  # also when run as `pytest`, not `python -m pytest`
     sys.path.insert(0, str(REPO))
 from chalicelib.schema import table_definition  # noqa: E402
+from local.runner import NO_SUCH_ROUTE  # noqa: E402
 
 
 def _load_wire_stage():
@@ -419,9 +422,14 @@ def test_deploy_script_wires_stack_outputs_into_chalice(tmp_path: Path) -> None:
     _assert_pinned(policy, "eu-west-1", "123456789012")
 
 
+# API Gateway's own message for an unknown route called with a bearer token: it quotes the header.
+GATEWAY_MESSAGE = ('Authorization header requires \'Credential\' parameter. Authorization=Bearer '
+                   'secret-token-0123456789"quoted"')
+
+
 def _gateway_body(template: str) -> dict[str, Any]:
     """A gateway response template rendered as API Gateway would, parsed as JSON."""
-    message = 'Invalid request body: "x" is not "y"'
+    message = GATEWAY_MESSAGE
     rendered = (template.replace("$context.error.messageString", json.dumps(message))
                 .replace("$context.error.responseType", "BAD_REQUEST_BODY"))
     assert "$" not in rendered, f"unrendered variable in {template!r}"
@@ -485,10 +493,14 @@ def test_deploy_script_creates_missing_admin_token_and_gateway_responses(tmp_pat
         "error": "Unauthorized",
         "message": "a valid bearer token is required: send Authorization: Bearer <token>"}
     assert body["ACCESS_DENIED"]["error"] == "Forbidden"
-    assert body["MISSING_AUTHENTICATION_TOKEN"] == {"error": "NotFound", "message": "no such route"}
-    # The defaults carry API Gateway's own message (already a quoted JSON string).
-    for default in ("DEFAULT_4XX", "DEFAULT_5XX"):
-        assert body[default]["message"] == 'Invalid request body: "x" is not "y"'
+    # An unknown route: the same 404 as under make run, and nothing of the request in it.
+    assert body["MISSING_AUTHENTICATION_TOKEN"] == NO_SUCH_ROUTE
+    # No 4xx repeats API Gateway's message, which may quote request headers (ACCESS_DENIED's
+    # is the authorizer's own); the 5xx one carries it (already a quoted JSON string).
+    for response_type in set(body) - {"ACCESS_DENIED", "DEFAULT_5XX"}:
+        assert "secret-token" not in json.dumps(body[response_type]), response_type
+    assert body["DEFAULT_4XX"]["error"] == "BAD_REQUEST_BODY" and "BAD_REQUEST_BODY" in body["DEFAULT_4XX"]["message"]
+    assert body["DEFAULT_5XX"]["message"] == GATEWAY_MESSAGE
     assert _option(calls[redeploy], "--rest-api-id") == REST_API_ID
     assert _option(calls[redeploy], "--stage-name") == "api"
 
@@ -530,9 +542,10 @@ def test_deploy_script_fails_clearly_without_credentials(tmp_path: Path) -> None
 # --- make package ----------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not (REPO / "app.py").exists(), reason="app.py not written yet: nothing to package")
-def test_package_builds_terraform_for_the_stage(tmp_path: Path) -> None:
-    stage = "prod"
+@pytest.fixture(scope="module")
+def packaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`scripts/package.sh prod <dir>` (what `make package` runs), once for this module."""
+    out = tmp_path_factory.mktemp("package")
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env["PATH"]])
     # Prove it needs no AWS: no credentials, no config files, no instance metadata.
@@ -541,10 +554,14 @@ def test_package_builds_terraform_for_the_stage(tmp_path: Path) -> None:
         env.pop(var, None)
     env.update(AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull,
                AWS_EC2_METADATA_DISABLED="true")
-    run = subprocess.run(["bash", str(REPO / "scripts" / "package.sh"), stage, str(tmp_path)],
+    run = subprocess.run(["bash", str(REPO / "scripts" / "package.sh"), "prod", str(out)],
                          env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
+    return out
 
+
+def test_package_builds_terraform_for_the_stage(packaged: Path) -> None:
+    stage, tmp_path = "prod", packaged
     assert (tmp_path / "resources.yaml").read_text() == TEMPLATE.read_text()
     assert (tmp_path / "app" / "deployment.zip").stat().st_size > 0
     resources = json.loads((tmp_path / "app" / "chalice.tf.json").read_text())["resource"]
@@ -563,3 +580,26 @@ def test_package_builds_terraform_for_the_stage(tmp_path: Path) -> None:
     policy = json.loads((CHALICE_DIR / stage_config["iam_policy_file"]).read_text())
     for role_policy in resources["aws_iam_role_policy"].values():
         assert json.loads(role_policy["policy"]) == policy
+
+
+def test_the_lambda_package_holds_no_moto_and_no_local_runner(packaged: Path) -> None:
+    with zipfile.ZipFile(packaged / "app" / "deployment.zip") as archive:
+        names = archive.namelist()
+    assert "app.py" in names and "chalicelib/ingest.py" in names
+    tops = {name.split("/")[0] for name in names}
+    assert not {"moto", "local", "werkzeug", "tests", "bench"} & tops, sorted(tops)
+    assert not [n for n in names if n.startswith(("chalicelib/local", "moto"))]
+
+
+def test_no_lambda_code_imports_moto() -> None:
+    """What Lambda runs (app.py, chalicelib/) never imports moto or the local runner."""
+    for path in [REPO / "app.py", *sorted((REPO / "chalicelib").rglob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                modules = [node.module or ""] if node.level == 0 else []
+            else:
+                continue
+            for module in modules:
+                assert module.split(".")[0] not in ("moto", "local"), f"{path.relative_to(REPO)} imports {module}"

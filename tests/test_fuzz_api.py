@@ -1,6 +1,6 @@
 """Schemathesis against the whole product as `make run` starts it.
 
-`python -m chalicelib.local` runs as a subprocess on free ports (moto in server mode, the
+`python -m local` runs as a subprocess on free ports (moto in server mode, the
 HTTP API, the S3-event poller, the sweep timer), a little data is seeded through its S3
 endpoint and API, the schema is loaded from its GET /openapi.json, and every operation is
 fuzzed as the bootstrap admin (examples, coverage and fuzzing phases): no answer may be a

@@ -1,13 +1,17 @@
-"""Run the whole registry on loopback: `python -m chalicelib.local` (what `make run` does).
+"""Run the whole registry on loopback: `python -m local` (what `make run` does).
 
 `chalice local` serves HTTP only, so this runner adds what AWS would provide around it:
 moto in server mode for DynamoDB, S3 and SQS; real S3 `ObjectCreated` notifications routed
 through an SQS queue (moto can deliver S3 -> SQS without Docker) to the `ingest_manifest`
 handler; and the `sweep` schedule on a timer. Handlers are invoked exactly as Lambda would
-(event dict + context), so the code under test is the code that ships.
+(event dict + context), so the code under test is the code that ships. What API Gateway
+answers itself is answered in the same JSON shape: an unknown route is a 404, a header line
+Python's HTTP server cannot take a 431 (`JsonErrorsHandler`). moto's state is kept in a data
+directory across restarts (`local/data.py`).
 
 Settings come from the environment: PORT (8000), MOTO_PORT (5000), SWEEP_INTERVAL (60 s),
-HOST (127.0.0.1), REGISTRY_TABLE, MANIFEST_BUCKET, REGISTRY_ADMIN_TOKEN (generated if unset).
+HOST (127.0.0.1), REGISTRY_TABLE, MANIFEST_BUCKET, REGISTRY_DATA_DIR (.registry-data),
+REGISTRY_ADMIN_TOKEN (generated once and kept in the data directory if unset).
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ import importlib
 import json
 import logging
 import os
-import secrets
 import signal
 import socket
 import sys
@@ -26,21 +29,32 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import FrameType, ModuleType
 from typing import Any
 from urllib.parse import unquote_plus
 
 from botocore.exceptions import ClientError
+from chalice.app import Chalice
 from chalice.cli.factory import CLIFactory
 from chalice.config import Config
-from chalice.local import ChaliceRequestHandler, LambdaContext, LocalDevServer, create_local_server
+from chalice.local import (
+    ChaliceRequestHandler,
+    LambdaContext,
+    LocalDevServer,
+    LocalGateway,
+    LocalGatewayException,
+    create_local_server,
+)
 
-from . import aws
-from .schema import table_definition
+from chalicelib import aws
+from chalicelib.schema import table_definition
+from local.data import DEFAULT_DIR, DataDir, Saver, data_dir
 
 # Not under "packer-registry": that is the Powertools logger, which would swallow these lines.
-log = logging.getLogger("chalicelib.local")
+log = logging.getLogger("local.runner")
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 STAGE = "local"
@@ -48,6 +62,10 @@ ACCOUNT_ID = "123456789012"  # moto's default account
 # Lambda retries a failed asynchronous (S3) invocation twice: three attempts in all.
 MAX_ATTEMPTS = 3
 VISIBILITY_TIMEOUT = 5  # seconds before a failed delivery is retried
+POLL_EVERY = 0.5  # seconds between polls of the S3 event queue while it is empty
+STOP_WITHIN = 5.0  # seconds from Ctrl-C / SIGTERM to exit, the last save of the state included
+# API Gateway's answer for a path (or method) no route has, as scripts/deploy.sh configures it.
+NO_SUCH_ROUTE = {"error": "NotFound", "message": "no such route: GET /openapi.json lists the API's routes"}
 # Per-service endpoint overrides would win over AWS_ENDPOINT_URL and bypass moto.
 _SERVICE_ENDPOINT_VARS = ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SQS")
 
@@ -63,6 +81,7 @@ class Settings:
     table: str = "packer-registry"
     bucket: str = "packer-manifests"
     admin_token: str = ""
+    data_dir: Path = DEFAULT_DIR
 
     @property
     def api_url(self) -> str:
@@ -87,6 +106,7 @@ class Settings:
             table=os.environ.get("REGISTRY_TABLE") or "packer-registry",
             bucket=os.environ.get("MANIFEST_BUCKET") or "packer-manifests",
             admin_token=os.environ.get("REGISTRY_ADMIN_TOKEN", ""),
+            data_dir=data_dir(),
         )
 
 
@@ -108,8 +128,9 @@ def load_config() -> Config:
     return CLIFactory(str(PROJECT_DIR)).create_config_obj(chalice_stage_name=STAGE)
 
 
-def prepare_environment(config: Config) -> None:
-    """Stage variables and fake credentials as defaults: what the user exported wins.
+def prepare_environment(config: Config, data: DataDir) -> None:
+    """Stage variables and fake credentials as defaults: what the user exported wins; the
+    admin token kept in the data directory unless REGISTRY_ADMIN_TOKEN is set.
 
     Must run before the app is imported (Powertools reads LOG_LEVEL at import) and before
     any boto3 client exists (a client made earlier would talk to real AWS).
@@ -120,7 +141,10 @@ def prepare_environment(config: Config) -> None:
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     if not os.environ.get("REGISTRY_ADMIN_TOKEN"):
-        os.environ["REGISTRY_ADMIN_TOKEN"] = secrets.token_urlsafe(32)
+        os.environ["REGISTRY_ADMIN_TOKEN"] = data.admin_token()
+    # moto keeps an S3 object over 5 MB in a temporary file, which a forked copy of the state
+    # (local/data.py Saver) would share with this process: keep every object in memory.
+    os.environ["MOTO_S3_DEFAULT_KEY_BUFFER_SIZE"] = str(1 << 40)
 
 
 def region() -> str:
@@ -186,15 +210,19 @@ def scheduled_event(rule: str) -> dict[str, Any]:
 
 
 class LocalRegistry:
-    """moto + HTTP API + S3-event poller + sweep timer; `start()`, then `serve_forever()`, then `stop()`."""
+    """moto + HTTP API + S3-event poller + sweep timer + state saver; `start()`, then
+    `serve_forever()`, then `stop()`."""
 
-    def __init__(self, settings: Settings, config: Config) -> None:
+    def __init__(self, settings: Settings, config: Config, data: DataDir) -> None:
         self.settings = settings
         self.config = config
+        self.data = data
         self.app_module: ModuleType | None = None
         self.queue_url = ""
+        self.restored: dict[str, Any] | None = None  # the header of the state restored at start
         self._stop = threading.Event()
         self._moto: Any = None
+        self._saver: Saver | None = None
         self._server: LocalDevServer | None = None
         self._threads: list[threading.Thread] = []
 
@@ -202,13 +230,17 @@ class LocalRegistry:
 
     def start(self) -> None:
         """Everything up to a listening HTTP socket; safe to `stop()` after a partial start."""
-        from chalicelib.localmoto import SerializedMotoServer  # heavy import, only needed here
+        from local.moto_server import SerializedMotoServer  # heavy import, only needed here
 
         ensure_port_free("127.0.0.1", self.settings.moto_port)
         ensure_port_free(self.settings.host, self.settings.port)
         self.app_module = self._import_app()
 
         self._moto = SerializedMotoServer(ip_address="127.0.0.1", port=self.settings.moto_port, verbose=False)
+        started = time.monotonic()
+        self.restored = self.data.restore()  # before moto serves anything
+        if self.restored:
+            log.info("restored the state saved in %s in %.1f s", self.data.snapshot, time.monotonic() - started)
         self._moto.start()
         for name in _SERVICE_ENDPOINT_VARS:
             if os.environ.pop(name, None):
@@ -218,6 +250,8 @@ class LocalRegistry:
         log.info("moto listening on %s", self.settings.moto_url)
 
         self.queue_url = provision(self.settings)
+        self._saver = Saver(self.data, self._moto.gate)
+        self._saver.start()
         self._server = create_local_server(self.app_module.app, self.config, self.settings.host, self.settings.port)
         self._server.server.RequestHandlerClass = functools.partial(
             JsonErrorsHandler, app_object=self.app_module.app, config=self.config)
@@ -239,14 +273,23 @@ class LocalRegistry:
             threading.Thread(target=self._server.shutdown, name="http-shutdown", daemon=True).start()
 
     def stop(self) -> None:
-        """Release everything `start()` acquired: threads, HTTP socket, moto."""
+        """Release everything `start()` acquired, within STOP_WITHIN seconds: threads, HTTP
+        socket, then the last save of moto's state (moto stays closed after it), then moto.
+
+        A poll or sweep still running after its share of the time is left behind (its
+        thread dies with the process): its DynamoDB calls wait at the closed moto, and the
+        S3 event it was ingesting is still in the saved queue, delivered again next time."""
+        deadline = time.monotonic() + STOP_WITHIN
         self._stop.set()
         for thread in self._threads:
-            thread.join(timeout=5)
+            thread.join(timeout=max(0.0, deadline - 3.0 - time.monotonic()))
             if thread.is_alive():
-                log.warning("thread %s did not stop in time", thread.name)
+                log.warning("%s still running; left to the restart", thread.name)
         if self._server is not None:
             self._server.server.server_close()
+        if self._saver is not None:
+            self._saver.final(timeout=max(0.1, deadline - 2.0 - time.monotonic()))
+            log.info("state saved in %s", self.data.path)
         if self._moto is not None:
             self._moto.stop()
         log.info("stopped")
@@ -260,6 +303,7 @@ class LocalRegistry:
             f"  S3 endpoint:      {s.moto_url}",
             f"  Manifest bucket:  {s.bucket}",
             f"  DynamoDB table:   {s.table}",
+            f"  Data directory:   {s.data_dir} ({self._data_summary()}; `make reset` empties it)",
             f"  Admin token:      {token}",
             "",
             "  Upload a Packer manifest (moto takes any credentials):",
@@ -272,6 +316,12 @@ class LocalRegistry:
             f"Registry ready at {s.api_url} (Ctrl-C to stop)",
         ])
 
+    def _data_summary(self) -> str:
+        if not self.restored:
+            return "new"
+        saved = datetime.fromtimestamp(self.restored["taken_at"]).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        return f"state of {saved} restored"
+
     # ---- Lambda stand-ins ---------------------------------------------------------------
 
     def context(self, function: str) -> LambdaContext:
@@ -283,11 +333,14 @@ class LocalRegistry:
         return context
 
     def _poll_events(self) -> None:
-        """Long-poll the queue S3 notifies and hand each S3 event to `ingest_manifest`."""
+        """Poll the queue S3 notifies and hand each S3 event to `ingest_manifest`.
+
+        Short polls (every POLL_EVERY s while empty), not long ones: a long poll is a request
+        moto keeps running, and the state saver waits for running requests."""
         sqs = aws.client("sqs")
         while not self._stop.is_set():
             try:
-                response = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                response = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
                                                MessageSystemAttributeNames=["ApproximateReceiveCount"])
             except Exception:
                 if self._stop.is_set():
@@ -295,7 +348,11 @@ class LocalRegistry:
                 log.exception("polling the S3 event queue failed; retrying")
                 self._stop.wait(1)
                 continue
+            if not response.get("Messages"):
+                self._stop.wait(POLL_EVERY)
             for message in response.get("Messages", []):
+                if self._stop.is_set():
+                    return  # the rest stay in the queue for the next start
                 if self._deliver(message):
                     try:
                         sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
@@ -360,20 +417,82 @@ class LocalRegistry:
         return importlib.import_module("app")
 
 
+class RouteNotFound(LocalGatewayException):
+    CODE = 404
+
+
+class RegistryGateway(LocalGateway):
+    """Chalice's local gateway, but a path no route has is API Gateway's
+    MISSING_AUTHENTICATION_TOKEN as scripts/deploy.sh configures it: a 404 in the registry's
+    JSON shape. (Chalice answers 403 with API Gateway's default text, which quotes the
+    caller's Authorization header back.)"""
+
+    def _generate_lambda_event(self, method: str, path: str, headers: Any, body: bytes | None) -> Any:
+        try:
+            return super()._generate_lambda_event(method, path, headers, body)
+        except ValueError:  # RouteMatcher: no route matches the path
+            raise RouteNotFound({"Content-Type": "application/json"}, json.dumps(NO_SUCH_ROUTE).encode()) from None
+
+
 class JsonErrorsHandler(ChaliceRequestHandler):
-    """Chalice's local handler, but a method it has no handler for (TRACE, CONNECT, …) is a
-    405 in the registry's JSON error shape, as API Gateway would refuse it, not a 501 page."""
+    """Chalice's local handler, with every answer Python's HTTP server gives itself in the
+    registry's JSON error shape instead of an HTML page, and no request text in it:
+    - a method it has no handler for (TRACE, CONNECT, …) is a 405, as API Gateway refuses it;
+    - a header line over 65,536 bytes (a 100 KB bearer token) or over 100 headers is a 431
+      naming the limit; a request line over 65,536 bytes a 414."""
+
+    # The limits of Python's http.server (http.client._MAXLINE, _MAXHEADERS).
+    MAX_LINE, MAX_HEADERS = 65536, 100
+    _DRAIN_AT_MOST = 1 << 20  # bytes of an oversized request read (and dropped) before answering
+
+    def __init__(self, request: Any, client_address: Any, server: Any, app_object: Chalice, config: Config) -> None:
+        self.local_gateway = RegistryGateway(app_object, config)
+        BaseHTTPRequestHandler.__init__(self, request, client_address, server)  # handles the request
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        if code != 501:
-            super().send_error(code, message, explain)
-            return
-        body = json.dumps({"error": "MethodNotAllowed", "message": f"{self.command} is not supported"}).encode()
-        self.send_response(405)
+        error, text = self._describe(code, message)
+        if code in (431, 414):
+            self._drain_headers()
+        body = json.dumps({"error": error, "message": text}).encode()
+        self.log_error("code %d, %s", code, text)
+        self.send_response(code if code != 501 else 405)
+        self.send_header("Connection", "close")
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        self.close_connection = True
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _describe(self, code: int, message: str | None) -> tuple[str, str]:
+        if code == 501:
+            return "MethodNotAllowed", f"{self.command} is not supported"
+        if code == 431 and message == "Too many headers":
+            return "RequestHeaderFieldsTooLarge", f"a request may have at most {self.MAX_HEADERS} headers"
+        if code == 431:
+            return "RequestHeaderFieldsTooLarge", f"a request header line may be at most {self.MAX_LINE:,} bytes"
+        if code == 414:
+            return "URITooLong", f"the request line may be at most {self.MAX_LINE:,} bytes"
+        try:
+            phrase = HTTPStatus(code).phrase
+        except ValueError:
+            phrase = "Bad Request"
+        return phrase.title().replace(" ", "").replace("-", ""), f"the request could not be read: {phrase.lower()}"
+
+    def _drain_headers(self) -> None:
+        """Read what is left of the oversized headers (bounded in bytes and time), so the
+        client, still sending, gets the answer instead of a connection reset."""
+        self.connection.settimeout(1.0)
+        read, at_line_start = 0, False
+        try:
+            while read < self._DRAIN_AT_MOST:
+                line = self.rfile.readline(self.MAX_LINE + 1)
+                read += len(line)
+                if not line or (at_line_start and line in (b"\r\n", b"\n")):
+                    return
+                at_line_start = line.endswith(b"\n")
+        except OSError:
+            return
 
 
 def main() -> int:
@@ -384,8 +503,10 @@ def main() -> int:
     logging.getLogger("botocore").setLevel(logging.WARNING)  # "Found credentials ..." per client
 
     config = load_config()
-    prepare_environment(config)
-    registry = LocalRegistry(Settings.from_env(), config)
+    data = DataDir(data_dir())
+    data.acquire()
+    prepare_environment(config, data)
+    registry = LocalRegistry(Settings.from_env(), config, data)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         log.info("%s received, stopping", signal.Signals(signum).name)
