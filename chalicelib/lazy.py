@@ -1,26 +1,37 @@
-"""Modules loaded on first use (the standard library's LazyLoader recipe).
+"""Modules loaded on first use.
 
 app.py names every module a route may need, but a cold Lambda answering the consumer query
-should load only what that query touches: each module here is executed the first time one
-of its attributes is read.
+should load only what that query touches: each module named here is imported the first
+time one of its attributes is read.
+
+Not the standard library's LazyLoader: on Python 3.11 two threads touching a LazyLoader
+module at once can see it half-executed (`module has no attribute …`), which the threaded
+local server (`make run`) and the concurrency tests hit. Here the first attribute read goes
+through `importlib.import_module`, whose per-module import lock makes the import atomic.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import sys
 from types import ModuleType
+from typing import Any
+
+
+class LazyModule(ModuleType):
+    """Stands for a module until an attribute is read, then forwards to the real module."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.__dict__["_module"] = None
+
+    def __getattr__(self, attribute: str) -> Any:
+        module = self.__dict__["_module"]
+        if module is None:
+            module = self.__dict__["_module"] = importlib.import_module(self.__name__)
+        return getattr(module, attribute)
 
 
 def lazy(name: str) -> ModuleType:
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.find_spec(name)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"no module named {name!r}")
-    loader = importlib.util.LazyLoader(spec.loader)
-    spec.loader = loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    loader.exec_module(module)
-    return module
+    """The module if it is loaded already, else a stand-in that imports it on first use."""
+    return sys.modules[name] if name in sys.modules else LazyModule(name)
