@@ -46,6 +46,7 @@ from chalice.local import (
     LocalDevServer,
     LocalGateway,
     LocalGatewayException,
+    ThreadedHTTPServer,
     create_local_server,
 )
 
@@ -66,6 +67,7 @@ POLL_EVERY = 0.5  # seconds between polls of the S3 event queue while it is empt
 STOP_WITHIN = 5.0  # seconds from Ctrl-C / SIGTERM to exit, the last save of the state included
 # API Gateway's answer for a path (or method) no route has, as scripts/deploy.sh configures it.
 NO_SUCH_ROUTE = {"error": "NotFound", "message": "no such route: GET /openapi.json lists the API's routes"}
+LISTEN_BACKLOG = 128
 # Per-service endpoint overrides would win over AWS_ENDPOINT_URL and bypass moto.
 _SERVICE_ENDPOINT_VARS = ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SQS")
 
@@ -252,6 +254,9 @@ class LocalRegistry:
         self.queue_url = provision(self.settings)
         self._saver = Saver(self.data, self._moto.gate)
         self._saver.start()
+        # socketserver's listen backlog is 5: a burst of clients (a CI fan-out, a load test)
+        # would see refused connections that API Gateway never gives.
+        ThreadedHTTPServer.request_queue_size = LISTEN_BACKLOG
         self._server = create_local_server(self.app_module.app, self.config, self.settings.host, self.settings.port)
         self._server.server.RequestHandlerClass = functools.partial(
             JsonErrorsHandler, app_object=self.app_module.app, config=self.config)
@@ -414,7 +419,28 @@ class LocalRegistry:
         from chalicelib import auth
 
         auth.local_gateway_responses()  # the same 401 JSON API Gateway is configured to give
-        return importlib.import_module("app")
+        module = importlib.import_module("app")
+        requests_per_thread(module.app)
+        return module
+
+
+def requests_per_thread(app: Any) -> None:
+    """Keep Chalice's `app.current_request` (and `lambda_context`) per thread.
+
+    Chalice stores the request being handled on the app object: right on Lambda, where a
+    process handles one request at a time, but under the threaded local server a route could
+    read another request's body or identity. A subclass with thread-local properties fixes
+    that for the local runner only; what Lambda runs is unchanged.
+    """
+    if getattr(type(app), "_per_thread", False):
+        return
+    state = threading.local()
+
+    def slot(name: str) -> property:
+        return property(lambda self: getattr(state, name, None), lambda self, value: setattr(state, name, value))
+
+    app.__class__ = type(type(app).__name__, (type(app),), {
+        "_per_thread": True, "current_request": slot("current_request"), "lambda_context": slot("lambda_context")})
 
 
 class RouteNotFound(LocalGatewayException):
