@@ -184,8 +184,12 @@ def delete_version(bucket: str, ref: str, rollback_channels: bool, actor: str) -
     """Delete a version with its builds; refused while a user channel holds it unless
     `rollback_channels`. Its number is never reused; the bucket's `version_count` follows.
     Versions of more than ~100 items are deleted builds first and the version item last, so
-    a retried DELETE finishes the job."""
+    a retried DELETE finishes the job. Holders are checked before the first batch and again
+    in the final, conditioned transaction: only a channel assigned in between (a race) can
+    make the last step refuse after builds went, and the version then stays, marked by its
+    lower build count, for the retried DELETE."""
     version, builds = versions.load(bucket, ref)
+    _refuse_if_held(bucket, version, rollback_channels)  # before any batch goes: nothing lost on a refusal
     keys = [store.build_key(bucket, version["number"], b["id"]) for b in builds]
     keys += [store.artifact_key(ext, bucket, version["number"], b["id"])
              for b in builds for ext in b.get("indexed_ids", [])]
@@ -200,11 +204,7 @@ def delete_version(bucket: str, ref: str, rollback_channels: bool, actor: str) -
 
 def _delete(bucket: str, number: int, keys: list[store.Item], rollback_channels: bool, actor: str) -> Version:
     version, builds = versions.load(bucket, f"v{number}")
-    holding = channels.holding(bucket, number)
-    users = [c["name"] for c in holding if not c.get("managed")]
-    if users and not rollback_channels:
-        raise Conflict(f"{version['name']} is assigned to channel(s) {', '.join(users)}; "
-                       "move them first or pass rollback_channels=true")
+    holding = _refuse_if_held(bucket, version, rollback_channels)
     actions = [store.delete_action(k) for k in keys]
     actions += [store.delete_action(store.fingerprint_key(bucket, version["fingerprint"])),
                 _version_update(version, None),
@@ -215,6 +215,16 @@ def _delete(bucket: str, number: int, keys: list[store.Item], rollback_channels:
         actions.append(_bucket_update(bucket, count_delta=-1))
     audit.commit(actions)
     return versions.to_version(version, builds)
+
+
+def _refuse_if_held(bucket: str, version: dict[str, Any], rollback_channels: bool) -> list[dict[str, Any]]:
+    """The channels holding the version; a 409 if user channels do and may not roll back."""
+    holding = channels.holding(bucket, version["number"])
+    users = [c["name"] for c in holding if not c.get("managed")]
+    if users and not rollback_channels:
+        raise Conflict(f"{version['name']} is assigned to channel(s) {', '.join(users)}; "
+                       "move them first or pass rollback_channels=true")
+    return holding
 
 
 # ---- the transactions -------------------------------------------------------------------

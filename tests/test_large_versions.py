@@ -112,3 +112,16 @@ def test_event_names_and_counts_follow_what_happened(registry):
     registry.upload("ev/n.json", manifest({"packer_run_uuid": "r9"}))
     bucket = registry.get("/buckets/ev")
     assert (bucket["version_count"], bucket["latest_version"]) == (1, "v4")
+
+
+def test_deleting_a_held_large_version_is_refused_before_anything_goes(registry):
+    builds = [{"name": f"src{n:03d}", "packer_run_uuid": "big", "artifact_id": f"us-east-1:ami-{n:017x}"}
+              for n in range(150)]
+    registry.upload("del/m.json", manifest(*builds))
+    registry.send("post", "/buckets/del/channels", {"name": "prod", "version": "v1"}, 201)
+    body = registry.send("delete", "/buckets/del/versions/v1", status=409)
+    assert "prod" in body["message"]
+    assert registry.get("/buckets/del/versions/v1")["build_count"] == len(registry.get("/buckets/del/versions/v1")["builds"]) == 150
+    registry.send("delete", "/buckets/del/versions/v1?rollback_channels=true")
+    registry.get("/buckets/del/versions/v1", status=404)
+    assert registry.get("/buckets/del/channels/prod")["version"] is None
