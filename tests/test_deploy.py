@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -25,6 +26,7 @@ CHALICE_DIR = REPO / ".chalice"
 
 if str(REPO) not in sys.path:  # also when run as `pytest`, not `python -m pytest`
     sys.path.insert(0, str(REPO))
+from chalicelib import web  # noqa: E402
 from chalicelib.schema import table_definition  # noqa: E402
 
 
@@ -563,3 +565,8 @@ def test_package_builds_terraform_for_the_stage(tmp_path: Path) -> None:
     policy = json.loads((CHALICE_DIR / stage_config["iam_policy_file"]).read_text())
     for role_policy in resources["aws_iam_role_policy"].values():
         assert json.loads(role_policy["policy"]) == policy
+    # The page ships whole: every file the web route may serve (its ES modules too) is in the package.
+    with zipfile.ZipFile(tmp_path / "app" / "deployment.zip") as package:
+        packaged = set(package.namelist())
+    missing = {f"chalicelib/web/{name}" for name in web.ASSETS} - packaged
+    assert not missing, f"page files missing from deployment.zip: {sorted(missing)}"
