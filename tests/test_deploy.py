@@ -27,6 +27,7 @@ CHALICE_DIR = REPO / ".chalice"
 
 if str(REPO) not in sys.path:  # also when run as `pytest`, not `python -m pytest`
     sys.path.insert(0, str(REPO))
+from chalicelib import web  # noqa: E402
 from chalicelib.schema import table_definition  # noqa: E402
 from local.runner import NO_SUCH_ROUTE  # noqa: E402
 
@@ -580,6 +581,11 @@ def test_package_builds_terraform_for_the_stage(packaged: Path) -> None:
     policy = json.loads((CHALICE_DIR / stage_config["iam_policy_file"]).read_text())
     for role_policy in resources["aws_iam_role_policy"].values():
         assert json.loads(role_policy["policy"]) == policy
+    # The page ships whole: every file the web route may serve (its ES modules too) is in the package.
+    with zipfile.ZipFile(tmp_path / "app" / "deployment.zip") as package:
+        shipped = set(package.namelist())
+    missing = {f"chalicelib/web/{name}" for name in web.ASSETS} - shipped
+    assert not missing, f"page files missing from deployment.zip: {sorted(missing)}"
 
 
 def test_the_lambda_package_holds_no_moto_and_no_local_runner(packaged: Path) -> None:

@@ -68,6 +68,25 @@ def test_only_shipped_files_are_served(client):
 def test_the_allow_list_is_exactly_the_shipped_files():
     shipped = {p.name for p in web.WEB_DIR.iterdir() if p.is_file()}
     assert shipped == set(web.ASSETS)
+    # The page's ES modules: each import names a shipped module by a relative URL (so it resolves
+    # under static/, behind API Gateway's stage prefix too), and each module is reached from app.js.
+    modules = {name for name in web.ASSETS if name.endswith(".js")}
+    assert {"app.js", "api.js", "dom.js", "format.js"} <= modules
+    imports = {}
+    for name in modules:
+        source = (web.WEB_DIR / name).read_text(encoding="utf-8")
+        assert "import(" not in source, f"{name}: no dynamic imports"
+        specifiers = re.findall(r'^\s*(?:import|export)\b[^;]*?\bfrom\s+"([^"]+)"', source, re.M | re.S)
+        assert all(s.startswith("./") for s in specifiers), (name, specifiers)
+        imports[name] = {s[2:] for s in specifiers}
+        assert imports[name] <= modules, f"{name} imports files not in the allow-list: {imports[name] - modules}"
+    reached, todo = set(), ["app.js"]
+    while todo:
+        name = todo.pop()
+        if name not in reached:
+            reached.add(name)
+            todo.extend(imports[name])
+    assert reached == modules, f"shipped but never loaded: {modules - reached}"
 
 
 # ---- a running registry with a base → child chain -------------------------------------------
