@@ -8,7 +8,6 @@ import io
 import json
 import secrets
 from datetime import datetime
-from types import SimpleNamespace
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -17,7 +16,7 @@ import pytest
 
 import app as application
 from chalicelib import auth
-from chalicelib.observability import logger
+from chalicelib.observability import logger, metrics
 from conftest import MANIFEST_BUCKET, manifest
 
 ADMIN_PARAM = "/packer-registry/test/admin-token"
@@ -81,3 +80,110 @@ def test_a_rotated_signing_key_ends_page_tokens_within_5_minutes(registry, monke
     registry.get(f"/buckets/web/versions?limit=1&next_token={token}", status=400)
     fresh = registry.get("/buckets/web/versions?limit=1")["next_token"]
     assert registry.get(f"/buckets/web/versions?limit=1&next_token={fresh}")["items"]
+
+
+# ---- logs and metrics ---------------------------------------------------------------------
+
+class Context:
+    """The Lambda context of one invocation of the API function on AWS."""
+
+    function_name = "packer-registry-prod"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:packer-registry-prod"
+    memory_limit_in_mb = 512
+    log_group_name = "/aws/lambda/packer-registry-prod"
+    log_stream_name = "test"
+
+    def __init__(self, request_id: str) -> None:
+        self.aws_request_id = request_id
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60000
+
+
+def api_gateway(method: str, path: str, resource: str, request_id: str, body: Any = None) -> dict:
+    """The proxy event API Gateway hands the API function, the authorizer's context on it."""
+    return {"resource": resource, "path": path, "httpMethod": method, "headers": {"content-type": "application/json"},
+            "multiValueHeaders": {}, "queryStringParameters": None, "multiValueQueryStringParameters": None,
+            "pathParameters": None, "stageVariables": None, "isBase64Encoded": False,
+            "body": json.dumps(body) if body is not None else None,
+            "requestContext": {"resourcePath": resource, "httpMethod": method, "path": f"/api{path}", "stage": "api",
+                               "requestId": request_id, "identity": {"sourceIp": "127.0.0.1"},
+                               "authorizer": {"name": auth.BOOTSTRAP, "role": "admin", "token_id": auth.BOOTSTRAP,
+                                              "principalId": auth.BOOTSTRAP}}}
+
+
+@pytest.fixture
+def log_lines():
+    """Reads the registry's JSON log lines (its Powertools Logger's stream) written since the last read."""
+    stream = io.StringIO()
+    previous = logger.registered_handler.setStream(stream)  # type: ignore[attr-defined]
+
+    def read() -> list[dict]:
+        lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+        stream.seek(0)
+        stream.truncate()
+        return lines
+
+    yield read
+    logger.registered_handler.setStream(previous)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def cold_container(monkeypatch):
+    """A container that has not served an invocation yet, with metrics on (as on AWS)."""
+    import aws_lambda_powertools.logging.logger as powertools_logger
+    from aws_lambda_powertools.metrics.provider import cold_start
+
+    monkeypatch.setattr(cold_start, "is_cold_start", True)
+    monkeypatch.setattr(powertools_logger, "is_cold_start", True)
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED")
+    metrics.clear_metrics()  # what earlier tests added with metrics off (never flushed then)
+
+
+def test_every_log_line_of_an_http_request_carries_api_gateways_request_id(client, log_lines):
+    for n, request_id in enumerate(("apigw-request-1", "apigw-request-2")):
+        event = api_gateway("POST", "/buckets", "/buckets", request_id, {"name": f"base{n}"})
+        response = application.app(event, Context(f"lambda-request-{n}"))
+        assert response["statusCode"] == 201, response
+        lines = log_lines()
+        assert lines and {line["correlation_id"] for line in lines} == {request_id}, lines
+        assert {line["function_request_id"] for line in lines} == {f"lambda-request-{n}"}
+
+
+def test_log_lines_of_s3_and_schedule_events_carry_the_lambda_request_id(registry, log_lines):
+    registry.upload("web/m.json", manifest({"packer_run_uuid": "r1"}))
+    schedule = registry.client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
+                                                        resources=[])
+    ingested = log_lines()
+    registry.client.lambda_.invoke("sweep", schedule)
+    swept = log_lines()
+    for lines, message in ((ingested, "manifest ingested"), (swept, "sweep finished")):
+        assert message in [line["message"] for line in lines]
+        request_ids = {line["function_request_id"] for line in lines}
+        assert len(request_ids) == 1 and None not in request_ids
+        assert {line["correlation_id"] for line in lines} == request_ids
+    assert ingested[0]["correlation_id"] != swept[0]["correlation_id"]
+
+
+def emf(captured: str) -> list[dict]:
+    """The CloudWatch EMF documents among what was printed."""
+    return [json.loads(line) for line in captured.splitlines() if line.startswith('{"_aws"')]
+
+
+def test_the_standard_cold_start_metric_once_per_container_and_metrics_as_before(client, cold_container, log_lines,
+                                                                                   capsys):
+    for n in range(2):
+        event = api_gateway("POST", "/buckets", "/buckets", f"apigw-{n}", {"name": f"base{n}"})
+        assert application.app(event, Context(f"lambda-{n}"))["statusCode"] == 201
+        assert {line["cold_start"] for line in log_lines()} == {n == 0}
+    boto3.client("s3").put_object(Bucket=MANIFEST_BUCKET, Key="web/m.json", Body=json.dumps(manifest({})).encode())
+    s3_event = client.events.generate_s3_event(bucket=MANIFEST_BUCKET, key="web/m.json")
+    application.ingest_manifest(s3_event, Context("lambda-2"))
+    documents = emf(capsys.readouterr().out)
+    cold = [d for d in documents if "ColdStart" in d]
+    assert len(cold) == 1 and cold[0]["ColdStart"] == [1.0]
+    assert cold[0]["function_name"] == Context.function_name and cold[0]["service"] == "packer-registry"
+    assert cold[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "PackerRegistry"
+    accepted = [d for d in documents if "IngestionsAccepted" in d]
+    assert len(accepted) == 1 and accepted[0]["IngestionsAccepted"] == [1.0]
