@@ -187,3 +187,20 @@ def test_the_standard_cold_start_metric_once_per_container_and_metrics_as_before
     assert cold[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "PackerRegistry"
     accepted = [d for d in documents if "IngestionsAccepted" in d]
     assert len(accepted) == 1 and accepted[0]["IngestionsAccepted"] == [1.0]
+
+
+# ---- S3 events ----------------------------------------------------------------------------
+
+def test_keys_arrive_url_encoded_and_only_created_objects_are_ingested(registry):
+    key = "web/nightly build+1 (ü) 100%.json"
+    registry.upload(key, manifest({"packer_run_uuid": "r1"}), deliver=False)
+    created = registry.event(key)
+    created["Records"][0]["s3"]["object"]["key"] = quote_plus(key, safe="/")  # as S3 sends it
+    assert created["Records"][0]["s3"]["object"]["key"] == "web/nightly+build%2B1+%28%C3%BC%29+100%25.json"
+    registry.upload("web/other.json", manifest({"packer_run_uuid": "r2"}), deliver=False)
+    removed = registry.event("web/other.json")
+    removed["Records"][0].update(eventName="ObjectRemoved:Delete")
+    registry.deliver({"Records": removed["Records"] + created["Records"]})
+    (ingestion,) = registry.get("/ingestions")["items"]
+    assert (ingestion["key"], ingestion["status"]) == (key, "accepted")
+    assert [v["name"] for v in registry.get("/buckets/web/versions")["items"]] == ["v1"]
