@@ -183,17 +183,19 @@ def upcoming(limit: int) -> tuple[list[dict[str, Any]], bool]:
 def delete_version(bucket: str, ref: str, rollback_channels: bool, actor: str) -> Version:
     """Delete a version with its builds; refused while a user channel holds it unless
     `rollback_channels`. Its number is never reused; the bucket's `version_count` follows.
-    Versions of more than ~100 items are deleted builds first and the version item last, so
-    a retried DELETE finishes the job."""
+    A version of more than ~60 items loses the first of them in bulk (artifact index entries,
+    which a repeat finds through the builds, before the builds), and the rest with the
+    version item in the final transaction, so a retried DELETE finishes the job."""
     version, builds = versions.load(bucket, ref)
-    keys = [store.build_key(bucket, version["number"], b["id"]) for b in builds]
-    keys += [store.artifact_key(ext, bucket, version["number"], b["id"])
-             for b in builds for ext in b.get("indexed_ids", [])]
+    keys = [store.artifact_key(ext, bucket, version["number"], b["id"])
+            for b in builds for ext in b.get("indexed_ids", [])]
     keys += copies.page_keys(bucket, version)
+    keys += [store.build_key(bucket, version["number"], b["id"]) for b in builds]
     final_room = store.TRANSACTION_LIMIT - 40  # the version, fingerprint, event and channel moves
-    while len(keys) > final_room:
-        batch, keys = keys[:store.TRANSACTION_LIMIT], keys[store.TRANSACTION_LIMIT:]
-        store.transact([store.delete_action(k) for k in batch])
+    if len(keys) > final_room:  # a refusal must come before anything goes (and is checked again at the end)
+        _refuse_if_assigned(version, channels.holding(bucket, version["number"]), rollback_channels)
+    store.delete_many(keys[:-final_room])
+    keys = keys[-final_room:]
     return retrying(lambda: _delete(bucket, version["number"], keys, rollback_channels, actor),
                     what=f"deleting {version['name']}")
 
@@ -201,10 +203,7 @@ def delete_version(bucket: str, ref: str, rollback_channels: bool, actor: str) -
 def _delete(bucket: str, number: int, keys: list[store.Item], rollback_channels: bool, actor: str) -> Version:
     version, builds = versions.load(bucket, f"v{number}")
     holding = channels.holding(bucket, number)
-    users = [c["name"] for c in holding if not c.get("managed")]
-    if users and not rollback_channels:
-        raise Conflict(f"{version['name']} is assigned to channel(s) {', '.join(users)}; "
-                       "move them first or pass rollback_channels=true")
+    _refuse_if_assigned(version, holding, rollback_channels)
     actions = [store.delete_action(k) for k in keys]
     actions += [store.delete_action(store.fingerprint_key(bucket, version["fingerprint"])),
                 _version_update(version, None),
@@ -215,6 +214,14 @@ def _delete(bucket: str, number: int, keys: list[store.Item], rollback_channels:
         actions.append(_bucket_update(bucket, count_delta=-1))
     audit.commit(actions)
     return versions.to_version(version, builds)
+
+
+def _refuse_if_assigned(version: dict[str, Any], holding: list[dict[str, Any]], rollback_channels: bool) -> None:
+    """409 while a user channel holds the version, unless its channels may roll back."""
+    users = [c["name"] for c in holding if not c.get("managed")]
+    if users and not rollback_channels:
+        raise Conflict(f"{version['name']} is assigned to channel(s) {', '.join(users)}; "
+                       "move them first or pass rollback_channels=true")
 
 
 # ---- the transactions -------------------------------------------------------------------
