@@ -63,18 +63,18 @@ def delete_bucket(name: str, actor: str) -> Bucket:
     """Delete a bucket with everything in it: versions, builds, channels, history and the
     artifact index entries of its builds.
 
-    More than 100 items cannot go in one transaction, so they go in batches with the bucket
-    item last: a DELETE interrupted half-way can simply be repeated.
+    They go in bulk (store.delete_many), each build's artifact index entries before the
+    build, and the bucket item last, in a transaction: a DELETE interrupted half-way can
+    simply be repeated.
     """
     bucket = get_bucket(name)
     keys = []
     for item in store.query_all(store.bucket_key(name)[store.PK]):
-        if item[store.SK] != "BUCKET":
-            keys.append(store.strip_to_key(item))
         if store.is_build(item):
             keys += [store.artifact_key(ext, name, item["number"], item["id"]) for ext in item.get("indexed_ids", [])]
-    for start in range(0, len(keys), store.TRANSACTION_LIMIT):
-        store.transact([store.delete_action(k) for k in keys[start:start + store.TRANSACTION_LIMIT]])
+        if item[store.SK] != "BUCKET":
+            keys.append(store.strip_to_key(item))
+    store.delete_many(keys)
     audit.commit([store.delete_action(store.bucket_key(name)),
                   audit.event_action(name, "bucket.deleted", name, actor,
                                      before={"versions": bucket.version_count, "latest_version": bucket.latest_version})])

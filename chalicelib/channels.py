@@ -362,10 +362,7 @@ def delete_channel(bucket: str, name: str, actor: str) -> Channel:
     if item.get("managed"):
         raise Conflict(f"channel {name!r} is managed by the registry and cannot be deleted")
     partition = store.bucket_key(bucket)[store.PK]
-    entries = list(store.query_all(partition, prefix=store.history_prefix(name), projection="PK, SK"))
-    for start in range(0, len(entries), store.TRANSACTION_LIMIT):
-        store.transact([store.delete_action(store.strip_to_key(e))
-                        for e in entries[start:start + store.TRANSACTION_LIMIT]])
+    store.delete_many(list(store.query_all(partition, prefix=store.history_prefix(name), projection="PK, SK")))
     audit.commit([store.delete_action(store.channel_key(bucket, name)),
                   markers.marker_action(markers.CHANNEL_MOVED, bucket, channel=name,
                                         from_number=item.get("number"), to_number=None),

@@ -183,21 +183,20 @@ def upcoming(limit: int) -> tuple[list[dict[str, Any]], bool]:
 def delete_version(bucket: str, ref: str, rollback_channels: bool, actor: str) -> Version:
     """Delete a version with its builds; refused while a user channel holds it unless
     `rollback_channels`. Its number is never reused; the bucket's `version_count` follows.
-    Versions of more than ~100 items are deleted builds first and the version item last, so
-    a retried DELETE finishes the job. Holders are checked before the first batch and again
-    in the final, conditioned transaction: only a channel assigned in between (a race) can
-    make the last step refuse after builds went, and the version then stays, marked by its
-    lower build count, for the retried DELETE."""
+    A version of more than ~60 items loses the first of them in bulk (artifact index entries,
+    which a repeat finds through the builds, before the builds), and the rest with the
+    version item in the final transaction, so a retried DELETE finishes the job. Holders are
+    checked before anything goes and again in that final, conditioned transaction."""
     version, builds = versions.load(bucket, ref)
-    _refuse_if_held(bucket, version, rollback_channels)  # before any batch goes: nothing lost on a refusal
-    keys = [store.build_key(bucket, version["number"], b["id"]) for b in builds]
-    keys += [store.artifact_key(ext, bucket, version["number"], b["id"])
-             for b in builds for ext in b.get("indexed_ids", [])]
+    keys = [store.artifact_key(ext, bucket, version["number"], b["id"])
+            for b in builds for ext in b.get("indexed_ids", [])]
     keys += copies.page_keys(bucket, version)
+    keys += [store.build_key(bucket, version["number"], b["id"]) for b in builds]
     final_room = store.TRANSACTION_LIMIT - 40  # the version, fingerprint, event and channel moves
-    while len(keys) > final_room:
-        batch, keys = keys[:store.TRANSACTION_LIMIT], keys[store.TRANSACTION_LIMIT:]
-        store.transact([store.delete_action(k) for k in batch])
+    if len(keys) > final_room:  # a refusal must come before anything goes (and is checked again at the end)
+        _refuse_if_held(bucket, version, rollback_channels)
+    store.delete_many(keys[:-final_room])
+    keys = keys[-final_room:]
     return retrying(lambda: _delete(bucket, version["number"], keys, rollback_channels, actor),
                     what=f"deleting {version['name']}")
 

@@ -280,5 +280,4 @@ def _recopy(bucket: str, number: int, actor: str) -> None:
     channels.refresh(bucket, number, actor)
     if fields or version.get("copy_pages"):
         stale = copies.stale_keys(bucket, number, fields.get("copy_generation", version.get("copy_generation")))
-        for start in range(0, len(stale), store.TRANSACTION_LIMIT):
-            store.transact([store.delete_action(k) for k in stale[start:start + store.TRANSACTION_LIMIT]])
+        store.delete_many(stale)

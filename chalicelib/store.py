@@ -47,6 +47,8 @@ import hashlib
 import hmac
 import json
 import os
+import random
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -60,6 +62,9 @@ from .schema import GSI1, GSI1PK, GSI1SK, GSI2, GSI2PK, GSI2SK, PK, SK
 TRANSACTION_LIMIT = 100
 TRANSACTION_BYTES = 3_500_000  # DynamoDB caps a transaction at 4 MB; the estimate keeps a margin
 ITEM_BYTES = 350_000  # DynamoDB caps an item at 400 KB; item_size() estimates, so keep a margin
+BATCH_WRITE_LIMIT = 25  # requests per BatchWriteItem call (DynamoDB's cap)
+BATCH_WRITE_ATTEMPTS = 8  # calls per batch while DynamoDB leaves some of it unprocessed
+BATCH_WRITE_DELAY = 0.05  # seconds; doubles per resend up to 32×, full jitter
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -275,6 +280,31 @@ def get_many(keys: list[Item]) -> list[Item]:
             found.extend(deserialize(i) for i in response["Responses"].get(table_name(), []))
             request = response.get("UnprocessedKeys") or {}
     return found
+
+
+def delete_many(keys: list[Item]) -> None:
+    """Delete items by key, 25 per BatchWriteItem, resending what DynamoDB leaves in
+    UnprocessedItems (it does under throttling) after a jittered exponential backoff;
+    Unavailable (a 503, or a Lambda retry) if some remain after BATCH_WRITE_ATTEMPTS calls.
+
+    Neither atomic nor conditioned: for the many items a bucket, channel or version takes
+    with it, where each delete stands alone and repeating the whole finishes the job. The
+    caller deletes in an order a repeat can recompute (what is derived from an item before
+    the item) and keeps its last, conditioned step in a transaction after this."""
+    unique = list({(k[PK], k[SK]): strip_to_key(k) for k in keys}.values())  # a batch may not name an item twice
+    for start in range(0, len(unique), BATCH_WRITE_LIMIT):
+        batch = unique[start:start + BATCH_WRITE_LIMIT]
+        requests: dict[str, Any] = {table_name(): [{"DeleteRequest": {"Key": serialize(k)}} for k in batch]}
+        for attempt in range(BATCH_WRITE_ATTEMPTS):
+            if attempt:
+                time.sleep(random.uniform(0, BATCH_WRITE_DELAY * 2 ** min(attempt, 5)))
+            requests = _call("batch_write_item", RequestItems=requests).get("UnprocessedItems") or {}
+            if not requests:
+                break
+        else:
+            left = sum(len(r) for r in requests.values())
+            raise Unavailable(f"DynamoDB is busy ({left} deletes left unprocessed after {BATCH_WRITE_ATTEMPTS} "
+                              "attempts); try again")
 
 
 def put(item: Item, condition: str | None = None, values: Item | None = None) -> None:
