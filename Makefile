@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 STAGE  ?= prod
 
-.PHONY: run reset test package deploy bench clean
+.PHONY: run reset test lint package deploy bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ reset:
 test: $(STAMP)
 	$(BIN)/python -m pytest -q tests
 
+## Check the types of app.py and chalicelib/ (mypy; settings in mypy.ini). .ci/run runs it too.
+lint: $(STAMP)
+	$(BIN)/mypy
+
 ## Write dist/: Chalice's Terraform package of the app beside the resources template.
 package: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/package.sh $(STAGE)
@@ -39,4 +43,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) dist .pytest_cache
+	rm -rf $(VENV) dist .pytest_cache .mypy_cache

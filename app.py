@@ -5,19 +5,23 @@ only what its request needs: the consumer query, for one, never imports pydantic
 """
 
 import os
+from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import unquote
 
-from chalice import Chalice, Rate
+from chalice import AuthResponse, Chalice, Rate, Response
+from chalice.app import AuthRequest, CloudWatchEvent, S3Event
 
 from chalicelib.http import (
     actor,
     body,
+    current_request,
     flag,
     guard,
     int_param,
     json_body,
     list_params,
     page,
+    query,
     required,
     respond,
     sees_restricted,
@@ -25,10 +29,15 @@ from chalicelib.http import (
 from chalicelib.lazy import lazy
 from chalicelib.observability import observe
 
-ancestry, artifacts, audit, auth, buckets, channels, compliance, ingest, lifecycle, models, openapi, serving, \
-    versions, web = (lazy(f"chalicelib.{name}") for name in (
-        "ancestry", "artifacts", "audit", "auth", "buckets", "channels", "compliance", "ingest", "lifecycle",
-        "models", "openapi", "serving", "versions", "web"))
+if TYPE_CHECKING:  # editors and mypy see the real modules
+    from chalicelib import (
+        ancestry, artifacts, audit, auth, buckets, channels, compliance, ingest, lifecycle, models, openapi, serving,
+        versions, web)
+else:  # at run time, stand-ins that import each module when a route first uses it
+    ancestry, artifacts, audit, auth, buckets, channels, compliance, ingest, lifecycle, models, openapi, serving, \
+        versions, web = (lazy(f"chalicelib.{name}") for name in (
+            "ancestry", "artifacts", "audit", "auth", "buckets", "channels", "compliance", "ingest", "lifecycle",
+            "models", "openapi", "serving", "versions", "web"))
 
 app = Chalice(app_name="packer-registry")
 app.register_middleware(observe, "all")
@@ -36,11 +45,11 @@ app.register_middleware(guard(app.routes), "http")
 
 
 @app.authorizer(ttl_seconds=0)  # no caching: a deleted token stops working at once
-def registry_auth(auth_request):
+def registry_auth(auth_request: AuthRequest) -> AuthResponse:
     return auth.authorize(auth_request)
 
 
-def api(path, **options):
+def api(path: str, **options: Any) -> Callable[..., Any]:
     """A route behind the token authorizer (roles are checked by the error middleware)."""
     return app.route(path, authorizer=registry_auth, **options)
 
@@ -51,125 +60,125 @@ MANIFEST_BUCKET = os.environ.get("MANIFEST_BUCKET", "packer-manifests")
 # ---- events -----------------------------------------------------------------------------
 
 @app.on_s3_event(bucket=MANIFEST_BUCKET, events=["s3:ObjectCreated:*"])
-def ingest_manifest(event):
+def ingest_manifest(event: S3Event) -> None:
     ingest.handle_s3_event(event.to_dict())
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS))
-def sweep(event):
+def sweep(event: CloudWatchEvent) -> None:
     compliance.sweep()
 
 
 # ---- buckets ----------------------------------------------------------------------------
 
 @api("/buckets", methods=["GET"])
-def list_buckets():
-    request = app.current_request
+def list_buckets() -> Response:
+    request = current_request(app)
     return page(*buckets.list_buckets(*list_params(request), see_restricted=sees_restricted(request)))
 
 
 @api("/buckets", methods=["POST"])
-def create_bucket():
-    request = app.current_request
+def create_bucket() -> Response:
+    request = current_request(app)
     return respond(buckets.create_bucket(body(request, models.CreateBucket), actor(request)), 201)
 
 
 @api("/buckets/{bucket}", methods=["GET"])
-def get_bucket(bucket):
-    return respond(buckets.get_bucket(bucket, sees_restricted(app.current_request)))
+def get_bucket(bucket: str) -> Response:
+    return respond(buckets.get_bucket(bucket, sees_restricted(current_request(app))))
 
 
 @api("/buckets/{bucket}", methods=["PATCH"])
-def update_bucket(bucket):
-    request = app.current_request
+def update_bucket(bucket: str) -> Response:
+    request = current_request(app)
     return respond(buckets.update_bucket(bucket, body(request, models.UpdateBucket), actor(request)))
 
 
 @api("/buckets/{bucket}", methods=["DELETE"])
-def delete_bucket(bucket):
-    return respond(buckets.delete_bucket(bucket, actor(app.current_request)))
+def delete_bucket(bucket: str) -> Response:
+    return respond(buckets.delete_bucket(bucket, actor(current_request(app))))
 
 
 # ---- versions ---------------------------------------------------------------------------
 
 @api("/buckets/{bucket}/versions", methods=["GET"])
-def list_versions(bucket):
-    request = app.current_request
+def list_versions(bucket: str) -> Response:
+    request = current_request(app)
     return page(*versions.list_versions(bucket, *list_params(request), see_restricted=sees_restricted(request)))
 
 
 @api("/buckets/{bucket}/versions/{version}", methods=["GET"])
-def get_version(bucket, version):
-    return respond(versions.get_version(bucket, version, sees_restricted(app.current_request)))
+def get_version(bucket: str, version: str) -> Response:
+    return respond(versions.get_version(bucket, version, sees_restricted(current_request(app))))
 
 
 @api("/buckets/{bucket}/versions/{version}", methods=["DELETE"])
-def delete_version(bucket, version):
-    request = app.current_request
+def delete_version(bucket: str, version: str) -> Response:
+    request = current_request(app)
     return respond(lifecycle.delete_version(bucket, version, flag(request, "rollback_channels"), actor(request)))
 
 
 @api("/buckets/{bucket}/versions/{version}/revoke", methods=["POST"])
-def revoke_version(bucket, version):
-    request = app.current_request
+def revoke_version(bucket: str, version: str) -> Response:
+    request = current_request(app)
     return respond(lifecycle.revoke(bucket, version, body(request, models.RevokeRequest), actor(request)))
 
 
 @api("/buckets/{bucket}/versions/{version}/restore", methods=["POST"])
-def restore_version(bucket, version):
-    return respond(lifecycle.restore(bucket, version, actor(app.current_request)))
+def restore_version(bucket: str, version: str) -> Response:
+    return respond(lifecycle.restore(bucket, version, actor(current_request(app))))
 
 
 @api("/buckets/{bucket}/versions/{version}/ancestry", methods=["GET"])
-def version_ancestry(bucket, version):
-    return respond(ancestry.ancestry(bucket, version, sees_restricted(app.current_request)))
+def version_ancestry(bucket: str, version: str) -> Response:
+    return respond(ancestry.ancestry(bucket, version, sees_restricted(current_request(app))))
 
 
 @api("/buckets/{bucket}/versions/{version}/descendants", methods=["GET"])
-def version_descendants(bucket, version):
-    return respond(ancestry.descendants(bucket, version, int_param(app.current_request, "depth", 5)))
+def version_descendants(bucket: str, version: str) -> Response:
+    return respond(ancestry.descendants(bucket, version, int_param(current_request(app), "depth", 5)))
 
 
 # ---- channels ---------------------------------------------------------------------------
 
 @api("/buckets/{bucket}/channels", methods=["GET"])
-def list_channels(bucket):
-    request = app.current_request
+def list_channels(bucket: str) -> Response:
+    request = current_request(app)
     return page(*channels.list_channels(bucket, *list_params(request), see_restricted=sees_restricted(request)))
 
 
 @api("/buckets/{bucket}/channels", methods=["POST"])
-def create_channel(bucket):
-    request = app.current_request
+def create_channel(bucket: str) -> Response:
+    request = current_request(app)
     return respond(channels.create_channel(bucket, body(request, models.CreateChannel), actor(request)), 201)
 
 
 @api("/buckets/{bucket}/channels/{channel}", methods=["GET"])
-def get_channel(bucket, channel):
-    return respond(channels.get_channel(bucket, channel, sees_restricted(app.current_request)))
+def get_channel(bucket: str, channel: str) -> Response:
+    return respond(channels.get_channel(bucket, channel, sees_restricted(current_request(app))))
 
 
 @api("/buckets/{bucket}/channels/{channel}", methods=["PATCH"])
-def update_channel(bucket, channel):
-    request = app.current_request
+def update_channel(bucket: str, channel: str) -> Response:
+    request = current_request(app)
     return respond(channels.update_channel(bucket, channel, body(request, models.UpdateChannel), actor(request)))
 
 
 @api("/buckets/{bucket}/channels/{channel}", methods=["DELETE"])
-def delete_channel(bucket, channel):
-    return respond(channels.delete_channel(bucket, channel, actor(app.current_request)))
+def delete_channel(bucket: str, channel: str) -> Response:
+    return respond(channels.delete_channel(bucket, channel, actor(current_request(app))))
 
 
 @api("/buckets/{bucket}/channels/{channel}/history", methods=["GET"])
-def channel_history(bucket, channel):
-    request = app.current_request
+def channel_history(bucket: str, channel: str) -> Response:
+    request = current_request(app)
     return page(*channels.history(bucket, channel, *list_params(request), see_restricted=sees_restricted(request)))
 
 
 @api("/buckets/{bucket}/channels/{channel}/artifact", methods=["GET"])
-def consumer_query(bucket, channel):
-    request = app.current_request
-    params = request.query_params or {}
+def consumer_query(bucket: str, channel: str) -> Response:
+    request = current_request(app)
+    params = query(request)
     return respond(serving.serve(bucket, channel, params.get("platform"), params.get("region"),
                                  params.get("component_type"), serving.parse_labels(params.get("labels")),
                                  sees_restricted(request)))
@@ -178,91 +187,91 @@ def consumer_query(bucket, channel):
 # ---- artifacts and compliance -------------------------------------------------------------------------
 
 @api("/artifacts/{external_id}", methods=["GET"])
-def artifact(external_id):
-    return respond(artifacts.lookup(unquote(external_id), sees_restricted(app.current_request)))
+def artifact(external_id: str) -> Response:
+    return respond(artifacts.lookup(unquote(external_id), sees_restricted(current_request(app))))
 
 
 @api("/artifacts", methods=["GET"])
-def artifact_by_query():
+def artifact_by_query() -> Response:
     """For IDs with slashes (Azure resource IDs): GET /artifacts?id=/subscriptions/..."""
-    request = app.current_request
+    request = current_request(app)
     return respond(artifacts.lookup(required(request, "id"), sees_restricted(request)))
 
 
 @api("/compliance/check", methods=["POST"])
-def compliance_check():
-    request = app.current_request
+def compliance_check() -> Response:
+    request = current_request(app)
     return respond(artifacts.check_body(json_body(request), sees_restricted(request)))
 
 
 @api("/compliance/sweep", methods=["POST"])
-def run_sweep():
+def run_sweep() -> Response:
     return respond(compliance.sweep())
 
 
 @api("/compliance/report", methods=["GET"])
-def compliance_report():
-    request = app.current_request
+def compliance_report() -> Response:
+    request = current_request(app)
     return respond(compliance.report(*list_params(request), see_restricted=sees_restricted(request)))
 
 
 # ---- ingestions -------------------------------------------------------------------------
 
 @api("/ingestions", methods=["GET"])
-def list_ingestions():
-    request = app.current_request
-    status = (request.query_params or {}).get("status")
+def list_ingestions() -> Response:
+    request = current_request(app)
+    status = query(request).get("status")
     return page(*ingest.list_ingestions(status, *list_params(request)))
 
 
 # ---- tokens -----------------------------------------------------------------------------
 
 @api("/buckets/{bucket}/events", methods=["GET"])
-def bucket_events(bucket):
-    request = app.current_request
+def bucket_events(bucket: str) -> Response:
+    request = current_request(app)
     return page(*audit.list_events(bucket, *list_params(request), see_restricted=sees_restricted(request)))
 
 
 @api("/events", methods=["GET"])
-def registry_events():
+def registry_events() -> Response:
     """The registry-wide trail: token changes and rejected manifests without a bucket."""
-    return page(*audit.list_events(None, *list_params(app.current_request)))
+    return page(*audit.list_events(None, *list_params(current_request(app))))
 
 
 @api("/whoami", methods=["GET"])
-def whoami():
+def whoami() -> Response:
     """Who the token is: name, role, token id (the page uses it to show or hide actions)."""
-    return respond(auth.whoami(app.current_request.context.get("authorizer")))
+    return respond(auth.whoami(current_request(app).context.get("authorizer")))
 
 
 @api("/tokens", methods=["GET"])
-def list_tokens():
-    return page(*auth.list_tokens(*list_params(app.current_request)))
+def list_tokens() -> Response:
+    return page(*auth.list_tokens(*list_params(current_request(app))))
 
 
 @api("/tokens", methods=["POST"])
-def create_token():
-    request = app.current_request
+def create_token() -> Response:
+    request = current_request(app)
     return respond(auth.create_token(body(request, models.CreateToken), actor(request)), 201)
 
 
 @api("/tokens/{token_id}", methods=["DELETE"])
-def delete_token(token_id):
-    return respond(auth.delete_token(token_id, actor(app.current_request)))
+def delete_token(token_id: str) -> Response:
+    return respond(auth.delete_token(token_id, actor(current_request(app))))
 
 
 # ---- the page and the API description ---------------------------------------------------
 
 @app.route("/", methods=["GET"])
-def index():
+def index() -> Response:
     return web.page("index.html")
 
 
 @app.route("/static/{asset}", methods=["GET"])
-def static_asset(asset):
+def static_asset(asset: str) -> Response:
     return web.page(asset)
 
 
 @app.route("/openapi.json", methods=["GET"])
-def openapi_document():
+def openapi_document() -> Response:
     return respond(openapi.document())

@@ -335,7 +335,9 @@ def stale_ancestry(items: list[dict[str, Any]]) -> dict[Ref, Finding]:
     level walked up, at most MAX_WALK levels."""
     found: dict[Ref, Finding] = {}
     seen: dict[Ref, set[Ref]] = {(v["bucket"], v["number"]): set() for v in items}
-    frontier = [((v["bucket"], v["number"]), [], p) for v in items for p in v.get("parents") or []]
+    # (the version asking, the ancestors walked so far, the parent link to follow next)
+    frontier: list[tuple[Ref, list[dict[str, Any]], dict[str, Any]]] = [
+        ((v["bucket"], v["number"]), [], p) for v in items for p in v.get("parents") or []]
     for _ in range(MAX_WALK):
         if not frontier:
             break
@@ -473,8 +475,8 @@ def recheck(bucket: str, number: int) -> tuple[dict[str, Any], str | None, str |
         markers.marker_action(markers.VERSION_STATUS, bucket, number=number)]
     if status != old:
         actions.append(audit.event_action(
-            bucket, _STATUS_EVENTS.get(status, "descendant.up_to_date"), version["name"], "sweep", before=old,
-            after=status, messages=findings.messages(found),
+            bucket, _STATUS_EVENTS.get(status or "up_to_date", "descendant.up_to_date"), version["name"], "sweep",
+            before=old, after=status, messages=findings.messages(found),
             viewer_messages=findings.messages(found, findings.nothing)))
     audit.commit(actions)
     return version, old, status, found

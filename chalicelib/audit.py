@@ -17,12 +17,15 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import aws, names, store
 from .clock import now_iso
 from .errors import NotFound
 from .observability import logger
+
+if TYPE_CHECKING:
+    from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
 
 SOURCE = "packer-registry"
 Action = dict[str, Any]
@@ -46,7 +49,9 @@ def commit(actions: list[Action]) -> None:
 
 def _is_event(action: Action) -> bool:
     put = action.get("Put")
-    return bool(put) and str(put["Item"].get(store.SK, "")).startswith(store.EVENT_PREFIX)
+    if not put:
+        return False
+    return str(put["Item"].get(store.SK, "")).startswith(store.EVENT_PREFIX)
 
 
 def publish(events: list[dict[str, Any]]) -> None:
@@ -57,8 +62,9 @@ def publish(events: list[dict[str, Any]]) -> None:
     if not bus:
         logger.info("events not published: no EVENT_BUS_NAME", extra={"actions": [e["action"] for e in events]})
         return
-    entries = [{"Source": SOURCE, "DetailType": e["action"], "EventBusName": bus,
-                "Detail": json.dumps(e, default=str)} for e in events]
+    entries: list[PutEventsRequestEntryTypeDef] = [
+        {"Source": SOURCE, "DetailType": e["action"], "EventBusName": bus, "Detail": json.dumps(e, default=str)}
+        for e in events]
     for start in range(0, len(entries), 10):
         try:
             response = aws.client("events").put_events(Entries=entries[start:start + 10])

@@ -96,7 +96,8 @@ def local_gateway_responses() -> None:
                                            json.dumps(body).encode()) from None
 
     prepare._registry = True  # type: ignore[attr-defined]
-    local.LocalGatewayAuthorizer._prepare_authorizer_event = prepare
+    # Replacing chalice local's method is the point here (mypy forbids assigning to a method).
+    local.LocalGatewayAuthorizer._prepare_authorizer_event = prepare  # type: ignore[method-assign]
 
 
 def whoami(context: dict[str, Any] | None) -> dict[str, Any]:

@@ -94,7 +94,7 @@ def check_manifest_key(bucket: dict[str, Any] | None, key: str | None) -> None:
     it with IAM (README, "Manifest prefixes") so each pipeline can only write its prefix.
     """
     prefixes = (bucket or {}).get("manifest_prefixes") or []
-    if key is None or not prefixes or any(key.startswith(prefix) for prefix in prefixes):
+    if bucket is None or key is None or not prefixes or any(key.startswith(prefix) for prefix in prefixes):
         return
     raise ManifestKeyRejected(f"the key {key!r} is outside the manifest_prefixes of bucket {bucket['bucket']!r} "
                               f"({', '.join(repr(p) for p in prefixes)}); upload it under one of them")

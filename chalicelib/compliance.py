@@ -88,7 +88,7 @@ def _work_through_markers(changes: list[dict[str, Any]], cascades: list[dict[str
 def _recheck_children(marker: dict[str, Any], changes: list[dict[str, Any]]) -> bool:
     """Re-check the children of the versions a marker names; whether any stored ancestry changed."""
     wrote = False
-    parents = {marker.get("from_number"), marker.get("to_number"), marker.get("number")} - {None}
+    parents: set[int] = {marker[k] for k in ("from_number", "to_number", "number") if marker.get(k) is not None}
     for number in sorted(parents):
         for child in ancestry.child_refs(marker["bucket"], number):
             changed = ancestry.recheck(*child)

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, TypeVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
-from chalice import Response
+from chalice import Chalice, Response
 from chalice.app import Request
 
 from . import names, roles
 from .errors import BadRequest, NotFound, RegistryError
 from .observability import logger
 
-M = TypeVar("M")  # a pydantic model class; pydantic itself is imported only to validate a body
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+M = TypeVar("M", bound="BaseModel")  # a request model; pydantic itself is imported only to validate a body
 DEFAULT_LIMIT, MAX_LIMIT = 25, 100
 MAX_PROBLEMS = 10  # a body with thousands of bad fields gets a short answer
 
@@ -59,9 +63,23 @@ def body(request: Request, model: type[M]) -> M:
         raise BadRequest(f"invalid request body: {problems}{more}") from None
 
 
+def current_request(app: Chalice) -> Request:
+    """The request a route is answering. Chalice types `app.current_request` as optional (it is
+    None between requests); a route always has one."""
+    request = app.current_request
+    if request is None:
+        raise RuntimeError("no current request: called outside a route")
+    return request
+
+
+def query(request: Request) -> Mapping[str, str]:
+    """The query string's parameters (a repeated one's last value); empty without a query string."""
+    return request.query_params or {}
+
+
 def list_params(request: Request) -> tuple[int, str | None]:
     """`limit` (1-100, default 25) and `next_token` from the query string."""
-    params = request.query_params or {}
+    params = query(request)
     raw = params.get("limit", str(DEFAULT_LIMIT))
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
         raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}, not {raw!r}")
@@ -69,21 +87,21 @@ def list_params(request: Request) -> tuple[int, str | None]:
 
 
 def int_param(request: Request, name: str, default: int) -> int:
-    raw = (request.query_params or {}).get(name, str(default))
+    raw = query(request).get(name, str(default))
     if not raw.isdigit():
         raise BadRequest(f"{name} must be a whole number, not {raw!r}")
     return int(raw)
 
 
 def required(request: Request, name: str) -> str:
-    value = (request.query_params or {}).get(name)
+    value = query(request).get(name)
     if not value:
         raise BadRequest(f"query parameter {name} is required")
     return value
 
 
 def flag(request: Request, name: str) -> bool:
-    raw = (request.query_params or {}).get(name, "false").lower()
+    raw = query(request).get(name, "false").lower()
     if raw not in ("true", "false", "1", "0"):
         raise BadRequest(f"{name} must be true or false, not {raw!r}")
     return raw in ("true", "1")

@@ -11,7 +11,7 @@ The S3 object is only ever read.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
 from botocore.exceptions import ClientError
@@ -21,9 +21,12 @@ from .buckets import ManifestKeyRejected
 from .clock import now_iso
 from .errors import BadRequest
 from .manifest import MAX_MANIFEST_BYTES, ParsedManifest, bucket_from_key, content_hash, parse_manifest
-from .models import BUCKET_NAME_PATTERN, IngestedVersion, Ingestion
+from .models import BUCKET_NAME_PATTERN, IngestedVersion, Ingestion, IngestionStatus
 from .observability import logger, metrics
 from .store import ConditionFailed
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.type_defs import GetObjectRequestTypeDef
 
 _GONE = {"NoSuchKey", "NoSuchVersion", "404", "NotFound"}
 STATUSES = ("accepted", "partial", "rejected")
@@ -71,7 +74,7 @@ def ingest_object(s3_bucket: str, key: str, etag: str, version_id: str | None = 
         except (recording.RunRefused, ManifestKeyRejected) as exc:  # nothing of that run was written
             reasons.append(f"run {run.fingerprint} of bucket {run.bucket}: not stored: {exc}")
 
-    status = "accepted" if not reasons else "partial" if results else "rejected"
+    status: IngestionStatus = "accepted" if not reasons else "partial" if results else "rejected"
     if len(reasons) > MAX_REASONS:  # keep the record well under DynamoDB's 400 KB item limit
         reasons = reasons[:MAX_REASONS] + [f"... and {len(reasons) - MAX_REASONS} more problems"]
     record = Ingestion(id=ingestion_id, s3_bucket=s3_bucket, key=key, etag=etag or version_id or "",
@@ -96,7 +99,9 @@ def ingest_object(s3_bucket: str, key: str, etag: str, version_id: str | None = 
 
 def _read(s3_bucket: str, key: str, version_id: str | None) -> tuple[bytes, dict[str, str], str | None]:
     """The object's bytes and metadata, or a permanent problem; transient errors raise."""
-    kwargs = {"Bucket": s3_bucket, "Key": key, **({"VersionId": version_id} if version_id else {})}
+    kwargs: GetObjectRequestTypeDef = {"Bucket": s3_bucket, "Key": key}
+    if version_id:
+        kwargs["VersionId"] = version_id
     try:
         response = aws.client("s3").get_object(**kwargs)
     except ClientError as exc:

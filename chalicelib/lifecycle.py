@@ -105,7 +105,7 @@ def continue_cascade(marker: dict[str, Any], budget: int, actor: str = "sweep") 
     still_wanted = source and (source["status"] == "revoked") == (mode == "revoke")
     changed = 0
     queue, seen = deque([(bucket, number)]), {(bucket, number)}
-    while still_wanted and queue:
+    while source and still_wanted and queue:
         for child in ancestry.child_refs(*queue.popleft()):
             if child in seen:
                 continue
@@ -386,7 +386,8 @@ def _point_latest(bucket: str, latest: dict[str, Any], target: Target | None, ac
 
 def _bucket_update(bucket: str, latest: str | None | bool = False, count_delta: int = 0) -> Action:
     """The bucket item's summary: `latest_version` (False: leave it) and `version_count`."""
-    sets, removes, values = ["updated_at = :now"], [], {":now": now_iso()}
+    sets, removes = ["updated_at = :now"], []
+    values: dict[str, Any] = {":now": now_iso()}
     if latest:
         sets.append("latest_version = :latest")
         values[":latest"] = latest

@@ -14,7 +14,10 @@ callers must not mutate it.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 TITLE = "Packer artifact registry"
 API_VERSION = "1.0.0"
@@ -245,8 +248,10 @@ def _model_schemas() -> tuple[dict[str, Schema], set[str]]:
 
     from . import models as m
 
-    requests = [m.CreateBucket, m.UpdateBucket, m.CreateChannel, m.UpdateChannel, m.RevokeRequest, m.CreateToken]
-    responses = [m.Bucket, m.Version, m.Channel, m.HistoryEntry, m.ServedArtifact, m.Ingestion, m.Token]
+    requests: list[type[BaseModel]] = [
+        m.CreateBucket, m.UpdateBucket, m.CreateChannel, m.UpdateChannel, m.RevokeRequest, m.CreateToken]
+    responses: list[type[BaseModel]] = [
+        m.Bucket, m.Version, m.Channel, m.HistoryEntry, m.ServedArtifact, m.Ingestion, m.Token]
     _, request_top = models_json_schema([(r, "validation") for r in requests], ref_template=REF)
     _, response_top = models_json_schema([(r, "serialization") for r in responses], ref_template=REF)
     request_defs, response_defs = request_top["$defs"], response_top["$defs"]

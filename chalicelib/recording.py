@@ -240,8 +240,8 @@ def _complete(bucket: str, number: int, actor: str, run: ParsedRun, parents: lis
         final = "revoked" if version.get("revocation") else "active"
         updated = {**version, **_copy_fields(bucket, version, builds), "status": final, "build_count": len(builds)}
         clause, condition, values = store.rev_clause(version.get("rev"))
-        fields = {"status": final, "build_count": len(builds), "updated_at": now_iso(),
-                  **{k: updated[k] for k in ("copy_generation", "copy_pages") if k in updated}}
+        fields: dict[str, Any] = {"status": final, "build_count": len(builds), "updated_at": now_iso(),
+                                  **{k: updated[k] for k in ("copy_generation", "copy_pages") if k in updated}}
         values.update({f":{k}": v for k, v in fields.items()})
         values[":running"] = RUNNING
         complete = store.update_action(

@@ -58,7 +58,7 @@ def page(name: str) -> Response:
     body = _cache.get(name)
     if body is None:
         body = _cache[name] = (WEB_DIR / name).read_text(encoding="utf-8")
-    headers = {
+    headers: dict[str, str | list[str]] = {  # chalice's header type (a list: a repeated header)
         "Content-Type": content_type,
         # No ETag handling here, so let the browser revalidate (the files are small).
         "Cache-Control": "no-cache",
