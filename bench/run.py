@@ -393,8 +393,8 @@ import boto3
 client = boto3.client("dynamodb")
 response = client.get_item(TableName={table!r}, Key={{"PK": {{"S": "BUCKET#b"}}, "SK": {{"S": "CHANNEL#production"}}}},
                            ConsistentRead=True)
-print("RESULT", [a["M"]["external_id"]["S"] for a in response["Item"]["artifacts"]["L"]
-                 if a["M"]["region"].get("S") == "us-east-1"][0])
+print("RESULT", [a["M"]["external_id"]["S"] for b in response["Item"]["builds"]["L"]
+                 for a in b["M"]["artifacts"]["L"] if a["M"]["region"].get("S") == "us-east-1"][0])
 """
 
 
