@@ -178,3 +178,31 @@ def moved_clock(monkeypatch):
     fake = Clock()
     monkeypatch.setattr(clock, "now", fake.now)
     return fake
+
+
+def race(*steps: Any, tolerated: tuple[int, ...] = (409, 503)) -> list[BaseException]:
+    """Run the steps in threads released together at a barrier; return the errors they raised,
+    except registry errors with a `tolerated` status (a 409 or 503 is a legitimate outcome of
+    a race, anything else is not)."""
+    import threading
+
+    from chalicelib.errors import RegistryError
+
+    barrier, errors = threading.Barrier(len(steps)), []
+
+    def run(step: Any) -> None:
+        try:
+            barrier.wait(timeout=30)
+            step()
+        except RegistryError as exc:
+            if exc.status not in tolerated:
+                errors.append(exc)
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted by the caller
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in steps]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return errors

@@ -1,12 +1,11 @@
 """Concurrent ingestion against a real moto server: gapless, unique version numbers."""
 
 import json
-import threading
 from types import SimpleNamespace
 
 import app as application
 from chalicelib import aws
-from conftest import MANIFEST_BUCKET, manifest
+from conftest import MANIFEST_BUCKET, manifest, race
 
 CONTEXT = SimpleNamespace(aws_request_id="req", function_name="ingest_manifest", memory_limit_in_mb=512,
                           invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:ingest")
@@ -18,21 +17,7 @@ def _event(key: str, etag: str) -> dict:
 
 
 def _ingest_all_at_once(events: list[dict]) -> list[BaseException]:
-    barrier, errors = threading.Barrier(len(events)), []
-
-    def run(event: dict) -> None:
-        try:
-            barrier.wait()
-            application.ingest_manifest(event, CONTEXT)
-        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(e,)) for e in events]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return errors
+    return race(*(lambda e=e: application.ingest_manifest(e, CONTEXT) for e in events), tolerated=())
 
 
 def _upload(key: str, doc: dict) -> dict:

@@ -11,7 +11,6 @@ Invariants (issue 10, item 1):
 from __future__ import annotations
 
 import json
-import threading
 from typing import Callable
 
 import pytest
@@ -21,7 +20,7 @@ from chalicelib.errors import RegistryError
 from chalicelib.manifest import parse_manifest
 from chalicelib.models import CreateChannel, RevokeRequest, UpdateChannel
 from chalicelib.recording import record_run
-from conftest import manifest
+from conftest import manifest, race
 
 TRIALS = 16
 
@@ -31,29 +30,6 @@ def make_bucket(bucket: str, count: int) -> None:
                       "custom_data": {"bucket_name": bucket}} for n in range(1, count + 1)))
     for run in parse_manifest(json.dumps(doc).encode(), f"{bucket}/m.json").runs:
         record_run(run, actor="test")
-
-
-def race(*steps: Callable[[], object]) -> list[BaseException]:
-    """Run the steps in threads released together; unexpected errors are returned (a 409 or
-    503 is a legitimate outcome of a race, anything else is not)."""
-    barrier, errors = threading.Barrier(len(steps)), []
-
-    def run(step: Callable[[], object]) -> None:
-        try:
-            barrier.wait(timeout=30)
-            step()
-        except RegistryError as exc:
-            if exc.status not in (409, 503):
-                errors.append(exc)
-        except BaseException as exc:  # noqa: BLE001 - collected and asserted
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(s,)) for s in steps]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return errors
 
 
 def assert_consistent(bucket: str) -> None:
