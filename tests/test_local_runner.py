@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from product import start_product, wait_for
+from support import real_manifest
 
-REAL_MANIFESTS = Path(__file__).resolve().parents[2] / "shared/testdata/real-manifests"
 TOKEN = "local-runner-test-token"
 BUCKET = "packer-manifests"
 
@@ -30,7 +29,7 @@ def test_make_run_ingests_uploads_serves_api_and_sweeps(runner):
 
     s3 = runner.s3
     s3.put_object(Bucket=BUCKET, Key="base-image/packer-manifest.json",
-                  Body=(REAL_MANIFESTS / "amazon-ebs-single-1.json").read_bytes())
+                  Body=real_manifest("amazon-ebs-single-1.json"))
     s3.put_object(Bucket=BUCKET, Key="junk/packer-manifest.json", Body=b"\x00not a manifest{")
 
     def version() -> Any:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
@@ -22,8 +21,7 @@ from chalicelib.manifest import (
     content_hash,
     parse_manifest,
 )
-
-REAL_MANIFESTS = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "real-manifests"
+from support import real_manifest, real_manifest_names
 
 
 # --- helpers ---------------------------------------------------------------------------
@@ -318,13 +316,11 @@ REAL: dict[str, Expect] = {
 
 
 def parse_real(name: str, key: str | None = None, metadata: dict | None = None) -> ParsedManifest:
-    return parse_manifest((REAL_MANIFESTS / name).read_bytes(), key or name, metadata)
+    return parse_manifest(real_manifest(name), key or name, metadata)
 
 
 def test_table_covers_every_real_manifest() -> None:
-    on_disk = {p.name for p in REAL_MANIFESTS.glob("*.json")}
-    assert on_disk, f"no manifests found in {REAL_MANIFESTS}"
-    assert set(REAL) == on_disk
+    assert set(REAL) == set(real_manifest_names())
     assert len(REAL) == 30
 
 
@@ -355,7 +351,7 @@ def test_real_manifest(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(REAL))
 def test_real_manifest_runs_are_fingerprinted_by_their_run_uuid(name: str) -> None:
-    raw_builds = json.loads((REAL_MANIFESTS / name).read_text(encoding="utf-8"))["builds"]
+    raw_builds = json.loads(real_manifest(name))["builds"]
     uuids = {b["packer_run_uuid"] for b in raw_builds if b["packer_run_uuid"]}
     parsed = parse_real(name)
     named = {run.fingerprint for run in parsed.runs if not run.fingerprint.startswith("build-")}
@@ -649,7 +645,7 @@ def test_no_parent_keys_no_hint() -> None:
 
 
 def test_same_manifest_parsed_twice_gives_the_same_build_ids() -> None:
-    raw = (REAL_MANIFESTS / "docker-sha256-many-runs.json").read_bytes()
+    raw = real_manifest("docker-sha256-many-runs.json")
     first = [b.id for b in all_builds(parse_manifest(raw, "a.json"))]
     second = [b.id for b in all_builds(parse_manifest(raw, "a.json"))]
     assert len(first) == 12
@@ -677,7 +673,7 @@ def test_duplicated_build_entry_is_kept_once(uuid: str) -> None:
 
 
 def test_duplicated_real_manifest_builds_are_kept_once() -> None:
-    document = json.loads((REAL_MANIFESTS / "amazon-ebs-per-region-builds-same-run.json").read_text())
+    document = json.loads(real_manifest("amazon-ebs-per-region-builds-same-run.json"))
     document["builds"] = document["builds"] + document["builds"]
     parsed = parse_manifest(json.dumps(document).encode(), "weka.json")
     assert parsed.problems == []
@@ -910,7 +906,7 @@ def test_content_hash_golden_value() -> None:
 
 
 def test_build_id_of_a_real_manifest_is_stable() -> None:
-    parsed = parse_manifest((REAL_MANIFESTS / "qemu-1.json").read_bytes(), "void/packer-manifest.json")
+    parsed = parse_manifest(real_manifest("qemu-1.json"), "void/packer-manifest.json")
     assert only_build(parsed).id == "75eb7aba233c37c8"
 
 
@@ -932,7 +928,7 @@ def test_build_id_of_a_real_manifest_is_stable() -> None:
     ],
 )
 def test_real_manifest_files_are_kept(name: str, count: int, first: tuple | None, last: tuple | None) -> None:
-    build = only_build(parse_manifest((REAL_MANIFESTS / name).read_bytes(), "img/packer-manifest.json"))
+    build = only_build(parse_manifest(real_manifest(name), "img/packer-manifest.json"))
     pairs = [(f.name, f.size) for f in build.files]
     assert build.file_count == len(pairs) == count
     assert pairs[:1] == ([first] if first else [])
@@ -941,7 +937,7 @@ def test_real_manifest_files_are_kept(name: str, count: int, first: tuple | None
 
 
 def test_every_build_of_the_legacy_vmware_manifest_keeps_its_16_files() -> None:
-    parsed = parse_manifest((REAL_MANIFESTS / "vmware-iso-vsphere-iso-legacy-very-large.json").read_bytes(), "w.json")
+    parsed = parse_manifest(real_manifest("vmware-iso-vsphere-iso-legacy-very-large.json"), "w.json")
     counts = {(b.builder_type, b.file_count, len(b.files)) for b in all_builds(parsed)}
     assert counts == {("vmware-iso", 16, 16), ("vsphere-iso", 0, 0)}
 

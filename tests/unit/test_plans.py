@@ -10,7 +10,7 @@ import pytest
 
 from chalicelib.plans import MAX_ARTIFACTS, artifact_ids_from_request
 
-PLAN_PATH = Path(__file__).parent / "fixtures" / "terraform-plan.json"
+PLAN_PATH = Path(__file__).parents[1] / "fixtures" / "terraform-plan.json"
 
 WEB_AMI = "ami-0c2716a13b6c0ff45"
 APP_AMI = "ami-0fd3c3509d9df9905"
