@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 STAGE  ?= prod
 
-.PHONY: run reset test lint package deploy bench clean
+.PHONY: run reset test lint unit mutate package deploy bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,20 @@ test: $(STAMP)
 ## Check the types of app.py and chalicelib/ (mypy; settings in mypy.ini). .ci/run runs it too.
 lint: $(STAMP)
 	$(BIN)/mypy
+
+## The unit tier alone, in seconds: pure rules and the parser, no AWS, no moto (fewer property examples).
+unit: $(STAMP)
+	PROPERTY_EXAMPLES=20 $(BIN)/python -m pytest -q --confcutdir=tests/unit tests/unit
+
+## Mutation testing (mutmut, configured in setup.cfg) of the pure modules against the unit tier, one module
+## at a time on one core; prints each module's score. Slow (tens of minutes); not run by `make test` or CI.
+MUTATED := manifest platforms plans serving names
+mutate: $(STAMP)
+	for module in $(MUTATED); do \
+	  REAL_MANIFESTS_DIR=$(abspath ../shared/testdata/real-manifests) PROPERTY_EXAMPLES=20 \
+	    $(BIN)/mutmut run --max-children 1 "chalicelib.$$module.*" || exit 1; \
+	done
+	$(BIN)/python scripts/mutation_scores.py $(MUTATED)
 
 ## Write dist/: Chalice's Terraform package of the app beside the resources template.
 package: $(STAMP)

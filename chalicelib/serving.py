@@ -16,10 +16,16 @@ from .errors import BadRequest, Conflict, NotFound
 PARENT_CHANNEL_LABEL = "parent_channel"  # a build label naming its parent's channel (custom_data)
 
 
-def get_item(bucket: str, name: str, see_restricted: bool = True) -> dict[str, Any]:
-    """A channel; a restricted one does not exist for callers who may not see it (as in
-    HCP Packer, viewers get a 404, not a 403, so its existence does not leak)."""
-    item = store.get(store.channel_key(bucket, name))
+def get_item(bucket: str, name: str, see_restricted: bool = True) -> dict[str, Any]:  # pragma: no mutate block
+    """A channel the caller may see: one GetItem, then `visible` (left out of mutation testing:
+    it reads DynamoDB; the rule is `visible`)."""
+    return visible(store.get(store.channel_key(bucket, name)), bucket, name, see_restricted)
+
+
+def visible(item: dict[str, Any] | None, bucket: str, name: str, see_restricted: bool = True) -> dict[str, Any]:
+    """The channel item; a restricted one does not exist for callers who may not see it (as in
+    HCP Packer, viewers get a 404, not a 403, so its existence does not leak). Open unless
+    told otherwise: contributors and the registry's own reads see every channel."""
     if not item or (item.get("restricted") and not see_restricted):
         raise NotFound(f"bucket {bucket!r} has no channel {name!r}")
     return item
@@ -27,27 +33,42 @@ def get_item(bucket: str, name: str, see_restricted: bool = True) -> dict[str, A
 
 def serve(bucket: str, name: str, platform: str | None, region: str | None,
           component_type: str | None = None, labels: dict[str, str] | None = None,
-          see_restricted: bool = True) -> dict[str, Any]:
-    """The artifact to use: one GetItem.
+          see_restricted: bool = True) -> dict[str, Any]:  # pragma: no mutate block
+    """The artifact to use: one GetItem (a large version's copy pages: one Query more), then
+    the pure rules `check_servable` and `choose` (this shell reads DynamoDB, so mutation
+    testing leaves it to the integration tests)."""
+    if not platform:
+        raise BadRequest("platform is required (e.g. platform=aws)")
+    item = get_item(bucket, name, see_restricted)
+    check_servable(item, bucket, name)
+    builds = copies.read(bucket, item["number"], item["copy"]) if item.get("copy") else item.get("builds") or []
+    return choose(item, bucket, name, builds, platform, region, component_type, labels, see_restricted)
 
-    `platform` is required; `region` may be left out when the matching artifacts are all in
-    one region or region-less (GCP images, Docker images), otherwise it is a 400 that lists
-    the regions. A region given for a region-less artifact does not exclude it (a module may
-    pass its region whatever the platform), but an artifact in exactly that region is
-    preferred. `component_type` and `labels` narrow the builds further.
+
+def check_servable(item: dict[str, Any], bucket: str, name: str) -> None:
+    """A channel serves something only when it holds a version that is not revoked."""
+    if not item.get("version"):
+        raise NotFound(f"channel {name!r} of bucket {bucket!r} is not assigned to a version")
+    if item.get("version_status") == "revoked":
+        raise Conflict(revoked_message(name, item["version"], item.get("revocation") or {}))
+
+
+def choose(item: dict[str, Any], bucket: str, name: str, builds: list[dict[str, Any]], platform: str,
+           region: str | None, component_type: str | None = None, labels: dict[str, str] | None = None,
+           see_restricted: bool = True) -> dict[str, Any]:
+    """Which of a channel's artifacts answers the consumer query (pure: `item` is the channel
+    item, `builds` its version's builds with their artifacts).
+
+    `region` may be left out when the matching artifacts are all in one region or
+    region-less (GCP images, Docker images), otherwise it is a 400 that lists the regions.
+    A region given for a region-less artifact does not exclude it (a module may pass its
+    region whatever the platform), but an artifact in exactly that region is preferred.
+    `component_type` and `labels` narrow the builds further.
     Among several matches the answer is deterministic: the newest build wins (latest
     `build_time`; a build without one loses to any build with one), then the latest
     ingestion (`created_at`), then the alphabetically first component type, external ID
     and build ID.
     """
-    if not platform:
-        raise BadRequest("platform is required (e.g. platform=aws)")
-    item = get_item(bucket, name, see_restricted)
-    if not item.get("version"):
-        raise NotFound(f"channel {name!r} of bucket {bucket!r} is not assigned to a version")
-    if item.get("version_status") == "revoked":
-        raise Conflict(revoked_message(name, item["version"], item.get("revocation") or {}))
-    builds = copies.read(bucket, item["number"], item["copy"]) if item.get("copy") else item.get("builds") or []
     artifacts = [{**{k: v for k, v in b.items() if k != "artifacts"}, **a} for b in builds for a in b["artifacts"]]
     matches = [a for a in artifacts
                if a["platform"] == platform

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -14,9 +12,8 @@ from moto import mock_aws
 
 from chalicelib import auth, aws
 from chalicelib.schema import table_definition
+from support import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
-REAL_MANIFESTS = ROOT.parent / "shared" / "testdata" / "real-manifests"
 # The names the `local` stage of .chalice/config.json sets during each test-client call.
 TABLE, MANIFEST_BUCKET = "packer-registry", "packer-manifests"
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef0123456789"
@@ -113,10 +110,6 @@ class Registry:
 @pytest.fixture
 def registry(client) -> Registry:
     return Registry(client)
-
-
-def real_manifest(name: str) -> bytes:
-    return (REAL_MANIFESTS / name).read_bytes()
 
 
 def manifest(*builds: dict) -> dict:

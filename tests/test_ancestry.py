@@ -5,7 +5,8 @@ from datetime import datetime, timezone
 import pytest
 
 from chalicelib import clock
-from conftest import manifest, real_manifest
+from conftest import manifest
+from support import real_manifest
 
 CHILD_AMI, GRANDCHILD_AMI = "ami-0c0c0c0c0c0c0c0c1", "ami-0d0d0d0d0d0d0d0d2"
 

@@ -10,7 +10,8 @@ from botocore.awsrequest import AWSResponse
 
 from chalicelib import aws, channels, lifecycle
 from chalicelib.models import RevokeRequest, UpdateChannel
-from conftest import MANIFEST_BUCKET, manifest, real_manifest
+from conftest import MANIFEST_BUCKET, manifest
+from support import real_manifest
 
 
 class Faults:

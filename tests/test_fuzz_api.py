@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 import schemathesis
@@ -31,9 +30,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from product import Product, start_product, wait_for
+from support import real_manifest
 
-ROOT = Path(__file__).resolve().parents[1]
-REAL_MANIFESTS = ROOT.parent / "shared" / "testdata" / "real-manifests"
 TOKEN = "fuzz-admin-token-0123456789abcdef0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 S3_BUCKET = "packer-manifests"
@@ -57,7 +55,7 @@ def seed(product: Product) -> None:
                         {"name": "stable", "version": "v1", "description": "seeded"})[0] == 201
             metadata = {"parent-bucket": "base-image", "parent-channel": "stable"}
         s3.put_object(Bucket=S3_BUCKET, Key=f"{bucket}/packer-manifest.json", Metadata=metadata,
-                      Body=(REAL_MANIFESTS / name).read_bytes())
+                      Body=real_manifest(name))
     for bucket in SEEDED.values():
         wait_for(f"{bucket} v1", lambda: call("GET", f"/buckets/{bucket}/versions/v1")[0] == 200, 20, proc)
     s3.put_object(Bucket=S3_BUCKET, Key="junk/packer-manifest.json", Body=b"\x00not a manifest{")

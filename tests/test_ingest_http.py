@@ -5,7 +5,8 @@ import json
 import boto3
 import pytest
 
-from conftest import ADMIN, MANIFEST_BUCKET, REAL_MANIFESTS, manifest, real_manifest
+from conftest import ADMIN, MANIFEST_BUCKET, manifest
+from support import real_manifest, real_manifest_names
 
 
 def test_multiregion_manifest_becomes_versions_with_artifacts(registry):
@@ -24,7 +25,7 @@ def test_multiregion_manifest_becomes_versions_with_artifacts(registry):
     assert bucket["latest_version"] == "v8" and bucket["version_count"] == 8
 
 
-@pytest.mark.parametrize("path", sorted(p.name for p in REAL_MANIFESTS.glob("*.json")))
+@pytest.mark.parametrize("path", real_manifest_names())
 def test_every_real_manifest_is_accepted_whole(registry, path):
     raw = real_manifest(path)
     runs = {(b.get("custom_data") or {}).get("fingerprint") or b["packer_run_uuid"] or json.dumps(b, sort_keys=True)

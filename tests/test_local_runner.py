@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from product import ROOT, Product, start_product, wait_for
+from support import real_manifest
 
-REAL_MANIFESTS = Path(__file__).resolve().parents[2] / "shared/testdata/real-manifests"
 TOKEN = "local-runner-test-token"
 BUCKET = "packer-manifests"
 
@@ -39,7 +39,7 @@ def test_make_run_ingests_uploads_serves_api_and_sweeps(runner):
 
     s3 = runner.s3
     s3.put_object(Bucket=BUCKET, Key="base-image/packer-manifest.json",
-                  Body=(REAL_MANIFESTS / "amazon-ebs-single-1.json").read_bytes())
+                  Body=real_manifest("amazon-ebs-single-1.json"))
     s3.put_object(Bucket=BUCKET, Key="junk/packer-manifest.json", Body=b"\x00not a manifest{")
 
     def version() -> Any:
@@ -113,7 +113,7 @@ def test_an_oversized_bearer_header_is_a_json_431_naming_the_limit(product):
 # ---- the data kept across restarts --------------------------------------------------------
 
 def _upload_and_wait(running: Product, key: str, manifest: str, version: str) -> None:
-    running.s3.put_object(Bucket=BUCKET, Key=key, Body=(REAL_MANIFESTS / manifest).read_bytes())
+    running.s3.put_object(Bucket=BUCKET, Key=key, Body=real_manifest(manifest))
     bucket = key.split("/")[0]
     wait_for(f"{bucket} {version}", lambda: running.call("GET", f"/buckets/{bucket}/versions/{version}")[0] == 200,
              30, running.proc)
@@ -159,7 +159,7 @@ def test_ctrl_c_keeps_everything_acknowledged_and_the_admin_token(tmp_path):
         assert _must(again.call("GET", "/buckets/base/channels/production"), 200)["version"] == "v5"
         assert _must(again.call("GET", "/whoami", token=viewer), 200)["role"] == "viewer"
         assert again.s3.get_object(Bucket=BUCKET, Key="base/packer-manifest.json")["Body"].read() == \
-            (REAL_MANIFESTS / "amazon-ebs-multiregion-multirun-1.json").read_bytes()
+            real_manifest("amazon-ebs-multiregion-multirun-1.json")
         # Uploads after the restart are still ingested (the S3 -> queue wiring came back too).
         _upload_and_wait(again, "app/packer-manifest.json", "amazon-ebs-single-1.json", "v1")
 

@@ -23,9 +23,8 @@ import pytest
 
 from chalicelib import web
 from product import start_product, wait_for
+from support import ROOT, real_manifest
 
-ROOT = Path(__file__).resolve().parents[1]
-REAL_MANIFESTS = ROOT.parent / "shared" / "testdata" / "real-manifests"
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 SCREENSHOT = ROOT / "docs" / "screenshot.png"
@@ -136,7 +135,7 @@ def registry():
         upload("web-server/1.json", packer_manifest("web-run-1", "us-west-2:ami-0we6000000000001", name="web"),
                "web-server", "v1")
         # A local builder's run (27 files) as web-server v2: the page lists its files.
-        upload("web-server/vmware.json", (REAL_MANIFESTS / "vmware-iso-many-files.json").read_bytes(),
+        upload("web-server/vmware.json", real_manifest("vmware-iso-many-files.json"),
                "web-server", "v2")
         upload("web-server/qemu.json", json.dumps({"builds": [{
             "name": "disks", "builder_type": "qemu", "build_time": 1764000000, "artifact_id": "VM",

@@ -75,6 +75,17 @@ def test_aws_id_without_region_is_one_region_less_artifact() -> None:
     assert [(a.external_id, a.region) for a in split_artifact_id("aws", "ami-1")] == [("ami-1", None)]
 
 
+@pytest.mark.parametrize(("artifact_id", "split"), [
+    ("us-east-1:", [("us-east-1:", None)]),  # no ID after the region: kept whole, region-less
+    (":ami-1", [(":ami-1", None)]),  # no region before the ID
+    ("us-east-1:ami-1:extra", [("ami-1:extra", "us-east-1")]),  # the region ends at the first colon
+    ("", [("", None)]),
+    (" , ", [(",", None)]),
+])
+def test_region_prefixed_ids_missing_a_part_stay_whole(artifact_id: str, split: list) -> None:
+    assert [(a.external_id, a.region) for a in split_artifact_id("aws", artifact_id)] == split
+
+
 def test_digitalocean_region_prefix_splits() -> None:
     got = split_artifact_id("digitalocean", "lon1:68784116")
     assert [(a.external_id, a.region) for a in got] == [("68784116", "lon1")]
@@ -139,6 +150,10 @@ IDENTIFIES_TABLE = [
     ("aws", "ami-06cb4e4262072a8ab", True),
     ("docker", "sha256:233bb02b9a37c3413c6b43f674dde83407122daa7d541cb13c39841de3d57791", True),
     ("docker", "shanumbra/dev:latest", True),
+    ("docker", "ubuntu:22.04", True),  # a tag
+    ("docker", "library/ubuntu", True),  # a repository
+    ("docker", "myimage", False),  # a bare local name recurs across unrelated builds
+    ("docker", "0123456789ab", False),  # a short local image ID: not a digest
     (
         "azure",
         "/subscriptions/93ab47bf-076c-43e0-9d6c-7c34fe77152a/resourceGroups/Clarium-resources/providers/"
@@ -149,6 +164,11 @@ IDENTIFIES_TABLE = [
     ("azure", "lab-1634644042", False),
     ("gcp", "influxdb-enterprise-data-1-8-2-ubuntu-1610532159", True),
     ("oci", "ocid1.image.oc1.uk-london-1.aaaa", True),
+    # OCIDs and UUIDs name one image whatever the builder (an unknown one keeps its own type)
+    ("oracle-classic", "ocid1.image.oc1..aaaa", True),
+    ("my-custom-builder", "ocid1.image.oc1..aaaa", True),
+    ("my-custom-builder", "05e3e795-0880-4fc5-a6ec-0eced804767d", True),
+    ("my-custom-builder", "image-1", False),
     ("digitalocean", "68784116", True),
     ("yandex", "fd8pt8q5ri1ltp0mefl6", True),
     ("nutanix", "05e3e795-0880-4fc5-a6ec-0eced804767d", True),

@@ -9,21 +9,22 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
 
 from chalicelib.manifest import (
+    MAX_FILE_NAME,
+    MAX_FILE_NAMES,
     MAX_MANIFEST_BYTES,
     ParsedBuild,
     ParsedManifest,
     bucket_from_key,
     content_hash,
+    names_no_bucket,
     parse_manifest,
 )
-
-REAL_MANIFESTS = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "real-manifests"
+from support import real_manifest, real_manifest_names
 
 
 # --- helpers ---------------------------------------------------------------------------
@@ -318,13 +319,11 @@ REAL: dict[str, Expect] = {
 
 
 def parse_real(name: str, key: str | None = None, metadata: dict | None = None) -> ParsedManifest:
-    return parse_manifest((REAL_MANIFESTS / name).read_bytes(), key or name, metadata)
+    return parse_manifest(real_manifest(name), key or name, metadata)
 
 
 def test_table_covers_every_real_manifest() -> None:
-    on_disk = {p.name for p in REAL_MANIFESTS.glob("*.json")}
-    assert on_disk, f"no manifests found in {REAL_MANIFESTS}"
-    assert set(REAL) == on_disk
+    assert set(REAL) == set(real_manifest_names())
     assert len(REAL) == 30
 
 
@@ -355,7 +354,7 @@ def test_real_manifest(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(REAL))
 def test_real_manifest_runs_are_fingerprinted_by_their_run_uuid(name: str) -> None:
-    raw_builds = json.loads((REAL_MANIFESTS / name).read_text(encoding="utf-8"))["builds"]
+    raw_builds = json.loads(real_manifest(name))["builds"]
     uuids = {b["packer_run_uuid"] for b in raw_builds if b["packer_run_uuid"]}
     parsed = parse_real(name)
     named = {run.fingerprint for run in parsed.runs if not run.fingerprint.startswith("build-")}
@@ -530,6 +529,9 @@ def test_bucket_name_precedence(custom_data: Any, metadata: dict | None, key: st
         ("packer-manifest/x.json", "packer-manifest"),
         ("packer-manifest-2026.json", "packer-manifest-2026"),
         ("ubuntu-base/packer-manifest.json", "ubuntu-base"),
+        ("manifest.d/ubuntu", "manifest.d"),
+        ("X/packer-manifest.json", "X"),  # only leading slashes are stripped
+        ("//Xenial.json", "Xenial"),
     ],
 )
 def test_bucket_from_key(key: str, bucket: str) -> None:
@@ -642,6 +644,23 @@ def test_custom_data_hint_beats_metadata_field_by_field() -> None:
     assert only_build(parsed).source_artifact == "ami-0custom"
 
 
+def test_a_runs_hint_may_come_from_a_later_build() -> None:
+    """A run is one version, so it has one parent: the hint of its first build that has one."""
+    parsed = parse(entry(name="a"), entry(name="b", custom_data={"parent_bucket": "base", "parent_channel": "prod"}))
+    (run,) = parsed.runs
+    assert len(run.builds) == 2
+    assert run.parent_hint is not None
+    assert (run.parent_hint.bucket, run.parent_hint.channel) == ("base", "prod")
+
+
+def test_when_a_runs_hints_disagree_the_first_wins() -> None:
+    parsed = parse(entry(name="a", custom_data={"parent_bucket": "first"}),
+                   entry(name="b", custom_data={"parent_bucket": "second"}), entry(name="c"))
+    (run,) = parsed.runs
+    assert len(run.builds) == 3
+    assert run.parent_hint is not None and run.parent_hint.bucket == "first"
+
+
 def test_no_parent_keys_no_hint() -> None:
     parsed = parse(entry(custom_data={"arch": "arm64"}))
     assert parsed.runs[0].parent_hint is None
@@ -649,7 +668,7 @@ def test_no_parent_keys_no_hint() -> None:
 
 
 def test_same_manifest_parsed_twice_gives_the_same_build_ids() -> None:
-    raw = (REAL_MANIFESTS / "docker-sha256-many-runs.json").read_bytes()
+    raw = real_manifest("docker-sha256-many-runs.json")
     first = [b.id for b in all_builds(parse_manifest(raw, "a.json"))]
     second = [b.id for b in all_builds(parse_manifest(raw, "a.json"))]
     assert len(first) == 12
@@ -677,7 +696,7 @@ def test_duplicated_build_entry_is_kept_once(uuid: str) -> None:
 
 
 def test_duplicated_real_manifest_builds_are_kept_once() -> None:
-    document = json.loads((REAL_MANIFESTS / "amazon-ebs-per-region-builds-same-run.json").read_text())
+    document = json.loads(real_manifest("amazon-ebs-per-region-builds-same-run.json"))
     document["builds"] = document["builds"] + document["builds"]
     parsed = parse_manifest(json.dumps(document).encode(), "weka.json")
     assert parsed.problems == []
@@ -698,6 +717,8 @@ def test_custom_data_becomes_labels_with_non_strings_json_encoded() -> None:
     for k, v in custom.items():
         if k != "s":
             assert json.loads(labels[k]) == v
+    # Keys sorted, so the same custom_data always gives the same label text.
+    assert (labels["obj"], labels["list"]) == ('{"a": 1, "b": 2}', '[1, "a"]')
 
 
 def test_build_fields_carry_through() -> None:
@@ -721,38 +742,49 @@ def test_utf8_bom_is_accepted() -> None:
 # --- 3. bad input --------------------------------------------------------------------
 
 
+NOT_AN_OBJECT = "the manifest must be a JSON object, not "
+
+
 @pytest.mark.parametrize(
-    ("raw", "needles"),
+    ("raw", "message"),
     [
-        (b'{"builds": "\xff\xfe"}', ["UTF-8", "offset 12"]),
-        (b'{"builds": [', ["not valid JSON"]),
-        (b"", ["not valid JSON"]),
-        (b"[]", ["JSON object", "list"]),
-        (b'[{"builds": []}]', ["JSON object", "list"]),
-        (b'"packer-manifest"', ["JSON object", "string"]),
-        (b"42", ["JSON object", "number"]),
-        (b"null", ["JSON object", "null"]),
-        (b'{"last_run_uuid": "x"}', ["'builds'", "missing"]),
-        (b'{"builds": {"name": "x"}}', ["'builds'", "object", "not a list"]),
-        (b'{"builds": "x"}', ["'builds'", "string", "not a list"]),
-        (b'{"builds": []}', ["'builds'", "empty"]),
+        (b'{"builds": "\xff\xfe"}', "not UTF-8 text: invalid byte at offset 12"),
+        (b'{"builds": [', "not valid JSON: Expecting value at line 1 column 13"),
+        (b"", "not valid JSON: Expecting value at line 1 column 1"),
+        (b"X" * 100, "not valid JSON: Expecting value at line 1 column 1"),  # letters are not brackets
+        (b"X" * 50 + b"[" * 100, "JSON nested deeper than 64 levels"),  # ... nor closing ones
+        (b"[]", NOT_AN_OBJECT + "list"),
+        (b'[{"builds": []}]', NOT_AN_OBJECT + "list"),
+        (b'"packer-manifest"', NOT_AN_OBJECT + "string"),
+        (b"42", NOT_AN_OBJECT + "number"),
+        (b"true", NOT_AN_OBJECT + "boolean"),
+        (b"null", NOT_AN_OBJECT + "null"),
+        (b'{"last_run_uuid": "x"}', "'builds' is missing: not a Packer manifest"),
+        (b'{"builds": {"name": "x"}}', "'builds' is a object, not a list: not a Packer manifest"),
+        (b'{"builds": "x"}', "'builds' is a string, not a list: not a Packer manifest"),
+        (b'{"builds": []}', "'builds' is empty: nothing to record"),
     ],
 )
-def test_bad_document_is_one_clear_problem(raw: bytes, needles: list[str]) -> None:
+def test_bad_document_is_one_clear_problem(raw: bytes, message: str) -> None:
     parsed = parse_manifest(raw, "ubuntu-base/x.json")
-    problem = only_problem(parsed)
-    for needle in needles:
-        assert needle in problem
+    assert only_problem(parsed) == message
     assert parsed.build_count == 0
+
+
+@pytest.mark.parametrize(("build", "kind"), [(5, "number"), (1.5, "number"), ("amazon-ebs", "string"), (None, "null"),
+                                            ([], "list"), (True, "boolean")])
+def test_a_build_that_is_not_an_object_is_named_by_its_type(build: Any, kind: str) -> None:
+    assert only_problem(parse(build)) == f"builds[0]: a build must be an object, not {kind}"
+
+
+def test_every_invalid_field_of_a_build_is_named() -> None:
+    problem = only_problem(parse(entry(builder_type=..., artifact_id=...)))
+    assert problem == "builds[0] (ubuntu): builder_type: Field required; artifact_id: Field required"
 
 
 @pytest.mark.parametrize(
     ("build", "needles"),
     [
-        (5, ["builds[0]", "object", "number"]),
-        ("amazon-ebs", ["builds[0]", "object", "string"]),
-        (None, ["builds[0]", "object", "null"]),
-        ([], ["builds[0]", "object", "list"]),
         (entry(artifact_id=...), ["builds[0]", "(ubuntu)", "artifact_id", "required"]),
         (entry(builder_type=...), ["builds[0]", "builder_type", "required"]),
         (entry(name=...), ["builds[0]", "name", "required"]),
@@ -776,9 +808,8 @@ def test_bad_build_is_one_clear_problem(build: Any, needles: list[str]) -> None:
 
 def test_invalid_bucket_name_from_custom_data() -> None:
     problem = only_problem(parse(entry(custom_data={"bucket_name": "bad name!"}), key="/x.json"))
-    assert problem.startswith("builds[0]")
-    assert "'bad name!'" in problem
-    assert "bucket name" in problem
+    assert problem == ("builds[0] (ubuntu): bucket name 'bad name!' is not valid (letters, digits, '.', '_', '-'; "
+                       "up to 64; set custom_data.bucket_name or the object metadata bucket-name)")
 
 
 @pytest.mark.parametrize(
@@ -825,6 +856,37 @@ def test_invalid_fingerprint(custom_data: Any, metadata: dict | None, shown: str
 def test_deeply_nested_json_does_not_recurse(raw: bytes) -> None:
     problem = only_problem(parse_manifest(raw, "ubuntu-base/x.json"))
     assert "nested" in problem
+
+
+def nested(levels: int) -> list:
+    """A list `levels` brackets deep."""
+    value: list = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+# A build's custom_data sits 4 levels down: {"builds": [{"custom_data": {...}}]}.
+@pytest.mark.parametrize(("levels", "problems"), [(60, []), (61, ["JSON nested deeper than 64 levels"])])
+def test_exactly_64_levels_of_nesting_are_accepted(levels: int, problems: list[str]) -> None:
+    assert parse(entry(custom_data={"deep": nested(levels)})).problems == problems
+
+
+def test_sibling_containers_do_not_hide_a_deeper_one() -> None:
+    siblings = [[], {}, [[]], [], {"a": []}]
+    assert parse(entry(custom_data={"before": siblings, "deep": nested(60), "after": siblings})).problems == []
+    problem = only_problem(parse(entry(custom_data={"before": siblings, "deep": nested(61)})))
+    assert problem == "JSON nested deeper than 64 levels"
+
+
+def test_an_escaped_quote_does_not_end_a_string() -> None:
+    note = '"' + "[" * 100  # in JSON: "\"[[[...": still inside the string
+    assert only_build(parse(entry(custom_data={"note": note}))).labels["note"] == note
+
+
+def test_a_string_ending_in_a_backslash_ends_at_its_quote() -> None:
+    custom = {"path": "C:\\", "deep": nested(61)}  # in JSON: "C:\\\\": the brackets after it count
+    assert only_problem(parse(entry(custom_data=custom))) == "JSON nested deeper than 64 levels"
 
 
 def test_nesting_inside_strings_does_not_count() -> None:
@@ -894,7 +956,8 @@ def test_lone_surrogate_escape_is_a_problem_not_a_crash(raw: bytes) -> None:
     parsed = parse_manifest(raw, "ubuntu-base/x.json")
     assert parsed.build_count == 1
     assert len(parsed.problems) == 1
-    assert parsed.problems[0].startswith("builds[0]") and "not valid Unicode" in parsed.problems[0]
+    assert parsed.problems[0].startswith("builds[0] (ubuntu")
+    assert parsed.problems[0].endswith("): contains a string that is not valid Unicode (a lone surrogate escape)")
 
 
 # --- 4. golden values: build IDs are stored keys ----------------------------------------
@@ -910,7 +973,7 @@ def test_content_hash_golden_value() -> None:
 
 
 def test_build_id_of_a_real_manifest_is_stable() -> None:
-    parsed = parse_manifest((REAL_MANIFESTS / "qemu-1.json").read_bytes(), "void/packer-manifest.json")
+    parsed = parse_manifest(real_manifest("qemu-1.json"), "void/packer-manifest.json")
     assert only_build(parsed).id == "75eb7aba233c37c8"
 
 
@@ -932,7 +995,7 @@ def test_build_id_of_a_real_manifest_is_stable() -> None:
     ],
 )
 def test_real_manifest_files_are_kept(name: str, count: int, first: tuple | None, last: tuple | None) -> None:
-    build = only_build(parse_manifest((REAL_MANIFESTS / name).read_bytes(), "img/packer-manifest.json"))
+    build = only_build(parse_manifest(real_manifest(name), "img/packer-manifest.json"))
     pairs = [(f.name, f.size) for f in build.files]
     assert build.file_count == len(pairs) == count
     assert pairs[:1] == ([first] if first else [])
@@ -941,7 +1004,7 @@ def test_real_manifest_files_are_kept(name: str, count: int, first: tuple | None
 
 
 def test_every_build_of_the_legacy_vmware_manifest_keeps_its_16_files() -> None:
-    parsed = parse_manifest((REAL_MANIFESTS / "vmware-iso-vsphere-iso-legacy-very-large.json").read_bytes(), "w.json")
+    parsed = parse_manifest(real_manifest("vmware-iso-vsphere-iso-legacy-very-large.json"), "w.json")
     counts = {(b.builder_type, b.file_count, len(b.files)) for b in all_builds(parsed)}
     assert counts == {("vmware-iso", 16, 16), ("vsphere-iso", 0, 0)}
 
@@ -976,6 +1039,19 @@ def test_a_long_file_name_is_cut_at_1024_characters() -> None:
     assert file.name.startswith("d/xxx") and file.name.endswith("x…")
 
 
+def test_a_file_name_of_exactly_1024_characters_is_kept_whole() -> None:
+    name = "d/" + "x" * (MAX_FILE_NAME - 2)
+    (file,) = only_build(parse(entry(files=[{"name": name, "size": 1}]))).files
+    assert file.name == name
+
+
+def test_file_names_filling_the_budget_exactly_are_all_kept() -> None:
+    files = [{"name": f"{i:02d}" + "n" * (MAX_FILE_NAME - 2), "size": i} for i in range(MAX_FILE_NAMES // MAX_FILE_NAME)]
+    assert sum(len(f["name"]) for f in files) == MAX_FILE_NAMES
+    build = only_build(parse(entry(files=files + [{"name": "x", "size": 99}])))
+    assert [f.size for f in build.files] == list(range(16))
+
+
 def test_file_names_are_kept_up_to_16_kib_per_build() -> None:
     """100 names of 1,000 characters would be ~100 KB on the build and on every channel
     copy of its artifacts: the list stops at 16,384 characters of names."""
@@ -998,6 +1074,23 @@ def test_a_root_level_manifest_name_is_not_a_bucket(key: str) -> None:
     assert f"<bucket-name>/{key.lstrip('/')}" in problem
     assert "--metadata bucket-name=<bucket-name>" in problem
     assert "custom_data.bucket_name" in problem
+
+
+@pytest.mark.parametrize(("key", "names_none"), [
+    ("packer-manifest.json", True),
+    ("/Manifest.json", True),
+    ("X/packer-manifest.json", False),  # a folder named X
+    ("manifest.d/ubuntu", False),  # a folder whose name looks like a manifest's
+])
+def test_names_no_bucket(key: str, names_none: bool) -> None:
+    assert names_no_bucket(key) is names_none
+
+
+def test_a_root_level_manifest_name_says_the_three_ways_to_name_the_bucket() -> None:
+    assert only_problem(parse(entry(), key="/packer-manifest.json")) == (
+        "builds[0] (ubuntu): the key '/packer-manifest.json' is a manifest's file name at the root of the manifest "
+        "bucket, not a bucket name: upload it as <bucket-name>/packer-manifest.json, or set the object metadata "
+        "bucket-name (aws s3 cp --metadata bucket-name=<bucket-name>), or custom_data.bucket_name in the Packer template")
 
 
 def test_a_root_level_manifest_rejects_only_the_builds_that_name_no_bucket() -> None:
@@ -1023,6 +1116,7 @@ def test_1000_builds_are_accepted() -> None:
 def test_more_than_1000_builds_reject_the_whole_manifest() -> None:
     builds = [entry(artifact_id=f"us-east-1:ami-{i:017x}", packer_run_uuid=f"run-{i}") for i in range(1001)]
     parsed = parse(*builds)
-    problem = only_problem(parsed)
-    assert "1001 entries" in problem and "the limit is 1000" in problem
+    assert only_problem(parsed) == (
+        "'builds' has 1001 entries; the limit is 1000 per manifest (upload a fresh manifest per Packer run "
+        "rather than one that keeps growing, or split it)")
     assert parsed.build_count == 1001

@@ -4,6 +4,7 @@ builder → platform."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from typing import Any
 
@@ -25,8 +26,10 @@ from chalicelib.manifest import (
 from chalicelib.models import BUCKET_NAME_PATTERN, FINGERPRINT_PATTERN, BuildFile
 from chalicelib.platforms import _PLATFORMS, _REGION_PREFIXED, platform_for, split_artifact_id
 
-PROPERTIES = settings(max_examples=200, deadline=None, derandomize=True, database=None,
-                      suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+# 200 examples a property in `make test`; `make unit` and `make mutate` ask for fewer (PROPERTY_EXAMPLES),
+# to stay fast. Derandomized: the same examples every run, so a mutant's verdict is repeatable.
+PROPERTIES = settings(max_examples=int(os.environ.get("PROPERTY_EXAMPLES", "200")), deadline=None,
+                      derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 # ---- strategies -------------------------------------------------------------------------
 

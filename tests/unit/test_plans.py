@@ -10,7 +10,7 @@ import pytest
 
 from chalicelib.plans import MAX_ARTIFACTS, artifact_ids_from_request
 
-PLAN_PATH = Path(__file__).parent / "fixtures" / "terraform-plan.json"
+PLAN_PATH = Path(__file__).parents[1] / "fixtures" / "terraform-plan.json"
 
 WEB_AMI = "ami-0c2716a13b6c0ff45"
 APP_AMI = "ami-0fd3c3509d9df9905"
@@ -281,6 +281,43 @@ STRINGS = "artifacts must be a list of non-empty strings"
 def test_bad_bodies_are_refused_with_a_clear_message(body, message):
     with pytest.raises(ValueError, match=message):
         artifact_ids_from_request(body)
+
+
+INVALID = "not a valid Terraform plan: "
+
+
+STATE = {"format_version": "1.0", "terraform_version": "1.9.5"}  # `terraform show -json` of a state
+
+
+@pytest.mark.parametrize("body, message", [
+    ({"planned_values": {"root_module": []}}, "planned_values.root_module must be an object"),
+    ({**STATE, "values": {"root_module": "x"}}, "values.root_module must be an object"),
+    ({"planned_values": {"root_module": {"resources": {"a": 1}}}}, "planned_values resources must be a list"),
+    ({**STATE, "values": {"root_module": {"resources": {"a": 1}}}}, "values resources must be a list"),
+    ({"planned_values": {"root_module": {"resources": ["x"]}}}, "each of planned_values resources must be an object"),
+    ({"planned_values": {"root_module": {"child_modules": {"a": 1}}}}, "planned_values child_modules must be a list"),
+    ({**STATE, "values": {"root_module": {"child_modules": [{"child_modules": "x"}]}}},
+     "values child_modules must be a list"),
+    ({"planned_values": {"root_module": {"child_modules": [1]}}}, "each of planned_values child_modules must be an object"),
+    ({"resource_changes": {"a": 1}}, "resource_changes must be a list"),
+    ({"resource_changes": ["aws_instance.a"]}, "each of resource_changes must be an object"),
+    ({"resource_changes": [{"change": "create"}]}, "resource_changes[].change must be an object"),
+    ({"resource_changes": [{"change": {"actions": "create"}}]}, "resource_changes[].change.actions must be a list"),
+])
+def test_a_malformed_plan_names_where(body, message):
+    with pytest.raises(ValueError) as raised:
+        artifact_ids_from_request(body)
+    assert str(raised.value) == INVALID + message
+
+
+def test_an_artifact_id_is_at_most_1024_bytes():
+    longest = "ami-" + "é" * 510  # 4 + 2 x 510 = 1,024 bytes
+    assert artifact_ids_from_request({"artifacts": [longest]}) == [longest]
+    too_long = longest + "x"
+    for body in ({"artifacts": ["ami-1", too_long]}, a_plan(resources=[resource("aws_instance.a", {"ami": too_long})])):
+        with pytest.raises(ValueError) as raised:
+            artifact_ids_from_request(body)
+        assert str(raised.value) == f"an artifact ID is at most 1024 bytes; {too_long[:40]!r}... has 1025"
 
 
 def test_the_fixture_is_not_mutated(plan):
