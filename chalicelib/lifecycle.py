@@ -34,6 +34,7 @@ from .retry import retrying
 from .store import ConditionFailed
 from .versions import RUNNING
 
+Marker = dict[str, Any]  # a sweep marker item as written (markers.py)
 INLINE_CASCADE = 25  # descendants a revoke/restore request handles itself; the sweep does the rest
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 Action = dict[str, Any]
@@ -74,23 +75,23 @@ def revoke(bucket: str, ref: str, request: RevokeRequest, actor: str) -> Version
     revocation = {"reason": request.reason, "revoked_by": actor, "revocation_type": "direct",
                   "skip_descendants_revocation": request.skip_descendants_revocation,
                   "disable_rollback_channels": request.disable_rollback_channels}
-    result = retrying(lambda: _revoke_now(bucket, number, revocation, expect_status=None))
-    return _cascade_inline(bucket, number, actor) or result
+    result, cascade = retrying(lambda: _revoke_now(bucket, number, revocation, expect_status=None))
+    return _cascade_inline(bucket, number, cascade, actor) or result
 
 
 def restore(bucket: str, ref: str, actor: str) -> Version:
     number = versions.resolve_number(bucket, ref)
-    result = retrying(lambda: _restore(bucket, number, actor))
-    return _cascade_inline(bucket, number, actor) or result
+    result, cascade = retrying(lambda: _restore(bucket, number, actor))
+    return _cascade_inline(bucket, number, cascade, actor) or result
 
 
-def _cascade_inline(bucket: str, number: int, actor: str) -> Version | None:
-    """Run a cascade just started by this request, within the request's budget."""
-    for marker in store.query_all(store.MARKERS):
-        if marker["kind"] == markers.CASCADE and (marker["bucket"], marker["number"]) == (bucket, number):
-            continue_cascade(marker, INLINE_CASCADE, actor)
-            return versions.get_version(bucket, f"v{number}")
-    return None
+def _cascade_inline(bucket: str, number: int, marker: Marker | None, actor: str) -> Version | None:
+    """Run a cascade this request just started (its marker, as written in the same
+    transaction: no read of the pending markers), within the request's budget."""
+    if marker is None:
+        return None
+    continue_cascade(marker, INLINE_CASCADE, actor)
+    return versions.get_version(bucket, f"v{number}")
 
 
 def continue_cascade(marker: dict[str, Any], budget: int, actor: str = "sweep") -> tuple[int, bool]:
@@ -244,9 +245,10 @@ def _schedule(bucket: str, number: int, request: RevokeRequest, revoke_at: str, 
 
 
 def _revoke_now(bucket: str, number: int, revocation: dict[str, Any], expect_status: str | None,
-                expect_revoke_at: str | None = None, actor: str | None = None) -> Version:
-    """Revoke now; a direct revocation that does not spare descendants starts a cascade.
-    `actor` is who does it now (the sweep, for a scheduled one), `revoked_by` who asked."""
+                expect_revoke_at: str | None = None, actor: str | None = None) -> tuple[Version, Marker | None]:
+    """Revoke now; a direct revocation that does not spare descendants starts a cascade
+    (its marker is returned with the version). `actor` is who does it now (the sweep, for a
+    scheduled one), `revoked_by` who asked."""
     version, builds = versions.load(bucket, f"v{number}")
     # An inherited revocation reaches a version still being written too (it is then never
     # completed as active); a direct one waits until the version is complete.
@@ -269,8 +271,9 @@ def _revoke_now(bucket: str, number: int, revocation: dict[str, Any], expect_sta
                markers.marker_action(markers.VERSION_STATUS, bucket, number=number),
                audit.event_action(bucket, "version.revoked", version["name"], actor, before=version["status"],
                                   after=revocation)]
-    if cascade:
-        actions.append(markers.marker_action(markers.CASCADE, bucket, number=number, mode="revoke"))
+    started = markers.marker_action(markers.CASCADE, bucket, number=number, mode="revoke") if cascade else None
+    if started:
+        actions.append(started)
     if revocation.get("disable_rollback_channels"):
         kept = [c for c in holding if not c.get("managed")]
         actions += channels.refresh_actions(bucket, kept, Target(updated, builds), actor)
@@ -278,10 +281,10 @@ def _revoke_now(bucket: str, number: int, revocation: dict[str, Any], expect_sta
     else:
         actions += _move_off(bucket, version, holding, actor, cause="revoke")
     audit.commit(actions)
-    return versions.to_version(updated)
+    return versions.to_version(updated), markers.written(started)
 
 
-def _restore(bucket: str, number: int, actor: str, cascade: bool = True) -> Version:
+def _restore(bucket: str, number: int, actor: str, cascade: bool = True) -> tuple[Version, Marker | None]:
     version, builds = versions.load(bucket, f"v{number}")
     if version["status"] not in ("revoked", "revocation_scheduled"):
         raise Conflict(f"{version['name']} is neither revoked nor scheduled for revocation")
@@ -293,9 +296,11 @@ def _restore(bucket: str, number: int, actor: str, cascade: bool = True) -> Vers
                                   after="active")]
     actions += ancestry.restored_actions(actions[0], version, updated)
     revocation = version.get("revocation") or {}
+    started = None
     if cascade and version["status"] == "revoked" and revocation.get("revocation_type") == "direct" \
             and not revocation.get("skip_descendants_revocation"):
-        actions.append(markers.marker_action(markers.CASCADE, bucket, number=number, mode="restore"))
+        started = markers.marker_action(markers.CASCADE, bucket, number=number, mode="restore")
+        actions.append(started)
     actions += _refresh_holders(bucket, updated, builds, actor)
     latest = store.get(store.channel_key(bucket, LATEST)) or {}
     if version["status"] == "revoked" and number > latest.get("number", 0):
@@ -303,7 +308,7 @@ def _restore(bucket: str, number: int, actor: str, cascade: bool = True) -> Vers
     else:  # `latest` was judged to stay where it is: only if it still is
         actions.append(store.channel_holds_action(bucket, LATEST, latest.get("number")))
     audit.commit(actions)
-    return versions.to_version(updated)
+    return versions.to_version(updated), markers.written(started)
 
 
 def _refuse_unless(version: dict[str, Any], allowed: tuple[str, ...], what: str) -> None:

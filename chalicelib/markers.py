@@ -24,6 +24,12 @@ def marker_action(kind: str, bucket: str, **fields: Any) -> dict[str, Any]:
                              "at": at, **fields})
 
 
+def written(action: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The marker item a `marker_action` writes (None for none): who wrote it can act on it
+    without reading the pending markers back."""
+    return action["Put"]["Item"] if action else None
+
+
 def pending(limit: int) -> list[dict[str, Any]]:
     """The oldest markers, at most `limit` (the rest wait for the next sweep)."""
     items: list[dict[str, Any]] = []

@@ -359,3 +359,21 @@ def test_deleting_a_scheduled_version_drops_its_schedule(registry, moved_clock):
     moved_clock.advance(hours=2)
     assert registry.send("post", "/compliance/sweep")["revocations_applied"] == []
     assert channel(registry, "latest")["version"] == "v2"
+
+
+def test_revoke_and_restore_requests_never_read_the_pending_markers(registry):
+    """Issue 11, item 4: the request gets its cascade's marker back from its own write."""
+    registry.upload("base/m.json", manifest({"packer_run_uuid": "b1", "artifact_id": "us-east-1:ami-0b0b0b0b0b0b0b0b1"}))
+    registry.upload("kid/m.json", manifest({"packer_run_uuid": "k1", "custom_data": {
+        "bucket_name": "kid", "source_ami": "ami-0b0b0b0b0b0b0b0b1"}}))
+    queried: list[str] = []
+
+    def record(params, **_):
+        queried.append(params.get("KeyConditionExpression", "") + str(params.get("ExpressionAttributeValues")))
+
+    aws.client("dynamodb").meta.events.register("provide-client-params.dynamodb.Query", record)
+    registry.send("post", "/buckets/base/versions/v1/revoke", {"reason": "bad"})
+    assert registry.get("/buckets/kid/versions/v1")["status"] == "revoked"  # the cascade ran in the request
+    registry.send("post", "/buckets/base/versions/v1/restore")
+    assert registry.get("/buckets/kid/versions/v1")["status"] == "active"
+    assert queried and not [q for q in queried if "SWEEP#PENDING" in q]
