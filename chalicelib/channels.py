@@ -132,6 +132,31 @@ def history_action(bucket: str, channel: str, previous: str | None, target: Targ
     })
 
 
+def point_latest(bucket: str, latest: dict[str, Any], target: Target | None, actor: str, cause: str,
+                  count_delta: int = 0) -> list[Action]:
+    """Move `latest` and the bucket's latest_version together."""
+    moves = point_actions(bucket, LATEST, target, cause=cause, actor=actor, previous=latest.get("version"),
+                          expect=latest.get("number"), latest=True)
+    return moves + [bucket_summary(bucket, latest=target.version["name"] if target else None,
+                                   count_delta=count_delta)]
+
+
+def bucket_summary(bucket: str, latest: str | None | bool = False, count_delta: int = 0) -> Action:
+    """The bucket item's summary: `latest_version` (False: leave it) and `version_count`."""
+    sets, removes = ["updated_at = :now"], []
+    values: dict[str, Any] = {":now": now_iso()}
+    if latest:
+        sets.append("latest_version = :latest")
+        values[":latest"] = latest
+    elif latest is None:
+        removes.append("latest_version")
+    if count_delta:
+        sets.append("version_count = version_count + :delta")
+        values[":delta"] = count_delta
+    expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+    return store.update_action(store.bucket_key(bucket), expression, values, condition="attribute_exists(PK)")
+
+
 def target_of(bucket: str, number: int) -> Target:
     version, builds = versions.load(bucket, f"v{number}")
     return Target(version, builds)

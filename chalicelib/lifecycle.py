@@ -212,7 +212,7 @@ def _delete(bucket: str, number: int, keys: list[store.Item], rollback_channels:
                                    before={"fingerprint": version["fingerprint"], "status": version["status"]})]
     actions += _move_off(bucket, version, holding, actor, cause="delete", count_delta=-1)
     if not any(c.get("managed") for c in holding):
-        actions.append(_bucket_update(bucket, count_delta=-1))
+        actions.append(channels.bucket_summary(bucket, count_delta=-1))
     audit.commit(actions)
     return versions.to_version(version, builds)
 
@@ -304,7 +304,7 @@ def _restore(bucket: str, number: int, actor: str, cascade: bool = True) -> tupl
     actions += _refresh_holders(bucket, updated, builds, actor)
     latest = store.get(store.channel_key(bucket, LATEST)) or {}
     if version["status"] == "revoked" and number > latest.get("number", 0):
-        actions += _point_latest(bucket, latest, Target(updated, builds), actor, cause="restore")
+        actions += channels.point_latest(bucket, latest, Target(updated, builds), actor, cause="restore")
     else:  # `latest` was judged to stay where it is: only if it still is
         actions.append(store.channel_holds_action(bucket, LATEST, latest.get("number")))
     audit.commit(actions)
@@ -372,34 +372,9 @@ def _move_off(bucket: str, version: dict[str, Any], holding: list[dict[str, Any]
     for channel in holding:
         if channel.get("managed"):
             target, guards = channels.newest_active(bucket, gone)
-            actions += guards + _point_latest(bucket, channel, target, actor, cause=cause, count_delta=count_delta)
+            actions += guards + channels.point_latest(bucket, channel, target, actor, cause=cause, count_delta=count_delta)
         else:
             target, guards = channels.rollback_target(bucket, channel["name"], gone)
             actions += guards + channels.point_actions(bucket, channel["name"], target, cause="rollback", actor=actor,
                                                        previous=version["name"], expect=version["number"])
     return actions
-
-
-def _point_latest(bucket: str, latest: dict[str, Any], target: Target | None, actor: str, cause: str,
-                  count_delta: int = 0) -> list[Action]:
-    """Move `latest` and the bucket's latest_version together."""
-    moves = channels.point_actions(bucket, LATEST, target, cause=cause, actor=actor, previous=latest.get("version"),
-                                   expect=latest.get("number"), latest=True)
-    return moves + [_bucket_update(bucket, latest=target.version["name"] if target else None,
-                                   count_delta=count_delta)]
-
-
-def _bucket_update(bucket: str, latest: str | None | bool = False, count_delta: int = 0) -> Action:
-    """The bucket item's summary: `latest_version` (False: leave it) and `version_count`."""
-    sets, removes = ["updated_at = :now"], []
-    values: dict[str, Any] = {":now": now_iso()}
-    if latest:
-        sets.append("latest_version = :latest")
-        values[":latest"] = latest
-    elif latest is None:
-        removes.append("latest_version")
-    if count_delta:
-        sets.append("version_count = version_count + :delta")
-        values[":delta"] = count_delta
-    expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-    return store.update_action(store.bucket_key(bucket), expression, values, condition="attribute_exists(PK)")

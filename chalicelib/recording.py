@@ -252,10 +252,7 @@ def _complete(bucket: str, number: int, actor: str, run: ParsedRun, parents: lis
         actions = [complete, _created_event(updated, run, parents, actor)]
         latest = store.get(store.channel_key(bucket, LATEST)) or {}
         if final == "active" and latest.get("number", 0) < number:
-            actions += channels.point_actions(bucket, LATEST, Target(updated, builds), cause="ingest", actor=actor,
-                                              previous=latest.get("version"), expect=latest.get("number"), latest=True)
-            actions.append(store.update_action(store.bucket_key(bucket), "SET latest_version = :v",
-                                               {":v": updated["name"]}, condition="attribute_exists(PK)"))
+            actions += channels.point_latest(bucket, latest, Target(updated, builds), actor, cause="ingest")
         else:
             actions.append(store.channel_holds_action(bucket, LATEST, latest.get("number")))
         audit.commit(actions)

@@ -7,12 +7,10 @@ then re-run from its reads, after a jittered exponential backoff, a bounded numb
 
 from __future__ import annotations
 
-import random
-import time
 from typing import Callable, TypeVar
 
 from .errors import Contention
-from .store import ConditionFailed
+from .store import ConditionFailed, backoff
 
 T = TypeVar("T")
 ATTEMPTS = 12
@@ -25,5 +23,5 @@ def retrying(step: Callable[[], T], attempts: int = ATTEMPTS, what: str = "the c
         try:
             return step()
         except ConditionFailed:
-            time.sleep(random.uniform(0, BASE_DELAY * 2 ** min(attempt, 5)))
+            backoff(attempt, BASE_DELAY)
     raise Contention(f"{what} kept conflicting with concurrent changes; try again")

@@ -282,6 +282,12 @@ def get_many(keys: list[Item]) -> list[Item]:
     return found
 
 
+def backoff(attempt: int, base: float) -> None:
+    """Sleep before retry `attempt` (1, 2, …): full jitter, doubling up to 32 × `base`.
+    The one backoff of the registry (retry.py's conflict retries use it too)."""
+    time.sleep(random.uniform(0, base * 2 ** min(attempt, 5)))
+
+
 def delete_many(keys: list[Item]) -> None:
     """Delete items by key, 25 per BatchWriteItem, resending what DynamoDB leaves in
     UnprocessedItems (it does under throttling) after a jittered exponential backoff;
@@ -297,7 +303,7 @@ def delete_many(keys: list[Item]) -> None:
         requests: dict[str, Any] = {table_name(): [{"DeleteRequest": {"Key": serialize(k)}} for k in batch]}
         for attempt in range(BATCH_WRITE_ATTEMPTS):
             if attempt:
-                time.sleep(random.uniform(0, BATCH_WRITE_DELAY * 2 ** min(attempt, 5)))
+                backoff(attempt, BATCH_WRITE_DELAY)
             requests = _call("batch_write_item", RequestItems=requests).get("UnprocessedItems") or {}
             if not requests:
                 break
