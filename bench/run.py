@@ -76,7 +76,7 @@ from moto import mock_aws  # noqa: E402
 
 import app as registry_app  # noqa: E402
 from chalicelib import auth, aws  # noqa: E402
-from chalicelib.schema import table_definition  # noqa: E402
+from chalicelib.storage.schema import table_definition  # noqa: E402
 from local.moto_server import patch_moto  # noqa: E402
 
 auth.local_gateway_responses()

@@ -29,7 +29,7 @@ from collections import deque
 from datetime import datetime
 from typing import Any
 
-from . import audit, clock, findings, markers, store, versions
+from . import audit, clock, findings, markers, storage, versions
 from .channels import LATEST
 from .clock import now_iso
 from .errors import BadRequest, NotFound
@@ -95,7 +95,7 @@ def _explicit(bucket: str, version: str | None, channel: str | None,
         number = versions.resolve_number(bucket, version or "")
     except (NotFound, BadRequest):
         return None, f"bucket {bucket!r} has no version {version!r}"
-    item = store.get(store.version_key(bucket, number))
+    item = storage.versions.version(bucket, number)
     if not item:
         return None, f"bucket {bucket!r} has no version {version!r}"
     return _version_link(item, channel, "parent_version"), ""
@@ -105,15 +105,15 @@ def _through_channel(bucket: str, channel: str, built_at: str | None) -> tuple[d
     """The version a channel pointed at when the run was built (its history at `built_at`);
     without a build time, or without a version in the history then, the one it points at now."""
     if built_at:
-        name = (store.history_at(bucket, channel, built_at) or {}).get("to_version")
+        name = (storage.channels.history_at(bucket, channel, built_at) or {}).get("to_version")
         if name:
-            item = store.get(store.version_key(bucket, int(name[1:])))
+            item = storage.versions.version(bucket, int(name[1:]))
             if not item:
                 return None, (f"channel {channel!r} of bucket {bucket!r} pointed at {name} at the build time "
                               f"({built_at}), and {name} was deleted")
             return {**_version_link(item, channel, "parent_channel"), "resolved_at": "build_time",
                     "resolved_time": built_at}, ""
-    item = store.get(store.channel_key(bucket, channel))
+    item = storage.channels.channel(bucket, channel)
     if not item or not item.get("number"):
         return None, f"bucket {bucket!r} has no channel {channel!r} pointing at a version"
     link = _link(item["bucket"], item["number"], item["version"], item["fingerprint"], channel, "parent_channel",
@@ -123,11 +123,11 @@ def _through_channel(bucket: str, channel: str, built_at: str | None) -> tuple[d
 
 
 def _by_artifact(external_id: str) -> dict[str, Any] | None:
-    matches = list(store.query_all(f"ARTIFACT#{external_id}"))
+    matches = storage.versions.artifact_entries(external_id)
     if not matches:
         return None
     newest = max(matches, key=lambda m: (m["created_at"], m["number"]))
-    item = store.get(store.version_key(newest["bucket"], newest["number"]))
+    item = storage.versions.version(newest["bucket"], newest["number"])
     return _version_link(item, None, "source_artifact") if item else None
 
 
@@ -161,10 +161,7 @@ def inherited_revocation(parents: list[dict[str, Any]]) -> dict[str, Any] | None
 
 
 def edge_actions(child_bucket: str, child_number: int, parents: list[dict[str, Any]]) -> list[Action]:
-    return [store.put_action({**store.child_key(p["bucket"], p["number"], child_bucket, child_number),
-                              "parent_bucket": p["bucket"], "parent_number": p["number"],
-                              "child_bucket": child_bucket, "child_number": child_number})
-            for p in parents]
+    return [storage.sweep.put_child(p["bucket"], p["number"], child_bucket, child_number) for p in parents]
 
 
 # ---- link status ------------------------------------------------------------------------
@@ -175,16 +172,12 @@ def evaluate(parents: list[dict[str, Any]], unresolved: list[dict[str, Any]] | N
     channel and `latest` involved. No parents and no hints: (None, []). `revoked`: the
     version itself is revoked, so a revoked parent did not spare it. A parent's own stored
     status counts too: an outdated parent makes this link outdated."""
-    keys: dict[str, dict[str, Any]] = {}
-    for p in parents:
-        for key in (store.version_key(p["bucket"], p["number"]),
-                    store.channel_key(p["bucket"], p["channel"] or LATEST)):
-            keys[_id(key)] = key
-    found = {_id(i): i for i in store.get_many(list(keys.values()))} if keys else {}
+    found_versions, found_channels = storage.versions.with_channels(
+        [(p["bucket"], p["number"]) for p in parents], [(p["bucket"], p["channel"] or LATEST) for p in parents])
     links = []
     for p in parents:
-        parent = found.get(_id(store.version_key(p["bucket"], p["number"])))
-        channel = found.get(_id(store.channel_key(p["bucket"], p["channel"] or LATEST)))
+        parent = found_versions.get((p["bucket"], p["number"]))
+        channel = found_channels.get((p["bucket"], p["channel"] or LATEST))
         status, finding = _link_status(p, parent, channel, revoked)
         links.append({**p, "status": status, "finding": finding})
     for hint in unresolved or []:
@@ -195,10 +188,6 @@ def evaluate(parents: list[dict[str, Any]], unresolved: list[dict[str, Any]] | N
     if not links:
         return None, []
     return max((link["status"] for link in links), key=SEVERITY.index), links
-
-
-def _id(key: dict[str, Any]) -> str:
-    return key[store.PK] + key[store.SK]
 
 
 def _fact(kind: str, status: str, **fields: Any) -> Finding:
@@ -272,60 +261,39 @@ def status_actions(version: dict[str, Any], status: str | None, found: list[Find
     sets = {"ancestry_checked_at": now_iso(), **({"ancestry_status": status, "ancestry_findings": found}
                                                  if status else {}), **(also or {})}
     removes = (() if status else ("ancestry_status", "ancestry_findings")) + ("ancestry_messages",) + remove
-    update = store.update_action(
-        store.version_key(version["bucket"], version["number"]),
-        "SET " + ", ".join(f"#{k} = :{k}" for k in sets) + " REMOVE " + ", ".join(f"#{k}" for k in removes),
-        {f":{k}": v for k, v in sets.items()}, {f"#{k}": k for k in (*sets, *removes)},
-        condition="attribute_exists(PK)")
+    update = storage.versions.set_fields(version["bucket"], version["number"], sets, removes)
     return [update, flag_action(version, status, found)]
 
 
 def flag_action(version: dict[str, Any], status: str | None, found: list[Finding]) -> Action:
     """Put the version on the flagged list, or take it off: only usable versions are listed."""
-    flag = store.flagged_key(version["bucket"], version["number"])
     if status in FLAGGED_STATUSES and version.get("status") != "revoked":
-        return store.put_action({**flag, "bucket": version["bucket"], "version": version["name"],
-                                 "number": version["number"], "ancestry_status": status,
-                                 "findings": found, "flagged_at": now_iso()})
-    return store.delete_action(flag)
+        return storage.sweep.flag(version["bucket"], version["number"], {
+            "version": version["name"], "ancestry_status": status, "findings": found, "flagged_at": now_iso()})
+    return storage.sweep.unflag(version["bucket"], version["number"])
 
 
-def with_inherited_status(update: Action, revocation: dict[str, Any]) -> Action:
+def inherited_status(revocation: dict[str, Any]) -> dict[str, Any]:
     """A descendant revoked by inheritance stores why as its ancestry status (`parent_revoked`,
-    naming the ancestor), in the revoking update itself (a transaction touches an item once).
-    Any other revocation leaves the update as it is."""
+    naming the ancestor): the fields to set in the revoking update itself (a transaction
+    touches an item once). Nothing for any other revocation."""
     if revocation.get("revocation_type") != "inherited":
-        return update
+        return {}
     bucket, _, version = (revocation.get("inherited_from") or "").rpartition("/")
     found = [_fact("inherited", "parent_revoked", bucket=bucket, version=version, reason=revocation.get("reason"))]
-    return _also_set(update, {"ancestry_status": "parent_revoked", "ancestry_findings": found,
-                              "ancestry_checked_at": now_iso()})
+    return {"ancestry_status": "parent_revoked", "ancestry_findings": found, "ancestry_checked_at": now_iso()}
 
 
-def restored_actions(update: Action, before: dict[str, Any], after: dict[str, Any]) -> list[Action]:
+def restored(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], list[Action]]:
     """A revoked version back in use: its ancestry is checked again now (what was stored dates
-    from before, or says an ancestor was revoked) in the restoring update, and the flagged
-    list follows."""
+    from before, or says an ancestor was revoked). Returns the fields to set in the restoring
+    update, and the flagged list's change."""
     if before["status"] != "revoked" or not (before.get("parents") or before.get("unresolved")):
-        return []
+        return {}, []
     status, links = evaluate(before.get("parents") or [], before.get("unresolved") or [])
     found = attention(links)
-    _also_set(update, {"ancestry_status": status, "ancestry_findings": found, "ancestry_checked_at": now_iso()})
-    return [flag_action(after, status, found)]
-
-
-def _also_set(update: Action, fields: dict[str, Any]) -> Action:
-    """Add SETs to an update action built elsewhere whose expression starts with SET."""
-    body = update["Update"]
-    if not body["UpdateExpression"].startswith("SET "):
-        raise ValueError("the update has no SET clause to add to")
-    clause = ", ".join(f"#{k} = :{k}" for k in fields)
-    body["UpdateExpression"] = f"SET {clause}, {body['UpdateExpression'][4:]}"
-    body["ExpressionAttributeValues"] = {**(body.get("ExpressionAttributeValues") or {}),
-                                         **{f":{k}": v for k, v in fields.items()}}
-    body["ExpressionAttributeNames"] = {**(body.get("ExpressionAttributeNames") or {}),
-                                        **{f"#{k}": k for k in fields}}
-    return update
+    return ({"ancestry_status": status, "ancestry_findings": found, "ancestry_checked_at": now_iso()},
+            [flag_action(after, status, found)])
 
 
 def stale_ancestry(items: list[dict[str, Any]]) -> dict[Ref, Finding]:
@@ -341,8 +309,8 @@ def stale_ancestry(items: list[dict[str, Any]]) -> dict[Ref, Finding]:
     for _ in range(MAX_WALK):
         if not frontier:
             break
-        fetched = {(i["bucket"], i["number"]): i for i in store.get_many(
-            [store.version_key(p["bucket"], p["number"]) for _, _, p in frontier])}
+        fetched = {(i["bucket"], i["number"]): i for i in storage.versions.versions(
+            [(p["bucket"], p["number"]) for _, _, p in frontier])}
         upper = []
         for origin, path, link in frontier:
             parent = fetched.get((link["bucket"], link["number"]))
@@ -365,12 +333,11 @@ def stale_ancestry(items: list[dict[str, Any]]) -> dict[Ref, Finding]:
 # ---- reads ------------------------------------------------------------------------------
 
 def child_refs(bucket: str, number: int) -> list[tuple[str, int]]:
-    return [(e["child_bucket"], e["child_number"])
-            for e in store.query_all(store.bucket_key(bucket)[store.PK], prefix=store.child_prefix(number))]
+    return storage.sweep.children(bucket, number)
 
 
 def _summaries(refs: list[tuple[str, int]]) -> list[dict[str, Any]]:
-    items = store.get_many([store.version_key(b, n) for b, n in refs]) if refs else []
+    items = storage.versions.versions(refs)
     by_ref = {(i["bucket"], i["number"]): i for i in items}
     return [_summary(by_ref[r]) for r in refs if r in by_ref]
 
@@ -422,9 +389,9 @@ def descendants(bucket: str, ref: str, max_depth: int, max_nodes: int = 500) -> 
 
 def retry_unresolved(bucket: str, number: int) -> list[dict[str, Any]]:
     """Try a version's unresolved hints again (the sweep); returns the links newly found."""
-    version = store.get(store.version_key(bucket, number))
+    version = storage.versions.version(bucket, number)
     if not version or not version.get("unresolved"):
-        store.delete(store.unresolved_key(bucket, number))
+        storage.sweep.resolved_now(bucket, number)
         return []
     parents = list(version.get("parents") or [])
     still, found = [], []
@@ -451,7 +418,7 @@ def retry_unresolved(bucket: str, number: int) -> list[dict[str, Any]]:
     if (status, found_now) != (version.get("ancestry_status"), version.get("ancestry_findings")):
         actions.append(markers.marker_action(markers.VERSION_STATUS, bucket, number=number))
     if not still:
-        actions.append(store.delete_action(store.unresolved_key(bucket, number)))
+        actions.append(storage.sweep.resolved(bucket, number))
     audit.commit(actions)
     return stored_links(found)
 
@@ -463,7 +430,7 @@ def recheck(bucket: str, number: int) -> tuple[dict[str, Any], str | None, str |
     The same transaction leaves a marker for the version, so the sweep re-checks its children
     too: outdated propagates down the chain, one level per marker, bounded per sweep run.
     """
-    version = store.get(store.version_key(bucket, number))
+    version = storage.versions.version(bucket, number)
     if not version or version["status"] == "revoked" or not (version.get("parents") or version.get("unresolved")):
         return None  # a revoked version is out of use: its stored ancestry is left as it was
     status, links = evaluate(version.get("parents", []), version.get("unresolved", []))

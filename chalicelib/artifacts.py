@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import ancestry, findings, plans, store
+from . import ancestry, findings, plans, storage
 from .channels import LATEST
 from .errors import BadRequest, NotFound
 
@@ -23,7 +23,7 @@ from .errors import BadRequest, NotFound
 def _matches(external_id: str) -> list[dict[str, Any]]:
     if len(external_id.encode()) > plans.MAX_ID_BYTES:  # cannot be a key: nothing to find, nothing to ask
         return []
-    return list(store.query_all(f"ARTIFACT#{external_id}"))
+    return storage.versions.artifact_entries(external_id)
 
 
 def lookup(external_id: str, see_restricted: bool = True) -> dict[str, Any]:
@@ -64,10 +64,7 @@ def check(ids: list[str], see_restricted: bool = True) -> dict[str, Any]:
     matches = {i: _matches(i) for i in ids}
     newest = {i: max(m, key=lambda x: (x["created_at"], x["number"])) for i, m in matches.items() if m}
     refs = [(m["bucket"], m["number"]) for m in newest.values()]
-    items = store.get_many([store.version_key(b, n) for b, n in refs] + [store.bucket_key(b) for b, _ in refs]) \
-        if refs else []
-    versions = {(i["bucket"], i["number"]): i for i in items if i[store.SK] != "BUCKET"}
-    buckets = {i["bucket"]: i for i in items if i[store.SK] == "BUCKET"}
+    versions, buckets = storage.versions.with_buckets(refs)
     current = [v for v in versions.values() if v["status"] != "revoked" and not _newer(v, buckets)
                and v.get("ancestry_status") not in ancestry.STALE_STATUSES]
     inherited = ancestry.stale_ancestry(current)
@@ -111,5 +108,5 @@ def _verdict(external_id: str, match: dict[str, Any] | None, versions: dict, buc
 
 
 def _versions(matches: list[dict[str, Any]]) -> dict[tuple[str, int], dict[str, Any]]:
-    items = store.get_many([store.version_key(m["bucket"], m["number"]) for m in matches])
+    items = storage.versions.versions([(m["bucket"], m["number"]) for m in matches])
     return {(i["bucket"], i["number"]): i for i in items}

@@ -19,7 +19,7 @@ import os
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from . import aws, names, store
+from . import aws, names, storage
 from .clock import now_iso
 from .errors import NotFound
 from .observability import logger
@@ -35,23 +35,16 @@ def event_action(bucket: str | None, action: str, target: str, actor: str,
                  before: Any = None, after: Any = None, **detail: Any) -> Action:
     """A put of one audit event; `bucket` None files it under the registry-wide trail."""
     at, event_id = now_iso(), secrets.token_hex(6)
-    item = {**store.event_key(bucket, at, event_id), "id": event_id, "time": at, "actor": actor,
+    item = {"id": event_id, "time": at, "actor": actor,
             "action": action, "bucket": bucket, "target": target, "before": before, "after": after,
             "detail": detail or None}
-    return store.put_action(item)
+    return storage.events.put(bucket, item)
 
 
 def commit(actions: list[Action]) -> None:
-    """store.transact, then publish the audit events among the actions."""
-    store.transact(actions)
-    publish([store.strip_keys(a["Put"]["Item"]) for a in actions if _is_event(a)])
-
-
-def _is_event(action: Action) -> bool:
-    put = action.get("Put")
-    if not put:
-        return False
-    return str(put["Item"].get(store.SK, "")).startswith(store.EVENT_PREFIX)
+    """storage.transact, then publish the audit events among the actions."""
+    storage.transact(actions)
+    publish(storage.events.in_actions(actions))
 
 
 def publish(events: list[dict[str, Any]]) -> None:
@@ -84,9 +77,7 @@ def list_events(bucket: str | None, limit: int, token: str | None, see_restricte
     problem = names.bad_path_parameter({"bucket": bucket}) if bucket is not None else None  # "" is not None
     if problem:
         raise NotFound(problem)
-    partition = store.event_key(bucket, "", "")[store.PK]
-    items, next_token = store.list_page(partition, token, prefix=store.EVENT_PREFIX, newest_first=True, limit=limit)
-    events = [store.strip_keys(i) for i in items]
+    events, next_token = storage.events.events_page(bucket, token, limit)
     if not see_restricted and bucket is not None:
         events = for_viewers(bucket, events)
     return events, next_token
@@ -120,11 +111,8 @@ def for_viewers(bucket: str, events: list[dict[str, Any]]) -> list[dict[str, Any
 
 def public_channels(bucket: str) -> set[str]:
     """The names of the bucket's channels a viewer may see."""
-    prefix = store.channel_key(bucket, "")[store.SK]
-    return {item[store.SK][len(prefix):]
-            for item in store.query_all(store.bucket_key(bucket)[store.PK], prefix=prefix,
-                                        projection=f"{store.SK}, restricted")
-            if not item.get("restricted") and item[store.SK][len(prefix):] not in HIDDEN_FROM_VIEWERS}
+    return {name for name, restricted in storage.channels.restricted_flags(bucket).items()
+            if not restricted and name not in HIDDEN_FROM_VIEWERS}
 
 
 def _without(payload: Any, field: str) -> Any:

@@ -28,7 +28,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from . import audit, aws, clock, store
+from . import audit, aws, clock, storage
 from .errors import BadRequest, NotFound
 from .models import CreateToken, Token
 
@@ -58,7 +58,7 @@ def identify(header: str | None) -> dict[str, str]:
     if admin and hmac.compare_digest(secret.encode(), admin.encode()):
         return {"name": BOOTSTRAP, "role": "admin", "token_id": BOOTSTRAP}
     token_id, _, _ = secret.partition(".")
-    item = store.get(store.token_key(token_id), consistent=True) if re.fullmatch(r"[0-9a-f]{16}", token_id) else None
+    item = storage.credentials.token(token_id) if re.fullmatch(r"[0-9a-f]{16}", token_id) else None
     if not item or not hmac.compare_digest(item["hash"], _hash(secret)):
         return {"error": "unknown or deleted token"}
     if item.get("expires_at") and item["expires_at"] <= clock.now_iso():
@@ -137,7 +137,7 @@ def _parameter(name: str) -> str:
 
 
 def signing_key() -> bytes:
-    """The key page tokens are sealed with (store.encode_token): `REGISTRY_SIGNING_KEY`,
+    """The key page tokens are sealed with (storage.pages): `REGISTRY_SIGNING_KEY`,
     else the SSM SecureString named by `REGISTRY_SIGNING_KEY_PARAM` (scripts/deploy.sh
     creates it), else derived from the bootstrap admin token, so local runs and tests keep
     their tokens valid as long as that token stays the same. Without any of them, a random
@@ -156,11 +156,7 @@ def _touch(item: dict[str, Any]) -> None:
     last = item.get("last_used_at")
     if last and datetime.fromisoformat(last.replace("Z", "+00:00")) > clock.now() - _LAST_USED_EVERY:
         return
-    try:
-        store.update(store.token_key(item["id"]), "SET last_used_at = :now", {":now": clock.now_iso()},
-                     condition="attribute_exists(PK)")
-    except store.ConditionFailed:
-        pass
+    storage.credentials.used(item["id"], clock.now_iso())
 
 
 def _hash(secret: str) -> str:
@@ -185,32 +181,31 @@ def create_token(body: CreateToken, actor: str) -> dict[str, Any]:
     token_id = secrets.token_hex(8)
     secret = f"{token_id}.{secrets.token_urlsafe(32)}"
     created = clock.now_iso()
-    item = {**store.token_key(token_id), **store.token_index(created, token_id), "id": token_id, "name": body.name,
+    item = {"id": token_id, "name": body.name,
             "role": body.role, "hash": _hash(secret), "created_at": created, "created_by": actor,
             "expires_at": body.expires_at}
     listed = to_token(item)
-    audit.commit([store.put_action(item, "attribute_not_exists(PK)"),
+    audit.commit([storage.credentials.create(item),
                   audit.event_action(None, "token.created", f"token/{token_id}", actor,
                                      after=listed.model_dump(exclude={"created_by"}))])
     return {**listed.model_dump(), "secret": secret}
 
 
 def list_tokens(limit: int, next_token: str | None) -> tuple[list[Token], str | None]:
-    partition = store.token_index("", "")[store.GSI1PK]
-    items, token = store.list_page(partition, next_token, index=store.GSI1, limit=limit)
+    items, token = storage.credentials.tokens_page(next_token, limit)
     return [to_token(i) for i in items], token
 
 
 def delete_token(token_id: str, actor: str) -> Token:
-    item = store.get(store.token_key(token_id))
+    item = storage.credentials.token(token_id)
     if not item:
         raise NotFound(f"no token {token_id!r}")
     gone = to_token(item)
-    audit.commit([store.delete_action(store.token_key(token_id)),
+    audit.commit([storage.credentials.delete(token_id),
                   audit.event_action(None, "token.deleted", f"token/{token_id}", actor,
                                      before={"name": gone.name, "role": gone.role})])
     return gone
 
 
 def to_token(item: dict[str, Any]) -> Token:
-    return Token.model_validate({k: v for k, v in store.strip_keys(item).items() if k != "hash"})
+    return Token.model_validate({k: v for k, v in item.items() if k != "hash"})

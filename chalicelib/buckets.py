@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import audit, store
+from . import audit, storage
 from .clock import now_iso
 from .errors import Conflict, NotFound
 from .models import Bucket, CreateBucket, UpdateBucket
-from .store import ConditionFailed
+from .storage import ConditionFailed
 
 
 def create_bucket(body: CreateBucket, actor: str) -> Bucket:
     now = now_iso()
-    item = {**store.bucket_key(body.name), **store.bucket_index(body.name), "bucket": body.name,
-            "description": body.description, "labels": body.labels, "manifest_prefixes": body.manifest_prefixes,
+    item = {"bucket": body.name, "description": body.description, "labels": body.labels, "manifest_prefixes": body.manifest_prefixes,
             "created_at": now, "updated_at": now, "version_count": 0}
     try:
-        audit.commit([store.put_action(item, "attribute_not_exists(PK)"),
+        audit.commit([storage.buckets.create(item),
                       audit.event_action(body.name, "bucket.created", body.name, actor,
                                          after=body.model_dump(exclude={"name"}))])
     except ConditionFailed:
@@ -31,7 +30,7 @@ def get_bucket(name: str, see_restricted: bool = True) -> Bucket:
 
 def require(name: str, consistent: bool = True) -> dict:
     """The bucket item, or a 404 (the one place that says a bucket does not exist)."""
-    item = store.get(store.bucket_key(name), consistent=consistent)
+    item = storage.buckets.bucket(name, consistent=consistent)
     if not item:
         raise NotFound(f"bucket {name!r} does not exist")
     return item
@@ -40,12 +39,9 @@ def require(name: str, consistent: bool = True) -> dict:
 def update_bucket(name: str, body: UpdateBucket, actor: str) -> Bucket:
     before = get_bucket(name)
     changes = body.model_dump(exclude_none=True)
-    sets = ", ".join(f"{field} = :{field}" for field in changes)
     try:
         audit.commit([
-            store.update_action(store.bucket_key(name), f"SET {sets + ', ' if sets else ''}updated_at = :now",
-                                values={**{f":{k}": v for k, v in changes.items()}, ":now": now_iso()},
-                                condition="attribute_exists(PK)"),
+            storage.buckets.update(name, changes, now_iso()),
             audit.event_action(name, "bucket.updated", name, actor,
                                before={k: getattr(before, k) for k in changes}, after=changes)])
     except ConditionFailed:
@@ -54,8 +50,7 @@ def update_bucket(name: str, body: UpdateBucket, actor: str) -> Bucket:
 
 
 def list_buckets(limit: int, token: str | None, see_restricted: bool = True) -> tuple[list[Bucket], str | None]:
-    partition = store.bucket_index("")[store.GSI1PK]
-    items, next_token = store.list_page(partition, token, index=store.GSI1, limit=limit)
+    items, next_token = storage.buckets.buckets_page(token, limit)
     return [to_bucket(i, see_restricted) for i in items], next_token
 
 
@@ -63,19 +58,13 @@ def delete_bucket(name: str, actor: str) -> Bucket:
     """Delete a bucket with everything in it: versions, builds, channels, history and the
     artifact index entries of its builds.
 
-    They go in bulk (store.delete_many), each build's artifact index entries before the
+    They go in bulk (storage.buckets.empty), each build's artifact index entries before the
     build, and the bucket item last, in a transaction: a DELETE interrupted half-way can
     simply be repeated.
     """
     bucket = get_bucket(name)
-    keys = []
-    for item in store.query_all(store.bucket_key(name)[store.PK]):
-        if store.is_build(item):
-            keys += [store.artifact_key(ext, name, item["number"], item["id"]) for ext in item.get("indexed_ids", [])]
-        if item[store.SK] != "BUCKET":
-            keys.append(store.strip_to_key(item))
-    store.delete_many(keys)
-    audit.commit([store.delete_action(store.bucket_key(name)),
+    storage.buckets.empty(name)
+    audit.commit([storage.buckets.delete(name),
                   audit.event_action(name, "bucket.deleted", name, actor,
                                      before={"versions": bucket.version_count, "latest_version": bucket.latest_version})])
     return bucket
@@ -103,7 +92,7 @@ def check_manifest_key(bucket: dict[str, Any] | None, key: str | None) -> None:
 def to_bucket(item: dict[str, Any], see_restricted: bool = True) -> Bucket:
     """The bucket as the caller may see it: `latest_version` is null for a viewer, since
     `latest` is restricted (a viewer never learns where it points)."""
-    fields = store.strip_keys(item)
+    fields = dict(item)
     fields["name"] = fields.pop("bucket")
     if not see_restricted:
         fields.pop("latest_version", None)

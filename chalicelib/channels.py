@@ -15,13 +15,13 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from . import audit, buckets, markers, store, versions
+from . import audit, buckets, markers, storage, versions
 from .clock import now_iso
 from .errors import Conflict, NotFound
 from .models import Channel, CreateChannel, HistoryEntry, UpdateChannel
 from .retry import retrying
 from .serving import get_item
-from .store import ConditionFailed
+from .storage import ConditionFailed
 from .versions import RUNNING
 
 LATEST = "latest"
@@ -81,7 +81,7 @@ def point_actions(bucket: str, channel: str, target: Target | None, *, cause: st
     concurrent move cancels the transaction; False skips that check. `latest` upserts the managed channel,
     creating it restricted on a bucket's first version. `extra` sets more fields
     (description, restricted) in the same update. The target version is claimed (its `rev`
-    asserted and bumped, store.claim_action), so the copy is of the version as it is and a
+    asserted and bumped, storage.versions.claim), so the copy is of the version as it is and a
     concurrent revocation that did not see this channel fails and re-reads. Without a
     `cause` the channel did not move (its copy of the same version is refreshed) and no
     history entry is written; with one, a sweep marker is left too (children built from
@@ -89,28 +89,12 @@ def point_actions(bucket: str, channel: str, target: Target | None, *, cause: st
     """
     now = now_iso()
     copy = serving(target)
-    held_revoked = copy["version_status"] == "revoked"
-    index = {k: (v if held_revoked else None) for k, v in store.revoked_channel_index(bucket, channel).items()}
-    fields = {**copy, **index, **(extra or {}), "updated_at": now, "updated_by": actor}
-    sets = [f"#{k} = :{k}" for k, v in fields.items() if v is not None]
-    removes = [f"#{k}" for k, v in fields.items() if v is None]
-    values: dict[str, Any] = {f":{k}": v for k, v in fields.items() if v is not None}
-    names = {f"#{k}": k for k in fields}
-    if latest:
-        for field, value in (("bucket", bucket), ("name", LATEST), ("created_at", now), ("created_by", actor),
-                             ("restricted", True), ("managed", True), ("description", "The newest active version (managed)")):
-            sets.append(f"#{field} = if_not_exists(#{field}, :{field})")
-            names[f"#{field}"], values[f":{field}"] = field, value
-    conditions = [] if latest else ["attribute_exists(PK)"]
-    if expect is None:
-        conditions.append("attribute_not_exists(#number)")
-    elif expect is not False:
-        conditions.append("#number = :expect")
-        values[":expect"] = expect
-    expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-    update = store.update_action(store.channel_key(bucket, channel), expression, values, names,
-                                 " AND ".join(conditions) or None)
-    claim = [store.claim_action(bucket, target.number, target.version.get("rev"))] if target else []
+    fields = {**copy, **(extra or {}), "updated_at": now, "updated_by": actor}
+    defaults = {"bucket": bucket, "name": LATEST, "created_at": now, "created_by": actor, "restricted": True,
+                "managed": True, "description": "The newest active version (managed)"} if latest else None
+    update = storage.channels.point(bucket, channel, fields, held_revoked=copy["version_status"] == "revoked",
+                                    defaults=defaults, **({} if expect is False else {"expect": expect}))
+    claim = [storage.versions.claim(bucket, target.number, target.version.get("rev"))] if target else []
     if not cause:
         return [update, *claim]
     to_version = target.version["name"] if target else None
@@ -125,8 +109,7 @@ def point_actions(bucket: str, channel: str, target: Target | None, *, cause: st
 
 def history_action(bucket: str, channel: str, previous: str | None, target: Target | None, cause: str,
                    actor: str, at: str) -> Action:
-    return store.put_action({
-        **store.history_key(bucket, channel, at, secrets.token_hex(4)),
+    return storage.channels.put_history(bucket, channel, secrets.token_hex(4), {
         "channel": channel, "from_version": previous, "to_version": target.version["name"] if target else None,
         "at": at, "author": actor, "cause": cause,
     })
@@ -143,18 +126,7 @@ def point_latest(bucket: str, latest: dict[str, Any], target: Target | None, act
 
 def bucket_summary(bucket: str, latest: str | None | bool = False, count_delta: int = 0) -> Action:
     """The bucket item's summary: `latest_version` (False: leave it) and `version_count`."""
-    sets, removes = ["updated_at = :now"], []
-    values: dict[str, Any] = {":now": now_iso()}
-    if latest:
-        sets.append("latest_version = :latest")
-        values[":latest"] = latest
-    elif latest is None:
-        removes.append("latest_version")
-    if count_delta:
-        sets.append("version_count = version_count + :delta")
-        values[":delta"] = count_delta
-    expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-    return store.update_action(store.bucket_key(bucket), expression, values, condition="attribute_exists(PK)")
+    return storage.buckets.summary(bucket, now_iso(), latest=latest, count_delta=count_delta)
 
 
 def target_of(bucket: str, number: int) -> Target:
@@ -174,7 +146,7 @@ def refresh(bucket: str, number: int, actor: str = "registry") -> None:
     def attempt() -> None:
         holders = holding(bucket, number)
         if holders:
-            store.transact(refresh_actions(bucket, holders, target_of(bucket, number), actor))
+            storage.transact(refresh_actions(bucket, holders, target_of(bucket, number), actor))
     retrying(attempt)
 
 
@@ -184,14 +156,14 @@ def newest_active(bucket: str, excluding: set[int]) -> tuple[Target | None, list
     commits first cancels the move. Reads the version index (a GSI), re-checking the
     candidate with a consistent read."""
     guards: list[Action] = []
-    for item in store.query_all(store.version_index(bucket, 0)[store.GSI1PK], index=store.GSI1, newest_first=True):
+    for item in storage.versions.newest_first(bucket):
         if item["number"] in excluding or item.get("status") == RUNNING:
             continue
         if item.get("status") != "revoked":
             target = target_of(bucket, item["number"])
             if target.version.get("status") not in ("revoked", RUNNING):
                 return target, guards
-        guards.append(store.status_check_action(bucket, item["number"], "revoked"))
+        guards.append(storage.versions.status_check(bucket, item["number"], "revoked"))
     return None, guards
 
 
@@ -199,21 +171,20 @@ def rollback_target(bucket: str, channel: str, excluding: set[int]) -> tuple[Tar
     """The last version in the channel's own history that is still active (or None), with
     guards that the revoked ones it skipped are still revoked."""
     seen: list[str] = []
-    for entry in store.query_all(store.bucket_key(bucket)[store.PK], prefix=store.history_prefix(channel),
-                                 newest_first=True):
+    for entry in storage.channels.history_newest_first(bucket, channel):
         name = entry.get("to_version")
         if name and name not in seen and int(name[1:]) not in excluding:
             seen.append(name)
     guards: list[Action] = []
     for start in range(0, len(seen), 25):
         batch = seen[start:start + 25]
-        found = {i["name"]: i for i in store.get_many([store.version_key(bucket, int(n[1:])) for n in batch])}
+        found = {i["name"]: i for i in storage.versions.versions([(bucket, int(n[1:])) for n in batch])}
         for name in batch:
             if name not in found:
                 continue
             if found[name].get("status") != "revoked":
                 return target_of(bucket, found[name]["number"]), guards
-            guards.append(store.status_check_action(bucket, found[name]["number"], "revoked"))
+            guards.append(storage.versions.status_check(bucket, found[name]["number"], "revoked"))
     return None, guards
 
 
@@ -235,7 +206,7 @@ def repair_drift(bucket: str, actor: str = "sweep") -> list[dict[str, Any]]:
     `channel.repaired` audit event each (the sweep runs it for buckets that changed)."""
     items = channel_items(bucket)
     held = sorted({i["number"] for i in items if i.get("number")})
-    found = {v["number"]: v for v in store.get_many([store.version_key(bucket, n) for n in held])} if held else {}
+    found = {v["number"]: v for v in storage.versions.versions([(bucket, n) for n in held])}
     repaired = []
     for item in items:
         if not item.get("number") or not drifted(item, found.get(item["number"])):
@@ -258,7 +229,7 @@ def repair_drift(bucket: str, actor: str = "sweep") -> list[dict[str, Any]]:
 
 def channel_items(bucket: str) -> list[dict[str, Any]]:
     """All channels of a bucket (one Query page in practice: channels are few)."""
-    return list(store.query_all(store.bucket_key(bucket)[store.PK], prefix="CHANNEL#"))
+    return storage.channels.of_bucket(bucket)
 
 
 def holding(bucket: str, number: int) -> list[dict[str, Any]]:
@@ -270,10 +241,10 @@ def serving_revoked(limit: int, see_restricted: bool = True) -> tuple[list[dict[
     """Channels that hold a revoked version (consumers get a 409): the sparse index
     `REVOKED_CHANNELS`, one Query page of at most `limit`; (channels, more remain).
     Restricted ones are left out for callers who may not see them."""
-    items, last = store.query_page(store.REVOKED_CHANNELS, index=store.GSI2, limit=limit)
+    items, more = storage.channels.holding_revoked(limit)
     return [{"bucket": i["bucket"], "channel": i["name"], "version": i.get("version"),
              "revocation": i.get("revocation")}
-            for i in items if see_restricted or not i.get("restricted")], last is not None
+            for i in items if see_restricted or not i.get("restricted")], more
 
 
 def get_channel(bucket: str, name: str, see_restricted: bool = True) -> Channel:
@@ -282,8 +253,7 @@ def get_channel(bucket: str, name: str, see_restricted: bool = True) -> Channel:
 
 def list_channels(bucket: str, limit: int, token: str | None, see_restricted: bool = True
                   ) -> tuple[list[Channel], str | None]:
-    partition = store.bucket_key(bucket)[store.PK]
-    items, next_token = store.list_page(partition, token, prefix="CHANNEL#", limit=limit)
+    items, next_token = storage.channels.channels_page(bucket, token, limit)
     if not items and not token:
         buckets.require(bucket, consistent=False)  # an empty page: no channels, or no bucket?
     visible = [i for i in items if see_restricted or not i.get("restricted")]
@@ -294,19 +264,17 @@ def history(bucket: str, name: str, limit: int, token: str | None, see_restricte
             ) -> tuple[list[HistoryEntry], str | None]:
     if not see_restricted:
         get_item(bucket, name, see_restricted)
-    partition = store.bucket_key(bucket)[store.PK]
-    items, next_token = store.list_page(partition, token, prefix=store.history_prefix(name), newest_first=True,
-                                        limit=limit)
+    items, next_token = storage.channels.history_page(bucket, name, token, limit)
     if not items and not token:
         get_item(bucket, name)  # 404 for an unknown channel rather than an empty history
-    return [HistoryEntry.model_validate(store.strip_keys(i)) for i in items], next_token
+    return [HistoryEntry.model_validate(i) for i in items], next_token
 
 
 _INTERNAL_FIELDS = ("builds", "copy", "number")
 
 
 def to_channel(item: dict[str, Any]) -> Channel:
-    fields = {k: v for k, v in store.strip_keys(item).items() if k not in _INTERNAL_FIELDS}
+    fields = {k: v for k, v in item.items() if k not in _INTERNAL_FIELDS}
     return Channel.model_validate(fields)
 
 
@@ -322,22 +290,22 @@ def create_channel(bucket: str, body: CreateChannel, actor: str) -> Channel:
 def _create(bucket: str, body: CreateChannel, actor: str) -> Channel:
     target = _assignable(bucket, body.version) if body.version else None
     now = now_iso()
-    item = {**store.channel_key(bucket, body.name), "bucket": bucket, "name": body.name,
+    item = {"bucket": bucket, "name": body.name,
             "description": body.description, "restricted": body.restricted, "managed": False,
             "created_at": now, "updated_at": now, "created_by": actor, "updated_by": actor,
             **{k: v for k, v in serving(target).items() if v is not None}}
-    actions = [store.put_action(item, "attribute_not_exists(PK)"),
+    actions = [storage.channels.create(item),
                audit.event_action(bucket, "channel.created", f"channel/{body.name}", actor,
                                   after={"version": item.get("version"), "restricted": body.restricted})]
     if target:
         actions += [history_action(bucket, body.name, None, target, "assign", actor, now),
-                    store.claim_action(bucket, target.number, target.version.get("rev")),
+                    storage.versions.claim(bucket, target.number, target.version.get("rev")),
                     markers.marker_action(markers.CHANNEL_MOVED, bucket, channel=body.name, from_number=None,
                                           to_number=target.number)]
     try:
         audit.commit(actions)
     except ConditionFailed:
-        if store.get(store.channel_key(bucket, body.name)):
+        if storage.channels.channel(bucket, body.name):
             raise Conflict(f"bucket {bucket!r} already has a channel {body.name!r}") from None
         raise  # the version changed meanwhile: read it again
     return to_channel(item)
@@ -355,12 +323,9 @@ def _update(bucket: str, name: str, body: UpdateChannel, actor: str) -> None:
     details = body.model_dump(include={"restricted", "description"}, exclude_none=True)
     if "version" not in body.model_fields_set:
         if details:
-            sets = ", ".join(f"#{k} = :{k}" for k in details)
             try:
                 audit.commit([
-                    store.update_action(store.channel_key(bucket, name), f"SET {sets}, updated_at = :now, updated_by = :by",
-                                        {**{f":{k}": v for k, v in details.items()}, ":now": now_iso(), ":by": actor},
-                                        {f"#{k}": k for k in details}, "attribute_exists(PK)"),
+                    storage.channels.update(bucket, name, {**details, "updated_at": now_iso(), "updated_by": actor}),
                     audit.event_action(bucket, "channel.updated", f"channel/{name}", actor,
                                        before={k: item.get(k) for k in details}, after=details)])
             except ConditionFailed:
@@ -386,9 +351,8 @@ def delete_channel(bucket: str, name: str, actor: str) -> Channel:
     item = get_item(bucket, name)
     if item.get("managed"):
         raise Conflict(f"channel {name!r} is managed by the registry and cannot be deleted")
-    partition = store.bucket_key(bucket)[store.PK]
-    store.delete_many(list(store.query_all(partition, prefix=store.history_prefix(name), projection="PK, SK")))
-    audit.commit([store.delete_action(store.channel_key(bucket, name)),
+    storage.channels.delete_history(bucket, name)
+    audit.commit([storage.channels.delete(bucket, name),
                   markers.marker_action(markers.CHANNEL_MOVED, bucket, channel=name,
                                         from_number=item.get("number"), to_number=None),
                   audit.event_action(bucket, "channel.deleted", f"channel/{name}", actor,

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import ancestry, channels, findings, lifecycle, markers, store
+from . import ancestry, channels, findings, lifecycle, markers, storage
 from .clock import now_iso
 from .observability import logger, metrics
 
@@ -46,7 +46,7 @@ def sweep() -> dict[str, Any]:
               "cascades": cascades, "ancestry_changes": changes, "parents_resolved": resolved,
               "channels_repaired": repaired, **exposure(EXPOSURE_LIMIT),
               "markers_processed": processed, "more_pending": processed >= MARKERS_PER_RUN}
-    store.put({**store.report_key(), **report})
+    storage.sweep.save_report(report)
     metrics.add_metric(name="SweepAncestryChanges", unit="Count", value=len(changes))
     if applied:
         metrics.add_metric(name="ScheduledRevocationsApplied", unit="Count", value=len(applied))
@@ -107,8 +107,7 @@ def _record_change(version: dict[str, Any], old: str | None, new: str | None,
 
 def _retry_unresolved() -> list[dict[str, Any]]:
     resolved = []
-    items, _ = store.query_page(store.UNRESOLVED, limit=UNRESOLVED_PER_RUN)
-    for item in items:
+    for item in storage.sweep.unresolved_page(UNRESOLVED_PER_RUN):
         for link in ancestry.retry_unresolved(item["bucket"], item["number"]):
             resolved.append({"bucket": item["bucket"], "number": item["number"], "parent": link})
     return resolved
@@ -126,12 +125,11 @@ def exposure(limit: int, see_restricted: bool = True) -> dict[str, Any]:
 def report(limit: int, next_token: str | None, see_restricted: bool = True) -> dict[str, Any]:
     """The last sweep's findings, the versions flagged now (paginated) and counts; for a
     viewer, no sentence names a restricted channel (one BatchGet of the channels named)."""
-    last = store.get(store.report_key()) or {}
-    flagged, end = store.list_page(store.FLAGGED, next_token, limit=limit)
-    counts: dict[str, int] = {"out_of_date": 0, "parent_revoked": 0, "undetermined": 0}
-    for item in store.query_all(store.FLAGGED, projection="ancestry_status"):
-        counts[item["ancestry_status"]] = counts.get(item["ancestry_status"], 0) + 1
-    counts["unresolved_parents"] = sum(1 for _ in store.query_all(store.UNRESOLVED, projection="PK"))
+    last = storage.sweep.last_report() or {}
+    flagged, end = storage.sweep.flagged_page(next_token, limit)
+    counts: dict[str, int] = {"out_of_date": 0, "parent_revoked": 0, "undetermined": 0,
+                              **storage.sweep.flagged_counts()}
+    counts["unresolved_parents"] = storage.sweep.unresolved_count()
     named = findings.channels_in([*(f for i in flagged for f in i.get("findings") or []),
                                   *(f for c in last.get("ancestry_changes") or [] for f in c.get("findings") or []),
                                   *(r["parent"] for r in last.get("parents_resolved") or [])])
@@ -140,8 +138,8 @@ def report(limit: int, next_token: str | None, see_restricted: bool = True) -> d
     risks = exposure(EXPOSURE_LIMIT, see_restricted)
     counts.update(channels_serving_revoked=len(risks["channels_serving_revoked"]),
                   upcoming_revocations=len(risks["upcoming_revocations"]))
-    body = {"last_sweep": _present_sweep(store.strip_keys(last), shown) if last else None, "counts": counts,
-            "flagged": [_present_flag(store.strip_keys(i), shown) for i in flagged], **risks}
+    body = {"last_sweep": _present_sweep(last, shown) if last else None, "counts": counts,
+            "flagged": [_present_flag(i, shown) for i in flagged], **risks}
     if end:
         body["next_token"] = end
     return body

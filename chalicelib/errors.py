@@ -40,9 +40,3 @@ class Contention(RegistryError):
     """Too many concurrent writers won the race; raised so Lambda retries the event."""
 
     status, code = 503, "Contention"
-
-
-class Unavailable(RegistryError):
-    """DynamoDB kept throttling after botocore's retries: the client (or Lambda) tries again."""
-
-    status, code = 503, "ServiceUnavailable"

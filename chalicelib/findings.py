@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable
 
-from . import store
+from . import storage
 from .serving import PARENT_CHANNEL_LABEL  # the custom_data key a build's labels keep (re-exported)
 
 Finding = dict[str, Any]
@@ -43,7 +43,7 @@ def visibility(refs: Iterable[tuple[str, str]], see_restricted: bool) -> Shown:
         return everything
     if not refs:
         return nothing
-    items = store.get_many([store.channel_key(b, c) for b, c in refs])
+    items = storage.channels.channels(list(refs))
     open_ = {(i["bucket"], i["name"]) for i in items if not i.get("restricted")}
     return lambda bucket, channel: (bucket, channel) in open_
 

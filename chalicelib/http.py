@@ -11,6 +11,7 @@ from chalice.app import Request
 
 from . import names, roles
 from .errors import BadRequest, NotFound, RegistryError
+from .storage import errors as stored
 from .observability import logger
 
 if TYPE_CHECKING:
@@ -145,6 +146,8 @@ def handle_errors(event: Request, get_response: Callable[[Request], Response]) -
         response = get_response(event)
     except RegistryError as exc:
         return error(exc.status, exc.code, exc.message)
+    except stored.StorageError as exc:
+        return error(*STORAGE_ERRORS.get(type(exc), (500, "InternalError")), exc.message)
     except Exception:  # defensive: Chalice normally turns these into its own 500 first
         logger.exception("unhandled error")
         return error(500, "InternalError", INTERNAL)
@@ -156,4 +159,10 @@ def handle_errors(event: Request, get_response: Callable[[Request], Response]) -
     return response
 
 
+# Storage's errors as HTTP: a lost race that no retry absorbed is a conflict, DynamoDB still
+# refusing after its retries is a 503 (try again), a page token from elsewhere is the caller's.
+STORAGE_ERRORS: dict[type[stored.StorageError], tuple[int, str]] = {
+    stored.Throttled: (503, "ServiceUnavailable"), stored.ConditionFailed: (409, "Conflict"),
+    stored.BadToken: (400, "BadRequest"), stored.NotFound: (404, "NotFound"), stored.TooLarge: (400, "BadRequest"),
+}
 INTERNAL = "the registry failed to handle this request; see its logs"

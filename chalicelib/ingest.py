@@ -16,14 +16,14 @@ from urllib.parse import unquote_plus
 
 from botocore.exceptions import ClientError
 
-from . import audit, aws, recording, store
+from . import audit, aws, recording, storage
 from .buckets import ManifestKeyRejected
 from .clock import now_iso
 from .errors import BadRequest
 from .manifest import MAX_MANIFEST_BYTES, ParsedManifest, bucket_from_key, content_hash, parse_manifest
 from .models import BUCKET_NAME_PATTERN, IngestedVersion, Ingestion, IngestionStatus
 from .observability import logger, metrics
-from .store import ConditionFailed
+from .storage import ConditionFailed
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.type_defs import GetObjectRequestTypeDef
@@ -57,7 +57,7 @@ def handle_s3_event(event: dict[str, Any]) -> list[Ingestion]:
 
 def ingest_object(s3_bucket: str, key: str, etag: str, version_id: str | None = None) -> Ingestion:
     ingestion_id = content_hash([s3_bucket, key, version_id or etag])
-    existing = store.get(store.ingestion_key(ingestion_id))
+    existing = storage.ingestions.ingestion(ingestion_id)
     if existing:
         logger.info("duplicate delivery, already ingested", extra={"key": key, "ingestion": ingestion_id})
         metrics.add_metric(name="DuplicateDeliveries", unit="Count", value=1)
@@ -79,8 +79,7 @@ def ingest_object(s3_bucket: str, key: str, etag: str, version_id: str | None = 
         reasons = reasons[:MAX_REASONS] + [f"... and {len(reasons) - MAX_REASONS} more problems"]
     record = Ingestion(id=ingestion_id, s3_bucket=s3_bucket, key=key, etag=etag or version_id or "",
                        status=status, received_at=now_iso(), reasons=reasons, versions=results)
-    item = {**store.ingestion_key(ingestion_id), **store.ingestion_index(status, record.received_at, ingestion_id),
-            **record.model_dump()}
+    item = record.model_dump()
     # One event per bucket touched (a manifest spanning more is summarised by the record).
     buckets = (sorted({v.bucket for v in results}) or [bucket_from_key(key)])[:MAX_EVENT_BUCKETS]
     events = [audit.event_action(b if _BUCKET_RE.fullmatch(b) else None, f"ingestion.{status}", f"s3://{s3_bucket}/{key}",
@@ -88,7 +87,7 @@ def ingest_object(s3_bucket: str, key: str, etag: str, version_id: str | None = 
                                                "versions": [v.version for v in results if v.bucket == b]})
               for b in buckets]
     try:
-        audit.commit([store.put_action(item, "attribute_not_exists(PK)"), *events])
+        audit.commit([storage.ingestions.create(item), *events])
     except ConditionFailed:  # a concurrent delivery of the same object finished first
         pass
     logger.info("manifest ingested", extra={"key": key, "status": status, "reasons": reasons,
@@ -119,11 +118,9 @@ def list_ingestions(status: str | None, limit: int, token: str | None) -> tuple[
     """Newest first, all or by status, one Query page."""
     if status is not None and status not in STATUSES:
         raise BadRequest(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
-    index_item = store.ingestion_index(status or "", "", "")
-    index, hash_key = (store.GSI2, store.GSI2PK) if status else (store.GSI1, store.GSI1PK)
-    items, next_token = store.list_page(index_item[hash_key], token, index=index, newest_first=True, limit=limit)
+    items, next_token = storage.ingestions.ingestions_page(status, token, limit)
     return [to_ingestion(i) for i in items], next_token
 
 
 def to_ingestion(item: dict[str, Any]) -> Ingestion:
-    return Ingestion.model_validate(store.strip_keys(item))
+    return Ingestion.model_validate(item)

@@ -25,13 +25,12 @@ from collections import deque
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import ancestry, audit, channels, clock, copies, markers, store, versions
+from . import ancestry, audit, channels, clock, markers, storage, versions
 from .channels import LATEST, Target
 from .clock import iso, now_iso
 from .errors import BadRequest, Conflict, Contention, NotFound
 from .models import RevokeRequest, Version
 from .retry import retrying
-from .store import ConditionFailed
 from .versions import RUNNING
 
 Marker = dict[str, Any]  # a sweep marker item as written (markers.py)
@@ -101,7 +100,7 @@ def continue_cascade(marker: dict[str, Any], budget: int, actor: str = "sweep") 
     finished); when finished the marker goes and the source's `cascade_pending` clears.
     """
     bucket, number, mode = marker["bucket"], marker["number"], marker.get("mode", "revoke")
-    source = store.get(store.version_key(bucket, number))
+    source = storage.versions.version(bucket, number)
     source_name = f"{bucket}/{source['name']}" if source else None
     still_wanted = source and (source["status"] == "revoked") == (mode == "revoke")
     changed = 0
@@ -112,18 +111,14 @@ def continue_cascade(marker: dict[str, Any], budget: int, actor: str = "sweep") 
                 continue
             seen.add(child)
             queue.append(child)
-            item = store.get(store.version_key(*child))
+            item = storage.versions.version(*child)
             if not item or not _should_change(item, mode, source_name):
                 continue
             if changed >= budget:
                 return changed, False
             changed += _apply_to_descendant(child, mode, source, source_name, actor)
     if source and mode == "revoke" and (source.get("revocation") or {}).get("cascade_pending"):
-        try:
-            store.update(store.version_key(bucket, number), "SET revocation.cascade_pending = :f", {":f": False},
-                         condition="attribute_exists(revocation.cascade_pending)")
-        except ConditionFailed:
-            pass
+        storage.versions.cascade_done(bucket, number)
     markers.done(marker)
     return changed, True
 
@@ -154,14 +149,13 @@ def _apply_to_descendant(ref: tuple[str, int], mode: str, source: dict[str, Any]
 def apply_due(page_size: int = 100) -> list[str]:
     """Apply every scheduled revocation whose time has come (the sweep); idempotent.
 
-    Reads the sparse `REVOKE_DUE` index page by page (no Scan); each version is revoked
+    Reads the due ones page by page (storage.sweep.due_revocations, no Scan); each version is revoked
     exactly as an immediate revocation with the flags stored when it was scheduled, and is
     re-read first, so one restored, rescheduled, deleted or already applied (by a concurrent
     sweep) in the meantime is skipped. A lost race on a channel is retried.
     """
     applied = []
-    due = list(store.query_all(store.REVOKE_DUE, index=store.GSI2, at_most=clock.now_iso() + "~", limit=page_size))
-    for item in due:
+    for item in list(storage.sweep.due_revocations(clock.now_iso(), page_size)):
         revocation = dict(item.get("revocation") or {})
         due_at = revocation.get("revoke_at")
         try:
@@ -174,11 +168,11 @@ def apply_due(page_size: int = 100) -> list[str]:
 
 
 def upcoming(limit: int) -> tuple[list[dict[str, Any]], bool]:
-    """Scheduled revocations not yet due, soonest first (the sparse `REVOKE_DUE` index):
+    """Scheduled revocations not yet due, soonest first (storage.sweep.upcoming_revocations):
     (versions, more remain)."""
-    items, last = store.query_page(store.REVOKE_DUE, index=store.GSI2, after=clock.now_iso() + "~", limit=limit)
+    items, more = storage.sweep.upcoming_revocations(clock.now_iso(), limit)
     return [{"bucket": i["bucket"], "version": i["name"], "revoke_at": (i.get("revocation") or {}).get("revoke_at"),
-             "reason": (i.get("revocation") or {}).get("reason")} for i in items], last is not None
+             "reason": (i.get("revocation") or {}).get("reason")} for i in items], more
 
 
 def delete_version(bucket: str, ref: str, rollback_channels: bool, actor: str) -> Version:
@@ -189,25 +183,23 @@ def delete_version(bucket: str, ref: str, rollback_channels: bool, actor: str) -
     version item in the final transaction, so a retried DELETE finishes the job. Holders are
     checked before anything goes and again in that final, conditioned transaction."""
     version, builds = versions.load(bucket, ref)
-    keys = [store.artifact_key(ext, bucket, version["number"], b["id"])
-            for b in builds for ext in b.get("indexed_ids", [])]
-    keys += copies.page_keys(bucket, version)
-    keys += [store.build_key(bucket, version["number"], b["id"]) for b in builds]
-    final_room = store.TRANSACTION_LIMIT - 40  # the version, fingerprint, event and channel moves
+    keys = storage.versions.contents(bucket, version, builds)
+    final_room = storage.TRANSACTION_LIMIT - 40  # the version, fingerprint, event and channel moves
     if len(keys) > final_room:  # a refusal must come before anything goes (and is checked again at the end)
         _refuse_if_held(bucket, version, rollback_channels)
-    store.delete_many(keys[:-final_room])
+    storage.versions.delete_now(keys[:-final_room])
     keys = keys[-final_room:]
     return retrying(lambda: _delete(bucket, version["number"], keys, rollback_channels, actor),
                     what=f"deleting {version['name']}")
 
 
-def _delete(bucket: str, number: int, keys: list[store.Item], rollback_channels: bool, actor: str) -> Version:
+def _delete(bucket: str, number: int, keys: list[storage.versions.Ref], rollback_channels: bool,
+            actor: str) -> Version:
     version, builds = versions.load(bucket, f"v{number}")
     holding = _refuse_if_held(bucket, version, rollback_channels)
-    actions = [store.delete_action(k) for k in keys]
-    actions += [store.delete_action(store.fingerprint_key(bucket, version["fingerprint"])),
-                _version_update(version, None),
+    actions = [storage.versions.delete(k) for k in keys]
+    actions += [storage.versions.delete_fingerprint(bucket, version["fingerprint"]),
+                storage.versions.change(version, None),
                 audit.event_action(bucket, "version.deleted", version["name"], actor,
                                    before={"fingerprint": version["fingerprint"], "status": version["status"]})]
     actions += _move_off(bucket, version, holding, actor, cause="delete", count_delta=-1)
@@ -236,7 +228,7 @@ def _schedule(bucket: str, number: int, request: RevokeRequest, revoke_at: str, 
                   "skip_descendants_revocation": request.skip_descendants_revocation,
                   "disable_rollback_channels": request.disable_rollback_channels}
     updated = {**version, "status": "revocation_scheduled", "revocation": revocation}
-    actions = [_version_update(version, updated, schedule=revoke_at),
+    actions = [_version_update(version, updated, due=revoke_at),
                audit.event_action(bucket, "version.revocation_scheduled", version["name"], actor,
                                   before=version["status"], after=revocation)]
     actions += _refresh_holders(bucket, updated, builds, actor)
@@ -266,8 +258,8 @@ def _revoke_now(bucket: str, number: int, revocation: dict[str, Any], expect_sta
     updated = {**version, "status": "revoked", "revocation": revocation, "updated_at": stamp}
     holding = channels.holding(bucket, number)
     actor = actor or revocation.get("revoked_by") or "registry"
-    actions = [ancestry.with_inherited_status(_version_update(version, updated), revocation),
-               store.delete_action(store.flagged_key(bucket, number)),  # revoked: no longer "needs attention"
+    actions = [_version_update(version, updated, also=ancestry.inherited_status(revocation)),
+               storage.sweep.unflag(bucket, number),  # revoked: no longer "needs attention"
                markers.marker_action(markers.VERSION_STATUS, bucket, number=number),
                audit.event_action(bucket, "version.revoked", version["name"], actor, before=version["status"],
                                   after=revocation)]
@@ -290,11 +282,11 @@ def _restore(bucket: str, number: int, actor: str, cascade: bool = True) -> tupl
         raise Conflict(f"{version['name']} is neither revoked nor scheduled for revocation")
     _refuse_under_revoked_parent(version)
     updated = {**version, "status": "active", "revocation": None, "updated_at": now_iso()}
-    actions = [_version_update(version, updated),
+    rechecked, flag = ancestry.restored(version, updated)
+    actions = [_version_update(version, updated, also=rechecked),
                markers.marker_action(markers.VERSION_STATUS, bucket, number=number),
                audit.event_action(bucket, "version.restored", version["name"], actor, before=version["status"],
-                                  after="active")]
-    actions += ancestry.restored_actions(actions[0], version, updated)
+                                  after="active"), *flag]
     revocation = version.get("revocation") or {}
     started = None
     if cascade and version["status"] == "revoked" and revocation.get("revocation_type") == "direct" \
@@ -302,11 +294,11 @@ def _restore(bucket: str, number: int, actor: str, cascade: bool = True) -> tupl
         started = markers.marker_action(markers.CASCADE, bucket, number=number, mode="restore")
         actions.append(started)
     actions += _refresh_holders(bucket, updated, builds, actor)
-    latest = store.get(store.channel_key(bucket, LATEST)) or {}
+    latest = storage.channels.channel(bucket, LATEST) or {}
     if version["status"] == "revoked" and number > latest.get("number", 0):
         actions += channels.point_latest(bucket, latest, Target(updated, builds), actor, cause="restore")
     else:  # `latest` was judged to stay where it is: only if it still is
-        actions.append(store.channel_holds_action(bucket, LATEST, latest.get("number")))
+        actions.append(storage.channels.holds(bucket, LATEST, latest.get("number")))
     audit.commit(actions)
     return versions.to_version(updated), markers.written(started)
 
@@ -320,41 +312,20 @@ def _refuse_unless(version: dict[str, Any], allowed: tuple[str, ...], what: str)
 
 def _refuse_under_revoked_parent(version: dict[str, Any]) -> None:
     parents = version.get("parents") or []
-    found = store.get_many([store.version_key(p["bucket"], p["number"]) for p in parents]) if parents else []
+    found = storage.versions.versions([(p["bucket"], p["number"]) for p in parents])
     revoked = [f"{p['bucket']}/{p['name']}" for p in found if p.get("status") == "revoked"]
     if revoked:
         raise Conflict(f"{version['name']} cannot be restored while its parent {', '.join(revoked)} is revoked; "
                        "restore the parent first")
 
 
-def _version_update(before: dict[str, Any], after: dict[str, Any] | None, schedule: str | None = None) -> Action:
-    """Set status and revocation (or delete the version: `after` None), guarded by the status
-    and `rev` read (store.rev_clause), so a channel pointed at the version meanwhile is never
-    missed; indexed when scheduled."""
-    clause, rev_condition, values = store.rev_clause(before.get("rev"))
-    key = store.version_key(before["bucket"], before["number"])
-    condition = f"#status = :was AND {rev_condition}"
-    values[":was"] = before["status"]
-    names = {"#status": "status", **store.REV_NAMES}
-    if after is None:
-        values.pop(":rev_next")
-        return store.delete_action(key, condition, values, names)
-    values.update({":status": after["status"], ":now": now_iso()})
-    sets = ["#status = :status", "updated_at = :now", clause]
-    removes = []
-    if after.get("revocation"):
-        sets.append("revocation = :revocation")
-        values[":revocation"] = after["revocation"]
-    else:
-        removes.append("revocation")
-    if schedule:
-        due = store.revoke_due_index(schedule, before["bucket"], before["number"])
-        sets += [f"{k} = :{k}" for k in due]
-        values.update({f":{k}": v for k, v in due.items()})
-    else:
-        removes += [store.GSI2PK, store.GSI2SK]
-    expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-    return store.update_action(key, expression, values, names, condition)
+def _version_update(before: dict[str, Any], after: dict[str, Any], due: str | None = None,
+                    also: dict[str, Any] | None = None) -> Action:
+    """Set status and revocation (`due`: indexed as scheduled for that moment), guarded by
+    the status and `rev` read (storage.versions.change), so a channel pointed at the
+    version meanwhile is never missed."""
+    return storage.versions.change(before, {"status": after["status"], "revocation": after.get("revocation") or None,
+                                            "updated_at": now_iso()}, due=due, also=also)
 
 
 def _refresh_holders(bucket: str, updated: dict[str, Any], builds: list[dict[str, Any]], actor: str) -> list[Action]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from . import store
+from . import storage
 from .clock import now_iso
 
 CHANNEL_MOVED, VERSION_STATUS, CASCADE = "channel_moved", "version_status", "cascade"
@@ -20,20 +20,19 @@ CHANNEL_MOVED, VERSION_STATUS, CASCADE = "channel_moved", "version_status", "cas
 def marker_action(kind: str, bucket: str, **fields: Any) -> dict[str, Any]:
     marker_id = secrets.token_hex(6)
     at = now_iso()
-    return store.put_action({**store.marker_key(at, marker_id), "id": marker_id, "kind": kind, "bucket": bucket,
-                             "at": at, **fields})
+    return storage.sweep.put_marker({"id": marker_id, "kind": kind, "bucket": bucket, "at": at, **fields})
 
 
 def written(action: dict[str, Any] | None) -> dict[str, Any] | None:
     """The marker item a `marker_action` writes (None for none): who wrote it can act on it
     without reading the pending markers back."""
-    return action["Put"]["Item"] if action else None
+    return storage.written(action) if action else None
 
 
 def pending(limit: int) -> list[dict[str, Any]]:
     """The oldest markers, at most `limit` (the rest wait for the next sweep)."""
     items: list[dict[str, Any]] = []
-    for item in store.query_all(store.MARKERS):
+    for item in storage.sweep.markers_oldest_first():
         items.append(item)
         if len(items) >= limit:
             break
@@ -41,4 +40,4 @@ def pending(limit: int) -> list[dict[str, Any]]:
 
 
 def done(marker: dict[str, Any]) -> None:
-    store.delete(store.strip_to_key(marker))
+    storage.sweep.marker_done(marker)

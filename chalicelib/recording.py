@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import ancestry, audit, buckets, channels, copies, store, versions
+from . import ancestry, audit, buckets, channels, copies, storage, versions
 from .channels import LATEST, Target
 from .clock import now_iso
 from .manifest import ParsedBuild, ParsedRun
@@ -56,10 +56,10 @@ def refusal(run: ParsedRun) -> str | None:
     now = now_iso()
     items = [versions.build_item(run.bucket, 0, b, now) for b in run.builds]
     for build, item in zip(run.builds, items):
-        weight = store.item_size(item)
-        if weight > store.ITEM_BYTES:
+        weight = storage.item_size(item)
+        if weight > storage.ITEM_BYTES:
             return (f"build {build.component_type} would be a {weight}-byte item; DynamoDB's limit is "
-                    f"{store.ITEM_BYTES} bytes with a margin (trim its custom_data or artifact list)")
+                    f"{storage.ITEM_BYTES} bytes with a margin (trim its custom_data or artifact list)")
     copy = copies.size(channels.served_builds(items))
     if copy > copies.MAX_COPY_BYTES:
         return (f"the version's serving copy would be {copy} bytes; the limit is {copies.MAX_COPY_BYTES} "
@@ -68,13 +68,10 @@ def refusal(run: ParsedRun) -> str | None:
 
 
 def _record(run: ParsedRun, actor: str, key: str | None) -> IngestedVersion:
-    found = {item[store.SK]: item for item in store.get_many(
-        [store.bucket_key(run.bucket), store.fingerprint_key(run.bucket, run.fingerprint)])}
-    bucket = found.get(store.bucket_key(run.bucket)[store.SK])
+    bucket, number = storage.versions.bucket_and_fingerprint(run.bucket, run.fingerprint)
     buckets.check_manifest_key(bucket, key)
-    fingerprint = found.get(store.fingerprint_key(run.bucket, run.fingerprint)[store.SK])
-    if fingerprint:
-        return _extend(run, fingerprint["number"], actor)
+    if number is not None:
+        return _extend(run, number, actor)
     return _create(run, bucket or {}, actor)
 
 
@@ -86,32 +83,21 @@ def _create(run: ParsedRun, bucket: dict[str, Any], actor: str) -> IngestedVersi
     inherited = ancestry.inherited_revocation(parents)
     builds = [versions.build_item(run.bucket, number, b, now) for b in run.builds]
     writes = _build_writes(run.bucket, number, run.builds, builds, now)
-    whole = (len(writes) <= store.TRANSACTION_LIMIT - FIXED_ROOM
-             and 2 * sum(store.action_size(a) for a in writes) < store.TRANSACTION_BYTES - 100_000
+    whole = (len(writes) <= storage.TRANSACTION_LIMIT - FIXED_ROOM
+             and 2 * sum(storage.action_size(a) for a in writes) < storage.TRANSACTION_BYTES - 100_000
              and copies.size(channels.served_builds(builds)) <= channels.INLINE_COPY_BYTES)
     status = "revoked" if inherited else "active" if whole else RUNNING
     version = {
-        **store.version_key(run.bucket, number), **store.version_index(run.bucket, number),
         "bucket": run.bucket, "number": number, "name": name, "fingerprint": run.fingerprint,
         "status": status, "revocation": inherited, "rev": 1, "created_at": now, "updated_at": now,
         "build_count": len(builds) if whole else 0, "expected_builds": None if whole else len(builds),
         "parent_hint": run.parent_hint.model_dump(exclude_none=True) if run.parent_hint else None,
         "parents": ancestry.stored_links(parents) or None, "unresolved": unresolved or None,
     }
-    bucket_update = store.update_action(
-        store.bucket_key(run.bucket),
-        "SET last_number = :n, version_count = if_not_exists(version_count, :zero) + :one, updated_at = :now,"
-        " #bucket = :b, created_at = if_not_exists(created_at, :now),"
-        " description = if_not_exists(description, :empty), labels = if_not_exists(labels, :nolabels),"
-        " GSI1PK = :gpk, GSI1SK = :b" + (" , latest_version = :name" if whole and not inherited else ""),
-        values={":n": number, ":old": previous, ":zero": 0, ":one": 1, ":now": now, ":b": run.bucket, ":empty": "",
-                ":nolabels": {}, ":gpk": store.bucket_index(run.bucket)[store.GSI1PK],
-                **({":name": name} if whole and not inherited else {})},
-        names={"#bucket": "bucket"},
-        condition="attribute_not_exists(last_number) OR last_number = :old",
-    )
+    bucket_update = storage.buckets.numbered(run.bucket, number, previous, now,
+                                             latest=name if whole and not inherited else None)
     extra = ancestry.edge_actions(run.bucket, number, parents)
-    extra += [store.status_check_action(p["bucket"], p["number"], p["parent_status"])
+    extra += [storage.versions.status_check(p["bucket"], p["number"], p["parent_status"])
               for p in parents if p.get("parent_status")]
     if parents or unresolved:
         link_status, links = ancestry.evaluate(version["parents"] or [], unresolved, revoked=bool(inherited))
@@ -119,13 +105,10 @@ def _create(run: ParsedRun, bucket: dict[str, Any], actor: str) -> IngestedVersi
         if link_status in ancestry.FLAGGED_STATUSES and not inherited:
             extra.append(ancestry.flag_action(version, link_status, version["ancestry_findings"]))
     if unresolved:
-        extra.append(store.put_action({**store.unresolved_key(run.bucket, number), "bucket": run.bucket,
-                                       "number": number}))
+        extra.append(storage.sweep.put_unresolved(run.bucket, number))
     if not bucket:
         extra.append(audit.event_action(run.bucket, "bucket.created", run.bucket, actor, after={"by": "ingestion"}))
-    created = [bucket_update, store.put_action({**store.fingerprint_key(run.bucket, run.fingerprint), "number": number},
-                                               "attribute_not_exists(PK)"),
-               store.put_action(version, "attribute_not_exists(PK)"), *extra]
+    created = [bucket_update, *storage.versions.create(version), *extra]
     if whole:
         latest = [] if inherited else channels.point_actions(
             run.bucket, LATEST, Target(version, builds), cause="ingest", actor=actor,
@@ -152,16 +135,14 @@ def _has_sources(run: ParsedRun) -> bool:
 def _extend(run: ParsedRun, number: int, actor: str) -> IngestedVersion:
     """Add the builds a version lacks (a later upload, or a re-delivery finishing an
     interrupted one); complete it if it is still running; re-copy it onto its channels."""
-    existing = {item["id"] for item in store.query_all(
-        store.version_key(run.bucket, number)[store.PK], prefix=f"{store.version_sk(number)}#BUILD#",
-        projection="id")}
+    existing = storage.versions.build_ids(run.bucket, number)
     missing = [b for b in run.builds if b.id not in existing]
     now = now_iso()
     if missing:
         items = [versions.build_item(run.bucket, number, b, now) for b in missing]
         _write_in_chunks(run.bucket, number, _build_writes(run.bucket, number, missing, items, now), actor,
                          added_event=True)
-    version = store.get(store.version_key(run.bucket, number)) or {}
+    version = storage.versions.version(run.bucket, number) or {}
     if version.get("status") == RUNNING:
         _complete(run.bucket, number, actor, run, version.get("parents") or [])
     elif missing:
@@ -175,16 +156,11 @@ def _build_writes(bucket: str, number: int, parsed: list[ParsedBuild], items: li
     """The puts of build items and their artifact-index items."""
     writes = []
     for build, item in zip(parsed, items):
-        writes.append(store.put_action(item, "attribute_not_exists(PK)"))
-        writes += [store.put_action({**store.artifact_key(ext, bucket, number, build.id), "bucket": bucket,
-                                     "number": number, "build_id": build.id, "platform": build.platform,
-                                     "created_at": now})
+        writes.append(storage.versions.put_build(item))
+        writes += [storage.versions.put_artifact_entry(ext, bucket, number, build.id,
+                                                       {"platform": build.platform, "created_at": now})
                    for ext in build.indexed_ids]
     return writes
-
-
-def _is_build_put(action: Action) -> bool:
-    return store.is_build(action["Put"]["Item"])
 
 
 def chunks(writes: list[Action], reserve: int = 5) -> list[list[Action]]:
@@ -193,9 +169,9 @@ def chunks(writes: list[Action], reserve: int = 5) -> list[list[Action]]:
     packed: list[list[Action]] = [[]]
     used = 0
     for action in writes:
-        weight = store.action_size(action)
-        if packed[-1] and (len(packed[-1]) >= store.TRANSACTION_LIMIT - reserve
-                           or used + weight > store.TRANSACTION_BYTES - 50_000):
+        weight = storage.action_size(action)
+        if packed[-1] and (len(packed[-1]) >= storage.TRANSACTION_LIMIT - reserve
+                           or used + weight > storage.TRANSACTION_BYTES - 50_000):
             packed.append([])
             used = 0
         packed[-1].append(action)
@@ -207,11 +183,8 @@ def _write_in_chunks(bucket: str, number: int, writes: list[Action], actor: str,
     """Each chunk in its own transaction, bumping the version's build_count and `rev` (its
     channel copies are stale until re-copied)."""
     for chunk in chunks(writes):
-        added = [a["Put"]["Item"]["component_type"] for a in chunk if _is_build_put(a)]
-        bump = store.update_action(
-            store.version_key(bucket, number), "SET updated_at = :now ADD build_count :k, #rev :one",
-            values={":now": now_iso(), ":k": len(added), ":one": 1}, names=dict(store.REV_NAMES),
-            condition="attribute_exists(PK)")
+        added = [storage.written(a)["component_type"] for a in chunk if storage.versions.is_build_put(a)]
+        bump = storage.versions.builds_added(bucket, number, len(added), now_iso())
         events = [audit.event_action(bucket, "version.builds_added", f"v{number}", actor, after=added)
                   ] if added_event and added else []
         audit.commit(chunk + [bump] + events)
@@ -224,9 +197,9 @@ def _copy_fields(bucket: str, version: dict[str, Any], builds: list[dict[str, An
     if copies.size(served) <= channels.INLINE_COPY_BYTES:
         return {}
     generation = len(builds)
-    pages = copies.page_items(bucket, version["number"], generation, served)
+    pages = copies.page_writes(bucket, version["number"], generation, served)
     for start in range(0, len(pages), 8):
-        store.transact([store.put_action(p) for p in pages[start:start + 8]])
+        storage.transact(pages[start:start + 8])
     return {"copy_generation": generation, "copy_pages": len(pages)}
 
 
@@ -239,22 +212,16 @@ def _complete(bucket: str, number: int, actor: str, run: ParsedRun, parents: lis
             return  # completed by a concurrent delivery
         final = "revoked" if version.get("revocation") else "active"
         updated = {**version, **_copy_fields(bucket, version, builds), "status": final, "build_count": len(builds)}
-        clause, condition, values = store.rev_clause(version.get("rev"))
         fields: dict[str, Any] = {"status": final, "build_count": len(builds), "updated_at": now_iso(),
                                   **{k: updated[k] for k in ("copy_generation", "copy_pages") if k in updated}}
-        values.update({f":{k}": v for k, v in fields.items()})
-        values[":running"] = RUNNING
-        complete = store.update_action(
-            store.version_key(bucket, number),
-            "SET " + ", ".join(f"#{k} = :{k}" for k in fields) + f", {clause} REMOVE expected_builds",
-            values, {**{f"#{k}": k for k in fields}, **store.REV_NAMES}, f"#status = :running AND {condition}")
-        updated["rev"] = values[":rev_next"]
+        complete = storage.versions.complete(bucket, number, version.get("rev"), fields)
+        updated["rev"] = (version.get("rev") or 0) + 1
         actions = [complete, _created_event(updated, run, parents, actor)]
-        latest = store.get(store.channel_key(bucket, LATEST)) or {}
+        latest = storage.channels.channel(bucket, LATEST) or {}
         if final == "active" and latest.get("number", 0) < number:
             actions += channels.point_latest(bucket, latest, Target(updated, builds), actor, cause="ingest")
         else:
-            actions.append(store.channel_holds_action(bucket, LATEST, latest.get("number")))
+            actions.append(storage.channels.holds(bucket, LATEST, latest.get("number")))
         audit.commit(actions)
     retrying(attempt, what=f"completing {bucket}/v{number}")
 
@@ -266,15 +233,12 @@ def _recopy(bucket: str, number: int, actor: str) -> None:
         version, builds = versions.load(bucket, f"v{number}")
         fields = _copy_fields(bucket, version, builds)
         if fields:
-            clause, condition, values = store.rev_clause(version.get("rev"))
-            values.update({":g": fields["copy_generation"], ":p": fields["copy_pages"]})
-            store.transact([store.update_action(
-                store.version_key(bucket, number), f"SET copy_generation = :g, copy_pages = :p, {clause}",
-                values, dict(store.REV_NAMES), condition)])
+            storage.transact([storage.versions.set_copy_pages(bucket, number, version.get("rev"),
+                                                              fields["copy_generation"], fields["copy_pages"])])
         return version, fields
 
     version, fields = retrying(attempt, what=f"re-copying {bucket}/v{number}")
     channels.refresh(bucket, number, actor)
     if fields or version.get("copy_pages"):
-        stale = copies.stale_keys(bucket, number, fields.get("copy_generation", version.get("copy_generation")))
-        store.delete_many(stale)
+        storage.versions.delete_stale_copies(bucket, number,
+                                             fields.get("copy_generation", version.get("copy_generation")))

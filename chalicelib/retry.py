@@ -1,7 +1,7 @@
 """Retrying a read-decide-write step that lost a race: the one policy for transaction conflicts.
 
 On Lambda, concurrent writers are normal. Every write that depends on what was read is
-conditioned on it (store.ConditionFailed when the condition no longer holds); the step is
+conditioned on it (storage.ConditionFailed when the condition no longer holds); the step is
 then re-run from its reads, after a jittered exponential backoff, a bounded number of times.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Callable, TypeVar
 
 from .errors import Contention
-from .store import ConditionFailed, backoff
+from .storage import ConditionFailed, backoff
 
 T = TypeVar("T")
 ATTEMPTS = 12

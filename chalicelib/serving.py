@@ -2,15 +2,15 @@
 
 One GetItem: every channel item carries a copy of its version's builds and artifacts
 (channels.py writes it whenever the channel moves or its version changes); a version too
-large for one item is read from its copy pages with one Query more (copies.py). This module imports only the
-store, so answering it is all a cold Lambda has to load.
+large for one item is read from its copy pages with one Query more (copies.py). This module imports only
+storage, so answering it is all a cold Lambda has to load.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from . import copies, store
+from . import copies, storage
 from .errors import BadRequest, Conflict, NotFound
 
 PARENT_CHANNEL_LABEL = "parent_channel"  # a build label naming its parent's channel (custom_data)
@@ -19,7 +19,7 @@ PARENT_CHANNEL_LABEL = "parent_channel"  # a build label naming its parent's cha
 def get_item(bucket: str, name: str, see_restricted: bool = True) -> dict[str, Any]:  # pragma: no mutate block
     """A channel the caller may see: one GetItem, then `visible` (left out of mutation testing:
     it reads DynamoDB; the rule is `visible`)."""
-    return visible(store.get(store.channel_key(bucket, name)), bucket, name, see_restricted)
+    return visible(storage.channels.channel(bucket, name), bucket, name, see_restricted)
 
 
 def visible(item: dict[str, Any] | None, bucket: str, name: str, see_restricted: bool = True) -> dict[str, Any]:

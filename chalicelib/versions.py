@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import buckets, findings, store
+from . import buckets, findings, storage
 from .errors import NotFound
 from .manifest import ParsedBuild
 from .models import VERSION_NAME, Version
@@ -18,20 +18,19 @@ def resolve_number(bucket: str, ref: str) -> int:
     match = VERSION_NAME.fullmatch(ref)
     if match:
         return int(match.group(1))
-    item = store.get(store.fingerprint_key(bucket, ref))
-    if not item:
+    number = storage.versions.fingerprint_number(bucket, ref)
+    if number is None:
         raise NotFound(f"bucket {bucket!r} has no version with fingerprint or name {ref!r}")
-    return item["number"]
+    return number
 
 
 def load(bucket: str, ref: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The version item and its build items, in one Query (plus a GetItem for a fingerprint)."""
     number = resolve_number(bucket, ref)
-    items = list(store.query_all(store.version_key(bucket, number)[store.PK], prefix=store.version_sk(number)))
-    version = next((i for i in items if not store.is_build(i)), None)
+    version, builds = storage.versions.with_builds(bucket, number)
     if not version:
         raise NotFound(f"bucket {bucket!r} has no version {ref!r}")
-    return version, [i for i in items if store.is_build(i)]
+    return version, builds
 
 
 def get_version(bucket: str, ref: str, see_restricted: bool = True) -> Version:
@@ -45,8 +44,7 @@ def list_versions(bucket: str, limit: int, token: str | None, see_restricted: bo
                   ) -> tuple[list[Version], str | None]:
     """Newest first; one Query page (a GetItem more only to tell an empty bucket from none,
     a BatchGet more for a viewer when the page's ancestry names channels)."""
-    partition = store.version_index(bucket, 0)[store.GSI1PK]
-    items, next_token = store.list_page(partition, token, index=store.GSI1, newest_first=True, limit=limit)
+    items, next_token = storage.versions.versions_page(bucket, token, limit)
     if not items and not token:
         buckets.require(bucket, consistent=False)  # an empty page: no versions, or no bucket?
     shown = findings.visibility(set().union(*map(findings.channels_of_version, items)), see_restricted)
@@ -57,17 +55,15 @@ def to_version(item: dict[str, Any], builds: list[dict[str, Any]] | None = None,
                shown: findings.Shown = findings.everything) -> Version:
     """The API's shape of a version item: ancestry sentences written for the caller (`shown`
     says which channels it may see)."""
-    fields = store.strip_keys(item)
+    fields = dict(item)
     if builds is not None:
-        ordered = sorted(builds, key=lambda b: (b["component_type"], b.get("build_time") or "", b["id"]))
-        fields["builds"] = [store.strip_keys(b) for b in ordered]
+        fields["builds"] = sorted(builds, key=lambda b: (b["component_type"], b.get("build_time") or "", b["id"]))
     return Version.model_validate(findings.version(fields, shown))
 
 
 def build_item(bucket: str, number: int, build: ParsedBuild, now: str) -> dict[str, Any]:
-    """The stored shape of a build (the key plus what the API returns)."""
+    """The stored shape of a build (what the API returns, and the artifact IDs it indexed)."""
     return {
-        **store.build_key(bucket, number, build.id),
         "id": build.id, "bucket": bucket, "number": number, "component_type": build.component_type,
         "name": build.name, "builder_type": build.builder_type, "platform": build.platform,
         "labels": build.labels, "packer_run_uuid": build.packer_run_uuid, "build_time": build.build_time,

@@ -51,7 +51,7 @@ from chalice.local import (
 )
 
 from chalicelib import aws
-from chalicelib.schema import table_definition
+from chalicelib.storage.schema import table_definition
 from local.data import DEFAULT_DIR, DataDir, Saver, data_dir
 
 # Not under "packer-registry": that is the Powertools logger, which would swallow these lines.

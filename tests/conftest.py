@@ -11,7 +11,7 @@ from chalice.test import Client
 from moto import mock_aws
 
 from chalicelib import auth, aws
-from chalicelib.schema import table_definition
+from chalicelib.storage.schema import table_definition
 from support import ROOT
 
 # The names the `local` stage of .chalice/config.json sets during each test-client call.

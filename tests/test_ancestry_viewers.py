@@ -3,7 +3,8 @@
 
 import json
 
-from chalicelib import aws, store
+from chalicelib import aws
+from chalicelib.storage import keys, table
 from conftest import manifest
 from test_ancestry import CHILD_AMI, GRANDCHILD_AMI
 from test_auth import mint
@@ -116,7 +117,7 @@ def test_sentences_stored_before_findings_reach_contributors_only(registry):
     build(registry)
     viewer = registry.as_token(mint(registry, "viewer"))
     legacy = ["parent base channel secret now points at v2; this was built from v1"]
-    store.update(store.version_key("child", 1), "SET ancestry_messages = :m REMOVE ancestry_findings", {":m": legacy})
+    table.update(keys.version("child", 1), "SET ancestry_messages = :m REMOVE ancestry_findings", {":m": legacy})
     assert registry.get("/buckets/child/versions/v1")["ancestry_messages"] == legacy
     assert registry.get(f"/artifacts/{CHILD_AMI}")["ancestry_messages"] == legacy
     assert viewer.get("/buckets/child/versions/v1")["ancestry_messages"] == []

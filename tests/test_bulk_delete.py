@@ -1,4 +1,4 @@
-"""Bulk deletes (store.delete_many): BatchWriteItem, 25 per call, resending what DynamoDB
+"""Bulk deletes (storage.table.delete_many): BatchWriteItem, 25 per call, resending what DynamoDB
 leaves unprocessed; used where a bucket, a channel's history, a large version or stale copy
 pages go, each finished by its own conditioned transaction."""
 
@@ -11,8 +11,10 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from chalicelib import aws, store
-from chalicelib.errors import Unavailable
+from chalicelib import aws
+from chalicelib.storage import keys as store_keys, table as store
+from chalicelib.storage.schema import PK, SK
+from chalicelib.storage import Throttled
 from conftest import TABLE, manifest
 
 EVERYTHING = 10**6  # hold back every request of a call
@@ -55,9 +57,9 @@ def partition(name: str) -> list[str]:
 
 def test_unprocessed_deletes_are_resent_until_none_remain(moto_aws):
     for n in range(60):
-        store.put({store.PK: "TEST#bulk", store.SK: f"item#{n:02d}"})
+        store.put({PK: "TEST#bulk", SK: f"item#{n:02d}"})
     unprocessed = Unprocessed(10, EVERYTHING, 3)
-    keys = [{store.PK: "TEST#bulk", store.SK: f"item#{n:02d}"} for n in range(60)]
+    keys = [{PK: "TEST#bulk", SK: f"item#{n:02d}"} for n in range(60)]
     store.delete_many(keys + keys[:5])  # a key named twice is deleted once
     assert partition("TEST#bulk") == []
     # 25 sent, 10 back; those 10 all back; sent again, 3 back; the 3; then the next 25 and the last 10.
@@ -65,11 +67,11 @@ def test_unprocessed_deletes_are_resent_until_none_remain(moto_aws):
 
 
 def test_deletes_unprocessed_after_every_attempt_are_unavailable(moto_aws):
-    store.put({store.PK: "TEST#bulk", store.SK: "item"})
+    store.put({PK: "TEST#bulk", SK: "item"})
     Unprocessed(*[EVERYTHING] * store.BATCH_WRITE_ATTEMPTS)
-    with pytest.raises(Unavailable, match="1 deletes left unprocessed"):
-        store.delete_many([{store.PK: "TEST#bulk", store.SK: "item"}])
-    store.delete_many([{store.PK: "TEST#bulk", store.SK: "item"}])
+    with pytest.raises(Throttled, match="1 deletes left unprocessed"):
+        store.delete_many([{PK: "TEST#bulk", SK: "item"}])
+    store.delete_many([{PK: "TEST#bulk", SK: "item"}])
     assert partition("TEST#bulk") == []
 
 
@@ -116,7 +118,7 @@ def test_a_large_version_is_deleted_whole_when_deletes_come_back_unprocessed(reg
     Unprocessed(3, EVERYTHING, 2)
     registry.send("delete", "/buckets/web/versions/v1")
     registry.get("/buckets/web/versions/v1", 404)
-    assert [sk for sk in partition("BUCKET#web") if sk.startswith(store.version_sk(1))] == []
+    assert [sk for sk in partition("BUCKET#web") if sk.startswith(store_keys.version_sk(1))] == []
     assert [n for n in range(45) if partition(f"ARTIFACT#ami-web{n:012x}")] == [0]  # v2's build has that image
     assert registry.get(f"/artifacts/ami-web{0:012x}")["version"] == "v2"
 
@@ -127,7 +129,7 @@ def test_a_large_version_delete_still_throttled_is_a_503_and_a_repeat_leaves_not
     Unprocessed(0, *[EVERYTHING] * store.BATCH_WRITE_ATTEMPTS)  # the second bulk call never goes through
     registry.send("delete", "/buckets/web/versions/v1", status=503)
     registry.send("delete", "/buckets/web/versions/v1")
-    assert [sk for sk in partition("BUCKET#web") if sk.startswith(store.version_sk(1))] == []
+    assert [sk for sk in partition("BUCKET#web") if sk.startswith(store_keys.version_sk(1))] == []
     assert [n for n in range(45) if partition(f"ARTIFACT#ami-web{n:012x}")] == [0]
 
 

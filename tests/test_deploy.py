@@ -28,7 +28,7 @@ CHALICE_DIR = REPO / ".chalice"
 if str(REPO) not in sys.path:  # also when run as `pytest`, not `python -m pytest`
     sys.path.insert(0, str(REPO))
 from chalicelib import web  # noqa: E402
-from chalicelib.schema import table_definition  # noqa: E402
+from chalicelib.storage.schema import table_definition  # noqa: E402
 from local.runner import NO_SUCH_ROUTE  # noqa: E402
 
 

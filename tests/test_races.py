@@ -15,7 +15,8 @@ from typing import Callable
 
 import pytest
 
-from chalicelib import channels, lifecycle, serving, store, versions
+from chalicelib import channels, lifecycle, serving, storage, versions
+from chalicelib.storage import keys, table
 from chalicelib.errors import RegistryError
 from chalicelib.manifest import parse_manifest
 from chalicelib.models import CreateChannel, RevokeRequest, UpdateChannel
@@ -44,7 +45,7 @@ def assert_consistent(bucket: str) -> None:
         served = serving.serve(bucket, name, "aws", "us-east-1")
         assert served["version"] == version.name
     newest = max((n for n, v in found.items() if v.status != "revoked"), default=None)
-    latest = store.get(store.channel_key(bucket, channels.LATEST)) or {}
+    latest = storage.channels.channel(bucket, channels.LATEST) or {}
     assert latest.get("number") == newest, (bucket, latest.get("version"), newest)
     if newest is None:
         with pytest.raises(RegistryError):
@@ -122,7 +123,7 @@ def test_the_sweep_repairs_a_channel_copy_that_drifted_from_its_version(registry
     registry.send("post", "/buckets/dr/channels", {"name": "prod", "version": "v1"}, 201)
     registry.send("post", "/buckets/dr/versions/v1/revoke", {"reason": "bad", "disable_rollback_channels": True})
     registry.get("/buckets/dr/channels/prod/artifact?platform=aws", status=409)
-    store.update(store.channel_key("dr", "prod"), "SET version_status = :a REMOVE revocation", {":a": "active"})
+    table.update(keys.channel("dr", "prod"), "SET version_status = :a REMOVE revocation", {":a": "active"})
     registry.get("/buckets/dr/channels/prod/artifact?platform=aws")  # the drift: served
     report = registry.send("post", "/compliance/sweep")
     assert report["channels_repaired"] == [

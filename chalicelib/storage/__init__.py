@@ -1,0 +1,68 @@
+"""Storage: the registry's one DynamoDB table, behind one named function per access pattern.
+
+The only code that knows key formats (keys.py), attribute names of keys and indexes
+(schema.py), expression strings (expressions.py), pagination tokens (pages.py) and
+DynamoDB's errors (errors.py, raised by table.py). Services call the access patterns by
+module: `storage.versions.with_builds(bucket, n)`, `storage.channels.point(...)`,
+`storage.sweep.due_revocations(now, limit)`; writes come back as transaction actions
+that `storage.transact` commits together, each guarded by the conditions it needs.
+
+| module | holds |
+| --- | --- |
+| `buckets` | the bucket item and its summary, the bucket's partition as a whole |
+| `versions` | versions, builds, fingerprints, the artifact index, copy pages |
+| `channels` | channels (with their serving copies) and their history |
+| `sweep` | markers, scheduled revocations, child edges, unresolved hints, flags, the report |
+| `events` | the audit trail |
+| `credentials` | API tokens |
+| `ingestions` | ingestion records |
+
+Single-table layout (every request path is a GetItem or one Query page):
+
+| item | PK | SK | GSI1 (PK / SK) | GSI2 (PK / SK) |
+| --- | --- | --- | --- | --- |
+| bucket | `BUCKET#<b>` | `BUCKET` | `BUCKETS` / `<b>` | |
+| version | `BUCKET#<b>` | `VERSION#<n:010>` | `VERSIONS#<b>` / `VERSION#<n:010>` | |
+| build | `BUCKET#<b>` | `VERSION#<n:010>#BUILD#<id>` | | |
+| fingerprint | `BUCKET#<b>` | `FINGERPRINT#<fp>` | | |
+| channel | `BUCKET#<b>` | `CHANNEL#<name>` | | `REVOKED_CHANNELS` / `<b>#<name>` (sparse: only while it holds a revoked version) |
+| serving copy page (large versions only) | `BUCKET#<b>` | `COPY#<n:010>#<generation:06>#<page:03>` | | |
+| channel history | `BUCKET#<b>` | `HISTORY#<name>#<time>#<id>` | | |
+| artifact index | `ARTIFACT#<external id>` | `BUCKET#<b>#VERSION#<n:010>#BUILD#<id>` | | |
+| ingestion | `INGEST#<id>` | `INGEST` | `INGESTIONS` / `<time>#<id>` | `INGESTIONS#<status>` / `<time>#<id>` |
+| scheduled revocation (on the version item) | | | | `REVOKE_DUE` / `<revoke_at>#<b>#<n:010>` |
+| child edge (under the parent) | `BUCKET#<parent b>` | `CHILD#<parent n:010>#<child b>#<child n:010>` | | |
+| sweep marker (a change to look at) | `SWEEP#PENDING` | `<time>#<id>` | | |
+| unresolved parent hint | `SWEEP#UNRESOLVED` | `<b>#<n:010>` | | |
+| flagged version (outdated, parent revoked, undetermined) | `SWEEP#FLAGGED` | `<b>#<n:010>` | | |
+| last sweep's report | `SWEEP#REPORT` | `LAST` | | |
+| API token | `TOKEN#<id>` | `TOKEN` | `TOKENS` / `<created>#<id>` | |
+| audit event | `EVENTS#<b>` (registry-wide: `EVENTS#`) | `EVENT#<time>#<id>` | | |
+
+Access patterns: list buckets = Query GSI1 `BUCKETS`; get bucket = GetItem; list versions
+newest first = reverse Query GSI1 `VERSIONS#<b>`; version with its builds = one Query
+`begins_with(SK, VERSION#<n>)`; version by fingerprint = GetItem on the fingerprint item,
+then that Query; which version made an artifact = Query `ARTIFACT#<id>`; ingestions newest
+first = reverse Query GSI1 `INGESTIONS`, by status GSI2 `INGESTIONS#<status>`; channels of
+a bucket = Query `begins_with(SK, CHANNEL#)`; a channel (and the consumer query) = GetItem;
+its history newest first = reverse Query `begins_with(SK, HISTORY#<name>#)`; where it pointed
+at a moment T = reverse Query `SK BETWEEN HISTORY#<name># AND HISTORY#<name>#<T>~`, Limit 1;
+due scheduled revocations = Query GSI2 `REVOKE_DUE` with `GSI2SK <= now` (sparse: only scheduled
+versions); children of a version = Query `begins_with(SK, CHILD#<n:010>#)`; channels that hold a
+revoked version = Query GSI2 `REVOKED_CHANNELS`; upcoming scheduled revocations = Query GSI2
+`REVOKE_DUE` with `GSI2SK > now`; a large version's serving copy = Query
+`begins_with(SK, COPY#<n:010>#<generation>#)`; the sweep reads the `SWEEP#…` partitions, whose
+size follows recent changes, not the size of the registry;
+a bucket's audit events newest first = reverse Query `EVENTS#<b>`.
+"""
+
+from . import buckets, channels, credentials, events, ingestions, sweep, versions
+from .errors import BadToken, ConditionFailed, NotFound, StorageError, Throttled, TooLarge
+from .expressions import Action, written
+from .table import ITEM_BYTES, TRANSACTION_BYTES, TRANSACTION_LIMIT, action_size, backoff, item_size, transact
+
+__all__ = [
+    "buckets", "channels", "credentials", "events", "ingestions", "sweep", "versions",
+    "BadToken", "ConditionFailed", "NotFound", "StorageError", "Throttled", "TooLarge",
+    "Action", "written", "ITEM_BYTES", "TRANSACTION_BYTES", "TRANSACTION_LIMIT", "action_size", "backoff", "item_size", "transact",
+]

@@ -1,0 +1,160 @@
+"""Expressions: one item's change (SET/REMOVE/ADD and the conditions it is guarded by),
+written once here so that no other code spells an UpdateExpression or a condition.
+
+`Change(key)` collects clauses and conditions, binding every attribute name and value to a
+placeholder; it then becomes a transaction action (`.action()`, `.delete()`, `.check()`,
+`.put(item)`) or runs alone (`.apply()`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping
+
+from . import keys, table
+from .schema import PK
+
+Action = dict[str, Any]
+
+
+class Change:
+    """A change to one item, guarded by conditions that all must hold."""
+
+    def __init__(self, key: table.Item) -> None:
+        self.key = key
+        self._sets: list[str] = []
+        self._removes: list[str] = []
+        self._adds: list[str] = []
+        self._conditions: list[str] = []
+        self.names: dict[str, str] = {}
+        self.values: dict[str, Any] = {}
+
+    # ---- placeholders -------------------------------------------------------------------
+
+    def _name(self, path: str) -> str:
+        """`revocation.cascade_pending` → `#revocation.#cascade_pending`."""
+        placeholders = []
+        for part in path.split("."):
+            placeholder = "#" + re.sub(r"\W", "_", part)
+            self.names[placeholder] = part
+            placeholders.append(placeholder)
+        return ".".join(placeholders)
+
+    def _value(self, value: Any) -> str:
+        placeholder = f":v{len(self.values)}"
+        self.values[placeholder] = value
+        return placeholder
+
+    # ---- clauses ------------------------------------------------------------------------
+
+    def set(self, field: str, value: Any) -> Change:
+        """Set `field`; None removes it (DynamoDB stores no nulls the registry reads)."""
+        if value is None:
+            return self.remove(field)
+        self._sets.append(f"{self._name(field)} = {self._value(value)}")
+        return self
+
+    def set_all(self, fields: Mapping[str, Any]) -> Change:
+        for field, value in fields.items():
+            self.set(field, value)
+        return self
+
+    def set_if_absent(self, field: str, value: Any) -> Change:
+        name = self._name(field)
+        self._sets.append(f"{name} = if_not_exists({name}, {self._value(value)})")
+        return self
+
+    def increment(self, field: str, by: int, start: int = 0) -> Change:
+        """`field` += `by` (from `start` when absent), as a SET so it sits with other SETs."""
+        name = self._name(field)
+        self._sets.append(f"{name} = if_not_exists({name}, {self._value(start)}) + {self._value(by)}")
+        return self
+
+    def add(self, field: str, by: int) -> Change:
+        self._adds.append(f"{self._name(field)} {self._value(by)}")
+        return self
+
+    def remove(self, *fields: str) -> Change:
+        self._removes.extend(self._name(f) for f in fields)
+        return self
+
+    # ---- conditions ---------------------------------------------------------------------
+
+    def exists(self) -> Change:
+        """The item exists."""
+        self._conditions.append(f"attribute_exists({self._name(PK)})")
+        return self
+
+    def absent(self, field: str = PK) -> Change:
+        """`field` is not set (by default: the item does not exist)."""
+        self._conditions.append(f"attribute_not_exists({self._name(field)})")
+        return self
+
+    def present(self, field: str) -> Change:
+        self._conditions.append(f"attribute_exists({self._name(field)})")
+        return self
+
+    def equals(self, field: str, value: Any) -> Change:
+        self._conditions.append(f"{self._name(field)} = {self._value(value)}")
+        return self
+
+    def equals_or_absent(self, field: str, value: Any) -> Change:
+        name = self._name(field)
+        self._conditions.append(f"(attribute_not_exists({name}) OR {name} = {self._value(value)})")
+        return self
+
+    def holds(self, field: str, value: Any) -> Change:
+        """`field` equals `value`, or is not set when `value` is None."""
+        return self.absent(field) if value is None else self.equals(field, value)
+
+    def bump(self, field: str, read: int | None) -> Change:
+        """Assert the counter `field` still has the value read and increment it (an item that
+        never had one must exist and still have none)."""
+        if read is None:
+            self.exists().absent(field)
+        else:
+            self.equals(field, read)
+        return self.set(field, (read or 0) + 1)
+
+    # ---- what it becomes ----------------------------------------------------------------
+
+    @property
+    def expression(self) -> str:
+        clauses = [("SET", self._sets), ("REMOVE", self._removes), ("ADD", self._adds)]
+        return " ".join(f"{verb} {', '.join(parts)}" for verb, parts in clauses if parts)
+
+    @property
+    def condition(self) -> str | None:
+        return " AND ".join(self._conditions) or None
+
+    def action(self) -> Action:
+        """An Update action for a transaction."""
+        return table.update_action(self.key, self.expression, self.values or None, self.names or None,
+                                   self.condition)
+
+    def apply(self) -> table.Item:
+        """UpdateItem alone; the item as it is after."""
+        return table.update(self.key, self.expression, self.values or None, self.names or None, self.condition)
+
+    def delete(self) -> Action:
+        """A Delete action of the item, under the conditions."""
+        return table.delete_action(self.key, self.condition, self.values or None, self.names or None)
+
+    def check(self) -> Action:
+        """A ConditionCheck action: the transaction holds only if the conditions do."""
+        if not self.condition:
+            raise ValueError("a condition check needs a condition")
+        return table.condition_action(self.key, self.condition, self.values or None, self.names or None)
+
+    def put(self, fields: Mapping[str, Any]) -> Action:
+        """A Put action of the item (this key plus `fields`), under the conditions."""
+        action = table.put_action({**fields, **self.key}, self.condition, self.values or None)
+        if self.names:
+            action["Put"]["ExpressionAttributeNames"] = self.names
+        return action
+
+
+def written(action: Action) -> dict[str, Any]:
+    """The fields a Put action writes, without its keys (so who wrote an item can act on it
+    without reading it back)."""
+    return keys.fields(action["Put"]["Item"])

@@ -1,0 +1,201 @@
+"""Key formats: how each item type is addressed in the one table (see the package docstring).
+
+Only the storage package imports this module.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .schema import GSI1PK, GSI1SK, GSI2PK, GSI2SK, PK, SK
+
+Key = dict[str, Any]
+
+
+def number(n: int) -> str:
+    """Version numbers are zero-padded so that sort keys order them."""
+    return f"{n:010d}"
+
+
+def bucket_pk(bucket: str) -> str:
+    return f"BUCKET#{bucket}"
+
+
+def bucket(name: str) -> Key:
+    return {PK: bucket_pk(name), SK: "BUCKET"}
+
+
+BUCKETS = "BUCKETS"
+
+
+def bucket_index(name: str) -> Key:
+    return {GSI1PK: BUCKETS, GSI1SK: name}
+
+
+def version_sk(n: int) -> str:
+    return f"VERSION#{number(n)}"
+
+
+def version(bucket: str, n: int) -> Key:
+    return {PK: bucket_pk(bucket), SK: version_sk(n)}
+
+
+def versions_pk(bucket: str) -> str:
+    return f"VERSIONS#{bucket}"
+
+
+def version_index(bucket: str, n: int) -> Key:
+    return {GSI1PK: versions_pk(bucket), GSI1SK: version_sk(n)}
+
+
+BUILD = "#BUILD#"
+
+
+def builds_prefix(n: int) -> str:
+    return f"{version_sk(n)}{BUILD}"
+
+
+def build(bucket: str, n: int, build_id: str) -> Key:
+    return {PK: bucket_pk(bucket), SK: f"{builds_prefix(n)}{build_id}"}
+
+
+def is_build(item: dict[str, Any]) -> bool:
+    return str(item[SK]).startswith("VERSION#") and BUILD in item[SK]
+
+
+def fingerprint(bucket: str, value: str) -> Key:
+    return {PK: bucket_pk(bucket), SK: f"FINGERPRINT#{value}"}
+
+
+def artifact_pk(external_id: str) -> str:
+    return f"ARTIFACT#{external_id}"
+
+
+def artifact(external_id: str, bucket: str, n: int, build_id: str) -> Key:
+    return {PK: artifact_pk(external_id), SK: f"BUCKET#{bucket}#{version_sk(n)}{BUILD}{build_id}"}
+
+
+CHANNELS = "CHANNEL#"
+
+
+def channel(bucket: str, name: str) -> Key:
+    return {PK: bucket_pk(bucket), SK: f"{CHANNELS}{name}"}
+
+
+def history_prefix(channel: str) -> str:
+    return f"HISTORY#{channel}#"
+
+
+def history(bucket: str, channel: str, at: str, entry_id: str) -> Key:
+    return {PK: bucket_pk(bucket), SK: f"{history_prefix(channel)}{at}#{entry_id}"}
+
+
+def copies_prefix(n: int) -> str:
+    return f"COPY#{number(n)}#"
+
+
+def copy_prefix(n: int, generation: int) -> str:
+    return f"{copies_prefix(n)}{generation:06d}#"
+
+
+def copy(bucket: str, n: int, generation: int, page: int) -> Key:
+    return {PK: bucket_pk(bucket), SK: f"{copy_prefix(n, generation)}{page:03d}"}
+
+
+REVOKED_CHANNELS = "REVOKED_CHANNELS"
+
+
+def revoked_channel_index(bucket: str, channel: str) -> Key:
+    """A channel holding a revoked version (sparse: set only while it does)."""
+    return {GSI2PK: REVOKED_CHANNELS, GSI2SK: f"{bucket}#{channel}"}
+
+
+REVOKE_DUE = "REVOKE_DUE"
+
+
+def revoke_due_index(revoke_at: str, bucket: str, n: int) -> Key:
+    """A version scheduled for revocation (sparse: set only while it is)."""
+    return {GSI2PK: REVOKE_DUE, GSI2SK: f"{revoke_at}#{bucket}#{number(n)}"}
+
+
+def child_prefix(n: int) -> str:
+    return f"CHILD#{number(n)}#"
+
+
+def child(parent_bucket: str, parent_number: int, child_bucket: str, child_number: int) -> Key:
+    return {PK: bucket_pk(parent_bucket), SK: f"{child_prefix(parent_number)}{child_bucket}#{number(child_number)}"}
+
+
+MARKERS, UNRESOLVED, FLAGGED = "SWEEP#PENDING", "SWEEP#UNRESOLVED", "SWEEP#FLAGGED"
+
+
+def marker(at: str, marker_id: str) -> Key:
+    return {PK: MARKERS, SK: f"{at}#{marker_id}"}
+
+
+def unresolved(bucket: str, n: int) -> Key:
+    return {PK: UNRESOLVED, SK: f"{bucket}#{number(n)}"}
+
+
+def flagged(bucket: str, n: int) -> Key:
+    return {PK: FLAGGED, SK: f"{bucket}#{number(n)}"}
+
+
+def report() -> Key:
+    return {PK: "SWEEP#REPORT", SK: "LAST"}
+
+
+EVENT_PREFIX = "EVENT#"
+
+
+def events_pk(bucket: str | None) -> str:
+    """Outside the bucket's partition, so deleting a bucket keeps its audit trail."""
+    return f"EVENTS#{bucket or ''}"
+
+
+def event(bucket: str | None, at: str, event_id: str) -> Key:
+    return {PK: events_pk(bucket), SK: f"{EVENT_PREFIX}{at}#{event_id}"}
+
+
+def is_event(item: dict[str, Any]) -> bool:
+    return str(item.get(PK, "")).startswith("EVENTS#") and str(item.get(SK, "")).startswith(EVENT_PREFIX)
+
+
+def token(token_id: str) -> Key:
+    return {PK: f"TOKEN#{token_id}", SK: "TOKEN"}
+
+
+TOKENS = "TOKENS"
+
+
+def token_index(created_at: str, token_id: str) -> Key:
+    return {GSI1PK: TOKENS, GSI1SK: f"{created_at}#{token_id}"}
+
+
+def ingestion(ingestion_id: str) -> Key:
+    return {PK: f"INGEST#{ingestion_id}", SK: "INGEST"}
+
+
+INGESTIONS = "INGESTIONS"
+
+
+def ingestions_by_status(status: str) -> str:
+    return f"INGESTIONS#{status}"
+
+
+def ingestion_index(status: str, received_at: str, ingestion_id: str) -> Key:
+    order = f"{received_at}#{ingestion_id}"
+    return {GSI1PK: INGESTIONS, GSI1SK: order, GSI2PK: ingestions_by_status(status), GSI2SK: order}
+
+
+def primary(item: dict[str, Any]) -> Key:
+    """Just the primary key of an item."""
+    return {PK: item[PK], SK: item[SK]}
+
+
+KEY_ATTRIBUTES = (PK, SK, GSI1PK, GSI1SK, GSI2PK, GSI2SK)
+
+
+def fields(item: dict[str, Any]) -> dict[str, Any]:
+    """The item's own attributes, without the table's key attributes."""
+    return {k: v for k, v in item.items() if k not in KEY_ATTRIBUTES}

@@ -1,0 +1,92 @@
+"""Pagination tokens: one page of a list clients page through, and its sealed `next_token`."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+
+from .errors import BadToken
+from .schema import PK, SK
+from .table import Item, query_page
+
+# ---- pagination tokens ------------------------------------------------------------------
+#
+# A `next_token` is the Query's LastEvaluatedKey, sealed for the list that made it, so that a
+# client can neither read it (a viewer's page of channels may stop at a restricted one) nor
+# forge, alter or move it to another list (an ExclusiveStartKey outside the list's partition
+# or prefix is a ValidationException on DynamoDB). Sealing is a deterministic SIV scheme
+# built from the standard library: tag = HMAC-SHA256(mac key, list || key)[:16]; the key is
+# XORed with SHAKE-256(encryption key || tag); the token is base64url(tag || ciphertext).
+# Both keys are derived from auth.signing_key(). The list is its index, partition, key
+# prefix and direction, so a token only opens the list that issued it; anything else is a
+# 400. Rotating the signing key ends the tokens in flight (clients start from page one).
+
+TOKEN_TAG_BYTES = 16
+BAD_TOKEN = ("next_token does not belong to this list (it is from another list, was altered, or predates the "
+             "registry's signing key): request the first page again without it")
+
+
+def list_page(partition: str, token: str | None, *, index: str | None = None, prefix: str | None = None,
+              newest_first: bool = False, limit: int | None = None) -> tuple[list[Item], str | None]:
+    """One page of a list clients page through: (items, next_token or None).
+
+    The start comes from `token`, which must have been issued by this very list (else a
+    400), and the next token is sealed for it.
+    """
+    scope = list_scope(partition, index=index, prefix=prefix, newest_first=newest_first)
+    start = decode_token(token, scope)
+    items, last = query_page(partition, index=index, prefix=prefix, newest_first=newest_first, limit=limit,
+                             start=start)
+    return items, encode_token(last, scope)
+
+
+def list_scope(partition: str, *, index: str | None = None, prefix: str | None = None,
+               newest_first: bool = False) -> bytes:
+    """What identifies a list: the token of one never opens another."""
+    return json.dumps([index or "table", partition, prefix or "", newest_first]).encode()
+
+
+def encode_token(last_key: Item | None, scope: bytes) -> str | None:
+    if not last_key:
+        return None
+    plain = json.dumps(last_key, sort_keys=True, separators=(",", ":")).encode()
+    encryption, signing = _token_keys()
+    tag = hmac.new(signing, scope + b"\0" + plain, hashlib.sha256).digest()[:TOKEN_TAG_BYTES]
+    sealed = tag + _xor(plain, hashlib.shake_256(encryption + tag).digest(len(plain)))
+    return base64.urlsafe_b64encode(sealed).decode().rstrip("=")
+
+
+def decode_token(token: str | None, scope: bytes) -> Item | None:
+    """The ExclusiveStartKey inside a `next_token` this list issued; a 400 for anything else."""
+    if not token:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode((token + "=" * (-len(token) % 4)).encode())
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        raise BadToken(BAD_TOKEN) from None
+    tag, cipher = raw[:TOKEN_TAG_BYTES], raw[TOKEN_TAG_BYTES:]
+    encryption, signing = _token_keys()
+    plain = _xor(cipher, hashlib.shake_256(encryption + tag).digest(len(cipher)))
+    expected = hmac.new(signing, scope + b"\0" + plain, hashlib.sha256).digest()[:TOKEN_TAG_BYTES]
+    if not cipher or not hmac.compare_digest(tag, expected):
+        raise BadToken(BAD_TOKEN)
+    key = json.loads(plain)  # sealed by encode_token: a dict of key attribute names to strings
+    if not (isinstance(key, dict) and PK in key and SK in key):
+        raise BadToken(BAD_TOKEN)
+    return key
+
+
+def _xor(data: bytes, stream: bytes) -> bytes:
+    return bytes(a ^ b for a, b in zip(data, stream))
+
+
+def _token_keys() -> tuple[bytes, bytes]:
+    """(encryption key, signing key), derived from the deployment's signing key."""
+    from ..auth import signing_key  # auth reads tokens through this package
+
+    master = signing_key()
+    return (hmac.new(master, b"page-token encryption", hashlib.sha256).digest(),
+            hmac.new(master, b"page-token signature", hashlib.sha256).digest())

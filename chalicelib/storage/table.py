@@ -1,0 +1,359 @@
+"""The table itself: DynamoDB calls, their errors in storage's terms, and transactions.
+
+The primitives the access-pattern modules of this package build on (they alone import it):
+one GetItem, BatchGetItem, Query page, write, bulk delete or TransactWriteItems each, with
+values serialised here and DynamoDB's errors raised as storage's own (errors.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from .. import aws
+from .errors import ConditionFailed, Throttled, TooLarge
+from .schema import GSI1, GSI1PK, GSI1SK, GSI2, GSI2PK, GSI2SK, PK, SK
+
+TRANSACTION_LIMIT = 100
+TRANSACTION_BYTES = 3_500_000  # DynamoDB caps a transaction at 4 MB; the estimate keeps a margin
+ITEM_BYTES = 350_000  # DynamoDB caps an item at 400 KB; item_size() estimates, so keep a margin
+BATCH_WRITE_LIMIT = 25  # requests per BatchWriteItem call (DynamoDB's cap)
+BATCH_WRITE_ATTEMPTS = 8  # calls per batch while DynamoDB leaves some of it unprocessed
+BATCH_WRITE_DELAY = 0.05  # seconds; doubles per resend up to 32×, full jitter
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+Item = dict[str, Any]
+
+
+def table_name() -> str:
+    return os.environ.get("REGISTRY_TABLE", "packer-registry")
+
+
+# ---- low-level calls --------------------------------------------------------------------
+
+def serialize(item: Item) -> dict[str, Any]:
+    return {k: _serializer.serialize(v) for k, v in item.items() if v is not None}
+
+
+def deserialize(raw: dict[str, Any]) -> Item:
+    return {k: _plain(_deserializer.deserialize(v)) for k, v in raw.items()}
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal; the registry stores only integers."""
+    if hasattr(value, "as_integer_ratio") and not isinstance(value, (int, float)):
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, set)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _db() -> Any:
+    return aws.client("dynamodb")
+
+
+# Errors that outlast botocore's own retries: the caller gets a 503 (HTTP) or the event
+# handler raises, so Lambda retries it; nothing half-done is left, every write being atomic.
+_UNAVAILABLE = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+                "InternalServerError", "ServiceUnavailable", "TransactionInProgressException"}
+
+
+def _call(operation: str, **kwargs: Any) -> Any:
+    """One DynamoDB call, with its errors in the registry's terms."""
+    try:
+        return getattr(_db(), operation)(**kwargs)
+    except ClientError as exc:
+        code = exc.response["Error"]["Code"]
+        if code == "ConditionalCheckFailedException":
+            raise ConditionFailed(str(exc)) from exc
+        if code in _UNAVAILABLE:
+            raise Throttled(f"DynamoDB is busy ({code}); try again") from exc
+        if code == "ValidationException" and "size" in exc.response["Error"].get("Message", "").lower():
+            raise TooLarge(exc.response["Error"].get("Message", "an item is too large")) from exc
+        raise
+
+
+def get(key: Item, consistent: bool = True) -> Item | None:
+    response = _call("get_item", TableName=table_name(), Key=serialize(key), ConsistentRead=consistent)
+    return deserialize(response["Item"]) if "Item" in response else None
+
+
+def get_many(keys: list[Item]) -> list[Item]:
+    """BatchGetItem (strongly consistent) in batches of 100, following UnprocessedKeys; order not kept."""
+    found: list[Item] = []
+    unique = list({(k[PK], k[SK]): k for k in keys}.values())
+    for start in range(0, len(unique), 100):
+        request = {table_name(): {"Keys": [serialize(k) for k in unique[start:start + 100]], "ConsistentRead": True}}
+        while request:
+            response = _call("batch_get_item", RequestItems=request)
+            found.extend(deserialize(i) for i in response["Responses"].get(table_name(), []))
+            request = response.get("UnprocessedKeys") or {}
+    return found
+
+
+def backoff(attempt: int, base: float) -> None:
+    """Sleep before retry `attempt` (1, 2, …): full jitter, doubling up to 32 × `base`.
+    The one backoff of the registry (retry.py's conflict retries use it too)."""
+    time.sleep(random.uniform(0, base * 2 ** min(attempt, 5)))
+
+
+def delete_many(keys: list[Item]) -> None:
+    """Delete items by key, 25 per BatchWriteItem, resending what DynamoDB leaves in
+    UnprocessedItems (it does under throttling) after a jittered exponential backoff;
+    Throttled (a 503, or a Lambda retry) if some remain after BATCH_WRITE_ATTEMPTS calls.
+
+    Neither atomic nor conditioned: for the many items a bucket, channel or version takes
+    with it, where each delete stands alone and repeating the whole finishes the job. The
+    caller deletes in an order a repeat can recompute (what is derived from an item before
+    the item) and keeps its last, conditioned step in a transaction after this."""
+    unique = list({(k[PK], k[SK]): {PK: k[PK], SK: k[SK]} for k in keys}.values())  # a batch may not name an item twice
+    for start in range(0, len(unique), BATCH_WRITE_LIMIT):
+        batch = unique[start:start + BATCH_WRITE_LIMIT]
+        requests: dict[str, Any] = {table_name(): [{"DeleteRequest": {"Key": serialize(k)}} for k in batch]}
+        for attempt in range(BATCH_WRITE_ATTEMPTS):
+            if attempt:
+                backoff(attempt, BATCH_WRITE_DELAY)
+            requests = _call("batch_write_item", RequestItems=requests).get("UnprocessedItems") or {}
+            if not requests:
+                break
+        else:
+            left = sum(len(r) for r in requests.values())
+            raise Throttled(f"DynamoDB is busy ({left} deletes left unprocessed after {BATCH_WRITE_ATTEMPTS} "
+                              "attempts); try again")
+
+
+def put(item: Item, condition: str | None = None, values: Item | None = None) -> None:
+    kwargs: dict[str, Any] = {"TableName": table_name(), "Item": serialize(item)}
+    if condition:
+        kwargs["ConditionExpression"] = condition
+    if values:
+        kwargs["ExpressionAttributeValues"] = serialize(values)
+    _call("put_item", **kwargs)
+
+
+def update(
+    key: Item,
+    expression: str,
+    values: Item | None = None,
+    names: dict[str, str] | None = None,
+    condition: str | None = None,
+) -> Item:
+    """UpdateItem returning the new item."""
+    kwargs: dict[str, Any] = {
+        "TableName": table_name(),
+        "Key": serialize(key),
+        "UpdateExpression": expression,
+        "ReturnValues": "ALL_NEW",
+    }
+    if values:
+        kwargs["ExpressionAttributeValues"] = serialize(values)
+    if names:
+        kwargs["ExpressionAttributeNames"] = names
+    if condition:
+        kwargs["ConditionExpression"] = condition
+    return deserialize(_call("update_item", **kwargs)["Attributes"])
+
+
+def delete(key: Item, condition: str | None = None) -> None:
+    kwargs: dict[str, Any] = {"TableName": table_name(), "Key": serialize(key)}
+    if condition:
+        kwargs["ConditionExpression"] = condition
+    _call("delete_item", **kwargs)
+
+
+def query_page(
+    partition: str,
+    *,
+    index: str | None = None,
+    prefix: str | None = None,
+    at_most: str | None = None,
+    after: str | None = None,
+    newest_first: bool = False,
+    limit: int | None = None,
+    start: Item | None = None,
+    projection: str | None = None,
+) -> tuple[list[Item], Item | None]:
+    """One Query page on the table or an index: (items, LastEvaluatedKey or None).
+
+    The sort key may be narrowed by one of `prefix`, `at_most` (≤) or `after` (>)."""
+    hash_key, range_key = {None: (PK, SK), GSI1: (GSI1PK, GSI1SK), GSI2: (GSI2PK, GSI2SK)}[index]
+    condition, values = "#h = :h", {":h": partition}
+    if prefix and at_most:
+        # Both: the range [prefix, at_most], which stays inside the prefix when at_most starts with it.
+        if not at_most.startswith(prefix):
+            raise ValueError(f"at_most {at_most!r} is outside the prefix {prefix!r}")
+        condition, values[":p"], values[":u"] = condition + " AND #r BETWEEN :p AND :u", prefix, at_most
+    elif prefix:
+        condition, values[":p"] = condition + " AND begins_with(#r, :p)", prefix
+    elif at_most:
+        condition, values[":u"] = condition + " AND #r <= :u", at_most
+    elif after:
+        condition, values[":a"] = condition + " AND #r > :a", after
+    kwargs: dict[str, Any] = {
+        "TableName": table_name(),
+        "KeyConditionExpression": condition,
+        "ExpressionAttributeNames": {"#h": hash_key, **({"#r": range_key} if prefix or at_most or after else {})},
+        "ExpressionAttributeValues": serialize(values),
+        "ScanIndexForward": not newest_first,
+    }
+    if index:
+        kwargs["IndexName"] = index
+    else:
+        kwargs["ConsistentRead"] = True
+    if limit:
+        kwargs["Limit"] = limit
+    if start:
+        kwargs["ExclusiveStartKey"] = serialize(start)
+    if projection:
+        kwargs["ProjectionExpression"] = projection
+    response = _call("query", **kwargs)
+    last = response.get("LastEvaluatedKey")
+    return [deserialize(i) for i in response["Items"]], deserialize(last) if last else None
+
+
+def query_all(partition: str, **kwargs: Any) -> Iterator[Item]:
+    """Every item of a Query, following LastEvaluatedKey page by page."""
+    start = None
+    while True:
+        items, start = query_page(partition, start=start, **kwargs)
+        yield from items
+        if not start:
+            return
+
+
+GUARD = "guard"  # marks an action that only guards the transaction (a check or a claim)
+
+
+def guard(action: dict[str, Any]) -> dict[str, Any]:
+    """Mark an action as a guard: dropped when the transaction writes the same item anyway
+    (that write carries its own condition), and kept once when repeated."""
+    return {**action, GUARD: True}
+
+
+def item_size(item: Item) -> int:
+    """An upper estimate of an item's stored size in bytes (its JSON length)."""
+    return len(json.dumps(item, default=str, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def action_size(action: dict[str, Any]) -> int:
+    (body,) = (v for k, v in action.items() if k != GUARD)
+    return item_size(body.get("Item") or body.get("Key") or {}) + item_size(body.get("ExpressionAttributeValues") or {})
+
+
+def _action_key(action: dict[str, Any]) -> tuple[str, str]:
+    (body,) = (v for k, v in action.items() if k != GUARD)
+    key = body.get("Key") or body["Item"]
+    return key[PK], key[SK]
+
+
+def merged(actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """At most one action per item, as DynamoDB requires: guards of an item the transaction
+    writes are dropped, repeated guards of one item are kept once."""
+    written = {_action_key(a) for a in actions if not a.get(GUARD)}
+    guarded: set[tuple[str, str]] = set()
+    kept = []
+    for action in actions:
+        key = _action_key(action)
+        if action.get(GUARD):
+            if key in written or key in guarded:
+                continue
+            guarded.add(key)
+        kept.append(action)
+    return kept
+
+
+def transact(actions: list[dict[str, Any]]) -> None:
+    """TransactWriteItems; a failed condition anywhere raises ConditionFailed.
+
+    Each action is `{"Put": {...}}`, `{"Update": {...}}`, `{"Delete": {...}}` or
+    `{"ConditionCheck": {...}}` with plain-Python Item/Key/values, serialised here.
+    Callers split their work to fit DynamoDB's limits (TRANSACTION_LIMIT items,
+    TRANSACTION_BYTES); going past them is a bug, raised as ValueError before any call.
+    """
+    actions = merged(actions)
+    if not actions:
+        return
+    if len(actions) > TRANSACTION_LIMIT:
+        raise ValueError(f"a transaction holds at most {TRANSACTION_LIMIT} items, not {len(actions)}")
+    size = sum(action_size(a) for a in actions)
+    if size > TRANSACTION_BYTES:
+        raise ValueError(f"a transaction holds at most {TRANSACTION_BYTES} bytes, not about {size}")
+    try:
+        _call("transact_write_items", TransactItems=[_wire(a) for a in actions])
+    except ClientError as exc:
+        error = exc.response["Error"]
+        if error["Code"] == "TransactionCanceledException":
+            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
+                raise ConditionFailed(f"transaction cancelled: {reasons}") from exc
+            if {"ThrottlingError", "ProvisionedThroughputExceeded"} & set(reasons):
+                raise Throttled(f"DynamoDB is busy ({reasons}); try again") from exc
+            if "ValidationError" in reasons and "size" in error.get("Message", "").lower():
+                raise TooLarge(f"transaction cancelled: {error.get('Message')}") from exc
+        raise
+
+
+def _wire(action: dict[str, Any]) -> dict[str, Any]:
+    (kind, body), = ((k, v) for k, v in action.items() if k != GUARD)
+    wired = {"TableName": table_name(), **body}
+    for field in ("Item", "Key", "ExpressionAttributeValues"):
+        if field in wired:
+            wired[field] = serialize(wired[field])
+    return {kind: wired}
+
+
+def put_action(item: Item, condition: str | None = None, values: Item | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"Item": item}
+    if condition:
+        body["ConditionExpression"] = condition
+    if values:
+        body["ExpressionAttributeValues"] = values
+    return {"Put": body}
+
+
+def update_action(
+    key: Item, expression: str, values: Item | None = None, names: dict[str, str] | None = None,
+    condition: str | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"Key": key, "UpdateExpression": expression}
+    if values:
+        body["ExpressionAttributeValues"] = values
+    if names:
+        body["ExpressionAttributeNames"] = names
+    if condition:
+        body["ConditionExpression"] = condition
+    return {"Update": body}
+
+
+def delete_action(key: Item, condition: str | None = None, values: Item | None = None,
+                  names: dict[str, str] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"Key": key}
+    if condition:
+        body["ConditionExpression"] = condition
+    if values:
+        body["ExpressionAttributeValues"] = values
+    if names:
+        body["ExpressionAttributeNames"] = names
+    return {"Delete": body}
+
+
+def condition_action(key: Item, condition: str, values: Item | None = None,
+                     names: dict[str, str] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"Key": key, "ConditionExpression": condition}
+    if values:
+        body["ExpressionAttributeValues"] = values
+    if names:
+        body["ExpressionAttributeNames"] = names
+    return {"ConditionCheck": body}
+
+

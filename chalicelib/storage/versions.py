@@ -1,0 +1,241 @@
+"""Versions, their builds and fingerprints, the artifact index, and large versions' copy pages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from . import keys, table
+from .errors import ConditionFailed
+from .expressions import Action, Change
+from .pages import list_page
+from .schema import GSI1
+
+Record = dict[str, Any]
+Ref = dict[str, Any]  # an item's address, opaque outside this package (from `contents`)
+REV = "rev"
+
+
+# ---- reads ------------------------------------------------------------------------------
+
+def version(bucket: str, number: int) -> Record | None:
+    item = table.get(keys.version(bucket, number))
+    return keys.fields(item) if item else None
+
+
+def versions(refs: list[tuple[str, int]]) -> list[Record]:
+    """Versions by (bucket, number), one BatchGet per 100; missing ones left out, order not kept."""
+    return [keys.fields(i) for i in table.get_many([keys.version(b, n) for b, n in refs])] if refs else []
+
+
+def fingerprint_number(bucket: str, fingerprint: str) -> int | None:
+    """The number of the bucket's version with this fingerprint (GetItem), or None."""
+    item = table.get(keys.fingerprint(bucket, fingerprint))
+    return int(item["number"]) if item else None
+
+
+def with_builds(bucket: str, number: int) -> tuple[Record | None, list[Record]]:
+    """The version and its builds: one Query of the items under `VERSION#<n>`."""
+    items = list(table.query_all(keys.bucket_pk(bucket), prefix=keys.version_sk(number)))
+    version_items = [keys.fields(i) for i in items if not keys.is_build(i)]
+    return (version_items[0] if version_items else None), [keys.fields(i) for i in items if keys.is_build(i)]
+
+
+def build_ids(bucket: str, number: int) -> set[str]:
+    return {item["id"] for item in table.query_all(keys.bucket_pk(bucket), prefix=keys.builds_prefix(number),
+                                                   projection="id")}
+
+
+def versions_page(bucket: str, token: str | None, limit: int) -> tuple[list[Record], str | None]:
+    """Newest first (GSI1 `VERSIONS#<b>`), one page."""
+    items, next_token = list_page(keys.versions_pk(bucket), token, index=GSI1, newest_first=True, limit=limit)
+    return [keys.fields(i) for i in items], next_token
+
+
+def newest_first(bucket: str) -> Iterator[Record]:
+    """The bucket's versions newest first, page by page as the caller goes (GSI1, eventually
+    consistent: re-read what you act on)."""
+    for item in table.query_all(keys.versions_pk(bucket), index=GSI1, newest_first=True):
+        yield keys.fields(item)
+
+
+def artifact_entries(external_id: str) -> list[Record]:
+    """Which builds made an artifact (bucket, number, build_id, platform, created_at)."""
+    return [keys.fields(i) for i in table.query_all(keys.artifact_pk(external_id))]
+
+
+# ---- writes -----------------------------------------------------------------------------
+
+def create(fields: Record) -> list[Action]:
+    """Put a new version and its fingerprint entry; both fail if they exist."""
+    bucket, number = fields["bucket"], fields["number"]
+    return [Change(keys.fingerprint(bucket, fields["fingerprint"])).absent().put({"number": number}),
+            Change(keys.version(bucket, number)).absent().put({**fields, **keys.version_index(bucket, number)})]
+
+
+def put_build(fields: Record) -> Action:
+    """Put a new build (`bucket`, `number`, `id` among its fields)."""
+    return Change(keys.build(fields["bucket"], fields["number"], fields["id"])).absent().put(fields)
+
+
+def is_build_put(action: Action) -> bool:
+    return "Put" in action and keys.is_build(action["Put"]["Item"])
+
+
+def put_artifact_entry(external_id: str, bucket: str, number: int, build_id: str, fields: Record) -> Action:
+    return table.put_action({**keys.artifact(external_id, bucket, number, build_id), "bucket": bucket,
+                             "number": number, "build_id": build_id, **fields})
+
+
+def builds_added(bucket: str, number: int, count: int, now: str) -> Action:
+    """Count `count` more builds on an existing version and bump its `rev` (its channel
+    copies are stale until re-copied)."""
+    return Change(keys.version(bucket, number)).set("updated_at", now).add("build_count", count).add(REV, 1) \
+        .exists().action()
+
+
+def claim(bucket: str, number: int, rev: int | None) -> Action:
+    """A guard that the version is as read (same `rev`), bumping it: written with every
+    channel copy of the version, so a concurrent revocation that did not see this channel
+    fails and re-reads."""
+    return table.guard(Change(keys.version(bucket, number)).bump(REV, rev).action())
+
+
+def status_check(bucket: str, number: int, status: str) -> Action:
+    """A guard that a version still has the status read (e.g. the revoked versions `latest` skipped)."""
+    return table.guard(Change(keys.version(bucket, number)).equals("status", status).check())
+
+
+def change(before: Record, after: Record | None, *, status_was: str | None = None, also: Record | None = None,
+           remove: tuple[str, ...] = (), due: str | None = None) -> Action:
+    """Change a version from `before` (as read: its `rev` and status asserted, `rev` bumped)
+    to the fields of `after` (None: delete it). `due` indexes it as scheduled for revocation
+    at that moment (any other change takes it off that index); `also` sets more fields,
+    `remove` removes some."""
+    bucket, number = before["bucket"], before["number"]
+    change_ = Change(keys.version(bucket, number)).equals("status", status_was or before["status"])
+    if after is None:
+        (change_.equals(REV, before[REV]) if before.get(REV) is not None else change_.exists().absent(REV))
+        return change_.delete()
+    change_.bump(REV, before.get(REV)).set_all(after).set_all(also or {}).remove(*remove)
+    if due:
+        change_.set_all(keys.revoke_due_index(due, bucket, number))
+    else:
+        change_.remove(*keys.revoke_due_index("", bucket, number))
+    return change_.action()
+
+
+def complete(bucket: str, number: int, rev: int | None, fields: Record) -> Action:
+    """A running version's last write: `fields` set, `expected_builds` gone, while it is
+    still running and as read."""
+    return Change(keys.version(bucket, number)).equals("status", "running").bump(REV, rev).set_all(fields) \
+        .remove("expected_builds").action()
+
+
+def set_fields(bucket: str, number: int, fields: Record, remove: tuple[str, ...] = ()) -> Action:
+    """Set (and remove) fields of an existing version that no channel copies (its ancestry)."""
+    return Change(keys.version(bucket, number)).set_all(fields).remove(*remove).exists().action()
+
+
+def cascade_done(bucket: str, number: int) -> bool:
+    """Mark a revocation's cascade finished (`cascade_pending` false); False if it was not pending."""
+    try:
+        Change(keys.version(bucket, number)).set("revocation.cascade_pending", False) \
+            .present("revocation.cascade_pending").apply()
+    except ConditionFailed:
+        return False
+    return True
+
+
+def delete_fingerprint(bucket: str, fingerprint: str) -> Action:
+    return Change(keys.fingerprint(bucket, fingerprint)).delete()
+
+
+# ---- a version's items, for deleting it -------------------------------------------------
+
+def contents(bucket: str, version: Record, builds: list[Record]) -> list[Ref]:
+    """Everything under a version but its own item and fingerprint: the artifact index entries
+    of its builds first (a repeat finds them through the builds), its copy pages, its builds."""
+    number = version["number"]
+    refs = [keys.artifact(ext, bucket, number, b["id"]) for b in builds for ext in b.get("indexed_ids", [])]
+    refs += copy_page_refs(bucket, version)
+    refs += [keys.build(bucket, number, b["id"]) for b in builds]
+    return refs
+
+
+def delete_now(refs: list[Ref]) -> None:
+    """Delete in bulk, unconditioned (table.delete_many)."""
+    table.delete_many(refs)
+
+
+def delete(ref: Ref) -> Action:
+    return table.delete_action(ref)
+
+
+# ---- copy pages (copies.py) -------------------------------------------------------------
+
+def put_copy_pages(bucket: str, number: int, generation: int, pages: list[list[Record]]) -> list[Action]:
+    return [table.put_action({**keys.copy(bucket, number, generation, index), "builds": page})
+            for index, page in enumerate(pages)]
+
+
+def copy_page_refs(bucket: str, version: Record) -> list[Ref]:
+    """The version's current copy pages (none for an inline copy)."""
+    if not version.get("copy_pages"):
+        return []
+    return [keys.copy(bucket, version["number"], version["copy_generation"], index)
+            for index in range(version["copy_pages"])]
+
+
+def copy_pages(bucket: str, number: int, generation: int) -> list[Record]:
+    """The builds of a paged copy, in page order: one Query."""
+    items, _ = table.query_page(keys.bucket_pk(bucket), prefix=keys.copy_prefix(number, generation))
+    return [build for item in sorted(items, key=lambda i: i[keys.SK]) for build in item["builds"]]
+
+
+def set_copy_pages(bucket: str, number: int, rev: int | None, generation: int, pages: int) -> Action:
+    """Point the version at a new generation of copy pages, as read (`rev`)."""
+    return Change(keys.version(bucket, number)).bump(REV, rev).set("copy_generation", generation) \
+        .set("copy_pages", pages).action()
+
+
+def delete_stale_copies(bucket: str, number: int, keep_generation: int | None) -> None:
+    """Delete the copy pages of other generations than `keep_generation` (left by added builds)."""
+    items = table.query_all(keys.bucket_pk(bucket), prefix=keys.copies_prefix(number), projection="PK, SK")
+    current = keys.copy_prefix(number, keep_generation) if keep_generation is not None else None
+    table.delete_many([keys.primary(i) for i in items if not (current and i[keys.SK].startswith(current))])
+
+
+def bucket_and_fingerprint(bucket: str, fingerprint: str) -> tuple[Record | None, int | None]:
+    """The bucket and the number of its version with this fingerprint (either None): one
+    BatchGet, what ingestion reads first."""
+    found = {item[keys.SK]: item for item in table.get_many([keys.bucket(bucket), keys.fingerprint(bucket, fingerprint)])}
+    bucket_item = found.get(keys.bucket(bucket)[keys.SK])
+    fingerprint_item = found.get(keys.fingerprint(bucket, fingerprint)[keys.SK])
+    return (keys.fields(bucket_item) if bucket_item else None,
+            int(fingerprint_item["number"]) if fingerprint_item else None)
+
+
+def with_buckets(refs: list[tuple[str, int]]) -> tuple[dict[tuple[str, int], Record], dict[str, Record]]:
+    """Versions by (bucket, number) and their buckets by name: one BatchGet (per 100 items)."""
+    if not refs:
+        return {}, {}
+    items = table.get_many([keys.version(b, n) for b, n in refs] + [keys.bucket(b) for b, _ in refs])
+    bucket_sk = keys.bucket("")[keys.SK]
+    found_versions = {(i["bucket"], i["number"]): keys.fields(i) for i in items if i[keys.SK] != bucket_sk}
+    found_buckets = {i["bucket"]: keys.fields(i) for i in items if i[keys.SK] == bucket_sk}
+    return found_versions, found_buckets
+
+
+def with_channels(versions_: list[tuple[str, int]], channels: list[tuple[str, str]]
+                  ) -> tuple[dict[tuple[str, int], Record], dict[tuple[str, str], Record]]:
+    """Versions by (bucket, number) and channels by (bucket, name): one BatchGet (per 100)."""
+    wanted = [keys.version(b, n) for b, n in versions_] + [keys.channel(b, c) for b, c in channels]
+    found_versions: dict[tuple[str, int], Record] = {}
+    found_channels: dict[tuple[str, str], Record] = {}
+    for item in table.get_many(wanted) if wanted else []:
+        if item[keys.SK].startswith(keys.CHANNELS):
+            found_channels[(item["bucket"], item["name"])] = keys.fields(item)
+        else:
+            found_versions[(item["bucket"], item["number"])] = keys.fields(item)
+    return found_versions, found_channels
