@@ -129,8 +129,8 @@ class Change:
 
     def action(self) -> Action:
         """An Update action for a transaction."""
-        return table.update_action(self.key, self.expression, self.values or None, self.names or None,
-                                   self.condition)
+        return table.action("Update", self.key, expression=self.expression, condition=self.condition,
+                            values=self.values, names=self.names)
 
     def apply(self) -> table.Item:
         """UpdateItem alone; the item as it is after."""
@@ -138,20 +138,18 @@ class Change:
 
     def delete(self) -> Action:
         """A Delete action of the item, under the conditions."""
-        return table.delete_action(self.key, self.condition, self.values or None, self.names or None)
+        return table.action("Delete", self.key, condition=self.condition, values=self.values, names=self.names)
 
     def check(self) -> Action:
         """A ConditionCheck action: the transaction holds only if the conditions do."""
         if not self.condition:
             raise ValueError("a condition check needs a condition")
-        return table.condition_action(self.key, self.condition, self.values or None, self.names or None)
+        return table.action("ConditionCheck", self.key, condition=self.condition, values=self.values, names=self.names)
 
     def put(self, fields: Mapping[str, Any]) -> Action:
         """A Put action of the item (this key plus `fields`), under the conditions."""
-        action = table.put_action({**fields, **self.key}, self.condition, self.values or None)
-        if self.names:
-            action["Put"]["ExpressionAttributeNames"] = self.names
-        return action
+        return table.action("Put", {**fields, **self.key}, condition=self.condition, values=self.values,
+                            names=self.names)
 
 
 def written(action: Action) -> dict[str, Any]:

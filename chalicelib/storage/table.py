@@ -312,48 +312,23 @@ def _wire(action: dict[str, Any]) -> dict[str, Any]:
     return {kind: wired}
 
 
-def put_action(item: Item, condition: str | None = None, values: Item | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"Item": item}
-    if condition:
-        body["ConditionExpression"] = condition
-    if values:
-        body["ExpressionAttributeValues"] = values
-    return {"Put": body}
+def action(kind: str, target: Item, *, expression: str | None = None, condition: str | None = None,
+           values: Item | None = None, names: dict[str, str] | None = None) -> dict[str, Any]:
+    """A transaction action: `kind` is Put (`target` the item), Update, Delete or
+    ConditionCheck (`target` the key); empty parts are left out, as DynamoDB requires."""
+    body: dict[str, Any] = {"Item" if kind == "Put" else "Key": target}
+    for field, part in (("UpdateExpression", expression), ("ConditionExpression", condition),
+                        ("ExpressionAttributeValues", values), ("ExpressionAttributeNames", names)):
+        if part:
+            body[field] = part
+    return {kind: body}
 
 
-def update_action(
-    key: Item, expression: str, values: Item | None = None, names: dict[str, str] | None = None,
-    condition: str | None = None,
-) -> dict[str, Any]:
-    body: dict[str, Any] = {"Key": key, "UpdateExpression": expression}
-    if values:
-        body["ExpressionAttributeValues"] = values
-    if names:
-        body["ExpressionAttributeNames"] = names
-    if condition:
-        body["ConditionExpression"] = condition
-    return {"Update": body}
+def put_action(item: Item) -> dict[str, Any]:
+    """An unconditioned Put (of an item whose key is new or may be overwritten)."""
+    return action("Put", item)
 
 
-def delete_action(key: Item, condition: str | None = None, values: Item | None = None,
-                  names: dict[str, str] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"Key": key}
-    if condition:
-        body["ConditionExpression"] = condition
-    if values:
-        body["ExpressionAttributeValues"] = values
-    if names:
-        body["ExpressionAttributeNames"] = names
-    return {"Delete": body}
-
-
-def condition_action(key: Item, condition: str, values: Item | None = None,
-                     names: dict[str, str] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"Key": key, "ConditionExpression": condition}
-    if values:
-        body["ExpressionAttributeValues"] = values
-    if names:
-        body["ExpressionAttributeNames"] = names
-    return {"ConditionCheck": body}
-
-
+def delete_action(key: Item) -> dict[str, Any]:
+    """An unconditioned Delete."""
+    return action("Delete", key)
