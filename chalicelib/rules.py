@@ -1,10 +1,11 @@
 """The registry's domain rules: pure functions of the entities the services have read.
 
 Which version a channel rolls back to and which version `latest` follows, whom a revocation
-reaches and with what type, a parent link's status and the finding behind it, what a version
-being written becomes: each is a decision about data already read, kept apart from the reads
-and writes so it can be tested without DynamoDB (`tests/unit/test_rules.py`, no moto) and its
-tests measured by mutation testing (`make mutate`).
+reaches and with what type, a parent link's status, the finding behind it and its sentence,
+what a version being written becomes: each is a decision about data already read, kept
+apart from the reads and writes so it can be tested without DynamoDB
+(`tests/unit/test_rules.py`, no moto) and its tests measured by mutation testing
+(`make mutate`).
 
 The services load what a rule needs, call it, and commit one transaction built from its
 answer. Nothing here reads the table, the clock or the environment: a time is a parameter.
@@ -22,7 +23,7 @@ from typing import AbstractSet, Any, Callable, Iterable, Mapping, Protocol, Sequ
 from .models import AncestryStatus, RevokeRequest, VersionStatus
 
 Item = Mapping[str, Any]  # an entity as read: a version, channel, history entry, index entry
-Finding = dict[str, Any]  # the facts behind a link's status (sentences: findings.py)
+Finding = dict[str, Any]  # the facts behind a link's status, stored; written in words by `sentence`
 Revocation = dict[str, Any]
 Ref = tuple[str, int]  # (bucket, version number)
 
@@ -283,3 +284,78 @@ def ancestor_finding(path: Sequence[Item], parent: Item) -> Finding | None:
         return stale_finding(path, revoked_finding(parent))
     stale, cause = stale_cause(parent)
     return stale_finding([*path, parent], cause) if stale else None
+
+
+# ---- findings in words -------------------------------------------------------------------
+# Written for the caller at response time (findings.py says why): `shown` tells whether the
+# caller may see a channel, so a viewer's sentence never names a restricted one.
+
+Shown = Callable[[str | None, str | None], bool]  # may the caller see channel (bucket, name)?
+
+
+def everything(bucket: str | None, channel: str | None) -> bool:
+    return True
+
+
+def nothing(bucket: str | None, channel: str | None) -> bool:
+    """No channel named: sentences safe for anyone, whatever becomes restricted later."""
+    return False
+
+
+
+def sentence(finding: Item, shown: Shown = everything, short: bool = False) -> str:
+    """One finding in words. `short`: as the cause at the end of a chain, without "this was
+    built from …" (which would be about another version)."""
+    kind, bucket, version = finding.get("kind"), finding.get("bucket"), finding.get("version")
+    channel = finding.get("channel")
+    named = bool(channel) and shown(bucket, channel)
+    built = "" if short else f"; this was built from {version}"
+    if kind == "deleted":
+        return f"parent {bucket} {version} was deleted"
+    if kind == "revoked":
+        said = f"parent {bucket} {version} is revoked ({finding.get('reason')})"
+        if short:
+            return said
+        return said + ("; this version is revoked too" if finding.get("revoked_too") else "; this version was spared")
+    if kind == "inherited":
+        return (f"ancestor {bucket} {version} is revoked ({finding.get('reason')}); "
+                "this version inherited the revocation")
+    if kind == "channel_deleted":
+        if named:
+            return f"parent {bucket} channel {channel} was deleted{built}"
+        return f"the parent {bucket} channel this was built from no longer exists{built}"
+    if kind == "moved":
+        if not named:
+            return f"parent {bucket} has a newer version in use than {version}" + (
+                "" if short else ", which this was built from")
+        now = finding.get("now") or "nothing"
+        where = f"latest is now {now}" if finding.get("managed") else f"channel {channel} now points at {now}"
+        return f"parent {bucket} {where}{built}"
+    if kind == "current":
+        return f"parent {bucket} channel {channel} still points at {version}" if named \
+            else f"parent {bucket} {version} is still the version in use"
+    if kind == "newest":
+        return f"parent {bucket} {version} is still its newest version"
+    if kind == "stale_parent":
+        chain = "".join(f"parent {p['bucket']} {p['version']} is out of date: " for p in finding.get("via") or [])
+        cause = finding.get("cause")
+        return chain + (sentence(cause, shown, short=True) if cause else "its ancestry needs attention")
+    if kind == "unresolved":
+        if channel and not named:
+            return f"parent not found: no version of bucket {bucket!r} matches the parent channel named in the manifest"
+        return f"parent not found: {finding.get('reason')}"
+    return str(finding.get("message") or finding.get("status") or "")
+
+
+def resolution(link: Item, shown: Shown = everything) -> str | None:
+    """How a `parent_channel` link was resolved, in words (None for other links)."""
+    when = link.get("resolved_at")
+    if not when:
+        return None
+    channel = f"channel {link['channel']}" if link.get("channel") and shown(link["bucket"], link["channel"]) \
+        else "the parent channel"
+    if when == "build_time":
+        return f"{channel} pointed at {link['version']} at the build time ({link.get('resolved_time')})"
+    why = (f"it had no version at the build time ({link['build_time']})" if link.get("build_time")
+           else "the manifest gives no build_time")
+    return f"{channel} pointed at {link['version']} when this version was recorded ({link.get('resolved_time')}); {why}"

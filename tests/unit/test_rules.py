@@ -527,3 +527,116 @@ def test_walking_up_stops_at_a_revoked_or_stale_ancestor() -> None:
 def test_a_finding_leaves_out_empty_facts() -> None:
     assert fact("deleted", "undetermined", bucket="a", version=None, channel="") == {
         "kind": "deleted", "status": "undetermined", "bucket": "a", "channel": ""}
+
+
+# ---- findings in words ------------------------------------------------------------------------
+
+def only(bucket: str | None, channel: str | None) -> bool:
+    """A viewer who may see base's `prod` and nothing else."""
+    return (bucket, channel) == ("base", "prod")
+
+
+MOVED = {"kind": "moved", "status": "out_of_date", "bucket": "base", "version": "v1", "channel": "prod", "now": "v2"}
+MOVED_HIDDEN = {**MOVED, "channel": "secret"}
+LATEST_MOVED = {**MOVED, "channel": "latest", "managed": True}
+
+
+@pytest.mark.parametrize(("finding", "said"), [
+    ({"kind": "deleted", "bucket": "base", "version": "v1"}, "parent base v1 was deleted"),
+    ({"kind": "revoked", "bucket": "base", "version": "v1", "reason": "CVE-1"},
+     "parent base v1 is revoked (CVE-1); this version was spared"),
+    ({"kind": "revoked", "bucket": "base", "version": "v1", "reason": "CVE-1", "revoked_too": True},
+     "parent base v1 is revoked (CVE-1); this version is revoked too"),
+    ({"kind": "inherited", "bucket": "base", "version": "v1", "reason": "CVE-1"},
+     "ancestor base v1 is revoked (CVE-1); this version inherited the revocation"),
+    ({"kind": "channel_deleted", "bucket": "base", "version": "v1", "channel": "prod"},
+     "parent base channel prod was deleted; this was built from v1"),
+    ({"kind": "channel_deleted", "bucket": "base", "version": "v1", "channel": "secret"},
+     "the parent base channel this was built from no longer exists; this was built from v1"),
+    (MOVED, "parent base channel prod now points at v2; this was built from v1"),
+    ({**MOVED, "now": None}, "parent base channel prod now points at nothing; this was built from v1"),
+    (MOVED_HIDDEN, "parent base has a newer version in use than v1, which this was built from"),
+    ({**LATEST_MOVED, "channel": "prod"}, "parent base latest is now v2; this was built from v1"),
+    ({"kind": "current", "bucket": "base", "version": "v1", "channel": "prod"},
+     "parent base channel prod still points at v1"),
+    ({"kind": "current", "bucket": "base", "version": "v1", "channel": "secret"},
+     "parent base v1 is still the version in use"),
+    ({"kind": "newest", "bucket": "base", "version": "v1"}, "parent base v1 is still its newest version"),
+    ({"kind": "unresolved", "bucket": "base", "channel": "prod", "reason": "no channel 'prod'"},
+     "parent not found: no channel 'prod'"),
+    ({"kind": "unresolved", "bucket": "base", "channel": "secret", "reason": "no channel 'secret'"},
+     "parent not found: no version of bucket 'base' matches the parent channel named in the manifest"),
+    ({"kind": "unresolved", "source_artifact": "ami-1", "reason": "no artifact 'ami-1'"},
+     "parent not found: no artifact 'ami-1'"),
+    ({"kind": "something new", "message": "a message"}, "a message"),
+    ({"kind": "something new", "status": "out_of_date"}, "out_of_date"),
+    ({}, ""),
+])
+def test_each_finding_in_words_for_a_viewer(finding: dict[str, Any], said: str) -> None:
+    assert rules.sentence(finding, only) == said
+
+
+def test_a_contributor_reads_every_channel_named() -> None:
+    assert rules.sentence(MOVED_HIDDEN) == "parent base channel secret now points at v2; this was built from v1"
+    assert rules.sentence(MOVED_HIDDEN, rules.everything) == rules.sentence(MOVED_HIDDEN)
+    assert rules.sentence(MOVED, rules.nothing) == rules.sentence(MOVED_HIDDEN, only)
+    assert rules.sentence({**LATEST_MOVED, "channel": "latest"}) == "parent base latest is now v2; this was built from v1"
+
+
+def test_a_finding_with_an_empty_channel_names_none() -> None:
+    assert rules.sentence({**MOVED, "channel": ""}, rules.everything) == (
+        "parent base has a newer version in use than v1, which this was built from")
+
+
+@pytest.mark.parametrize(("finding", "said"), [
+    ({"kind": "revoked", "bucket": "base", "version": "v1", "reason": "CVE-1", "revoked_too": True},
+     "parent base v1 is revoked (CVE-1)"),
+    ({"kind": "channel_deleted", "bucket": "base", "version": "v1", "channel": "prod"},
+     "parent base channel prod was deleted"),
+    ({"kind": "channel_deleted", "bucket": "base", "version": "v1", "channel": "secret"},
+     "the parent base channel this was built from no longer exists"),
+    (MOVED, "parent base channel prod now points at v2"),
+    (MOVED_HIDDEN, "parent base has a newer version in use than v1"),
+])
+def test_a_cause_at_the_end_of_a_chain_is_said_without_what_this_was_built_from(finding: dict[str, Any],
+                                                                                said: str) -> None:
+    assert rules.sentence(finding, only, short=True) == said
+
+
+def test_a_stale_chain_in_words_names_each_step_then_the_cause() -> None:
+    chain = {"kind": "stale_parent", "via": [{"bucket": "app", "version": "v3"}, {"bucket": "base", "version": "v1"}],
+             "cause": MOVED_HIDDEN}
+    assert rules.sentence(chain, only) == ("parent app v3 is out of date: parent base v1 is out of date: "
+                                           "parent base has a newer version in use than v1")
+    assert rules.sentence(chain) == ("parent app v3 is out of date: parent base v1 is out of date: "
+                                     "parent base channel secret now points at v2")
+    assert rules.sentence({"kind": "stale_parent", "via": [{"bucket": "app", "version": "v3"}]}) == (
+        "parent app v3 is out of date: its ancestry needs attention")
+    assert rules.sentence({"kind": "stale_parent"}) == "its ancestry needs attention"
+
+
+def test_how_a_channel_link_was_resolved_in_words() -> None:
+    link = {"bucket": "base", "version": "v2", "channel": "prod", "resolved_at": "build_time",
+            "resolved_time": "2026-01-01T00:00:00.000000Z"}
+    assert rules.resolution(link, only) == "channel prod pointed at v2 at the build time (2026-01-01T00:00:00.000000Z)"
+    assert rules.resolution({**link, "channel": "secret"}, only) == (
+        "the parent channel pointed at v2 at the build time (2026-01-01T00:00:00.000000Z)")
+    assert rules.resolution({**link, "channel": "secret"}) == (
+        "channel secret pointed at v2 at the build time (2026-01-01T00:00:00.000000Z)")
+    at_upload = {**link, "resolved_at": "upload", "build_time": "2025-12-31T00:00:00.000000Z"}
+    assert rules.resolution(at_upload, only) == (
+        "channel prod pointed at v2 when this version was recorded (2026-01-01T00:00:00.000000Z); "
+        "it had no version at the build time (2025-12-31T00:00:00.000000Z)")
+    assert rules.resolution({**at_upload, "build_time": None, "channel": None}, only) == (
+        "the parent channel pointed at v2 when this version was recorded (2026-01-01T00:00:00.000000Z); "
+        "the manifest gives no build_time")
+
+
+def test_a_link_not_resolved_through_a_channel_has_no_resolution() -> None:
+    assert rules.resolution({"bucket": "base", "version": "v2", "channel": "prod"}) is None
+    assert rules.resolution({"bucket": "base", "version": "v2", "resolved_at": None}) is None
+
+
+def test_nobody_or_everybody_sees_a_channel() -> None:
+    assert rules.everything("base", "prod") is True
+    assert rules.nothing("base", "prod") is False
