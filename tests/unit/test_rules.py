@@ -411,6 +411,18 @@ def test_a_versions_status_is_its_worst_link_unresolved_hints_included() -> None
                                                "channel": "prod", "reason": "no channel"}}]
 
 
+def test_each_unresolved_hint_is_an_undetermined_link_saying_what_it_named() -> None:
+    by_version = {"bucket": "base", "version": "v9", "reason": "bucket 'base' has no version 'v9'"}
+    by_artifact = {"source_artifact": "ami-1", "reason": "no artifact 'ami-1' in the registry (yet)"}
+    assert judge_links([], [by_version, by_artifact]) == ("undetermined", [
+        {"bucket": "base", "version": "v9", "channel": None, "source_artifact": None, "found_by": "unresolved",
+         "status": "undetermined", "finding": {"kind": "unresolved", "status": "undetermined", "bucket": "base",
+                                               "version": "v9", "reason": by_version["reason"]}},
+        {"bucket": None, "version": None, "channel": None, "source_artifact": "ami-1", "found_by": "unresolved",
+         "status": "undetermined", "finding": {"kind": "unresolved", "status": "undetermined",
+                                               "source_artifact": "ami-1", "reason": by_artifact["reason"]}}])
+
+
 def test_a_revoked_version_judges_its_revoked_parent_as_not_sparing_it() -> None:
     revoked = (stored_link(4), version(4, "revoked"), None)
     assert judge_links([revoked], revoked=True)[1][0]["finding"]["revoked_too"] is True
@@ -539,20 +551,20 @@ def only(bucket: str | None, channel: str | None) -> bool:
 MOVED = {"kind": "moved", "status": "out_of_date", "bucket": "base", "version": "v1", "channel": "prod", "now": "v2"}
 MOVED_HIDDEN = {**MOVED, "channel": "secret"}
 LATEST_MOVED = {**MOVED, "channel": "latest", "managed": True}
+REVOKED_TOO = {"kind": "revoked", "bucket": "base", "version": "v1", "reason": "CVE-1", "revoked_too": True}
+CHANNEL_GONE = {"kind": "channel_deleted", "bucket": "base", "version": "v1", "channel": "prod"}
+CHANNEL_GONE_HIDDEN = {**CHANNEL_GONE, "channel": "secret"}
 
 
 @pytest.mark.parametrize(("finding", "said"), [
     ({"kind": "deleted", "bucket": "base", "version": "v1"}, "parent base v1 was deleted"),
     ({"kind": "revoked", "bucket": "base", "version": "v1", "reason": "CVE-1"},
      "parent base v1 is revoked (CVE-1); this version was spared"),
-    ({"kind": "revoked", "bucket": "base", "version": "v1", "reason": "CVE-1", "revoked_too": True},
-     "parent base v1 is revoked (CVE-1); this version is revoked too"),
+    (REVOKED_TOO, "parent base v1 is revoked (CVE-1); this version is revoked too"),
     ({"kind": "inherited", "bucket": "base", "version": "v1", "reason": "CVE-1"},
      "ancestor base v1 is revoked (CVE-1); this version inherited the revocation"),
-    ({"kind": "channel_deleted", "bucket": "base", "version": "v1", "channel": "prod"},
-     "parent base channel prod was deleted; this was built from v1"),
-    ({"kind": "channel_deleted", "bucket": "base", "version": "v1", "channel": "secret"},
-     "the parent base channel this was built from no longer exists; this was built from v1"),
+    (CHANNEL_GONE, "parent base channel prod was deleted; this was built from v1"),
+    (CHANNEL_GONE_HIDDEN, "the parent base channel this was built from no longer exists; this was built from v1"),
     (MOVED, "parent base channel prod now points at v2; this was built from v1"),
     ({**MOVED, "now": None}, "parent base channel prod now points at nothing; this was built from v1"),
     (MOVED_HIDDEN, "parent base has a newer version in use than v1, which this was built from"),
@@ -589,12 +601,9 @@ def test_a_finding_with_an_empty_channel_names_none() -> None:
 
 
 @pytest.mark.parametrize(("finding", "said"), [
-    ({"kind": "revoked", "bucket": "base", "version": "v1", "reason": "CVE-1", "revoked_too": True},
-     "parent base v1 is revoked (CVE-1)"),
-    ({"kind": "channel_deleted", "bucket": "base", "version": "v1", "channel": "prod"},
-     "parent base channel prod was deleted"),
-    ({"kind": "channel_deleted", "bucket": "base", "version": "v1", "channel": "secret"},
-     "the parent base channel this was built from no longer exists"),
+    (REVOKED_TOO, "parent base v1 is revoked (CVE-1)"),
+    (CHANNEL_GONE, "parent base channel prod was deleted"),
+    (CHANNEL_GONE_HIDDEN, "the parent base channel this was built from no longer exists"),
     (MOVED, "parent base channel prod now points at v2"),
     (MOVED_HIDDEN, "parent base has a newer version in use than v1"),
 ])
