@@ -29,19 +29,15 @@ from collections import deque
 from datetime import datetime
 from typing import Any
 
-from . import audit, clock, findings, markers, storage, versions
+from . import audit, clock, findings, markers, rules, storage, versions
 from .channels import LATEST
 from .clock import now_iso
 from .errors import BadRequest, NotFound
 from .findings import Finding
 from .manifest import ParsedRun
+# The rules of link statuses and findings (pure, unit-tested) live in rules.py.
+from .rules import STALE_STATUSES, attention  # noqa: F401 - STALE_STATUSES: re-exported (artifacts.py)
 
-# Worst last: a version's ancestry status is the worst of its links.
-SEVERITY = ("up_to_date", "undetermined", "out_of_date", "parent_revoked")
-FLAGGED_STATUSES = {"undetermined", "out_of_date", "parent_revoked"}
-# A parent with one of these stored statuses makes its children outdated too.
-STALE_STATUSES = {"out_of_date", "parent_revoked"}
-MAX_WALK = 20  # ancestry levels the compliance check walks up (the descendant tree's depth cap)
 _STATUS_EVENTS = {"out_of_date": "descendant.outdated", "parent_revoked": "descendant.parent_revoked",
                   "undetermined": "descendant.undetermined"}
 Action = dict[str, Any]
@@ -148,18 +144,6 @@ def stored_links(parents: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: v for k, v in p.items() if not k.startswith("parent_")} for p in parents]
 
 
-def inherited_revocation(parents: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The revocation a new version inherits from a revoked parent (unless the parent's
-    revocation spared descendants), or None."""
-    for p in parents:
-        revocation = p.get("parent_revocation") or {}
-        if p.get("parent_status") == "revoked" and not revocation.get("skip_descendants_revocation"):
-            return {"reason": revocation.get("reason"), "revoked_at": now_iso(), "revoked_by": "registry",
-                    "revocation_type": "inherited", "inherited_from": f"{p['bucket']}/{p['version']}",
-                    "skip_descendants_revocation": False, "disable_rollback_channels": False}
-    return None
-
-
 def edge_actions(child_bucket: str, child_number: int, parents: list[dict[str, Any]]) -> list[Action]:
     return [storage.sweep.put_child(p["bucket"], p["number"], child_bucket, child_number) for p in parents]
 
@@ -174,83 +158,9 @@ def evaluate(parents: list[dict[str, Any]], unresolved: list[dict[str, Any]] | N
     status counts too: an outdated parent makes this link outdated."""
     found_versions, found_channels = storage.versions.with_channels(
         [(p["bucket"], p["number"]) for p in parents], [(p["bucket"], p["channel"] or LATEST) for p in parents])
-    links = []
-    for p in parents:
-        parent = found_versions.get((p["bucket"], p["number"]))
-        channel = found_channels.get((p["bucket"], p["channel"] or LATEST))
-        status, finding = _link_status(p, parent, channel, revoked)
-        links.append({**p, "status": status, "finding": finding})
-    for hint in unresolved or []:
-        link = {"bucket": hint.get("bucket"), "version": hint.get("version"), "channel": hint.get("channel"),
-                "source_artifact": hint.get("source_artifact")}
-        links.append({**link, "found_by": "unresolved", "status": "undetermined",
-                      "finding": _fact("unresolved", "undetermined", **link, reason=hint.get("reason"))})
-    if not links:
-        return None, []
-    return max((link["status"] for link in links), key=SEVERITY.index), links
-
-
-def _fact(kind: str, status: str, **fields: Any) -> Finding:
-    """A finding: what a sentence is written from (None fields left out, so stored findings
-    compare equal to fresh ones)."""
-    return {"kind": kind, "status": status, **{k: v for k, v in fields.items() if v is not None}}
-
-
-def _link_status(link: dict[str, Any], parent: dict[str, Any] | None, channel: dict[str, Any] | None,
-                 revoked: bool = False) -> tuple[str, Finding]:
-    where = {"bucket": link["bucket"], "version": link["version"]}
-    if parent is None:
-        return "undetermined", _fact("deleted", "undetermined", **where)
-    if parent.get("status") == "revoked":
-        return "parent_revoked", _revoked(parent, revoked_too=revoked)
-    if link.get("channel"):
-        if channel is None:
-            return "undetermined", _fact("channel_deleted", "undetermined", **where, channel=link["channel"])
-        if channel.get("number") != link["number"]:
-            return "out_of_date", _fact("moved", "out_of_date", **where, channel=link["channel"],
-                                        now=channel.get("version"))
-        own = _fact("current", "up_to_date", **where, channel=link["channel"])
-    elif channel and channel.get("number", 0) > link["number"]:
-        return "out_of_date", _fact("moved", "out_of_date", **where, channel=LATEST, managed=True,
-                                    now=channel["version"])
-    else:
-        own = _fact("newest", "up_to_date", **where)
-    stale, cause = _stale_cause(parent)
-    if stale:
-        return "out_of_date", _stale_finding([parent], cause)
-    return "up_to_date", own
-
-
-def _revoked(parent: dict[str, Any], revoked_too: bool | None = None) -> Finding:
-    return _fact("revoked", "parent_revoked", bucket=parent["bucket"], version=parent["name"],
-                 reason=(parent.get("revocation") or {}).get("reason"), revoked_too=revoked_too)
-
-
-def _stale_cause(item: dict[str, Any]) -> tuple[bool, Finding | None]:
-    """Whether a version counts as outdated for its children (its stored status is outdated or
-    parent-revoked), and the first finding behind that status."""
-    if item.get("ancestry_status") not in STALE_STATUSES:
-        return False, None
-    return True, next((f for f in item.get("ancestry_findings") or [] if f.get("status") in STALE_STATUSES), None)
-
-
-def _stale_finding(path: list[dict[str, Any]], cause: Finding | None) -> Finding:
-    """`parent app v1 is out of date: parent base channel production now points at v2`: the
-    versions on the way (nearest first) and the cause at the end, kept flat. At most MAX_WALK
-    steps: deeper chains are not real, and a capped chain stops changing, so even a cycle of
-    links (which construction prevents) could not make the sweep rewrite findings forever."""
-    via = [{"bucket": p["bucket"], "version": p["name"]} for p in path]
-    if cause and cause.get("kind") == "stale_parent":
-        via, cause = via + list(cause.get("via") or []), cause.get("cause")
-    via = via[:MAX_WALK]
-    first = via[0] if via else cause or {}
-    return _fact("stale_parent", "out_of_date", bucket=first.get("bucket"), version=first.get("version"),
-                 via=via, cause=cause)
-
-
-def attention(links: list[dict[str, Any]]) -> list[Finding]:
-    """The findings of the links that are not up to date (what a version stores)."""
-    return [link["finding"] for link in links if link["status"] != "up_to_date"]
+    return rules.judge_links([(p, found_versions.get((p["bucket"], p["number"])),
+                               found_channels.get((p["bucket"], p["channel"] or LATEST)))
+                              for p in parents], unresolved or [], revoked)
 
 
 def status_actions(version: dict[str, Any], status: str | None, found: list[Finding],
@@ -267,7 +177,7 @@ def status_actions(version: dict[str, Any], status: str | None, found: list[Find
 
 def flag_action(version: dict[str, Any], status: str | None, found: list[Finding]) -> Action:
     """Put the version on the flagged list, or take it off: only usable versions are listed."""
-    if status in FLAGGED_STATUSES and version.get("status") != "revoked":
+    if rules.flagged(version, status):
         return storage.sweep.flag(version["bucket"], version["number"], {
             "version": version["name"], "ancestry_status": status, "findings": found, "flagged_at": now_iso()})
     return storage.sweep.unflag(version["bucket"], version["number"])
@@ -279,8 +189,7 @@ def inherited_status(revocation: dict[str, Any]) -> dict[str, Any]:
     touches an item once). Nothing for any other revocation."""
     if revocation.get("revocation_type") != "inherited":
         return {}
-    bucket, _, version = (revocation.get("inherited_from") or "").rpartition("/")
-    found = [_fact("inherited", "parent_revoked", bucket=bucket, version=version, reason=revocation.get("reason"))]
+    found = rules.inherited_findings(revocation)
     return {"ancestry_status": "parent_revoked", "ancestry_findings": found, "ancestry_checked_at": now_iso()}
 
 
@@ -306,7 +215,7 @@ def stale_ancestry(items: list[dict[str, Any]]) -> dict[Ref, Finding]:
     # (the version asking, the ancestors walked so far, the parent link to follow next)
     frontier: list[tuple[Ref, list[dict[str, Any]], dict[str, Any]]] = [
         ((v["bucket"], v["number"]), [], p) for v in items for p in v.get("parents") or []]
-    for _ in range(MAX_WALK):
+    for _ in range(rules.MAX_WALK):
         if not frontier:
             break
         fetched = {(i["bucket"], i["number"]): i for i in storage.versions.versions(
@@ -316,11 +225,9 @@ def stale_ancestry(items: list[dict[str, Any]]) -> dict[Ref, Finding]:
             parent = fetched.get((link["bucket"], link["number"]))
             if origin in found or parent is None:
                 continue
-            stale, cause = _stale_cause(parent)
-            if parent["status"] == "revoked":
-                found[origin] = _stale_finding(path, _revoked(parent))
-            elif stale:
-                found[origin] = _stale_finding([*path, parent], cause)
+            finding = rules.ancestor_finding(path, parent)
+            if finding:
+                found[origin] = finding
             else:
                 for p in parent.get("parents") or []:
                     if (p["bucket"], p["number"]) not in seen[origin]:

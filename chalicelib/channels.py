@@ -13,18 +13,18 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
-from . import audit, buckets, markers, storage, versions
+from . import audit, buckets, markers, rules, storage, versions
 from .clock import now_iso
 from .errors import Conflict, NotFound
 from .models import Channel, CreateChannel, HistoryEntry, UpdateChannel
 from .retry import retrying
+from .rules import LATEST
 from .serving import get_item
 from .storage import ConditionFailed
 from .versions import RUNNING
 
-LATEST = "latest"
 MOVE_ACTIONS = 5  # what point_actions writes for a move: channel, history entry, sweep marker, audit event, claim
 _MOVE_EVENTS = {"assign": "channel.assigned", "unassign": "channel.unassigned", "rollback": "channel.rolled_back"}
 Action = dict[str, Any]
@@ -154,38 +154,26 @@ def newest_active(bucket: str, excluding: set[int]) -> tuple[Target | None, list
     """The version `latest` should hold (the newest one neither revoked nor incomplete) and
     guards that the newer revoked versions it skipped are still revoked: a restore that
     commits first cancels the move. Reads the version index (a GSI), re-checking the
-    candidate with a consistent read."""
-    guards: list[Action] = []
-    for item in storage.versions.newest_first(bucket):
-        if item["number"] in excluding or item.get("status") == RUNNING:
-            continue
-        if item.get("status") != "revoked":
-            target = target_of(bucket, item["number"])
-            if target.version.get("status") not in ("revoked", RUNNING):
-                return target, guards
-        guards.append(storage.versions.status_check(bucket, item["number"], "revoked"))
-    return None, guards
+    candidate with a consistent read (the choice: rules.newest_active)."""
+    index = storage.versions.newest_first(bucket)
+    target, skipped = rules.newest_active(index, excluding, lambda number: target_of(bucket, number))
+    return target, [storage.versions.status_check(bucket, number, "revoked") for number in skipped]
 
 
 def rollback_target(bucket: str, channel: str, excluding: set[int]) -> tuple[Target | None, list[Action]]:
     """The last version in the channel's own history that is still active (or None), with
-    guards that the revoked ones it skipped are still revoked."""
-    seen: list[str] = []
-    for entry in storage.channels.history_newest_first(bucket, channel):
-        name = entry.get("to_version")
-        if name and name not in seen and int(name[1:]) not in excluding:
-            seen.append(name)
-    guards: list[Action] = []
-    for start in range(0, len(seen), 25):
-        batch = seen[start:start + 25]
-        found = {i["name"]: i for i in storage.versions.versions([(bucket, int(n[1:])) for n in batch])}
-        for name in batch:
-            if name not in found:
-                continue
-            if found[name].get("status") != "revoked":
-                return target_of(bucket, found[name]["number"]), guards
-            guards.append(storage.versions.status_check(bucket, found[name]["number"], "revoked"))
-    return None, guards
+    guards that the revoked ones it skipped are still revoked (the choice: rules.first_active).
+    The candidates are read 25 at a time, only as far as the choice needs."""
+    seen = rules.rollback_candidates(storage.channels.history_newest_first(bucket, channel), excluding)
+
+    def candidates() -> Iterator[dict[str, Any]]:
+        for start in range(0, len(seen), 25):
+            batch = seen[start:start + 25]
+            found = {i["number"]: i for i in storage.versions.versions([(bucket, n) for n in batch])}
+            yield from (found[n] for n in batch if n in found)
+    chosen, skipped = rules.first_active(candidates())
+    guards = [storage.versions.status_check(bucket, number, "revoked") for number in skipped]
+    return (target_of(bucket, chosen["number"]) if chosen else None), guards
 
 
 def drifted(item: dict[str, Any], version: dict[str, Any] | None) -> bool:

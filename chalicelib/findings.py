@@ -17,22 +17,13 @@ and contributors nothing.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from . import storage
 from .serving import PARENT_CHANNEL_LABEL  # the custom_data key a build's labels keep (re-exported)
 
-Finding = dict[str, Any]
-Shown = Callable[[str | None, str | None], bool]  # may the caller see channel (bucket, name)?
-
-
-def everything(bucket: str | None, channel: str | None) -> bool:
-    return True
-
-
-def nothing(bucket: str | None, channel: str | None) -> bool:
-    """No channel named: sentences safe for anyone, whatever becomes restricted later."""
-    return False
+# What a finding says, in words (pure, unit-tested): rules.py; re-exported for the callers here.
+from .rules import Finding, Shown, everything, nothing, resolution, sentence  # noqa: F401
 
 
 def visibility(refs: Iterable[tuple[str, str]], see_restricted: bool) -> Shown:
@@ -70,50 +61,6 @@ def channels_of_version(item: dict[str, Any]) -> set[tuple[str, str]]:
 
 # ---- sentences ----------------------------------------------------------------------------
 
-def sentence(finding: Finding, shown: Shown = everything, short: bool = False) -> str:
-    """One finding in words. `short`: as the cause at the end of a chain, without "this was
-    built from …" (which would be about another version)."""
-    kind, bucket, version = finding.get("kind"), finding.get("bucket"), finding.get("version")
-    channel = finding.get("channel")
-    named = bool(channel) and shown(bucket, channel)
-    built = "" if short else f"; this was built from {version}"
-    if kind == "deleted":
-        return f"parent {bucket} {version} was deleted"
-    if kind == "revoked":
-        said = f"parent {bucket} {version} is revoked ({finding.get('reason')})"
-        if short:
-            return said
-        return said + ("; this version is revoked too" if finding.get("revoked_too") else "; this version was spared")
-    if kind == "inherited":
-        return (f"ancestor {bucket} {version} is revoked ({finding.get('reason')}); "
-                "this version inherited the revocation")
-    if kind == "channel_deleted":
-        if named:
-            return f"parent {bucket} channel {channel} was deleted{built}"
-        return f"the parent {bucket} channel this was built from no longer exists{built}"
-    if kind == "moved":
-        if not named:
-            return f"parent {bucket} has a newer version in use than {version}" + (
-                "" if short else ", which this was built from")
-        now = finding.get("now") or "nothing"
-        where = f"latest is now {now}" if finding.get("managed") else f"channel {channel} now points at {now}"
-        return f"parent {bucket} {where}{built}"
-    if kind == "current":
-        return f"parent {bucket} channel {channel} still points at {version}" if named \
-            else f"parent {bucket} {version} is still the version in use"
-    if kind == "newest":
-        return f"parent {bucket} {version} is still its newest version"
-    if kind == "stale_parent":
-        chain = "".join(f"parent {p['bucket']} {p['version']} is out of date: " for p in finding.get("via") or [])
-        cause = finding.get("cause")
-        return chain + (sentence(cause, shown, short=True) if cause else "its ancestry needs attention")
-    if kind == "unresolved":
-        if channel and not named:
-            return f"parent not found: no version of bucket {bucket!r} matches the parent channel named in the manifest"
-        return f"parent not found: {finding.get('reason')}"
-    return str(finding.get("message") or finding.get("status") or "")
-
-
 def messages(findings: Iterable[Finding] | None, shown: Shown = everything) -> list[str]:
     return [sentence(f, shown) for f in findings or []]
 
@@ -126,20 +73,6 @@ def stored_messages(item: dict[str, Any], shown: Shown, key: str = "ancestry_fin
     if key in item:
         return messages(item[key], shown)
     return list(item.get(legacy) or []) if shown is everything else []
-
-
-def resolution(link: dict[str, Any], shown: Shown = everything) -> str | None:
-    """How a `parent_channel` link was resolved, in words (None for other links)."""
-    when = link.get("resolved_at")
-    if not when:
-        return None
-    channel = f"channel {link['channel']}" if link.get("channel") and shown(link["bucket"], link["channel"]) \
-        else "the parent channel"
-    if when == "build_time":
-        return f"{channel} pointed at {link['version']} at the build time ({link.get('resolved_time')})"
-    why = (f"it had no version at the build time ({link['build_time']})" if link.get("build_time")
-           else "the manifest gives no build_time")
-    return f"{channel} pointed at {link['version']} when this version was recorded ({link.get('resolved_time')}); {why}"
 
 
 # ---- shaping responses ----------------------------------------------------------------------

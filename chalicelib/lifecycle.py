@@ -25,7 +25,7 @@ from collections import deque
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import ancestry, audit, channels, clock, markers, storage, versions
+from . import ancestry, audit, channels, clock, markers, rules, storage, versions
 from .channels import LATEST, Target
 from .clock import iso, now_iso
 from .errors import BadRequest, Conflict, Contention, NotFound
@@ -71,9 +71,7 @@ def revoke(bucket: str, ref: str, request: RevokeRequest, actor: str) -> Version
     number = versions.resolve_number(bucket, ref)
     if when is not None and when > clock.now():
         return retrying(lambda: _schedule(bucket, number, request, iso(when), actor))
-    revocation = {"reason": request.reason, "revoked_by": actor, "revocation_type": "direct",
-                  "skip_descendants_revocation": request.skip_descendants_revocation,
-                  "disable_rollback_channels": request.disable_rollback_channels}
+    revocation = rules.direct_revocation(request, actor)
     result, cascade = retrying(lambda: _revoke_now(bucket, number, revocation, expect_status=None))
     return _cascade_inline(bucket, number, cascade, actor) or result
 
@@ -112,7 +110,7 @@ def continue_cascade(marker: dict[str, Any], budget: int, actor: str = "sweep") 
             seen.add(child)
             queue.append(child)
             item = storage.versions.version(*child)
-            if not item or not _should_change(item, mode, source_name):
+            if not item or not rules.cascade_reaches(item, mode, source_name):
                 continue
             if changed >= budget:
                 return changed, False
@@ -123,21 +121,11 @@ def continue_cascade(marker: dict[str, Any], budget: int, actor: str = "sweep") 
     return changed, True
 
 
-def _should_change(item: dict[str, Any], mode: str, source_name: str | None) -> bool:
-    if mode == "revoke":
-        return item["status"] != "revoked"  # a direct or other inherited revocation stands
-    return item["status"] == "revoked" and (item.get("revocation") or {}).get("inherited_from") == source_name
-
-
 def _apply_to_descendant(ref: tuple[str, int], mode: str, source: dict[str, Any], source_name: str | None,
                          actor: str) -> int:
     try:
         if mode == "revoke":
-            revocation = source.get("revocation") or {}
-            inherited = {"reason": revocation.get("reason"), "revoked_by": revocation.get("revoked_by"),
-                         "revocation_type": "inherited", "inherited_from": source_name,
-                         "skip_descendants_revocation": False,
-                         "disable_rollback_channels": bool(revocation.get("disable_rollback_channels"))}
+            inherited = rules.inherited_revocation(source, source_name)
             retrying(lambda: _revoke_now(*ref, inherited, expect_status=None, actor=actor))
         else:
             retrying(lambda: _restore(*ref, actor=actor, cascade=False))
@@ -224,9 +212,7 @@ def _refuse_if_held(bucket: str, version: dict[str, Any], rollback_channels: boo
 def _schedule(bucket: str, number: int, request: RevokeRequest, revoke_at: str, actor: str) -> Version:
     version, builds = versions.load(bucket, f"v{number}")
     _refuse_unless(version, ("active", "revocation_scheduled"), "scheduled for revocation")
-    revocation = {"reason": request.reason, "revoke_at": revoke_at, "revoked_by": actor, "revocation_type": "direct",
-                  "skip_descendants_revocation": request.skip_descendants_revocation,
-                  "disable_rollback_channels": request.disable_rollback_channels}
+    revocation = rules.direct_revocation(request, actor, revoke_at)
     updated = {**version, "status": "revocation_scheduled", "revocation": revocation}
     actions = [_version_update(version, updated, due=revoke_at),
                audit.event_action(bucket, "version.revocation_scheduled", version["name"], actor,
@@ -252,7 +238,7 @@ def _revoke_now(bucket: str, number: int, revocation: dict[str, Any], expect_sta
     stamp = now_iso()
     revocation = {**revocation, "revoked_at": stamp}
     revocation.pop("revoke_at", None)
-    cascade = revocation["revocation_type"] == "direct" and not revocation.get("skip_descendants_revocation")
+    cascade = rules.cascades(revocation)
     if cascade:
         revocation["cascade_pending"] = True
     updated = {**version, "status": "revoked", "revocation": revocation, "updated_at": stamp}
@@ -287,15 +273,13 @@ def _restore(bucket: str, number: int, actor: str, cascade: bool = True) -> tupl
                markers.marker_action(markers.VERSION_STATUS, bucket, number=number),
                audit.event_action(bucket, "version.restored", version["name"], actor, before=version["status"],
                                   after="active"), *flag]
-    revocation = version.get("revocation") or {}
     started = None
-    if cascade and version["status"] == "revoked" and revocation.get("revocation_type") == "direct" \
-            and not revocation.get("skip_descendants_revocation"):
+    if cascade and version["status"] == "revoked" and rules.cascades(version.get("revocation")):
         started = markers.marker_action(markers.CASCADE, bucket, number=number, mode="restore")
         actions.append(started)
     actions += _refresh_holders(bucket, updated, builds, actor)
     latest = storage.channels.channel(bucket, LATEST) or {}
-    if version["status"] == "revoked" and number > latest.get("number", 0):
+    if version["status"] == "revoked" and rules.takes_latest(number, latest):
         actions += channels.point_latest(bucket, latest, Target(updated, builds), actor, cause="restore")
     else:  # `latest` was judged to stay where it is: only if it still is
         actions.append(storage.channels.holds(bucket, LATEST, latest.get("number")))

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import ancestry, audit, buckets, channels, copies, storage, versions
+from . import ancestry, audit, buckets, channels, copies, rules, storage, versions
 from .channels import LATEST, Target
 from .clock import now_iso
 from .manifest import ParsedBuild, ParsedRun
@@ -80,13 +80,13 @@ def _create(run: ParsedRun, bucket: dict[str, Any], actor: str) -> IngestedVersi
     previous = bucket.get("last_number", bucket.get("version_count", 0))
     number, name = previous + 1, f"v{previous + 1}"
     parents, unresolved = ancestry.resolve(run.bucket, run) if run.parent_hint or _has_sources(run) else ([], [])
-    inherited = ancestry.inherited_revocation(parents)
+    inherited = rules.revocation_on_arrival(parents, now)
     builds = [versions.build_item(run.bucket, number, b, now) for b in run.builds]
     writes = _build_writes(run.bucket, number, run.builds, builds, now)
     whole = (len(writes) <= storage.TRANSACTION_LIMIT - FIXED_ROOM
              and 2 * sum(storage.action_size(a) for a in writes) < storage.TRANSACTION_BYTES - 100_000
              and copies.size(channels.served_builds(builds)) <= channels.INLINE_COPY_BYTES)
-    status = "revoked" if inherited else "active" if whole else RUNNING
+    status = rules.status_on_creation(inherited, whole)
     version = {
         "bucket": run.bucket, "number": number, "name": name, "fingerprint": run.fingerprint,
         "status": status, "revocation": inherited, "rev": 1, "created_at": now, "updated_at": now,
@@ -102,7 +102,7 @@ def _create(run: ParsedRun, bucket: dict[str, Any], actor: str) -> IngestedVersi
     if parents or unresolved:
         link_status, links = ancestry.evaluate(version["parents"] or [], unresolved, revoked=bool(inherited))
         version.update(ancestry_status=link_status, ancestry_findings=ancestry.attention(links))
-        if link_status in ancestry.FLAGGED_STATUSES and not inherited:
+        if rules.flagged(version, link_status):  # (never when revoked on arrival)
             extra.append(ancestry.flag_action(version, link_status, version["ancestry_findings"]))
     if unresolved:
         extra.append(storage.sweep.put_unresolved(run.bucket, number))
@@ -208,9 +208,9 @@ def _complete(bucket: str, number: int, actor: str, run: ParsedRun, parents: lis
     revocation reached it while it ran), copy pages, `latest` unless a newer version holds it."""
     def attempt() -> None:
         version, builds = versions.load(bucket, f"v{number}")
-        if version["status"] != RUNNING:
+        final = rules.status_on_completion(version)
+        if final is None:
             return  # completed by a concurrent delivery
-        final = "revoked" if version.get("revocation") else "active"
         updated = {**version, **_copy_fields(bucket, version, builds), "status": final, "build_count": len(builds)}
         fields: dict[str, Any] = {"status": final, "build_count": len(builds), "updated_at": now_iso(),
                                   **{k: updated[k] for k in ("copy_generation", "copy_pages") if k in updated}}
@@ -218,7 +218,7 @@ def _complete(bucket: str, number: int, actor: str, run: ParsedRun, parents: lis
         updated["rev"] = (version.get("rev") or 0) + 1
         actions = [complete, _created_event(updated, run, parents, actor)]
         latest = storage.channels.channel(bucket, LATEST) or {}
-        if final == "active" and latest.get("number", 0) < number:
+        if final == rules.ACTIVE and rules.takes_latest(number, latest):
             actions += channels.point_latest(bucket, latest, Target(updated, builds), actor, cause="ingest")
         else:
             actions.append(storage.channels.holds(bucket, LATEST, latest.get("number")))
