@@ -32,18 +32,21 @@ from typing import Any
 from . import audit, clock, findings, markers, store, versions
 from .channels import LATEST
 from .clock import now_iso
+from .enums import AncestryStatus, RevocationType, VersionStatus
 from .errors import BadRequest, NotFound
 from .findings import Finding
 from .manifest import ParsedRun
 
 # Worst last: a version's ancestry status is the worst of its links.
-SEVERITY = ("up_to_date", "undetermined", "out_of_date", "parent_revoked")
-FLAGGED_STATUSES = {"undetermined", "out_of_date", "parent_revoked"}
+SEVERITY = (AncestryStatus.UP_TO_DATE, AncestryStatus.UNDETERMINED, AncestryStatus.OUT_OF_DATE,
+            AncestryStatus.PARENT_REVOKED)
+FLAGGED_STATUSES = set(SEVERITY) - {AncestryStatus.UP_TO_DATE}
 # A parent with one of these stored statuses makes its children outdated too.
-STALE_STATUSES = {"out_of_date", "parent_revoked"}
+STALE_STATUSES = {AncestryStatus.OUT_OF_DATE, AncestryStatus.PARENT_REVOKED}
 MAX_WALK = 20  # ancestry levels the compliance check walks up (the descendant tree's depth cap)
-_STATUS_EVENTS = {"out_of_date": "descendant.outdated", "parent_revoked": "descendant.parent_revoked",
-                  "undetermined": "descendant.undetermined"}
+_STATUS_EVENTS: dict[str, str] = {AncestryStatus.OUT_OF_DATE: "descendant.outdated",
+                                  AncestryStatus.PARENT_REVOKED: "descendant.parent_revoked",
+                                  AncestryStatus.UNDETERMINED: "descendant.undetermined"}
 Action = dict[str, Any]
 Ref = tuple[str, int]
 
@@ -153,9 +156,9 @@ def inherited_revocation(parents: list[dict[str, Any]]) -> dict[str, Any] | None
     revocation spared descendants), or None."""
     for p in parents:
         revocation = p.get("parent_revocation") or {}
-        if p.get("parent_status") == "revoked" and not revocation.get("skip_descendants_revocation"):
+        if p.get("parent_status") == VersionStatus.REVOKED and not revocation.get("skip_descendants_revocation"):
             return {"reason": revocation.get("reason"), "revoked_at": now_iso(), "revoked_by": "registry",
-                    "revocation_type": "inherited", "inherited_from": f"{p['bucket']}/{p['version']}",
+                    "revocation_type": RevocationType.INHERITED, "inherited_from": f"{p['bucket']}/{p['version']}",
                     "skip_descendants_revocation": False, "disable_rollback_channels": False}
     return None
 
@@ -190,8 +193,8 @@ def evaluate(parents: list[dict[str, Any]], unresolved: list[dict[str, Any]] | N
     for hint in unresolved or []:
         link = {"bucket": hint.get("bucket"), "version": hint.get("version"), "channel": hint.get("channel"),
                 "source_artifact": hint.get("source_artifact")}
-        links.append({**link, "found_by": "unresolved", "status": "undetermined",
-                      "finding": _fact("unresolved", "undetermined", **link, reason=hint.get("reason"))})
+        links.append({**link, "found_by": "unresolved", "status": AncestryStatus.UNDETERMINED,
+                      "finding": _fact("unresolved", AncestryStatus.UNDETERMINED, **link, reason=hint.get("reason"))})
     if not links:
         return None, []
     return max((link["status"] for link in links), key=SEVERITY.index), links
@@ -211,29 +214,30 @@ def _link_status(link: dict[str, Any], parent: dict[str, Any] | None, channel: d
                  revoked: bool = False) -> tuple[str, Finding]:
     where = {"bucket": link["bucket"], "version": link["version"]}
     if parent is None:
-        return "undetermined", _fact("deleted", "undetermined", **where)
-    if parent.get("status") == "revoked":
-        return "parent_revoked", _revoked(parent, revoked_too=revoked)
+        return AncestryStatus.UNDETERMINED, _fact("deleted", AncestryStatus.UNDETERMINED, **where)
+    if parent.get("status") == VersionStatus.REVOKED:
+        return AncestryStatus.PARENT_REVOKED, _revoked(parent, revoked_too=revoked)
     if link.get("channel"):
         if channel is None:
-            return "undetermined", _fact("channel_deleted", "undetermined", **where, channel=link["channel"])
+            return AncestryStatus.UNDETERMINED, _fact("channel_deleted", AncestryStatus.UNDETERMINED, **where,
+                                                      channel=link["channel"])
         if channel.get("number") != link["number"]:
-            return "out_of_date", _fact("moved", "out_of_date", **where, channel=link["channel"],
-                                        now=channel.get("version"))
-        own = _fact("current", "up_to_date", **where, channel=link["channel"])
+            return AncestryStatus.OUT_OF_DATE, _fact("moved", AncestryStatus.OUT_OF_DATE, **where,
+                                                     channel=link["channel"], now=channel.get("version"))
+        own = _fact("current", AncestryStatus.UP_TO_DATE, **where, channel=link["channel"])
     elif channel and channel.get("number", 0) > link["number"]:
-        return "out_of_date", _fact("moved", "out_of_date", **where, channel=LATEST, managed=True,
-                                    now=channel["version"])
+        return AncestryStatus.OUT_OF_DATE, _fact("moved", AncestryStatus.OUT_OF_DATE, **where, channel=LATEST,
+                                                 managed=True, now=channel["version"])
     else:
-        own = _fact("newest", "up_to_date", **where)
+        own = _fact("newest", AncestryStatus.UP_TO_DATE, **where)
     stale, cause = _stale_cause(parent)
     if stale:
-        return "out_of_date", _stale_finding([parent], cause)
-    return "up_to_date", own
+        return AncestryStatus.OUT_OF_DATE, _stale_finding([parent], cause)
+    return AncestryStatus.UP_TO_DATE, own
 
 
 def _revoked(parent: dict[str, Any], revoked_too: bool | None = None) -> Finding:
-    return _fact("revoked", "parent_revoked", bucket=parent["bucket"], version=parent["name"],
+    return _fact("revoked", AncestryStatus.PARENT_REVOKED, bucket=parent["bucket"], version=parent["name"],
                  reason=(parent.get("revocation") or {}).get("reason"), revoked_too=revoked_too)
 
 
@@ -255,13 +259,13 @@ def _stale_finding(path: list[dict[str, Any]], cause: Finding | None) -> Finding
         via, cause = via + list(cause.get("via") or []), cause.get("cause")
     via = via[:MAX_WALK]
     first = via[0] if via else cause or {}
-    return _fact("stale_parent", "out_of_date", bucket=first.get("bucket"), version=first.get("version"),
+    return _fact("stale_parent", AncestryStatus.OUT_OF_DATE, bucket=first.get("bucket"), version=first.get("version"),
                  via=via, cause=cause)
 
 
 def attention(links: list[dict[str, Any]]) -> list[Finding]:
     """The findings of the links that are not up to date (what a version stores)."""
-    return [link["finding"] for link in links if link["status"] != "up_to_date"]
+    return [link["finding"] for link in links if link["status"] != AncestryStatus.UP_TO_DATE]
 
 
 def status_actions(version: dict[str, Any], status: str | None, found: list[Finding],
@@ -283,7 +287,7 @@ def status_actions(version: dict[str, Any], status: str | None, found: list[Find
 def flag_action(version: dict[str, Any], status: str | None, found: list[Finding]) -> Action:
     """Put the version on the flagged list, or take it off: only usable versions are listed."""
     flag = store.flagged_key(version["bucket"], version["number"])
-    if status in FLAGGED_STATUSES and version.get("status") != "revoked":
+    if status in FLAGGED_STATUSES and version.get("status") != VersionStatus.REVOKED:
         return store.put_action({**flag, "bucket": version["bucket"], "version": version["name"],
                                  "number": version["number"], "ancestry_status": status,
                                  "findings": found, "flagged_at": now_iso()})
@@ -294,11 +298,12 @@ def with_inherited_status(update: Action, revocation: dict[str, Any]) -> Action:
     """A descendant revoked by inheritance stores why as its ancestry status (`parent_revoked`,
     naming the ancestor), in the revoking update itself (a transaction touches an item once).
     Any other revocation leaves the update as it is."""
-    if revocation.get("revocation_type") != "inherited":
+    if revocation.get("revocation_type") != RevocationType.INHERITED:
         return update
     bucket, _, version = (revocation.get("inherited_from") or "").rpartition("/")
-    found = [_fact("inherited", "parent_revoked", bucket=bucket, version=version, reason=revocation.get("reason"))]
-    return _also_set(update, {"ancestry_status": "parent_revoked", "ancestry_findings": found,
+    found = [_fact("inherited", AncestryStatus.PARENT_REVOKED, bucket=bucket, version=version,
+                   reason=revocation.get("reason"))]
+    return _also_set(update, {"ancestry_status": AncestryStatus.PARENT_REVOKED, "ancestry_findings": found,
                               "ancestry_checked_at": now_iso()})
 
 
@@ -306,7 +311,7 @@ def restored_actions(update: Action, before: dict[str, Any], after: dict[str, An
     """A revoked version back in use: its ancestry is checked again now (what was stored dates
     from before, or says an ancestor was revoked) in the restoring update, and the flagged
     list follows."""
-    if before["status"] != "revoked" or not (before.get("parents") or before.get("unresolved")):
+    if before["status"] != VersionStatus.REVOKED or not (before.get("parents") or before.get("unresolved")):
         return []
     status, links = evaluate(before.get("parents") or [], before.get("unresolved") or [])
     found = attention(links)
@@ -349,7 +354,7 @@ def stale_ancestry(items: list[dict[str, Any]]) -> dict[Ref, Finding]:
             if origin in found or parent is None:
                 continue
             stale, cause = _stale_cause(parent)
-            if parent["status"] == "revoked":
+            if parent["status"] == VersionStatus.REVOKED:
                 found[origin] = _stale_finding(path, _revoked(parent))
             elif stale:
                 found[origin] = _stale_finding([*path, parent], cause)
@@ -386,7 +391,7 @@ def ancestry(bucket: str, ref: str, see_restricted: bool = True) -> dict[str, An
     without the restricted channels its links name)."""
     version, _ = versions.load(bucket, ref)
     status, links = evaluate(version.get("parents", []), version.get("unresolved", []),
-                             version["status"] == "revoked")
+                             version["status"] == VersionStatus.REVOKED)
     shown = findings.visibility(findings.channels_in([*links, *(link["finding"] for link in links)]), see_restricted)
     return {"bucket": bucket, "version": version["name"], "fingerprint": version["fingerprint"],
             "status": version["status"], "ancestry_status": status,
@@ -464,7 +469,8 @@ def recheck(bucket: str, number: int) -> tuple[dict[str, Any], str | None, str |
     too: outdated propagates down the chain, one level per marker, bounded per sweep run.
     """
     version = store.get(store.version_key(bucket, number))
-    if not version or version["status"] == "revoked" or not (version.get("parents") or version.get("unresolved")):
+    if not version or version["status"] == VersionStatus.REVOKED \
+            or not (version.get("parents") or version.get("unresolved")):
         return None  # a revoked version is out of use: its stored ancestry is left as it was
     status, links = evaluate(version.get("parents", []), version.get("unresolved", []))
     found = attention(links)
@@ -475,7 +481,8 @@ def recheck(bucket: str, number: int) -> tuple[dict[str, Any], str | None, str |
         markers.marker_action(markers.VERSION_STATUS, bucket, number=number)]
     if status != old:
         actions.append(audit.event_action(
-            bucket, _STATUS_EVENTS.get(status or "up_to_date", "descendant.up_to_date"), version["name"], "sweep",
+            bucket, _STATUS_EVENTS.get(status or AncestryStatus.UP_TO_DATE, "descendant.up_to_date"), version["name"],
+            "sweep",
             before=old, after=status, messages=findings.messages(found),
             viewer_messages=findings.messages(found, findings.nothing)))
     audit.commit(actions)

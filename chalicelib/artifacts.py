@@ -17,6 +17,7 @@ from typing import Any
 
 from . import ancestry, findings, plans, store
 from .channels import LATEST
+from .enums import VersionStatus
 from .errors import BadRequest, NotFound
 
 
@@ -68,7 +69,7 @@ def check(ids: list[str], see_restricted: bool = True) -> dict[str, Any]:
         if refs else []
     versions = {(i["bucket"], i["number"]): i for i in items if i[store.SK] != "BUCKET"}
     buckets = {i["bucket"]: i for i in items if i[store.SK] == "BUCKET"}
-    current = [v for v in versions.values() if v["status"] != "revoked" and not _newer(v, buckets)
+    current = [v for v in versions.values() if v["status"] != VersionStatus.REVOKED and not _newer(v, buckets)
                and v.get("ancestry_status") not in ancestry.STALE_STATUSES]
     inherited = ancestry.stale_ancestry(current)
     named = findings.channels_in([*inherited.values(),
@@ -92,7 +93,7 @@ def _verdict(external_id: str, match: dict[str, Any] | None, versions: dict, buc
         return {"artifact": external_id, "verdict": "unknown", "message": "the registry has no record of it"}
     where = {"artifact": external_id, "bucket": version["bucket"], "version": version["name"]}
     bucket, name = version["bucket"], version["name"]
-    if version["status"] == "revoked":
+    if version["status"] == VersionStatus.REVOKED:
         reason = (version.get("revocation") or {}).get("reason")
         return {**where, "verdict": "revoked", "message": f"{bucket} {name} is revoked: {reason}"}
     latest = _newer(version, buckets)

@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from . import audit, aws, clock, store
+from .enums import Role
 from .errors import BadRequest, NotFound
 from .models import CreateToken, Token
 
@@ -56,7 +57,7 @@ def identify(header: str | None) -> dict[str, str]:
     secret = match.group(1)
     admin = _bootstrap_secret()
     if admin and hmac.compare_digest(secret.encode(), admin.encode()):
-        return {"name": BOOTSTRAP, "role": "admin", "token_id": BOOTSTRAP}
+        return {"name": BOOTSTRAP, "role": Role.ADMIN, "token_id": BOOTSTRAP}
     token_id, _, _ = secret.partition(".")
     item = store.get(store.token_key(token_id), consistent=True) if re.fullmatch(r"[0-9a-f]{16}", token_id) else None
     if not item or not hmac.compare_digest(item["hash"], _hash(secret)):

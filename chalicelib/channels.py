@@ -17,16 +17,17 @@ from typing import Any
 
 from . import audit, buckets, markers, store, versions
 from .clock import now_iso
+from .enums import HistoryCause, VersionStatus
 from .errors import Conflict, NotFound
 from .models import Channel, CreateChannel, HistoryEntry, UpdateChannel
 from .retry import retrying
 from .serving import get_item
 from .store import ConditionFailed
-from .versions import RUNNING
 
 LATEST = "latest"
 MOVE_ACTIONS = 5  # what point_actions writes for a move: channel, history entry, sweep marker, audit event, claim
-_MOVE_EVENTS = {"assign": "channel.assigned", "unassign": "channel.unassigned", "rollback": "channel.rolled_back"}
+_MOVE_EVENTS = {HistoryCause.ASSIGN: "channel.assigned", HistoryCause.UNASSIGN: "channel.unassigned",
+                HistoryCause.ROLLBACK: "channel.rolled_back"}
 Action = dict[str, Any]
 # What a channel copies from its version (None where unassigned); `copy` names the pages of a
 # version too large to copy into one item.
@@ -67,12 +68,12 @@ def serving(target: Target | None) -> dict[str, Any]:
     revocation = {k: val for k, val in (v.get("revocation") or {}).items() if k != "cascade_pending"} or None
     paged = v.get("copy_pages")
     return {"version": v["name"], "number": v["number"], "fingerprint": v["fingerprint"],
-            "version_status": v.get("status", "active"), "revocation": revocation,
+            "version_status": v.get("status", VersionStatus.ACTIVE), "revocation": revocation,
             "builds": None if paged else served_builds(target.builds),
             "copy": {"generation": v["copy_generation"], "pages": paged} if paged else None}
 
 
-def point_actions(bucket: str, channel: str, target: Target | None, *, cause: str | None, actor: str,
+def point_actions(bucket: str, channel: str, target: Target | None, *, cause: HistoryCause | None, actor: str,
                   previous: str | None, expect: int | None | bool = False, latest: bool = False,
                   extra: dict[str, Any] | None = None) -> list[Action]:
     """Move a channel (update + history entry) as transaction actions.
@@ -89,7 +90,7 @@ def point_actions(bucket: str, channel: str, target: Target | None, *, cause: st
     """
     now = now_iso()
     copy = serving(target)
-    held_revoked = copy["version_status"] == "revoked"
+    held_revoked = copy["version_status"] == VersionStatus.REVOKED
     index = {k: (v if held_revoked else None) for k, v in store.revoked_channel_index(bucket, channel).items()}
     fields = {**copy, **index, **(extra or {}), "updated_at": now, "updated_by": actor}
     sets = [f"#{k} = :{k}" for k, v in fields.items() if v is not None]
@@ -123,7 +124,7 @@ def point_actions(bucket: str, channel: str, target: Target | None, *, cause: st
     return [update, history_action(bucket, channel, previous, target, cause, actor, now), moved, event, *claim]
 
 
-def history_action(bucket: str, channel: str, previous: str | None, target: Target | None, cause: str,
+def history_action(bucket: str, channel: str, previous: str | None, target: Target | None, cause: HistoryCause,
                    actor: str, at: str) -> Action:
     return store.put_action({
         **store.history_key(bucket, channel, at, secrets.token_hex(4)),
@@ -132,7 +133,7 @@ def history_action(bucket: str, channel: str, previous: str | None, target: Targ
     })
 
 
-def point_latest(bucket: str, latest: dict[str, Any], target: Target | None, actor: str, cause: str,
+def point_latest(bucket: str, latest: dict[str, Any], target: Target | None, actor: str, cause: HistoryCause,
                   count_delta: int = 0) -> list[Action]:
     """Move `latest` and the bucket's latest_version together."""
     moves = point_actions(bucket, LATEST, target, cause=cause, actor=actor, previous=latest.get("version"),
@@ -185,13 +186,13 @@ def newest_active(bucket: str, excluding: set[int]) -> tuple[Target | None, list
     candidate with a consistent read."""
     guards: list[Action] = []
     for item in store.query_all(store.version_index(bucket, 0)[store.GSI1PK], index=store.GSI1, newest_first=True):
-        if item["number"] in excluding or item.get("status") == RUNNING:
+        if item["number"] in excluding or item.get("status") == VersionStatus.RUNNING:
             continue
-        if item.get("status") != "revoked":
+        if item.get("status") != VersionStatus.REVOKED:
             target = target_of(bucket, item["number"])
-            if target.version.get("status") not in ("revoked", RUNNING):
+            if target.version.get("status") not in (VersionStatus.REVOKED, VersionStatus.RUNNING):
                 return target, guards
-        guards.append(store.status_check_action(bucket, item["number"], "revoked"))
+        guards.append(store.status_check_action(bucket, item["number"], VersionStatus.REVOKED))
     return None, guards
 
 
@@ -211,9 +212,9 @@ def rollback_target(bucket: str, channel: str, excluding: set[int]) -> tuple[Tar
         for name in batch:
             if name not in found:
                 continue
-            if found[name].get("status") != "revoked":
+            if found[name].get("status") != VersionStatus.REVOKED:
                 return target_of(bucket, found[name]["number"]), guards
-            guards.append(store.status_check_action(bucket, found[name]["number"], "revoked"))
+            guards.append(store.status_check_action(bucket, found[name]["number"], VersionStatus.REVOKED))
     return None, guards
 
 
@@ -330,7 +331,7 @@ def _create(bucket: str, body: CreateChannel, actor: str) -> Channel:
                audit.event_action(bucket, "channel.created", f"channel/{body.name}", actor,
                                   after={"version": item.get("version"), "restricted": body.restricted})]
     if target:
-        actions += [history_action(bucket, body.name, None, target, "assign", actor, now),
+        actions += [history_action(bucket, body.name, None, target, HistoryCause.ASSIGN, actor, now),
                     store.claim_action(bucket, target.number, target.version.get("rev")),
                     markers.marker_action(markers.CHANNEL_MOVED, bucket, channel=body.name, from_number=None,
                                           to_number=target.number)]
@@ -372,7 +373,7 @@ def _update(bucket: str, name: str, body: UpdateChannel, actor: str) -> None:
     moved = (target.number if target else None) != item.get("number")
     # Assigning the version a channel already holds (or unassigning an empty channel) is
     # not a move: the copy is refreshed, the details applied, and no history is written.
-    cause = ("assign" if target else "unassign") if moved else None
+    cause = (HistoryCause.ASSIGN if target else HistoryCause.UNASSIGN) if moved else None
     actions = point_actions(bucket, name, target, cause=cause, actor=actor,
                             previous=item.get("version"), expect=item.get("number"), extra=details)
     if not cause and details:
@@ -399,9 +400,9 @@ def delete_channel(bucket: str, name: str, actor: str) -> Channel:
 def _assignable(bucket: str, ref: str) -> Target:
     """The version to assign, refused (409) when revoked or not yet complete."""
     version, builds = versions.load(bucket, ref)
-    if version.get("status") == "revoked":
+    if version.get("status") == VersionStatus.REVOKED:
         reason = (version.get("revocation") or {}).get("reason")
         raise Conflict(f"{version['name']} is revoked and cannot be assigned: {reason}")
-    if version.get("status") == RUNNING:
+    if version.get("status") == VersionStatus.RUNNING:
         raise Conflict(f"{version['name']} is still being built (status running) and cannot be assigned yet")
     return Target(version, builds)

@@ -10,6 +10,7 @@ from chalice import Chalice, Response
 from chalice.app import Request
 
 from . import names, roles
+from .enums import Role
 from .errors import BadRequest, NotFound, RegistryError
 from .observability import logger
 
@@ -115,7 +116,7 @@ def actor(request: Request) -> str:
 def sees_restricted(request: Request) -> bool:
     """Whether the caller may see restricted channels (contributors and admins)."""
     role = (request.context or {}).get("authorizer", {}).get("role")
-    return bool(role) and roles.allows(role, "contributor")
+    return bool(role) and roles.allows(role, Role.CONTRIBUTOR)
 
 
 def guard(routes: dict[str, dict[str, Any]]) -> Callable[[Request, Callable[[Request], Response]], Response]:

@@ -28,11 +28,11 @@ from typing import Any
 from . import ancestry, audit, channels, clock, copies, markers, store, versions
 from .channels import LATEST, Target
 from .clock import iso, now_iso
+from .enums import HistoryCause, RevocationType, VersionStatus
 from .errors import BadRequest, Conflict, Contention, NotFound
 from .models import RevokeRequest, Version
 from .retry import retrying
 from .store import ConditionFailed
-from .versions import RUNNING
 
 Marker = dict[str, Any]  # a sweep marker item as written (markers.py)
 INLINE_CASCADE = 25  # descendants a revoke/restore request handles itself; the sweep does the rest
@@ -72,7 +72,8 @@ def revoke(bucket: str, ref: str, request: RevokeRequest, actor: str) -> Version
     number = versions.resolve_number(bucket, ref)
     if when is not None and when > clock.now():
         return retrying(lambda: _schedule(bucket, number, request, iso(when), actor))
-    revocation = {"reason": request.reason, "revoked_by": actor, "revocation_type": "direct",
+    revocation = {"reason": request.reason, "revoked_by": actor,
+                  "revocation_type": RevocationType.DIRECT,
                   "skip_descendants_revocation": request.skip_descendants_revocation,
                   "disable_rollback_channels": request.disable_rollback_channels}
     result, cascade = retrying(lambda: _revoke_now(bucket, number, revocation, expect_status=None))
@@ -103,7 +104,7 @@ def continue_cascade(marker: dict[str, Any], budget: int, actor: str = "sweep") 
     bucket, number, mode = marker["bucket"], marker["number"], marker.get("mode", "revoke")
     source = store.get(store.version_key(bucket, number))
     source_name = f"{bucket}/{source['name']}" if source else None
-    still_wanted = source and (source["status"] == "revoked") == (mode == "revoke")
+    still_wanted = source and (source["status"] == VersionStatus.REVOKED) == (mode == "revoke")
     changed = 0
     queue, seen = deque([(bucket, number)]), {(bucket, number)}
     while source and still_wanted and queue:
@@ -130,8 +131,9 @@ def continue_cascade(marker: dict[str, Any], budget: int, actor: str = "sweep") 
 
 def _should_change(item: dict[str, Any], mode: str, source_name: str | None) -> bool:
     if mode == "revoke":
-        return item["status"] != "revoked"  # a direct or other inherited revocation stands
-    return item["status"] == "revoked" and (item.get("revocation") or {}).get("inherited_from") == source_name
+        return item["status"] != VersionStatus.REVOKED  # a direct or other inherited revocation stands
+    return (item["status"] == VersionStatus.REVOKED
+            and (item.get("revocation") or {}).get("inherited_from") == source_name)
 
 
 def _apply_to_descendant(ref: tuple[str, int], mode: str, source: dict[str, Any], source_name: str | None,
@@ -140,7 +142,7 @@ def _apply_to_descendant(ref: tuple[str, int], mode: str, source: dict[str, Any]
         if mode == "revoke":
             revocation = source.get("revocation") or {}
             inherited = {"reason": revocation.get("reason"), "revoked_by": revocation.get("revoked_by"),
-                         "revocation_type": "inherited", "inherited_from": source_name,
+                         "revocation_type": RevocationType.INHERITED, "inherited_from": source_name,
                          "skip_descendants_revocation": False,
                          "disable_rollback_channels": bool(revocation.get("disable_rollback_channels"))}
             retrying(lambda: _revoke_now(*ref, inherited, expect_status=None, actor=actor))
@@ -166,7 +168,8 @@ def apply_due(page_size: int = 100) -> list[str]:
         due_at = revocation.get("revoke_at")
         try:
             retrying(lambda: _revoke_now(item["bucket"], item["number"], revocation,
-                                       expect_status="revocation_scheduled", expect_revoke_at=due_at, actor="sweep"))
+                                       expect_status=VersionStatus.REVOCATION_SCHEDULED, expect_revoke_at=due_at,
+                                       actor="sweep"))
             applied.append(f"{item['bucket']}/{item['name']}")
         except (Conflict, NotFound, Contention):
             continue  # restored, rescheduled, deleted or applied by a concurrent sweep
@@ -210,7 +213,7 @@ def _delete(bucket: str, number: int, keys: list[store.Item], rollback_channels:
                 _version_update(version, None),
                 audit.event_action(bucket, "version.deleted", version["name"], actor,
                                    before={"fingerprint": version["fingerprint"], "status": version["status"]})]
-    actions += _move_off(bucket, version, holding, actor, cause="delete", count_delta=-1)
+    actions += _move_off(bucket, version, holding, actor, cause=HistoryCause.DELETE, count_delta=-1)
     if not any(c.get("managed") for c in holding):
         actions.append(channels.bucket_summary(bucket, count_delta=-1))
     audit.commit(actions)
@@ -231,11 +234,12 @@ def _refuse_if_held(bucket: str, version: dict[str, Any], rollback_channels: boo
 
 def _schedule(bucket: str, number: int, request: RevokeRequest, revoke_at: str, actor: str) -> Version:
     version, builds = versions.load(bucket, f"v{number}")
-    _refuse_unless(version, ("active", "revocation_scheduled"), "scheduled for revocation")
-    revocation = {"reason": request.reason, "revoke_at": revoke_at, "revoked_by": actor, "revocation_type": "direct",
+    _refuse_unless(version, (VersionStatus.ACTIVE, VersionStatus.REVOCATION_SCHEDULED), "scheduled for revocation")
+    revocation = {"reason": request.reason, "revoke_at": revoke_at, "revoked_by": actor,
+                  "revocation_type": RevocationType.DIRECT,
                   "skip_descendants_revocation": request.skip_descendants_revocation,
                   "disable_rollback_channels": request.disable_rollback_channels}
-    updated = {**version, "status": "revocation_scheduled", "revocation": revocation}
+    updated = {**version, "status": VersionStatus.REVOCATION_SCHEDULED, "revocation": revocation}
     actions = [_version_update(version, updated, schedule=revoke_at),
                audit.event_action(bucket, "version.revocation_scheduled", version["name"], actor,
                                   before=version["status"], after=revocation)]
@@ -252,18 +256,20 @@ def _revoke_now(bucket: str, number: int, revocation: dict[str, Any], expect_sta
     version, builds = versions.load(bucket, f"v{number}")
     # An inherited revocation reaches a version still being written too (it is then never
     # completed as active); a direct one waits until the version is complete.
-    inherited = revocation.get("revocation_type") == "inherited"
-    _refuse_unless(version, ("active", "revocation_scheduled") + ((RUNNING,) if inherited else ()), "revoked")
+    inherited = revocation.get("revocation_type") == RevocationType.INHERITED
+    _refuse_unless(version, (VersionStatus.ACTIVE, VersionStatus.REVOCATION_SCHEDULED)
+                   + ((VersionStatus.RUNNING,) if inherited else ()), "revoked")
     if expect_status and (version["status"] != expect_status
                           or (version.get("revocation") or {}).get("revoke_at") != expect_revoke_at):
         raise Conflict(f"{version['name']} is no longer scheduled for that revocation")
     stamp = now_iso()
     revocation = {**revocation, "revoked_at": stamp}
     revocation.pop("revoke_at", None)
-    cascade = revocation["revocation_type"] == "direct" and not revocation.get("skip_descendants_revocation")
+    cascade = (revocation["revocation_type"] == RevocationType.DIRECT
+               and not revocation.get("skip_descendants_revocation"))
     if cascade:
         revocation["cascade_pending"] = True
-    updated = {**version, "status": "revoked", "revocation": revocation, "updated_at": stamp}
+    updated = {**version, "status": VersionStatus.REVOKED, "revocation": revocation, "updated_at": stamp}
     holding = channels.holding(bucket, number)
     actor = actor or revocation.get("revoked_by") or "registry"
     actions = [ancestry.with_inherited_status(_version_update(version, updated), revocation),
@@ -277,34 +283,36 @@ def _revoke_now(bucket: str, number: int, revocation: dict[str, Any], expect_sta
     if revocation.get("disable_rollback_channels"):
         kept = [c for c in holding if not c.get("managed")]
         actions += channels.refresh_actions(bucket, kept, Target(updated, builds), actor)
-        actions += _move_off(bucket, version, [c for c in holding if c.get("managed")], actor, cause="revoke")
+        managed = [c for c in holding if c.get("managed")]
+        actions += _move_off(bucket, version, managed, actor, cause=HistoryCause.REVOKE)
     else:
-        actions += _move_off(bucket, version, holding, actor, cause="revoke")
+        actions += _move_off(bucket, version, holding, actor, cause=HistoryCause.REVOKE)
     audit.commit(actions)
     return versions.to_version(updated), markers.written(started)
 
 
 def _restore(bucket: str, number: int, actor: str, cascade: bool = True) -> tuple[Version, Marker | None]:
     version, builds = versions.load(bucket, f"v{number}")
-    if version["status"] not in ("revoked", "revocation_scheduled"):
+    if version["status"] not in (VersionStatus.REVOKED, VersionStatus.REVOCATION_SCHEDULED):
         raise Conflict(f"{version['name']} is neither revoked nor scheduled for revocation")
     _refuse_under_revoked_parent(version)
-    updated = {**version, "status": "active", "revocation": None, "updated_at": now_iso()}
+    updated = {**version, "status": VersionStatus.ACTIVE, "revocation": None, "updated_at": now_iso()}
     actions = [_version_update(version, updated),
                markers.marker_action(markers.VERSION_STATUS, bucket, number=number),
                audit.event_action(bucket, "version.restored", version["name"], actor, before=version["status"],
-                                  after="active")]
+                                  after=VersionStatus.ACTIVE)]
     actions += ancestry.restored_actions(actions[0], version, updated)
     revocation = version.get("revocation") or {}
     started = None
-    if cascade and version["status"] == "revoked" and revocation.get("revocation_type") == "direct" \
+    if cascade and version["status"] == VersionStatus.REVOKED \
+            and revocation.get("revocation_type") == RevocationType.DIRECT \
             and not revocation.get("skip_descendants_revocation"):
         started = markers.marker_action(markers.CASCADE, bucket, number=number, mode="restore")
         actions.append(started)
     actions += _refresh_holders(bucket, updated, builds, actor)
     latest = store.get(store.channel_key(bucket, LATEST)) or {}
-    if version["status"] == "revoked" and number > latest.get("number", 0):
-        actions += channels.point_latest(bucket, latest, Target(updated, builds), actor, cause="restore")
+    if version["status"] == VersionStatus.REVOKED and number > latest.get("number", 0):
+        actions += channels.point_latest(bucket, latest, Target(updated, builds), actor, cause=HistoryCause.RESTORE)
     else:  # `latest` was judged to stay where it is: only if it still is
         actions.append(store.channel_holds_action(bucket, LATEST, latest.get("number")))
     audit.commit(actions)
@@ -312,7 +320,7 @@ def _restore(bucket: str, number: int, actor: str, cascade: bool = True) -> tupl
 
 
 def _refuse_unless(version: dict[str, Any], allowed: tuple[str, ...], what: str) -> None:
-    if version["status"] == "revoked" and "revoked" not in allowed:
+    if version["status"] == VersionStatus.REVOKED and VersionStatus.REVOKED not in allowed:
         raise Conflict(f"{version['name']} is already revoked")
     if version["status"] not in allowed:
         raise Conflict(f"{version['name']} is still being built (status running) and cannot be {what}")
@@ -321,7 +329,7 @@ def _refuse_unless(version: dict[str, Any], allowed: tuple[str, ...], what: str)
 def _refuse_under_revoked_parent(version: dict[str, Any]) -> None:
     parents = version.get("parents") or []
     found = store.get_many([store.version_key(p["bucket"], p["number"]) for p in parents]) if parents else []
-    revoked = [f"{p['bucket']}/{p['name']}" for p in found if p.get("status") == "revoked"]
+    revoked = [f"{p['bucket']}/{p['name']}" for p in found if p.get("status") == VersionStatus.REVOKED]
     if revoked:
         raise Conflict(f"{version['name']} cannot be restored while its parent {', '.join(revoked)} is revoked; "
                        "restore the parent first")
@@ -363,7 +371,7 @@ def _refresh_holders(bucket: str, updated: dict[str, Any], builds: list[dict[str
 
 
 def _move_off(bucket: str, version: dict[str, Any], holding: list[dict[str, Any]], actor: str,
-              cause: str, count_delta: int = 0) -> list[Action]:
+              cause: HistoryCause, count_delta: int = 0) -> list[Action]:
     """Move every channel in `holding` off `version`: user channels roll back (history cause
     `rollback`), `latest` recomputes (cause `revoke` or `delete`). Each choice comes with
     guards that the versions it skipped are still revoked."""
@@ -375,6 +383,7 @@ def _move_off(bucket: str, version: dict[str, Any], holding: list[dict[str, Any]
             actions += guards + channels.point_latest(bucket, channel, target, actor, cause=cause, count_delta=count_delta)
         else:
             target, guards = channels.rollback_target(bucket, channel["name"], gone)
-            actions += guards + channels.point_actions(bucket, channel["name"], target, cause="rollback", actor=actor,
-                                                       previous=version["name"], expect=version["number"])
+            actions += guards + channels.point_actions(bucket, channel["name"], target, cause=HistoryCause.ROLLBACK,
+                                                       actor=actor, previous=version["name"],
+                                                       expect=version["number"])
     return actions

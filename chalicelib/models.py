@@ -6,6 +6,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
+from .enums import (
+    AncestryStatus,
+    FoundBy,
+    HistoryCause,
+    IngestionStatus,
+    ResolvedAt,
+    RevocationType,
+    Role,
+    VersionStatus,
+)
+
 from .names import (  # noqa: F401 - re-exported: the name rules live in names.py
     BUCKET_NAME_PATTERN,
     CHANNEL_NAME_PATTERN,
@@ -43,8 +54,6 @@ Description = Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION)]
 VersionRef = Annotated[str, StringConstraints(pattern=VERSION_REF_PATTERN)]  # `v3` or a fingerprint
 Moment = Annotated[str, StringConstraints(max_length=64)]  # a time or a duration, parsed later
 
-VersionStatus = Literal["active", "revoked", "revocation_scheduled", "running"]
-IngestionStatus = Literal["accepted", "partial", "rejected"]
 
 
 class Body(BaseModel):
@@ -118,9 +127,6 @@ class ParentHint(BaseModel):
     source_artifact: str | None = None
 
 
-AncestryStatus = Literal["up_to_date", "out_of_date", "undetermined", "parent_revoked"]
-
-
 class ParentLink(BaseModel):
     """A resolved parent: which version, taken from which channel (if any), found how; for a
     `parent_channel` hint, whether through the channel's history at the build time or as it
@@ -131,8 +137,8 @@ class ParentLink(BaseModel):
     version: str
     fingerprint: str
     channel: str | None = None
-    found_by: Literal["parent_version", "parent_channel", "source_artifact"]
-    resolved_at: Literal["build_time", "upload"] | None = None
+    found_by: FoundBy
+    resolved_at: ResolvedAt | None = None
     resolution: str | None = None
 
 
@@ -141,7 +147,7 @@ class Version(BaseModel):
     name: str
     number: int
     fingerprint: str
-    status: VersionStatus = "active"
+    status: VersionStatus = VersionStatus.ACTIVE
     created_at: str
     updated_at: str
     build_count: int = 0
@@ -188,7 +194,6 @@ class Ingestion(BaseModel):
 # ---- channels ---------------------------------------------------------------------------
 
 ChannelName = Annotated[str, StringConstraints(pattern=CHANNEL_NAME_PATTERN)]
-HistoryCause = Literal["assign", "unassign", "rollback", "ingest", "revoke", "restore", "delete", "create"]
 
 
 class CreateChannel(Body):
@@ -211,7 +216,7 @@ class Revocation(BaseModel):
     revoked_at: str | None = None
     revoke_at: str | None = None
     revoked_by: str | None = None
-    revocation_type: Literal["direct", "inherited"] = "direct"
+    revocation_type: RevocationType = RevocationType.DIRECT
     inherited_from: str | None = None
     skip_descendants_revocation: bool = False
     disable_rollback_channels: bool = False
@@ -275,12 +280,9 @@ Version.model_rebuild()
 
 # ---- tokens -----------------------------------------------------------------------------
 
-Role = Literal["viewer", "contributor", "admin"]
-
-
 class CreateToken(Body):
     name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._@:-]{0,63}$")]
-    role: Role
+    role: Role = Field(strict=False)  # the JSON string: strict mode takes only Role members from Python
     expires_at: Moment | None = None
 
 

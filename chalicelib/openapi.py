@@ -255,7 +255,7 @@ def _model_schemas() -> tuple[dict[str, Schema], set[str]]:
     _, request_top = models_json_schema([(r, "validation") for r in requests], ref_template=REF)
     _, response_top = models_json_schema([(r, "serialization") for r in responses], ref_template=REF)
     request_defs, response_defs = request_top["$defs"], response_top["$defs"]
-    clash = set(request_defs) & set(response_defs)
+    clash = {name for name in set(request_defs) & set(response_defs) if request_defs[name] != response_defs[name]}
     assert not clash, f"models used in both requests and responses: {clash}"
     # Responses are `model_dump()`ed whole: every field is present (null when unset) and no other.
     for schema in response_defs.values():

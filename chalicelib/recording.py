@@ -27,10 +27,10 @@ from typing import Any
 from . import ancestry, audit, buckets, channels, copies, store, versions
 from .channels import LATEST, Target
 from .clock import now_iso
+from .enums import HistoryCause, VersionStatus
 from .manifest import ParsedBuild, ParsedRun
 from .models import IngestedVersion
 from .retry import retrying
-from .versions import RUNNING
 
 Action = dict[str, Any]
 # The creating transaction's own items besides builds: bucket, fingerprint, version, the
@@ -89,7 +89,7 @@ def _create(run: ParsedRun, bucket: dict[str, Any], actor: str) -> IngestedVersi
     whole = (len(writes) <= store.TRANSACTION_LIMIT - FIXED_ROOM
              and 2 * sum(store.action_size(a) for a in writes) < store.TRANSACTION_BYTES - 100_000
              and copies.size(channels.served_builds(builds)) <= channels.INLINE_COPY_BYTES)
-    status = "revoked" if inherited else "active" if whole else RUNNING
+    status = VersionStatus.REVOKED if inherited else VersionStatus.ACTIVE if whole else VersionStatus.RUNNING
     version = {
         **store.version_key(run.bucket, number), **store.version_index(run.bucket, number),
         "bucket": run.bucket, "number": number, "name": name, "fingerprint": run.fingerprint,
@@ -128,7 +128,7 @@ def _create(run: ParsedRun, bucket: dict[str, Any], actor: str) -> IngestedVersi
                store.put_action(version, "attribute_not_exists(PK)"), *extra]
     if whole:
         latest = [] if inherited else channels.point_actions(
-            run.bucket, LATEST, Target(version, builds), cause="ingest", actor=actor,
+            run.bucket, LATEST, Target(version, builds), cause=HistoryCause.INGEST, actor=actor,
             previous=bucket.get("latest_version"), latest=True)
         audit.commit(created + latest + writes + [_created_event(version, run, parents, actor)])
     else:
@@ -162,7 +162,7 @@ def _extend(run: ParsedRun, number: int, actor: str) -> IngestedVersion:
         _write_in_chunks(run.bucket, number, _build_writes(run.bucket, number, missing, items, now), actor,
                          added_event=True)
     version = store.get(store.version_key(run.bucket, number)) or {}
-    if version.get("status") == RUNNING:
+    if version.get("status") == VersionStatus.RUNNING:
         _complete(run.bucket, number, actor, run, version.get("parents") or [])
     elif missing:
         _recopy(run.bucket, number, actor)
@@ -235,15 +235,15 @@ def _complete(bucket: str, number: int, actor: str, run: ParsedRun, parents: lis
     revocation reached it while it ran), copy pages, `latest` unless a newer version holds it."""
     def attempt() -> None:
         version, builds = versions.load(bucket, f"v{number}")
-        if version["status"] != RUNNING:
+        if version["status"] != VersionStatus.RUNNING:
             return  # completed by a concurrent delivery
-        final = "revoked" if version.get("revocation") else "active"
+        final = VersionStatus.REVOKED if version.get("revocation") else VersionStatus.ACTIVE
         updated = {**version, **_copy_fields(bucket, version, builds), "status": final, "build_count": len(builds)}
         clause, condition, values = store.rev_clause(version.get("rev"))
         fields: dict[str, Any] = {"status": final, "build_count": len(builds), "updated_at": now_iso(),
                                   **{k: updated[k] for k in ("copy_generation", "copy_pages") if k in updated}}
         values.update({f":{k}": v for k, v in fields.items()})
-        values[":running"] = RUNNING
+        values[":running"] = VersionStatus.RUNNING
         complete = store.update_action(
             store.version_key(bucket, number),
             "SET " + ", ".join(f"#{k} = :{k}" for k in fields) + f", {clause} REMOVE expected_builds",
@@ -251,8 +251,8 @@ def _complete(bucket: str, number: int, actor: str, run: ParsedRun, parents: lis
         updated["rev"] = values[":rev_next"]
         actions = [complete, _created_event(updated, run, parents, actor)]
         latest = store.get(store.channel_key(bucket, LATEST)) or {}
-        if final == "active" and latest.get("number", 0) < number:
-            actions += channels.point_latest(bucket, latest, Target(updated, builds), actor, cause="ingest")
+        if final == VersionStatus.ACTIVE and latest.get("number", 0) < number:
+            actions += channels.point_latest(bucket, latest, Target(updated, builds), actor, cause=HistoryCause.INGEST)
         else:
             actions.append(store.channel_holds_action(bucket, LATEST, latest.get("number")))
         audit.commit(actions)
