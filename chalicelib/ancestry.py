@@ -36,6 +36,7 @@ from .enums import AncestryStatus, RevocationType, VersionStatus
 from .errors import BadRequest, NotFound
 from .findings import Finding
 from .manifest import ParsedRun
+from .models import Ancestry, Descendants
 
 # Worst last: a version's ancestry status is the worst of its links.
 SEVERITY = (AncestryStatus.UP_TO_DATE, AncestryStatus.UNDETERMINED, AncestryStatus.OUT_OF_DATE,
@@ -386,20 +387,21 @@ def _summary(item: dict[str, Any]) -> dict[str, Any]:
             "revocation": item.get("revocation")}
 
 
-def ancestry(bucket: str, ref: str, see_restricted: bool = True) -> dict[str, Any]:
+def ancestry(bucket: str, ref: str, see_restricted: bool = True) -> Ancestry:
     """Parents with their live status and the direct children of a version (for a viewer,
     without the restricted channels its links name)."""
     version, _ = versions.load(bucket, ref)
     status, links = evaluate(version.get("parents", []), version.get("unresolved", []),
                              version["status"] == VersionStatus.REVOKED)
     shown = findings.visibility(findings.channels_in([*links, *(link["finding"] for link in links)]), see_restricted)
-    return {"bucket": bucket, "version": version["name"], "fingerprint": version["fingerprint"],
-            "status": version["status"], "ancestry_status": status,
-            "parents": [findings.link({k: v for k, v in link.items() if k != "number"}, shown) for link in links],
-            "children": _summaries(child_refs(bucket, version["number"]))}
+    return Ancestry.model_validate({
+        "bucket": bucket, "version": version["name"], "fingerprint": version["fingerprint"],
+        "status": version["status"], "ancestry_status": status,
+        "parents": [findings.link({k: v for k, v in link.items() if k != "number"}, shown) for link in links],
+        "children": _summaries(child_refs(bucket, version["number"]))})
 
 
-def descendants(bucket: str, ref: str, max_depth: int, max_nodes: int = 500) -> dict[str, Any]:
+def descendants(bucket: str, ref: str, max_depth: int, max_nodes: int = 500) -> Descendants:
     """The descendant tree, breadth first, to `max_depth` levels; each node once (a cycle,
     impossible by construction, would stop at a node already seen)."""
     if not 1 <= max_depth <= 20:
@@ -422,7 +424,8 @@ def descendants(bucket: str, ref: str, max_depth: int, max_nodes: int = 500) -> 
             nodes[key] = {**child, "children": []}
             nodes[ref_]["children"].append(nodes[key])
             queue.append((key, depth + 1))
-    return {"root": nodes[(bucket, root["number"])], "count": len(nodes) - 1, "truncated": truncated}
+    return Descendants.model_validate({"root": nodes[(bucket, root["number"])], "count": len(nodes) - 1,
+                                       "truncated": truncated})
 
 
 def retry_unresolved(bucket: str, number: int) -> list[dict[str, Any]]:
