@@ -187,12 +187,12 @@ def consumer_query(bucket: str, channel: str) -> Response:
 # ---- artifacts and compliance -------------------------------------------------------------------------
 
 @api("/artifacts/{external_id}", methods=["GET"])
-def artifact(external_id: str) -> Response:
+def get_artifact(external_id: str) -> Response:
     return respond(artifacts.lookup(unquote(external_id), sees_restricted(current_request(app))))
 
 
 @api("/artifacts", methods=["GET"])
-def artifact_by_query() -> Response:
+def get_artifact_by_id() -> Response:
     """For IDs with slashes (Azure resource IDs): GET /artifacts?id=/subscriptions/..."""
     request = current_request(app)
     return respond(artifacts.lookup(required(request, "id"), sees_restricted(request)))
@@ -205,7 +205,7 @@ def compliance_check() -> Response:
 
 
 @api("/compliance/sweep", methods=["POST"])
-def run_sweep() -> Response:
+def compliance_sweep() -> Response:
     return respond(compliance.sweep())
 
 
@@ -261,9 +261,10 @@ def delete_token(token_id: str) -> Response:
 
 
 # ---- the page and the API description ---------------------------------------------------
+# (each route above has its OpenAPI declaration, by view function name, in chalicelib/openapi.py)
 
 @app.route("/", methods=["GET"])
-def index() -> Response:
+def web_page() -> Response:
     return web.page("index.html")
 
 
@@ -274,4 +275,4 @@ def static_asset(asset: str) -> Response:
 
 @app.route("/openapi.json", methods=["GET"])
 def openapi_document() -> Response:
-    return respond(openapi.document())
+    return respond(openapi.document(app.routes))

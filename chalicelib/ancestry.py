@@ -32,14 +32,17 @@ from typing import Any
 from . import audit, clock, findings, markers, rules, storage, versions
 from .channels import LATEST
 from .clock import now_iso
+from .enums import AncestryStatus, RevocationType, VersionStatus
 from .errors import BadRequest, NotFound
 from .findings import Finding
 from .manifest import ParsedRun
+from .models import Ancestry, Descendants
 # The rules of link statuses and findings (pure, unit-tested) live in rules.py.
 from .rules import STALE_STATUSES, attention  # noqa: F401 - STALE_STATUSES: re-exported (artifacts.py)
 
-_STATUS_EVENTS = {"out_of_date": "descendant.outdated", "parent_revoked": "descendant.parent_revoked",
-                  "undetermined": "descendant.undetermined"}
+_STATUS_EVENTS: dict[str, str] = {AncestryStatus.OUT_OF_DATE: "descendant.outdated",
+                                  AncestryStatus.PARENT_REVOKED: "descendant.parent_revoked",
+                                  AncestryStatus.UNDETERMINED: "descendant.undetermined"}
 Action = dict[str, Any]
 Ref = tuple[str, int]
 
@@ -187,17 +190,17 @@ def inherited_status(revocation: dict[str, Any]) -> dict[str, Any]:
     """A descendant revoked by inheritance stores why as its ancestry status (`parent_revoked`,
     naming the ancestor): the fields to set in the revoking update itself (a transaction
     touches an item once). Nothing for any other revocation."""
-    if revocation.get("revocation_type") != "inherited":
+    if revocation.get("revocation_type") != RevocationType.INHERITED:
         return {}
     found = rules.inherited_findings(revocation)
-    return {"ancestry_status": "parent_revoked", "ancestry_findings": found, "ancestry_checked_at": now_iso()}
+    return {"ancestry_status": AncestryStatus.PARENT_REVOKED, "ancestry_findings": found, "ancestry_checked_at": now_iso()}
 
 
 def restored(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], list[Action]]:
     """A revoked version back in use: its ancestry is checked again now (what was stored dates
     from before, or says an ancestor was revoked). Returns the fields to set in the restoring
     update, and the flagged list's change."""
-    if before["status"] != "revoked" or not (before.get("parents") or before.get("unresolved")):
+    if before["status"] != VersionStatus.REVOKED or not (before.get("parents") or before.get("unresolved")):
         return {}, []
     status, links = evaluate(before.get("parents") or [], before.get("unresolved") or [])
     found = attention(links)
@@ -255,20 +258,21 @@ def _summary(item: dict[str, Any]) -> dict[str, Any]:
             "revocation": item.get("revocation")}
 
 
-def ancestry(bucket: str, ref: str, see_restricted: bool = True) -> dict[str, Any]:
+def ancestry(bucket: str, ref: str, see_restricted: bool = True) -> Ancestry:
     """Parents with their live status and the direct children of a version (for a viewer,
     without the restricted channels its links name)."""
     version, _ = versions.load(bucket, ref)
     status, links = evaluate(version.get("parents", []), version.get("unresolved", []),
-                             version["status"] == "revoked")
+                             version["status"] == VersionStatus.REVOKED)
     shown = findings.visibility(findings.channels_in([*links, *(link["finding"] for link in links)]), see_restricted)
-    return {"bucket": bucket, "version": version["name"], "fingerprint": version["fingerprint"],
-            "status": version["status"], "ancestry_status": status,
-            "parents": [findings.link({k: v for k, v in link.items() if k != "number"}, shown) for link in links],
-            "children": _summaries(child_refs(bucket, version["number"]))}
+    return Ancestry.model_validate({
+        "bucket": bucket, "version": version["name"], "fingerprint": version["fingerprint"],
+        "status": version["status"], "ancestry_status": status,
+        "parents": [findings.link({k: v for k, v in link.items() if k != "number"}, shown) for link in links],
+        "children": _summaries(child_refs(bucket, version["number"]))})
 
 
-def descendants(bucket: str, ref: str, max_depth: int, max_nodes: int = 500) -> dict[str, Any]:
+def descendants(bucket: str, ref: str, max_depth: int, max_nodes: int = 500) -> Descendants:
     """The descendant tree, breadth first, to `max_depth` levels; each node once (a cycle,
     impossible by construction, would stop at a node already seen)."""
     if not 1 <= max_depth <= 20:
@@ -291,7 +295,8 @@ def descendants(bucket: str, ref: str, max_depth: int, max_nodes: int = 500) -> 
             nodes[key] = {**child, "children": []}
             nodes[ref_]["children"].append(nodes[key])
             queue.append((key, depth + 1))
-    return {"root": nodes[(bucket, root["number"])], "count": len(nodes) - 1, "truncated": truncated}
+    return Descendants.model_validate({"root": nodes[(bucket, root["number"])], "count": len(nodes) - 1,
+                                       "truncated": truncated})
 
 
 def retry_unresolved(bucket: str, number: int) -> list[dict[str, Any]]:
@@ -338,7 +343,7 @@ def recheck(bucket: str, number: int) -> tuple[dict[str, Any], str | None, str |
     too: outdated propagates down the chain, one level per marker, bounded per sweep run.
     """
     version = storage.versions.version(bucket, number)
-    if not version or version["status"] == "revoked" or not (version.get("parents") or version.get("unresolved")):
+    if not version or version["status"] == VersionStatus.REVOKED or not (version.get("parents") or version.get("unresolved")):
         return None  # a revoked version is out of use: its stored ancestry is left as it was
     status, links = evaluate(version.get("parents", []), version.get("unresolved", []))
     found = attention(links)
@@ -349,7 +354,8 @@ def recheck(bucket: str, number: int) -> tuple[dict[str, Any], str | None, str |
         markers.marker_action(markers.VERSION_STATUS, bucket, number=number)]
     if status != old:
         actions.append(audit.event_action(
-            bucket, _STATUS_EVENTS.get(status or "up_to_date", "descendant.up_to_date"), version["name"], "sweep",
+            bucket, _STATUS_EVENTS.get(status or AncestryStatus.UP_TO_DATE, "descendant.up_to_date"), version["name"],
+            "sweep",
             before=old, after=status, messages=findings.messages(found),
             viewer_messages=findings.messages(found, findings.nothing)))
     audit.commit(actions)

@@ -17,7 +17,9 @@ from typing import Any
 
 from . import ancestry, findings, plans, storage
 from .channels import LATEST
+from .enums import Verdict, VersionStatus
 from .errors import BadRequest, NotFound
+from .models import ArtifactLookup, ComplianceCheck
 
 
 def _matches(external_id: str) -> list[dict[str, Any]]:
@@ -26,7 +28,7 @@ def _matches(external_id: str) -> list[dict[str, Any]]:
     return storage.versions.artifact_entries(external_id)
 
 
-def lookup(external_id: str, see_restricted: bool = True) -> dict[str, Any]:
+def lookup(external_id: str, see_restricted: bool = True) -> ArtifactLookup:
     """Which bucket, version and build produced an artifact, with their status (newest first)."""
     matches = _matches(external_id)
     if not matches:
@@ -45,10 +47,10 @@ def lookup(external_id: str, see_restricted: bool = True) -> dict[str, Any]:
                           "revocation": version.get("revocation")})
     if not found:
         raise NotFound(f"no artifact {external_id!r} in the registry")
-    return {"external_id": external_id, **found[0], "matches": found}
+    return ArtifactLookup.model_validate({"external_id": external_id, **found[0], "matches": found})
 
 
-def check_body(body: Any, see_restricted: bool = True) -> dict[str, Any]:
+def check_body(body: Any, see_restricted: bool = True) -> ComplianceCheck:
     """`{"artifacts": [...]}` or a Terraform plan (`terraform show -json`) → check()."""
     try:
         ids = plans.artifact_ids_from_request(body)
@@ -57,7 +59,7 @@ def check_body(body: Any, see_restricted: bool = True) -> dict[str, Any]:
     return check(ids, see_restricted)
 
 
-def check(ids: list[str], see_restricted: bool = True) -> dict[str, Any]:
+def check(ids: list[str], see_restricted: bool = True) -> ComplianceCheck:
     """A verdict per artifact ID and an overall pass/fail: one Query per ID, one BatchGet of
     the versions and buckets, one per ancestry level walked up (only for versions otherwise
     `ok`), and for a viewer one of the channels its messages would name."""
@@ -65,15 +67,16 @@ def check(ids: list[str], see_restricted: bool = True) -> dict[str, Any]:
     newest = {i: max(m, key=lambda x: (x["created_at"], x["number"])) for i, m in matches.items() if m}
     refs = [(m["bucket"], m["number"]) for m in newest.values()]
     versions, buckets = storage.versions.with_buckets(refs)
-    current = [v for v in versions.values() if v["status"] != "revoked" and not _newer(v, buckets)
+    current = [v for v in versions.values() if v["status"] != VersionStatus.REVOKED and not _newer(v, buckets)
                and v.get("ancestry_status") not in ancestry.STALE_STATUSES]
     inherited = ancestry.stale_ancestry(current)
     named = findings.channels_in([*inherited.values(),
                                   *(f for v in versions.values() for f in v.get("ancestry_findings") or [])])
     shown = findings.visibility(named | {(b, LATEST) for b in buckets}, see_restricted)
     results = [_verdict(i, newest.get(i), versions, buckets, inherited, shown) for i in ids]
-    counts = {v: sum(r["verdict"] == v for r in results) for v in ("ok", "out_of_date", "revoked", "unknown")}
-    return {"passed": counts["revoked"] == 0, "counts": counts, "results": results}
+    counts = {v: sum(r["verdict"] == v for r in results) for v in Verdict}
+    return ComplianceCheck.model_validate({"passed": counts[Verdict.REVOKED] == 0, "counts": counts,
+                                           "results": results})
 
 
 def _newer(version: dict[str, Any], buckets: dict[str, dict[str, Any]]) -> str | None:
@@ -86,25 +89,25 @@ def _verdict(external_id: str, match: dict[str, Any] | None, versions: dict, buc
              inherited: dict[tuple[str, int], findings.Finding], shown: findings.Shown) -> dict[str, Any]:
     version = versions.get((match["bucket"], match["number"])) if match else None
     if not version:
-        return {"artifact": external_id, "verdict": "unknown", "message": "the registry has no record of it"}
+        return {"artifact": external_id, "verdict": Verdict.UNKNOWN, "message": "the registry has no record of it"}
     where = {"artifact": external_id, "bucket": version["bucket"], "version": version["name"]}
     bucket, name = version["bucket"], version["name"]
-    if version["status"] == "revoked":
+    if version["status"] == VersionStatus.REVOKED:
         reason = (version.get("revocation") or {}).get("reason")
-        return {**where, "verdict": "revoked", "message": f"{bucket} {name} is revoked: {reason}"}
+        return {**where, "verdict": Verdict.REVOKED, "message": f"{bucket} {name} is revoked: {reason}"}
     latest = _newer(version, buckets)
     if latest:
         newer = f"a newer version, {latest}; this is {name}" if shown(bucket, LATEST) \
             else f"a newer version than {name}"
-        return {**where, "verdict": "out_of_date", "message": f"{bucket} has {newer}"}
+        return {**where, "verdict": Verdict.OUT_OF_DATE, "message": f"{bucket} has {newer}"}
     if version.get("ancestry_status") in ancestry.STALE_STATUSES:
-        return {**where, "verdict": "out_of_date",
+        return {**where, "verdict": Verdict.OUT_OF_DATE,
                 "message": "; ".join(findings.stored_messages(version, shown))
                 or f"its ancestry is {version['ancestry_status'].replace('_', ' ')}"}
     walked = inherited.get((bucket, version["number"]))
     if walked:
-        return {**where, "verdict": "out_of_date", "message": findings.sentence(walked, shown)}
-    return {**where, "verdict": "ok", "message": f"{bucket} {name} is current"}
+        return {**where, "verdict": Verdict.OUT_OF_DATE, "message": findings.sentence(walked, shown)}
+    return {**where, "verdict": Verdict.OK, "message": f"{bucket} {name} is current"}
 
 
 def _versions(matches: list[dict[str, Any]]) -> dict[tuple[str, int], dict[str, Any]]:

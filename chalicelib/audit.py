@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from . import aws, names, storage
 from .clock import now_iso
 from .errors import NotFound
+from .models import AuditEvent
 from .observability import logger
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ def publish(events: list[dict[str, Any]]) -> None:
 
 
 def list_events(bucket: str | None, limit: int, token: str | None, see_restricted: bool = True
-                ) -> tuple[list[dict[str, Any]], str | None]:
+                ) -> tuple[list[AuditEvent], str | None]:
     """A bucket's events (None: the registry-wide ones), newest first, one Query page.
 
     For a viewer (`see_restricted` False) the page is filtered (`for_viewers`), so it may
@@ -80,7 +81,7 @@ def list_events(bucket: str | None, limit: int, token: str | None, see_restricte
     events, next_token = storage.events.events_page(bucket, token, limit)
     if not see_restricted and bucket is not None:
         events = for_viewers(bucket, events)
-    return events, next_token
+    return [AuditEvent.model_validate(e) for e in events], next_token
 
 
 CHANNEL_TARGET = "channel/"

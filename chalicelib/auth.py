@@ -29,8 +29,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from . import audit, aws, clock, storage
+from .enums import Role
 from .errors import BadRequest, NotFound
-from .models import CreateToken, Token
+from .models import CreatedToken, CreateToken, Identity, Token
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SSMProvider
@@ -56,7 +57,7 @@ def identify(header: str | None) -> dict[str, str]:
     secret = match.group(1)
     admin = _bootstrap_secret()
     if admin and hmac.compare_digest(secret.encode(), admin.encode()):
-        return {"name": BOOTSTRAP, "role": "admin", "token_id": BOOTSTRAP}
+        return {"name": BOOTSTRAP, "role": Role.ADMIN, "token_id": BOOTSTRAP}
     token_id, _, _ = secret.partition(".")
     item = storage.credentials.token(token_id) if re.fullmatch(r"[0-9a-f]{16}", token_id) else None
     if not item or not hmac.compare_digest(item["hash"], _hash(secret)):
@@ -100,9 +101,9 @@ def local_gateway_responses() -> None:
     local.LocalGatewayAuthorizer._prepare_authorizer_event = prepare  # type: ignore[method-assign]
 
 
-def whoami(context: dict[str, Any] | None) -> dict[str, Any]:
+def whoami(context: dict[str, Any] | None) -> Identity:
     context = context or {}
-    return {"name": context.get("name"), "role": context.get("role"), "token_id": context.get("token_id")}
+    return Identity(name=context.get("name"), role=context.get("role"), token_id=context.get("token_id"))
 
 
 def _bootstrap_secret() -> str | None:
@@ -165,7 +166,7 @@ def _hash(secret: str) -> str:
 
 # ---- token management -------------------------------------------------------------------
 
-def create_token(body: CreateToken, actor: str) -> dict[str, Any]:
+def create_token(body: CreateToken, actor: str) -> CreatedToken:
     """Mint a token; the secret is in this answer only."""
     if body.name.lower() in RESERVED_NAMES or body.name.lower().startswith(RESERVED_PREFIX):
         raise BadRequest(f"token name {body.name!r} is reserved: {', '.join(RESERVED_NAMES)} and names starting "
@@ -188,7 +189,7 @@ def create_token(body: CreateToken, actor: str) -> dict[str, Any]:
     audit.commit([storage.credentials.create(item),
                   audit.event_action(None, "token.created", f"token/{token_id}", actor,
                                      after=listed.model_dump(exclude={"created_by"}))])
-    return {**listed.model_dump(), "secret": secret}
+    return CreatedToken(**listed.model_dump(), secret=secret)
 
 
 def list_tokens(limit: int, next_token: str | None) -> tuple[list[Token], str | None]:

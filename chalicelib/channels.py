@@ -17,16 +17,17 @@ from typing import Any, Iterator
 
 from . import audit, buckets, markers, rules, storage, versions
 from .clock import now_iso
+from .enums import HistoryCause, VersionStatus
 from .errors import Conflict, NotFound
 from .models import Channel, CreateChannel, HistoryEntry, UpdateChannel
 from .retry import retrying
 from .rules import LATEST
 from .serving import get_item
 from .storage import ConditionFailed
-from .versions import RUNNING
 
 MOVE_ACTIONS = 5  # what point_actions writes for a move: channel, history entry, sweep marker, audit event, claim
-_MOVE_EVENTS = {"assign": "channel.assigned", "unassign": "channel.unassigned", "rollback": "channel.rolled_back"}
+_MOVE_EVENTS = {HistoryCause.ASSIGN: "channel.assigned", HistoryCause.UNASSIGN: "channel.unassigned",
+                HistoryCause.ROLLBACK: "channel.rolled_back"}
 Action = dict[str, Any]
 # What a channel copies from its version (None where unassigned); `copy` names the pages of a
 # version too large to copy into one item.
@@ -67,12 +68,12 @@ def serving(target: Target | None) -> dict[str, Any]:
     revocation = {k: val for k, val in (v.get("revocation") or {}).items() if k != "cascade_pending"} or None
     paged = v.get("copy_pages")
     return {"version": v["name"], "number": v["number"], "fingerprint": v["fingerprint"],
-            "version_status": v.get("status", "active"), "revocation": revocation,
+            "version_status": v.get("status", VersionStatus.ACTIVE), "revocation": revocation,
             "builds": None if paged else served_builds(target.builds),
             "copy": {"generation": v["copy_generation"], "pages": paged} if paged else None}
 
 
-def point_actions(bucket: str, channel: str, target: Target | None, *, cause: str | None, actor: str,
+def point_actions(bucket: str, channel: str, target: Target | None, *, cause: HistoryCause | None, actor: str,
                   previous: str | None, expect: int | None | bool = False, latest: bool = False,
                   extra: dict[str, Any] | None = None) -> list[Action]:
     """Move a channel (update + history entry) as transaction actions.
@@ -92,7 +93,7 @@ def point_actions(bucket: str, channel: str, target: Target | None, *, cause: st
     fields = {**copy, **(extra or {}), "updated_at": now, "updated_by": actor}
     defaults = {"bucket": bucket, "name": LATEST, "created_at": now, "created_by": actor, "restricted": True,
                 "managed": True, "description": "The newest active version (managed)"} if latest else None
-    update = storage.channels.point(bucket, channel, fields, held_revoked=copy["version_status"] == "revoked",
+    update = storage.channels.point(bucket, channel, fields, held_revoked=copy["version_status"] == VersionStatus.REVOKED,
                                     defaults=defaults, **({} if expect is False else {"expect": expect}))
     claim = [storage.versions.claim(bucket, target.number, target.version.get("rev"))] if target else []
     if not cause:
@@ -107,7 +108,7 @@ def point_actions(bucket: str, channel: str, target: Target | None, *, cause: st
     return [update, history_action(bucket, channel, previous, target, cause, actor, now), moved, event, *claim]
 
 
-def history_action(bucket: str, channel: str, previous: str | None, target: Target | None, cause: str,
+def history_action(bucket: str, channel: str, previous: str | None, target: Target | None, cause: HistoryCause,
                    actor: str, at: str) -> Action:
     return storage.channels.put_history(bucket, channel, secrets.token_hex(4), {
         "channel": channel, "from_version": previous, "to_version": target.version["name"] if target else None,
@@ -115,7 +116,7 @@ def history_action(bucket: str, channel: str, previous: str | None, target: Targ
     })
 
 
-def point_latest(bucket: str, latest: dict[str, Any], target: Target | None, actor: str, cause: str,
+def point_latest(bucket: str, latest: dict[str, Any], target: Target | None, actor: str, cause: HistoryCause,
                   count_delta: int = 0) -> list[Action]:
     """Move `latest` and the bucket's latest_version together."""
     moves = point_actions(bucket, LATEST, target, cause=cause, actor=actor, previous=latest.get("version"),
@@ -157,7 +158,7 @@ def newest_active(bucket: str, excluding: set[int]) -> tuple[Target | None, list
     candidate with a consistent read (the choice: rules.newest_active)."""
     index = storage.versions.newest_first(bucket)
     target, skipped = rules.newest_active(index, excluding, lambda number: target_of(bucket, number))
-    return target, [storage.versions.status_check(bucket, number, "revoked") for number in skipped]
+    return target, [storage.versions.status_check(bucket, number, VersionStatus.REVOKED) for number in skipped]
 
 
 def rollback_target(bucket: str, channel: str, excluding: set[int]) -> tuple[Target | None, list[Action]]:
@@ -172,7 +173,7 @@ def rollback_target(bucket: str, channel: str, excluding: set[int]) -> tuple[Tar
             found = {i["number"]: i for i in storage.versions.versions([(bucket, n) for n in batch])}
             yield from (found[n] for n in batch if n in found)
     chosen, skipped = rules.first_active(candidates())
-    guards = [storage.versions.status_check(bucket, number, "revoked") for number in skipped]
+    guards = [storage.versions.status_check(bucket, number, VersionStatus.REVOKED) for number in skipped]
     return (target_of(bucket, chosen["number"]) if chosen else None), guards
 
 
@@ -286,7 +287,7 @@ def _create(bucket: str, body: CreateChannel, actor: str) -> Channel:
                audit.event_action(bucket, "channel.created", f"channel/{body.name}", actor,
                                   after={"version": item.get("version"), "restricted": body.restricted})]
     if target:
-        actions += [history_action(bucket, body.name, None, target, "assign", actor, now),
+        actions += [history_action(bucket, body.name, None, target, HistoryCause.ASSIGN, actor, now),
                     storage.versions.claim(bucket, target.number, target.version.get("rev")),
                     markers.marker_action(markers.CHANNEL_MOVED, bucket, channel=body.name, from_number=None,
                                           to_number=target.number)]
@@ -325,7 +326,7 @@ def _update(bucket: str, name: str, body: UpdateChannel, actor: str) -> None:
     moved = (target.number if target else None) != item.get("number")
     # Assigning the version a channel already holds (or unassigning an empty channel) is
     # not a move: the copy is refreshed, the details applied, and no history is written.
-    cause = ("assign" if target else "unassign") if moved else None
+    cause = (HistoryCause.ASSIGN if target else HistoryCause.UNASSIGN) if moved else None
     actions = point_actions(bucket, name, target, cause=cause, actor=actor,
                             previous=item.get("version"), expect=item.get("number"), extra=details)
     if not cause and details:
@@ -351,9 +352,9 @@ def delete_channel(bucket: str, name: str, actor: str) -> Channel:
 def _assignable(bucket: str, ref: str) -> Target:
     """The version to assign, refused (409) when revoked or not yet complete."""
     version, builds = versions.load(bucket, ref)
-    if version.get("status") == "revoked":
+    if version.get("status") == VersionStatus.REVOKED:
         reason = (version.get("revocation") or {}).get("reason")
         raise Conflict(f"{version['name']} is revoked and cannot be assigned: {reason}")
-    if version.get("status") == RUNNING:
+    if version.get("status") == VersionStatus.RUNNING:
         raise Conflict(f"{version['name']} is still being built (status running) and cannot be assigned yet")
     return Target(version, builds)

@@ -24,6 +24,7 @@ from typing import Any
 
 from . import ancestry, channels, findings, lifecycle, markers, storage
 from .clock import now_iso
+from .models import ComplianceReport, SweepReport
 from .observability import logger, metrics
 
 MARKERS_PER_RUN = 500
@@ -32,7 +33,7 @@ CASCADE_BUDGET = 200
 UNRESOLVED_PER_RUN = 100
 
 
-def sweep() -> dict[str, Any]:
+def sweep() -> SweepReport:
     """Run one sweep and say what it did (its sentences in full: it is run by contributors)."""
     started = now_iso()
     applied = lifecycle.apply_due()
@@ -52,7 +53,7 @@ def sweep() -> dict[str, Any]:
         metrics.add_metric(name="ScheduledRevocationsApplied", unit="Count", value=len(applied))
     logger.info("sweep finished", extra={"revocations_applied": applied, "ancestry_changes": len(changes),
                                          "markers": processed})
-    return _present_sweep(report, findings.everything)
+    return SweepReport.model_validate(_present_sweep(report, findings.everything))
 
 
 def _work_through_markers(changes: list[dict[str, Any]], cascades: list[dict[str, Any]], touched: set[str]) -> int:
@@ -122,13 +123,12 @@ def exposure(limit: int, see_restricted: bool = True) -> dict[str, Any]:
             "upcoming_revocations": upcoming, "upcoming_revocations_truncated": more_upcoming}
 
 
-def report(limit: int, next_token: str | None, see_restricted: bool = True) -> dict[str, Any]:
+def report(limit: int, next_token: str | None, see_restricted: bool = True) -> ComplianceReport:
     """The last sweep's findings, the versions flagged now (paginated) and counts; for a
     viewer, no sentence names a restricted channel (one BatchGet of the channels named)."""
     last = storage.sweep.last_report() or {}
     flagged, end = storage.sweep.flagged_page(next_token, limit)
-    counts: dict[str, int] = {"out_of_date": 0, "parent_revoked": 0, "undetermined": 0,
-                              **storage.sweep.flagged_counts()}
+    counts: dict[str, int] = storage.sweep.flagged_counts()  # models.ReportCounts: a status no version has counts 0
     counts["unresolved_parents"] = storage.sweep.unresolved_count()
     named = findings.channels_in([*(f for i in flagged for f in i.get("findings") or []),
                                   *(f for c in last.get("ancestry_changes") or [] for f in c.get("findings") or []),
@@ -138,11 +138,9 @@ def report(limit: int, next_token: str | None, see_restricted: bool = True) -> d
     risks = exposure(EXPOSURE_LIMIT, see_restricted)
     counts.update(channels_serving_revoked=len(risks["channels_serving_revoked"]),
                   upcoming_revocations=len(risks["upcoming_revocations"]))
-    body = {"last_sweep": _present_sweep(last, shown) if last else None, "counts": counts,
-            "flagged": [_present_flag(i, shown) for i in flagged], **risks}
-    if end:
-        body["next_token"] = end
-    return body
+    return ComplianceReport.model_validate({
+        "last_sweep": _present_sweep(last, shown) if last else None, "counts": counts,
+        "flagged": [_present_flag(i, shown) for i in flagged], **risks, "next_token": end or ""})
 
 
 def _present_flag(item: dict[str, Any], shown: findings.Shown) -> dict[str, Any]:

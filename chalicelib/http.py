@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from chalice import Chalice, Response
 from chalice.app import Request
 
 from . import names, roles
+from .enums import Role
 from .errors import BadRequest, NotFound, RegistryError
 from .storage import errors as stored
 from .observability import logger
@@ -29,15 +30,16 @@ def respond(payload: Any, status: int = 200) -> Response:
 
 
 def error(status: int, code: str, message: str) -> Response:
+    """An error in the shape of models.Error, written without pydantic (the consumer query's
+    404 and 409 import none)."""
     return respond({"error": code, "message": message}, status)
 
 
-def page(items: list[Any], next_token: str | None, **extra: Any) -> Response:
-    body: dict[str, Any] = {"items": [i.model_dump(mode="json") if hasattr(i, "model_dump") else i for i in items],
-                            **extra}
-    if next_token:
-        body["next_token"] = next_token
-    return respond(body)
+def page(items: Sequence[BaseModel], next_token: str | None) -> Response:
+    """One page of a list: models.Page (`next_token` only while more remain)."""
+    from .models import Page
+
+    return respond(Page(items=list(items), next_token=next_token or ""))
 
 
 def json_body(request: Request) -> Any:
@@ -116,7 +118,7 @@ def actor(request: Request) -> str:
 def sees_restricted(request: Request) -> bool:
     """Whether the caller may see restricted channels (contributors and admins)."""
     role = (request.context or {}).get("authorizer", {}).get("role")
-    return bool(role) and roles.allows(role, "contributor")
+    return bool(role) and roles.allows(role, Role.CONTRIBUTOR)
 
 
 def guard(routes: dict[str, dict[str, Any]]) -> Callable[[Request, Callable[[Request], Response]], Response]:

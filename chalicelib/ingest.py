@@ -19,9 +19,10 @@ from botocore.exceptions import ClientError
 from . import audit, aws, recording, storage
 from .buckets import ManifestKeyRejected
 from .clock import now_iso
+from .enums import IngestionStatus
 from .errors import BadRequest
 from .manifest import MAX_MANIFEST_BYTES, ParsedManifest, bucket_from_key, content_hash, parse_manifest
-from .models import BUCKET_NAME_PATTERN, IngestedVersion, Ingestion, IngestionStatus
+from .models import BUCKET_NAME_PATTERN, IngestedVersion, Ingestion
 from .observability import logger, metrics
 from .storage import ConditionFailed
 
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
     from mypy_boto3_s3.type_defs import GetObjectRequestTypeDef
 
 _GONE = {"NoSuchKey", "NoSuchVersion", "404", "NotFound"}
-STATUSES = ("accepted", "partial", "rejected")
 MAX_REASONS = 100
 MAX_EVENT_BUCKETS = 50  # a transaction holds at most 100 items
 _BUCKET_RE = re.compile(BUCKET_NAME_PATTERN)
@@ -74,7 +74,8 @@ def ingest_object(s3_bucket: str, key: str, etag: str, version_id: str | None = 
         except (recording.RunRefused, ManifestKeyRejected) as exc:  # nothing of that run was written
             reasons.append(f"run {run.fingerprint} of bucket {run.bucket}: not stored: {exc}")
 
-    status: IngestionStatus = "accepted" if not reasons else "partial" if results else "rejected"
+    status = (IngestionStatus.ACCEPTED if not reasons
+              else IngestionStatus.PARTIAL if results else IngestionStatus.REJECTED)
     if len(reasons) > MAX_REASONS:  # keep the record well under DynamoDB's 400 KB item limit
         reasons = reasons[:MAX_REASONS] + [f"... and {len(reasons) - MAX_REASONS} more problems"]
     record = Ingestion(id=ingestion_id, s3_bucket=s3_bucket, key=key, etag=etag or version_id or "",
@@ -116,8 +117,8 @@ def _read(s3_bucket: str, key: str, version_id: str | None) -> tuple[bytes, dict
 
 def list_ingestions(status: str | None, limit: int, token: str | None) -> tuple[list[Ingestion], str | None]:
     """Newest first, all or by status, one Query page."""
-    if status is not None and status not in STATUSES:
-        raise BadRequest(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
+    if status is not None and status not in set(IngestionStatus):
+        raise BadRequest(f"status must be one of {', '.join(IngestionStatus)}, not {status!r}")
     items, next_token = storage.ingestions.ingestions_page(status, token, limit)
     return [to_ingestion(i) for i in items], next_token
 

@@ -28,10 +28,10 @@ from typing import Any
 from . import ancestry, audit, channels, clock, markers, rules, storage, versions
 from .channels import LATEST, Target
 from .clock import iso, now_iso
+from .enums import HistoryCause, RevocationType, VersionStatus
 from .errors import BadRequest, Conflict, Contention, NotFound
 from .models import RevokeRequest, Version
 from .retry import retrying
-from .versions import RUNNING
 
 Marker = dict[str, Any]  # a sweep marker item as written (markers.py)
 INLINE_CASCADE = 25  # descendants a revoke/restore request handles itself; the sweep does the rest
@@ -100,7 +100,7 @@ def continue_cascade(marker: dict[str, Any], budget: int, actor: str = "sweep") 
     bucket, number, mode = marker["bucket"], marker["number"], marker.get("mode", "revoke")
     source = storage.versions.version(bucket, number)
     source_name = f"{bucket}/{source['name']}" if source else None
-    still_wanted = source and (source["status"] == "revoked") == (mode == "revoke")
+    still_wanted = source and (source["status"] == VersionStatus.REVOKED) == (mode == "revoke")
     changed = 0
     queue, seen = deque([(bucket, number)]), {(bucket, number)}
     while source and still_wanted and queue:
@@ -148,7 +148,8 @@ def apply_due(page_size: int = 100) -> list[str]:
         due_at = revocation.get("revoke_at")
         try:
             retrying(lambda: _revoke_now(item["bucket"], item["number"], revocation,
-                                       expect_status="revocation_scheduled", expect_revoke_at=due_at, actor="sweep"))
+                                       expect_status=VersionStatus.REVOCATION_SCHEDULED, expect_revoke_at=due_at,
+                                       actor="sweep"))
             applied.append(f"{item['bucket']}/{item['name']}")
         except (Conflict, NotFound, Contention):
             continue  # restored, rescheduled, deleted or applied by a concurrent sweep
@@ -190,7 +191,7 @@ def _delete(bucket: str, number: int, keys: list[storage.versions.Ref], rollback
                 storage.versions.change(version, None),
                 audit.event_action(bucket, "version.deleted", version["name"], actor,
                                    before={"fingerprint": version["fingerprint"], "status": version["status"]})]
-    actions += _move_off(bucket, version, holding, actor, cause="delete", count_delta=-1)
+    actions += _move_off(bucket, version, holding, actor, cause=HistoryCause.DELETE, count_delta=-1)
     if not any(c.get("managed") for c in holding):
         actions.append(channels.bucket_summary(bucket, count_delta=-1))
     audit.commit(actions)
@@ -211,9 +212,9 @@ def _refuse_if_held(bucket: str, version: dict[str, Any], rollback_channels: boo
 
 def _schedule(bucket: str, number: int, request: RevokeRequest, revoke_at: str, actor: str) -> Version:
     version, builds = versions.load(bucket, f"v{number}")
-    _refuse_unless(version, ("active", "revocation_scheduled"), "scheduled for revocation")
+    _refuse_unless(version, (VersionStatus.ACTIVE, VersionStatus.REVOCATION_SCHEDULED), "scheduled for revocation")
     revocation = rules.direct_revocation(request, actor, revoke_at)
-    updated = {**version, "status": "revocation_scheduled", "revocation": revocation}
+    updated = {**version, "status": VersionStatus.REVOCATION_SCHEDULED, "revocation": revocation}
     actions = [_version_update(version, updated, due=revoke_at),
                audit.event_action(bucket, "version.revocation_scheduled", version["name"], actor,
                                   before=version["status"], after=revocation)]
@@ -230,8 +231,9 @@ def _revoke_now(bucket: str, number: int, revocation: dict[str, Any], expect_sta
     version, builds = versions.load(bucket, f"v{number}")
     # An inherited revocation reaches a version still being written too (it is then never
     # completed as active); a direct one waits until the version is complete.
-    inherited = revocation.get("revocation_type") == "inherited"
-    _refuse_unless(version, ("active", "revocation_scheduled") + ((RUNNING,) if inherited else ()), "revoked")
+    inherited = revocation.get("revocation_type") == RevocationType.INHERITED
+    _refuse_unless(version, (VersionStatus.ACTIVE, VersionStatus.REVOCATION_SCHEDULED)
+                   + ((VersionStatus.RUNNING,) if inherited else ()), "revoked")
     if expect_status and (version["status"] != expect_status
                           or (version.get("revocation") or {}).get("revoke_at") != expect_revoke_at):
         raise Conflict(f"{version['name']} is no longer scheduled for that revocation")
@@ -241,7 +243,7 @@ def _revoke_now(bucket: str, number: int, revocation: dict[str, Any], expect_sta
     cascade = rules.cascades(revocation)
     if cascade:
         revocation["cascade_pending"] = True
-    updated = {**version, "status": "revoked", "revocation": revocation, "updated_at": stamp}
+    updated = {**version, "status": VersionStatus.REVOKED, "revocation": revocation, "updated_at": stamp}
     holding = channels.holding(bucket, number)
     actor = actor or revocation.get("revoked_by") or "registry"
     actions = [_version_update(version, updated, also=ancestry.inherited_status(revocation)),
@@ -255,32 +257,33 @@ def _revoke_now(bucket: str, number: int, revocation: dict[str, Any], expect_sta
     if revocation.get("disable_rollback_channels"):
         kept = [c for c in holding if not c.get("managed")]
         actions += channels.refresh_actions(bucket, kept, Target(updated, builds), actor)
-        actions += _move_off(bucket, version, [c for c in holding if c.get("managed")], actor, cause="revoke")
+        managed = [c for c in holding if c.get("managed")]
+        actions += _move_off(bucket, version, managed, actor, cause=HistoryCause.REVOKE)
     else:
-        actions += _move_off(bucket, version, holding, actor, cause="revoke")
+        actions += _move_off(bucket, version, holding, actor, cause=HistoryCause.REVOKE)
     audit.commit(actions)
     return versions.to_version(updated), markers.written(started)
 
 
 def _restore(bucket: str, number: int, actor: str, cascade: bool = True) -> tuple[Version, Marker | None]:
     version, builds = versions.load(bucket, f"v{number}")
-    if version["status"] not in ("revoked", "revocation_scheduled"):
+    if version["status"] not in (VersionStatus.REVOKED, VersionStatus.REVOCATION_SCHEDULED):
         raise Conflict(f"{version['name']} is neither revoked nor scheduled for revocation")
     _refuse_under_revoked_parent(version)
-    updated = {**version, "status": "active", "revocation": None, "updated_at": now_iso()}
+    updated = {**version, "status": VersionStatus.ACTIVE, "revocation": None, "updated_at": now_iso()}
     rechecked, flag = ancestry.restored(version, updated)
     actions = [_version_update(version, updated, also=rechecked),
                markers.marker_action(markers.VERSION_STATUS, bucket, number=number),
                audit.event_action(bucket, "version.restored", version["name"], actor, before=version["status"],
-                                  after="active"), *flag]
+                                  after=VersionStatus.ACTIVE), *flag]
     started = None
-    if cascade and version["status"] == "revoked" and rules.cascades(version.get("revocation")):
+    if cascade and version["status"] == VersionStatus.REVOKED and rules.cascades(version.get("revocation")):
         started = markers.marker_action(markers.CASCADE, bucket, number=number, mode="restore")
         actions.append(started)
     actions += _refresh_holders(bucket, updated, builds, actor)
     latest = storage.channels.channel(bucket, LATEST) or {}
-    if version["status"] == "revoked" and rules.takes_latest(number, latest):
-        actions += channels.point_latest(bucket, latest, Target(updated, builds), actor, cause="restore")
+    if version["status"] == VersionStatus.REVOKED and rules.takes_latest(number, latest):
+        actions += channels.point_latest(bucket, latest, Target(updated, builds), actor, cause=HistoryCause.RESTORE)
     else:  # `latest` was judged to stay where it is: only if it still is
         actions.append(storage.channels.holds(bucket, LATEST, latest.get("number")))
     audit.commit(actions)
@@ -288,7 +291,7 @@ def _restore(bucket: str, number: int, actor: str, cascade: bool = True) -> tupl
 
 
 def _refuse_unless(version: dict[str, Any], allowed: tuple[str, ...], what: str) -> None:
-    if version["status"] == "revoked" and "revoked" not in allowed:
+    if version["status"] == VersionStatus.REVOKED and VersionStatus.REVOKED not in allowed:
         raise Conflict(f"{version['name']} is already revoked")
     if version["status"] not in allowed:
         raise Conflict(f"{version['name']} is still being built (status running) and cannot be {what}")
@@ -297,7 +300,7 @@ def _refuse_unless(version: dict[str, Any], allowed: tuple[str, ...], what: str)
 def _refuse_under_revoked_parent(version: dict[str, Any]) -> None:
     parents = version.get("parents") or []
     found = storage.versions.versions([(p["bucket"], p["number"]) for p in parents])
-    revoked = [f"{p['bucket']}/{p['name']}" for p in found if p.get("status") == "revoked"]
+    revoked = [f"{p['bucket']}/{p['name']}" for p in found if p.get("status") == VersionStatus.REVOKED]
     if revoked:
         raise Conflict(f"{version['name']} cannot be restored while its parent {', '.join(revoked)} is revoked; "
                        "restore the parent first")
@@ -318,7 +321,7 @@ def _refresh_holders(bucket: str, updated: dict[str, Any], builds: list[dict[str
 
 
 def _move_off(bucket: str, version: dict[str, Any], holding: list[dict[str, Any]], actor: str,
-              cause: str, count_delta: int = 0) -> list[Action]:
+              cause: HistoryCause, count_delta: int = 0) -> list[Action]:
     """Move every channel in `holding` off `version`: user channels roll back (history cause
     `rollback`), `latest` recomputes (cause `revoke` or `delete`). Each choice comes with
     guards that the versions it skipped are still revoked."""
@@ -330,6 +333,7 @@ def _move_off(bucket: str, version: dict[str, Any], holding: list[dict[str, Any]
             actions += guards + channels.point_latest(bucket, channel, target, actor, cause=cause, count_delta=count_delta)
         else:
             target, guards = channels.rollback_target(bucket, channel["name"], gone)
-            actions += guards + channels.point_actions(bucket, channel["name"], target, cause="rollback", actor=actor,
-                                                       previous=version["name"], expect=version["number"])
+            actions += guards + channels.point_actions(bucket, channel["name"], target, cause=HistoryCause.ROLLBACK,
+                                                       actor=actor, previous=version["name"],
+                                                       expect=version["number"])
     return actions

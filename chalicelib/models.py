@@ -1,11 +1,27 @@
-"""Pydantic models at the edges: HTTP request bodies and the JSON the API returns."""
+"""Pydantic models at the edges: HTTP request bodies and the JSON the API returns.
+
+Every body the API answers with is one of the `Out` models below (or a `Page` of them), and
+`GET /openapi.json` is generated from them (openapi.py): what a model says is what the
+route answers. An `Out` model is dumped whole: every field is present, null when unset,
+except a field that says it is left out (`next_token`), and nothing else is."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel, StringConstraints
 
+from .enums import (
+    AncestryStatus,
+    FoundBy,
+    HistoryCause,
+    IngestionStatus,
+    ResolvedAt,
+    RevocationType,
+    Role,
+    Verdict,
+    VersionStatus,
+)
 from .names import (  # noqa: F401 - re-exported: the name rules live in names.py
     BUCKET_NAME_PATTERN,
     CHANNEL_NAME_PATTERN,
@@ -43,8 +59,20 @@ Description = Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION)]
 VersionRef = Annotated[str, StringConstraints(pattern=VERSION_REF_PATTERN)]  # `v3` or a fingerprint
 Moment = Annotated[str, StringConstraints(max_length=64)]  # a time or a duration, parsed later
 
-VersionStatus = Literal["active", "revoked", "revocation_scheduled", "running"]
-IngestionStatus = Literal["accepted", "partial", "rejected"]
+
+
+class Out(BaseModel):
+    """A response body (or part of one): dumped whole, so its schema requires every field
+    (defaults included) and allows no other; fields unknown to the model are dropped when an
+    item is read into it, never echoed."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True,
+                              json_schema_extra={"additionalProperties": False})
+
+
+# A page's `next_token`: present (opaque, signed) while more items remain, else left out.
+NextToken = Annotated[str, Field(exclude_if=lambda token: not token, description=(
+    "present while more items remain: pass it as `next_token` for the next page"))]
 
 
 class Body(BaseModel):
@@ -69,7 +97,7 @@ class UpdateBucket(Body):
     manifest_prefixes: ManifestPrefixes | None = None
 
 
-class Artifact(BaseModel):
+class Artifact(Out):
     external_id: str
     region: str | None = None
 
@@ -85,14 +113,14 @@ FILES = (f"the manifest's `files` (what local builders such as qemu, vmware-iso,
 FILE_COUNT = "how many files the manifest listed: more than the length of `files` means the list was cut"
 
 
-class BuildFile(BaseModel):
+class BuildFile(Out):
     """A file a build produced (a qemu disk, an OVF, a Vagrant box), as Packer's manifest lists it."""
 
     name: str
     size: int | None = None  # bytes; null when the manifest does not say
 
 
-class Build(BaseModel):
+class Build(Out):
     id: str
     component_type: str
     name: str
@@ -109,7 +137,7 @@ class Build(BaseModel):
     created_at: str
 
 
-class ParentHint(BaseModel):
+class ParentHint(Out):
     """What a manifest says about a version's parent; resolved by the ancestry logic."""
 
     bucket: str | None = None
@@ -118,10 +146,7 @@ class ParentHint(BaseModel):
     source_artifact: str | None = None
 
 
-AncestryStatus = Literal["up_to_date", "out_of_date", "undetermined", "parent_revoked"]
-
-
-class ParentLink(BaseModel):
+class ParentLink(Out):
     """A resolved parent: which version, taken from which channel (if any), found how; for a
     `parent_channel` hint, whether through the channel's history at the build time or as it
     was when the version was recorded, and that in words (`resolution`). `channel` is null
@@ -131,17 +156,17 @@ class ParentLink(BaseModel):
     version: str
     fingerprint: str
     channel: str | None = None
-    found_by: Literal["parent_version", "parent_channel", "source_artifact"]
-    resolved_at: Literal["build_time", "upload"] | None = None
+    found_by: FoundBy
+    resolved_at: ResolvedAt | None = None
     resolution: str | None = None
 
 
-class Version(BaseModel):
+class Version(Out):
     bucket: str
     name: str
     number: int
     fingerprint: str
-    status: VersionStatus = "active"
+    status: VersionStatus = VersionStatus.ACTIVE
     created_at: str
     updated_at: str
     build_count: int = 0
@@ -154,7 +179,7 @@ class Version(BaseModel):
     builds: list[Build] | None = None
 
 
-class Bucket(BaseModel):
+class Bucket(Out):
     name: str
     description: str = ""
     labels: dict[str, str] = Field(default_factory=dict)
@@ -166,7 +191,7 @@ class Bucket(BaseModel):
         "S3 key prefixes manifests for this bucket must be uploaded under; empty: any key"))
 
 
-class IngestedVersion(BaseModel):
+class IngestedVersion(Out):
     bucket: str
     version: str
     fingerprint: str
@@ -174,7 +199,7 @@ class IngestedVersion(BaseModel):
     created: bool
 
 
-class Ingestion(BaseModel):
+class Ingestion(Out):
     id: str
     s3_bucket: str
     key: str
@@ -188,7 +213,6 @@ class Ingestion(BaseModel):
 # ---- channels ---------------------------------------------------------------------------
 
 ChannelName = Annotated[str, StringConstraints(pattern=CHANNEL_NAME_PATTERN)]
-HistoryCause = Literal["assign", "unassign", "rollback", "ingest", "revoke", "restore", "delete", "create"]
 
 
 class CreateChannel(Body):
@@ -206,19 +230,19 @@ class UpdateChannel(Body):
     description: Description | None = None
 
 
-class Revocation(BaseModel):
+class Revocation(Out):
     reason: str
     revoked_at: str | None = None
     revoke_at: str | None = None
     revoked_by: str | None = None
-    revocation_type: Literal["direct", "inherited"] = "direct"
+    revocation_type: RevocationType = RevocationType.DIRECT
     inherited_from: str | None = None
     skip_descendants_revocation: bool = False
     disable_rollback_channels: bool = False
     cascade_pending: bool | None = None
 
 
-class Channel(BaseModel):
+class Channel(Out):
     bucket: str
     name: str
     description: str = ""
@@ -234,7 +258,7 @@ class Channel(BaseModel):
     updated_by: str | None = None
 
 
-class HistoryEntry(BaseModel):
+class HistoryEntry(Out):
     channel: str
     from_version: str | None = None
     to_version: str | None = None
@@ -243,7 +267,7 @@ class HistoryEntry(BaseModel):
     cause: HistoryCause
 
 
-class ServedArtifact(BaseModel):
+class ServedArtifact(Out):
     """The consumer query's answer: what a Terraform module or Packer template should use."""
 
     bucket: str
@@ -262,10 +286,18 @@ class ServedArtifact(BaseModel):
     created_at: str
 
 
+# revoke_in: days, hours, minutes, seconds in that order, at least one; blanks around ignored
+# (lifecycle.parse_when reads it and names what is wrong; the schema says it to clients).
+DURATION_PATTERN = r"^\s*(?=[0-9])(?:[0-9]+d)?(?:[0-9]+h)?(?:[0-9]+m)?(?:[0-9]+s)?\s*$"
+Duration = Annotated[Moment, Field(json_schema_extra={"pattern": DURATION_PATTERN})]
+Time = Annotated[Moment, Field(json_schema_extra={"format": "date-time"})]  # ISO 8601, checked by the service
+
+
 class RevokeRequest(Body):
     reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
-    revoke_at: Moment | None = None
-    revoke_in: Moment | None = None
+    revoke_at: Time | None = Field(None, description=(
+        "ISO 8601 with a time zone: when to revoke; past or now revokes now"))
+    revoke_in: Duration | None = Field(None, description="from now: `30d`, `2h45m`, `90s`; `0s` revokes now")
     skip_descendants_revocation: bool = False
     disable_rollback_channels: bool = False
 
@@ -275,16 +307,14 @@ Version.model_rebuild()
 
 # ---- tokens -----------------------------------------------------------------------------
 
-Role = Literal["viewer", "contributor", "admin"]
-
-
 class CreateToken(Body):
     name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._@:-]{0,63}$")]
-    role: Role
-    expires_at: Moment | None = None
+    role: Role = Field(strict=False)  # the JSON string: strict mode takes only Role members from Python
+    expires_at: Time | None = Field(None, description=(
+        "ISO 8601 with a time zone: when the token stops working; must be in the future"))
 
 
-class Token(BaseModel):
+class Token(Out):
     """A token as listed: never its secret."""
 
     id: str
@@ -294,3 +324,341 @@ class Token(BaseModel):
     created_by: str | None = None
     last_used_at: str | None = None
     expires_at: str | None = None
+
+
+class CreatedToken(Token):
+    """A new token, with its secret (shown in this answer only)."""
+
+    secret: str = Field(description="the bearer token")
+
+
+class Identity(Out):
+    """The caller, as its token identifies it."""
+
+    name: str | None
+    role: Role | None
+    token_id: str | None = Field(description="`bootstrap-admin` for the bootstrap token")
+
+
+# ---- lists and errors -------------------------------------------------------------------
+
+class Error(Out):
+    """Every error the API answers (http.error writes it without pydantic, so the consumer
+    query's 404 and 409 need no import)."""
+
+    error: str = Field(description="a code: BadRequest, Unauthorized, Forbidden, NotFound, MethodNotAllowed, "
+                                   "Conflict, Contention, ServiceUnavailable, InternalError, ...")
+    message: str
+
+
+Item = TypeVar("Item")
+
+
+class Page(Out, Generic[Item]):
+    """One page of a list (http.page); the OpenAPI document names each kind (`BucketPage`)."""
+
+    items: list[Item]
+    next_token: NextToken = ""
+
+
+class BucketPage(Page[Bucket]):
+    pass
+
+
+class VersionPage(Page[Version]):
+    pass
+
+
+class ChannelPage(Page[Channel]):
+    pass
+
+
+class HistoryPage(Page[HistoryEntry]):
+    pass
+
+
+class IngestionPage(Page[Ingestion]):
+    pass
+
+
+class TokenPage(Page[Token]):
+    pass
+
+
+# ---- ancestry ---------------------------------------------------------------------------
+
+class VersionSummary(Out):
+    """A version as ancestry answers name it (a child, a node of the descendant tree)."""
+
+    bucket: str
+    version: str
+    fingerprint: str
+    status: VersionStatus
+    ancestry_status: AncestryStatus | None = None
+    revocation: Revocation | None = None
+
+
+class AncestryLink(Out):
+    """A parent link with its live status; `found_by: unresolved` for a hint that matched
+    nothing (then only what the hint named is set). `channel` is null for a viewer when the
+    channel is restricted."""
+
+    bucket: str | None = None
+    version: str | None = None
+    fingerprint: str | None = None
+    channel: str | None = None
+    source_artifact: str | None = None
+    found_by: FoundBy
+    resolved_at: ResolvedAt | None = None
+    resolution: str | None = None
+    status: AncestryStatus
+    message: str
+
+
+class Ancestry(Out):
+    """A version's parents (with live status) and direct children."""
+
+    bucket: str
+    version: str
+    fingerprint: str
+    status: VersionStatus
+    ancestry_status: AncestryStatus | None = None
+    parents: list[AncestryLink]
+    children: list[VersionSummary]
+
+
+class DescendantNode(VersionSummary):
+    children: list[DescendantNode] = Field(default_factory=list)
+
+
+class Descendants(Out):
+    """The descendant tree, to `depth` levels and at most 500 nodes."""
+
+    root: DescendantNode
+    count: int
+    truncated: bool
+
+
+# ---- artifacts and compliance -----------------------------------------------------------
+
+class ArtifactMatch(Out):
+    bucket: str
+    version: str
+    fingerprint: str
+    build_id: str
+    platform: str
+    status: VersionStatus
+    ancestry_status: AncestryStatus | None = None
+    ancestry_messages: list[str] = Field(default_factory=list)
+    revocation: Revocation | None = None
+
+
+class ArtifactLookup(ArtifactMatch):
+    """The newest version that produced an artifact (its fields), and every match, newest first."""
+
+    external_id: str
+    matches: list[ArtifactMatch]
+
+
+class ArtifactList(BaseModel):
+    """`POST /compliance/check`: the artifact IDs to check (plans.artifact_ids_from_request
+    reads the body; this model describes it)."""
+
+    model_config = ConfigDict(extra="allow")
+    artifacts: list[Annotated[str, StringConstraints(pattern=r"\S")]] = Field(max_length=1000)
+
+
+class TerraformChange(BaseModel):
+    actions: list[str] = Field(default_factory=list,
+                               description="a change whose actions are all `delete` is skipped")
+    after: Any = None
+    after_unknown: Any = None
+
+
+class TerraformResource(BaseModel):
+    """A resource of a plan's or state's module, or a planned change (`change`)."""
+
+    address: str | None = None
+    mode: str | None = None
+    type: str | None = None
+    name: str | None = None
+    values: Any = None
+    change: TerraformChange | None = None
+
+
+class TerraformModule(BaseModel):
+    resources: list[TerraformResource] = Field(default_factory=list)
+    child_modules: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class TerraformValues(BaseModel):
+    root_module: TerraformModule | None = None
+
+
+class TerraformPlan(BaseModel):
+    """`terraform show -json` output, a plan or a state (only the parts read are described):
+    image IDs are read from planned_values, values and resource_changes[].change.after."""
+
+    model_config = ConfigDict(json_schema_extra={
+        "anyOf": [{"required": ["planned_values"]}, {"required": ["resource_changes"]},
+                  {"required": ["format_version", "terraform_version"]}],
+        "not": {"required": ["artifacts"]}})
+    format_version: str | None = None
+    terraform_version: str | None = None
+    planned_values: TerraformValues | None = None
+    values: TerraformValues | None = None
+    resource_changes: list[TerraformResource] | None = None
+
+
+class ComplianceCheckRequest(RootModel[ArtifactList | TerraformPlan]):
+    """Either `{"artifacts": [...]}` or a Terraform plan or state as printed by
+    `terraform show -json`."""
+
+
+class ComplianceResult(Out):
+    artifact: str
+    verdict: Verdict
+    message: str
+    bucket: str | None = Field(None, description="null for an unknown artifact")
+    version: str | None = Field(None, description="null for an unknown artifact")
+
+
+class VerdictCounts(Out):
+    ok: int = 0
+    out_of_date: int = 0
+    revoked: int = 0
+    unknown: int = 0
+
+
+class ComplianceCheck(Out):
+    passed: bool = Field(description="false when any artifact is revoked")
+    counts: VerdictCounts
+    results: list[ComplianceResult]
+
+
+class RevokedChannel(Out):
+    bucket: str
+    channel: str
+    version: str | None = None
+    revocation: Revocation | None = None
+
+
+class UpcomingRevocation(Out):
+    bucket: str
+    version: str
+    revoke_at: str | None = None
+    reason: str | None = None
+
+
+class Exposure(Out):
+    """The biggest risks now (compliance.exposure), each list capped."""
+
+    channels_serving_revoked: list[RevokedChannel] = Field(default_factory=list, description=(
+        "channels holding a revoked version: consumers get a 409 from them (restricted ones only for contributors)"))
+    channels_serving_revoked_truncated: bool = Field(False, description="more than the list shows")
+    upcoming_revocations: list[UpcomingRevocation] = Field(
+        default_factory=list, description="scheduled revocations still to come, soonest first")
+    upcoming_revocations_truncated: bool = Field(False, description="more than the list shows")
+
+
+class CascadeRun(Out):
+    source: str = Field(description="`bucket/vN` whose revocation or restore is carried down")
+    mode: str | None = None
+    versions_changed: int
+    finished: bool
+
+
+class AncestryChange(Out):
+    """A version whose ancestry status a sweep changed (`from`, `to`)."""
+
+    model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True)
+    bucket: str
+    version: str
+    was: AncestryStatus | None = Field(None, alias="from")
+    now: AncestryStatus | None = Field(None, alias="to")
+    messages: list[str] = Field(default_factory=list)
+
+
+class ResolvedParent(ParentLink):
+    number: int
+
+
+class ParentsResolved(Out):
+    bucket: str
+    number: int
+    parent: ResolvedParent
+
+
+class RepairedChannel(Out):
+    bucket: str
+    channel: str
+    version: str | None = None
+    was: VersionStatus | None = None
+    now: VersionStatus | None = None
+
+
+class SweepReport(Exposure):
+    """What one compliance sweep did (a report stored by an older release may lack lists:
+    they read as empty)."""
+
+    started_at: str
+    finished_at: str
+    revocations_applied: list[str] = Field(default_factory=list, description=(
+        "`bucket/vN` of each scheduled revocation applied"))
+    cascades: list[CascadeRun] = Field(default_factory=list)
+    ancestry_changes: list[AncestryChange] = Field(default_factory=list)
+    parents_resolved: list[ParentsResolved] = Field(default_factory=list)
+    channels_repaired: list[RepairedChannel] = Field(default_factory=list)
+    markers_processed: int = 0
+    more_pending: bool = False
+
+
+class FlaggedVersion(Out):
+    bucket: str
+    version: str
+    number: int
+    ancestry_status: AncestryStatus
+    messages: list[str] = Field(default_factory=list)
+    flagged_at: str
+
+
+class ReportCounts(Out):
+    out_of_date: int = 0
+    parent_revoked: int = 0
+    undetermined: int = 0
+    unresolved_parents: int = 0
+    channels_serving_revoked: int = 0
+    upcoming_revocations: int = 0
+
+
+class ComplianceReport(Exposure):
+    """The last sweep's findings and the versions flagged now (paginated)."""
+
+    last_sweep: SweepReport | None
+    counts: ReportCounts
+    flagged: list[FlaggedVersion]
+    next_token: NextToken = ""
+
+
+# ---- the audit trail --------------------------------------------------------------------
+
+class AuditEvent(Out):
+    """One change, recorded in the same transaction as the change."""
+
+    id: str
+    time: str
+    actor: str = Field(description="a token's name, `s3:<key>` for ingestion, `sweep` for the schedule")
+    action: str = Field(description="e.g. bucket.created, channel.assigned, version.revoked")
+    bucket: str | None = None
+    target: str
+    before: Any = Field(None, description="the state before the change, where it matters")
+    after: Any = Field(None, description="the state after the change, where it matters")
+    detail: dict[str, Any] | None = None
+
+
+class AuditEventPage(Page[AuditEvent]):
+    pass
+
+
+class OpenAPIDocument(RootModel[dict[str, Any]]):
+    """`GET /openapi.json`: an OpenAPI 3.1 document (openapi.py builds it from these models)."""

@@ -27,10 +27,10 @@ from typing import Any
 from . import ancestry, audit, buckets, channels, copies, rules, storage, versions
 from .channels import LATEST, Target
 from .clock import now_iso
+from .enums import HistoryCause, VersionStatus
 from .manifest import ParsedBuild, ParsedRun
 from .models import IngestedVersion
 from .retry import retrying
-from .versions import RUNNING
 
 Action = dict[str, Any]
 # The creating transaction's own items besides builds: bucket, fingerprint, version, the
@@ -111,7 +111,7 @@ def _create(run: ParsedRun, bucket: dict[str, Any], actor: str) -> IngestedVersi
     created = [bucket_update, *storage.versions.create(version), *extra]
     if whole:
         latest = [] if inherited else channels.point_actions(
-            run.bucket, LATEST, Target(version, builds), cause="ingest", actor=actor,
+            run.bucket, LATEST, Target(version, builds), cause=HistoryCause.INGEST, actor=actor,
             previous=bucket.get("latest_version"), latest=True)
         audit.commit(created + latest + writes + [_created_event(version, run, parents, actor)])
     else:
@@ -143,7 +143,7 @@ def _extend(run: ParsedRun, number: int, actor: str) -> IngestedVersion:
         _write_in_chunks(run.bucket, number, _build_writes(run.bucket, number, missing, items, now), actor,
                          added_event=True)
     version = storage.versions.version(run.bucket, number) or {}
-    if version.get("status") == RUNNING:
+    if version.get("status") == VersionStatus.RUNNING:
         _complete(run.bucket, number, actor, run, version.get("parents") or [])
     elif missing:
         _recopy(run.bucket, number, actor)
@@ -219,7 +219,7 @@ def _complete(bucket: str, number: int, actor: str, run: ParsedRun, parents: lis
         actions = [complete, _created_event(updated, run, parents, actor)]
         latest = storage.channels.channel(bucket, LATEST) or {}
         if final == rules.ACTIVE and rules.takes_latest(number, latest):
-            actions += channels.point_latest(bucket, latest, Target(updated, builds), actor, cause="ingest")
+            actions += channels.point_latest(bucket, latest, Target(updated, builds), actor, cause=HistoryCause.INGEST)
         else:
             actions.append(storage.channels.holds(bucket, LATEST, latest.get("number")))
         audit.commit(actions)

@@ -10,27 +10,28 @@ from __future__ import annotations
 
 from typing import Any
 
+from .enums import Role
 from .errors import Forbidden, Unauthorized
 
-ROLES = ("viewer", "contributor", "admin")
+ROLES = tuple(Role)  # in order: each includes the ones before
 
 # Routes that need more than the default (GET: viewer; any other method: contributor).
-_ROUTE_ROLES: dict[tuple[str, str], str] = {
-    ("POST", "/compliance/check"): "viewer",
-    ("DELETE", "/buckets/{bucket}"): "admin",
-    ("GET", "/tokens"): "admin",
-    ("GET", "/events"): "admin",
-    ("POST", "/tokens"): "admin",
-    ("DELETE", "/tokens/{token_id}"): "admin",
+_ROUTE_ROLES: dict[tuple[str, str], Role] = {
+    ("POST", "/compliance/check"): Role.VIEWER,
+    ("DELETE", "/buckets/{bucket}"): Role.ADMIN,
+    ("GET", "/tokens"): Role.ADMIN,
+    ("GET", "/events"): Role.ADMIN,
+    ("POST", "/tokens"): Role.ADMIN,
+    ("DELETE", "/tokens/{token_id}"): Role.ADMIN,
 }
 # Routes anyone may call: the page, its assets and the API description.
 PUBLIC = {("GET", "/"), ("GET", "/openapi.json"), ("GET", "/static/{asset}")}
 
 
-def required_role(method: str, route: str) -> str | None:
+def required_role(method: str, route: str) -> Role | None:
     if (method, route) in PUBLIC:
         return None
-    return _ROUTE_ROLES.get((method, route), "viewer" if method == "GET" else "contributor")
+    return _ROUTE_ROLES.get((method, route), Role.VIEWER if method == "GET" else Role.CONTRIBUTOR)
 
 
 def allows(role: str, needed: str) -> bool:

@@ -20,22 +20,22 @@ from __future__ import annotations
 
 from typing import AbstractSet, Any, Callable, Iterable, Mapping, Protocol, Sequence, TypeVar
 
-from .models import AncestryStatus, RevokeRequest, VersionStatus
+from .enums import AncestryStatus, RevocationType, VersionStatus
+from .models import RevokeRequest
 
 Item = Mapping[str, Any]  # an entity as read: a version, channel, history entry, index entry
 Finding = dict[str, Any]  # the facts behind a link's status, stored; written in words by `sentence`
 Revocation = dict[str, Any]
 Ref = tuple[str, int]  # (bucket, version number)
 
-ACTIVE: VersionStatus = "active"
-REVOKED: VersionStatus = "revoked"
-RUNNING: VersionStatus = "running"  # a version still being written (several transactions): never served
+ACTIVE, REVOKED, RUNNING = VersionStatus.ACTIVE, VersionStatus.REVOKED, VersionStatus.RUNNING
 
 # Worst last: a version's ancestry status is the worst of its links.
-SEVERITY: tuple[AncestryStatus, ...] = ("up_to_date", "undetermined", "out_of_date", "parent_revoked")
-FLAGGED_STATUSES = {"undetermined", "out_of_date", "parent_revoked"}
+SEVERITY: tuple[AncestryStatus, ...] = (AncestryStatus.UP_TO_DATE, AncestryStatus.UNDETERMINED,
+                                        AncestryStatus.OUT_OF_DATE, AncestryStatus.PARENT_REVOKED)
+FLAGGED_STATUSES = set(SEVERITY) - {AncestryStatus.UP_TO_DATE}
 # A parent with one of these stored statuses makes its children outdated too.
-STALE_STATUSES = {"out_of_date", "parent_revoked"}
+STALE_STATUSES = {AncestryStatus.OUT_OF_DATE, AncestryStatus.PARENT_REVOKED}
 MAX_WALK = 20  # ancestry levels the compliance check walks up (the descendant tree's depth cap)
 LATEST = "latest"  # the managed channel: the newest active version
 
@@ -115,7 +115,7 @@ def direct_revocation(request: RevokeRequest, actor: str, revoke_at: str | None 
     """The revocation a request asks for (scheduled when `revoke_at` is given): `direct`,
     with the flags the cascade and the channels follow."""
     return {"reason": request.reason, **({"revoke_at": revoke_at} if revoke_at else {}), "revoked_by": actor,
-            "revocation_type": "direct", "skip_descendants_revocation": request.skip_descendants_revocation,
+            "revocation_type": RevocationType.DIRECT, "skip_descendants_revocation": request.skip_descendants_revocation,
             "disable_rollback_channels": request.disable_rollback_channels}
 
 
@@ -124,7 +124,7 @@ def cascades(revocation: Item | None) -> bool:
     only a direct one that does not spare them. An inherited revocation never cascades by
     itself: its source's cascade walks the whole tree."""
     revocation = revocation or {}
-    return revocation.get("revocation_type") == "direct" and not revocation.get("skip_descendants_revocation")
+    return revocation.get("revocation_type") == RevocationType.DIRECT and not revocation.get("skip_descendants_revocation")
 
 
 def cascade_reaches(descendant: Item, mode: str, source_name: str | None) -> bool:
@@ -141,7 +141,7 @@ def inherited_revocation(source: Item, source_name: str | None) -> Revocation:
     the source's reason, requester and channel flag; never cascading on its own."""
     revocation = source.get("revocation") or {}
     return {"reason": revocation.get("reason"), "revoked_by": revocation.get("revoked_by"),
-            "revocation_type": "inherited", "inherited_from": source_name, "skip_descendants_revocation": False,
+            "revocation_type": RevocationType.INHERITED, "inherited_from": source_name, "skip_descendants_revocation": False,
             "disable_rollback_channels": bool(revocation.get("disable_rollback_channels"))}
 
 
@@ -153,7 +153,7 @@ def revocation_on_arrival(parents: Iterable[Item], now: str) -> Revocation | Non
         revocation = p.get("parent_revocation") or {}
         if p.get("parent_status") == REVOKED and not revocation.get("skip_descendants_revocation"):
             return {"reason": revocation.get("reason"), "revoked_at": now, "revoked_by": "registry",
-                    "revocation_type": "inherited", "inherited_from": f"{p['bucket']}/{p['version']}",
+                    "revocation_type": RevocationType.INHERITED, "inherited_from": f"{p['bucket']}/{p['version']}",
                     "skip_descendants_revocation": False, "disable_rollback_channels": False}
     return None
 
@@ -190,25 +190,25 @@ def link_status(link: Item, parent: Item | None, channel: Item | None,
     revoked itself, so a revoked parent did not spare it."""
     where = {"bucket": link["bucket"], "version": link["version"]}
     if parent is None:
-        return "undetermined", fact("deleted", "undetermined", **where)
+        return AncestryStatus.UNDETERMINED, fact("deleted", AncestryStatus.UNDETERMINED, **where)
     if parent.get("status") == REVOKED:
-        return "parent_revoked", revoked_finding(parent, revoked_too=revoked)
+        return AncestryStatus.PARENT_REVOKED, revoked_finding(parent, revoked_too=revoked)
     if link.get("channel"):
         if channel is None:
-            return "undetermined", fact("channel_deleted", "undetermined", **where, channel=link["channel"])
+            return AncestryStatus.UNDETERMINED, fact("channel_deleted", AncestryStatus.UNDETERMINED, **where, channel=link["channel"])
         if channel.get("number") != link["number"]:
-            return "out_of_date", fact("moved", "out_of_date", **where, channel=link["channel"],
+            return AncestryStatus.OUT_OF_DATE, fact("moved", AncestryStatus.OUT_OF_DATE, **where, channel=link["channel"],
                                        now=channel.get("version"))
-        own = fact("current", "up_to_date", **where, channel=link["channel"])
+        own = fact("current", AncestryStatus.UP_TO_DATE, **where, channel=link["channel"])
     elif channel and channel.get("number", 0) > link["number"]:
-        return "out_of_date", fact("moved", "out_of_date", **where, channel=LATEST, managed=True,
+        return AncestryStatus.OUT_OF_DATE, fact("moved", AncestryStatus.OUT_OF_DATE, **where, channel=LATEST, managed=True,
                                    now=channel["version"])
     else:
-        own = fact("newest", "up_to_date", **where)
+        own = fact("newest", AncestryStatus.UP_TO_DATE, **where)
     stale, cause = stale_cause(parent)
     if stale:
-        return "out_of_date", stale_finding([parent], cause)
-    return "up_to_date", own
+        return AncestryStatus.OUT_OF_DATE, stale_finding([parent], cause)
+    return AncestryStatus.UP_TO_DATE, own
 
 
 def judge_links(reads: Iterable[tuple[Item, Item | None, Item | None]], unresolved: Iterable[Item] = (),
@@ -224,8 +224,8 @@ def judge_links(reads: Iterable[tuple[Item, Item | None, Item | None]], unresolv
     for hint in unresolved:
         shown = {"bucket": hint.get("bucket"), "version": hint.get("version"), "channel": hint.get("channel"),
                  "source_artifact": hint.get("source_artifact")}
-        links.append({**shown, "found_by": "unresolved", "status": "undetermined",
-                      "finding": fact("unresolved", "undetermined", **shown, reason=hint.get("reason"))})
+        links.append({**shown, "found_by": "unresolved", "status": AncestryStatus.UNDETERMINED,
+                      "finding": fact("unresolved", AncestryStatus.UNDETERMINED, **shown, reason=hint.get("reason"))})
     if not links:
         return None, []
     return max((link["status"] for link in links), key=SEVERITY.index), links
@@ -233,7 +233,7 @@ def judge_links(reads: Iterable[tuple[Item, Item | None, Item | None]], unresolv
 
 def attention(links: Iterable[Item]) -> list[Finding]:
     """The findings of the links that are not up to date (what a version stores)."""
-    return [link["finding"] for link in links if link["status"] != "up_to_date"]
+    return [link["finding"] for link in links if link["status"] != AncestryStatus.UP_TO_DATE]
 
 
 def flagged(version: Item, status: str | None) -> bool:
@@ -243,7 +243,7 @@ def flagged(version: Item, status: str | None) -> bool:
 
 
 def revoked_finding(parent: Item, revoked_too: bool | None = None) -> Finding:
-    return fact("revoked", "parent_revoked", bucket=parent["bucket"], version=parent["name"],
+    return fact("revoked", AncestryStatus.PARENT_REVOKED, bucket=parent["bucket"], version=parent["name"],
                 reason=(parent.get("revocation") or {}).get("reason"), revoked_too=revoked_too)
 
 
@@ -251,7 +251,7 @@ def inherited_findings(revocation: Item) -> list[Finding]:
     """Why a version revoked by inheritance is `parent_revoked`: the ancestor named by
     `inherited_from` (`bucket/vN`), and its reason."""
     bucket, _, version = (revocation.get("inherited_from") or "").rpartition("/")
-    return [fact("inherited", "parent_revoked", bucket=bucket, version=version, reason=revocation.get("reason"))]
+    return [fact("inherited", AncestryStatus.PARENT_REVOKED, bucket=bucket, version=version, reason=revocation.get("reason"))]
 
 
 def stale_cause(item: Item) -> tuple[bool, Finding | None]:
@@ -272,7 +272,7 @@ def stale_finding(path: Sequence[Item], cause: Finding | None) -> Finding:
         via, cause = via + list(cause.get("via") or []), cause.get("cause")
     via = via[:MAX_WALK]
     first = via[0] if via else cause or {}
-    return fact("stale_parent", "out_of_date", bucket=first.get("bucket"), version=first.get("version"),
+    return fact("stale_parent", AncestryStatus.OUT_OF_DATE, bucket=first.get("bucket"), version=first.get("version"),
                 via=via, cause=cause)
 
 

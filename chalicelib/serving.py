@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import copies, storage
+from .enums import RevocationType, VersionStatus
 from .errors import BadRequest, Conflict, NotFound
 
 PARENT_CHANNEL_LABEL = "parent_channel"  # a build label naming its parent's channel (custom_data)
@@ -49,7 +50,7 @@ def check_servable(item: dict[str, Any], bucket: str, name: str) -> None:
     """A channel serves something only when it holds a version that is not revoked."""
     if not item.get("version"):
         raise NotFound(f"channel {name!r} of bucket {bucket!r} is not assigned to a version")
-    if item.get("version_status") == "revoked":
+    if item.get("version_status") == VersionStatus.REVOKED:
         raise Conflict(revoked_message(name, item["version"], item.get("revocation") or {}))
 
 
@@ -107,7 +108,7 @@ def revoked_message(channel: str, version: str, revocation: dict[str, Any]) -> s
     """Why a channel serves nothing: who revoked its version, when and why, and (for an
     inherited revocation) from which ancestor."""
     origin = (f" (inherited from its ancestor {revocation['inherited_from']})"
-              if revocation.get("revocation_type") == "inherited" and revocation.get("inherited_from") else "")
+              if revocation.get("revocation_type") == RevocationType.INHERITED and revocation.get("inherited_from") else "")
     return (f"channel {channel!r} holds {version}, revoked{origin} at {revocation.get('revoked_at')} "
             f"by {revocation.get('revoked_by')}: {revocation.get('reason')}")
 

@@ -9,7 +9,6 @@ from .errors import NotFound
 from .manifest import ParsedBuild
 from .models import VERSION_NAME, Version
 
-RUNNING = "running"  # a version still being written (several transactions) or built: never served
 
 # ---- reads ------------------------------------------------------------------------------
 

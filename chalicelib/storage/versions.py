@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from . import keys, table
+from ..enums import VersionStatus
 from .errors import ConditionFailed
 from .expressions import Action, Change
 from .pages import list_page
@@ -128,7 +129,7 @@ def change(before: Record, after: Record | None, *, status_was: str | None = Non
 def complete(bucket: str, number: int, rev: int | None, fields: Record) -> Action:
     """A running version's last write: `fields` set, `expected_builds` gone, while it is
     still running and as read."""
-    return Change(keys.version(bucket, number)).equals("status", "running").bump(REV, rev).set_all(fields) \
+    return Change(keys.version(bucket, number)).equals("status", VersionStatus.RUNNING).bump(REV, rev).set_all(fields) \
         .remove("expected_builds").action()
 
 

@@ -1,0 +1,86 @@
+"""The registry's status and role names, each set defined once.
+
+`StrEnum`s: a member *is* its string, so it compares equal to what DynamoDB items and JSON
+bodies hold (`item["status"] == VersionStatus.REVOKED`), is stored and serialised as that
+string, and pydantic models (models.py) and the OpenAPI document take their allowed values
+from here. Plain Python, no pydantic: the consumer query and the role check import it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class VersionStatus(StrEnum):
+    ACTIVE = "active"
+    REVOKED = "revoked"
+    REVOCATION_SCHEDULED = "revocation_scheduled"
+    RUNNING = "running"  # still being written (several transactions) or built: never served
+
+
+class IngestionStatus(StrEnum):
+    ACCEPTED = "accepted"  # every build recorded
+    PARTIAL = "partial"  # some builds recorded, some rejected
+    REJECTED = "rejected"  # nothing recorded
+
+
+class Role(StrEnum):
+    """Each role includes the ones before it (roles.allows)."""
+
+    VIEWER = "viewer"
+    CONTRIBUTOR = "contributor"
+    ADMIN = "admin"
+
+
+class AncestryStatus(StrEnum):
+    """A parent link's status, HCP Packer's names plus `parent_revoked` (the parent is revoked
+    but this version was spared); a version's status is its worst link (ancestry.SEVERITY)."""
+
+    UP_TO_DATE = "up_to_date"
+    OUT_OF_DATE = "out_of_date"
+    UNDETERMINED = "undetermined"
+    PARENT_REVOKED = "parent_revoked"
+
+
+class RevocationType(StrEnum):
+    DIRECT = "direct"  # revoked by a request or a schedule
+    INHERITED = "inherited"  # revoked because an ancestor was (`inherited_from`)
+
+
+class HistoryCause(StrEnum):
+    """Why a channel moved (its history entries' `cause`)."""
+
+    ASSIGN = "assign"
+    UNASSIGN = "unassign"
+    ROLLBACK = "rollback"
+    INGEST = "ingest"
+    REVOKE = "revoke"
+    RESTORE = "restore"
+    DELETE = "delete"
+    CREATE = "create"
+
+
+class FoundBy(StrEnum):
+    """How a parent link was found; `unresolved` for a hint that matched nothing."""
+
+    PARENT_VERSION = "parent_version"
+    PARENT_CHANNEL = "parent_channel"
+    SOURCE_ARTIFACT = "source_artifact"
+    UNRESOLVED = "unresolved"
+
+
+class ResolvedAt(StrEnum):
+    """How a `parent_channel` hint was resolved: through the channel's history at the build
+    time, or as the channel was when the version was recorded."""
+
+    BUILD_TIME = "build_time"
+    UPLOAD = "upload"
+
+
+class Verdict(StrEnum):
+    """`POST /compliance/check`'s answer for one artifact (artifacts.py)."""
+
+    OK = "ok"
+    OUT_OF_DATE = "out_of_date"
+    REVOKED = "revoked"
+    UNKNOWN = "unknown"
