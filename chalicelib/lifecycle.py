@@ -199,7 +199,7 @@ def _delete(bucket: str, number: int, keys: list[storage.versions.Ref], rollback
     holding = _refuse_if_held(bucket, version, rollback_channels)
     actions = [storage.versions.delete(k) for k in keys]
     actions += [storage.versions.delete_fingerprint(bucket, version["fingerprint"]),
-                storage.versions.change(version, None),
+                storage.versions.change(version, None), *ancestry.tally_actions(version, None),
                 audit.event_action(bucket, "version.deleted", version["name"], actor,
                                    before={"fingerprint": version["fingerprint"], "status": version["status"]})]
     actions += _move_off(bucket, version, holding, actor, cause="delete", count_delta=-1)
@@ -228,7 +228,7 @@ def _schedule(bucket: str, number: int, request: RevokeRequest, revoke_at: str, 
                   "skip_descendants_revocation": request.skip_descendants_revocation,
                   "disable_rollback_channels": request.disable_rollback_channels}
     updated = {**version, "status": "revocation_scheduled", "revocation": revocation}
-    actions = [_version_update(version, updated, due=revoke_at),
+    actions = [_version_update(version, updated, due=revoke_at), *ancestry.tally_actions(version, updated),
                audit.event_action(bucket, "version.revocation_scheduled", version["name"], actor,
                                   before=version["status"], after=revocation)]
     actions += _refresh_holders(bucket, updated, builds, actor)
@@ -255,11 +255,12 @@ def _revoke_now(bucket: str, number: int, revocation: dict[str, Any], expect_sta
     cascade = revocation["revocation_type"] == "direct" and not revocation.get("skip_descendants_revocation")
     if cascade:
         revocation["cascade_pending"] = True
-    updated = {**version, "status": "revoked", "revocation": revocation, "updated_at": stamp}
+    inherited_status = ancestry.inherited_status(revocation)
+    updated = {**version, "status": "revoked", "revocation": revocation, "updated_at": stamp, **inherited_status}
     holding = channels.holding(bucket, number)
     actor = actor or revocation.get("revoked_by") or "registry"
-    actions = [_version_update(version, updated, also=ancestry.inherited_status(revocation)),
-               storage.sweep.unflag(bucket, number),  # revoked: no longer "needs attention"
+    actions = [_version_update(version, updated, also=inherited_status),
+               *ancestry.tally_actions(version, updated),  # revoked: no longer "needs attention"
                markers.marker_action(markers.VERSION_STATUS, bucket, number=number),
                audit.event_action(bucket, "version.revoked", version["name"], actor, before=version["status"],
                                   after=revocation)]
@@ -281,12 +282,12 @@ def _restore(bucket: str, number: int, actor: str, cascade: bool = True) -> tupl
     if version["status"] not in ("revoked", "revocation_scheduled"):
         raise Conflict(f"{version['name']} is neither revoked nor scheduled for revocation")
     _refuse_under_revoked_parent(version)
-    updated = {**version, "status": "active", "revocation": None, "updated_at": now_iso()}
-    rechecked, flag = ancestry.restored(version, updated)
-    actions = [_version_update(version, updated, also=rechecked),
+    rechecked = ancestry.restored(version)
+    updated = {**version, "status": "active", "revocation": None, "updated_at": now_iso(), **rechecked}
+    actions = [_version_update(version, updated, also=rechecked), *ancestry.tally_actions(version, updated),
                markers.marker_action(markers.VERSION_STATUS, bucket, number=number),
                audit.event_action(bucket, "version.restored", version["name"], actor, before=version["status"],
-                                  after="active"), *flag]
+                                  after="active")]
     revocation = version.get("revocation") or {}
     started = None
     if cascade and version["status"] == "revoked" and revocation.get("revocation_type") == "direct" \

@@ -36,6 +36,7 @@ Single-table layout (every request path is a GetItem or one Query page):
 | unresolved parent hint | `SWEEP#UNRESOLVED` | `<b>#<n:010>` | | |
 | flagged version (outdated, parent revoked, undetermined) | `SWEEP#FLAGGED` | `<b>#<n:010>` | | |
 | last sweep's report | `SWEEP#REPORT` | `LAST` | | |
+| the report's counts (flagged by status, unresolved) | `SWEEP#COUNTS` | `CURRENT` | | |
 | API token | `TOKEN#<id>` | `TOKEN` | `TOKENS` / `<created>#<id>` | |
 | audit event | `EVENTS#<b>` (registry-wide: `EVENTS#`) | `EVENT#<time>#<id>` | | |
 
