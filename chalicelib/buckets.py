@@ -22,7 +22,7 @@ def create_bucket(body: CreateBucket, actor: str) -> Bucket:
                                          after=body.model_dump(exclude={"name"}))])
     except ConditionFailed:
         raise Conflict(f"bucket {body.name!r} already exists") from None
-    return to_bucket(item)
+    return to_bucket({**item, "status_counts": {}, "channels": []})
 
 
 def get_bucket(name: str, see_restricted: bool = True) -> Bucket:
@@ -99,4 +99,6 @@ def to_bucket(item: dict[str, Any], see_restricted: bool = True) -> Bucket:
     fields["name"] = fields.pop("bucket")
     if not see_restricted:
         fields.pop("latest_version", None)
+        if fields.get("channels") is not None:
+            fields["channels"] = [c for c in fields["channels"] if not c.get("restricted")]
     return Bucket.model_validate(fields)

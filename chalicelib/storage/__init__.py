@@ -9,10 +9,10 @@ that `storage.transact` commits together, each guarded by the conditions it need
 
 | module | holds |
 | --- | --- |
-| `buckets` | the bucket item and its summary, the bucket's partition as a whole |
+| `buckets` | the bucket item with its summary and aggregates (versions by status, its channels), the bucket's partition as a whole |
 | `versions` | versions, builds, fingerprints, the artifact index, copy pages |
 | `channels` | channels (with their serving copies) and their history |
-| `sweep` | markers, scheduled revocations, child edges, unresolved hints, flags, the report |
+| `sweep` | markers, scheduled revocations, child edges, unresolved hints, flags, the report and its counts |
 | `events` | the audit trail |
 | `credentials` | API tokens |
 | `ingestions` | ingestion records |

@@ -21,17 +21,19 @@ Record = dict[str, Any]
 
 AGGREGATED = "aggregated_since"
 _COUNT = "versions_"  # versions_<status>: how many versions have that status (or flag)
-_CHANNEL = "channel_"  # channel_<name>: the channel's version, its status and whether restricted
+_CHANNEL = "channel_"  # channel_<name>: the channel's version and its status
+_RESTRICTED = "restricted_"  # restricted_<name>: whether the channel is restricted
 
 
 def _record(item: table.Item) -> Record:
     """The bucket as the registry sees it: `status_counts` and `channels` gathered from their
     attributes (None for a bucket from before they were kept)."""
-    fields = {k: v for k, v in keys.fields(item).items() if not k.startswith((_COUNT, _CHANNEL))}
+    fields = {k: v for k, v in keys.fields(item).items() if not k.startswith((_COUNT, _CHANNEL, _RESTRICTED))}
     if AGGREGATED in item:
         fields["status_counts"] = {k[len(_COUNT):]: v for k, v in item.items() if k.startswith(_COUNT) and v}
-        fields["channels"] = sorted(({"name": k[len(_CHANNEL):], **v} for k, v in item.items()
-                                     if k.startswith(_CHANNEL)), key=lambda c: c["name"])
+        fields["channels"] = sorted(({"name": k[len(_CHANNEL):], **v,
+                                      "restricted": bool(item.get(_RESTRICTED + k[len(_CHANNEL):]))}
+                                     for k, v in item.items() if k.startswith(_CHANNEL)), key=lambda c: c["name"])
     return fields
 
 
@@ -64,8 +66,19 @@ def count(name: str, deltas: dict[str, int]) -> Action:
 
 
 def channel_entry(name: str, channel: str, entry: Record | None) -> Action:
-    """The bucket's copy of one channel (version, version_status, restricted); None removes it."""
-    return Change(keys.bucket(name)).set(_CHANNEL + channel, entry).action()
+    """The bucket's copy of one channel (its `version` and `version_status`, written with
+    every move or refresh of the channel); None removes it (a deleted channel)."""
+    change = Change(keys.bucket(name)).set(_CHANNEL + channel, entry)
+    return (change.remove(_RESTRICTED + channel) if entry is None else change).action()
+
+
+def channel_restricted(name: str, channel: str, restricted: bool, if_unset: bool = False) -> Action:
+    """Whether the bucket's copy of a channel is restricted (`if_unset`: only when not yet
+    known, for the managed `latest`, restricted until someone says otherwise)."""
+    change = Change(keys.bucket(name))
+    if if_unset:
+        return change.set_if_absent(_RESTRICTED + channel, restricted).action()
+    return change.set(_RESTRICTED + channel, restricted).action()
 
 
 def update(name: str, changes: Record, now: str) -> Action:
