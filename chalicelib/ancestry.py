@@ -39,6 +39,7 @@ from .manifest import ParsedRun
 from .models import Ancestry, Descendants
 # The rules of link statuses and findings (pure, unit-tested) live in rules.py.
 from .rules import STALE_STATUSES, attention  # noqa: F401 - STALE_STATUSES: re-exported (artifacts.py)
+from .retry import retrying
 
 _STATUS_EVENTS: dict[str, str] = {AncestryStatus.OUT_OF_DATE: "descendant.outdated",
                                   AncestryStatus.PARENT_REVOKED: "descendant.parent_revoked",
@@ -168,22 +169,77 @@ def evaluate(parents: list[dict[str, Any]], unresolved: list[dict[str, Any]] | N
 
 def status_actions(version: dict[str, Any], status: str | None, found: list[Finding],
                    also: dict[str, Any] | None = None, remove: tuple[str, ...] = ()) -> list[Action]:
-    """Store a version's ancestry status and findings (and `also` more fields), and keep the
-    flagged list (the report) in step: it lists versions still in use whose ancestry needs
-    attention, never revoked ones."""
+    """Store a version's ancestry status and findings (and `also` more fields), with the
+    flagged list and the counts in step (tally_actions)."""
     sets = {"ancestry_checked_at": now_iso(), **({"ancestry_status": status, "ancestry_findings": found}
                                                  if status else {}), **(also or {})}
     removes = (() if status else ("ancestry_status", "ancestry_findings")) + ("ancestry_messages",) + remove
-    update = storage.versions.set_fields(version["bucket"], version["number"], sets, removes)
-    return [update, flag_action(version, status, found)]
+    after = {**{k: v for k, v in version.items() if k not in removes}, **sets}
+    return [storage.versions.set_fields(version, sets, removes), *tally_actions(version, after)]
 
 
-def flag_action(version: dict[str, Any], status: str | None, found: list[Finding]) -> Action:
-    """Put the version on the flagged list, or take it off: only usable versions are listed."""
-    if rules.flagged(version, status):
-        return storage.sweep.flag(version["bucket"], version["number"], {
-            "version": version["name"], "ancestry_status": status, "findings": found, "flagged_at": now_iso()})
-    return storage.sweep.unflag(version["bucket"], version["number"])
+def flagged_as(version: dict[str, Any] | None) -> str | None:
+    """The status a version is listed under on the flagged list (the report), or None: only
+    versions still in use whose ancestry needs attention, never revoked ones."""
+    if version and rules.flagged(version, version.get("ancestry_status")):
+        return str(version["ancestry_status"])
+    return None
+
+
+def tally(before: dict[str, Any] | None, after: dict[str, Any] | None) -> tuple[dict[str, int], dict[str, int]]:
+    """What a version's change from `before` to `after` (None: it does not exist) adds to
+    the report's counts (flagged by status, `unresolved_parents`) and to its bucket's counts
+    (versions by status, and flagged by status). Zero differences are left out.
+
+    The counts are exact because the difference is computed from the version as read, and
+    every transaction that carries it also writes that version under conditions that its
+    status, ancestry status and unresolved hints are still as read (storage.versions:
+    `change`, `set_fields`, `complete`; a new version: it does not exist yet). The flag and
+    the hint items are functions of those three fields (a flag exactly while `flagged_as`
+    says so, a hint item while `unresolved` is set), written only in those transactions;
+    so by induction the counts and the items agree: two writers that read the same
+    version cannot both commit, and the loser re-reads and recomputes. A bucket's deletion
+    counts off the items it deletes, each delete conditioned on the item as read
+    (storage.sweep.clear_bucket), and the sweep deletes an orphan hint the same way."""
+    registry: dict[str, int] = {}
+    bucket: dict[str, int] = {}
+    for sign, version in ((-1, before), (1, after)):
+        if version is None:
+            continue
+        flag = flagged_as(version)
+        for counts, key in ((registry, flag), (bucket, flag), (bucket, version["status"]),
+                            (registry, "unresolved_parents" if version.get("unresolved") else None)):
+            if key:
+                counts[key] = counts.get(key, 0) + sign
+    return ({k: v for k, v in registry.items() if v}, {k: v for k, v in bucket.items() if v})
+
+
+def tally_actions(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[Action]:
+    """The flag and unresolved-hint items of a version changing from `before` to `after`
+    (None: it does not exist), and the counts' differences (tally). Only for a transaction
+    that writes the version as read (see tally)."""
+    version = after or before
+    assert version is not None
+    bucket, number = version["bucket"], version["number"]
+    actions: list[Action] = []
+    if flagged_as(after):
+        assert after is not None
+        actions.append(storage.sweep.flag(bucket, number, {
+            "version": after["name"], "ancestry_status": after["ancestry_status"],
+            "findings": after.get("ancestry_findings") or [], "flagged_at": now_iso()}))
+    elif flagged_as(before):
+        actions.append(storage.sweep.unflag(bucket, number))
+    hinted = [bool(v and v.get("unresolved")) for v in (before, after)]
+    if hinted == [False, True]:
+        actions.append(storage.sweep.put_unresolved(bucket, number))
+    elif hinted == [True, False]:
+        actions.append(storage.sweep.resolved(bucket, number))
+    registry, own = tally(before, after)
+    if registry:
+        actions.append(storage.sweep.count(registry))
+    if own:
+        actions.append(storage.buckets.count(bucket, own))
+    return actions
 
 
 def inherited_status(revocation: dict[str, Any]) -> dict[str, Any]:
@@ -196,16 +252,14 @@ def inherited_status(revocation: dict[str, Any]) -> dict[str, Any]:
     return {"ancestry_status": AncestryStatus.PARENT_REVOKED, "ancestry_findings": found, "ancestry_checked_at": now_iso()}
 
 
-def restored(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], list[Action]]:
+def restored(before: dict[str, Any]) -> dict[str, Any]:
     """A revoked version back in use: its ancestry is checked again now (what was stored dates
-    from before, or says an ancestor was revoked). Returns the fields to set in the restoring
-    update, and the flagged list's change."""
+    from before, or says an ancestor was revoked). Returns the fields to set in the
+    restoring update (none when there is nothing to check)."""
     if before["status"] != VersionStatus.REVOKED or not (before.get("parents") or before.get("unresolved")):
-        return {}, []
+        return {}
     status, links = evaluate(before.get("parents") or [], before.get("unresolved") or [])
-    found = attention(links)
-    return ({"ancestry_status": status, "ancestry_findings": found, "ancestry_checked_at": now_iso()},
-            [flag_action(after, status, found)])
+    return {"ancestry_status": status, "ancestry_findings": attention(links), "ancestry_checked_at": now_iso()}
 
 
 def stale_ancestry(items: list[dict[str, Any]]) -> dict[Ref, Finding]:
@@ -300,10 +354,15 @@ def descendants(bucket: str, ref: str, max_depth: int, max_nodes: int = 500) -> 
 
 
 def retry_unresolved(bucket: str, number: int) -> list[dict[str, Any]]:
-    """Try a version's unresolved hints again (the sweep); returns the links newly found."""
+    """Try a version's unresolved hints again (the sweep); returns the links newly found.
+    Re-read and retried when the version changed meanwhile."""
+    return retrying(lambda: _retry_unresolved(bucket, number), what=f"resolving {bucket}/v{number}")
+
+
+def _retry_unresolved(bucket: str, number: int) -> list[dict[str, Any]]:
     version = storage.versions.version(bucket, number)
     if not version or not version.get("unresolved"):
-        storage.sweep.resolved_now(bucket, number)
+        storage.sweep.resolved_orphan(bucket, number)
         return []
     parents = list(version.get("parents") or [])
     still, found = [], []
@@ -329,8 +388,6 @@ def retry_unresolved(bucket: str, number: int) -> list[dict[str, Any]]:
                                   after=[f"{p['bucket']}/{p['version']}" for p in found])]
     if (status, found_now) != (version.get("ancestry_status"), version.get("ancestry_findings")):
         actions.append(markers.marker_action(markers.VERSION_STATUS, bucket, number=number))
-    if not still:
-        actions.append(storage.sweep.resolved(bucket, number))
     audit.commit(actions)
     return stored_links(found)
 
@@ -341,7 +398,12 @@ def recheck(bucket: str, number: int) -> tuple[dict[str, Any], str | None, str |
 
     The same transaction leaves a marker for the version, so the sweep re-checks its children
     too: outdated propagates down the chain, one level per marker, bounded per sweep run.
+    Re-read and retried when the version changed meanwhile.
     """
+    return retrying(lambda: _recheck(bucket, number), what=f"re-checking {bucket}/v{number}")
+
+
+def _recheck(bucket: str, number: int) -> tuple[dict[str, Any], str | None, str | None, list[Finding]] | None:
     version = storage.versions.version(bucket, number)
     if not version or version["status"] == VersionStatus.REVOKED or not (version.get("parents") or version.get("unresolved")):
         return None  # a revoked version is out of use: its stored ancestry is left as it was

@@ -8,6 +8,7 @@ from . import audit, storage
 from .clock import now_iso
 from .errors import Conflict, NotFound
 from .models import Bucket, CreateBucket, UpdateBucket
+from .retry import retrying
 from .storage import ConditionFailed
 
 
@@ -21,7 +22,7 @@ def create_bucket(body: CreateBucket, actor: str) -> Bucket:
                                          after=body.model_dump(exclude={"name"}))])
     except ConditionFailed:
         raise Conflict(f"bucket {body.name!r} already exists") from None
-    return to_bucket(item)
+    return to_bucket({**item, "status_counts": {}, "channels": []})
 
 
 def get_bucket(name: str, see_restricted: bool = True) -> Bucket:
@@ -59,11 +60,13 @@ def delete_bucket(name: str, actor: str) -> Bucket:
     artifact index entries of its builds.
 
     They go in bulk (storage.buckets.empty), each build's artifact index entries before the
-    build, and the bucket item last, in a transaction: a DELETE interrupted half-way can
-    simply be repeated.
+    build; then the flags and unresolved hints of its versions, counted off the report's
+    counts (storage.sweep.clear_bucket); the bucket item last, in a transaction: a DELETE
+    interrupted half-way can simply be repeated.
     """
     bucket = get_bucket(name)
     storage.buckets.empty(name)
+    retrying(lambda: storage.sweep.clear_bucket(name), what=f"clearing the flags of bucket {name!r}")
     audit.commit([storage.buckets.delete(name),
                   audit.event_action(name, "bucket.deleted", name, actor,
                                      before={"versions": bucket.version_count, "latest_version": bucket.latest_version})])
@@ -96,4 +99,6 @@ def to_bucket(item: dict[str, Any], see_restricted: bool = True) -> Bucket:
     fields["name"] = fields.pop("bucket")
     if not see_restricted:
         fields.pop("latest_version", None)
+        if fields.get("channels") is not None:
+            fields["channels"] = [c for c in fields["channels"] if not c.get("restricted")]
     return Bucket.model_validate(fields)

@@ -96,6 +96,7 @@ def point_actions(bucket: str, channel: str, target: Target | None, *, cause: Hi
     update = storage.channels.point(bucket, channel, fields, held_revoked=copy["version_status"] == VersionStatus.REVOKED,
                                     defaults=defaults, **({} if expect is False else {"expect": expect}))
     claim = [storage.versions.claim(bucket, target.number, target.version.get("rev"))] if target else []
+    claim += bucket_entry(bucket, channel, copy, restricted=(extra or {}).get("restricted"), latest=latest)
     if not cause:
         return [update, *claim]
     to_version = target.version["name"] if target else None
@@ -114,6 +115,20 @@ def history_action(bucket: str, channel: str, previous: str | None, target: Targ
         "channel": channel, "from_version": previous, "to_version": target.version["name"] if target else None,
         "at": at, "author": actor, "cause": cause,
     })
+
+
+def bucket_entry(bucket: str, channel: str, copy: dict[str, Any] | None, restricted: bool | None = None,
+                 latest: bool = False) -> list[Action]:
+    """The bucket item's copy of a channel, for the bucket list (storage.buckets): its
+    version and status (`copy` as serving() makes it; None: the channel is deleted) and,
+    when it changes, whether it is restricted (`latest`: restricted unless set otherwise)."""
+    entry = None if copy is None else {k: copy[k] for k in ("version", "version_status") if copy.get(k) is not None}
+    actions = [storage.buckets.channel_entry(bucket, channel, entry)]
+    if restricted is not None:
+        actions.append(storage.buckets.channel_restricted(bucket, channel, restricted))
+    elif latest:
+        actions.append(storage.buckets.channel_restricted(bucket, channel, True, if_unset=True))
+    return actions
 
 
 def point_latest(bucket: str, latest: dict[str, Any], target: Target | None, actor: str, cause: HistoryCause,
@@ -284,6 +299,7 @@ def _create(bucket: str, body: CreateChannel, actor: str) -> Channel:
             "created_at": now, "updated_at": now, "created_by": actor, "updated_by": actor,
             **{k: v for k, v in serving(target).items() if v is not None}}
     actions = [storage.channels.create(item),
+               *bucket_entry(bucket, body.name, serving(target), restricted=body.restricted),
                audit.event_action(bucket, "channel.created", f"channel/{body.name}", actor,
                                   after={"version": item.get("version"), "restricted": body.restricted})]
     if target:
@@ -313,8 +329,11 @@ def _update(bucket: str, name: str, body: UpdateChannel, actor: str) -> None:
     if "version" not in body.model_fields_set:
         if details:
             try:
+                restricted = [storage.buckets.channel_restricted(bucket, name, details["restricted"])
+                              ] if "restricted" in details else []
                 audit.commit([
                     storage.channels.update(bucket, name, {**details, "updated_at": now_iso(), "updated_by": actor}),
+                    *restricted,
                     audit.event_action(bucket, "channel.updated", f"channel/{name}", actor,
                                        before={k: item.get(k) for k in details}, after=details)])
             except ConditionFailed:
@@ -341,7 +360,7 @@ def delete_channel(bucket: str, name: str, actor: str) -> Channel:
     if item.get("managed"):
         raise Conflict(f"channel {name!r} is managed by the registry and cannot be deleted")
     storage.channels.delete_history(bucket, name)
-    audit.commit([storage.channels.delete(bucket, name),
+    audit.commit([storage.channels.delete(bucket, name), *bucket_entry(bucket, name, None),
                   markers.marker_action(markers.CHANNEL_MOVED, bucket, channel=name,
                                         from_number=item.get("number"), to_number=None),
                   audit.event_action(bucket, "channel.deleted", f"channel/{name}", actor,

@@ -15,6 +15,8 @@ versions costs it what one of 100 does. Each run:
    and re-copies any that drifted (a `channel.repaired` event each);
 4. retries unresolved parent hints;
 5. stores its findings as the report (`GET /compliance/report`).
+The report's counts are kept by the changes themselves (ancestry.tally); the sweep counts
+the flagged and unresolved partitions only once, for a registry from before they were kept.
 Each step is bounded so one run fits a Lambda; what is left waits for the next run.
 """
 
@@ -43,6 +45,8 @@ def sweep() -> SweepReport:
     processed = _work_through_markers(changes, cascades, touched)
     repaired = [fix for bucket in sorted(touched) for fix in channels.repair_drift(bucket)]
     resolved = _retry_unresolved()
+    if not storage.sweep.counts().get("recounted_at"):
+        storage.sweep.recount(now_iso())  # once: a registry from before the counts were kept
     report = {"started_at": started, "finished_at": now_iso(), "revocations_applied": applied,
               "cascades": cascades, "ancestry_changes": changes, "parents_resolved": resolved,
               "channels_repaired": repaired, **exposure(EXPOSURE_LIMIT),
@@ -128,8 +132,8 @@ def report(limit: int, next_token: str | None, see_restricted: bool = True) -> C
     viewer, no sentence names a restricted channel (one BatchGet of the channels named)."""
     last = storage.sweep.last_report() or {}
     flagged, end = storage.sweep.flagged_page(next_token, limit)
-    counts: dict[str, int] = storage.sweep.flagged_counts()  # models.ReportCounts: a status no version has counts 0
-    counts["unresolved_parents"] = storage.sweep.unresolved_count()
+    kept = storage.sweep.counts()  # one GetItem: kept current by the changes themselves
+    counts: dict[str, int] = {k: kept[k] for k in storage.sweep.COUNTED}
     named = findings.channels_in([*(f for i in flagged for f in i.get("findings") or []),
                                   *(f for c in last.get("ancestry_changes") or [] for f in c.get("findings") or []),
                                   *(r["parent"] for r in last.get("parents_resolved") or [])])

@@ -188,7 +188,7 @@ def _delete(bucket: str, number: int, keys: list[storage.versions.Ref], rollback
     holding = _refuse_if_held(bucket, version, rollback_channels)
     actions = [storage.versions.delete(k) for k in keys]
     actions += [storage.versions.delete_fingerprint(bucket, version["fingerprint"]),
-                storage.versions.change(version, None),
+                storage.versions.change(version, None), *ancestry.tally_actions(version, None),
                 audit.event_action(bucket, "version.deleted", version["name"], actor,
                                    before={"fingerprint": version["fingerprint"], "status": version["status"]})]
     actions += _move_off(bucket, version, holding, actor, cause=HistoryCause.DELETE, count_delta=-1)
@@ -215,7 +215,7 @@ def _schedule(bucket: str, number: int, request: RevokeRequest, revoke_at: str, 
     _refuse_unless(version, (VersionStatus.ACTIVE, VersionStatus.REVOCATION_SCHEDULED), "scheduled for revocation")
     revocation = rules.direct_revocation(request, actor, revoke_at)
     updated = {**version, "status": VersionStatus.REVOCATION_SCHEDULED, "revocation": revocation}
-    actions = [_version_update(version, updated, due=revoke_at),
+    actions = [_version_update(version, updated, due=revoke_at), *ancestry.tally_actions(version, updated),
                audit.event_action(bucket, "version.revocation_scheduled", version["name"], actor,
                                   before=version["status"], after=revocation)]
     actions += _refresh_holders(bucket, updated, builds, actor)
@@ -243,11 +243,12 @@ def _revoke_now(bucket: str, number: int, revocation: dict[str, Any], expect_sta
     cascade = rules.cascades(revocation)
     if cascade:
         revocation["cascade_pending"] = True
-    updated = {**version, "status": VersionStatus.REVOKED, "revocation": revocation, "updated_at": stamp}
+    inherited_status = ancestry.inherited_status(revocation)
+    updated = {**version, "status": VersionStatus.REVOKED, "revocation": revocation, "updated_at": stamp, **inherited_status}
     holding = channels.holding(bucket, number)
     actor = actor or revocation.get("revoked_by") or "registry"
-    actions = [_version_update(version, updated, also=ancestry.inherited_status(revocation)),
-               storage.sweep.unflag(bucket, number),  # revoked: no longer "needs attention"
+    actions = [_version_update(version, updated, also=inherited_status),
+               *ancestry.tally_actions(version, updated),  # revoked: no longer "needs attention"
                markers.marker_action(markers.VERSION_STATUS, bucket, number=number),
                audit.event_action(bucket, "version.revoked", version["name"], actor, before=version["status"],
                                   after=revocation)]
@@ -270,12 +271,12 @@ def _restore(bucket: str, number: int, actor: str, cascade: bool = True) -> tupl
     if version["status"] not in (VersionStatus.REVOKED, VersionStatus.REVOCATION_SCHEDULED):
         raise Conflict(f"{version['name']} is neither revoked nor scheduled for revocation")
     _refuse_under_revoked_parent(version)
-    updated = {**version, "status": VersionStatus.ACTIVE, "revocation": None, "updated_at": now_iso()}
-    rechecked, flag = ancestry.restored(version, updated)
-    actions = [_version_update(version, updated, also=rechecked),
+    rechecked = ancestry.restored(version)
+    updated = {**version, "status": VersionStatus.ACTIVE, "revocation": None, "updated_at": now_iso(), **rechecked}
+    actions = [_version_update(version, updated, also=rechecked), *ancestry.tally_actions(version, updated),
                markers.marker_action(markers.VERSION_STATUS, bucket, number=number),
                audit.event_action(bucket, "version.restored", version["name"], actor, before=version["status"],
-                                  after=VersionStatus.ACTIVE), *flag]
+                                  after=VersionStatus.ACTIVE)]
     started = None
     if cascade and version["status"] == VersionStatus.REVOKED and rules.cascades(version.get("revocation")):
         started = markers.marker_action(markers.CASCADE, bucket, number=number, mode="restore")

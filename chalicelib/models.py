@@ -179,6 +179,15 @@ class Version(Out):
     builds: list[Build] | None = None
 
 
+class BucketChannel(Out):
+    """A channel as the bucket list shows it."""
+
+    name: str
+    version: str | None = None
+    version_status: VersionStatus | None = None
+    restricted: bool = False
+
+
 class Bucket(Out):
     name: str
     description: str = ""
@@ -189,6 +198,13 @@ class Bucket(Out):
     latest_version: str | None = Field(None, description="null for a viewer: `latest` is restricted")
     manifest_prefixes: list[str] = Field(default_factory=list, description=(
         "S3 key prefixes manifests for this bucket must be uploaded under; empty: any key"))
+    status_counts: dict[str, int] | None = Field(None, description=(
+        "versions by status (active, running, revoked, revocation_scheduled) and flagged versions by ancestry "
+        "status (out_of_date, parent_revoked, undetermined); only non-zero counts. null for a bucket created "
+        "before they were kept"))
+    channels: list[BucketChannel] | None = Field(None, description=(
+        "the bucket's channels (a viewer's without the restricted ones), by name; null for a bucket created "
+        "before they were kept"))
 
 
 class IngestedVersion(Out):

@@ -95,17 +95,14 @@ def _create(run: ParsedRun, bucket: dict[str, Any], actor: str) -> IngestedVersi
         "parents": ancestry.stored_links(parents) or None, "unresolved": unresolved or None,
     }
     bucket_update = storage.buckets.numbered(run.bucket, number, previous, now,
-                                             latest=name if whole and not inherited else None)
+                                             latest=name if whole and not inherited else None, new=not bucket)
     extra = ancestry.edge_actions(run.bucket, number, parents)
     extra += [storage.versions.status_check(p["bucket"], p["number"], p["parent_status"])
               for p in parents if p.get("parent_status")]
     if parents or unresolved:
         link_status, links = ancestry.evaluate(version["parents"] or [], unresolved, revoked=bool(inherited))
         version.update(ancestry_status=link_status, ancestry_findings=ancestry.attention(links))
-        if rules.flagged(version, link_status):  # (never when revoked on arrival)
-            extra.append(ancestry.flag_action(version, link_status, version["ancestry_findings"]))
-    if unresolved:
-        extra.append(storage.sweep.put_unresolved(run.bucket, number))
+    extra += ancestry.tally_actions(None, version)  # its flag, its hints, the counts
     if not bucket:
         extra.append(audit.event_action(run.bucket, "bucket.created", run.bucket, actor, after={"by": "ingestion"}))
     created = [bucket_update, *storage.versions.create(version), *extra]
@@ -214,9 +211,9 @@ def _complete(bucket: str, number: int, actor: str, run: ParsedRun, parents: lis
         updated = {**version, **_copy_fields(bucket, version, builds), "status": final, "build_count": len(builds)}
         fields: dict[str, Any] = {"status": final, "build_count": len(builds), "updated_at": now_iso(),
                                   **{k: updated[k] for k in ("copy_generation", "copy_pages") if k in updated}}
-        complete = storage.versions.complete(bucket, number, version.get("rev"), fields)
+        complete = storage.versions.complete(version, fields)
         updated["rev"] = (version.get("rev") or 0) + 1
-        actions = [complete, _created_event(updated, run, parents, actor)]
+        actions = [complete, *ancestry.tally_actions(version, updated), _created_event(updated, run, parents, actor)]
         latest = storage.channels.channel(bucket, LATEST) or {}
         if final == rules.ACTIVE and rules.takes_latest(number, latest):
             actions += channels.point_latest(bucket, latest, Target(updated, builds), actor, cause=HistoryCause.INGEST)

@@ -207,6 +207,8 @@ def test_sign_in_find_the_outdated_child_and_read_why(page, registry):
     page.get_by_label("Bearer token").press("Enter")
     expect(page.locator("#signin-error")).to_contain_text("not accepted")
     shot(page, "sign-in-refused")
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
     page.get_by_label("Bearer token").fill(TOKEN)
     page.get_by_label("Bearer token").press("Enter")
 
@@ -221,6 +223,7 @@ def test_sign_in_find_the_outdated_child_and_read_why(page, registry):
     expect(page.locator('tr[data-bucket="base"]')).to_contain_text("production → v2")
     expect(page.get_by_text("2 versions need attention (2 outdated)")).to_be_visible()
     expect(page.locator("#flagged-summary li")).to_have_text([f"app-server v1 — {CHAIN}", f"child v1 — {OUTDATED}"])
+    assert not [u for u in requested if "/buckets/" in u], requested  # channels and counts came with the list
     page.get_by_label("Search buckets").fill("hardened")
     expect(rows.filter(visible=True)).to_have_count(1)
     expect(page.locator("#bucket-count")).to_contain_text("1 of 4 buckets match")

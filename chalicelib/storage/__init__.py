@@ -9,10 +9,10 @@ that `storage.transact` commits together, each guarded by the conditions it need
 
 | module | holds |
 | --- | --- |
-| `buckets` | the bucket item and its summary, the bucket's partition as a whole |
+| `buckets` | the bucket item with its summary and aggregates (versions by status, its channels), the bucket's partition as a whole |
 | `versions` | versions, builds, fingerprints, the artifact index, copy pages |
 | `channels` | channels (with their serving copies) and their history |
-| `sweep` | markers, scheduled revocations, child edges, unresolved hints, flags, the report |
+| `sweep` | markers, scheduled revocations, child edges, unresolved hints, flags, the report and its counts |
 | `events` | the audit trail |
 | `credentials` | API tokens |
 | `ingestions` | ingestion records |
@@ -36,6 +36,7 @@ Single-table layout (every request path is a GetItem or one Query page):
 | unresolved parent hint | `SWEEP#UNRESOLVED` | `<b>#<n:010>` | | |
 | flagged version (outdated, parent revoked, undetermined) | `SWEEP#FLAGGED` | `<b>#<n:010>` | | |
 | last sweep's report | `SWEEP#REPORT` | `LAST` | | |
+| the report's counts (flagged by status, unresolved) | `SWEEP#COUNTS` | `CURRENT` | | |
 | API token | `TOKEN#<id>` | `TOKEN` | `TOKENS` / `<created>#<id>` | |
 | audit event | `EVENTS#<b>` (registry-wide: `EVENTS#`) | `EVENT#<time>#<id>` | | |
 

@@ -1,5 +1,11 @@
-"""Buckets: the bucket item (with its summary: version count, latest version, last number)
-and the bucket's partition as a whole."""
+"""Buckets: the bucket item (with its summary: version count, latest version, last number,
+and its aggregates: versions by status, its channels) and the bucket's partition as a whole.
+
+The aggregates are what the bucket list shows for each bucket, so that the list needs no
+request per bucket: each is changed in the transaction that changes what it sums up.
+A bucket created before they were kept has no `aggregated_since` and shows none (the
+page then asks per bucket, as it used to).
+"""
 
 from __future__ import annotations
 
@@ -13,22 +19,66 @@ from .schema import GSI1, PK, SK
 Record = dict[str, Any]
 
 
+AGGREGATED = "aggregated_since"
+_COUNT = "versions_"  # versions_<status>: how many versions have that status (or flag)
+_CHANNEL = "channel_"  # channel_<name>: the channel's version and its status
+_RESTRICTED = "restricted_"  # restricted_<name>: whether the channel is restricted
+
+
+def _record(item: table.Item) -> Record:
+    """The bucket as the registry sees it: `status_counts` and `channels` gathered from their
+    attributes (None for a bucket from before they were kept)."""
+    fields = {k: v for k, v in keys.fields(item).items() if not k.startswith((_COUNT, _CHANNEL, _RESTRICTED))}
+    if AGGREGATED in item:
+        fields["status_counts"] = {k[len(_COUNT):]: v for k, v in item.items() if k.startswith(_COUNT) and v}
+        fields["channels"] = sorted(({"name": k[len(_CHANNEL):], **v,
+                                      "restricted": bool(item.get(_RESTRICTED + k[len(_CHANNEL):]))}
+                                     for k, v in item.items() if k.startswith(_CHANNEL)), key=lambda c: c["name"])
+    return fields
+
+
 def bucket(name: str, consistent: bool = True) -> Record | None:
     """The bucket (GetItem), or None."""
     item = table.get(keys.bucket(name), consistent=consistent)
-    return keys.fields(item) if item else None
+    return _record(item) if item else None
 
 
 def buckets_page(token: str | None, limit: int) -> tuple[list[Record], str | None]:
     """Buckets by name (GSI1 `BUCKETS`), one page."""
     items, next_token = list_page(keys.BUCKETS, token, index=GSI1, limit=limit)
-    return [keys.fields(i) for i in items], next_token
+    return [_record(i) for i in items], next_token
 
 
 def create(fields: Record) -> Action:
     """Put a new bucket (`fields["bucket"]` its name); fails if it exists."""
     name = fields["bucket"]
-    return Change(keys.bucket(name)).absent().put({**fields, **keys.bucket_index(name)})
+    return Change(keys.bucket(name)).absent().put({**fields, AGGREGATED: fields["created_at"],
+                                                  **keys.bucket_index(name)})
+
+
+def count(name: str, deltas: dict[str, int]) -> Action:
+    """ADD `deltas` (a version status or ancestry flag → difference) to the bucket's counts.
+    Unconditioned: the transaction's write of the version asserts what they come from."""
+    change = Change(keys.bucket(name))
+    for field, delta in deltas.items():
+        change.add(_COUNT + field, delta)
+    return change.action()
+
+
+def channel_entry(name: str, channel: str, entry: Record | None) -> Action:
+    """The bucket's copy of one channel (its `version` and `version_status`, written with
+    every move or refresh of the channel); None removes it (a deleted channel)."""
+    change = Change(keys.bucket(name)).set(_CHANNEL + channel, entry)
+    return (change.remove(_RESTRICTED + channel) if entry is None else change).action()
+
+
+def channel_restricted(name: str, channel: str, restricted: bool, if_unset: bool = False) -> Action:
+    """Whether the bucket's copy of a channel is restricted (`if_unset`: only when not yet
+    known, for the managed `latest`, restricted until someone says otherwise)."""
+    change = Change(keys.bucket(name))
+    if if_unset:
+        return change.set_if_absent(_RESTRICTED + channel, restricted).action()
+    return change.set(_RESTRICTED + channel, restricted).action()
 
 
 def update(name: str, changes: Record, now: str) -> Action:
@@ -47,8 +97,8 @@ def summary(name: str, now: str, latest: str | None | bool = False, count_delta:
     return change.exists().action()
 
 
-def numbered(name: str, number: int, previous: int, now: str, latest: str | None) -> Action:
-    """Take version number `number` for the bucket (created with the version if new): fails
+def numbered(name: str, number: int, previous: int, now: str, latest: str | None, new: bool = False) -> Action:
+    """Take version number `number` for the bucket (created with the version if `new`): fails
     unless the last number taken is still `previous` (0: none yet), so two writers never
     take the same number (a bucket from before `last_number` was kept has none, and its
     count is the last number). `latest` also sets `latest_version`."""
@@ -57,6 +107,8 @@ def numbered(name: str, number: int, previous: int, now: str, latest: str | None
               .set_if_absent("description", "").set_if_absent("labels", {}).set_all(keys.bucket_index(name)))
     if latest:
         change.set("latest_version", latest)
+    if new:
+        change.set_if_absent(AGGREGATED, now)
     return change.equals_or_absent("last_number", previous).action()
 
 

@@ -141,8 +141,18 @@ def flagged(bucket: str, n: int) -> Key:
     return {PK: FLAGGED, SK: f"{bucket}#{number(n)}"}
 
 
+def of_bucket(bucket: str) -> str:
+    """The sort-key prefix of a bucket's unresolved hints or flags (`<b>#`: names hold no `#`)."""
+    return f"{bucket}#"
+
+
 def report() -> Key:
     return {PK: "SWEEP#REPORT", SK: "LAST"}
+
+
+def counts() -> Key:
+    """The report's counts, kept current by the transactions that flag, unflag or resolve."""
+    return {PK: "SWEEP#COUNTS", SK: "CURRENT"}
 
 
 EVENT_PREFIX = "EVENT#"

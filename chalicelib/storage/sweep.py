@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from . import keys, table
+from ..enums import AncestryStatus
+from .errors import ConditionFailed
 from .expressions import Action, Change
 from .pages import list_page
 from .schema import GSI2
@@ -77,12 +79,13 @@ def resolved(bucket: str, number: int) -> Action:
     return table.delete_action(keys.unresolved(bucket, number))
 
 
-def resolved_now(bucket: str, number: int) -> None:
-    table.delete(keys.unresolved(bucket, number))
-
-
-def unresolved_count() -> int:
-    return sum(1 for _ in table.query_all(keys.UNRESOLVED, projection="PK"))
+def resolved_orphan(bucket: str, number: int) -> None:
+    """Delete a hint whose version is gone or has no hints left, counted off, if it is still
+    there (conditioned on it, so two sweeps never count it off twice)."""
+    try:
+        table.transact([Change(keys.unresolved(bucket, number)).exists().delete(), count({UNRESOLVED: -1})])
+    except ConditionFailed:
+        pass
 
 
 # ---- flagged versions -------------------------------------------------------------------
@@ -100,12 +103,69 @@ def flagged_page(token: str | None, limit: int) -> tuple[list[Record], str | Non
     return [keys.fields(i) for i in items], next_token
 
 
-def flagged_counts() -> dict[str, int]:
-    """How many flagged versions there are of each ancestry status."""
-    counts: dict[str, int] = {}
+# ---- the report's counts ------------------------------------------------------------------
+#
+# One item, `SWEEP#COUNTS`/`CURRENT`: how many flagged versions there are of each ancestry
+# status, and how many versions have unresolved parent hints. Every transaction that puts or
+# deletes a flag or a hint ADDs its difference here (`count`), so the report reads them with
+# one GetItem. Each of those transactions is conditioned on the state its difference was
+# computed from (ancestry.tally explains how), so the counts never drift. `rev` goes up with
+# every difference: `recount` (the sweep, once) uses it to tell that nothing changed while
+# it counted.
+
+UNRESOLVED = "unresolved_parents"
+COUNTED = (AncestryStatus.OUT_OF_DATE, AncestryStatus.PARENT_REVOKED, AncestryStatus.UNDETERMINED, UNRESOLVED)
+
+
+def count(deltas: dict[str, int]) -> Action:
+    """ADD `deltas` (status or `unresolved_parents` → difference) to the counts."""
+    change = Change(keys.counts()).add("rev", 1)
+    for field, delta in deltas.items():
+        change.add(field, delta)
+    return change.action()
+
+
+def counts() -> Record:
+    """The counts (GetItem): each of COUNTED (0 when never counted), `recounted_at` once the
+    sweep has counted the partitions themselves."""
+    item = table.get(keys.counts()) or {}
+    return {**dict.fromkeys(COUNTED, 0), **keys.fields(item)}
+
+
+def recount(now: str) -> bool:
+    """Count the flagged and unresolved partitions themselves and store the result, unless a
+    transaction changed the counts meanwhile (False: try again on the next sweep). For a
+    registry from before the counts were kept: the sweep runs it while `recounted_at` is
+    unset. Reads whole partitions: never on a request path."""
+    before = table.get(keys.counts()) or {}
+    found: dict[str, int] = dict.fromkeys(COUNTED, 0)
     for item in table.query_all(keys.FLAGGED, projection="ancestry_status"):
-        counts[item["ancestry_status"]] = counts.get(item["ancestry_status"], 0) + 1
-    return counts
+        found[item["ancestry_status"]] = found.get(item["ancestry_status"], 0) + 1
+    found[UNRESOLVED] = sum(1 for _ in table.query_all(keys.UNRESOLVED, projection="PK"))
+    change = Change(keys.counts()).set_all(found).set("recounted_at", now).holds("rev", before.get("rev"))
+    try:
+        change.set("rev", (before.get("rev") or 0) + 1).apply()
+    except ConditionFailed:
+        return False
+    return True
+
+
+def clear_bucket(bucket: str) -> None:
+    """Delete a deleted bucket's flags and unresolved hints, counted off: each delete
+    conditioned on the item as read (ConditionFailed: read again), up to 90 per transaction.
+    Run once its versions are gone, so nothing flags them again."""
+    doomed: list[tuple[Action, str]] = []
+    for item in table.query_all(keys.FLAGGED, prefix=keys.of_bucket(bucket)):
+        doomed.append((Change(keys.primary(item)).equals("ancestry_status", item["ancestry_status"]).delete(),
+                       item["ancestry_status"]))
+    for item in table.query_all(keys.UNRESOLVED, prefix=keys.of_bucket(bucket)):
+        doomed.append((Change(keys.primary(item)).exists().delete(), UNRESOLVED))
+    for start in range(0, len(doomed), 90):
+        chunk = doomed[start:start + 90]
+        deltas: dict[str, int] = {}
+        for _, field in chunk:
+            deltas[field] = deltas.get(field, 0) - 1
+        table.transact([action for action, _ in chunk] + [count(deltas)])
 
 
 # ---- the last report --------------------------------------------------------------------

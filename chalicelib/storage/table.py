@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -258,18 +259,66 @@ def _action_key(action: dict[str, Any]) -> tuple[str, str]:
 
 def merged(actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """At most one action per item, as DynamoDB requires: guards of an item the transaction
-    writes are dropped, repeated guards of one item are kept once."""
+    writes are dropped, repeated guards of one item are kept once, and Updates of one item
+    become one (e.g. the bucket's summary and its counts, written by different rules)."""
     written = {_action_key(a) for a in actions if not a.get(GUARD)}
     guarded: set[tuple[str, str]] = set()
-    kept = []
+    updates: dict[tuple[str, str], int] = {}
+    kept: list[dict[str, Any]] = []
     for action in actions:
         key = _action_key(action)
         if action.get(GUARD):
             if key in written or key in guarded:
                 continue
             guarded.add(key)
+        elif "Update" in action and key in updates:
+            kept[updates[key]] = _merge_updates(kept[updates[key]], action)
+            continue
+        elif "Update" in action:
+            updates[key] = len(kept)
         kept.append(action)
     return kept
+
+
+_VERBS = re.compile(r"(?:^| )(SET|REMOVE|ADD|DELETE) ")
+_VALUE = re.compile(r":\w+")
+
+
+def _merge_updates(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
+    """One Update doing both: clauses joined per verb, conditions joined by AND, the second's
+    value placeholders renamed apart (name placeholders are the attribute's own name)."""
+    a, b = first["Update"], second["Update"]
+    values = dict(a.get("ExpressionAttributeValues") or {})
+    renamed: dict[str, str] = {}
+    for placeholder, value in (b.get("ExpressionAttributeValues") or {}).items():
+        renamed[placeholder] = f":m{len(values)}"
+        while renamed[placeholder] in values:
+            renamed[placeholder] += "_"
+        values[renamed[placeholder]] = value
+
+    def rename(text: str) -> str:
+        return _VALUE.sub(lambda m: renamed.get(m.group(0), m.group(0)), text)
+
+    names = {**(a.get("ExpressionAttributeNames") or {})}
+    for placeholder, name in (b.get("ExpressionAttributeNames") or {}).items():
+        if names.setdefault(placeholder, name) != name:
+            raise ValueError(f"two updates of one item name {placeholder} differently")
+    clauses: dict[str, list[str]] = {}
+    for expression in (a["UpdateExpression"], rename(b["UpdateExpression"])):
+        parts = _VERBS.split(expression)[1:]
+        for verb, text in zip(parts[::2], parts[1::2]):
+            clauses.setdefault(verb, []).append(text.strip())
+    conditions = [c for c in (a.get("ConditionExpression"), b.get("ConditionExpression") and
+                              rename(b["ConditionExpression"])) if c]
+    body: dict[str, Any] = {"Key": a["Key"],
+                            "UpdateExpression": " ".join(f"{v} {', '.join(c)}" for v, c in clauses.items())}
+    if values:
+        body["ExpressionAttributeValues"] = values
+    if names:
+        body["ExpressionAttributeNames"] = names
+    if conditions:
+        body["ConditionExpression"] = " AND ".join(conditions)  # each an AND of atoms (expressions.Change)
+    return {"Update": body}
 
 
 def transact(actions: list[dict[str, Any]]) -> None:

@@ -107,14 +107,21 @@ def status_check(bucket: str, number: int, status: str) -> Action:
     return table.guard(Change(keys.version(bucket, number)).equals("status", status).check())
 
 
-def change(before: Record, after: Record | None, *, status_was: str | None = None, also: Record | None = None,
+def _as_read(change_: Change, before: Record) -> Change:
+    """Assert what the report's counts and the bucket's counts are computed from (status,
+    ancestry status, whether hints are unresolved) is still as read (ancestry.tally)."""
+    change_.equals("status", before["status"]).holds("ancestry_status", before.get("ancestry_status"))
+    return change_.present("unresolved") if before.get("unresolved") else change_.absent("unresolved")
+
+
+def change(before: Record, after: Record | None, *, also: Record | None = None,
            remove: tuple[str, ...] = (), due: str | None = None) -> Action:
-    """Change a version from `before` (as read: its `rev` and status asserted, `rev` bumped)
-    to the fields of `after` (None: delete it). `due` indexes it as scheduled for revocation
-    at that moment (any other change takes it off that index); `also` sets more fields,
-    `remove` removes some."""
+    """Change a version from `before` (as read: its `rev`, status, ancestry status and
+    unresolved hints asserted, `rev` bumped) to the fields of `after` (None: delete it).
+    `due` indexes it as scheduled for revocation at that moment (any other change takes it
+    off that index); `also` sets more fields, `remove` removes some."""
     bucket, number = before["bucket"], before["number"]
-    change_ = Change(keys.version(bucket, number)).equals("status", status_was or before["status"])
+    change_ = _as_read(Change(keys.version(bucket, number)), before)
     if after is None:
         (change_.equals(REV, before[REV]) if before.get(REV) is not None else change_.exists().absent(REV))
         return change_.delete()
@@ -126,16 +133,18 @@ def change(before: Record, after: Record | None, *, status_was: str | None = Non
     return change_.action()
 
 
-def complete(bucket: str, number: int, rev: int | None, fields: Record) -> Action:
+def complete(before: Record, fields: Record) -> Action:
     """A running version's last write: `fields` set, `expected_builds` gone, while it is
-    still running and as read."""
-    return Change(keys.version(bucket, number)).equals("status", VersionStatus.RUNNING).bump(REV, rev).set_all(fields) \
-        .remove("expected_builds").action()
+    still running and as read (`before`)."""
+    return _as_read(Change(keys.version(before["bucket"], before["number"])), before).bump(REV, before.get(REV)) \
+        .set_all(fields).remove("expected_builds").action()
 
 
-def set_fields(bucket: str, number: int, fields: Record, remove: tuple[str, ...] = ()) -> Action:
-    """Set (and remove) fields of an existing version that no channel copies (its ancestry)."""
-    return Change(keys.version(bucket, number)).set_all(fields).remove(*remove).exists().action()
+def set_fields(before: Record, fields: Record, remove: tuple[str, ...] = ()) -> Action:
+    """Set (and remove) fields of a version that no channel copies (its ancestry), while its
+    status, ancestry status and hints are as read (`before`)."""
+    return _as_read(Change(keys.version(before["bucket"], before["number"])), before).set_all(fields) \
+        .remove(*remove).action()
 
 
 def cascade_done(bucket: str, number: int) -> bool:

@@ -7,10 +7,11 @@ import { callout, clear, h, heading, labelList, td } from "./dom.js";
 import { ancestrySentence, ancestryWord, badge, byChannelName, revocationWords, versionBadge, when } from "./format.js";
 import { bucketHref, versionLink } from "./links.js";
 
-// ---- what the list asks the API: all of it here, so that per-bucket aggregates on GET /buckets
-// change only `bucketDetails` (and make POOL moot).
+// ---- what the list asks the API: all of it here. GET /buckets carries each bucket's channels
+// and counts (`channels`, `status_counts`), so the list makes no request per bucket; only a
+// bucket created before the registry kept them (both null) is asked for them one by one.
 
-const POOL = 4; // concurrent per-bucket requests on the bucket list
+const POOL = 4; // concurrent per-bucket requests, for buckets from before the aggregates
 
 // A page of buckets (the first without `token`).
 const bucketsPage = (token) => api("GET", "/buckets", { params: { limit: PAGE_SIZE, next_token: token } });
@@ -18,8 +19,8 @@ const bucketsPage = (token) => api("GET", "/buckets", { params: { limit: PAGE_SI
 // The sweep's flagged versions (up to 3 pages) for the badges and the summary; null if not readable.
 const flaggedReport = () => allPages("/compliance/report", {}, 3, "flagged").catch(() => null);
 
-// A bucket's channels and what its badges count: from the list itself if the API gives them,
-// else one request each (its channels; its newest PAGE_SIZE versions).
+// A bucket's channels and what its badges count: from the list itself, or (a bucket from
+// before the aggregates) one request each: its channels, its newest PAGE_SIZE versions.
 async function bucketDetails(bucket) {
   const [channels, versions] = await Promise.all([
     bucket.channels ? { items: bucket.channels } : api("GET", `/buckets/${enc(bucket.name)}/channels`, { params: { limit: PAGE_SIZE } }),
