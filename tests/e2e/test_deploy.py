@@ -21,7 +21,7 @@ from typing import Any, Iterator
 import pytest
 from cfnlint.decode import cfn_yaml
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "deploy" / "resources.yaml"
 CHALICE_DIR = REPO / ".chalice"
 

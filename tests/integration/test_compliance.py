@@ -7,7 +7,7 @@ from chalicelib import aws, compliance, lifecycle
 from conftest import manifest
 from test_ancestry import CHILD_AMI, GRANDCHILD_AMI, build_chain
 
-PLAN = Path(__file__).parent / "fixtures" / "terraform-plan.json"
+PLAN = Path(__file__).parents[1] / "fixtures" / "terraform-plan.json"
 
 
 def sweep(registry):
