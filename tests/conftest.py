@@ -1,4 +1,5 @@
-"""Fixtures: moto in-process for most tests, the app through chalice.test.Client."""
+"""Fixtures: moto in-process for most tests, the app through chalice.test.Client, a moto server.
+The plain helpers the tests share (manifest(), race(), the constants) are in support.py."""
 
 from __future__ import annotations
 
@@ -12,12 +13,7 @@ from moto import mock_aws
 
 from chalicelib import auth, aws
 from chalicelib.schema import table_definition
-from support import ROOT
-
-# The names the `local` stage of .chalice/config.json sets during each test-client call.
-TABLE, MANIFEST_BUCKET = "packer-registry", "packer-manifests"
-ADMIN_TOKEN = "test-admin-token-0123456789abcdef0123456789"
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+from support import ADMIN_TOKEN, MANIFEST_BUCKET, ROOT, TABLE
 
 
 @pytest.fixture(autouse=True)
@@ -112,16 +108,6 @@ def registry(client) -> Registry:
     return Registry(client)
 
 
-def manifest(*builds: dict) -> dict:
-    """A manifest of the given builds, each completed with Packer's usual fields."""
-    filled = []
-    for index, build in enumerate(builds):
-        filled.append({"name": "ubuntu", "builder_type": "amazon-ebs", "build_time": 1764000000 + index,
-                       "files": None, "artifact_id": f"us-east-1:ami-{index:017x}",
-                       "packer_run_uuid": "11111111-2222-3333-4444-555555555555", "custom_data": {}, **build})
-    return {"builds": filled, "last_run_uuid": filled[-1]["packer_run_uuid"] if filled else ""}
-
-
 @pytest.fixture(scope="session")
 def moto_server_url():
     """A real moto HTTP server on a free loopback port, shared by the tests that need one."""
@@ -171,31 +157,3 @@ def moved_clock(monkeypatch):
     fake = Clock()
     monkeypatch.setattr(clock, "now", fake.now)
     return fake
-
-
-def race(*steps: Any, tolerated: tuple[int, ...] = (409, 503)) -> list[BaseException]:
-    """Run the steps in threads released together at a barrier; return the errors they raised,
-    except registry errors with a `tolerated` status (a 409 or 503 is a legitimate outcome of
-    a race, anything else is not)."""
-    import threading
-
-    from chalicelib.errors import RegistryError
-
-    barrier, errors = threading.Barrier(len(steps)), []
-
-    def run(step: Any) -> None:
-        try:
-            barrier.wait(timeout=30)
-            step()
-        except RegistryError as exc:
-            if exc.status not in tolerated:
-                errors.append(exc)
-        except BaseException as exc:  # noqa: BLE001 - collected and asserted by the caller
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(s,)) for s in steps]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return errors

@@ -13,7 +13,7 @@ from botocore.awsrequest import AWSResponse
 
 from chalicelib import aws, store
 from chalicelib.errors import Unavailable
-from conftest import TABLE, manifest
+from support import TABLE, manifest
 
 EVERYTHING = 10**6  # hold back every request of a call
 
