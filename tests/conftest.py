@@ -11,8 +11,9 @@ import pytest
 from chalice.test import Client
 from moto import mock_aws
 
-from chalicelib import auth, aws
+from chalicelib import aws
 from chalicelib.schema import table_definition
+from local.gateway import local_gateway_responses
 from support import ADMIN_TOKEN, MANIFEST_BUCKET, ROOT, TABLE
 
 
@@ -28,7 +29,7 @@ def _aws_env(monkeypatch):
     monkeypatch.setenv("MANIFEST_BUCKET", MANIFEST_BUCKET)
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
     monkeypatch.setenv("REGISTRY_ADMIN_TOKEN", ADMIN_TOKEN)
-    auth.local_gateway_responses()
+    local_gateway_responses()
     aws.reset()
     yield
     aws.reset()
