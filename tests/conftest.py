@@ -17,6 +17,29 @@ from local.gateway import local_gateway_responses
 from support import ADMIN_TOKEN, MANIFEST_BUCKET, ROOT, TABLE
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under pytest-xdist with `--dist loadscope` (what `make test` runs): each end-to-end module
+    is one unit of work, run whole on one worker, so its module-scoped product, browser or
+    package starts once; every other test is a unit of its own, so the tiers spread evenly
+    (their fixtures are per test, or per worker like the moto server). xdist's own
+    `loadgroup` would do this with marks, but does not group under pytest 9.2
+    (pytest-dev/pytest-xdist#1386). Other `--dist` modes are left as xdist makes them."""
+    from pathlib import PurePosixPath
+
+    from xdist.scheduler import LoadScopeScheduling
+
+    if config.getvalue("dist") != "loadscope":
+        return None
+
+    class TierScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if PurePosixPath(module).parent.name == "e2e" else nodeid
+
+    return TierScheduling(config, log)
+
+
 @pytest.fixture(autouse=True)
 def _aws_env(monkeypatch):
     """Fake credentials and a region before any client exists; never real AWS."""
@@ -111,14 +134,12 @@ def registry(client) -> Registry:
 
 @pytest.fixture(scope="session")
 def moto_server_url():
-    """A real moto HTTP server on a free loopback port, shared by the tests that need one."""
-    import socket
-
+    """A real moto HTTP server on a free loopback port, shared by the tests that need one (one
+    per xdist worker: each worker is its own session)."""
     from local.moto_server import SerializedMotoServer
+    from product import free_ports
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    [port] = free_ports(1)
     server = SerializedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     yield f"http://127.0.0.1:{port}"
