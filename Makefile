@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 STAGE  ?= prod
 
-.PHONY: run reset test lint unit mutate package deploy bench clean
+.PHONY: run reset test lint unit integration e2e mutate package deploy bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,9 +22,23 @@ run: $(STAMP)
 reset:
 	$(PYTHON) -m local.data reset
 
-## Run the whole test suite.
+## Tests run on JOBS pytest-xdist workers (default: one per core; JOBS=0 runs them in this process).
+## loadscope as tests/conftest.py defines it: an end-to-end module stays on one worker (its product
+## starts once), every other test is scheduled on its own.
+JOBS   ?= auto
+XDIST  := -n $(JOBS) --dist loadscope
+
+## Run the whole test suite: the unit, integration and end-to-end tiers.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q $(XDIST) tests
+
+## The integration tier: the app on moto through the Chalice test client, races on a moto server.
+integration: $(STAMP)
+	$(BIN)/python -m pytest -q $(XDIST) tests/integration
+
+## The end-to-end tier: `make run` as a subprocess, the page in Chromium, fuzzing, packaging.
+e2e: $(STAMP)
+	$(BIN)/python -m pytest -q $(XDIST) tests/e2e
 
 ## Check the types of app.py and chalicelib/ (mypy; settings in mypy.ini). .ci/run runs it too.
 lint: $(STAMP)

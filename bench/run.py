@@ -75,11 +75,12 @@ from chalice.test import Client  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 import app as registry_app  # noqa: E402
-from chalicelib import auth, aws  # noqa: E402
+from chalicelib import aws  # noqa: E402
 from chalicelib.storage.schema import table_definition  # noqa: E402
+from local.gateway import local_gateway_responses  # noqa: E402
 from local.moto_server import patch_moto  # noqa: E402
 
-auth.local_gateway_responses()
+local_gateway_responses()
 
 
 # moto made fast enough for a registry of 1,000 versions: the local runner's patches (an undo

@@ -7,8 +7,8 @@ then answers 401/403 in the registry's JSON shape, naming the role a route needs
 same under `make run`, the test client and API Gateway; and the API function itself makes
 no DynamoDB call for authentication (the consumer query stays one GetItem). API Gateway
 itself rejects a request with no `Authorization` header before any code runs; its
-"gateway responses" are set to the same JSON shape by scripts/deploy.sh, and
-`local_gateway_responses()` does the same for the local gateway.
+"gateway responses" are set to the same JSON shape by scripts/deploy.sh (and by
+`local.gateway` for Chalice's local gateway under `make run` and the tests).
 
 Secrets are `<id>.<random>` (32 random bytes), stored only as a SHA-256 hash and compared
 in constant time. The bootstrap admin token comes from `REGISTRY_ADMIN_TOKEN` (local) or
@@ -74,31 +74,6 @@ def authorize(auth_request: Any) -> Any:
 
     identity = identify(auth_request.token)
     return AuthResponse(routes=["*"], principal_id=identity.get("name", "anonymous"), context=identity)
-
-
-def local_gateway_responses() -> None:
-    """Make Chalice's local gateway answer a missing Authorization header in the registry's
-    JSON shape, as scripts/deploy.sh configures API Gateway's UNAUTHORIZED response to.
-    For `make run` and the tests only."""
-    import json
-
-    from chalice import local
-
-    original = local.LocalGatewayAuthorizer._prepare_authorizer_event
-    if getattr(original, "_registry", False):
-        return
-
-    def prepare(self: Any, arn: str, lambda_event: Any, lambda_context: Any) -> Any:
-        try:
-            return original(self, arn, lambda_event, lambda_context)
-        except local.NotAuthorizedError as exc:
-            body = {"error": "Unauthorized", "message": "a valid bearer token is required: send Authorization: Bearer <token>"}
-            raise local.NotAuthorizedError({**exc.headers, "Content-Type": "application/json"},
-                                           json.dumps(body).encode()) from None
-
-    prepare._registry = True  # type: ignore[attr-defined]
-    # Replacing chalice local's method is the point here (mypy forbids assigning to a method).
-    local.LocalGatewayAuthorizer._prepare_authorizer_event = prepare  # type: ignore[method-assign]
 
 
 def whoami(context: dict[str, Any] | None) -> Identity:

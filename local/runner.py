@@ -53,6 +53,7 @@ from chalice.local import (
 from chalicelib import aws
 from chalicelib.storage.schema import table_definition
 from local.data import DEFAULT_DIR, DataDir, Saver, data_dir
+from local.gateway import local_gateway_responses
 
 # Not under "packer-registry": that is the Powertools logger, which would swallow these lines.
 log = logging.getLogger("local.runner")
@@ -416,9 +417,7 @@ class LocalRegistry:
     def _import_app() -> ModuleType:
         if str(PROJECT_DIR) not in sys.path:
             sys.path.insert(0, str(PROJECT_DIR))
-        from chalicelib import auth
-
-        auth.local_gateway_responses()  # the same 401 JSON API Gateway is configured to give
+        local_gateway_responses()  # the same 401 JSON API Gateway is configured to give
         module = importlib.import_module("app")
         requests_per_thread(module.app)
         return module

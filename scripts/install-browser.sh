@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Debian's Chromium for the browser tests (tests/test_web_browser.py): Playwright drives it
+# Debian's Chromium for the browser tests (tests/e2e/test_web_browser.py): Playwright drives it
 # through executable_path=/usr/bin/chromium, since it cannot download its own browsers here.
 # Does nothing when it is already installed; needs root (or passwordless sudo) otherwise.
 set -euo pipefail

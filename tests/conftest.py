@@ -1,4 +1,5 @@
-"""Fixtures: moto in-process for most tests, the app through chalice.test.Client."""
+"""Fixtures: moto in-process for most tests, the app through chalice.test.Client, a moto server.
+The plain helpers the tests share (manifest(), race(), the constants) are in support.py."""
 
 from __future__ import annotations
 
@@ -10,14 +11,33 @@ import pytest
 from chalice.test import Client
 from moto import mock_aws
 
-from chalicelib import auth, aws
+from chalicelib import aws
 from chalicelib.storage.schema import table_definition
-from support import ROOT
+from local.gateway import local_gateway_responses
+from support import ADMIN_TOKEN, MANIFEST_BUCKET, ROOT, TABLE
 
-# The names the `local` stage of .chalice/config.json sets during each test-client call.
-TABLE, MANIFEST_BUCKET = "packer-registry", "packer-manifests"
-ADMIN_TOKEN = "test-admin-token-0123456789abcdef0123456789"
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under pytest-xdist with `--dist loadscope` (what `make test` runs): each end-to-end module
+    is one unit of work, run whole on one worker, so its module-scoped product, browser or
+    package starts once; every other test is a unit of its own, so the tiers spread evenly
+    (their fixtures are per test, or per worker like the moto server). xdist's own
+    `loadgroup` would do this with marks, but does not group under pytest 9.2
+    (pytest-dev/pytest-xdist#1386). Other `--dist` modes are left as xdist makes them."""
+    from pathlib import PurePosixPath
+
+    from xdist.scheduler import LoadScopeScheduling
+
+    if config.getvalue("dist") != "loadscope":
+        return None
+
+    class TierScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if PurePosixPath(module).parent.name == "e2e" else nodeid
+
+    return TierScheduling(config, log)
 
 
 @pytest.fixture(autouse=True)
@@ -32,7 +52,7 @@ def _aws_env(monkeypatch):
     monkeypatch.setenv("MANIFEST_BUCKET", MANIFEST_BUCKET)
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
     monkeypatch.setenv("REGISTRY_ADMIN_TOKEN", ADMIN_TOKEN)
-    auth.local_gateway_responses()
+    local_gateway_responses()
     aws.reset()
     yield
     aws.reset()
@@ -112,26 +132,14 @@ def registry(client) -> Registry:
     return Registry(client)
 
 
-def manifest(*builds: dict) -> dict:
-    """A manifest of the given builds, each completed with Packer's usual fields."""
-    filled = []
-    for index, build in enumerate(builds):
-        filled.append({"name": "ubuntu", "builder_type": "amazon-ebs", "build_time": 1764000000 + index,
-                       "files": None, "artifact_id": f"us-east-1:ami-{index:017x}",
-                       "packer_run_uuid": "11111111-2222-3333-4444-555555555555", "custom_data": {}, **build})
-    return {"builds": filled, "last_run_uuid": filled[-1]["packer_run_uuid"] if filled else ""}
-
-
 @pytest.fixture(scope="session")
 def moto_server_url():
-    """A real moto HTTP server on a free loopback port, shared by the tests that need one."""
-    import socket
-
+    """A real moto HTTP server on a free loopback port, shared by the tests that need one (one
+    per xdist worker: each worker is its own session)."""
     from local.moto_server import SerializedMotoServer
+    from product import free_ports
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    [port] = free_ports(1)
     server = SerializedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     yield f"http://127.0.0.1:{port}"
@@ -171,31 +179,3 @@ def moved_clock(monkeypatch):
     fake = Clock()
     monkeypatch.setattr(clock, "now", fake.now)
     return fake
-
-
-def race(*steps: Any, tolerated: tuple[int, ...] = (409, 503)) -> list[BaseException]:
-    """Run the steps in threads released together at a barrier; return the errors they raised,
-    except registry errors with a `tolerated` status (a 409 or 503 is a legitimate outcome of
-    a race, anything else is not)."""
-    import threading
-
-    from chalicelib.errors import RegistryError
-
-    barrier, errors = threading.Barrier(len(steps)), []
-
-    def run(step: Any) -> None:
-        try:
-            barrier.wait(timeout=30)
-            step()
-        except RegistryError as exc:
-            if exc.status not in tolerated:
-                errors.append(exc)
-        except BaseException as exc:  # noqa: BLE001 - collected and asserted by the caller
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(s,)) for s in steps]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return errors

@@ -1,4 +1,6 @@
-"""Helpers every test tier shares: pure (stdlib only), so the unit tier can import them.
+"""Helpers every test tier shares, in one place (no test module imports another; conftest.py
+holds the fixtures). Plain functions and constants: nothing beyond the standard library is
+imported at module load, so the unit tier imports this module too.
 
 The real manifests live outside the repository, in `../shared/testdata/real-manifests`
 (`REAL_MANIFESTS_DIR` names another folder: `make mutate` sets it, since mutmut runs the
@@ -8,8 +10,11 @@ collection, never a parametrize that silently yields no cases.
 
 from __future__ import annotations
 
+import json
 import os
+import threading
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_MANIFESTS = Path(os.environ.get("REAL_MANIFESTS_DIR") or ROOT.parent / "shared" / "testdata" / "real-manifests")
@@ -28,3 +33,132 @@ def real_manifest_names() -> list[str]:
 def real_manifest(name: str) -> bytes:
     """One real manifest's bytes, as Packer wrote them."""
     return (REAL_MANIFESTS / name).read_bytes()
+
+
+# ---- the registry as the integration tests drive it (helpers of the `registry` fixture) ----
+
+# The names the `local` stage of .chalice/config.json sets during each test-client call.
+TABLE, MANIFEST_BUCKET = "packer-registry", "packer-manifests"
+ADMIN_TOKEN = "test-admin-token-0123456789abcdef0123456789"
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+def manifest(*builds: dict) -> dict:
+    """A manifest of the given builds, each completed with Packer's usual fields."""
+    filled = []
+    for index, build in enumerate(builds):
+        filled.append({"name": "ubuntu", "builder_type": "amazon-ebs", "build_time": 1764000000 + index,
+                       "files": None, "artifact_id": f"us-east-1:ami-{index:017x}",
+                       "packer_run_uuid": "11111111-2222-3333-4444-555555555555", "custom_data": {}, **build})
+    return {"builds": filled, "last_run_uuid": filled[-1]["packer_run_uuid"] if filled else ""}
+
+
+def mint(registry: Any, role: str, name: str | None = None, **extra: Any) -> str:
+    """A new token with `role`, minted by the registry's admin; its secret."""
+    body = registry.send("post", "/tokens", {"name": name or f"{role}-token", "role": role, **extra}, 201)
+    return body["secret"]
+
+
+def call(client: Any, method: str, path: str, token: str | None = None, body: Any = None) -> tuple[int, Any]:
+    """One request through the Chalice test client as `token` (none: no Authorization header)."""
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
+    response = getattr(client.http, method.lower())(path, headers=headers,
+                                                    **({"body": json.dumps(body)} if method != "GET" else {}))
+    return response.status_code, json.loads(response.body) if response.body else None
+
+
+def sweep(registry: Any) -> None:
+    """The compliance sweep, as its schedule event runs it."""
+    event = registry.client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event",
+                                                     detail={}, resources=[])
+    registry.client.lambda_.invoke("sweep", event)
+
+
+def count_calls(client: Any) -> list[str]:
+    """The names of the DynamoDB operations `client` makes from now on (a list that grows)."""
+    calls: list[str] = []
+    client.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
+    return calls
+
+
+# A chain of three buckets: base (real manifest) → child (by channel hint) → grandchild (by source AMI).
+CHILD_AMI, GRANDCHILD_AMI = "ami-0c0c0c0c0c0c0c0c1", "ami-0d0d0d0d0d0d0d0d2"
+
+
+def child_manifest(**hints: Any) -> dict:
+    return manifest({"name": "app", "packer_run_uuid": "child-run-1", "artifact_id": f"us-east-1:{CHILD_AMI}",
+                     "custom_data": {"bucket_name": "child", **hints}})
+
+
+def build_chain(registry: Any) -> None:
+    """base (real multi-region, 8 versions) → child (via channel) → grandchild (via source AMI)."""
+    registry.upload("base/packer-manifest.json", real_manifest("amazon-ebs-multiregion-multirun-1.json"))
+    registry.send("post", "/buckets/base/channels", {"name": "production", "version": "v1"}, 201)
+    registry.upload("child/m.json", child_manifest(parent_bucket="base", parent_channel="production"))
+    registry.upload("grandchild/m.json", manifest({
+        "name": "svc", "packer_run_uuid": "gc-run-1", "artifact_id": f"us-east-1:{GRANDCHILD_AMI}",
+        "custom_data": {"source_ami": CHILD_AMI}}))
+
+
+# ---- faults and races -------------------------------------------------------------------
+
+THROTTLED = {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}
+
+
+def conflict() -> dict:
+    """A transaction cancelled by a conflict on its first item."""
+    return {"Code": "TransactionCanceledException", "Message": "conflict",
+            "reasons": [{"Code": "TransactionConflict"}, {"Code": "None"}]}
+
+
+class Faults:
+    """Make chosen DynamoDB calls fail before they reach the table (a botocore hook)."""
+
+    def __init__(self) -> None:
+        from chalicelib import aws
+
+        self.plan: dict[str, list[dict | None]] = {}
+        aws.client("dynamodb").meta.events.register("before-call.dynamodb.*", self._maybe_fail)
+
+    def fail(self, operation: str, *errors: dict | None) -> None:
+        """The next calls of `operation` fail with these errors in turn (None: let one through)."""
+        self.plan.setdefault(operation, []).extend(errors)
+
+    def _maybe_fail(self, model: Any, **_: Any) -> Any:
+        from botocore.awsrequest import AWSResponse
+
+        queue = self.plan.get(model.name)
+        if not queue:
+            return None
+        error = queue.pop(0)
+        if error is None:  # a call let through
+            return None
+        response = AWSResponse("https://dynamodb", 400, {}, None)
+        return response, {"Error": error, "ResponseMetadata": {"HTTPStatusCode": 400},
+                          **({"CancellationReasons": error.pop("reasons")} if "reasons" in error else {})}
+
+
+def race(*steps: Any, tolerated: tuple[int, ...] = (409, 503)) -> list[BaseException]:
+    """Run the steps in threads released together at a barrier; return the errors they raised,
+    except registry errors with a `tolerated` status (a 409 or 503 is a legitimate outcome of
+    a race, anything else is not)."""
+    from chalicelib.errors import RegistryError
+
+    barrier, errors = threading.Barrier(len(steps)), []
+
+    def run(step: Any) -> None:
+        try:
+            barrier.wait(timeout=30)
+            step()
+        except RegistryError as exc:
+            if exc.status not in tolerated:
+                errors.append(exc)
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted by the caller
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in steps]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return errors

@@ -7,7 +7,7 @@ import pytest
 
 import app as application
 from chalicelib import clock
-from conftest import ADMIN_TOKEN, manifest
+from support import ADMIN_TOKEN, call, manifest, mint
 
 PUBLIC = {("GET", "/"), ("GET", "/static/{asset}"), ("GET", "/openapi.json")}
 SAMPLE = {"bucket": "base", "version": "v1", "channel": "production", "external_id": "ami-0b0b0b0b0b0b0b0b1",
@@ -37,18 +37,6 @@ READS = ["/buckets", "/buckets/base", "/buckets/base/versions", "/buckets/base/v
 def seed(registry):
     registry.upload("base/m.json", manifest({"packer_run_uuid": "b1", "artifact_id": "us-east-1:ami-0b0b0b0b0b0b0b0b1"}))
     registry.send("post", "/buckets/base/channels", {"name": "production", "version": "v1"}, 201)
-
-
-def mint(registry, role, name=None, **extra):
-    body = registry.send("post", "/tokens", {"name": name or f"{role}-token", "role": role, **extra}, 201)
-    return body["secret"]
-
-
-def call(client, method, path, token=None, body=None):
-    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
-    response = getattr(client.http, method.lower())(path, headers=headers,
-                                                    **({"body": json.dumps(body)} if method != "GET" else {}))
-    return response.status_code, json.loads(response.body) if response.body else None
 
 
 def test_every_route_but_the_page_answers_401_without_a_token(registry):

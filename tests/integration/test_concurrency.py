@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import app as application
 from chalicelib import aws
-from conftest import MANIFEST_BUCKET, manifest, race
+from support import MANIFEST_BUCKET, manifest, race
 
 CONTEXT = SimpleNamespace(aws_request_id="req", function_name="ingest_manifest", memory_limit_in_mb=512,
                           invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:ingest")

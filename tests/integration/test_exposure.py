@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import manifest
+from support import manifest
 
 
 def viewer(registry):

@@ -7,7 +7,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from chalicelib import aws
-from conftest import manifest
+from support import manifest
 
 
 def bad(registry, method: str, path: str, payload, *words: str) -> str:

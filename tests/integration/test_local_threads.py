@@ -18,7 +18,7 @@ import pytest
 from chalice.local import LocalGateway
 
 import app as application
-from conftest import ADMIN_TOKEN
+from support import ADMIN_TOKEN
 from local.runner import load_config, requests_per_thread
 
 THREADS, ROUNDS = 8, 60

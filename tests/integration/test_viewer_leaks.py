@@ -13,9 +13,7 @@ import re
 import pytest
 
 import app as application
-from conftest import manifest
-from test_auth import call, mint
-from test_compliance import sweep
+from support import call, manifest, mint, sweep
 
 SAMPLE = {"bucket": "base", "version": "v1", "channel": "production", "external_id": "ami-0b0b0b0b0b0b0b0b1",
           "token_id": "0123456789abcdef", "asset": "app.js"}

@@ -5,8 +5,7 @@ import json
 import boto3
 import pytest
 
-from conftest import ADMIN, MANIFEST_BUCKET, manifest
-from support import real_manifest, real_manifest_names
+from support import ADMIN, MANIFEST_BUCKET, manifest, real_manifest, real_manifest_names
 
 
 def test_multiregion_manifest_becomes_versions_with_artifacts(registry):

@@ -11,7 +11,7 @@ from typing import Any, Iterator
 import boto3
 
 from chalicelib import aws
-from conftest import TABLE, manifest
+from support import TABLE, manifest
 
 BASE_AMI, OTHER_AMI, MISSING_AMI = "ami-0b0b0b0b0b0b0b0b1", "ami-0b0b0b0b0b0b0b0b2", "ami-0e0e0e0e0e0e0e0e9"
 FLAG_STATUSES = ("out_of_date", "parent_revoked", "undetermined")

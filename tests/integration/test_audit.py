@@ -5,8 +5,7 @@ import json
 import boto3
 import pytest
 
-from conftest import manifest
-from test_compliance import sweep
+from support import manifest, sweep
 
 
 def actions(registry, bucket):

@@ -4,16 +4,9 @@ import json
 from pathlib import Path
 
 from chalicelib import aws, compliance, lifecycle
-from conftest import manifest
-from test_ancestry import CHILD_AMI, GRANDCHILD_AMI, build_chain
+from support import CHILD_AMI, GRANDCHILD_AMI, build_chain, count_calls, manifest, sweep
 
-PLAN = Path(__file__).parent / "fixtures" / "terraform-plan.json"
-
-
-def sweep(registry):
-    event = registry.client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event",
-                                                     detail={}, resources=[])
-    registry.client.lambda_.invoke("sweep", event)
+PLAN = Path(__file__).parents[1] / "fixtures" / "terraform-plan.json"
 
 
 def status(registry, bucket, version="v1"):
@@ -155,12 +148,6 @@ def test_compliance_check_of_a_terraform_plan(registry):
     assert verdicts["ami-0fd3c3509d9df9905"] == "revoked"
     assert verdicts["gold-calyptia-core-20220803131548-us"] == "unknown"
     assert body["passed"] is False and body["counts"]["revoked"] == 1
-
-
-def count_calls(client):
-    calls = []
-    client.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
-    return calls
 
 
 def test_the_sweep_costs_the_same_however_many_quiet_versions(registry):

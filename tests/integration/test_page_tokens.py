@@ -13,8 +13,7 @@ import secrets
 
 import boto3
 
-from conftest import manifest
-from test_auth import call, mint
+from support import call, manifest, mint
 
 
 def seed(registry) -> None:

@@ -8,8 +8,7 @@ import json
 import pytest
 
 from chalicelib.manifest import MAX_BUILDS
-from conftest import manifest
-from support import real_manifest
+from support import manifest, real_manifest
 
 VMWARE_FIRST = {"name": "output-vmware/disk-1-s001.vmdk", "size": 524288}
 VMWARE_LAST = {"name": "output-vmware/octantnode.vmxf", "size": 265}

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import manifest
-from test_faults import THROTTLED, Faults
+from support import THROTTLED, Faults, manifest
 
 
 def custom(n: int, size: int) -> dict:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chalicelib import aws
-from conftest import manifest
+from support import manifest
 
 
 def publish(registry, bucket: str, fingerprint: str, *builds: dict) -> None:

@@ -18,8 +18,7 @@ from openapi_spec_validator import validate as validate_spec
 from referencing import Registry as SchemaRegistry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from conftest import ADMIN_TOKEN, ROOT, manifest
-from support import real_manifest
+from support import ADMIN_TOKEN, ROOT, manifest, real_manifest
 from chalicelib import openapi, roles
 
 DOC_URI = "urn:registry-openapi"

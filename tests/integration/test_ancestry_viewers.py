@@ -5,10 +5,7 @@ import json
 
 from chalicelib import aws
 from chalicelib.storage import keys, table
-from conftest import manifest
-from test_ancestry import CHILD_AMI, GRANDCHILD_AMI
-from test_auth import mint
-from test_compliance import count_calls
+from support import CHILD_AMI, GRANDCHILD_AMI, count_calls, manifest, mint
 
 BASE_AMI, KID_AMI = "ami-0b0b0b0b0b0b0b0b1", "ami-0e0e0e0e0e0e0e0e1"
 SAFE = "parent base has a newer version in use than v1, which this was built from"

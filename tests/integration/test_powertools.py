@@ -17,7 +17,7 @@ import pytest
 import app as application
 from chalicelib import auth
 from chalicelib.observability import logger, metrics
-from conftest import MANIFEST_BUCKET, manifest
+from support import MANIFEST_BUCKET, manifest
 
 ADMIN_PARAM = "/packer-registry/test/admin-token"
 KEY_PARAM = "/packer-registry/test/signing-key"

@@ -6,42 +6,10 @@ import threading
 
 import boto3
 import pytest
-from botocore.awsrequest import AWSResponse
 
-from chalicelib import aws, channels, lifecycle
+from chalicelib import channels, lifecycle
 from chalicelib.models import RevokeRequest, UpdateChannel
-from conftest import MANIFEST_BUCKET, manifest
-from support import real_manifest
-
-
-class Faults:
-    """Make chosen DynamoDB calls fail before they reach the table (a botocore hook)."""
-
-    def __init__(self) -> None:
-        self.plan: dict[str, list[dict]] = {}
-        aws.client("dynamodb").meta.events.register("before-call.dynamodb.*", self._maybe_fail)
-
-    def fail(self, operation: str, *errors: dict) -> None:
-        self.plan.setdefault(operation, []).extend(errors)
-
-    def _maybe_fail(self, model, **_):
-        queue = self.plan.get(model.name)
-        if not queue:
-            return None
-        error = queue.pop(0)
-        if error is None:  # a call let through
-            return None
-        response = AWSResponse("https://dynamodb", 400, {}, None)
-        return response, {"Error": error, "ResponseMetadata": {"HTTPStatusCode": 400},
-                          **({"CancellationReasons": error.pop("reasons")} if "reasons" in error else {})}
-
-
-THROTTLED = {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}
-
-
-def conflict():
-    return {"Code": "TransactionCanceledException", "Message": "conflict",
-            "reasons": [{"Code": "TransactionConflict"}, {"Code": "None"}]}
+from support import MANIFEST_BUCKET, THROTTLED, Faults, conflict, manifest, real_manifest
 
 
 @pytest.fixture

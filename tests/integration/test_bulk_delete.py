@@ -12,10 +12,9 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 from chalicelib import aws
-from chalicelib.storage import keys as store_keys, table as store
+from chalicelib.storage import Throttled, keys as store_keys, table as store
 from chalicelib.storage.schema import PK, SK
-from chalicelib.storage import Throttled
-from conftest import TABLE, manifest
+from support import TABLE, manifest
 
 EVERYTHING = 10**6  # hold back every request of a call
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from chalicelib import aws, lifecycle
-from conftest import manifest
+from support import manifest
 
 
 def publish(registry, bucket: str, *fingerprints: str) -> None:

@@ -21,7 +21,7 @@ from chalicelib.errors import RegistryError
 from chalicelib.manifest import parse_manifest
 from chalicelib.models import CreateChannel, RevokeRequest, UpdateChannel
 from chalicelib.recording import record_run
-from conftest import manifest, race
+from support import manifest, race
 
 TRIALS = 16
 

@@ -15,7 +15,7 @@ import pytest
 
 from local.data import DataDir, reset
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_admin_token_is_made_once_and_kept_private(tmp_path):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib import aws
-from conftest import manifest
+from support import manifest
 
 
 def run(uuid: str, bucket: str, **extra) -> dict:

@@ -8,7 +8,7 @@ from collections import Counter
 
 import boto3
 
-from conftest import TABLE, manifest
+from support import TABLE, manifest
 
 FLAGS = ("out_of_date", "parent_revoked", "undetermined")
 

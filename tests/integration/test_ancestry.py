@@ -5,26 +5,7 @@ from datetime import datetime, timezone
 import pytest
 
 from chalicelib import clock
-from conftest import manifest
-from support import real_manifest
-
-CHILD_AMI, GRANDCHILD_AMI = "ami-0c0c0c0c0c0c0c0c1", "ami-0d0d0d0d0d0d0d0d2"
-
-
-def child_manifest(**hints):
-    return manifest({"name": "app", "packer_run_uuid": "child-run-1", "artifact_id": f"us-east-1:{CHILD_AMI}",
-                     "custom_data": {"bucket_name": "child", **hints}})
-
-
-def build_chain(registry):
-    """base (real multi-region, 8 versions) → child (via channel) → grandchild (via source AMI)."""
-    registry.upload("base/packer-manifest.json", real_manifest("amazon-ebs-multiregion-multirun-1.json"))
-    registry.send("post", "/buckets/base/channels", {"name": "production", "version": "v1"}, 201)
-    registry.upload("child/m.json", child_manifest(parent_bucket="base", parent_channel="production"))
-    registry.upload("grandchild/m.json", manifest({
-        "name": "svc", "packer_run_uuid": "gc-run-1", "artifact_id": f"us-east-1:{GRANDCHILD_AMI}",
-        "custom_data": {"source_ami": CHILD_AMI}}))
-
+from support import CHILD_AMI, build_chain, manifest, real_manifest
 
 def test_parents_are_resolved_explicitly_and_automatically(registry):
     build_chain(registry)
