@@ -1,6 +1,6 @@
 """Routes and event handlers only: every decision lives in chalicelib/.
 
-The chalicelib modules are loaded on first use (chalicelib/lazy.py), so a cold Lambda loads
+The chalicelib modules are loaded on first use (chalicelib/runtime/lazy.py), so a cold Lambda loads
 only what its request needs: the consumer query, for one, never imports pydantic.
 """
 
@@ -11,7 +11,7 @@ from urllib.parse import unquote
 from chalice import AuthResponse, Chalice, Rate, Response
 from chalice.app import AuthRequest, CloudWatchEvent, S3Event
 
-from chalicelib.http import (
+from chalicelib.api.http import (
     actor,
     body,
     current_request,
@@ -26,18 +26,20 @@ from chalicelib.http import (
     respond,
     sees_restricted,
 )
-from chalicelib.lazy import lazy
-from chalicelib.observability import observe
+from chalicelib.runtime.lazy import lazy
+from chalicelib.runtime.observability import observe
 
 if TYPE_CHECKING:  # editors and mypy see the real modules
-    from chalicelib import (
-        ancestry, artifacts, audit, auth, buckets, channels, compliance, ingest, lifecycle, models, openapi, serving,
-        versions, web)
+    from chalicelib.api import openapi, web
+    from chalicelib.domain import models
+    from chalicelib.services import (
+        ancestry, artifacts, audit, auth, buckets, channels, compliance, ingest, lifecycle, serving, versions)
 else:  # at run time, stand-ins that import each module when a route first uses it
     ancestry, artifacts, audit, auth, buckets, channels, compliance, ingest, lifecycle, models, openapi, serving, \
         versions, web = (lazy(f"chalicelib.{name}") for name in (
-            "ancestry", "artifacts", "audit", "auth", "buckets", "channels", "compliance", "ingest", "lifecycle",
-            "models", "openapi", "serving", "versions", "web"))
+            "services.ancestry", "services.artifacts", "services.audit", "services.auth", "services.buckets",
+            "services.channels", "services.compliance", "services.ingest", "services.lifecycle", "domain.models",
+            "api.openapi", "services.serving", "services.versions", "api.web"))
 
 app = Chalice(app_name="packer-registry")
 app.register_middleware(observe, "all")
@@ -261,7 +263,7 @@ def delete_token(token_id: str) -> Response:
 
 
 # ---- the page and the API description ---------------------------------------------------
-# (each route above has its OpenAPI declaration, by view function name, in chalicelib/openapi.py)
+# (each route above has its OpenAPI declaration, by view function name, in chalicelib/api/openapi.py)
 
 @app.route("/", methods=["GET"])
 def web_page() -> Response:

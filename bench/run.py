@@ -4,7 +4,7 @@ record) throughput on moto.
 
 Everything is measured, nothing estimated:
 - DynamoDB calls are counted with a botocore `before-call.dynamodb.*` hook on the registry's
-  own client (`chalicelib.aws.client("dynamodb")`): one count per API call, a BatchGetItem or
+  own client (`chalicelib.runtime.aws.client("dynamodb")`): one count per API call, a BatchGetItem or
   TransactWriteItems counting once. Operations go through the entry points users hit: the
   chalice test client's HTTP gateway (authorizer included; the bootstrap admin token makes
   no DynamoDB call) and `lambda_.invoke` for the S3 ingestion and the scheduled sweep, on
@@ -75,7 +75,7 @@ from chalice.test import Client  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 import app as registry_app  # noqa: E402
-from chalicelib import aws  # noqa: E402
+from chalicelib.runtime import aws  # noqa: E402
 from chalicelib.storage.schema import table_definition  # noqa: E402
 from local.gateway import local_gateway_responses  # noqa: E402
 from local.moto_server import patch_moto  # noqa: E402

@@ -50,7 +50,7 @@ from chalice.local import (
     create_local_server,
 )
 
-from chalicelib import aws
+from chalicelib.runtime import aws
 from chalicelib.storage.schema import table_definition
 from local.data import DEFAULT_DIR, DataDir, Saver, data_dir
 from local.gateway import local_gateway_responses

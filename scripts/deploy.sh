@@ -176,7 +176,7 @@ gateway_response() {
 }
 
 echo "==> gateway responses on REST API $REST_API_ID"
-# Same body as the app's own 401 and chalicelib.auth.local_gateway_responses().
+# Same body as the app's own 401 and chalicelib.services.auth.local_gateway_responses().
 gateway_response UNAUTHORIZED 401 \
   '{"error":"Unauthorized","message":"a valid bearer token is required: send Authorization: Bearer <token>"}'
 # shellcheck disable=SC2016 # $context.* is API Gateway's, not the shell's

@@ -18,13 +18,14 @@ CAUGHT = {"killed", "timeout", "caught by type check"}
 
 def score(module: str) -> float:
     """Print the module's score and the mutants that got through; return the score."""
-    meta = Path("mutants") / "chalicelib" / f"{module}.py.meta"
+    path = module.replace(".", "/")  # `domain.manifest` is chalicelib/domain/manifest.py
+    meta = Path("mutants") / "chalicelib" / f"{path}.py.meta"
     codes = json.loads(meta.read_text())["exit_code_by_key"]
     statuses = {name: status_by_exit_code[code] for name, code in codes.items()}
     counted = {name: status for name, status in statuses.items() if status != "skipped"}
     caught = sum(status in CAUGHT for status in counted.values())
     result = 100.0 * caught / len(counted) if counted else 100.0
-    print(f"chalicelib/{module}.py: {result:.1f}% ({caught} of {len(counted)} mutants caught)")
+    print(f"chalicelib/{path}.py: {result:.1f}% ({caught} of {len(counted)} mutants caught)")
     for name, status in sorted(counted.items()):
         if status not in CAUGHT:
             print(f"    {status}: {name}  (mutmut show {name})")

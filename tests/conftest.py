@@ -11,7 +11,7 @@ import pytest
 from chalice.test import Client
 from moto import mock_aws
 
-from chalicelib import aws
+from chalicelib.runtime import aws
 from chalicelib.storage.schema import table_definition
 from local.gateway import local_gateway_responses
 from support import ADMIN_TOKEN, MANIFEST_BUCKET, ROOT, TABLE
@@ -165,7 +165,7 @@ def moved_clock(monkeypatch):
     """The registry's clock, running with real time but movable forward."""
     from datetime import datetime, timedelta, timezone
 
-    from chalicelib import clock
+    from chalicelib.runtime import clock
 
     class Clock:
         offset = timedelta(0)

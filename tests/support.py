@@ -115,7 +115,7 @@ class Faults:
     """Make chosen DynamoDB calls fail before they reach the table (a botocore hook)."""
 
     def __init__(self) -> None:
-        from chalicelib import aws
+        from chalicelib.runtime import aws
 
         self.plan: dict[str, list[dict | None]] = {}
         aws.client("dynamodb").meta.events.register("before-call.dynamodb.*", self._maybe_fail)

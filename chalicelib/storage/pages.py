@@ -85,7 +85,7 @@ def _xor(data: bytes, stream: bytes) -> bytes:
 
 def _token_keys() -> tuple[bytes, bytes]:
     """(encryption key, signing key), derived from the deployment's signing key."""
-    from ..auth import signing_key  # auth reads tokens through this package
+    from ..services.auth import signing_key  # auth reads tokens through this package
 
     master = signing_key()
     return (hmac.new(master, b"page-token encryption", hashlib.sha256).digest(),

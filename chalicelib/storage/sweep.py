@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from . import keys, table
-from ..enums import AncestryStatus
+from ..domain.enums import AncestryStatus
 from .errors import ConditionFailed
 from .expressions import Action, Change
 from .pages import list_page

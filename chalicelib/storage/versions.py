@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from . import keys, table
-from ..enums import VersionStatus
+from ..domain.enums import VersionStatus
 from .errors import ConditionFailed
 from .expressions import Action, Change
 from .pages import list_page

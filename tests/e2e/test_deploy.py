@@ -27,7 +27,7 @@ CHALICE_DIR = REPO / ".chalice"
 
 if str(REPO) not in sys.path:  # also when run as `pytest`, not `python -m pytest`
     sys.path.insert(0, str(REPO))
-from chalicelib import web  # noqa: E402
+from chalicelib.api import web  # noqa: E402
 from local.gateway import UNAUTHORIZED  # noqa: E402
 from chalicelib.storage.schema import table_definition  # noqa: E402
 from local.runner import NO_SUCH_ROUTE  # noqa: E402
@@ -583,14 +583,14 @@ def test_package_builds_terraform_for_the_stage(packaged: Path) -> None:
     # The page ships whole: every file the web route may serve (its ES modules too) is in the package.
     with zipfile.ZipFile(tmp_path / "app" / "deployment.zip") as package:
         shipped = set(package.namelist())
-    missing = {f"chalicelib/web/{name}" for name in web.ASSETS} - shipped
+    missing = {f"chalicelib/api/assets/{name}" for name in web.ASSETS} - shipped
     assert not missing, f"page files missing from deployment.zip: {sorted(missing)}"
 
 
 def test_the_lambda_package_holds_no_moto_and_no_local_runner(packaged: Path) -> None:
     with zipfile.ZipFile(packaged / "app" / "deployment.zip") as archive:
         names = archive.namelist()
-    assert "app.py" in names and "chalicelib/ingest.py" in names
+    assert "app.py" in names and "chalicelib/services/ingest.py" in names
     tops = {name.split("/")[0] for name in names}
     assert not {"moto", "local", "werkzeug", "tests", "bench"} & tops, sorted(tops)
     assert not [n for n in names if n.startswith(("chalicelib/local", "moto"))]

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib import web
+from chalicelib.api import web
 from product import start_product, wait_for
 from support import ROOT, real_manifest
 

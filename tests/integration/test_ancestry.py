@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from chalicelib import clock
+from chalicelib.runtime import clock
 from support import CHILD_AMI, build_chain, manifest, real_manifest
 
 def test_parents_are_resolved_explicitly_and_automatically(registry):

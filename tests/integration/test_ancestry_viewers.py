@@ -3,7 +3,7 @@
 
 import json
 
-from chalicelib import aws
+from chalicelib.runtime import aws
 from chalicelib.storage import keys, table
 from support import CHILD_AMI, GRANDCHILD_AMI, count_calls, manifest, mint
 

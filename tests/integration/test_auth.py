@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 import app as application
-from chalicelib import clock
+from chalicelib.runtime import clock
 from support import ADMIN_TOKEN, call, manifest, mint
 
 PUBLIC = {("GET", "/"), ("GET", "/static/{asset}"), ("GET", "/openapi.json")}

@@ -11,7 +11,7 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from chalicelib import aws
+from chalicelib.runtime import aws
 from chalicelib.storage import Throttled, keys as store_keys, table as store
 from chalicelib.storage.schema import PK, SK
 from support import TABLE, manifest

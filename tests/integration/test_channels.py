@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib import aws
+from chalicelib.runtime import aws
 from support import manifest
 
 

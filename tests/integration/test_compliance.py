@@ -3,7 +3,9 @@
 import json
 from pathlib import Path
 
-from chalicelib import aws, compliance, lifecycle
+from chalicelib.runtime import aws
+
+from chalicelib.services import compliance, lifecycle
 from support import CHILD_AMI, GRANDCHILD_AMI, build_chain, count_calls, manifest, sweep
 
 PLAN = Path(__file__).parents[1] / "fixtures" / "terraform-plan.json"

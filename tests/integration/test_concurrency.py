@@ -4,7 +4,7 @@ import json
 from types import SimpleNamespace
 
 import app as application
-from chalicelib import aws
+from chalicelib.runtime import aws
 from support import MANIFEST_BUCKET, manifest, race
 
 CONTEXT = SimpleNamespace(aws_request_id="req", function_name="ingest_manifest", memory_limit_in_mb=512,
@@ -26,7 +26,7 @@ def _upload(key: str, doc: dict) -> dict:
 
 
 def _versions(bucket: str) -> list[dict]:
-    from chalicelib import versions
+    from chalicelib.services import versions
 
     items, token = [], None
     while True:
@@ -42,7 +42,7 @@ def test_sixteen_writers_get_v1_to_v16(moto_server):
     found = _versions("web")
     assert sorted(v.number for v in found) == list(range(1, 17))
     assert sorted(v.fingerprint for v in found) == sorted(f"run-{n:02d}" for n in range(16))
-    from chalicelib import buckets
+    from chalicelib.services import buckets
 
     assert buckets.get_bucket("web").version_count == 16
 

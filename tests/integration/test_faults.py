@@ -7,8 +7,8 @@ import threading
 import boto3
 import pytest
 
-from chalicelib import channels, lifecycle
-from chalicelib.models import RevokeRequest, UpdateChannel
+from chalicelib.services import channels, lifecycle
+from chalicelib.domain.models import RevokeRequest, UpdateChannel
 from support import MANIFEST_BUCKET, THROTTLED, Faults, conflict, manifest, real_manifest
 
 
@@ -88,14 +88,14 @@ def test_a_million_levels_of_nesting_is_rejected_not_a_crash(registry):
 
 def test_eight_threads_moving_channels_and_revoking_stay_consistent(moto_server):
     """Against a moto server: assignments and revocations race; history and latest agree."""
-    from chalicelib import buckets
-    from chalicelib.manifest import parse_manifest
-    from chalicelib.recording import record_run
+    from chalicelib.services import buckets
+    from chalicelib.domain.manifest import parse_manifest
+    from chalicelib.services.recording import record_run
 
     doc = manifest(*({"packer_run_uuid": f"r{n}", "artifact_id": f"us-east-1:ami-{n:017x}"} for n in range(1, 9)))
     for run in parse_manifest(json.dumps(doc).encode(), "web/m.json").runs:
         record_run(run, actor="test")
-    from chalicelib.models import CreateChannel
+    from chalicelib.domain.models import CreateChannel
 
     for name in ("a", "b"):
         channels.create_channel("web", CreateChannel(name=name, version="v1"), "test")

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from chalicelib.manifest import MAX_BUILDS
+from chalicelib.domain.manifest import MAX_BUILDS
 from support import manifest, real_manifest
 
 VMWARE_FIRST = {"name": "output-vmware/disk-1-s001.vmdk", "size": 524288}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from chalicelib import aws
+from chalicelib.runtime import aws
 from support import manifest
 
 

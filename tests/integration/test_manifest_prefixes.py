@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib import aws
+from chalicelib.runtime import aws
 from support import manifest
 
 

@@ -19,7 +19,7 @@ from referencing import Registry as SchemaRegistry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from support import ADMIN_TOKEN, ROOT, manifest, real_manifest
-from chalicelib import openapi, roles
+from chalicelib.api import openapi, roles
 
 DOC_URI = "urn:registry-openapi"
 
@@ -65,7 +65,7 @@ def test_a_route_without_a_declaration_or_a_declaration_without_a_route_fails():
 
 def test_openapi_py_writes_no_schema_by_hand():
     """Bodies' schemas come from the models: openapi.py holds no object schema of its own."""
-    source = (ROOT / "chalicelib" / "openapi.py").read_text()
+    source = (ROOT / "chalicelib" / "api" / "openapi.py").read_text()
     for written in ('"type": "object"', '"properties"', '"additionalProperties"', '"anyOf"', "_obj("):
         assert written not in source, written
 
@@ -75,7 +75,7 @@ def test_every_json_answer_is_a_model():
     and its assets only, a string of a non-JSON media type."""
     from pydantic import BaseModel
 
-    from chalicelib import models
+    from chalicelib.domain import models
 
     for (method, path), op in operations().items():
         (status,) = [code for code in op["responses"] if int(code) < 400]
@@ -101,9 +101,9 @@ def test_response_models_are_closed_and_complete():
 
 
 def test_status_and_role_names_are_written_once():
-    """Status and role names are the enums of chalicelib/enums.py: no other module writes
+    """Status and role names are the enums of chalicelib/domain/enums.py: no other module writes
     one as a string. ("revoked" is left out: it is also a finding's kind and a verdict.)"""
-    from chalicelib import enums
+    from chalicelib.domain import enums
 
     names = {member.value for kind in (enums.VersionStatus, enums.IngestionStatus, enums.Role, enums.AncestryStatus)
              for member in kind} - {"revoked"}
@@ -141,7 +141,7 @@ def test_query_parameters_are_declared():
 
 
 def test_request_bodies_come_from_the_models():
-    from chalicelib import models
+    from chalicelib.domain import models
 
     ops, schemas = operations(), document()["components"]["schemas"]
     expected = {
@@ -190,10 +190,10 @@ def test_every_error_response_is_the_error_shape():
 
 def test_document_is_built_once_and_the_module_imports_light():
     assert document() is document()
-    code = ("import sys, chalicelib.openapi; "
+    code = ("import sys, chalicelib.api.openapi; "
             "print(sorted(m for m in sys.modules if m.startswith(('pydantic', 'chalice'))))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    assert json.loads(out.replace("'", '"')) == ["chalicelib", "chalicelib.openapi"]
+    assert json.loads(out.replace("'", '"')) == ["chalicelib", "chalicelib.api", "chalicelib.api.openapi"]
 
 
 def test_served_without_a_token(client):

@@ -15,8 +15,8 @@ import boto3
 import pytest
 
 import app as application
-from chalicelib import auth
-from chalicelib.observability import logger, metrics
+from chalicelib.services import auth
+from chalicelib.runtime.observability import logger, metrics
 from support import MANIFEST_BUCKET, manifest
 
 ADMIN_PARAM = "/packer-registry/test/admin-token"

@@ -15,12 +15,14 @@ from typing import Callable
 
 import pytest
 
-from chalicelib import channels, lifecycle, serving, storage, versions
+from chalicelib.services import channels, lifecycle, serving, versions
+
+from chalicelib import storage
 from chalicelib.storage import keys, table
 from chalicelib.errors import RegistryError
-from chalicelib.manifest import parse_manifest
-from chalicelib.models import CreateChannel, RevokeRequest, UpdateChannel
-from chalicelib.recording import record_run
+from chalicelib.domain.manifest import parse_manifest
+from chalicelib.domain.models import CreateChannel, RevokeRequest, UpdateChannel
+from chalicelib.services.recording import record_run
 from support import manifest, race
 
 TRIALS = 16

@@ -10,7 +10,7 @@ from typing import Any, Iterator
 
 import boto3
 
-from chalicelib import aws
+from chalicelib.runtime import aws
 from support import TABLE, manifest
 
 BASE_AMI, OTHER_AMI, MISSING_AMI = "ami-0b0b0b0b0b0b0b0b1", "ami-0b0b0b0b0b0b0b0b2", "ami-0e0e0e0e0e0e0e0e9"

@@ -7,7 +7,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from chalicelib import aws, lifecycle
+from chalicelib.runtime import aws
+
+from chalicelib.services import lifecycle
 from support import manifest
 
 

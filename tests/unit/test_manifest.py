@@ -1,4 +1,4 @@
-"""Behaviour of the manifest parser (`chalicelib.manifest.parse_manifest`).
+"""Behaviour of the manifest parser (`chalicelib.domain.manifest.parse_manifest`).
 
 Expectations for the real manifests were read off the files by hand and are written
 here as literals; nothing below derives an expected value from the code under test.
@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from chalicelib.manifest import (
+from chalicelib.domain.manifest import (
     MAX_FILE_NAME,
     MAX_FILE_NAMES,
     MAX_MANIFEST_BYTES,

@@ -1,11 +1,11 @@
-"""The rules for names users choose (`chalicelib.names`), as the HTTP middleware applies them
+"""The rules for names users choose (`chalicelib.domain.names`), as the HTTP middleware applies them
 to every `{bucket}`, `{channel}` and `{version}` path parameter before a route runs."""
 
 from __future__ import annotations
 
 import pytest
 
-from chalicelib.names import BUCKET_NAME_PATTERN, CHANNEL_NAME_PATTERN, VERSION_REF_PATTERN, bad_path_parameter
+from chalicelib.domain.names import BUCKET_NAME_PATTERN, CHANNEL_NAME_PATTERN, VERSION_REF_PATTERN, bad_path_parameter
 
 
 @pytest.mark.parametrize("params", [

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.plans import MAX_ARTIFACTS, artifact_ids_from_request
+from chalicelib.domain.plans import MAX_ARTIFACTS, artifact_ids_from_request
 
 PLAN_PATH = Path(__file__).parents[1] / "fixtures" / "terraform-plan.json"
 

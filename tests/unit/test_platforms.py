@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.platforms import identifies, platform_for, split_artifact_id
+from chalicelib.domain.platforms import identifies, platform_for, split_artifact_id
 
 # (builder_type, platform): every builder family the registry knows, plus unknown ones.
 PLATFORM_TABLE = [

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from chalicelib.manifest import (
+from chalicelib.domain.manifest import (
     MANIFEST_FILE_STEMS,
     MAX_FILE_NAME,
     MAX_FILE_NAMES,
@@ -23,8 +23,8 @@ from chalicelib.manifest import (
     kept_files,
     parse_manifest,
 )
-from chalicelib.models import BUCKET_NAME_PATTERN, FINGERPRINT_PATTERN, BuildFile
-from chalicelib.platforms import _PLATFORMS, _REGION_PREFIXED, platform_for, split_artifact_id
+from chalicelib.domain.models import BUCKET_NAME_PATTERN, FINGERPRINT_PATTERN, BuildFile
+from chalicelib.domain.platforms import _PLATFORMS, _REGION_PREFIXED, platform_for, split_artifact_id
 
 # 200 examples a property in `make test`; `make unit` and `make mutate` ask for fewer (PROPERTY_EXAMPLES),
 # to stay fast. Derandomized: the same examples every run, so a mutant's verdict is repeatable.

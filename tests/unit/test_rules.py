@@ -1,4 +1,4 @@
-"""The domain rules (`chalicelib.rules`), without DynamoDB: where channels go when their version
+"""The domain rules (`chalicelib.domain.rules`), without DynamoDB: where channels go when their version
 is revoked or deleted, whom a revocation reaches and with what type, a parent link's status
 and finding, what a version being written becomes.
 
@@ -17,9 +17,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib import rules
-from chalicelib.models import RevokeRequest
-from chalicelib.rules import (
+from chalicelib.domain import rules
+from chalicelib.domain.models import RevokeRequest
+from chalicelib.domain.rules import (
     ancestor_finding, attention, cascade_reaches, cascades, direct_revocation, fact, first_active, flagged,
     inherited_findings, inherited_revocation, judge_links, link_status, newest_active, number_of,
     revocation_on_arrival, rollback_candidates, stale_cause, stale_finding, status_on_completion,

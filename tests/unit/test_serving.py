@@ -1,4 +1,4 @@
-"""The consumer query's rules (`chalicelib.serving`), without DynamoDB: which channel a caller
+"""The consumer query's rules (`chalicelib.services.serving`), without DynamoDB: which channel a caller
 sees, when a channel serves anything, which artifact answers and what the errors say.
 
 The channel items and builds below have the shape `channels.serving` writes; tests/test_channels.py
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from chalicelib.errors import BadRequest, Conflict, NotFound
-from chalicelib.serving import check_servable, choose, parse_labels, revoked_message, visible
+from chalicelib.services.serving import check_servable, choose, parse_labels, revoked_message, visible
 
 CHANNEL = {"bucket": "web", "name": "prod", "version": "v3", "number": 3, "fingerprint": "run-3",
            "version_status": "active", "revocation": None, "copy": None}

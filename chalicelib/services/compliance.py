@@ -24,10 +24,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import ancestry, channels, findings, lifecycle, markers, storage
-from .clock import now_iso
-from .models import ComplianceReport, SweepReport
-from .observability import logger, metrics
+from . import ancestry, channels, findings, lifecycle, markers
+from .. import storage
+from ..runtime.clock import now_iso
+from ..domain.models import ComplianceReport, SweepReport
+from ..runtime.observability import logger, metrics
 
 MARKERS_PER_RUN = 500
 EXPOSURE_LIMIT = 100  # channels serving revoked versions / upcoming revocations listed at most

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import copies, storage
-from .enums import RevocationType, VersionStatus
-from .errors import BadRequest, Conflict, NotFound
+from . import copies
+from .. import storage
+from ..domain.enums import RevocationType, VersionStatus
+from ..errors import BadRequest, Conflict, NotFound
 
 PARENT_CHANNEL_LABEL = "parent_channel"  # a build label naming its parent's channel (custom_data)
 

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import ancestry, findings, plans, storage
+from . import ancestry, findings
+from ..domain import plans
+from .. import storage
 from .channels import LATEST
-from .enums import Verdict, VersionStatus
-from .errors import BadRequest, NotFound
-from .models import ArtifactLookup, ComplianceCheck
+from ..domain.enums import Verdict, VersionStatus
+from ..errors import BadRequest, NotFound
+from ..domain.models import ArtifactLookup, ComplianceCheck
 
 
 def _matches(external_id: str) -> list[dict[str, Any]]:

@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar
 from chalice import Chalice, Response
 from chalice.app import Request
 
-from . import names, roles
-from .enums import Role
-from .errors import BadRequest, NotFound, RegistryError
-from .storage import errors as stored
-from .observability import logger
+from ..domain import names
+from . import roles
+from ..domain.enums import Role
+from ..errors import BadRequest, NotFound, RegistryError
+from ..storage import errors as stored
+from ..runtime.observability import logger
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -37,7 +38,7 @@ def error(status: int, code: str, message: str) -> Response:
 
 def page(items: Sequence[BaseModel], next_token: str | None) -> Response:
     """One page of a list: models.Page (`next_token` only while more remain)."""
-    from .models import Page
+    from ..domain.models import Page
 
     return respond(Page(items=list(items), next_token=next_token or ""))
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import storage
-from .storage import Action
+from .. import storage
+from ..storage import Action
 
 PAGE_BYTES = 300_000
 MAX_PAGES = 3  # ~900 KB: one Query (1 MB) reads every page

@@ -16,15 +16,17 @@ from urllib.parse import unquote_plus
 
 from botocore.exceptions import ClientError
 
-from . import audit, aws, recording, storage
+from . import audit, recording
+from ..runtime import aws
+from .. import storage
 from .buckets import ManifestKeyRejected
-from .clock import now_iso
-from .enums import IngestionStatus
-from .errors import BadRequest
-from .manifest import MAX_MANIFEST_BYTES, ParsedManifest, bucket_from_key, content_hash, parse_manifest
-from .models import BUCKET_NAME_PATTERN, IngestedVersion, Ingestion
-from .observability import logger, metrics
-from .storage import ConditionFailed
+from ..runtime.clock import now_iso
+from ..domain.enums import IngestionStatus
+from ..errors import BadRequest
+from ..domain.manifest import MAX_MANIFEST_BYTES, ParsedManifest, bucket_from_key, content_hash, parse_manifest
+from ..domain.models import BUCKET_NAME_PATTERN, IngestedVersion, Ingestion
+from ..runtime.observability import logger, metrics
+from ..storage import ConditionFailed
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.type_defs import GetObjectRequestTypeDef

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from . import storage
+from .. import storage
 from .serving import PARENT_CHANNEL_LABEL  # the custom_data key a build's labels keep (re-exported)
 
 # What a finding says, in words (pure, unit-tested): rules.py; re-exported for the callers here.
-from .rules import Finding, Shown, everything, nothing, resolution, sentence  # noqa: F401
+from ..domain.rules import Finding, Shown, everything, nothing, resolution, sentence  # noqa: F401
 
 
 def visibility(refs: Iterable[tuple[str, str]], see_restricted: bool) -> Shown:

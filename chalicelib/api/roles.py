@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .enums import Role
-from .errors import Forbidden, Unauthorized
+from ..domain.enums import Role
+from ..errors import Forbidden, Unauthorized
 
 ROLES = tuple(Role)  # in order: each includes the ones before
 

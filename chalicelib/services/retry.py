@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Callable, TypeVar
 
-from .errors import Contention
-from .storage import ConditionFailed, backoff
+from ..errors import Contention
+from ..storage import ConditionFailed, backoff
 
 T = TypeVar("T")
 ATTEMPTS = 12

@@ -24,12 +24,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import ancestry, audit, buckets, channels, copies, rules, storage, versions
+from . import ancestry, audit, buckets, channels, copies, versions
+from ..domain import rules
+from .. import storage
 from .channels import LATEST, Target
-from .clock import now_iso
-from .enums import HistoryCause, VersionStatus
-from .manifest import ParsedBuild, ParsedRun
-from .models import IngestedVersion
+from ..runtime.clock import now_iso
+from ..domain.enums import HistoryCause, VersionStatus
+from ..domain.manifest import ParsedBuild, ParsedRun
+from ..domain.models import IngestedVersion
 from .retry import retrying
 
 Action = dict[str, Any]

@@ -19,11 +19,13 @@ import os
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from . import aws, names, storage
-from .clock import now_iso
-from .errors import NotFound
-from .models import AuditEvent
-from .observability import logger
+from ..runtime import aws
+from ..domain import names
+from .. import storage
+from ..runtime.clock import now_iso
+from ..errors import NotFound
+from ..domain.models import AuditEvent
+from ..runtime.observability import logger
 
 if TYPE_CHECKING:
     from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef

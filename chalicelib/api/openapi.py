@@ -112,9 +112,9 @@ def _list_params() -> list[Schema]:
 
 def _declarations() -> dict[str, Op]:
     """One declaration per view function of app.py, by its name."""
-    from . import models as m
+    from ..domain import models as m
     from . import web
-    from .enums import IngestionStatus
+    from ..domain.enums import IngestionStatus
 
     pages = _list_params()
     string = {"type": "string"}
@@ -242,7 +242,7 @@ def _schemas(ops: list[Op]) -> dict[str, Schema]:
     responses (and the error shape) as they are dumped."""
     from pydantic.json_schema import models_json_schema
 
-    from .models import Error
+    from ..domain.models import Error
 
     requests: list[type[BaseModel]] = list(dict.fromkeys(op.body for op in ops if op.body))
     responses: list[type[BaseModel]] = list(dict.fromkeys([Error, *(op.response for op in ops if op.response)]))
@@ -256,8 +256,8 @@ def _schemas(ops: list[Op]) -> dict[str, Schema]:
 
 
 def _operation(view: str, op: Op, method: str, path: str) -> Schema:
-    from .enums import Role
-    from .names import PATH_PARAMETERS
+    from ..domain.enums import Role
+    from ..domain.names import PATH_PARAMETERS
     from .roles import required_role
 
     role = required_role(method, path)

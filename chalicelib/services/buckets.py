@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import audit, storage
-from .clock import now_iso
-from .errors import Conflict, NotFound
-from .models import Bucket, CreateBucket, UpdateBucket
+from . import audit
+from .. import storage
+from ..runtime.clock import now_iso
+from ..errors import Conflict, NotFound
+from ..domain.models import Bucket, CreateBucket, UpdateBucket
 from .retry import retrying
-from .storage import ConditionFailed
+from ..storage import ConditionFailed
 
 
 def create_bucket(body: CreateBucket, actor: str) -> Bucket:

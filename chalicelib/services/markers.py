@@ -11,8 +11,8 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from . import storage
-from .clock import now_iso
+from .. import storage
+from ..runtime.clock import now_iso
 
 CHANNEL_MOVED, VERSION_STATUS, CASCADE = "channel_moved", "version_status", "cascade"
 

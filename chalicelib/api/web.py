@@ -19,9 +19,9 @@ from pathlib import Path
 
 from chalice import Response
 
-from .errors import NotFound
+from ..errors import NotFound
 
-WEB_DIR = Path(__file__).resolve().parent / "web"
+WEB_DIR = Path(__file__).resolve().parent / "assets"
 JS = "text/javascript; charset=utf-8"
 # The shipped files and their media types: the allow-list.
 ASSETS = {

@@ -15,15 +15,17 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from . import audit, buckets, markers, rules, storage, versions
-from .clock import now_iso
-from .enums import HistoryCause, VersionStatus
-from .errors import Conflict, NotFound
-from .models import Channel, CreateChannel, HistoryEntry, UpdateChannel
+from . import audit, buckets, markers, versions
+from ..domain import rules
+from .. import storage
+from ..runtime.clock import now_iso
+from ..domain.enums import HistoryCause, VersionStatus
+from ..errors import Conflict, NotFound
+from ..domain.models import Channel, CreateChannel, HistoryEntry, UpdateChannel
 from .retry import retrying
-from .rules import LATEST
+from ..domain.rules import LATEST
 from .serving import get_item
-from .storage import ConditionFailed
+from ..storage import ConditionFailed
 
 MOVE_ACTIONS = 5  # what point_actions writes for a move: channel, history entry, sweep marker, audit event, claim
 _MOVE_EVENTS = {HistoryCause.ASSIGN: "channel.assigned", HistoryCause.UNASSIGN: "channel.unassigned",

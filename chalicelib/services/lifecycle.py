@@ -25,12 +25,15 @@ from collections import deque
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import ancestry, audit, channels, clock, markers, rules, storage, versions
+from . import ancestry, audit, channels, markers, versions
+from ..runtime import clock
+from ..domain import rules
+from .. import storage
 from .channels import LATEST, Target
-from .clock import iso, now_iso
-from .enums import HistoryCause, RevocationType, VersionStatus
-from .errors import BadRequest, Conflict, Contention, NotFound
-from .models import RevokeRequest, Version
+from ..runtime.clock import iso, now_iso
+from ..domain.enums import HistoryCause, RevocationType, VersionStatus
+from ..errors import BadRequest, Conflict, Contention, NotFound
+from ..domain.models import RevokeRequest, Version
 from .retry import retrying
 
 Marker = dict[str, Any]  # a sweep marker item as written (markers.py)

@@ -29,16 +29,19 @@ from collections import deque
 from datetime import datetime
 from typing import Any
 
-from . import audit, clock, findings, markers, rules, storage, versions
+from . import audit, findings, markers, versions
+from ..runtime import clock
+from ..domain import rules
+from .. import storage
 from .channels import LATEST
-from .clock import now_iso
-from .enums import AncestryStatus, RevocationType, VersionStatus
-from .errors import BadRequest, NotFound
+from ..runtime.clock import now_iso
+from ..domain.enums import AncestryStatus, RevocationType, VersionStatus
+from ..errors import BadRequest, NotFound
 from .findings import Finding
-from .manifest import ParsedRun
-from .models import Ancestry, Descendants
+from ..domain.manifest import ParsedRun
+from ..domain.models import Ancestry, Descendants
 # The rules of link statuses and findings (pure, unit-tested) live in rules.py.
-from .rules import STALE_STATUSES, attention  # noqa: F401 - STALE_STATUSES: re-exported (artifacts.py)
+from ..domain.rules import STALE_STATUSES, attention  # noqa: F401 - STALE_STATUSES: re-exported (artifacts.py)
 from .retry import retrying
 
 _STATUS_EVENTS: dict[str, str] = {AncestryStatus.OUT_OF_DATE: "descendant.outdated",

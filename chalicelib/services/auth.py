@@ -28,10 +28,12 @@ import secrets
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from . import audit, aws, clock, storage
-from .enums import Role
-from .errors import BadRequest, NotFound
-from .models import CreatedToken, CreateToken, Identity, Token
+from . import audit
+from ..runtime import aws, clock
+from .. import storage
+from ..domain.enums import Role
+from ..errors import BadRequest, NotFound
+from ..domain.models import CreatedToken, CreateToken, Identity, Token
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SSMProvider

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import buckets, findings, storage
-from .errors import NotFound
-from .manifest import ParsedBuild
-from .models import VERSION_NAME, Version
+from . import buckets, findings
+from .. import storage
+from ..errors import NotFound
+from ..domain.manifest import ParsedBuild
+from ..domain.models import VERSION_NAME, Version
 
 
 # ---- reads ------------------------------------------------------------------------------
