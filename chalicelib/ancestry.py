@@ -328,9 +328,11 @@ def ancestry(bucket: str, ref: str, see_restricted: bool = True) -> Ancestry:
 
 # A page of the descendant tree does a bounded amount of work: at most PAGE_QUERIES Queries
 # of child edges (each with a Limit) and PAGE_NODES nodes, read with one BatchGet per level.
-# The walk's frontier (the nodes found but not yet expanded) travels in `next_token`, at most
-# MAX_FRONTIER of them so that the token fits in a URL.
-PAGE_QUERIES, PAGE_NODES, MAX_FRONTIER = 25, 100, 100
+# The walk's frontier (the nodes found but not yet expanded) travels in `next_token`: at most
+# MAX_TOKEN characters of it (plus where one node's cut edges resume, about 130 more), so
+# that it fits in a URL: nearly 300 waiting nodes when they are in a few buckets, about 40
+# when each is in a bucket of its own with a 64-character name.
+PAGE_QUERIES, PAGE_NODES, MAX_TOKEN = 25, 100, 4000
 Step = tuple[str, int, int]  # a node still to expand: bucket, number, its depth below the root
 
 
@@ -344,9 +346,10 @@ def descendants(bucket: str, ref: str, max_depth: int, token: str | None = None)
     path an earlier page finished may be listed again under its other parent (a cycle is
     impossible by construction, and `max_depth` bounds the walk anyway).
 
-    Beyond MAX_FRONTIER waiting nodes, a node found is still returned but not expanded: its
-    own descendants are left out and the answer says `truncated` (a level that wide is far
-    beyond what the tree showed before it had pages: 500 nodes in all)."""
+    When the frontier would make `next_token` longer than MAX_TOKEN, a node found is still
+    returned but not expanded: its own descendants are left out and the answer says
+    `truncated` (a level that wide is beyond what the tree showed before it had pages: 500
+    nodes in all)."""
     if not 1 <= max_depth <= 20:
         raise BadRequest("depth must be from 1 to 20")
     root = storage.versions.version(bucket, versions.resolve_number(bucket, ref))
@@ -385,9 +388,9 @@ def descendants(bucket: str, ref: str, max_depth: int, token: str | None = None)
             (nodes[parent]["children"] if parent in nodes else continued.setdefault(parent, [])).append(node)
             if level + 1 >= max_depth and hidden:
                 continue  # nothing to learn from it
-            if len(frontier) < MAX_FRONTIER:
-                frontier.append((*child, level + 1))
-            else:
+            frontier.append((*child, level + 1))
+            if storage.sweep.walk_token_length(_walk_state(frontier, None, False)) > MAX_TOKEN:
+                frontier.pop()
                 hidden = True  # not expanded: see the docstring
     if hidden:
         frontier = deque(step for step in frontier if step[2] < max_depth)  # nothing to learn from them

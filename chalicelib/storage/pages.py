@@ -72,11 +72,20 @@ def decode_token(token: str | None, scope: bytes) -> Item | None:
 def seal(state: Any, scope: bytes) -> str:
     """Any JSON value as an opaque token that only `unseal` with the same `scope` opens (the
     SIV scheme above): a list's position, or a walk's state (the descendant tree's pages)."""
-    plain = json.dumps(state, sort_keys=True, separators=(",", ":")).encode()
+    plain = _plain(state)
     encryption, signing = _token_keys()
     tag = hmac.new(signing, scope + b"\0" + plain, hashlib.sha256).digest()[:TOKEN_TAG_BYTES]
     sealed = tag + _xor(plain, hashlib.shake_256(encryption + tag).digest(len(plain)))
     return base64.urlsafe_b64encode(sealed).decode().rstrip("=")
+
+
+def sealed_length(state: Any) -> int:
+    """The length of the token `seal` makes of `state` (base64 of the tag and the state)."""
+    return -(-(TOKEN_TAG_BYTES + len(_plain(state))) * 4 // 3)
+
+
+def _plain(state: Any) -> bytes:
+    return json.dumps(state, sort_keys=True, separators=(",", ":")).encode()
 
 
 def unseal(token: str, scope: bytes) -> Any:

@@ -14,7 +14,7 @@ from . import keys, table
 from ..enums import AncestryStatus
 from .errors import ConditionFailed
 from .expressions import Action, Change
-from .pages import list_page, seal, unseal
+from .pages import list_page, seal, sealed_length, unseal
 from .schema import GSI2, PK, SK
 
 Record = dict[str, Any]
@@ -80,6 +80,11 @@ def walk_token(state: Any, bucket: str, number: int, depth: int) -> str:
     """The `next_token` of a descendant walk from version `number` to `depth` levels: its
     state (the frontier and a cursor) sealed for that walk alone."""
     return seal(state, _walk_scope(bucket, number, depth))
+
+
+def walk_token_length(state: Any) -> int:
+    """How long walk_token's token of `state` is (a walk keeps it short enough for a URL)."""
+    return sealed_length(state)
 
 
 def walk_state(token: str, bucket: str, number: int, depth: int) -> Any:

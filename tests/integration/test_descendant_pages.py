@@ -126,7 +126,7 @@ def test_a_tree_larger_than_a_page_is_walked_whole_within_the_cap_of_calls_a_req
 
 def test_cut_edges_resume_where_the_query_stopped_and_a_full_frontier_says_truncated(registry, monkeypatch):
     """A node's children cut by a Query's Limit (the page's node budget) continue on the next
-    page, the root's too; and beyond MAX_FRONTIER waiting nodes the rest is left out, said."""
+    page, the root's too; and what would make the token too long is left out, said."""
     build_tree(registry, 10, {1: 1, 2: 10}, {})
     expected = unbounded(registry, "base", "v1", 5)
     with monkeypatch.context() as small:
@@ -136,7 +136,7 @@ def test_cut_edges_resume_where_the_query_stopped_and_a_full_frontier_says_trunc
     assert [len(p["root"]["children"]) for p in pages[:3]] == [4, 4, 2] and pages[2]["continued"]
     assert all(p["count"] <= 4 for p in pages)
     assert shape(tree) == expected
-    monkeypatch.setattr(ancestry, "MAX_FRONTIER", 2)
+    monkeypatch.setattr(ancestry, "MAX_TOKEN", 100)  # room for two kids waiting
     tree, pages = walk(registry, "/buckets/base/versions/v1/descendants?depth=5")
     assert (len(pages), pages[0]["count"], pages[0]["truncated"]) == (1, 11, True)
     assert [c["version"] for c in tree["children"]] == [f"v{n}" for n in range(1, 11)]
