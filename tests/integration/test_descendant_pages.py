@@ -141,3 +141,16 @@ def test_cut_edges_resume_where_the_query_stopped_and_a_full_frontier_says_trunc
     assert (len(pages), pages[0]["count"], pages[0]["truncated"]) == (1, 11, True)
     assert [c["version"] for c in tree["children"]] == [f"v{n}" for n in range(1, 11)]
     assert tree["children"][9]["children"] == []  # grands v2, under kids v10, is left out
+
+
+def test_a_version_built_from_two_versions_of_a_level_is_listed_once_across_pages(registry, monkeypatch):
+    build_tree(registry, 10, {1: 1, 2: 10}, {})
+    registry.upload("twice/m.json", manifest({"packer_run_uuid": "t1", "artifact_id": "us-east-1:ami-0f0000000000000f1",
+                                              "custom_data": {"parent_bucket": "kids", "parent_version": "v1",
+                                                              "source_ami": ami("kids", 10)}}))
+    assert len(registry.get("/buckets/twice/versions/v1")["parents"]) == 2
+    monkeypatch.setattr(ancestry, "PAGE_QUERIES", 2)  # kids v1 and v10 are expanded on different pages
+    tree, pages = walk(registry, "/buckets/base/versions/v1/descendants?depth=5")  # each node once, or it fails
+    assert len(pages) > 2
+    assert [(k["version"], [(g["bucket"], g["version"]) for g in k["children"]]) for k in tree["children"]
+            if k["children"]] == [("v1", [("grands", "v1"), ("twice", "v1")]), ("v10", [("grands", "v2")])]
