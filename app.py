@@ -138,7 +138,9 @@ def version_ancestry(bucket: str, version: str) -> Response:
 
 @api("/buckets/{bucket}/versions/{version}/descendants", methods=["GET"])
 def version_descendants(bucket: str, version: str) -> Response:
-    return respond(ancestry.descendants(bucket, version, int_param(current_request(app), "depth", 5)))
+    request = current_request(app)
+    return respond(ancestry.descendants(bucket, version, int_param(request, "depth", 5),
+                                        query(request).get("next_token") or None))
 
 
 # ---- channels ---------------------------------------------------------------------------

@@ -104,10 +104,14 @@ def _list_params() -> list[Schema]:
     return [
         _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
                f"page size, 1-{MAX_LIMIT}"),
-        _param("next_token", "query", {"type": "string"},
-               "the `next_token` of the previous page (opaque and signed; only valid for the list that issued it, "
-               "else a 400; empty: the first page)"),
+        _next_token(),
     ]
+
+
+def _next_token() -> Schema:
+    return _param("next_token", "query", {"type": "string"},
+                  "the `next_token` of the previous page (opaque and signed; only valid for the list that issued it, "
+                  "else a 400; empty: the first page)")
 
 
 def _declarations() -> dict[str, Op]:
@@ -140,9 +144,10 @@ def _declarations() -> dict[str, Op]:
         "restore_version": Op("Undo a revocation or cancel a scheduled one", "versions", m.Version,
                               errors=(404, 409, 503)),
         "version_ancestry": Op("Parents with status, and direct children", "versions", m.Ancestry, errors=(404,)),
-        "version_descendants": Op("The descendant tree", "versions", m.Descendants, errors=(404,), params=[
+        "version_descendants": Op("The descendant tree, breadth first, one page at a time", "versions",
+                                  m.Descendants, errors=(404,), params=[
             _param("depth", "query", {"type": "integer", "minimum": 1, "maximum": 20, "default": 5},
-                   "levels to follow, 1-20")]),
+                   "levels to follow, 1-20 (the same on every page of a walk)"), _next_token()]),
         # channels
         "list_channels": Op("Channels of a bucket", "channels", m.ChannelPage, params=pages, errors=(404,)),
         "create_channel": Op("Create a channel, optionally assigned", "channels", m.Channel, status=201,

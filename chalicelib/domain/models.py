@@ -447,12 +447,33 @@ class DescendantNode(VersionSummary):
     children: list[DescendantNode] = Field(default_factory=list)
 
 
+class ContinuedNode(Out):
+    """More children of a node an earlier page returned (not the root): hang `children`
+    under the node named by `bucket` and `version`."""
+
+    bucket: str
+    version: str
+    children: list[DescendantNode]
+
+
 class Descendants(Out):
-    """The descendant tree, to `depth` levels and at most 500 nodes."""
+    """One page of the descendant tree, read breadth first to `depth` levels.
+
+    `root` is the version asked about, on every page, with the nodes of this page whose
+    parent is the root as its `children`; a node found on this page carries the nodes of
+    this page found under it as its `children`. The first page's nodes all hang under
+    `root` (so `continued` is empty); a later page's nodes whose parent an earlier page
+    returned are in `continued`, grouped by that parent. To read the whole tree, keep one
+    node per (bucket, version) and append each page's children to them. `count`: the nodes
+    of this page (the root left out). `truncated`: the tree goes on beyond what the pages
+    up to this one returned: `next_token` is set, or `depth` leaves descendants out (or
+    the walk's frontier overflowed, see ancestry.descendants)."""
 
     root: DescendantNode
+    continued: list[ContinuedNode] = Field(default_factory=list)
     count: int
     truncated: bool
+    next_token: NextToken = ""
 
 
 # ---- artifacts and compliance -----------------------------------------------------------

@@ -329,31 +329,90 @@ def ancestry(bucket: str, ref: str, see_restricted: bool = True) -> Ancestry:
         "children": _summaries(child_refs(bucket, version["number"]))})
 
 
-def descendants(bucket: str, ref: str, max_depth: int, max_nodes: int = 500) -> Descendants:
-    """The descendant tree, breadth first, to `max_depth` levels; each node once (a cycle,
-    impossible by construction, would stop at a node already seen)."""
+# A page of the descendant tree does a bounded amount of work: at most PAGE_QUERIES Queries
+# of child edges (each with a Limit) and PAGE_NODES nodes, read with one BatchGet per level.
+# The walk's frontier (the nodes found but not yet expanded) travels in `next_token`: at most
+# MAX_TOKEN characters of it (plus where one node's cut edges resume, about 130 more), so
+# that it fits in a URL: nearly 300 waiting nodes when they are in a few buckets, about 40
+# when each is in a bucket of its own with a 64-character name.
+PAGE_QUERIES, PAGE_NODES, MAX_TOKEN = 25, 100, 4000
+Step = tuple[str, int, int]  # a node still to expand: bucket, number, its depth below the root
+
+
+def descendants(bucket: str, ref: str, max_depth: int, token: str | None = None) -> Descendants:
+    """One page of the descendant tree, breadth first, to `max_depth` levels (models.Descendants
+    says how pages fit together); `token` continues the walk the previous page stopped.
+
+    Each node once per page; across pages, a node still waiting in the frontier is not
+    returned twice either, so a version built from two versions of the same level is listed
+    once, under the first. A version reachable along paths of different lengths whose shorter
+    path an earlier page finished may be listed again under its other parent (a cycle is
+    impossible by construction, and `max_depth` bounds the walk anyway).
+
+    When the frontier would make `next_token` longer than MAX_TOKEN, a node found is still
+    returned but not expanded: its own descendants are left out and the answer says
+    `truncated` (a level that wide is beyond what the tree showed before it had pages: 500
+    nodes in all)."""
     if not 1 <= max_depth <= 20:
         raise BadRequest("depth must be from 1 to 20")
-    root, _ = versions.load(bucket, ref)
-    nodes: dict[tuple[str, int], dict[str, Any]] = {(bucket, root["number"]): {**_summary(root), "children": []}}
-    queue = deque([((bucket, root["number"]), 0)])
-    truncated = False
-    while queue:
-        ref_, depth = queue.popleft()
-        refs = child_refs(*ref_)
-        if depth >= max_depth:
-            truncated = truncated or bool(refs)
-            continue
-        fresh = [r for r in refs if r not in nodes]
-        if len(nodes) + len(fresh) > max_nodes:
-            fresh, truncated = fresh[:max_nodes - len(nodes)], True
-        for child in _summaries(fresh):
-            key = (child["bucket"], int(child["version"][1:]))
-            nodes[key] = {**child, "children": []}
-            nodes[ref_]["children"].append(nodes[key])
-            queue.append((key, depth + 1))
-    return Descendants.model_validate({"root": nodes[(bucket, root["number"])], "count": len(nodes) - 1,
-                                       "truncated": truncated})
+    root = storage.versions.version(bucket, versions.resolve_number(bucket, ref))
+    if not root:
+        raise NotFound(f"bucket {bucket!r} has no version {ref!r}")
+    origin = (bucket, root["number"])
+    frontier, cursor, hidden = (_walk_from(storage.sweep.walk_state(token, *origin, max_depth)) if token
+                                else (deque([(bucket, root["number"], 0)]), None, False))
+    top: dict[str, Any] = {**_summary(root), "children": []}
+    nodes: dict[Ref, dict[str, Any]] = {origin: top}
+    continued: dict[Ref, list[dict[str, Any]]] = {}
+    seen = {origin, *((b, n) for b, n, _ in frontier)}
+    queries = 0
+    while frontier and queries < PAGE_QUERIES and len(nodes) <= PAGE_NODES:
+        # one level: expand the waiting nodes of the head's depth, then read what they found
+        level = frontier[0][2]
+        found: list[tuple[Ref, Ref]] = []
+        while frontier and frontier[0][2] == level and queries < PAGE_QUERIES and len(nodes) + len(found) <= PAGE_NODES:
+            b, n, depth = frontier[0]
+            if depth >= max_depth:  # only whether the depth leaves something out (once is enough)
+                if not hidden:
+                    hidden, queries = bool(storage.sweep.children_page(b, n, 1)[0]), queries + 1
+                frontier.popleft()
+                continue
+            refs, cursor = storage.sweep.children_page(b, n, PAGE_NODES + 1 - len(nodes) - len(found), cursor)
+            queries += 1
+            found += [((b, n), r) for r in refs if r not in seen]
+            seen.update(refs)
+            if cursor is None:
+                frontier.popleft()
+        read = {(i["bucket"], i["number"]): i for i in storage.versions.versions([r for _, r in found])}
+        for parent, child in found:
+            if child not in read:
+                continue  # deleted since its edge was read
+            node = nodes[child] = {**_summary(read[child]), "children": []}
+            (nodes[parent]["children"] if parent in nodes else continued.setdefault(parent, [])).append(node)
+            if level + 1 >= max_depth and hidden:
+                continue  # nothing to learn from it
+            frontier.append((*child, level + 1))
+            if storage.sweep.walk_token_length(_walk_state(frontier, None, False)) > MAX_TOKEN:
+                frontier.pop()
+                hidden = True  # not expanded: see the docstring
+    if hidden:
+        frontier = deque(step for step in frontier if step[2] < max_depth)  # nothing to learn from them
+    next_token = storage.sweep.walk_token(_walk_state(frontier, cursor, hidden), *origin, max_depth) if frontier else ""
+    return Descendants.model_validate({
+        "root": top, "continued": [{"bucket": b, "version": f"v{n}", "children": children}
+                                   for (b, n), children in continued.items()],
+        "count": len(nodes) - 1, "truncated": bool(next_token) or hidden, "next_token": next_token})
+
+
+def _walk_state(frontier: deque[Step], cursor: str | None, hidden: bool) -> dict[str, Any]:
+    """The walk's state as a `next_token` carries it: bucket names once each."""
+    names = sorted({b for b, _, _ in frontier})
+    index = {name: i for i, name in enumerate(names)}
+    return {"b": names, "f": [[index[b], n, d] for b, n, d in frontier], "c": cursor, "h": hidden}
+
+
+def _walk_from(state: dict[str, Any]) -> tuple[deque[Step], str | None, bool]:
+    return deque((state["b"][i], n, d) for i, n, d in state["f"]), state["c"], state["h"]
 
 
 def retry_unresolved(bucket: str, number: int) -> list[dict[str, Any]]:

@@ -49,7 +49,8 @@ a bucket = Query `begins_with(SK, CHANNEL#)`; a channel (and the consumer query)
 its history newest first = reverse Query `begins_with(SK, HISTORY#<name>#)`; where it pointed
 at a moment T = reverse Query `SK BETWEEN HISTORY#<name># AND HISTORY#<name>#<T>~`, Limit 1;
 due scheduled revocations = Query GSI2 `REVOKE_DUE` with `GSI2SK <= now` (sparse: only scheduled
-versions); children of a version = Query `begins_with(SK, CHILD#<n:010>#)`; channels that hold a
+versions); children of a version = Query `begins_with(SK, CHILD#<n:010>#)` (the descendant
+tree: a page of them with a Limit, resumed from an opaque cursor inside its sealed token); channels that hold a
 revoked version = Query GSI2 `REVOKED_CHANNELS`; upcoming scheduled revocations = Query GSI2
 `REVOKE_DUE` with `GSI2SK > now`; a large version's serving copy = Query
 `begins_with(SK, COPY#<n:010>#<generation>#)`; the sweep reads the `SWEEP#…` partitions, whose

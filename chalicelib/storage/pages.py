@@ -7,6 +7,7 @@ import binascii
 import hashlib
 import hmac
 import json
+from typing import Any
 
 from .errors import BadToken
 from .schema import PK, SK
@@ -23,6 +24,10 @@ from .table import Item, query_page
 # Both keys are derived from auth.signing_key(). The list is its index, partition, key
 # prefix and direction, so a token only opens the list that issued it; anything else is a
 # 400. Rotating the signing key ends the tokens in flight (clients start from page one).
+#
+# `seal`/`unseal` are the scheme itself, for any JSON value under any scope: a walk that
+# continues across requests (the descendant tree) seals its state the same way, under a
+# scope of its own that no list's scope equals.
 
 TOKEN_TAG_BYTES = 16
 BAD_TOKEN = ("next_token does not belong to this list (it is from another list, was altered, or predates the "
@@ -50,19 +55,41 @@ def list_scope(partition: str, *, index: str | None = None, prefix: str | None =
 
 
 def encode_token(last_key: Item | None, scope: bytes) -> str | None:
-    if not last_key:
-        return None
-    plain = json.dumps(last_key, sort_keys=True, separators=(",", ":")).encode()
-    encryption, signing = _token_keys()
-    tag = hmac.new(signing, scope + b"\0" + plain, hashlib.sha256).digest()[:TOKEN_TAG_BYTES]
-    sealed = tag + _xor(plain, hashlib.shake_256(encryption + tag).digest(len(plain)))
-    return base64.urlsafe_b64encode(sealed).decode().rstrip("=")
+    """The `next_token` for a Query's LastEvaluatedKey (None: the list ends here)."""
+    return seal(last_key, scope) if last_key else None
 
 
 def decode_token(token: str | None, scope: bytes) -> Item | None:
     """The ExclusiveStartKey inside a `next_token` this list issued; a 400 for anything else."""
     if not token:
         return None
+    key = unseal(token, scope)  # sealed by encode_token: a dict of key attribute names to strings
+    if not (isinstance(key, dict) and PK in key and SK in key):
+        raise BadToken(BAD_TOKEN)
+    return key
+
+
+def seal(state: Any, scope: bytes) -> str:
+    """Any JSON value as an opaque token that only `unseal` with the same `scope` opens (the
+    SIV scheme above): a list's position, or a walk's state (the descendant tree's pages)."""
+    plain = _plain(state)
+    encryption, signing = _token_keys()
+    tag = hmac.new(signing, scope + b"\0" + plain, hashlib.sha256).digest()[:TOKEN_TAG_BYTES]
+    sealed = tag + _xor(plain, hashlib.shake_256(encryption + tag).digest(len(plain)))
+    return base64.urlsafe_b64encode(sealed).decode().rstrip("=")
+
+
+def sealed_length(state: Any) -> int:
+    """The length of the token `seal` makes of `state` (base64 of the tag and the state)."""
+    return -(-(TOKEN_TAG_BYTES + len(_plain(state))) * 4 // 3)
+
+
+def _plain(state: Any) -> bytes:
+    return json.dumps(state, sort_keys=True, separators=(",", ":")).encode()
+
+
+def unseal(token: str, scope: bytes) -> Any:
+    """The value `seal` put into `token` for this `scope`; BadToken (a 400) for anything else."""
     try:
         raw = base64.urlsafe_b64decode((token + "=" * (-len(token) % 4)).encode())
     except (binascii.Error, ValueError, UnicodeEncodeError):
@@ -73,10 +100,7 @@ def decode_token(token: str | None, scope: bytes) -> Item | None:
     expected = hmac.new(signing, scope + b"\0" + plain, hashlib.sha256).digest()[:TOKEN_TAG_BYTES]
     if not cipher or not hmac.compare_digest(tag, expected):
         raise BadToken(BAD_TOKEN)
-    key = json.loads(plain)  # sealed by encode_token: a dict of key attribute names to strings
-    if not (isinstance(key, dict) and PK in key and SK in key):
-        raise BadToken(BAD_TOKEN)
-    return key
+    return json.loads(plain)
 
 
 def _xor(data: bytes, stream: bytes) -> bytes:

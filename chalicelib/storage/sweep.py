@@ -6,6 +6,7 @@ The `SWEEP#…` partitions follow recent changes, not the size of the registry.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,8 +14,8 @@ from . import keys, table
 from ..domain.enums import AncestryStatus
 from .errors import ConditionFailed
 from .expressions import Action, Change
-from .pages import list_page
-from .schema import GSI2
+from .pages import list_page, seal, sealed_length, unseal
+from .schema import GSI2, PK, SK
 
 Record = dict[str, Any]
 
@@ -62,6 +63,39 @@ def children(bucket: str, number: int) -> list[tuple[str, int]]:
     """The versions built on version `number` (its child edges: one Query)."""
     return [(e["child_bucket"], e["child_number"])
             for e in table.query_all(keys.bucket_pk(bucket), prefix=keys.child_prefix(number))]
+
+
+def children_page(bucket: str, number: int, limit: int, cursor: str | None = None
+                  ) -> tuple[list[tuple[str, int]], str | None]:
+    """At most `limit` of the versions built on version `number` (one Query), from `cursor`:
+    (children, the cursor to resume from, or None when they are all read). A cursor is
+    opaque outside storage (it is where the Query stopped)."""
+    pk = keys.bucket_pk(bucket)
+    edges, last = table.query_page(pk, prefix=keys.child_prefix(number), limit=limit,
+                                   start={PK: pk, SK: cursor} if cursor else None)
+    return [(e["child_bucket"], e["child_number"]) for e in edges], last[SK] if last else None
+
+
+def walk_token(state: Any, bucket: str, number: int, depth: int) -> str:
+    """The `next_token` of a descendant walk from version `number` to `depth` levels: its
+    state (the frontier and a cursor) sealed for that walk alone."""
+    return seal(state, _walk_scope(bucket, number, depth))
+
+
+def walk_token_length(state: Any) -> int:
+    """How long walk_token's token of `state` is (a walk keeps it short enough for a URL)."""
+    return sealed_length(state)
+
+
+def walk_state(token: str, bucket: str, number: int, depth: int) -> Any:
+    """The state `walk_token` sealed for this very walk; BadToken (a 400) for any other
+    token: another list's, another version's or depth's walk, altered, or made up."""
+    return unseal(token, _walk_scope(bucket, number, depth))
+
+
+def _walk_scope(bucket: str, number: int, depth: int) -> bytes:
+    # A JSON object: never equal to a list's scope (pages.list_scope, a JSON array).
+    return json.dumps({"descendants": [bucket, number, depth]}).encode()
 
 
 # ---- unresolved parent hints ------------------------------------------------------------

@@ -135,7 +135,7 @@ def test_query_parameters_are_declared():
     assert "status" in query[("GET", "/ingestions")]
     assert query[("GET", "/buckets/{bucket}/channels/{channel}/artifact")] == {
         "platform", "region", "component_type", "labels"}
-    assert query[("GET", "/buckets/{bucket}/versions/{version}/descendants")] == {"depth"}
+    assert query[("GET", "/buckets/{bucket}/versions/{version}/descendants")] == {"depth", "next_token"}
     assert query[("DELETE", "/buckets/{bucket}/versions/{version}")] == {"rollback_channels"}
     assert query[("GET", "/artifacts")] == {"id"}
 
