@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 STAGE  ?= prod
 
-.PHONY: run reset test lint unit integration e2e mutate package deploy bench clean
+.PHONY: run reset test lint unit integration e2e clients mutate package deploy bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ integration: $(STAMP)
 ## The end-to-end tier: `make run` as a subprocess, the page in Chromium, fuzzing, packaging.
 e2e: $(STAMP)
 	$(BIN)/python -m pytest -q $(XDIST) tests/e2e
+
+## Build the real HCP clients (packer 1.16.0 and 1.12.0, hcp-sdk-go) from the versions pinned in tests/clients/,
+## into .cache/clients/ (or CLIENTS_CACHE); a pinned binary already there is kept. The e2e tier runs this too.
+clients:
+	bash tests/clients/build.sh
 
 ## Check the types of app.py and chalicelib/ (mypy; settings in mypy.ini). .ci/run runs it too.
 lint: $(STAMP)
