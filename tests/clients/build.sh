@@ -3,14 +3,15 @@
 #   packer-X.Y.Z/   ->  $CLIENTS_CACHE/bin/packer-X.Y.Z   (one module per Packer line: their requirements differ)
 #   hcp-sdk-go/     ->  compiled into the build cache only, for the Go contract tests
 # A binary that already exists for its pinned version is not rebuilt, so a warm run takes a second.
-# Everything Go downloads or compiles stays in $CLIENTS_CACHE (default .cache/clients/, git-ignored):
+# Everything Go downloads or compiles stays in $CLIENTS_CACHE (default ~/.cache/registry-clients/, outside
+# the clone, so fresh clones and CI runs on the same machine share it):
 # CI caches that one folder between runs. Prints the path of each packer binary, one a line, on stdout;
 # progress goes to stderr. Usage: tests/clients/build.sh
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-cache="${CLIENTS_CACHE:-$root/.cache/clients}"
+cache="${CLIENTS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/registry-clients}"
 mkdir -p "$cache/bin"
 cache="$(cd "$cache" && pwd)"
 

@@ -1,7 +1,7 @@
 """The real HCP clients build and run: the groundwork of the HCP-compatible API's tests.
 
 tests/clients/build.sh builds each pinned `packer` (tests/clients/packer-X.Y.Z/) once per session;
-after the first run its cache (.cache/clients/) makes that a no-op. Each binary must report its
+after the first run its cache (~/.cache/registry-clients/) makes that a no-op. Each binary must report its
 pinned version and run Packer core's `file` and `null` builders with no plugin installed, because
 the registry's end-to-end tests publish through those two builders (they export HCP artifacts)
 without any cloud. The builds here run with no HCP variable set, so nothing is published yet.
