@@ -33,6 +33,7 @@ from . import audit, findings, markers, versions
 from ..runtime import clock
 from ..domain import rules
 from .. import storage
+from ..storage.entities import ChildEdge, Flag, UnresolvedHint
 from .channels import LATEST
 from ..runtime.clock import now_iso
 from ..domain.enums import AncestryStatus, RevocationType, VersionStatus
@@ -152,7 +153,7 @@ def stored_links(parents: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def edge_actions(child_bucket: str, child_number: int, parents: list[dict[str, Any]]) -> list[Action]:
-    return [storage.sweep.put_child(p["bucket"], p["number"], child_bucket, child_number) for p in parents]
+    return [storage.sweep.put_child(ChildEdge(p["bucket"], p["number"], child_bucket, child_number)) for p in parents]
 
 
 # ---- link status ------------------------------------------------------------------------
@@ -227,14 +228,14 @@ def tally_actions(before: dict[str, Any] | None, after: dict[str, Any] | None) -
     actions: list[Action] = []
     if flagged_as(after):
         assert after is not None
-        actions.append(storage.sweep.flag(bucket, number, {
-            "version": after["name"], "ancestry_status": after["ancestry_status"],
-            "findings": after.get("ancestry_findings") or [], "flagged_at": now_iso()}))
+        actions.append(storage.sweep.flag(Flag(bucket=bucket, number=number, version=after["name"],
+                                               ancestry_status=after["ancestry_status"],
+                                               findings=after.get("ancestry_findings") or [], flagged_at=now_iso())))
     elif flagged_as(before):
         actions.append(storage.sweep.unflag(bucket, number))
     hinted = [bool(v and v.get("unresolved")) for v in (before, after)]
     if hinted == [False, True]:
-        actions.append(storage.sweep.put_unresolved(bucket, number))
+        actions.append(storage.sweep.put_unresolved(UnresolvedHint(bucket, number)))
     elif hinted == [True, False]:
         actions.append(storage.sweep.resolved(bucket, number))
     registry, own = tally(before, after)
@@ -300,7 +301,7 @@ def stale_ancestry(items: list[dict[str, Any]]) -> dict[Ref, Finding]:
 # ---- reads ------------------------------------------------------------------------------
 
 def child_refs(bucket: str, number: int) -> list[tuple[str, int]]:
-    return storage.sweep.children(bucket, number)
+    return [(edge.child_bucket, edge.child_number) for edge in storage.sweep.children(bucket, number)]
 
 
 def _summaries(refs: list[tuple[str, int]]) -> list[dict[str, Any]]:

@@ -29,6 +29,7 @@ from . import ancestry, audit, channels, markers, versions
 from ..runtime import clock
 from ..domain import rules
 from .. import storage
+from ..storage.entities import Marker
 from .channels import LATEST, Target
 from ..runtime.clock import iso, now_iso
 from ..domain.enums import HistoryCause, RevocationType, VersionStatus
@@ -36,7 +37,6 @@ from ..errors import BadRequest, Conflict, Contention, NotFound
 from ..domain.models import RevokeRequest, Version
 from .retry import retrying
 
-Marker = dict[str, Any]  # a sweep marker item as written (markers.py)
 INLINE_CASCADE = 25  # descendants a revoke/restore request handles itself; the sweep does the rest
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 Action = dict[str, Any]
@@ -94,13 +94,14 @@ def _cascade_inline(bucket: str, number: int, marker: Marker | None, actor: str)
     return versions.get_version(bucket, f"v{number}")
 
 
-def continue_cascade(marker: dict[str, Any], budget: int, actor: str = "sweep") -> tuple[int, bool]:
+def continue_cascade(marker: Marker, budget: int, actor: str = "sweep") -> tuple[int, bool]:
     """Carry a revocation (or a restore) from its source down the descendant tree.
 
     Breadth first over child edges; at most `budget` versions change. Returns (changed,
     finished); when finished the marker goes and the source's `cascade_pending` clears.
     """
-    bucket, number, mode = marker["bucket"], marker["number"], marker.get("mode", "revoke")
+    assert marker.number is not None  # a cascade's marker names its source version
+    bucket, number, mode = marker.bucket, marker.number, marker.mode or "revoke"
     source = storage.versions.version(bucket, number)
     source_name = f"{bucket}/{source['name']}" if source else None
     still_wanted = source and (source["status"] == VersionStatus.REVOKED) == (mode == "revoke")

@@ -1,0 +1,236 @@
+"""Entities: one class per item type of the table, what storage returns and takes to write.
+
+DeBrie's single-table pattern: each entity knows its own primary key (`item_key()`, built
+from its fields through keys.py), its index attributes (`index()`) and how it becomes an
+item (`to_item()`: its fields, None ones left out as DynamoDB stores no nulls the registry
+reads, plus key and index) and comes back from one (`from_item()`: attributes it does not
+know, such as key attributes or what an older release wrote, are ignored; absent optional
+fields take their defaults; a field typed with a status enum gets its member).
+
+Stdlib dataclasses, not pydantic: the consumer query reads a Channel and must not load
+pydantic at cold start. Response bodies (domain/models.py) are built from these by the
+services. The key method is `item_key()`, not `key()`: an ingestion has a field `key`
+(the S3 object's key).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import typing
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, ClassVar, Mapping, TypeVar
+
+from . import keys
+from ..domain.enums import AncestryStatus, IngestionStatus, Role
+
+Item = dict[str, Any]
+E = TypeVar("E", bound="Entity")
+
+
+@dataclass
+class Entity:
+    """What every entity shares: to_item/from_item over its dataclass fields."""
+
+    def item_key(self) -> keys.Key:
+        raise NotImplementedError
+
+    def index(self) -> keys.Key:
+        """Index attributes written with the item (none by default)."""
+        return {}
+
+    def attributes(self) -> Item:
+        """Its fields as item attributes, None ones left out (shallow: nested values shared)."""
+        return {f.name: v for f in dataclasses.fields(self) if (v := getattr(self, f.name)) is not None}
+
+    def to_item(self) -> Item:
+        return {**self.attributes(), **self.item_key(), **self.index()}
+
+    @classmethod
+    def from_item(cls: type[E], item: Mapping[str, Any]) -> E:
+        enums = _enum_fields(cls)  # type: ignore[arg-type]  # a class is hashable
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: (enums[k](v) if k in enums and v is not None else v) for k, v in item.items() if k in known}
+        return cls(**values)
+
+
+@functools.cache
+def _enum_fields(cls: type) -> dict[str, type[StrEnum]]:
+    """The fields of `cls` typed with a StrEnum (optional or not): converted by from_item."""
+    found: dict[str, type[StrEnum]] = {}
+    for name, hint in typing.get_type_hints(cls).items():
+        for candidate in (hint, *typing.get_args(hint)):
+            if isinstance(candidate, type) and issubclass(candidate, StrEnum):
+                found[name] = candidate
+    return found
+
+
+# ---- credentials, ingestions, the audit trail --------------------------------------------
+
+@dataclass
+class Token(Entity):
+    """An API token: its secret only as a hash."""
+
+    id: str
+    name: str
+    role: Role
+    hash: str
+    created_at: str
+    created_by: str | None = None
+    expires_at: str | None = None
+    last_used_at: str | None = None
+
+    def item_key(self) -> keys.Key:
+        return keys.token(self.id)
+
+    def index(self) -> keys.Key:
+        return keys.token_index(self.created_at, self.id)
+
+
+@dataclass
+class Ingestion(Entity):
+    """The record of one S3 object's ingestion (`versions`: what it recorded, as the
+    response's IngestedVersion objects)."""
+
+    id: str
+    s3_bucket: str
+    key: str
+    etag: str
+    status: IngestionStatus
+    received_at: str
+    reasons: list[str] = field(default_factory=list)
+    versions: list[dict[str, Any]] = field(default_factory=list)
+
+    def item_key(self) -> keys.Key:
+        return keys.ingestion(self.id)
+
+    def index(self) -> keys.Key:
+        return keys.ingestion_index(self.status, self.received_at, self.id)
+
+
+@dataclass
+class Event(Entity):
+    """One audit event; `bucket` None for a registry-wide one."""
+
+    id: str
+    time: str
+    actor: str
+    action: str
+    target: str
+    bucket: str | None = None
+    before: Any = None
+    after: Any = None
+    detail: dict[str, Any] | None = None
+
+    def item_key(self) -> keys.Key:
+        return keys.event(self.bucket, self.time, self.id)
+
+
+# ---- the sweep's items ---------------------------------------------------------------------
+
+@dataclass
+class Marker(Entity):
+    """A change the sweep is to look at (markers.py): `kind` says which, the other fields
+    what changed (a version's `number`; a channel and the numbers it moved between; a
+    cascade's `mode`)."""
+
+    id: str
+    kind: str
+    bucket: str
+    at: str
+    number: int | None = None
+    channel: str | None = None
+    from_number: int | None = None
+    to_number: int | None = None
+    mode: str | None = None
+
+    def item_key(self) -> keys.Key:
+        return keys.marker(self.at, self.id)
+
+
+@dataclass
+class Flag(Entity):
+    """A flagged version (outdated, parent revoked, undetermined). `findings` None: written
+    before findings were stored, with `messages` (sentences) instead."""
+
+    bucket: str
+    number: int
+    version: str
+    ancestry_status: AncestryStatus
+    flagged_at: str
+    findings: list[dict[str, Any]] | None = None
+    messages: list[str] | None = None
+
+    def item_key(self) -> keys.Key:
+        return keys.flagged(self.bucket, self.number)
+
+
+@dataclass
+class UnresolvedHint(Entity):
+    """A version with parent hints that matched nothing yet (the sweep retries them)."""
+
+    bucket: str
+    number: int
+
+    def item_key(self) -> keys.Key:
+        return keys.unresolved(self.bucket, self.number)
+
+
+@dataclass
+class ChildEdge(Entity):
+    """Version `child_number` of `child_bucket` is built on the parent version."""
+
+    parent_bucket: str
+    parent_number: int
+    child_bucket: str
+    child_number: int
+
+    def item_key(self) -> keys.Key:
+        return keys.child(self.parent_bucket, self.parent_number, self.child_bucket, self.child_number)
+
+
+@dataclass
+class Counts(Entity):
+    """The report's counts: flagged versions by ancestry status, versions with unresolved
+    hints; `rev` goes up with every difference, `recounted_at` once the sweep counted."""
+
+    COUNTED: ClassVar[tuple[str, ...]] = (AncestryStatus.OUT_OF_DATE, AncestryStatus.PARENT_REVOKED,
+                                          AncestryStatus.UNDETERMINED, "unresolved_parents")
+
+    out_of_date: int = 0
+    parent_revoked: int = 0
+    undetermined: int = 0
+    unresolved_parents: int = 0
+    rev: int | None = None
+    recounted_at: str | None = None
+
+    def item_key(self) -> keys.Key:
+        return keys.counts()
+
+    def counted(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in self.COUNTED}
+
+
+@dataclass
+class Report(Entity):
+    """The last sweep's report (a report of an older release may lack lists: they read as
+    empty). Its lists hold the response's objects as plain values."""
+
+    started_at: str
+    finished_at: str
+    revocations_applied: list[str] = field(default_factory=list)
+    cascades: list[dict[str, Any]] = field(default_factory=list)
+    ancestry_changes: list[dict[str, Any]] = field(default_factory=list)
+    parents_resolved: list[dict[str, Any]] = field(default_factory=list)
+    channels_repaired: list[dict[str, Any]] = field(default_factory=list)
+    channels_serving_revoked: list[dict[str, Any]] = field(default_factory=list)
+    channels_serving_revoked_truncated: bool = False
+    upcoming_revocations: list[dict[str, Any]] = field(default_factory=list)
+    upcoming_revocations_truncated: bool = False
+    markers_processed: int = 0
+    more_pending: bool = False
+
+    def item_key(self) -> keys.Key:
+        return keys.report()
+
