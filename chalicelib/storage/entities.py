@@ -234,3 +234,62 @@ class Report(Entity):
     def item_key(self) -> keys.Key:
         return keys.report()
 
+
+# ---- buckets -----------------------------------------------------------------------------
+
+@dataclass
+class Bucket(Entity):
+    """A bucket with its summary (version count, latest version, last number taken) and its
+    aggregates: `status_counts` (versions by status or ancestry flag) and `channels` (each
+    channel's version, its status and whether it is restricted), both None for a bucket
+    from before they were kept (no `aggregated_since`).
+
+    Stored flat, one attribute per aggregate (`versions_<status>`, `channel_<name>`,
+    `restricted_<name>`), so that each transaction ADDs or SETs just its own part."""
+
+    COUNT: ClassVar[str] = "versions_"
+    CHANNEL: ClassVar[str] = "channel_"
+    RESTRICTED: ClassVar[str] = "restricted_"
+
+    bucket: str
+    created_at: str
+    updated_at: str
+    description: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    manifest_prefixes: list[str] = field(default_factory=list)
+    version_count: int = 0
+    latest_version: str | None = None
+    last_number: int | None = None
+    aggregated_since: str | None = None
+    status_counts: dict[str, int] | None = None
+    channels: list[dict[str, Any]] | None = None
+
+    def item_key(self) -> keys.Key:
+        return keys.bucket(self.bucket)
+
+    def index(self) -> keys.Key:
+        return keys.bucket_index(self.bucket)
+
+    def attributes(self) -> Item:
+        flat = {k: v for k, v in super().attributes().items() if k not in ("status_counts", "channels")}
+        for status, count in (self.status_counts or {}).items():
+            flat[self.COUNT + status] = count
+        for channel in self.channels or []:
+            flat[self.CHANNEL + channel["name"]] = {k: v for k, v in channel.items() if k not in ("name", "restricted")}
+            flat[self.RESTRICTED + channel["name"]] = bool(channel.get("restricted"))
+        return flat
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> Bucket:
+        bucket = super().from_item(item)
+        if bucket.aggregated_since is not None:
+            bucket.status_counts = {k[len(cls.COUNT):]: v for k, v in item.items() if k.startswith(cls.COUNT) and v}
+            bucket.channels = sorted(({"name": k[len(cls.CHANNEL):], **v,
+                                       "restricted": bool(item.get(cls.RESTRICTED + k[len(cls.CHANNEL):]))}
+                                      for k, v in item.items() if k.startswith(cls.CHANNEL)),
+                                     key=lambda c: c["name"])
+        return bucket
+
+    def last_taken(self) -> int:
+        """The last version number taken (a bucket from before `last_number` was kept: its count)."""
+        return self.last_number if self.last_number is not None else self.version_count
