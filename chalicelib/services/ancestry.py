@@ -109,7 +109,8 @@ def _through_channel(bucket: str, channel: str, built_at: str | None) -> tuple[d
     """The version a channel pointed at when the run was built (its history at `built_at`);
     without a build time, or without a version in the history then, the one it points at now."""
     if built_at:
-        name = (storage.channels.history_at(bucket, channel, built_at) or {}).get("to_version")
+        entry = storage.channels.history_at(bucket, channel, built_at)
+        name = entry.to_version if entry else None
         if name:
             item = storage.versions.version(bucket, int(name[1:]))
             if not item:
@@ -117,11 +118,11 @@ def _through_channel(bucket: str, channel: str, built_at: str | None) -> tuple[d
                               f"({built_at}), and {name} was deleted")
             return {**_version_link(item, channel, "parent_channel"), "resolved_at": "build_time",
                     "resolved_time": built_at}, ""
-    item = storage.channels.channel(bucket, channel)
-    if not item or not item.get("number"):
+    held = storage.channels.channel(bucket, channel)
+    if not held or not held.number or not held.version or not held.fingerprint:
         return None, f"bucket {bucket!r} has no channel {channel!r} pointing at a version"
-    link = _link(item["bucket"], item["number"], item["version"], item["fingerprint"], channel, "parent_channel",
-                 item.get("version_status"), item.get("revocation"))
+    link = _link(held.bucket, held.number, held.version, held.fingerprint, channel, "parent_channel",
+                 held.version_status, held.revocation)
     return {**link, "resolved_at": "upload", "resolved_time": now_iso(),
             **({"build_time": built_at} if built_at else {})}, ""
 
@@ -166,8 +167,10 @@ def evaluate(parents: list[dict[str, Any]], unresolved: list[dict[str, Any]] | N
     status counts too: an outdated parent makes this link outdated."""
     found_versions, found_channels = storage.versions.with_channels(
         [(p["bucket"], p["number"]) for p in parents], [(p["bucket"], p["channel"] or LATEST) for p in parents])
+    # rules.py reads entities as mappings: a channel's attributes.
+    held = {ref: channel.attributes() for ref, channel in found_channels.items()}
     return rules.judge_links([(p, found_versions.get((p["bucket"], p["number"])),
-                               found_channels.get((p["bucket"], p["channel"] or LATEST)))
+                               held.get((p["bucket"], p["channel"] or LATEST)))
                               for p in parents], unresolved or [], revoked)
 
 

@@ -217,11 +217,11 @@ def _complete(bucket: str, number: int, actor: str, run: ParsedRun, parents: lis
         complete = storage.versions.complete(version, fields)
         updated["rev"] = (version.get("rev") or 0) + 1
         actions = [complete, *ancestry.tally_actions(version, updated), _created_event(updated, run, parents, actor)]
-        latest = storage.channels.channel(bucket, LATEST) or {}
-        if final == rules.ACTIVE and rules.takes_latest(number, latest):
+        latest = storage.channels.channel(bucket, LATEST)
+        if final == rules.ACTIVE and channels.takes_latest(number, latest):
             actions += channels.point_latest(bucket, latest, Target(updated, builds), actor, cause=HistoryCause.INGEST)
         else:
-            actions.append(storage.channels.holds(bucket, LATEST, latest.get("number")))
+            actions.append(storage.channels.holds(bucket, LATEST, latest.number if latest else None))
         audit.commit(actions)
     retrying(attempt, what=f"completing {bucket}/v{number}")
 

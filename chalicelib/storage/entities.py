@@ -23,7 +23,7 @@ from enum import StrEnum
 from typing import Any, ClassVar, Mapping, TypeVar
 
 from . import keys
-from ..domain.enums import AncestryStatus, IngestionStatus, Role
+from ..domain.enums import AncestryStatus, HistoryCause, IngestionStatus, Role, VersionStatus
 
 Item = dict[str, Any]
 E = TypeVar("E", bound="Entity")
@@ -293,3 +293,64 @@ class Bucket(Entity):
     def last_taken(self) -> int:
         """The last version number taken (a bucket from before `last_number` was kept: its count)."""
         return self.last_number if self.last_number is not None else self.version_count
+
+
+# ---- channels ----------------------------------------------------------------------------
+
+@dataclass
+class Channel(Entity):
+    """A channel, carrying its copy of the version it holds (what the consumer query needs:
+    `version`, `number`, `fingerprint`, `version_status`, `revocation`, and the builds
+    inline or, for a version too large for one item, the `copy` pages' generation and
+    count); those are None while it is unassigned. Indexed as serving a revoked version
+    while its copy says so."""
+
+    bucket: str
+    name: str
+    created_at: str
+    updated_at: str
+    description: str = ""
+    restricted: bool = False
+    managed: bool = False
+    created_by: str | None = None
+    updated_by: str | None = None
+    version: str | None = None
+    number: int | None = None
+    fingerprint: str | None = None
+    version_status: VersionStatus | None = None
+    revocation: dict[str, Any] | None = None
+    builds: list[dict[str, Any]] | None = None
+    copy: dict[str, Any] | None = None
+
+    def item_key(self) -> keys.Key:
+        return keys.channel(self.bucket, self.name)
+
+    def index(self) -> keys.Key:
+        return keys.revoked_channel_index(self.bucket, self.name) if self.version_status == VersionStatus.REVOKED \
+            else {}
+
+
+@dataclass
+class HistoryEntry(Entity):
+    """One move of a channel. Its bucket and id are only in its key (older entries were
+    written that way): from_item reads them from there, to_item writes them only there."""
+
+    bucket: str
+    id: str
+    channel: str
+    at: str
+    author: str
+    cause: HistoryCause
+    from_version: str | None = None
+    to_version: str | None = None
+
+    def item_key(self) -> keys.Key:
+        return keys.history(self.bucket, self.channel, self.at, self.id)
+
+    def attributes(self) -> Item:
+        return {k: v for k, v in super().attributes().items() if k not in ("bucket", "id")}
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> HistoryEntry:
+        bucket, entry_id = keys.history_ids(item)
+        return super().from_item({**item, "bucket": bucket, "id": entry_id})

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from . import keys, table
-from .entities import Bucket
+from .entities import Bucket, Channel
 from ..domain.enums import VersionStatus
 from .errors import ConditionFailed
 from .expressions import Action, Change
@@ -239,14 +239,14 @@ def with_buckets(refs: list[tuple[str, int]]) -> tuple[dict[tuple[str, int], Rec
 
 
 def with_channels(versions_: list[tuple[str, int]], channels: list[tuple[str, str]]
-                  ) -> tuple[dict[tuple[str, int], Record], dict[tuple[str, str], Record]]:
+                  ) -> tuple[dict[tuple[str, int], Record], dict[tuple[str, str], Channel]]:
     """Versions by (bucket, number) and channels by (bucket, name): one BatchGet (per 100)."""
     wanted = [keys.version(b, n) for b, n in versions_] + [keys.channel(b, c) for b, c in channels]
     found_versions: dict[tuple[str, int], Record] = {}
-    found_channels: dict[tuple[str, str], Record] = {}
+    found_channels: dict[tuple[str, str], Channel] = {}
     for item in table.get_many(wanted) if wanted else []:
         if item[keys.SK].startswith(keys.CHANNELS):
-            found_channels[(item["bucket"], item["name"])] = keys.fields(item)
+            found_channels[(item["bucket"], item["name"])] = Channel.from_item(item)
         else:
             found_versions[(item["bucket"], item["number"])] = keys.fields(item)
     return found_versions, found_channels
