@@ -33,6 +33,7 @@ from . import audit, findings, markers, versions
 from ..runtime import clock
 from ..domain import rules
 from .. import storage
+from ..storage.entities import ChildEdge, Flag, UnresolvedHint
 from .channels import LATEST
 from ..runtime.clock import now_iso
 from ..domain.enums import AncestryStatus, RevocationType, VersionStatus
@@ -108,7 +109,8 @@ def _through_channel(bucket: str, channel: str, built_at: str | None) -> tuple[d
     """The version a channel pointed at when the run was built (its history at `built_at`);
     without a build time, or without a version in the history then, the one it points at now."""
     if built_at:
-        name = (storage.channels.history_at(bucket, channel, built_at) or {}).get("to_version")
+        entry = storage.channels.history_at(bucket, channel, built_at)
+        name = entry.to_version if entry else None
         if name:
             item = storage.versions.version(bucket, int(name[1:]))
             if not item:
@@ -116,11 +118,11 @@ def _through_channel(bucket: str, channel: str, built_at: str | None) -> tuple[d
                               f"({built_at}), and {name} was deleted")
             return {**_version_link(item, channel, "parent_channel"), "resolved_at": "build_time",
                     "resolved_time": built_at}, ""
-    item = storage.channels.channel(bucket, channel)
-    if not item or not item.get("number"):
+    held = storage.channels.channel(bucket, channel)
+    if not held or not held.number or not held.version or not held.fingerprint:
         return None, f"bucket {bucket!r} has no channel {channel!r} pointing at a version"
-    link = _link(item["bucket"], item["number"], item["version"], item["fingerprint"], channel, "parent_channel",
-                 item.get("version_status"), item.get("revocation"))
+    link = _link(held.bucket, held.number, held.version, held.fingerprint, channel, "parent_channel",
+                 held.version_status, held.revocation)
     return {**link, "resolved_at": "upload", "resolved_time": now_iso(),
             **({"build_time": built_at} if built_at else {})}, ""
 
@@ -152,7 +154,7 @@ def stored_links(parents: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def edge_actions(child_bucket: str, child_number: int, parents: list[dict[str, Any]]) -> list[Action]:
-    return [storage.sweep.put_child(p["bucket"], p["number"], child_bucket, child_number) for p in parents]
+    return [storage.sweep.put_child(ChildEdge(p["bucket"], p["number"], child_bucket, child_number)) for p in parents]
 
 
 # ---- link status ------------------------------------------------------------------------
@@ -165,8 +167,10 @@ def evaluate(parents: list[dict[str, Any]], unresolved: list[dict[str, Any]] | N
     status counts too: an outdated parent makes this link outdated."""
     found_versions, found_channels = storage.versions.with_channels(
         [(p["bucket"], p["number"]) for p in parents], [(p["bucket"], p["channel"] or LATEST) for p in parents])
+    # rules.py reads entities as mappings: a channel's attributes.
+    held = {ref: channel.attributes() for ref, channel in found_channels.items()}
     return rules.judge_links([(p, found_versions.get((p["bucket"], p["number"])),
-                               found_channels.get((p["bucket"], p["channel"] or LATEST)))
+                               held.get((p["bucket"], p["channel"] or LATEST)))
                               for p in parents], unresolved or [], revoked)
 
 
@@ -227,14 +231,14 @@ def tally_actions(before: dict[str, Any] | None, after: dict[str, Any] | None) -
     actions: list[Action] = []
     if flagged_as(after):
         assert after is not None
-        actions.append(storage.sweep.flag(bucket, number, {
-            "version": after["name"], "ancestry_status": after["ancestry_status"],
-            "findings": after.get("ancestry_findings") or [], "flagged_at": now_iso()}))
+        actions.append(storage.sweep.flag(Flag(bucket=bucket, number=number, version=after["name"],
+                                               ancestry_status=after["ancestry_status"],
+                                               findings=after.get("ancestry_findings") or [], flagged_at=now_iso())))
     elif flagged_as(before):
         actions.append(storage.sweep.unflag(bucket, number))
     hinted = [bool(v and v.get("unresolved")) for v in (before, after)]
     if hinted == [False, True]:
-        actions.append(storage.sweep.put_unresolved(bucket, number))
+        actions.append(storage.sweep.put_unresolved(UnresolvedHint(bucket, number)))
     elif hinted == [True, False]:
         actions.append(storage.sweep.resolved(bucket, number))
     registry, own = tally(before, after)
@@ -300,7 +304,7 @@ def stale_ancestry(items: list[dict[str, Any]]) -> dict[Ref, Finding]:
 # ---- reads ------------------------------------------------------------------------------
 
 def child_refs(bucket: str, number: int) -> list[tuple[str, int]]:
-    return storage.sweep.children(bucket, number)
+    return [(edge.child_bucket, edge.child_number) for edge in storage.sweep.children(bucket, number)]
 
 
 def _summaries(refs: list[tuple[str, int]]) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ from typing import Any
 from . import ancestry, findings
 from ..domain import plans
 from .. import storage
+from ..storage import entities
 from .channels import LATEST
 from ..domain.enums import Verdict, VersionStatus
 from ..errors import BadRequest, NotFound
@@ -81,9 +82,10 @@ def check(ids: list[str], see_restricted: bool = True) -> ComplianceCheck:
                                            "results": results})
 
 
-def _newer(version: dict[str, Any], buckets: dict[str, dict[str, Any]]) -> str | None:
+def _newer(version: dict[str, Any], buckets: dict[str, entities.Bucket]) -> str | None:
     """The bucket's latest version when it is newer than this one."""
-    latest = (buckets.get(version["bucket"]) or {}).get("latest_version")
+    bucket = buckets.get(version["bucket"])
+    latest = bucket.latest_version if bucket else None
     return latest if latest and int(latest[1:]) > version["number"] else None
 
 

@@ -14,6 +14,7 @@ where no token identified the caller. Tokens cannot take these names (auth.RESER
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import secrets
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from ..runtime import aws
 from ..domain import names
 from .. import storage
+from ..storage import entities
 from ..runtime.clock import now_iso
 from ..errors import NotFound
 from ..domain.models import AuditEvent
@@ -38,10 +40,8 @@ def event_action(bucket: str | None, action: str, target: str, actor: str,
                  before: Any = None, after: Any = None, **detail: Any) -> Action:
     """A put of one audit event; `bucket` None files it under the registry-wide trail."""
     at, event_id = now_iso(), secrets.token_hex(6)
-    item = {"id": event_id, "time": at, "actor": actor,
-            "action": action, "bucket": bucket, "target": target, "before": before, "after": after,
-            "detail": detail or None}
-    return storage.events.put(bucket, item)
+    return storage.events.put(entities.Event(id=event_id, time=at, actor=actor, action=action, bucket=bucket,
+                                             target=target, before=before, after=after, detail=detail or None))
 
 
 def commit(actions: list[Action]) -> None:
@@ -50,16 +50,17 @@ def commit(actions: list[Action]) -> None:
     publish(storage.events.in_actions(actions))
 
 
-def publish(events: list[dict[str, Any]]) -> None:
+def publish(events: list[entities.Event]) -> None:
     """PutEvents in batches of 10; failures are logged, never raised (the change is done)."""
     if not events:
         return
     bus = os.environ.get("EVENT_BUS_NAME")
     if not bus:
-        logger.info("events not published: no EVENT_BUS_NAME", extra={"actions": [e["action"] for e in events]})
+        logger.info("events not published: no EVENT_BUS_NAME", extra={"actions": [e.action for e in events]})
         return
     entries: list[PutEventsRequestEntryTypeDef] = [
-        {"Source": SOURCE, "DetailType": e["action"], "EventBusName": bus, "Detail": json.dumps(e, default=str)}
+        {"Source": SOURCE, "DetailType": e.action, "EventBusName": bus,
+         "Detail": json.dumps(dataclasses.asdict(e), default=str)}
         for e in events]
     for start in range(0, len(entries), 10):
         try:
@@ -83,14 +84,14 @@ def list_events(bucket: str | None, limit: int, token: str | None, see_restricte
     events, next_token = storage.events.events_page(bucket, token, limit)
     if not see_restricted and bucket is not None:
         events = for_viewers(bucket, events)
-    return [AuditEvent.model_validate(e) for e in events], next_token
+    return [AuditEvent.model_validate(dataclasses.asdict(e)) for e in events], next_token
 
 
 CHANNEL_TARGET = "channel/"
 HIDDEN_FROM_VIEWERS = ("latest",)  # managed and restricted: a viewer never learns where it points
 
 
-def for_viewers(bucket: str, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def for_viewers(bucket: str, events: list[entities.Event]) -> list[entities.Event]:
     """What a viewer may see of a bucket's events: nothing about a channel that is
     restricted now, about `latest`, or about a channel that no longer exists (whether it
     was restricted is no longer known); no `latest_version` in bucket payloads; and no
@@ -99,16 +100,15 @@ def for_viewers(bucket: str, events: list[dict[str, Any]]) -> list[dict[str, Any
     Channels are judged as they are now, by one Query of the bucket's channel names and
     flags (a bucket has few channels); it runs only when the page has channel events.
     """
-    about_channels = any(str(e.get("target", "")).startswith(CHANNEL_TARGET) for e in events)
+    about_channels = any(e.target.startswith(CHANNEL_TARGET) for e in events)
     public = public_channels(bucket) if about_channels else set()
     shown = []
     for event in events:
-        target = str(event.get("target", ""))
-        if target.startswith(CHANNEL_TARGET) and target[len(CHANNEL_TARGET):] not in public:
+        if event.target.startswith(CHANNEL_TARGET) and event.target[len(CHANNEL_TARGET):] not in public:
             continue
-        shown.append({**event, "before": _without(event.get("before"), "latest_version"),
-                      "after": _without(event.get("after"), "latest_version"),
-                      "detail": _without(event.get("detail"), "messages") or None})
+        shown.append(dataclasses.replace(event, before=_without(event.before, "latest_version"),
+                                         after=_without(event.after, "latest_version"),
+                                         detail=_without(event.detail, "messages") or None))
     return shown
 
 

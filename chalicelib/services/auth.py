@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from . import audit
 from ..runtime import aws, clock
 from .. import storage
+from ..storage import entities
 from ..domain.enums import Role
 from ..errors import BadRequest, NotFound
 from ..domain.models import CreatedToken, CreateToken, Identity, Token
@@ -62,12 +63,12 @@ def identify(header: str | None) -> dict[str, str]:
         return {"name": BOOTSTRAP, "role": Role.ADMIN, "token_id": BOOTSTRAP}
     token_id, _, _ = secret.partition(".")
     item = storage.credentials.token(token_id) if re.fullmatch(r"[0-9a-f]{16}", token_id) else None
-    if not item or not hmac.compare_digest(item["hash"], _hash(secret)):
+    if not item or not hmac.compare_digest(item.hash, _hash(secret)):
         return {"error": "unknown or deleted token"}
-    if item.get("expires_at") and item["expires_at"] <= clock.now_iso():
-        return {"error": f"token {item['name']!r} expired at {item['expires_at']}"}
+    if item.expires_at and item.expires_at <= clock.now_iso():
+        return {"error": f"token {item.name!r} expired at {item.expires_at}"}
     _touch(item)
-    return {"name": item["name"], "role": item["role"], "token_id": token_id}
+    return {"name": item.name, "role": item.role, "token_id": token_id}
 
 
 def authorize(auth_request: Any) -> Any:
@@ -129,12 +130,12 @@ def signing_key() -> bytes:
     return _PROCESS_KEY
 
 
-def _touch(item: dict[str, Any]) -> None:
+def _touch(item: entities.Token) -> None:
     """Record use, at most every few minutes (a write per request would double the cost)."""
-    last = item.get("last_used_at")
+    last = item.last_used_at
     if last and datetime.fromisoformat(last.replace("Z", "+00:00")) > clock.now() - _LAST_USED_EVERY:
         return
-    storage.credentials.used(item["id"], clock.now_iso())
+    storage.credentials.used(item.id, clock.now_iso())
 
 
 def _hash(secret: str) -> str:
@@ -159,9 +160,8 @@ def create_token(body: CreateToken, actor: str) -> CreatedToken:
     token_id = secrets.token_hex(8)
     secret = f"{token_id}.{secrets.token_urlsafe(32)}"
     created = clock.now_iso()
-    item = {"id": token_id, "name": body.name,
-            "role": body.role, "hash": _hash(secret), "created_at": created, "created_by": actor,
-            "expires_at": body.expires_at}
+    item = entities.Token(id=token_id, name=body.name, role=body.role, hash=_hash(secret), created_at=created,
+                          created_by=actor, expires_at=body.expires_at)
     listed = to_token(item)
     audit.commit([storage.credentials.create(item),
                   audit.event_action(None, "token.created", f"token/{token_id}", actor,
@@ -185,5 +185,6 @@ def delete_token(token_id: str, actor: str) -> Token:
     return gone
 
 
-def to_token(item: dict[str, Any]) -> Token:
-    return Token.model_validate({k: v for k, v in item.items() if k != "hash"})
+def to_token(item: entities.Token) -> Token:
+    return Token(id=item.id, name=item.name, role=item.role, created_at=item.created_at, created_by=item.created_by,
+                 last_used_at=item.last_used_at, expires_at=item.expires_at)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from . import audit
 from .. import storage
+from ..storage import entities
 from ..runtime.clock import now_iso
 from ..errors import Conflict, NotFound
 from ..domain.models import Bucket, CreateBucket, UpdateBucket
@@ -15,22 +14,23 @@ from ..storage import ConditionFailed
 
 def create_bucket(body: CreateBucket, actor: str) -> Bucket:
     now = now_iso()
-    item = {"bucket": body.name, "description": body.description, "labels": body.labels, "manifest_prefixes": body.manifest_prefixes,
-            "created_at": now, "updated_at": now, "version_count": 0}
+    item = entities.Bucket(bucket=body.name, description=body.description, labels=body.labels,
+                           manifest_prefixes=body.manifest_prefixes, created_at=now, updated_at=now, version_count=0,
+                           aggregated_since=now, status_counts={}, channels=[])
     try:
         audit.commit([storage.buckets.create(item),
                       audit.event_action(body.name, "bucket.created", body.name, actor,
                                          after=body.model_dump(exclude={"name"}))])
     except ConditionFailed:
         raise Conflict(f"bucket {body.name!r} already exists") from None
-    return to_bucket({**item, "status_counts": {}, "channels": []})
+    return to_bucket(item)
 
 
 def get_bucket(name: str, see_restricted: bool = True) -> Bucket:
     return to_bucket(require(name), see_restricted)
 
 
-def require(name: str, consistent: bool = True) -> dict:
+def require(name: str, consistent: bool = True) -> entities.Bucket:
     """The bucket item, or a 404 (the one place that says a bucket does not exist)."""
     item = storage.buckets.bucket(name, consistent=consistent)
     if not item:
@@ -78,7 +78,7 @@ class ManifestKeyRejected(Exception):
     """A manifest uploaded outside the S3 key prefixes its bucket accepts (a per-run reason)."""
 
 
-def check_manifest_key(bucket: dict[str, Any] | None, key: str | None) -> None:
+def check_manifest_key(bucket: entities.Bucket | None, key: str | None) -> None:
     """Raise ManifestKeyRejected unless `bucket` (its item; None for a bucket ingestion is
     about to create) accepts manifests from the S3 object `key`.
 
@@ -86,20 +86,23 @@ def check_manifest_key(bucket: dict[str, Any] | None, key: str | None) -> None:
     versions or builds to the bucket (and so move its `latest`); without, any key may. Pair
     it with IAM (README, "Manifest prefixes") so each pipeline can only write its prefix.
     """
-    prefixes = (bucket or {}).get("manifest_prefixes") or []
-    if bucket is None or key is None or not prefixes or any(key.startswith(prefix) for prefix in prefixes):
+    if bucket is None or key is None or not bucket.manifest_prefixes:
         return
-    raise ManifestKeyRejected(f"the key {key!r} is outside the manifest_prefixes of bucket {bucket['bucket']!r} "
+    prefixes = bucket.manifest_prefixes
+    if any(key.startswith(prefix) for prefix in prefixes):
+        return
+    raise ManifestKeyRejected(f"the key {key!r} is outside the manifest_prefixes of bucket {bucket.bucket!r} "
                               f"({', '.join(repr(p) for p in prefixes)}); upload it under one of them")
 
 
-def to_bucket(item: dict[str, Any], see_restricted: bool = True) -> Bucket:
+def to_bucket(item: entities.Bucket, see_restricted: bool = True) -> Bucket:
     """The bucket as the caller may see it: `latest_version` is null for a viewer, since
     `latest` is restricted (a viewer never learns where it points)."""
-    fields = dict(item)
-    fields["name"] = fields.pop("bucket")
-    if not see_restricted:
-        fields.pop("latest_version", None)
-        if fields.get("channels") is not None:
-            fields["channels"] = [c for c in fields["channels"] if not c.get("restricted")]
-    return Bucket.model_validate(fields)
+    channels = item.channels
+    if not see_restricted and channels is not None:
+        channels = [c for c in channels if not c.get("restricted")]
+    return Bucket.model_validate({
+        "name": item.bucket, "description": item.description, "labels": item.labels, "created_at": item.created_at,
+        "updated_at": item.updated_at, "version_count": item.version_count,
+        "latest_version": item.latest_version if see_restricted else None, "manifest_prefixes": item.manifest_prefixes,
+        "status_counts": item.status_counts, "channels": channels})

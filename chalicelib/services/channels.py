@@ -18,6 +18,7 @@ from typing import Any, Iterator
 from . import audit, buckets, markers, versions
 from ..domain import rules
 from .. import storage
+from ..storage import entities
 from ..runtime.clock import now_iso
 from ..domain.enums import HistoryCause, VersionStatus
 from ..errors import Conflict, NotFound
@@ -113,10 +114,9 @@ def point_actions(bucket: str, channel: str, target: Target | None, *, cause: Hi
 
 def history_action(bucket: str, channel: str, previous: str | None, target: Target | None, cause: HistoryCause,
                    actor: str, at: str) -> Action:
-    return storage.channels.put_history(bucket, channel, secrets.token_hex(4), {
-        "channel": channel, "from_version": previous, "to_version": target.version["name"] if target else None,
-        "at": at, "author": actor, "cause": cause,
-    })
+    return storage.channels.put_history(entities.HistoryEntry(
+        bucket=bucket, id=secrets.token_hex(4), channel=channel, from_version=previous,
+        to_version=target.version["name"] if target else None, at=at, author=actor, cause=cause))
 
 
 def bucket_entry(bucket: str, channel: str, copy: dict[str, Any] | None, restricted: bool | None = None,
@@ -133,13 +133,19 @@ def bucket_entry(bucket: str, channel: str, copy: dict[str, Any] | None, restric
     return actions
 
 
-def point_latest(bucket: str, latest: dict[str, Any], target: Target | None, actor: str, cause: HistoryCause,
-                  count_delta: int = 0) -> list[Action]:
-    """Move `latest` and the bucket's latest_version together."""
-    moves = point_actions(bucket, LATEST, target, cause=cause, actor=actor, previous=latest.get("version"),
-                          expect=latest.get("number"), latest=True)
+def point_latest(bucket: str, latest: entities.Channel | None, target: Target | None, actor: str,
+                 cause: HistoryCause, count_delta: int = 0) -> list[Action]:
+    """Move `latest` (None: not created yet) and the bucket's latest_version together."""
+    moves = point_actions(bucket, LATEST, target, cause=cause, actor=actor, previous=latest.version if latest else None,
+                          expect=latest.number if latest else None, latest=True)
     return moves + [bucket_summary(bucket, latest=target.version["name"] if target else None,
                                    count_delta=count_delta)]
+
+
+def takes_latest(number: int, latest: entities.Channel | None) -> bool:
+    """rules.takes_latest for `latest` as read (None: not created yet); rules.py reads
+    entities as mappings, so it gets the channel's attributes."""
+    return rules.takes_latest(number, latest.attributes() if latest else {})
 
 
 def bucket_summary(bucket: str, latest: str | None | bool = False, count_delta: int = 0) -> Action:
@@ -152,10 +158,10 @@ def target_of(bucket: str, number: int) -> Target:
     return Target(version, builds)
 
 
-def refresh_actions(bucket: str, holding: list[dict[str, Any]], target: Target, actor: str) -> list[Action]:
+def refresh_actions(bucket: str, holding: list[entities.Channel], target: Target, actor: str) -> list[Action]:
     """Re-copy a version onto the channels that hold it (its builds or status changed)."""
     return [a for c in holding for a in point_actions(
-        bucket, c["name"], target, cause=None, actor=actor, previous=None, expect=target.number)]
+        bucket, c.name, target, cause=None, actor=actor, previous=None, expect=target.number)]
 
 
 def refresh(bucket: str, number: int, actor: str = "registry") -> None:
@@ -182,7 +188,9 @@ def rollback_target(bucket: str, channel: str, excluding: set[int]) -> tuple[Tar
     """The last version in the channel's own history that is still active (or None), with
     guards that the revoked ones it skipped are still revoked (the choice: rules.first_active).
     The candidates are read 25 at a time, only as far as the choice needs."""
-    seen = rules.rollback_candidates(storage.channels.history_newest_first(bucket, channel), excluding)
+    # rules.py reads entities as mappings: the entries' attributes.
+    seen = rules.rollback_candidates((e.attributes() for e in storage.channels.history_newest_first(bucket, channel)),
+                                     excluding)
 
     def candidates() -> Iterator[dict[str, Any]]:
         for start in range(0, len(seen), 25):
@@ -194,53 +202,54 @@ def rollback_target(bucket: str, channel: str, excluding: set[int]) -> tuple[Tar
     return (target_of(bucket, chosen["number"]) if chosen else None), guards
 
 
-def drifted(item: dict[str, Any], version: dict[str, Any] | None) -> bool:
+def drifted(item: entities.Channel, version: dict[str, Any] | None) -> bool:
     """Whether a channel's copy disagrees with the version it holds (status, revocation or
     builds): what a lost race could once leave behind."""
     if version is None:
         return False  # a deleted version: channels are moved off it in the deleting transaction
     fresh = serving(Target(version, []))
-    if (item.get("version_status"), item.get("revocation")) != (fresh["version_status"], fresh["revocation"]):
+    if (item.version_status, item.revocation) != (fresh["version_status"], fresh["revocation"]):
         return True
     if version.get("copy_pages"):
-        return item.get("copy") != fresh["copy"]
-    return len(item.get("builds") or []) != version.get("build_count", 0)
+        return item.copy != fresh["copy"]
+    return len(item.builds or []) != version.get("build_count", 0)
 
 
 def repair_drift(bucket: str, actor: str = "sweep") -> list[dict[str, Any]]:
     """Re-copy every channel of the bucket whose copy drifted from its version, with a
     `channel.repaired` audit event each (the sweep runs it for buckets that changed)."""
     items = channel_items(bucket)
-    held = sorted({i["number"] for i in items if i.get("number")})
+    held = sorted({i.number for i in items if i.number})
     found = {v["number"]: v for v in storage.versions.versions([(bucket, n) for n in held])}
     repaired = []
     for item in items:
-        if not item.get("number") or not drifted(item, found.get(item["number"])):
+        number = item.number
+        if not number or not drifted(item, found.get(number)):
             continue
 
-        def attempt(item: dict[str, Any] = item) -> None:
-            target = target_of(bucket, item["number"])
-            event = audit.event_action(bucket, "channel.repaired", f"channel/{item['name']}", actor,
-                                       before={"version_status": item.get("version_status")},
+        def attempt(item: entities.Channel = item, number: int = number) -> None:
+            target = target_of(bucket, number)
+            event = audit.event_action(bucket, "channel.repaired", f"channel/{item.name}", actor,
+                                       before={"version_status": item.version_status},
                                        after={"version_status": target.version.get("status")})
-            audit.commit(point_actions(bucket, item["name"], target, cause=None, actor=actor, previous=None,
-                                       expect=item["number"]) + [event])
-        retrying(attempt, what=f"repairing channel {item['name']!r}")
-        repaired.append({"bucket": bucket, "channel": item["name"], "version": item.get("version"),
-                         "was": item.get("version_status"), "now": found[item["number"]].get("status")})
+            audit.commit(point_actions(bucket, item.name, target, cause=None, actor=actor, previous=None,
+                                       expect=number) + [event])
+        retrying(attempt, what=f"repairing channel {item.name!r}")
+        repaired.append({"bucket": bucket, "channel": item.name, "version": item.version,
+                         "was": item.version_status, "now": found[number].get("status")})
     return repaired
 
 
 # ---- reads ------------------------------------------------------------------------------
 
-def channel_items(bucket: str) -> list[dict[str, Any]]:
+def channel_items(bucket: str) -> list[entities.Channel]:
     """All channels of a bucket (one Query page in practice: channels are few)."""
     return storage.channels.of_bucket(bucket)
 
 
-def holding(bucket: str, number: int) -> list[dict[str, Any]]:
+def holding(bucket: str, number: int) -> list[entities.Channel]:
     """The channels (managed ones included) that point at version `number`."""
-    return [c for c in channel_items(bucket) if c.get("number") == number]
+    return [c for c in channel_items(bucket) if c.number == number]
 
 
 def serving_revoked(limit: int, see_restricted: bool = True) -> tuple[list[dict[str, Any]], bool]:
@@ -248,9 +257,8 @@ def serving_revoked(limit: int, see_restricted: bool = True) -> tuple[list[dict[
     `REVOKED_CHANNELS`, one Query page of at most `limit`; (channels, more remain).
     Restricted ones are left out for callers who may not see them."""
     items, more = storage.channels.holding_revoked(limit)
-    return [{"bucket": i["bucket"], "channel": i["name"], "version": i.get("version"),
-             "revocation": i.get("revocation")}
-            for i in items if see_restricted or not i.get("restricted")], more
+    return [{"bucket": i.bucket, "channel": i.name, "version": i.version, "revocation": i.revocation}
+            for i in items if see_restricted or not i.restricted], more
 
 
 def get_channel(bucket: str, name: str, see_restricted: bool = True) -> Channel:
@@ -262,7 +270,7 @@ def list_channels(bucket: str, limit: int, token: str | None, see_restricted: bo
     items, next_token = storage.channels.channels_page(bucket, token, limit)
     if not items and not token:
         buckets.require(bucket, consistent=False)  # an empty page: no channels, or no bucket?
-    visible = [i for i in items if see_restricted or not i.get("restricted")]
+    visible = [i for i in items if see_restricted or not i.restricted]
     return [to_channel(i) for i in visible], next_token
 
 
@@ -273,14 +281,14 @@ def history(bucket: str, name: str, limit: int, token: str | None, see_restricte
     items, next_token = storage.channels.history_page(bucket, name, token, limit)
     if not items and not token:
         get_item(bucket, name)  # 404 for an unknown channel rather than an empty history
-    return [HistoryEntry.model_validate(i) for i in items], next_token
+    return [HistoryEntry.model_validate(i.attributes()) for i in items], next_token
 
 
 _INTERNAL_FIELDS = ("builds", "copy", "number")
 
 
-def to_channel(item: dict[str, Any]) -> Channel:
-    fields = {k: v for k, v in item.items() if k not in _INTERNAL_FIELDS}
+def to_channel(item: entities.Channel) -> Channel:
+    fields = {k: v for k, v in item.attributes().items() if k not in _INTERNAL_FIELDS}
     return Channel.model_validate(fields)
 
 
@@ -296,14 +304,13 @@ def create_channel(bucket: str, body: CreateChannel, actor: str) -> Channel:
 def _create(bucket: str, body: CreateChannel, actor: str) -> Channel:
     target = _assignable(bucket, body.version) if body.version else None
     now = now_iso()
-    item = {"bucket": bucket, "name": body.name,
-            "description": body.description, "restricted": body.restricted, "managed": False,
-            "created_at": now, "updated_at": now, "created_by": actor, "updated_by": actor,
-            **{k: v for k, v in serving(target).items() if v is not None}}
+    item = entities.Channel(bucket=bucket, name=body.name, description=body.description, restricted=body.restricted,
+                            managed=False, created_at=now, updated_at=now, created_by=actor, updated_by=actor,
+                            **serving(target))
     actions = [storage.channels.create(item),
                *bucket_entry(bucket, body.name, serving(target), restricted=body.restricted),
                audit.event_action(bucket, "channel.created", f"channel/{body.name}", actor,
-                                  after={"version": item.get("version"), "restricted": body.restricted})]
+                                  after={"version": item.version, "restricted": body.restricted})]
     if target:
         actions += [history_action(bucket, body.name, None, target, HistoryCause.ASSIGN, actor, now),
                     storage.versions.claim(bucket, target.number, target.version.get("rev")),
@@ -337,36 +344,36 @@ def _update(bucket: str, name: str, body: UpdateChannel, actor: str) -> None:
                     storage.channels.update(bucket, name, {**details, "updated_at": now_iso(), "updated_by": actor}),
                     *restricted,
                     audit.event_action(bucket, "channel.updated", f"channel/{name}", actor,
-                                       before={k: item.get(k) for k in details}, after=details)])
+                                       before={k: getattr(item, k) for k in details}, after=details)])
             except ConditionFailed:
                 raise NotFound(f"bucket {bucket!r} has no channel {name!r}") from None
         return
-    if item.get("managed"):
+    if item.managed:
         raise Conflict(f"channel {name!r} is managed by the registry and cannot be assigned by hand")
     target = _assignable(bucket, body.version) if body.version else None
-    moved = (target.number if target else None) != item.get("number")
+    moved = (target.number if target else None) != item.number
     # Assigning the version a channel already holds (or unassigning an empty channel) is
     # not a move: the copy is refreshed, the details applied, and no history is written.
     cause = (HistoryCause.ASSIGN if target else HistoryCause.UNASSIGN) if moved else None
     actions = point_actions(bucket, name, target, cause=cause, actor=actor,
-                            previous=item.get("version"), expect=item.get("number"), extra=details)
+                            previous=item.version, expect=item.number, extra=details)
     if not cause and details:
         actions.append(audit.event_action(bucket, "channel.updated", f"channel/{name}", actor,
-                                          before={k: item.get(k) for k in details}, after=details))
+                                          before={k: getattr(item, k) for k in details}, after=details))
     audit.commit(actions)
 
 
 def delete_channel(bucket: str, name: str, actor: str) -> Channel:
     """Delete a user channel and its history (history first, the channel last)."""
     item = get_item(bucket, name)
-    if item.get("managed"):
+    if item.managed:
         raise Conflict(f"channel {name!r} is managed by the registry and cannot be deleted")
     storage.channels.delete_history(bucket, name)
     audit.commit([storage.channels.delete(bucket, name), *bucket_entry(bucket, name, None),
                   markers.marker_action(markers.CHANNEL_MOVED, bucket, channel=name,
-                                        from_number=item.get("number"), to_number=None),
+                                        from_number=item.number, to_number=None),
                   audit.event_action(bucket, "channel.deleted", f"channel/{name}", actor,
-                                     before={"version": item.get("version")})])
+                                     before={"version": item.version})])
     return to_channel(item)
 
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from . import ancestry, channels, findings, lifecycle, markers
 from .. import storage
+from ..storage import entities
 from ..runtime.clock import now_iso
 from ..domain.models import ComplianceReport, SweepReport
 from ..runtime.observability import logger, metrics
@@ -46,12 +47,12 @@ def sweep() -> SweepReport:
     processed = _work_through_markers(changes, cascades, touched)
     repaired = [fix for bucket in sorted(touched) for fix in channels.repair_drift(bucket)]
     resolved = _retry_unresolved()
-    if not storage.sweep.counts().get("recounted_at"):
+    if not storage.sweep.counts().recounted_at:
         storage.sweep.recount(now_iso())  # once: a registry from before the counts were kept
-    report = {"started_at": started, "finished_at": now_iso(), "revocations_applied": applied,
-              "cascades": cascades, "ancestry_changes": changes, "parents_resolved": resolved,
-              "channels_repaired": repaired, **exposure(EXPOSURE_LIMIT),
-              "markers_processed": processed, "more_pending": processed >= MARKERS_PER_RUN}
+    report = entities.Report(started_at=started, finished_at=now_iso(), revocations_applied=applied,
+                             cascades=cascades, ancestry_changes=changes, parents_resolved=resolved,
+                             channels_repaired=repaired, **exposure(EXPOSURE_LIMIT),
+                             markers_processed=processed, more_pending=processed >= MARKERS_PER_RUN)
     storage.sweep.save_report(report)
     metrics.add_metric(name="SweepAncestryChanges", unit="Count", value=len(changes))
     if applied:
@@ -72,15 +73,15 @@ def _work_through_markers(changes: list[dict[str, Any]], cascades: list[dict[str
     processed, unfinished, seen = 0, 0, set()
     while processed < MARKERS_PER_RUN:
         batch = [m for m in markers.pending(MARKERS_PER_RUN - processed + unfinished)
-                 if m["id"] not in seen][:MARKERS_PER_RUN - processed]
+                 if m.id not in seen][:MARKERS_PER_RUN - processed]
         wrote = False
         for marker in batch:
-            seen.add(marker["id"])
-            touched.add(marker["bucket"])
+            seen.add(marker.id)
+            touched.add(marker.bucket)
             processed += 1
-            if marker["kind"] == markers.CASCADE:
+            if marker.kind == markers.CASCADE:
                 done, finished = lifecycle.continue_cascade(marker, CASCADE_BUDGET)
-                cascades.append({"source": f"{marker['bucket']}/v{marker['number']}", "mode": marker.get("mode"),
+                cascades.append({"source": f"{marker.bucket}/v{marker.number}", "mode": marker.mode,
                                  "versions_changed": done, "finished": finished})
                 unfinished += not finished
                 wrote = wrote or bool(done)
@@ -91,12 +92,12 @@ def _work_through_markers(changes: list[dict[str, Any]], cascades: list[dict[str
     return processed
 
 
-def _recheck_children(marker: dict[str, Any], changes: list[dict[str, Any]]) -> bool:
+def _recheck_children(marker: entities.Marker, changes: list[dict[str, Any]]) -> bool:
     """Re-check the children of the versions a marker names; whether any stored ancestry changed."""
     wrote = False
-    parents: set[int] = {marker[k] for k in ("from_number", "to_number", "number") if marker.get(k) is not None}
+    parents = {n for n in (marker.from_number, marker.to_number, marker.number) if n is not None}
     for number in sorted(parents):
-        for child in ancestry.child_refs(marker["bucket"], number):
+        for child in ancestry.child_refs(marker.bucket, number):
             changed = ancestry.recheck(*child)
             if changed:
                 wrote = True
@@ -114,8 +115,8 @@ def _record_change(version: dict[str, Any], old: str | None, new: str | None,
 def _retry_unresolved() -> list[dict[str, Any]]:
     resolved = []
     for item in storage.sweep.unresolved_page(UNRESOLVED_PER_RUN):
-        for link in ancestry.retry_unresolved(item["bucket"], item["number"]):
-            resolved.append({"bucket": item["bucket"], "number": item["number"], "parent": link})
+        for link in ancestry.retry_unresolved(item.bucket, item.number):
+            resolved.append({"bucket": item.bucket, "number": item.number, "parent": link})
     return resolved
 
 
@@ -131,21 +132,21 @@ def exposure(limit: int, see_restricted: bool = True) -> dict[str, Any]:
 def report(limit: int, next_token: str | None, see_restricted: bool = True) -> ComplianceReport:
     """The last sweep's findings, the versions flagged now (paginated) and counts; for a
     viewer, no sentence names a restricted channel (one BatchGet of the channels named)."""
-    last = storage.sweep.last_report() or {}
+    last = storage.sweep.last_report()
     flagged, end = storage.sweep.flagged_page(next_token, limit)
-    kept = storage.sweep.counts()  # one GetItem: kept current by the changes themselves
-    counts: dict[str, int] = {k: kept[k] for k in storage.sweep.COUNTED}
-    named = findings.channels_in([*(f for i in flagged for f in i.get("findings") or []),
-                                  *(f for c in last.get("ancestry_changes") or [] for f in c.get("findings") or []),
-                                  *(r["parent"] for r in last.get("parents_resolved") or [])])
-    named |= {(c["bucket"], c["channel"]) for c in last.get("channels_serving_revoked") or []}
+    counts = storage.sweep.counts().counted()  # one GetItem: kept current by the changes themselves
+    changed = last.ancestry_changes if last else []
+    named = findings.channels_in([*(f for i in flagged for f in i.findings or []),
+                                  *(f for c in changed for f in c.get("findings") or []),
+                                  *(r["parent"] for r in (last.parents_resolved if last else []))])
+    named |= {(c["bucket"], c["channel"]) for c in (last.channels_serving_revoked if last else [])}
     shown = findings.visibility(named, see_restricted)
     risks = exposure(EXPOSURE_LIMIT, see_restricted)
     counts.update(channels_serving_revoked=len(risks["channels_serving_revoked"]),
                   upcoming_revocations=len(risks["upcoming_revocations"]))
     return ComplianceReport.model_validate({
         "last_sweep": _present_sweep(last, shown) if last else None, "counts": counts,
-        "flagged": [_present_flag(i, shown) for i in flagged], **risks, "next_token": end or ""})
+        "flagged": [_present_flag(i.attributes(), shown) for i in flagged], **risks, "next_token": end or ""})
 
 
 def _present_flag(item: dict[str, Any], shown: findings.Shown) -> dict[str, Any]:
@@ -154,11 +155,9 @@ def _present_flag(item: dict[str, Any], shown: findings.Shown) -> dict[str, Any]
             "messages": findings.stored_messages(item, shown, key="findings", legacy="messages")}
 
 
-def _present_sweep(report: dict[str, Any], shown: findings.Shown) -> dict[str, Any]:
+def _present_sweep(report: entities.Report, shown: findings.Shown) -> dict[str, Any]:
     """A sweep's report as a response: the stored findings written as sentences for the caller."""
-    return {**report,
-            "channels_serving_revoked": [c for c in report.get("channels_serving_revoked") or []
-                                         if shown(c["bucket"], c["channel"])],
-            "ancestry_changes": [_present_flag(c, shown) for c in report.get("ancestry_changes") or []],
-            "parents_resolved": [{**r, "parent": findings.link(r["parent"], shown)}
-                                 for r in report.get("parents_resolved") or []]}
+    return {**report.attributes(),
+            "channels_serving_revoked": [c for c in report.channels_serving_revoked if shown(c["bucket"], c["channel"])],
+            "ancestry_changes": [_present_flag(c, shown) for c in report.ancestry_changes],
+            "parents_resolved": [{**r, "parent": findings.link(r["parent"], shown)} for r in report.parents_resolved]}

@@ -35,7 +35,7 @@ def visibility(refs: Iterable[tuple[str, str]], see_restricted: bool) -> Shown:
     if not refs:
         return nothing
     items = storage.channels.channels(list(refs))
-    open_ = {(i["bucket"], i["name"]) for i in items if not i.get("restricted")}
+    open_ = {(i.bucket, i.name) for i in items if not i.restricted}
     return lambda bucket, channel: (bucket, channel) in open_
 
 

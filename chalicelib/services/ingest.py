@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 from . import audit, recording
 from ..runtime import aws
 from .. import storage
+from ..storage import entities
 from .buckets import ManifestKeyRejected
 from ..runtime.clock import now_iso
 from ..domain.enums import IngestionStatus
@@ -82,7 +83,7 @@ def ingest_object(s3_bucket: str, key: str, etag: str, version_id: str | None = 
         reasons = reasons[:MAX_REASONS] + [f"... and {len(reasons) - MAX_REASONS} more problems"]
     record = Ingestion(id=ingestion_id, s3_bucket=s3_bucket, key=key, etag=etag or version_id or "",
                        status=status, received_at=now_iso(), reasons=reasons, versions=results)
-    item = record.model_dump()
+    item = entities.Ingestion.from_item(record.model_dump())
     # One event per bucket touched (a manifest spanning more is summarised by the record).
     buckets = (sorted({v.bucket for v in results}) or [bucket_from_key(key)])[:MAX_EVENT_BUCKETS]
     events = [audit.event_action(b if _BUCKET_RE.fullmatch(b) else None, f"ingestion.{status}", f"s3://{s3_bucket}/{key}",
@@ -125,5 +126,5 @@ def list_ingestions(status: str | None, limit: int, token: str | None) -> tuple[
     return [to_ingestion(i) for i in items], next_token
 
 
-def to_ingestion(item: dict[str, Any]) -> Ingestion:
-    return Ingestion.model_validate(item)
+def to_ingestion(item: entities.Ingestion) -> Ingestion:
+    return Ingestion.model_validate(item.attributes())

@@ -29,6 +29,7 @@ from . import ancestry, audit, channels, markers, versions
 from ..runtime import clock
 from ..domain import rules
 from .. import storage
+from ..storage.entities import Channel, Marker
 from .channels import LATEST, Target
 from ..runtime.clock import iso, now_iso
 from ..domain.enums import HistoryCause, RevocationType, VersionStatus
@@ -36,7 +37,6 @@ from ..errors import BadRequest, Conflict, Contention, NotFound
 from ..domain.models import RevokeRequest, Version
 from .retry import retrying
 
-Marker = dict[str, Any]  # a sweep marker item as written (markers.py)
 INLINE_CASCADE = 25  # descendants a revoke/restore request handles itself; the sweep does the rest
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 Action = dict[str, Any]
@@ -94,13 +94,14 @@ def _cascade_inline(bucket: str, number: int, marker: Marker | None, actor: str)
     return versions.get_version(bucket, f"v{number}")
 
 
-def continue_cascade(marker: dict[str, Any], budget: int, actor: str = "sweep") -> tuple[int, bool]:
+def continue_cascade(marker: Marker, budget: int, actor: str = "sweep") -> tuple[int, bool]:
     """Carry a revocation (or a restore) from its source down the descendant tree.
 
     Breadth first over child edges; at most `budget` versions change. Returns (changed,
     finished); when finished the marker goes and the source's `cascade_pending` clears.
     """
-    bucket, number, mode = marker["bucket"], marker["number"], marker.get("mode", "revoke")
+    assert marker.number is not None  # a cascade's marker names its source version
+    bucket, number, mode = marker.bucket, marker.number, marker.mode or "revoke"
     source = storage.versions.version(bucket, number)
     source_name = f"{bucket}/{source['name']}" if source else None
     still_wanted = source and (source["status"] == VersionStatus.REVOKED) == (mode == "revoke")
@@ -195,16 +196,16 @@ def _delete(bucket: str, number: int, keys: list[storage.versions.Ref], rollback
                 audit.event_action(bucket, "version.deleted", version["name"], actor,
                                    before={"fingerprint": version["fingerprint"], "status": version["status"]})]
     actions += _move_off(bucket, version, holding, actor, cause=HistoryCause.DELETE, count_delta=-1)
-    if not any(c.get("managed") for c in holding):
+    if not any(c.managed for c in holding):
         actions.append(channels.bucket_summary(bucket, count_delta=-1))
     audit.commit(actions)
     return versions.to_version(version, builds)
 
 
-def _refuse_if_held(bucket: str, version: dict[str, Any], rollback_channels: bool) -> list[dict[str, Any]]:
+def _refuse_if_held(bucket: str, version: dict[str, Any], rollback_channels: bool) -> list[Channel]:
     """The channels holding the version; a 409 if user channels do and may not roll back."""
     holding = channels.holding(bucket, version["number"])
-    users = [c["name"] for c in holding if not c.get("managed")]
+    users = [c.name for c in holding if not c.managed]
     if users and not rollback_channels:
         raise Conflict(f"{version['name']} is assigned to channel(s) {', '.join(users)}; "
                        "move them first or pass rollback_channels=true")
@@ -259,9 +260,9 @@ def _revoke_now(bucket: str, number: int, revocation: dict[str, Any], expect_sta
     if started:
         actions.append(started)
     if revocation.get("disable_rollback_channels"):
-        kept = [c for c in holding if not c.get("managed")]
+        kept = [c for c in holding if not c.managed]
         actions += channels.refresh_actions(bucket, kept, Target(updated, builds), actor)
-        managed = [c for c in holding if c.get("managed")]
+        managed = [c for c in holding if c.managed]
         actions += _move_off(bucket, version, managed, actor, cause=HistoryCause.REVOKE)
     else:
         actions += _move_off(bucket, version, holding, actor, cause=HistoryCause.REVOKE)
@@ -285,11 +286,11 @@ def _restore(bucket: str, number: int, actor: str, cascade: bool = True) -> tupl
         started = markers.marker_action(markers.CASCADE, bucket, number=number, mode="restore")
         actions.append(started)
     actions += _refresh_holders(bucket, updated, builds, actor)
-    latest = storage.channels.channel(bucket, LATEST) or {}
-    if version["status"] == VersionStatus.REVOKED and rules.takes_latest(number, latest):
+    latest = storage.channels.channel(bucket, LATEST)
+    if version["status"] == VersionStatus.REVOKED and channels.takes_latest(number, latest):
         actions += channels.point_latest(bucket, latest, Target(updated, builds), actor, cause=HistoryCause.RESTORE)
     else:  # `latest` was judged to stay where it is: only if it still is
-        actions.append(storage.channels.holds(bucket, LATEST, latest.get("number")))
+        actions.append(storage.channels.holds(bucket, LATEST, latest.number if latest else None))
     audit.commit(actions)
     return versions.to_version(updated), markers.written(started)
 
@@ -324,7 +325,7 @@ def _refresh_holders(bucket: str, updated: dict[str, Any], builds: list[dict[str
     return channels.refresh_actions(bucket, holding, Target(updated, builds), actor)
 
 
-def _move_off(bucket: str, version: dict[str, Any], holding: list[dict[str, Any]], actor: str,
+def _move_off(bucket: str, version: dict[str, Any], holding: list[Channel], actor: str,
               cause: HistoryCause, count_delta: int = 0) -> list[Action]:
     """Move every channel in `holding` off `version`: user channels roll back (history cause
     `rollback`), `latest` recomputes (cause `revoke` or `delete`). Each choice comes with
@@ -332,12 +333,12 @@ def _move_off(bucket: str, version: dict[str, Any], holding: list[dict[str, Any]
     gone = {version["number"]}
     actions: list[Action] = []
     for channel in holding:
-        if channel.get("managed"):
+        if channel.managed:
             target, guards = channels.newest_active(bucket, gone)
             actions += guards + channels.point_latest(bucket, channel, target, actor, cause=cause, count_delta=count_delta)
         else:
-            target, guards = channels.rollback_target(bucket, channel["name"], gone)
-            actions += guards + channels.point_actions(bucket, channel["name"], target, cause=HistoryCause.ROLLBACK,
+            target, guards = channels.rollback_target(bucket, channel.name, gone)
+            actions += guards + channels.point_actions(bucket, channel.name, target, cause=HistoryCause.ROLLBACK,
                                                        actor=actor, previous=version["name"],
                                                        expect=version["number"])
     return actions

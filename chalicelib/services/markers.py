@@ -12,26 +12,27 @@ import secrets
 from typing import Any
 
 from .. import storage
+from ..storage.entities import Marker
 from ..runtime.clock import now_iso
 
 CHANNEL_MOVED, VERSION_STATUS, CASCADE = "channel_moved", "version_status", "cascade"
 
 
 def marker_action(kind: str, bucket: str, **fields: Any) -> dict[str, Any]:
-    marker_id = secrets.token_hex(6)
-    at = now_iso()
-    return storage.sweep.put_marker({"id": marker_id, "kind": kind, "bucket": bucket, "at": at, **fields})
+    """A put of a new marker (`fields`: Marker's own, e.g. `number`, `channel`, `mode`)."""
+    return storage.sweep.put_marker(Marker(id=secrets.token_hex(6), kind=kind, bucket=bucket, at=now_iso(),
+                                           **fields))
 
 
-def written(action: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The marker item a `marker_action` writes (None for none): who wrote it can act on it
+def written(action: dict[str, Any] | None) -> Marker | None:
+    """The marker a `marker_action` writes (None for none): who wrote it can act on it
     without reading the pending markers back."""
-    return storage.written(action) if action else None
+    return storage.sweep.marker_written(action) if action else None
 
 
-def pending(limit: int) -> list[dict[str, Any]]:
+def pending(limit: int) -> list[Marker]:
     """The oldest markers, at most `limit` (the rest wait for the next sweep)."""
-    items: list[dict[str, Any]] = []
+    items: list[Marker] = []
     for item in storage.sweep.markers_oldest_first():
         items.append(item)
         if len(items) >= limit:
@@ -39,5 +40,5 @@ def pending(limit: int) -> list[dict[str, Any]]:
     return items
 
 
-def done(marker: dict[str, Any]) -> None:
+def done(marker: Marker) -> None:
     storage.sweep.marker_done(marker)

@@ -27,6 +27,7 @@ from typing import Any
 from . import ancestry, audit, buckets, channels, copies, versions
 from ..domain import rules
 from .. import storage
+from ..storage import entities
 from .channels import LATEST, Target
 from ..runtime.clock import now_iso
 from ..domain.enums import HistoryCause, VersionStatus
@@ -74,12 +75,12 @@ def _record(run: ParsedRun, actor: str, key: str | None) -> IngestedVersion:
     buckets.check_manifest_key(bucket, key)
     if number is not None:
         return _extend(run, number, actor)
-    return _create(run, bucket or {}, actor)
+    return _create(run, bucket, actor)
 
 
-def _create(run: ParsedRun, bucket: dict[str, Any], actor: str) -> IngestedVersion:
+def _create(run: ParsedRun, bucket: entities.Bucket | None, actor: str) -> IngestedVersion:
     now = now_iso()
-    previous = bucket.get("last_number", bucket.get("version_count", 0))
+    previous = bucket.last_taken() if bucket else 0
     number, name = previous + 1, f"v{previous + 1}"
     parents, unresolved = ancestry.resolve(run.bucket, run) if run.parent_hint or _has_sources(run) else ([], [])
     inherited = rules.revocation_on_arrival(parents, now)
@@ -89,7 +90,7 @@ def _create(run: ParsedRun, bucket: dict[str, Any], actor: str) -> IngestedVersi
              and 2 * sum(storage.action_size(a) for a in writes) < storage.TRANSACTION_BYTES - 100_000
              and copies.size(channels.served_builds(builds)) <= channels.INLINE_COPY_BYTES)
     status = rules.status_on_creation(inherited, whole)
-    version = {
+    version: dict[str, Any] = {
         "bucket": run.bucket, "number": number, "name": name, "fingerprint": run.fingerprint,
         "status": status, "revocation": inherited, "rev": 1, "created_at": now, "updated_at": now,
         "build_count": len(builds) if whole else 0, "expected_builds": None if whole else len(builds),
@@ -111,7 +112,7 @@ def _create(run: ParsedRun, bucket: dict[str, Any], actor: str) -> IngestedVersi
     if whole:
         latest = [] if inherited else channels.point_actions(
             run.bucket, LATEST, Target(version, builds), cause=HistoryCause.INGEST, actor=actor,
-            previous=bucket.get("latest_version"), latest=True)
+            previous=bucket.latest_version if bucket else None, latest=True)
         audit.commit(created + latest + writes + [_created_event(version, run, parents, actor)])
     else:
         audit.commit(created)
@@ -216,11 +217,11 @@ def _complete(bucket: str, number: int, actor: str, run: ParsedRun, parents: lis
         complete = storage.versions.complete(version, fields)
         updated["rev"] = (version.get("rev") or 0) + 1
         actions = [complete, *ancestry.tally_actions(version, updated), _created_event(updated, run, parents, actor)]
-        latest = storage.channels.channel(bucket, LATEST) or {}
-        if final == rules.ACTIVE and rules.takes_latest(number, latest):
+        latest = storage.channels.channel(bucket, LATEST)
+        if final == rules.ACTIVE and channels.takes_latest(number, latest):
             actions += channels.point_latest(bucket, latest, Target(updated, builds), actor, cause=HistoryCause.INGEST)
         else:
-            actions.append(storage.channels.holds(bucket, LATEST, latest.get("number")))
+            actions.append(storage.channels.holds(bucket, LATEST, latest.number if latest else None))
         audit.commit(actions)
     retrying(attempt, what=f"completing {bucket}/v{number}")
 

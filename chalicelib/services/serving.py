@@ -12,23 +12,24 @@ from typing import Any
 
 from . import copies
 from .. import storage
+from ..storage.entities import Channel
 from ..domain.enums import RevocationType, VersionStatus
 from ..errors import BadRequest, Conflict, NotFound
 
 PARENT_CHANNEL_LABEL = "parent_channel"  # a build label naming its parent's channel (custom_data)
 
 
-def get_item(bucket: str, name: str, see_restricted: bool = True) -> dict[str, Any]:  # pragma: no mutate block
+def get_item(bucket: str, name: str, see_restricted: bool = True) -> Channel:  # pragma: no mutate block
     """A channel the caller may see: one GetItem, then `visible` (left out of mutation testing:
     it reads DynamoDB; the rule is `visible`)."""
     return visible(storage.channels.channel(bucket, name), bucket, name, see_restricted)
 
 
-def visible(item: dict[str, Any] | None, bucket: str, name: str, see_restricted: bool = True) -> dict[str, Any]:
+def visible(item: Channel | None, bucket: str, name: str, see_restricted: bool = True) -> Channel:
     """The channel item; a restricted one does not exist for callers who may not see it (as in
     HCP Packer, viewers get a 404, not a 403, so its existence does not leak). Open unless
     told otherwise: contributors and the registry's own reads see every channel."""
-    if not item or (item.get("restricted") and not see_restricted):
+    if not item or (item.restricted and not see_restricted):
         raise NotFound(f"bucket {bucket!r} has no channel {name!r}")
     return item
 
@@ -43,23 +44,23 @@ def serve(bucket: str, name: str, platform: str | None, region: str | None,
         raise BadRequest("platform is required (e.g. platform=aws)")
     item = get_item(bucket, name, see_restricted)
     check_servable(item, bucket, name)
-    builds = copies.read(bucket, item["number"], item["copy"]) if item.get("copy") else item.get("builds") or []
+    builds = copies.read(bucket, item.number, item.copy) if item.copy and item.number else item.builds or []
     return choose(item, bucket, name, builds, platform, region, component_type, labels, see_restricted)
 
 
-def check_servable(item: dict[str, Any], bucket: str, name: str) -> None:
+def check_servable(item: Channel, bucket: str, name: str) -> None:
     """A channel serves something only when it holds a version that is not revoked."""
-    if not item.get("version"):
+    if not item.version:
         raise NotFound(f"channel {name!r} of bucket {bucket!r} is not assigned to a version")
-    if item.get("version_status") == VersionStatus.REVOKED:
-        raise Conflict(revoked_message(name, item["version"], item.get("revocation") or {}))
+    if item.version_status == VersionStatus.REVOKED:
+        raise Conflict(revoked_message(name, item.version, item.revocation or {}))
 
 
-def choose(item: dict[str, Any], bucket: str, name: str, builds: list[dict[str, Any]], platform: str,
+def choose(item: Channel, bucket: str, name: str, builds: list[dict[str, Any]], platform: str,
            region: str | None, component_type: str | None = None, labels: dict[str, str] | None = None,
            see_restricted: bool = True) -> dict[str, Any]:
-    """Which of a channel's artifacts answers the consumer query (pure: `item` is the channel
-    item, `builds` its version's builds with their artifacts).
+    """Which of a channel's artifacts answers the consumer query (pure: `item` is the channel,
+    `builds` its version's builds with their artifacts).
 
     `region` may be left out when the matching artifacts are all in one region or
     region-less (GCP images, Docker images), otherwise it is a 400 that lists the regions.
@@ -83,7 +84,7 @@ def choose(item: dict[str, Any], bucket: str, name: str, builds: list[dict[str, 
         wanted = [f"platform={platform}"] + ([f"region={region}"] if region else []) + (
             [f"component_type={component_type}"] if component_type else []) + (
             [f"labels={','.join(f'{k}:{v}' for k, v in labels.items())}"] if labels else [])
-        raise NotFound(f"{item['version']} on channel {name!r} has no artifact for {' '.join(wanted)}; "
+        raise NotFound(f"{item.version} on channel {name!r} has no artifact for {' '.join(wanted)}; "
                        f"it has: {_available(artifacts, platform if component_type or labels else None)}")
     regions = {a.get("region") for a in matches}
     if region is None and len(regions) > 1:
@@ -98,7 +99,7 @@ def choose(item: dict[str, Any], bucket: str, name: str, builds: list[dict[str, 
         # The parent's channel may be restricted: a viewer is not told its name (findings.py).
         labels = {k: v for k, v in labels.items() if k != PARENT_CHANNEL_LABEL}
     # The shape of models.ServedArtifact (not imported: pydantic is not needed to answer).
-    return {"bucket": bucket, "channel": name, "version": item["version"], "fingerprint": item["fingerprint"],
+    return {"bucket": bucket, "channel": name, "version": item.version, "fingerprint": item.fingerprint,
             "build_id": best["build_id"], "component_type": best["component_type"], "platform": best["platform"],
             "region": best.get("region"), "external_id": best["external_id"], "labels": labels,
             "build_time": best.get("build_time"), "files": best.get("files", []),

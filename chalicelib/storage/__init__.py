@@ -7,6 +7,13 @@ module: `storage.versions.with_builds(bucket, n)`, `storage.channels.point(...)`
 `storage.sweep.due_revocations(now, limit)`; writes come back as transaction actions
 that `storage.transact` commits together, each guarded by the conditions it needs.
 
+Reads return entities and puts take them (entities.py: one dataclass per item type, with
+its key, `to_item` and `from_item`): buckets, channels and their history, tokens,
+ingestions, audit events, sweep markers, flags, unresolved hints, child edges, the report
+and its counts. Versions, builds, artifact index entries and copy pages are still plain
+records (`dict`, the item without its key attributes) until they get theirs. Partial
+updates (`point`, `update`, `change`, counts) take the fields they set.
+
 | module | holds |
 | --- | --- |
 | `buckets` | the bucket item with its summary and aggregates (versions by status, its channels), the bucket's partition as a whole |

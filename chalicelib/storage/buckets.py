@@ -12,48 +12,32 @@ from __future__ import annotations
 from typing import Any
 
 from . import keys, table
+from .entities import Bucket
 from .expressions import Action, Change
 from .pages import list_page
 from .schema import GSI1, PK, SK
 
 Record = dict[str, Any]
 
-
 AGGREGATED = "aggregated_since"
-_COUNT = "versions_"  # versions_<status>: how many versions have that status (or flag)
-_CHANNEL = "channel_"  # channel_<name>: the channel's version and its status
-_RESTRICTED = "restricted_"  # restricted_<name>: whether the channel is restricted
+_COUNT, _CHANNEL, _RESTRICTED = Bucket.COUNT, Bucket.CHANNEL, Bucket.RESTRICTED
 
 
-def _record(item: table.Item) -> Record:
-    """The bucket as the registry sees it: `status_counts` and `channels` gathered from their
-    attributes (None for a bucket from before they were kept)."""
-    fields = {k: v for k, v in keys.fields(item).items() if not k.startswith((_COUNT, _CHANNEL, _RESTRICTED))}
-    if AGGREGATED in item:
-        fields["status_counts"] = {k[len(_COUNT):]: v for k, v in item.items() if k.startswith(_COUNT) and v}
-        fields["channels"] = sorted(({"name": k[len(_CHANNEL):], **v,
-                                      "restricted": bool(item.get(_RESTRICTED + k[len(_CHANNEL):]))}
-                                     for k, v in item.items() if k.startswith(_CHANNEL)), key=lambda c: c["name"])
-    return fields
-
-
-def bucket(name: str, consistent: bool = True) -> Record | None:
+def bucket(name: str, consistent: bool = True) -> Bucket | None:
     """The bucket (GetItem), or None."""
     item = table.get(keys.bucket(name), consistent=consistent)
-    return _record(item) if item else None
+    return Bucket.from_item(item) if item else None
 
 
-def buckets_page(token: str | None, limit: int) -> tuple[list[Record], str | None]:
+def buckets_page(token: str | None, limit: int) -> tuple[list[Bucket], str | None]:
     """Buckets by name (GSI1 `BUCKETS`), one page."""
     items, next_token = list_page(keys.BUCKETS, token, index=GSI1, limit=limit)
-    return [_record(i) for i in items], next_token
+    return [Bucket.from_item(i) for i in items], next_token
 
 
-def create(fields: Record) -> Action:
-    """Put a new bucket (`fields["bucket"]` its name); fails if it exists."""
-    name = fields["bucket"]
-    return Change(keys.bucket(name)).absent().put({**fields, AGGREGATED: fields["created_at"],
-                                                  **keys.bucket_index(name)})
+def create(new: Bucket) -> Action:
+    """Put a new bucket (its aggregates kept from now on); fails if it exists."""
+    return Change(new.item_key()).absent().put(new.to_item())
 
 
 def count(name: str, deltas: dict[str, int]) -> Action:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from . import keys, table
+from .entities import Channel, HistoryEntry
 from .expressions import Action, Change
 from .pages import list_page
 from .schema import GSI2, SK
@@ -16,20 +17,20 @@ _NOT_CHECKED = object()
 
 # ---- reads ------------------------------------------------------------------------------
 
-def channel(bucket: str, name: str) -> Record | None:
+def channel(bucket: str, name: str) -> Channel | None:
     """A channel (GetItem): the consumer query's one read."""
     item = table.get(keys.channel(bucket, name))
-    return keys.fields(item) if item else None
+    return Channel.from_item(item) if item else None
 
 
-def of_bucket(bucket: str) -> list[Record]:
+def of_bucket(bucket: str) -> list[Channel]:
     """All channels of a bucket (one Query page in practice: channels are few)."""
-    return [keys.fields(i) for i in table.query_all(keys.bucket_pk(bucket), prefix=keys.CHANNELS)]
+    return [Channel.from_item(i) for i in table.query_all(keys.bucket_pk(bucket), prefix=keys.CHANNELS)]
 
 
-def channels_page(bucket: str, token: str | None, limit: int) -> tuple[list[Record], str | None]:
+def channels_page(bucket: str, token: str | None, limit: int) -> tuple[list[Channel], str | None]:
     items, next_token = list_page(keys.bucket_pk(bucket), token, prefix=keys.CHANNELS, limit=limit)
-    return [keys.fields(i) for i in items], next_token
+    return [Channel.from_item(i) for i in items], next_token
 
 
 def restricted_flags(bucket: str) -> dict[str, bool]:
@@ -38,39 +39,39 @@ def restricted_flags(bucket: str) -> dict[str, bool]:
     return {item[SK][len(keys.CHANNELS):]: bool(item.get("restricted")) for item in items}
 
 
-def holding_revoked(limit: int) -> tuple[list[Record], bool]:
+def holding_revoked(limit: int) -> tuple[list[Channel], bool]:
     """Channels that hold a revoked version (the sparse GSI2 `REVOKED_CHANNELS`), one page of
     at most `limit`: (channels, more remain)."""
     items, last = table.query_page(keys.REVOKED_CHANNELS, index=GSI2, limit=limit)
-    return [keys.fields(i) for i in items], last is not None
+    return [Channel.from_item(i) for i in items], last is not None
 
 
-def history_page(bucket: str, channel: str, token: str | None, limit: int) -> tuple[list[Record], str | None]:
+def history_page(bucket: str, channel: str, token: str | None, limit: int) -> tuple[list[HistoryEntry], str | None]:
     """The channel's history, newest first, one page."""
     items, next_token = list_page(keys.bucket_pk(bucket), token, prefix=keys.history_prefix(channel),
                                   newest_first=True, limit=limit)
-    return [keys.fields(i) for i in items], next_token
+    return [HistoryEntry.from_item(i) for i in items], next_token
 
 
-def history_newest_first(bucket: str, channel: str) -> Iterator[Record]:
+def history_newest_first(bucket: str, channel: str) -> Iterator[HistoryEntry]:
     for item in table.query_all(keys.bucket_pk(bucket), prefix=keys.history_prefix(channel), newest_first=True):
-        yield keys.fields(item)
+        yield HistoryEntry.from_item(item)
 
 
-def history_at(bucket: str, channel: str, at: str) -> Record | None:
+def history_at(bucket: str, channel: str, at: str) -> HistoryEntry | None:
     """The channel's history entry in force at `at` (ISO, as `clock.iso` writes it): the newest
     entry at or before that moment, or None. One Query, newest first, Limit 1."""
     prefix = keys.history_prefix(channel)
     items, _ = table.query_page(keys.bucket_pk(bucket), prefix=prefix, at_most=f"{prefix}{at}~",
                                 newest_first=True, limit=1)
-    return keys.fields(items[0]) if items else None
+    return HistoryEntry.from_item(items[0]) if items else None
 
 
 # ---- writes -----------------------------------------------------------------------------
 
-def create(fields: Record) -> Action:
-    """Put a new channel (`bucket`, `name` among its fields); fails if it exists."""
-    return Change(keys.channel(fields["bucket"], fields["name"])).absent().put(fields)
+def create(new: Channel) -> Action:
+    """Put a new channel; fails if it exists."""
+    return Change(new.item_key()).absent().put(new.to_item())
 
 
 def point(bucket: str, name: str, fields: Record, *, held_revoked: bool, expect: Any = _NOT_CHECKED,
@@ -111,9 +112,8 @@ def delete(bucket: str, name: str) -> Action:
     return Change(keys.channel(bucket, name)).delete()
 
 
-def put_history(bucket: str, channel: str, entry_id: str, fields: Record) -> Action:
-    """A history entry (`at` among its fields)."""
-    return table.put_action({**keys.history(bucket, channel, fields["at"], entry_id), **fields})
+def put_history(entry: HistoryEntry) -> Action:
+    return table.put_action(entry.to_item())
 
 
 def delete_history(bucket: str, channel: str) -> None:
@@ -122,6 +122,6 @@ def delete_history(bucket: str, channel: str) -> None:
     table.delete_many([keys.primary(i) for i in items])
 
 
-def channels(refs: list[tuple[str, str]]) -> list[Record]:
+def channels(refs: list[tuple[str, str]]) -> list[Channel]:
     """Channels by (bucket, name), one BatchGet per 100; missing ones left out."""
-    return [keys.fields(i) for i in table.get_many([keys.channel(b, c) for b, c in refs])] if refs else []
+    return [Channel.from_item(i) for i in table.get_many([keys.channel(b, c) for b, c in refs])] if refs else []

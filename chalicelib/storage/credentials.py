@@ -2,31 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from . import keys, table
+from .entities import Token
 from .errors import ConditionFailed
 from .expressions import Action, Change
 from .pages import list_page
 from .schema import GSI1
 
-Record = dict[str, Any]
 
-
-def token(token_id: str) -> Record | None:
+def token(token_id: str) -> Token | None:
     item = table.get(keys.token(token_id), consistent=True)
-    return keys.fields(item) if item else None
+    return Token.from_item(item) if item else None
 
 
-def tokens_page(token: str | None, limit: int) -> tuple[list[Record], str | None]:
+def tokens_page(token: str | None, limit: int) -> tuple[list[Token], str | None]:
     items, next_token = list_page(keys.TOKENS, token, index=GSI1, limit=limit)
-    return [keys.fields(i) for i in items], next_token
+    return [Token.from_item(i) for i in items], next_token
 
 
-def create(fields: Record) -> Action:
-    """Put a new token (`id`, `created_at` among its fields); fails if the id is taken."""
-    return Change(keys.token(fields["id"])).absent().put({**fields, **keys.token_index(fields["created_at"],
-                                                                                       fields["id"])})
+def create(new: Token) -> Action:
+    """Put a new token; fails if the id is taken."""
+    return Change(new.item_key()).absent().put(new.to_item())
 
 
 def delete(token_id: str) -> Action:

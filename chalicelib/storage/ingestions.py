@@ -2,31 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from . import keys
 from . import table
+from .entities import Ingestion
 from .expressions import Action, Change
 from .pages import list_page
 from .schema import GSI1, GSI2
 
-Record = dict[str, Any]
 
-
-def ingestion(ingestion_id: str) -> Record | None:
+def ingestion(ingestion_id: str) -> Ingestion | None:
     item = table.get(keys.ingestion(ingestion_id))
-    return keys.fields(item) if item else None
+    return Ingestion.from_item(item) if item else None
 
 
-def create(fields: Record) -> Action:
-    """Put a new record (`id`, `status`, `received_at` among its fields); fails if it exists
-    (a concurrent delivery of the same object finished first)."""
-    index = keys.ingestion_index(fields["status"], fields["received_at"], fields["id"])
-    return Change(keys.ingestion(fields["id"])).absent().put({**fields, **index})
+def create(record: Ingestion) -> Action:
+    """Put a new record; fails if it exists (a concurrent delivery of the same object
+    finished first)."""
+    return Change(record.item_key()).absent().put(record.to_item())
 
 
-def ingestions_page(status: str | None, token: str | None, limit: int) -> tuple[list[Record], str | None]:
+def ingestions_page(status: str | None, token: str | None, limit: int) -> tuple[list[Ingestion], str | None]:
     """Newest first: all (GSI1 `INGESTIONS`) or one status (GSI2 `INGESTIONS#<status>`)."""
     partition, index = (keys.ingestions_by_status(status), GSI2) if status else (keys.INGESTIONS, GSI1)
     items, next_token = list_page(partition, token, index=index, newest_first=True, limit=limit)
-    return [keys.fields(i) for i in items], next_token
+    return [Ingestion.from_item(i) for i in items], next_token

@@ -5,7 +5,7 @@ Only the storage package imports this module.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 from .schema import GSI1PK, GSI1SK, GSI2PK, GSI2SK, PK, SK
 
@@ -88,6 +88,12 @@ def history_prefix(channel: str) -> str:
 
 def history(bucket: str, channel: str, at: str, entry_id: str) -> Key:
     return {PK: bucket_pk(bucket), SK: f"{history_prefix(channel)}{at}#{entry_id}"}
+
+
+def history_ids(item: Mapping[str, Any]) -> tuple[str, str]:
+    """(bucket, entry id) of a history item, from its key (`HISTORY#<name>#<time>#<id>`:
+    names and ids hold no `#`)."""
+    return str(item[PK])[len(bucket_pk("")):], str(item[SK]).rsplit("#", 1)[1]
 
 
 def copies_prefix(n: int) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from . import keys, table
-from ..domain.enums import AncestryStatus
+from .entities import ChildEdge, Counts, Flag, Marker, Report, UnresolvedHint
 from .errors import ConditionFailed
 from .expressions import Action, Change
 from .pages import list_page, seal, sealed_length, unseal
@@ -22,18 +22,24 @@ Record = dict[str, Any]
 
 # ---- markers ----------------------------------------------------------------------------
 
-def put_marker(fields: Record) -> Action:
-    """A marker (`at` and `id` among its fields), written in the transaction of the change."""
-    return table.put_action({**keys.marker(fields["at"], fields["id"]), **fields})
+def put_marker(marker: Marker) -> Action:
+    """A marker, written in the transaction of the change."""
+    return table.put_action(marker.to_item())
 
 
-def markers_oldest_first() -> Iterator[Record]:
+def marker_written(action: Action) -> Marker:
+    """The marker a `put_marker` action writes (who wrote it can act on it without reading
+    the pending markers back)."""
+    return Marker.from_item(action["Put"]["Item"])
+
+
+def markers_oldest_first() -> Iterator[Marker]:
     for item in table.query_all(keys.MARKERS):
-        yield keys.fields(item)
+        yield Marker.from_item(item)
 
 
-def marker_done(marker: Record) -> None:
-    table.delete(keys.marker(marker["at"], marker["id"]))
+def marker_done(marker: Marker) -> None:
+    table.delete(marker.item_key())
 
 
 # ---- scheduled revocations --------------------------------------------------------------
@@ -53,16 +59,13 @@ def upcoming_revocations(now: str, limit: int) -> tuple[list[Record], bool]:
 
 # ---- child edges ------------------------------------------------------------------------
 
-def put_child(parent_bucket: str, parent_number: int, child_bucket: str, child_number: int) -> Action:
-    return table.put_action({**keys.child(parent_bucket, parent_number, child_bucket, child_number),
-                             "parent_bucket": parent_bucket, "parent_number": parent_number,
-                             "child_bucket": child_bucket, "child_number": child_number})
+def put_child(edge: ChildEdge) -> Action:
+    return table.put_action(edge.to_item())
 
 
-def children(bucket: str, number: int) -> list[tuple[str, int]]:
-    """The versions built on version `number` (its child edges: one Query)."""
-    return [(e["child_bucket"], e["child_number"])
-            for e in table.query_all(keys.bucket_pk(bucket), prefix=keys.child_prefix(number))]
+def children(bucket: str, number: int) -> list[ChildEdge]:
+    """The edges to the versions built on version `number` (one Query)."""
+    return [ChildEdge.from_item(e) for e in table.query_all(keys.bucket_pk(bucket), prefix=keys.child_prefix(number))]
 
 
 def children_page(bucket: str, number: int, limit: int, cursor: str | None = None
@@ -100,13 +103,13 @@ def _walk_scope(bucket: str, number: int, depth: int) -> bytes:
 
 # ---- unresolved parent hints ------------------------------------------------------------
 
-def put_unresolved(bucket: str, number: int) -> Action:
-    return table.put_action({**keys.unresolved(bucket, number), "bucket": bucket, "number": number})
+def put_unresolved(hint: UnresolvedHint) -> Action:
+    return table.put_action(hint.to_item())
 
 
-def unresolved_page(limit: int) -> list[Record]:
+def unresolved_page(limit: int) -> list[UnresolvedHint]:
     items, _ = table.query_page(keys.UNRESOLVED, limit=limit)
-    return [keys.fields(i) for i in items]
+    return [UnresolvedHint.from_item(i) for i in items]
 
 
 def resolved(bucket: str, number: int) -> Action:
@@ -124,17 +127,17 @@ def resolved_orphan(bucket: str, number: int) -> None:
 
 # ---- flagged versions -------------------------------------------------------------------
 
-def flag(bucket: str, number: int, fields: Record) -> Action:
-    return table.put_action({**keys.flagged(bucket, number), "bucket": bucket, "number": number, **fields})
+def flag(flagged: Flag) -> Action:
+    return table.put_action(flagged.to_item())
 
 
 def unflag(bucket: str, number: int) -> Action:
     return Change(keys.flagged(bucket, number)).delete()
 
 
-def flagged_page(token: str | None, limit: int) -> tuple[list[Record], str | None]:
+def flagged_page(token: str | None, limit: int) -> tuple[list[Flag], str | None]:
     items, next_token = list_page(keys.FLAGGED, token, limit=limit)
-    return [keys.fields(i) for i in items], next_token
+    return [Flag.from_item(i) for i in items], next_token
 
 
 # ---- the report's counts ------------------------------------------------------------------
@@ -148,7 +151,7 @@ def flagged_page(token: str | None, limit: int) -> tuple[list[Record], str | Non
 # it counted.
 
 UNRESOLVED = "unresolved_parents"
-COUNTED = (AncestryStatus.OUT_OF_DATE, AncestryStatus.PARENT_REVOKED, AncestryStatus.UNDETERMINED, UNRESOLVED)
+COUNTED = Counts.COUNTED
 
 
 def count(deltas: dict[str, int]) -> Action:
@@ -159,11 +162,10 @@ def count(deltas: dict[str, int]) -> Action:
     return change.action()
 
 
-def counts() -> Record:
+def counts() -> Counts:
     """The counts (GetItem): each of COUNTED (0 when never counted), `recounted_at` once the
     sweep has counted the partitions themselves."""
-    item = table.get(keys.counts()) or {}
-    return {**dict.fromkeys(COUNTED, 0), **keys.fields(item)}
+    return Counts.from_item(table.get(keys.counts()) or {})
 
 
 def recount(now: str) -> bool:
@@ -204,10 +206,10 @@ def clear_bucket(bucket: str) -> None:
 
 # ---- the last report --------------------------------------------------------------------
 
-def last_report() -> Record | None:
+def last_report() -> Report | None:
     item = table.get(keys.report())
-    return keys.fields(item) if item else None
+    return Report.from_item(item) if item else None
 
 
-def save_report(report: Record) -> None:
-    table.put({**report, **keys.report()})
+def save_report(report: Report) -> None:
+    table.put(report.to_item())

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from . import keys, table
+from .entities import Bucket, Channel
 from ..domain.enums import VersionStatus
 from .errors import ConditionFailed
 from .expressions import Action, Change
@@ -216,36 +217,36 @@ def delete_stale_copies(bucket: str, number: int, keep_generation: int | None) -
     table.delete_many([keys.primary(i) for i in items if not (current and i[keys.SK].startswith(current))])
 
 
-def bucket_and_fingerprint(bucket: str, fingerprint: str) -> tuple[Record | None, int | None]:
+def bucket_and_fingerprint(bucket: str, fingerprint: str) -> tuple[Bucket | None, int | None]:
     """The bucket and the number of its version with this fingerprint (either None): one
     BatchGet, what ingestion reads first."""
     found = {item[keys.SK]: item for item in table.get_many([keys.bucket(bucket), keys.fingerprint(bucket, fingerprint)])}
     bucket_item = found.get(keys.bucket(bucket)[keys.SK])
     fingerprint_item = found.get(keys.fingerprint(bucket, fingerprint)[keys.SK])
-    return (keys.fields(bucket_item) if bucket_item else None,
+    return (Bucket.from_item(bucket_item) if bucket_item else None,
             int(fingerprint_item["number"]) if fingerprint_item else None)
 
 
-def with_buckets(refs: list[tuple[str, int]]) -> tuple[dict[tuple[str, int], Record], dict[str, Record]]:
+def with_buckets(refs: list[tuple[str, int]]) -> tuple[dict[tuple[str, int], Record], dict[str, Bucket]]:
     """Versions by (bucket, number) and their buckets by name: one BatchGet (per 100 items)."""
     if not refs:
         return {}, {}
     items = table.get_many([keys.version(b, n) for b, n in refs] + [keys.bucket(b) for b, _ in refs])
     bucket_sk = keys.bucket("")[keys.SK]
     found_versions = {(i["bucket"], i["number"]): keys.fields(i) for i in items if i[keys.SK] != bucket_sk}
-    found_buckets = {i["bucket"]: keys.fields(i) for i in items if i[keys.SK] == bucket_sk}
+    found_buckets = {i["bucket"]: Bucket.from_item(i) for i in items if i[keys.SK] == bucket_sk}
     return found_versions, found_buckets
 
 
 def with_channels(versions_: list[tuple[str, int]], channels: list[tuple[str, str]]
-                  ) -> tuple[dict[tuple[str, int], Record], dict[tuple[str, str], Record]]:
+                  ) -> tuple[dict[tuple[str, int], Record], dict[tuple[str, str], Channel]]:
     """Versions by (bucket, number) and channels by (bucket, name): one BatchGet (per 100)."""
     wanted = [keys.version(b, n) for b, n in versions_] + [keys.channel(b, c) for b, c in channels]
     found_versions: dict[tuple[str, int], Record] = {}
-    found_channels: dict[tuple[str, str], Record] = {}
+    found_channels: dict[tuple[str, str], Channel] = {}
     for item in table.get_many(wanted) if wanted else []:
         if item[keys.SK].startswith(keys.CHANNELS):
-            found_channels[(item["bucket"], item["name"])] = keys.fields(item)
+            found_channels[(item["bucket"], item["name"])] = Channel.from_item(item)
         else:
             found_versions[(item["bucket"], item["number"])] = keys.fields(item)
     return found_versions, found_channels

@@ -38,17 +38,17 @@ def make_bucket(bucket: str, count: int) -> None:
 def assert_consistent(bucket: str) -> None:
     found = {v.number: v for v in versions.list_versions(bucket, 100, None)[0]}
     for item in channels.channel_items(bucket):
-        name = item["name"]
-        if not item.get("number"):
+        name = item.name
+        if not item.number:
             continue
-        version = found[item["number"]]
-        assert item["version_status"] == version.status, (bucket, name, item["version"], version.status)
+        version = found[item.number]
+        assert item.version_status == version.status, (bucket, name, item.version, version.status)
         assert version.status != "revoked", f"{bucket}: channel {name} holds revoked {version.name}"
         served = serving.serve(bucket, name, "aws", "us-east-1")
         assert served["version"] == version.name
     newest = max((n for n, v in found.items() if v.status != "revoked"), default=None)
-    latest = storage.channels.channel(bucket, channels.LATEST) or {}
-    assert latest.get("number") == newest, (bucket, latest.get("version"), newest)
+    latest = storage.channels.channel(bucket, channels.LATEST)
+    assert (latest.number if latest else None) == newest, (bucket, latest and latest.version, newest)
     if newest is None:
         with pytest.raises(RegistryError):
             serving.serve(bucket, channels.LATEST, "aws", "us-east-1")

@@ -1,21 +1,24 @@
 """The consumer query's rules (`chalicelib.services.serving`), without DynamoDB: which channel a caller
 sees, when a channel serves anything, which artifact answers and what the errors say.
 
-The channel items and builds below have the shape `channels.serving` writes; tests/test_channels.py
+The channel (a storage entity) and builds below have the shape `channels.serving` writes; tests/test_channels.py
 drives the same rules through `GET /buckets/{b}/channels/{c}/artifact`.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
+from chalicelib.domain.enums import VersionStatus
 from chalicelib.errors import BadRequest, Conflict, NotFound
 from chalicelib.services.serving import check_servable, choose, parse_labels, revoked_message, visible
+from chalicelib.storage.entities import Channel
 
-CHANNEL = {"bucket": "web", "name": "prod", "version": "v3", "number": 3, "fingerprint": "run-3",
-           "version_status": "active", "revocation": None, "copy": None}
+CHANNEL = Channel(bucket="web", name="prod", created_at="2026-01-02T00:00:00Z", updated_at="2026-01-02T00:00:00Z",
+                  version="v3", number=3, fingerprint="run-3", version_status=VersionStatus.ACTIVE)
 
 
 def build(build_id: str, *artifacts: tuple[str | None, str], platform: str = "aws",
@@ -49,7 +52,7 @@ def test_a_missing_channel_is_not_found() -> None:
 
 
 def test_a_restricted_channel_does_not_exist_for_who_may_not_see_it() -> None:
-    restricted = {**CHANNEL, "restricted": True}
+    restricted = replace(CHANNEL, restricted=True)
     with pytest.raises(NotFound) as raised:
         visible(restricted, "web", "prod", see_restricted=False)
     assert raised.value.message == "bucket 'web' has no channel 'prod'"
@@ -57,7 +60,7 @@ def test_a_restricted_channel_does_not_exist_for_who_may_not_see_it() -> None:
 
 
 def test_channels_are_visible_unless_the_caller_is_restricted() -> None:
-    restricted = {**CHANNEL, "restricted": True}
+    restricted = replace(CHANNEL, restricted=True)
     assert visible(restricted, "web", "prod") is restricted  # the default is open
     assert visible(CHANNEL, "web", "prod", see_restricted=False) is CHANNEL
 
@@ -66,20 +69,20 @@ def test_channels_are_visible_unless_the_caller_is_restricted() -> None:
 
 def test_an_unassigned_channel_serves_nothing() -> None:
     with pytest.raises(NotFound) as raised:
-        check_servable({**CHANNEL, "version": None}, "web", "prod")
+        check_servable(replace(CHANNEL, version=None), "web", "prod")
     assert raised.value.message == "channel 'prod' of bucket 'web' is not assigned to a version"
 
 
 def test_a_channel_holding_a_revoked_version_is_a_conflict_saying_who_when_and_why() -> None:
     revocation = {"revoked_at": "2026-02-01T00:00:00Z", "revoked_by": "alice", "reason": "CVE-1"}
     with pytest.raises(Conflict) as raised:
-        check_servable({**CHANNEL, "version_status": "revoked", "revocation": revocation}, "web", "prod")
+        check_servable(replace(CHANNEL, version_status=VersionStatus.REVOKED, revocation=revocation), "web", "prod")
     assert raised.value.message == "channel 'prod' holds v3, revoked at 2026-02-01T00:00:00Z by alice: CVE-1"
 
 
 def test_a_revoked_version_without_its_record_still_refuses() -> None:
     with pytest.raises(Conflict) as raised:
-        check_servable({**CHANNEL, "version_status": "revoked", "revocation": None}, "web", "prod")
+        check_servable(replace(CHANNEL, version_status=VersionStatus.REVOKED, revocation=None), "web", "prod")
     assert raised.value.message == "channel 'prod' holds v3, revoked at None by None: None"
 
 

@@ -1,0 +1,356 @@
+"""Entities: one class per item type of the table, what storage returns and takes to write.
+
+DeBrie's single-table pattern: each entity knows its own primary key (`item_key()`, built
+from its fields through keys.py), its index attributes (`index()`) and how it becomes an
+item (`to_item()`: its fields, None ones left out as DynamoDB stores no nulls the registry
+reads, plus key and index) and comes back from one (`from_item()`: attributes it does not
+know, such as key attributes or what an older release wrote, are ignored; absent optional
+fields take their defaults; a field typed with a status enum gets its member).
+
+Stdlib dataclasses, not pydantic: the consumer query reads a Channel and must not load
+pydantic at cold start. Response bodies (domain/models.py) are built from these by the
+services. The key method is `item_key()`, not `key()`: an ingestion has a field `key`
+(the S3 object's key).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import typing
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, ClassVar, Mapping, TypeVar
+
+from . import keys
+from ..domain.enums import AncestryStatus, HistoryCause, IngestionStatus, Role, VersionStatus
+
+Item = dict[str, Any]
+E = TypeVar("E", bound="Entity")
+
+
+@dataclass
+class Entity:
+    """What every entity shares: to_item/from_item over its dataclass fields."""
+
+    def item_key(self) -> keys.Key:
+        raise NotImplementedError
+
+    def index(self) -> keys.Key:
+        """Index attributes written with the item (none by default)."""
+        return {}
+
+    def attributes(self) -> Item:
+        """Its fields as item attributes, None ones left out (shallow: nested values shared)."""
+        return {f.name: v for f in dataclasses.fields(self) if (v := getattr(self, f.name)) is not None}
+
+    def to_item(self) -> Item:
+        return {**self.attributes(), **self.item_key(), **self.index()}
+
+    @classmethod
+    def from_item(cls: type[E], item: Mapping[str, Any]) -> E:
+        enums = _enum_fields(cls)  # type: ignore[arg-type]  # a class is hashable
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: (enums[k](v) if k in enums and v is not None else v) for k, v in item.items() if k in known}
+        return cls(**values)
+
+
+@functools.cache
+def _enum_fields(cls: type) -> dict[str, type[StrEnum]]:
+    """The fields of `cls` typed with a StrEnum (optional or not): converted by from_item."""
+    found: dict[str, type[StrEnum]] = {}
+    for name, hint in typing.get_type_hints(cls).items():
+        for candidate in (hint, *typing.get_args(hint)):
+            if isinstance(candidate, type) and issubclass(candidate, StrEnum):
+                found[name] = candidate
+    return found
+
+
+# ---- credentials, ingestions, the audit trail --------------------------------------------
+
+@dataclass
+class Token(Entity):
+    """An API token: its secret only as a hash."""
+
+    id: str
+    name: str
+    role: Role
+    hash: str
+    created_at: str
+    created_by: str | None = None
+    expires_at: str | None = None
+    last_used_at: str | None = None
+
+    def item_key(self) -> keys.Key:
+        return keys.token(self.id)
+
+    def index(self) -> keys.Key:
+        return keys.token_index(self.created_at, self.id)
+
+
+@dataclass
+class Ingestion(Entity):
+    """The record of one S3 object's ingestion (`versions`: what it recorded, as the
+    response's IngestedVersion objects)."""
+
+    id: str
+    s3_bucket: str
+    key: str
+    etag: str
+    status: IngestionStatus
+    received_at: str
+    reasons: list[str] = field(default_factory=list)
+    versions: list[dict[str, Any]] = field(default_factory=list)
+
+    def item_key(self) -> keys.Key:
+        return keys.ingestion(self.id)
+
+    def index(self) -> keys.Key:
+        return keys.ingestion_index(self.status, self.received_at, self.id)
+
+
+@dataclass
+class Event(Entity):
+    """One audit event; `bucket` None for a registry-wide one."""
+
+    id: str
+    time: str
+    actor: str
+    action: str
+    target: str
+    bucket: str | None = None
+    before: Any = None
+    after: Any = None
+    detail: dict[str, Any] | None = None
+
+    def item_key(self) -> keys.Key:
+        return keys.event(self.bucket, self.time, self.id)
+
+
+# ---- the sweep's items ---------------------------------------------------------------------
+
+@dataclass
+class Marker(Entity):
+    """A change the sweep is to look at (markers.py): `kind` says which, the other fields
+    what changed (a version's `number`; a channel and the numbers it moved between; a
+    cascade's `mode`)."""
+
+    id: str
+    kind: str
+    bucket: str
+    at: str
+    number: int | None = None
+    channel: str | None = None
+    from_number: int | None = None
+    to_number: int | None = None
+    mode: str | None = None
+
+    def item_key(self) -> keys.Key:
+        return keys.marker(self.at, self.id)
+
+
+@dataclass
+class Flag(Entity):
+    """A flagged version (outdated, parent revoked, undetermined). `findings` None: written
+    before findings were stored, with `messages` (sentences) instead."""
+
+    bucket: str
+    number: int
+    version: str
+    ancestry_status: AncestryStatus
+    flagged_at: str
+    findings: list[dict[str, Any]] | None = None
+    messages: list[str] | None = None
+
+    def item_key(self) -> keys.Key:
+        return keys.flagged(self.bucket, self.number)
+
+
+@dataclass
+class UnresolvedHint(Entity):
+    """A version with parent hints that matched nothing yet (the sweep retries them)."""
+
+    bucket: str
+    number: int
+
+    def item_key(self) -> keys.Key:
+        return keys.unresolved(self.bucket, self.number)
+
+
+@dataclass
+class ChildEdge(Entity):
+    """Version `child_number` of `child_bucket` is built on the parent version."""
+
+    parent_bucket: str
+    parent_number: int
+    child_bucket: str
+    child_number: int
+
+    def item_key(self) -> keys.Key:
+        return keys.child(self.parent_bucket, self.parent_number, self.child_bucket, self.child_number)
+
+
+@dataclass
+class Counts(Entity):
+    """The report's counts: flagged versions by ancestry status, versions with unresolved
+    hints; `rev` goes up with every difference, `recounted_at` once the sweep counted."""
+
+    COUNTED: ClassVar[tuple[str, ...]] = (AncestryStatus.OUT_OF_DATE, AncestryStatus.PARENT_REVOKED,
+                                          AncestryStatus.UNDETERMINED, "unresolved_parents")
+
+    out_of_date: int = 0
+    parent_revoked: int = 0
+    undetermined: int = 0
+    unresolved_parents: int = 0
+    rev: int | None = None
+    recounted_at: str | None = None
+
+    def item_key(self) -> keys.Key:
+        return keys.counts()
+
+    def counted(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in self.COUNTED}
+
+
+@dataclass
+class Report(Entity):
+    """The last sweep's report (a report of an older release may lack lists: they read as
+    empty). Its lists hold the response's objects as plain values."""
+
+    started_at: str
+    finished_at: str
+    revocations_applied: list[str] = field(default_factory=list)
+    cascades: list[dict[str, Any]] = field(default_factory=list)
+    ancestry_changes: list[dict[str, Any]] = field(default_factory=list)
+    parents_resolved: list[dict[str, Any]] = field(default_factory=list)
+    channels_repaired: list[dict[str, Any]] = field(default_factory=list)
+    channels_serving_revoked: list[dict[str, Any]] = field(default_factory=list)
+    channels_serving_revoked_truncated: bool = False
+    upcoming_revocations: list[dict[str, Any]] = field(default_factory=list)
+    upcoming_revocations_truncated: bool = False
+    markers_processed: int = 0
+    more_pending: bool = False
+
+    def item_key(self) -> keys.Key:
+        return keys.report()
+
+
+# ---- buckets -----------------------------------------------------------------------------
+
+@dataclass
+class Bucket(Entity):
+    """A bucket with its summary (version count, latest version, last number taken) and its
+    aggregates: `status_counts` (versions by status or ancestry flag) and `channels` (each
+    channel's version, its status and whether it is restricted), both None for a bucket
+    from before they were kept (no `aggregated_since`).
+
+    Stored flat, one attribute per aggregate (`versions_<status>`, `channel_<name>`,
+    `restricted_<name>`), so that each transaction ADDs or SETs just its own part."""
+
+    COUNT: ClassVar[str] = "versions_"
+    CHANNEL: ClassVar[str] = "channel_"
+    RESTRICTED: ClassVar[str] = "restricted_"
+
+    bucket: str
+    created_at: str
+    updated_at: str
+    description: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    manifest_prefixes: list[str] = field(default_factory=list)
+    version_count: int = 0
+    latest_version: str | None = None
+    last_number: int | None = None
+    aggregated_since: str | None = None
+    status_counts: dict[str, int] | None = None
+    channels: list[dict[str, Any]] | None = None
+
+    def item_key(self) -> keys.Key:
+        return keys.bucket(self.bucket)
+
+    def index(self) -> keys.Key:
+        return keys.bucket_index(self.bucket)
+
+    def attributes(self) -> Item:
+        flat = {k: v for k, v in super().attributes().items() if k not in ("status_counts", "channels")}
+        for status, count in (self.status_counts or {}).items():
+            flat[self.COUNT + status] = count
+        for channel in self.channels or []:
+            flat[self.CHANNEL + channel["name"]] = {k: v for k, v in channel.items() if k not in ("name", "restricted")}
+            flat[self.RESTRICTED + channel["name"]] = bool(channel.get("restricted"))
+        return flat
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> Bucket:
+        bucket = super().from_item(item)
+        if bucket.aggregated_since is not None:
+            bucket.status_counts = {k[len(cls.COUNT):]: v for k, v in item.items() if k.startswith(cls.COUNT) and v}
+            bucket.channels = sorted(({"name": k[len(cls.CHANNEL):], **v,
+                                       "restricted": bool(item.get(cls.RESTRICTED + k[len(cls.CHANNEL):]))}
+                                      for k, v in item.items() if k.startswith(cls.CHANNEL)),
+                                     key=lambda c: c["name"])
+        return bucket
+
+    def last_taken(self) -> int:
+        """The last version number taken (a bucket from before `last_number` was kept: its count)."""
+        return self.last_number if self.last_number is not None else self.version_count
+
+
+# ---- channels ----------------------------------------------------------------------------
+
+@dataclass
+class Channel(Entity):
+    """A channel, carrying its copy of the version it holds (what the consumer query needs:
+    `version`, `number`, `fingerprint`, `version_status`, `revocation`, and the builds
+    inline or, for a version too large for one item, the `copy` pages' generation and
+    count); those are None while it is unassigned. Indexed as serving a revoked version
+    while its copy says so."""
+
+    bucket: str
+    name: str
+    created_at: str
+    updated_at: str
+    description: str = ""
+    restricted: bool = False
+    managed: bool = False
+    created_by: str | None = None
+    updated_by: str | None = None
+    version: str | None = None
+    number: int | None = None
+    fingerprint: str | None = None
+    version_status: VersionStatus | None = None
+    revocation: dict[str, Any] | None = None
+    builds: list[dict[str, Any]] | None = None
+    copy: dict[str, Any] | None = None
+
+    def item_key(self) -> keys.Key:
+        return keys.channel(self.bucket, self.name)
+
+    def index(self) -> keys.Key:
+        return keys.revoked_channel_index(self.bucket, self.name) if self.version_status == VersionStatus.REVOKED \
+            else {}
+
+
+@dataclass
+class HistoryEntry(Entity):
+    """One move of a channel. Its bucket and id are only in its key (older entries were
+    written that way): from_item reads them from there, to_item writes them only there."""
+
+    bucket: str
+    id: str
+    channel: str
+    at: str
+    author: str
+    cause: HistoryCause
+    from_version: str | None = None
+    to_version: str | None = None
+
+    def item_key(self) -> keys.Key:
+        return keys.history(self.bucket, self.channel, self.at, self.id)
+
+    def attributes(self) -> Item:
+        return {k: v for k, v in super().attributes().items() if k not in ("bucket", "id")}
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> HistoryEntry:
+        bucket, entry_id = keys.history_ids(item)
+        return super().from_item({**item, "bucket": bucket, "id": entry_id})
