@@ -13,7 +13,10 @@ A rule that must look further only on demand (the newest active version: one con
 read per candidate, stopping at the first good one) takes the reads as an iterable or a
 function, so the service's reads stay as few as before.
 
-Entities are the items as stored (mappings); a rule reads only the fields it names.
+Entities arrive as mappings of their attributes (`Entity.attributes()`, handed over by the
+services): the rules read versions, channels, parent links, hints and findings alike, the
+last three being plain stored values, so one vocabulary keeps them simple; a rule reads
+only the fields it names.
 """
 
 from __future__ import annotations
@@ -48,10 +51,10 @@ def number_of(name: str) -> int:
 # ---- where channels go when their version is revoked or deleted ----------------------------
 
 class HoldsVersion(Protocol):
-    """What a service loads for a candidate version: at least the version item."""
+    """What a service loads for a candidate version: at least the version's status."""
 
     @property
-    def version(self) -> Mapping[str, Any]: ...
+    def status(self) -> str | None: ...
 
 
 Loaded = TypeVar("Loaded", bound=HoldsVersion)
@@ -97,7 +100,7 @@ def newest_active(index: Iterable[Item], excluding: AbstractSet[int],
             continue
         if item.get("status") != REVOKED:
             loaded = load(item["number"])
-            if loaded.version.get("status") not in (REVOKED, RUNNING):
+            if loaded.status not in (REVOKED, RUNNING):
                 return loaded, skipped
         skipped.append(item["number"])
     return None, skipped

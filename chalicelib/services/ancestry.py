@@ -25,6 +25,7 @@ was spared). A version's status is its worst link. Each link's finding is stored
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 from datetime import datetime
 from typing import Any
@@ -33,7 +34,7 @@ from . import audit, findings, markers, versions
 from ..runtime import clock
 from ..domain import rules
 from .. import storage
-from ..storage.entities import ChildEdge, Flag, UnresolvedHint
+from ..storage.entities import ChildEdge, Flag, UnresolvedHint, Version
 from .channels import LATEST
 from ..runtime.clock import now_iso
 from ..domain.enums import AncestryStatus, RevocationType, VersionStatus
@@ -131,14 +132,13 @@ def _by_artifact(external_id: str) -> dict[str, Any] | None:
     matches = storage.versions.artifact_entries(external_id)
     if not matches:
         return None
-    newest = max(matches, key=lambda m: (m["created_at"], m["number"]))
-    item = storage.versions.version(newest["bucket"], newest["number"])
+    newest = max(matches, key=lambda m: (m.created_at, m.number))
+    item = storage.versions.version(newest.bucket, newest.number)
     return _version_link(item, None, "source_artifact") if item else None
 
 
-def _version_link(item: dict[str, Any], channel: str | None, found_by: str) -> dict[str, Any]:
-    return _link(item["bucket"], item["number"], item["name"], item["fingerprint"], channel, found_by,
-                 item["status"], item.get("revocation"))
+def _version_link(item: Version, channel: str | None, found_by: str) -> dict[str, Any]:
+    return _link(item.bucket, item.number, item.name, item.fingerprint, channel, found_by, item.status, item.revocation)
 
 
 def _link(bucket: str, number: int, name: str, fingerprint: str, channel: str | None, found_by: str,
@@ -160,40 +160,40 @@ def edge_actions(child_bucket: str, child_number: int, parents: list[dict[str, A
 # ---- link status ------------------------------------------------------------------------
 
 def evaluate(parents: list[dict[str, Any]], unresolved: list[dict[str, Any]] | None = None,
-             revoked: bool = False) -> tuple[str | None, list[dict[str, Any]]]:
+             revoked: bool = False) -> tuple[AncestryStatus | None, list[dict[str, Any]]]:
     """(overall status, links with `status` and `finding`), one BatchGet for every parent,
     channel and `latest` involved. No parents and no hints: (None, []). `revoked`: the
     version itself is revoked, so a revoked parent did not spare it. A parent's own stored
     status counts too: an outdated parent makes this link outdated."""
     found_versions, found_channels = storage.versions.with_channels(
         [(p["bucket"], p["number"]) for p in parents], [(p["bucket"], p["channel"] or LATEST) for p in parents])
-    # rules.py reads entities as mappings: a channel's attributes.
+    # rules.py reads entities as mappings: their attributes.
     held = {ref: channel.attributes() for ref, channel in found_channels.items()}
-    return rules.judge_links([(p, found_versions.get((p["bucket"], p["number"])),
-                               held.get((p["bucket"], p["channel"] or LATEST)))
+    read = {ref: version.attributes() for ref, version in found_versions.items()}
+    return rules.judge_links([(p, read.get((p["bucket"], p["number"])), held.get((p["bucket"], p["channel"] or LATEST)))
                               for p in parents], unresolved or [], revoked)
 
 
-def status_actions(version: dict[str, Any], status: str | None, found: list[Finding],
+def status_actions(version: Version, status: str | None, found: list[Finding],
                    also: dict[str, Any] | None = None, remove: tuple[str, ...] = ()) -> list[Action]:
     """Store a version's ancestry status and findings (and `also` more fields), with the
     flagged list and the counts in step (tally_actions)."""
     sets = {"ancestry_checked_at": now_iso(), **({"ancestry_status": status, "ancestry_findings": found}
                                                  if status else {}), **(also or {})}
     removes = (() if status else ("ancestry_status", "ancestry_findings")) + ("ancestry_messages",) + remove
-    after = {**{k: v for k, v in version.items() if k not in removes}, **sets}
+    after = dataclasses.replace(version, **{**dict.fromkeys(removes), **sets})
     return [storage.versions.set_fields(version, sets, removes), *tally_actions(version, after)]
 
 
-def flagged_as(version: dict[str, Any] | None) -> str | None:
+def flagged_as(version: Version | None) -> str | None:
     """The status a version is listed under on the flagged list (the report), or None: only
     versions still in use whose ancestry needs attention, never revoked ones."""
-    if version and rules.flagged(version, version.get("ancestry_status")):
-        return str(version["ancestry_status"])
+    if version and rules.flagged(version.attributes(), version.ancestry_status):
+        return str(version.ancestry_status)
     return None
 
 
-def tally(before: dict[str, Any] | None, after: dict[str, Any] | None) -> tuple[dict[str, int], dict[str, int]]:
+def tally(before: Version | None, after: Version | None) -> tuple[dict[str, int], dict[str, int]]:
     """What a version's change from `before` to `after` (None: it does not exist) adds to
     the report's counts (flagged by status, `unresolved_parents`) and to its bucket's counts
     (versions by status, and flagged by status). Zero differences are left out.
@@ -214,29 +214,28 @@ def tally(before: dict[str, Any] | None, after: dict[str, Any] | None) -> tuple[
         if version is None:
             continue
         flag = flagged_as(version)
-        for counts, key in ((registry, flag), (bucket, flag), (bucket, version["status"]),
-                            (registry, "unresolved_parents" if version.get("unresolved") else None)):
+        for counts, key in ((registry, flag), (bucket, flag), (bucket, version.status),
+                            (registry, "unresolved_parents" if version.unresolved else None)):
             if key:
                 counts[key] = counts.get(key, 0) + sign
     return ({k: v for k, v in registry.items() if v}, {k: v for k, v in bucket.items() if v})
 
 
-def tally_actions(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[Action]:
+def tally_actions(before: Version | None, after: Version | None) -> list[Action]:
     """The flag and unresolved-hint items of a version changing from `before` to `after`
     (None: it does not exist), and the counts' differences (tally). Only for a transaction
     that writes the version as read (see tally)."""
     version = after or before
     assert version is not None
-    bucket, number = version["bucket"], version["number"]
+    bucket, number = version.bucket, version.number
     actions: list[Action] = []
-    if flagged_as(after):
-        assert after is not None
-        actions.append(storage.sweep.flag(Flag(bucket=bucket, number=number, version=after["name"],
-                                               ancestry_status=after["ancestry_status"],
-                                               findings=after.get("ancestry_findings") or [], flagged_at=now_iso())))
+    if after and after.ancestry_status and flagged_as(after):
+        actions.append(storage.sweep.flag(Flag(bucket=bucket, number=number, version=after.name,
+                                               ancestry_status=after.ancestry_status,
+                                               findings=after.ancestry_findings or [], flagged_at=now_iso())))
     elif flagged_as(before):
         actions.append(storage.sweep.unflag(bucket, number))
-    hinted = [bool(v and v.get("unresolved")) for v in (before, after)]
+    hinted = [bool(v and v.unresolved) for v in (before, after)]
     if hinted == [False, True]:
         actions.append(storage.sweep.put_unresolved(UnresolvedHint(bucket, number)))
     elif hinted == [True, False]:
@@ -259,30 +258,31 @@ def inherited_status(revocation: dict[str, Any]) -> dict[str, Any]:
     return {"ancestry_status": AncestryStatus.PARENT_REVOKED, "ancestry_findings": found, "ancestry_checked_at": now_iso()}
 
 
-def restored(before: dict[str, Any]) -> dict[str, Any]:
+def restored(before: Version) -> dict[str, Any]:
     """A revoked version back in use: its ancestry is checked again now (what was stored dates
     from before, or says an ancestor was revoked). Returns the fields to set in the
     restoring update (none when there is nothing to check)."""
-    if before["status"] != VersionStatus.REVOKED or not (before.get("parents") or before.get("unresolved")):
+    if before.status != VersionStatus.REVOKED or not (before.parents or before.unresolved):
         return {}
-    status, links = evaluate(before.get("parents") or [], before.get("unresolved") or [])
+    status, links = evaluate(before.parents or [], before.unresolved or [])
     return {"ancestry_status": status, "ancestry_findings": attention(links), "ancestry_checked_at": now_iso()}
 
 
-def stale_ancestry(items: list[dict[str, Any]]) -> dict[Ref, Finding]:
+def stale_ancestry(items: list[Version]) -> dict[Ref, Finding]:
     """For versions whose own stored status is fine: the nearest ancestor that is revoked or
     stored as outdated / parent-revoked, as the finding the sweep will store on them once it
     has worked its way down (the compliance check does not wait for it). One BatchGet per
     level walked up, at most MAX_WALK levels."""
     found: dict[Ref, Finding] = {}
-    seen: dict[Ref, set[Ref]] = {(v["bucket"], v["number"]): set() for v in items}
+    seen: dict[Ref, set[Ref]] = {v.ref(): set() for v in items}
     # (the version asking, the ancestors walked so far, the parent link to follow next)
     frontier: list[tuple[Ref, list[dict[str, Any]], dict[str, Any]]] = [
-        ((v["bucket"], v["number"]), [], p) for v in items for p in v.get("parents") or []]
+        (v.ref(), [], p) for v in items for p in v.parents or []]
     for _ in range(rules.MAX_WALK):
         if not frontier:
             break
-        fetched = {(i["bucket"], i["number"]): i for i in storage.versions.versions(
+        # rules.py reads entities as mappings: their attributes.
+        fetched = {v.ref(): v.attributes() for v in storage.versions.versions(
             [(p["bucket"], p["number"]) for _, _, p in frontier])}
         upper = []
         for origin, path, link in frontier:
@@ -308,29 +308,26 @@ def child_refs(bucket: str, number: int) -> list[tuple[str, int]]:
 
 
 def _summaries(refs: list[tuple[str, int]]) -> list[dict[str, Any]]:
-    items = storage.versions.versions(refs)
-    by_ref = {(i["bucket"], i["number"]): i for i in items}
+    by_ref = {v.ref(): v for v in storage.versions.versions(refs)}
     return [_summary(by_ref[r]) for r in refs if r in by_ref]
 
 
-def _summary(item: dict[str, Any]) -> dict[str, Any]:
-    return {"bucket": item["bucket"], "version": item["name"], "fingerprint": item["fingerprint"],
-            "status": item["status"], "ancestry_status": item.get("ancestry_status"),
-            "revocation": item.get("revocation")}
+def _summary(version: Version) -> dict[str, Any]:
+    return {"bucket": version.bucket, "version": version.name, "fingerprint": version.fingerprint,
+            "status": version.status, "ancestry_status": version.ancestry_status, "revocation": version.revocation}
 
 
 def ancestry(bucket: str, ref: str, see_restricted: bool = True) -> Ancestry:
     """Parents with their live status and the direct children of a version (for a viewer,
     without the restricted channels its links name)."""
     version, _ = versions.load(bucket, ref)
-    status, links = evaluate(version.get("parents", []), version.get("unresolved", []),
-                             version["status"] == VersionStatus.REVOKED)
+    status, links = evaluate(version.parents or [], version.unresolved or [], version.status == VersionStatus.REVOKED)
     shown = findings.visibility(findings.channels_in([*links, *(link["finding"] for link in links)]), see_restricted)
     return Ancestry.model_validate({
-        "bucket": bucket, "version": version["name"], "fingerprint": version["fingerprint"],
-        "status": version["status"], "ancestry_status": status,
+        "bucket": bucket, "version": version.name, "fingerprint": version.fingerprint,
+        "status": version.status, "ancestry_status": status,
         "parents": [findings.link({k: v for k, v in link.items() if k != "number"}, shown) for link in links],
-        "children": _summaries(child_refs(bucket, version["number"]))})
+        "children": _summaries(child_refs(bucket, version.number))})
 
 
 # A page of the descendant tree does a bounded amount of work: at most PAGE_QUERIES Queries
@@ -362,9 +359,9 @@ def descendants(bucket: str, ref: str, max_depth: int, token: str | None = None)
     root = storage.versions.version(bucket, versions.resolve_number(bucket, ref))
     if not root:
         raise NotFound(f"bucket {bucket!r} has no version {ref!r}")
-    origin = (bucket, root["number"])
+    origin = root.ref()
     frontier, cursor, hidden = (_walk_from(storage.sweep.walk_state(token, *origin, max_depth)) if token
-                                else (deque([(bucket, root["number"], 0)]), None, False))
+                                else (deque([(bucket, root.number, 0)]), None, False))
     top: dict[str, Any] = {**_summary(root), "children": []}
     nodes: dict[Ref, dict[str, Any]] = {origin: top}
     continued: dict[Ref, list[dict[str, Any]]] = {}
@@ -387,7 +384,7 @@ def descendants(bucket: str, ref: str, max_depth: int, token: str | None = None)
             seen.update(refs)
             if cursor is None:
                 frontier.popleft()
-        read = {(i["bucket"], i["number"]): i for i in storage.versions.versions([r for _, r in found])}
+        read = {v.ref(): v for v in storage.versions.versions([r for _, r in found])}
         for parent, child in found:
             if child not in read:
                 continue  # deleted since its edge was read
@@ -427,12 +424,12 @@ def retry_unresolved(bucket: str, number: int) -> list[dict[str, Any]]:
 
 def _retry_unresolved(bucket: str, number: int) -> list[dict[str, Any]]:
     version = storage.versions.version(bucket, number)
-    if not version or not version.get("unresolved"):
+    if not version or not version.unresolved:
         storage.sweep.resolved_orphan(bucket, number)
         return []
-    parents = list(version.get("parents") or [])
+    parents = list(version.parents or [])
     still, found = [], []
-    for hint in version["unresolved"]:
+    for hint in version.unresolved:
         if hint.get("source_artifact"):
             link = _by_artifact(hint["source_artifact"])
         else:
@@ -450,15 +447,15 @@ def _retry_unresolved(bucket: str, number: int) -> list[dict[str, Any]]:
     also = {"parents": parents, **({"unresolved": still} if still else {})}
     actions = [*status_actions(version, status, found_now, also=also, remove=() if still else ("unresolved",)),
                *edge_actions(bucket, number, found),
-               audit.event_action(bucket, "version.parents_resolved", version["name"], "sweep",
+               audit.event_action(bucket, "version.parents_resolved", version.name, "sweep",
                                   after=[f"{p['bucket']}/{p['version']}" for p in found])]
-    if (status, found_now) != (version.get("ancestry_status"), version.get("ancestry_findings")):
+    if (status, found_now) != (version.ancestry_status, version.ancestry_findings):
         actions.append(markers.marker_action(markers.VERSION_STATUS, bucket, number=number))
     audit.commit(actions)
     return stored_links(found)
 
 
-def recheck(bucket: str, number: int) -> tuple[dict[str, Any], str | None, str | None, list[Finding]] | None:
+def recheck(bucket: str, number: int) -> tuple[Version, str | None, str | None, list[Finding]] | None:
     """Re-evaluate one version's links; when its status or findings changed, store them and
     return (version, old status, new status, findings).
 
@@ -469,20 +466,20 @@ def recheck(bucket: str, number: int) -> tuple[dict[str, Any], str | None, str |
     return retrying(lambda: _recheck(bucket, number), what=f"re-checking {bucket}/v{number}")
 
 
-def _recheck(bucket: str, number: int) -> tuple[dict[str, Any], str | None, str | None, list[Finding]] | None:
+def _recheck(bucket: str, number: int) -> tuple[Version, str | None, str | None, list[Finding]] | None:
     version = storage.versions.version(bucket, number)
-    if not version or version["status"] == VersionStatus.REVOKED or not (version.get("parents") or version.get("unresolved")):
+    if not version or version.status == VersionStatus.REVOKED or not (version.parents or version.unresolved):
         return None  # a revoked version is out of use: its stored ancestry is left as it was
-    status, links = evaluate(version.get("parents", []), version.get("unresolved", []))
+    status, links = evaluate(version.parents or [], version.unresolved or [])
     found = attention(links)
-    old = version.get("ancestry_status")
-    if (status, found) == (old, version.get("ancestry_findings")):
+    old = version.ancestry_status
+    if (status, found) == (old, version.ancestry_findings):
         return None
     actions = status_actions(version, status, found) + [
         markers.marker_action(markers.VERSION_STATUS, bucket, number=number)]
     if status != old:
         actions.append(audit.event_action(
-            bucket, _STATUS_EVENTS.get(status or AncestryStatus.UP_TO_DATE, "descendant.up_to_date"), version["name"],
+            bucket, _STATUS_EVENTS.get(status or AncestryStatus.UP_TO_DATE, "descendant.up_to_date"), version.name,
             "sweep",
             before=old, after=status, messages=findings.messages(found),
             viewer_messages=findings.messages(found, findings.nothing)))

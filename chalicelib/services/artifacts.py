@@ -25,7 +25,7 @@ from ..errors import BadRequest, NotFound
 from ..domain.models import ArtifactLookup, ComplianceCheck
 
 
-def _matches(external_id: str) -> list[dict[str, Any]]:
+def _matches(external_id: str) -> list[entities.ArtifactEntry]:
     if len(external_id.encode()) > plans.MAX_ID_BYTES:  # cannot be a key: nothing to find, nothing to ask
         return []
     return storage.versions.artifact_entries(external_id)
@@ -38,16 +38,15 @@ def lookup(external_id: str, see_restricted: bool = True) -> ArtifactLookup:
         raise NotFound(f"no artifact {external_id!r} in the registry")
     versions = _versions(matches)
     shown = findings.visibility(findings.channels_in(
-        f for v in versions.values() for f in v.get("ancestry_findings") or []), see_restricted)
+        f for v in versions.values() for f in v.ancestry_findings or []), see_restricted)
     found = []
-    for m in sorted(matches, key=lambda m: (m["created_at"], m["number"]), reverse=True):
-        version = versions.get((m["bucket"], m["number"]))
+    for m in sorted(matches, key=lambda m: (m.created_at, m.number), reverse=True):
+        version = versions.get((m.bucket, m.number))
         if version:
-            found.append({"bucket": m["bucket"], "version": version["name"], "fingerprint": version["fingerprint"],
-                          "build_id": m["build_id"], "platform": m["platform"], "status": version["status"],
-                          "ancestry_status": version.get("ancestry_status"),
-                          "ancestry_messages": findings.stored_messages(version, shown),
-                          "revocation": version.get("revocation")})
+            found.append({"bucket": m.bucket, "version": version.name, "fingerprint": version.fingerprint,
+                          "build_id": m.build_id, "platform": m.platform, "status": version.status,
+                          "ancestry_status": version.ancestry_status,
+                          "ancestry_messages": _messages(version, shown), "revocation": version.revocation})
     if not found:
         raise NotFound(f"no artifact {external_id!r} in the registry")
     return ArtifactLookup.model_validate({"external_id": external_id, **found[0], "matches": found})
@@ -67,14 +66,14 @@ def check(ids: list[str], see_restricted: bool = True) -> ComplianceCheck:
     the versions and buckets, one per ancestry level walked up (only for versions otherwise
     `ok`), and for a viewer one of the channels its messages would name."""
     matches = {i: _matches(i) for i in ids}
-    newest = {i: max(m, key=lambda x: (x["created_at"], x["number"])) for i, m in matches.items() if m}
-    refs = [(m["bucket"], m["number"]) for m in newest.values()]
+    newest = {i: max(m, key=lambda x: (x.created_at, x.number)) for i, m in matches.items() if m}
+    refs = [(m.bucket, m.number) for m in newest.values()]
     versions, buckets = storage.versions.with_buckets(refs)
-    current = [v for v in versions.values() if v["status"] != VersionStatus.REVOKED and not _newer(v, buckets)
-               and v.get("ancestry_status") not in ancestry.STALE_STATUSES]
+    current = [v for v in versions.values() if v.status != VersionStatus.REVOKED and not _newer(v, buckets)
+               and v.ancestry_status not in ancestry.STALE_STATUSES]
     inherited = ancestry.stale_ancestry(current)
     named = findings.channels_in([*inherited.values(),
-                                  *(f for v in versions.values() for f in v.get("ancestry_findings") or [])])
+                                  *(f for v in versions.values() for f in v.ancestry_findings or [])])
     shown = findings.visibility(named | {(b, LATEST) for b in buckets}, see_restricted)
     results = [_verdict(i, newest.get(i), versions, buckets, inherited, shown) for i in ids]
     counts = {v: sum(r["verdict"] == v for r in results) for v in Verdict}
@@ -82,38 +81,42 @@ def check(ids: list[str], see_restricted: bool = True) -> ComplianceCheck:
                                            "results": results})
 
 
-def _newer(version: dict[str, Any], buckets: dict[str, entities.Bucket]) -> str | None:
+def _messages(version: entities.Version, shown: findings.Shown) -> list[str]:
+    return findings.stored_messages(version.ancestry_findings, version.ancestry_messages, shown)
+
+
+def _newer(version: entities.Version, buckets: dict[str, entities.Bucket]) -> str | None:
     """The bucket's latest version when it is newer than this one."""
-    bucket = buckets.get(version["bucket"])
+    bucket = buckets.get(version.bucket)
     latest = bucket.latest_version if bucket else None
-    return latest if latest and int(latest[1:]) > version["number"] else None
+    return latest if latest and int(latest[1:]) > version.number else None
 
 
-def _verdict(external_id: str, match: dict[str, Any] | None, versions: dict, buckets: dict,
+def _verdict(external_id: str, match: entities.ArtifactEntry | None,
+             versions: dict[tuple[str, int], entities.Version], buckets: dict[str, entities.Bucket],
              inherited: dict[tuple[str, int], findings.Finding], shown: findings.Shown) -> dict[str, Any]:
-    version = versions.get((match["bucket"], match["number"])) if match else None
+    version = versions.get((match.bucket, match.number)) if match else None
     if not version:
         return {"artifact": external_id, "verdict": Verdict.UNKNOWN, "message": "the registry has no record of it"}
-    where = {"artifact": external_id, "bucket": version["bucket"], "version": version["name"]}
-    bucket, name = version["bucket"], version["name"]
-    if version["status"] == VersionStatus.REVOKED:
-        reason = (version.get("revocation") or {}).get("reason")
+    bucket, name = version.bucket, version.name
+    where = {"artifact": external_id, "bucket": bucket, "version": name}
+    if version.status == VersionStatus.REVOKED:
+        reason = (version.revocation or {}).get("reason")
         return {**where, "verdict": Verdict.REVOKED, "message": f"{bucket} {name} is revoked: {reason}"}
     latest = _newer(version, buckets)
     if latest:
         newer = f"a newer version, {latest}; this is {name}" if shown(bucket, LATEST) \
             else f"a newer version than {name}"
         return {**where, "verdict": Verdict.OUT_OF_DATE, "message": f"{bucket} has {newer}"}
-    if version.get("ancestry_status") in ancestry.STALE_STATUSES:
+    if version.ancestry_status in ancestry.STALE_STATUSES:
         return {**where, "verdict": Verdict.OUT_OF_DATE,
-                "message": "; ".join(findings.stored_messages(version, shown))
-                or f"its ancestry is {version['ancestry_status'].replace('_', ' ')}"}
-    walked = inherited.get((bucket, version["number"]))
+                "message": "; ".join(_messages(version, shown))
+                or f"its ancestry is {version.ancestry_status.replace('_', ' ')}"}
+    walked = inherited.get((bucket, version.number))
     if walked:
         return {**where, "verdict": Verdict.OUT_OF_DATE, "message": findings.sentence(walked, shown)}
     return {**where, "verdict": Verdict.OK, "message": f"{bucket} {name} is current"}
 
 
-def _versions(matches: list[dict[str, Any]]) -> dict[tuple[str, int], dict[str, Any]]:
-    items = storage.versions.versions([(m["bucket"], m["number"]) for m in matches])
-    return {(i["bucket"], i["number"]): i for i in items}
+def _versions(matches: list[entities.ArtifactEntry]) -> dict[tuple[str, int], entities.Version]:
+    return {v.ref(): v for v in storage.versions.versions([(m.bucket, m.number) for m in matches])}

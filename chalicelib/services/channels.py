@@ -40,24 +40,29 @@ INLINE_COPY_BYTES = 300_000  # a serving copy larger than this goes to pages (co
 
 @dataclass
 class Target:
-    """A version a channel points at: its item and its build items."""
+    """A version a channel points at, and its builds."""
 
-    version: dict[str, Any]
-    builds: list[dict[str, Any]]
+    version: entities.Version
+    builds: list[entities.Build]
 
     @property
     def number(self) -> int:
-        return int(self.version["number"])
+        return self.version.number
+
+    @property
+    def status(self) -> VersionStatus:
+        """The version's status (what rules.newest_active judges)."""
+        return self.version.status
 
 
-def served_builds(builds: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def served_builds(builds: list[entities.Build]) -> list[dict[str, Any]]:
     """What the consumer query needs of each build: one entry per build with its artifacts
     nested (labels are not repeated per region)."""
-    return [{"build_id": b["id"], "component_type": b["component_type"], "platform": b["platform"],
-             "labels": b.get("labels", {}), "build_time": b.get("build_time"), "created_at": b["created_at"],
+    return [{"build_id": b.id, "component_type": b.component_type, "platform": b.platform,
+             "labels": b.labels, "build_time": b.build_time, "created_at": b.created_at,
              # A build's files only where it has some: cloud builds' copies stay as small as before.
-             **({"files": b["files"], "file_count": b["file_count"]} if b.get("file_count") else {}),
-             "artifacts": [{"region": a.get("region"), "external_id": a["external_id"]} for a in b.get("artifacts", [])]}
+             **({"files": b.files, "file_count": b.file_count} if b.file_count else {}),
+             "artifacts": [{"region": a.get("region"), "external_id": a["external_id"]} for a in b.artifacts]}
             for b in builds]
 
 
@@ -68,12 +73,12 @@ def serving(target: Target | None) -> dict[str, Any]:
     if target is None:
         return dict.fromkeys(_SERVING_FIELDS)
     v = target.version
-    revocation = {k: val for k, val in (v.get("revocation") or {}).items() if k != "cascade_pending"} or None
-    paged = v.get("copy_pages")
-    return {"version": v["name"], "number": v["number"], "fingerprint": v["fingerprint"],
-            "version_status": v.get("status", VersionStatus.ACTIVE), "revocation": revocation,
+    revocation = {k: val for k, val in (v.revocation or {}).items() if k != "cascade_pending"} or None
+    paged = v.copy_pages
+    return {"version": v.name, "number": v.number, "fingerprint": v.fingerprint,
+            "version_status": v.status, "revocation": revocation,
             "builds": None if paged else served_builds(target.builds),
-            "copy": {"generation": v["copy_generation"], "pages": paged} if paged else None}
+            "copy": {"generation": v.copy_generation, "pages": paged} if paged else None}
 
 
 def point_actions(bucket: str, channel: str, target: Target | None, *, cause: HistoryCause | None, actor: str,
@@ -98,11 +103,11 @@ def point_actions(bucket: str, channel: str, target: Target | None, *, cause: Hi
                 "managed": True, "description": "The newest active version (managed)"} if latest else None
     update = storage.channels.point(bucket, channel, fields, held_revoked=copy["version_status"] == VersionStatus.REVOKED,
                                     defaults=defaults, **({} if expect is False else {"expect": expect}))
-    claim = [storage.versions.claim(bucket, target.number, target.version.get("rev"))] if target else []
+    claim = [storage.versions.claim(bucket, target.number, target.version.rev)] if target else []
     claim += bucket_entry(bucket, channel, copy, restricted=(extra or {}).get("restricted"), latest=latest)
     if not cause:
         return [update, *claim]
-    to_version = target.version["name"] if target else None
+    to_version = target.version.name if target else None
     moved = markers.marker_action(markers.CHANNEL_MOVED, bucket, channel=channel,
                                   from_number=int(previous[1:]) if previous else None,
                                   to_number=target.number if target else None)
@@ -116,7 +121,7 @@ def history_action(bucket: str, channel: str, previous: str | None, target: Targ
                    actor: str, at: str) -> Action:
     return storage.channels.put_history(entities.HistoryEntry(
         bucket=bucket, id=secrets.token_hex(4), channel=channel, from_version=previous,
-        to_version=target.version["name"] if target else None, at=at, author=actor, cause=cause))
+        to_version=target.version.name if target else None, at=at, author=actor, cause=cause))
 
 
 def bucket_entry(bucket: str, channel: str, copy: dict[str, Any] | None, restricted: bool | None = None,
@@ -138,7 +143,7 @@ def point_latest(bucket: str, latest: entities.Channel | None, target: Target | 
     """Move `latest` (None: not created yet) and the bucket's latest_version together."""
     moves = point_actions(bucket, LATEST, target, cause=cause, actor=actor, previous=latest.version if latest else None,
                           expect=latest.number if latest else None, latest=True)
-    return moves + [bucket_summary(bucket, latest=target.version["name"] if target else None,
+    return moves + [bucket_summary(bucket, latest=target.version.name if target else None,
                                    count_delta=count_delta)]
 
 
@@ -179,7 +184,7 @@ def newest_active(bucket: str, excluding: set[int]) -> tuple[Target | None, list
     guards that the newer revoked versions it skipped are still revoked: a restore that
     commits first cancels the move. Reads the version index (a GSI), re-checking the
     candidate with a consistent read (the choice: rules.newest_active)."""
-    index = storage.versions.newest_first(bucket)
+    index = (v.attributes() for v in storage.versions.newest_first(bucket))
     target, skipped = rules.newest_active(index, excluding, lambda number: target_of(bucket, number))
     return target, [storage.versions.status_check(bucket, number, VersionStatus.REVOKED) for number in skipped]
 
@@ -195,14 +200,14 @@ def rollback_target(bucket: str, channel: str, excluding: set[int]) -> tuple[Tar
     def candidates() -> Iterator[dict[str, Any]]:
         for start in range(0, len(seen), 25):
             batch = seen[start:start + 25]
-            found = {i["number"]: i for i in storage.versions.versions([(bucket, n) for n in batch])}
-            yield from (found[n] for n in batch if n in found)
+            found = {v.number: v for v in storage.versions.versions([(bucket, n) for n in batch])}
+            yield from (found[n].attributes() for n in batch if n in found)
     chosen, skipped = rules.first_active(candidates())
     guards = [storage.versions.status_check(bucket, number, VersionStatus.REVOKED) for number in skipped]
     return (target_of(bucket, chosen["number"]) if chosen else None), guards
 
 
-def drifted(item: entities.Channel, version: dict[str, Any] | None) -> bool:
+def drifted(item: entities.Channel, version: entities.Version | None) -> bool:
     """Whether a channel's copy disagrees with the version it holds (status, revocation or
     builds): what a lost race could once leave behind."""
     if version is None:
@@ -210,9 +215,9 @@ def drifted(item: entities.Channel, version: dict[str, Any] | None) -> bool:
     fresh = serving(Target(version, []))
     if (item.version_status, item.revocation) != (fresh["version_status"], fresh["revocation"]):
         return True
-    if version.get("copy_pages"):
+    if version.copy_pages:
         return item.copy != fresh["copy"]
-    return len(item.builds or []) != version.get("build_count", 0)
+    return len(item.builds or []) != version.build_count
 
 
 def repair_drift(bucket: str, actor: str = "sweep") -> list[dict[str, Any]]:
@@ -220,7 +225,7 @@ def repair_drift(bucket: str, actor: str = "sweep") -> list[dict[str, Any]]:
     `channel.repaired` audit event each (the sweep runs it for buckets that changed)."""
     items = channel_items(bucket)
     held = sorted({i.number for i in items if i.number})
-    found = {v["number"]: v for v in storage.versions.versions([(bucket, n) for n in held])}
+    found = {v.number: v for v in storage.versions.versions([(bucket, n) for n in held])}
     repaired = []
     for item in items:
         number = item.number
@@ -231,12 +236,12 @@ def repair_drift(bucket: str, actor: str = "sweep") -> list[dict[str, Any]]:
             target = target_of(bucket, number)
             event = audit.event_action(bucket, "channel.repaired", f"channel/{item.name}", actor,
                                        before={"version_status": item.version_status},
-                                       after={"version_status": target.version.get("status")})
+                                       after={"version_status": target.version.status})
             audit.commit(point_actions(bucket, item.name, target, cause=None, actor=actor, previous=None,
                                        expect=number) + [event])
         retrying(attempt, what=f"repairing channel {item.name!r}")
         repaired.append({"bucket": bucket, "channel": item.name, "version": item.version,
-                         "was": item.version_status, "now": found[number].get("status")})
+                         "was": item.version_status, "now": found[number].status})
     return repaired
 
 
@@ -313,7 +318,7 @@ def _create(bucket: str, body: CreateChannel, actor: str) -> Channel:
                                   after={"version": item.version, "restricted": body.restricted})]
     if target:
         actions += [history_action(bucket, body.name, None, target, HistoryCause.ASSIGN, actor, now),
-                    storage.versions.claim(bucket, target.number, target.version.get("rev")),
+                    storage.versions.claim(bucket, target.number, target.version.rev),
                     markers.marker_action(markers.CHANNEL_MOVED, bucket, channel=body.name, from_number=None,
                                           to_number=target.number)]
     try:
@@ -380,9 +385,9 @@ def delete_channel(bucket: str, name: str, actor: str) -> Channel:
 def _assignable(bucket: str, ref: str) -> Target:
     """The version to assign, refused (409) when revoked or not yet complete."""
     version, builds = versions.load(bucket, ref)
-    if version.get("status") == VersionStatus.REVOKED:
-        reason = (version.get("revocation") or {}).get("reason")
-        raise Conflict(f"{version['name']} is revoked and cannot be assigned: {reason}")
-    if version.get("status") == VersionStatus.RUNNING:
-        raise Conflict(f"{version['name']} is still being built (status running) and cannot be assigned yet")
+    if version.status == VersionStatus.REVOKED:
+        reason = (version.revocation or {}).get("reason")
+        raise Conflict(f"{version.name} is revoked and cannot be assigned: {reason}")
+    if version.status == VersionStatus.RUNNING:
+        raise Conflict(f"{version.name} is still being built (status running) and cannot be assigned yet")
     return Target(version, builds)

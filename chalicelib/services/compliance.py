@@ -107,9 +107,9 @@ def _recheck_children(marker: entities.Marker, changes: list[dict[str, Any]]) ->
     return wrote
 
 
-def _record_change(version: dict[str, Any], old: str | None, new: str | None,
+def _record_change(version: entities.Version, old: str | None, new: str | None,
                    found: list[findings.Finding]) -> dict[str, Any]:
-    return {"bucket": version["bucket"], "version": version["name"], "from": old, "to": new, "findings": found}
+    return {"bucket": version.bucket, "version": version.name, "from": old, "to": new, "findings": found}
 
 
 def _retry_unresolved() -> list[dict[str, Any]]:
@@ -152,7 +152,7 @@ def report(limit: int, next_token: str | None, see_restricted: bool = True) -> C
 def _present_flag(item: dict[str, Any], shown: findings.Shown) -> dict[str, Any]:
     """A flagged item (or a sweep's change) as a response: its findings written as sentences."""
     return {**{k: v for k, v in item.items() if k != "findings"},
-            "messages": findings.stored_messages(item, shown, key="findings", legacy="messages")}
+            "messages": findings.stored_messages(item.get("findings"), item.get("messages"), shown)}
 
 
 def _present_sweep(report: entities.Report, shown: findings.Shown) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from .. import storage
+from ..storage import entities
 from .serving import PARENT_CHANNEL_LABEL  # the custom_data key a build's labels keep (re-exported)
 
 # What a finding says, in words (pure, unit-tested): rules.py; re-exported for the callers here.
@@ -52,11 +53,10 @@ def channels_in(findings: Iterable[Finding | None]) -> set[tuple[str, str]]:
     return refs
 
 
-def channels_of_version(item: dict[str, Any]) -> set[tuple[str, str]]:
-    """Every channel a version item's ancestry fields name: parents, hints, findings."""
-    hint = item.get("parent_hint") or {}
-    return channels_in([*(item.get("parents") or []), *(item.get("unresolved") or []), hint,
-                        *(item.get("ancestry_findings") or [])])
+def channels_of_version(version: entities.Version) -> set[tuple[str, str]]:
+    """Every channel a version's ancestry fields name: parents, hints, findings."""
+    return channels_in([*(version.parents or []), *(version.unresolved or []), version.parent_hint or {},
+                        *(version.ancestry_findings or [])])
 
 
 # ---- sentences ----------------------------------------------------------------------------
@@ -65,14 +65,13 @@ def messages(findings: Iterable[Finding] | None, shown: Shown = everything) -> l
     return [sentence(f, shown) for f in findings or []]
 
 
-def stored_messages(item: dict[str, Any], shown: Shown, key: str = "ancestry_findings",
-                    legacy: str = "ancestry_messages") -> list[str]:
+def stored_messages(stored: list[Finding] | None, legacy: list[str] | None, shown: Shown) -> list[str]:
     """The sentences for a stored item's findings. An item written before findings were stored
-    (sentences only, until the sweep checks it again) keeps them for contributors; a viewer
-    gets none, since they may name a restricted channel."""
-    if key in item:
-        return messages(item[key], shown)
-    return list(item.get(legacy) or []) if shown is everything else []
+    (`legacy` sentences only, until the sweep checks it again) keeps them for contributors; a
+    viewer gets none, since they may name a restricted channel."""
+    if stored is not None:
+        return messages(stored, shown)
+    return list(legacy or []) if shown is everything else []
 
 
 # ---- shaping responses ----------------------------------------------------------------------
@@ -116,7 +115,8 @@ def version(fields: dict[str, Any], shown: Shown = everything) -> dict[str, Any]
     if fields.get("unresolved"):
         shaped["unresolved"] = [hint(h, shown) for h in fields["unresolved"]]
     if "ancestry_findings" in fields or "ancestry_messages" in fields:
-        shaped["ancestry_messages"] = stored_messages(fields, shown)
+        shaped["ancestry_messages"] = stored_messages(fields.get("ancestry_findings"), fields.get("ancestry_messages"),
+                                                      shown)
     channel = (fields.get("parent_hint") or {}).get("channel")
     if channel and not shown((fields.get("parent_hint") or {}).get("bucket"), channel) and fields.get("builds"):
         shaped["builds"] = [{**b, "labels": {k: v for k, v in (b.get("labels") or {}).items()

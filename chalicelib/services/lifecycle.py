@@ -20,6 +20,7 @@ Each change is one transaction guarded by the state it read, retried on a lost r
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import deque
 from datetime import datetime, timedelta
@@ -29,6 +30,7 @@ from . import ancestry, audit, channels, markers, versions
 from ..runtime import clock
 from ..domain import rules
 from .. import storage
+from ..storage import entities
 from ..storage.entities import Channel, Marker
 from .channels import LATEST, Target
 from ..runtime.clock import iso, now_iso
@@ -103,8 +105,8 @@ def continue_cascade(marker: Marker, budget: int, actor: str = "sweep") -> tuple
     assert marker.number is not None  # a cascade's marker names its source version
     bucket, number, mode = marker.bucket, marker.number, marker.mode or "revoke"
     source = storage.versions.version(bucket, number)
-    source_name = f"{bucket}/{source['name']}" if source else None
-    still_wanted = source and (source["status"] == VersionStatus.REVOKED) == (mode == "revoke")
+    source_name = f"{bucket}/{source.name}" if source else None
+    still_wanted = source and (source.status == VersionStatus.REVOKED) == (mode == "revoke")
     changed = 0
     queue, seen = deque([(bucket, number)]), {(bucket, number)}
     while source and still_wanted and queue:
@@ -114,22 +116,22 @@ def continue_cascade(marker: Marker, budget: int, actor: str = "sweep") -> tuple
             seen.add(child)
             queue.append(child)
             item = storage.versions.version(*child)
-            if not item or not rules.cascade_reaches(item, mode, source_name):
+            if not item or not rules.cascade_reaches(item.attributes(), mode, source_name):
                 continue
             if changed >= budget:
                 return changed, False
             changed += _apply_to_descendant(child, mode, source, source_name, actor)
-    if source and mode == "revoke" and (source.get("revocation") or {}).get("cascade_pending"):
+    if source and mode == "revoke" and (source.revocation or {}).get("cascade_pending"):
         storage.versions.cascade_done(bucket, number)
     markers.done(marker)
     return changed, True
 
 
-def _apply_to_descendant(ref: tuple[str, int], mode: str, source: dict[str, Any], source_name: str | None,
+def _apply_to_descendant(ref: tuple[str, int], mode: str, source: entities.Version, source_name: str | None,
                          actor: str) -> int:
     try:
         if mode == "revoke":
-            inherited = rules.inherited_revocation(source, source_name)
+            inherited = rules.inherited_revocation(source.attributes(), source_name)
             retrying(lambda: _revoke_now(*ref, inherited, expect_status=None, actor=actor))
         else:
             retrying(lambda: _restore(*ref, actor=actor, cascade=False))
@@ -148,13 +150,13 @@ def apply_due(page_size: int = 100) -> list[str]:
     """
     applied = []
     for item in list(storage.sweep.due_revocations(clock.now_iso(), page_size)):
-        revocation = dict(item.get("revocation") or {})
+        revocation = dict(item.revocation or {})
         due_at = revocation.get("revoke_at")
         try:
-            retrying(lambda: _revoke_now(item["bucket"], item["number"], revocation,
+            retrying(lambda: _revoke_now(item.bucket, item.number, revocation,
                                        expect_status=VersionStatus.REVOCATION_SCHEDULED, expect_revoke_at=due_at,
                                        actor="sweep"))
-            applied.append(f"{item['bucket']}/{item['name']}")
+            applied.append(f"{item.bucket}/{item.name}")
         except (Conflict, NotFound, Contention):
             continue  # restored, rescheduled, deleted or applied by a concurrent sweep
     return applied
@@ -164,8 +166,8 @@ def upcoming(limit: int) -> tuple[list[dict[str, Any]], bool]:
     """Scheduled revocations not yet due, soonest first (storage.sweep.upcoming_revocations):
     (versions, more remain)."""
     items, more = storage.sweep.upcoming_revocations(clock.now_iso(), limit)
-    return [{"bucket": i["bucket"], "version": i["name"], "revoke_at": (i.get("revocation") or {}).get("revoke_at"),
-             "reason": (i.get("revocation") or {}).get("reason")} for i in items], more
+    return [{"bucket": v.bucket, "version": v.name, "revoke_at": (v.revocation or {}).get("revoke_at"),
+             "reason": (v.revocation or {}).get("reason")} for v in items], more
 
 
 def delete_version(bucket: str, ref: str, rollback_channels: bool, actor: str) -> Version:
@@ -176,14 +178,14 @@ def delete_version(bucket: str, ref: str, rollback_channels: bool, actor: str) -
     version item in the final transaction, so a retried DELETE finishes the job. Holders are
     checked before anything goes and again in that final, conditioned transaction."""
     version, builds = versions.load(bucket, ref)
-    keys = storage.versions.contents(bucket, version, builds)
+    keys = storage.versions.contents(version, builds)
     final_room = storage.TRANSACTION_LIMIT - 40  # the version, fingerprint, event and channel moves
     if len(keys) > final_room:  # a refusal must come before anything goes (and is checked again at the end)
         _refuse_if_held(bucket, version, rollback_channels)
     storage.versions.delete_now(keys[:-final_room])
     keys = keys[-final_room:]
-    return retrying(lambda: _delete(bucket, version["number"], keys, rollback_channels, actor),
-                    what=f"deleting {version['name']}")
+    return retrying(lambda: _delete(bucket, version.number, keys, rollback_channels, actor),
+                    what=f"deleting {version.name}")
 
 
 def _delete(bucket: str, number: int, keys: list[storage.versions.Ref], rollback_channels: bool,
@@ -191,10 +193,10 @@ def _delete(bucket: str, number: int, keys: list[storage.versions.Ref], rollback
     version, builds = versions.load(bucket, f"v{number}")
     holding = _refuse_if_held(bucket, version, rollback_channels)
     actions = [storage.versions.delete(k) for k in keys]
-    actions += [storage.versions.delete_fingerprint(bucket, version["fingerprint"]),
+    actions += [storage.versions.delete_fingerprint(bucket, version.fingerprint),
                 storage.versions.change(version, None), *ancestry.tally_actions(version, None),
-                audit.event_action(bucket, "version.deleted", version["name"], actor,
-                                   before={"fingerprint": version["fingerprint"], "status": version["status"]})]
+                audit.event_action(bucket, "version.deleted", version.name, actor,
+                                   before={"fingerprint": version.fingerprint, "status": version.status})]
     actions += _move_off(bucket, version, holding, actor, cause=HistoryCause.DELETE, count_delta=-1)
     if not any(c.managed for c in holding):
         actions.append(channels.bucket_summary(bucket, count_delta=-1))
@@ -202,12 +204,12 @@ def _delete(bucket: str, number: int, keys: list[storage.versions.Ref], rollback
     return versions.to_version(version, builds)
 
 
-def _refuse_if_held(bucket: str, version: dict[str, Any], rollback_channels: bool) -> list[Channel]:
+def _refuse_if_held(bucket: str, version: entities.Version, rollback_channels: bool) -> list[Channel]:
     """The channels holding the version; a 409 if user channels do and may not roll back."""
-    holding = channels.holding(bucket, version["number"])
+    holding = channels.holding(bucket, version.number)
     users = [c.name for c in holding if not c.managed]
     if users and not rollback_channels:
-        raise Conflict(f"{version['name']} is assigned to channel(s) {', '.join(users)}; "
+        raise Conflict(f"{version.name} is assigned to channel(s) {', '.join(users)}; "
                        "move them first or pass rollback_channels=true")
     return holding
 
@@ -218,10 +220,10 @@ def _schedule(bucket: str, number: int, request: RevokeRequest, revoke_at: str, 
     version, builds = versions.load(bucket, f"v{number}")
     _refuse_unless(version, (VersionStatus.ACTIVE, VersionStatus.REVOCATION_SCHEDULED), "scheduled for revocation")
     revocation = rules.direct_revocation(request, actor, revoke_at)
-    updated = {**version, "status": VersionStatus.REVOCATION_SCHEDULED, "revocation": revocation}
+    updated = dataclasses.replace(version, status=VersionStatus.REVOCATION_SCHEDULED, revocation=revocation)
     actions = [_version_update(version, updated, due=revoke_at), *ancestry.tally_actions(version, updated),
-               audit.event_action(bucket, "version.revocation_scheduled", version["name"], actor,
-                                  before=version["status"], after=revocation)]
+               audit.event_action(bucket, "version.revocation_scheduled", version.name, actor,
+                                  before=version.status, after=revocation)]
     actions += _refresh_holders(bucket, updated, builds, actor)
     audit.commit(actions)
     return versions.to_version(updated)
@@ -238,9 +240,9 @@ def _revoke_now(bucket: str, number: int, revocation: dict[str, Any], expect_sta
     inherited = revocation.get("revocation_type") == RevocationType.INHERITED
     _refuse_unless(version, (VersionStatus.ACTIVE, VersionStatus.REVOCATION_SCHEDULED)
                    + ((VersionStatus.RUNNING,) if inherited else ()), "revoked")
-    if expect_status and (version["status"] != expect_status
-                          or (version.get("revocation") or {}).get("revoke_at") != expect_revoke_at):
-        raise Conflict(f"{version['name']} is no longer scheduled for that revocation")
+    if expect_status and (version.status != expect_status
+                          or (version.revocation or {}).get("revoke_at") != expect_revoke_at):
+        raise Conflict(f"{version.name} is no longer scheduled for that revocation")
     stamp = now_iso()
     revocation = {**revocation, "revoked_at": stamp}
     revocation.pop("revoke_at", None)
@@ -248,13 +250,14 @@ def _revoke_now(bucket: str, number: int, revocation: dict[str, Any], expect_sta
     if cascade:
         revocation["cascade_pending"] = True
     inherited_status = ancestry.inherited_status(revocation)
-    updated = {**version, "status": VersionStatus.REVOKED, "revocation": revocation, "updated_at": stamp, **inherited_status}
+    updated = dataclasses.replace(version, status=VersionStatus.REVOKED, revocation=revocation, updated_at=stamp,
+                                  **inherited_status)
     holding = channels.holding(bucket, number)
     actor = actor or revocation.get("revoked_by") or "registry"
     actions = [_version_update(version, updated, also=inherited_status),
                *ancestry.tally_actions(version, updated),  # revoked: no longer "needs attention"
                markers.marker_action(markers.VERSION_STATUS, bucket, number=number),
-               audit.event_action(bucket, "version.revoked", version["name"], actor, before=version["status"],
+               audit.event_action(bucket, "version.revoked", version.name, actor, before=version.status,
                                   after=revocation)]
     started = markers.marker_action(markers.CASCADE, bucket, number=number, mode="revoke") if cascade else None
     if started:
@@ -272,22 +275,23 @@ def _revoke_now(bucket: str, number: int, revocation: dict[str, Any], expect_sta
 
 def _restore(bucket: str, number: int, actor: str, cascade: bool = True) -> tuple[Version, Marker | None]:
     version, builds = versions.load(bucket, f"v{number}")
-    if version["status"] not in (VersionStatus.REVOKED, VersionStatus.REVOCATION_SCHEDULED):
-        raise Conflict(f"{version['name']} is neither revoked nor scheduled for revocation")
+    if version.status not in (VersionStatus.REVOKED, VersionStatus.REVOCATION_SCHEDULED):
+        raise Conflict(f"{version.name} is neither revoked nor scheduled for revocation")
     _refuse_under_revoked_parent(version)
     rechecked = ancestry.restored(version)
-    updated = {**version, "status": VersionStatus.ACTIVE, "revocation": None, "updated_at": now_iso(), **rechecked}
+    updated = dataclasses.replace(version, status=VersionStatus.ACTIVE, revocation=None, updated_at=now_iso(),
+                                  **rechecked)
     actions = [_version_update(version, updated, also=rechecked), *ancestry.tally_actions(version, updated),
                markers.marker_action(markers.VERSION_STATUS, bucket, number=number),
-               audit.event_action(bucket, "version.restored", version["name"], actor, before=version["status"],
+               audit.event_action(bucket, "version.restored", version.name, actor, before=version.status,
                                   after=VersionStatus.ACTIVE)]
     started = None
-    if cascade and version["status"] == VersionStatus.REVOKED and rules.cascades(version.get("revocation")):
+    if cascade and version.status == VersionStatus.REVOKED and rules.cascades(version.revocation):
         started = markers.marker_action(markers.CASCADE, bucket, number=number, mode="restore")
         actions.append(started)
     actions += _refresh_holders(bucket, updated, builds, actor)
     latest = storage.channels.channel(bucket, LATEST)
-    if version["status"] == VersionStatus.REVOKED and channels.takes_latest(number, latest):
+    if version.status == VersionStatus.REVOKED and channels.takes_latest(number, latest):
         actions += channels.point_latest(bucket, latest, Target(updated, builds), actor, cause=HistoryCause.RESTORE)
     else:  # `latest` was judged to stay where it is: only if it still is
         actions.append(storage.channels.holds(bucket, LATEST, latest.number if latest else None))
@@ -295,42 +299,42 @@ def _restore(bucket: str, number: int, actor: str, cascade: bool = True) -> tupl
     return versions.to_version(updated), markers.written(started)
 
 
-def _refuse_unless(version: dict[str, Any], allowed: tuple[str, ...], what: str) -> None:
-    if version["status"] == VersionStatus.REVOKED and VersionStatus.REVOKED not in allowed:
-        raise Conflict(f"{version['name']} is already revoked")
-    if version["status"] not in allowed:
-        raise Conflict(f"{version['name']} is still being built (status running) and cannot be {what}")
+def _refuse_unless(version: entities.Version, allowed: tuple[str, ...], what: str) -> None:
+    if version.status == VersionStatus.REVOKED and VersionStatus.REVOKED not in allowed:
+        raise Conflict(f"{version.name} is already revoked")
+    if version.status not in allowed:
+        raise Conflict(f"{version.name} is still being built (status running) and cannot be {what}")
 
 
-def _refuse_under_revoked_parent(version: dict[str, Any]) -> None:
-    parents = version.get("parents") or []
+def _refuse_under_revoked_parent(version: entities.Version) -> None:
+    parents = version.parents or []
     found = storage.versions.versions([(p["bucket"], p["number"]) for p in parents])
-    revoked = [f"{p['bucket']}/{p['name']}" for p in found if p.get("status") == VersionStatus.REVOKED]
+    revoked = [f"{v.bucket}/{v.name}" for v in found if v.status == VersionStatus.REVOKED]
     if revoked:
-        raise Conflict(f"{version['name']} cannot be restored while its parent {', '.join(revoked)} is revoked; "
+        raise Conflict(f"{version.name} cannot be restored while its parent {', '.join(revoked)} is revoked; "
                        "restore the parent first")
 
 
-def _version_update(before: dict[str, Any], after: dict[str, Any], due: str | None = None,
+def _version_update(before: entities.Version, after: entities.Version, due: str | None = None,
                     also: dict[str, Any] | None = None) -> Action:
     """Set status and revocation (`due`: indexed as scheduled for that moment), guarded by
     the status and `rev` read (storage.versions.change), so a channel pointed at the
     version meanwhile is never missed."""
-    return storage.versions.change(before, {"status": after["status"], "revocation": after.get("revocation") or None,
+    return storage.versions.change(before, {"status": after.status, "revocation": after.revocation or None,
                                             "updated_at": now_iso()}, due=due, also=also)
 
 
-def _refresh_holders(bucket: str, updated: dict[str, Any], builds: list[dict[str, Any]], actor: str) -> list[Action]:
-    holding = channels.holding(bucket, updated["number"])
+def _refresh_holders(bucket: str, updated: entities.Version, builds: list[entities.Build], actor: str) -> list[Action]:
+    holding = channels.holding(bucket, updated.number)
     return channels.refresh_actions(bucket, holding, Target(updated, builds), actor)
 
 
-def _move_off(bucket: str, version: dict[str, Any], holding: list[Channel], actor: str,
+def _move_off(bucket: str, version: entities.Version, holding: list[Channel], actor: str,
               cause: HistoryCause, count_delta: int = 0) -> list[Action]:
     """Move every channel in `holding` off `version`: user channels roll back (history cause
     `rollback`), `latest` recomputes (cause `revoke` or `delete`). Each choice comes with
     guards that the versions it skipped are still revoked."""
-    gone = {version["number"]}
+    gone = {version.number}
     actions: list[Action] = []
     for channel in holding:
         if channel.managed:
@@ -339,6 +343,6 @@ def _move_off(bucket: str, version: dict[str, Any], holding: list[Channel], acto
         else:
             target, guards = channels.rollback_target(bucket, channel.name, gone)
             actions += guards + channels.point_actions(bucket, channel.name, target, cause=HistoryCause.ROLLBACK,
-                                                       actor=actor, previous=version["name"],
-                                                       expect=version["number"])
+                                                       actor=actor, previous=version.name,
+                                                       expect=version.number)
     return actions

@@ -22,6 +22,7 @@ creating transaction, so a parent revoked meanwhile is seen on the retry.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from . import ancestry, audit, buckets, channels, copies, versions
@@ -59,7 +60,7 @@ def refusal(run: ParsedRun) -> str | None:
     now = now_iso()
     items = [versions.build_item(run.bucket, 0, b, now) for b in run.builds]
     for build, item in zip(run.builds, items):
-        weight = storage.item_size(item)
+        weight = storage.item_size(item.attributes())
         if weight > storage.ITEM_BYTES:
             return (f"build {build.component_type} would be a {weight}-byte item; DynamoDB's limit is "
                     f"{storage.ITEM_BYTES} bytes with a margin (trim its custom_data or artifact list)")
@@ -90,21 +91,20 @@ def _create(run: ParsedRun, bucket: entities.Bucket | None, actor: str) -> Inges
              and 2 * sum(storage.action_size(a) for a in writes) < storage.TRANSACTION_BYTES - 100_000
              and copies.size(channels.served_builds(builds)) <= channels.INLINE_COPY_BYTES)
     status = rules.status_on_creation(inherited, whole)
-    version: dict[str, Any] = {
-        "bucket": run.bucket, "number": number, "name": name, "fingerprint": run.fingerprint,
-        "status": status, "revocation": inherited, "rev": 1, "created_at": now, "updated_at": now,
-        "build_count": len(builds) if whole else 0, "expected_builds": None if whole else len(builds),
-        "parent_hint": run.parent_hint.model_dump(exclude_none=True) if run.parent_hint else None,
-        "parents": ancestry.stored_links(parents) or None, "unresolved": unresolved or None,
-    }
+    version = entities.Version(
+        bucket=run.bucket, number=number, name=name, fingerprint=run.fingerprint,
+        status=status, revocation=inherited, rev=1, created_at=now, updated_at=now,
+        build_count=len(builds) if whole else 0, expected_builds=None if whole else len(builds),
+        parent_hint=run.parent_hint.model_dump(exclude_none=True) if run.parent_hint else None,
+        parents=ancestry.stored_links(parents) or None, unresolved=unresolved or None)
     bucket_update = storage.buckets.numbered(run.bucket, number, previous, now,
                                              latest=name if whole and not inherited else None, new=not bucket)
     extra = ancestry.edge_actions(run.bucket, number, parents)
     extra += [storage.versions.status_check(p["bucket"], p["number"], p["parent_status"])
               for p in parents if p.get("parent_status")]
     if parents or unresolved:
-        link_status, links = ancestry.evaluate(version["parents"] or [], unresolved, revoked=bool(inherited))
-        version.update(ancestry_status=link_status, ancestry_findings=ancestry.attention(links))
+        link_status, links = ancestry.evaluate(version.parents or [], unresolved, revoked=bool(inherited))
+        version.ancestry_status, version.ancestry_findings = link_status, ancestry.attention(links)
     extra += ancestry.tally_actions(None, version)  # its flag, its hints, the counts
     if not bucket:
         extra.append(audit.event_action(run.bucket, "bucket.created", run.bucket, actor, after={"by": "ingestion"}))
@@ -122,9 +122,9 @@ def _create(run: ParsedRun, bucket: entities.Bucket | None, actor: str) -> Inges
                            builds_added=len(run.builds), created=True)
 
 
-def _created_event(version: dict[str, Any], run: ParsedRun, parents: list[dict[str, Any]], actor: str) -> Action:
-    return audit.event_action(run.bucket, "version.created", version["name"], actor, after={
-        "fingerprint": run.fingerprint, "builds": len(run.builds), "status": version["status"],
+def _created_event(version: entities.Version, run: ParsedRun, parents: list[dict[str, Any]], actor: str) -> Action:
+    return audit.event_action(run.bucket, "version.created", version.name, actor, after={
+        "fingerprint": run.fingerprint, "builds": len(run.builds), "status": version.status,
         "parents": [f"{p['bucket']}/{p['version']}" for p in parents]})
 
 
@@ -142,24 +142,24 @@ def _extend(run: ParsedRun, number: int, actor: str) -> IngestedVersion:
         items = [versions.build_item(run.bucket, number, b, now) for b in missing]
         _write_in_chunks(run.bucket, number, _build_writes(run.bucket, number, missing, items, now), actor,
                          added_event=True)
-    version = storage.versions.version(run.bucket, number) or {}
-    if version.get("status") == VersionStatus.RUNNING:
-        _complete(run.bucket, number, actor, run, version.get("parents") or [])
+    version = storage.versions.version(run.bucket, number)
+    if version and version.status == VersionStatus.RUNNING:
+        _complete(run.bucket, number, actor, run, version.parents or [])
     elif missing:
         _recopy(run.bucket, number, actor)
     return IngestedVersion(bucket=run.bucket, version=f"v{number}", fingerprint=run.fingerprint,
                            builds_added=len(missing), created=False)
 
 
-def _build_writes(bucket: str, number: int, parsed: list[ParsedBuild], items: list[dict[str, Any]],
+def _build_writes(bucket: str, number: int, parsed: list[ParsedBuild], items: list[entities.Build],
                   now: str) -> list[Action]:
     """The puts of build items and their artifact-index items."""
     writes = []
     for build, item in zip(parsed, items):
         writes.append(storage.versions.put_build(item))
-        writes += [storage.versions.put_artifact_entry(ext, bucket, number, build.id,
-                                                       {"platform": build.platform, "created_at": now})
-                   for ext in build.indexed_ids]
+        writes += [storage.versions.put_artifact_entry(entities.ArtifactEntry(
+                       external_id=ext, bucket=bucket, number=number, build_id=build.id, platform=build.platform,
+                       created_at=now)) for ext in build.indexed_ids]
     return writes
 
 
@@ -183,21 +183,21 @@ def _write_in_chunks(bucket: str, number: int, writes: list[Action], actor: str,
     """Each chunk in its own transaction, bumping the version's build_count and `rev` (its
     channel copies are stale until re-copied)."""
     for chunk in chunks(writes):
-        added = [storage.written(a)["component_type"] for a in chunk if storage.versions.is_build_put(a)]
+        added = [b.component_type for a in chunk if (b := storage.versions.build_put(a))]
         bump = storage.versions.builds_added(bucket, number, len(added), now_iso())
         events = [audit.event_action(bucket, "version.builds_added", f"v{number}", actor, after=added)
                   ] if added_event and added else []
         audit.commit(chunk + [bump] + events)
 
 
-def _copy_fields(bucket: str, version: dict[str, Any], builds: list[dict[str, Any]]) -> dict[str, Any]:
+def _copy_fields(bucket: str, version: entities.Version, builds: list[entities.Build]) -> dict[str, Any]:
     """Write copy pages when the version's copy is too large to go inline, and return the
     version fields that name them (empty for an inline copy)."""
     served = channels.served_builds(builds)
     if copies.size(served) <= channels.INLINE_COPY_BYTES:
         return {}
     generation = len(builds)
-    pages = copies.page_writes(bucket, version["number"], generation, served)
+    pages = copies.page_writes(bucket, version.number, generation, served)
     for start in range(0, len(pages), 8):
         storage.transact(pages[start:start + 8])
     return {"copy_generation": generation, "copy_pages": len(pages)}
@@ -208,14 +208,13 @@ def _complete(bucket: str, number: int, actor: str, run: ParsedRun, parents: lis
     revocation reached it while it ran), copy pages, `latest` unless a newer version holds it."""
     def attempt() -> None:
         version, builds = versions.load(bucket, f"v{number}")
-        final = rules.status_on_completion(version)
+        final = rules.status_on_completion(version.attributes())
         if final is None:
             return  # completed by a concurrent delivery
-        updated = {**version, **_copy_fields(bucket, version, builds), "status": final, "build_count": len(builds)}
         fields: dict[str, Any] = {"status": final, "build_count": len(builds), "updated_at": now_iso(),
-                                  **{k: updated[k] for k in ("copy_generation", "copy_pages") if k in updated}}
+                                  **_copy_fields(bucket, version, builds)}
         complete = storage.versions.complete(version, fields)
-        updated["rev"] = (version.get("rev") or 0) + 1
+        updated = dataclasses.replace(version, **fields, expected_builds=None, rev=(version.rev or 0) + 1)
         actions = [complete, *ancestry.tally_actions(version, updated), _created_event(updated, run, parents, actor)]
         latest = storage.channels.channel(bucket, LATEST)
         if final == rules.ACTIVE and channels.takes_latest(number, latest):
@@ -229,16 +228,15 @@ def _complete(bucket: str, number: int, actor: str, run: ParsedRun, parents: lis
 def _recopy(bucket: str, number: int, actor: str) -> None:
     """After builds were added to a complete version: new copy pages if it needs them, then
     every channel holding it re-copied, then the old pages deleted."""
-    def attempt() -> tuple[dict[str, Any], dict[str, Any]]:
+    def attempt() -> tuple[entities.Version, dict[str, Any]]:
         version, builds = versions.load(bucket, f"v{number}")
         fields = _copy_fields(bucket, version, builds)
         if fields:
-            storage.transact([storage.versions.set_copy_pages(bucket, number, version.get("rev"),
+            storage.transact([storage.versions.set_copy_pages(bucket, number, version.rev,
                                                               fields["copy_generation"], fields["copy_pages"])])
         return version, fields
 
     version, fields = retrying(attempt, what=f"re-copying {bucket}/v{number}")
     channels.refresh(bucket, number, actor)
-    if fields or version.get("copy_pages"):
-        storage.versions.delete_stale_copies(bucket, number,
-                                             fields.get("copy_generation", version.get("copy_generation")))
+    if fields or version.copy_pages:
+        storage.versions.delete_stale_copies(bucket, number, fields.get("copy_generation", version.copy_generation))

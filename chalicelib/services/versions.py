@@ -6,6 +6,7 @@ from typing import Any
 
 from . import buckets, findings
 from .. import storage
+from ..storage import entities
 from ..errors import NotFound
 from ..domain.manifest import ParsedBuild
 from ..domain.models import VERSION_NAME, Version
@@ -24,7 +25,7 @@ def resolve_number(bucket: str, ref: str) -> int:
     return number
 
 
-def load(bucket: str, ref: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def load(bucket: str, ref: str) -> tuple[entities.Version, list[entities.Build]]:
     """The version item and its build items, in one Query (plus a GetItem for a fingerprint)."""
     number = resolve_number(bucket, ref)
     version, builds = storage.versions.with_builds(bucket, number)
@@ -51,23 +52,23 @@ def list_versions(bucket: str, limit: int, token: str | None, see_restricted: bo
     return [to_version(i, shown=shown) for i in items], next_token
 
 
-def to_version(item: dict[str, Any], builds: list[dict[str, Any]] | None = None,
+def to_version(version: entities.Version, builds: list[entities.Build] | None = None,
                shown: findings.Shown = findings.everything) -> Version:
-    """The API's shape of a version item: ancestry sentences written for the caller (`shown`
+    """The API's shape of a version: ancestry sentences written for the caller (`shown`
     says which channels it may see)."""
-    fields = dict(item)
+    fields = version.attributes()
     if builds is not None:
-        fields["builds"] = sorted(builds, key=lambda b: (b["component_type"], b.get("build_time") or "", b["id"]))
+        fields["builds"] = [b.attributes() for b in sorted(builds, key=lambda b: (b.component_type,
+                                                                                  b.build_time or "", b.id))]
     return Version.model_validate(findings.version(fields, shown))
 
 
-def build_item(bucket: str, number: int, build: ParsedBuild, now: str) -> dict[str, Any]:
-    """The stored shape of a build (what the API returns, and the artifact IDs it indexed)."""
-    return {
-        "id": build.id, "bucket": bucket, "number": number, "component_type": build.component_type,
-        "name": build.name, "builder_type": build.builder_type, "platform": build.platform,
-        "labels": build.labels, "packer_run_uuid": build.packer_run_uuid, "build_time": build.build_time,
-        "source_artifact": build.source_artifact, "created_at": now, "indexed_ids": build.indexed_ids,
-        "artifacts": [a.model_dump() for a in build.artifacts],
-        "files": [f.model_dump() for f in build.files], "file_count": build.file_count,
-    }
+def build_item(bucket: str, number: int, build: ParsedBuild, now: str) -> entities.Build:
+    """The stored build (what the API returns, and the artifact IDs it indexed)."""
+    return entities.Build(
+        id=build.id, bucket=bucket, number=number, component_type=build.component_type,
+        name=build.name, builder_type=build.builder_type, platform=build.platform,
+        labels=build.labels, packer_run_uuid=build.packer_run_uuid, build_time=build.build_time,
+        source_artifact=build.source_artifact, created_at=now, indexed_ids=build.indexed_ids,
+        artifacts=[a.model_dump() for a in build.artifacts],
+        files=[f.model_dump() for f in build.files], file_count=build.file_count)

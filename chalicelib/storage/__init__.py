@@ -10,9 +10,8 @@ that `storage.transact` commits together, each guarded by the conditions it need
 Reads return entities and puts take them (entities.py: one dataclass per item type, with
 its key, `to_item` and `from_item`): buckets, channels and their history, tokens,
 ingestions, audit events, sweep markers, flags, unresolved hints, child edges, the report
-and its counts. Versions, builds, artifact index entries and copy pages are still plain
-records (`dict`, the item without its key attributes) until they get theirs. Partial
-updates (`point`, `update`, `change`, counts) take the fields they set.
+and its counts, versions, builds, artifact index entries and copy pages. Partial updates
+(`point`, `update`, `change`, counts) take the fields they set.
 
 | module | holds |
 | --- | --- |
@@ -67,11 +66,11 @@ a bucket's audit events newest first = reverse Query `EVENTS#<b>`.
 
 from . import buckets, channels, credentials, events, ingestions, sweep, versions
 from .errors import BadToken, ConditionFailed, NotFound, StorageError, Throttled, TooLarge
-from .expressions import Action, written
+from .expressions import Action
 from .table import ITEM_BYTES, TRANSACTION_BYTES, TRANSACTION_LIMIT, action_size, backoff, item_size, transact
 
 __all__ = [
     "buckets", "channels", "credentials", "events", "ingestions", "sweep", "versions",
     "BadToken", "ConditionFailed", "NotFound", "StorageError", "Throttled", "TooLarge",
-    "Action", "written", "ITEM_BYTES", "TRANSACTION_BYTES", "TRANSACTION_LIMIT", "action_size", "backoff", "item_size", "transact",
+    "Action", "ITEM_BYTES", "TRANSACTION_BYTES", "TRANSACTION_LIMIT", "action_size", "backoff", "item_size", "transact",
 ]

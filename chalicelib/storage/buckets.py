@@ -17,7 +17,7 @@ from .expressions import Action, Change
 from .pages import list_page
 from .schema import GSI1, PK, SK
 
-Record = dict[str, Any]
+Fields = dict[str, Any]  # attributes a write sets
 
 AGGREGATED = "aggregated_since"
 _COUNT, _CHANNEL, _RESTRICTED = Bucket.COUNT, Bucket.CHANNEL, Bucket.RESTRICTED
@@ -49,7 +49,7 @@ def count(name: str, deltas: dict[str, int]) -> Action:
     return change.action()
 
 
-def channel_entry(name: str, channel: str, entry: Record | None) -> Action:
+def channel_entry(name: str, channel: str, entry: Fields | None) -> Action:
     """The bucket's copy of one channel (its `version` and `version_status`, written with
     every move or refresh of the channel); None removes it (a deleted channel)."""
     change = Change(keys.bucket(name)).set(_CHANNEL + channel, entry)
@@ -65,7 +65,7 @@ def channel_restricted(name: str, channel: str, restricted: bool, if_unset: bool
     return change.set(_RESTRICTED + channel, restricted).action()
 
 
-def update(name: str, changes: Record, now: str) -> Action:
+def update(name: str, changes: Fields, now: str) -> Action:
     """Set fields of an existing bucket."""
     return Change(keys.bucket(name)).set_all(changes).set("updated_at", now).exists().action()
 

@@ -11,7 +11,7 @@ from .expressions import Action, Change
 from .pages import list_page
 from .schema import GSI2, SK
 
-Record = dict[str, Any]
+Fields = dict[str, Any]  # attributes a write sets
 _NOT_CHECKED = object()
 
 
@@ -74,8 +74,8 @@ def create(new: Channel) -> Action:
     return Change(new.item_key()).absent().put(new.to_item())
 
 
-def point(bucket: str, name: str, fields: Record, *, held_revoked: bool, expect: Any = _NOT_CHECKED,
-          defaults: Record | None = None) -> Action:
+def point(bucket: str, name: str, fields: Fields, *, held_revoked: bool, expect: Any = _NOT_CHECKED,
+          defaults: Fields | None = None) -> Action:
     """Set a channel's fields (None removes one): its copy of a version and who moved it.
 
     `held_revoked` keeps it on the index of channels serving a revoked version. `expect` is
@@ -98,7 +98,7 @@ def point(bucket: str, name: str, fields: Record, *, held_revoked: bool, expect:
     return change.action()
 
 
-def update(bucket: str, name: str, fields: Record) -> Action:
+def update(bucket: str, name: str, fields: Fields) -> Action:
     """Set fields of an existing channel (its description, restricted flag)."""
     return Change(keys.channel(bucket, name)).set_all(fields).exists().action()
 

@@ -354,3 +354,116 @@ class HistoryEntry(Entity):
     def from_item(cls, item: Mapping[str, Any]) -> HistoryEntry:
         bucket, entry_id = keys.history_ids(item)
         return super().from_item({**item, "bucket": bucket, "id": entry_id})
+
+
+# ---- versions, builds, the artifact index ------------------------------------------------
+
+@dataclass
+class Version(Entity):
+    """A version: its status and revocation, its ancestry (parent links, unresolved hints,
+    the status and findings they give) and, for one too large to copy inline, its copy
+    pages' generation and count. `rev` goes up with every change a channel copy depends
+    on; `expected_builds` is set while it is written in several transactions (running).
+    `ancestry_messages`: sentences an older release stored instead of findings."""
+
+    bucket: str
+    number: int
+    name: str
+    fingerprint: str
+    created_at: str
+    updated_at: str
+    status: VersionStatus = VersionStatus.ACTIVE
+    rev: int | None = None
+    build_count: int = 0
+    expected_builds: int | None = None
+    revocation: dict[str, Any] | None = None
+    parent_hint: dict[str, Any] | None = None
+    parents: list[dict[str, Any]] | None = None
+    unresolved: list[dict[str, Any]] | None = None
+    ancestry_status: AncestryStatus | None = None
+    ancestry_findings: list[dict[str, Any]] | None = None
+    ancestry_messages: list[str] | None = None
+    ancestry_checked_at: str | None = None
+    copy_generation: int | None = None
+    copy_pages: int | None = None
+
+    def item_key(self) -> keys.Key:
+        return keys.version(self.bucket, self.number)
+
+    def index(self) -> keys.Key:
+        return keys.version_index(self.bucket, self.number)
+
+    def ref(self) -> tuple[str, int]:
+        return self.bucket, self.number
+
+
+@dataclass
+class Build(Entity):
+    """One build of a version, as the API returns it, with the artifact IDs it indexed."""
+
+    bucket: str
+    number: int
+    id: str
+    component_type: str
+    name: str
+    builder_type: str
+    platform: str
+    created_at: str
+    labels: dict[str, str] = field(default_factory=dict)
+    packer_run_uuid: str | None = None
+    build_time: str | None = None
+    source_artifact: str | None = None
+    indexed_ids: list[str] = field(default_factory=list)
+    artifacts: list[dict[str, Any]] = field(default_factory=list)
+    files: list[dict[str, Any]] = field(default_factory=list)
+    file_count: int = 0
+
+    def item_key(self) -> keys.Key:
+        return keys.build(self.bucket, self.number, self.id)
+
+
+@dataclass
+class ArtifactEntry(Entity):
+    """The artifact index: build `build_id` of a version made the artifact `external_id`
+    (an ID only in the key, as entries have always been written)."""
+
+    external_id: str
+    bucket: str
+    number: int
+    build_id: str
+    platform: str
+    created_at: str
+
+    def item_key(self) -> keys.Key:
+        return keys.artifact(self.external_id, self.bucket, self.number, self.build_id)
+
+    def attributes(self) -> Item:
+        return {k: v for k, v in super().attributes().items() if k != "external_id"}
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> ArtifactEntry:
+        return super().from_item({**item, "external_id": keys.artifact_id(item)})
+
+
+@dataclass
+class CopyPage(Entity):
+    """One page of a large version's serving copy (copies.py): `builds` as a channel's copy
+    holds them. Its bucket, number, generation and page are only in its key (as pages have
+    always been written)."""
+
+    bucket: str
+    number: int
+    generation: int
+    page: int
+    builds: list[dict[str, Any]] = field(default_factory=list)
+
+    def item_key(self) -> keys.Key:
+        return keys.copy(self.bucket, self.number, self.generation, self.page)
+
+    def attributes(self) -> Item:
+        return {"builds": self.builds}
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> CopyPage:
+        bucket, number, generation, page = keys.copy_ids(item)
+        return cls(bucket, number, generation, page, list(item.get("builds") or []))

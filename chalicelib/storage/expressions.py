@@ -151,8 +151,3 @@ class Change:
         return table.action("Put", {**fields, **self.key}, condition=self.condition, values=self.values,
                             names=self.names)
 
-
-def written(action: Action) -> dict[str, Any]:
-    """The fields a Put action writes, without its keys (so who wrote an item can act on it
-    without reading it back)."""
-    return keys.fields(action["Put"]["Item"])

@@ -75,6 +75,11 @@ def artifact(external_id: str, bucket: str, n: int, build_id: str) -> Key:
     return {PK: artifact_pk(external_id), SK: f"BUCKET#{bucket}#{version_sk(n)}{BUILD}{build_id}"}
 
 
+def artifact_id(item: Mapping[str, Any]) -> str:
+    """The external ID of an artifact-index item, from its key."""
+    return str(item[PK])[len(artifact_pk("")):]
+
+
 CHANNELS = "CHANNEL#"
 
 
@@ -106,6 +111,12 @@ def copy_prefix(n: int, generation: int) -> str:
 
 def copy(bucket: str, n: int, generation: int, page: int) -> Key:
     return {PK: bucket_pk(bucket), SK: f"{copy_prefix(n, generation)}{page:03d}"}
+
+
+def copy_ids(item: Mapping[str, Any]) -> tuple[str, int, int, int]:
+    """(bucket, number, generation, page) of a copy page, from its key (`COPY#<n>#<gen>#<page>`)."""
+    _, n, generation, page = str(item[SK]).split("#")
+    return str(item[PK])[len(bucket_pk("")):], int(n), int(generation), int(page)
 
 
 REVOKED_CHANNELS = "REVOKED_CHANNELS"
@@ -208,10 +219,3 @@ def primary(item: dict[str, Any]) -> Key:
     """Just the primary key of an item."""
     return {PK: item[PK], SK: item[SK]}
 
-
-KEY_ATTRIBUTES = (PK, SK, GSI1PK, GSI1SK, GSI2PK, GSI2SK)
-
-
-def fields(item: dict[str, Any]) -> dict[str, Any]:
-    """The item's own attributes, without the table's key attributes."""
-    return {k: v for k, v in item.items() if k not in KEY_ATTRIBUTES}

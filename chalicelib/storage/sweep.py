@@ -11,14 +11,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from . import keys, table
-from .entities import ChildEdge, Counts, Flag, Marker, Report, UnresolvedHint
+from .entities import ChildEdge, Counts, Flag, Marker, Report, UnresolvedHint, Version
 from .errors import ConditionFailed
 from .expressions import Action, Change
 from .pages import list_page, seal, sealed_length, unseal
 from .schema import GSI2, PK, SK
-
-Record = dict[str, Any]
-
 
 # ---- markers ----------------------------------------------------------------------------
 
@@ -44,17 +41,17 @@ def marker_done(marker: Marker) -> None:
 
 # ---- scheduled revocations --------------------------------------------------------------
 
-def due_revocations(now: str, page_size: int) -> Iterator[Record]:
+def due_revocations(now: str, page_size: int) -> Iterator[Version]:
     """Versions whose scheduled revocation is due at `now` (the sparse GSI2 `REVOKE_DUE`: only
     scheduled versions), oldest first, `page_size` per Query."""
     for item in table.query_all(keys.REVOKE_DUE, index=GSI2, at_most=now + "~", limit=page_size):
-        yield keys.fields(item)
+        yield Version.from_item(item)
 
 
-def upcoming_revocations(now: str, limit: int) -> tuple[list[Record], bool]:
+def upcoming_revocations(now: str, limit: int) -> tuple[list[Version], bool]:
     """Scheduled revocations not yet due, soonest first: (versions, more remain)."""
     items, last = table.query_page(keys.REVOKE_DUE, index=GSI2, after=now + "~", limit=limit)
-    return [keys.fields(i) for i in items], last is not None
+    return [Version.from_item(i) for i in items], last is not None
 
 
 # ---- child edges ------------------------------------------------------------------------

@@ -6,28 +6,28 @@ from collections.abc import Iterator
 from typing import Any
 
 from . import keys, table
-from .entities import Bucket, Channel
+from .entities import ArtifactEntry, Bucket, Build, Channel, CopyPage, Version
 from ..domain.enums import VersionStatus
 from .errors import ConditionFailed
 from .expressions import Action, Change
 from .pages import list_page
 from .schema import GSI1
 
-Record = dict[str, Any]
+Fields = dict[str, Any]  # attributes a write sets
 Ref = dict[str, Any]  # an item's address, opaque outside this package (from `contents`)
 REV = "rev"
 
 
 # ---- reads ------------------------------------------------------------------------------
 
-def version(bucket: str, number: int) -> Record | None:
+def version(bucket: str, number: int) -> Version | None:
     item = table.get(keys.version(bucket, number))
-    return keys.fields(item) if item else None
+    return Version.from_item(item) if item else None
 
 
-def versions(refs: list[tuple[str, int]]) -> list[Record]:
+def versions(refs: list[tuple[str, int]]) -> list[Version]:
     """Versions by (bucket, number), one BatchGet per 100; missing ones left out, order not kept."""
-    return [keys.fields(i) for i in table.get_many([keys.version(b, n) for b, n in refs])] if refs else []
+    return [Version.from_item(i) for i in table.get_many([keys.version(b, n) for b, n in refs])] if refs else []
 
 
 def fingerprint_number(bucket: str, fingerprint: str) -> int | None:
@@ -36,11 +36,11 @@ def fingerprint_number(bucket: str, fingerprint: str) -> int | None:
     return int(item["number"]) if item else None
 
 
-def with_builds(bucket: str, number: int) -> tuple[Record | None, list[Record]]:
+def with_builds(bucket: str, number: int) -> tuple[Version | None, list[Build]]:
     """The version and its builds: one Query of the items under `VERSION#<n>`."""
     items = list(table.query_all(keys.bucket_pk(bucket), prefix=keys.version_sk(number)))
-    version_items = [keys.fields(i) for i in items if not keys.is_build(i)]
-    return (version_items[0] if version_items else None), [keys.fields(i) for i in items if keys.is_build(i)]
+    version_items = [Version.from_item(i) for i in items if not keys.is_build(i)]
+    return (version_items[0] if version_items else None), [Build.from_item(i) for i in items if keys.is_build(i)]
 
 
 def build_ids(bucket: str, number: int) -> set[str]:
@@ -48,45 +48,45 @@ def build_ids(bucket: str, number: int) -> set[str]:
                                                    projection="id")}
 
 
-def versions_page(bucket: str, token: str | None, limit: int) -> tuple[list[Record], str | None]:
+def versions_page(bucket: str, token: str | None, limit: int) -> tuple[list[Version], str | None]:
     """Newest first (GSI1 `VERSIONS#<b>`), one page."""
     items, next_token = list_page(keys.versions_pk(bucket), token, index=GSI1, newest_first=True, limit=limit)
-    return [keys.fields(i) for i in items], next_token
+    return [Version.from_item(i) for i in items], next_token
 
 
-def newest_first(bucket: str) -> Iterator[Record]:
+def newest_first(bucket: str) -> Iterator[Version]:
     """The bucket's versions newest first, page by page as the caller goes (GSI1, eventually
     consistent: re-read what you act on)."""
     for item in table.query_all(keys.versions_pk(bucket), index=GSI1, newest_first=True):
-        yield keys.fields(item)
+        yield Version.from_item(item)
 
 
-def artifact_entries(external_id: str) -> list[Record]:
-    """Which builds made an artifact (bucket, number, build_id, platform, created_at)."""
-    return [keys.fields(i) for i in table.query_all(keys.artifact_pk(external_id))]
+def artifact_entries(external_id: str) -> list[ArtifactEntry]:
+    """Which builds made an artifact."""
+    return [ArtifactEntry.from_item(i) for i in table.query_all(keys.artifact_pk(external_id))]
 
 
 # ---- writes -----------------------------------------------------------------------------
 
-def create(fields: Record) -> list[Action]:
+def create(version: Version) -> list[Action]:
     """Put a new version and its fingerprint entry; both fail if they exist."""
-    bucket, number = fields["bucket"], fields["number"]
-    return [Change(keys.fingerprint(bucket, fields["fingerprint"])).absent().put({"number": number}),
-            Change(keys.version(bucket, number)).absent().put({**fields, **keys.version_index(bucket, number)})]
+    return [Change(keys.fingerprint(version.bucket, version.fingerprint)).absent().put({"number": version.number}),
+            Change(version.item_key()).absent().put(version.to_item())]
 
 
-def put_build(fields: Record) -> Action:
-    """Put a new build (`bucket`, `number`, `id` among its fields)."""
-    return Change(keys.build(fields["bucket"], fields["number"], fields["id"])).absent().put(fields)
+def put_build(build: Build) -> Action:
+    """Put a new build."""
+    return Change(build.item_key()).absent().put(build.to_item())
 
 
-def is_build_put(action: Action) -> bool:
-    return "Put" in action and keys.is_build(action["Put"]["Item"])
+def build_put(action: Action) -> Build | None:
+    """The build a `put_build` action writes (None for another action)."""
+    return Build.from_item(action["Put"]["Item"]) if "Put" in action and keys.is_build(action["Put"]["Item"]) \
+        else None
 
 
-def put_artifact_entry(external_id: str, bucket: str, number: int, build_id: str, fields: Record) -> Action:
-    return table.put_action({**keys.artifact(external_id, bucket, number, build_id), "bucket": bucket,
-                             "number": number, "build_id": build_id, **fields})
+def put_artifact_entry(entry: ArtifactEntry) -> Action:
+    return table.put_action(entry.to_item())
 
 
 def builds_added(bucket: str, number: int, count: int, now: str) -> Action:
@@ -108,25 +108,25 @@ def status_check(bucket: str, number: int, status: str) -> Action:
     return table.guard(Change(keys.version(bucket, number)).equals("status", status).check())
 
 
-def _as_read(change_: Change, before: Record) -> Change:
+def _as_read(change_: Change, before: Version) -> Change:
     """Assert what the report's counts and the bucket's counts are computed from (status,
     ancestry status, whether hints are unresolved) is still as read (ancestry.tally)."""
-    change_.equals("status", before["status"]).holds("ancestry_status", before.get("ancestry_status"))
-    return change_.present("unresolved") if before.get("unresolved") else change_.absent("unresolved")
+    change_.equals("status", before.status).holds("ancestry_status", before.ancestry_status)
+    return change_.present("unresolved") if before.unresolved else change_.absent("unresolved")
 
 
-def change(before: Record, after: Record | None, *, also: Record | None = None,
+def change(before: Version, after: Fields | None, *, also: Fields | None = None,
            remove: tuple[str, ...] = (), due: str | None = None) -> Action:
     """Change a version from `before` (as read: its `rev`, status, ancestry status and
     unresolved hints asserted, `rev` bumped) to the fields of `after` (None: delete it).
     `due` indexes it as scheduled for revocation at that moment (any other change takes it
     off that index); `also` sets more fields, `remove` removes some."""
-    bucket, number = before["bucket"], before["number"]
-    change_ = _as_read(Change(keys.version(bucket, number)), before)
+    bucket, number = before.bucket, before.number
+    change_ = _as_read(Change(before.item_key()), before)
     if after is None:
-        (change_.equals(REV, before[REV]) if before.get(REV) is not None else change_.exists().absent(REV))
+        (change_.equals(REV, before.rev) if before.rev is not None else change_.exists().absent(REV))
         return change_.delete()
-    change_.bump(REV, before.get(REV)).set_all(after).set_all(also or {}).remove(*remove)
+    change_.bump(REV, before.rev).set_all(after).set_all(also or {}).remove(*remove)
     if due:
         change_.set_all(keys.revoke_due_index(due, bucket, number))
     else:
@@ -134,17 +134,17 @@ def change(before: Record, after: Record | None, *, also: Record | None = None,
     return change_.action()
 
 
-def complete(before: Record, fields: Record) -> Action:
+def complete(before: Version, fields: Fields) -> Action:
     """A running version's last write: `fields` set, `expected_builds` gone, while it is
     still running and as read (`before`)."""
-    return _as_read(Change(keys.version(before["bucket"], before["number"])), before).bump(REV, before.get(REV)) \
+    return _as_read(Change(before.item_key()), before).bump(REV, before.rev) \
         .set_all(fields).remove("expected_builds").action()
 
 
-def set_fields(before: Record, fields: Record, remove: tuple[str, ...] = ()) -> Action:
+def set_fields(before: Version, fields: Fields, remove: tuple[str, ...] = ()) -> Action:
     """Set (and remove) fields of a version that no channel copies (its ancestry), while its
     status, ancestry status and hints are as read (`before`)."""
-    return _as_read(Change(keys.version(before["bucket"], before["number"])), before).set_all(fields) \
+    return _as_read(Change(before.item_key()), before).set_all(fields) \
         .remove(*remove).action()
 
 
@@ -164,13 +164,12 @@ def delete_fingerprint(bucket: str, fingerprint: str) -> Action:
 
 # ---- a version's items, for deleting it -------------------------------------------------
 
-def contents(bucket: str, version: Record, builds: list[Record]) -> list[Ref]:
+def contents(version: Version, builds: list[Build]) -> list[Ref]:
     """Everything under a version but its own item and fingerprint: the artifact index entries
     of its builds first (a repeat finds them through the builds), its copy pages, its builds."""
-    number = version["number"]
-    refs = [keys.artifact(ext, bucket, number, b["id"]) for b in builds for ext in b.get("indexed_ids", [])]
-    refs += copy_page_refs(bucket, version)
-    refs += [keys.build(bucket, number, b["id"]) for b in builds]
+    refs = [keys.artifact(ext, b.bucket, b.number, b.id) for b in builds for ext in b.indexed_ids]
+    refs += copy_page_refs(version)
+    refs += [b.item_key() for b in builds]
     return refs
 
 
@@ -185,23 +184,24 @@ def delete(ref: Ref) -> Action:
 
 # ---- copy pages (copies.py) -------------------------------------------------------------
 
-def put_copy_pages(bucket: str, number: int, generation: int, pages: list[list[Record]]) -> list[Action]:
-    return [table.put_action({**keys.copy(bucket, number, generation, index), "builds": page})
+def put_copy_pages(bucket: str, number: int, generation: int, pages: list[list[Fields]]) -> list[Action]:
+    return [table.put_action(CopyPage(bucket, number, generation, index, page).to_item())
             for index, page in enumerate(pages)]
 
 
-def copy_page_refs(bucket: str, version: Record) -> list[Ref]:
+def copy_page_refs(version: Version) -> list[Ref]:
     """The version's current copy pages (none for an inline copy)."""
-    if not version.get("copy_pages"):
+    if not version.copy_pages or version.copy_generation is None:
         return []
-    return [keys.copy(bucket, version["number"], version["copy_generation"], index)
-            for index in range(version["copy_pages"])]
+    return [keys.copy(version.bucket, version.number, version.copy_generation, index)
+            for index in range(version.copy_pages)]
 
 
-def copy_pages(bucket: str, number: int, generation: int) -> list[Record]:
+def copy_pages(bucket: str, number: int, generation: int) -> list[Fields]:
     """The builds of a paged copy, in page order: one Query."""
     items, _ = table.query_page(keys.bucket_pk(bucket), prefix=keys.copy_prefix(number, generation))
-    return [build for item in sorted(items, key=lambda i: i[keys.SK]) for build in item["builds"]]
+    pages = sorted((CopyPage.from_item(i) for i in items), key=lambda p: p.page)
+    return [build for page in pages for build in page.builds]
 
 
 def set_copy_pages(bucket: str, number: int, rev: int | None, generation: int, pages: int) -> Action:
@@ -227,26 +227,26 @@ def bucket_and_fingerprint(bucket: str, fingerprint: str) -> tuple[Bucket | None
             int(fingerprint_item["number"]) if fingerprint_item else None)
 
 
-def with_buckets(refs: list[tuple[str, int]]) -> tuple[dict[tuple[str, int], Record], dict[str, Bucket]]:
+def with_buckets(refs: list[tuple[str, int]]) -> tuple[dict[tuple[str, int], Version], dict[str, Bucket]]:
     """Versions by (bucket, number) and their buckets by name: one BatchGet (per 100 items)."""
     if not refs:
         return {}, {}
     items = table.get_many([keys.version(b, n) for b, n in refs] + [keys.bucket(b) for b, _ in refs])
     bucket_sk = keys.bucket("")[keys.SK]
-    found_versions = {(i["bucket"], i["number"]): keys.fields(i) for i in items if i[keys.SK] != bucket_sk}
+    found_versions = {(i["bucket"], i["number"]): Version.from_item(i) for i in items if i[keys.SK] != bucket_sk}
     found_buckets = {i["bucket"]: Bucket.from_item(i) for i in items if i[keys.SK] == bucket_sk}
     return found_versions, found_buckets
 
 
 def with_channels(versions_: list[tuple[str, int]], channels: list[tuple[str, str]]
-                  ) -> tuple[dict[tuple[str, int], Record], dict[tuple[str, str], Channel]]:
+                  ) -> tuple[dict[tuple[str, int], Version], dict[tuple[str, str], Channel]]:
     """Versions by (bucket, number) and channels by (bucket, name): one BatchGet (per 100)."""
     wanted = [keys.version(b, n) for b, n in versions_] + [keys.channel(b, c) for b, c in channels]
-    found_versions: dict[tuple[str, int], Record] = {}
+    found_versions: dict[tuple[str, int], Version] = {}
     found_channels: dict[tuple[str, str], Channel] = {}
     for item in table.get_many(wanted) if wanted else []:
         if item[keys.SK].startswith(keys.CHANNELS):
             found_channels[(item["bucket"], item["name"])] = Channel.from_item(item)
         else:
-            found_versions[(item["bucket"], item["number"])] = keys.fields(item)
+            found_versions[(item["bucket"], item["number"])] = Version.from_item(item)
     return found_versions, found_channels

@@ -5,7 +5,8 @@ package docstring lays them out."""
 from __future__ import annotations
 
 from chalicelib.domain.enums import AncestryStatus, HistoryCause, IngestionStatus, Role, VersionStatus
-from chalicelib.storage.entities import Bucket, Channel, ChildEdge, Event, Flag, HistoryEntry, Ingestion, Token
+from chalicelib.storage.entities import (ArtifactEntry, Bucket, Build, Channel, ChildEdge, CopyPage, Event, Flag, HistoryEntry,
+                                         Ingestion, Token, Version)
 
 T = "2026-01-02T00:00:00Z"
 
@@ -76,3 +77,36 @@ def test_keys_of_the_sweep_items_and_events() -> None:
     assert ChildEdge("base", 1, "app", 12).item_key() == {"PK": "BUCKET#base", "SK": "CHILD#0000000001#app#0000000012"}
     event = Event(id="x", time=T, actor="a", action="bucket.created", target="web")
     assert event.item_key() == {"PK": "EVENTS#", "SK": f"EVENT#{T}#x"}
+
+
+def test_a_version_is_indexed_newest_first_and_an_older_one_reads_with_defaults() -> None:
+    version = Version(bucket="web", number=12, name="v12", fingerprint="f", created_at=T, updated_at=T, rev=1,
+                      ancestry_status=AncestryStatus.OUT_OF_DATE, ancestry_findings=[{"kind": "newer"}])
+    item = version.to_item()
+    assert (item["PK"], item["SK"]) == ("BUCKET#web", "VERSION#0000000012")
+    assert (item["GSI1PK"], item["GSI1SK"]) == ("VERSIONS#web", "VERSION#0000000012")
+    assert "revocation" not in item and "GSI2PK" not in item  # scheduled revocations: storage.versions.change
+    assert Version.from_item(item) == version
+    older = Version.from_item({**item, "status": "revoked", "ancestry_messages": ["parent moved"]})
+    assert older.status is VersionStatus.REVOKED and older.ancestry_messages == ["parent moved"]
+    assert (older.build_count, older.copy_pages, older.ref()) == (0, None, ("web", 12))
+
+
+def test_a_build_and_its_artifact_index_entry_keep_their_keys() -> None:
+    build = Build(bucket="web", number=12, id="b1", component_type="amazon-ebs.x", name="x", builder_type="amazon-ebs",
+                  platform="aws", created_at=T, indexed_ids=["us-east-1:ami-1"])
+    assert build.item_key() == {"PK": "BUCKET#web", "SK": "VERSION#0000000012#BUILD#b1"}
+    assert Build.from_item(build.to_item()) == build
+    entry = ArtifactEntry(external_id="us-east-1:ami-1", bucket="web", number=12, build_id="b1", platform="aws",
+                          created_at=T)
+    item = entry.to_item()
+    assert (item["PK"], item["SK"]) == ("ARTIFACT#us-east-1:ami-1", "BUCKET#web#VERSION#0000000012#BUILD#b1")
+    assert "external_id" not in item  # the ID is only in the key, as entries were always written
+    assert ArtifactEntry.from_item(item) == entry
+
+
+def test_a_copy_page_keeps_its_place_in_its_key_only() -> None:
+    page = CopyPage(bucket="web", number=12, generation=350, page=2, builds=[{"build_id": "b1"}])
+    item = page.to_item()
+    assert item == {"PK": "BUCKET#web", "SK": "COPY#0000000012#000350#002", "builds": [{"build_id": "b1"}]}
+    assert CopyPage.from_item(item) == page

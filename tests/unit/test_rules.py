@@ -45,6 +45,10 @@ class Loaded:
 
     version: dict[str, Any]
 
+    @property
+    def status(self) -> str | None:
+        return self.version.get("status")
+
 
 class Versions:
     """A consistent read of versions by number, counting the reads."""
