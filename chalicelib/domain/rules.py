@@ -31,7 +31,6 @@ Finding = dict[str, Any]  # the facts behind a link's status, stored; written in
 Revocation = dict[str, Any]
 Ref = tuple[str, int]  # (bucket, version number)
 
-ACTIVE, REVOKED, RUNNING = VersionStatus.ACTIVE, VersionStatus.REVOKED, VersionStatus.RUNNING
 
 # Worst last: a version's ancestry status is the worst of its links.
 SEVERITY: tuple[AncestryStatus, ...] = (AncestryStatus.UP_TO_DATE, AncestryStatus.UNDETERMINED,
@@ -80,7 +79,7 @@ def first_active(candidates: Iterable[Item]) -> tuple[Item | None, list[int]]:
     one of them the right target."""
     skipped: list[int] = []
     for version in candidates:
-        if version.get("status") != REVOKED:
+        if version.get("status") != VersionStatus.REVOKED:
             return version, skipped
         skipped.append(version["number"])
     return None, skipped
@@ -96,11 +95,11 @@ def newest_active(index: Iterable[Item], excluding: AbstractSet[int],
     `latest` themselves when complete (`takes_latest`)."""
     skipped: list[int] = []
     for item in index:
-        if item["number"] in excluding or item.get("status") == RUNNING:
+        if item["number"] in excluding or item.get("status") == VersionStatus.RUNNING:
             continue
-        if item.get("status") != REVOKED:
+        if item.get("status") != VersionStatus.REVOKED:
             loaded = load(item["number"])
-            if loaded.status not in (REVOKED, RUNNING):
+            if loaded.status not in (VersionStatus.REVOKED, VersionStatus.RUNNING):
                 return loaded, skipped
         skipped.append(item["number"])
     return None, skipped
@@ -135,8 +134,8 @@ def cascade_reaches(descendant: Item, mode: str, source_name: str | None) -> boo
     every one not yet revoked (a direct revocation, or one inherited from elsewhere, stands).
     Restoring (`mode` "restore"): only those revoked by inheritance from this very source."""
     if mode == "revoke":
-        return descendant["status"] != REVOKED
-    return descendant["status"] == REVOKED and (descendant.get("revocation") or {}).get("inherited_from") == source_name
+        return descendant["status"] != VersionStatus.REVOKED
+    return descendant["status"] == VersionStatus.REVOKED and (descendant.get("revocation") or {}).get("inherited_from") == source_name
 
 
 def inherited_revocation(source: Item, source_name: str | None) -> Revocation:
@@ -154,7 +153,7 @@ def revocation_on_arrival(parents: Iterable[Item], now: str) -> Revocation | Non
     revocation spared descendants; None otherwise. The registry revokes it at `now`."""
     for p in parents:
         revocation = p.get("parent_revocation") or {}
-        if p.get("parent_status") == REVOKED and not revocation.get("skip_descendants_revocation"):
+        if p.get("parent_status") == VersionStatus.REVOKED and not revocation.get("skip_descendants_revocation"):
             return {"reason": revocation.get("reason"), "revoked_at": now, "revoked_by": "registry",
                     "revocation_type": RevocationType.INHERITED, "inherited_from": f"{p['bucket']}/{p['version']}",
                     "skip_descendants_revocation": False, "disable_rollback_channels": False}
@@ -166,16 +165,16 @@ def revocation_on_arrival(parents: Iterable[Item], now: str) -> Revocation | Non
 def status_on_creation(inherited: Revocation | None, whole: bool) -> VersionStatus:
     """A new version's status: revoked when it inherits a revocation on arrival, active when
     it is written whole in one transaction, else running until its last builds are stored."""
-    return REVOKED if inherited else ACTIVE if whole else RUNNING
+    return VersionStatus.REVOKED if inherited else VersionStatus.ACTIVE if whole else VersionStatus.RUNNING
 
 
 def status_on_completion(version: Item) -> VersionStatus | None:
     """What a running version becomes once all its builds are stored: revoked if a
     revocation reached it meanwhile (an inherited one may), else active. None when it is not
     running any more (a concurrent delivery completed it): nothing to do."""
-    if version["status"] != RUNNING:
+    if version["status"] != VersionStatus.RUNNING:
         return None
-    return REVOKED if version.get("revocation") else ACTIVE
+    return VersionStatus.REVOKED if version.get("revocation") else VersionStatus.ACTIVE
 
 
 # ---- parent links: status and findings ---------------------------------------------------
@@ -194,7 +193,7 @@ def link_status(link: Item, parent: Item | None, channel: Item | None,
     where = {"bucket": link["bucket"], "version": link["version"]}
     if parent is None:
         return AncestryStatus.UNDETERMINED, fact("deleted", AncestryStatus.UNDETERMINED, **where)
-    if parent.get("status") == REVOKED:
+    if parent.get("status") == VersionStatus.REVOKED:
         return AncestryStatus.PARENT_REVOKED, revoked_finding(parent, revoked_too=revoked)
     if link.get("channel"):
         if channel is None:
@@ -242,7 +241,7 @@ def attention(links: Iterable[Item]) -> list[Finding]:
 def flagged(version: Item, status: str | None) -> bool:
     """Whether a version belongs on the flagged list (the report): still usable, and its
     ancestry needs attention."""
-    return status in FLAGGED_STATUSES and version.get("status") != REVOKED
+    return status in FLAGGED_STATUSES and version.get("status") != VersionStatus.REVOKED
 
 
 def revoked_finding(parent: Item, revoked_too: bool | None = None) -> Finding:
@@ -283,7 +282,7 @@ def ancestor_finding(path: Sequence[Item], parent: Item) -> Finding | None:
     """Walking up from a version whose own links are fine (`path`: the ancestors passed,
     nearest first): the finding `parent` gives it when revoked or stored as outdated, or None
     (then the walk goes on to the parent's parents)."""
-    if parent["status"] == REVOKED:
+    if parent["status"] == VersionStatus.REVOKED:
         return stale_finding(path, revoked_finding(parent))
     stale, cause = stale_cause(parent)
     return stale_finding([*path, parent], cause) if stale else None

@@ -217,7 +217,7 @@ def _complete(bucket: str, number: int, actor: str, run: ParsedRun, parents: lis
         updated = dataclasses.replace(version, **fields, expected_builds=None, rev=(version.rev or 0) + 1)
         actions = [complete, *ancestry.tally_actions(version, updated), _created_event(updated, run, parents, actor)]
         latest = storage.channels.channel(bucket, LATEST)
-        if final == rules.ACTIVE and channels.takes_latest(number, latest):
+        if final == VersionStatus.ACTIVE and channels.takes_latest(number, latest):
             actions += channels.point_latest(bucket, latest, Target(updated, builds), actor, cause=HistoryCause.INGEST)
         else:
             actions.append(storage.channels.holds(bucket, LATEST, latest.number if latest else None))
