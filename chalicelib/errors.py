@@ -1,4 +1,6 @@
-"""Errors the API answers with: each carries its HTTP status and the `error` code in the body."""
+"""Errors the API answers with: each carries its HTTP status and the `error` code in the body
+of the native API, and the gRPC code the HCP-compatible API answers with (`grpc`; its HTTP
+status there follows grpc-gateway's mapping of that code, api/hcp)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ class RegistryError(ChaliceUnhandledError):
 
     status = 500
     code = "InternalError"
+    grpc = 13  # INTERNAL
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -17,26 +20,34 @@ class RegistryError(ChaliceUnhandledError):
 
 
 class BadRequest(RegistryError):
-    status, code = 400, "BadRequest"
+    status, code, grpc = 400, "BadRequest", 3  # INVALID_ARGUMENT
 
 
 class Unauthorized(RegistryError):
-    status, code = 401, "Unauthorized"
+    status, code, grpc = 401, "Unauthorized", 16  # UNAUTHENTICATED
 
 
 class Forbidden(RegistryError):
-    status, code = 403, "Forbidden"
+    status, code, grpc = 403, "Forbidden", 7  # PERMISSION_DENIED
 
 
 class NotFound(RegistryError):
-    status, code = 404, "NotFound"
+    status, code, grpc = 404, "NotFound", 5  # NOT_FOUND
 
 
 class Conflict(RegistryError):
-    status, code = 409, "Conflict"
+    """The resource's state does not allow the change (a running version, a managed channel…)."""
+
+    status, code, grpc = 409, "Conflict", 9  # FAILED_PRECONDITION
+
+
+class AlreadyExists(Conflict):
+    """What the request would create exists already (a bucket, a channel, a build's component)."""
+
+    grpc = 6  # ALREADY_EXISTS
 
 
 class Contention(RegistryError):
     """Too many concurrent writers won the race; raised so Lambda retries the event."""
 
-    status, code = 503, "Contention"
+    status, code, grpc = 503, "Contention", 14  # UNAVAILABLE

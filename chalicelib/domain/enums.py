@@ -18,6 +18,25 @@ class VersionStatus(StrEnum):
     RUNNING = "running"  # still being written (several transactions) or built: never served
 
 
+class BuildStatus(StrEnum):
+    """A build's state while its version is published through the HCP API (a recorded
+    version's builds are all `done`); the HCP API writes them as `BUILD_<NAME>`."""
+
+    UNSET = "unset"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class TemplateType(StrEnum):
+    """The kind of Packer template a version was built from (HCP's names)."""
+
+    UNSET = "TEMPLATE_TYPE_UNSET"
+    HCL2 = "HCL2"
+    JSON = "JSON"
+
+
 class IngestionStatus(StrEnum):
     ACCEPTED = "accepted"  # every build recorded
     PARTIAL = "partial"  # some builds recorded, some rejected

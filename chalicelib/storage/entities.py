@@ -23,7 +23,7 @@ from enum import StrEnum
 from typing import Any, ClassVar, Mapping, TypeVar
 
 from . import keys
-from ..domain.enums import AncestryStatus, HistoryCause, IngestionStatus, Role, VersionStatus
+from ..domain.enums import AncestryStatus, BuildStatus, HistoryCause, IngestionStatus, Role, VersionStatus
 
 Item = dict[str, Any]
 E = TypeVar("E", bound="Entity")
@@ -254,6 +254,7 @@ class Bucket(Entity):
     bucket: str
     created_at: str
     updated_at: str
+    id: str | None = None
     description: str = ""
     labels: dict[str, str] = field(default_factory=dict)
     manifest_prefixes: list[str] = field(default_factory=list)
@@ -309,6 +310,7 @@ class Channel(Entity):
     name: str
     created_at: str
     updated_at: str
+    id: str | None = None
     description: str = ""
     restricted: bool = False
     managed: bool = False
@@ -373,6 +375,9 @@ class Version(Entity):
     created_at: str
     updated_at: str
     status: VersionStatus = VersionStatus.ACTIVE
+    id: str | None = None
+    template_type: str | None = None
+    author: str | None = None
     rev: int | None = None
     build_count: int = 0
     expected_builds: int | None = None
@@ -417,9 +422,57 @@ class Build(Entity):
     artifacts: list[dict[str, Any]] = field(default_factory=list)
     files: list[dict[str, Any]] = field(default_factory=list)
     file_count: int = 0
+    status: BuildStatus = BuildStatus.DONE
+    updated_at: str | None = None
+    parent_version_id: str | None = None
+    parent_channel_id: str | None = None
+    metadata: dict[str, Any] | None = None
+    sboms: list[dict[str, Any]] | None = None
 
     def item_key(self) -> keys.Key:
         return keys.build(self.bucket, self.number, self.id)
+
+
+@dataclass
+class Draft(Version):
+    """A version being published through the HCP API (number 0, named `v0`, running) until
+    its last build is done: `components` maps each build's component type to its id (one
+    build per component), `done_builds` counts the builds done. Completion records it as a
+    numbered version (services/publishing.py) and deletes the draft."""
+
+    components: dict[str, str] = field(default_factory=dict)
+    done_builds: int = 0
+
+    def item_key(self) -> keys.Key:
+        return keys.draft(self.bucket, self.fingerprint)
+
+    def index(self) -> keys.Key:
+        return keys.draft_index(self.bucket, self.fingerprint)
+
+
+@dataclass
+class DraftBuild(Build):
+    """A build of a draft (its status moves; its artifacts arrive with `done`)."""
+
+    fingerprint: str = ""
+
+    def item_key(self) -> keys.Key:
+        return keys.draft_build(self.bucket, self.fingerprint, self.id)
+
+
+@dataclass
+class ResourceId(Entity):
+    """What a ULID names: a version (bucket and fingerprint: stable from draft to numbered)
+    or a channel (bucket and name)."""
+
+    id: str
+    kind: str
+    bucket: str
+    fingerprint: str | None = None
+    channel: str | None = None
+
+    def item_key(self) -> keys.Key:
+        return keys.resource_id(self.id)
 
 
 @dataclass

@@ -63,6 +63,31 @@ def is_build(item: dict[str, Any]) -> bool:
     return str(item[SK]).startswith("VERSION#") and BUILD in item[SK]
 
 
+def draft_sk(fingerprint: str) -> str:
+    """A version being published through the HCP API, before it has a number (its builds
+    follow under the same prefix: `DRAFT#<fp>#BUILD#<id>`; fingerprints hold no `#`)."""
+    return f"DRAFT#{fingerprint}#"
+
+
+def draft(bucket: str, fingerprint: str) -> Key:
+    return {PK: bucket_pk(bucket), SK: draft_sk(fingerprint)}
+
+
+def draft_index(bucket: str, fingerprint: str) -> Key:
+    """Listed with the bucket's versions, before every numbered one (newest first: `~` sorts
+    after the digits), as running."""
+    return {GSI1PK: versions_pk(bucket), GSI1SK: f"VERSION#~{fingerprint}"}
+
+
+def draft_build(bucket: str, fingerprint: str, build_id: str) -> Key:
+    return {PK: bucket_pk(bucket), SK: f"{draft_sk(fingerprint)}BUILD#{build_id}"}
+
+
+def resource_id(ulid: str) -> Key:
+    """What a ULID names (a version or a channel): looked up by id."""
+    return {PK: f"ID#{ulid}", SK: "ID"}
+
+
 def fingerprint(bucket: str, value: str) -> Key:
     return {PK: bucket_pk(bucket), SK: f"FINGERPRINT#{value}"}
 
