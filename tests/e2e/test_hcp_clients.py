@@ -9,16 +9,12 @@ without any cloud. The builds here run with no HCP variable set, so nothing is p
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-CLIENTS = REPO / "tests" / "clients"
-PINNED = sorted(path.name.removeprefix("packer-") for path in CLIENTS.glob("packer-*") if path.is_dir())
+from hcp import PINNED, clean_env
 
 # A cold build (Go modules downloaded, both Packer lines compiled) takes minutes; see
 # tests/clients/README.md. Only the first test of the session waits for it.
@@ -39,36 +35,6 @@ build {
   sources = ["source.file.hello", "source.null.noop"]
 }
 """
-
-
-@pytest.fixture(scope="session")
-def packers() -> dict[str, Path]:
-    """The pinned packer binaries by version, built by tests/clients/build.sh if not cached.
-    Skipped only where Go is missing: a failed build is an error, never a skip."""
-    if shutil.which("go") is None:
-        pytest.skip("the go command is not installed: the real packer clients are built from source")
-    done = subprocess.run(
-        ["bash", str(CLIENTS / "build.sh")], capture_output=True, text=True, check=False
-    )
-    assert done.returncode == 0, f"tests/clients/build.sh failed:\n{done.stderr[-4000:]}"
-    binaries = {Path(line).name.removeprefix("packer-"): Path(line) for line in done.stdout.split()}
-    assert sorted(binaries) == PINNED, done.stdout
-    return binaries
-
-
-def clean_env(home: Path) -> dict[str, str]:
-    """The environment of a Packer run: no HCP_* variable (so HCP mode stays off), no plugin
-    directory but an empty one, its config and cache in `home`, and no checkpoint call out."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith(("HCP_", "PACKER_"))}
-    env.update(
-        HOME=str(home),
-        PACKER_CONFIG_DIR=str(home / "config"),
-        PACKER_PLUGIN_PATH=str(home / "plugins"),
-        PACKER_CACHE_DIR=str(home / "cache"),
-        CHECKPOINT_DISABLE="1",
-    )
-    (home / "plugins").mkdir()
-    return env
 
 
 @pytest.mark.parametrize("version", PINNED)

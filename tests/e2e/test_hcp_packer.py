@@ -1,0 +1,311 @@
+"""Real `packer build` runs publish to `make run` through the HCP Packer API (issue 12).
+
+Each pinned Packer (tests/clients/: 1.16.0 and the older 1.12.0 line) is pointed at the
+registry with environment variables only (hcp.HcpRegistry.env: HCP_API_ADDRESS, HCP_AUTH_URL,
+a service principal's HCP_CLIENT_ID/SECRET, ...) and builds templates of Packer core's `file`
+and `null` builders, which publish HCP artifacts without any cloud (HCP-API-COMPAT.md §8):
+
+- `file` reports platform `packer.file`, artifact ID the target's base name, region its
+  directory (`.` for a bare name), and its `source` file as the source image ID
+  (`<no-defined-source-file>` with `content`) (packer builder/file/artifact.go);
+- `null` reports platform `null`, artifact ID `Null`, region `null`, source `null`
+  (builder/null/artifact_export.go).
+
+Afterwards the native API (admin token) and the HCP API (a principal's token) are read back.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hcp import PINNED, ULID, HcpRegistry, Principal
+
+# The first test of the session may wait for a cold build of the clients (tests/clients/README.md).
+pytestmark = pytest.mark.timeout(2400)
+
+BUILD_TIMEOUT = 180  # s per `packer build`; a file/null build takes a second or two
+
+
+def at_least(version: str, minimum: str) -> bool:
+    return tuple(map(int, version.split("."))) >= tuple(map(int, minimum.split(".")))
+
+
+@dataclass
+class Run:
+    """A finished `packer build`; its text (for an assertion message) is its output and the
+    lines of Packer's debug log that name HCP calls or errors."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    log: str
+
+    def __str__(self) -> str:
+        lines = [line for line in self.log.splitlines() if "hcp" in line.lower() or "error" in line.lower()]
+        return f"{self.stdout}\n{self.stderr}\n--- packer log, HCP and error lines ---\n" + "\n".join(lines[-80:])
+
+
+@dataclass
+class Packer:
+    """One pinned packer, a principal, and a working directory for its builds."""
+
+    version: str
+    binary: Path
+    registry: HcpRegistry
+    principal: Principal
+    work: Path
+    home: Path
+
+    def bucket(self, name: str) -> str:
+        """A bucket name of this test and this Packer line (the module shares one registry)."""
+        return f"{name}-{self.version.replace('.', '-')}"
+
+    def build(self, template: str, fingerprint: str, name: str = "build") -> Run:
+        """`packer build` of `template` (HCL2) in the working directory with a fixed fingerprint."""
+        path = self.work / f"{name}.pkr.hcl"
+        path.write_text(template)
+        log = self.home / f"{name}.log"
+        env = self.registry.env(self.principal, self.home, HCP_PACKER_BUILD_FINGERPRINT=fingerprint,
+                                PACKER_LOG="1", PACKER_LOG_PATH=str(log))
+        done = subprocess.run([str(self.binary), "build", "-color=false", path.name], cwd=self.work, env=env,
+                              capture_output=True, text=True, timeout=BUILD_TIMEOUT, check=False)
+        return Run(done.returncode, done.stdout, done.stderr, log.read_text() if log.exists() else "")
+
+    def token(self) -> str:
+        return self.registry.token(self.principal)
+
+    def hcp_version(self, bucket: str, fingerprint: str) -> dict[str, Any]:
+        """GetVersion through the HCP API: the `version` object."""
+        status, body = self.registry.hcp("GET", f"/buckets/{bucket}/versions/{fingerprint}", self.token())
+        assert status == 200, (status, body)
+        return body["version"]
+
+    def native(self, path: str, status: int = 200) -> Any:
+        """A native API read with the admin token."""
+        got, body = self.registry.product.call("GET", path)
+        assert got == status, (path, got, body)
+        return body
+
+
+@pytest.fixture
+def packer(request: pytest.FixtureRequest, packers: dict[str, Path], hcp_registry: HcpRegistry, tmp_path: Path) -> Packer:
+    version = request.param
+    work, home = tmp_path / "work", tmp_path / "home"
+    work.mkdir()
+    home.mkdir()
+    return Packer(version, packers[version], hcp_registry, hcp_registry.principal(), work, home)
+
+
+ALL = pytest.mark.parametrize("packer", PINNED, indirect=True)
+# `hcp_packer_registry { channels = [...] }` exists from Packer 1.15.0 on (HCP-API-COMPAT.md §2).
+WITH_CHANNELS = pytest.mark.parametrize("packer", [v for v in PINNED if at_least(v, "1.15.0")], indirect=True)
+
+
+def registry_block(bucket: str, extra: str = "") -> str:
+    return f"""
+  hcp_packer_registry {{
+    bucket_name = "{bucket}"
+{extra}
+  }}"""
+
+
+TWO_SOURCES = """
+source "file" "one" {{
+  content = "one"
+  target  = "one.txt"
+}}
+
+source "null" "two" {{
+  communicator = "none"
+}}
+
+build {{
+{registry}
+  sources = ["source.file.one", "source.null.two"]
+}}
+"""
+
+
+def assert_done_builds(version: dict[str, Any], expected: dict[str, tuple[str, list[dict[str, str]]]]) -> None:
+    """Each build of the HCP version is BUILD_DONE, belongs to it, and carries the platform and
+    artifacts Packer reported: `expected` maps component type to (platform, artifacts)."""
+    builds = {build["component_type"]: build for build in version["builds"]}
+    assert sorted(builds) == sorted(expected), version["builds"]
+    for component, (platform, artifacts) in expected.items():
+        build = builds[component]
+        assert build["status"] == "BUILD_DONE", build
+        assert ULID.match(build["id"]) and build["version_id"] == version["id"], build
+        assert build["platform"] == platform, build
+        assert [{"external_identifier": a["external_identifier"], "region": a["region"]}
+                for a in build["artifacts"]] == artifacts, build
+
+
+@ALL
+def test_two_parallel_sources_publish_one_complete_version(packer: Packer) -> None:
+    bucket, fingerprint = packer.bucket("two"), "fp-two-sources"
+    registry = registry_block(bucket, """    description   = "two sources, built together"
+    bucket_labels = { "team" = "e2e" }
+    build_labels  = { "os" = "none" }""")
+
+    done = packer.build(TWO_SOURCES.format(registry=registry), fingerprint)
+
+    assert done.returncode == 0, str(done)
+    native = packer.native(f"/buckets/{bucket}/versions/v1")
+    assert (native["status"], native["fingerprint"], len(native["builds"])) == ("active", fingerprint, 2), native
+    assert packer.native(f"/buckets/{bucket}/channels/latest")["version"] == "v1"
+    described = packer.native(f"/buckets/{bucket}")
+    assert (described["description"], described["labels"]) == ("two sources, built together", {"team": "e2e"})
+    assert (described["version_count"], described["latest_version"]) == (1, "v1"), described
+
+    version = packer.hcp_version(bucket, fingerprint)
+    assert (version["name"], version["status"], version["fingerprint"]) == ("v1", "VERSION_ACTIVE", fingerprint)
+    assert ULID.match(version["id"]) and version["template_type"] == "HCL2", version
+    assert_done_builds(version, {
+        "file.one": ("packer.file", [{"external_identifier": "one.txt", "region": "."}]),
+        "null.two": ("null", [{"external_identifier": "Null", "region": "null"}]),
+    })
+    assert all(build["labels"].get("os") == "none" for build in version["builds"]), version["builds"]
+
+
+@WITH_CHANNELS
+def test_a_configured_channel_gets_the_completed_version(packer: Packer) -> None:
+    """The channel exists beforehand (Packer assigns, it never creates); Packer assigns after
+    each build's DONE, so the first of two calls meets an incomplete version (refused, only
+    printed by Packer) and the last one, after the version completed, succeeds."""
+    bucket, fingerprint = packer.bucket("chan"), "fp-channel"
+    assert packer.registry.product.call("POST", "/buckets", {"name": bucket})[0] == 201
+    assert packer.registry.product.call("POST", f"/buckets/{bucket}/channels", {"name": "production"})[0] == 201
+
+    done = packer.build(TWO_SOURCES.format(registry=registry_block(bucket, '    channels = ["production"]')),
+                        fingerprint)
+
+    assert done.returncode == 0, str(done)
+    channel = packer.native(f"/buckets/{bucket}/channels/production")
+    assert (channel["version"], channel["fingerprint"]) == ("v1", fingerprint), channel
+    status, body = packer.registry.hcp("GET", f"/buckets/{bucket}/channels/production", packer.token())
+    assert status == 200 and body["channel"]["version"]["name"] == "v1", (status, body)
+    assert body["channel"]["version"]["status"] == "VERSION_ACTIVE", body
+
+
+FLAKY = """
+source "file" "ok" {{
+  content = "ok"
+  target  = "ok.txt"
+}}
+
+source "null" "flaky" {{
+  communicator = "none"
+}}
+
+build {{
+{registry}
+  sources = ["source.file.ok", "source.null.flaky"]
+
+  provisioner "shell-local" {{
+    only   = ["null.flaky"]
+    inline = ["test -f {marker}"]
+  }}
+}}
+"""
+
+
+@ALL
+def test_a_failed_build_leaves_the_version_running_until_a_rerun_completes_it(packer: Packer) -> None:
+    bucket, fingerprint = packer.bucket("rerun"), "fp-rerun"
+    marker = packer.work / "flaky-may-pass"
+    template = FLAKY.format(registry=registry_block(bucket), marker=marker)
+
+    failed = packer.build(template, fingerprint)
+
+    assert failed.returncode != 0, str(failed)
+    version = packer.hcp_version(bucket, fingerprint)
+    assert (version["name"], version["status"]) == ("v0", "VERSION_RUNNING"), version
+    statuses = {build["component_type"]: build["status"] for build in version["builds"]}
+    assert statuses == {"file.ok": "BUILD_DONE", "null.flaky": "BUILD_FAILED"}, version["builds"]
+    assert packer.native(f"/buckets/{bucket}/versions/{fingerprint}")["status"] == "running"
+    got, latest = packer.registry.product.call("GET", f"/buckets/{bucket}/channels/latest")
+    assert got == 404 or latest["version"] is None, (got, latest)
+    packer.native(f"/buckets/{bucket}/versions/v1", status=404)
+
+    marker.touch()
+    rerun = packer.build(template, fingerprint)
+
+    assert rerun.returncode == 0, str(rerun)
+    version = packer.hcp_version(bucket, fingerprint)
+    assert (version["name"], version["status"]) == ("v1", "VERSION_ACTIVE"), version
+    assert_done_builds(version, {
+        "file.ok": ("packer.file", [{"external_identifier": "ok.txt", "region": "."}]),
+        "null.flaky": ("null", [{"external_identifier": "Null", "region": "null"}]),
+    })
+    assert packer.native(f"/buckets/{bucket}/channels/latest")["version"] == "v1"
+
+    again = packer.build(template, "fp-rerun-next")
+
+    assert again.returncode == 0, str(again)
+    assert packer.hcp_version(bucket, "fp-rerun-next")["name"] == "v2"  # gapless: the failed run took no number
+    names = [v["name"] for v in packer.native(f"/buckets/{bucket}/versions")["items"]]
+    assert sorted(names) == ["v1", "v2"], names
+
+
+PARENT = """
+source "file" "base" {{
+  content = "the parent image"
+  target  = "parent.img"
+}}
+
+build {{
+{registry}
+  sources = ["source.file.base"]
+}}
+"""
+
+# The child's `file` source copies the parent's artifact: the file builder reports its `source`
+# as the source image ID, which Packer looks up among the hcp-packer-artifact data sources'
+# external identifiers to send the parent's version ID (and channel ID) with the build's DONE
+# (packer internal/hcp/registry/types.bucket.go markBuildComplete, ds_config.go).
+CHILD = """
+data "hcp-packer-artifact" "parent" {{
+  bucket_name  = "{parent}"
+  channel_name = "latest"
+  platform     = "packer.file"
+  region       = "."
+}}
+
+source "file" "app" {{
+  source = data.hcp-packer-artifact.parent.external_identifier
+  target = "child.img"
+}}
+
+build {{
+{registry}
+  sources = ["source.file.app"]
+}}
+"""
+
+
+@ALL
+def test_a_child_built_from_the_parents_artifact_records_the_parent_version(packer: Packer) -> None:
+    parent, child = packer.bucket("parent"), packer.bucket("child")
+    built = packer.build(PARENT.format(registry=registry_block(parent)), "fp-parent", name="parent")
+    assert built.returncode == 0, str(built)
+    parent_version = packer.hcp_version(parent, "fp-parent")
+
+    done = packer.build(CHILD.format(parent=parent, registry=registry_block(child)), "fp-child", name="child")
+
+    assert done.returncode == 0, str(done)
+    assert (packer.work / "child.img").read_text() == "the parent image"
+    version = packer.hcp_version(child, "fp-child")
+    assert version["name"] == "v1", version
+    (build,) = version["builds"]
+    assert build["source_external_identifier"] == "parent.img", build
+    ancestry = packer.native(f"/buckets/{child}/versions/v1/ancestry")
+    parents = [(link["bucket"], link["version"], link["fingerprint"]) for link in ancestry["parents"]]
+    assert parents == [(parent, "v1", "fp-parent")], ancestry
+    children = packer.native(f"/buckets/{parent}/versions/v1/ancestry")["children"]
+    assert [(c["bucket"], c["version"]) for c in children] == [(child, "v1")], children
+    assert parent_version["id"] and ULID.match(parent_version["id"])

@@ -1,0 +1,174 @@
+"""The HCP clients' side of the end-to-end tests: the pinned clients built, a service principal,
+its token, the deployment's organization and project, and the environment a real client runs in.
+
+The clients (tests/clients/: packer 1.16.0 and 1.12.0, hcp-sdk-go) are built by
+tests/clients/build.sh into a cache outside the clone; `build_clients()` runs it (a no-op once
+warm). `HcpRegistry` wraps a running product (tests/product.py) the way an HCP Packer user
+meets it: a principal created with the admin token, a token from the TLS endpoint, the IDs read
+from the resource-manager routes, and the `HCP_*` variables of HCP-API-COMPAT.md §1.1.
+Standard library only, like product.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shutil
+import ssl
+import subprocess
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from product import ROOT, Product, ProductFailure
+
+CLIENTS = ROOT / "tests" / "clients"
+BUILD_SH = CLIENTS / "build.sh"
+SDK_MODULE = CLIENTS / "hcp-sdk-go"
+# The pinned Packer lines, by the folder names tests/clients/packer-X.Y.Z/.
+PINNED = sorted(path.name.removeprefix("packer-") for path in CLIENTS.glob("packer-*") if path.is_dir())
+CACHE = Path(os.environ.get("CLIENTS_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+             / "registry-clients")
+
+RM = "/resource-manager/2019-12-10"
+AUDIENCE = "https://api.hashicorp.cloud"  # what the SDK sends (config/tokensource.go)
+# A ULID as HCP's clients type IDs (Crockford base 32, 26 characters) and a UUID (org, project).
+ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def go_missing() -> bool:
+    return shutil.which("go") is None
+
+
+def build_clients() -> dict[str, Path]:
+    """The pinned packer binaries by version, built by build.sh if not cached (the SDK's packages
+    are compiled too). A failed build raises AssertionError."""
+    done = subprocess.run(["bash", str(BUILD_SH)], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, f"tests/clients/build.sh failed:\n{done.stderr[-4000:]}"
+    binaries = {Path(line).name.removeprefix("packer-"): Path(line) for line in done.stdout.split()}
+    assert sorted(binaries) == PINNED, done.stdout
+    return binaries
+
+
+def go_env() -> dict[str, str]:
+    """Go's settings as build.sh uses them: its caches in the clients' cache folder, and the
+    committed go.mod/go.sum as the pins (a run never changes them)."""
+    return {"GOMODCACHE": str(CACHE / "gomod"), "GOCACHE": str(CACHE / "gocache"),
+            "CGO_ENABLED": "0", "GOFLAGS": "-mod=readonly -buildvcs=false"}
+
+
+def clean_env(home: Path) -> dict[str, str]:
+    """The environment of a client run: no HCP_* or PACKER_* variable of the caller, no plugin
+    directory but an empty one, its config and caches (the SDK's token cache among them) in
+    `home`, and no checkpoint call out."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("HCP_", "PACKER_"))}
+    env.update(
+        HOME=str(home),
+        PACKER_CONFIG_DIR=str(home / "config"),
+        PACKER_PLUGIN_PATH=str(home / "plugins"),
+        PACKER_CACHE_DIR=str(home / "cache"),
+        CHECKPOINT_DISABLE="1",
+    )
+    (home / "plugins").mkdir(parents=True, exist_ok=True)
+    return env
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str
+    client_id: str
+    client_secret: str
+
+
+def _insecure() -> ssl.SSLContext:
+    """What HCP_AUTH_TLS=insecure does: TLS without checking the (self-signed) certificate."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+class HcpRegistry:
+    """A running product as the HCP clients see it."""
+
+    def __init__(self, product: Product) -> None:
+        self.product = product
+        if product.auth_url is None:
+            raise ProductFailure("the product was started without an HCP auth port")
+        self.auth_url: str = product.auth_url
+        self.api_address = product.url.removeprefix("http://")
+
+    def principal(self, role: str = "contributor", name: str | None = None) -> Principal:
+        """A new service principal, created with the admin token."""
+        name = name or f"{role}-{uuid.uuid4().hex[:8]}"
+        status, body = self.product.call("POST", "/service-principals", {"name": name, "role": role})
+        if status not in (200, 201) or not isinstance(body, dict):
+            raise ProductFailure(f"POST /service-principals answered {status}: {body}")
+        return Principal(name, body["client_id"], body["client_secret"])
+
+    def token_response(self, form: dict[str, str], basic: tuple[str, str] | None = None) -> tuple[int, Any]:
+        """POST /oauth2/token on the TLS listener, form-encoded like golang.org/x/oauth2;
+        `basic`: credentials in an Authorization header, URL-escaped first as it does."""
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        if basic:
+            pair = ":".join(urllib.parse.quote_plus(part) for part in basic)
+            headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+        request = urllib.request.Request(f"{self.auth_url}/oauth2/token", method="POST", headers=headers,
+                                         data=urllib.parse.urlencode(form).encode())
+        try:
+            with urllib.request.urlopen(request, timeout=20, context=_insecure()) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"null")
+
+    def token(self, principal: Principal) -> str:
+        """An access token for `principal`, asked for as the SDK does."""
+        status, body = self.token_response({"grant_type": "client_credentials", "audience": AUDIENCE},
+                                           basic=(principal.client_id, principal.client_secret))
+        if status != 200 or not isinstance(body, dict) or not body.get("access_token"):
+            raise ProductFailure(f"POST /oauth2/token answered {status}: {body}")
+        return str(body["access_token"])
+
+    @cached_property
+    def location(self) -> tuple[str, str]:
+        """(organization ID, project ID), read from the resource-manager routes as a client that
+        is given neither would (HCP-API-COMPAT.md §1.3)."""
+        token = self.token(self.principal(name="discovery"))
+        status, orgs = self.product.call("GET", f"{RM}/organizations", token=token)
+        if status != 200:
+            raise ProductFailure(f"GET {RM}/organizations answered {status}: {orgs}")
+        (org,) = orgs["organizations"]
+        status, projects = self.product.call(
+            "GET", f"{RM}/projects?scope.id={org['id']}&scope.type=ORGANIZATION", token=token)
+        if status != 200:
+            raise ProductFailure(f"GET {RM}/projects answered {status}: {projects}")
+        (project,) = projects["projects"]
+        return org["id"], project["id"]
+
+    @property
+    def prefix(self) -> str:
+        """The HCP Packer routes' prefix: /packer/2023-01-01/organizations/{org}/projects/{project}."""
+        org, project = self.location
+        return f"/packer/2023-01-01/organizations/{org}/projects/{project}"
+
+    def hcp(self, method: str, path: str, token: str, payload: Any = None) -> tuple[int, Any]:
+        """One HCP Packer route (`path` after the prefix) with a principal's access token."""
+        return self.product.call(method, f"{self.prefix}{path}", payload, token=token)
+
+    def env(self, principal: Principal, home: Path, **extra: str) -> dict[str, str]:
+        """A client's environment, pointed at this registry with only HCP_* variables."""
+        org, project = self.location
+        env = clean_env(home)
+        env.update(HCP_API_ADDRESS=self.api_address, HCP_API_TLS="disabled",
+                   HCP_AUTH_URL=self.auth_url, HCP_AUTH_TLS="insecure",
+                   HCP_CLIENT_ID=principal.client_id, HCP_CLIENT_SECRET=principal.client_secret,
+                   HCP_ORGANIZATION_ID=org, HCP_PROJECT_ID=project, **extra)
+        return env
