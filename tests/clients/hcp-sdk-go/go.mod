@@ -4,7 +4,10 @@ module registry.test/clients/hcp-sdk-go
 
 go 1.24.0
 
-require github.com/hashicorp/hcp-sdk-go v0.175.0
+require (
+	github.com/go-openapi/strfmt v0.23.0
+	github.com/hashicorp/hcp-sdk-go v0.175.0
+)
 
 require (
 	github.com/asaskevich/govalidator v0.0.0-20230301143203-a9d515a09cc2 // indirect
@@ -17,7 +20,6 @@ require (
 	github.com/go-openapi/loads v0.22.0 // indirect
 	github.com/go-openapi/runtime v0.28.0 // indirect
 	github.com/go-openapi/spec v0.21.0 // indirect
-	github.com/go-openapi/strfmt v0.23.0 // indirect
 	github.com/go-openapi/swag v0.24.1 // indirect
 	github.com/go-openapi/swag/cmdutils v0.24.0 // indirect
 	github.com/go-openapi/swag/conv v0.24.0 // indirect

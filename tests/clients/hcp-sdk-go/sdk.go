@@ -1,6 +1,6 @@
 // Package sdk names the hcp-sdk-go packages the Go contract tests use, so that the module keeps
 // them in go.mod/go.sum and ../build.sh compiles them once into the shared build cache. The
-// contract tests themselves (to come) live beside this file as _test.go files.
+// contract tests that use them are contract_test.go beside this file.
 package sdk
 
 import (
