@@ -128,6 +128,17 @@ class Registry:
 
 
 @pytest.fixture
+def fresh_app():
+    """The app object, its original class back afterwards (`local.runner.requests_per_thread`,
+    which tests that serve it on threads apply, changes its class)."""
+    import app as application
+
+    original = type(application.app)
+    yield application.app
+    application.app.__class__ = original
+
+
+@pytest.fixture
 def registry(client) -> Registry:
     return Registry(client)
 

@@ -14,10 +14,8 @@ import json
 import sys
 import threading
 
-import pytest
 from chalice.local import LocalGateway
 
-import app as application
 from support import ADMIN_TOKEN
 from local.runner import load_config, requests_per_thread
 
@@ -48,14 +46,6 @@ def mixed_up_answers(gateway: LocalGateway) -> list[tuple[str, str]]:
     finally:
         sys.setswitchinterval(interval)
     return wrong
-
-
-@pytest.fixture
-def fresh_app(monkeypatch):
-    """The app object with its original class back afterwards (the fix changes its class)."""
-    original = type(application.app)
-    yield application.app
-    application.app.__class__ = original
 
 
 def test_each_thread_reads_its_own_request(fresh_app):
