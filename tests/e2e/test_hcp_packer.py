@@ -114,19 +114,22 @@ def registry_block(bucket: str, extra: str = "") -> str:
   }}"""
 
 
-TWO_SOURCES = """
-source "file" "one" {{
-  content = "one"
-  target  = "one.txt"
+def two_sources(registry: str, file: str = "one", null: str = "two", provisioner: str = "") -> str:
+    """A template of a `file` source (writing `<file>.txt`) and a `null` source, built in parallel."""
+    return f"""
+source "file" "{file}" {{
+  content = "{file}"
+  target  = "{file}.txt"
 }}
 
-source "null" "two" {{
+source "null" "{null}" {{
   communicator = "none"
 }}
 
 build {{
 {registry}
-  sources = ["source.file.one", "source.null.two"]
+  sources = ["source.file.{file}", "source.null.{null}"]
+{provisioner}
 }}
 """
 
@@ -152,7 +155,7 @@ def test_two_parallel_sources_publish_one_complete_version(packer: Packer) -> No
     bucket_labels = { "team" = "e2e" }
     build_labels  = { "os" = "none" }""")
 
-    done = packer.build(TWO_SOURCES.format(registry=registry), fingerprint)
+    done = packer.build(two_sources(registry), fingerprint)
 
     assert done.returncode == 0, str(done)
     native = packer.native(f"/buckets/{bucket}/versions/v1")
@@ -181,8 +184,7 @@ def test_a_configured_channel_gets_the_completed_version(packer: Packer) -> None
     assert packer.registry.product.call("POST", "/buckets", {"name": bucket})[0] == 201
     assert packer.registry.product.call("POST", f"/buckets/{bucket}/channels", {"name": "production"})[0] == 201
 
-    done = packer.build(TWO_SOURCES.format(registry=registry_block(bucket, '    channels = ["production"]')),
-                        fingerprint)
+    done = packer.build(two_sources(registry_block(bucket, '    channels = ["production"]')), fingerprint)
 
     assert done.returncode == 0, str(done)
     channel = packer.native(f"/buckets/{bucket}/channels/production")
@@ -192,33 +194,19 @@ def test_a_configured_channel_gets_the_completed_version(packer: Packer) -> None
     assert body["channel"]["version"]["status"] == "VERSION_ACTIVE", body
 
 
+# The null source fails while the marker file is missing (shell-local is in Packer core).
 FLAKY = """
-source "file" "ok" {{
-  content = "ok"
-  target  = "ok.txt"
-}}
-
-source "null" "flaky" {{
-  communicator = "none"
-}}
-
-build {{
-{registry}
-  sources = ["source.file.ok", "source.null.flaky"]
-
   provisioner "shell-local" {{
     only   = ["null.flaky"]
     inline = ["test -f {marker}"]
-  }}
-}}
-"""
+  }}"""
 
 
 @ALL
 def test_a_failed_build_leaves_the_version_running_until_a_rerun_completes_it(packer: Packer) -> None:
     bucket, fingerprint = packer.bucket("rerun"), "fp-rerun"
     marker = packer.work / "flaky-may-pass"
-    template = FLAKY.format(registry=registry_block(bucket), marker=marker)
+    template = two_sources(registry_block(bucket), "ok", "flaky", FLAKY.format(marker=marker))
 
     failed = packer.build(template, fingerprint)
 
