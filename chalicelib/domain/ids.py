@@ -44,3 +44,25 @@ def derived(at: str | None, *parts: str) -> str:
 
 def is_ulid(value: str) -> bool:
     return bool(ULID.fullmatch(value))
+
+
+# ---- the ids of what is not looked up by id: derived from what names it ------------------
+
+def bucket_id(name: str, created_at: str) -> str:
+    """A bucket's id: a bucket deleted and created again under its name gets a new one."""
+    return derived(created_at, "bucket", name)
+
+
+def channel_id(bucket: str, name: str, created_at: str) -> str:
+    """A channel's id (Packer sends it back as a build's `parent_channel_id`: found among the
+    parent bucket's channels)."""
+    return derived(created_at, "channel", bucket, name)
+
+
+def artifact_id(build_id: str, external_id: str, region: str | None) -> str:
+    return derived(None, "artifact", build_id, external_id, region or "")
+
+
+def legacy_version_id(bucket: str, fingerprint: str, created_at: str) -> str:
+    """The id of a version recorded before versions had one (not found by id)."""
+    return derived(created_at, "version", bucket, fingerprint)

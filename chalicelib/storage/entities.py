@@ -254,7 +254,6 @@ class Bucket(Entity):
     bucket: str
     created_at: str
     updated_at: str
-    id: str | None = None
     description: str = ""
     labels: dict[str, str] = field(default_factory=dict)
     manifest_prefixes: list[str] = field(default_factory=list)
@@ -310,7 +309,6 @@ class Channel(Entity):
     name: str
     created_at: str
     updated_at: str
-    id: str | None = None
     description: str = ""
     restricted: bool = False
     managed: bool = False
@@ -436,11 +434,11 @@ class Build(Entity):
 @dataclass
 class Draft(Version):
     """A version being published through the HCP API (number 0, named `v0`, running) until
-    its last build is done: `components` maps each build's component type to its id (one
-    build per component), `done_builds` counts the builds done. Completion records it as a
+    its last build is done: `components` lists its builds' component types (one build per
+    component), `done_builds` counts the builds done. Completion records it as a
     numbered version (services/publishing.py) and deletes the draft."""
 
-    components: dict[str, str] = field(default_factory=dict)
+    components: list[str] = field(default_factory=list)
     done_builds: int = 0
 
     def item_key(self) -> keys.Key:
@@ -462,14 +460,13 @@ class DraftBuild(Build):
 
 @dataclass
 class ResourceId(Entity):
-    """What a ULID names: a version (bucket and fingerprint: stable from draft to numbered)
-    or a channel (bucket and name)."""
+    """The version a ULID names, by bucket and fingerprint (stable from draft to numbered).
+    Buckets, channels, builds and artifacts need no such item: their ids are derived
+    (domain/ids.py) or found under a version."""
 
     id: str
-    kind: str
     bucket: str
-    fingerprint: str | None = None
-    channel: str | None = None
+    fingerprint: str
 
     def item_key(self) -> keys.Key:
         return keys.resource_id(self.id)

@@ -84,7 +84,7 @@ def draft_build(bucket: str, fingerprint: str, build_id: str) -> Key:
 
 
 def resource_id(ulid: str) -> Key:
-    """What a ULID names (a version or a channel): looked up by id."""
+    """The version a ULID names: looked up by id."""
     return {PK: f"ID#{ulid}", SK: "ID"}
 
 
