@@ -15,6 +15,7 @@ import json
 import re
 import urllib.parse
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Callable
 
 import pytest
@@ -104,11 +105,15 @@ class Packer:
         token = self.token(basic=(self.client_id, self.client_secret))
         assert token.status == 200, token
         self.bearer = {"Authorization": f"Bearer {token.body['access_token']}"}
-        orgs = self.call("GET", f"{RM}/organizations").body["organizations"]
-        self.org = orgs[0]["id"]
-        projects = self.call("GET", f"{RM}/projects?scope.id={self.org}&scope.type=ORGANIZATION").body["projects"]
-        self.project = projects[0]["id"]
-        self.prefix = f"/packer/2023-01-01/organizations/{self.org}/projects/{self.project}"
+
+    @cached_property
+    def prefix(self) -> str:
+        """The HCP Packer routes' prefix, with the organization and project the resource-manager
+        routes name (HCP-API-COMPAT.md §1.3)."""
+        (org,) = self.call("GET", f"{RM}/organizations").body["organizations"]
+        scope = f"scope.id={org['id']}&scope.type=ORGANIZATION"
+        (project,) = self.call("GET", f"{RM}/projects?{scope}").body["projects"]
+        return f"/packer/2023-01-01/organizations/{org['id']}/projects/{project['id']}"
 
     def request(self, method: str, path: str, payload: Any = None, headers: dict[str, str] | None = None) -> Answer:
         body = b"" if payload is None else json.dumps(payload, separators=(",", ":")).encode()
