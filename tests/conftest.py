@@ -190,3 +190,26 @@ def moved_clock(monkeypatch):
     fake = Clock()
     monkeypatch.setattr(clock, "now", fake.now)
     return fake
+
+
+# ---- the real HCP clients (end-to-end tier; tests/hcp.py) -------------------------------
+
+@pytest.fixture(scope="session")
+def packers():
+    """The pinned packer binaries by version, built by tests/clients/build.sh if not cached.
+    Skipped only where Go is missing: a failed build is an error, never a skip."""
+    from hcp import build_clients, go_missing
+
+    if go_missing():
+        pytest.skip("the go command is not installed: the real HCP clients are built from source")
+    return build_clients()
+
+
+@pytest.fixture(scope="module")
+def hcp_registry():
+    """One `make run` per module, seen as the HCP clients see it (tests/hcp.py HcpRegistry)."""
+    from hcp import HcpRegistry
+    from product import start_product
+
+    with start_product("hcp-clients-e2e-admin-token") as product:
+        yield HcpRegistry(product)
