@@ -93,6 +93,8 @@ class ParsedBuild:
     indexed_ids: list[str]
     files: list[BuildFile] = field(default_factory=list)  # at most MAX_FILES
     file_count: int = 0  # how many the manifest listed
+    parent: ParentHint | None = None  # this build's own parent (the HCP API's parent ids, resolved)
+    extra: dict[str, Any] = field(default_factory=dict)  # stored on the build as is (the HCP API's fields)
 
     @property
     def component_type(self) -> str:
@@ -101,10 +103,17 @@ class ParsedBuild:
 
 @dataclass
 class ParsedRun:
+    """A version to record: from a manifest, or a draft of the HCP API completing (which
+    brings its id, template type, author and unresolvable parent ids)."""
+
     bucket: str
     fingerprint: str
     parent_hint: ParentHint | None
     builds: list[ParsedBuild] = field(default_factory=list)
+    version_id: str | None = None
+    template_type: str | None = None
+    author: str | None = None
+    unresolved: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -263,6 +272,11 @@ def kept_files(files: list[BuildFile]) -> list[BuildFile]:
         size = file.size if file.size is not None and 0 <= file.size <= _MAX_SIZE else None
         kept.append(BuildFile(name=name, size=size))
     return kept
+
+
+# Keys under this prefix of the manifest bucket are the registry's own (SBOMs the HCP API
+# stored), never manifests: ingestion skips them.
+RESERVED_PREFIX = "_registry/"
 
 
 def bucket_from_key(key: str) -> str:

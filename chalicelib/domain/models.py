@@ -126,7 +126,9 @@ class Build(Out):
     name: str
     builder_type: str
     platform: str
-    status: Literal["DONE"] = "DONE"
+    status: Literal["UNSET", "RUNNING", "DONE", "FAILED", "CANCELLED"] = Field(
+        "DONE", description="DONE for every build of a recorded version; the others only while a version published "
+                            "through the HCP API is running")
     labels: dict[str, str] = Field(default_factory=dict)
     packer_run_uuid: str | None = None
     build_time: str | None = None
@@ -166,6 +168,7 @@ class Version(Out):
     name: str
     number: int
     fingerprint: str
+    id: str | None = Field(None, description="ULID (the HCP API's version id); versions recorded before ids have none")
     status: VersionStatus = VersionStatus.ACTIVE
     created_at: str
     updated_at: str
