@@ -43,6 +43,7 @@ from .models import (
     BuildFile,
     ParentHint,
 )
+from . import ids
 from .platforms import identifies, platform_for, split_artifact_id
 
 MAX_MANIFEST_BYTES = 20 * 1024 * 1024
@@ -226,7 +227,7 @@ def _parse_build(entry: Any, key: str, metadata: dict[str, str]) -> tuple[str, s
             f"bucket name {bucket!r} is not valid (letters, digits, '.', '_', '-'; up to 64; "
             "set custom_data.bucket_name or the object metadata bucket-name)"
         )
-    build_id = content_hash(entry)
+    build_id = entry_build_id(entry, build.build_time)
     run_uuid = (build.packer_run_uuid or "").strip() or None
     fingerprint = _text(custom.get("fingerprint")) or metadata.get("fingerprint") or run_uuid or f"build-{build_id}"
     if not _FINGERPRINT_RE.fullmatch(fingerprint):
@@ -298,6 +299,13 @@ def names_no_bucket(key: str) -> bool:
 
 def _stem(name: str) -> str:
     return name.rsplit(".", 1)[0] if "." in name else name
+
+
+def entry_build_id(entry: Any, build_time: int | None) -> str:
+    """A build's id: a ULID (what HCP's clients expect), derived from its manifest entry (the
+    build time's milliseconds, 80 bits of the entry's content_hash), so the same entry
+    delivered again is the same build (idempotent ingestion)."""
+    return ids.derived(_iso(build_time), content_hash(entry))
 
 
 def content_hash(entry: Any) -> str:

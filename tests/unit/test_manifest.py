@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
+from chalicelib.domain import ids
 from chalicelib.domain.manifest import (
     MAX_FILE_NAME,
     MAX_FILE_NAMES,
@@ -462,7 +463,7 @@ def test_empty_run_uuid_builds_are_each_their_own_run() -> None:
     anonymous = [run for run in parsed.runs if run.fingerprint.startswith("build-")]
     assert len(anonymous) == 2
     for run in anonymous:
-        assert re.fullmatch(r"build-[0-9a-f]{16}", run.fingerprint)
+        assert re.fullmatch(r"build-[0-9A-Z]{26}", run.fingerprint)
         (build,) = run.builds
         assert run.fingerprint == f"build-{build.id}"
         assert build.packer_run_uuid is None
@@ -683,7 +684,7 @@ def test_build_id_ignores_key_order_but_not_content() -> None:
     id_one = only_build(parse(one)).id
     assert only_build(parse(reordered)).id == id_one
     assert only_build(parse(entry(build_time=1589498461))).id != id_one
-    assert re.fullmatch(r"[0-9a-f]{16}", id_one)
+    assert ids.is_ulid(id_one)
 
 
 @pytest.mark.parametrize("uuid", ["303c8123-a0ee-c4e4-e34a-f2a3ed8e555e", ""])
@@ -974,7 +975,8 @@ def test_content_hash_golden_value() -> None:
 
 def test_build_id_of_a_real_manifest_is_stable() -> None:
     parsed = parse_manifest(real_manifest("qemu-1.json"), "void/packer-manifest.json")
-    assert only_build(parsed).id == "75eb7aba233c37c8"
+    # A ULID: the build time's milliseconds, then 80 bits of the entry's hash (e2617… above).
+    assert only_build(parsed).id == "01EGZ7R6VR6XR2V5E34NZ0G0S0"
 
 
 # --- 5. files (local builders' outputs) --------------------------------------------------

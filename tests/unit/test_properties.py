@@ -12,7 +12,10 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
+from chalicelib.domain.ids import is_ulid
 from chalicelib.domain.manifest import (
+    ManifestBuild,
+    entry_build_id,
     MANIFEST_FILE_STEMS,
     MAX_FILE_NAME,
     MAX_FILE_NAMES,
@@ -70,10 +73,10 @@ metadata = st.dictionaries(st.sampled_from(["bucket-name", "fingerprint", "paren
 
 
 def storable_hash(value: Any) -> str | None:
-    """content_hash, or None for a value with a lone surrogate (such entries are rejected)."""
+    """The entry's build id, or None for a value with a lone surrogate (such entries are rejected)."""
     try:
-        return content_hash(value)
-    except UnicodeEncodeError:
+        return entry_build_id(value, ManifestBuild.model_validate(value).build_time)
+    except (UnicodeEncodeError, ValueError):  # ValueError: an entry parse_manifest rejects
         return None
 
 
@@ -94,7 +97,7 @@ def check_invariants(parsed: ParsedManifest, document: Any = None) -> None:
     for run in parsed.runs:
         assert run.builds, "an empty run"
         for build in run.builds:
-            assert re.fullmatch(r"[0-9a-f]{16}", build.id)
+            assert is_ulid(build.id)
             assert build.artifacts and all(isinstance(a.external_id, str) for a in build.artifacts)
             homes.setdefault(build.id, []).append((run.bucket, run.fingerprint))
     assert all(len(h) == 1 for h in homes.values()), "a build in two runs (or twice in one)"
