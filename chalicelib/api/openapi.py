@@ -76,7 +76,7 @@ _ERRORS = {
     403: "The token's role does not allow this",
     404: "Not found",
     409: "Conflict with the current state",
-    415: "The request has a Content-Type other than application/json (on any route, even a GET)",
+    415: "The request has a Content-Type other than application/json (even on a GET)",
     503: "Contention: the resource kept changing while the request ran; try again",
 }
 _JSON = "application/json"

@@ -93,7 +93,8 @@ def test_response_models_are_closed_and_complete():
     the fields that say they are left out (`next_token`)."""
     schemas = document()["components"]["schemas"]
     for name in ("Bucket", "Version", "Ancestry", "AncestryLink", "Descendants", "ArtifactLookup", "ComplianceCheck",
-                 "SweepReport", "ComplianceReport", "AuditEvent", "Identity", "CreatedToken", "Error"):
+                 "SweepReport", "ComplianceReport", "AuditEvent", "Identity", "CreatedToken", "Error",
+                 "CreatedServicePrincipal", "AccessToken", "OAuthError"):
         schema = schemas[name]
         assert schema["additionalProperties"] is False, name
         assert set(schema["required"]) == set(schema["properties"]) - {"next_token"}, name
