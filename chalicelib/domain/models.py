@@ -326,9 +326,15 @@ Version.model_rebuild()
 
 # ---- tokens -----------------------------------------------------------------------------
 
+# A token's or service principal's name: the actor of the audit trail (auth.check_name
+# refuses the registry's own actor names).
+CredentialName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._@:-]{0,63}$")]
+RoleName = Annotated[Role, Field(strict=False)]  # the JSON string: strict mode takes only Role members from Python
+
+
 class CreateToken(Body):
-    name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._@:-]{0,63}$")]
-    role: Role = Field(strict=False)  # the JSON string: strict mode takes only Role members from Python
+    name: CredentialName
+    role: RoleName
     expires_at: Time | None = Field(None, description=(
         "ISO 8601 with a time zone: when the token stops working; must be in the future"))
 
@@ -356,7 +362,60 @@ class Identity(Out):
 
     name: str | None
     role: Role | None
-    token_id: str | None = Field(description="`bootstrap-admin` for the bootstrap token")
+    token_id: str | None = Field(description=(
+        "`bootstrap-admin` for the bootstrap token, the `client_id` for a service principal's access token"))
+
+
+# ---- service principals and the OAuth2 token endpoint -----------------------------------
+
+class CreateServicePrincipal(Body):
+    name: CredentialName
+    role: RoleName
+
+
+class ServicePrincipal(Out):
+    """Client credentials for the HCP-compatible API, as listed: never the secret."""
+
+    client_id: str
+    name: str
+    role: Role
+    created_at: str
+    created_by: str | None = None
+
+
+class CreatedServicePrincipal(ServicePrincipal):
+    """A new service principal, with its secret (shown in this answer only)."""
+
+    client_secret: str = Field(description="`HCP_CLIENT_SECRET`: exchanged at `POST /oauth2/token` for an "
+                                           "access token")
+
+
+class TokenRequest(BaseModel):
+    """`POST /oauth2/token`, form-encoded (RFC 6749 §4.4): the client credentials in HTTP Basic
+    (`client_id:client_secret`, each URL-escaped) or in these form fields. Parameters it
+    does not know are ignored, as RFC 6749 says."""
+
+    model_config = ConfigDict(extra="allow")
+
+    grant_type: Literal["client_credentials"]
+    audience: str = Field("", description="ignored (the HCP clients send `https://api.hashicorp.cloud`)")
+    client_id: str = Field("", description="when not in HTTP Basic")
+    client_secret: str = Field("", description="when not in HTTP Basic")
+
+
+class AccessToken(Out):
+    """An access token for `Authorization: Bearer` on every route, native ones included."""
+
+    access_token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int = Field(description="seconds the token is valid for")
+
+
+class OAuthError(Out):
+    """The token endpoint's errors, in OAuth 2.0's shape (RFC 6749 §5.2)."""
+
+    error: Literal["invalid_request", "invalid_client", "unsupported_grant_type"]
+    error_description: str
 
 
 # ---- lists and errors -------------------------------------------------------------------
@@ -401,6 +460,10 @@ class IngestionPage(Page[Ingestion]):
 
 
 class TokenPage(Page[Token]):
+    pass
+
+
+class ServicePrincipalPage(Page[ServicePrincipal]):
     pass
 
 

@@ -21,7 +21,7 @@ and its counts, versions, builds, artifact index entries and copy pages. Partial
 | `channels` | channels (with their serving copies) and their history |
 | `sweep` | markers, scheduled revocations, child edges, unresolved hints, flags, the report and its counts |
 | `events` | the audit trail |
-| `credentials` | API tokens |
+| `credentials` | API tokens, service principals |
 | `ingestions` | ingestion records |
 
 Single-table layout (every request path is a GetItem or one Query page):
@@ -48,6 +48,7 @@ Single-table layout (every request path is a GetItem or one Query page):
 | last sweep's report | `SWEEP#REPORT` | `LAST` | | |
 | the report's counts (flagged by status, unresolved) | `SWEEP#COUNTS` | `CURRENT` | | |
 | API token | `TOKEN#<id>` | `TOKEN` | `TOKENS` / `<created>#<id>` | |
+| service principal | `PRINCIPAL#<client id>` | `PRINCIPAL` | `PRINCIPALS` / `<created>#<client id>` | |
 | audit event | `EVENTS#<b>` (registry-wide: `EVENTS#`) | `EVENT#<time>#<id>` | | |
 
 Access patterns: list buckets = Query GSI1 `BUCKETS`; get bucket = GetItem; list versions
@@ -66,7 +67,8 @@ revoked version = Query GSI2 `REVOKED_CHANNELS`; upcoming scheduled revocations 
 `begins_with(SK, COPY#<n:010>#<generation>#)`; the sweep reads the `SWEEP#…` partitions, whose
 size follows recent changes, not the size of the registry;
 a bucket's audit events newest first = reverse Query `EVENTS#<b>`; a draft with its builds =
-Query `begins_with(SK, DRAFT#<fp>#)`; a version by id = GetItem `ID#<ulid>`, then by fingerprint.
+Query `begins_with(SK, DRAFT#<fp>#)`; a version by id = GetItem `ID#<ulid>`, then by fingerprint;
+tokens and service principals = Query GSI1 `TOKENS` / `PRINCIPALS`, one of them = GetItem.
 """
 
 from . import buckets, channels, credentials, drafts, events, ingestions, sweep, versions
