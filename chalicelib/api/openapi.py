@@ -165,8 +165,9 @@ def _declarations() -> dict[str, Op]:
             "The artifact to use", "channels", m.ServedArtifact, errors=(404, 409),
             description="404: no artifact matches (or the channel is unassigned); 409: the channel holds a "
                         "revoked version; 400: several regions match and `region` was not given.",
-            params=[_param("platform", "query", {"type": "string", "minLength": 1}, "aws, azure, gcp, docker, ...",
-                           required=True),
+            params=[_param("platform", "query", {"type": "string", "minLength": 1},
+                           "aws, azure, gce, docker, ... (as the Packer plugins report them to HCP Packer; "
+                           "older names such as gcp are aliases)", required=True),
                     _param("region", "query", string, "the region (preferred over region-less artifacts)"),
                     _param("component_type", "query", string, "`<builder_type>.<build name>`"),
                     _param("labels", "query", {"type": "string", "pattern": LABELS_PATTERN},

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, RootModel, StringConstraints
 
 from .enums import (
     AncestryStatus,
@@ -29,8 +29,12 @@ from .names import (  # noqa: F401 - re-exported: the name rules live in names.p
     VERSION_NAME,
     VERSION_REF_PATTERN,
 )
+from .platforms import canonical
 
 BucketName = Annotated[str, StringConstraints(pattern=BUCKET_NAME_PATTERN)]
+# A platform as the API shows it: builds stored under an old name (`gcp`) show the name their
+# plugin reports to HCP Packer (`gce`), as builds ingested since do (platforms.py).
+Platform = Annotated[str, AfterValidator(canonical)]
 # Caps on what a request may store: a bucket item and the audit event that carries its
 # labels twice (before and after) stay far below DynamoDB's 400 KB (50 x 384 characters is
 # about 19 KB a copy).
@@ -125,7 +129,7 @@ class Build(Out):
     component_type: str
     name: str
     builder_type: str
-    platform: str
+    platform: Platform
     status: Literal["UNSET", "RUNNING", "DONE", "FAILED", "CANCELLED"] = Field(
         "DONE", description="DONE for every build of a recorded version; the others only while a version published "
                             "through the HCP API is running")
@@ -295,7 +299,7 @@ class ServedArtifact(Out):
     fingerprint: str
     build_id: str
     component_type: str
-    platform: str
+    platform: Platform
     region: str | None = None
     external_id: str
     labels: dict[str, str] = Field(default_factory=dict)
@@ -549,7 +553,7 @@ class ArtifactMatch(Out):
     version: str
     fingerprint: str
     build_id: str
-    platform: str
+    platform: Platform
     status: VersionStatus
     ancestry_status: AncestryStatus | None = None
     ancestry_messages: list[str] = Field(default_factory=list)

@@ -228,7 +228,7 @@ REAL: dict[str, Expect] = {
         ),
     ),
     "googlecompute-amazon-ebs-multiregion-custom-data.json": Expect(
-        {"gcp", "aws"}, {None} | AWS9, 1, 4, 12, 12,
+        {"gce", "aws"}, {None} | AWS9, 1, 4, 12, 12,
         (
             Example("gold-calyptia-core-20220803131548-us", None, True),
             Example("gold-calyptia-core-20220803131548-asia", None, True),
@@ -237,7 +237,7 @@ REAL: dict[str, Expect] = {
         ),
     ),
     "googlecompute-two-builds-same-run.json": Expect(
-        {"gcp"}, {None}, 1, 2, 2, 2,
+        {"gce"}, {None}, 1, 2, 2, 2,
         (
             Example("influxdb-enterprise-data-1-8-2-ubuntu-1610532159", None, True),
             Example("influxdb-enterprise-meta-1-8-2-ubuntu-1610532159", None, True),
@@ -266,7 +266,7 @@ REAL: dict[str, Expect] = {
         ),
     ),
     "oracle-oci-1.json": Expect(
-        {"oci"}, {"uk-london-1"}, 1, 1, 1, 1,
+        {"packer.oracle.oci"}, {"uk-london-1"}, 1, 1, 1, 1,
         (
             Example(
                 "ocid1.image.oc1.uk-london-1.aaaaaaaafhydgy4jzxvi47pp2cniwlqfhzprm76gzhuvfme6zl2b6hu47vla",
@@ -392,7 +392,7 @@ def test_docker_artifact_keeps_its_colon(artifact_id: str) -> None:
 def test_oci_region_from_ocid() -> None:
     ocid = "ocid1.image.oc1.eu-frankfurt-1.aaaaaaaabbbb"
     build = only_build(parse(entry(builder_type="oracle-oci", artifact_id=ocid)))
-    assert build.platform == "oci"
+    assert build.platform == "packer.oracle.oci"
     assert [(a.external_id, a.region) for a in build.artifacts] == [(ocid, "eu-frankfurt-1")]
     assert build.indexed_ids == [ocid]
 

@@ -240,7 +240,7 @@ ids = st.from_regex(r"ami-[0-9a-f]{8,17}", fullmatch=True)
 @example(platform="aws", artifact_id=" , ")
 @example(platform="aws", artifact_id=":")
 @example(platform="aws", artifact_id="us-east-1:")
-@example(platform="oci", artifact_id="ocid1.image.oc1.")
+@example(platform="packer.oracle.oci", artifact_id="ocid1.image.oc1.")
 def test_split_artifact_id_never_raises_nor_returns_empty_ids(platform, artifact_id):
     split = split_artifact_id(platform, artifact_id)
     assert split, "no artifact at all"
@@ -262,7 +262,7 @@ def test_region_prefixed_ids_round_trip(platform, pairs, spaces):
 @PROPERTIES
 @given(artifact_id=st.text(min_size=1, max_size=60).filter(lambda s: s.strip()))
 def test_ids_of_other_platforms_stay_whole(artifact_id):
-    for platform in ("gcp", "azure", "docker", "qemu"):
+    for platform in ("gce", "azure", "docker", "qemu"):
         assert [a.external_id for a in split_artifact_id(platform, artifact_id)] == [artifact_id.strip()]
 
 
@@ -303,8 +303,8 @@ def test_platform_for_is_total(builder_type):
 
 
 @pytest.mark.parametrize("builder_type, platform", [
-    ("amazon-ebs", "aws"), ("amazon-chroot", "aws"), ("azure-arm", "azure"), ("googlecompute", "gcp"),
-    ("docker", "docker"), ("proxmox-iso", "proxmox"), ("proxmox", "proxmox"), ("oracle-oci", "oci"),
+    ("amazon-ebs", "aws"), ("amazon-chroot", "aws"), ("azure-arm", "azure"), ("googlecompute", "gce"),
+    ("docker", "docker"), ("proxmox-iso", "proxmox"), ("proxmox", "proxmox"), ("oracle-oci", "packer.oracle.oci"),
     ("amazon", "amazon"), ("something-new", "something-new"), ("", ""),
 ])
 def test_platform_for_examples(builder_type, platform):
