@@ -101,9 +101,7 @@ class HcpRegistry:
 
     def __init__(self, product: Product) -> None:
         self.product = product
-        if product.auth_url is None:
-            raise ProductFailure("the product was started without an HCP auth port")
-        self.auth_url: str = product.auth_url
+        self.auth_url = f"https://127.0.0.1:{product.auth_port}"  # make run's TLS listener of /oauth2/token
         self.api_address = product.url.removeprefix("http://")
 
     def principal(self, role: str = "contributor", name: str | None = None) -> Principal:

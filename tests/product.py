@@ -67,12 +67,11 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float, proc: subproce
 class Product:
     """A running runner: its API and S3 endpoints, its process and output, and an API client."""
 
-    def __init__(self, proc: subprocess.Popen, port: int, moto_port: int, token: str | None,
-                 data_dir: Path, out: IO[str], err: IO[str], auth_port: int | None = None) -> None:
+    def __init__(self, proc: subprocess.Popen, port: int, moto_port: int, auth_port: int, token: str | None,
+                 data_dir: Path, out: IO[str], err: IO[str]) -> None:
         self.proc, self.data_dir = proc, data_dir
         self.url, self.moto_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{moto_port}"
-        # The TLS listener of /oauth2/token (HCP_AUTH_PORT), where the HCP clients get tokens.
-        self.auth_url = f"https://127.0.0.1:{auth_port}" if auth_port else None
+        self.auth_port = auth_port  # HCP_AUTH_PORT: the HTTPS token endpoint
         self._out, self._err = out, err
         self._token = token
 
@@ -139,19 +138,16 @@ def start_product(token: str | None, sweep_interval: str = "3600", extra_env: Ma
                   data_dir: Path | None = None) -> Iterator[Product]:
     """`python -m local` on free ports with `token` as the bootstrap admin token (None: the
     runner's own, kept in its data directory) until 'Registry ready'; stopped (SIGINT, then
-    kill) on exit. `data_dir`: the data directory (default: a fresh temporary one). The HCP
-    token endpoint's TLS listener gets a free port too (HCP_AUTH_PORT, unless `extra_env`
-    names one), so runners started side by side never meet on its default 8443."""
+    kill) on exit. `data_dir`: the data directory (default: a fresh temporary one)."""
     port, moto_port, auth_port = free_ports(3)
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("AWS_ENDPOINT_URL", "AWS_PROFILE")) and k != "REGISTRY_ADMIN_TOKEN"}
     env.update(AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local", AWS_DEFAULT_REGION="us-east-1",
-               PORT=str(port), MOTO_PORT=str(moto_port), SWEEP_INTERVAL=sweep_interval, PYTHONUNBUFFERED="1")
+               PORT=str(port), MOTO_PORT=str(moto_port), HCP_AUTH_PORT=str(auth_port), SWEEP_INTERVAL=sweep_interval,
+               PYTHONUNBUFFERED="1")
     if token is not None:
         env["REGISTRY_ADMIN_TOKEN"] = token
-    env["HCP_AUTH_PORT"] = str(auth_port)
     env.update(extra_env or {})
-    auth_port = int(env["HCP_AUTH_PORT"])
     with ExitStack() as stack:
         if data_dir is None:
             data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="registry-data-")))
@@ -159,7 +155,7 @@ def start_product(token: str | None, sweep_interval: str = "3600", extra_env: Ma
         out = stack.enter_context(tempfile.TemporaryFile("w+"))
         err = stack.enter_context(tempfile.TemporaryFile("w+"))
         proc = subprocess.Popen([sys.executable, "-m", "local"], cwd=ROOT, env=env, stdout=out, stderr=err, text=True)
-        product = Product(proc, port, moto_port, token, data_dir, out, err, auth_port)
+        product = Product(proc, port, moto_port, auth_port, token, data_dir, out, err)
         try:
             wait_for("'Registry ready'", lambda: "Registry ready" in product.output()[0], 60, proc)
             yield product
