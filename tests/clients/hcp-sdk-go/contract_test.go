@@ -15,6 +15,8 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"io"
+	"net/http"
 	"os"
 	"regexp"
 	"sort"
@@ -266,6 +268,31 @@ func (c clients) listChannels(bucket string) (*ps.PackerServiceListChannelsOK, e
 	p := ps.NewPackerServiceListChannelsParams()
 	p.LocationOrganizationID, p.LocationProjectID, p.BucketName = c.org, c.project, bucket
 	return c.packer.PackerServiceListChannels(p, nil)
+}
+
+// nativeChannel creates a channel through the registry's native API (POST /buckets/{b}/channels)
+// with the principal's token, which every route accepts: HCP's CreateChannel is terraform-provider-hcp's
+// route, outside part 1, and Packer only assigns channels that exist.
+func (c clients) nativeChannel(t *testing.T, bucket, name string) {
+	t.Helper()
+	token, err := c.config.Token()
+	must(t, "token", err)
+	scheme := "https"
+	if os.Getenv("HCP_API_TLS") == "disabled" {
+		scheme = "http"
+	}
+	url := scheme + "://" + os.Getenv("HCP_API_ADDRESS") + "/buckets/" + bucket + "/channels"
+	request, err := http.NewRequest("POST", url, strings.NewReader(`{"name":"`+name+`"}`))
+	must(t, "request", err)
+	request.Header.Set("Content-Type", "application/json")
+	token.SetAuthHeader(request)
+	response, err := http.DefaultClient.Do(request)
+	must(t, "POST "+url, err)
+	body, _ := io.ReadAll(response.Body)
+	_ = response.Body.Close()
+	if response.StatusCode != http.StatusCreated {
+		t.Fatalf("POST %s: %d %s", url, response.StatusCode, body)
+	}
 }
 
 // publish runs Packer's sequence for one version of `builds` (component → platform) on a new
@@ -613,11 +640,7 @@ func TestAVersionIsPublishedBuildByBuildAndCompletedByTheLastDone(t *testing.T) 
 		t.Fatalf("one build of two done, yet the version is %s %s", v.Name, *v.Status)
 	}
 	// Packer ≥ 1.15 assigns its channels after every DONE: the first calls meet an incomplete version.
-	channel := ps.NewPackerServiceCreateChannelParams()
-	channel.LocationOrganizationID, channel.LocationProjectID, channel.BucketName = c.org, c.project, bucket
-	channel.Body = &pm.HashicorpCloudPacker20230101CreateChannelBody{Name: "production"}
-	_, err = c.packer.PackerServiceCreateChannel(channel, nil)
-	must(t, "CreateChannel", err)
+	c.nativeChannel(t, bucket, "production")
 	_, err = c.updateChannel(bucket, "production", fingerprint)
 	wantError(t, "UpdateChannel to an incomplete version", err, 400, 9)
 
@@ -718,14 +741,9 @@ func TestChannelsEmbedTheirVersionWithBuildsAndStatus(t *testing.T) {
 	_, err = c.getChannel(random("ct-missing"), "latest")
 	wantError(t, "GetChannel in a missing bucket", err, 404, 5)
 
-	channel := ps.NewPackerServiceCreateChannelParams()
-	channel.LocationOrganizationID, channel.LocationProjectID, channel.BucketName = c.org, c.project, bucket
-	channel.Body = &pm.HashicorpCloudPacker20230101CreateChannelBody{Name: "staging", VersionFingerprint: fingerprint}
-	_, err = c.packer.PackerServiceCreateChannel(channel, nil)
-	must(t, "CreateChannel with a version", err)
-	channel.Body = &pm.HashicorpCloudPacker20230101CreateChannelBody{Name: "latest"}
-	_, err = c.packer.PackerServiceCreateChannel(channel, nil)
-	wantError(t, "CreateChannel latest", err, 409, 6)
+	c.nativeChannel(t, bucket, "staging")
+	_, err = c.updateChannel(bucket, "staging", fingerprint)
+	must(t, "UpdateChannel", err)
 
 	// TFP reads channels[].version.fingerprint from the list.
 	channels, err := c.listChannels(bucket)
