@@ -292,8 +292,10 @@ def test_a_child_built_from_the_parents_artifact_records_the_parent_version(pack
     (build,) = version["builds"]
     assert build["source_external_identifier"] == "parent.img", build
     ancestry = packer.native(f"/buckets/{child}/versions/v1/ancestry")
-    parents = [(link["bucket"], link["version"], link["fingerprint"]) for link in ancestry["parents"]]
-    assert parents == [(parent, "v1", "fp-parent")], ancestry
+    # Found by the IDs Packer sent (parent_version_id, parent_channel_id of `latest`), not guessed.
+    parents = [(link["bucket"], link["version"], link["fingerprint"], link["found_by"], link["channel"])
+               for link in ancestry["parents"]]
+    assert parents == [(parent, "v1", "fp-parent", "parent_version", "latest")], ancestry
     children = packer.native(f"/buckets/{parent}/versions/v1/ancestry")["children"]
     assert [(c["bucket"], c["version"]) for c in children] == [(child, "v1")], children
     assert parent_version["id"] and ULID.match(parent_version["id"])
