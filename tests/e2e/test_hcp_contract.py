@@ -30,7 +30,7 @@ GO_TESTS = re.findall(r"^func (Test\w+)\(t \*testing\.T\)", CONTRACT.read_text()
 def contract_binary(packers: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The compiled contract tests (`packers` first: build.sh warms the SDK's packages)."""
     binary = tmp_path_factory.mktemp("contract") / "contract.test"
-    done = subprocess.run(["go", "test", "-c", "-o", str(binary), "."], cwd=SDK_MODULE,
+    done = subprocess.run(["go", "test", "-c", "-trimpath", "-o", str(binary), "."], cwd=SDK_MODULE,
                           env={**os.environ, **go_env()}, capture_output=True, text=True, timeout=1800, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     return binary
