@@ -114,9 +114,13 @@ def registry_block(bucket: str, extra: str = "") -> str:
   }}"""
 
 
-def two_sources(registry: str, file: str = "one", null: str = "two", provisioner: str = "") -> str:
-    """A template of a `file` source (writing `<file>.txt`) and a `null` source, built in parallel."""
-    return f"""
+def two_sources(registry: str, file: str = "one", null: str = "two", provisioner: str = "",
+                top_level: bool = False) -> str:
+    """A template of a `file` source (writing `<file>.txt`) and a `null` source, built in parallel;
+    the `hcp_packer_registry` block in the build block, or at the top level (`top_level`, the
+    place Packer recommends from 1.12.1 on; the build block's still works, with a warning)."""
+    top, inside = (registry, "") if top_level else ("", registry)
+    return f"""{top}
 source "file" "{file}" {{
   content = "{file}"
   target  = "{file}.txt"
@@ -127,7 +131,7 @@ source "null" "{null}" {{
 }}
 
 build {{
-{registry}
+{inside}
   sources = ["source.file.{file}", "source.null.{null}"]
 {provisioner}
 }}
@@ -178,13 +182,16 @@ def test_two_parallel_sources_publish_one_complete_version(packer: Packer) -> No
 @WITH_CHANNELS
 def test_a_configured_channel_gets_the_completed_version(packer: Packer) -> None:
     """The channel exists beforehand (Packer assigns, it never creates); Packer assigns after
-    each build's DONE, so the first of two calls meets an incomplete version (refused, only
-    printed by Packer) and the last one, after the version completed, succeeds."""
+    each build's DONE, so the first of two calls may meet an incomplete version (refused, only
+    printed by Packer) and the last one, after the version completed, succeeds. The registry
+    block is at the top level here, the other tests keep it in the build block (1.12.0 knows
+    no other place)."""
     bucket, fingerprint = packer.bucket("chan"), "fp-channel"
     assert packer.registry.product.call("POST", "/buckets", {"name": bucket})[0] == 201
     assert packer.registry.product.call("POST", f"/buckets/{bucket}/channels", {"name": "production"})[0] == 201
 
-    done = packer.build(two_sources(registry_block(bucket, '    channels = ["production"]')), fingerprint)
+    done = packer.build(two_sources(registry_block(bucket, '    channels = ["production"]'), top_level=True),
+                        fingerprint)
 
     assert done.returncode == 0, str(done)
     channel = packer.native(f"/buckets/{bucket}/channels/production")
