@@ -65,13 +65,14 @@ class Packer:
         """A bucket name of this test and this Packer line (the module shares one registry)."""
         return f"{name}-{self.version.replace('.', '-')}"
 
-    def build(self, template: str, fingerprint: str, name: str = "build") -> Run:
-        """`packer build` of `template` (HCL2) in the working directory with a fixed fingerprint."""
+    def build(self, template: str, fingerprint: str, name: str = "build", **env: str) -> Run:
+        """`packer build` of `template` (HCL2) in the working directory with a fixed fingerprint
+        (and `env` added to the HCP variables)."""
         path = self.work / f"{name}.pkr.hcl"
         path.write_text(template)
         log = self.home / f"{name}.log"
         env = self.registry.env(self.principal, self.home, HCP_PACKER_BUILD_FINGERPRINT=fingerprint,
-                                PACKER_LOG="1", PACKER_LOG_PATH=str(log))
+                                PACKER_LOG="1", PACKER_LOG_PATH=str(log), **env)
         done = subprocess.run([str(self.binary), "build", "-color=false", path.name], cwd=self.work, env=env,
                               capture_output=True, text=True, timeout=BUILD_TIMEOUT, check=False)
         return Run(done.returncode, done.stdout, done.stderr, log.read_text() if log.exists() else "")
@@ -177,6 +178,17 @@ def test_two_parallel_sources_publish_one_complete_version(packer: Packer) -> No
         "null.two": ("null", [{"external_identifier": "Null", "region": "null"}]),
     })
     assert all(build["labels"].get("os") == "none" for build in version["builds"]), version["builds"]
+
+
+@ALL
+def test_a_template_without_a_registry_block_publishes_to_HCP_PACKER_BUCKET_NAME(packer: Packer) -> None:
+    bucket = packer.bucket("env")
+
+    done = packer.build(two_sources(""), "fp-env", HCP_PACKER_BUCKET_NAME=bucket)
+
+    assert done.returncode == 0, str(done)
+    version = packer.hcp_version(bucket, "fp-env")
+    assert (version["name"], version["status"], len(version["builds"])) == ("v1", "VERSION_ACTIVE", 2), version
 
 
 @WITH_CHANNELS
