@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 
 from hcp import SDK_MODULE, HcpRegistry, go_env
+from product import wait_for
+from support import real_manifest
 
 # The first case may wait for a cold build of the clients and of the test binary.
 pytestmark = pytest.mark.timeout(2400)
@@ -42,10 +44,28 @@ def test_every_go_test_is_a_case_here(contract_binary: Path) -> None:
     assert sorted(listed) == sorted(GO_TESTS) and GO_TESTS
 
 
+# A version ingested from a real manifest, read back by the Go tests through the HCP API: the
+# bucket (the key's first segment), the run's fingerprint, and its one artifact as HCP names it.
+INGESTED = {"HCP_TEST_INGESTED_BUCKET": "ingested-base", "HCP_TEST_INGESTED_FINGERPRINT":
+            "303c8123-a0ee-c4e4-e34a-f2a3ed8e555e", "HCP_TEST_INGESTED_PLATFORM": "aws",
+            "HCP_TEST_INGESTED_REGION": "us-east-1", "HCP_TEST_INGESTED_ARTIFACT": "ami-06cb4e4262072a8ab"}
+
+
+@pytest.fixture(scope="module")
+def ingested(hcp_registry: HcpRegistry) -> dict[str, str]:
+    """amazon-ebs-single-1.json uploaded to make run's S3, once its v1 is recorded."""
+    product, bucket = hcp_registry.product, INGESTED["HCP_TEST_INGESTED_BUCKET"]
+    product.s3.put_object(Bucket="packer-manifests", Key=f"{bucket}/packer-manifest.json",
+                          Body=real_manifest("amazon-ebs-single-1.json"))
+    wait_for(f"{bucket} v1", lambda: product.call("GET", f"/buckets/{bucket}/versions/v1")[0] == 200, 30, product.proc)
+    return INGESTED
+
+
 @pytest.mark.parametrize("name", GO_TESTS)
-def test_sdk_contract(name: str, contract_binary: Path, hcp_registry: HcpRegistry, tmp_path: Path) -> None:
+def test_sdk_contract(name: str, contract_binary: Path, hcp_registry: HcpRegistry, ingested: dict[str, str],
+                      tmp_path: Path) -> None:
     principal = hcp_registry.principal()
-    env = hcp_registry.env(principal, tmp_path, HCP_TEST_PRINCIPAL_NAME=principal.name)
+    env = hcp_registry.env(principal, tmp_path, HCP_TEST_PRINCIPAL_NAME=principal.name, **ingested)
     done = subprocess.run([str(contract_binary), "-test.run", f"^{name}$", "-test.v", "-test.count=1"],
                           env=env, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0 and f"--- PASS: {name}" in done.stdout, done.stdout + done.stderr

@@ -5,7 +5,9 @@
 //
 // They run against a registry named by the variables a Packer user sets (HCP_API_ADDRESS,
 // HCP_API_TLS, HCP_AUTH_URL, HCP_AUTH_TLS, HCP_CLIENT_ID, HCP_CLIENT_SECRET, HCP_ORGANIZATION_ID,
-// HCP_PROJECT_ID) plus HCP_TEST_PRINCIPAL_NAME, the principal's name (a version's author).
+// HCP_PROJECT_ID) plus HCP_TEST_PRINCIPAL_NAME, the principal's name (a version's author), and
+// HCP_TEST_INGESTED_* naming a version ingested from a manifest (bucket, fingerprint, and its one
+// artifact's platform, region and ID).
 // tests/e2e/test_hcp_contract.py starts `make run`, creates the principal and runs each test here.
 // Every test makes its own buckets (random names), so they run in any order, on any registry.
 package sdk_test
@@ -764,5 +766,60 @@ func TestChannelsEmbedTheirVersionWithBuildsAndStatus(t *testing.T) {
 	must(t, "ListChannels of a bucket without versions", err)
 	if len(empty.Payload.Channels) != 1 || empty.Payload.Channels[0].Version != nil {
 		t.Fatalf("channels of an empty bucket %+v", empty.Payload.Channels)
+	}
+}
+
+// ---- one registry, two doors --------------------------------------------------------------
+
+// A version ingested from a Packer manifest carries every field the clients dereference.
+func TestAnIngestedVersionReadsLikeAPublishedOne(t *testing.T) {
+	c := hcp(t)
+	bucket, fingerprint := os.Getenv("HCP_TEST_INGESTED_BUCKET"), os.Getenv("HCP_TEST_INGESTED_FINGERPRINT")
+	if bucket == "" {
+		t.Skip("HCP_TEST_INGESTED_* not set: no ingested version to read")
+	}
+	platform, region, artifact := os.Getenv("HCP_TEST_INGESTED_PLATFORM"), os.Getenv("HCP_TEST_INGESTED_REGION"),
+		os.Getenv("HCP_TEST_INGESTED_ARTIFACT")
+	check := func(what string, v *pm.HashicorpCloudPacker20230101Version) {
+		t.Helper()
+		if v == nil || v.Name != "v1" || v.Status == nil || *v.Status != pm.HashicorpCloudPacker20230101VersionStatusVERSIONACTIVE ||
+			v.Fingerprint != fingerprint || v.BucketName != bucket || len(v.Builds) != 1 || !time.Time(v.RevokeAt).IsZero() {
+			t.Fatalf("%s: version %+v", what, v)
+		}
+		ulid(t, what+": version id", v.ID)
+		set(t, what+": version created_at", v.CreatedAt)
+		b := v.Builds[0]
+		if b.Status == nil || *b.Status != pm.HashicorpCloudPacker20230101BuildStatusBUILDDONE || b.VersionID != v.ID ||
+			b.Platform != platform || b.ComponentType == "" || len(b.Artifacts) != 1 ||
+			b.Artifacts[0].ExternalIdentifier != artifact || b.Artifacts[0].Region != region {
+			t.Fatalf("%s: build %+v", what, b)
+		}
+		ulid(t, what+": build id", b.ID)
+		set(t, what+": artifact created_at", b.Artifacts[0].CreatedAt)
+	}
+
+	latest, err := c.getChannel(bucket, "latest")
+	must(t, "GetChannel latest", err)
+	valid(t, "GetChannel", latest.Payload)
+	check("latest", latest.Payload.Channel.Version)
+	version, err := c.getVersion(bucket, fingerprint)
+	must(t, "GetVersion", err)
+	valid(t, "GetVersion", version.Payload)
+	check("GetVersion", version.Payload.Version)
+	builds, err := c.listBuilds(bucket, fingerprint)
+	must(t, "ListBuilds", err)
+	valid(t, "ListBuilds", builds.Payload)
+	if len(builds.Payload.Builds) != 1 || builds.Payload.Builds[0].ID != version.Payload.Version.Builds[0].ID {
+		t.Fatalf("builds %+v", builds.Payload.Builds)
+	}
+	build, err := c.getBuild(bucket, fingerprint, builds.Payload.Builds[0].ID)
+	must(t, "GetBuild", err)
+	valid(t, "GetBuild", build.Payload)
+	got, err := c.getBucket(bucket)
+	must(t, "GetBucket", err)
+	valid(t, "GetBucket", got.Payload)
+	if b := got.Payload.Bucket; b.VersionCount != "1" || b.LatestVersion == nil || b.LatestVersion.Name != "v1" ||
+		len(b.Platforms) != 1 || b.Platforms[0] != platform {
+		t.Fatalf("bucket %+v", b)
 	}
 }
