@@ -22,6 +22,7 @@ and its counts, versions, builds, artifact index entries and copy pages. Partial
 | `events` | the audit trail |
 | `credentials` | API tokens |
 | `ingestions` | ingestion records |
+| `registry` | the deployment's HCP organization and project |
 
 Single-table layout (every request path is a GetItem or one Query page):
 
@@ -45,6 +46,7 @@ Single-table layout (every request path is a GetItem or one Query page):
 | the report's counts (flagged by status, unresolved) | `SWEEP#COUNTS` | `CURRENT` | | |
 | API token | `TOKEN#<id>` | `TOKEN` | `TOKENS` / `<created>#<id>` | |
 | audit event | `EVENTS#<b>` (registry-wide: `EVENTS#`) | `EVENT#<time>#<id>` | | |
+| HCP organization and project | `REGISTRY` | `LOCATION` | | |
 
 Access patterns: list buckets = Query GSI1 `BUCKETS`; get bucket = GetItem; list versions
 newest first = reverse Query GSI1 `VERSIONS#<b>`; version with its builds = one Query
@@ -64,13 +66,13 @@ size follows recent changes, not the size of the registry;
 a bucket's audit events newest first = reverse Query `EVENTS#<b>`.
 """
 
-from . import buckets, channels, credentials, events, ingestions, sweep, versions
+from . import buckets, channels, credentials, events, ingestions, registry, sweep, versions
 from .errors import BadToken, ConditionFailed, NotFound, StorageError, Throttled, TooLarge
 from .expressions import Action
 from .table import ITEM_BYTES, TRANSACTION_BYTES, TRANSACTION_LIMIT, action_size, backoff, item_size, transact
 
 __all__ = [
-    "buckets", "channels", "credentials", "events", "ingestions", "sweep", "versions",
+    "buckets", "channels", "credentials", "events", "ingestions", "registry", "sweep", "versions",
     "BadToken", "ConditionFailed", "NotFound", "StorageError", "Throttled", "TooLarge",
     "Action", "ITEM_BYTES", "TRANSACTION_BYTES", "TRANSACTION_LIMIT", "action_size", "backoff", "item_size", "transact",
 ]
