@@ -311,6 +311,7 @@ class LocalRegistry:
             f"  DynamoDB table:   {s.table}",
             f"  Data directory:   {s.data_dir} ({self._data_summary()}; `make reset` empties it)",
             f"  Admin token:      {token}",
+            *hcp_location(),
             "",
             "  Upload a Packer manifest (moto takes any credentials):",
             "    AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=us-east-1 \\",
@@ -518,6 +519,16 @@ class JsonErrorsHandler(ChaliceRequestHandler):
                 at_line_start = line.endswith(b"\n")
         except OSError:
             return
+
+
+def hcp_location() -> list[str]:
+    """The banner's lines naming the HCP organization and project (what the HCP clients'
+    HCP_ORGANIZATION_ID and HCP_PROJECT_ID take)."""
+    from chalicelib.services import identity
+
+    organization_id, project_id = identity.ids()
+    return [f"  HCP organization: {organization_id}  (HCP_ORGANIZATION_ID)",
+            f"  HCP project:      {project_id}  (HCP_PROJECT_ID)"]
 
 
 def main() -> int:
