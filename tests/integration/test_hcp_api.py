@@ -394,6 +394,26 @@ def test_no_415_and_no_empty_body_failure(api):
     validate_route_content_types(application.app.routes, application.app.api.binary_types)
 
 
+def test_publishing_bodies_are_checked_before_anything_is_written(api):
+    """What a field must be (an enum value, a list, base64) is a 400 code 3 naming it."""
+    api.ok("PUT", "buckets", {"name": "base"})
+    versions, builds = "buckets/base/versions", "buckets/base/versions/fp-1/builds"
+    answer = api.fails("POST", versions, {"template_type": "HCL2"}, status=400, code=3)
+    assert answer["details"][0]["field_violations"][0]["field"] == "body.fingerprint"
+    assert "template_type" in api.fails("POST", versions, {"fingerprint": "fp-1", "template_type": "YAML"},
+                                        status=400, code=3)["message"]
+    for change, field in (({"status": "BUILD_FINISHED"}, "status"), ({"artifacts": "ami-1"}, "artifacts"),
+                          ({"artifacts": [{"region": "us-east-1"}]}, "external_identifier"),
+                          ({"labels": {"a": 1}}, "labels"), ({"metadata": [1]}, "metadata"),
+                          ({"componentType": 7}, "component_type")):
+        assert field in api.fails("POST", builds, change, status=400, code=3)["message"], change
+        assert field in api.fails("PATCH", f"{builds}/b1", change, status=400, code=3)["message"], change
+    sboms = f"{builds}/b1/sboms"
+    assert "format" in api.fails("PUT", sboms, {"compressed_sbom": "AAAA", "format": "XML"}, status=400, code=3)["message"]
+    assert "base64" in api.fails("PUT", sboms, {"compressed_sbom": "not base64!", "format": "SPDX"},
+                                 status=400, code=3)["message"]
+
+
 def test_unknown_fields_are_ignored_and_camel_case_is_read(api):
     created = api.ok("PUT", "buckets", {"name": "base", "description": "d", "somethingNew": 1, "labels": {"aB": "c"}})
     assert created["bucket"]["labels"] == {"aB": "c"}  # values keep their keys
