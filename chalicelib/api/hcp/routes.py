@@ -4,7 +4,7 @@ only (each answer is made in resources.py), registered by app.py as a Chalice Bl
 Every route sits behind the app's token authorizer, which app.py defines and so hands in
 (`blueprint(registry_auth)`); the roles are the native API's (GET: viewer, any other
 method: contributor), checked with the organization and project in the path by the error
-middleware (errors.handle). Every route takes any Content-Type (`*/*`) and reads its body
+middleware (errors.handle), so a view takes them as `**location` and leaves them. Every route takes any Content-Type (`*/*`) and reads its body
 as JSON, as grpc-gateway does, so Chalice never answers 415 on them (listing
 application/octet-stream beside application/json instead would fail `chalice deploy`'s
 check that a route's content types agree on being binary).
@@ -83,99 +83,96 @@ def hcp_get_project(id: str) -> Response:  # noqa: A002
 
 
 @route("GET", f"{P}/registry")
-def hcp_get_registry(organization_id: str, project_id: str) -> Response:
+def hcp_get_registry(**location: str) -> Response:
     return respond(resources.registry())
 
 
 @route("GET", f"{P}/enforced_blocks/bucket/{{bucket_name}}")
-def hcp_enforced_blocks(organization_id: str, project_id: str, bucket_name: str) -> Response:
+def hcp_enforced_blocks(bucket_name: str, **location: str) -> Response:
     return respond(resources.enforced_blocks(bucket_name))
 
 
 # ---- buckets -------------------------------------------------------------------------------
 
 @route("GET", f"{P}/buckets")
-def hcp_list_buckets(organization_id: str, project_id: str) -> Response:
+def hcp_list_buckets(**location: str) -> Response:
     return respond(resources.list_buckets(*requests.page(request())))
 
 
 @route("PUT", f"{P}/buckets")
-def hcp_create_bucket(organization_id: str, project_id: str) -> Response:
+def hcp_create_bucket(**location: str) -> Response:
     return respond(resources.create_bucket(body(), who()))
 
 
 @route("GET", B)
-def hcp_get_bucket(organization_id: str, project_id: str, bucket_name: str) -> Response:
+def hcp_get_bucket(bucket_name: str, **location: str) -> Response:
     return respond(resources.get_bucket(bucket_name, sees()))
 
 
 @route("PATCH", B)
-def hcp_update_bucket(organization_id: str, project_id: str, bucket_name: str) -> Response:
+def hcp_update_bucket(bucket_name: str, **location: str) -> Response:
     return respond(resources.update_bucket(bucket_name, body(), who(), sees()))
 
 
 @route("DELETE", B)
-def hcp_delete_bucket(organization_id: str, project_id: str, bucket_name: str) -> Response:
+def hcp_delete_bucket(bucket_name: str, **location: str) -> Response:
     return respond(resources.delete_bucket(bucket_name, who()))
 
 
 # ---- versions and builds ---------------------------------------------------------------------
 
 @route("GET", f"{B}/versions")
-def hcp_list_versions(organization_id: str, project_id: str, bucket_name: str) -> Response:
+def hcp_list_versions(bucket_name: str, **location: str) -> Response:
     return respond(resources.list_versions(bucket_name, *requests.page(request())))
 
 
 @route("POST", f"{B}/versions")
-def hcp_create_version(organization_id: str, project_id: str, bucket_name: str) -> Response:
+def hcp_create_version(bucket_name: str, **location: str) -> Response:
     return respond(resources.create_version(bucket_name, body(), who()))
 
 
 @route("GET", V)
-def hcp_get_version(organization_id: str, project_id: str, bucket_name: str, fingerprint: str) -> Response:
+def hcp_get_version(bucket_name: str, fingerprint: str, **location: str) -> Response:
     return respond(resources.get_version(bucket_name, fingerprint, sees()))
 
 
 @route("GET", f"{V}/builds")
-def hcp_list_builds(organization_id: str, project_id: str, bucket_name: str, fingerprint: str) -> Response:
+def hcp_list_builds(bucket_name: str, fingerprint: str, **location: str) -> Response:
     return respond(resources.list_builds(bucket_name, fingerprint, sees()))
 
 
 @route("POST", f"{V}/builds")
-def hcp_create_build(organization_id: str, project_id: str, bucket_name: str, fingerprint: str) -> Response:
+def hcp_create_build(bucket_name: str, fingerprint: str, **location: str) -> Response:
     return respond(resources.create_build(bucket_name, fingerprint, body(), who()))
 
 
 @route("GET", f"{V}/builds/{{build_id}}")
-def hcp_get_build(organization_id: str, project_id: str, bucket_name: str, fingerprint: str,
-                  build_id: str) -> Response:
+def hcp_get_build(bucket_name: str, fingerprint: str, build_id: str, **location: str) -> Response:
     return respond(resources.get_build(bucket_name, fingerprint, build_id, sees()))
 
 
 @route("PATCH", f"{V}/builds/{{build_id}}")
-def hcp_update_build(organization_id: str, project_id: str, bucket_name: str, fingerprint: str,
-                     build_id: str) -> Response:
+def hcp_update_build(bucket_name: str, fingerprint: str, build_id: str, **location: str) -> Response:
     return respond(resources.update_build(bucket_name, fingerprint, build_id, body(), who()))
 
 
 @route("PUT", f"{V}/builds/{{build_id}}/sboms")
-def hcp_upload_sbom(organization_id: str, project_id: str, bucket_name: str, fingerprint: str,
-                    build_id: str) -> Response:
+def hcp_upload_sbom(bucket_name: str, fingerprint: str, build_id: str, **location: str) -> Response:
     return respond(resources.upload_sbom(bucket_name, fingerprint, build_id, body(), who()))
 
 
 # ---- channels ------------------------------------------------------------------------------
 
 @route("GET", f"{B}/channels")
-def hcp_list_channels(organization_id: str, project_id: str, bucket_name: str) -> Response:
+def hcp_list_channels(bucket_name: str, **location: str) -> Response:
     return respond(resources.list_channels(bucket_name, sees()))
 
 
 @route("GET", f"{B}/channels/{{channel_name}}")
-def hcp_get_channel(organization_id: str, project_id: str, bucket_name: str, channel_name: str) -> Response:
+def hcp_get_channel(bucket_name: str, channel_name: str, **location: str) -> Response:
     return respond(resources.get_channel(bucket_name, channel_name, sees()))
 
 
 @route("PATCH", f"{B}/channels/{{channel_name}}")
-def hcp_update_channel(organization_id: str, project_id: str, bucket_name: str, channel_name: str) -> Response:
+def hcp_update_channel(bucket_name: str, channel_name: str, **location: str) -> Response:
     return respond(resources.update_channel(bucket_name, channel_name, body(), who()))
