@@ -67,9 +67,12 @@ mutate: $(STAMP)
 package: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/package.sh $(STAGE)
 
-## Deploy to AWS with the caller's credentials: stateful stack, then chalice deploy.
+## Deploy to AWS with the caller's credentials: stateful stack, then chalice deploy. With
+## DOMAIN_NAME=packer.example.com CERTIFICATE_ARN=arn:aws:acm:... the API is also served at that
+## domain's root (API Gateway custom domain), as the HCP Packer clients need.
 deploy: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/deploy.sh $(STAGE)
+	PATH="$(CURDIR)/$(BIN):$$PATH" DOMAIN_NAME="$(DOMAIN_NAME)" CERTIFICATE_ARN="$(CERTIFICATE_ARN)" \
+	  bash scripts/deploy.sh $(STAGE)
 
 ## Measure DynamoDB calls per operation, cold start, package size; writes bench/results.json.
 bench: $(STAMP)

@@ -31,16 +31,17 @@ from chalicelib.runtime.lazy import lazy
 from chalicelib.runtime.observability import observe
 
 if TYPE_CHECKING:  # editors and mypy see the real modules
-    from chalicelib.api import openapi, web
+    from chalicelib.api import oauth, openapi, web
     from chalicelib.domain import models
     from chalicelib.services import (
-        ancestry, artifacts, audit, auth, buckets, channels, compliance, ingest, lifecycle, serving, versions)
+        ancestry, artifacts, audit, auth, buckets, channels, compliance, ingest, lifecycle, principals, serving,
+        versions)
 else:  # at run time, stand-ins that import each module when a route first uses it
-    ancestry, artifacts, audit, auth, buckets, channels, compliance, ingest, lifecycle, models, openapi, serving, \
-        versions, web = (lazy(f"chalicelib.{name}") for name in (
+    ancestry, artifacts, audit, auth, buckets, channels, compliance, ingest, lifecycle, models, oauth, openapi, \
+        principals, serving, versions, web = (lazy(f"chalicelib.{name}") for name in (
             "services.ancestry", "services.artifacts", "services.audit", "services.auth", "services.buckets",
             "services.channels", "services.compliance", "services.ingest", "services.lifecycle", "domain.models",
-            "api.openapi", "services.serving", "services.versions", "api.web"))
+            "api.oauth", "api.openapi", "services.principals", "services.serving", "services.versions", "api.web"))
 
 app = Chalice(app_name="packer-registry")
 app.register_middleware(observe, "all")
@@ -266,6 +267,31 @@ def create_token() -> Response:
 @api("/tokens/{token_id}", methods=["DELETE"])
 def delete_token(token_id: str) -> Response:
     return respond(auth.delete_token(token_id, actor(current_request(app))))
+
+
+# ---- service principals: client credentials for the HCP-compatible API --------------------
+
+@api("/service-principals", methods=["GET"])
+def list_service_principals() -> Response:
+    return page(*principals.list_principals(*list_params(current_request(app))))
+
+
+@api("/service-principals", methods=["POST"])
+def create_service_principal() -> Response:
+    request = current_request(app)
+    return respond(principals.create_principal(body(request, models.CreateServicePrincipal), actor(request)), 201)
+
+
+@api("/service-principals/{client_id}", methods=["DELETE"])
+def delete_service_principal(client_id: str) -> Response:
+    return respond(principals.delete_principal(client_id, actor(current_request(app))))
+
+
+# Public (the client authenticates in the request); every media type reaches the view, so a
+# form post is never Chalice's 415 (api/oauth.py answers what it cannot read).
+@app.route("/oauth2/token", methods=["POST"], content_types=["*/*"])
+def oauth2_token() -> Response:
+    return oauth.token(current_request(app))
 
 
 # ---- the page and the API description ---------------------------------------------------

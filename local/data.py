@@ -5,6 +5,8 @@
   manifests, S3 events not yet ingested), a JSON header line then a pickle;
 - `admin-token`: the bootstrap admin token, generated once (unless `REGISTRY_ADMIN_TOKEN` is
   set), so `#token=` links keep working after a restart;
+- `hcp-auth-cert.pem`, `hcp-auth-key.pem`: the self-signed certificate of the HTTPS token
+  endpoint (`local/hcp_auth.py`), made once, so a client that trusts it keeps trusting it;
 - `.lock`: locked by the running `make run` (it holds its process id), so two runners never
   share (and overwrite) one directory and `make reset` never pulls the data from under a
   running one.
@@ -46,6 +48,8 @@ log = logging.getLogger("local.data")
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 DEFAULT_DIR = PROJECT_DIR / ".registry-data"
 SNAPSHOT, TOKEN, LOCK = "moto-state.pickle", "admin-token", ".lock"
+CERTIFICATE, CERTIFICATE_KEY = "hcp-auth-cert.pem", "hcp-auth-key.pem"  # local/hcp_auth.py makes them
+PARTIAL = ".tmp"  # a file being written, renamed into place once whole
 FORMAT = 1
 SERVICES = ("dynamodb", "s3", "sqs")
 # State moto keeps on a service's BackendDict itself rather than in its backends.
@@ -121,7 +125,7 @@ class DataDir:
         one or the new one. `taken_at`: when moto was last seen quiet (the copy's time)."""
         blob = capture()
         header = {"format": FORMAT, "taken_at": taken_at, "moto": MOTO_VERSION, "bytes": len(blob)}
-        temporary = self.snapshot.with_name(SNAPSHOT + ".tmp")
+        temporary = self.snapshot.with_name(SNAPSHOT + PARTIAL)
         with temporary.open("wb") as out:
             out.write(json.dumps(header).encode() + b"\n")
             out.write(blob)
@@ -315,7 +319,8 @@ def reset(path: Path) -> str:
         return f"nothing to reset: {path} does not exist"
     lock = _lock(path, f"`make run` is using {path}: stop it first")
     try:
-        for name in (SNAPSHOT, SNAPSHOT + ".tmp", TOKEN, LOCK):
+        kept = (SNAPSHOT, TOKEN, CERTIFICATE, CERTIFICATE_KEY)
+        for name in (*kept, *(name + PARTIAL for name in kept), LOCK):
             (path / name).unlink(missing_ok=True)
     finally:
         lock.close()

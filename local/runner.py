@@ -7,11 +7,12 @@ handler; and the `sweep` schedule on a timer. Handlers are invoked exactly as La
 (event dict + context), so the code under test is the code that ships. What API Gateway
 answers itself is answered in the same JSON shape: an unknown route is a 404, a header line
 Python's HTTP server cannot take a 431 (`JsonErrorsHandler`). moto's state is kept in a data
-directory across restarts (`local/data.py`).
+directory across restarts (`local/data.py`). The HCP clients' token endpoint is also served
+over HTTPS on HCP_AUTH_PORT (`local/hcp_auth.py`).
 
-Settings come from the environment: PORT (8000), MOTO_PORT (5000), SWEEP_INTERVAL (60 s),
-HOST (127.0.0.1), REGISTRY_TABLE, MANIFEST_BUCKET, REGISTRY_DATA_DIR (.registry-data),
-REGISTRY_ADMIN_TOKEN (generated once and kept in the data directory if unset).
+Settings come from the environment: PORT (8000), MOTO_PORT (5000), HCP_AUTH_PORT (8443),
+SWEEP_INTERVAL (60 s), HOST (127.0.0.1), REGISTRY_TABLE, MANIFEST_BUCKET, REGISTRY_DATA_DIR
+(.registry-data), REGISTRY_ADMIN_TOKEN (generated once and kept in the data directory if unset).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from chalicelib.runtime import aws
 from chalicelib.storage.schema import table_definition
 from local.data import DEFAULT_DIR, DataDir, Saver, data_dir
 from local.gateway import local_gateway_responses
+from local.hcp_auth import TlsRelay, ensure_certificate
 
 # Not under "packer-registry": that is the Powertools logger, which would swallow these lines.
 log = logging.getLogger("local.runner")
@@ -80,6 +82,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     moto_port: int = 5000
+    hcp_auth_port: int = 8443
     sweep_interval: float = 60.0
     table: str = "packer-registry"
     bucket: str = "packer-manifests"
@@ -89,6 +92,11 @@ class Settings:
     @property
     def api_url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def auth_url(self) -> str:
+        """`HCP_AUTH_URL`: the HTTPS listener in front of the token endpoint."""
+        return f"https://{self.host}:{self.hcp_auth_port}"
 
     @property
     def moto_url(self) -> str:
@@ -105,6 +113,7 @@ class Settings:
             host=os.environ.get("HOST", "127.0.0.1"),
             port=_number("PORT", 8000, int),
             moto_port=_number("MOTO_PORT", 5000, int),
+            hcp_auth_port=_number("HCP_AUTH_PORT", 8443, int),
             sweep_interval=_number("SWEEP_INTERVAL", 60.0, float),
             table=os.environ.get("REGISTRY_TABLE") or "packer-registry",
             bucket=os.environ.get("MANIFEST_BUCKET") or "packer-manifests",
@@ -227,6 +236,8 @@ class LocalRegistry:
         self._moto: Any = None
         self._saver: Saver | None = None
         self._server: LocalDevServer | None = None
+        self._relay: TlsRelay | None = None
+        self.certificate: Path | None = None  # the token endpoint's, in the data directory
         self._threads: list[threading.Thread] = []
 
     # ---- lifecycle --------------------------------------------------------------------
@@ -237,6 +248,7 @@ class LocalRegistry:
 
         ensure_port_free("127.0.0.1", self.settings.moto_port)
         ensure_port_free(self.settings.host, self.settings.port)
+        ensure_port_free(self.settings.host, self.settings.hcp_auth_port)
         self.app_module = self._import_app()
 
         self._moto = SerializedMotoServer(ip_address="127.0.0.1", port=self.settings.moto_port, verbose=False)
@@ -261,6 +273,10 @@ class LocalRegistry:
         self._server = create_local_server(self.app_module.app, self.config, self.settings.host, self.settings.port)
         self._server.server.RequestHandlerClass = functools.partial(
             JsonErrorsHandler, app_object=self.app_module.app, config=self.config)
+        self.certificate, key = ensure_certificate(self.data.path, [self.settings.host])
+        self._relay = TlsRelay((self.settings.host, self.settings.hcp_auth_port), self.certificate, key,
+                               (self.settings.host, self.settings.port))
+        self._relay.serve_in_thread()
         self._spawn("s3-events", self._poll_events)
         self._spawn("sweep-schedule", self._run_schedule)
 
@@ -291,6 +307,9 @@ class LocalRegistry:
             thread.join(timeout=max(0.0, deadline - 3.0 - time.monotonic()))
             if thread.is_alive():
                 log.warning("%s still running; left to the restart", thread.name)
+        if self._relay is not None:
+            self._relay.shutdown()
+            self._relay.server_close()
         if self._server is not None:
             self._server.server.server_close()
         if self._saver is not None:
@@ -311,7 +330,6 @@ class LocalRegistry:
             f"  DynamoDB table:   {s.table}",
             f"  Data directory:   {s.data_dir} ({self._data_summary()}; `make reset` empties it)",
             f"  Admin token:      {token}",
-            *hcp_location(),
             "",
             "  Upload a Packer manifest (moto takes any credentials):",
             "    AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=us-east-1 \\",
@@ -320,8 +338,26 @@ class LocalRegistry:
             "  Read it back:",
             f"    curl -s -H 'Authorization: Bearer {token}' {s.api_url}/buckets/my-image/versions",
             "",
+            *self._hcp_banner(),
+            "",
             f"Registry ready at {s.api_url} (Ctrl-C to stop)",
         ])
+
+    def _hcp_banner(self) -> list[str]:
+        """How to point Packer (or Terraform's hcp provider) at this registry."""
+        s = self.settings
+        organization, project = hcp_ids()
+        return [
+            f"  HCP token URL:    {s.auth_url}/oauth2/token (TLS, self-signed: {self.certificate})",
+            "  Point Packer at the registry: client credentials first (the secret is shown once):",
+            f"    curl -s -X POST -H 'Authorization: Bearer {s.admin_token}' -H 'Content-Type: application/json' \\",
+            f"      -d '{{\"name\": \"packer\", \"role\": \"contributor\"}}' {s.api_url}/service-principals",
+            "  then export:",
+            f"    export HCP_API_ADDRESS={s.host}:{s.port} HCP_API_TLS=disabled"
+            f" HCP_AUTH_URL={s.auth_url} HCP_AUTH_TLS=insecure",
+            "    export HCP_CLIENT_ID=<client_id> HCP_CLIENT_SECRET=<client_secret>",
+            f"    export HCP_ORGANIZATION_ID={organization} HCP_PROJECT_ID={project}",
+        ]
 
     def _data_summary(self) -> str:
         if not self.restored:
@@ -521,14 +557,12 @@ class JsonErrorsHandler(ChaliceRequestHandler):
             return
 
 
-def hcp_location() -> list[str]:
-    """The banner's lines naming the HCP organization and project (what the HCP clients'
-    HCP_ORGANIZATION_ID and HCP_PROJECT_ID take)."""
+def hcp_ids() -> tuple[str, str]:
+    """The HCP organization and project the registry answers as (HCP_ORGANIZATION_ID and
+    HCP_PROJECT_ID): REGISTRY_ORGANIZATION_ID / REGISTRY_PROJECT_ID, else the ones kept in the table."""
     from chalicelib.services import identity
 
-    organization_id, project_id = identity.ids()
-    return [f"  HCP organization: {organization_id}  (HCP_ORGANIZATION_ID)",
-            f"  HCP project:      {project_id}  (HCP_PROJECT_ID)"]
+    return identity.ids()
 
 
 def main() -> int:

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Usage: scripts/deploy.sh STAGE   (dev or prod; uses the caller's AWS credentials and region)
+# Usage: [DOMAIN_NAME=packer.example.com CERTIFICATE_ARN=arn:aws:acm:...] scripts/deploy.sh STAGE
+#   (STAGE: dev or prod; uses the caller's AWS credentials and region)
 #
 # 1. `aws cloudformation deploy` of deploy/resources.yaml as stack
 #    packer-registry-resources-STAGE: the table, the manifest bucket and the EventBridge
@@ -28,6 +29,17 @@
 #    `chalice deploy` learns which bucket to subscribe to. Chalice sets the stage's
 #    environment_variables (now the real bucket) before importing app.py; the script
 #    exports the same value as well so it holds whatever Chalice version runs.
+# 4b. The custom domain, when DOMAIN_NAME and CERTIFICATE_ARN are given (both or neither):
+#    wire_stage.py --custom-domain checks them and sets the stage's api_gateway_custom_domain
+#    (url_prefix "/": the API at the domain's root, no stage prefix), so chalice deploy
+#    creates the API Gateway domain name and its base path mapping. The HCP Packer clients
+#    need that: they call the API and /oauth2/token at the host root, over HTTPS. The
+#    certificate is an ACM one covering DOMAIN_NAME, in us-east-1 (the stage's API is
+#    edge-optimized, Chalice's default) or, for a stage set to "api_gateway_endpoint_type":
+#    "REGIONAL", in the deploy region. Without them the stage config is left as it is: a
+#    stage deployed without a domain stays so, and one given a domain before keeps it
+#    (.chalice/config.json holds it; delete the key to remove the domain). DNS is the
+#    user's: chalice deploy prints the AliasDomainName to point DOMAIN_NAME at.
 # 5. `chalice deploy --stage STAGE`; its state goes to .chalice/deployed/ (gitignored):
 #    keep that directory for later deploys from this checkout.
 # 6. Gateway responses. Some errors come from API Gateway itself, before any registry
@@ -64,6 +76,13 @@ case "$STAGE" in
 esac
 cd "$(dirname "$0")/.."
 STACK="packer-registry-resources-$STAGE"
+DOMAIN_NAME="${DOMAIN_NAME:-}" CERTIFICATE_ARN="${CERTIFICATE_ARN:-}"
+if { [ -n "$DOMAIN_NAME" ] && [ -z "$CERTIFICATE_ARN" ]; } || { [ -z "$DOMAIN_NAME" ] && [ -n "$CERTIFICATE_ARN" ]; }; then
+  echo "error: give DOMAIN_NAME and CERTIFICATE_ARN together (the custom domain and its ACM certificate)," >&2
+  echo "       e.g. make deploy DOMAIN_NAME=packer.example.com CERTIFICATE_ARN=arn:aws:acm:us-east-1:...," >&2
+  echo "       or neither (no custom domain change)." >&2
+  exit 2
+fi
 
 if ! aws sts get-caller-identity --output text --query Account >/dev/null 2>&1; then
   echo "error: no usable AWS credentials (aws sts get-caller-identity failed)." >&2
@@ -77,6 +96,12 @@ if [ -z "$REGION" ]; then
 fi
 # Same region for the aws CLI and for Chalice's boto3 session.
 export AWS_DEFAULT_REGION="$REGION" AWS_REGION="$REGION"
+
+# --- the custom domain (optional; checked before anything is deployed) ------------------
+if [ -n "$DOMAIN_NAME" ]; then
+  python scripts/wire_stage.py --custom-domain "$STAGE" "$DOMAIN_NAME" "$CERTIFICATE_ARN" "$REGION"
+  echo "==> custom domain $DOMAIN_NAME (certificate $CERTIFICATE_ARN) set on stage $STAGE"
+fi
 
 # stage_env NAME: the stage's environment variable NAME from .chalice/config.json.
 stage_env() {
@@ -198,3 +223,13 @@ gateway_response DEFAULT_5XX "" \
 aws apigateway create-deployment --rest-api-id "$REST_API_ID" --stage-name "$API_STAGE" \
   --description "gateway responses (scripts/deploy.sh)" >/dev/null
 echo "==> deployed stage $STAGE; gateway responses live on stage $API_STAGE"
+
+DOMAIN="$(python -c 'import json, sys
+print(json.load(open(".chalice/config.json"))["stages"][sys.argv[1]].get("api_gateway_custom_domain", {}).get("domain_name", ""))' "$STAGE")"
+if [ -n "$DOMAIN" ]; then
+  cat <<EOF
+==> custom domain $DOMAIN: point its DNS at the AliasDomainName chalice deploy printed above
+    (a Route 53 alias record, or a CNAME). Packer and Terraform then reach the registry with
+    HCP_API_ADDRESS=$DOMAIN HCP_AUTH_URL=https://$DOMAIN
+EOF
+fi

@@ -1,6 +1,7 @@
-"""Point a Chalice stage at the resources its CloudFormation stack created.
+"""Point a Chalice stage at the resources its CloudFormation stack created, and at its domain.
 
 Usage: python scripts/wire_stage.py STAGE OUTPUTS_JSON
+       python scripts/wire_stage.py --custom-domain STAGE DOMAIN_NAME CERTIFICATE_ARN REGION
   OUTPUTS_JSON: the stack's outputs as `aws cloudformation describe-stacks
   --query 'Stacks[0].Outputs'` prints them ([{"OutputKey": .., "OutputValue": ..}]).
 
@@ -14,6 +15,13 @@ Rewrites, in place and idempotently (a second run with the same outputs changes 
     partition, region and account of the stack, read from TableArn;
   - `kms:ViaService` values (`ssm.*.amazonaws.com`) get the stack's region.
   Other ARNs (logs) are left as they are.
+
+With --custom-domain, sets the stage's `api_gateway_custom_domain` (Chalice creates the API
+Gateway domain name and maps it to the stage at an empty base path, `url_prefix` "/"), so the
+API, /oauth2/token included, answers at https://DOMAIN_NAME/ with no stage prefix: what the
+HCP Packer clients need. The domain and the ACM certificate's ARN are checked first (an
+edge-optimized API, Chalice's default, needs its certificate in us-east-1; a regional one in
+REGION); an error says what is wrong and writes nothing (exit 2).
 """
 
 from __future__ import annotations
@@ -31,6 +39,10 @@ EVENT_BUS_ARN = re.compile(r"^arn:[^:]+:events:[^:]*:[^:]*:event-bus/[^/]+$")
 REGIONAL_ARN = re.compile(r"^arn:[^:]+:(?P<service>ssm|kms):[^:]*:[^:]*:(?P<resource>.+)$")
 VIA_SERVICE = re.compile(r"^(?P<service>[a-z0-9-]+)\.[^.]+\.(?P<domain>amazonaws\.com.*)$")
 ARN_PARTS = re.compile(r"^arn:(?P<partition>[^:]+):[^:]+:(?P<region>[^:]+):(?P<account>\d{12}):")
+# A DNS name API Gateway accepts for a custom domain: lower case, labels of at most 63 characters.
+DOMAIN_NAME = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$")
+CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:(?P<region>[a-z0-9-]+):\d{12}:certificate/[A-Za-z0-9-]+$")
+EDGE_CERTIFICATE_REGION = "us-east-1"  # CloudFront serves edge-optimized domains from there
 
 
 class Wiring:
@@ -106,7 +118,41 @@ def wire(chalice_dir: Path, stage: str, outputs: dict[str, str]) -> None:
     policy_path.write_text(json.dumps(policy, indent=2) + "\n")
 
 
+def custom_domain(domain_name: str, certificate_arn: str, endpoint_type: str, region: str) -> dict[str, str]:
+    """Chalice's `api_gateway_custom_domain` serving the API at the domain's root, or ValueError."""
+    if not DOMAIN_NAME.match(domain_name):
+        raise ValueError(f"DOMAIN_NAME {domain_name!r} is not a lower-case DNS name such as packer.example.com")
+    match = CERTIFICATE_ARN.match(certificate_arn)
+    if not match:
+        raise ValueError(f"CERTIFICATE_ARN {certificate_arn!r} is not an ACM certificate ARN "
+                         "(arn:aws:acm:REGION:ACCOUNT:certificate/ID)")
+    needed = {"EDGE": EDGE_CERTIFICATE_REGION, "REGIONAL": region}.get(endpoint_type)
+    if needed is None:
+        raise ValueError(f"a custom domain needs an EDGE or REGIONAL API, not {endpoint_type}")
+    if match.group("region") != needed:
+        raise ValueError(f"CERTIFICATE_ARN is in {match.group('region')}; an {endpoint_type} API's certificate "
+                         f"must be in {needed}")
+    return {"domain_name": domain_name, "certificate_arn": certificate_arn, "url_prefix": "/"}
+
+
+def wire_domain(chalice_dir: Path, stage: str, domain_name: str, certificate_arn: str, region: str) -> None:
+    """Set the stage's custom domain (its endpoint type as the stage config says, else Chalice's EDGE)."""
+    config_path = chalice_dir / "config.json"
+    config = json.loads(config_path.read_text())
+    stage_config = config["stages"][stage]
+    endpoint_type = stage_config.get("api_gateway_endpoint_type") or config.get("api_gateway_endpoint_type", "EDGE")
+    stage_config["api_gateway_custom_domain"] = custom_domain(domain_name, certificate_arn, endpoint_type, region)
+    config_path.write_text(json.dumps(config, indent=2) + "\n")
+
+
 def main(argv: list[str]) -> int:
+    if len(argv) == 6 and argv[1] == "--custom-domain":
+        try:
+            wire_domain(CHALICE_DIR, *argv[2:])
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        return 0
     if len(argv) != 3:
         print(__doc__, file=sys.stderr)
         return 2

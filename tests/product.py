@@ -67,10 +67,11 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float, proc: subproce
 class Product:
     """A running runner: its API and S3 endpoints, its process and output, and an API client."""
 
-    def __init__(self, proc: subprocess.Popen, port: int, moto_port: int, token: str | None,
+    def __init__(self, proc: subprocess.Popen, port: int, moto_port: int, auth_port: int, token: str | None,
                  data_dir: Path, out: IO[str], err: IO[str]) -> None:
         self.proc, self.data_dir = proc, data_dir
         self.url, self.moto_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{moto_port}"
+        self.auth_port = auth_port  # HCP_AUTH_PORT: the HTTPS token endpoint
         self._out, self._err = out, err
         self._token = token
 
@@ -138,11 +139,12 @@ def start_product(token: str | None, sweep_interval: str = "3600", extra_env: Ma
     """`python -m local` on free ports with `token` as the bootstrap admin token (None: the
     runner's own, kept in its data directory) until 'Registry ready'; stopped (SIGINT, then
     kill) on exit. `data_dir`: the data directory (default: a fresh temporary one)."""
-    port, moto_port = free_ports(2)
+    port, moto_port, auth_port = free_ports(3)
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("AWS_ENDPOINT_URL", "AWS_PROFILE")) and k != "REGISTRY_ADMIN_TOKEN"}
     env.update(AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local", AWS_DEFAULT_REGION="us-east-1",
-               PORT=str(port), MOTO_PORT=str(moto_port), SWEEP_INTERVAL=sweep_interval, PYTHONUNBUFFERED="1")
+               PORT=str(port), MOTO_PORT=str(moto_port), HCP_AUTH_PORT=str(auth_port), SWEEP_INTERVAL=sweep_interval,
+               PYTHONUNBUFFERED="1")
     if token is not None:
         env["REGISTRY_ADMIN_TOKEN"] = token
     env.update(extra_env or {})
@@ -153,7 +155,7 @@ def start_product(token: str | None, sweep_interval: str = "3600", extra_env: Ma
         out = stack.enter_context(tempfile.TemporaryFile("w+"))
         err = stack.enter_context(tempfile.TemporaryFile("w+"))
         proc = subprocess.Popen([sys.executable, "-m", "local"], cwd=ROOT, env=env, stdout=out, stderr=err, text=True)
-        product = Product(proc, port, moto_port, token, data_dir, out, err)
+        product = Product(proc, port, moto_port, auth_port, token, data_dir, out, err)
         try:
             wait_for("'Registry ready'", lambda: "Registry ready" in product.output()[0], 60, proc)
             yield product

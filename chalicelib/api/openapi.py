@@ -71,15 +71,17 @@ class Op:
     errors: tuple[int, ...] = ()
     description: str | None = None
     media: tuple[str, ...] = ()  # non-JSON answers (the page): media types of a string body
+    body_media: str = "application/json"  # the request body's media type
+    error: type[BaseModel] | None = None  # the errors' model (None: models.Error, the API's shape)
 
 
 _ERRORS = {
     400: "Bad request: invalid parameters or body",
-    401: "No valid bearer token",
+    401: "No valid bearer token (the token endpoint: unknown client or wrong secret)",
     403: "The token's role does not allow this",
     404: "Not found",
     409: "Conflict with the current state",
-    415: "The request has a Content-Type other than application/json (on any route, even a GET)",
+    415: "The request has a Content-Type other than application/json (even on a GET)",
     503: "Contention: the resource kept changing while the request ran; try again",
 }
 _JSON = "application/json"
@@ -99,6 +101,7 @@ PATH_PARAMS = {
     "channel": "the channel name",
     "external_id": "an artifact ID (AMI ID, image name, ...); percent-encode it; IDs with '/' use GET /artifacts?id=",
     "token_id": "the token's id (the part of its secret before the '.')",
+    "client_id": "the service principal's client id",
     "asset": "the file name of a static asset of the web page",
 }
 
@@ -167,8 +170,9 @@ def _declarations() -> dict[str, Op]:
             "The artifact to use", "channels", m.ServedArtifact, errors=(404, 409),
             description="404: no artifact matches (or the channel is unassigned); 409: the channel holds a "
                         "revoked version; 400: several regions match and `region` was not given.",
-            params=[_param("platform", "query", {"type": "string", "minLength": 1}, "aws, azure, gcp, docker, ...",
-                           required=True),
+            params=[_param("platform", "query", {"type": "string", "minLength": 1},
+                           "aws, azure, gce, docker, ... (as the Packer plugins report them to HCP Packer; "
+                           "older names such as gcp are aliases)", required=True),
                     _param("region", "query", string, "the region (preferred over region-less artifacts)"),
                     _param("component_type", "query", string, "`<builder_type>.<build name>`"),
                     _param("labels", "query", {"type": "string", "pattern": LABELS_PATTERN},
@@ -201,6 +205,22 @@ def _declarations() -> dict[str, Op]:
         "create_token": Op("Mint a token; its secret is in this answer only", "tokens", m.CreatedToken, status=201,
                            body=m.CreateToken),
         "delete_token": Op("Delete a token (it stops working at once)", "tokens", m.Token, errors=(404,)),
+        # service principals and the OAuth2 token endpoint
+        "list_service_principals": Op("Service principals (never their secrets)", "service principals",
+                                      m.ServicePrincipalPage, params=pages),
+        "create_service_principal": Op("Make client credentials for the HCP-compatible API; the secret is in this "
+                                       "answer only", "service principals", m.CreatedServicePrincipal, status=201,
+                                       body=m.CreateServicePrincipal),
+        "delete_service_principal": Op("Delete a service principal (its access tokens stop working at once)",
+                                       "service principals", m.ServicePrincipal, errors=(404,)),
+        "oauth2_token": Op(
+            "Exchange client credentials for an access token (OAuth 2.0 client-credentials grant)",
+            "service principals", m.AccessToken, body=m.TokenRequest, body_media="application/x-www-form-urlencoded",
+            errors=(400, 401), error=m.OAuthError,
+            description="The credentials go in HTTP Basic (`client_id:client_secret`, each URL-escaped) or in the "
+                        "form fields `client_id` and `client_secret`. The access token is a bearer token for every "
+                        "route, with the service principal's role. Errors are OAuth 2.0's "
+                        "`{\"error\", \"error_description\"}`; this route takes any media type (no 415)."),
         # the page and this document
         "web_page": Op("The registry web page", "web", media=("text/html",)),
         "static_asset": Op("A static asset of the web page", "web", errors=(404,),
@@ -226,7 +246,7 @@ def build(routes: Routes) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for path, method, entry in entries:
         paths.setdefault(path, {})[method.lower()] = _operation(entry.view_name, declared[entry.view_name],
-                                                                method, path)
+                                                                method, path, entry.content_types)
     used = list(declared.values())
     return {
         "openapi": "3.1.0",
@@ -258,7 +278,8 @@ def _schemas(ops: list[Op]) -> dict[str, Schema]:
     from ..domain.models import Error
 
     requests: list[type[BaseModel]] = list(dict.fromkeys(op.body for op in ops if op.body))
-    responses: list[type[BaseModel]] = list(dict.fromkeys([Error, *(op.response for op in ops if op.response)]))
+    responses: list[type[BaseModel]] = list(dict.fromkeys([Error, *(op.response for op in ops if op.response),
+                                                           *(op.error for op in ops if op.error)]))
     _, request_top = models_json_schema([(r, "validation") for r in requests], ref_template=REF)
     _, response_top = models_json_schema([(r, "serialization") for r in responses], ref_template=REF)
     request_defs, response_defs = request_top["$defs"], response_top["$defs"]
@@ -268,7 +289,7 @@ def _schemas(ops: list[Op]) -> dict[str, Schema]:
     return dict(sorted({**request_defs, **response_defs}.items()))
 
 
-def _operation(view: str, op: Op, method: str, path: str) -> Schema:
+def _operation(view: str, op: Op, method: str, path: str, media_types: list[str]) -> Schema:
     from ..domain.enums import Role
     from ..domain.names import PATH_PARAMETERS
     from .roles import required_role
@@ -283,7 +304,8 @@ def _operation(view: str, op: Op, method: str, path: str) -> Schema:
     codes = set(op.errors) | ({404} if named else set())  # a name that cannot exist is a 404 (names.py)
     if any(p["in"] == "query" for p in parameters) or op.body is not None:
         codes.add(400)
-    codes.add(415)  # Chalice refuses any request whose Content-Type is not application/json
+    if "*/*" not in media_types:
+        codes.add(415)  # Chalice refuses any request whose Content-Type the route does not list
     if role is not None:
         codes.add(401)
         if role != Role.VIEWER:
@@ -293,7 +315,7 @@ def _operation(view: str, op: Op, method: str, path: str) -> Schema:
     responses: dict[str, Any] = {str(op.status): {"description": op.summary, "content": content}}
     for code in sorted(codes):
         responses[str(code)] = {"description": _ERRORS[code], "content": {_JSON: {"schema": {"$ref": REF.format(
-            model="Error")}}}}
+            model=op.error.__name__ if op.error else "Error")}}}}
     operation: dict[str, Any] = {"operationId": _camel(view), "summary": op.summary, "tags": [op.tag],
                                  "responses": responses}
     if op.description or role:
@@ -303,7 +325,8 @@ def _operation(view: str, op: Op, method: str, path: str) -> Schema:
         operation["parameters"] = parameters
     if op.body is not None:
         # An empty body reads as {}: a PATCH without one changes nothing (and answers 200).
-        operation["requestBody"] = {"required": method != "PATCH", "content": {_JSON: {"schema": _ref(op.body)}}}
+        operation["requestBody"] = {"required": method != "PATCH", "content": {op.body_media: {
+            "schema": _ref(op.body)}}}
     if role is None:
         operation["security"] = []
     return operation

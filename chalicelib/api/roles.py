@@ -2,8 +2,9 @@
 
 Roles, each including the one before: `viewer` (all reads, the consumer query,
 `POST /compliance/check`), `contributor` (bucket, channel, version and revocation changes,
-`POST /compliance/sweep`), `admin` (token management, deleting buckets, the registry-wide
-trail).
+`POST /compliance/sweep`), `admin` (token and service principal management, deleting
+buckets, the registry-wide trail). `POST /oauth2/token` is public: the client authenticates
+in the request itself (api/oauth.py).
 """
 
 from __future__ import annotations
@@ -23,9 +24,12 @@ _ROUTE_ROLES: dict[tuple[str, str], Role] = {
     ("GET", "/events"): Role.ADMIN,
     ("POST", "/tokens"): Role.ADMIN,
     ("DELETE", "/tokens/{token_id}"): Role.ADMIN,
+    ("GET", "/service-principals"): Role.ADMIN,
+    ("POST", "/service-principals"): Role.ADMIN,
+    ("DELETE", "/service-principals/{client_id}"): Role.ADMIN,
 }
-# Routes anyone may call: the page, its assets and the API description.
-PUBLIC = {("GET", "/"), ("GET", "/openapi.json"), ("GET", "/static/{asset}")}
+# Routes anyone may call: the page, its assets, the API description and the token endpoint.
+PUBLIC = {("GET", "/"), ("GET", "/openapi.json"), ("GET", "/static/{asset}"), ("POST", "/oauth2/token")}
 
 
 def required_role(method: str, route: str) -> Role | None:

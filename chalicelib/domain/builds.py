@@ -9,6 +9,7 @@ stored value as it is.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,3 +39,74 @@ class BuildChange:
     artifacts: list[ArtifactIn] | None = None
     metadata: dict[str, Any] | None = None
     unknown: list[str] = field(default_factory=list)
+
+
+FINGERPRINT = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,38}[A-Za-z0-9])?$")
+
+# Where a build may go from each status. A re-run moves a failed, cancelled or unset build
+# back to running; `running` again is the heartbeat; done is final (a repeated `done` is a
+# no-op, as a retried request would send).
+MOVES: dict[BuildStatus, frozenset[BuildStatus]] = {
+    BuildStatus.UNSET: frozenset({BuildStatus.UNSET, BuildStatus.RUNNING, BuildStatus.DONE, BuildStatus.FAILED,
+                                  BuildStatus.CANCELLED}),
+    BuildStatus.RUNNING: frozenset({BuildStatus.RUNNING, BuildStatus.DONE, BuildStatus.FAILED, BuildStatus.CANCELLED}),
+    BuildStatus.FAILED: frozenset({BuildStatus.RUNNING, BuildStatus.FAILED, BuildStatus.CANCELLED}),
+    BuildStatus.CANCELLED: frozenset({BuildStatus.RUNNING, BuildStatus.FAILED, BuildStatus.CANCELLED}),
+    BuildStatus.DONE: frozenset({BuildStatus.DONE}),
+}
+
+
+class Refusal(Exception):
+    """Why a change is refused: `kind` is `invalid` (the request is wrong), `exists` (it would
+    overwrite what is set once) or `state` (the build's status does not allow it)."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind, self.message = kind, message
+
+
+def merged(stored: dict[str, Any], change: BuildChange, now: str) -> dict[str, Any]:
+    """The fields an update sets on a build stored as `stored` (its attributes): a merge, in
+    which what the change leaves out (None, empty) keeps the stored value. Raises Refusal."""
+    status = BuildStatus(stored.get("status") or BuildStatus.UNSET)
+    target = change.status or status
+    if target not in MOVES[status]:
+        raise Refusal("state", f"the build is {status.value}; it cannot become {target.value}")
+    fields: dict[str, Any] = {"status": target, "updated_at": now}
+    for name in ("platform", "parent_version_id", "parent_channel_id"):
+        value = getattr(change, name)
+        if value and stored.get(name) and value != stored[name]:
+            raise Refusal("exists", f"the build's {name} is {stored[name]!r} already: it cannot be set again")
+        if value:
+            fields[name] = value
+    if change.labels:
+        fields["labels"] = dict(change.labels)
+    if change.packer_run_uuid:
+        fields["packer_run_uuid"] = change.packer_run_uuid
+    if change.source_external_identifier:
+        fields["source_artifact"] = change.source_external_identifier
+    if change.metadata:
+        fields["metadata"] = change.metadata
+    if change.artifacts:
+        fields["artifacts"] = [{"external_id": a.external_identifier, "region": a.region} for a in change.artifacts]
+    after = {**stored, **fields}
+    if after.get("parent_channel_id") and not after.get("parent_version_id"):
+        raise Refusal("invalid", "parent_channel_id needs parent_version_id: the version taken from that channel")
+    if target == BuildStatus.DONE and status != BuildStatus.DONE:
+        if not after.get("artifacts"):
+            raise Refusal("invalid", "a build with no artifacts cannot be set to BUILD_DONE")
+        if not after.get("platform"):
+            raise Refusal("invalid", "a build needs its platform to be set to BUILD_DONE")
+    return fields
+
+
+def completes(build_count: int, done_builds: int, before: BuildStatus, after: BuildStatus) -> bool:
+    """Whether this change makes the version's last build done (every build done)."""
+    return before != BuildStatus.DONE and after == BuildStatus.DONE and done_builds + 1 == build_count
+
+
+def split_component(component_type: str) -> tuple[str, str]:
+    """`amazon-ebs.ubuntu` → builder type `amazon-ebs`, source name `ubuntu` (a component
+    without a dot is its own builder type and name)."""
+    builder, dot, name = component_type.partition(".")
+    return builder, name if dot else component_type

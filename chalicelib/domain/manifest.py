@@ -43,6 +43,7 @@ from .models import (
     BuildFile,
     ParentHint,
 )
+from . import ids
 from .platforms import identifies, platform_for, split_artifact_id
 
 MAX_MANIFEST_BYTES = 20 * 1024 * 1024
@@ -93,6 +94,8 @@ class ParsedBuild:
     indexed_ids: list[str]
     files: list[BuildFile] = field(default_factory=list)  # at most MAX_FILES
     file_count: int = 0  # how many the manifest listed
+    parent: ParentHint | None = None  # this build's own parent (the HCP API's parent ids, resolved)
+    extra: dict[str, Any] = field(default_factory=dict)  # stored on the build as is (the HCP API's fields)
 
     @property
     def component_type(self) -> str:
@@ -101,10 +104,17 @@ class ParsedBuild:
 
 @dataclass
 class ParsedRun:
+    """A version to record: from a manifest, or a draft of the HCP API completing (which
+    brings its id, template type, author and unresolvable parent ids)."""
+
     bucket: str
     fingerprint: str
     parent_hint: ParentHint | None
     builds: list[ParsedBuild] = field(default_factory=list)
+    version_id: str | None = None
+    template_type: str | None = None
+    author: str | None = None
+    unresolved: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -217,7 +227,7 @@ def _parse_build(entry: Any, key: str, metadata: dict[str, str]) -> tuple[str, s
             f"bucket name {bucket!r} is not valid (letters, digits, '.', '_', '-'; up to 64; "
             "set custom_data.bucket_name or the object metadata bucket-name)"
         )
-    build_id = content_hash(entry)
+    build_id = entry_build_id(entry, build.build_time)
     run_uuid = (build.packer_run_uuid or "").strip() or None
     fingerprint = _text(custom.get("fingerprint")) or metadata.get("fingerprint") or run_uuid or f"build-{build_id}"
     if not _FINGERPRINT_RE.fullmatch(fingerprint):
@@ -265,6 +275,11 @@ def kept_files(files: list[BuildFile]) -> list[BuildFile]:
     return kept
 
 
+# Keys under this prefix of the manifest bucket are the registry's own (SBOMs the HCP API
+# stored), never manifests: ingestion skips them.
+RESERVED_PREFIX = "_registry/"
+
+
 def bucket_from_key(key: str) -> str:
     """`ubuntu-base/2026-11-25.json` → `ubuntu-base`; `ubuntu-base.json` → `ubuntu-base`;
     `packer-manifest.json` (a manifest's own name, at the root) → "" (no bucket)."""
@@ -284,6 +299,13 @@ def names_no_bucket(key: str) -> bool:
 
 def _stem(name: str) -> str:
     return name.rsplit(".", 1)[0] if "." in name else name
+
+
+def entry_build_id(entry: Any, build_time: int | None) -> str:
+    """A build's id: a ULID (what HCP's clients expect), derived from its manifest entry (the
+    build time's milliseconds, 80 bits of the entry's content_hash), so the same entry
+    delivered again is the same build (idempotent ingestion)."""
+    return ids.derived(_iso(build_time), content_hash(entry))
 
 
 def content_hash(entry: Any) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, RootModel, StringConstraints
 
 from .enums import (
     AncestryStatus,
@@ -29,8 +29,12 @@ from .names import (  # noqa: F401 - re-exported: the name rules live in names.p
     VERSION_NAME,
     VERSION_REF_PATTERN,
 )
+from .platforms import canonical
 
 BucketName = Annotated[str, StringConstraints(pattern=BUCKET_NAME_PATTERN)]
+# A platform as the API shows it: builds stored under an old name (`gcp`) show the name their
+# plugin reports to HCP Packer (`gce`), as builds ingested since do (platforms.py).
+Platform = Annotated[str, AfterValidator(canonical)]
 # Caps on what a request may store: a bucket item and the audit event that carries its
 # labels twice (before and after) stay far below DynamoDB's 400 KB (50 x 384 characters is
 # about 19 KB a copy).
@@ -125,8 +129,10 @@ class Build(Out):
     component_type: str
     name: str
     builder_type: str
-    platform: str
-    status: Literal["DONE"] = "DONE"
+    platform: Platform
+    status: Literal["UNSET", "RUNNING", "DONE", "FAILED", "CANCELLED"] = Field(
+        "DONE", description="DONE for every build of a recorded version; the others only while a version published "
+                            "through the HCP API is running")
     labels: dict[str, str] = Field(default_factory=dict)
     packer_run_uuid: str | None = None
     build_time: str | None = None
@@ -166,6 +172,7 @@ class Version(Out):
     name: str
     number: int
     fingerprint: str
+    id: str | None = Field(None, description="ULID (the HCP API's version id); versions recorded before ids have none")
     status: VersionStatus = VersionStatus.ACTIVE
     created_at: str
     updated_at: str
@@ -292,7 +299,7 @@ class ServedArtifact(Out):
     fingerprint: str
     build_id: str
     component_type: str
-    platform: str
+    platform: Platform
     region: str | None = None
     external_id: str
     labels: dict[str, str] = Field(default_factory=dict)
@@ -323,9 +330,15 @@ Version.model_rebuild()
 
 # ---- tokens -----------------------------------------------------------------------------
 
+# A token's or service principal's name: the actor of the audit trail (auth.check_name
+# refuses the registry's own actor names).
+CredentialName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._@:-]{0,63}$")]
+RoleName = Annotated[Role, Field(strict=False)]  # the JSON string: strict mode takes only Role members from Python
+
+
 class CreateToken(Body):
-    name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._@:-]{0,63}$")]
-    role: Role = Field(strict=False)  # the JSON string: strict mode takes only Role members from Python
+    name: CredentialName
+    role: RoleName
     expires_at: Time | None = Field(None, description=(
         "ISO 8601 with a time zone: when the token stops working; must be in the future"))
 
@@ -353,7 +366,60 @@ class Identity(Out):
 
     name: str | None
     role: Role | None
-    token_id: str | None = Field(description="`bootstrap-admin` for the bootstrap token")
+    token_id: str | None = Field(description=(
+        "`bootstrap-admin` for the bootstrap token, the `client_id` for a service principal's access token"))
+
+
+# ---- service principals and the OAuth2 token endpoint -----------------------------------
+
+class CreateServicePrincipal(Body):
+    name: CredentialName
+    role: RoleName
+
+
+class ServicePrincipal(Out):
+    """Client credentials for the HCP-compatible API, as listed: never the secret."""
+
+    client_id: str
+    name: str
+    role: Role
+    created_at: str
+    created_by: str | None = None
+
+
+class CreatedServicePrincipal(ServicePrincipal):
+    """A new service principal, with its secret (shown in this answer only)."""
+
+    client_secret: str = Field(description="`HCP_CLIENT_SECRET`: exchanged at `POST /oauth2/token` for an "
+                                           "access token")
+
+
+class TokenRequest(BaseModel):
+    """`POST /oauth2/token`, form-encoded (RFC 6749 §4.4): the client credentials in HTTP Basic
+    (`client_id:client_secret`, each URL-escaped) or in these form fields. Parameters it
+    does not know are ignored, as RFC 6749 says."""
+
+    model_config = ConfigDict(extra="allow")
+
+    grant_type: Literal["client_credentials"]
+    audience: str = Field("", description="ignored (the HCP clients send `https://api.hashicorp.cloud`)")
+    client_id: str = Field("", description="when not in HTTP Basic")
+    client_secret: str = Field("", description="when not in HTTP Basic")
+
+
+class AccessToken(Out):
+    """An access token for `Authorization: Bearer` on every route, native ones included."""
+
+    access_token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int = Field(description="seconds the token is valid for")
+
+
+class OAuthError(Out):
+    """The token endpoint's errors, in OAuth 2.0's shape (RFC 6749 §5.2)."""
+
+    error: Literal["invalid_request", "invalid_client", "unsupported_grant_type"]
+    error_description: str
 
 
 # ---- lists and errors -------------------------------------------------------------------
@@ -398,6 +464,10 @@ class IngestionPage(Page[Ingestion]):
 
 
 class TokenPage(Page[Token]):
+    pass
+
+
+class ServicePrincipalPage(Page[ServicePrincipal]):
     pass
 
 
@@ -483,7 +553,7 @@ class ArtifactMatch(Out):
     version: str
     fingerprint: str
     build_id: str
-    platform: str
+    platform: Platform
     status: VersionStatus
     ancestry_status: AncestryStatus | None = None
     ancestry_messages: list[str] = Field(default_factory=list)

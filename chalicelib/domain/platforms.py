@@ -1,6 +1,15 @@
 """Builder types → platforms, and how each platform's `artifact_id` splits into artifacts.
 
 One table answers both questions, so a new builder is one line here.
+
+A platform is the provider name the builder's plugin reports to HCP Packer (the
+`par.artifact.metadata` state of its artifact: `registryimage.WithProvider(...)`, else the
+builder ID), so a build ingested from a manifest and the same build published by `packer`
+through the HCP API name the same platform (`googlecompute` → `gce`, the `file` builder →
+`packer.file`). Builders whose plugin reports nothing to HCP Packer (qemu, virtualbox, vmware,
+hyperv, proxmox, ...) keep their family's name. The names this registry used before it
+followed the plugins stay valid as aliases (`ALIASES`, `canonical`): the consumer query
+accepts them, and builds stored under them answer to the new name.
 """
 
 from __future__ import annotations
@@ -9,11 +18,14 @@ import re
 from typing import NamedTuple
 
 # (builder-type prefix or exact name, platform). Longest prefix wins; a type ending in
-# '-' matches every builder of that family (amazon-ebs, amazon-chroot, ...).
+# '-' matches every builder of that family (amazon-ebs, amazon-chroot, ...). Where the plugin
+# reports to HCP Packer, the platform is the name it reports, checked in its source:
+# hashicorp/packer-plugin-{amazon,azure,googlecompute,docker,vsphere,openstack,oracle},
+# digitalocean/, hetznercloud/, linode/, scaleway/packer-plugin-*; hashicorp/packer builder/{file,null}.
 _PLATFORMS: list[tuple[str, str]] = [
     ("amazon-", "aws"),
     ("azure-", "azure"),
-    ("googlecompute", "gcp"),
+    ("googlecompute", "gce"),
     ("docker", "docker"),
     ("vsphere-", "vsphere"),
     ("vmware-", "vmware"),
@@ -23,14 +35,14 @@ _PLATFORMS: list[tuple[str, str]] = [
     ("proxmox-", "proxmox"),
     ("proxmox", "proxmox"),
     ("digitalocean", "digitalocean"),
-    ("oracle-oci", "oci"),
-    ("oracle-classic", "oracle-classic"),
+    ("oracle-oci", "packer.oracle.oci"),
+    ("oracle-classic", "packer.oracle.classic"),
     ("openstack", "openstack"),
     ("nutanix", "nutanix"),
     ("yandex", "yandex"),
     ("libvirt", "libvirt"),
     ("vagrant", "vagrant"),
-    ("hcloud", "hcloud"),
+    ("hcloud", "hetznercloud"),
     ("linode", "linode"),
     ("alicloud-", "alicloud"),
     ("tencentcloud-", "tencentcloud"),
@@ -39,13 +51,17 @@ _PLATFORMS: list[tuple[str, str]] = [
     ("lxd", "lxd"),
     ("lxc", "lxc"),
     ("null", "null"),
-    ("file", "file"),
+    ("file", "packer.file"),
 ]
 
+# Names this registry gave platforms before it followed the plugins → the plugins' names.
+ALIASES: dict[str, str] = {"gcp": "gce", "oci": "packer.oracle.oci", "oracle-classic": "packer.oracle.classic",
+                           "hcloud": "hetznercloud", "file": "packer.file"}
 # Platforms whose artifact_id is `region:id[,region:id...]`.
 _REGION_PREFIXED = {"aws", "digitalocean", "alicloud", "tencentcloud"}
 # Platforms whose IDs name one image across the provider (indexed for ancestry look-ups).
-_GLOBAL_IDS = {"aws", "gcp", "docker", "oci", "digitalocean", "yandex", "alicloud", "tencentcloud", "hcloud", "linode"}
+_GLOBAL_IDS = {"aws", "gce", "docker", "packer.oracle.oci", "digitalocean", "yandex", "alicloud", "tencentcloud",
+               "hetznercloud", "linode"}
 # Values builders write when there is no real ID.
 _PLACEHOLDERS = {"", "vm", "null", "file", "container", "none"}
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
@@ -68,6 +84,13 @@ def platform_for(builder_type: str) -> str:
     return platform
 
 
+def canonical(platform: str) -> str:
+    """A platform's current name: an old name (`gcp`) gives the plugin's (`gce`), any other
+    name itself. Both sides of a comparison go through it, so a query by either name finds
+    builds stored under either."""
+    return ALIASES.get(platform, platform)
+
+
 def split_artifact_id(platform: str, artifact_id: str) -> list[SplitArtifact]:
     """One artifact per region: `us-east-1:ami-1,us-west-2:ami-2` gives two.
 
@@ -82,7 +105,7 @@ def split_artifact_id(platform: str, artifact_id: str) -> list[SplitArtifact]:
             region, sep, ident = part.partition(":")
             out.append(SplitArtifact(ident, region) if sep and region and ident else SplitArtifact(part, None))
         return out or [SplitArtifact(artifact_id, None)]
-    if platform == "oci":
+    if platform == "packer.oracle.oci":
         match = _OCID_REGION.match(artifact_id)
         return [SplitArtifact(artifact_id, match.group(1) if match else None)]
     return [SplitArtifact(artifact_id, None)]

@@ -59,30 +59,38 @@ def resolve(bucket: str, run: ParsedRun) -> tuple[list[dict[str, Any]], list[dic
     """(parents, unresolved hints) for a run: explicit hints first, then source artifacts.
 
     Explicit: `parent_bucket` with `parent_version` and/or `parent_channel` (a channel alone
-    means the version it pointed at when the run was built). Automatic: a build's source
-    artifact ID that an indexed artifact of the registry carries (any platform).
+    means the version it pointed at when the run was built), for the run or (the HCP API's
+    parent ids) for one build. Automatic: the source artifact ID of a build without an
+    explicit parent, when an indexed artifact of the registry carries it (any platform).
     """
     parents: list[dict[str, Any]] = []
-    unresolved: list[dict[str, Any]] = []
+    unresolved: list[dict[str, Any]] = list(run.unresolved)
     hint = run.parent_hint
-    if hint and hint.bucket:
-        built_at = build_moment(run)
-        link, problem = _explicit(hint.bucket, hint.version, hint.channel, built_at)
+    built_at = build_moment(run)
+    explicit = {(h.bucket, h.version, h.channel): h for h in (hint, *(b.parent for b in run.builds)) if h and h.bucket}
+    for each in explicit.values():
+        assert each.bucket
+        link, problem = _explicit(each.bucket, each.version, each.channel, built_at)
         if link:
-            parents.append(link)
+            if not _among(parents, link):
+                parents.append(link)
         else:
-            unresolved.append({**hint.model_dump(include={"bucket", "version", "channel"}, exclude_none=True),
-                               **({"built_at": built_at} if built_at and hint.channel else {}), "reason": problem})
-    sources = sorted({b.source_artifact for b in run.builds if b.source_artifact}
+            unresolved.append({**each.model_dump(include={"bucket", "version", "channel"}, exclude_none=True),
+                               **({"built_at": built_at} if built_at and each.channel else {}), "reason": problem})
+    sources = sorted({b.source_artifact for b in run.builds if b.source_artifact and not b.parent}
                      | ({hint.source_artifact} if hint and hint.source_artifact else set()))
     for source in sources:
         link = _by_artifact(source)
         if link is None:
             unresolved.append({"source_artifact": source,
                                "reason": f"no artifact {source!r} in the registry (yet)"})
-        elif not any(p["bucket"] == link["bucket"] and p["number"] == link["number"] for p in parents):
+        elif not _among(parents, link):
             parents.append(link)
     return parents, unresolved
+
+
+def _among(parents: list[dict[str, Any]], link: dict[str, Any]) -> bool:
+    return any(p["bucket"] == link["bucket"] and p["number"] == link["number"] for p in parents)
 
 
 def build_moment(run: ParsedRun) -> str | None:

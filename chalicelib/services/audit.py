@@ -9,7 +9,8 @@ audit trail in DynamoDB is the record, EventBridge the notification.
 
 Actors: a token's name; `s3:<key>` for ingestion; `sweep` for the schedule; `registry` for
 copies it refreshes itself; `bootstrap-admin` for the bootstrap admin token; `anonymous`
-where no token identified the caller. Tokens cannot take these names (auth.RESERVED_NAMES).
+where no token identified the caller. Tokens and service principals cannot take these names
+(auth.RESERVED_NAMES); a service principal's access token acts under the principal's name.
 """
 
 from __future__ import annotations

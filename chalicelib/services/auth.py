@@ -16,38 +16,59 @@ the SSM SecureString parameter named by `REGISTRY_ADMIN_TOKEN_PARAM` (AWS); the 
 seals page tokens likewise from `REGISTRY_SIGNING_KEY` / `REGISTRY_SIGNING_KEY_PARAM`.
 Parameters are cached for `SECRET_MAX_AGE` seconds, so a rotated value is in force on every
 container, warm ones too, within 5 minutes.
+
+Service principals (services/principals.py) are the HCP clients' credentials: a
+`client_id` and a `client_secret` (stored only as a SHA-256 hash, like a token's secret),
+exchanged at `POST /oauth2/token` (api/oauth.py) for an access token that works as a bearer
+token on every route, the native API's included, with the principal's name and role. An
+access token is `hcp.<client_id>.<expiry>.<mac>`: `expiry` the Unix time it stops working
+(`ACCESS_TOKEN_TTL`, one hour, after it was issued: the SDK caches it and asks again 15 s
+before), `mac` the unpadded base64url HMAC-SHA256 of `hcp.<client_id>.<expiry>` under a key
+derived from `signing_key()`. It is self-verifying, so issuing one writes nothing; checking
+one is the MAC and the expiry, then one GetItem of the principal (as for a token), so
+deleting the principal stops its access tokens at once. Rotating the signing key ends every
+access token in flight; the clients do not retry on a 401 (HCP-API-COMPAT.md §1.2), so
+their cached token must be deleted or left to expire.
+
+This module is the authorizer's: it imports no pydantic (the models and the audit trail
+are loaded by the management functions that need them), so a cold authorizer stays light.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import os
 import re
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from . import audit
 from ..runtime import aws, clock
 from .. import storage
 from ..storage import entities
 from ..domain.enums import Role
 from ..errors import BadRequest, NotFound
-from ..domain.models import CreatedToken, CreateToken, Identity, Token
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SSMProvider
 
+    from ..domain.models import CreatedToken, CreateToken, Identity, Token
+
 BOOTSTRAP = "bootstrap-admin"
-# Actor names the registry itself writes in the audit trail (audit.py): a token may not take
-# one, case-insensitively, or the trail could not tell who did a change.
+# Actor names the registry itself writes in the audit trail (audit.py): a token or a service
+# principal may not take one, case-insensitively, or the trail could not tell who did a change.
 RESERVED_NAMES = (BOOTSTRAP, "sweep", "registry", "anonymous")
 RESERVED_PREFIX = "s3:"  # ingestion: s3:<key>
 _LAST_USED_EVERY = timedelta(minutes=5)  # write last_used_at at most this often per token
 SECRET_MAX_AGE = 300  # seconds an SSM parameter is cached: a rotation is in force within 5 minutes
 _ssm: SSMProvider | None = None  # Powertools' SSMProvider on the registry's SSM client (its cache lives with it)
 _PROCESS_KEY = secrets.token_bytes(32)
+ACCESS_TOKEN_TTL = 3600  # seconds an access token from POST /oauth2/token is valid for
+ACCESS_PREFIX = "hcp"
+CLIENT_ID = re.compile(r"[0-9a-f]{32}")  # services/principals.py makes them
+_ACCESS_TOKEN = re.compile(rf"{ACCESS_PREFIX}\.({CLIENT_ID.pattern})\.([0-9]{{1,12}})\.([A-Za-z0-9_-]{{43}})")
 
 # ---- the authorizer ---------------------------------------------------------------------
 
@@ -61,9 +82,11 @@ def identify(header: str | None) -> dict[str, str]:
     admin = _bootstrap_secret()
     if admin and hmac.compare_digest(secret.encode(), admin.encode()):
         return {"name": BOOTSTRAP, "role": Role.ADMIN, "token_id": BOOTSTRAP}
+    if secret.startswith(f"{ACCESS_PREFIX}."):
+        return _access_identity(secret)
     token_id, _, _ = secret.partition(".")
     item = storage.credentials.token(token_id) if re.fullmatch(r"[0-9a-f]{16}", token_id) else None
-    if not item or not hmac.compare_digest(item.hash, _hash(secret)):
+    if not item or not hmac.compare_digest(item.hash, hash_secret(secret)):
         return {"error": "unknown or deleted token"}
     if item.expires_at and item.expires_at <= clock.now_iso():
         return {"error": f"token {item.name!r} expired at {item.expires_at}"}
@@ -79,7 +102,37 @@ def authorize(auth_request: Any) -> Any:
     return AuthResponse(routes=["*"], principal_id=identity.get("name", "anonymous"), context=identity)
 
 
+def _access_identity(token: str) -> dict[str, str]:
+    """The identity of a service principal's access token: MAC, expiry, then the principal
+    (one GetItem: a deleted principal's tokens stop at once)."""
+    match = _ACCESS_TOKEN.fullmatch(token)
+    if not match or not hmac.compare_digest(match.group(3), _access_mac(match.group(1), int(match.group(2)))):
+        return {"error": "unknown or altered access token"}
+    client_id, expiry = match.group(1), int(match.group(2))
+    if expiry <= clock.now().timestamp():
+        return {"error": f"access token expired at {clock.iso(datetime.fromtimestamp(expiry, timezone.utc))}; "
+                         "request a new one at POST /oauth2/token"}
+    principal = storage.credentials.service_principal(client_id)
+    if principal is None:
+        return {"error": "the access token's service principal was deleted"}
+    return {"name": principal.name, "role": principal.role, "token_id": client_id}
+
+
+def access_token(client_id: str) -> str:
+    """A new access token for a service principal, valid for ACCESS_TOKEN_TTL seconds."""
+    expiry = int(clock.now().timestamp()) + ACCESS_TOKEN_TTL
+    return f"{ACCESS_PREFIX}.{client_id}.{expiry}.{_access_mac(client_id, expiry)}"
+
+
+def _access_mac(client_id: str, expiry: int) -> str:
+    key = hmac.new(signing_key(), b"hcp access tokens", hashlib.sha256).digest()
+    mac = hmac.new(key, f"{ACCESS_PREFIX}.{client_id}.{expiry}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
 def whoami(context: dict[str, Any] | None) -> Identity:
+    from ..domain.models import Identity
+
     context = context or {}
     return Identity(name=context.get("name"), role=context.get("role"), token_id=context.get("token_id"))
 
@@ -138,17 +191,27 @@ def _touch(item: entities.Token) -> None:
     storage.credentials.used(item.id, clock.now_iso())
 
 
-def _hash(secret: str) -> str:
+def hash_secret(secret: str) -> str:
+    """What is stored of a token's or a service principal's secret."""
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def check_name(name: str, kind: str) -> None:
+    """400 for a name the audit trail's own actors use (a token's or a service principal's
+    name is its actor there)."""
+    if name.lower() in RESERVED_NAMES or name.lower().startswith(RESERVED_PREFIX):
+        raise BadRequest(f"{kind} name {name!r} is reserved: {', '.join(RESERVED_NAMES)} and names starting "
+                         f"with {RESERVED_PREFIX!r} are the registry's own actors in the audit trail")
 
 
 # ---- token management -------------------------------------------------------------------
 
 def create_token(body: CreateToken, actor: str) -> CreatedToken:
     """Mint a token; the secret is in this answer only."""
-    if body.name.lower() in RESERVED_NAMES or body.name.lower().startswith(RESERVED_PREFIX):
-        raise BadRequest(f"token name {body.name!r} is reserved: {', '.join(RESERVED_NAMES)} and names starting "
-                         f"with {RESERVED_PREFIX!r} are the registry's own actors in the audit trail")
+    from . import audit
+    from ..domain.models import CreatedToken
+
+    check_name(body.name, "token")
     if body.expires_at is not None:
         try:
             expires = datetime.fromisoformat(body.expires_at.replace("Z", "+00:00"))
@@ -160,7 +223,7 @@ def create_token(body: CreateToken, actor: str) -> CreatedToken:
     token_id = secrets.token_hex(8)
     secret = f"{token_id}.{secrets.token_urlsafe(32)}"
     created = clock.now_iso()
-    item = entities.Token(id=token_id, name=body.name, role=body.role, hash=_hash(secret), created_at=created,
+    item = entities.Token(id=token_id, name=body.name, role=body.role, hash=hash_secret(secret), created_at=created,
                           created_by=actor, expires_at=body.expires_at)
     listed = to_token(item)
     audit.commit([storage.credentials.create(item),
@@ -175,6 +238,8 @@ def list_tokens(limit: int, next_token: str | None) -> tuple[list[Token], str | 
 
 
 def delete_token(token_id: str, actor: str) -> Token:
+    from . import audit
+
     item = storage.credentials.token(token_id)
     if not item:
         raise NotFound(f"no token {token_id!r}")
@@ -186,5 +251,7 @@ def delete_token(token_id: str, actor: str) -> Token:
 
 
 def to_token(item: entities.Token) -> Token:
+    from ..domain.models import Token
+
     return Token(id=item.id, name=item.name, role=item.role, created_at=item.created_at, created_by=item.created_by,
                  last_used_at=item.last_used_at, expires_at=item.expires_at)

@@ -24,7 +24,7 @@ from .buckets import ManifestKeyRejected
 from ..runtime.clock import now_iso
 from ..domain.enums import IngestionStatus
 from ..errors import BadRequest
-from ..domain.manifest import MAX_MANIFEST_BYTES, ParsedManifest, bucket_from_key, content_hash, parse_manifest
+from ..domain.manifest import MAX_MANIFEST_BYTES, RESERVED_PREFIX, ParsedManifest, bucket_from_key, content_hash, parse_manifest
 from ..domain.models import BUCKET_NAME_PATTERN, IngestedVersion, Ingestion
 from ..runtime.observability import logger, metrics
 from ..storage import ConditionFailed
@@ -40,7 +40,7 @@ _BUCKET_RE = re.compile(BUCKET_NAME_PATTERN)
 
 def handle_s3_event(event: dict[str, Any]) -> list[Ingestion]:
     """Ingest every object a (possibly batched) S3 notification names; records of anything
-    but a created object are skipped.
+    but a created object, and objects the registry wrote itself (RESERVED_PREFIX), are skipped.
 
     Records are read through Powertools' `S3Event` data class. Its per-record `key` is the
     key as S3 sends it, URL-encoded (`+` for a space, `%2B` for a plus, `%xx` for UTF-8):
@@ -50,9 +50,10 @@ def handle_s3_event(event: dict[str, Any]) -> list[Ingestion]:
 
     results = []
     for record in S3Event(event).records:
-        if not record.event_name.startswith(("ObjectCreated", "s3:ObjectCreated")):
-            continue
         obj = record.s3.get_object
+        if not record.event_name.startswith(("ObjectCreated", "s3:ObjectCreated")) \
+                or unquote_plus(obj.key).startswith(RESERVED_PREFIX):
+            continue
         results.append(ingest_object(s3_bucket=record.s3.bucket.name, key=unquote_plus(obj.key), etag=obj.etag,
                                      version_id=obj.version_id))
     return results

@@ -1,46 +1,287 @@
-"""Publishing through the HCP API: a version built by `packer build`, build by build.
+"""Publishing through the HCP API: a version that `packer build` creates build by build.
 
-(Being written: the signatures below are the interface the HCP routes call.)
+The sequence Packer drives (HCP-API-COMPAT.md §2.2): create the version (a *draft*: number
+0, named `v0`, running), create one build per source (`unset`), move each to `running`
+(again every 2 minutes as a heartbeat), then `done` with its artifacts, or `failed` or
+`cancelled`. Packer never asks for completion: the update that makes the last build done
+completes the version in the same request, through the same recording as an ingested
+manifest (recording.py): the next gapless `vN`, `active` (or revoked on arrival when a
+parent is), `latest` moved, parents linked, audit and EventBridge events.
+
+Exactly once, under concurrency: the draft counts its builds and the builds done, and every
+update of a build's status to done is conditioned on those counts as read (and on the
+build as read), so two builds reported done at once are serialised: one counts, the other
+re-reads and completes. The completing transaction deletes the draft under the same
+conditions, so of two concurrent completions one fails and finds the version recorded.
+
+Parents come from the ids Packer sends (`parent_version_id`, `parent_channel_id`: what its
+`hcp-packer-artifact` / `hcp-packer-version` data sources read at build time), so nothing
+is guessed from upload times; a build without them but with `source_external_identifier`
+is linked through the artifact index as a manifest's would be.
+
+Choices where the specification is silent: a build of a complete version cannot change
+(gRPC 9), except that repeating `done` answers the build as it is; a draft never expires
+(no heartbeat timeout: a late `done` still completes it); an SBOM is stored compressed, as
+sent, in the manifest bucket under `_registry/sboms/` (ingestion skips that prefix) and is
+accepted only while its build is running.
 """
 
 from __future__ import annotations
 
-from ..domain.builds import BuildChange
-from ..domain.enums import TemplateType
-from ..storage import entities
+import base64
+import binascii
+import dataclasses
+import os
+from typing import Any
 
+from . import audit, buckets, recording
+from .. import storage
+from ..domain import builds as rules, ids
+from ..domain.builds import BuildChange, Refusal
+from ..domain.enums import BuildStatus, TemplateType, VersionStatus
+from ..domain.manifest import RESERVED_PREFIX, ParsedBuild, ParsedRun
+from ..domain.models import Artifact, ParentHint
+from ..domain.platforms import identifies
+from ..errors import AlreadyExists, BadRequest, Conflict, NotFound, RegistryError
+from ..runtime import aws
+from ..runtime.clock import now_iso
+from ..storage import entities
+from .retry import retrying
+
+SBOM_PREFIX = f"{RESERVED_PREFIX}sboms/"
+MAX_SBOM_BYTES = 4 * 1024 * 1024  # compressed: base64 of it must fit Lambda's 6 MB request payload
+SBOM_FORMATS = ("CYCLONEDX", "SPDX")
+
+
+# ---- reads ------------------------------------------------------------------------------
 
 def get_version(bucket: str, fingerprint: str) -> tuple[entities.Version, list[entities.Build]]:
     """The version with this fingerprint (a draft, number 0 and named `v0`, while its builds
-    run; then the numbered one) and its builds. NotFound when there is none."""
-    raise NotImplementedError
+    run; then the numbered one) and its builds: the fingerprint's GetItem, then one Query.
+    NotFound when there is none."""
+    number = storage.versions.fingerprint_number(bucket, fingerprint)
+    if number is not None:
+        version, found = storage.versions.with_builds(bucket, number)
+        if version:
+            return version, list(found)
+    draft, drafted = storage.drafts.with_builds(bucket, fingerprint)
+    if draft:
+        return draft, list(drafted)
+    raise NotFound(f"Version with fingerprint {fingerprint} not found")
 
+
+def list_builds(bucket: str, fingerprint: str) -> list[entities.Build]:
+    return sorted(get_version(bucket, fingerprint)[1], key=lambda b: (b.created_at, b.id))
+
+
+def get_build(bucket: str, fingerprint: str, build_id: str) -> entities.Build:
+    return _find(get_version(bucket, fingerprint)[1], build_id, fingerprint)
+
+
+def _find(found: list[entities.Build], build_id: str, fingerprint: str) -> entities.Build:
+    for build in found:
+        if build.id == build_id:
+            return build
+    raise NotFound(f"Build with id {build_id} not found in the version with fingerprint {fingerprint}")
+
+
+# ---- the draft --------------------------------------------------------------------------
 
 def create_version(bucket: str, fingerprint: str, template_type: TemplateType, actor: str) -> entities.Version:
     """A new draft. NotFound without the bucket; AlreadyExists when the fingerprint has a
     version (running or complete); BadRequest for a fingerprint HCP refuses."""
-    raise NotImplementedError
+    if not rules.FINGERPRINT.fullmatch(fingerprint):
+        raise BadRequest(f"fingerprint {fingerprint[:80]!r} is not valid: 1 to 40 of A-Z a-z 0-9 . _ -, "
+                         "beginning and ending with a letter or digit")
+    buckets.require(bucket)
+    now = now_iso()
+    draft = entities.Draft(bucket=bucket, number=0, name="v0", fingerprint=fingerprint, status=VersionStatus.RUNNING,
+                           id=ids.new(), template_type=template_type, author=actor, created_at=now, updated_at=now)
+    try:
+        audit.commit([*storage.drafts.create(draft),
+                      audit.event_action(bucket, "version.started", fingerprint, actor,
+                                         after={"id": draft.id, "template_type": template_type})])
+    except storage.ConditionFailed:
+        raise AlreadyExists(f"Version with fingerprint {fingerprint} already exists") from None
+    return draft
 
 
-def list_builds(bucket: str, fingerprint: str) -> list[entities.Build]:
-    raise NotImplementedError
-
-
-def get_build(bucket: str, fingerprint: str, build_id: str) -> entities.Build:
-    raise NotImplementedError
-
+# ---- builds -----------------------------------------------------------------------------
 
 def create_build(bucket: str, fingerprint: str, change: BuildChange, actor: str) -> entities.Build:
-    """AlreadyExists when the version has a build of that component; Conflict (gRPC 9) when
-    the version is complete."""
-    raise NotImplementedError
+    """A new build of a draft, one per component: AlreadyExists when the version has one;
+    Conflict (gRPC 9) when the version is complete. A build created `done` is created, then
+    updated, as two requests would."""
+    component = (change.component_type or "").strip()
+    if not component:
+        raise BadRequest("component_type is required (the Packer source, e.g. amazon-ebs.ubuntu)")
+    if change.source_external_identifier and not change.parent_version_id:
+        raise BadRequest("source_external_identifier needs parent_version_id when a build is created "
+                         "(send it with the build's update to done instead)")
+    first = dataclasses.replace(change, status=None if change.status == BuildStatus.DONE else change.status,
+                                artifacts=None if change.status == BuildStatus.DONE else change.artifacts)
+    created = retrying(lambda: _create_build(bucket, fingerprint, component, first, actor),
+                       what=f"creating build {component!r}")
+    if change.status == BuildStatus.DONE:
+        return update_build(bucket, fingerprint, created.id, change, actor)
+    return created
+
+
+def _create_build(bucket: str, fingerprint: str, component: str, change: BuildChange,
+                  actor: str) -> entities.DraftBuild:
+    draft = _draft(bucket, fingerprint)[0]
+    if component in draft.components:
+        raise AlreadyExists(f"The version with fingerprint {fingerprint} has a build of {component} already")
+    now = now_iso()
+    builder_type, name = rules.split_component(component)
+    build = entities.DraftBuild(bucket=bucket, number=0, fingerprint=fingerprint, id=ids.new(),
+                                component_type=component, name=name, builder_type=builder_type, platform="",
+                                created_at=now, updated_at=now, status=BuildStatus.UNSET)
+    build = dataclasses.replace(build, **_merged(build, change, now))
+    storage.transact(storage.drafts.add_build(draft, build))
+    return build
 
 
 def update_build(bucket: str, fingerprint: str, build_id: str, change: BuildChange, actor: str) -> entities.Build:
     """Merge the change; the last build to become done completes the version in this call."""
-    raise NotImplementedError
+    return retrying(lambda: _update_build(bucket, fingerprint, build_id, change, actor),
+                    what=f"updating build {build_id}")
 
+
+def _update_build(bucket: str, fingerprint: str, build_id: str, change: BuildChange,
+                  actor: str) -> entities.Build:
+    draft, drafted = storage.drafts.with_builds(bucket, fingerprint)
+    if not draft:
+        version, recorded = get_version(bucket, fingerprint)  # NotFound when there is none
+        build = _find(recorded, build_id, fingerprint)
+        if change.status in (None, BuildStatus.DONE) and not _changes_anything(change):
+            return build  # a repeated `done` (a retried request): the build as it is
+        raise Conflict(f"This version is complete ({version.name}): its builds cannot change")
+    build = _find(list(drafted), build_id, fingerprint)
+    assert isinstance(build, entities.DraftBuild)
+    if build.status == BuildStatus.DONE and change.status in (None, BuildStatus.DONE) \
+            and not _changes_anything(change):
+        return build
+    now = now_iso()
+    fields = _merged(build, change, now)
+    after = dataclasses.replace(build, **fields)
+    if rules.completes(draft.build_count, draft.done_builds, build.status, after.status):
+        _complete(draft, drafted, build, after, actor)
+        return after
+    actions = [storage.drafts.update_build(build, fields)]
+    if after.status == BuildStatus.DONE and build.status != BuildStatus.DONE:
+        actions.append(storage.drafts.count_done(draft, now))
+    storage.transact(actions)
+    return after
+
+
+def _changes_anything(change: BuildChange) -> bool:
+    """Whether an update carries more than a status (artifacts, labels, parents...)."""
+    return any(getattr(change, f.name) for f in dataclasses.fields(change) if f.name not in ("status", "unknown"))
+
+
+def _draft(bucket: str, fingerprint: str) -> tuple[entities.Draft, list[entities.DraftBuild]]:
+    """The draft and its builds; Conflict when the version is complete, NotFound when none."""
+    draft, drafted = storage.drafts.with_builds(bucket, fingerprint)
+    if draft:
+        return draft, drafted
+    if storage.versions.fingerprint_number(bucket, fingerprint) is not None:
+        raise Conflict(f"This version (fingerprint {fingerprint}) is complete: it takes no more builds")
+    raise NotFound(f"Version with fingerprint {fingerprint} not found")
+
+
+def _merged(build: entities.Build, change: BuildChange, now: str) -> dict[str, Any]:
+    try:
+        return rules.merged(build.attributes(), change, now)
+    except Refusal as refusal:
+        raise _REFUSALS[refusal.kind](refusal.message) from None
+
+
+_REFUSALS: dict[str, type[RegistryError]] = {"invalid": BadRequest, "exists": AlreadyExists, "state": Conflict}
+
+
+# ---- completion -------------------------------------------------------------------------
+
+def _complete(draft: entities.Draft, drafted: list[entities.DraftBuild], build: entities.DraftBuild,
+              after: entities.DraftBuild, actor: str) -> None:
+    """Record the draft as a numbered version and delete it, in one transaction conditioned
+    on the draft and its builds as read (recording.record_draft)."""
+    bucket = buckets.require(draft.bucket)
+    final = [after if b.id == build.id else b for b in drafted]
+    unresolved: list[dict[str, object]] = []
+    parsed = [_parsed(b, unresolved) for b in sorted(final, key=lambda b: (b.created_at, b.id))]
+    run = ParsedRun(draft.bucket, draft.fingerprint, None, parsed, version_id=draft.id,
+                    template_type=draft.template_type, author=draft.author, unresolved=unresolved)
+    try:
+        recording.record_draft(run, bucket, actor, storage.drafts.finish(draft, drafted, build))
+    except recording.RunRefused as refused:
+        raise BadRequest(f"the version cannot be recorded: {refused}") from None
+
+
+def _parsed(build: entities.Build, unresolved: list[dict[str, object]]) -> ParsedBuild:
+    """A draft's build as recording takes it: its HCP fields kept as they are."""
+    artifacts = [Artifact(external_id=a["external_id"], region=a.get("region")) for a in build.artifacts]
+    return ParsedBuild(
+        id=build.id, name=build.name, builder_type=build.builder_type, platform=build.platform,
+        labels=dict(build.labels), packer_run_uuid=build.packer_run_uuid, build_time=build.updated_at,
+        source_artifact=build.source_artifact, artifacts=artifacts,
+        indexed_ids=sorted({a.external_id for a in artifacts if identifies(build.platform, a.external_id)}),
+        parent=_parent(build, unresolved),
+        extra={"created_at": build.created_at, "updated_at": build.updated_at, "metadata": build.metadata,
+               "parent_version_id": build.parent_version_id, "parent_channel_id": build.parent_channel_id,
+               "sboms": build.sboms})
+
+
+def _parent(build: entities.Build, unresolved: list[dict[str, object]]) -> ParentHint | None:
+    """The parent a build names by id, as bucket, version name and channel name; an id that
+    names nothing (yet) is kept as an unresolved hint."""
+    if not build.parent_version_id:
+        return None
+    ref = storage.drafts.version_ref(build.parent_version_id)
+    number = storage.versions.fingerprint_number(ref.bucket, ref.fingerprint) if ref else None
+    if not ref or number is None:
+        unresolved.append({"version_id": build.parent_version_id,
+                           "reason": f"no complete version with id {build.parent_version_id!r} in the registry"})
+        return None
+    channel = None
+    if build.parent_channel_id:
+        channel = next((c.name for c in storage.channels.of_bucket(ref.bucket)
+                        if ids.channel_id(ref.bucket, c.name, c.created_at) == build.parent_channel_id), None)
+    return ParentHint(bucket=ref.bucket, version=f"v{number}", channel=channel,
+                      source_artifact=build.source_artifact)
+
+
+# ---- SBOMs ------------------------------------------------------------------------------
 
 def upload_sbom(bucket: str, fingerprint: str, build_id: str, name: str | None, sbom_format: str,
-                compressed: bytes, actor: str) -> None:
-    raise NotImplementedError
+                compressed: str, actor: str) -> None:
+    """Store an SBOM (zstd-compressed, base64, as Packer's hcp-sbom provisioner sends it) in
+    the manifest bucket and name it on its build; only while the build is running."""
+    if sbom_format not in SBOM_FORMATS:
+        raise BadRequest(f"format must be one of {', '.join(SBOM_FORMATS)}, not {sbom_format!r}")
+    try:
+        body = base64.b64decode(compressed, validate=True)
+    except (binascii.Error, ValueError):
+        raise BadRequest("compressed_sbom is not base64") from None
+    if not body:
+        raise BadRequest("compressed_sbom is empty")
+    if len(body) > MAX_SBOM_BYTES:
+        raise BadRequest(f"the SBOM is {len(body)} bytes compressed; the limit is {MAX_SBOM_BYTES} "
+                         "(an API Gateway request to Lambda carries at most 6 MB)")
+    name = name or ids.new()
+    if not rules.FINGERPRINT.fullmatch(name):
+        raise BadRequest(f"SBOM name {name[:80]!r} is not valid: 1 to 40 of A-Z a-z 0-9 . _ -")
+    key = f"{SBOM_PREFIX}{bucket}/{fingerprint}/{build_id}/{name}.{sbom_format.lower()}.json.zst"
+
+    def attempt() -> None:
+        build = _find(list(_draft(bucket, fingerprint)[1]), build_id, fingerprint)
+        assert isinstance(build, entities.DraftBuild)
+        if build.status != BuildStatus.RUNNING:
+            raise BadRequest(f"an SBOM is taken only while its build is running; this one is {build.status.value}")
+        aws.client("s3").put_object(Bucket=os.environ.get("MANIFEST_BUCKET", "packer-manifests"), Key=key, Body=body,
+                                    Metadata={"format": sbom_format, "name": name})
+        sboms = [s for s in build.sboms or [] if s.get("name") != name]
+        sboms.append({"name": name, "format": sbom_format, "key": key, "size": len(body)})
+        storage.transact([storage.drafts.update_build(build, {"sboms": sboms, "updated_at": build.updated_at})])
+
+    retrying(attempt, what=f"recording an SBOM of build {build_id}")

@@ -26,7 +26,7 @@ import dataclasses
 from typing import Any
 
 from . import ancestry, audit, buckets, channels, copies, versions
-from ..domain import rules
+from ..domain import ids, rules
 from .. import storage
 from ..storage import entities
 from .channels import LATEST, Target
@@ -55,6 +55,17 @@ def record_run(run: ParsedRun, actor: str, key: str | None = None) -> IngestedVe
     return retrying(lambda: _record(run, actor, key), what=f"recording {run.bucket}/{run.fingerprint}")
 
 
+def record_draft(run: ParsedRun, bucket: entities.Bucket, actor: str, finishing: list[Action]) -> IngestedVersion:
+    """Record a draft of the HCP API that its last build completes (publishing.py), once:
+    `finishing` (the draft's deletion, conditioned on the draft as read) goes into the
+    transaction that creates the version, so of two concurrent completions one fails its
+    condition. Not retried here: the caller re-reads the draft."""
+    problem = refusal(run)
+    if problem:
+        raise RunRefused(problem)
+    return _create(run, bucket, actor, finishing)
+
+
 def refusal(run: ParsedRun) -> str | None:
     """Why the run cannot be stored, checked before anything is written; None if it can."""
     now = now_iso()
@@ -79,7 +90,8 @@ def _record(run: ParsedRun, actor: str, key: str | None) -> IngestedVersion:
     return _create(run, bucket, actor)
 
 
-def _create(run: ParsedRun, bucket: entities.Bucket | None, actor: str) -> IngestedVersion:
+def _create(run: ParsedRun, bucket: entities.Bucket | None, actor: str,
+            finishing: list[Action] | None = None) -> IngestedVersion:
     now = now_iso()
     previous = bucket.last_taken() if bucket else 0
     number, name = previous + 1, f"v{previous + 1}"
@@ -87,12 +99,14 @@ def _create(run: ParsedRun, bucket: entities.Bucket | None, actor: str) -> Inges
     inherited = rules.revocation_on_arrival(parents, now)
     builds = [versions.build_item(run.bucket, number, b, now) for b in run.builds]
     writes = _build_writes(run.bucket, number, run.builds, builds, now)
-    whole = (len(writes) <= storage.TRANSACTION_LIMIT - FIXED_ROOM
+    finishing = finishing or []
+    whole = (len(writes) + len(finishing) <= storage.TRANSACTION_LIMIT - FIXED_ROOM
              and 2 * sum(storage.action_size(a) for a in writes) < storage.TRANSACTION_BYTES - 100_000
              and copies.size(channels.served_builds(builds)) <= channels.INLINE_COPY_BYTES)
     status = rules.status_on_creation(inherited, whole)
     version = entities.Version(
         bucket=run.bucket, number=number, name=name, fingerprint=run.fingerprint,
+        id=run.version_id or ids.new(), template_type=run.template_type, author=run.author or actor,
         status=status, revocation=inherited, rev=1, created_at=now, updated_at=now,
         build_count=len(builds) if whole else 0, expected_builds=None if whole else len(builds),
         parent_hint=run.parent_hint.model_dump(exclude_none=True) if run.parent_hint else None,
@@ -108,7 +122,10 @@ def _create(run: ParsedRun, bucket: entities.Bucket | None, actor: str) -> Inges
     extra += ancestry.tally_actions(None, version)  # its flag, its hints, the counts
     if not bucket:
         extra.append(audit.event_action(run.bucket, "bucket.created", run.bucket, actor, after={"by": "ingestion"}))
-    created = [bucket_update, *storage.versions.create(version), *extra]
+    if not run.version_id:  # a draft's id item exists already
+        assert version.id
+        extra.append(storage.drafts.index_version_id(version.id, run.bucket, run.fingerprint))
+    created = [bucket_update, *storage.versions.create(version), *extra, *finishing]
     if whole:
         latest = [] if inherited else channels.point_actions(
             run.bucket, LATEST, Target(version, builds), cause=HistoryCause.INGEST, actor=actor,

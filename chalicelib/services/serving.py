@@ -3,7 +3,11 @@
 One GetItem: every channel item carries a copy of its version's builds and artifacts
 (channels.py writes it whenever the channel moves or its version changes); a version too
 large for one item is read from its copy pages with one Query more (copies.py). This module imports only
-storage, so answering it is all a cold Lambda has to load.
+storage and the stdlib-only domain.platforms, so answering it is all a cold Lambda has to load.
+
+Platforms are compared by their current names (`platforms.canonical`): `platform=gcp` finds the
+`gce` artifacts a googlecompute build has now, and `platform=gce` those of versions stored under
+`gcp` before the registry followed the plugins' names; answers name the current platform.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from . import copies
 from .. import storage
 from ..storage.entities import Channel
 from ..domain.enums import RevocationType, VersionStatus
+from ..domain.platforms import canonical
 from ..errors import BadRequest, Conflict, NotFound
 
 PARENT_CHANNEL_LABEL = "parent_channel"  # a build label naming its parent's channel (custom_data)
@@ -72,7 +77,9 @@ def choose(item: Channel, bucket: str, name: str, builds: list[dict[str, Any]], 
     ingestion (`created_at`), then the alphabetically first component type, external ID
     and build ID.
     """
-    artifacts = [{**{k: v for k, v in b.items() if k != "artifacts"}, **a} for b in builds for a in b["artifacts"]]
+    artifacts = [{**{k: v for k, v in b.items() if k != "artifacts"}, "platform": canonical(b["platform"]), **a}
+                 for b in builds for a in b["artifacts"]]
+    platform = canonical(platform)
     matches = [a for a in artifacts
                if a["platform"] == platform
                and (region is None or a.get("region") in (region, None))

@@ -7,21 +7,40 @@ from typing import Any
 from . import buckets, findings
 from .. import storage
 from ..storage import entities
-from ..errors import NotFound
+from ..domain import ids
+from ..errors import Conflict, NotFound
 from ..domain.manifest import ParsedBuild
 from ..domain.models import VERSION_NAME, Version
+
+
+class Running(Conflict):
+    """The version is being published through the HCP API: a draft, with no number yet."""
+
+    def __init__(self, bucket: str, fingerprint: str) -> None:
+        super().__init__(f"version {fingerprint!r} of bucket {bucket!r} is running (being published through the "
+                         "HCP API): it has no number until its last build is done")
+        self.fingerprint = fingerprint
 
 
 # ---- reads ------------------------------------------------------------------------------
 
 def resolve_number(bucket: str, ref: str) -> int:
-    """A version reference is its name (`v3`) or its fingerprint."""
+    """A version reference is its name (`v3`), its fingerprint or its id (a ULID; a
+    fingerprint is tried first, as Packer's default fingerprints are ULIDs too). A version
+    still being published through the HCP API has no number yet: Conflict."""
     match = VERSION_NAME.fullmatch(ref)
     if match:
         return int(match.group(1))
     number = storage.versions.fingerprint_number(bucket, ref)
+    if number is None and ids.is_ulid(ref):
+        found = storage.drafts.version_ref(ref)
+        if found and found.bucket == bucket:
+            number = storage.versions.fingerprint_number(bucket, found.fingerprint)
+            ref = found.fingerprint
     if number is None:
-        raise NotFound(f"bucket {bucket!r} has no version with fingerprint or name {ref!r}")
+        if storage.drafts.draft(bucket, ref):
+            raise Running(bucket, ref)
+        raise NotFound(f"bucket {bucket!r} has no version with fingerprint, name or id {ref!r}")
     return number
 
 
@@ -36,8 +55,16 @@ def load(bucket: str, ref: str) -> tuple[entities.Version, list[entities.Build]]
 
 def get_version(bucket: str, ref: str, see_restricted: bool = True) -> Version:
     """A version with its builds; a viewer gets one BatchGet more when its ancestry names
-    channels (to leave out the restricted ones)."""
-    version, builds = load(bucket, ref)
+    channels (to leave out the restricted ones). A version being published through the HCP
+    API is shown as it is (`v0`, running, its builds' statuses)."""
+    try:
+        version, builds = load(bucket, ref)
+    except Running as running:
+        draft, drafted = storage.drafts.with_builds(bucket, running.fingerprint)
+        if not draft:  # completed meanwhile
+            version, builds = load(bucket, running.fingerprint)
+        else:
+            version, builds = draft, list(drafted)
     return to_version(version, builds, findings.visibility(findings.channels_of_version(version), see_restricted))
 
 
@@ -69,17 +96,18 @@ def to_version(version: entities.Version, builds: list[entities.Build] | None = 
     says which channels it may see)."""
     fields = version.attributes()
     if builds is not None:
-        fields["builds"] = [b.attributes() for b in sorted(builds, key=lambda b: (b.component_type,
-                                                                                  b.build_time or "", b.id))]
+        fields["builds"] = [{**b.attributes(), "status": b.status.value.upper()}
+                            for b in sorted(builds, key=lambda b: (b.component_type, b.build_time or "", b.id))]
     return Version.model_validate(findings.version(fields, shown))
 
 
 def build_item(bucket: str, number: int, build: ParsedBuild, now: str) -> entities.Build:
     """The stored build (what the API returns, and the artifact IDs it indexed)."""
-    return entities.Build(
+    fields: dict[str, Any] = dict(
         id=build.id, bucket=bucket, number=number, component_type=build.component_type,
         name=build.name, builder_type=build.builder_type, platform=build.platform,
         labels=build.labels, packer_run_uuid=build.packer_run_uuid, build_time=build.build_time,
         source_artifact=build.source_artifact, created_at=now, indexed_ids=build.indexed_ids,
         artifacts=[a.model_dump() for a in build.artifacts],
         files=[f.model_dump() for f in build.files], file_count=build.file_count)
+    return entities.Build(**{**fields, **build.extra})

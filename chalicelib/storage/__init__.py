@@ -17,10 +17,11 @@ and its counts, versions, builds, artifact index entries and copy pages. Partial
 | --- | --- |
 | `buckets` | the bucket item with its summary and aggregates (versions by status, its channels), the bucket's partition as a whole |
 | `versions` | versions, builds, fingerprints, the artifact index, copy pages |
+| `drafts` | versions published through the HCP API before they have a number, their builds, version ids |
 | `channels` | channels (with their serving copies) and their history |
 | `sweep` | markers, scheduled revocations, child edges, unresolved hints, flags, the report and its counts |
 | `events` | the audit trail |
-| `credentials` | API tokens |
+| `credentials` | API tokens, service principals |
 | `ingestions` | ingestion records |
 | `registry` | the deployment's HCP organization and project |
 
@@ -32,6 +33,9 @@ Single-table layout (every request path is a GetItem or one Query page):
 | version | `BUCKET#<b>` | `VERSION#<n:010>` | `VERSIONS#<b>` / `VERSION#<n:010>` | |
 | build | `BUCKET#<b>` | `VERSION#<n:010>#BUILD#<id>` | | |
 | fingerprint | `BUCKET#<b>` | `FINGERPRINT#<fp>` | | |
+| draft (a version published through the HCP API, before it has a number) | `BUCKET#<b>` | `DRAFT#<fp>#` | `VERSIONS#<b>` / `VERSION#~<fp>` | |
+| draft build | `BUCKET#<b>` | `DRAFT#<fp>#BUILD#<id>` | | |
+| version id | `ID#<ulid>` | `ID` | | |
 | channel | `BUCKET#<b>` | `CHANNEL#<name>` | | `REVOKED_CHANNELS` / `<b>#<name>` (sparse: only while it holds a revoked version) |
 | serving copy page (large versions only) | `BUCKET#<b>` | `COPY#<n:010>#<generation:06>#<page:03>` | | |
 | channel history | `BUCKET#<b>` | `HISTORY#<name>#<time>#<id>` | | |
@@ -45,6 +49,7 @@ Single-table layout (every request path is a GetItem or one Query page):
 | last sweep's report | `SWEEP#REPORT` | `LAST` | | |
 | the report's counts (flagged by status, unresolved) | `SWEEP#COUNTS` | `CURRENT` | | |
 | API token | `TOKEN#<id>` | `TOKEN` | `TOKENS` / `<created>#<id>` | |
+| service principal | `PRINCIPAL#<client id>` | `PRINCIPAL` | `PRINCIPALS` / `<created>#<client id>` | |
 | audit event | `EVENTS#<b>` (registry-wide: `EVENTS#`) | `EVENT#<time>#<id>` | | |
 | HCP organization and project | `REGISTRY` | `LOCATION` | | |
 
@@ -63,16 +68,19 @@ revoked version = Query GSI2 `REVOKED_CHANNELS`; upcoming scheduled revocations 
 `REVOKE_DUE` with `GSI2SK > now`; a large version's serving copy = Query
 `begins_with(SK, COPY#<n:010>#<generation>#)`; the sweep reads the `SWEEP#…` partitions, whose
 size follows recent changes, not the size of the registry;
-a bucket's audit events newest first = reverse Query `EVENTS#<b>`.
+a bucket's audit events newest first = reverse Query `EVENTS#<b>`; a draft with its builds =
+Query `begins_with(SK, DRAFT#<fp>#)`; a version by id = GetItem `ID#<ulid>`, then by fingerprint;
+tokens and service principals = Query GSI1 `TOKENS` / `PRINCIPALS`, one of them = GetItem; the
+HCP organization and project = GetItem `REGISTRY`.
 """
 
-from . import buckets, channels, credentials, events, ingestions, registry, sweep, versions
+from . import buckets, channels, credentials, drafts, events, ingestions, registry, sweep, versions
 from .errors import BadToken, ConditionFailed, NotFound, StorageError, Throttled, TooLarge
 from .expressions import Action
 from .table import ITEM_BYTES, TRANSACTION_BYTES, TRANSACTION_LIMIT, action_size, backoff, item_size, transact
 
 __all__ = [
-    "buckets", "channels", "credentials", "events", "ingestions", "registry", "sweep", "versions",
+    "buckets", "channels", "credentials", "drafts", "events", "ingestions", "registry", "sweep", "versions",
     "BadToken", "ConditionFailed", "NotFound", "StorageError", "Throttled", "TooLarge",
     "Action", "ITEM_BYTES", "TRANSACTION_BYTES", "TRANSACTION_LIMIT", "action_size", "backoff", "item_size", "transact",
 ]

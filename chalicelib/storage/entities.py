@@ -89,6 +89,25 @@ class Token(Entity):
 
 
 @dataclass
+class ServicePrincipal(Entity):
+    """Client credentials for the HCP-compatible API's token endpoint: the secret only as a
+    hash, like a token's."""
+
+    client_id: str
+    name: str
+    role: Role
+    hash: str
+    created_at: str
+    created_by: str | None = None
+
+    def item_key(self) -> keys.Key:
+        return keys.service_principal(self.client_id)
+
+    def index(self) -> keys.Key:
+        return keys.service_principal_index(self.created_at, self.client_id)
+
+
+@dataclass
 class Ingestion(Entity):
     """The record of one S3 object's ingestion (`versions`: what it recorded, as the
     response's IngestedVersion objects)."""

@@ -70,6 +70,12 @@ class Change:
         self._sets.append(f"{name} = if_not_exists({name}, {self._value(start)}) + {self._value(by)}")
         return self
 
+    def append(self, field: str, *values: Any) -> Change:
+        """Append to the list `field` (started when absent)."""
+        name = self._name(field)
+        self._sets.append(f"{name} = list_append(if_not_exists({name}, {self._value([])}), {self._value(list(values))})")
+        return self
+
     def add(self, field: str, by: int) -> Change:
         self._adds.append(f"{self._name(field)} {self._value(by)}")
         return self
@@ -96,6 +102,11 @@ class Change:
 
     def equals(self, field: str, value: Any) -> Change:
         self._conditions.append(f"{self._name(field)} = {self._value(value)}")
+        return self
+
+    def lacks(self, field: str, value: Any) -> Change:
+        """The list or set `field` does not contain `value`."""
+        self._conditions.append(f"NOT contains({self._name(field)}, {self._value(value)})")
         return self
 
     def equals_or_absent(self, field: str, value: Any) -> Change:

@@ -224,6 +224,17 @@ def token_index(created_at: str, token_id: str) -> Key:
     return {GSI1PK: TOKENS, GSI1SK: f"{created_at}#{token_id}"}
 
 
+def service_principal(client_id: str) -> Key:
+    return {PK: f"PRINCIPAL#{client_id}", SK: "PRINCIPAL"}
+
+
+SERVICE_PRINCIPALS = "PRINCIPALS"
+
+
+def service_principal_index(created_at: str, client_id: str) -> Key:
+    return {GSI1PK: SERVICE_PRINCIPALS, GSI1SK: f"{created_at}#{client_id}"}
+
+
 def ingestion(ingestion_id: str) -> Key:
     return {PK: f"INGEST#{ingestion_id}", SK: "INGEST"}
 

@@ -387,18 +387,20 @@ def _run_deploy(tmp_path: Path, stage: str, **extra_env: str) -> tuple[subproces
     for name, body in (("aws", FAKE_AWS), ("chalice", FAKE_CHALICE)):
         (bin_dir / name).write_text(body)
         (bin_dir / name).chmod(0o755)
-    log = tmp_path / "calls.log"
-    outputs = [{"OutputKey": k, "OutputValue": v} for k, v in _fake_outputs(stage).items()]
-    env = {
-        "PATH": os.pathsep.join([str(bin_dir), str(Path(sys.executable).parent), os.environ["PATH"]]),
-        "HOME": str(tmp_path),
-        "FAKE_LOG": str(log),
-        "FAKE_OUTPUTS": json.dumps(outputs),
-        **extra_env,
-    }
     run = subprocess.run(["bash", str(work / "scripts" / "deploy.sh"), stage],
-                         env=env, capture_output=True, text=True, timeout=60)
+                         env={**_stub_env(tmp_path, stage), **extra_env}, capture_output=True, text=True, timeout=60)
     return run, work
+
+
+def _stub_env(tmp_path: Path, stage: str = "prod") -> dict[str, str]:
+    """The environment deploy.sh runs in: the stubs first on PATH, their log, the stack's outputs."""
+    outputs = [{"OutputKey": k, "OutputValue": v} for k, v in _fake_outputs(stage).items()]
+    return {
+        "PATH": os.pathsep.join([str(tmp_path / "bin"), str(Path(sys.executable).parent), os.environ["PATH"]]),
+        "HOME": str(tmp_path),
+        "FAKE_LOG": str(tmp_path / "calls.log"),
+        "FAKE_OUTPUTS": json.dumps(outputs),
+    }
 
 
 def _index(calls: list[list[str]], *prefix: str) -> list[int]:
@@ -537,6 +539,122 @@ def test_deploy_script_fails_clearly_without_credentials(tmp_path: Path) -> None
     assert "AWS credentials" in run.stderr
     calls = (tmp_path / "calls.log").read_text()
     assert "cloudformation" not in calls and "chalice" not in calls and "ssm" not in calls
+
+
+# --- the custom domain (the HCP clients need the API and /oauth2/token at the host root) -----
+
+DOMAIN = "packer.example.com"
+EDGE_CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-4678-9abc-def012345678"
+
+
+def _stage_config(work: Path, stage: str) -> dict[str, Any]:
+    return json.loads((work / ".chalice" / "config.json").read_text())["stages"][stage]
+
+
+def _chalice_rest_api(work: Path, stage: str) -> Any:
+    """The REST API Chalice would deploy from the stage config in `work`: its own config lookup
+    (with the defaults `chalice deploy` applies) and application graph, for a one-route app."""
+    from chalice import Chalice
+    from chalice.config import Config
+    from chalice.constants import DEFAULT_APIGATEWAY_STAGE_NAME, DEFAULT_ENDPOINT_TYPE
+    from chalice.deploy import models
+    from chalice.deploy.appgraph import ApplicationGraphBuilder
+
+    app = Chalice("packer-registry")
+    app.route("/")(lambda: {})
+    config = Config(chalice_stage=stage, user_provided_params={"chalice_app": app, "project_dir": str(work)},
+                    config_from_disk=json.loads((work / ".chalice" / "config.json").read_text()),
+                    default_params={"api_gateway_stage": DEFAULT_APIGATEWAY_STAGE_NAME,
+                                    "api_gateway_endpoint_type": DEFAULT_ENDPOINT_TYPE, "autogen_policy": True})
+    (rest_api,) = [r for r in ApplicationGraphBuilder().build(config, stage).resources
+                   if isinstance(r, models.RestAPI)]
+    return rest_api
+
+
+def test_make_deploy_passes_the_domain_and_certificate_to_the_script() -> None:
+    run = subprocess.run(["make", "-n", "-o", ".venv/.installed", "deploy", "STAGE=prod", f"DOMAIN_NAME={DOMAIN}",
+                          f"CERTIFICATE_ARN={EDGE_CERTIFICATE}"], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    command = run.stdout.replace("\\\n", " ")
+    assert f'DOMAIN_NAME="{DOMAIN}"' in command and f'CERTIFICATE_ARN="{EDGE_CERTIFICATE}"' in command
+    assert "scripts/deploy.sh prod" in command
+
+
+def test_deploy_with_a_domain_serves_the_api_at_the_domains_root(tmp_path: Path) -> None:
+    run, work = _run_deploy(tmp_path, "prod", FAKE_PARAMETER_COUNT="1", DOMAIN_NAME=DOMAIN,
+                            CERTIFICATE_ARN=EDGE_CERTIFICATE)
+    assert run.returncode == 0, run.stdout + run.stderr
+    stage = _stage_config(work, "prod")
+    assert stage["api_gateway_custom_domain"] == {"domain_name": DOMAIN, "certificate_arn": EDGE_CERTIFICATE,
+                                                  "url_prefix": "/"}
+    assert "api_gateway_custom_domain" not in _stage_config(work, "dev")
+    # What chalice deploy makes of it: the domain with the certificate, mapped to the stage at
+    # the empty base path (API Gateway's "(none)"), on the default edge-optimized API.
+    rest_api = _chalice_rest_api(work, "prod")
+    assert rest_api.endpoint_type == "EDGE"
+    domain = rest_api.domain_name
+    assert (domain.domain_name, domain.certificate_arn) == (DOMAIN, EDGE_CERTIFICATE)
+    assert (domain.api_mapping.mount_path, domain.api_mapping.api_gateway_stage) == ("(none)", "api")
+    # Set before chalice deploy runs, which creates the domain and its mapping.
+    (chalice,) = _index(_calls(tmp_path), "chalice", "deploy")
+    assert chalice > max(_index(_calls(tmp_path), "aws", "cloudformation", "deploy"))
+    # The user is told what is left to do (DNS) and what Packer needs.
+    assert f"HCP_API_ADDRESS={DOMAIN} HCP_AUTH_URL=https://{DOMAIN}" in run.stdout
+    assert "AliasDomainName" in run.stdout
+
+
+def test_deploy_without_a_domain_stays_as_it_was(tmp_path: Path) -> None:
+    run, work = _run_deploy(tmp_path, "prod", FAKE_PARAMETER_COUNT="1")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "api_gateway_custom_domain" not in _stage_config(work, "prod")
+    assert _chalice_rest_api(work, "prod").domain_name is None
+    assert "HCP_API_ADDRESS" not in run.stdout
+
+
+def test_a_later_deploy_without_the_parameters_keeps_the_domain(tmp_path: Path) -> None:
+    run, work = _run_deploy(tmp_path, "prod", FAKE_PARAMETER_COUNT="1", DOMAIN_NAME=DOMAIN,
+                            CERTIFICATE_ARN=EDGE_CERTIFICATE)
+    assert run.returncode == 0, run.stdout + run.stderr
+    again = subprocess.run(["bash", str(work / "scripts" / "deploy.sh"), "prod"], capture_output=True, text=True,
+                           timeout=60, env={**_stub_env(tmp_path), "FAKE_PARAMETER_COUNT": "1"})
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert _stage_config(work, "prod")["api_gateway_custom_domain"]["domain_name"] == DOMAIN
+    assert f"HCP_API_ADDRESS={DOMAIN}" in again.stdout
+
+
+def test_a_regional_stage_takes_a_certificate_of_its_region(tmp_path: Path) -> None:
+    regional = "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-4e5f-4678-9abc-def012345678"
+    work = tmp_path / "regional"
+    shutil.copytree(CHALICE_DIR, work / ".chalice", ignore=shutil.ignore_patterns("deployments", "deployed"))
+    config = json.loads((work / ".chalice" / "config.json").read_text())
+    config["stages"]["prod"]["api_gateway_endpoint_type"] = "REGIONAL"
+    (work / ".chalice" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="must be in eu-west-1"):
+        wire_stage.wire_domain(work / ".chalice", "prod", DOMAIN, EDGE_CERTIFICATE, "eu-west-1")
+    wire_stage.wire_domain(work / ".chalice", "prod", DOMAIN, regional, "eu-west-1")
+    rest_api = _chalice_rest_api(work, "prod")
+    assert (rest_api.endpoint_type, rest_api.domain_name.certificate_arn) == ("REGIONAL", regional)
+    assert rest_api.domain_name.api_mapping.mount_path == "(none)"
+
+
+@pytest.mark.parametrize(("extra", "says"), [
+    ({"DOMAIN_NAME": DOMAIN}, "give DOMAIN_NAME and CERTIFICATE_ARN together"),
+    ({"CERTIFICATE_ARN": EDGE_CERTIFICATE}, "give DOMAIN_NAME and CERTIFICATE_ARN together"),
+    ({"DOMAIN_NAME": "Packer.Example.com", "CERTIFICATE_ARN": EDGE_CERTIFICATE}, "not a lower-case DNS name"),
+    ({"DOMAIN_NAME": "https://packer.example.com", "CERTIFICATE_ARN": EDGE_CERTIFICATE}, "not a lower-case DNS name"),
+    ({"DOMAIN_NAME": DOMAIN, "CERTIFICATE_ARN": "arn:aws:iam::123456789012:server-certificate/x"},
+     "not an ACM certificate ARN"),
+    ({"DOMAIN_NAME": DOMAIN, "CERTIFICATE_ARN": EDGE_CERTIFICATE.replace("us-east-1", "eu-west-1")},
+     "an EDGE API's certificate must be in us-east-1"),
+])
+def test_a_wrong_domain_or_certificate_stops_before_anything_is_deployed(tmp_path: Path, extra: dict[str, str],
+                                                                          says: str) -> None:
+    run, work = _run_deploy(tmp_path, "prod", **extra)
+    assert run.returncode == 2
+    assert says in run.stderr
+    calls = _calls(tmp_path)
+    assert not _index(calls, "aws", "cloudformation") and not _index(calls, "aws", "ssm") and not _index(calls, "chalice")
+    assert "api_gateway_custom_domain" not in _stage_config(work, "prod")
 
 
 # --- make package ----------------------------------------------------------------------

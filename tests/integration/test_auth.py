@@ -10,9 +10,9 @@ from chalicelib.api import hcp
 from chalicelib.runtime import clock
 from support import ADMIN_TOKEN, call, manifest, mint
 
-PUBLIC = {("GET", "/"), ("GET", "/static/{asset}"), ("GET", "/openapi.json")}
+PUBLIC = {("GET", "/"), ("GET", "/static/{asset}"), ("GET", "/openapi.json"), ("POST", "/oauth2/token")}
 SAMPLE = {"bucket": "base", "version": "v1", "channel": "production", "external_id": "ami-0b0b0b0b0b0b0b0b1",
-          "token_id": "0123456789abcdef", "asset": "app.js"}
+          "token_id": "0123456789abcdef", "asset": "app.js", "client_id": "0" * 32}
 
 # (method, path, body, role the issue gives it)
 MUTATIONS = [
@@ -29,6 +29,9 @@ MUTATIONS = [
     ("POST", "/tokens", {"name": "ci", "role": "viewer"}, "admin"),
     ("GET", "/tokens", None, "admin"),
     ("DELETE", "/tokens/0123456789abcdef", None, "admin"),
+    ("POST", "/service-principals", {"name": "packer", "role": "viewer"}, "admin"),
+    ("GET", "/service-principals", None, "admin"),
+    ("DELETE", f"/service-principals/{'0' * 32}", None, "admin"),
 ]
 READS = ["/buckets", "/buckets/base", "/buckets/base/versions", "/buckets/base/versions/v1",
          "/buckets/base/channels", "/buckets/base/channels/production/artifact?platform=aws&region=us-east-1",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import boto3
+
 from chalicelib.runtime import aws
-from support import manifest
+from support import TABLE, manifest, real_manifest
 
 
 def publish(registry, bucket: str, fingerprint: str, *builds: dict) -> None:
@@ -277,13 +279,13 @@ def test_consumer_query_answers_with_the_artifact_and_its_provenance(registry):
     assert served(registry, "web", "prod", "platform=aws&region=us-east-1")["external_id"] == "ami-0e1"
 
     # Region-less platforms need no region.
-    gcp = served(registry, "web", "prod", "platform=gcp")
-    assert (gcp["external_id"], gcp["region"], gcp["component_type"]) == (
+    gce = served(registry, "web", "prod", "platform=gce")
+    assert (gce["external_id"], gce["region"], gce["component_type"]) == (
         "ubuntu-2404-20261125", None, "googlecompute.ubuntu")
     docker = served(registry, "web", "prod", "platform=docker")
     assert (docker["external_id"], docker["region"]) == ("sha256:" + "ab" * 32, None)
     # A region passed anyway (a module that always sends one) does not hide a region-less image.
-    assert served(registry, "web", "prod", "platform=gcp&region=us-west-2")["external_id"] == gcp["external_id"]
+    assert served(registry, "web", "prod", "platform=gce&region=us-west-2")["external_id"] == gce["external_id"]
     assert served(registry, "web", "prod", "platform=docker&region=eu-west-1")["external_id"] == docker["external_id"]
     assert served(registry, "web", "latest", "platform=docker")["external_id"] == docker["external_id"]
 
@@ -305,7 +307,7 @@ def test_consumer_query_region_rules_and_404_messages(registry):
 
     body = served(registry, "web", "prod", "platform=aws&region=eu-west-1", status=404)
     assert "region=eu-west-1" in body["message"]
-    assert "aws in us-east-1, us-west-2; docker; gcp" in body["message"]
+    assert "aws in us-east-1, us-west-2; docker; gce" in body["message"]
     body = served(registry, "web", "prod", "platform=azure", status=404)
     assert "platform=azure" in body["message"] and "aws in us-east-1, us-west-2" in body["message"]
     body = served(registry, "web", "prod", "platform=aws&region=us-east-1&component_type=amazon-ebs.debian", status=404)
@@ -360,15 +362,50 @@ def test_builds_added_later_to_a_held_version_are_served(registry):
     aws_only = manifest({"artifact_id": "us-east-1:ami-0e1", "custom_data": {"fingerprint": "aaa111"}})
     registry.upload("web/packer-manifest.json", aws_only)
     registry.send("post", "/buckets/web/channels", {"name": "prod", "version": "v1"}, 201)
-    served(registry, "web", "prod", "platform=gcp", status=404)
-    with_gcp = manifest({"artifact_id": "us-east-1:ami-0e1", "custom_data": {"fingerprint": "aaa111"}},
+    served(registry, "web", "prod", "platform=gce", status=404)
+    with_gce = manifest({"artifact_id": "us-east-1:ami-0e1", "custom_data": {"fingerprint": "aaa111"}},
                         {"name": "g", "builder_type": "googlecompute", "artifact_id": "web-image-1",
                          "custom_data": {"fingerprint": "aaa111"}})
-    registry.upload("web/packer-manifest.json", with_gcp)
+    registry.upload("web/packer-manifest.json", with_gce)
     assert registry.get("/buckets/web/versions/v1")["build_count"] == 2
-    assert served(registry, "web", "prod", "platform=gcp")["external_id"] == "web-image-1"
-    assert served(registry, "web", "latest", "platform=gcp")["external_id"] == "web-image-1"
+    assert served(registry, "web", "prod", "platform=gce")["external_id"] == "web-image-1"
+    assert served(registry, "web", "latest", "platform=gce")["external_id"] == "web-image-1"
     assert history(registry, "web", "prod") == [("assign", None, "v1")]  # a refresh is not a move
+
+
+def _as_the_previous_release_wrote_it(old: str, new: str) -> None:
+    """Every stored `platform` of `new` (builds, artifact index entries, channel copies) back to
+    `old`: the registry's data as ingested before it followed the plugins' platform names."""
+    def older(value):
+        if isinstance(value, dict):
+            return {k: old if k == "platform" and v == new else older(v) for k, v in value.items()}
+        return [older(v) for v in value] if isinstance(value, list) else value
+
+    table = boto3.resource("dynamodb").Table(TABLE)
+    for item in table.scan()["Items"]:  # test set-up only: the registry itself never scans
+        if older(item) != item:
+            table.put_item(Item=older(item))
+
+
+def test_a_platforms_old_name_is_an_alias_both_ways(registry):
+    """googlecompute builds are `gce` (what the plugin reports to HCP Packer); `gcp`, the old
+    name, still finds them, and versions stored under `gcp` answer to `gce`."""
+    registry.upload("influx/packer-manifest.json", real_manifest("googlecompute-two-builds-same-run.json"))
+    registry.send("post", "/buckets/influx/channels", {"name": "prod", "version": "v1"}, 201)
+    image = "influxdb-enterprise-meta-1-8-2-ubuntu-1610532159"  # the newer of the two builds
+    assert {b["platform"] for b in registry.get("/buckets/influx/versions/v1")["builds"]} == {"gce"}
+    for name in ("gce", "gcp"):
+        answer = served(registry, "influx", "prod", f"platform={name}")
+        assert (answer["external_id"], answer["platform"]) == (image, "gce")
+
+    _as_the_previous_release_wrote_it("gcp", "gce")
+    registry.send("post", "/buckets/influx/channels", {"name": "staging", "version": "v1"}, 201)  # copied from "gcp"
+    for channel_name in ("prod", "staging"):
+        for name in ("gce", "gcp"):
+            answer = served(registry, "influx", channel_name, f"platform={name}")
+            assert (answer["external_id"], answer["platform"]) == (image, "gce")
+    assert {b["platform"] for b in registry.get("/buckets/influx/versions/v1")["builds"]} == {"gce"}
+    assert registry.get(f"/artifacts/{image}")["platform"] == "gce"
 
 
 def test_consumer_query_is_one_getitem(registry, client):

@@ -22,6 +22,7 @@ from support import ADMIN_TOKEN, ROOT, manifest, real_manifest
 from chalicelib.api import hcp, openapi, roles
 
 DOC_URI = "urn:registry-openapi"
+TOKEN_ROUTE = ("POST", "/oauth2/token")
 
 
 def document() -> dict:
@@ -93,7 +94,8 @@ def test_response_models_are_closed_and_complete():
     the fields that say they are left out (`next_token`)."""
     schemas = document()["components"]["schemas"]
     for name in ("Bucket", "Version", "Ancestry", "AncestryLink", "Descendants", "ArtifactLookup", "ComplianceCheck",
-                 "SweepReport", "ComplianceReport", "AuditEvent", "Identity", "CreatedToken", "Error"):
+                 "SweepReport", "ComplianceReport", "AuditEvent", "Identity", "CreatedToken", "Error",
+                 "CreatedServicePrincipal", "AccessToken", "OAuthError"):
         schema = schemas[name]
         assert schema["additionalProperties"] is False, name
         assert set(schema["required"]) == set(schema["properties"]) - {"next_token"}, name
@@ -152,6 +154,7 @@ def test_request_bodies_come_from_the_models():
         ("PATCH", "/buckets/{bucket}/channels/{channel}"): "UpdateChannel",
         ("POST", "/buckets/{bucket}/versions/{version}/revoke"): "RevokeRequest",
         ("POST", "/tokens"): "CreateToken",
+        ("POST", "/service-principals"): "CreateServicePrincipal",
         ("POST", "/compliance/check"): "ComplianceCheckRequest",
     }
     for key, name in expected.items():
@@ -160,8 +163,12 @@ def test_request_bodies_come_from_the_models():
         if issubclass(getattr(models, name), models.Body):  # not the Terraform plan-or-list union
             assert set(schemas[name]["properties"]) == set(getattr(models, name).model_fields), name
             assert schemas[name]["additionalProperties"] is False  # extra="forbid"
+    token = ("POST", "/oauth2/token")  # a form, whose unknown parameters are ignored (RFC 6749)
+    assert ops[token]["requestBody"]["content"] == {
+        "application/x-www-form-urlencoded": {"schema": {"$ref": "#/components/schemas/TokenRequest"}}}
+    assert set(schemas["TokenRequest"]["properties"]) == {"grant_type", "audience", "client_id", "client_secret"}
     with_body = {key for key, op in ops.items() if "requestBody" in op}
-    assert with_body == set(expected)
+    assert with_body == set(expected) | {token}
 
 
 def test_security_is_bearer_except_on_the_public_routes():
@@ -172,7 +179,8 @@ def test_security_is_bearer_except_on_the_public_routes():
     for key, op in operations().items():
         if key in roles.PUBLIC:
             assert op["security"] == [], key
-            assert "401" not in op["responses"], key
+            # the token endpoint's 401 is OAuth's invalid_client: the credentials are in the request
+            assert ("401" in op["responses"]) == (key == TOKEN_ROUTE), key
         else:
             assert "security" not in op, key  # the document-wide bearer requirement applies
             assert "401" in op["responses"], key
@@ -181,12 +189,17 @@ def test_security_is_bearer_except_on_the_public_routes():
 
 
 def test_every_error_response_is_the_error_shape():
+    """The API's shape, except at the token endpoint: OAuth 2.0's, which the HCP clients read."""
     for key, op in operations().items():
+        model = "OAuthError" if key == TOKEN_ROUTE else "Error"
         for status, response in op["responses"].items():
             if int(status) >= 400:
-                error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+                error = {"application/json": {"schema": {"$ref": f"#/components/schemas/{model}"}}}
                 assert response["content"] == error, (key, status)
-    assert document()["components"]["schemas"]["Error"]["required"] == ["error", "message"]
+    schemas = document()["components"]["schemas"]
+    assert schemas["Error"]["required"] == ["error", "message"]
+    assert schemas["OAuthError"]["required"] == ["error", "error_description"]
+    assert "415" not in operations()[TOKEN_ROUTE]["responses"]
 
 
 def test_document_is_built_once_and_the_module_imports_light():
@@ -219,16 +232,17 @@ class Conformance:
         self.seen: set[tuple[str, str, int]] = set()
 
     def call(self, method: str, route: str, params: dict[str, str] | None = None, payload: Any = None,
-             token: str | None = ADMIN_TOKEN, query: str = "", expect: int | None = None) -> tuple[int, Any]:
+             token: str | None = ADMIN_TOKEN, query: str = "", expect: int | None = None,
+             form: str | None = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        """`form`: a form-encoded body instead of JSON; `headers` added over the defaults."""
         path = route
         for name, value in (params or {}).items():
             path = path.replace("{" + name + "}", quote(value, safe=""))
-        headers = {"Content-Type": "application/json"}
-        if token is not None:
-            headers["Authorization"] = f"Bearer {token}"
+        headers = {"Content-Type": "application/json" if form is None else "application/x-www-form-urlencoded",
+                   **({"Authorization": f"Bearer {token}"} if token is not None else {}), **(headers or {})}
         kwargs: dict[str, Any] = {"headers": headers}
         if method in ("POST", "PATCH", "PUT"):
-            kwargs["body"] = json.dumps(payload) if payload is not None else b""
+            kwargs["body"] = form if form is not None else json.dumps(payload) if payload is not None else b""
         response = getattr(self.client.http, method.lower())(path + (f"?{query}" if query else ""), **kwargs)
         status = response.status_code
         op = self.ops[(method, route)]
@@ -345,6 +359,13 @@ def test_answers_of_a_whole_workflow_conform(api):
     api.call("POST", "/buckets", payload={"name": "nope"}, token=token["secret"], expect=403)
     api.call("DELETE", "/tokens/{token_id}", {"token_id": token["id"]}, expect=200)
     api.call("GET", "/buckets", token=token["secret"], expect=401)
+    _, principal = api.call("POST", "/service-principals", payload={"name": "packer", "role": "viewer"}, expect=201)
+    api.call("GET", "/service-principals", expect=200)
+    credentials = f"client_id={principal['client_id']}&client_secret={principal['client_secret']}"
+    _, issued = api.call("POST", "/oauth2/token", token=None, form=f"grant_type=client_credentials&{credentials}",
+                         expect=200)
+    api.call("GET", "/buckets", token=issued["access_token"], expect=200)
+    api.call("DELETE", "/service-principals/{client_id}", {"client_id": principal["client_id"]}, expect=200)
     api.call("DELETE", B, {"bucket": "empty"}, expect=200)
     api.call("GET", "/", token=None, expect=200)
     api.call("GET", "/openapi.json", token=None, expect=200)
@@ -387,6 +408,13 @@ def test_error_answers_conform(api):
     api.call("GET", "/ingestions", query="status=odd", expect=400)
     api.call("POST", "/tokens", payload={"name": "x", "role": "root"}, expect=400)
     api.call("DELETE", "/tokens/{token_id}", {"token_id": "0123456789abcdef"}, expect=404)
+    api.call("POST", "/service-principals", payload={"name": "registry", "role": "viewer"}, expect=400)
+    api.call("DELETE", "/service-principals/{client_id}", {"client_id": "0" * 32}, expect=404)
+    api.call("POST", "/oauth2/token", token=None, form="grant_type=password", expect=400)
+    api.call("POST", "/oauth2/token", token=None, form="grant_type=client_credentials&client_id=x&client_secret=y",
+             expect=401)
+    api.call("POST", "/oauth2/token", token=None, form="grant_type=client_credentials",
+             headers={"Content-Type": "text/plain"}, expect=400)
 
 
 # ---- defects found while fuzzing, fixed -----------------------------------------------

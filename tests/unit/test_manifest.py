@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
+from chalicelib.domain import ids
 from chalicelib.domain.manifest import (
     MAX_FILE_NAME,
     MAX_FILE_NAMES,
@@ -227,7 +228,7 @@ REAL: dict[str, Expect] = {
         ),
     ),
     "googlecompute-amazon-ebs-multiregion-custom-data.json": Expect(
-        {"gcp", "aws"}, {None} | AWS9, 1, 4, 12, 12,
+        {"gce", "aws"}, {None} | AWS9, 1, 4, 12, 12,
         (
             Example("gold-calyptia-core-20220803131548-us", None, True),
             Example("gold-calyptia-core-20220803131548-asia", None, True),
@@ -236,7 +237,7 @@ REAL: dict[str, Expect] = {
         ),
     ),
     "googlecompute-two-builds-same-run.json": Expect(
-        {"gcp"}, {None}, 1, 2, 2, 2,
+        {"gce"}, {None}, 1, 2, 2, 2,
         (
             Example("influxdb-enterprise-data-1-8-2-ubuntu-1610532159", None, True),
             Example("influxdb-enterprise-meta-1-8-2-ubuntu-1610532159", None, True),
@@ -265,7 +266,7 @@ REAL: dict[str, Expect] = {
         ),
     ),
     "oracle-oci-1.json": Expect(
-        {"oci"}, {"uk-london-1"}, 1, 1, 1, 1,
+        {"packer.oracle.oci"}, {"uk-london-1"}, 1, 1, 1, 1,
         (
             Example(
                 "ocid1.image.oc1.uk-london-1.aaaaaaaafhydgy4jzxvi47pp2cniwlqfhzprm76gzhuvfme6zl2b6hu47vla",
@@ -391,7 +392,7 @@ def test_docker_artifact_keeps_its_colon(artifact_id: str) -> None:
 def test_oci_region_from_ocid() -> None:
     ocid = "ocid1.image.oc1.eu-frankfurt-1.aaaaaaaabbbb"
     build = only_build(parse(entry(builder_type="oracle-oci", artifact_id=ocid)))
-    assert build.platform == "oci"
+    assert build.platform == "packer.oracle.oci"
     assert [(a.external_id, a.region) for a in build.artifacts] == [(ocid, "eu-frankfurt-1")]
     assert build.indexed_ids == [ocid]
 
@@ -462,7 +463,7 @@ def test_empty_run_uuid_builds_are_each_their_own_run() -> None:
     anonymous = [run for run in parsed.runs if run.fingerprint.startswith("build-")]
     assert len(anonymous) == 2
     for run in anonymous:
-        assert re.fullmatch(r"build-[0-9a-f]{16}", run.fingerprint)
+        assert re.fullmatch(r"build-[0-9A-Z]{26}", run.fingerprint)
         (build,) = run.builds
         assert run.fingerprint == f"build-{build.id}"
         assert build.packer_run_uuid is None
@@ -683,7 +684,7 @@ def test_build_id_ignores_key_order_but_not_content() -> None:
     id_one = only_build(parse(one)).id
     assert only_build(parse(reordered)).id == id_one
     assert only_build(parse(entry(build_time=1589498461))).id != id_one
-    assert re.fullmatch(r"[0-9a-f]{16}", id_one)
+    assert ids.is_ulid(id_one)
 
 
 @pytest.mark.parametrize("uuid", ["303c8123-a0ee-c4e4-e34a-f2a3ed8e555e", ""])
@@ -974,7 +975,8 @@ def test_content_hash_golden_value() -> None:
 
 def test_build_id_of_a_real_manifest_is_stable() -> None:
     parsed = parse_manifest(real_manifest("qemu-1.json"), "void/packer-manifest.json")
-    assert only_build(parsed).id == "75eb7aba233c37c8"
+    # A ULID: the build time's milliseconds, then 80 bits of the entry's hash (e2617… above).
+    assert only_build(parsed).id == "01EGZ7R6VR6XR2V5E34NZ0G0S0"
 
 
 # --- 5. files (local builders' outputs) --------------------------------------------------

@@ -1,12 +1,14 @@
-"""Builder types → platforms, artifact_id splitting and which external IDs get indexed."""
+"""Builder types → platforms (the names the plugins report to HCP Packer, and the old names as
+aliases), artifact_id splitting and which external IDs get indexed."""
 
 from __future__ import annotations
 
 import pytest
 
-from chalicelib.domain.platforms import identifies, platform_for, split_artifact_id
+from chalicelib.domain.platforms import ALIASES, _PLATFORMS, canonical, identifies, platform_for, split_artifact_id
 
-# (builder_type, platform): every builder family the registry knows, plus unknown ones.
+# (builder_type, platform): every builder family the registry knows, plus unknown ones. Where the
+# plugin reports to HCP Packer, the platform is the provider name it reports (platforms.py says where).
 PLATFORM_TABLE = [
     ("amazon-ebs", "aws"),
     ("amazon-ebssurrogate", "aws"),
@@ -15,7 +17,7 @@ PLATFORM_TABLE = [
     ("amazon-ebsvolume", "aws"),
     ("azure-arm", "azure"),
     ("azure-chroot", "azure"),
-    ("googlecompute", "gcp"),
+    ("googlecompute", "gce"),
     ("docker", "docker"),
     ("vsphere-iso", "vsphere"),
     ("vsphere-clone", "vsphere"),
@@ -30,9 +32,13 @@ PLATFORM_TABLE = [
     ("proxmox-clone", "proxmox"),
     ("proxmox", "proxmox"),
     ("digitalocean", "digitalocean"),
-    ("oracle-oci", "oci"),
+    ("oracle-oci", "packer.oracle.oci"),
+    ("oracle-classic", "packer.oracle.classic"),
+    ("hcloud", "hetznercloud"),
+    ("linode", "linode"),
+    ("scaleway", "scaleway"),
     ("null", "null"),
-    ("file", "file"),
+    ("file", "packer.file"),
     # builder types seen in the real manifests beside the big families
     ("libvirt", "libvirt"),
     ("nutanix", "nutanix"),
@@ -105,11 +111,11 @@ def test_docker_ids_keep_their_colon(artifact_id: str) -> None:
 
 def test_oci_region_comes_from_the_ocid() -> None:
     ocid = "ocid1.image.oc1.uk-london-1.aaaaaaaafhydgy4jzxvi47pp2cniwlqfhzprm76gzhuvfme6zl2b6hu47vla"
-    assert [(a.external_id, a.region) for a in split_artifact_id("oci", ocid)] == [(ocid, "uk-london-1")]
+    assert [(a.external_id, a.region) for a in split_artifact_id("packer.oracle.oci", ocid)] == [(ocid, "uk-london-1")]
 
 
 def test_oci_id_without_region_segment_is_region_less() -> None:
-    assert [(a.region) for a in split_artifact_id("oci", "ocid1.image.oc1..aaaa")] == [None]
+    assert [(a.region) for a in split_artifact_id("packer.oracle.oci", "ocid1.image.oc1..aaaa")] == [None]
 
 
 @pytest.mark.parametrize(
@@ -125,8 +131,8 @@ def test_azure_ids_are_region_less_and_whole(artifact_id: str) -> None:
     assert [(a.external_id, a.region) for a in split_artifact_id("azure", artifact_id)] == [(artifact_id, None)]
 
 
-def test_gcp_image_name_is_one_region_less_artifact() -> None:
-    got = split_artifact_id("gcp", "gold-calyptia-core-20220803131548-us")
+def test_gce_image_name_is_one_region_less_artifact() -> None:
+    got = split_artifact_id("gce", "gold-calyptia-core-20220803131548-us")
     assert [(a.external_id, a.region) for a in got] == [("gold-calyptia-core-20220803131548-us", None)]
 
 
@@ -142,7 +148,7 @@ IDENTIFIES_TABLE = [
     ("vmware", "octantnode", False),
     ("libvirt", "/var/lib/libvirt/images/packer-provisioner-fedora-backing-store.qcow2", False),
     ("null", "Null", False),
-    ("file", "File", False),
+    ("packer.file", "File", False),
     ("docker", "Container", False),
     ("aws", "", False),
     ("aws", "none", False),
@@ -162,10 +168,12 @@ IDENTIFIES_TABLE = [
     ),
     ("azure", "https://packerwesteurope.blob.core.windows.net/system/x.vhd", True),
     ("azure", "lab-1634644042", False),
-    ("gcp", "influxdb-enterprise-data-1-8-2-ubuntu-1610532159", True),
-    ("oci", "ocid1.image.oc1.uk-london-1.aaaa", True),
+    ("gce", "influxdb-enterprise-data-1-8-2-ubuntu-1610532159", True),
+    ("packer.oracle.oci", "ocid1.image.oc1.uk-london-1.aaaa", True),
+    ("hetznercloud", "186712367", True),
+    ("linode", "private/28398921", True),
     # OCIDs and UUIDs name one image whatever the builder (an unknown one keeps its own type)
-    ("oracle-classic", "ocid1.image.oc1..aaaa", True),
+    ("packer.oracle.classic", "ocid1.image.oc1..aaaa", True),
     ("my-custom-builder", "ocid1.image.oc1..aaaa", True),
     ("my-custom-builder", "05e3e795-0880-4fc5-a6ec-0eced804767d", True),
     ("my-custom-builder", "image-1", False),
@@ -182,6 +190,31 @@ def test_identifies(platform: str, external_id: str, expected: bool) -> None:
 
 
 @pytest.mark.parametrize("placeholder", ["VM", "vm", "Null", "File", "Container", "None", " VM "])
-@pytest.mark.parametrize("platform", ["aws", "gcp", "docker", "yandex", "digitalocean", "qemu"])
+@pytest.mark.parametrize("platform", ["aws", "gce", "docker", "yandex", "digitalocean", "qemu"])
 def test_placeholders_are_never_indexed_whatever_the_platform(platform: str, placeholder: str) -> None:
     assert identifies(platform, placeholder) is False
+
+
+# --- the old names --------------------------------------------------------------------
+
+@pytest.mark.parametrize(("old", "new"), [
+    ("gcp", "gce"),
+    ("oci", "packer.oracle.oci"),
+    ("oracle-classic", "packer.oracle.classic"),
+    ("hcloud", "hetznercloud"),
+    ("file", "packer.file"),
+])
+def test_an_old_name_is_an_alias_of_the_plugins_name(old: str, new: str) -> None:
+    assert canonical(old) == new
+    assert canonical(new) == new
+
+
+@pytest.mark.parametrize("name", ["aws", "azure", "docker", "null", "qemu", "my-custom-builder", "GCP", ""])
+def test_any_other_name_is_itself(name: str) -> None:
+    assert canonical(name) == name
+
+
+def test_aliases_lead_to_platforms_the_table_gives_and_shadow_none() -> None:
+    current = {platform for _, platform in _PLATFORMS}
+    assert set(ALIASES.values()) <= current
+    assert not set(ALIASES) & current  # an old name never hides a platform that has it now

@@ -7,12 +7,16 @@ drives the same rules through `GET /buckets/{b}/channels/{c}/artifact`.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from chalicelib.domain.enums import VersionStatus
+from chalicelib.domain.platforms import canonical
 from chalicelib.errors import BadRequest, Conflict, NotFound
 from chalicelib.services.serving import check_servable, choose, parse_labels, revoked_message, visible
 from chalicelib.storage.entities import Channel
@@ -119,10 +123,33 @@ def test_a_cloud_build_has_no_files() -> None:
 
 def test_the_platform_and_region_pick_the_artifact() -> None:
     builds = [build("b1", ("us-east-1", "ami-1"), ("us-west-2", "ami-2")),
-              build("b2", (None, "img-1"), platform="gcp", component_type="googlecompute.ubuntu")]
+              build("b2", (None, "img-1"), platform="gce", component_type="googlecompute.ubuntu")]
     assert pick(builds, "aws", "us-east-1") == "ami-1"
     assert pick(builds, "aws", "us-west-2") == "ami-2"
-    assert pick(builds, "gcp") == "img-1"
+    assert pick(builds, "gce") == "img-1"
+
+
+# (stored, asked): a platform's old name and its plugin's name find each other, both ways.
+@pytest.mark.parametrize(("stored", "asked"), [
+    ("gce", "gcp"),  # a googlecompute build ingested now, asked for by its old name
+    ("gcp", "gce"),  # one ingested before, under the old name, asked for by the new
+    ("gcp", "gcp"),
+    ("packer.file", "file"),
+    ("hcloud", "hetznercloud"),
+])
+def test_a_platforms_old_name_and_new_name_are_one_platform(stored: str, asked: str) -> None:
+    builds = [build("b1", ("us-east-1", "ami-1")), build("b2", (None, "img-1"), platform=stored)]
+    answer = choose(CHANNEL, "web", "prod", builds, asked, None)
+    assert answer["external_id"] == "img-1"
+    assert answer["platform"] == canonical(stored)  # the answer names the platform as it is called now
+    assert builds[1]["platform"] == stored  # the copy is not changed
+
+
+def test_a_platforms_builds_under_both_names_are_one_platforms_builds() -> None:
+    builds = [build("old", (None, "img-old"), platform="gcp", build_time="2025-01-01T00:00:00Z"),
+              build("new", (None, "img-new"), platform="gce", build_time="2026-01-01T00:00:00Z")]
+    assert pick(builds, "gcp") == pick(builds, "gce") == "img-new"
+    assert pick(builds[:1], "gce") == "img-old"
 
 
 def test_a_region_given_for_a_region_less_artifact_does_not_exclude_it() -> None:
@@ -143,9 +170,9 @@ def test_without_a_region_one_region_is_served() -> None:
 
 
 def test_without_a_region_region_less_artifacts_of_several_builds_are_served() -> None:
-    builds = [build("old", (None, "img-old"), platform="gcp", build_time="2025-01-01T00:00:00Z"),
-              build("new", (None, "img-new"), platform="gcp", build_time="2026-01-01T00:00:00Z")]
-    assert pick(builds, "gcp") == "img-new"
+    builds = [build("old", (None, "img-old"), platform="gce", build_time="2025-01-01T00:00:00Z"),
+              build("new", (None, "img-new"), platform="gce", build_time="2026-01-01T00:00:00Z")]
+    assert pick(builds, "gce") == "img-new"
 
 
 def test_without_a_region_several_regions_are_a_400_that_lists_them() -> None:
@@ -226,39 +253,49 @@ def test_a_viewer_is_not_told_the_parent_channel() -> None:
 
 MIXED = [build("b1", ("us-east-1", "ami-1"), ("us-west-2", "ami-2"), component_type="amazon-ebs.ubuntu"),
          build("b2", (None, "ami-anywhere"), component_type="amazon-ebs.debian"),
-         build("b3", (None, "img-1"), platform="gcp", component_type="googlecompute.ubuntu"),
+         build("b3", (None, "img-1"), platform="gcp", component_type="googlecompute.ubuntu"),  # the old name
          build("b4", ("lon1", "123"), platform="digitalocean", component_type="digitalocean.web")]
 
 
 def test_no_artifact_for_the_platform_lists_what_the_channel_has() -> None:
     assert refusal(NotFound, MIXED, "azure") == (
         "v3 on channel 'prod' has no artifact for platform=azure; it has: "
-        "aws in us-east-1, us-west-2 and region-less; digitalocean in lon1; gcp")
+        "aws in us-east-1, us-west-2 and region-less; digitalocean in lon1; gce")
 
 
 def test_no_artifact_in_the_region_says_the_region_asked_for() -> None:
     assert refusal(NotFound, MIXED[2:], "digitalocean", "nyc3") == (
         "v3 on channel 'prod' has no artifact for platform=digitalocean region=nyc3; it has: "
-        "digitalocean in lon1; gcp")
+        "digitalocean in lon1; gce")
 
 
 def test_a_component_type_filter_lists_the_platforms_component_types() -> None:
     assert refusal(NotFound, MIXED, "aws", "us-east-1", component_type="amazon-ebs.centos") == (
         "v3 on channel 'prod' has no artifact for platform=aws region=us-east-1 component_type=amazon-ebs.centos; "
-        "it has: aws in us-east-1, us-west-2 and region-less; digitalocean in lon1; gcp "
+        "it has: aws in us-east-1, us-west-2 and region-less; digitalocean in lon1; gce "
         "(component types for aws: amazon-ebs.debian, amazon-ebs.ubuntu)")
 
 
 def test_a_label_filter_lists_the_platforms_component_types_too() -> None:
     assert refusal(NotFound, MIXED, "gcp", labels={"os": "debian", "arch": "arm64"}) == (
-        "v3 on channel 'prod' has no artifact for platform=gcp labels=os:debian,arch:arm64; it has: "
-        "aws in us-east-1, us-west-2 and region-less; digitalocean in lon1; gcp "
-        "(component types for gcp: googlecompute.ubuntu)")
+        "v3 on channel 'prod' has no artifact for platform=gce labels=os:debian,arch:arm64; it has: "
+        "aws in us-east-1, us-west-2 and region-less; digitalocean in lon1; gce "
+        "(component types for gce: googlecompute.ubuntu)")
 
 
 def test_a_version_without_artifacts_says_so() -> None:
     assert refusal(NotFound, [], "aws", "us-east-1") == (
         "v3 on channel 'prod' has no artifact for platform=aws region=us-east-1; it has: no artifacts")
+
+
+# ---- what answering costs a cold Lambda -------------------------------------------------------
+
+def test_the_consumer_query_loads_no_pydantic() -> None:
+    """The platform aliases come from domain.platforms, which needs only the stdlib."""
+    code = "import sys, chalicelib.services.serving; print(sorted(m for m in sys.modules if m.startswith('pydantic')))"
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
 
 
 # ---- the labels query parameter -----------------------------------------------------------

@@ -1,0 +1,92 @@
+"""Drafts: versions published through the HCP API before they have a number, and their builds.
+
+A draft and its builds share the key prefix `DRAFT#<fp>#` in the bucket's partition, so one
+Query reads a draft whole (a version's builds are few: Packer creates one per source). The
+version id item (`ID#<ulid>`) is written with the draft and kept when the version is
+recorded, since it names the version by bucket and fingerprint.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import keys, table
+from ..domain.enums import BuildStatus
+from .entities import Draft, DraftBuild, ResourceId
+from .expressions import Action, Change
+
+Fields = dict[str, Any]
+
+
+# ---- reads ------------------------------------------------------------------------------
+
+def with_builds(bucket: str, fingerprint: str) -> tuple[Draft | None, list[DraftBuild]]:
+    """The draft and its builds: one Query of `DRAFT#<fp>#`."""
+    items = list(table.query_all(keys.bucket_pk(bucket), prefix=keys.draft_sk(fingerprint)))
+    head = keys.draft(bucket, fingerprint)
+    drafts = [Draft.from_item(i) for i in items if keys.primary(i) == head]
+    return (drafts[0] if drafts else None), [DraftBuild.from_item(i) for i in items if keys.primary(i) != head]
+
+
+def draft(bucket: str, fingerprint: str) -> Draft | None:
+    item = table.get(keys.draft(bucket, fingerprint))
+    return Draft.from_item(item) if item else None
+
+
+def version_ref(version_id: str) -> ResourceId | None:
+    """The bucket and fingerprint of the version with this id (GetItem), or None."""
+    item = table.get(keys.resource_id(version_id), consistent=False)
+    return ResourceId.from_item(item) if item else None
+
+
+# ---- writes -----------------------------------------------------------------------------
+
+def create(new: Draft) -> list[Action]:
+    """Put a new draft and its id item, on the condition that the fingerprint has neither a
+    draft nor a numbered version."""
+    assert new.id
+    return [Change(new.item_key()).absent().put(new.to_item()),
+            table.guard(Change(keys.fingerprint(new.bucket, new.fingerprint)).absent().check()),
+            Change(keys.resource_id(new.id)).absent().put(
+                ResourceId(new.id, new.bucket, new.fingerprint).to_item())]
+
+
+def index_version_id(version_id: str, bucket: str, fingerprint: str) -> Action:
+    """The id item of a version recorded from a manifest (created with it)."""
+    return Change(keys.resource_id(version_id)).absent().put(ResourceId(version_id, bucket, fingerprint).to_item())
+
+
+def add_build(draft: Draft, build: DraftBuild) -> list[Action]:
+    """Put a new build, counted on the draft, on the condition that the draft has no build
+    of that component yet."""
+    return [Change(build.item_key()).absent().put(build.to_item()),
+            Change(draft.item_key()).exists().lacks("components", build.component_type)
+            .append("components", build.component_type).add("build_count", 1).set("updated_at", build.created_at)
+            .action()]
+
+
+def update_build(before: DraftBuild, fields: Fields) -> Action:
+    """Set a build's fields on the condition that it is as read (its status and update time)."""
+    return Change(before.item_key()).equals("status", before.status).holds("updated_at", before.updated_at) \
+        .set_all(fields).action()
+
+
+def count_done(before: Draft, now: str) -> Action:
+    """One more build done, on the condition that the draft's counts are as read."""
+    return Change(before.item_key()).equals("done_builds", before.done_builds) \
+        .equals("build_count", before.build_count).add("done_builds", 1).set("updated_at", now).action()
+
+
+def finish(before: Draft, builds: list[DraftBuild], completing: DraftBuild) -> list[Action]:
+    """Delete the draft and its builds once recorded: on the condition that the draft's
+    counts are as read, every other build is done, and the completing one is as read."""
+    actions = [Change(before.item_key()).equals("done_builds", before.done_builds)
+               .equals("build_count", before.build_count).delete()]
+    for build in builds:
+        change = Change(build.item_key())
+        if build.id == completing.id:
+            change.equals("status", build.status).holds("updated_at", build.updated_at)
+        else:
+            change.equals("status", BuildStatus.DONE)
+        actions.append(change.delete())
+    return actions

@@ -1,0 +1,96 @@
+"""The rules of a build's life through the HCP API (domain/builds.py), pure."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.domain.builds import (
+    FINGERPRINT, ArtifactIn, BuildChange, Refusal, completes, merged, split_component)
+from chalicelib.domain.enums import BuildStatus as S
+
+NOW = "2026-01-01T00:00:00Z"
+DONE_BODY = dict(status=S.DONE, platform="aws", artifacts=[ArtifactIn("ami-1", "us-east-1")])
+
+
+def refused(stored: dict, change: BuildChange) -> Refusal:
+    with pytest.raises(Refusal) as caught:
+        merged(stored, change, NOW)
+    return caught.value
+
+
+@pytest.mark.parametrize("before, after", [
+    (S.UNSET, S.RUNNING), (S.RUNNING, S.RUNNING), (S.FAILED, S.RUNNING), (S.CANCELLED, S.RUNNING),
+    (S.RUNNING, S.FAILED), (S.RUNNING, S.CANCELLED), (S.UNSET, S.FAILED), (S.DONE, S.DONE)])
+def test_allowed_moves(before, after):
+    assert merged({"status": before, "platform": "aws", "artifacts": [{"external_id": "x"}]},
+                  BuildChange(status=after), NOW)["status"] == after
+
+
+@pytest.mark.parametrize("before, after", [(S.DONE, S.RUNNING), (S.DONE, S.FAILED), (S.FAILED, S.DONE),
+                                           (S.CANCELLED, S.DONE)])
+def test_refused_moves(before, after):
+    refusal = refused({"status": before}, BuildChange(status=after, platform="aws",
+                                                      artifacts=[ArtifactIn("ami-1", "r")]))
+    assert refusal.kind == "state" and before.value in refusal.message and after.value in refusal.message
+
+
+def test_a_merge_keeps_what_the_change_leaves_out():
+    stored = {"status": S.RUNNING, "labels": {"a": "1"}, "packer_run_uuid": "u", "metadata": {"m": 1}}
+    fields = merged(stored, BuildChange(status=S.RUNNING), NOW)
+    assert fields == {"status": S.RUNNING, "updated_at": NOW}
+
+
+def test_a_merge_sets_what_the_change_carries():
+    fields = merged({"status": S.RUNNING}, BuildChange(
+        **DONE_BODY, labels={"os": "debian"}, packer_run_uuid="u", source_external_identifier="ami-0",
+        parent_version_id="V", parent_channel_id="C", metadata={"packer": {}}), NOW)
+    assert fields == {"status": S.DONE, "updated_at": NOW, "platform": "aws", "parent_version_id": "V",
+                      "parent_channel_id": "C", "labels": {"os": "debian"}, "packer_run_uuid": "u",
+                      "source_artifact": "ami-0", "metadata": {"packer": {}},
+                      "artifacts": [{"external_id": "ami-1", "region": "us-east-1"}]}
+
+
+@pytest.mark.parametrize("name", ["platform", "parent_version_id", "parent_channel_id"])
+def test_set_once_fields_refuse_another_value_but_take_the_same(name):
+    stored = {"status": S.RUNNING, "platform": "aws", "parent_version_id": "V", "parent_channel_id": "C"}
+    assert refused(stored, BuildChange(**{name: "other"})).kind == "exists"
+    assert merged(stored, BuildChange(**{name: stored[name]}), NOW)[name] == stored[name]
+
+
+def test_done_needs_artifacts_and_a_platform():
+    assert "artifacts" in refused({"status": S.RUNNING}, BuildChange(status=S.DONE, platform="aws")).message
+    assert "platform" in refused({"status": S.RUNNING}, BuildChange(
+        status=S.DONE, artifacts=[ArtifactIn("a", "r")])).message
+    stored = {"status": S.RUNNING, "platform": "aws", "artifacts": [{"external_id": "a", "region": "r"}]}
+    assert merged(stored, BuildChange(status=S.DONE), NOW)["status"] == S.DONE
+
+
+def test_a_parent_channel_needs_its_version():
+    assert refused({"status": S.RUNNING}, BuildChange(parent_channel_id="C")).kind == "invalid"
+    assert merged({"status": S.RUNNING, "parent_version_id": "V"}, BuildChange(parent_channel_id="C"), NOW)
+
+
+def test_an_absent_status_reads_as_unset():
+    assert merged({}, BuildChange(status=S.RUNNING), NOW)["status"] == S.RUNNING
+    assert merged({}, BuildChange(), NOW)["status"] == S.UNSET
+
+
+def test_completion_is_the_last_build_becoming_done():
+    assert completes(2, 1, S.RUNNING, S.DONE)
+    assert not completes(2, 0, S.RUNNING, S.DONE)
+    assert not completes(2, 1, S.DONE, S.DONE)
+    assert not completes(2, 1, S.RUNNING, S.FAILED)
+    assert completes(1, 0, S.UNSET, S.DONE)
+
+
+def test_components_split_into_builder_and_source():
+    assert split_component("amazon-ebs.ubuntu") == ("amazon-ebs", "ubuntu")
+    assert split_component("file.a.b") == ("file", "a.b")
+    assert split_component("null") == ("null", "null")
+
+
+@pytest.mark.parametrize("value, ok", [("a", True), ("01HZY", True), ("a.b-c_d", True), ("x" * 40, True),
+                                       ("x" * 41, False), ("-a", False), ("a-", False), ("a b", False),
+                                       ("", False), ("a#b", False)])
+def test_fingerprints_follow_hcp(value, ok):
+    assert bool(FINGERPRINT.fullmatch(value)) is ok
