@@ -16,7 +16,7 @@ import pytest
 
 import app as application
 from chalicelib.api import hcp
-from support import ADMIN_TOKEN, manifest, mint
+from support import ADMIN_TOKEN, TABLE, manifest, mint
 
 RM = "/resource-manager/2019-12-10"
 ULID = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
@@ -254,6 +254,23 @@ def test_a_version_recorded_from_a_manifest_is_read_with_every_field_the_clients
     rest = api.ok("GET", f"buckets/base/versions?pagination.next_page_token={versions['pagination']['next_page_token']}")
     assert [v["name"] for v in rest["versions"]] == ["v1"] and rest["pagination"] == {}
     api.fails("GET", "buckets/nope/versions", status=404, code=5)
+
+
+def test_platforms_are_named_as_the_plugins_report_them_even_for_builds_stored_under_old_names(api):
+    api.registry.upload("img/m.json", manifest({"builder_type": "googlecompute", "artifact_id": "ubuntu-2404-v1",
+                                                "packer_run_uuid": "g1"}))
+    bucket = api.ok("GET", "buckets/img")["bucket"]
+    assert bucket["platforms"] == ["gce"] and bucket["latest_version"]["builds"][0]["platform"] == "gce"
+    # a build an older release stored as `gcp` reads as `gce`
+    import boto3
+
+    from chalicelib.storage import keys
+    build_id = bucket["latest_version"]["builds"][0]["id"]
+    boto3.client("dynamodb").update_item(
+        TableName=TABLE, Key={k: {"S": v} for k, v in keys.build("img", 1, build_id).items()},
+        UpdateExpression="SET platform = :old", ExpressionAttributeValues={":old": {"S": "gcp"}})
+    assert api.ok("GET", "buckets/img")["bucket"] == bucket
+    assert api.ok("GET", "buckets/img/channels/latest")["channel"]["version"]["builds"][0]["platform"] == "gce"
 
 
 def test_revocation_reads_as_hcp_packer_writes_it(api):

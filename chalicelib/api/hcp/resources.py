@@ -73,11 +73,9 @@ def get_bucket(name: str, see_restricted: bool) -> Json:
     """The bucket with its latest version (builds included; one Query more) and that
     version's platforms; both left out for a viewer, as `latest` is restricted."""
     item = bucket_item(name)
-    latest, platforms = None, set()
-    if item.latest_version and see_restricted:
-        version, builds = versions.load(name, item.latest_version)
-        latest, platforms = wire.version(version, builds), {b.platform for b in builds if b.platform}
-    return {"bucket": wire.bucket(item, identity.location(), latest, platforms)}
+    latest = wire.version(*versions.load(name, item.latest_version)) if item.latest_version and see_restricted \
+        else None
+    return {"bucket": wire.bucket(item, identity.location(), latest)}
 
 
 def list_buckets(limit: int, token: str | None) -> Json:

@@ -17,6 +17,7 @@ from typing import Any, Iterable
 
 from ...domain import ids
 from ...domain.enums import RevocationType
+from ...domain.platforms import canonical
 from ...storage import entities
 
 Json = dict[str, Any]
@@ -59,13 +60,13 @@ def registry(where: entities.Location) -> Json:
             "created_at": where.created_at, "updated_at": where.created_at}
 
 
-def bucket(item: entities.Bucket, where: entities.Location, latest: Json | None = None,
-           platforms: Iterable[str] = ()) -> Json:
-    """A bucket; `latest` its latest version (as version() makes it) when the caller may see
-    it, `platforms` those of that version's builds."""
+def bucket(item: entities.Bucket, where: entities.Location, latest: Json | None = None) -> Json:
+    """A bucket; `latest` its latest version (as version() makes it, with its builds) when the
+    caller may see it; `platforms` are its builds' platforms."""
+    platforms = sorted({b["platform"] for b in (latest or {}).get("builds") or [] if b.get("platform")})
     return _present({
         "id": ulid(item), "name": item.bucket, "description": item.description or None,
-        "labels": item.labels or None, "platforms": sorted(set(platforms)), "latest_version": latest,
+        "labels": item.labels or None, "platforms": platforms, "latest_version": latest,
         "version_count": str(item.version_count),
         "resource_name": f"packer/project/{where.project_id}/bucket/{item.bucket}", "location": location(where),
         "created_at": item.created_at, "updated_at": item.updated_at})
@@ -102,7 +103,7 @@ def build(item: entities.Build, version_id: str, hidden_labels: Iterable[str] = 
     hidden = set(hidden_labels)
     return _present({
         "id": item.id, "version_id": version_id, "component_type": item.component_type,
-        "platform": item.platform or None, "status": f"BUILD_{item.status.upper()}",
+        "platform": canonical(item.platform) if item.platform else None, "status": f"BUILD_{item.status.upper()}",
         "labels": {k: v for k, v in item.labels.items() if k not in hidden},
         "packer_run_uuid": item.packer_run_uuid, "source_external_identifier": item.source_artifact,
         "artifacts": [artifact(item, a) for a in item.artifacts], "metadata": item.metadata,
