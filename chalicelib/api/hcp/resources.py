@@ -66,7 +66,11 @@ def bucket_item(name: str) -> entities.Bucket:
     try:
         return buckets.require(name)
     except NotFound:
-        raise NotFound(f"The bucket with identifier {name} does not exist.") from None
+        raise missing_bucket(name) from None
+
+
+def missing_bucket(name: str) -> NotFound:
+    return NotFound(f"The bucket with identifier {name} does not exist.")
 
 
 def get_bucket(name: str, see_restricted: bool) -> Json:
@@ -146,8 +150,10 @@ def get_version(bucket: str, fingerprint: str, see_restricted: bool) -> Json:
 
 
 def list_versions(bucket: str, limit: int, token: str | None) -> Json:
-    bucket_item(bucket)
-    items, next_token = versions.page(bucket, limit, token)
+    try:
+        items, next_token = versions.page(bucket, limit, token)  # an empty page checks the bucket
+    except NotFound:
+        raise missing_bucket(bucket) from None
     return {"versions": [wire.version(i) for i in items], "pagination": _pagination(next_token)}
 
 
