@@ -26,6 +26,7 @@ from chalicelib.api.http import (
     respond,
     sees_restricted,
 )
+from chalicelib.api.hcp import routes as hcp
 from chalicelib.runtime.lazy import lazy
 from chalicelib.runtime.observability import observe
 
@@ -50,6 +51,9 @@ app.register_middleware(guard(app.routes), "http")
 @app.authorizer(ttl_seconds=0)  # no caching: a deleted token stops working at once
 def registry_auth(auth_request: AuthRequest) -> AuthResponse:
     return auth.authorize(auth_request)
+
+
+app.register_blueprint(hcp.blueprint(registry_auth))  # the HCP Packer-compatible API (chalicelib/api/hcp)
 
 
 def api(path: str, **options: Any) -> Callable[..., Any]:
@@ -305,4 +309,5 @@ def static_asset(asset: str) -> Response:
 
 @app.route("/openapi.json", methods=["GET"])
 def openapi_document() -> Response:
+    """The native API's description (the HCP Packer-compatible routes are HashiCorp's API: not listed)."""
     return respond(openapi.document(app.routes))

@@ -346,8 +346,7 @@ class LocalRegistry:
     def _hcp_banner(self) -> list[str]:
         """How to point Packer (or Terraform's hcp provider) at this registry."""
         s = self.settings
-        organization = os.environ.get("REGISTRY_ORGANIZATION_ID") or "<organization id>"
-        project = os.environ.get("REGISTRY_PROJECT_ID") or "<project id>"
+        organization, project = hcp_ids()
         return [
             f"  HCP token URL:    {s.auth_url}/oauth2/token (TLS, self-signed: {self.certificate})",
             "  Point Packer at the registry: client credentials first (the secret is shown once):",
@@ -556,6 +555,14 @@ class JsonErrorsHandler(ChaliceRequestHandler):
                 at_line_start = line.endswith(b"\n")
         except OSError:
             return
+
+
+def hcp_ids() -> tuple[str, str]:
+    """The HCP organization and project the registry answers as (HCP_ORGANIZATION_ID and
+    HCP_PROJECT_ID): REGISTRY_ORGANIZATION_ID / REGISTRY_PROJECT_ID, else the ones kept in the table."""
+    from chalicelib.services import identity
+
+    return identity.ids()
 
 
 def main() -> int:

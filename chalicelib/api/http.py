@@ -10,7 +10,8 @@ from chalice import Chalice, Response
 from chalice.app import Request
 
 from ..domain import names
-from . import roles
+from . import hcp, roles
+from .hcp import errors as hcp_errors
 from ..domain.enums import Role
 from ..errors import BadRequest, NotFound, RegistryError
 from ..storage import errors as stored
@@ -54,9 +55,13 @@ def json_body(request: Request) -> Any:
 
 def body(request: Request, model: type[M]) -> M:
     """Validate the JSON body against a model; 400 with every problem otherwise."""
+    return validated(json_body(request), model)
+
+
+def validated(data: Any, model: type[M]) -> M:
+    """`data` as the request model; 400 with every problem otherwise."""
     from pydantic import ValidationError
 
-    data = json_body(request)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -124,13 +129,16 @@ def sees_restricted(request: Request) -> bool:
 
 def guard(routes: dict[str, dict[str, Any]]) -> Callable[[Request, Callable[[Request], Response]], Response]:
     """The HTTP middleware: a method the route does not have is a 405 (before any role
-    check, since no authorizer ran for it), then handle_errors."""
+    check, since no authorizer ran for it), then handle_errors. The HCP API's routes answer
+    both in their own error shape (hcp.errors)."""
     def middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
         path = (event.context or {}).get("resourcePath", "")
         if event.method not in routes.get(path, {}):
+            if hcp.serves(path):
+                return hcp_errors.method_not_allowed(event.method, list(routes.get(path, {})))
             allowed = ", ".join(sorted(routes.get(path, {})))
             return error(405, "MethodNotAllowed", f"{event.method} is not allowed here; use {allowed}")
-        return handle_errors(event, get_response)
+        return (hcp_errors.handle if hcp.serves(path) else handle_errors)(event, get_response)
     return middleware
 
 
@@ -150,7 +158,7 @@ def handle_errors(event: Request, get_response: Callable[[Request], Response]) -
     except RegistryError as exc:
         return error(exc.status, exc.code, exc.message)
     except stored.StorageError as exc:
-        return error(*STORAGE_ERRORS.get(type(exc), (500, "InternalError")), exc.message)
+        return error(*STORAGE_ERRORS.get(type(exc), (500, "InternalError", 13))[:2], exc.message)
     except Exception:  # defensive: Chalice normally turns these into its own 500 first
         logger.exception("unhandled error")
         return error(500, "InternalError", INTERNAL)
@@ -162,10 +170,12 @@ def handle_errors(event: Request, get_response: Callable[[Request], Response]) -
     return response
 
 
-# Storage's errors as HTTP: a lost race that no retry absorbed is a conflict, DynamoDB still
-# refusing after its retries is a 503 (try again), a page token from elsewhere is the caller's.
-STORAGE_ERRORS: dict[type[stored.StorageError], tuple[int, str]] = {
-    stored.Throttled: (503, "ServiceUnavailable"), stored.ConditionFailed: (409, "Conflict"),
-    stored.BadToken: (400, "BadRequest"), stored.NotFound: (404, "NotFound"), stored.TooLarge: (400, "BadRequest"),
+# Storage's errors as HTTP (status, native code, gRPC code for the HCP API): a lost race that
+# no retry absorbed is a conflict, DynamoDB still refusing after its retries is a 503 (try
+# again), a page token from elsewhere is the caller's.
+STORAGE_ERRORS: dict[type[stored.StorageError], tuple[int, str, int]] = {
+    stored.Throttled: (503, "ServiceUnavailable", 14), stored.ConditionFailed: (409, "Conflict", 10),
+    stored.BadToken: (400, "BadRequest", 3), stored.NotFound: (404, "NotFound", 5),
+    stored.TooLarge: (400, "BadRequest", 3),
 }
 INTERNAL = "the registry failed to handle this request; see its logs"

@@ -8,6 +8,11 @@ body's schema is pydantic's JSON Schema of the models in models.py (OpenAPI 3.1 
 JSON Schema 2020-12, so `null` is a type and nothing needs translating). A route without a
 declaration, or a declaration without a route, is an error when the document is built.
 
+It documents the native API only: the HCP Packer-compatible routes (`/packer/2023-01-01/…`,
+`/resource-manager/2019-12-10/…`, chalicelib/api/hcp) answer HCP Packer's own API, whose
+reference is HashiCorp's (https://developer.hashicorp.com/hcp/api-docs/packer), in its own
+error shape, so they are left out rather than described a second time.
+
 app.py imports this module lazily, and it imports nothing heavy at module level; the
 document is built once, on the first call of `document()`. The returned dict is shared:
 callers must not mutate it.
@@ -228,8 +233,11 @@ def _declarations() -> dict[str, Op]:
 
 def build(routes: Routes) -> dict[str, Any]:
     """The document for a route table (`document()` caches it)."""
+    from . import hcp  # its routes are HashiCorp's API, not described here
+
     declared = _declarations()
-    entries = [(path, method, entry) for path, methods in routes.items() for method, entry in methods.items()]
+    entries = [(path, method, entry) for path, methods in routes.items() for method, entry in methods.items()
+               if not hcp.serves(path)]
     missing = sorted(f"{method} {path} ({entry.view_name})" for path, method, entry in entries
                      if entry.view_name not in declared)
     unused = sorted(set(declared) - {entry.view_name for _, _, entry in entries})

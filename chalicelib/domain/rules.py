@@ -40,6 +40,7 @@ FLAGGED_STATUSES = set(SEVERITY) - {AncestryStatus.UP_TO_DATE}
 STALE_STATUSES = {AncestryStatus.OUT_OF_DATE, AncestryStatus.PARENT_REVOKED}
 MAX_WALK = 20  # ancestry levels the compliance check walks up (the descendant tree's depth cap)
 LATEST = "latest"  # the managed channel: the newest active version
+LATEST_DESCRIPTION = "The newest active version (managed)"
 
 
 def number_of(name: str) -> int:

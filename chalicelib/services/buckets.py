@@ -6,24 +6,34 @@ from . import audit
 from .. import storage
 from ..storage import entities
 from ..runtime.clock import now_iso
-from ..errors import Conflict, NotFound
+from ..domain.rules import LATEST, LATEST_DESCRIPTION
+from ..errors import AlreadyExists, NotFound
 from ..domain.models import Bucket, CreateBucket, UpdateBucket
 from .retry import retrying
 from ..storage import ConditionFailed
 
 
 def create_bucket(body: CreateBucket, actor: str) -> Bucket:
+    return to_bucket(create(body, actor))
+
+
+def create(body: CreateBucket, actor: str) -> entities.Bucket:
+    """A new bucket, with its managed `latest` channel (restricted, unassigned until the
+    bucket's first version), as HCP Packer creates them; AlreadyExists if the name is taken."""
     now = now_iso()
     item = entities.Bucket(bucket=body.name, description=body.description, labels=body.labels,
                            manifest_prefixes=body.manifest_prefixes, created_at=now, updated_at=now, version_count=0,
-                           aggregated_since=now, status_counts={}, channels=[])
+                           aggregated_since=now, status_counts={}, channels=[{"name": LATEST, "restricted": True}])
+    latest = entities.Channel(bucket=body.name, name=LATEST, created_at=now, updated_at=now,
+                              restricted=True, managed=True, description=LATEST_DESCRIPTION, created_by=actor,
+                              updated_by=actor)
     try:
-        audit.commit([storage.buckets.create(item),
+        audit.commit([storage.buckets.create(item), storage.channels.create(latest),
                       audit.event_action(body.name, "bucket.created", body.name, actor,
                                          after=body.model_dump(exclude={"name"}))])
     except ConditionFailed:
-        raise Conflict(f"bucket {body.name!r} already exists") from None
-    return to_bucket(item)
+        raise AlreadyExists(f"bucket {body.name!r} already exists") from None
+    return item
 
 
 def get_bucket(name: str, see_restricted: bool = True) -> Bucket:
@@ -52,8 +62,13 @@ def update_bucket(name: str, body: UpdateBucket, actor: str) -> Bucket:
 
 
 def list_buckets(limit: int, token: str | None, see_restricted: bool = True) -> tuple[list[Bucket], str | None]:
-    items, next_token = storage.buckets.buckets_page(token, limit)
+    items, next_token = page(limit, token)
     return [to_bucket(i, see_restricted) for i in items], next_token
+
+
+def page(limit: int, token: str | None) -> tuple[list[entities.Bucket], str | None]:
+    """One page of the bucket items, by name."""
+    return storage.buckets.buckets_page(token, limit)
 
 
 def delete_bucket(name: str, actor: str) -> Bucket:

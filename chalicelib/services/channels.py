@@ -21,10 +21,10 @@ from .. import storage
 from ..storage import entities
 from ..runtime.clock import now_iso
 from ..domain.enums import HistoryCause, VersionStatus
-from ..errors import Conflict, NotFound
+from ..errors import AlreadyExists, Conflict, NotFound
 from ..domain.models import Channel, CreateChannel, HistoryEntry, UpdateChannel
 from .retry import retrying
-from ..domain.rules import LATEST
+from ..domain.rules import LATEST, LATEST_DESCRIPTION
 from .serving import get_item
 from ..storage import ConditionFailed
 
@@ -100,7 +100,7 @@ def point_actions(bucket: str, channel: str, target: Target | None, *, cause: Hi
     copy = serving(target)
     fields = {**copy, **(extra or {}), "updated_at": now, "updated_by": actor}
     defaults = {"bucket": bucket, "name": LATEST, "created_at": now, "created_by": actor, "restricted": True,
-                "managed": True, "description": "The newest active version (managed)"} if latest else None
+                "managed": True, "description": LATEST_DESCRIPTION} if latest else None
     update = storage.channels.point(bucket, channel, fields, held_revoked=copy["version_status"] == VersionStatus.REVOKED,
                                     defaults=defaults, **({} if expect is False else {"expect": expect}))
     claim = [storage.versions.claim(bucket, target.number, target.version.rev)] if target else []
@@ -301,7 +301,8 @@ def to_channel(item: entities.Channel) -> Channel:
 
 def create_channel(bucket: str, body: CreateChannel, actor: str) -> Channel:
     if body.name == LATEST:
-        raise Conflict("'latest' is managed by the registry and always exists once the bucket has a version")
+        raise AlreadyExists("'latest' is managed by the registry (created with the bucket) and cannot be created "
+                            "by hand")
     buckets.require(bucket)
     return retrying(lambda: _create(bucket, body, actor), what=f"creating channel {body.name!r}")
 
@@ -325,7 +326,7 @@ def _create(bucket: str, body: CreateChannel, actor: str) -> Channel:
         audit.commit(actions)
     except ConditionFailed:
         if storage.channels.channel(bucket, body.name):
-            raise Conflict(f"bucket {bucket!r} already has a channel {body.name!r}") from None
+            raise AlreadyExists(f"bucket {bucket!r} already has a channel {body.name!r}") from None
         raise  # the version changed meanwhile: read it again
     return to_channel(item)
 

@@ -117,8 +117,16 @@ def version(fields: dict[str, Any], shown: Shown = everything) -> dict[str, Any]
     if "ancestry_findings" in fields or "ancestry_messages" in fields:
         shaped["ancestry_messages"] = stored_messages(fields.get("ancestry_findings"), fields.get("ancestry_messages"),
                                                       shown)
-    channel = (fields.get("parent_hint") or {}).get("channel")
-    if channel and not shown((fields.get("parent_hint") or {}).get("bucket"), channel) and fields.get("builds"):
-        shaped["builds"] = [{**b, "labels": {k: v for k, v in (b.get("labels") or {}).items()
-                                             if k != PARENT_CHANNEL_LABEL}} for b in fields["builds"]]
+    hidden = hidden_labels(fields.get("parent_hint"), shown)
+    if hidden and fields.get("builds"):
+        shaped["builds"] = [{**b, "labels": {k: v for k, v in (b.get("labels") or {}).items() if k not in hidden}}
+                            for b in fields["builds"]]
     return shaped
+
+
+def hidden_labels(parent_hint: dict[str, Any] | None, shown: Shown = everything) -> set[str]:
+    """The build labels of a version the caller may not see: its `parent_channel` label when it
+    names a channel hidden from the caller."""
+    hint_ = parent_hint or {}
+    hidden = hint_.get("channel") and not shown(hint_.get("bucket"), hint_["channel"])
+    return {PARENT_CHANNEL_LABEL} if hidden else set()

@@ -95,7 +95,7 @@ def _create(run: ParsedRun, bucket: entities.Bucket | None, actor: str,
     now = now_iso()
     previous = bucket.last_taken() if bucket else 0
     number, name = previous + 1, f"v{previous + 1}"
-    parents, unresolved = ancestry.resolve(run.bucket, run) if run.parent_hint or _has_sources(run) else ([], [])
+    parents, unresolved = ancestry.resolve(run.bucket, run) if _has_hints(run) else ([], [])
     inherited = rules.revocation_on_arrival(parents, now)
     builds = [versions.build_item(run.bucket, number, b, now) for b in run.builds]
     writes = _build_writes(run.bucket, number, run.builds, builds, now)
@@ -145,8 +145,9 @@ def _created_event(version: entities.Version, run: ParsedRun, parents: list[dict
         "parents": [f"{p['bucket']}/{p['version']}" for p in parents]})
 
 
-def _has_sources(run: ParsedRun) -> bool:
-    return any(b.source_artifact for b in run.builds)
+def _has_hints(run: ParsedRun) -> bool:
+    """Whether the run says anything about parents (else resolving them reads nothing)."""
+    return bool(run.parent_hint or run.unresolved or any(b.source_artifact or b.parent for b in run.builds))
 
 
 def _extend(run: ParsedRun, number: int, actor: str) -> IngestedVersion:

@@ -72,11 +72,22 @@ def list_versions(bucket: str, limit: int, token: str | None, see_restricted: bo
                   ) -> tuple[list[Version], str | None]:
     """Newest first; one Query page (a GetItem more only to tell an empty bucket from none,
     a BatchGet more for a viewer when the page's ancestry names channels)."""
+    items, next_token = page(bucket, limit, token)
+    shown = findings.visibility(set().union(*map(findings.channels_of_version, items)), see_restricted)
+    return [to_version(i, shown=shown) for i in items], next_token
+
+
+def page(bucket: str, limit: int, token: str | None) -> tuple[list[entities.Version], str | None]:
+    """One page of the bucket's version items, newest first (drafts, being built, before them)."""
     items, next_token = storage.versions.versions_page(bucket, token, limit)
     if not items and not token:
         buckets.require(bucket, consistent=False)  # an empty page: no versions, or no bucket?
-    shown = findings.visibility(set().union(*map(findings.channels_of_version, items)), see_restricted)
-    return [to_version(i, shown=shown) for i in items], next_token
+    return items, next_token
+
+
+def by_number(bucket: str, numbers: set[int]) -> dict[int, entities.Version]:
+    """The bucket's versions with these numbers (one BatchGetItem; a deleted one is left out)."""
+    return {v.number: v for v in storage.versions.versions([(bucket, n) for n in sorted(numbers)])}
 
 
 def to_version(version: entities.Version, builds: list[entities.Build] | None = None,

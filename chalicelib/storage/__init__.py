@@ -23,6 +23,7 @@ and its counts, versions, builds, artifact index entries and copy pages. Partial
 | `events` | the audit trail |
 | `credentials` | API tokens, service principals |
 | `ingestions` | ingestion records |
+| `registry` | the deployment's HCP organization and project |
 
 Single-table layout (every request path is a GetItem or one Query page):
 
@@ -50,6 +51,7 @@ Single-table layout (every request path is a GetItem or one Query page):
 | API token | `TOKEN#<id>` | `TOKEN` | `TOKENS` / `<created>#<id>` | |
 | service principal | `PRINCIPAL#<client id>` | `PRINCIPAL` | `PRINCIPALS` / `<created>#<client id>` | |
 | audit event | `EVENTS#<b>` (registry-wide: `EVENTS#`) | `EVENT#<time>#<id>` | | |
+| HCP organization and project | `REGISTRY` | `LOCATION` | | |
 
 Access patterns: list buckets = Query GSI1 `BUCKETS`; get bucket = GetItem; list versions
 newest first = reverse Query GSI1 `VERSIONS#<b>`; version with its builds = one Query
@@ -68,16 +70,17 @@ revoked version = Query GSI2 `REVOKED_CHANNELS`; upcoming scheduled revocations 
 size follows recent changes, not the size of the registry;
 a bucket's audit events newest first = reverse Query `EVENTS#<b>`; a draft with its builds =
 Query `begins_with(SK, DRAFT#<fp>#)`; a version by id = GetItem `ID#<ulid>`, then by fingerprint;
-tokens and service principals = Query GSI1 `TOKENS` / `PRINCIPALS`, one of them = GetItem.
+tokens and service principals = Query GSI1 `TOKENS` / `PRINCIPALS`, one of them = GetItem; the
+HCP organization and project = GetItem `REGISTRY`.
 """
 
-from . import buckets, channels, credentials, drafts, events, ingestions, sweep, versions
+from . import buckets, channels, credentials, drafts, events, ingestions, registry, sweep, versions
 from .errors import BadToken, ConditionFailed, NotFound, StorageError, Throttled, TooLarge
 from .expressions import Action
 from .table import ITEM_BYTES, TRANSACTION_BYTES, TRANSACTION_LIMIT, action_size, backoff, item_size, transact
 
 __all__ = [
-    "buckets", "channels", "credentials", "drafts", "events", "ingestions", "sweep", "versions",
+    "buckets", "channels", "credentials", "drafts", "events", "ingestions", "registry", "sweep", "versions",
     "BadToken", "ConditionFailed", "NotFound", "StorageError", "Throttled", "TooLarge",
     "Action", "ITEM_BYTES", "TRANSACTION_BYTES", "TRANSACTION_LIMIT", "action_size", "backoff", "item_size", "transact",
 ]

@@ -146,6 +146,19 @@ class Event(Entity):
         return keys.event(self.bucket, self.time, self.id)
 
 
+@dataclass
+class Location(Entity):
+    """The HCP organization and project this deployment is (UUIDs, generated once and kept:
+    the HCP clients send them in every path)."""
+
+    organization_id: str
+    project_id: str
+    created_at: str
+
+    def item_key(self) -> keys.Key:
+        return keys.location()
+
+
 # ---- the sweep's items ---------------------------------------------------------------------
 
 @dataclass

@@ -251,6 +251,11 @@ def ingestion_index(status: str, received_at: str, ingestion_id: str) -> Key:
     return {GSI1PK: INGESTIONS, GSI1SK: order, GSI2PK: ingestions_by_status(status), GSI2SK: order}
 
 
+def location() -> Key:
+    """The deployment's one HCP organization and project (their UUIDs, generated once)."""
+    return {PK: "REGISTRY", SK: "LOCATION"}
+
+
 def primary(item: dict[str, Any]) -> Key:
     """Just the primary key of an item."""
     return {PK: item[PK], SK: item[SK]}

@@ -36,6 +36,10 @@ def test_make_run_ingests_uploads_serves_api_and_sweeps(runner):
     banner = output()[0]
     assert api in banner and moto in banner and TOKEN in banner and str(runner.data_dir) in banner
     assert f"aws --endpoint-url {moto} s3 cp packer-manifest.json s3://{BUCKET}/my-image/packer-manifest.json" in banner
+    # the HCP organization and project to export are the ones the HCP API answers as
+    organization = runner.call("GET", "/resource-manager/2019-12-10/organizations")[1]["organizations"][0]["id"]
+    project = runner.call("GET", "/resource-manager/2019-12-10/projects")[1]["projects"][0]["id"]
+    assert f"export HCP_ORGANIZATION_ID={organization} HCP_PROJECT_ID={project}" in banner
 
     s3 = runner.s3
     s3.put_object(Bucket=BUCKET, Key="base-image/packer-manifest.json",

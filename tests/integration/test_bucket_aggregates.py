@@ -39,7 +39,8 @@ def check(registry, name: str, **expected: int) -> dict:
 
 def test_the_aggregates_follow_every_change(registry):
     created = registry.send("post", "/buckets", {"name": "base"}, 201)
-    assert (created["status_counts"], created["channels"]) == ({}, [])
+    assert (created["status_counts"], created["channels"]) == (
+        {}, [{"name": "latest", "version": None, "version_status": None, "restricted": True}])
     check(registry, "base")
     build(registry, "base", "r1", "ami-0b0b0b0b0b0b0b0b1")
     build(registry, "base", "r2", "ami-0b0b0b0b0b0b0b0b2")

@@ -30,10 +30,14 @@ def served(registry, bucket: str, name: str, query: str = "platform=aws&region=u
 
 # ---- the managed channel `latest` ---------------------------------------------------------
 
-def test_latest_exists_once_a_bucket_has_a_version_and_follows_ingestion(registry):
-    registry.send("post", "/buckets", {"name": "web"}, 201)
-    channel(registry, "web", "latest", status=404)
-    assert registry.get("/buckets/web/channels")["items"] == []
+def test_latest_is_created_with_the_bucket_and_follows_ingestion(registry):
+    registry.send("post", "/buckets", {"name": "web"}, 201)  # as HCP Packer creates a bucket: with `latest`
+    empty = channel(registry, "web", "latest")
+    assert (empty["version"], empty["managed"], empty["restricted"]) == (None, True, True)
+    assert [c["name"] for c in registry.get("/buckets/web/channels")["items"]] == ["latest"]
+    assert registry.get("/buckets/web")["channels"] == [
+        {"name": "latest", "version": None, "version_status": None, "restricted": True}]
+    assert "not assigned" in served(registry, "web", "latest", status=404)["message"]
 
     publish(registry, "web", "aaa111")
     latest = channel(registry, "web", "latest")

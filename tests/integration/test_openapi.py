@@ -19,7 +19,7 @@ from referencing import Registry as SchemaRegistry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from support import ADMIN_TOKEN, ROOT, manifest, real_manifest
-from chalicelib.api import openapi, roles
+from chalicelib.api import hcp, openapi, roles
 
 DOC_URI = "urn:registry-openapi"
 TOKEN_ROUTE = ("POST", "/oauth2/token")
@@ -36,9 +36,10 @@ def operations() -> dict[tuple[str, str], dict]:
 
 
 def app_routes() -> set[tuple[str, str]]:
+    """The native API's routes (the HCP Packer-compatible ones are HashiCorp's API, not described here)."""
     import app
 
-    return {(method, path) for path, methods in app.app.routes.items() for method in methods}
+    return {(method, path) for path, methods in app.app.routes.items() for method in methods if not hcp.serves(path)}
 
 
 # ---- the document itself ----------------------------------------------------------------

@@ -1,0 +1,264 @@
+"""What each HCP route answers: the registry's own services called (one set of rules for both
+doors), their entities shaped by wire.py, wrapped as the HCP clients expect (`{"bucket": …}`).
+
+Where HCP Packer's semantics differ from the native API's, the difference is made here and
+said so: GetVersion's missing fingerprint is code 10 (Aborted), not 5; a viewer asking for a
+restricted channel gets 403 (code 7) where the native API answers 404; UpdateChannel's
+`update_mask`; PATCH of a bucket replaces its description and labels. The messages HCP
+Packer is seen to answer (`The bucket with identifier <b> does not exist.`) are kept.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ...errors import AlreadyExists, Conflict, Forbidden, NotFound
+from ...runtime.lazy import lazy
+from ..http import validated
+from . import wire
+from .errors import Aborted, InvalidField
+from .requests import Body, build_change, flag, labels, sbom, template_type, text, update_mask
+
+if TYPE_CHECKING:
+    from ...domain import models
+    from ...services import buckets, channels, findings, identity, publishing, serving, versions
+    from ...storage import entities
+else:
+    buckets, channels, findings, identity, models, publishing, serving, versions = (
+        lazy(f"chalicelib.{name}") for name in (
+            "services.buckets", "services.channels", "services.findings", "services.identity", "domain.models",
+            "services.publishing", "services.serving", "services.versions"))
+
+Json = dict[str, Any]
+LATEST = "latest"
+
+
+# ---- the organization, the project and its registry ---------------------------------------
+
+def organizations() -> Json:
+    return {"organizations": [wire.organization(identity.location(), identity.ORGANIZATION_NAME)], "pagination": {}}
+
+
+def organization(organization_id: str) -> Json:
+    return {"organization": wire.organization(identity.require(organization_id), identity.ORGANIZATION_NAME)}
+
+
+def projects(scope_id: str | None, scope_type: str | None) -> Json:
+    """The project, when the scope (if given) is the organization; else none."""
+    here = identity.location()
+    matches = scope_id in (None, "", here.organization_id) and scope_type in (None, "", "ORGANIZATION")
+    return {"projects": [wire.project(here, identity.PROJECT_NAME)] if matches else [], "pagination": {}}
+
+
+def project(project_id: str) -> Json:
+    here = identity.location()
+    return {"project": wire.project(identity.require(here.organization_id, project_id), identity.PROJECT_NAME)}
+
+
+def registry() -> Json:
+    return {"registry": wire.registry(identity.location())}
+
+
+# ---- buckets -------------------------------------------------------------------------------
+
+def bucket_item(name: str) -> entities.Bucket:
+    """The bucket, or 404 (code 5) in HCP Packer's words."""
+    try:
+        return buckets.require(name)
+    except NotFound:
+        raise missing_bucket(name) from None
+
+
+def missing_bucket(name: str) -> NotFound:
+    return NotFound(f"The bucket with identifier {name} does not exist.")
+
+
+def get_bucket(name: str, see_restricted: bool) -> Json:
+    """The bucket with its latest version (builds included; one Query more) and that
+    version's platforms; both left out for a viewer, as `latest` is restricted."""
+    item = bucket_item(name)
+    latest = wire.version(*versions.load(name, item.latest_version)) if item.latest_version and see_restricted \
+        else None
+    return {"bucket": wire.bucket(item, identity.location(), latest)}
+
+
+def list_buckets(limit: int, token: str | None) -> Json:
+    items, next_token = buckets.page(limit, token)
+    here = identity.location()
+    return {"buckets": [wire.bucket(i, here) for i in items], "pagination": _pagination(next_token)}
+
+
+def create_bucket(data: Body, actor: str) -> Json:
+    name = text(data, "name") or ""
+    body = validated({"name": name, "description": text(data, "description") or "", "labels": labels(data) or {}},
+                     models.CreateBucket)
+    try:
+        item = buckets.create(body, actor)
+    except AlreadyExists:
+        raise AlreadyExists(f"The bucket with identifier {name} already exists.") from None
+    return {"bucket": wire.bucket(item, identity.location())}
+
+
+def update_bucket(name: str, data: Body, actor: str, see_restricted: bool) -> Json:
+    """Replace the description and labels (absent: empty, as HCP Packer's UpdateBucket sets
+    what the template says); `platforms` is the registry's to keep, so it is ignored."""
+    bucket_item(name)
+    body = validated({"description": text(data, "description") or "", "labels": labels(data) or {}},
+                     models.UpdateBucket)
+    buckets.update_bucket(name, body, actor)
+    return get_bucket(name, see_restricted)
+
+
+def delete_bucket(name: str, actor: str) -> Json:
+    bucket_item(name)
+    buckets.delete_bucket(name, actor)
+    return {}
+
+
+def enforced_blocks(name: str) -> Json:
+    """No enforced provisioner blocks: the registry has none to enforce."""
+    bucket_item(name)
+    return {"enforced_block_detail": []}
+
+
+def _pagination(next_token: str | None) -> Json:
+    return {"next_page_token": next_token} if next_token else {}
+
+
+# ---- versions and builds ---------------------------------------------------------------------
+
+def _version(bucket: str, fingerprint: str) -> tuple[entities.Version, list[entities.Build]]:
+    """The version with this fingerprint, draft or numbered; 404 for a missing bucket and
+    (the miss Packer waits for before it creates the version) 409 code 10 for a missing version."""
+    try:
+        return publishing.get_version(bucket, fingerprint)
+    except NotFound:
+        bucket_item(bucket)
+        raise Aborted(f"Version with fingerprint {fingerprint} not found") from None
+
+
+def shaped_version(version: entities.Version, builds: list[entities.Build] | None, see_restricted: bool) -> Json:
+    """A version with its builds as the caller may see them (a viewer: without a label that
+    names a restricted channel; one BatchGetItem when the version names channels)."""
+    hidden = findings.hidden_labels(version.parent_hint, findings.visibility(findings.channels_of_version(version),
+                                                                             see_restricted))
+    return wire.version(version, builds, hidden)
+
+
+def get_version(bucket: str, fingerprint: str, see_restricted: bool) -> Json:
+    return {"version": shaped_version(*_version(bucket, fingerprint), see_restricted)}
+
+
+def list_versions(bucket: str, limit: int, token: str | None) -> Json:
+    try:
+        items, next_token = versions.page(bucket, limit, token)  # an empty page checks the bucket
+    except NotFound:
+        raise missing_bucket(bucket) from None
+    return {"versions": [wire.version(i) for i in items], "pagination": _pagination(next_token)}
+
+
+def create_version(bucket: str, data: Body, actor: str) -> Json:
+    fingerprint = text(data, "fingerprint", required=True) or ""
+    version = publishing.create_version(bucket, fingerprint, template_type(data), actor)
+    return {"version": wire.version(version, [])}
+
+
+def list_builds(bucket: str, fingerprint: str, see_restricted: bool) -> Json:
+    """The version's builds (one read: get_version brings them with the version, whose id
+    each build carries)."""
+    return {"builds": shaped_version(*_version(bucket, fingerprint), see_restricted)["builds"]}
+
+
+def _build(bucket: str, fingerprint: str, build: entities.Build, see_restricted: bool = True) -> Json:
+    """A build with its version's id (the version read once more)."""
+    version, _ = _version(bucket, fingerprint)
+    return {"build": shaped_version(version, [build], see_restricted)["builds"][0]}
+
+
+def get_build(bucket: str, fingerprint: str, build_id: str, see_restricted: bool) -> Json:
+    return _build(bucket, fingerprint, publishing.get_build(bucket, fingerprint, build_id), see_restricted)
+
+
+def create_build(bucket: str, fingerprint: str, data: Body, actor: str) -> Json:
+    return _build(bucket, fingerprint, publishing.create_build(bucket, fingerprint, build_change(data), actor))
+
+
+def update_build(bucket: str, fingerprint: str, build_id: str, data: Body, actor: str) -> Json:
+    change = build_change(data)
+    return _build(bucket, fingerprint, publishing.update_build(bucket, fingerprint, build_id, change, actor))
+
+
+def upload_sbom(bucket: str, fingerprint: str, build_id: str, data: Body, actor: str) -> Json:
+    name, sbom_format, compressed = sbom(data)
+    publishing.upload_sbom(bucket, fingerprint, build_id, name, sbom_format, compressed, actor)
+    return {}
+
+
+# ---- channels ------------------------------------------------------------------------------
+
+def channel_item(bucket: str, name: str, see_restricted: bool) -> entities.Channel:
+    """The channel: 404 (code 5) when it does not exist, 403 (code 7) for a viewer when it is
+    restricted (HCP Packer's answer; the native API says 404, not to tell it exists)."""
+    try:
+        item = serving.get_item(bucket, name)
+    except NotFound:
+        raise NotFound(f"The channel with identifier {name} does not exist.") from None
+    if item.restricted and not see_restricted:
+        raise Forbidden(f"channel {name} is restricted: reading it needs the contributor role")
+    return item
+
+
+def _shaped_channel(item: entities.Channel, see_restricted: bool) -> Json:
+    """A channel with the version it holds, builds and artifacts included (one Query)."""
+    held = shaped_version(*versions.load(item.bucket, f"v{item.number}"), see_restricted) if item.number else None
+    return {"channel": wire.channel(item, held)}
+
+
+def get_channel(bucket: str, name: str, see_restricted: bool) -> Json:
+    return _shaped_channel(channel_item(bucket, name, see_restricted), see_restricted)
+
+
+def list_channels(bucket: str, see_restricted: bool) -> Json:
+    """Every channel (`latest` too) with the version it holds (without builds: one
+    BatchGetItem for them all); a viewer's list leaves out the restricted ones."""
+    items = [c for c in channels.channel_items(bucket) if see_restricted or not c.restricted]
+    if not items:
+        bucket_item(bucket)
+    held = versions.by_number(bucket, {c.number for c in items if c.number})
+    return {"channels": [wire.channel(c, wire.version(held[c.number]) if c.number in held else None) for c in items]}
+
+
+def update_channel(bucket: str, name: str, data: Body, actor: str) -> Json:
+    """UpdateChannel: the fields named by `update_mask` are set, an absent one to its zero
+    (no version: unassigned; not restricted). The managed `latest` keeps its version (400,
+    code 9); so does a channel asked to take a version not yet complete, or revoked."""
+    mask = update_mask(data)
+    unknown = mask - {"version_fingerprint", "restricted"}
+    if unknown:
+        raise InvalidField("body.update_mask", f"update_mask names fields a channel does not have: "
+                                               f"{', '.join(sorted(unknown))} (versionFingerprint, restricted)")
+    item = channel_item(bucket, name, True)
+    change: dict[str, Any] = {}
+    if "version_fingerprint" in mask:
+        if item.managed:
+            raise Conflict(f'Can\'t update channel assignment on channel "{name}". This channel is managed by '
+                           "HCP Packer")
+        fingerprint = text(data, "version_fingerprint")
+        change["version"] = _assignable(bucket, fingerprint) if fingerprint else None
+    if "restricted" in mask:
+        change["restricted"] = flag(data, "restricted")
+    channels.update_channel(bucket, name, validated(change, models.UpdateChannel), actor)
+    return _shaped_channel(channel_item(bucket, name, True), True)
+
+
+def _assignable(bucket: str, fingerprint: str) -> str:
+    """The name of the version to assign; 400 (code 9) while it is a draft. The native rule
+    (channels.update_channel) refuses a revoked or running one the same way."""
+    try:
+        version, _ = publishing.get_version(bucket, fingerprint)
+    except NotFound:
+        raise NotFound(f"Version with fingerprint {fingerprint} not found") from None
+    if not version.number:
+        raise Conflict(f"Version with fingerprint {fingerprint} is not complete: a channel can only be assigned "
+                       "a complete version")
+    return version.name

@@ -1,0 +1,178 @@
+"""The HCP Packer 2023-01-01 routes, and the resource-manager routes its clients call: routes
+only (each answer is made in resources.py), registered by app.py as a Chalice Blueprint.
+
+Every route sits behind the app's token authorizer, which app.py defines and so hands in
+(`blueprint(registry_auth)`); the roles are the native API's (GET: viewer, any other
+method: contributor), checked with the organization and project in the path by the error
+middleware (errors.handle), so a view takes them as `**location` and leaves them. Every route takes any Content-Type (`*/*`) and reads its body
+as JSON, as grpc-gateway does, so Chalice never answers 415 on them (listing
+application/octet-stream beside application/json instead would fail `chalice deploy`'s
+check that a route's content types agree on being binary).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from chalice import Blueprint, Response
+from chalice.app import ChaliceAuthorizer, Request
+
+from ..http import actor, query, respond, sees_restricted
+from . import PACKER, RESOURCE_MANAGER, requests, resources
+
+hcp = Blueprint(__name__)
+CONTENT_TYPES = ["*/*"]
+P = f"{PACKER}/organizations/{{organization_id}}/projects/{{project_id}}"
+B = f"{P}/buckets/{{bucket_name}}"
+V = f"{B}/versions/{{fingerprint}}"
+_ROUTES: list[tuple[str, str, Callable[..., Response]]] = []
+
+
+def route(method: str, path: str) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+    """Declare a route; blueprint() registers them all behind the authorizer."""
+    def declare(view: Callable[..., Response]) -> Callable[..., Response]:
+        _ROUTES.append((method, path, view))
+        return view
+    return declare
+
+
+def blueprint(authorizer: ChaliceAuthorizer) -> Blueprint:
+    """The routes, each behind `authorizer`, as the Blueprint app.py registers."""
+    for method, path, view in _ROUTES:
+        hcp.route(path, methods=[method], authorizer=authorizer, content_types=CONTENT_TYPES)(view)
+    return hcp
+
+
+def request() -> Request:
+    return hcp.current_request
+
+
+def body() -> dict[str, Any]:
+    return requests.body(request())
+
+
+def who() -> str:
+    return actor(request())
+
+
+def sees() -> bool:
+    return sees_restricted(request())
+
+
+# ---- resource manager: the one organization and project -----------------------------------
+
+@route("GET", f"{RESOURCE_MANAGER}/organizations")
+def hcp_list_organizations() -> Response:
+    return respond(resources.organizations())
+
+
+@route("GET", f"{RESOURCE_MANAGER}/organizations/{{id}}")
+def hcp_get_organization(id: str) -> Response:  # noqa: A002 - the SDK's parameter name
+    return respond(resources.organization(id))
+
+
+@route("GET", f"{RESOURCE_MANAGER}/projects")
+def hcp_list_projects() -> Response:
+    params = query(request())
+    return respond(resources.projects(params.get("scope.id"), params.get("scope.type")))
+
+
+@route("GET", f"{RESOURCE_MANAGER}/projects/{{id}}")
+def hcp_get_project(id: str) -> Response:  # noqa: A002
+    return respond(resources.project(id))
+
+
+@route("GET", f"{P}/registry")
+def hcp_get_registry(**location: str) -> Response:
+    return respond(resources.registry())
+
+
+@route("GET", f"{P}/enforced_blocks/bucket/{{bucket_name}}")
+def hcp_enforced_blocks(bucket_name: str, **location: str) -> Response:
+    return respond(resources.enforced_blocks(bucket_name))
+
+
+# ---- buckets -------------------------------------------------------------------------------
+
+@route("GET", f"{P}/buckets")
+def hcp_list_buckets(**location: str) -> Response:
+    return respond(resources.list_buckets(*requests.page(request())))
+
+
+@route("PUT", f"{P}/buckets")
+def hcp_create_bucket(**location: str) -> Response:
+    return respond(resources.create_bucket(body(), who()))
+
+
+@route("GET", B)
+def hcp_get_bucket(bucket_name: str, **location: str) -> Response:
+    return respond(resources.get_bucket(bucket_name, sees()))
+
+
+@route("PATCH", B)
+def hcp_update_bucket(bucket_name: str, **location: str) -> Response:
+    return respond(resources.update_bucket(bucket_name, body(), who(), sees()))
+
+
+@route("DELETE", B)
+def hcp_delete_bucket(bucket_name: str, **location: str) -> Response:
+    return respond(resources.delete_bucket(bucket_name, who()))
+
+
+# ---- versions and builds ---------------------------------------------------------------------
+
+@route("GET", f"{B}/versions")
+def hcp_list_versions(bucket_name: str, **location: str) -> Response:
+    return respond(resources.list_versions(bucket_name, *requests.page(request())))
+
+
+@route("POST", f"{B}/versions")
+def hcp_create_version(bucket_name: str, **location: str) -> Response:
+    return respond(resources.create_version(bucket_name, body(), who()))
+
+
+@route("GET", V)
+def hcp_get_version(bucket_name: str, fingerprint: str, **location: str) -> Response:
+    return respond(resources.get_version(bucket_name, fingerprint, sees()))
+
+
+@route("GET", f"{V}/builds")
+def hcp_list_builds(bucket_name: str, fingerprint: str, **location: str) -> Response:
+    return respond(resources.list_builds(bucket_name, fingerprint, sees()))
+
+
+@route("POST", f"{V}/builds")
+def hcp_create_build(bucket_name: str, fingerprint: str, **location: str) -> Response:
+    return respond(resources.create_build(bucket_name, fingerprint, body(), who()))
+
+
+@route("GET", f"{V}/builds/{{build_id}}")
+def hcp_get_build(bucket_name: str, fingerprint: str, build_id: str, **location: str) -> Response:
+    return respond(resources.get_build(bucket_name, fingerprint, build_id, sees()))
+
+
+@route("PATCH", f"{V}/builds/{{build_id}}")
+def hcp_update_build(bucket_name: str, fingerprint: str, build_id: str, **location: str) -> Response:
+    return respond(resources.update_build(bucket_name, fingerprint, build_id, body(), who()))
+
+
+@route("PUT", f"{V}/builds/{{build_id}}/sboms")
+def hcp_upload_sbom(bucket_name: str, fingerprint: str, build_id: str, **location: str) -> Response:
+    return respond(resources.upload_sbom(bucket_name, fingerprint, build_id, body(), who()))
+
+
+# ---- channels ------------------------------------------------------------------------------
+
+@route("GET", f"{B}/channels")
+def hcp_list_channels(bucket_name: str, **location: str) -> Response:
+    return respond(resources.list_channels(bucket_name, sees()))
+
+
+@route("GET", f"{B}/channels/{{channel_name}}")
+def hcp_get_channel(bucket_name: str, channel_name: str, **location: str) -> Response:
+    return respond(resources.get_channel(bucket_name, channel_name, sees()))
+
+
+@route("PATCH", f"{B}/channels/{{channel_name}}")
+def hcp_update_channel(bucket_name: str, channel_name: str, **location: str) -> Response:
+    return respond(resources.update_channel(bucket_name, channel_name, body(), who()))

@@ -1,0 +1,127 @@
+"""The registry's entities as HCP Packer 2023-01-01 JSON (the hcp-sdk-go models' fields).
+
+Conventions (HCP-API-COMPAT.md §4): snake_case keys; enums as their names (`VERSION_ACTIVE`,
+`BUILD_DONE`, `HCL2`); int64 fields as strings (`version_count`); times RFC 3339 as stored
+(microseconds, `Z`); a field without a value is left out, never `""` (an empty time decodes
+as 1970, which reads as a revocation), except `revoke_at`, which a version never revoked
+carries as `null`, as HCP Packer answers, and a channel's `version`, null while unassigned.
+
+Every resource has a ULID `id` (domain/ids.py): a version its own (one recorded before
+versions had ids, and buckets, channels and artifacts always, one derived from what names
+it, the same on every read).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from ...domain import ids
+from ...domain.enums import RevocationType
+from ...domain.platforms import canonical
+from ...storage import entities
+
+Json = dict[str, Any]
+MANAGED_AUTHOR = "HCP Packer"  # the author HCP Packer names for what it manages (`latest`)
+ACTIVE = "ACTIVE"
+
+
+def ulid(item: entities.Bucket | entities.Version | entities.Channel) -> str:
+    """A bucket's, version's or channel's id (domain/ids.py: a version's own, else derived
+    from what names it, the same on every read)."""
+    if isinstance(item, entities.Version):
+        return item.id or ids.legacy_version_id(item.bucket, item.fingerprint, item.created_at)
+    if isinstance(item, entities.Channel):
+        return ids.channel_id(item.bucket, item.name, item.created_at)
+    return ids.bucket_id(item.bucket, item.created_at)
+
+
+def _present(fields: Json) -> Json:
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def location(where: entities.Location) -> Json:
+    return {"organization_id": where.organization_id, "project_id": where.project_id, "region": {}}
+
+
+def organization(where: entities.Location, name: str) -> Json:
+    return {"id": where.organization_id, "name": name, "state": ACTIVE, "created_at": where.created_at}
+
+
+def project(where: entities.Location, name: str) -> Json:
+    return {"id": where.project_id, "name": name, "description": "",
+            "parent": {"id": where.organization_id, "type": "ORGANIZATION"}, "state": ACTIVE,
+            "created_at": where.created_at}
+
+
+def registry(where: entities.Location) -> Json:
+    """The project's registry: always there and activated (Packer only checks it is not null)."""
+    return {"id": ids.derived(where.created_at, "registry", where.project_id), "location": location(where),
+            "config": {"activated": True, "feature_tier": "STANDARD"},
+            "created_at": where.created_at, "updated_at": where.created_at}
+
+
+def bucket(item: entities.Bucket, where: entities.Location, latest: Json | None = None) -> Json:
+    """A bucket; `latest` its latest version (as version() makes it, with its builds) when the
+    caller may see it; `platforms` are its builds' platforms."""
+    platforms = sorted({b["platform"] for b in (latest or {}).get("builds") or [] if b.get("platform")})
+    return _present({
+        "id": ulid(item), "name": item.bucket, "description": item.description or None,
+        "labels": item.labels or None, "platforms": platforms, "latest_version": latest,
+        "version_count": str(item.version_count),
+        "resource_name": f"packer/project/{where.project_id}/bucket/{item.bucket}", "location": location(where),
+        "created_at": item.created_at, "updated_at": item.updated_at})
+
+
+def version(item: entities.Version, builds: list[entities.Build] | None = None,
+            hidden_labels: Iterable[str] = ()) -> Json:
+    """A version, with its builds when given (a list leaves them out); `hidden_labels` are
+    build labels the caller may not see."""
+    revocation = item.revocation or {}
+    version_id = ulid(item)
+    shaped = _present({
+        "id": version_id, "fingerprint": item.fingerprint, "name": item.name, "bucket_name": item.bucket,
+        "author_id": item.author, "status": f"VERSION_{item.status.upper()}",
+        "template_type": item.template_type or "TEMPLATE_TYPE_UNSET",
+        "builds": None if builds is None else [build(b, version_id, hidden_labels) for b in builds],
+        "created_at": item.created_at, "updated_at": item.updated_at, **_revocation(revocation)})
+    return {**shaped, "revoke_at": revocation.get("revoked_at") or revocation.get("revoke_at")}
+
+
+def _revocation(revocation: Json) -> Json:
+    if not revocation:
+        return {}
+    inherited = revocation.get("revocation_type") == RevocationType.INHERITED
+    ancestor_bucket, _, ancestor_version = str(revocation.get("inherited_from") or "").partition("/")
+    return {"revocation_message": revocation.get("reason"), "revocation_author": revocation.get("revoked_by"),
+            "revocation_type": "INHERITED" if inherited else "MANUAL",
+            "revocation_inherited_from": {"bucket_name": ancestor_bucket, "version_name": ancestor_version}
+            if inherited and ancestor_version else None}
+
+
+def build(item: entities.Build, version_id: str, hidden_labels: Iterable[str] = ()) -> Json:
+    """A build of the version whose id is `version_id`, with its artifacts."""
+    hidden = set(hidden_labels)
+    return _present({
+        "id": item.id, "version_id": version_id, "component_type": item.component_type,
+        "platform": canonical(item.platform) if item.platform else None, "status": f"BUILD_{item.status.upper()}",
+        "labels": {k: v for k, v in item.labels.items() if k not in hidden},
+        "packer_run_uuid": item.packer_run_uuid, "source_external_identifier": item.source_artifact,
+        "artifacts": [artifact(item, a) for a in item.artifacts], "metadata": item.metadata,
+        "created_at": item.created_at, "updated_at": item.updated_at or item.created_at})
+
+
+def artifact(item: entities.Build, stored: Json) -> Json:
+    """An artifact of a build (stored without an id: one derived from the build and the image)."""
+    region = stored.get("region") or ""
+    return _present({"id": ids.artifact_id(item.id, stored["external_id"], region),
+                     "external_identifier": stored["external_id"], "region": region or None,
+                     "created_at": item.build_time or item.created_at})
+
+
+def channel(item: entities.Channel, held: Json | None) -> Json:
+    """A channel and the version it holds (`held`, as version() makes it; null when none)."""
+    return {**_present({
+        "id": ulid(item), "name": item.name, "bucket_name": item.bucket, "managed": item.managed,
+        "restricted": item.restricted,
+        "author_id": MANAGED_AUTHOR if item.managed else (item.updated_by or item.created_by),
+        "created_at": item.created_at, "updated_at": item.updated_at}), "version": held}

@@ -1,0 +1,133 @@
+"""One registry, two doors: what the HCP API publishes, the native API shows, and back; parents
+arrive as the ids Packer sends, with the native rules (link status, inherited revocation).
+
+Through the HTTP entry points: the HCP routes with the bodies Packer sends
+(HCP-API-COMPAT.md §2.2), the native routes with the admin token.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from support import ADMIN, manifest
+
+
+def _hcp(registry: Any, method: str, path: str, body: Any = None, status: int = 200) -> Any:
+    response = getattr(registry.client.http, method)(
+        path, body=json.dumps(body) if body is not None else b"",
+        headers={"Content-Type": "application/json", **ADMIN})
+    assert response.status_code == status, (method, path, response.status_code, response.body)
+    return json.loads(response.body)
+
+
+@pytest.fixture
+def hcp(registry: Any) -> Any:
+    """The HCP API's project prefix, with helpers to publish a version as Packer does."""
+    org = _hcp(registry, "get", "/resource-manager/2019-12-10/organizations")["organizations"][0]["id"]
+    project = _hcp(registry, "get", f"/resource-manager/2019-12-10/projects?scope.id={org}"
+                                    "&scope.type=ORGANIZATION")["projects"][0]["id"]
+
+    class Hcp:
+        prefix = f"/packer/2023-01-01/organizations/{org}/projects/{project}"
+
+        def call(self, method: str, path: str, body: Any = None, status: int = 200) -> Any:
+            return _hcp(registry, method, self.prefix + path, body, status)
+
+        def publish(self, bucket: str, fingerprint: str, components: list[str], platform: str = "aws",
+                    done: list[str] | None = None, **parents: str) -> dict[str, str]:
+            """Packer's sequence up to `done` of the components in `done` (default: all);
+            the build ids by component."""
+            if not self._has(bucket):
+                self.call("put", "/buckets", {"name": bucket})
+            self.call("post", f"/buckets/{bucket}/versions", {"fingerprint": fingerprint, "template_type": "HCL2"})
+            ids = {}
+            for component in components:
+                build = self.call("post", f"/buckets/{bucket}/versions/{fingerprint}/builds", {
+                    "artifacts": None, "component_type": component, "packer_run_uuid": "run-1",
+                    "status": "BUILD_UNSET"})["build"]
+                ids[component] = build["id"]
+            for component in done if done is not None else components:
+                path = f"/buckets/{bucket}/versions/{fingerprint}/builds/{ids[component]}"
+                self.call("patch", path, {"artifacts": None, "packer_run_uuid": "run-1", "status": "BUILD_RUNNING"})
+                self.call("patch", path, {
+                    "artifacts": [{"external_identifier": f"ami-{fingerprint}-{component}", "region": "us-east-1"}],
+                    "labels": {"os": "debian"}, "metadata": {"packer": {"version": "1.16.0"}},
+                    "packer_run_uuid": "run-1", "platform": platform, "status": "BUILD_DONE", **parents})
+            return ids
+
+        def _has(self, bucket: str) -> bool:
+            response = registry.client.http.get(f"{self.prefix}/buckets/{bucket}", headers=ADMIN)
+            return response.status_code == 200
+
+    return Hcp()
+
+
+def test_a_published_version_is_complete_in_the_native_api_with_its_hcp_fields(registry, hcp):
+    hcp.publish("base", "fp-1", ["amazon-ebs.a", "amazon-ebs.b"])
+    version = registry.get("/buckets/base/versions/v1")
+    assert version["status"] == "active" and version["fingerprint"] == "fp-1" and version["build_count"] == 2
+    assert {b["status"] for b in version["builds"]} == {"DONE"}
+    assert registry.get("/buckets/base/channels/latest")["version"] == "v1"
+    served = registry.get("/buckets/base/channels/latest/artifact?platform=aws&region=us-east-1")
+    assert served["external_id"] in {"ami-fp-1-amazon-ebs.a", "ami-fp-1-amazon-ebs.b"}
+    # The same version through the HCP door: named v1, active, found by id natively too.
+    hcp_version = hcp.call("get", "/buckets/base/versions/fp-1")["version"]
+    assert hcp_version["name"] == "v1" and hcp_version["status"] == "VERSION_ACTIVE"
+    assert registry.get(f"/buckets/base/versions/{hcp_version['id']}")["name"] == "v1"
+    events = [e["action"] for e in registry.all_pages("/buckets/base/events")]
+    assert events.count("version.created") == 1
+
+
+def test_a_running_version_is_shown_but_never_served_assigned_or_numbered(registry, hcp):
+    hcp.publish("base", "fp-1", ["amazon-ebs.a", "amazon-ebs.b"], done=["amazon-ebs.a"])
+    shown = registry.get("/buckets/base/versions/fp-1")
+    assert shown["status"] == "running" and shown["name"] == "v0"
+    assert sorted(b["status"] for b in shown["builds"]) == ["DONE", "UNSET"]
+    assert registry.get("/buckets/base/versions")["items"][0]["status"] == "running"
+    registry.send("post", "/buckets/base/channels", {"name": "prod", "version": "fp-1"}, status=409)
+    registry.send("post", "/buckets/base/versions/fp-1/revoke", {"reason": "no"}, status=409)
+    registry.get("/buckets/base/channels/latest/artifact?platform=aws&region=us-east-1", status=404)
+    # A manifest ingested meanwhile takes v1: the draft has no number to hold.
+    registry.upload("base/packer-manifest.json", manifest({"custom_data": {"fingerprint": "from-s3"}}))
+    assert registry.get("/buckets/base/versions/from-s3")["name"] == "v1"
+
+
+def test_an_ingested_version_reads_through_the_hcp_door_with_what_the_clients_dereference(registry, hcp):
+    registry.upload("base/packer-manifest.json", manifest({"custom_data": {"fingerprint": "fp-s3"}}))
+    version = hcp.call("get", "/buckets/base/versions/fp-s3")["version"]
+    assert version["name"] == "v1" and version["status"] == "VERSION_ACTIVE" and version["id"]
+    (build,) = version["builds"]
+    assert build["status"] == "BUILD_DONE" and build["version_id"] == version["id"]
+    assert build["platform"] == "aws" and build["artifacts"][0]["region"] == "us-east-1"
+    assert version.get("revoke_at") is None
+
+
+def test_parents_arrive_as_ids_and_follow_the_native_rules(registry, hcp):
+    hcp.publish("base", "base-1", ["amazon-ebs.a"])
+    parent = hcp.call("get", "/buckets/base/channels/latest")["channel"]
+    parent_version = parent["version"]
+    hcp.publish("app", "app-1", ["amazon-ebs.a"], parent_version_id=parent_version["id"],
+                parent_channel_id=parent["id"], source_external_identifier="ami-base-1-amazon-ebs.a")
+    ancestry = registry.get("/buckets/app/versions/v1/ancestry")
+    (link,) = ancestry["parents"]
+    assert (link["bucket"], link["version"], link["channel"], link["found_by"]) == \
+        ("base", "v1", "latest", "parent_version")
+    assert link["status"] == "up_to_date"
+    # The parent revoked: a child published afterwards on it is revoked on arrival.
+    registry.send("post", "/buckets/base/versions/v1/revoke", {"reason": "CVE"})
+    hcp.publish("app", "app-2", ["amazon-ebs.a"], parent_version_id=parent_version["id"])
+    child = registry.get("/buckets/app/versions/v2")
+    assert child["status"] == "revoked" and child["revocation"]["inherited_from"] == "base/v1"
+    # v1 inherited the revocation too (a descendant of base/v1): `latest` holds neither.
+    assert registry.get("/buckets/app/versions/v1")["status"] == "revoked"
+    assert registry.get("/buckets/app/channels/latest")["version"] is None
+
+
+def test_an_unknown_parent_id_is_kept_unresolved_not_guessed(registry, hcp):
+    hcp.publish("app", "app-1", ["amazon-ebs.a"], parent_version_id="01ARZ3NDEKTSV4RRFFQ69G5FAV")
+    version = registry.get("/buckets/app/versions/v1")
+    assert version["parents"] in (None, [])
+    assert version["unresolved"][0]["version_id"] == "01ARZ3NDEKTSV4RRFFQ69G5FAV"
