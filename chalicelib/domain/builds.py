@@ -58,7 +58,8 @@ MOVES: dict[BuildStatus, frozenset[BuildStatus]] = {
 
 class Refusal(Exception):
     """Why a change is refused: `kind` is `invalid` (the request is wrong), `exists` (it would
-    overwrite what is set once) or `state` (the build's status does not allow it)."""
+    overwrite what is set once: the platform), `parent` (likewise, a parent id) or `state`
+    (the build's status does not allow it)."""
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
@@ -76,7 +77,8 @@ def merged(stored: dict[str, Any], change: BuildChange, now: str) -> dict[str, A
     for name in ("platform", "parent_version_id", "parent_channel_id"):
         value = getattr(change, name)
         if value and stored.get(name) and value != stored[name]:
-            raise Refusal("exists", f"the build's {name} is {stored[name]!r} already: it cannot be set again")
+            raise Refusal("exists" if name == "platform" else "parent",
+                          f"the build's {name} is {stored[name]!r} already: it cannot be set again")
         if value:
             fields[name] = value
     if change.labels:

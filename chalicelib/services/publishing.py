@@ -23,7 +23,9 @@ Choices where the specification is silent: a build of a complete version cannot 
 (gRPC 9), except that repeating `done` answers the build as it is; a draft never expires
 (no heartbeat timeout: a late `done` still completes it); an SBOM is stored compressed, as
 sent, in the manifest bucket under `_registry/sboms/` (ingestion skips that prefix) and is
-accepted only while its build is running.
+accepted only while its build is running; it is not read (Python has no zstd without a
+native package in the Lambda bundle), so an SBOM without packages is not refused as HCP
+Packer refuses it.
 """
 
 from __future__ import annotations
@@ -197,7 +199,15 @@ def _merged(build: entities.Build, change: BuildChange, now: str) -> dict[str, A
         raise _REFUSALS[refusal.kind](refusal.message) from None
 
 
-_REFUSALS: dict[str, type[RegistryError]] = {"invalid": BadRequest, "exists": AlreadyExists, "state": Conflict}
+class ParentAlreadySet(AlreadyExists):
+    """A build's parent id set again to another value: gRPC 6, which HCP Packer was seen
+    answering with HTTP 400 (HCP-API-COMPAT.md §8), not grpc-gateway's 409."""
+
+    hcp_status = 400
+
+
+_REFUSALS: dict[str, type[RegistryError]] = {"invalid": BadRequest, "exists": AlreadyExists,
+                                             "parent": ParentAlreadySet, "state": Conflict}
 
 
 # ---- completion -------------------------------------------------------------------------

@@ -131,3 +131,17 @@ def test_an_unknown_parent_id_is_kept_unresolved_not_guessed(registry, hcp):
     version = registry.get("/buckets/app/versions/v1")
     assert version["parents"] in (None, [])
     assert version["unresolved"][0]["version_id"] == "01ARZ3NDEKTSV4RRFFQ69G5FAV"
+
+
+def test_set_once_fields_answer_as_hcp_packer_was_seen_answering(registry, hcp):
+    """§8: another parent id is HTTP 400 code 6, another platform HTTP 409 code 6; the same
+    value again is a no-op."""
+    hcp.publish("base", "base-1", ["amazon-ebs.a"])
+    parent_id = hcp.call("get", "/buckets/base/versions/base-1")["version"]["id"]
+    ids = hcp.publish("app", "app-1", ["amazon-ebs.a", "amazon-ebs.b"], done=[])
+    path = f"/buckets/app/versions/app-1/builds/{ids['amazon-ebs.a']}"
+    hcp.call("patch", path, {"status": "BUILD_RUNNING", "platform": "aws", "parent_version_id": parent_id})
+    hcp.call("patch", path, {"status": "BUILD_RUNNING", "platform": "aws", "parent_version_id": parent_id})
+    other = hcp.call("patch", path, {"parent_version_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV"}, status=400)
+    assert other["code"] == 6 and "parent_version_id" in other["message"]
+    assert hcp.call("patch", path, {"platform": "azure"}, status=409)["code"] == 6

@@ -53,10 +53,12 @@ class InvalidField(BadRequest):
 
 
 def error(code: int, message: str, details: list[dict[str, Any]] | None = None,
-          headers: dict[str, str] | None = None) -> Response:
-    """An HCP error answer: the body has exactly one `code`, and `details` always."""
+          headers: dict[str, str] | None = None, status: int | None = None) -> Response:
+    """An HCP error answer: the body has exactly one `code`, and `details` always; the HTTP
+    status grpc-gateway gives the code, unless the error names the one HCP Packer was seen
+    answering (`hcp_status`, HCP-API-COMPAT.md §8)."""
     return Response(body=json.dumps({"code": code, "message": message, "details": details or []}),
-                    status_code=HTTP_STATUS.get(code, 500),
+                    status_code=status or HTTP_STATUS.get(code, 500),
                     headers={"Content-Type": "application/json", **(headers or {})})
 
 
@@ -77,7 +79,7 @@ def handle(event: Request, get_response: Callable[[Request], Response]) -> Respo
         _check_path(event.uri_params or {})
         response = get_response(event)
     except RegistryError as exc:
-        return error(exc.grpc, exc.message, getattr(exc, "details", None))
+        return error(exc.grpc, exc.message, getattr(exc, "details", None), status=getattr(exc, "hcp_status", None))
     except stored.StorageError as exc:
         from ..http import STORAGE_ERRORS
 
