@@ -195,14 +195,20 @@ def moved_clock(monkeypatch):
 # ---- the real HCP clients (end-to-end tier; tests/hcp.py) -------------------------------
 
 @pytest.fixture(scope="session")
-def packers():
-    """The pinned packer binaries by version, built by tests/clients/build.sh if not cached.
+def clients():
+    """The pinned clients (tests/hcp.py Clients), built by tests/clients/build.sh if not cached.
     Skipped only where Go is missing: a failed build is an error, never a skip."""
     from hcp import build_clients, go_missing
 
     if go_missing():
         pytest.skip("the go command is not installed: the real HCP clients are built from source")
     return build_clients()
+
+
+@pytest.fixture(scope="session")
+def packers(clients):
+    """The pinned packer binaries by version."""
+    return clients.packers
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,10 @@
 """The HCP clients' side of the end-to-end tests: the pinned clients built, a service principal,
 its token, the deployment's organization and project, and the environment a real client runs in.
 
-The clients (tests/clients/: packer 1.16.0 and 1.12.0, hcp-sdk-go) are built by
-tests/clients/build.sh into a cache outside the clone; `build_clients()` runs it (a no-op once
-warm). `HcpRegistry` wraps a running product (tests/product.py) the way an HCP Packer user
+The clients (tests/clients/: packer 1.16.0 and 1.12.0, terraform-provider-hcp 0.111.0,
+OpenTofu 1.12.6 where no `terraform` is installed, hcp-sdk-go) are built by tests/clients/build.sh
+into a cache outside the clone; `build_clients()` runs it (a no-op once warm). `Packer` runs a
+pinned packer's builds with a principal. `HcpRegistry` wraps a running product (tests/product.py) the way an HCP Packer user
 meets it: a principal created with the admin token, a token from the TLS endpoint, the IDs read
 from the resource-manager routes, and the `HCP_*` variables of HCP-API-COMPAT.md §1.1.
 Standard library only, like product.py.
@@ -34,6 +35,9 @@ BUILD_SH = CLIENTS / "build.sh"
 SDK_MODULE = CLIENTS / "hcp-sdk-go"
 # The pinned Packer lines, by the folder names tests/clients/packer-X.Y.Z/.
 PINNED = sorted(path.name.removeprefix("packer-") for path in CLIENTS.glob("packer-*") if path.is_dir())
+# The pinned terraform-provider-hcp versions, by the folder names tests/clients/terraform-provider-hcp-X.Y.Z/.
+PROVIDERS = sorted(path.name.removeprefix("terraform-provider-hcp-")
+                   for path in CLIENTS.glob("terraform-provider-hcp-*") if path.is_dir())
 CACHE = Path(os.environ.get("CLIENTS_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
              / "registry-clients")
 
@@ -48,14 +52,32 @@ def go_missing() -> bool:
     return shutil.which("go") is None
 
 
-def build_clients() -> dict[str, Path]:
-    """The pinned packer binaries by version, built by build.sh if not cached (the SDK's packages
-    are compiled too). A failed build raises AssertionError."""
+@dataclass(frozen=True)
+class Clients:
+    """What build.sh built: packer binaries and terraform-provider-hcp folders (for dev_overrides)
+    by pinned version, and the Terraform core the provider tests run."""
+
+    packers: dict[str, Path]
+    providers: dict[str, Path]
+    core: Path
+
+
+def build_clients() -> Clients:
+    """The pinned clients, built by build.sh if not cached (the SDK's packages are compiled too).
+    The Terraform core is the machine's `terraform`, else (or with CLIENTS_OPENTOFU=1) the pinned
+    OpenTofu, which build.sh builds only then. A failed build raises AssertionError."""
     done = subprocess.run(["bash", str(BUILD_SH)], capture_output=True, text=True, check=False)
     assert done.returncode == 0, f"tests/clients/build.sh failed:\n{done.stderr[-4000:]}"
-    binaries = {Path(line).name.removeprefix("packer-"): Path(line) for line in done.stdout.split()}
-    assert sorted(binaries) == PINNED, done.stdout
-    return binaries
+    built = [Path(line) for line in done.stdout.split()]
+    packers = {path.name.removeprefix("packer-"): path for path in built if path.name.startswith("packer-")}
+    providers = {path.parent.name.removeprefix("terraform-provider-hcp-"): path.parent
+                 for path in built if path.name == "terraform-provider-hcp"}
+    assert sorted(packers) == PINNED and sorted(providers) == PROVIDERS, done.stdout
+    terraform = shutil.which("terraform")
+    if os.environ.get("CLIENTS_OPENTOFU") == "1" or terraform is None:
+        (core,) = [path for path in built if path.name.startswith("opentofu-")]
+        return Clients(packers, providers, core)
+    return Clients(packers, providers, Path(terraform))
 
 
 def go_env() -> dict[str, str]:
@@ -170,3 +192,64 @@ class HcpRegistry:
                    HCP_CLIENT_ID=principal.client_id, HCP_CLIENT_SECRET=principal.client_secret,
                    HCP_ORGANIZATION_ID=org, HCP_PROJECT_ID=project, **extra)
         return env
+
+
+BUILD_TIMEOUT = 180  # s per `packer build`; a file/null build takes a second or two
+
+
+@dataclass
+class Run:
+    """A finished `packer build`; its text (for an assertion message) is its output and the
+    lines of Packer's debug log that name HCP calls or errors."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    log: str
+
+    def __str__(self) -> str:
+        lines = [line for line in self.log.splitlines() if "hcp" in line.lower() or "error" in line.lower()]
+        return f"{self.stdout}\n{self.stderr}\n--- packer log, HCP and error lines ---\n" + "\n".join(lines[-80:])
+
+
+@dataclass
+class Packer:
+    """One pinned packer, a principal, and a working directory for its builds."""
+
+    version: str
+    binary: Path
+    registry: HcpRegistry
+    principal: Principal
+    work: Path
+    home: Path
+
+    def bucket(self, name: str) -> str:
+        """A bucket name of this test and this Packer line (the module shares one registry)."""
+        return f"{name}-{self.version.replace('.', '-')}"
+
+    def build(self, template: str, fingerprint: str, name: str = "build", **env: str) -> Run:
+        """`packer build` of `template` (HCL2) in the working directory with a fixed fingerprint
+        (and `env` added to the HCP variables)."""
+        path = self.work / f"{name}.pkr.hcl"
+        path.write_text(template)
+        log = self.home / f"{name}.log"
+        env = self.registry.env(self.principal, self.home, HCP_PACKER_BUILD_FINGERPRINT=fingerprint,
+                                PACKER_LOG="1", PACKER_LOG_PATH=str(log), **env)
+        done = subprocess.run([str(self.binary), "build", "-color=false", path.name], cwd=self.work, env=env,
+                              capture_output=True, text=True, timeout=BUILD_TIMEOUT, check=False)
+        return Run(done.returncode, done.stdout, done.stderr, log.read_text() if log.exists() else "")
+
+    def token(self) -> str:
+        return self.registry.token(self.principal)
+
+    def hcp_version(self, bucket: str, fingerprint: str) -> dict[str, Any]:
+        """GetVersion through the HCP API: the `version` object."""
+        status, body = self.registry.hcp("GET", f"/buckets/{bucket}/versions/{fingerprint}", self.token())
+        assert status == 200, (status, body)
+        return body["version"]
+
+    def native(self, path: str, status: int = 200) -> Any:
+        """A native API read with the admin token."""
+        got, body = self.registry.product.call("GET", path)
+        assert got == status, (path, got, body)
+        return body

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Build the real HCP clients the tests drive, from the versions pinned in this folder's Go modules:
-#   packer-X.Y.Z/   ->  $CLIENTS_CACHE/bin/packer-X.Y.Z   (one module per Packer line: their requirements differ)
-#   hcp-sdk-go/     ->  compiled into the build cache only, for the Go contract tests
+#   packer-X.Y.Z/                  ->  $CLIENTS_CACHE/bin/packer-X.Y.Z   (one module per Packer line: their requirements differ)
+#   terraform-provider-hcp-X.Y.Z/  ->  $CLIENTS_CACHE/bin/terraform-provider-hcp-X.Y.Z/terraform-provider-hcp
+#                                      (a folder per version: what a CLI configuration's dev_overrides names)
+#   opentofu-X.Y.Z/                ->  $CLIENTS_CACHE/bin/opentofu-X.Y.Z, only where no `terraform` is on PATH
+#                                      (or CLIENTS_OPENTOFU=1): the Terraform core the provider tests run then
+#   hcp-sdk-go/                    ->  compiled into the build cache only, for the Go contract tests
 # A binary that already exists for its pinned version is not rebuilt, so a warm run takes a second.
 # Everything Go downloads or compiles stays in $CLIENTS_CACHE (default ~/.cache/registry-clients/, outside
 # the clone, so fresh clones and CI runs on the same machine share it):
-# CI caches that one folder between runs. Prints the path of each packer binary, one a line, on stdout;
-# progress goes to stderr. Usage: tests/clients/build.sh
+# CI caches that one folder between runs. Prints the path of each binary built or found, one a line, on
+# stdout; progress goes to stderr. Usage: tests/clients/build.sh
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -28,20 +32,40 @@ export CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false"
 exec 9>"$cache/.lock"
 flock 9
 
-for module in "$here"/packer-*/; do
-  module="${module%/}"
-  name="$(basename "$module")"                  # packer-1.16.0
-  binary="$cache/bin/$name"
+# build MODULE_DIR PACKAGE BINARY [LDFLAGS]: `go build` of PACKAGE as the module pins it, unless BINARY
+# exists; into a temporary name first, so an interrupted build never leaves a binary the skip would trust.
+build() {
+  local module="$1" package="$2" binary="$3" ldflags="-s -w ${4:-}"
   if [[ ! -x "$binary" ]]; then
-    echo "build.sh: building $name ..." >&2
-    start=$SECONDS
-    # Into a temporary name first: an interrupted build never leaves a binary the skip would trust.
-    (cd "$module" && go build -trimpath -ldflags="-s -w" -o "$binary.partial" github.com/hashicorp/packer)
+    echo "build.sh: building $(basename "$module") ..." >&2
+    local start=$SECONDS
+    mkdir -p "$(dirname "$binary")"
+    (cd "$module" && go build -trimpath -ldflags="$ldflags" -o "$binary.partial" "$package")
     mv "$binary.partial" "$binary"
-    echo "build.sh: built $name in $((SECONDS - start)) s" >&2
+    echo "build.sh: built $(basename "$module") in $((SECONDS - start)) s" >&2
   fi
   echo "$binary"
+}
+
+for module in "$here"/packer-*/; do
+  module="${module%/}"
+  build "$module" github.com/hashicorp/packer "$cache/bin/$(basename "$module")"
 done
+
+for module in "$here"/terraform-provider-hcp-*/; do
+  module="${module%/}"
+  build "$module" github.com/hashicorp/terraform-provider-hcp "$cache/bin/$(basename "$module")/terraform-provider-hcp"
+done
+
+# The provider tests run the machine's terraform when it has one, else OpenTofu; version.dev=no as
+# OpenTofu's release builds set it (.goreleaser.yaml), so it reports 1.12.6, not 1.12.6-dev.
+if [[ "${CLIENTS_OPENTOFU:-}" == 1 ]] || ! command -v terraform >/dev/null; then
+  for module in "$here"/opentofu-*/; do
+    module="${module%/}"
+    build "$module" github.com/opentofu/opentofu/cmd/tofu "$cache/bin/$(basename "$module")" \
+      "-X github.com/opentofu/opentofu/version.dev=no"
+  done
+fi
 
 # The SDK for the contract tests: compile its packages once; a stamp per go.sum skips the warm case.
 sdk_stamp="$cache/bin/.hcp-sdk-go-$(sha256sum "$here/hcp-sdk-go/go.sum" | cut -c1-16)"

@@ -16,81 +16,18 @@ Afterwards the native API (admin token) and the HCP API (a principal's token) ar
 
 from __future__ import annotations
 
-import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from hcp import PINNED, ULID, HcpRegistry, Principal
+from hcp import PINNED, ULID, HcpRegistry, Packer
 
 # The first test of the session may wait for a cold build of the clients (tests/clients/README.md).
 pytestmark = pytest.mark.timeout(2400)
 
-BUILD_TIMEOUT = 180  # s per `packer build`; a file/null build takes a second or two
-
-
 def at_least(version: str, minimum: str) -> bool:
     return tuple(map(int, version.split("."))) >= tuple(map(int, minimum.split(".")))
-
-
-@dataclass
-class Run:
-    """A finished `packer build`; its text (for an assertion message) is its output and the
-    lines of Packer's debug log that name HCP calls or errors."""
-
-    returncode: int
-    stdout: str
-    stderr: str
-    log: str
-
-    def __str__(self) -> str:
-        lines = [line for line in self.log.splitlines() if "hcp" in line.lower() or "error" in line.lower()]
-        return f"{self.stdout}\n{self.stderr}\n--- packer log, HCP and error lines ---\n" + "\n".join(lines[-80:])
-
-
-@dataclass
-class Packer:
-    """One pinned packer, a principal, and a working directory for its builds."""
-
-    version: str
-    binary: Path
-    registry: HcpRegistry
-    principal: Principal
-    work: Path
-    home: Path
-
-    def bucket(self, name: str) -> str:
-        """A bucket name of this test and this Packer line (the module shares one registry)."""
-        return f"{name}-{self.version.replace('.', '-')}"
-
-    def build(self, template: str, fingerprint: str, name: str = "build", **env: str) -> Run:
-        """`packer build` of `template` (HCL2) in the working directory with a fixed fingerprint
-        (and `env` added to the HCP variables)."""
-        path = self.work / f"{name}.pkr.hcl"
-        path.write_text(template)
-        log = self.home / f"{name}.log"
-        env = self.registry.env(self.principal, self.home, HCP_PACKER_BUILD_FINGERPRINT=fingerprint,
-                                PACKER_LOG="1", PACKER_LOG_PATH=str(log), **env)
-        done = subprocess.run([str(self.binary), "build", "-color=false", path.name], cwd=self.work, env=env,
-                              capture_output=True, text=True, timeout=BUILD_TIMEOUT, check=False)
-        return Run(done.returncode, done.stdout, done.stderr, log.read_text() if log.exists() else "")
-
-    def token(self) -> str:
-        return self.registry.token(self.principal)
-
-    def hcp_version(self, bucket: str, fingerprint: str) -> dict[str, Any]:
-        """GetVersion through the HCP API: the `version` object."""
-        status, body = self.registry.hcp("GET", f"/buckets/{bucket}/versions/{fingerprint}", self.token())
-        assert status == 200, (status, body)
-        return body["version"]
-
-    def native(self, path: str, status: int = 200) -> Any:
-        """A native API read with the admin token."""
-        got, body = self.registry.product.call("GET", path)
-        assert got == status, (path, got, body)
-        return body
 
 
 @pytest.fixture
