@@ -12,13 +12,19 @@ check that a route's content types agree on being binary).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from chalice import Blueprint, Response
 from chalice.app import ChaliceAuthorizer, Request
 
+from ...runtime.lazy import lazy
 from ..http import actor, query, respond, sees_restricted
-from . import PACKER, RESOURCE_MANAGER, requests, resources
+from . import PACKER, RESOURCE_MANAGER
+
+if TYPE_CHECKING:  # loaded on a route's first use, as app.py loads its modules: a cold start
+    from . import requests, resources  # for the native API (the consumer query) never pays for them
+else:
+    requests, resources = lazy("chalicelib.api.hcp.requests"), lazy("chalicelib.api.hcp.resources")
 
 hcp = Blueprint(__name__)
 CONTENT_TYPES = ["*/*"]
