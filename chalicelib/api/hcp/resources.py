@@ -169,23 +169,23 @@ def list_builds(bucket: str, fingerprint: str, see_restricted: bool) -> Json:
     return {"builds": shaped_version(*_version(bucket, fingerprint), see_restricted)["builds"]}
 
 
-def _build(bucket: str, fingerprint: str, build: entities.Build, see_restricted: bool = True) -> Json:
-    """A build with its version's id (the version read once more)."""
-    version, _ = _version(bucket, fingerprint)
+def _build(built: publishing.Built, see_restricted: bool = True) -> Json:
+    """A build with its version's id (the version as the service read it)."""
+    version, build = built
     return {"build": shaped_version(version, [build], see_restricted)["builds"][0]}
 
 
 def get_build(bucket: str, fingerprint: str, build_id: str, see_restricted: bool) -> Json:
-    return _build(bucket, fingerprint, publishing.get_build(bucket, fingerprint, build_id), see_restricted)
+    return _build(publishing.get_build(bucket, fingerprint, build_id), see_restricted)
 
 
 def create_build(bucket: str, fingerprint: str, data: Body, actor: str) -> Json:
-    return _build(bucket, fingerprint, publishing.create_build(bucket, fingerprint, build_change(data), actor))
+    return _build(publishing.create_build(bucket, fingerprint, build_change(data), actor))
 
 
 def update_build(bucket: str, fingerprint: str, build_id: str, data: Body, actor: str) -> Json:
     change = build_change(data)
-    return _build(bucket, fingerprint, publishing.update_build(bucket, fingerprint, build_id, change, actor))
+    return _build(publishing.update_build(bucket, fingerprint, build_id, change, actor))
 
 
 def upload_sbom(bucket: str, fingerprint: str, build_id: str, data: Body, actor: str) -> Json:
