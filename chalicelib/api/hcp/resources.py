@@ -10,9 +10,9 @@ Packer is seen to answer (`The bucket with identifier <b> does not exist.`) are 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable
 
-from ...errors import AlreadyExists, Conflict, Forbidden, NotFound
+from ...errors import AlreadyExists, BadRequest, Conflict, Forbidden, NotFound
 from ...runtime.lazy import lazy
 from ..http import validated
 from . import wire
@@ -142,7 +142,22 @@ def shaped_version(version: entities.Version, builds: list[entities.Build] | Non
     names a restricted channel; one BatchGetItem when the version names channels)."""
     hidden = findings.hidden_labels(version.parent_hint, findings.visibility(findings.channels_of_version(version),
                                                                              see_restricted))
-    return wire.version(version, builds, hidden)
+    return wire.version(version, builds, hidden, versions.revocation_sources([version]))
+
+
+def _listed(items: Iterable[entities.Version]) -> list[Json]:
+    """Versions without their builds (one BatchGetItem more when a revocation is inherited:
+    the versions it came from)."""
+    found = list(items)
+    sources = versions.revocation_sources(found)
+    return [wire.version(i, sources=sources) for i in found]
+
+
+def _by_number(bucket: str, numbers: set[int]) -> dict[int, Json]:
+    """The bucket's versions with these numbers, without builds (one BatchGetItem; a deleted
+    one is left out)."""
+    found = versions.by_number(bucket, numbers)
+    return dict(zip(found, _listed(found.values())))
 
 
 def get_version(bucket: str, fingerprint: str, see_restricted: bool) -> Json:
@@ -154,7 +169,7 @@ def list_versions(bucket: str, limit: int, token: str | None) -> Json:
         items, next_token = versions.page(bucket, limit, token)  # an empty page checks the bucket
     except NotFound:
         raise missing_bucket(bucket) from None
-    return {"versions": [wire.version(i) for i in items], "pagination": _pagination(next_token)}
+    return {"versions": _listed(items), "pagination": _pagination(next_token)}
 
 
 def create_version(bucket: str, data: Body, actor: str) -> Json:
@@ -202,10 +217,14 @@ def channel_item(bucket: str, name: str, see_restricted: bool) -> entities.Chann
     try:
         item = serving.get_item(bucket, name)
     except NotFound:
-        raise NotFound(f"The channel with identifier {name} does not exist.") from None
+        raise missing_channel(name) from None
     if item.restricted and not see_restricted:
         raise Forbidden(f"channel {name} is restricted: reading it needs the contributor role")
     return item
+
+
+def missing_channel(name: str) -> NotFound:
+    return NotFound(f"The channel with identifier {name} does not exist.")
 
 
 def _shaped_channel(item: entities.Channel, see_restricted: bool) -> Json:
@@ -224,8 +243,8 @@ def list_channels(bucket: str, see_restricted: bool) -> Json:
     items = [c for c in channels.channel_items(bucket) if see_restricted or not c.restricted]
     if not items:
         bucket_item(bucket)
-    held = versions.by_number(bucket, {c.number for c in items if c.number})
-    return {"channels": [wire.channel(c, wire.version(held[c.number]) if c.number in held else None) for c in items]}
+    held = _by_number(bucket, {c.number for c in items if c.number})
+    return {"channels": [wire.channel(c, held.get(c.number or 0)) for c in items]}
 
 
 def update_channel(bucket: str, name: str, data: Body, actor: str) -> Json:
@@ -237,18 +256,59 @@ def update_channel(bucket: str, name: str, data: Body, actor: str) -> Json:
     if unknown:
         raise InvalidField("body.update_mask", f"update_mask names fields a channel does not have: "
                                                f"{', '.join(sorted(unknown))} (versionFingerprint, restricted)")
-    item = channel_item(bucket, name, True)
+    channel_item(bucket, name, True)
     change: dict[str, Any] = {}
     if "version_fingerprint" in mask:
-        if item.managed:
-            raise Conflict(f'Can\'t update channel assignment on channel "{name}". This channel is managed by '
-                           "HCP Packer")
         fingerprint = text(data, "version_fingerprint")
         change["version"] = _assignable(bucket, fingerprint) if fingerprint else None
     if "restricted" in mask:
         change["restricted"] = flag(data, "restricted")
-    channels.update_channel(bucket, name, validated(change, models.UpdateChannel), actor)
+    try:
+        channels.update_channel(bucket, name, validated(change, models.UpdateChannel), actor)
+    except channels.Managed:
+        raise Conflict(f'Can\'t update channel assignment on channel "{name}". This channel is managed by '
+                       "HCP Packer") from None
     return _shaped_channel(channel_item(bucket, name, True), True)
+
+
+def create_channel(bucket: str, data: Body, actor: str) -> Json:
+    """CreateChannel: empty, or assigned the version `version_fingerprint` names (complete,
+    not revoked: the native rule); a duplicate or `latest` is code 6, as HCP Packer says it."""
+    name = text(data, "name", required=True) or ""
+    restricted = flag(data, "restricted")
+    bucket_item(bucket)
+    fingerprint = text(data, "version_fingerprint")
+    body = validated({"name": name, "restricted": restricted,
+                      **({"version": _assignable(bucket, fingerprint)} if fingerprint else {})}, models.CreateChannel)
+    try:
+        channels.create_channel(bucket, body, actor)
+    except AlreadyExists:
+        raise AlreadyExists(f"The channel with identifier {name} already exists.") from None
+    return _shaped_channel(channel_item(bucket, name, True), True)
+
+
+def delete_channel(bucket: str, name: str, actor: str) -> Json:
+    """DeleteChannel, with its history; `latest` is refused with code 3, as HCP Packer answers."""
+    try:
+        channels.delete_channel(bucket, name, actor)
+    except NotFound:
+        raise missing_channel(name) from None
+    except channels.Managed:
+        raise BadRequest(f"Can't delete managed channel {name}, it's controlled by HCP Packer") from None
+    return {}
+
+
+def channel_history(bucket: str, name: str, see_restricted: bool, limit: int, token: str | None) -> Json:
+    """A page of the channel's assignments, newest first, each with the version it assigned
+    (one BatchGetItem; null for an unassignment or a version deleted since); `count` is the
+    page's. A restricted channel's history is refused to a viewer as the channel is (403)."""
+    item = channel_item(bucket, name, see_restricted)
+    entries, next_token = channels.history(bucket, name, limit, token)
+    held = _by_number(bucket, {int(e.to_version[1:]) for e in entries if e.to_version})
+    return {"history": [wire.assignment(e.at, e.author, item.managed,
+                                        held.get(int(e.to_version[1:])) if e.to_version else None)
+                        for e in entries],
+            "count": len(entries), "pagination": _pagination(next_token)}
 
 
 def _assignable(bucket: str, fingerprint: str) -> str:

@@ -176,3 +176,18 @@ def hcp_get_channel(bucket_name: str, channel_name: str, **location: str) -> Res
 @route("PATCH", f"{B}/channels/{{channel_name}}")
 def hcp_update_channel(bucket_name: str, channel_name: str, **location: str) -> Response:
     return respond(resources.update_channel(bucket_name, channel_name, body(), who()))
+
+
+@route("POST", f"{B}/channels")
+def hcp_create_channel(bucket_name: str, **location: str) -> Response:
+    return respond(resources.create_channel(bucket_name, body(), who()))
+
+
+@route("DELETE", f"{B}/channels/{{channel_name}}")
+def hcp_delete_channel(bucket_name: str, channel_name: str, **location: str) -> Response:
+    return respond(resources.delete_channel(bucket_name, channel_name, who()))
+
+
+@route("GET", f"{B}/channels/{{channel_name}}/history")
+def hcp_channel_history(bucket_name: str, channel_name: str, **location: str) -> Response:
+    return respond(resources.channel_history(bucket_name, channel_name, sees(), *requests.page(request())))

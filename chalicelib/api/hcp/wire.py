@@ -13,7 +13,7 @@ it, the same on every read).
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from ...domain import ids
 from ...domain.enums import RevocationType
@@ -73,9 +73,10 @@ def bucket(item: entities.Bucket, where: entities.Location, latest: Json | None 
 
 
 def version(item: entities.Version, builds: list[entities.Build] | None = None,
-            hidden_labels: Iterable[str] = ()) -> Json:
+            hidden_labels: Iterable[str] = (), sources: Mapping[str, entities.Version] | None = None) -> Json:
     """A version, with its builds when given (a list leaves them out); `hidden_labels` are
-    build labels the caller may not see."""
+    build labels the caller may not see; `sources` the versions inherited revocations name
+    (`bucket/vN`), read by the caller, so `revocation_inherited_from` has their ids."""
     revocation = item.revocation or {}
     version_id = ulid(item)
     shaped = _present({
@@ -83,19 +84,25 @@ def version(item: entities.Version, builds: list[entities.Build] | None = None,
         "author_id": item.author, "status": f"VERSION_{item.status.upper()}",
         "template_type": item.template_type or "TEMPLATE_TYPE_UNSET",
         "builds": None if builds is None else [build(b, version_id, hidden_labels) for b in builds],
-        "created_at": item.created_at, "updated_at": item.updated_at, **_revocation(revocation)})
+        "created_at": item.created_at, "updated_at": item.updated_at, **_revocation(revocation, sources or {})})
     return {**shaped, "revoke_at": revocation.get("revoked_at") or revocation.get("revoke_at")}
 
 
-def _revocation(revocation: Json) -> Json:
+def _revocation(revocation: Json, sources: Mapping[str, entities.Version]) -> Json:
+    """The revocation fields of a version revoked or scheduled to be (none otherwise); an
+    inherited one names the ancestor it came from (with its fingerprint and id when read)."""
     if not revocation:
         return {}
     inherited = revocation.get("revocation_type") == RevocationType.INHERITED
-    ancestor_bucket, _, ancestor_version = str(revocation.get("inherited_from") or "").partition("/")
+    named = str(revocation.get("inherited_from") or "")
+    ancestor_bucket, _, ancestor_version = named.rpartition("/")
+    source = sources.get(named)
     return {"revocation_message": revocation.get("reason"), "revocation_author": revocation.get("revoked_by"),
             "revocation_type": "INHERITED" if inherited else "MANUAL",
-            "revocation_inherited_from": {"bucket_name": ancestor_bucket, "version_name": ancestor_version}
-            if inherited and ancestor_version else None}
+            "revocation_inherited_from": _present({
+                "bucket_name": ancestor_bucket, "version_name": ancestor_version,
+                "version_fingerprint": source.fingerprint if source else None,
+                "version_id": ulid(source) if source else None}) if inherited and ancestor_version else None}
 
 
 def build(item: entities.Build, version_id: str, hidden_labels: Iterable[str] = ()) -> Json:
@@ -125,3 +132,9 @@ def channel(item: entities.Channel, held: Json | None) -> Json:
         "restricted": item.restricted,
         "author_id": MANAGED_AUTHOR if item.managed else (item.updated_by or item.created_by),
         "created_at": item.created_at, "updated_at": item.updated_at}), "version": held}
+
+
+def assignment(at: str, author: str, managed: bool, assigned: Json | None) -> Json:
+    """An entry of a channel's history: when, by whom (`HCP Packer` for the managed `latest`),
+    and the version assigned (as version() makes it; null when the channel was emptied)."""
+    return {"assigned_at": at, "author_id": MANAGED_AUTHOR if managed else author, "version": assigned}
