@@ -130,6 +130,17 @@ def sbom(data: Body) -> tuple[str | None, str, str]:
             text(data, "compressed_sbom", required=True) or "")
 
 
+# What hcp-sdk-go sends for a `revoke_at` it leaves unset: Go's zero time (strfmt.DateTime is a
+# struct, so `omitempty` keeps it), which grpc-gateway reads as no time at all.
+_GO_ZERO_TIME = "0001-01-01T00:00:00"
+
+
+def revoke_at(data: Body) -> str | None:
+    """UpdateVersion's `revoke_at` (RFC 3339), or None: absent, empty, or Go's zero time."""
+    value = text(data, "revoke_at")
+    return None if not value or value.startswith(_GO_ZERO_TIME) else value
+
+
 def update_mask(data: Body) -> set[str]:
     """The FieldMask's paths, in snake_case (`"versionFingerprint,restricted"`); a 400 with a
     BadRequest detail when it is missing, as HCP Packer answers."""

@@ -12,25 +12,29 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterable
 
+from ...domain.enums import VersionStatus
 from ...errors import AlreadyExists, BadRequest, Conflict, Forbidden, NotFound
 from ...runtime.lazy import lazy
 from ..http import validated
 from . import wire
 from .errors import Aborted, InvalidField
-from .requests import Body, build_change, flag, labels, sbom, template_type, text, update_mask
+from .requests import Body, build_change, flag, labels, revoke_at, sbom, template_type, text, update_mask
 
 if TYPE_CHECKING:
     from ...domain import models
-    from ...services import buckets, channels, findings, identity, publishing, serving, versions
+    from ...services import buckets, channels, findings, identity, lifecycle, publishing, serving, versions
     from ...storage import entities
 else:
-    buckets, channels, findings, identity, models, publishing, serving, versions = (
+    buckets, channels, findings, identity, lifecycle, models, publishing, serving, versions = (
         lazy(f"chalicelib.{name}") for name in (
-            "services.buckets", "services.channels", "services.findings", "services.identity", "domain.models",
-            "services.publishing", "services.serving", "services.versions"))
+            "services.buckets", "services.channels", "services.findings", "services.identity", "services.lifecycle",
+            "domain.models", "services.publishing", "services.serving", "services.versions"))
 
 Json = dict[str, Any]
 LATEST = "latest"
+# A revocation asked for without `revocation_message` (optional in HCP Packer; the registry
+# keeps a reason with every revocation).
+NO_MESSAGE = "revoked through the HCP Packer API without a message"
 
 
 # ---- the organization, the project and its registry ---------------------------------------
@@ -176,6 +180,67 @@ def create_version(bucket: str, data: Body, actor: str) -> Json:
     fingerprint = text(data, "fingerprint", required=True) or ""
     version = publishing.create_version(bucket, fingerprint, template_type(data), actor)
     return {"version": wire.version(version, [])}
+
+
+def _found(bucket: str, fingerprint: str) -> entities.Version:
+    """The version with this fingerprint, draft or numbered; 404 (code 5) when there is none,
+    as HCP Packer answers DeleteVersion (only GetVersion answers code 10)."""
+    try:
+        return publishing.get_version(bucket, fingerprint)[0]
+    except NotFound:
+        bucket_item(bucket)
+        raise
+
+
+def _ref(version: entities.Version) -> str:
+    """How the native services name a version: `vN` (a fingerprint could read as a name); a
+    draft by its fingerprint, which they refuse as still running (code 9)."""
+    return version.name if version.number else version.fingerprint
+
+
+def update_version(bucket: str, fingerprint: str, data: Body, actor: str) -> Json:
+    """UpdateVersion through the native lifecycle (the same cascade to descendants and
+    rollback of channels): `restore`, or a revocation when `revoke_at` / `revoke_in` is set
+    (now or past: at once; later: scheduled), or `complete` (a version completes when its last
+    build is done, so a complete one is answered as it is and a draft is refused, code 9)."""
+    when, within = revoke_at(data), text(data, "revoke_in") or None
+    restore, complete = flag(data, "restore"), flag(data, "complete")
+    if restore and (when or within):
+        raise BadRequest("give restore, or revoke_at / revoke_in, not both")
+    version = _found(bucket, fingerprint)
+    if restore:
+        try:
+            lifecycle.restore(bucket, _ref(version), actor)
+        except lifecycle.NotRevoked:
+            raise Conflict("Restoring does not apply. This version is valid and it is not scheduled to be "
+                           "revoked.") from None
+    elif when or within:
+        request = validated({
+            "reason": text(data, "revocation_message") or NO_MESSAGE,
+            **({"revoke_at": when} if when else {}), **({"revoke_in": within} if within else {}),
+            "skip_descendants_revocation": flag(data, "skip_descendants_revocation"),
+            "disable_rollback_channels": flag(data, "disable_rollback_channels")}, models.RevokeRequest)
+        lifecycle.revoke(bucket, _ref(version), request, actor)
+    elif not complete:
+        raise InvalidField("body", "nothing to update: give revoke_at or revoke_in (to revoke), restore, or complete")
+    elif not version.number or version.status == VersionStatus.REVOKED:
+        raise Conflict(f"Version with fingerprint {fingerprint} is {version.status}: a version completes when its "
+                       "last build is done, and a revoked one changes only by being restored")
+    return {"version": shaped_version(*_version(bucket, fingerprint), True),
+            "operation": wire.operation(identity.location())}
+
+
+def delete_version(bucket: str, fingerprint: str, rollback_channels: bool, actor: str) -> Json:
+    """DeleteVersion through the native deletion: refused (code 9, HCP Packer's words) while a
+    user channel holds the version unless `rollback_channels`; `latest` never holds it back
+    and moves to the newest version left."""
+    version = _found(bucket, fingerprint)
+    try:
+        lifecycle.delete_version(bucket, _ref(version), rollback_channels, actor)
+    except lifecycle.Held as held:
+        raise Conflict(f"Version is assigned by channels: {', '.join(held.channels)}. Unassign it from them first, "
+                       "or delete it with rollback_channels=true.") from None
+    return {}
 
 
 def list_builds(bucket: str, fingerprint: str, see_restricted: bool) -> Json:

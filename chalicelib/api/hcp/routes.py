@@ -17,7 +17,7 @@ from typing import Any, Callable
 from chalice import Blueprint, Response
 from chalice.app import ChaliceAuthorizer, Request
 
-from ..http import actor, query, respond, sees_restricted
+from ..http import actor, flag, query, respond, sees_restricted
 from . import PACKER, RESOURCE_MANAGER, requests, resources
 
 hcp = Blueprint(__name__)
@@ -134,6 +134,16 @@ def hcp_create_version(bucket_name: str, **location: str) -> Response:
 @route("GET", V)
 def hcp_get_version(bucket_name: str, fingerprint: str, **location: str) -> Response:
     return respond(resources.get_version(bucket_name, fingerprint, sees()))
+
+
+@route("PATCH", V)
+def hcp_update_version(bucket_name: str, fingerprint: str, **location: str) -> Response:
+    return respond(resources.update_version(bucket_name, fingerprint, body(), who()))
+
+
+@route("DELETE", V)
+def hcp_delete_version(bucket_name: str, fingerprint: str, **location: str) -> Response:
+    return respond(resources.delete_version(bucket_name, fingerprint, flag(request(), "rollback_channels"), who()))
 
 
 @route("GET", f"{V}/builds")

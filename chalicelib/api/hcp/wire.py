@@ -43,6 +43,13 @@ def location(where: entities.Location) -> Json:
     return {"organization_id": where.organization_id, "project_id": where.project_id, "region": {}}
 
 
+def operation(where: entities.Location) -> Json:
+    """The long-running operation an UpdateVersion answers with: done by the time it answers
+    (the registry revokes and restores in the request; a cascade beyond its budget is the
+    sweep's, and the version says `cascade_pending` natively)."""
+    return {"id": ids.new(), "state": "DONE", "location": location(where)}
+
+
 def organization(where: entities.Location, name: str) -> Json:
     return {"id": where.organization_id, "name": name, "state": ACTIVE, "created_at": where.created_at}
 
