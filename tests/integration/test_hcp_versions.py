@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from support import RFC3339, Hcp, child_manifest, ingest, mint
+from support import RFC3339, Hcp, build_chain, child_manifest, ingest, manifest, mint
 
 NOT_REVOKED = "Restoring does not apply. This version is valid and it is not scheduled to be revoked."
 
@@ -168,3 +168,72 @@ def test_delete_version_follows_the_native_rules(family):
     assert api.ok("GET", "buckets/base/channels/latest")["channel"]["version"]["name"] == "v1"
     api.ok("POST", "buckets/base/versions", {"fingerprint": "draft-1"})
     api.fails("DELETE", "buckets/base/versions/draft-1", status=400, code=9)
+
+
+# ---- ancestry (ListBucketAncestry, MODEL §1.6) ----------------------------------------------------
+
+def relations(api: Hcp, bucket: str, query: str = "") -> list[tuple]:
+    """(parent bucket/version, channel, channel's version now, child bucket/version, status) of each relation."""
+    answer = api.ok("GET", f"buckets/{bucket}/ancestry" + (f"?{query}" if query else ""))
+    assert answer["total_count"] == len(answer["relations"])
+    return [(f"{r['parent']['bucket_name']}/{r['parent']['version_name']}", r["parent"].get("channel_name"),
+             (r["parent"].get("channel_version") or {}).get("name"),
+             f"{r['child']['bucket_name']}/{r['child']['version_name']}", r["status"]) for r in answer["relations"]]
+
+
+def test_bucket_ancestry_lists_parents_and_children_with_their_status(api, registry):
+    build_chain(registry)  # base v1 on production → child v1 (from production) → grandchild v1 (by its AMI)
+    (relation,) = api.ok("GET", "buckets/base/ancestry?type=ANCESTRY_TYPE_CHILDREN")["relations"]
+    base_v1 = api.ok("GET", "buckets/base/versions")["versions"][-1]
+    child_v1 = api.ok("GET", "buckets/child/versions")["versions"][0]
+    assert relation == {
+        "parent": {"bucket_name": "base", "version_name": "v1", "version_fingerprint": base_v1["fingerprint"],
+                   "version_id": base_v1["id"], "channel_name": "production",
+                   "channel_version": {"fingerprint": base_v1["fingerprint"], "id": base_v1["id"], "name": "v1"}},
+        "child": {"bucket_name": "child", "version_fingerprint": child_v1["fingerprint"], "version_id": child_v1["id"],
+                  "version_name": "v1"},
+        "status": "UP_TO_DATE"}
+    assert relations(api, "base", "type=ANCESTRY_TYPE_PARENTS") == []  # base was built from nothing known
+    # unset type: the latest version's parents, then the children
+    assert relations(api, "child") == [("base/v1", "production", "v1", "child/v1", "UP_TO_DATE"),
+                                       ("child/v1", None, None, "grandchild/v1", "UP_TO_DATE")]
+    assert relations(api, "child", f"type=ANCESTRY_TYPE_PARENTS&version_fingerprint={child_v1['fingerprint']}") == [
+        ("base/v1", "production", "v1", "child/v1", "UP_TO_DATE")]
+
+    # production moves on: the child is out of date, one registry
+    registry.send("patch", "/buckets/base/channels/production", {"version": "v2"})
+    assert relations(api, "base") == [("base/v1", "production", "v2", "child/v1", "OUT_OF_DATE")]
+    assert relations(api, "base", "channel_name=production") == relations(api, "base")
+    assert relations(api, "base", "channel_name=latest") == []  # not built from `latest`
+    # a revoked parent that spared its children: out of date too (HCP Packer has no revoked status)
+    registry.send("post", "/buckets/base/versions/v1/revoke", {"reason": "CVE", "skip_descendants_revocation": True})
+    assert relations(api, "base")[0][-1] == "OUT_OF_DATE"
+
+
+def test_bucket_ancestry_children_come_in_pages(api, registry):
+    build_chain(registry)
+    registry.upload("other/m.json", manifest({"name": "svc", "packer_run_uuid": "other-1", "custom_data": {
+        "bucket_name": "other", "parent_bucket": "base", "parent_version": "v3"}}))
+    first = api.ok("GET", "buckets/base/ancestry?type=ANCESTRY_TYPE_CHILDREN&pagination.page_size=1")
+    assert first["total_count"] == 1 and first["pagination"]["next_page_token"]
+    rest = api.ok("GET", "buckets/base/ancestry?type=ANCESTRY_TYPE_CHILDREN&pagination.next_page_token="
+                         + first["pagination"]["next_page_token"])
+    assert rest["pagination"] == {}
+    assert {r["child"]["bucket_name"] for r in first["relations"] + rest["relations"]} == {"child", "other"}
+    api.fails("GET", "buckets/base/ancestry?pagination.next_page_token=forged", status=400, code=3)
+
+
+def test_bucket_ancestry_refuses_what_it_cannot_answer_and_hides_restricted_channels(api, registry):
+    build_chain(registry)
+    api.fails("GET", "buckets/base/ancestry?type=ANCESTRY_TYPE_COUSINS", status=400, code=3)
+    api.fails("GET", "buckets/nope/ancestry", status=404, code=5)
+    api.fails("GET", "buckets/base/ancestry?version_fingerprint=nope", status=404, code=5)
+    api.fails("GET", "buckets/base/ancestry?channel_name=canary", status=404, code=5)
+    api.ok("PUT", "buckets", {"name": "empty"})
+    assert relations(api, "empty") == []  # no version yet: no parents, no children
+
+    registry.send("patch", "/buckets/base/channels/production", {"restricted": True})
+    viewer = api.as_token(mint(registry, "viewer"))
+    assert relations(viewer, "base") == [("base/v1", None, None, "child/v1", "UP_TO_DATE")]
+    viewer.fails("GET", "buckets/base/ancestry?channel_name=production", status=403, code=7)
+    assert relations(api, "base")[0][1] == "production"

@@ -152,6 +152,17 @@ def update_mask(data: Body) -> set[str]:
     return paths
 
 
+ANCESTRY_TYPES = ("ANCESTRY_TYPE_UNSET", "ANCESTRY_TYPE_PARENTS", "ANCESTRY_TYPE_CHILDREN")
+
+
+def ancestry_type(request: Request) -> tuple[bool, bool]:
+    """ListBucketAncestry's `type`: whether to list (parents, children); unset is both."""
+    value = query(request).get("type") or ANCESTRY_TYPES[0]
+    if value not in ANCESTRY_TYPES:
+        raise BadRequest(f"type must be one of {', '.join(ANCESTRY_TYPES)}, not {value!r}")
+    return value != "ANCESTRY_TYPE_CHILDREN", value != "ANCESTRY_TYPE_PARENTS"
+
+
 def page(request: Request) -> tuple[int, str | None]:
     """`pagination.page_size` (0 or absent: the default; above the maximum: the maximum, as
     grpc services clamp it) and `pagination.next_page_token`."""

@@ -22,13 +22,13 @@ from .requests import Body, build_change, flag, labels, revoke_at, sbom, templat
 
 if TYPE_CHECKING:
     from ...domain import models
-    from ...services import buckets, channels, findings, identity, lifecycle, publishing, serving, versions
+    from ...services import ancestry, buckets, channels, findings, identity, lifecycle, publishing, serving, versions
     from ...storage import entities
 else:
-    buckets, channels, findings, identity, lifecycle, models, publishing, serving, versions = (
+    ancestry, buckets, channels, findings, identity, lifecycle, models, publishing, serving, versions = (
         lazy(f"chalicelib.{name}") for name in (
-            "services.buckets", "services.channels", "services.findings", "services.identity", "services.lifecycle",
-            "domain.models", "services.publishing", "services.serving", "services.versions"))
+            "services.ancestry", "services.buckets", "services.channels", "services.findings", "services.identity",
+            "services.lifecycle", "domain.models", "services.publishing", "services.serving", "services.versions"))
 
 Json = dict[str, Any]
 LATEST = "latest"
@@ -117,6 +117,25 @@ def delete_bucket(name: str, actor: str) -> Json:
     bucket_item(name)
     buckets.delete_bucket(name, actor)
     return {}
+
+
+def bucket_ancestry(bucket: str, kinds: tuple[bool, bool], fingerprint: str | None, channel: str | None,
+                    see_restricted: bool, limit: int, token: str | None) -> Json:
+    """ListBucketAncestry from the native ancestry (services/ancestry.relations): the parents
+    of a version (`version_fingerprint`'s, else the latest's) and a page of the children built
+    on any version of the bucket (`channel_name`: only those built from that channel), with
+    the native link statuses. A restricted channel is a 403 (code 7) for a viewer when named,
+    and left out of the relations it shows; `total_count` counts this answer's relations."""
+    bucket_item(bucket)
+    if channel:
+        channel_item(bucket, channel, see_restricted)
+    try:
+        found, next_token = ancestry.relations(bucket, *kinds, fingerprint, channel, limit, token)
+    except NotFound:
+        raise NotFound(f"Version with fingerprint {fingerprint} not found") from None
+    shown = [wire.relation(r.link, r.child, r.parent, r.channel.name if r.channel and (
+        see_restricted or not r.channel.restricted) else None, r.held, r.status) for r in found]
+    return {"relations": shown, "total_count": len(shown), "pagination": _pagination(next_token)}
 
 
 def enforced_blocks(name: str) -> Json:

@@ -119,6 +119,14 @@ def hcp_delete_bucket(bucket_name: str, **location: str) -> Response:
     return respond(resources.delete_bucket(bucket_name, who()))
 
 
+@route("GET", f"{B}/ancestry")
+def hcp_bucket_ancestry(bucket_name: str, **location: str) -> Response:
+    params = query(request())
+    return respond(resources.bucket_ancestry(bucket_name, requests.ancestry_type(request()),
+                                             params.get("version_fingerprint") or None,
+                                             params.get("channel_name") or None, sees(), *requests.page(request())))
+
+
 # ---- versions and builds ---------------------------------------------------------------------
 
 @route("GET", f"{B}/versions")

@@ -124,6 +124,26 @@ def build(item: entities.Build, version_id: str, hidden_labels: Iterable[str] = 
         "created_at": item.created_at, "updated_at": item.updated_at or item.created_at})
 
 
+# The native link statuses by HCP Packer's names; `parent_revoked` (the parent is revoked and
+# this version was spared) is out of date there: HCP Packer tells revocation apart, not as a status.
+ANCESTRY_STATUS = {"up_to_date": "UP_TO_DATE", "out_of_date": "OUT_OF_DATE", "undetermined": "UNDETERMINED",
+                   "parent_revoked": "OUT_OF_DATE"}
+
+
+def relation(link: Json, child: entities.Version, parent: entities.Version | None, channel: str | None,
+             held: entities.Version | None, status: str) -> Json:
+    """A BucketAncestry: the parent version (with the channel its child's build read, when
+    the caller may see it, and the version that channel holds now), the child, the status."""
+    held_shape = _present({"fingerprint": held.fingerprint, "id": ulid(held), "name": held.name}) if held else None
+    return {"parent": _present({
+                "bucket_name": link["bucket"], "version_name": link["version"], "version_fingerprint": link["fingerprint"],
+                "version_id": ulid(parent) if parent else None, "channel_name": channel,
+                "channel_version": held_shape if channel else None}),
+            "child": {"bucket_name": child.bucket, "version_fingerprint": child.fingerprint, "version_id": ulid(child),
+                      "version_name": child.name},
+            "status": ANCESTRY_STATUS.get(status, "UNDETERMINED")}
+
+
 def artifact(item: entities.Build, stored: Json) -> Json:
     """An artifact of a build (stored without an id: one derived from the build and the image)."""
     region = stored.get("region") or ""
