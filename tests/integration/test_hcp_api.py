@@ -146,6 +146,23 @@ def test_create_get_update_and_delete_a_bucket(api):
     api.fails("DELETE", "buckets/base", status=404, code=5)
 
 
+def test_hcp_packer_bucket_as_terraform_drives_it(api):
+    """`hcp_packer_bucket` (HCP-API-COMPAT.md §3): create with the name alone, read what state
+    keeps, import by `resource_name`, delete; then a read is an HTTP 404 (dropped from state)
+    and a second delete a 404 too (which the provider takes as done)."""
+    bucket = api.ok("PUT", "buckets", {"name": "tf-bucket"})["bucket"]
+    location = bucket["location"]
+    assert bucket["resource_name"] == f"packer/project/{location['project_id']}/bucket/tf-bucket"
+    assert UUID.fullmatch(location["organization_id"]) and RFC3339.fullmatch(bucket["created_at"])
+    _, _, project, _, name = bucket["resource_name"].split("/")  # what `terraform import` parses
+    assert (project, name) == (location["project_id"], "tf-bucket")
+    assert api.ok("GET", f"buckets/{name}")["bucket"]["created_at"] == bucket["created_at"]
+    assert api.ok("DELETE", "buckets/tf-bucket") == {}
+    status, _, _ = api.call("GET", "buckets/tf-bucket")
+    assert status == 404
+    api.fails("DELETE", "buckets/tf-bucket", status=404, code=5)
+
+
 def test_a_new_bucket_has_its_managed_latest_channel(api):
     api.ok("PUT", "buckets", {"name": "base"})
     (latest,) = api.ok("GET", "buckets/base/channels")["channels"]
