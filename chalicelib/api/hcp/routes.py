@@ -186,16 +186,6 @@ def hcp_list_channels(bucket_name: str, **location: str) -> Response:
     return respond(resources.list_channels(bucket_name, sees()))
 
 
-@route("GET", f"{B}/channels/{{channel_name}}")
-def hcp_get_channel(bucket_name: str, channel_name: str, **location: str) -> Response:
-    return respond(resources.get_channel(bucket_name, channel_name, sees()))
-
-
-@route("PATCH", f"{B}/channels/{{channel_name}}")
-def hcp_update_channel(bucket_name: str, channel_name: str, **location: str) -> Response:
-    return respond(resources.update_channel(bucket_name, channel_name, body(), who()))
-
-
 @route("POST", f"{B}/channels")
 def hcp_create_channel(bucket_name: str, **location: str) -> Response:
     return respond(resources.create_channel(bucket_name, body(), who()))
@@ -209,3 +199,13 @@ def hcp_delete_channel(bucket_name: str, channel_name: str, **location: str) -> 
 @route("GET", f"{B}/channels/{{channel_name}}/history")
 def hcp_channel_history(bucket_name: str, channel_name: str, **location: str) -> Response:
     return respond(resources.channel_history(bucket_name, channel_name, sees(), *requests.page(request())))
+
+
+@route("GET", f"{B}/channels/{{channel_name}}")
+def hcp_get_channel(bucket_name: str, channel_name: str, **location: str) -> Response:
+    return respond(resources.get_channel(bucket_name, channel_name, sees()))
+
+
+@route("PATCH", f"{B}/channels/{{channel_name}}")
+def hcp_update_channel(bucket_name: str, channel_name: str, **location: str) -> Response:
+    return respond(resources.update_channel(bucket_name, channel_name, body(), who()))
