@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping
 
 from ...domain import ids
-from ...domain.enums import RevocationType
+from ...domain.enums import AncestryStatus, RevocationType
 from ...domain.platforms import canonical
 from ...storage import entities
 
@@ -124,10 +124,11 @@ def build(item: entities.Build, version_id: str, hidden_labels: Iterable[str] = 
         "created_at": item.created_at, "updated_at": item.updated_at or item.created_at})
 
 
-# The native link statuses by HCP Packer's names; `parent_revoked` (the parent is revoked and
-# this version was spared) is out of date there: HCP Packer tells revocation apart, not as a status.
-ANCESTRY_STATUS = {"up_to_date": "UP_TO_DATE", "out_of_date": "OUT_OF_DATE", "undetermined": "UNDETERMINED",
-                   "parent_revoked": "OUT_OF_DATE"}
+def ancestry_status(status: str) -> str:
+    """A native link status by HCP Packer's name (`UP_TO_DATE`, …); `parent_revoked` (the parent
+    is revoked and this version was spared) is out of date there, HCP Packer telling revocation
+    apart rather than as a status."""
+    return (AncestryStatus.OUT_OF_DATE if status == AncestryStatus.PARENT_REVOKED else status).upper()
 
 
 def relation(link: Json, child: entities.Version, parent: entities.Version | None, channel: str | None,
@@ -141,7 +142,7 @@ def relation(link: Json, child: entities.Version, parent: entities.Version | Non
                 "channel_version": held_shape if channel else None}),
             "child": {"bucket_name": child.bucket, "version_fingerprint": child.fingerprint, "version_id": ulid(child),
                       "version_name": child.name},
-            "status": ANCESTRY_STATUS.get(status, "UNDETERMINED")}
+            "status": ancestry_status(status)}
 
 
 def artifact(item: entities.Build, stored: Json) -> Json:
