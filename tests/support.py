@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,65 @@ def build_chain(registry: Any) -> None:
     registry.upload("grandchild/m.json", manifest({
         "name": "svc", "packer_run_uuid": "gc-run-1", "artifact_id": f"us-east-1:{GRANDCHILD_AMI}",
         "custom_data": {"source_ami": CHILD_AMI}}))
+
+
+# ---- the HCP Packer-compatible API as its clients call it --------------------------------------
+
+RM = "/resource-manager/2019-12-10"
+RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$")
+
+
+class Hcp:
+    """Calls as the HCP clients make them: a bearer token, JSON bodies, the location's prefix
+    (`api` in the HCP tests: `Hcp(registry)`)."""
+
+    def __init__(self, registry: Any, token: str = ADMIN_TOKEN) -> None:
+        self.registry, self.token = registry, token
+
+    @property
+    def prefix(self) -> str:
+        organization = self.ok("GET", f"{RM}/organizations")["organizations"][0]["id"]
+        project = self.ok("GET", f"{RM}/projects")["projects"][0]["id"]
+        return f"/packer/2023-01-01/organizations/{organization}/projects/{project}"
+
+    def as_token(self, token: str) -> "Hcp":
+        return Hcp(self.registry, token)
+
+    def call(self, method: str, path: str, body=None, raw: bytes | None = None,
+             headers: dict | None = None) -> tuple[int, dict, dict]:
+        """(HTTP status, JSON body, headers); `path` without a leading / is under the project."""
+        url = path if path.startswith("/") else f"{self.prefix}/{path}"
+        sent = {"Content-Type": "application/json", "Authorization": f"Bearer {self.token}", **(headers or {})}
+        payload = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
+        response = getattr(self.registry.client.http, method.lower())(url, headers=sent, body=payload)
+        assert response.headers.get("Content-Type") == "application/json", (method, url, response.headers)
+        return response.status_code, json.loads(response.body), response.headers
+
+    def ok(self, method: str, path: str, body=None, **options) -> dict:
+        status, answer, _ = self.call(method, path, body, **options)
+        assert status == 200, (method, path, status, answer)  # every success is a 200
+        return answer
+
+    def fails(self, method: str, path: str, body=None, *, status: int, code: int, **options) -> dict:
+        got, answer, _ = self.call(method, path, body, **options)
+        assert (got, answer.get("code")) == (status, code), (method, path, got, answer)
+        assert_error_shape(answer)
+        return answer
+
+
+def assert_error_shape(answer: dict) -> None:
+    """google.rpc.Status: exactly code, message, details (a list); one `code` in the text."""
+    assert set(answer) == {"code", "message", "details"}, answer
+    assert isinstance(answer["code"], int) and answer["message"] and isinstance(answer["details"], list)
+    assert len(re.findall(r'[Cc]ode"?:', json.dumps(answer, separators=(",", ":")))) == 1, answer
+
+
+def ingest(registry: Any, bucket: str, *runs: str) -> None:
+    """Versions recorded from manifests: one per run, each one AMI in us-east-1 and one in eu-west-1."""
+    for run in runs:
+        registry.upload(f"{bucket}/{run}.json", manifest({
+            "packer_run_uuid": run, "artifact_id": f"us-east-1:ami-{run}0000000000001,eu-west-1:ami-{run}0000000000002",
+            "custom_data": {"team": "platform"}}))
 
 
 # ---- faults and races -------------------------------------------------------------------

@@ -160,8 +160,11 @@ def revoke_due_index(revoke_at: str, bucket: str, n: int) -> Key:
     return {GSI2PK: REVOKE_DUE, GSI2SK: f"{revoke_at}#{bucket}#{number(n)}"}
 
 
+CHILDREN = "CHILD#"  # a bucket partition's child edges, of all its versions
+
+
 def child_prefix(n: int) -> str:
-    return f"CHILD#{number(n)}#"
+    return f"{CHILDREN}{number(n)}#"
 
 
 def child(parent_bucket: str, parent_number: int, child_bucket: str, child_number: int) -> Key:

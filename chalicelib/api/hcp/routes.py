@@ -18,7 +18,7 @@ from chalice import Blueprint, Response
 from chalice.app import ChaliceAuthorizer, Request
 
 from ...runtime.lazy import lazy
-from ..http import actor, query, respond, sees_restricted
+from ..http import actor, flag, query, respond, sees_restricted
 from . import PACKER, RESOURCE_MANAGER
 
 if TYPE_CHECKING:  # loaded on a route's first use, as app.py loads its modules: a cold start
@@ -125,6 +125,14 @@ def hcp_delete_bucket(bucket_name: str, **location: str) -> Response:
     return respond(resources.delete_bucket(bucket_name, who()))
 
 
+@route("GET", f"{B}/ancestry")
+def hcp_bucket_ancestry(bucket_name: str, **location: str) -> Response:
+    params = query(request())
+    return respond(resources.bucket_ancestry(bucket_name, requests.ancestry_type(request()),
+                                             params.get("version_fingerprint") or None,
+                                             params.get("channel_name") or None, sees(), *requests.page(request())))
+
+
 # ---- versions and builds ---------------------------------------------------------------------
 
 @route("GET", f"{B}/versions")
@@ -140,6 +148,16 @@ def hcp_create_version(bucket_name: str, **location: str) -> Response:
 @route("GET", V)
 def hcp_get_version(bucket_name: str, fingerprint: str, **location: str) -> Response:
     return respond(resources.get_version(bucket_name, fingerprint, sees()))
+
+
+@route("PATCH", V)
+def hcp_update_version(bucket_name: str, fingerprint: str, **location: str) -> Response:
+    return respond(resources.update_version(bucket_name, fingerprint, body(), who()))
+
+
+@route("DELETE", V)
+def hcp_delete_version(bucket_name: str, fingerprint: str, **location: str) -> Response:
+    return respond(resources.delete_version(bucket_name, fingerprint, flag(request(), "rollback_channels"), who()))
 
 
 @route("GET", f"{V}/builds")
@@ -172,6 +190,21 @@ def hcp_upload_sbom(bucket_name: str, fingerprint: str, build_id: str, **locatio
 @route("GET", f"{B}/channels")
 def hcp_list_channels(bucket_name: str, **location: str) -> Response:
     return respond(resources.list_channels(bucket_name, sees()))
+
+
+@route("POST", f"{B}/channels")
+def hcp_create_channel(bucket_name: str, **location: str) -> Response:
+    return respond(resources.create_channel(bucket_name, body(), who()))
+
+
+@route("DELETE", f"{B}/channels/{{channel_name}}")
+def hcp_delete_channel(bucket_name: str, channel_name: str, **location: str) -> Response:
+    return respond(resources.delete_channel(bucket_name, channel_name, who()))
+
+
+@route("GET", f"{B}/channels/{{channel_name}}/history")
+def hcp_channel_history(bucket_name: str, channel_name: str, **location: str) -> Response:
+    return respond(resources.channel_history(bucket_name, channel_name, sees(), *requests.page(request())))
 
 
 @route("GET", f"{B}/channels/{{channel_name}}")
