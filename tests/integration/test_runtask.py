@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from typing import Any
 
 import boto3
@@ -163,6 +164,29 @@ def test_the_key_is_for_contributors_only(run_task):
         assert (status, answer["code"]) == (403, 7), (method, answer)
     contributor = mint(run_task.registry, "contributor")
     assert run_task.hcp("GET", "runtasks/validation", token=contributor)[0] == 200
+
+
+def test_concurrent_first_requests_agree_on_the_key(moto_server):
+    """Every cold process asking for the key at once gets the one stored first (driven 10 times):
+    the answer each gives the Terraform provider is the key requests are checked against."""
+    from chalicelib.services import runtasks
+    from chalicelib.storage import keys, table
+
+    for _ in range(10):
+        table.delete(keys.run_task())
+        barrier, answers = threading.Barrier(6), []
+
+        def first_request() -> None:
+            barrier.wait()
+            answers.append(runtasks.hmac_key())
+
+        threads = [threading.Thread(target=first_request) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert len(answers) == 6 and len(set(answers)) == 1
+        assert runtasks.hmac_key() == answers[0]
 
 
 @pytest.mark.parametrize("raw", [b"", b"null", b"{}"])
