@@ -265,3 +265,21 @@ class FakeHcpTerraform:
             "task_result_enforcement_level": "mandatory", "task_result_id": "taskrs-1", "workspace_app_url": "",
             "workspace_id": "ws-1", "workspace_name": "web", "workspace_working_directory": "", **fields,
         }).encode()
+
+
+def terraform_plan(*resources: tuple[str, str, list[str]], data_source: str | None = None) -> dict:
+    """A Terraform plan (`terraform show -json`) of (address, AMI, actions) resources; with
+    `data_source`, a data.hcp_packer_artifact that resolved that AMI (the instances get the value)."""
+    def kind(address: str) -> dict:
+        type_, name = address.split(".")[-2:]
+        return {"address": address, "mode": "managed", "type": type_, "name": name}
+
+    planned = [{**kind(a), "values": {"ami": ami, "instance_type": "t3.micro"}} for a, ami, _ in resources]
+    if data_source:
+        planned.append({"address": "data.hcp_packer_artifact.base", "mode": "data", "type": "hcp_packer_artifact",
+                        "name": "base", "values": {"external_identifier": data_source, "platform": "aws"}})
+    return {"format_version": "1.2", "terraform_version": "1.9.5",
+            "planned_values": {"root_module": {"resources": planned}},
+            "resource_changes": [{**kind(a), "change": {"actions": actions, "before": None,
+                                                        "after": {"ami": ami}, "after_unknown": {}}}
+                                 for a, ami, actions in resources]}
