@@ -83,6 +83,14 @@ class RunTask:
         return result
 
 
+def checked(run_task: RunTask, *resources: tuple[str, str, list[str]], **plan_options: Any) -> dict:
+    """The seeded registry's result for a plan of `resources` (terraform_plan's arguments)."""
+    seed(run_task.registry)
+    with FakeHcpTerraform() as fake:
+        fake.plan = plan(*resources, **plan_options)
+        return run_task.check(fake)
+
+
 @pytest.fixture
 def run_task(registry, queue) -> RunTask:
     return RunTask(registry, queue)
@@ -258,19 +266,13 @@ def test_a_revoked_image_being_deployed_fails_the_run_with_that_resource(run_tas
 
 
 def test_a_plan_with_current_images_passes(run_task):
-    seed(run_task.registry)
-    with FakeHcpTerraform() as fake:
-        fake.plan = plan(("aws_instance.web", CURRENT_AMI, ["create"]))
-        result = run_task.check(fake)
+    result = checked(run_task, ("aws_instance.web", CURRENT_AMI, ["create"]))
     assert result["data"]["attributes"]["status"] == "passed"
     assert levels(outcomes(result)["aws_instance.web"]) == ["info"]
 
 
 def test_an_outdated_image_passes_with_a_warning(run_task):
-    seed(run_task.registry)
-    with FakeHcpTerraform() as fake:
-        fake.plan = plan(("aws_instance.web", OLD_AMI, ["create"]))
-        result = run_task.check(fake)
+    result = checked(run_task, ("aws_instance.web", OLD_AMI, ["create"]))
     assert result["data"]["attributes"]["status"] == "passed"
     outcome = outcomes(result)["aws_instance.web"]
     assert levels(outcome) == ["warning"] and "out of date" in outcome["description"]
@@ -284,19 +286,13 @@ def test_an_outdated_image_passes_with_a_warning(run_task):
     (["delete", "create"], "failed", "error"), (["create", "delete"], "failed", "error")])
 def test_a_revoked_image_fails_only_a_resource_created_or_replaced(run_task, actions, status, level):
     """As HCP Packer's run task: an in-place update (or no change) only warns."""
-    seed(run_task.registry)
-    with FakeHcpTerraform() as fake:
-        fake.plan = plan(("aws_launch_template.web", REVOKED_AMI, actions))
-        result = run_task.check(fake)
+    result = checked(run_task, ("aws_launch_template.web", REVOKED_AMI, actions))
     assert result["data"]["attributes"]["status"] == status
     assert levels(outcomes(result)["aws_launch_template.web"]) == [level]
 
 
 def test_an_image_resolved_by_an_hcp_packer_data_source_is_checked_where_it_is_used(run_task):
-    seed(run_task.registry)
-    with FakeHcpTerraform() as fake:
-        fake.plan = plan(("aws_instance.web", REVOKED_AMI, ["create"]), data_source=REVOKED_AMI)
-        result = run_task.check(fake)
+    result = checked(run_task, ("aws_instance.web", REVOKED_AMI, ["create"]), data_source=REVOKED_AMI)
     assert result["data"]["attributes"]["status"] == "failed"
     assert set(outcomes(result)) == {"aws_instance.web"}  # the data source itself is no resource deployed
 
