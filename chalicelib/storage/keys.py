@@ -259,6 +259,11 @@ def location() -> Key:
     return {PK: "REGISTRY", SK: "LOCATION"}
 
 
+def run_task() -> Key:
+    """The HMAC key HCP Terraform signs run-task requests with (one per deployment)."""
+    return {PK: "REGISTRY", SK: "RUNTASK"}
+
+
 def primary(item: dict[str, Any]) -> Key:
     """Just the primary key of an item."""
     return {PK: item[PK], SK: item[SK]}

@@ -215,3 +215,22 @@ def hcp_get_channel(bucket_name: str, channel_name: str, **location: str) -> Res
 @route("PATCH", f"{B}/channels/{{channel_name}}")
 def hcp_update_channel(bucket_name: str, channel_name: str, **location: str) -> Response:
     return respond(resources.update_channel(bucket_name, channel_name, body(), who()))
+
+
+# ---- the HCP Terraform run task (services/runtasks.py, imported on first use) -----------------
+
+@route("GET", f"{P}/runtasks/{{task_type}}")
+def hcp_get_run_task(task_type: str, **location: str) -> Response:
+    """The run-task URL and HMAC key (contributors only: the key is a credential, roles.py)."""
+    from ...services import runtasks
+    from ..http import public_url
+
+    return respond(runtasks.validation(task_type, public_url(request())))
+
+
+@route("PATCH", f"{P}/runtasks/hmac")
+def hcp_regenerate_run_task_hmac(**location: str) -> Response:
+    from ...services import runtasks
+
+    body()  # empty, null or {} (the provider sends no fields); anything but an object is a 400
+    return respond(runtasks.regenerate_hmac(who()))
