@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import unquote
 
 from chalice import AuthResponse, Chalice, Rate, Response
-from chalice.app import AuthRequest, CloudWatchEvent, S3Event
+from chalice.app import AuthRequest, CloudWatchEvent, S3Event, SQSEvent
 
 from chalicelib.api.http import (
     actor,
@@ -34,14 +34,15 @@ if TYPE_CHECKING:  # editors and mypy see the real modules
     from chalicelib.api import oauth, openapi, web
     from chalicelib.domain import models
     from chalicelib.services import (
-        ancestry, artifacts, audit, auth, buckets, channels, compliance, ingest, lifecycle, principals, serving,
-        versions)
+        ancestry, artifacts, audit, auth, buckets, channels, compliance, ingest, lifecycle, principals, runtasks,
+        serving, versions)
 else:  # at run time, stand-ins that import each module when a route first uses it
     ancestry, artifacts, audit, auth, buckets, channels, compliance, ingest, lifecycle, models, oauth, openapi, \
-        principals, serving, versions, web = (lazy(f"chalicelib.{name}") for name in (
+        principals, runtasks, serving, versions, web = (lazy(f"chalicelib.{name}") for name in (
             "services.ancestry", "services.artifacts", "services.audit", "services.auth", "services.buckets",
             "services.channels", "services.compliance", "services.ingest", "services.lifecycle", "domain.models",
-            "api.oauth", "api.openapi", "services.principals", "services.serving", "services.versions", "api.web"))
+            "api.oauth", "api.openapi", "services.principals", "services.runtasks", "services.serving",
+            "services.versions", "api.web"))
 
 app = Chalice(app_name="packer-registry")
 app.register_middleware(observe, "all")
@@ -60,8 +61,10 @@ def api(path: str, **options: Any) -> Callable[..., Any]:
     """A route behind the token authorizer (roles are checked by the error middleware)."""
     return app.route(path, authorizer=registry_auth, **options)
 
-# Read at deploy time to wire the S3 trigger; scripts/deploy.sh sets it from the stack.
+# Read at deploy time to wire the S3 trigger and the run-task queue; scripts/deploy.sh sets
+# them from the stack.
 MANIFEST_BUCKET = os.environ.get("MANIFEST_BUCKET", "packer-manifests")
+RUN_TASK_QUEUE = os.environ.get("RUN_TASK_QUEUE", "packer-registry-run-tasks")
 
 
 # ---- events -----------------------------------------------------------------------------
@@ -74,6 +77,14 @@ def ingest_manifest(event: S3Event) -> None:
 @app.schedule(Rate(1, unit=Rate.HOURS))
 def sweep(event: CloudWatchEvent) -> None:
     compliance.sweep()
+
+
+@app.on_sqs_message(queue=RUN_TASK_QUEUE, batch_size=1)
+def run_task(event: SQSEvent) -> None:
+    """HCP Terraform run-task requests that POST /runtasks/hcp-terraform queued: check the
+    plan, send the result (services/runtasks.py)."""
+    for record in event:
+        runtasks.process(record.body)
 
 
 # ---- buckets ----------------------------------------------------------------------------
@@ -292,6 +303,14 @@ def delete_service_principal(client_id: str) -> Response:
 @app.route("/oauth2/token", methods=["POST"], content_types=["*/*"])
 def oauth2_token() -> Response:
     return oauth.token(current_request(app))
+
+
+# Public: HCP Terraform authenticates with the request's HMAC signature (X-TFC-Task-Signature),
+# checked before anything else; any media type reaches the view. The path is runtasks.ENDPOINT.
+@app.route("/runtasks/hcp-terraform", methods=["POST"], content_types=["*/*"])
+def run_task_request() -> Response:
+    request = current_request(app)
+    return respond(runtasks.receive(request.raw_body or b"", request.headers.get("x-tfc-task-signature")))
 
 
 # ---- the page and the API description ---------------------------------------------------

@@ -3,7 +3,9 @@
 `chalice local` serves HTTP only, so this runner adds what AWS would provide around it:
 moto in server mode for DynamoDB, S3 and SQS; real S3 `ObjectCreated` notifications routed
 through an SQS queue (moto can deliver S3 -> SQS without Docker) to the `ingest_manifest`
-handler; and the `sweep` schedule on a timer. Handlers are invoked exactly as Lambda would
+handler; the run-task queue (`RUN_TASK_QUEUE`, which `POST /runtasks/hcp-terraform` sends
+to) delivered to the `run_task` handler as Lambda's SQS event source would; and the `sweep`
+schedule on a timer. Handlers are invoked exactly as Lambda would
 (event dict + context), so the code under test is the code that ships. What API Gateway
 answers itself is answered in the same JSON shape: an unknown route is a 404, a header line
 Python's HTTP server cannot take a 431 (`JsonErrorsHandler`). moto's state is kept in a data
@@ -63,7 +65,8 @@ log = logging.getLogger("local.runner")
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 STAGE = "local"
 ACCOUNT_ID = "123456789012"  # moto's default account
-# Lambda retries a failed asynchronous (S3) invocation twice: three attempts in all.
+# Lambda retries a failed asynchronous (S3) invocation twice: three attempts in all (and the
+# local runner gives a run-task request as many, where AWS redelivers it until it expires).
 MAX_ATTEMPTS = 3
 VISIBILITY_TIMEOUT = 5  # seconds before a failed delivery is retried
 POLL_EVERY = 0.5  # seconds between polls of the S3 event queue while it is empty
@@ -105,6 +108,11 @@ class Settings:
     @property
     def queue_name(self) -> str:
         return f"{self.bucket.replace('.', '-')}-events"[:80]
+
+    @property
+    def run_task_queue(self) -> str:
+        """The queue app.py's `run_task` consumes (the `local` stage's RUN_TASK_QUEUE)."""
+        return os.environ.get("RUN_TASK_QUEUE") or "packer-registry-run-tasks"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -174,7 +182,8 @@ def ensure_port_free(host: str, port: int) -> None:
 
 
 def provision(settings: Settings) -> str:
-    """Create the table, the manifest bucket and the event queue if missing; return the queue URL.
+    """Create the table, the manifest bucket, the event queue and the run-task queue if
+    missing; return the event queue's URL.
 
     Idempotent, so a runner pointed at a moto that already has them just reuses them.
     """
@@ -203,7 +212,17 @@ def provision(settings: Settings) -> str:
     s3.put_bucket_notification_configuration(Bucket=settings.bucket, NotificationConfiguration={
         "QueueConfigurations": [{"Id": "registry-ingest", "QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"]}],
     })
+    sqs.create_queue(QueueName=settings.run_task_queue, Attributes={"VisibilityTimeout": str(VISIBILITY_TIMEOUT)})
     return queue_url
+
+
+def sqs_event(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
+    """The event Lambda's SQS event source passes a function for one received message."""
+    return {"Records": [{
+        "messageId": message.get("MessageId", ""), "receiptHandle": message.get("ReceiptHandle", ""),
+        "body": message.get("Body", ""), "md5OfBody": message.get("MD5OfBody", ""),
+        "attributes": message.get("Attributes", {}), "messageAttributes": {}, "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn, "awsRegion": region()}]}
 
 
 def scheduled_event(rule: str) -> dict[str, Any]:
@@ -222,7 +241,7 @@ def scheduled_event(rule: str) -> dict[str, Any]:
 
 
 class LocalRegistry:
-    """moto + HTTP API + S3-event poller + sweep timer + state saver; `start()`, then
+    """moto + HTTP API + S3-event and run-task pollers + sweep timer + state saver; `start()`, then
     `serve_forever()`, then `stop()`."""
 
     def __init__(self, settings: Settings, config: Config, data: DataDir) -> None:
@@ -278,6 +297,7 @@ class LocalRegistry:
                                (self.settings.host, self.settings.port))
         self._relay.serve_in_thread()
         self._spawn("s3-events", self._poll_events)
+        self._spawn("run-tasks", self._poll_run_tasks)
         self._spawn("sweep-schedule", self._run_schedule)
 
     def serve_forever(self) -> None:
@@ -376,19 +396,31 @@ class LocalRegistry:
         return context
 
     def _poll_events(self) -> None:
-        """Poll the queue S3 notifies and hand each S3 event to `ingest_manifest`.
+        """Hand each S3 event of the queue S3 notifies to `ingest_manifest`."""
+        self._poll(self.queue_url, self._deliver)
+
+    def _poll_run_tasks(self) -> None:
+        """Hand each queued run-task request to `run_task`, as Lambda's SQS event source does."""
+        sqs = aws.client("sqs")
+        url = sqs.get_queue_url(QueueName=self.settings.run_task_queue)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self._poll(url, lambda message: self._invoke("run_task", sqs_event(message, arn), message,
+                                                     f"run-task request {message.get('MessageId')}"))
+
+    def _poll(self, queue_url: str, deliver: Any) -> None:
+        """Poll a queue and `deliver` each message, deleting those it is done with.
 
         Short polls (every POLL_EVERY s while empty), not long ones: a long poll is a request
         moto keeps running, and the state saver waits for running requests."""
         sqs = aws.client("sqs")
         while not self._stop.is_set():
             try:
-                response = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                response = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
                                                MessageSystemAttributeNames=["ApproximateReceiveCount"])
             except Exception:
                 if self._stop.is_set():
                     return
-                log.exception("polling the S3 event queue failed; retrying")
+                log.exception("polling %s failed; retrying", queue_url)
                 self._stop.wait(1)
                 continue
             if not response.get("Messages"):
@@ -396,14 +428,14 @@ class LocalRegistry:
             for message in response.get("Messages", []):
                 if self._stop.is_set():
                     return  # the rest stay in the queue for the next start
-                if self._deliver(message):
+                if deliver(message):
                     try:
-                        sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+                        sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
                     except Exception:
                         log.exception("could not delete message %s", message.get("MessageId"))
 
     def _deliver(self, message: dict[str, Any]) -> bool:
-        """Invoke the handler for one message; True when the message is done with (delete it)."""
+        """Invoke `ingest_manifest` for one S3 event message; True when the message is done with (delete it)."""
         try:
             event = json.loads(message.get("Body", ""))
         except ValueError:
@@ -413,18 +445,22 @@ class LocalRegistry:
             log.debug("skipping non-S3-event message (%s)", event.get("Event") if isinstance(event, dict) else "?")
             return True  # e.g. the s3:TestEvent S3 sends when notifications are configured
         keys = [unquote_plus(r.get("s3", {}).get("object", {}).get("key", "")) for r in event["Records"]]
+        return self._invoke("ingest_manifest", event, message, f"S3 event for {keys}")
+
+    def _invoke(self, function: str, event: dict[str, Any], message: dict[str, Any], what: str) -> bool:
+        """Invoke `function` with `event`, as Lambda would; True when `message` is done with
+        (handled, or failed on its last attempt), False to have it delivered again."""
         attempt = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
         try:
-            self.app_module.ingest_manifest(event, self.context("ingest_manifest"))  # type: ignore[union-attr]
+            getattr(self.app_module, function)(event, self.context(function))
         except Exception:
             if attempt >= MAX_ATTEMPTS:
-                log.exception("ingest_manifest failed for %s on attempt %d; giving up as Lambda would",
-                              keys, attempt)
+                log.exception("%s failed for %s on attempt %d; giving up as Lambda would", function, what, attempt)
                 return True
-            log.exception("ingest_manifest failed for %s (attempt %d of %d); retrying in ~%d s",
-                          keys, attempt, MAX_ATTEMPTS, VISIBILITY_TIMEOUT)
+            log.exception("%s failed for %s (attempt %d of %d); retrying in ~%d s",
+                          function, what, attempt, MAX_ATTEMPTS, VISIBILITY_TIMEOUT)
             return False
-        log.info("ingest_manifest handled S3 event for %s", keys)
+        log.info("%s handled %s", function, what)
         return True
 
     def _run_schedule(self) -> None:

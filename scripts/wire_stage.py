@@ -6,11 +6,13 @@ Usage: python scripts/wire_stage.py STAGE OUTPUTS_JSON
   --query 'Stacks[0].Outputs'` prints them ([{"OutputKey": .., "OutputValue": ..}]).
 
 Rewrites, in place and idempotently (a second run with the same outputs changes nothing):
-- .chalice/config.json: the stage's REGISTRY_TABLE, MANIFEST_BUCKET and EVENT_BUS_NAME;
+- .chalice/config.json: the stage's REGISTRY_TABLE, MANIFEST_BUCKET, EVENT_BUS_NAME and
+  RUN_TASK_QUEUE;
 - .chalice/<the stage's iam_policy_file>, in Resource and in Condition values:
   - every DynamoDB table ARN becomes the stack's TableArn and every S3 ARN the stack's
     ManifestBucketArn, keeping any suffix (`/index/*`, `/*`);
   - every EventBridge event-bus ARN becomes the stack's EventBusArn;
+  - the run-task queue's ARN becomes the stack's RunTaskQueueArn;
   - SSM and KMS ARNs keep their resource part (the parameter name, `key/*`) but get the
     partition, region and account of the stack, read from TableArn;
   - `kms:ViaService` values (`ssm.*.amazonaws.com`) get the stack's region.
@@ -36,6 +38,7 @@ CHALICE_DIR = Path(__file__).resolve().parent.parent / ".chalice"
 TABLE_ARN = re.compile(r"^arn:[^:]+:dynamodb:[^:]*:[^:]*:table/[^/]+(?P<suffix>/.*)?$")
 BUCKET_ARN = re.compile(r"^arn:[^:]+:s3:::[^/]+(?P<suffix>/.*)?$")
 EVENT_BUS_ARN = re.compile(r"^arn:[^:]+:events:[^:]*:[^:]*:event-bus/[^/]+$")
+QUEUE_ARN = re.compile(r"^arn:[^:]+:sqs:[^:]*:[^:]*:[^:/]+$")
 REGIONAL_ARN = re.compile(r"^arn:[^:]+:(?P<service>ssm|kms):[^:]*:[^:]*:(?P<resource>.+)$")
 VIA_SERVICE = re.compile(r"^(?P<service>[a-z0-9-]+)\.[^.]+\.(?P<domain>amazonaws\.com.*)$")
 ARN_PARTS = re.compile(r"^arn:(?P<partition>[^:]+):[^:]+:(?P<region>[^:]+):(?P<account>\d{12}):")
@@ -52,6 +55,7 @@ class Wiring:
         self.table_arn = outputs["TableArn"]
         self.bucket_arn = outputs["ManifestBucketArn"]
         self.bus_arn = outputs["EventBusArn"]
+        self.queue_arn = outputs["RunTaskQueueArn"]
         parts = ARN_PARTS.match(self.table_arn)
         if not parts:
             raise ValueError(f"TableArn {self.table_arn!r} names no region and account")
@@ -64,6 +68,8 @@ class Wiring:
                 return new + (match.group("suffix") or "")
         if EVENT_BUS_ARN.match(arn):
             return self.bus_arn
+        if QUEUE_ARN.match(arn):
+            return self.queue_arn
         match = REGIONAL_ARN.match(arn)
         if match:
             return (f"arn:{self.partition}:{match.group('service')}:{self.region}:{self.account}:"
@@ -111,6 +117,7 @@ def wire(chalice_dir: Path, stage: str, outputs: dict[str, str]) -> None:
     env["REGISTRY_TABLE"] = outputs["TableName"]
     env["MANIFEST_BUCKET"] = outputs["ManifestBucketName"]
     env["EVENT_BUS_NAME"] = outputs["EventBusName"]
+    env["RUN_TASK_QUEUE"] = outputs["RunTaskQueueName"]
 
     policy_path = chalice_dir / stage_config["iam_policy_file"]
     policy = wiring.policy(json.loads(policy_path.read_text()))

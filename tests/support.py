@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,65 @@ def build_chain(registry: Any) -> None:
         "custom_data": {"source_ami": CHILD_AMI}}))
 
 
+# ---- the HCP Packer-compatible API as its clients call it --------------------------------------
+
+RM = "/resource-manager/2019-12-10"
+RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$")
+
+
+class Hcp:
+    """Calls as the HCP clients make them: a bearer token, JSON bodies, the location's prefix
+    (`api` in the HCP tests: `Hcp(registry)`)."""
+
+    def __init__(self, registry: Any, token: str = ADMIN_TOKEN) -> None:
+        self.registry, self.token = registry, token
+
+    @property
+    def prefix(self) -> str:
+        organization = self.ok("GET", f"{RM}/organizations")["organizations"][0]["id"]
+        project = self.ok("GET", f"{RM}/projects")["projects"][0]["id"]
+        return f"/packer/2023-01-01/organizations/{organization}/projects/{project}"
+
+    def as_token(self, token: str) -> "Hcp":
+        return Hcp(self.registry, token)
+
+    def call(self, method: str, path: str, body=None, raw: bytes | None = None,
+             headers: dict | None = None) -> tuple[int, dict, dict]:
+        """(HTTP status, JSON body, headers); `path` without a leading / is under the project."""
+        url = path if path.startswith("/") else f"{self.prefix}/{path}"
+        sent = {"Content-Type": "application/json", "Authorization": f"Bearer {self.token}", **(headers or {})}
+        payload = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
+        response = getattr(self.registry.client.http, method.lower())(url, headers=sent, body=payload)
+        assert response.headers.get("Content-Type") == "application/json", (method, url, response.headers)
+        return response.status_code, json.loads(response.body), response.headers
+
+    def ok(self, method: str, path: str, body=None, **options) -> dict:
+        status, answer, _ = self.call(method, path, body, **options)
+        assert status == 200, (method, path, status, answer)  # every success is a 200
+        return answer
+
+    def fails(self, method: str, path: str, body=None, *, status: int, code: int, **options) -> dict:
+        got, answer, _ = self.call(method, path, body, **options)
+        assert (got, answer.get("code")) == (status, code), (method, path, got, answer)
+        assert_error_shape(answer)
+        return answer
+
+
+def assert_error_shape(answer: dict) -> None:
+    """google.rpc.Status: exactly code, message, details (a list); one `code` in the text."""
+    assert set(answer) == {"code", "message", "details"}, answer
+    assert isinstance(answer["code"], int) and answer["message"] and isinstance(answer["details"], list)
+    assert len(re.findall(r'[Cc]ode"?:', json.dumps(answer, separators=(",", ":")))) == 1, answer
+
+
+def ingest(registry: Any, bucket: str, *runs: str) -> None:
+    """Versions recorded from manifests: one per run, each one AMI in us-east-1 and one in eu-west-1."""
+    for run in runs:
+        registry.upload(f"{bucket}/{run}.json", manifest({
+            "packer_run_uuid": run, "artifact_id": f"us-east-1:ami-{run}0000000000001,eu-west-1:ami-{run}0000000000002",
+            "custom_data": {"team": "platform"}}))
+
+
 # ---- faults and races -------------------------------------------------------------------
 
 THROTTLED = {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}
@@ -162,3 +222,124 @@ def race(*steps: Any, tolerated: tuple[int, ...] = (409, 503)) -> list[BaseExcep
     for thread in threads:
         thread.join(timeout=120)
     return errors
+
+
+# ---- HCP Terraform, for the run task ------------------------------------------------------
+
+def sign(key: str, body: bytes) -> str:
+    """X-TFC-Task-Signature as HCP Terraform computes it: hex HMAC-SHA512 of the raw body."""
+    import hashlib
+    import hmac
+
+    return hmac.new(key.encode(), body, hashlib.sha512).hexdigest()
+
+
+class FakeHcpTerraform:
+    """A small HCP Terraform on a free loopback port (a context manager) for the run task.
+
+    It serves `plan` (a Terraform plan JSON) at /plan to the run's bearer token only, or with
+    `redirect` answers /plan with a 307 to /archive/plan as HCP Terraform does (the archive
+    URL needs no token); `plan_status` makes /plan fail and `callback_status` the callback. It
+    records every request it gets (`requests`: method, path, headers, JSON body), the callback
+    PATCHes at /callback included."""
+
+    TOKEN = "run-access-token-0123456789abcdef"
+
+    def __init__(self) -> None:
+        self.plan: Any = None
+        self.redirect = False
+        self.plan_status = 200
+        self.callback_status = 200
+        self.requests: list[dict[str, Any]] = []
+        self._server: Any = None
+
+    def __enter__(self) -> "FakeHcpTerraform":
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _answer(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
+                raw = json.dumps(body).encode() if body is not None else b""
+                self.send_response(status)
+                for name, value in {"Content-Type": "application/json", "Content-Length": str(len(raw)),
+                                    **(headers or {})}.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def _record(self) -> dict[str, Any]:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                request = {"method": self.command, "path": self.path, "headers": dict(self.headers),
+                           "body": json.loads(raw) if raw else None}
+                fake.requests.append(request)
+                return request
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                request = self._record()
+                if self.path == "/plan" and fake.redirect:
+                    return self._answer(307, headers={"Location": f"{fake.url}/archive/plan"})
+                if self.path == "/plan" and request["headers"].get("Authorization") != f"Bearer {fake.TOKEN}":
+                    return self._answer(401, {"errors": [{"status": "401", "title": "unauthorized"}]})
+                if self.path in ("/plan", "/archive/plan"):
+                    return self._answer(fake.plan_status, fake.plan if fake.plan_status == 200 else None)
+                return self._answer(404)
+
+            def do_PATCH(self) -> None:  # noqa: N802
+                self._record()
+                self._answer(fake.callback_status if self.path == "/callback" else 404, {})
+
+            def do_POST(self) -> None:  # noqa: N802
+                self._record()
+                self._answer(404)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, name="fake-hcp-terraform", daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def callbacks(self) -> list[dict[str, Any]]:
+        """The task results PATCHed to /callback, in order (their JSON bodies)."""
+        return [r["body"] for r in self.requests if r["method"] == "PATCH" and r["path"] == "/callback"]
+
+    def run_task_request(self, **fields: Any) -> bytes:
+        """A post-plan run-task request as HCP Terraform sends it (its field names), as bytes."""
+        return json.dumps({
+            "payload_version": 1, "stage": "post_plan", "access_token": self.TOKEN, "capabilities": {"outcomes": True},
+            "configuration_version_id": "cv-1", "is_speculative": False, "organization_name": "acme",
+            "plan_json_api_url": f"{self.url}/plan", "run_app_url": "https://app.terraform.io/app/acme/web/runs/run-1",
+            "run_created_at": "2025-11-27T12:00:00.000Z", "run_created_by": "someone", "run_id": "run-1",
+            "run_message": "Queued manually", "task_result_callback_url": f"{self.url}/callback",
+            "task_result_enforcement_level": "mandatory", "task_result_id": "taskrs-1", "workspace_app_url": "",
+            "workspace_id": "ws-1", "workspace_name": "web", "workspace_working_directory": "", **fields,
+        }).encode()
+
+
+def terraform_plan(*resources: tuple[str, str, list[str]], data_source: str | None = None) -> dict:
+    """A Terraform plan (`terraform show -json`) of (address, AMI, actions) resources; with
+    `data_source`, a data.hcp_packer_artifact that resolved that AMI (the instances get the value)."""
+    def kind(address: str) -> dict:
+        type_, name = address.split(".")[-2:]
+        return {"address": address, "mode": "managed", "type": type_, "name": name}
+
+    planned = [{**kind(a), "values": {"ami": ami, "instance_type": "t3.micro"}} for a, ami, _ in resources]
+    if data_source:
+        planned.append({"address": "data.hcp_packer_artifact.base", "mode": "data", "type": "hcp_packer_artifact",
+                        "name": "base", "values": {"external_identifier": data_source, "platform": "aws"}})
+    return {"format_version": "1.2", "terraform_version": "1.9.5",
+            "planned_values": {"root_module": {"resources": planned}},
+            "resource_changes": [{**kind(a), "change": {"actions": actions, "before": None,
+                                                        "after": {"ami": ami}, "after_unknown": {}}}
+                                 for a, ami, actions in resources]}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
@@ -114,6 +115,29 @@ def flag(request: Request, name: str) -> bool:
     if raw not in ("true", "false", "1", "0"):
         raise BadRequest(f"{name} must be true or false, not {raw!r}")
     return raw in ("true", "1")
+
+
+PUBLIC_URL_VARIABLE = "REGISTRY_PUBLIC_URL"
+
+
+def public_url(request: Request) -> str:
+    """The API's base URL as its callers reach it (no trailing slash): `REGISTRY_PUBLIC_URL`
+    when set (say, behind a proxy that rewrites the host), else this request's scheme
+    (`X-Forwarded-Proto`, which API Gateway sets; plain http without it, as under `make run`),
+    its `Host` and the path before the route (API Gateway's stage, `/api`, on its own
+    execute-api URL; nothing on a custom domain)."""
+    configured = os.environ.get(PUBLIC_URL_VARIABLE, "").strip()
+    if configured:
+        return configured.rstrip("/")
+    headers: Mapping[str, str] = request.headers or {}
+    scheme = (headers.get("x-forwarded-proto") or "http").split(",")[0].strip().lower()
+    context = request.context or {}
+    route = context.get("resourcePath", "")
+    for name, value in (request.uri_params or {}).items():
+        route = route.replace(f"{{{name}}}", value)
+    path = context.get("path") or route
+    prefix = path[:-len(route)] if route and path.endswith(route) else ""
+    return f"{scheme if scheme in ('http', 'https') else 'http'}://{headers.get('host', 'localhost')}{prefix}"
 
 
 def actor(request: Request) -> str:

@@ -77,7 +77,8 @@ class Op:
 
 _ERRORS = {
     400: "Bad request: invalid parameters or body",
-    401: "No valid bearer token (the token endpoint: unknown client or wrong secret)",
+    401: "No valid bearer token (the token endpoint: unknown client or wrong secret; the run-task endpoint: no "
+         "valid X-TFC-Task-Signature)",
     403: "The token's role does not allow this",
     404: "Not found",
     409: "Conflict with the current state",
@@ -221,6 +222,17 @@ def _declarations() -> dict[str, Op]:
                         "form fields `client_id` and `client_secret`. The access token is a bearer token for every "
                         "route, with the service principal's role. Errors are OAuth 2.0's "
                         "`{\"error\", \"error_description\"}`; this route takes any media type (no 415)."),
+        # the HCP Terraform run task
+        "run_task_request": Op(
+            "HCP Terraform's run-task endpoint: check a run's plan for revoked and outdated images", "run task",
+            m.RunTaskReceipt, body=m.RunTaskRequest, errors=(401,),
+            description="Register it in HCP Terraform with the URL and HMAC key the HCP API's "
+                        "`GET /packer/2023-01-01/organizations/{organization_id}/projects/{project_id}/runtasks/"
+                        "validation` answers. No bearer token: the request must carry `X-TFC-Task-Signature`, the "
+                        "hex HMAC-SHA512 of the raw body under that key (else a 401, and nothing else happens). "
+                        "The answer comes at once; the plan is checked after it and the result PATCHed to "
+                        "`task_result_callback_url`. The verification request (`access_token` `test-token`) is "
+                        "only acknowledged."),
         # the page and this document
         "web_page": Op("The registry web page", "web", media=("text/html",)),
         "static_asset": Op("A static asset of the web page", "web", errors=(404,),

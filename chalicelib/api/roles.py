@@ -4,7 +4,9 @@ Roles, each including the one before: `viewer` (all reads, the consumer query,
 `POST /compliance/check`), `contributor` (bucket, channel, version and revocation changes,
 `POST /compliance/sweep`), `admin` (token and service principal management, deleting
 buckets, the registry-wide trail). `POST /oauth2/token` is public: the client authenticates
-in the request itself (api/oauth.py).
+in the request itself (api/oauth.py); so is `POST /runtasks/hcp-terraform`, authenticated by
+HCP Terraform's HMAC signature (services/runtasks.py). The HCP API's run-task key
+(`GET …/runtasks/{task_type}`) is a credential: contributors only.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 from ..domain.enums import Role
 from ..errors import Forbidden, Unauthorized
+from .hcp import PACKER
 
 ROLES = tuple(Role)  # in order: each includes the ones before
 
@@ -27,9 +30,13 @@ _ROUTE_ROLES: dict[tuple[str, str], Role] = {
     ("GET", "/service-principals"): Role.ADMIN,
     ("POST", "/service-principals"): Role.ADMIN,
     ("DELETE", "/service-principals/{client_id}"): Role.ADMIN,
+    ("GET", f"{PACKER}/organizations/{{organization_id}}/projects/{{project_id}}/runtasks/{{task_type}}"):
+        Role.CONTRIBUTOR,
 }
-# Routes anyone may call: the page, its assets, the API description and the token endpoint.
-PUBLIC = {("GET", "/"), ("GET", "/openapi.json"), ("GET", "/static/{asset}"), ("POST", "/oauth2/token")}
+# Routes anyone may call: the page, its assets, the API description, the token endpoint and
+# the run-task endpoint (they authenticate in the request itself).
+PUBLIC = {("GET", "/"), ("GET", "/openapi.json"), ("GET", "/static/{asset}"), ("POST", "/oauth2/token"),
+          ("POST", "/runtasks/hcp-terraform")}
 
 
 def required_role(method: str, route: str) -> Role | None:

@@ -643,6 +643,32 @@ class ComplianceCheck(Out):
     results: list[ComplianceResult]
 
 
+class RunTaskRequest(BaseModel):
+    """What HCP Terraform POSTs to the run-task endpoint (its run-task integration payload;
+    only the fields the registry reads are described, any other is ignored). It must carry
+    `X-TFC-Task-Signature`: the hex HMAC-SHA512 of the raw body under the run task's HMAC key."""
+
+    model_config = ConfigDict(extra="ignore")
+    payload_version: int | None = Field(None, description="1")
+    access_token: str = Field(description="the run's token for the plan download and the callback; "
+                                          "`test-token` in the verification request sent when the run task is created")
+    stage: str | None = Field(None, description="pre_plan, post_plan, pre_apply, post_apply")
+    plan_json_api_url: str | None = Field(None, description="where the plan JSON is (post_plan and later stages)")
+    task_result_callback_url: str | None = Field(None, description="where the result is PATCHed")
+    task_result_enforcement_level: str | None = Field(None, description="mandatory or advisory")
+    run_id: str | None = None
+    workspace_name: str | None = None
+    organization_name: str | None = None
+
+
+class RunTaskReceipt(Out):
+    """The run-task endpoint's answer: the check runs after it, and its result goes to the
+    callback URL."""
+
+    queued: bool = Field(description="false for HCP Terraform's verification request, which is only acknowledged")
+    message: str
+
+
 class RevokedChannel(Out):
     bucket: str
     channel: str

@@ -46,11 +46,18 @@ marks only matter for hand-made or future-format plans.
 IDs are returned distinct, in first-seen order: `planned_values` (or `values`) first, in the
 plan's own order (resources, then child modules), then `resource_changes`.
 
+The run task (services/runtasks.py) needs more than the IDs: which resource uses each image
+and what the plan does to it. `image_uses()` walks the same sections with the same rules and
+answers (resource address, image, the change's actions) once per address and image, the
+actions taken from `resource_changes` (empty when the plan lists no change for it, as in a
+state).
+
 Errors are `ValueError` with a message fit for an API client; the caller answers 400.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 MAX_ARTIFACTS = 1000
@@ -114,21 +121,47 @@ def _explicit(artifacts: Any) -> list[str]:
 
 # ---- Terraform plans ---------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class ImageUse:
+    """A managed resource that uses an image: its address (`module.web.aws_instance.app[0]`),
+    the image ID, and the plan's actions on it (`["create"]`, `["delete", "create"]` for a
+    replacement, `["update"]`, `["no-op"]`; empty when the plan lists no change for it)."""
+
+    address: str
+    image: str
+    actions: tuple[str, ...] = ()
+
+
+def image_uses(plan: Any) -> list[ImageUse]:
+    """Every (resource, image) a Terraform plan deploys, once, in first-seen order, with the
+    plan's actions on the resource. Raises ValueError when `plan` is not a plan."""
+    if not isinstance(plan, dict) or not _looks_like_plan(plan):
+        raise ValueError("not a Terraform plan in JSON (terraform show -json)")
+    actions: dict[tuple[str, str], tuple[str, ...]] = {}
+    for use in _plan_image_uses(plan):  # planned_values (no actions) first, then resource_changes
+        actions[use.address, use.image] = actions.get((use.address, use.image)) or use.actions
+    return [ImageUse(address, image, done) for (address, image), done in actions.items()]
+
+
 def _looks_like_plan(body: dict[str, Any]) -> bool:
     return any(key in body for key in PLAN_KEYS) or ("format_version" in body and "terraform_version" in body)
 
 
 def _plan_image_ids(plan: dict[str, Any]) -> Iterator[str]:
+    return (use.image for use in _plan_image_uses(plan))
+
+
+def _plan_image_uses(plan: dict[str, Any]) -> Iterator[ImageUse]:
     for section in ("planned_values", "values"):
         if plan.get(section) is not None:
             values = _expect(plan[section], dict, section)
             if values.get("root_module") is not None:
-                yield from _module_image_ids(_expect(values["root_module"], dict, f"{section}.root_module"), section)
+                yield from _module_image_uses(_expect(values["root_module"], dict, f"{section}.root_module"), section)
     for change in _expect(plan.get("resource_changes") or [], list, "resource_changes"):
-        yield from _change_image_ids(_expect(change, dict, "each of resource_changes"))
+        yield from _change_image_uses(_expect(change, dict, "each of resource_changes"))
 
 
-def _module_image_ids(root: dict[str, Any], where: str) -> Iterator[str]:
+def _module_image_uses(root: dict[str, Any], where: str) -> Iterator[ImageUse]:
     """Resources of `root`, then of its child modules, depth first, without recursion."""
     stack = [root]
     while stack:
@@ -136,19 +169,29 @@ def _module_image_ids(root: dict[str, Any], where: str) -> Iterator[str]:
         for resource in _expect(module.get("resources") or [], list, f"{where} resources"):
             resource = _expect(resource, dict, f"each of {where} resources")
             if resource.get("mode") != "data":
-                yield from _image_values(resource.get("values"), None)
+                address = _address(resource)
+                yield from (ImageUse(address, image) for image in _image_values(resource.get("values"), None))
         children = _expect(module.get("child_modules") or [], list, f"{where} child_modules")
         stack.extend(_expect(child, dict, f"each of {where} child_modules") for child in reversed(children))
 
 
-def _change_image_ids(resource: dict[str, Any]) -> Iterator[str]:
+def _change_image_uses(resource: dict[str, Any]) -> Iterator[ImageUse]:
     if resource.get("mode") == "data":
         return
     change = _expect(resource.get("change") or {}, dict, "resource_changes[].change")
     actions = _expect(change.get("actions") or [], list, "resource_changes[].change.actions")
     if actions and all(action == "delete" for action in actions):
         return
-    yield from _image_values(change.get("after"), change.get("after_unknown"))
+    address, done = _address(resource), tuple(str(action) for action in actions)
+    yield from (ImageUse(address, image, done) for image in _image_values(change.get("after"), change.get("after_unknown")))
+
+
+def _address(resource: dict[str, Any]) -> str:
+    """The resource's address as Terraform prints it (type.name when a hand-made plan has none)."""
+    address = resource.get("address")
+    if isinstance(address, str) and address:
+        return address
+    return ".".join(str(resource.get(part) or "?") for part in ("type", "name"))
 
 
 def _image_values(values: Any, unknown: Any) -> Iterator[str]:

@@ -30,11 +30,11 @@ from collections import deque
 from datetime import datetime
 from typing import Any
 
-from . import audit, findings, markers, versions
+from . import audit, buckets, findings, markers, versions
 from ..runtime import clock
 from ..domain import rules
 from .. import storage
-from ..storage.entities import ChildEdge, Flag, UnresolvedHint, Version
+from ..storage.entities import Channel, ChildEdge, Flag, UnresolvedHint, Version
 from .channels import LATEST
 from ..runtime.clock import now_iso
 from ..domain.enums import AncestryStatus, RevocationType, VersionStatus
@@ -336,6 +336,72 @@ def ancestry(bucket: str, ref: str, see_restricted: bool = True) -> Ancestry:
         "status": version.status, "ancestry_status": status,
         "parents": [findings.link({k: v for k, v in link.items() if k != "number"}, shown) for link in links],
         "children": _summaries(child_refs(bucket, version.number))})
+
+
+@dataclasses.dataclass
+class Relation:
+    """A parent version and a version built on it (`link`: the child's stored link), with the
+    link's live status, as HCP Packer's bucket ancestry lists them. `parent` is None when
+    deleted since; `channel` is the channel the child's build read (None: it read none, or the
+    channel is gone) and `held` the version that channel holds now."""
+
+    link: dict[str, Any]
+    child: Version
+    parent: Version | None
+    channel: Channel | None
+    held: Version | None
+    status: AncestryStatus
+
+
+def relations(bucket: str, parents: bool, children: bool, fingerprint: str | None, channel: str | None,
+              limit: int, token: str | None) -> tuple[list[Relation], str | None]:
+    """The ancestry of a bucket (HCP Packer's ListBucketAncestry): the parents of one version
+    (`fingerprint`'s, else the bucket's latest; its item holds them: on the first page only),
+    and one page of the versions built on any of the bucket's versions (one Query of its child
+    edges; `channel`: only those whose build read their parent from that channel). Statuses
+    as `evaluate` judges them, with one BatchGet for every version and channel involved and
+    one more for the versions those channels hold now, when they are not already read."""
+    links: list[tuple[dict[str, Any], Version]] = []
+    if parents and not token:
+        version = _parents_of(bucket, fingerprint)
+        links += [(link, version) for link in version.parents or []] if version else []
+    next_token = None
+    if children:
+        edges, next_token = storage.sweep.bucket_children_page(bucket, token, limit)
+        found = {v.ref(): v for v in storage.versions.versions([(e.child_bucket, e.child_number) for e in edges])}
+        for edge in edges:
+            child = found.get((edge.child_bucket, edge.child_number))
+            link = next((p for p in (child.parents if child else None) or []
+                         if (p["bucket"], p["number"]) == (bucket, edge.parent_number)), None)
+            if child and link and (channel is None or link.get("channel") == channel):
+                links.append((link, child))
+    return _judged(links), next_token
+
+
+def _parents_of(bucket: str, fingerprint: str | None) -> Version | None:
+    """The version whose parents are listed: `fingerprint`'s, else the bucket's latest (None
+    when it has none yet)."""
+    if fingerprint:
+        return versions.load(bucket, fingerprint)[0]
+    latest = buckets.require(bucket).latest_version
+    return versions.load(bucket, latest)[0] if latest else None
+
+
+def _judged(links: list[tuple[dict[str, Any], Version]]) -> list[Relation]:
+    found_versions, found_channels = storage.versions.with_channels(
+        [(p["bucket"], p["number"]) for p, _ in links], [(p["bucket"], p["channel"] or LATEST) for p, _ in links])
+    wanted = {(c.bucket, c.number) for c in found_channels.values() if c.number} - set(found_versions)
+    held = {**found_versions, **{v.ref(): v for v in storage.versions.versions(sorted(wanted))}}
+    judged = []
+    for link, child in links:
+        parent = found_versions.get((link["bucket"], link["number"]))
+        channel = found_channels.get((link["bucket"], link["channel"] or LATEST))
+        status, _ = rules.link_status(link, parent.attributes() if parent else None,
+                                      channel.attributes() if channel else None, child.status == VersionStatus.REVOKED)
+        named = channel if link.get("channel") else None
+        judged.append(Relation(link, child, parent, named,
+                               held.get((named.bucket, named.number)) if named and named.number else None, status))
+    return judged
 
 
 # A page of the descendant tree does a bounded amount of work: at most PAGE_QUERIES Queries

@@ -38,6 +38,10 @@ _SERVING_FIELDS = ("version", "number", "fingerprint", "version_status", "revoca
 INLINE_COPY_BYTES = 300_000  # a serving copy larger than this goes to pages (copies.py)
 
 
+class Managed(Conflict):
+    """A change the managed `latest` does not take by hand (an assignment, a deletion)."""
+
+
 @dataclass
 class Target:
     """A version a channel points at, and its builds."""
@@ -355,7 +359,7 @@ def _update(bucket: str, name: str, body: UpdateChannel, actor: str) -> None:
                 raise NotFound(f"bucket {bucket!r} has no channel {name!r}") from None
         return
     if item.managed:
-        raise Conflict(f"channel {name!r} is managed by the registry and cannot be assigned by hand")
+        raise Managed(f"channel {name!r} is managed by the registry and cannot be assigned by hand")
     target = _assignable(bucket, body.version) if body.version else None
     moved = (target.number if target else None) != item.number
     # Assigning the version a channel already holds (or unassigning an empty channel) is
@@ -373,7 +377,7 @@ def delete_channel(bucket: str, name: str, actor: str) -> Channel:
     """Delete a user channel and its history (history first, the channel last)."""
     item = get_item(bucket, name)
     if item.managed:
-        raise Conflict(f"channel {name!r} is managed by the registry and cannot be deleted")
+        raise Managed(f"channel {name!r} is managed by the registry and cannot be deleted")
     storage.channels.delete_history(bucket, name)
     audit.commit([storage.channels.delete(bucket, name), *bucket_entry(bucket, name, None),
                   markers.marker_action(markers.CHANNEL_MOVED, bucket, channel=name,

@@ -39,6 +39,18 @@ from ..errors import BadRequest, Conflict, Contention, NotFound
 from ..domain.models import RevokeRequest, Version
 from .retry import retrying
 
+class NotRevoked(Conflict):
+    """A restore of a version that is neither revoked nor scheduled for revocation."""
+
+
+class Held(Conflict):
+    """A deletion refused because user channels hold the version (`channels`, their names)."""
+
+    def __init__(self, message: str, channels: list[str]) -> None:
+        super().__init__(message)
+        self.channels = channels
+
+
 INLINE_CASCADE = 25  # descendants a revoke/restore request handles itself; the sweep does the rest
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 Action = dict[str, Any]
@@ -209,8 +221,8 @@ def _refuse_if_held(bucket: str, version: entities.Version, rollback_channels: b
     holding = channels.holding(bucket, version.number)
     users = [c.name for c in holding if not c.managed]
     if users and not rollback_channels:
-        raise Conflict(f"{version.name} is assigned to channel(s) {', '.join(users)}; "
-                       "move them first or pass rollback_channels=true")
+        raise Held(f"{version.name} is assigned to channel(s) {', '.join(users)}; "
+                   "move them first or pass rollback_channels=true", users)
     return holding
 
 
@@ -276,7 +288,7 @@ def _revoke_now(bucket: str, number: int, revocation: dict[str, Any], expect_sta
 def _restore(bucket: str, number: int, actor: str, cascade: bool = True) -> tuple[Version, Marker | None]:
     version, builds = versions.load(bucket, f"v{number}")
     if version.status not in (VersionStatus.REVOKED, VersionStatus.REVOCATION_SCHEDULED):
-        raise Conflict(f"{version.name} is neither revoked nor scheduled for revocation")
+        raise NotRevoked(f"{version.name} is neither revoked nor scheduled for revocation")
     _refuse_under_revoked_parent(version)
     rechecked = ancestry.restored(version)
     updated = dataclasses.replace(version, status=VersionStatus.ACTIVE, revocation=None, updated_at=now_iso(),

@@ -76,8 +76,12 @@ def list_builds(bucket: str, fingerprint: str) -> list[entities.Build]:
     return sorted(get_version(bucket, fingerprint)[1], key=lambda b: (b.created_at, b.id))
 
 
-def get_build(bucket: str, fingerprint: str, build_id: str) -> entities.Build:
-    return _find(get_version(bucket, fingerprint)[1], build_id, fingerprint)
+Built = tuple[entities.Version, entities.Build]  # a build and its version (whose id it carries)
+
+
+def get_build(bucket: str, fingerprint: str, build_id: str) -> Built:
+    version, found = get_version(bucket, fingerprint)
+    return version, _find(found, build_id, fingerprint)
 
 
 def _find(found: list[entities.Build], build_id: str, fingerprint: str) -> entities.Build:
@@ -110,7 +114,7 @@ def create_version(bucket: str, fingerprint: str, template_type: TemplateType, a
 
 # ---- builds -----------------------------------------------------------------------------
 
-def create_build(bucket: str, fingerprint: str, change: BuildChange, actor: str) -> entities.Build:
+def create_build(bucket: str, fingerprint: str, change: BuildChange, actor: str) -> Built:
     """A new build of a draft, one per component: AlreadyExists when the version has one;
     Conflict (gRPC 9) when the version is complete. A build created `done` is created, then
     updated, as two requests would."""
@@ -125,12 +129,11 @@ def create_build(bucket: str, fingerprint: str, change: BuildChange, actor: str)
     created = retrying(lambda: _create_build(bucket, fingerprint, component, first, actor),
                        what=f"creating build {component!r}")
     if change.status == BuildStatus.DONE:
-        return update_build(bucket, fingerprint, created.id, change, actor)
+        return update_build(bucket, fingerprint, created[1].id, change, actor)
     return created
 
 
-def _create_build(bucket: str, fingerprint: str, component: str, change: BuildChange,
-                  actor: str) -> entities.DraftBuild:
+def _create_build(bucket: str, fingerprint: str, component: str, change: BuildChange, actor: str) -> Built:
     draft = _draft(bucket, fingerprint)[0]
     if component in draft.components:
         raise AlreadyExists(f"The version with fingerprint {fingerprint} has a build of {component} already")
@@ -141,40 +144,39 @@ def _create_build(bucket: str, fingerprint: str, component: str, change: BuildCh
                                 created_at=now, updated_at=now, status=BuildStatus.UNSET)
     build = dataclasses.replace(build, **_merged(build, change, now))
     storage.transact(storage.drafts.add_build(draft, build))
-    return build
+    return draft, build
 
 
-def update_build(bucket: str, fingerprint: str, build_id: str, change: BuildChange, actor: str) -> entities.Build:
+def update_build(bucket: str, fingerprint: str, build_id: str, change: BuildChange, actor: str) -> Built:
     """Merge the change; the last build to become done completes the version in this call."""
     return retrying(lambda: _update_build(bucket, fingerprint, build_id, change, actor),
                     what=f"updating build {build_id}")
 
 
-def _update_build(bucket: str, fingerprint: str, build_id: str, change: BuildChange,
-                  actor: str) -> entities.Build:
+def _update_build(bucket: str, fingerprint: str, build_id: str, change: BuildChange, actor: str) -> Built:
     draft, drafted = storage.drafts.with_builds(bucket, fingerprint)
     if not draft:
         version, recorded = get_version(bucket, fingerprint)  # NotFound when there is none
         build = _find(recorded, build_id, fingerprint)
         if change.status in (None, BuildStatus.DONE) and not _changes_anything(change):
-            return build  # a repeated `done` (a retried request): the build as it is
+            return version, build  # a repeated `done` (a retried request): the build as it is
         raise Conflict(f"This version is complete ({version.name}): its builds cannot change")
     build = _find(list(drafted), build_id, fingerprint)
     assert isinstance(build, entities.DraftBuild)
     if build.status == BuildStatus.DONE and change.status in (None, BuildStatus.DONE) \
             and not _changes_anything(change):
-        return build
+        return draft, build
     now = now_iso()
     fields = _merged(build, change, now)
     after = dataclasses.replace(build, **fields)
     if rules.completes(draft.build_count, draft.done_builds, build.status, after.status):
         _complete(draft, drafted, build, after, actor)
-        return after
+        return draft, after  # the draft's id is the recorded version's
     actions = [storage.drafts.update_build(build, fields)]
     if after.status == BuildStatus.DONE and build.status != BuildStatus.DONE:
         actions.append(storage.drafts.count_done(draft, now))
     storage.transact(actions)
-    return after
+    return draft, after
 
 
 def _changes_anything(change: BuildChange) -> bool:

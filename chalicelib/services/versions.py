@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 from . import buckets, findings
 from .. import storage
@@ -88,6 +88,19 @@ def page(bucket: str, limit: int, token: str | None) -> tuple[list[entities.Vers
 def by_number(bucket: str, numbers: set[int]) -> dict[int, entities.Version]:
     """The bucket's versions with these numbers (one BatchGetItem; a deleted one is left out)."""
     return {v.number: v for v in storage.versions.versions([(bucket, n) for n in sorted(numbers)])}
+
+
+def revocation_sources(items: Iterable[entities.Version]) -> dict[str, entities.Version]:
+    """The versions the inherited revocations of `items` come from, by the name the
+    revocation gives them (`bucket/vN`): one BatchGetItem, none when no revocation is inherited
+    (a source deleted since is left out)."""
+    refs = set()
+    for item in items:
+        bucket, _, name = str((item.revocation or {}).get("inherited_from") or "").rpartition("/")
+        match = VERSION_NAME.fullmatch(name)
+        if bucket and match:
+            refs.add((bucket, int(match.group(1))))
+    return {f"{v.bucket}/{v.name}": v for v in storage.versions.versions(sorted(refs))} if refs else {}
 
 
 def to_version(version: entities.Version, builds: list[entities.Build] | None = None,

@@ -23,7 +23,7 @@ and its counts, versions, builds, artifact index entries and copy pages. Partial
 | `events` | the audit trail |
 | `credentials` | API tokens, service principals |
 | `ingestions` | ingestion records |
-| `registry` | the deployment's HCP organization and project |
+| `registry` | the deployment's HCP organization and project, its run task's HMAC key |
 
 Single-table layout (every request path is a GetItem or one Query page):
 
@@ -52,6 +52,7 @@ Single-table layout (every request path is a GetItem or one Query page):
 | service principal | `PRINCIPAL#<client id>` | `PRINCIPAL` | `PRINCIPALS` / `<created>#<client id>` | |
 | audit event | `EVENTS#<b>` (registry-wide: `EVENTS#`) | `EVENT#<time>#<id>` | | |
 | HCP organization and project | `REGISTRY` | `LOCATION` | | |
+| the run task's HMAC key | `REGISTRY` | `RUNTASK` | | |
 
 Access patterns: list buckets = Query GSI1 `BUCKETS`; get bucket = GetItem; list versions
 newest first = reverse Query GSI1 `VERSIONS#<b>`; version with its builds = one Query
@@ -71,7 +72,7 @@ size follows recent changes, not the size of the registry;
 a bucket's audit events newest first = reverse Query `EVENTS#<b>`; a draft with its builds =
 Query `begins_with(SK, DRAFT#<fp>#)`; a version by id = GetItem `ID#<ulid>`, then by fingerprint;
 tokens and service principals = Query GSI1 `TOKENS` / `PRINCIPALS`, one of them = GetItem; the
-HCP organization and project = GetItem `REGISTRY`.
+HCP organization and project, the run task's HMAC key = GetItem `REGISTRY`.
 """
 
 from . import buckets, channels, credentials, drafts, events, ingestions, registry, sweep, versions

@@ -159,6 +159,18 @@ class Location(Entity):
         return keys.location()
 
 
+@dataclass
+class RunTaskKey(Entity):
+    """The HMAC key of the HCP Terraform run task: kept as is, since checking a signature
+    needs the key itself (the table is encrypted at rest); made on first use."""
+
+    hmac_key: str
+    created_at: str
+
+    def item_key(self) -> keys.Key:
+        return keys.run_task()
+
+
 # ---- the sweep's items ---------------------------------------------------------------------
 
 @dataclass

@@ -160,8 +160,11 @@ def revoke_due_index(revoke_at: str, bucket: str, n: int) -> Key:
     return {GSI2PK: REVOKE_DUE, GSI2SK: f"{revoke_at}#{bucket}#{number(n)}"}
 
 
+CHILDREN = "CHILD#"  # a bucket partition's child edges, of all its versions
+
+
 def child_prefix(n: int) -> str:
-    return f"CHILD#{number(n)}#"
+    return f"{CHILDREN}{number(n)}#"
 
 
 def child(parent_bucket: str, parent_number: int, child_bucket: str, child_number: int) -> Key:
@@ -254,6 +257,11 @@ def ingestion_index(status: str, received_at: str, ingestion_id: str) -> Key:
 def location() -> Key:
     """The deployment's one HCP organization and project (their UUIDs, generated once)."""
     return {PK: "REGISTRY", SK: "LOCATION"}
+
+
+def run_task() -> Key:
+    """The HMAC key HCP Terraform signs run-task requests with (one per deployment)."""
+    return {PK: "REGISTRY", SK: "RUNTASK"}
 
 
 def primary(item: dict[str, Any]) -> Key:

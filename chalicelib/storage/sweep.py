@@ -76,6 +76,13 @@ def children_page(bucket: str, number: int, limit: int, cursor: str | None = Non
     return [(e["child_bucket"], e["child_number"]) for e in edges], last[SK] if last else None
 
 
+def bucket_children_page(bucket: str, token: str | None, limit: int) -> tuple[list[ChildEdge], str | None]:
+    """One page of the edges to every version built on any version of `bucket` (one Query
+    of its partition's child edges, by parent version then child): (edges, next_token)."""
+    items, next_token = list_page(keys.bucket_pk(bucket), token, prefix=keys.CHILDREN, limit=limit)
+    return [ChildEdge.from_item(i) for i in items], next_token
+
+
 def walk_token(state: Any, bucket: str, number: int, depth: int) -> str:
     """The `next_token` of a descendant walk from version `number` to `depth` levels: its
     state (the frontier and a cursor) sealed for that walk alone."""

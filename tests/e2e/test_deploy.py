@@ -137,6 +137,26 @@ def test_template_declares_the_event_bus() -> None:
     assert not [r for r in template["Resources"].values() if r["Type"].startswith("AWS::SSM::")]
 
 
+def test_template_declares_the_run_task_queue() -> None:
+    """The queue app.py's run_task function consumes: named as each stage's RUN_TASK_QUEUE,
+    encrypted, messages (which hold a run's access token) short-lived, and a visibility
+    timeout above the function's timeout, as a Lambda event source requires."""
+    template = _template()
+    queue = template["Resources"]["RunTaskQueue"]
+    assert queue["Type"] == "AWS::SQS::Queue"
+    properties = queue["Properties"]
+    assert properties["QueueName"] == {"Fn::Sub": "packer-registry-run-tasks-${Stage}"}
+    assert properties["SqsManagedSseEnabled"] is True
+    assert properties["MessageRetentionPeriod"] <= 3600
+    for stage in _policy_stages():
+        config = _config()["stages"][stage]
+        assert config["environment_variables"]["RUN_TASK_QUEUE"] == f"packer-registry-run-tasks-{stage}"
+        assert properties["VisibilityTimeout"] > config["lambda_functions"]["run_task"]["lambda_timeout"]
+    outputs = template["Outputs"]
+    assert outputs["RunTaskQueueName"]["Value"] == {"Fn::GetAtt": ["RunTaskQueue", "QueueName"]}
+    assert outputs["RunTaskQueueArn"]["Value"] == {"Fn::GetAtt": ["RunTaskQueue", "Arn"]}
+
+
 # --- IAM policies ----------------------------------------------------------------------
 
 
@@ -203,6 +223,16 @@ def _assert_policy_names_stage(policy: dict[str, Any], stage: str, env: dict[str
     assert re.fullmatch(rf"arn:aws:events:[^:]+:[^:]+:event-bus/{re.escape(bus)}", bus_arn), bus_arn
     assert "Condition" not in events
 
+    # The run-task queue: what the API sends and the run_task function's event source needs,
+    # on the stage's queue only.
+    queue = env["RUN_TASK_QUEUE"]
+    sqs = _for_service(policy, "sqs")
+    assert sorted(a for s in sqs for a in s["Action"]) == sorted([
+        "sqs:GetQueueUrl", "sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"])
+    for statement in sqs:
+        (queue_arn,) = _as_list(statement["Resource"])
+        assert re.fullmatch(rf"arn:aws:sqs:[^:]+:[^:]+:{re.escape(queue)}", queue_arn), queue_arn
+
     # The admin token and the page-token signing key: GetParameter on those two parameters,
     # nothing else of SSM.
     assert all(parameter.startswith(f"/packer-registry/{stage}/") for parameter in parameters)
@@ -232,7 +262,7 @@ def _assert_policy_names_stage(policy: dict[str, Any], stage: str, env: dict[str
 
 def _assert_pinned(policy: dict[str, Any], region: str, account: str) -> None:
     """After wiring, the bus, parameter and key ARNs and ViaService name region and account."""
-    for service in ("events", "ssm", "kms"):
+    for service in ("events", "sqs", "ssm", "kms"):
         for statement in _for_service(policy, service):
             for arn in _as_list(statement["Resource"]) + [
                     v for v in _condition_values(statement) if v.startswith("arn:")]:
@@ -268,6 +298,8 @@ def _fake_outputs(stage: str) -> dict[str, str]:
         "ManifestBucketArn": f"arn:aws:s3:::{bucket}",
         "EventBusName": f"packer-registry-{stage}",
         "EventBusArn": f"arn:aws:events:eu-west-1:123456789012:event-bus/packer-registry-{stage}",
+        "RunTaskQueueName": f"packer-registry-run-tasks-{stage}",
+        "RunTaskQueueArn": f"arn:aws:sqs:eu-west-1:123456789012:packer-registry-run-tasks-{stage}",
     }
 
 
@@ -288,6 +320,8 @@ def test_wire_stage_rewrites_only_that_stage_and_is_idempotent(tmp_path: Path) -
     _assert_policy_names_stage(policy, "prod", env)
     assert outputs["TableArn"] in json.dumps(policy)
     assert _for_service(policy, "events")[0]["Resource"] == outputs["EventBusArn"]
+    assert env["RUN_TASK_QUEUE"] == outputs["RunTaskQueueName"]
+    assert {s["Resource"] for s in _for_service(policy, "sqs")} == {outputs["RunTaskQueueArn"]}
     parameter_arn = "arn:aws:ssm:eu-west-1:123456789012:parameter/packer-registry/prod/admin-token"
     assert _for_service(policy, "ssm")[0]["Resource"] == [parameter_arn, parameter_arn.replace("admin-token", "signing-key")]
     kms = _for_service(policy, "kms")[0]
@@ -692,7 +726,10 @@ def test_package_builds_terraform_for_the_stage(packaged: Path) -> None:
     assert any(r.get("schedule_expression") == "rate(1 hour)" for r in rules)
     names = {f["function_name"] for f in resources["aws_lambda_function"].values()}
     assert f"packer-registry-{stage}" in names  # the API handler
-    assert len(names) >= 3  # API handler, S3 ingestion, schedule sweep
+    assert len(names) >= 4  # API handler, S3 ingestion, schedule sweep, run-task checks
+    (mapping,) = resources["aws_lambda_event_source_mapping"].values()  # the run-task queue feeds run_task
+    assert stage_config["environment_variables"]["RUN_TASK_QUEUE"] in json.dumps(mapping["event_source_arn"])
+    assert mapping["batch_size"] == 1
     assert resources["aws_api_gateway_rest_api"]
     # The hand-written policy is what the roles get.
     policy = json.loads((CHALICE_DIR / stage_config["iam_policy_file"]).read_text())

@@ -16,56 +16,10 @@ import pytest
 
 import app as application
 from chalicelib.api import hcp
-from support import ADMIN_TOKEN, TABLE, manifest, mint
+from support import RFC3339, RM, TABLE, Hcp, assert_error_shape, ingest, manifest, mint
 
-RM = "/resource-manager/2019-12-10"
 ULID = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$")
-
-
-class Hcp:
-    """Calls as the HCP clients make them: a bearer token, JSON bodies, the location's prefix."""
-
-    def __init__(self, registry, token: str = ADMIN_TOKEN) -> None:
-        self.registry, self.token = registry, token
-
-    @property
-    def prefix(self) -> str:
-        organization = self.ok("GET", f"{RM}/organizations")["organizations"][0]["id"]
-        project = self.ok("GET", f"{RM}/projects")["projects"][0]["id"]
-        return f"/packer/2023-01-01/organizations/{organization}/projects/{project}"
-
-    def as_token(self, token: str) -> "Hcp":
-        return Hcp(self.registry, token)
-
-    def call(self, method: str, path: str, body=None, raw: bytes | None = None,
-             headers: dict | None = None) -> tuple[int, dict, dict]:
-        """(HTTP status, JSON body, headers); `path` without a leading / is under the project."""
-        url = path if path.startswith("/") else f"{self.prefix}/{path}"
-        sent = {"Content-Type": "application/json", "Authorization": f"Bearer {self.token}", **(headers or {})}
-        payload = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
-        response = getattr(self.registry.client.http, method.lower())(url, headers=sent, body=payload)
-        assert response.headers.get("Content-Type") == "application/json", (method, url, response.headers)
-        return response.status_code, json.loads(response.body), response.headers
-
-    def ok(self, method: str, path: str, body=None, **options) -> dict:
-        status, answer, _ = self.call(method, path, body, **options)
-        assert status == 200, (method, path, status, answer)  # every success is a 200
-        return answer
-
-    def fails(self, method: str, path: str, body=None, *, status: int, code: int, **options) -> dict:
-        got, answer, _ = self.call(method, path, body, **options)
-        assert (got, answer.get("code")) == (status, code), (method, path, got, answer)
-        assert_error_shape(answer)
-        return answer
-
-
-def assert_error_shape(answer: dict) -> None:
-    """google.rpc.Status: exactly code, message, details (a list); one `code` in the text."""
-    assert set(answer) == {"code", "message", "details"}, answer
-    assert isinstance(answer["code"], int) and answer["message"] and isinstance(answer["details"], list)
-    assert len(re.findall(r'[Cc]ode"?:', json.dumps(answer, separators=(",", ":")))) == 1, answer
 
 
 @pytest.fixture
@@ -75,14 +29,6 @@ def api(registry) -> Hcp:
 
 def hcp_routes() -> list[tuple[str, str]]:
     return [(m, p) for p, methods in application.app.routes.items() for m in methods if hcp.serves(p)]
-
-
-def ingest(registry, bucket: str, *runs: str) -> None:
-    """Versions recorded from manifests: one per run, each one AMI in us-east-1 and one in eu-west-1."""
-    for run in runs:
-        registry.upload(f"{bucket}/{run}.json", manifest({
-            "packer_run_uuid": run, "artifact_id": f"us-east-1:ami-{run}0000000000001,eu-west-1:ami-{run}0000000000002",
-            "custom_data": {"team": "platform"}}))
 
 
 # ---- the organization and the project (item 2) -----------------------------------------------
@@ -156,7 +102,7 @@ def test_any_other_organization_or_project_is_a_404(api):
             continue
         for org, proj in ((other, project), (organization, other), ("not-a-uuid", project)):
             path = template.format(organization_id=org, project_id=proj, bucket_name="base", fingerprint="f1",
-                                   build_id="b1", channel_name="latest")
+                                   build_id="b1", channel_name="latest", task_type="validation")
             api.fails(method, path, {} if method != "GET" else None, status=404, code=5)
     answer = api.fails("GET", f"{RM}/projects/{other}", status=404, code=5)
     assert other in answer["message"]
@@ -198,6 +144,23 @@ def test_create_get_update_and_delete_a_bucket(api):
     assert api.ok("DELETE", "buckets/base") == {}
     api.fails("GET", "buckets/base", status=404, code=5)
     api.fails("DELETE", "buckets/base", status=404, code=5)
+
+
+def test_hcp_packer_bucket_as_terraform_drives_it(api):
+    """`hcp_packer_bucket` (HCP-API-COMPAT.md §3): create with the name alone, read what state
+    keeps, import by `resource_name`, delete; then a read is an HTTP 404 (dropped from state)
+    and a second delete a 404 too (which the provider takes as done)."""
+    bucket = api.ok("PUT", "buckets", {"name": "tf-bucket"})["bucket"]
+    location = bucket["location"]
+    assert bucket["resource_name"] == f"packer/project/{location['project_id']}/bucket/tf-bucket"
+    assert UUID.fullmatch(location["organization_id"]) and RFC3339.fullmatch(bucket["created_at"])
+    _, _, project, _, name = bucket["resource_name"].split("/")  # what `terraform import` parses
+    assert (project, name) == (location["project_id"], "tf-bucket")
+    assert api.ok("GET", f"buckets/{name}")["bucket"]["created_at"] == bucket["created_at"]
+    assert api.ok("DELETE", "buckets/tf-bucket") == {}
+    status, _, _ = api.call("GET", "buckets/tf-bucket")
+    assert status == 404
+    api.fails("DELETE", "buckets/tf-bucket", status=404, code=5)
 
 
 def test_a_new_bucket_has_its_managed_latest_channel(api):
@@ -357,6 +320,7 @@ def test_every_route_wants_a_valid_token_and_answers_401_code_16(api):
     for token in ("not-a-token", "0123456789abcdef.forged"):
         for method, template in routes:
             path = template.format(id="x", bucket_name="base", fingerprint="f1", build_id="b1", channel_name="latest",
+                                   task_type="validation",
                                    organization_id=prefix.split("/")[4], project_id=prefix.split("/")[6])
             answer = api.as_token(token).fails(method, path, {} if method != "GET" else None, status=401, code=16)
             assert "token" in answer["message"]

@@ -18,11 +18,12 @@ from openapi_spec_validator import validate as validate_spec
 from referencing import Registry as SchemaRegistry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from support import ADMIN_TOKEN, ROOT, manifest, real_manifest
+from support import ADMIN_TOKEN, ROOT, manifest, real_manifest, sign
 from chalicelib.api import hcp, openapi, roles
 
 DOC_URI = "urn:registry-openapi"
 TOKEN_ROUTE = ("POST", "/oauth2/token")
+RUN_TASK_ROUTE = ("POST", "/runtasks/hcp-terraform")  # public, but 401 without HCP Terraform's signature
 
 
 def document() -> dict:
@@ -156,6 +157,7 @@ def test_request_bodies_come_from_the_models():
         ("POST", "/tokens"): "CreateToken",
         ("POST", "/service-principals"): "CreateServicePrincipal",
         ("POST", "/compliance/check"): "ComplianceCheckRequest",
+        RUN_TASK_ROUTE: "RunTaskRequest",
     }
     for key, name in expected.items():
         body = ops[key]["requestBody"]["content"]["application/json"]["schema"]
@@ -179,8 +181,9 @@ def test_security_is_bearer_except_on_the_public_routes():
     for key, op in operations().items():
         if key in roles.PUBLIC:
             assert op["security"] == [], key
-            # the token endpoint's 401 is OAuth's invalid_client: the credentials are in the request
-            assert ("401" in op["responses"]) == (key == TOKEN_ROUTE), key
+            # the token endpoint's 401 is OAuth's invalid_client, the run task's a bad signature:
+            # the credentials are in the request
+            assert ("401" in op["responses"]) == (key in (TOKEN_ROUTE, RUN_TASK_ROUTE)), key
         else:
             assert "security" not in op, key  # the document-wide bearer requirement applies
             assert "401" in op["responses"], key
@@ -271,6 +274,16 @@ def api(registry):
 
 
 B, V, C = "/buckets/{bucket}", "/buckets/{bucket}/versions/{version}", "/buckets/{bucket}/channels/{channel}"
+
+
+def run_task_key(client: Any) -> str:
+    """The run task's HMAC key, as the HCP API answers it."""
+    def get(path: str) -> Any:
+        return json.loads(client.http.get(path, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}).body)
+
+    organization = get("/resource-manager/2019-12-10/organizations")["organizations"][0]["id"]
+    project = get("/resource-manager/2019-12-10/projects")["projects"][0]["id"]
+    return get(f"/packer/2023-01-01/organizations/{organization}/projects/{project}/runtasks/validation")["hmac_key"]
 
 
 def test_answers_of_a_whole_workflow_conform(api):
@@ -371,6 +384,9 @@ def test_answers_of_a_whole_workflow_conform(api):
     api.call("GET", "/openapi.json", token=None, expect=200)
     api.call("GET", "/static/{asset}", {"asset": "favicon.svg"}, token=None, expect=200)
     api.call("GET", "/static/{asset}", {"asset": "nope.exe"}, token=None, expect=404)
+    verification = json.dumps({"payload_version": 1, "access_token": "test-token", "stage": "test"})
+    api.call("POST", "/runtasks/hcp-terraform", token=None, payload=json.loads(verification), expect=200,
+             headers={"X-TFC-Task-Signature": sign(run_task_key(api.client), verification.encode())})
     succeeded = {(method, route) for method, route, status in api.seen if status < 300}
     assert succeeded == set(api.ops), set(api.ops) - succeeded
 
@@ -415,6 +431,10 @@ def test_error_answers_conform(api):
              expect=401)
     api.call("POST", "/oauth2/token", token=None, form="grant_type=client_credentials",
              headers={"Content-Type": "text/plain"}, expect=400)
+    api.call("POST", "/runtasks/hcp-terraform", token=None, payload={"access_token": "x"}, expect=401)
+    not_a_request = json.dumps({"stage": "post_plan"})  # signed, but no access_token
+    api.call("POST", "/runtasks/hcp-terraform", token=None, payload=json.loads(not_a_request), expect=400,
+             headers={"X-TFC-Task-Signature": sign(run_task_key(api.client), not_a_request.encode())})
 
 
 # ---- defects found while fuzzing, fixed -----------------------------------------------

@@ -130,6 +130,17 @@ def sbom(data: Body) -> tuple[str | None, str, str]:
             text(data, "compressed_sbom", required=True) or "")
 
 
+# What hcp-sdk-go sends for a `revoke_at` it leaves unset: Go's zero time (strfmt.DateTime is a
+# struct, so `omitempty` keeps it), which grpc-gateway reads as no time at all.
+_GO_ZERO_TIME = "0001-01-01T00:00:00"
+
+
+def revoke_at(data: Body) -> str | None:
+    """UpdateVersion's `revoke_at` (RFC 3339), or None: absent, empty, or Go's zero time."""
+    value = text(data, "revoke_at")
+    return None if not value or value.startswith(_GO_ZERO_TIME) else value
+
+
 def update_mask(data: Body) -> set[str]:
     """The FieldMask's paths, in snake_case (`"versionFingerprint,restricted"`); a 400 with a
     BadRequest detail when it is missing, as HCP Packer answers."""
@@ -139,6 +150,17 @@ def update_mask(data: Body) -> set[str]:
         raise InvalidField("body.update_mask", "update_mask is required: the fields to change "
                                                "(versionFingerprint, restricted)")
     return paths
+
+
+ANCESTRY_TYPES = ("ANCESTRY_TYPE_UNSET", "ANCESTRY_TYPE_PARENTS", "ANCESTRY_TYPE_CHILDREN")
+
+
+def ancestry_type(request: Request) -> tuple[bool, bool]:
+    """ListBucketAncestry's `type`: whether to list (parents, children); unset is both."""
+    value = query(request).get("type") or ANCESTRY_TYPES[0]
+    if value not in ANCESTRY_TYPES:
+        raise BadRequest(f"type must be one of {', '.join(ANCESTRY_TYPES)}, not {value!r}")
+    return value != "ANCESTRY_TYPE_CHILDREN", value != "ANCESTRY_TYPE_PARENTS"
 
 
 def page(request: Request) -> tuple[int, str | None]:

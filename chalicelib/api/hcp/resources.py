@@ -10,27 +10,31 @@ Packer is seen to answer (`The bucket with identifier <b> does not exist.`) are 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable
 
-from ...errors import AlreadyExists, Conflict, Forbidden, NotFound
+from ...domain.enums import VersionStatus
+from ...errors import AlreadyExists, BadRequest, Conflict, Forbidden, NotFound
 from ...runtime.lazy import lazy
 from ..http import validated
 from . import wire
 from .errors import Aborted, InvalidField
-from .requests import Body, build_change, flag, labels, sbom, template_type, text, update_mask
+from .requests import Body, build_change, flag, labels, revoke_at, sbom, template_type, text, update_mask
 
 if TYPE_CHECKING:
     from ...domain import models
-    from ...services import buckets, channels, findings, identity, publishing, serving, versions
+    from ...services import ancestry, buckets, channels, findings, identity, lifecycle, publishing, serving, versions
     from ...storage import entities
 else:
-    buckets, channels, findings, identity, models, publishing, serving, versions = (
+    ancestry, buckets, channels, findings, identity, lifecycle, models, publishing, serving, versions = (
         lazy(f"chalicelib.{name}") for name in (
-            "services.buckets", "services.channels", "services.findings", "services.identity", "domain.models",
-            "services.publishing", "services.serving", "services.versions"))
+            "services.ancestry", "services.buckets", "services.channels", "services.findings", "services.identity",
+            "services.lifecycle", "domain.models", "services.publishing", "services.serving", "services.versions"))
 
 Json = dict[str, Any]
 LATEST = "latest"
+# A revocation asked for without `revocation_message` (optional in HCP Packer; the registry
+# keeps a reason with every revocation).
+NO_MESSAGE = "revoked through the HCP Packer API without a message"
 
 
 # ---- the organization, the project and its registry ---------------------------------------
@@ -115,6 +119,25 @@ def delete_bucket(name: str, actor: str) -> Json:
     return {}
 
 
+def bucket_ancestry(bucket: str, kinds: tuple[bool, bool], fingerprint: str | None, channel: str | None,
+                    see_restricted: bool, limit: int, token: str | None) -> Json:
+    """ListBucketAncestry from the native ancestry (services/ancestry.relations): the parents
+    of a version (`version_fingerprint`'s, else the latest's) and a page of the children built
+    on any version of the bucket (`channel_name`: only those built from that channel), with
+    the native link statuses. A restricted channel is a 403 (code 7) for a viewer when named,
+    and left out of the relations it shows; `total_count` counts this answer's relations."""
+    bucket_item(bucket)
+    if channel:
+        channel_item(bucket, channel, see_restricted)
+    try:
+        found, next_token = ancestry.relations(bucket, *kinds, fingerprint, channel, limit, token)
+    except NotFound:
+        raise NotFound(f"Version with fingerprint {fingerprint} not found") from None
+    shown = [wire.relation(r.link, r.child, r.parent, r.channel.name if r.channel and (
+        see_restricted or not r.channel.restricted) else None, r.held, r.status) for r in found]
+    return {"relations": shown, "total_count": len(shown), "pagination": _pagination(next_token)}
+
+
 def enforced_blocks(name: str) -> Json:
     """No enforced provisioner blocks: the registry has none to enforce."""
     bucket_item(name)
@@ -142,7 +165,22 @@ def shaped_version(version: entities.Version, builds: list[entities.Build] | Non
     names a restricted channel; one BatchGetItem when the version names channels)."""
     hidden = findings.hidden_labels(version.parent_hint, findings.visibility(findings.channels_of_version(version),
                                                                              see_restricted))
-    return wire.version(version, builds, hidden)
+    return wire.version(version, builds, hidden, versions.revocation_sources([version]))
+
+
+def _listed(items: Iterable[entities.Version]) -> list[Json]:
+    """Versions without their builds (one BatchGetItem more when a revocation is inherited:
+    the versions it came from)."""
+    found = list(items)
+    sources = versions.revocation_sources(found)
+    return [wire.version(i, sources=sources) for i in found]
+
+
+def _by_number(bucket: str, numbers: set[int]) -> dict[int, Json]:
+    """The bucket's versions with these numbers, without builds (one BatchGetItem; a deleted
+    one is left out)."""
+    found = versions.by_number(bucket, numbers)
+    return dict(zip(found, _listed(found.values())))
 
 
 def get_version(bucket: str, fingerprint: str, see_restricted: bool) -> Json:
@@ -154,7 +192,7 @@ def list_versions(bucket: str, limit: int, token: str | None) -> Json:
         items, next_token = versions.page(bucket, limit, token)  # an empty page checks the bucket
     except NotFound:
         raise missing_bucket(bucket) from None
-    return {"versions": [wire.version(i) for i in items], "pagination": _pagination(next_token)}
+    return {"versions": _listed(items), "pagination": _pagination(next_token)}
 
 
 def create_version(bucket: str, data: Body, actor: str) -> Json:
@@ -163,29 +201,90 @@ def create_version(bucket: str, data: Body, actor: str) -> Json:
     return {"version": wire.version(version, [])}
 
 
+def _found(bucket: str, fingerprint: str) -> entities.Version:
+    """The version with this fingerprint, draft or numbered; 404 (code 5) when there is none,
+    as HCP Packer answers DeleteVersion (only GetVersion answers code 10)."""
+    try:
+        return publishing.get_version(bucket, fingerprint)[0]
+    except NotFound:
+        bucket_item(bucket)
+        raise
+
+
+def _ref(version: entities.Version) -> str:
+    """How the native services name a version: `vN` (a fingerprint could read as a name); a
+    draft by its fingerprint, which they refuse as still running (code 9)."""
+    return version.name if version.number else version.fingerprint
+
+
+def update_version(bucket: str, fingerprint: str, data: Body, actor: str) -> Json:
+    """UpdateVersion through the native lifecycle (the same cascade to descendants and
+    rollback of channels): `restore`, or a revocation when `revoke_at` / `revoke_in` is set
+    (now or past: at once; later: scheduled), or `complete` (a version completes when its last
+    build is done, so a complete one is answered as it is and a draft is refused, code 9)."""
+    when, within = revoke_at(data), text(data, "revoke_in") or None
+    restore, complete = flag(data, "restore"), flag(data, "complete")
+    if restore and (when or within):
+        raise BadRequest("give restore, or revoke_at / revoke_in, not both")
+    version = _found(bucket, fingerprint)
+    if restore:
+        try:
+            lifecycle.restore(bucket, _ref(version), actor)
+        except lifecycle.NotRevoked:
+            raise Conflict("Restoring does not apply. This version is valid and it is not scheduled to be "
+                           "revoked.") from None
+    elif when or within:
+        request = validated({
+            "reason": text(data, "revocation_message") or NO_MESSAGE,
+            **({"revoke_at": when} if when else {}), **({"revoke_in": within} if within else {}),
+            "skip_descendants_revocation": flag(data, "skip_descendants_revocation"),
+            "disable_rollback_channels": flag(data, "disable_rollback_channels")}, models.RevokeRequest)
+        lifecycle.revoke(bucket, _ref(version), request, actor)
+    elif not complete:
+        raise InvalidField("body", "nothing to update: give revoke_at or revoke_in (to revoke), restore, or complete")
+    elif not version.number or version.status == VersionStatus.REVOKED:
+        raise Conflict(f"Version with fingerprint {fingerprint} is {version.status}: a version completes when its "
+                       "last build is done, and a revoked one changes only by being restored")
+    return {"version": shaped_version(*_version(bucket, fingerprint), True),
+            "operation": wire.operation(identity.location())}
+
+
+def delete_version(bucket: str, fingerprint: str, rollback_channels: bool, actor: str) -> Json:
+    """DeleteVersion through the native deletion: refused (code 9, HCP Packer's words) while a
+    user channel holds the version unless `rollback_channels`; `latest` never holds it back
+    and moves to the newest version left."""
+    version = _found(bucket, fingerprint)
+    try:
+        lifecycle.delete_version(bucket, _ref(version), rollback_channels, actor)
+    except lifecycle.Held as held:
+        raise Conflict(f"Version is assigned by channels: {', '.join(held.channels)}. Unassign it from them first, "
+                       "or delete it with rollback_channels=true.") from None
+    return {}
+
+
 def list_builds(bucket: str, fingerprint: str, see_restricted: bool) -> Json:
     """The version's builds (one read: get_version brings them with the version, whose id
     each build carries)."""
     return {"builds": shaped_version(*_version(bucket, fingerprint), see_restricted)["builds"]}
 
 
-def _build(bucket: str, fingerprint: str, build: entities.Build, see_restricted: bool = True) -> Json:
-    """A build with its version's id (the version read once more)."""
-    version, _ = _version(bucket, fingerprint)
+def _build(built: publishing.Built, see_restricted: bool = True) -> Json:
+    """A build with its version's id (the version as the service read it)."""
+    version, build = built
     return {"build": shaped_version(version, [build], see_restricted)["builds"][0]}
 
 
 def get_build(bucket: str, fingerprint: str, build_id: str, see_restricted: bool) -> Json:
-    return _build(bucket, fingerprint, publishing.get_build(bucket, fingerprint, build_id), see_restricted)
+    return _build(publishing.get_build(bucket, fingerprint, build_id), see_restricted)
 
 
 def create_build(bucket: str, fingerprint: str, data: Body, actor: str) -> Json:
-    return _build(bucket, fingerprint, publishing.create_build(bucket, fingerprint, build_change(data), actor))
+    return _build(publishing.create_build(bucket, fingerprint, build_change(data), actor))
 
 
 def update_build(bucket: str, fingerprint: str, build_id: str, data: Body, actor: str) -> Json:
     change = build_change(data)
-    return _build(bucket, fingerprint, publishing.update_build(bucket, fingerprint, build_id, change, actor))
+    return _build(publishing.update_build(bucket, fingerprint, build_id, change, actor))
 
 
 def upload_sbom(bucket: str, fingerprint: str, build_id: str, data: Body, actor: str) -> Json:
@@ -202,10 +301,14 @@ def channel_item(bucket: str, name: str, see_restricted: bool) -> entities.Chann
     try:
         item = serving.get_item(bucket, name)
     except NotFound:
-        raise NotFound(f"The channel with identifier {name} does not exist.") from None
+        raise missing_channel(name) from None
     if item.restricted and not see_restricted:
         raise Forbidden(f"channel {name} is restricted: reading it needs the contributor role")
     return item
+
+
+def missing_channel(name: str) -> NotFound:
+    return NotFound(f"The channel with identifier {name} does not exist.")
 
 
 def _shaped_channel(item: entities.Channel, see_restricted: bool) -> Json:
@@ -224,8 +327,8 @@ def list_channels(bucket: str, see_restricted: bool) -> Json:
     items = [c for c in channels.channel_items(bucket) if see_restricted or not c.restricted]
     if not items:
         bucket_item(bucket)
-    held = versions.by_number(bucket, {c.number for c in items if c.number})
-    return {"channels": [wire.channel(c, wire.version(held[c.number]) if c.number in held else None) for c in items]}
+    held = _by_number(bucket, {c.number for c in items if c.number})
+    return {"channels": [wire.channel(c, held.get(c.number or 0)) for c in items]}
 
 
 def update_channel(bucket: str, name: str, data: Body, actor: str) -> Json:
@@ -237,18 +340,59 @@ def update_channel(bucket: str, name: str, data: Body, actor: str) -> Json:
     if unknown:
         raise InvalidField("body.update_mask", f"update_mask names fields a channel does not have: "
                                                f"{', '.join(sorted(unknown))} (versionFingerprint, restricted)")
-    item = channel_item(bucket, name, True)
+    channel_item(bucket, name, True)
     change: dict[str, Any] = {}
     if "version_fingerprint" in mask:
-        if item.managed:
-            raise Conflict(f'Can\'t update channel assignment on channel "{name}". This channel is managed by '
-                           "HCP Packer")
         fingerprint = text(data, "version_fingerprint")
         change["version"] = _assignable(bucket, fingerprint) if fingerprint else None
     if "restricted" in mask:
         change["restricted"] = flag(data, "restricted")
-    channels.update_channel(bucket, name, validated(change, models.UpdateChannel), actor)
+    try:
+        channels.update_channel(bucket, name, validated(change, models.UpdateChannel), actor)
+    except channels.Managed:
+        raise Conflict(f'Can\'t update channel assignment on channel "{name}". This channel is managed by '
+                       "HCP Packer") from None
     return _shaped_channel(channel_item(bucket, name, True), True)
+
+
+def create_channel(bucket: str, data: Body, actor: str) -> Json:
+    """CreateChannel: empty, or assigned the version `version_fingerprint` names (complete,
+    not revoked: the native rule); a duplicate or `latest` is code 6, as HCP Packer says it."""
+    name = text(data, "name", required=True) or ""
+    restricted = flag(data, "restricted")
+    bucket_item(bucket)
+    fingerprint = text(data, "version_fingerprint")
+    body = validated({"name": name, "restricted": restricted,
+                      **({"version": _assignable(bucket, fingerprint)} if fingerprint else {})}, models.CreateChannel)
+    try:
+        channels.create_channel(bucket, body, actor)
+    except AlreadyExists:
+        raise AlreadyExists(f"The channel with identifier {name} already exists.") from None
+    return _shaped_channel(channel_item(bucket, name, True), True)
+
+
+def delete_channel(bucket: str, name: str, actor: str) -> Json:
+    """DeleteChannel, with its history; `latest` is refused with code 3, as HCP Packer answers."""
+    try:
+        channels.delete_channel(bucket, name, actor)
+    except NotFound:
+        raise missing_channel(name) from None
+    except channels.Managed:
+        raise BadRequest(f"Can't delete managed channel {name}, it's controlled by HCP Packer") from None
+    return {}
+
+
+def channel_history(bucket: str, name: str, see_restricted: bool, limit: int, token: str | None) -> Json:
+    """A page of the channel's assignments, newest first, each with the version it assigned
+    (one BatchGetItem; null for an unassignment or a version deleted since); `count` is the
+    page's. A restricted channel's history is refused to a viewer as the channel is (403)."""
+    item = channel_item(bucket, name, see_restricted)
+    entries, next_token = channels.history(bucket, name, limit, token)
+    held = _by_number(bucket, {int(e.to_version[1:]) for e in entries if e.to_version})
+    return {"history": [wire.assignment(e.at, e.author, item.managed,
+                                        held.get(int(e.to_version[1:])) if e.to_version else None)
+                        for e in entries],
+            "count": len(entries), "pagination": _pagination(next_token)}
 
 
 def _assignable(bucket: str, fingerprint: str) -> str:

@@ -12,13 +12,19 @@ check that a route's content types agree on being binary).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from chalice import Blueprint, Response
 from chalice.app import ChaliceAuthorizer, Request
 
-from ..http import actor, query, respond, sees_restricted
-from . import PACKER, RESOURCE_MANAGER, requests, resources
+from ...runtime.lazy import lazy
+from ..http import actor, flag, query, respond, sees_restricted
+from . import PACKER, RESOURCE_MANAGER
+
+if TYPE_CHECKING:  # loaded on a route's first use, as app.py loads its modules: a cold start
+    from . import requests, resources  # for the native API (the consumer query) never pays for them
+else:
+    requests, resources = lazy("chalicelib.api.hcp.requests"), lazy("chalicelib.api.hcp.resources")
 
 hcp = Blueprint(__name__)
 CONTENT_TYPES = ["*/*"]
@@ -119,6 +125,14 @@ def hcp_delete_bucket(bucket_name: str, **location: str) -> Response:
     return respond(resources.delete_bucket(bucket_name, who()))
 
 
+@route("GET", f"{B}/ancestry")
+def hcp_bucket_ancestry(bucket_name: str, **location: str) -> Response:
+    params = query(request())
+    return respond(resources.bucket_ancestry(bucket_name, requests.ancestry_type(request()),
+                                             params.get("version_fingerprint") or None,
+                                             params.get("channel_name") or None, sees(), *requests.page(request())))
+
+
 # ---- versions and builds ---------------------------------------------------------------------
 
 @route("GET", f"{B}/versions")
@@ -134,6 +148,16 @@ def hcp_create_version(bucket_name: str, **location: str) -> Response:
 @route("GET", V)
 def hcp_get_version(bucket_name: str, fingerprint: str, **location: str) -> Response:
     return respond(resources.get_version(bucket_name, fingerprint, sees()))
+
+
+@route("PATCH", V)
+def hcp_update_version(bucket_name: str, fingerprint: str, **location: str) -> Response:
+    return respond(resources.update_version(bucket_name, fingerprint, body(), who()))
+
+
+@route("DELETE", V)
+def hcp_delete_version(bucket_name: str, fingerprint: str, **location: str) -> Response:
+    return respond(resources.delete_version(bucket_name, fingerprint, flag(request(), "rollback_channels"), who()))
 
 
 @route("GET", f"{V}/builds")
@@ -168,6 +192,21 @@ def hcp_list_channels(bucket_name: str, **location: str) -> Response:
     return respond(resources.list_channels(bucket_name, sees()))
 
 
+@route("POST", f"{B}/channels")
+def hcp_create_channel(bucket_name: str, **location: str) -> Response:
+    return respond(resources.create_channel(bucket_name, body(), who()))
+
+
+@route("DELETE", f"{B}/channels/{{channel_name}}")
+def hcp_delete_channel(bucket_name: str, channel_name: str, **location: str) -> Response:
+    return respond(resources.delete_channel(bucket_name, channel_name, who()))
+
+
+@route("GET", f"{B}/channels/{{channel_name}}/history")
+def hcp_channel_history(bucket_name: str, channel_name: str, **location: str) -> Response:
+    return respond(resources.channel_history(bucket_name, channel_name, sees(), *requests.page(request())))
+
+
 @route("GET", f"{B}/channels/{{channel_name}}")
 def hcp_get_channel(bucket_name: str, channel_name: str, **location: str) -> Response:
     return respond(resources.get_channel(bucket_name, channel_name, sees()))
@@ -176,3 +215,22 @@ def hcp_get_channel(bucket_name: str, channel_name: str, **location: str) -> Res
 @route("PATCH", f"{B}/channels/{{channel_name}}")
 def hcp_update_channel(bucket_name: str, channel_name: str, **location: str) -> Response:
     return respond(resources.update_channel(bucket_name, channel_name, body(), who()))
+
+
+# ---- the HCP Terraform run task (services/runtasks.py, imported on first use) -----------------
+
+@route("GET", f"{P}/runtasks/{{task_type}}")
+def hcp_get_run_task(task_type: str, **location: str) -> Response:
+    """The run-task URL and HMAC key (contributors only: the key is a credential, roles.py)."""
+    from ...services import runtasks
+    from ..http import public_url
+
+    return respond(runtasks.validation(task_type, public_url(request())))
+
+
+@route("PATCH", f"{P}/runtasks/hmac")
+def hcp_regenerate_run_task_hmac(**location: str) -> Response:
+    from ...services import runtasks
+
+    body()  # empty, null or {} (the provider sends no fields); anything but an object is a 400
+    return respond(runtasks.regenerate_hmac(who()))

@@ -13,10 +13,10 @@ it, the same on every read).
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from ...domain import ids
-from ...domain.enums import RevocationType
+from ...domain.enums import AncestryStatus, RevocationType
 from ...domain.platforms import canonical
 from ...storage import entities
 
@@ -41,6 +41,13 @@ def _present(fields: Json) -> Json:
 
 def location(where: entities.Location) -> Json:
     return {"organization_id": where.organization_id, "project_id": where.project_id, "region": {}}
+
+
+def operation(where: entities.Location) -> Json:
+    """The long-running operation an UpdateVersion answers with: done by the time it answers
+    (the registry revokes and restores in the request; a cascade beyond its budget is the
+    sweep's, and the version says `cascade_pending` natively)."""
+    return {"id": ids.new(), "state": "DONE", "location": location(where)}
 
 
 def organization(where: entities.Location, name: str) -> Json:
@@ -73,9 +80,10 @@ def bucket(item: entities.Bucket, where: entities.Location, latest: Json | None 
 
 
 def version(item: entities.Version, builds: list[entities.Build] | None = None,
-            hidden_labels: Iterable[str] = ()) -> Json:
+            hidden_labels: Iterable[str] = (), sources: Mapping[str, entities.Version] | None = None) -> Json:
     """A version, with its builds when given (a list leaves them out); `hidden_labels` are
-    build labels the caller may not see."""
+    build labels the caller may not see; `sources` the versions inherited revocations name
+    (`bucket/vN`), read by the caller, so `revocation_inherited_from` has their ids."""
     revocation = item.revocation or {}
     version_id = ulid(item)
     shaped = _present({
@@ -83,19 +91,25 @@ def version(item: entities.Version, builds: list[entities.Build] | None = None,
         "author_id": item.author, "status": f"VERSION_{item.status.upper()}",
         "template_type": item.template_type or "TEMPLATE_TYPE_UNSET",
         "builds": None if builds is None else [build(b, version_id, hidden_labels) for b in builds],
-        "created_at": item.created_at, "updated_at": item.updated_at, **_revocation(revocation)})
+        "created_at": item.created_at, "updated_at": item.updated_at, **_revocation(revocation, sources or {})})
     return {**shaped, "revoke_at": revocation.get("revoked_at") or revocation.get("revoke_at")}
 
 
-def _revocation(revocation: Json) -> Json:
+def _revocation(revocation: Json, sources: Mapping[str, entities.Version]) -> Json:
+    """The revocation fields of a version revoked or scheduled to be (none otherwise); an
+    inherited one names the ancestor it came from (with its fingerprint and id when read)."""
     if not revocation:
         return {}
     inherited = revocation.get("revocation_type") == RevocationType.INHERITED
-    ancestor_bucket, _, ancestor_version = str(revocation.get("inherited_from") or "").partition("/")
+    named = str(revocation.get("inherited_from") or "")
+    ancestor_bucket, _, ancestor_version = named.rpartition("/")
+    source = sources.get(named)
     return {"revocation_message": revocation.get("reason"), "revocation_author": revocation.get("revoked_by"),
             "revocation_type": "INHERITED" if inherited else "MANUAL",
-            "revocation_inherited_from": {"bucket_name": ancestor_bucket, "version_name": ancestor_version}
-            if inherited and ancestor_version else None}
+            "revocation_inherited_from": _present({
+                "bucket_name": ancestor_bucket, "version_name": ancestor_version,
+                "version_fingerprint": source.fingerprint if source else None,
+                "version_id": ulid(source) if source else None}) if inherited and ancestor_version else None}
 
 
 def build(item: entities.Build, version_id: str, hidden_labels: Iterable[str] = ()) -> Json:
@@ -108,6 +122,27 @@ def build(item: entities.Build, version_id: str, hidden_labels: Iterable[str] = 
         "packer_run_uuid": item.packer_run_uuid, "source_external_identifier": item.source_artifact,
         "artifacts": [artifact(item, a) for a in item.artifacts], "metadata": item.metadata,
         "created_at": item.created_at, "updated_at": item.updated_at or item.created_at})
+
+
+def ancestry_status(status: str) -> str:
+    """A native link status by HCP Packer's name (`UP_TO_DATE`, …); `parent_revoked` (the parent
+    is revoked and this version was spared) is out of date there, HCP Packer telling revocation
+    apart rather than as a status."""
+    return (AncestryStatus.OUT_OF_DATE if status == AncestryStatus.PARENT_REVOKED else status).upper()
+
+
+def relation(link: Json, child: entities.Version, parent: entities.Version | None, channel: str | None,
+             held: entities.Version | None, status: str) -> Json:
+    """A BucketAncestry: the parent version (with the channel its child's build read, when
+    the caller may see it, and the version that channel holds now), the child, the status."""
+    held_shape = _present({"fingerprint": held.fingerprint, "id": ulid(held), "name": held.name}) if held else None
+    return {"parent": _present({
+                "bucket_name": link["bucket"], "version_name": link["version"], "version_fingerprint": link["fingerprint"],
+                "version_id": ulid(parent) if parent else None, "channel_name": channel,
+                "channel_version": held_shape if channel else None}),
+            "child": {"bucket_name": child.bucket, "version_fingerprint": child.fingerprint, "version_id": ulid(child),
+                      "version_name": child.name},
+            "status": ancestry_status(status)}
 
 
 def artifact(item: entities.Build, stored: Json) -> Json:
@@ -125,3 +160,9 @@ def channel(item: entities.Channel, held: Json | None) -> Json:
         "restricted": item.restricted,
         "author_id": MANAGED_AUTHOR if item.managed else (item.updated_by or item.created_by),
         "created_at": item.created_at, "updated_at": item.updated_at}), "version": held}
+
+
+def assignment(at: str, author: str, managed: bool, assigned: Json | None) -> Json:
+    """An entry of a channel's history: when, by whom (`HCP Packer` for the managed `latest`),
+    and the version assigned (as version() makes it; null when the channel was emptied)."""
+    return {"assigned_at": at, "author_id": MANAGED_AUTHOR if managed else author, "version": assigned}
