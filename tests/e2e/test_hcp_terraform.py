@@ -1,0 +1,330 @@
+"""The real terraform-provider-hcp, driven by a real Terraform core, against `make run` (issue 13).
+
+A real `packer build` (the newest pinned Packer) publishes a version first; then, for each pinned
+provider (tests/clients/terraform-provider-hcp-X.Y.Z/), `apply` of a configuration with every
+HCP Packer resource and data source the provider has, a second `plan` that must show no change,
+and `destroy`, which must leave the registry as it was. The registry's state is read back
+through the native API (admin token) and the HCP API.
+
+The core is the machine's `terraform`, else OpenTofu built by build.sh (`CLIENTS_OPENTOFU=1`
+forces it). No registry is asked for the provider: a CLI configuration (`TF_CLI_CONFIG_FILE`)
+points `dev_overrides` at the built provider, so no `terraform init` either. The provider is
+configured with environment variables only (HCP-API-COMPAT.md §1.1), `provider "hcp" {}`, no
+geography and no organization (it reads it from the project, §1.3). The principal is an admin:
+destroying `hcp_packer_bucket` deletes a bucket, which the registry leaves to admins.
+
+The pinned provider is 0.111.0: its `hcp_packer_artifact.labels` is an output only (the
+`labels` argument came in 0.112.0, which the Go module proxy cannot build here:
+tests/clients/README.md), so the labels are checked as the provider reads them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hcp import PINNED, PROVIDERS, ULID, Clients, HcpRegistry, Packer, Principal
+
+# The first test of the session may wait for a cold build of the clients (tests/clients/README.md).
+pytestmark = pytest.mark.timeout(2400)
+
+RUN_TIMEOUT = 300  # s per terraform command; each takes a few seconds
+
+BUCKET, FINGERPRINT = "tf-app", "fp-terraform"
+# Published by `packer build`: a `file` source (artifact `one.txt` in region `.`) and a `null`
+# source (artifact `Null` in region `null`), both with the build labels below.
+TEMPLATE = f"""
+source "file" "one" {{
+  content = "one"
+  target  = "one.txt"
+}}
+
+source "null" "two" {{
+  communicator = "none"
+}}
+
+build {{
+  hcp_packer_registry {{
+    bucket_name  = "{BUCKET}"
+    build_labels = {{ "os" = "none", "team" = "terraform" }}
+  }}
+  sources = ["source.file.one", "source.null.two"]
+}}
+"""
+LABELS = {"os": "none", "team": "terraform"}
+
+CONFIGURATION = """
+terraform {
+  required_providers {
+    hcp = { source = "hashicorp/hcp" }
+  }
+}
+
+provider "hcp" {}
+
+variable "bucket" { type = string }
+variable "fingerprint" { type = string }
+variable "own_bucket" { type = string }
+
+# A bucket of Terraform's own, with its managed `latest` adopted (CreateChannel answers code 6,
+# the provider finds it `managed` in the list) and a channel of its own.
+resource "hcp_packer_bucket" "own" {
+  name = var.own_bucket
+}
+
+resource "hcp_packer_channel" "own_latest" {
+  name        = "latest"
+  bucket_name = hcp_packer_bucket.own.name
+}
+
+resource "hcp_packer_channel" "own_dev" {
+  name        = "dev"
+  bucket_name = hcp_packer_bucket.own.name
+}
+
+# A restricted channel in Packer's bucket, holding Packer's version.
+resource "hcp_packer_channel" "release" {
+  name        = "release"
+  bucket_name = var.bucket
+  restricted  = true
+}
+
+resource "hcp_packer_channel_assignment" "release" {
+  bucket_name         = hcp_packer_channel.release.bucket_name
+  channel_name        = hcp_packer_channel.release.name
+  version_fingerprint = var.fingerprint
+}
+
+data "hcp_packer_version" "release" {
+  bucket_name  = hcp_packer_channel_assignment.release.bucket_name
+  channel_name = hcp_packer_channel_assignment.release.channel_name
+}
+
+data "hcp_packer_artifact" "by_channel" {
+  bucket_name  = hcp_packer_channel_assignment.release.bucket_name
+  channel_name = hcp_packer_channel_assignment.release.channel_name
+  platform     = "packer.file"
+  region       = "."
+}
+
+data "hcp_packer_artifact" "by_fingerprint" {
+  bucket_name         = var.bucket
+  version_fingerprint = var.fingerprint
+  platform            = "null"
+  region              = "null"
+  component_type      = "null.two"
+}
+
+data "hcp_packer_bucket_names" "all" {
+  depends_on = [hcp_packer_bucket.own]
+}
+
+resource "hcp_packer_run_task" "registry" {}
+
+output "version" {
+  value = data.hcp_packer_version.release
+}
+
+output "by_channel" {
+  value = data.hcp_packer_artifact.by_channel
+}
+
+output "by_fingerprint" {
+  value = data.hcp_packer_artifact.by_fingerprint
+}
+
+output "bucket_names" {
+  value = data.hcp_packer_bucket_names.all.names
+}
+
+output "own_bucket" {
+  value = hcp_packer_bucket.own
+}
+
+# Not the whole resources: a channel's updated_at moves when it is assigned, after it was created.
+output "channels" {
+  value = {
+    for key, channel in {
+      release    = hcp_packer_channel.release
+      own_latest = hcp_packer_channel.own_latest
+      own_dev    = hcp_packer_channel.own_dev
+    } : key => { id = channel.id, restricted = channel.restricted, managed = channel.managed }
+  }
+}
+
+output "run_task" {
+  value     = hcp_packer_run_task.registry
+  sensitive = true
+}
+"""
+
+
+@dataclass
+class Terraform:
+    """A Terraform core with one pinned provider, in a working directory of its own."""
+
+    core: Path
+    env: dict[str, str]
+    work: Path
+    log: Path
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(self.core), *args], cwd=self.work, env=self.env, capture_output=True,
+                              text=True, timeout=RUN_TIMEOUT, check=False)
+
+    def must(self, *args: str) -> str:
+        done = self.run(*args)
+        assert done.returncode == 0, self.explain(done)
+        return done.stdout
+
+    def explain(self, done: subprocess.CompletedProcess[str]) -> str:
+        """A failed command's output and the log lines that name HTTP calls or errors."""
+        lines = self.log.read_text(errors="replace").splitlines() if self.log.exists() else []
+        wanted = [line for line in lines if any(word in line for word in ("HTTP", "/packer/", "rror", "panic"))]
+        return (f"{' '.join(done.args)} exited {done.returncode}\n{done.stdout[-6000:]}\n{done.stderr[-6000:]}"
+                "\n--- log ---\n" + "\n".join(wanted[-60:]))
+
+    def outputs(self) -> dict[str, Any]:
+        return {name: output["value"] for name, output in json.loads(self.must("output", "-json")).items()}
+
+
+def cli_configuration(provider_dir: Path) -> str:
+    """dev_overrides: `hashicorp/hcp` is the built provider; nothing is asked of a registry."""
+    return f"""
+provider_installation {{
+  dev_overrides {{
+    "hashicorp/hcp" = "{provider_dir}"
+  }}
+  direct {{}}
+}}
+"""
+
+
+@pytest.fixture(scope="module")
+def published(clients: Clients, hcp_registry: HcpRegistry, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Packer's version (GetVersion through the HCP API) in BUCKET, published by a real build."""
+    newest = PINNED[-1]
+    work, home = tmp_path_factory.mktemp("packer-work"), tmp_path_factory.mktemp("packer-home")
+    packer = Packer(newest, clients.packers[newest], hcp_registry, hcp_registry.principal(), work, home)
+    done = packer.build(TEMPLATE, FINGERPRINT)
+    assert done.returncode == 0, str(done)
+    version = packer.hcp_version(BUCKET, FINGERPRINT)
+    assert (version["name"], version["status"]) == ("v1", "VERSION_ACTIVE"), version
+    return version
+
+
+@pytest.fixture(params=PROVIDERS)
+def terraform(request: pytest.FixtureRequest, clients: Clients, hcp_registry: HcpRegistry, tmp_path: Path) -> Terraform:
+    provider = request.param
+    home, work = tmp_path / "home", tmp_path / "work"
+    work.mkdir()
+    principal = hcp_registry.principal("admin")
+    (work / "main.tf").write_text(CONFIGURATION)
+    cli_config = tmp_path / "dev.tfrc"
+    cli_config.write_text(cli_configuration(clients.providers[provider]))
+    log = tmp_path / "terraform.log"
+    env = {name: value for name, value in hcp_registry.env(principal, home).items() if not name.startswith("TF_")}
+    del env["HCP_ORGANIZATION_ID"]  # the provider ignores it and reads the organization from the project
+    env.update(HCP_SKIP_STATUS_CHECK="true", TF_CLI_CONFIG_FILE=str(cli_config), TF_IN_AUTOMATION="1",
+               TF_INPUT="0", TF_LOG="DEBUG", TF_LOG_PATH=str(log), TF_VAR_bucket=BUCKET,
+               TF_VAR_fingerprint=FINGERPRINT, TF_VAR_own_bucket=f"tf-own-{provider.replace('.', '-')}")
+    return Terraform(clients.core, env, work, log)
+
+
+def registry_state(registry: HcpRegistry) -> dict[str, Any]:
+    """What apply changes and destroy must restore, read natively: the buckets, and Packer's
+    bucket's versions and channels (each channel's version and restriction)."""
+    product = registry.product
+    status, buckets = product.call("GET", "/buckets")
+    assert status == 200, buckets
+    status, versions = product.call("GET", f"/buckets/{BUCKET}/versions")
+    assert status == 200, versions
+    status, channels = product.call("GET", f"/buckets/{BUCKET}/channels")
+    assert status == 200, channels
+    return {
+        "buckets": sorted(bucket["name"] for bucket in buckets["items"]),
+        "versions": sorted((v["name"], v["fingerprint"], v["status"]) for v in versions["items"]),
+        "channels": sorted((c["name"], c["version"], c["restricted"], c["managed"]) for c in channels["items"]),
+    }
+
+
+def test_apply_plan_destroy_with_every_packer_resource_and_data_source(
+        terraform: Terraform, published: dict[str, Any], hcp_registry: HcpRegistry) -> None:
+    before = registry_state(hcp_registry)
+    own = terraform.env["TF_VAR_own_bucket"]
+
+    terraform.must("apply", "-auto-approve", "-no-color")
+
+    out = terraform.outputs()
+    builds = {build["component_type"]: build for build in published["builds"]}
+    version = out["version"]
+    assert (version["id"], version["name"], version["fingerprint"], version["bucket_name"]) == (
+        published["id"], "v1", FINGERPRINT, BUCKET), version
+    # Go's zero time: the registry sent no revoke_at (an empty string would read as 1970, §4).
+    assert version["revoke_at"].startswith("0001-01-01"), version
+
+    by_channel = out["by_channel"]
+    assert (by_channel["external_identifier"], by_channel["region"], by_channel["platform"]) == (
+        "one.txt", ".", "packer.file"), by_channel
+    assert (by_channel["component_type"], by_channel["build_id"], by_channel["version_fingerprint"]) == (
+        "file.one", builds["file.one"]["id"], FINGERPRINT), by_channel
+    assert by_channel["labels"] == LABELS and by_channel["revoke_at"] is None, by_channel
+    assert ULID.match(by_channel["id"]) and by_channel["created_at"], by_channel
+    by_fingerprint = out["by_fingerprint"]
+    assert (by_fingerprint["external_identifier"], by_fingerprint["build_id"], by_fingerprint["channel_name"]) == (
+        "Null", builds["null.two"]["id"], None), by_fingerprint
+    assert by_fingerprint["labels"] == LABELS, by_fingerprint
+
+    assert {BUCKET, own} <= set(out["bucket_names"]), out["bucket_names"]
+    assert out["bucket_names"] == sorted(out["bucket_names"]), out["bucket_names"]
+    org, project = hcp_registry.location
+    bucket = out["own_bucket"]
+    assert (bucket["resource_name"], bucket["organization_id"], bucket["project_id"]) == (
+        f"packer/project/{project}/bucket/{own}", org, project), bucket
+
+    channels = out["channels"]
+    assert (channels["release"]["restricted"], channels["release"]["managed"]) == (True, False), channels
+    assert (channels["own_latest"]["managed"], channels["own_dev"]["managed"]) == (True, False), channels
+    assert all(ULID.match(channel["id"]) for channel in channels.values()), channels
+
+    token = hcp_registry.token(Principal("", terraform.env["HCP_CLIENT_ID"], terraform.env["HCP_CLIENT_SECRET"]))
+    status, validation = hcp_registry.hcp("GET", "/runtasks/validation", token)
+    assert status == 200, validation
+    run_task = out["run_task"]
+    assert (run_task["endpoint_url"], run_task["hmac_key"]) == (validation["api_url"], validation["hmac_key"]), (
+        run_task, validation)
+    assert run_task["endpoint_url"].startswith("http") and run_task["hmac_key"], run_task
+
+    release = hcp_registry.product.call("GET", f"/buckets/{BUCKET}/channels/release")
+    assert release[0] == 200 and (release[1]["version"], release[1]["fingerprint"], release[1]["restricted"]) == (
+        "v1", FINGERPRINT, True), release
+    status, listed = hcp_registry.hcp("GET", f"/buckets/{own}/channels", token)
+    assert status == 200, listed
+    assert sorted((c["name"], c["managed"]) for c in listed["channels"]) == [("dev", False), ("latest", True)], listed
+
+    again = terraform.run("plan", "-detailed-exitcode", "-no-color")
+    assert again.returncode == 0, terraform.explain(again)  # 2 would mean a change is planned
+
+    terraform.must("destroy", "-auto-approve", "-no-color")
+
+    assert registry_state(hcp_registry) == before
+    assert hcp_registry.product.call("GET", f"/buckets/{BUCKET}/channels/release")[0] == 404
+    assert hcp_registry.product.call("GET", f"/buckets/{own}")[0] == 404
+    assert hcp_registry.product.call("GET", f"/buckets/{BUCKET}/channels/latest")[1]["version"] == "v1"
+
+
+def test_the_core_is_the_one_chosen(clients: Clients) -> None:
+    """`terraform` where the machine has one, else (or with CLIENTS_OPENTOFU=1) the pinned OpenTofu."""
+    done = subprocess.run([str(clients.core), "version", "-json"], capture_output=True, text=True,
+                          env={**os.environ, "TF_CLI_CONFIG_FILE": os.devnull}, timeout=60, check=True)
+    reported = json.loads(done.stdout)
+    if clients.core.name.startswith("opentofu-"):
+        assert reported["terraform_version"] == clients.core.name.removeprefix("opentofu-"), reported
+    else:
+        assert clients.core.name == "terraform" and reported["terraform_version"], reported
