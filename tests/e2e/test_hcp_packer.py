@@ -255,3 +255,54 @@ def test_a_child_built_from_the_parents_artifact_records_the_parent_version(pack
     children = packer.native(f"/buckets/{parent}/versions/v1/ancestry")["children"]
     assert [(c["bucket"], c["version"]) for c in children] == [(child, "v1")], children
     assert parent_version["id"] and ULID.match(parent_version["id"])
+
+
+# The child reads the parent's channel with `hcp-packer-version` and the artifact by that
+# version's fingerprint: the artifact data source then has no channel, and Packer takes the
+# parent's channel ID from the version data source of the same version ID (packer
+# internal/hcp/registry/ds_config.go withDatasourceConfiguration).
+CHILD_BY_VERSION = """
+data "hcp-packer-version" "parent" {{
+  bucket_name  = "{parent}"
+  channel_name = "{channel}"
+}}
+
+data "hcp-packer-artifact" "parent" {{
+  bucket_name         = "{parent}"
+  version_fingerprint = data.hcp-packer-version.parent.fingerprint
+  platform            = "packer.file"
+  region              = "."
+}}
+
+source "file" "app" {{
+  source = data.hcp-packer-artifact.parent.external_identifier
+  target = "child.img"
+}}
+
+build {{
+{registry}
+  sources = ["source.file.app"]
+}}
+"""
+
+
+@ALL
+def test_a_child_reading_a_channel_with_hcp_packer_version_records_that_channel(packer: Packer) -> None:
+    parent, child = packer.bucket("vparent"), packer.bucket("vchild")
+    built = packer.build(PARENT.format(registry=registry_block(parent)), "fp-vparent", name="parent")
+    assert built.returncode == 0, str(built)
+    assert packer.registry.product.call("POST", f"/buckets/{parent}/channels",
+                                        {"name": "release", "version": "v1"})[0] == 201
+    built = packer.build(PARENT.format(registry=registry_block(parent)), "fp-vparent-2", name="parent")
+    assert built.returncode == 0, str(built)  # v2 on latest: only `release` leads to v1
+
+    done = packer.build(CHILD_BY_VERSION.format(parent=parent, channel="release", registry=registry_block(child)),
+                        "fp-vchild", name="child")
+
+    assert done.returncode == 0, str(done)
+    (build,) = packer.hcp_version(child, "fp-vchild")["builds"]
+    assert build["source_external_identifier"] == "parent.img", build
+    ancestry = packer.native(f"/buckets/{child}/versions/v1/ancestry")
+    parents = [(link["bucket"], link["version"], link["fingerprint"], link["found_by"], link["channel"])
+               for link in ancestry["parents"]]
+    assert parents == [(parent, "v1", "fp-vparent", "parent_version", "release")], ancestry
