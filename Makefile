@@ -40,8 +40,9 @@ integration: $(STAMP)
 e2e: $(STAMP)
 	$(BIN)/python -m pytest -q $(XDIST) tests/e2e
 
-## Build the real HCP clients (packer 1.16.0 and 1.12.0, hcp-sdk-go) from the versions pinned in tests/clients/,
-## into ~/.cache/registry-clients/ (or CLIENTS_CACHE); a pinned binary already there is kept. The e2e tier runs this too.
+## Build the real HCP clients (packer 1.16.0 and 1.12.0, terraform-provider-hcp 0.111.0, OpenTofu 1.12.6 where no
+## terraform is on PATH, hcp-sdk-go) from the versions pinned in tests/clients/, into ~/.cache/registry-clients/
+## (or CLIENTS_CACHE); a pinned binary already there is kept. The e2e tier runs this too.
 clients:
 	bash tests/clients/build.sh
 

@@ -212,14 +212,7 @@ build {{
 # as the source image ID, which Packer looks up among the hcp-packer-artifact data sources'
 # external identifiers to send the parent's version ID (and channel ID) with the build's DONE
 # (packer internal/hcp/registry/types.bucket.go markBuildComplete, ds_config.go).
-CHILD = """
-data "hcp-packer-artifact" "parent" {{
-  bucket_name  = "{parent}"
-  channel_name = "latest"
-  platform     = "packer.file"
-  region       = "."
-}}
-
+CHILD_BUILD = """
 source "file" "app" {{
   source = data.hcp-packer-artifact.parent.external_identifier
   target = "child.img"
@@ -230,6 +223,22 @@ build {{
   sources = ["source.file.app"]
 }}
 """
+
+# The parent's artifact found through `latest`.
+CHILD = """
+data "hcp-packer-artifact" "parent" {{
+  bucket_name  = "{parent}"
+  channel_name = "latest"
+  platform     = "packer.file"
+  region       = "."
+}}
+""" + CHILD_BUILD
+
+
+def parent_links(ancestry: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    """A version's parents as (bucket, version, fingerprint, found_by, channel), from the native ancestry."""
+    return [(link["bucket"], link["version"], link["fingerprint"], link["found_by"], link["channel"])
+            for link in ancestry["parents"]]
 
 
 @ALL
@@ -249,8 +258,7 @@ def test_a_child_built_from_the_parents_artifact_records_the_parent_version(pack
     assert build["source_external_identifier"] == "parent.img", build
     ancestry = packer.native(f"/buckets/{child}/versions/v1/ancestry")
     # Found by the IDs Packer sent (parent_version_id, parent_channel_id of `latest`), not guessed.
-    parents = [(link["bucket"], link["version"], link["fingerprint"], link["found_by"], link["channel"])
-               for link in ancestry["parents"]]
+    parents = parent_links(ancestry)
     assert parents == [(parent, "v1", "fp-parent", "parent_version", "latest")], ancestry
     children = packer.native(f"/buckets/{parent}/versions/v1/ancestry")["children"]
     assert [(c["bucket"], c["version"]) for c in children] == [(child, "v1")], children
@@ -273,17 +281,7 @@ data "hcp-packer-artifact" "parent" {{
   platform            = "packer.file"
   region              = "."
 }}
-
-source "file" "app" {{
-  source = data.hcp-packer-artifact.parent.external_identifier
-  target = "child.img"
-}}
-
-build {{
-{registry}
-  sources = ["source.file.app"]
-}}
-"""
+""" + CHILD_BUILD
 
 
 @ALL
@@ -303,6 +301,5 @@ def test_a_child_reading_a_channel_with_hcp_packer_version_records_that_channel(
     (build,) = packer.hcp_version(child, "fp-vchild")["builds"]
     assert build["source_external_identifier"] == "parent.img", build
     ancestry = packer.native(f"/buckets/{child}/versions/v1/ancestry")
-    parents = [(link["bucket"], link["version"], link["fingerprint"], link["found_by"], link["channel"])
-               for link in ancestry["parents"]]
+    parents = parent_links(ancestry)
     assert parents == [(parent, "v1", "fp-vparent", "parent_version", "release")], ancestry
