@@ -2,9 +2,10 @@
 
 A real `packer build` (the newest pinned Packer) publishes a version first; then, for each pinned
 provider (tests/clients/terraform-provider-hcp-X.Y.Z/), `apply` of a configuration with every
-HCP Packer resource and data source the provider has, a second `plan` that must show no change,
-and `destroy`, which must leave the registry as it was. The registry's state is read back
-through the native API (admin token) and the HCP API.
+HCP Packer resource and data source the provider has, a `plan` that must show no change, an
+update in place (the restricted channel opened) and another such `plan`, and `destroy`, which
+must leave the registry as it was. The registry's state is read back through the native API
+(admin token) and the HCP API.
 
 The core is the machine's `terraform`, else OpenTofu built by build.sh (`CLIENTS_OPENTOFU=1`
 forces it). No registry is asked for the provider: a CLI configuration (`TF_CLI_CONFIG_FILE`)
@@ -71,6 +72,10 @@ provider "hcp" {}
 variable "bucket" { type = string }
 variable "fingerprint" { type = string }
 variable "own_bucket" { type = string }
+variable "restricted" {
+  type    = bool
+  default = true
+}
 
 # A bucket of Terraform's own, with its managed `latest` adopted (CreateChannel answers code 6,
 # the provider finds it `managed` in the list) and a channel of its own.
@@ -92,7 +97,7 @@ resource "hcp_packer_channel" "own_dev" {
 resource "hcp_packer_channel" "release" {
   name        = "release"
   bucket_name = var.bucket
-  restricted  = true
+  restricted  = var.restricted
 }
 
 resource "hcp_packer_channel_assignment" "release" {
@@ -182,6 +187,11 @@ class Terraform:
         done = self.run(*args)
         assert done.returncode == 0, self.explain(done)
         return done.stdout
+
+    def must_not_change(self) -> None:
+        """`plan -detailed-exitcode` answers 0: state, configuration and registry agree (2: a change)."""
+        done = self.run("plan", "-detailed-exitcode", "-no-color")
+        assert done.returncode == 0, self.explain(done)
 
     def explain(self, done: subprocess.CompletedProcess[str]) -> str:
         """A failed command's output and the log lines that name HTTP calls or errors."""
@@ -308,8 +318,16 @@ def test_apply_plan_destroy_with_every_packer_resource_and_data_source(
     assert status == 200, listed
     assert sorted((c["name"], c["managed"]) for c in listed["channels"]) == [("dev", False), ("latest", True)], listed
 
-    again = terraform.run("plan", "-detailed-exitcode", "-no-color")
-    assert again.returncode == 0, terraform.explain(again)  # 2 would mean a change is planned
+    terraform.must_not_change()
+
+    # An update in place: PATCH {"update_mask": "restricted"}, false omitted; the assignment stays.
+    terraform.env["TF_VAR_restricted"] = "false"
+    terraform.must("apply", "-auto-approve", "-no-color")
+
+    release = hcp_registry.product.call("GET", f"/buckets/{BUCKET}/channels/release")
+    assert release[0] == 200 and (release[1]["version"], release[1]["restricted"]) == ("v1", False), release
+    assert terraform.outputs()["channels"]["release"]["restricted"] is False
+    terraform.must_not_change()
 
     terraform.must("destroy", "-auto-approve", "-no-color")
 
