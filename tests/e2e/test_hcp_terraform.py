@@ -132,6 +132,10 @@ data "hcp_packer_bucket_names" "all" {
 
 resource "hcp_packer_run_task" "registry" {}
 
+data "hcp_packer_run_task" "registry" {
+  depends_on = [hcp_packer_run_task.registry]
+}
+
 output "version" {
   value = data.hcp_packer_version.release
 }
@@ -165,6 +169,11 @@ output "channels" {
 
 output "run_task" {
   value     = hcp_packer_run_task.registry
+  sensitive = true
+}
+
+output "run_task_data" {
+  value     = data.hcp_packer_run_task.registry
   sensitive = true
 }
 """
@@ -310,6 +319,8 @@ def test_apply_plan_destroy_with_every_packer_resource_and_data_source(
     assert (run_task["endpoint_url"], run_task["hmac_key"]) == (validation["api_url"], validation["hmac_key"]), (
         run_task, validation)
     assert run_task["endpoint_url"].startswith("http") and run_task["hmac_key"], run_task
+    data_source = out["run_task_data"]
+    assert (data_source["endpoint_url"], data_source["hmac_key"]) == (run_task["endpoint_url"], run_task["hmac_key"])
 
     release = hcp_registry.product.call("GET", f"/buckets/{BUCKET}/channels/release")
     assert release[0] == 200 and (release[1]["version"], release[1]["fingerprint"], release[1]["restricted"]) == (
