@@ -44,6 +44,13 @@ class Context:
         """`value` as JSON with `--json`, else as `human` writes it."""
         print(output.to_json(value) if self.as_json else human(value))
 
+    def listing(self, path: str, columns: Sequence[output.Column], params: dict[str, str] | None = None,
+                limit: int | None = None) -> int:
+        """Every item of a list (or `limit` of them): a JSON array, or a table of `columns`."""
+        items = list(self.client.items(path, params, limit))
+        self.emit(items, lambda rows: output.table(rows, columns))
+        return OK
+
 
 def fail(message: str) -> None:
     print(f"{PROG}: error: {message}", file=sys.stderr)
@@ -88,17 +95,18 @@ def cmd_whoami(args: argparse.Namespace, ctx: Context) -> int:
 
 # ---- buckets and versions -----------------------------------------------------------------
 
+BUCKET_COLUMNS: list[output.Column] = [
+    ("NAME", lambda b: b["name"]),
+    ("VERSIONS", lambda b: b["version_count"]),
+    ("LATEST", lambda b: b["latest_version"]),
+    ("CHANNELS", lambda b: [f"{c['name']}:{c['version'] or '-'}" for c in b.get("channels") or []]),
+    ("UPDATED", lambda b: output.short_time(b["updated_at"])),
+    ("DESCRIPTION", lambda b: b["description"]),
+]
+
+
 def cmd_buckets(args: argparse.Namespace, ctx: Context) -> int:
-    items = list(ctx.client.items("/buckets", limit=args.limit))
-    ctx.emit(items, lambda rows: output.table(rows, [
-        ("NAME", lambda b: b["name"]),
-        ("VERSIONS", lambda b: b["version_count"]),
-        ("LATEST", lambda b: b["latest_version"]),
-        ("CHANNELS", lambda b: [f"{c['name']}:{c['version'] or '-'}" for c in b.get("channels") or []]),
-        ("UPDATED", lambda b: output.short_time(b["updated_at"])),
-        ("DESCRIPTION", lambda b: b["description"]),
-    ]))
-    return OK
+    return ctx.listing("/buckets", BUCKET_COLUMNS, limit=args.limit)
 
 
 # `versions` options → the API's query parameters (issue 14's filters). Passed through as
@@ -116,17 +124,18 @@ def version_filters(args: argparse.Namespace) -> dict[str, str]:
     return {k: v for k, v in params.items() if v}
 
 
+VERSION_COLUMNS: list[output.Column] = [
+    ("VERSION", lambda v: v["name"]),
+    ("STATUS", lambda v: v["status"]),
+    ("ANCESTRY", lambda v: v["ancestry_status"]),
+    ("BUILDS", lambda v: v["build_count"]),
+    ("CREATED", lambda v: output.short_time(v["created_at"])),
+    ("FINGERPRINT", lambda v: v["fingerprint"]),
+]
+
+
 def cmd_versions(args: argparse.Namespace, ctx: Context) -> int:
-    items = list(ctx.client.items(quoted("buckets", args.bucket, "versions"), version_filters(args), args.limit))
-    ctx.emit(items, lambda rows: output.table(rows, [
-        ("VERSION", lambda v: v["name"]),
-        ("STATUS", lambda v: v["status"]),
-        ("ANCESTRY", lambda v: v["ancestry_status"]),
-        ("BUILDS", lambda v: v["build_count"]),
-        ("CREATED", lambda v: output.short_time(v["created_at"])),
-        ("FINGERPRINT", lambda v: v["fingerprint"]),
-    ]))
-    return OK
+    return ctx.listing(quoted("buckets", args.bucket, "versions"), VERSION_COLUMNS, version_filters(args), args.limit)
 
 
 def cmd_show(args: argparse.Namespace, ctx: Context) -> int:
@@ -166,17 +175,18 @@ def channel_path(bucket: str, channel: str, *more: str) -> str:
     return quoted("buckets", bucket, "channels", channel, *more)
 
 
+CHANNEL_COLUMNS: list[output.Column] = [
+    ("CHANNEL", lambda c: c["name"]),
+    ("VERSION", lambda c: c["version"]),
+    ("STATUS", lambda c: c["version_status"]),
+    ("RESTRICTED", lambda c: c["restricted"]),
+    ("UPDATED", lambda c: output.short_time(c["updated_at"])),
+    ("BY", lambda c: c.get("updated_by")),
+]
+
+
 def cmd_channel_list(args: argparse.Namespace, ctx: Context) -> int:
-    items = list(ctx.client.items(quoted("buckets", args.bucket, "channels"), limit=args.limit))
-    ctx.emit(items, lambda rows: output.table(rows, [
-        ("CHANNEL", lambda c: c["name"]),
-        ("VERSION", lambda c: c["version"]),
-        ("STATUS", lambda c: c["version_status"]),
-        ("RESTRICTED", lambda c: c["restricted"]),
-        ("UPDATED", lambda c: output.short_time(c["updated_at"])),
-        ("BY", lambda c: c.get("updated_by")),
-    ]))
-    return OK
+    return ctx.listing(quoted("buckets", args.bucket, "channels"), CHANNEL_COLUMNS, limit=args.limit)
 
 
 def cmd_channel_set(args: argparse.Namespace, ctx: Context) -> int:
@@ -207,16 +217,17 @@ def cmd_channel_unset(args: argparse.Namespace, ctx: Context) -> int:
     return OK
 
 
+HISTORY_COLUMNS: list[output.Column] = [
+    ("AT", lambda h: output.short_time(h["at"])),
+    ("CAUSE", lambda h: h["cause"]),
+    ("FROM", lambda h: h["from_version"]),
+    ("TO", lambda h: h["to_version"]),
+    ("AUTHOR", lambda h: h["author"]),
+]
+
+
 def cmd_channel_history(args: argparse.Namespace, ctx: Context) -> int:
-    items = list(ctx.client.items(channel_path(args.bucket, args.channel, "history"), limit=args.limit))
-    ctx.emit(items, lambda rows: output.table(rows, [
-        ("AT", lambda h: output.short_time(h["at"])),
-        ("CAUSE", lambda h: h["cause"]),
-        ("FROM", lambda h: h["from_version"]),
-        ("TO", lambda h: h["to_version"]),
-        ("AUTHOR", lambda h: h["author"]),
-    ]))
-    return OK
+    return ctx.listing(channel_path(args.bucket, args.channel, "history"), HISTORY_COLUMNS, limit=args.limit)
 
 
 # ---- revocation ---------------------------------------------------------------------------
