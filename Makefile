@@ -7,10 +7,12 @@ STAGE  ?= prod
 
 .PHONY: run reset test lint unit integration e2e clients mutate package deploy bench clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check 'pip<26.3'
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	# the command line, `packer-registry` in .venv/bin (editable: it runs cli/ as it is)
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
 ## Run the whole product on loopback: moto server, HTTP API, S3 events, schedule. Its state
@@ -46,7 +48,7 @@ e2e: $(STAMP)
 clients:
 	bash tests/clients/build.sh
 
-## Check the types of app.py and chalicelib/ (mypy; settings in mypy.ini). .ci/run runs it too.
+## Check the types of app.py, chalicelib/ and cli/ (mypy; settings in mypy.ini). .ci/run runs it too.
 lint: $(STAMP)
 	$(BIN)/mypy
 

@@ -30,13 +30,13 @@ export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-${AWS_REGION:-us-east-1}}"
 rm -rf "$OUTDIR/app"
 mkdir -p "$OUTDIR"
 chalice package --pkg-format terraform --stage "$STAGE" "$OUTDIR/app"
-# What Lambda runs only: app.py, chalicelib/ and requirements.txt. The local runner (local/)
-# and moto are development tools; should either ever reach the zip, stop here.
+# What Lambda runs only: app.py, chalicelib/ and requirements.txt. The local runner (local/),
+# moto and the command line (cli/) are not; should any ever reach the zip, stop here.
 python - "$OUTDIR/app/deployment.zip" <<'EOF'
 import sys, zipfile
 tops = {name.split("/")[0] for name in zipfile.ZipFile(sys.argv[1]).namelist()}
-if tops & {"local", "moto"}:
-    sys.exit(f"error: {sys.argv[1]} contains {sorted(tops & {'local', 'moto'})}: dev tools must not ship")
+if tops & {"local", "moto", "cli"}:
+    sys.exit(f"error: {sys.argv[1]} contains {sorted(tops & {'local', 'moto', 'cli'})}: only app.py and chalicelib ship")
 EOF
 cp deploy/resources.yaml "$OUTDIR/resources.yaml"
 echo "packaged stage $STAGE (bucket $MANIFEST_BUCKET) into $OUTDIR/"

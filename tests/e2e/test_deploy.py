@@ -742,17 +742,17 @@ def test_package_builds_terraform_for_the_stage(packaged: Path) -> None:
     assert not missing, f"page files missing from deployment.zip: {sorted(missing)}"
 
 
-def test_the_lambda_package_holds_no_moto_and_no_local_runner(packaged: Path) -> None:
+def test_the_lambda_package_holds_no_moto_no_local_runner_and_no_cli(packaged: Path) -> None:
     with zipfile.ZipFile(packaged / "app" / "deployment.zip") as archive:
         names = archive.namelist()
     assert "app.py" in names and "chalicelib/services/ingest.py" in names
     tops = {name.split("/")[0] for name in names}
-    assert not {"moto", "local", "werkzeug", "tests", "bench"} & tops, sorted(tops)
+    assert not {"moto", "local", "cli", "werkzeug", "tests", "bench"} & tops, sorted(tops)
     assert not [n for n in names if n.startswith(("chalicelib/local", "moto"))]
 
 
 def test_no_lambda_code_imports_moto() -> None:
-    """What Lambda runs (app.py, chalicelib/) never imports moto or the local runner."""
+    """What Lambda runs (app.py, chalicelib/) never imports moto, the local runner or the CLI."""
     for path in [REPO / "app.py", *sorted((REPO / "chalicelib").rglob("*.py"))]:
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.Import):
@@ -762,4 +762,4 @@ def test_no_lambda_code_imports_moto() -> None:
             else:
                 continue
             for module in modules:
-                assert module.split(".")[0] not in ("moto", "local"), f"{path.relative_to(REPO)} imports {module}"
+                assert module.split(".")[0] not in ("moto", "local", "cli"), f"{path.relative_to(REPO)} imports {module}"
