@@ -23,6 +23,9 @@ ROLES = tuple(Role)  # in order: each includes the ones before
 _ROUTE_ROLES: dict[tuple[str, str], Role] = {
     ("POST", "/compliance/check"): Role.VIEWER,
     ("DELETE", "/buckets/{bucket}"): Role.ADMIN,
+    # Deleting a bucket (everything in it) is an admin's through either door: one rule.
+    ("DELETE", f"{PACKER}/organizations/{{organization_id}}/projects/{{project_id}}/buckets/{{bucket_name}}"):
+        Role.ADMIN,
     ("GET", "/tokens"): Role.ADMIN,
     ("GET", "/events"): Role.ADMIN,
     ("POST", "/tokens"): Role.ADMIN,

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from support import ADMIN, manifest
+from support import ADMIN, manifest, mint
 
 
 def _hcp(registry: Any, method: str, path: str, body: Any = None, status: int = 200) -> Any:
@@ -145,3 +145,13 @@ def test_set_once_fields_answer_as_hcp_packer_was_seen_answering(registry, hcp):
     other = hcp.call("patch", path, {"parent_version_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV"}, status=400)
     assert other["code"] == 6 and "parent_version_id" in other["message"]
     assert hcp.call("patch", path, {"platform": "azure"}, status=409)["code"] == 6
+
+
+def test_deleting_a_bucket_is_an_admins_through_either_door(registry, hcp):
+    hcp.call("put", "/buckets", {"name": "doomed"})
+    contributor = {"Authorization": f"Bearer {mint(registry, 'contributor')}"}
+    response = registry.client.http.delete(f"{hcp.prefix}/buckets/doomed", headers=contributor)
+    assert (response.status_code, json.loads(response.body)["code"]) == (403, 7)
+    registry.as_token(contributor["Authorization"].split()[1]).send("delete", "/buckets/doomed", status=403)
+    hcp.call("delete", "/buckets/doomed")
+    registry.get("/buckets/doomed", status=404)
