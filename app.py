@@ -15,6 +15,7 @@ from chalicelib.api.http import (
     actor,
     body,
     current_request,
+    filters,
     flag,
     guard,
     int_param,
@@ -122,7 +123,8 @@ def delete_bucket(bucket: str) -> Response:
 @api("/buckets/{bucket}/versions", methods=["GET"])
 def list_versions(bucket: str) -> Response:
     request = current_request(app)
-    return page(*versions.list_versions(bucket, *list_params(request), see_restricted=sees_restricted(request)))
+    return page(*versions.list_versions(bucket, *list_params(request), see_restricted=sees_restricted(request),
+                                        filters=filters(request)))
 
 
 @api("/buckets/{bucket}/versions/{version}", methods=["GET"])

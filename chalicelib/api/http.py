@@ -11,7 +11,7 @@ from chalice import Chalice, Response
 from chalice.app import Request
 
 from ..domain import names
-from . import hcp, roles
+from . import hcp, queries, roles
 from .hcp import errors as hcp_errors
 from ..domain.enums import Role
 from ..errors import BadRequest, NotFound, RegistryError
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
 M = TypeVar("M", bound="BaseModel")  # a request model; pydantic itself is imported only to validate a body
-DEFAULT_LIMIT, MAX_LIMIT = 25, 100
+DEFAULT_LIMIT, MAX_LIMIT = queries.DEFAULT_LIMIT, queries.MAX_LIMIT
 MAX_PROBLEMS = 10  # a body with thousands of bad fields gets a short answer
 
 
@@ -38,11 +38,29 @@ def error(status: int, code: str, message: str) -> Response:
     return respond({"error": code, "message": message}, status)
 
 
-def page(items: Sequence[BaseModel], next_token: str | None) -> Response:
-    """One page of a list: models.Page (`next_token` only while more remain)."""
-    from ..domain.models import Page
+def page(items: Sequence[BaseModel], next_token: str | None, filtered: bool = False) -> Response:
+    """One page of a list: models.Page (`next_token` only while more remain; `filtered` and
+    its note only when filters were applied to the page read)."""
+    from ..domain.models import FILTERED_NOTE, FilteredPage, Page
 
+    if filtered:
+        return respond(FilteredPage(items=list(items), next_token=next_token or "", filtered=True,
+                                    note=FILTERED_NOTE))
     return respond(Page(items=list(items), next_token=next_token or ""))
+
+
+def filters(request: Request) -> dict[str, str]:
+    """The query parameters other than the page's (`limit`, `next_token`), as checked by the
+    middleware against the route's declaration (queries.py); times as stored (UTC, clock.iso)."""
+    from ..runtime import clock
+
+    found = {}
+    for name, value in query(request).items():
+        if name in ("limit", "next_token") or not value:
+            continue
+        moment = queries.moment(value) if name in queries.TIMES else None
+        found[name] = clock.iso(moment) if moment else value
+    return found
 
 
 def json_body(request: Request) -> Any:
@@ -154,7 +172,8 @@ def sees_restricted(request: Request) -> bool:
 def guard(routes: dict[str, dict[str, Any]]) -> Callable[[Request, Callable[[Request], Response]], Response]:
     """The HTTP middleware: a method the route does not have is a 405 (before any role
     check, since no authorizer ran for it), then handle_errors. The HCP API's routes answer
-    both in their own error shape (hcp.errors)."""
+    both in their own error shape (hcp.errors); a native route's query parameters are
+    checked against its declaration (queries.py) once the caller's role is."""
     def middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
         path = (event.context or {}).get("resourcePath", "")
         if event.method not in routes.get(path, {}):
@@ -162,7 +181,14 @@ def guard(routes: dict[str, dict[str, Any]]) -> Callable[[Request, Callable[[Req
                 return hcp_errors.method_not_allowed(event.method, list(routes.get(path, {})))
             allowed = ", ".join(sorted(routes.get(path, {})))
             return error(405, "MethodNotAllowed", f"{event.method} is not allowed here; use {allowed}")
-        return (hcp_errors.handle if hcp.serves(path) else handle_errors)(event, get_response)
+        if hcp.serves(path):
+            return hcp_errors.handle(event, get_response)
+        view = routes[path][event.method].view_name
+
+        def checked(request: Request) -> Response:
+            queries.check(view, request.method, path, query(request))
+            return get_response(request)
+        return handle_errors(event, checked)
     return middleware
 
 

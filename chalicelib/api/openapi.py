@@ -67,7 +67,7 @@ class Op:
     response: type[BaseModel] | None = None  # None: `media` says what it answers
     status: int = 200
     body: type[BaseModel] | None = None
-    params: list[Schema] = field(default_factory=list)
+    params: list[Schema] = field(default_factory=list)  # a list route's are queries.LISTS
     errors: tuple[int, ...] = ()
     description: str | None = None
     media: tuple[str, ...] = ()  # non-JSON answers (the page): media types of a string body
@@ -89,8 +89,9 @@ _JSON = "application/json"
 
 
 def _param(name: str, where: str, schema: Schema, description: str, required: bool = False) -> Schema:
-    return {"name": name, "in": where, "required": required or where == "path", "schema": schema,
-            "description": description}
+    from .queries import param  # imported on use: this module loads nothing at import
+
+    return param(name, where, schema, description, required)
 
 
 _LABEL = r"[^,:]*[^,:\s][^,:]*:[^,]*"  # a key with something other than blanks, then `:value`
@@ -107,33 +108,14 @@ PATH_PARAMS = {
 }
 
 
-def _list_params() -> list[Schema]:
-    from .http import DEFAULT_LIMIT, MAX_LIMIT
-
-    return [
-        _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
-               f"page size, 1-{MAX_LIMIT}"),
-        _next_token(),
-    ]
-
-
-def _next_token() -> Schema:
-    return _param("next_token", "query", {"type": "string"},
-                  "the `next_token` of the previous page (opaque and signed; only valid for the list that issued it, "
-                  "else a 400; empty: the first page)")
-
-
 def _declarations() -> dict[str, Op]:
     """One declaration per view function of app.py, by its name."""
     from ..domain import models as m
-    from . import web
-    from ..domain.enums import IngestionStatus
-
-    pages = _list_params()
+    from . import queries, web
     string = {"type": "string"}
     return {
         # buckets
-        "list_buckets": Op("List buckets", "buckets", m.BucketPage, params=pages),
+        "list_buckets": Op("List buckets", "buckets", m.BucketPage),
         "create_bucket": Op("Create a bucket", "buckets", m.Bucket, status=201, body=m.CreateBucket, errors=(409,)),
         "get_bucket": Op("A bucket with its latest version", "buckets", m.Bucket, errors=(404,)),
         "update_bucket": Op("Update a bucket's description and labels", "buckets", m.Bucket, body=m.UpdateBucket,
@@ -141,7 +123,10 @@ def _declarations() -> dict[str, Op]:
         "delete_bucket": Op("Delete a bucket and everything in it", "buckets", m.Bucket, errors=(404,)),
         # versions
         "list_versions": Op("Versions of a bucket, newest first (without builds)", "versions", m.VersionPage,
-                            params=pages, errors=(404,)),
+                            errors=(404,),
+                            description="Filters other than the page are applied to one page of the Query "
+                                        "(no index yet): a filtered page may hold fewer than `limit` versions, "
+                                        "even none, while `next_token` says more remain; it says `filtered`."),
         "get_version": Op("A version with its builds and artifacts", "versions", m.Version, errors=(404,)),
         "delete_version": Op("Delete a version and its builds", "versions", m.Version, errors=(404, 409), params=[
             _param("rollback_channels", "query", {"type": "boolean", "default": False},
@@ -156,16 +141,16 @@ def _declarations() -> dict[str, Op]:
         "version_descendants": Op("The descendant tree, breadth first, one page at a time", "versions",
                                   m.Descendants, errors=(404,), params=[
             _param("depth", "query", {"type": "integer", "minimum": 1, "maximum": 20, "default": 5},
-                   "levels to follow, 1-20 (the same on every page of a walk)"), _next_token()]),
+                   "levels to follow, 1-20 (the same on every page of a walk)"), queries.NEXT_TOKEN]),
         # channels
-        "list_channels": Op("Channels of a bucket", "channels", m.ChannelPage, params=pages, errors=(404,)),
+        "list_channels": Op("Channels of a bucket", "channels", m.ChannelPage, errors=(404,)),
         "create_channel": Op("Create a channel, optionally assigned", "channels", m.Channel, status=201,
                              body=m.CreateChannel, errors=(404, 409)),
         "get_channel": Op("A channel", "channels", m.Channel, errors=(404,)),
         "update_channel": Op("Assign (`version`; null unassigns) or update a channel", "channels", m.Channel,
                              body=m.UpdateChannel, errors=(404, 409)),
         "delete_channel": Op("Delete a channel and its history", "channels", m.Channel, errors=(404, 409)),
-        "channel_history": Op("A channel's assignments, newest first", "channels", m.HistoryPage, params=pages,
+        "channel_history": Op("A channel's assignments, newest first", "channels", m.HistoryPage,
                               errors=(404,)),
         "consumer_query": Op(
             "The artifact to use", "channels", m.ServedArtifact, errors=(404, 409),
@@ -187,28 +172,26 @@ def _declarations() -> dict[str, Op]:
         "compliance_check": Op("A verdict per artifact ID", "compliance", m.ComplianceCheck,
                                body=m.ComplianceCheckRequest),
         "compliance_sweep": Op("Run the compliance sweep now", "compliance", m.SweepReport),
-        "compliance_report": Op("The last sweep's findings", "compliance", m.ComplianceReport, params=pages),
+        "compliance_report": Op("The last sweep's findings", "compliance", m.ComplianceReport),
         # ingestions
-        "list_ingestions": Op("Ingestion records, newest first", "ingestions", m.IngestionPage, params=[
-            _param("status", "query", {"type": "string", "enum": [s.value for s in IngestionStatus]},
-                   "only ingestions with this status"), *pages]),
+        "list_ingestions": Op("Ingestion records, newest first", "ingestions", m.IngestionPage),
         # audit trail
-        "bucket_events": Op("A bucket's audit events, newest first", "events", m.AuditEventPage, params=pages,
+        "bucket_events": Op("A bucket's audit events, newest first", "events", m.AuditEventPage,
                             description="A viewer does not see events about restricted channels, `latest` or deleted "
                                         "channels, nor `latest_version` or ancestry sentences in them; so a viewer's "
                                         "page may hold fewer than `limit` events (even none) while `next_token` says "
                                         "more remain."),
         "registry_events": Op("The registry-wide audit trail (tokens, manifests without a bucket), newest first",
-                              "events", m.AuditEventPage, params=pages),
+                              "events", m.AuditEventPage),
         # tokens
         "whoami": Op("Who the bearer token is", "tokens", m.Identity),
-        "list_tokens": Op("API tokens (never their secrets)", "tokens", m.TokenPage, params=pages),
+        "list_tokens": Op("API tokens (never their secrets)", "tokens", m.TokenPage),
         "create_token": Op("Mint a token; its secret is in this answer only", "tokens", m.CreatedToken, status=201,
                            body=m.CreateToken),
         "delete_token": Op("Delete a token (it stops working at once)", "tokens", m.Token, errors=(404,)),
         # service principals and the OAuth2 token endpoint
         "list_service_principals": Op("Service principals (never their secrets)", "service principals",
-                                      m.ServicePrincipalPage, params=pages),
+                                      m.ServicePrincipalPage),
         "create_service_principal": Op("Make client credentials for the HCP-compatible API; the secret is in this "
                                        "answer only", "service principals", m.CreatedServicePrincipal, status=201,
                                        body=m.CreateServicePrincipal),
@@ -304,6 +287,7 @@ def _schemas(ops: list[Op]) -> dict[str, Schema]:
 def _operation(view: str, op: Op, method: str, path: str, media_types: list[str]) -> Schema:
     from ..domain.enums import Role
     from ..domain.names import PATH_PARAMETERS
+    from . import queries
     from .roles import required_role
 
     role = required_role(method, path)
@@ -312,7 +296,7 @@ def _operation(view: str, op: Op, method: str, path: str, media_types: list[str]
     parameters = [_param(name, "path", {"type": "string", "minLength": 1,
                                         **({"pattern": PATH_PARAMETERS[name][0]} if name in named else {})},
                          PATH_PARAMS[name])
-                  for name in path_names] + op.params
+                  for name in path_names] + queries.LISTS.get(view, op.params)
     codes = set(op.errors) | ({404} if named else set())  # a name that cannot exist is a 404 (names.py)
     if any(p["in"] == "query" for p in parameters) or op.body is not None:
         codes.add(400)

@@ -436,6 +436,10 @@ class Error(Out):
 Item = TypeVar("Item")
 
 
+FILTERED_NOTE = ("filters are applied to one page of the list as read: this page may hold fewer than `limit` "
+                 "items, even none, while `next_token` says more remain")
+
+
 class Page(Out, Generic[Item]):
     """One page of a list (http.page); the OpenAPI document names each kind (`BucketPage`)."""
 
@@ -443,11 +447,21 @@ class Page(Out, Generic[Item]):
     next_token: NextToken = ""
 
 
+class FilteredPage(Page[Item], Generic[Item]):
+    """A page of a list that takes filters: `filtered` and `note` are present only when
+    filters were applied to the page read (see FILTERED_NOTE)."""
+
+    filtered: Annotated[bool, Field(exclude_if=lambda filtered: not filtered, description=(
+        "present (true) when filters were applied to the page read"))] = False
+    note: Annotated[str, Field(exclude_if=lambda note: not note, description=(
+        "present on a filtered page: " + FILTERED_NOTE))] = ""
+
+
 class BucketPage(Page[Bucket]):
     pass
 
 
-class VersionPage(Page[Version]):
+class VersionPage(FilteredPage[Version]):
     pass
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Iterable
 
 from . import buckets, findings
@@ -68,18 +69,22 @@ def get_version(bucket: str, ref: str, see_restricted: bool = True) -> Version:
     return to_version(version, builds, findings.visibility(findings.channels_of_version(version), see_restricted))
 
 
-def list_versions(bucket: str, limit: int, token: str | None, see_restricted: bool = True
-                  ) -> tuple[list[Version], str | None]:
+def list_versions(bucket: str, limit: int, token: str | None, see_restricted: bool = True,
+                  filters: Mapping[str, str] | None = None) -> tuple[list[Version], str | None, bool]:
     """Newest first; one Query page (a GetItem more only to tell an empty bucket from none,
-    a BatchGet more for a viewer when the page's ancestry names channels)."""
-    items, next_token = page(bucket, limit, token)
+    a BatchGet more for a viewer when the page's ancestry names channels). `filters`
+    (`status`, `ancestry_status`, `created_after`, `created_before`, checked by the HTTP
+    layer) filter the `limit` versions read: the page may be short, which the third value
+    (filtered) says."""
+    items, next_token = page(bucket, limit, token, filters or {})
     shown = findings.visibility(set().union(*map(findings.channels_of_version, items)), see_restricted)
-    return [to_version(i, shown=shown) for i in items], next_token
+    return [to_version(i, shown=shown) for i in items], next_token, bool(filters)
 
 
-def page(bucket: str, limit: int, token: str | None) -> tuple[list[entities.Version], str | None]:
+def page(bucket: str, limit: int, token: str | None, filters: Mapping[str, str] | None = None
+         ) -> tuple[list[entities.Version], str | None]:
     """One page of the bucket's version items, newest first (drafts, being built, before them)."""
-    items, next_token = storage.versions.versions_page(bucket, token, limit)
+    items, next_token = storage.versions.versions_page(bucket, token, limit, **(filters or {}))
     if not items and not token:
         buckets.require(bucket, consistent=False)  # an empty page: no versions, or no bucket?
     return items, next_token

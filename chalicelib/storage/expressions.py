@@ -1,6 +1,8 @@
 """Expressions: one item's change (SET/REMOVE/ADD and the conditions it is guarded by),
 written once here so that no other code spells an UpdateExpression or a condition.
 
+`Filter()` is a Query's FilterExpression, built the same way.
+
 `Change(key)` collects clauses and conditions, binding every attribute name and value to a
 placeholder; it then becomes a transaction action (`.action()`, `.delete()`, `.check()`,
 `.put(item)`) or runs alone (`.apply()`).
@@ -9,7 +11,7 @@ placeholder; it then becomes a transaction action (`.action()`, `.delete()`, `.c
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from typing import Any, Mapping, Self
 
 from . import keys, table
 from .schema import PK
@@ -17,19 +19,18 @@ from .schema import PK
 Action = dict[str, Any]
 
 
-class Change:
-    """A change to one item, guarded by conditions that all must hold."""
+class Placeholders:
+    """Attribute names and values bound to placeholders (`#name`, `:v0`), for one request,
+    and the conditions on them that all must hold."""
 
-    def __init__(self, key: table.Item) -> None:
-        self.key = key
-        self._sets: list[str] = []
-        self._removes: list[str] = []
-        self._adds: list[str] = []
-        self._conditions: list[str] = []
+    def __init__(self) -> None:
         self.names: dict[str, str] = {}
         self.values: dict[str, Any] = {}
+        self._conditions: list[str] = []
 
-    # ---- placeholders -------------------------------------------------------------------
+    def equals(self, field: str, value: Any) -> Self:
+        self._conditions.append(f"{self._name(field)} = {self._value(value)}")
+        return self
 
     def _name(self, path: str) -> str:
         """`revocation.cascade_pending` → `#revocation.#cascade_pending`."""
@@ -44,6 +45,35 @@ class Change:
         placeholder = f":v{len(self.values)}"
         self.values[placeholder] = value
         return placeholder
+
+
+class Filter(Placeholders):
+    """A Query's FilterExpression: conditions on attributes that are not keys, all of
+    which must hold (DynamoDB applies it after reading a page: a page may come back short)."""
+
+    def at_least(self, field: str, value: Any) -> Filter:
+        self._conditions.append(f"{self._name(field)} >= {self._value(value)}")
+        return self
+
+    def below(self, field: str, value: Any) -> Filter:
+        self._conditions.append(f"{self._name(field)} < {self._value(value)}")
+        return self
+
+    @property
+    def expression(self) -> str | None:
+        """None: nothing to filter."""
+        return " AND ".join(self._conditions) or None
+
+
+class Change(Placeholders):
+    """A change to one item, guarded by conditions that all must hold."""
+
+    def __init__(self, key: table.Item) -> None:
+        super().__init__()
+        self.key = key
+        self._sets: list[str] = []
+        self._removes: list[str] = []
+        self._adds: list[str] = []
 
     # ---- clauses ------------------------------------------------------------------------
 
@@ -98,10 +128,6 @@ class Change:
 
     def present(self, field: str) -> Change:
         self._conditions.append(f"attribute_exists({self._name(field)})")
-        return self
-
-    def equals(self, field: str, value: Any) -> Change:
-        self._conditions.append(f"{self._name(field)} = {self._value(value)}")
         return self
 
     def lacks(self, field: str, value: Any) -> Change:

@@ -11,6 +11,7 @@ from typing import Any
 
 from .errors import BadToken
 from .schema import PK, SK
+from .expressions import Filter
 from .table import Item, query_page
 
 # ---- pagination tokens ------------------------------------------------------------------
@@ -35,16 +36,19 @@ BAD_TOKEN = ("next_token does not belong to this list (it is from another list, 
 
 
 def list_page(partition: str, token: str | None, *, index: str | None = None, prefix: str | None = None,
-              newest_first: bool = False, limit: int | None = None) -> tuple[list[Item], str | None]:
+              newest_first: bool = False, limit: int | None = None, where: Filter | None = None
+              ) -> tuple[list[Item], str | None]:
     """One page of a list clients page through: (items, next_token or None).
 
     The start comes from `token`, which must have been issued by this very list (else a
-    400), and the next token is sealed for it.
+    400), and the next token is sealed for it. `where` filters the `limit` items read (a
+    short page, next_token still set); the token is the list's position, so it stays valid
+    whatever filter the next page asks for.
     """
     scope = list_scope(partition, index=index, prefix=prefix, newest_first=newest_first)
     start = decode_token(token, scope)
     items, last = query_page(partition, index=index, prefix=prefix, newest_first=newest_first, limit=limit,
-                             start=start)
+                             start=start, where=where)
     return items, encode_token(last, scope)
 
 

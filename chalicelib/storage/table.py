@@ -13,7 +13,7 @@ import random
 import re
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -21,6 +21,9 @@ from botocore.exceptions import ClientError
 from ..runtime import aws
 from .errors import ConditionFailed, Throttled, TooLarge
 from .schema import GSI1, GSI1PK, GSI1SK, GSI2, GSI2PK, GSI2SK, PK, SK
+
+if TYPE_CHECKING:
+    from .expressions import Filter
 
 TRANSACTION_LIMIT = 100
 TRANSACTION_BYTES = 3_500_000  # DynamoDB caps a transaction at 4 MB; the estimate keeps a margin
@@ -183,10 +186,12 @@ def query_page(
     limit: int | None = None,
     start: Item | None = None,
     projection: str | None = None,
+    where: Filter | None = None,
 ) -> tuple[list[Item], Item | None]:
     """One Query page on the table or an index: (items, LastEvaluatedKey or None).
 
-    The sort key may be narrowed by one of `prefix`, `at_most` (≤) or `after` (>)."""
+    The sort key may be narrowed by one of `prefix`, `at_most` (≤) or `after` (>). `where`
+    filters the page read (`limit` items at most are read, fewer may come back)."""
     hash_key, range_key = {None: (PK, SK), GSI1: (GSI1PK, GSI1SK), GSI2: (GSI2PK, GSI2SK)}[index]
     condition, values = "#h = :h", {":h": partition}
     if prefix and at_most:
@@ -217,6 +222,10 @@ def query_page(
         kwargs["ExclusiveStartKey"] = serialize(start)
     if projection:
         kwargs["ProjectionExpression"] = projection
+    if where is not None and where.expression:
+        kwargs["FilterExpression"] = where.expression
+        kwargs["ExpressionAttributeNames"].update(where.names)
+        kwargs["ExpressionAttributeValues"].update(serialize(where.values))
     response = _call("query", **kwargs)
     last = response.get("LastEvaluatedKey")
     return [deserialize(i) for i in response["Items"]], deserialize(last) if last else None

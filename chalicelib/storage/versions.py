@@ -9,7 +9,7 @@ from . import keys, table
 from .entities import ArtifactEntry, Bucket, Build, Channel, CopyPage, Version
 from ..domain.enums import VersionStatus
 from .errors import ConditionFailed
-from .expressions import Action, Change
+from .expressions import Action, Change, Filter
 from .pages import list_page
 from .schema import GSI1
 
@@ -48,9 +48,23 @@ def build_ids(bucket: str, number: int) -> set[str]:
                                                    projection="id")}
 
 
-def versions_page(bucket: str, token: str | None, limit: int) -> tuple[list[Version], str | None]:
-    """Newest first (GSI1 `VERSIONS#<b>`), one page."""
-    items, next_token = list_page(keys.versions_pk(bucket), token, index=GSI1, newest_first=True, limit=limit)
+def versions_page(bucket: str, token: str | None, limit: int, *, status: str | None = None,
+                  ancestry_status: str | None = None, created_after: str | None = None,
+                  created_before: str | None = None) -> tuple[list[Version], str | None]:
+    """Newest first (GSI1 `VERSIONS#<b>`), one page; the filters (a FilterExpression on the
+    `limit` items read: no index keys them yet) may leave it short. Times are ISO 8601 UTC as
+    stored (`clock.iso`), so they compare as strings."""
+    where = Filter()
+    if status:
+        where.equals("status", status)
+    if ancestry_status:
+        where.equals("ancestry_status", ancestry_status)
+    if created_after:
+        where.at_least("created_at", created_after)
+    if created_before:
+        where.below("created_at", created_before)
+    items, next_token = list_page(keys.versions_pk(bucket), token, index=GSI1, newest_first=True, limit=limit,
+                                  where=where)
     return [Version.from_item(i) for i in items], next_token
 
 

@@ -1,0 +1,104 @@
+"""The query parameters each native list route takes: one declaration, read twice.
+
+The HTTP middleware (http.guard) refuses, before the view runs, a parameter the route does
+not declare (`unknown query parameter 'labels'; GET /buckets/{bucket}/versions takes limit,
+next_token, status, …`) and a value outside its schema (an enum, an ISO 8601 time); the
+OpenAPI document (openapi.py) lists the same declarations as the routes' parameters, so the
+document and the checks cannot drift. Routes not declared here (single items, actions, the
+HCP Packer-compatible API, whose grpc-gateway ignores unknown parameters) are not checked.
+
+`limit` is checked where it is read (http.list_params), with the words it always had.
+Light on purpose: imported by the middleware on every request.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from ..domain.enums import AncestryStatus, IngestionStatus, VersionStatus
+from ..errors import BadRequest
+
+Schema = dict[str, Any]
+DEFAULT_LIMIT, MAX_LIMIT = 25, 100
+TIME = "date-time"
+
+
+def param(name: str, where: str, schema: Schema, description: str, required: bool = False) -> Schema:
+    """An OpenAPI parameter object."""
+    return {"name": name, "in": where, "required": required or where == "path", "schema": schema,
+            "description": description}
+
+
+def _enum(name: str, values: type[Any], description: str) -> Schema:
+    return param(name, "query", {"type": "string", "enum": [v.value for v in values]}, description)
+
+
+def _time(name: str, description: str) -> Schema:
+    return param(name, "query", {"type": "string", "format": TIME}, f"ISO 8601 with a time zone: {description}")
+
+
+NEXT_TOKEN = param("next_token", "query", {"type": "string"},
+                   "the `next_token` of the previous page (opaque and signed; only valid for the list that issued "
+                   "it, else a 400; empty: the first page)")
+PAGES = [param("limit", "query", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+               f"page size, 1-{MAX_LIMIT}"), NEXT_TOKEN]
+
+VERSION_FILTERS = [
+    _enum("status", VersionStatus, "only versions with this status"),
+    _enum("ancestry_status", AncestryStatus, "only versions with this ancestry status"),
+    _time("created_after", "only versions created at or after this moment"),
+    _time("created_before", "only versions created before this moment"),
+]
+
+# By view function name (app.py): the query parameters the route takes.
+LISTS: dict[str, list[Schema]] = {
+    "list_buckets": PAGES,
+    "list_versions": PAGES + VERSION_FILTERS,
+    "list_channels": PAGES,
+    "channel_history": PAGES,
+    "compliance_report": PAGES,
+    "list_ingestions": [_enum("status", IngestionStatus, "only ingestions with this status"), *PAGES],
+    "bucket_events": PAGES,
+    "registry_events": PAGES,
+    "list_tokens": PAGES,
+    "list_service_principals": PAGES,
+}
+# The parameters that are times (http.filters hands them on as stored: UTC, clock.iso).
+TIMES = {p["name"] for params in LISTS.values() for p in params if p["schema"].get("format") == TIME}
+
+
+def check(view: str, method: str, path: str, params: Mapping[str, str]) -> None:
+    """A 400 for a parameter the route does not take, or a value its schema does not allow."""
+    declared = {p["name"]: p["schema"] for p in LISTS.get(view, ())}
+    if not declared:
+        return
+    for name, value in params.items():
+        if name not in declared:
+            raise BadRequest(f"unknown query parameter {name[:80]!r}; {method} {path} takes "
+                             f"{', '.join(declared)}")
+        problem = _problem(declared[name], value)
+        if problem:
+            raise BadRequest(f"query parameter {name} must be {problem}, not {value[:80]!r}")
+
+
+def _problem(schema: Schema, value: str) -> str | None:
+    """What `value` should have been (None: it is allowed)."""
+    if "enum" in schema and value not in schema["enum"]:
+        return "one of " + ", ".join(schema["enum"])
+    if schema.get("format") == TIME and moment(value) is None:
+        return "an ISO 8601 time with a time zone (2026-05-27T10:15:00Z)"
+    return None
+
+
+def moment(value: str) -> datetime | None:
+    """An ISO 8601 time with a time zone (`Z` or an offset), or None."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}T[0-9:.]+(Z|[+-]\d{2}:?\d{2})", value):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else None

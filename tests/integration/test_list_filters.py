@@ -1,0 +1,125 @@
+"""List filters (issue 14, first step) through the HTTP API: the versions filters applied to
+a page as read, and every native list refusing an unknown query parameter or a bad value
+with a 400 that names it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from chalicelib.runtime import aws
+from support import Hcp, build_chain, count_calls
+
+BASE = "/buckets/base/versions"
+
+
+@pytest.fixture
+def base(registry: Any) -> Any:
+    """base: 8 versions from a real manifest (v8 newest); v2 and v5 revoked, v7 scheduled for
+    revocation; child v1 up to date with base's production channel (v1)."""
+    build_chain(registry)
+    for name in ("v2", "v5"):
+        registry.send("post", f"{BASE}/{name}/revoke", {"reason": "CVE-2026-0042"})
+    registry.send("post", f"{BASE}/v7/revoke", {"reason": "end of life", "revoke_in": "30d"})
+    return registry
+
+
+def names(registry: Any, path: str) -> list[str]:
+    return [v["name"] for v in registry.all_pages(path)]
+
+
+def test_status_filters(base: Any) -> None:
+    assert names(base, f"{BASE}?status=revoked") == ["v5", "v2"]
+    assert names(base, f"{BASE}?status=revocation_scheduled") == ["v7"]
+    assert names(base, f"{BASE}?status=active") == ["v8", "v6", "v4", "v3", "v1"]
+    assert names(base, f"{BASE}?status=running") == []
+    assert names(base, "/buckets/child/versions?ancestry_status=up_to_date") == ["v1"]
+    assert names(base, "/buckets/child/versions?ancestry_status=out_of_date") == []
+
+
+def test_time_filters(base: Any) -> None:
+    everything = base.get(f"{BASE}?limit=100")["items"]
+    times = {v["name"]: v["created_at"] for v in everything}
+    after = quote(times["v4"])
+    assert names(base, f"{BASE}?created_after={after}") == ["v8", "v7", "v6", "v5", "v4"]
+    assert names(base, f"{BASE}?created_before={after}") == ["v3", "v2", "v1"]
+    assert names(base, f"{BASE}?created_after=2000-01-01T00:00:00%2B02:00&created_before=2999-01-01T00:00:00Z") \
+        == [f"v{n}" for n in range(8, 0, -1)]
+    # combined: revoked and created at or after v4
+    assert names(base, f"{BASE}?status=revoked&created_after={after}") == ["v5"]
+
+
+def test_a_filtered_page_may_be_short_while_next_token_remains(base: Any) -> None:
+    calls = count_calls(aws.client("dynamodb"))
+    first = base.get(f"{BASE}?status=revoked&limit=3")  # v8, v7, v6 read: none revoked
+    assert first["items"] == [] and first["next_token"] and first["filtered"] is True
+    assert "fewer than `limit`" in first["note"]
+    assert calls == ["Query", "GetItem"]  # one Query page; a token-less empty page checks the bucket exists
+    second = base.get(f"{BASE}?status=revoked&limit=3&next_token={first['next_token']}")  # v5, v4, v3
+    assert [v["name"] for v in second["items"]] == ["v5"] and second["next_token"]
+    third = base.get(f"{BASE}?status=revoked&limit=3&next_token={second['next_token']}")  # v2, v1
+    assert [v["name"] for v in third["items"]] == ["v2"] and "next_token" not in third
+
+
+def test_no_filter_answers_as_before(base: Any) -> None:
+    page = base.get(f"{BASE}?limit=3")
+    assert set(page) == {"items", "next_token"}
+    assert [v["name"] for v in page["items"]] == ["v8", "v7", "v6"]
+    assert names(base, BASE) == [f"v{n}" for n in range(8, 0, -1)]
+
+
+def refused(registry: Any, path: str) -> str:
+    response = registry.client.http.get(path, headers=registry.headers)
+    assert response.status_code == 400, (path, response.status_code, response.body)
+    answer = json.loads(response.body)
+    assert set(answer) == {"error", "message"} and answer["error"] == "BadRequest", answer
+    return str(answer["message"])
+
+
+@pytest.mark.parametrize("path, route", [
+    ("/buckets", "GET /buckets takes limit, next_token"),
+    (BASE, "GET /buckets/{bucket}/versions takes limit, next_token, status, ancestry_status, created_after"),
+    ("/buckets/base/channels", "GET /buckets/{bucket}/channels takes limit, next_token"),
+    ("/buckets/base/channels/production/history", "takes limit, next_token"),
+    ("/ingestions", "GET /ingestions takes status, limit, next_token"),
+    ("/buckets/base/events", "takes limit, next_token"),
+    ("/events", "GET /events takes limit, next_token"),
+    ("/tokens", "GET /tokens takes limit, next_token"),
+    ("/service-principals", "takes limit, next_token"),
+    ("/compliance/report", "takes limit, next_token"),
+])
+def test_an_unknown_query_parameter_is_a_400_naming_it(base: Any, path: str, route: str) -> None:
+    message = refused(base, f"{path}?labels=os:debian")
+    assert "unknown query parameter 'labels'" in message and route in message, message
+
+
+@pytest.mark.parametrize("query, named, allowed", [
+    ("status=gone", "status", "active, revoked, revocation_scheduled, running"),
+    ("ancestry_status=stale", "ancestry_status", "up_to_date, out_of_date, undetermined, parent_revoked"),
+    ("created_after=yesterday", "created_after", "ISO 8601"),
+    ("created_before=2026-05-27T10:15:00", "created_before", "time zone"),  # no zone: ambiguous
+])
+def test_a_bad_value_is_a_400_naming_it_and_what_is_allowed(base: Any, query: str, named: str, allowed: str) -> None:
+    message = refused(base, f"{BASE}?{query}")
+    assert f"query parameter {named} must be" in message and allowed in message, message
+    assert query.split("=")[1] in message
+
+
+def test_a_bad_ingestion_status_is_named(base: Any) -> None:
+    message = refused(base, "/ingestions?status=lost")
+    assert "query parameter status must be one of" in message and "'lost'" in message
+
+
+def test_the_hcp_api_still_ignores_unknown_parameters(base: Any) -> None:
+    """grpc-gateway's behaviour, which HCP Packer's clients expect."""
+    hcp = Hcp(base)
+    assert hcp.ok("GET", "buckets?labels=os:debian&whatever=1")["buckets"]
+
+
+def test_unknown_parameters_on_single_items_are_left_alone(base: Any) -> None:
+    """Only the list routes are declared in this step."""
+    assert base.get(f"{BASE}/v1?verbose=1")["name"] == "v1"
+
