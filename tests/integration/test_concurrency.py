@@ -30,7 +30,7 @@ def _versions(bucket: str) -> list[dict]:
 
     items, token = [], None
     while True:
-        page, token = versions.list_versions(bucket, 100, token)
+        page, token, _ = versions.list_versions(bucket, 100, token)
         items += page
         if not token:
             return items
