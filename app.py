@@ -36,14 +36,14 @@ if TYPE_CHECKING:  # editors and mypy see the real modules
     from chalicelib.domain import models
     from chalicelib.services import (
         ancestry, artifacts, audit, auth, buckets, channels, compliance, ingest, lifecycle, principals, runtasks,
-        serving, versions)
+        serving, versions, webhooks)
 else:  # at run time, stand-ins that import each module when a route first uses it
     ancestry, artifacts, audit, auth, buckets, channels, compliance, ingest, lifecycle, models, oauth, openapi, \
-        principals, runtasks, serving, versions, web = (lazy(f"chalicelib.{name}") for name in (
+        principals, runtasks, serving, versions, web, webhooks = (lazy(f"chalicelib.{name}") for name in (
             "services.ancestry", "services.artifacts", "services.audit", "services.auth", "services.buckets",
             "services.channels", "services.compliance", "services.ingest", "services.lifecycle", "domain.models",
             "api.oauth", "api.openapi", "services.principals", "services.runtasks", "services.serving",
-            "services.versions", "api.web"))
+            "services.versions", "api.web", "services.webhooks"))
 
 app = Chalice(app_name="packer-registry")
 app.register_middleware(observe, "all")
@@ -66,6 +66,7 @@ def api(path: str, **options: Any) -> Callable[..., Any]:
 # them from the stack.
 MANIFEST_BUCKET = os.environ.get("MANIFEST_BUCKET", "packer-manifests")
 RUN_TASK_QUEUE = os.environ.get("RUN_TASK_QUEUE", "packer-registry-run-tasks")
+WEBHOOK_QUEUE = os.environ.get("WEBHOOK_QUEUE", "packer-registry-webhooks")
 
 
 # ---- events -----------------------------------------------------------------------------
@@ -86,6 +87,14 @@ def run_task(event: SQSEvent) -> None:
     plan, send the result (services/runtasks.py)."""
     for record in event:
         runtasks.process(record.body)
+
+
+@app.on_sqs_message(queue=WEBHOOK_QUEUE, batch_size=1)
+def webhook_delivery(event: SQSEvent) -> None:
+    """The registry's audit events (EventBridge rule -> queue) and queued retries: send them
+    to the webhooks that want them (services/webhooks.py)."""
+    for record in event:
+        webhooks.handle(record.body)
 
 
 # ---- buckets ----------------------------------------------------------------------------
@@ -298,6 +307,34 @@ def create_service_principal() -> Response:
 @api("/service-principals/{client_id}", methods=["DELETE"])
 def delete_service_principal(client_id: str) -> Response:
     return respond(principals.delete_principal(client_id, actor(current_request(app))))
+
+
+# ---- webhooks (admin) --------------------------------------------------------------------
+
+@api("/webhooks", methods=["GET"])
+def list_webhooks() -> Response:
+    return page(*webhooks.list_webhooks(*list_params(current_request(app))))
+
+
+@api("/webhooks", methods=["POST"])
+def create_webhook() -> Response:
+    request = current_request(app)
+    return respond(webhooks.create_webhook(body(request, models.CreateWebhook), actor(request)), 201)
+
+
+@api("/webhooks/{webhook_id}", methods=["GET"])
+def get_webhook(webhook_id: str) -> Response:
+    return respond(webhooks.get_webhook(webhook_id))
+
+
+@api("/webhooks/{webhook_id}", methods=["DELETE"])
+def delete_webhook(webhook_id: str) -> Response:
+    return respond(webhooks.delete_webhook(webhook_id, actor(current_request(app))))
+
+
+@api("/webhooks/{webhook_id}/deliveries", methods=["GET"])
+def webhook_deliveries(webhook_id: str) -> Response:
+    return page(*webhooks.deliveries(webhook_id, *list_params(current_request(app))))
 
 
 # Public (the client authenticates in the request); every media type reaches the view, so a

@@ -4,8 +4,10 @@
 moto in server mode for DynamoDB, S3 and SQS; real S3 `ObjectCreated` notifications routed
 through an SQS queue (moto can deliver S3 -> SQS without Docker) to the `ingest_manifest`
 handler; the run-task queue (`RUN_TASK_QUEUE`, which `POST /runtasks/hcp-terraform` sends
-to) delivered to the `run_task` handler as Lambda's SQS event source would; and the `sweep`
-schedule on a timer. Handlers are invoked exactly as Lambda would
+to) delivered to the `run_task` handler as Lambda's SQS event source would; the audit
+events' EventBridge bus (`EVENT_BUS_NAME`) with the rule that sends them to the webhook queue
+(`WEBHOOK_QUEUE`), delivered to the `webhook_delivery` handler (`provision_webhooks`: the
+same wiring deploy/resources.yaml makes on AWS); and the `sweep` schedule on a timer. Handlers are invoked exactly as Lambda would
 (event dict + context), so the code under test is the code that ships. What API Gateway
 answers itself is answered in the same JSON shape: an unknown route is a 404, a header line
 Python's HTTP server cannot take a 431 (`JsonErrorsHandler`). moto's state is kept in a data
@@ -13,7 +15,8 @@ directory across restarts (`local/data.py`). The HCP clients' token endpoint is 
 over HTTPS on HCP_AUTH_PORT (`local/hcp_auth.py`).
 
 Settings come from the environment: PORT (8000), MOTO_PORT (5000), HCP_AUTH_PORT (8443),
-SWEEP_INTERVAL (60 s), HOST (127.0.0.1), REGISTRY_TABLE, MANIFEST_BUCKET, REGISTRY_DATA_DIR
+SWEEP_INTERVAL (60 s), HOST (127.0.0.1), REGISTRY_TABLE, MANIFEST_BUCKET, EVENT_BUS_NAME
+(packer-registry), WEBHOOK_QUEUE, WEBHOOK_ALLOW_PRIVATE (the `local` stage's), REGISTRY_DATA_DIR
 (.registry-data), REGISTRY_ADMIN_TOKEN (generated once and kept in the data directory if unset).
 """
 
@@ -69,6 +72,11 @@ ACCOUNT_ID = "123456789012"  # moto's default account
 # local runner gives a run-task request as many, where AWS redelivers it until it expires).
 MAX_ATTEMPTS = 3
 VISIBILITY_TIMEOUT = 5  # seconds before a failed delivery is retried
+# A webhook message may take a few receivers' timeouts (services/webhooks.py TIMEOUT) to handle:
+# it stays invisible that long, so it is not handed out again meanwhile.
+WEBHOOK_VISIBILITY_TIMEOUT = 60
+EVENT_BUS = "packer-registry"  # EVENT_BUS_NAME's default under `make run`
+WEBHOOK_RULE = "packer-registry-webhooks"
 POLL_EVERY = 0.5  # seconds between polls of the S3 event queue while it is empty
 STOP_WITHIN = 5.0  # seconds from Ctrl-C / SIGTERM to exit, the last save of the state included
 # API Gateway's answer for a path (or method) no route has, as scripts/deploy.sh configures it.
@@ -113,6 +121,11 @@ class Settings:
     def run_task_queue(self) -> str:
         """The queue app.py's `run_task` consumes (the `local` stage's RUN_TASK_QUEUE)."""
         return os.environ.get("RUN_TASK_QUEUE") or "packer-registry-run-tasks"
+
+    @property
+    def webhook_queue(self) -> str:
+        """The queue app.py's `webhook_delivery` consumes (the `local` stage's WEBHOOK_QUEUE)."""
+        return os.environ.get("WEBHOOK_QUEUE") or "packer-registry-webhooks"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -160,6 +173,9 @@ def prepare_environment(config: Config, data: DataDir) -> None:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    # Here, not in the `local` stage: chalice.test.Client applies that stage's variables to
+    # every test, and every change would then publish to a bus most tests do not create.
+    os.environ.setdefault("EVENT_BUS_NAME", EVENT_BUS)
     if not os.environ.get("REGISTRY_ADMIN_TOKEN"):
         os.environ["REGISTRY_ADMIN_TOKEN"] = data.admin_token()
     # moto keeps an S3 object over 5 MB in a temporary file, which a forked copy of the state
@@ -213,7 +229,24 @@ def provision(settings: Settings) -> str:
         "QueueConfigurations": [{"Id": "registry-ingest", "QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"]}],
     })
     sqs.create_queue(QueueName=settings.run_task_queue, Attributes={"VisibilityTimeout": str(VISIBILITY_TIMEOUT)})
+    provision_webhooks(os.environ.get("EVENT_BUS_NAME") or EVENT_BUS, settings.webhook_queue)
     return queue_url
+
+
+def provision_webhooks(bus: str, queue: str) -> str:
+    """The audit events' bus, the webhook queue and the rule that sends the registry's events
+    from one to the other (deploy/resources.yaml's WebhookRule); the queue's URL. Idempotent:
+    moto's EventBridge state is not among what local/data.py keeps, so it is made on each start."""
+    events, sqs = aws.client("events"), aws.client("sqs")
+    try:
+        events.create_event_bus(Name=bus)
+    except events.exceptions.ResourceAlreadyExistsException:
+        pass
+    url = sqs.create_queue(QueueName=queue, Attributes={"VisibilityTimeout": str(WEBHOOK_VISIBILITY_TIMEOUT)})["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name=WEBHOOK_RULE, EventBusName=bus, EventPattern=json.dumps({"source": ["packer-registry"]}))
+    events.put_targets(Rule=WEBHOOK_RULE, EventBusName=bus, Targets=[{"Id": "webhook-queue", "Arn": arn}])
+    return url
 
 
 def sqs_event(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
@@ -297,7 +330,9 @@ class LocalRegistry:
                                (self.settings.host, self.settings.port))
         self._relay.serve_in_thread()
         self._spawn("s3-events", self._poll_events)
-        self._spawn("run-tasks", self._poll_run_tasks)
+        self._spawn("run-tasks", functools.partial(self._poll_function, self.settings.run_task_queue, "run_task"))
+        self._spawn("webhooks", functools.partial(self._poll_function, self.settings.webhook_queue,
+                                                  "webhook_delivery"))
         self._spawn("sweep-schedule", self._run_schedule)
 
     def serve_forever(self) -> None:
@@ -399,13 +434,14 @@ class LocalRegistry:
         """Hand each S3 event of the queue S3 notifies to `ingest_manifest`."""
         self._poll(self.queue_url, self._deliver)
 
-    def _poll_run_tasks(self) -> None:
-        """Hand each queued run-task request to `run_task`, as Lambda's SQS event source does."""
+    def _poll_function(self, queue: str, function: str) -> None:
+        """Hand each message of `queue` to `function` (a run-task request to `run_task`, an
+        audit event or a webhook retry to `webhook_delivery`), as Lambda's SQS event source does."""
         sqs = aws.client("sqs")
-        url = sqs.get_queue_url(QueueName=self.settings.run_task_queue)["QueueUrl"]
+        url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        self._poll(url, lambda message: self._invoke("run_task", sqs_event(message, arn), message,
-                                                     f"run-task request {message.get('MessageId')}"))
+        self._poll(url, lambda message: self._invoke(function, sqs_event(message, arn), message,
+                                                     f"message {message.get('MessageId')} of {queue}"))
 
     def _poll(self, queue_url: str, deliver: Any) -> None:
         """Poll a queue and `deliver` each message, deleting those it is done with.

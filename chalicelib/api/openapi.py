@@ -104,6 +104,7 @@ PATH_PARAMS = {
     "external_id": "an artifact ID (AMI ID, image name, ...); percent-encode it; IDs with '/' use GET /artifacts?id=",
     "token_id": "the token's id (the part of its secret before the '.')",
     "client_id": "the service principal's client id",
+    "webhook_id": "the webhook's id",
     "asset": "the file name of a static asset of the web page",
 }
 
@@ -197,6 +198,19 @@ def _declarations() -> dict[str, Op]:
                                        body=m.CreateServicePrincipal),
         "delete_service_principal": Op("Delete a service principal (its access tokens stop working at once)",
                                        "service principals", m.ServicePrincipal, errors=(404,)),
+        # webhooks
+        "list_webhooks": Op("Webhooks (never their secrets)", "webhooks", m.WebhookPage),
+        "create_webhook": Op("Register a webhook; its secret is in this answer only", "webhooks", m.CreatedWebhook,
+                             status=201, body=m.CreateWebhook,
+                             description="Each audit event among `events` is POSTed to `url` with "
+                                         "`X-Registry-Signature: sha256=<hex HMAC-SHA256 of the body under the "
+                                         "secret>`, `X-Registry-Delivery` and `X-Registry-Timestamp`; retried "
+                                         "with backoff, disabled after a day of failures."),
+        "get_webhook": Op("A webhook (never its secret)", "webhooks", m.Webhook, errors=(404,)),
+        "delete_webhook": Op("Delete a webhook (no delivery is attempted after this)", "webhooks", m.Webhook,
+                             errors=(404,)),
+        "webhook_deliveries": Op("A webhook's delivery attempts, newest first", "webhooks",
+                                 m.WebhookDeliveryPage, errors=(404,)),
         "oauth2_token": Op(
             "Exchange client credentials for an access token (OAuth 2.0 client-credentials grant)",
             "service principals", m.AccessToken, body=m.TokenRequest, body_media="application/x-www-form-urlencoded",

@@ -2,7 +2,7 @@
 
 Roles, each including the one before: `viewer` (all reads, the consumer query,
 `POST /compliance/check`), `contributor` (bucket, channel, version and revocation changes,
-`POST /compliance/sweep`), `admin` (token and service principal management, deleting
+`POST /compliance/sweep`), `admin` (token, service principal and webhook management, deleting
 buckets, the registry-wide trail). `POST /oauth2/token` is public: the client authenticates
 in the request itself (api/oauth.py); so is `POST /runtasks/hcp-terraform`, authenticated by
 HCP Terraform's HMAC signature (services/runtasks.py). The HCP API's run-task key
@@ -33,6 +33,11 @@ _ROUTE_ROLES: dict[tuple[str, str], Role] = {
     ("GET", "/service-principals"): Role.ADMIN,
     ("POST", "/service-principals"): Role.ADMIN,
     ("DELETE", "/service-principals/{client_id}"): Role.ADMIN,
+    ("GET", "/webhooks"): Role.ADMIN,
+    ("POST", "/webhooks"): Role.ADMIN,
+    ("GET", "/webhooks/{webhook_id}"): Role.ADMIN,
+    ("DELETE", "/webhooks/{webhook_id}"): Role.ADMIN,
+    ("GET", "/webhooks/{webhook_id}/deliveries"): Role.ADMIN,
     ("GET", f"{PACKER}/organizations/{{organization_id}}/projects/{{project_id}}/runtasks/{{task_type}}"):
         Role.CONTRIBUTOR,
 }

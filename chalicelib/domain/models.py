@@ -13,6 +13,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from .enums import (
     AncestryStatus,
+    AuditAction,
     FoundBy,
     HistoryCause,
     IngestionStatus,
@@ -809,3 +810,70 @@ class AuditEventPage(Page[AuditEvent]):
 
 class OpenAPIDocument(RootModel[dict[str, Any]]):
     """`GET /openapi.json`: an OpenAPI 3.1 document (openapi.py builds it from these models)."""
+
+
+# ---- webhooks -----------------------------------------------------------------------------
+
+MAX_WEBHOOK_BUCKETS = 100
+
+
+def _audit_action(name: str) -> str:
+    if name not in AuditAction.__members__.values():
+        raise ValueError(f"unknown event {name[:80]!r}: events are audit actions ({', '.join(AuditAction)})")
+    return name
+
+
+WebhookEvent = Annotated[str, AfterValidator(_audit_action)]
+
+
+class CreateWebhook(Body):
+    url: Annotated[str, StringConstraints(min_length=1, max_length=2048)] = Field(
+        description="http:// or https://; never a link-local or cloud metadata address")
+    events: Annotated[list[WebhookEvent], Field(min_length=1, max_length=len(AuditAction)),
+                      _at_most(len(AuditAction), "events")] = Field(
+        description="the audit actions to deliver (GET /events shows them): bucket.created, version.revoked, ...")
+    buckets: Annotated[list[BucketName], Field(max_length=MAX_WEBHOOK_BUCKETS),
+                       _at_most(MAX_WEBHOOK_BUCKETS, "buckets")] = Field(
+        default_factory=list, description="only events of these buckets; empty: every bucket and registry-wide events")
+
+
+class Webhook(Out):
+    """A webhook as listed: never its secret."""
+
+    id: str
+    url: str
+    events: list[str]
+    buckets: list[str]
+    enabled: bool = Field(description="false once it failed for a day (see `disabled_at`)")
+    created_at: str
+    created_by: str | None = None
+    failing_since: str | None = Field(None, description="when its current streak of failed deliveries began")
+    disabled_at: str | None = None
+
+
+class CreatedWebhook(Webhook):
+    """A new webhook, with its secret (shown in this answer only)."""
+
+    secret: str = Field(description="the HMAC-SHA256 key of `X-Registry-Signature`")
+
+
+class WebhookPage(Page[Webhook]):
+    pass
+
+
+class WebhookDelivery(Out):
+    """One attempt to deliver one event (a retry has the same `id`, the next `attempt`)."""
+
+    id: str = Field(description="the delivery id: `X-Registry-Delivery`, the same on each attempt")
+    event_id: str
+    action: str
+    attempt: int
+    time: str
+    success: bool
+    status_code: int | None = Field(None, description="the receiver's HTTP status; null when none came")
+    error: str | None = Field(None, description="why the attempt failed, when it did")
+    next_retry_at: str | None = Field(None, description="when the next attempt is due; null: none will be made")
+
+
+class WebhookDeliveryPage(Page[WebhookDelivery]):
+    pass

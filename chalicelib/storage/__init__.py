@@ -24,6 +24,7 @@ and its counts, versions, builds, artifact index entries and copy pages. Partial
 | `credentials` | API tokens, service principals |
 | `ingestions` | ingestion records |
 | `registry` | the deployment's HCP organization and project, its run task's HMAC key |
+| `webhooks` | webhooks and their delivery history |
 
 Single-table layout (every request path is a GetItem or one Query page):
 
@@ -53,6 +54,8 @@ Single-table layout (every request path is a GetItem or one Query page):
 | audit event | `EVENTS#<b>` (registry-wide: `EVENTS#`) | `EVENT#<time>#<id>` | | |
 | HCP organization and project | `REGISTRY` | `LOCATION` | | |
 | the run task's HMAC key | `REGISTRY` | `RUNTASK` | | |
+| webhook | `WEBHOOK#<id>` | `WEBHOOK` | `WEBHOOKS` / `<created>#<id>` | |
+| webhook delivery attempt | `WEBHOOK#<id>` | `DELIVERY#<time>#<delivery id>#<attempt:03>` | | |
 
 Access patterns: list buckets = Query GSI1 `BUCKETS`; get bucket = GetItem; list versions
 newest first = reverse Query GSI1 `VERSIONS#<b>`; version with its builds = one Query
@@ -72,16 +75,18 @@ size follows recent changes, not the size of the registry;
 a bucket's audit events newest first = reverse Query `EVENTS#<b>`; a draft with its builds =
 Query `begins_with(SK, DRAFT#<fp>#)`; a version by id = GetItem `ID#<ulid>`, then by fingerprint;
 tokens and service principals = Query GSI1 `TOKENS` / `PRINCIPALS`, one of them = GetItem; the
-HCP organization and project, the run task's HMAC key = GetItem `REGISTRY`.
+HCP organization and project, the run task's HMAC key = GetItem `REGISTRY`; webhooks = Query
+GSI1 `WEBHOOKS`, one = GetItem; a webhook's deliveries newest first = reverse Query
+`begins_with(SK, DELIVERY#)` of its partition.
 """
 
-from . import buckets, channels, credentials, drafts, events, ingestions, registry, sweep, versions
+from . import buckets, channels, credentials, drafts, events, ingestions, registry, sweep, versions, webhooks
 from .errors import BadToken, ConditionFailed, NotFound, StorageError, Throttled, TooLarge
 from .expressions import Action
 from .table import ITEM_BYTES, TRANSACTION_BYTES, TRANSACTION_LIMIT, action_size, backoff, item_size, transact
 
 __all__ = [
-    "buckets", "channels", "credentials", "drafts", "events", "ingestions", "registry", "sweep", "versions",
+    "buckets", "channels", "credentials", "drafts", "events", "ingestions", "registry", "sweep", "versions", "webhooks",
     "BadToken", "ConditionFailed", "NotFound", "StorageError", "Throttled", "TooLarge",
     "Action", "ITEM_BYTES", "TRANSACTION_BYTES", "TRANSACTION_LIMIT", "action_size", "backoff", "item_size", "transact",
 ]

@@ -147,6 +147,48 @@ class Event(Entity):
 
 
 @dataclass
+class Webhook(Entity):
+    """A webhook: where to POST the audit events it subscribes to, and the secret they are
+    signed with (kept as is: the registry must compute the HMAC; services/webhooks.py says why)."""
+
+    id: str
+    url: str
+    events: list[str]
+    secret: str
+    created_at: str
+    enabled: bool = True
+    buckets: list[str] = field(default_factory=list)
+    created_by: str | None = None
+    failing_since: str | None = None  # when the current streak of failed attempts began
+    disabled_at: str | None = None
+
+    def item_key(self) -> keys.Key:
+        return keys.webhook(self.id)
+
+    def index(self) -> keys.Key:
+        return keys.webhook_index(self.created_at, self.id)
+
+
+@dataclass
+class DeliveryAttempt(Entity):
+    """One attempt to deliver one event to one webhook (the delivery history)."""
+
+    webhook_id: str
+    delivery_id: str
+    event_id: str
+    action: str
+    attempt: int
+    at: str
+    success: bool
+    status_code: int | None = None
+    error: str | None = None
+    next_retry_at: str | None = None
+
+    def item_key(self) -> keys.Key:
+        return keys.delivery_attempt(self.webhook_id, self.at, self.delivery_id, self.attempt)
+
+
+@dataclass
 class Location(Entity):
     """The HCP organization and project this deployment is (UUIDs, generated once and kept:
     the HCP clients send them in every path)."""

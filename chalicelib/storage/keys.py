@@ -264,6 +264,29 @@ def run_task() -> Key:
     return {PK: "REGISTRY", SK: "RUNTASK"}
 
 
+def webhook_pk(webhook_id: str) -> str:
+    return f"WEBHOOK#{webhook_id}"
+
+
+def webhook(webhook_id: str) -> Key:
+    return {PK: webhook_pk(webhook_id), SK: "WEBHOOK"}
+
+
+WEBHOOKS = "WEBHOOKS"
+
+
+def webhook_index(created_at: str, webhook_id: str) -> Key:
+    return {GSI1PK: WEBHOOKS, GSI1SK: f"{created_at}#{webhook_id}"}
+
+
+DELIVERY_PREFIX = "DELIVERY#"
+
+
+def delivery_attempt(webhook_id: str, at: str, delivery_id: str, attempt: int) -> Key:
+    """One attempt of one delivery, in its webhook's partition, by time."""
+    return {PK: webhook_pk(webhook_id), SK: f"{DELIVERY_PREFIX}{at}#{delivery_id}#{attempt:03d}"}
+
+
 def primary(item: dict[str, Any]) -> Key:
     """Just the primary key of an item."""
     return {PK: item[PK], SK: item[SK]}

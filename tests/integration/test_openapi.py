@@ -156,6 +156,7 @@ def test_request_bodies_come_from_the_models():
         ("POST", "/buckets/{bucket}/versions/{version}/revoke"): "RevokeRequest",
         ("POST", "/tokens"): "CreateToken",
         ("POST", "/service-principals"): "CreateServicePrincipal",
+        ("POST", "/webhooks"): "CreateWebhook",
         ("POST", "/compliance/check"): "ComplianceCheckRequest",
         RUN_TASK_ROUTE: "RunTaskRequest",
     }
@@ -379,6 +380,12 @@ def test_answers_of_a_whole_workflow_conform(api):
                          expect=200)
     api.call("GET", "/buckets", token=issued["access_token"], expect=200)
     api.call("DELETE", "/service-principals/{client_id}", {"client_id": principal["client_id"]}, expect=200)
+    _, hook = api.call("POST", "/webhooks", payload={"url": "http://127.0.0.1:9/", "events": ["bucket.created"]},
+                       expect=201)
+    api.call("GET", "/webhooks", expect=200)
+    api.call("GET", "/webhooks/{webhook_id}", {"webhook_id": hook["id"]}, expect=200)
+    api.call("GET", "/webhooks/{webhook_id}/deliveries", {"webhook_id": hook["id"]}, expect=200)
+    api.call("DELETE", "/webhooks/{webhook_id}", {"webhook_id": hook["id"]}, expect=200)
     api.call("DELETE", B, {"bucket": "empty"}, expect=200)
     api.call("GET", "/", token=None, expect=200)
     api.call("GET", "/openapi.json", token=None, expect=200)

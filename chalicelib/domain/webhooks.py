@@ -1,0 +1,124 @@
+"""Webhook rules, pure: the signature, the retry schedule, when a webhook is disabled, and
+which URLs and addresses a delivery may go to (services/webhooks.py does the I/O).
+
+- **Signature**: `X-Registry-Signature: sha256=<hex HMAC-SHA256 of the raw body>` under the
+  webhook's secret, as GitHub signs its webhooks (`X-Hub-Signature-256`), so receivers'
+  existing verification code fits.
+- **Retries**: a failed attempt is tried again after RETRY_DELAYS[attempt - 1] seconds: 30 s,
+  2 min, 10 min, 1 h, 3 h, then every 6 h, MAX_ATTEMPTS attempts in all (about 28 h, more
+  than the day after which a failing webhook is disabled).
+- **Disabling**: a failed attempt when the webhook's current streak of failures began more
+  than DISABLE_AFTER (24 h) earlier disables it; any success ends the streak.
+- **Addresses**: only http and https. Link-local addresses (169.254.0.0/16, fe80::/10, where
+  cloud metadata services live), AWS's IPv6 metadata address fd00:ec2::254, the unspecified
+  address, multicast and reserved ranges are refused always, also when written as IPv4-mapped
+  (`::ffff:169.254.169.254`) or IPv4-compatible IPv6. Loopback and private ranges are refused
+  too unless `allow_private` (the setting WEBHOOK_ALLOW_PRIVATE: on under `make run` and the
+  tests, whose receivers listen on 127.0.0.1; off on AWS, where a private address would let
+  an admin's webhook probe the VPC).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+from datetime import datetime, timedelta
+from urllib.parse import SplitResult, urlsplit
+
+SIGNATURE_PREFIX = "sha256="
+RETRY_DELAYS = (30, 120, 600, 3600, 3 * 3600, 6 * 3600, 6 * 3600, 6 * 3600, 6 * 3600)  # seconds
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+DISABLE_AFTER = timedelta(hours=24)
+MAX_URL = 2048
+SCHEMES = {"http": 80, "https": 443}
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+_METADATA_V6 = ipaddress.ip_address("fd00:ec2::254")
+
+
+def signature(secret: str, body: bytes) -> str:
+    """The `X-Registry-Signature` value of `body`."""
+    return SIGNATURE_PREFIX + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def signed(secret: str, body: bytes, header: str | None) -> bool:
+    """Whether `header` is the signature of `body` (constant time): what a receiver checks."""
+    return header is not None and hmac.compare_digest(header, signature(secret, body))
+
+
+def retry_delay(attempt: int) -> int | None:
+    """Seconds to wait after failed attempt number `attempt` (1-based); None: no more attempts."""
+    return RETRY_DELAYS[attempt - 1] if 1 <= attempt <= len(RETRY_DELAYS) else None
+
+
+def should_disable(failing_since: datetime | None, now: datetime) -> bool:
+    """A failure now disables the webhook when its streak of failures began a day ago or more."""
+    return failing_since is not None and now - failing_since >= DISABLE_AFTER
+
+
+def check_url(url: str) -> SplitResult:
+    """The parts of a webhook URL; ValueError saying what is wrong: http(s) only, a host, no
+    user:password (it would be shown in every listing), at most MAX_URL characters."""
+    if len(url) > MAX_URL:
+        raise ValueError(f"url must be at most {MAX_URL} characters, not {len(url)}")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"url is not a valid URL: {exc}") from None
+    if parts.scheme not in SCHEMES:
+        raise ValueError(f"url must be http:// or https://, not {parts.scheme or 'no scheme'}")
+    if not parts.hostname:
+        raise ValueError("url has no host")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("url must not hold user:password (send-side credentials are not supported; verify the "
+                         "X-Registry-Signature instead)")
+    if port == 0:
+        raise ValueError("url port must be 1-65535")
+    return parts
+
+
+def port_of(parts: SplitResult) -> int:
+    return parts.port or SCHEMES[parts.scheme]
+
+
+def literal_address(host: str) -> IPAddress | None:
+    """The address a URL's host is written as (`127.0.0.1`, `[::1]` after urlsplit), or None
+    for a name."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
+
+
+def refused(address: IPAddress, allow_private: bool) -> str | None:
+    """Why a delivery must not go to `address` (None: it may)."""
+    plain = _unmapped(address)
+    if plain.is_link_local or plain == _METADATA_V6:
+        return f"{address} is a link-local or cloud metadata address"
+    if plain.is_unspecified or plain.is_multicast:
+        return f"{address} is not a unicast address"
+    if plain.is_global:
+        return None
+    if plain.is_loopback or plain.is_private:
+        return None if allow_private else f"{address} is a loopback or private address (WEBHOOK_ALLOW_PRIVATE is off)"
+    return f"{address} is a reserved address"
+
+
+def _unmapped(address: IPAddress) -> IPAddress:
+    """The IPv4 address inside an IPv4-mapped (`::ffff:a.b.c.d`) or IPv4-compatible
+    (`::a.b.c.d`) IPv6 address; any other address as it is."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return address.ipv4_mapped
+        if int(address) >> 32 == 0 and int(address) > 1:  # ::a.b.c.d (not :: or ::1)
+            return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return address
+
+
+def wants(enabled: bool, events: list[str], buckets: list[str], action: str, bucket: str | None) -> bool:
+    """Whether a webhook subscribed to an event: enabled, the action among its `events`, and
+    the event in one of its `buckets` when it names any (registry-wide events, which have no
+    bucket, go only to webhooks that name none)."""
+    return enabled and action in events and (not buckets or bucket in buckets)

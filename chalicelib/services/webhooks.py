@@ -1,0 +1,348 @@
+"""Signed webhooks: audit events POSTed to URLs admins register (domain/webhooks.py has the
+rules: signature, retry schedule, disabling, addresses).
+
+- **Routes** (admin): `POST /webhooks` answers the webhook with its `secret`, this once;
+  listing, reading and deleting it never show the secret again, nor do the audit events
+  `webhook.created` / `webhook.deleted` / `webhook.disabled` or the delivery history.
+- **The secret is stored as is** in the webhook's DynamoDB item (encrypted at rest, as the
+  whole table is). Unlike a token, which the registry only compares (a hash suffices), it
+  must compute an HMAC with it on every delivery, so it needs the secret itself. Encrypting
+  it again under a key the same functions can read (the signing key in SSM) would protect
+  only a copy of the table that leaves without that key, and would make rotating the signing
+  key silently break every webhook; so it is not done. It is never logged.
+- **No cost on the write paths**: every committed change already goes to EventBridge
+  (audit.publish). On AWS a rule on that bus sends the registry's events to the SQS queue
+  `WEBHOOK_QUEUE` (with a dead-letter queue, deploy/resources.yaml), consumed by the
+  `webhook_delivery` function; under `make run` the local runner creates the same bus, rule
+  and queue on moto and hands the queue's messages to the same function.
+- **Delivery** (`handle()`, one message at a time): for an event, one Query reads the
+  webhooks (GSI1 `WEBHOOKS`: a small list, read per event, no cache, so a webhook created,
+  deleted or disabled is seen at once) and each that wants it is sent the event: a POST of
+  the event as `GET /events` shows it. The delivery id is derived from the event and the
+  webhook, so an event the queue delivers twice has the same `X-Registry-Delivery` (receivers
+  deduplicate on it). A failed attempt is recorded, and its retry is queued as a message of
+  its own with `DelaySeconds` (at most SQS's 900 s: a longer wait is queued again until due);
+  the retry reads the webhook again (GetItem), so a deleted or disabled webhook gets no more.
+- **Sending** (`send()`): the URL's host is resolved once, every address it resolves to is
+  checked (domain/webhooks.py `refused`), and the connection goes to the checked address with
+  the URL's host in `Host` and in TLS (SNI and certificate check), so a DNS answer that
+  changes between the check and the connection cannot redirect it. Redirects are not
+  followed (a 3xx is a failure). The standard library's http.client does this in a few
+  lines; no HTTP library is shipped in the Lambda package, and none is needed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import http.client
+import json
+import os
+import re
+import secrets
+import socket
+import ssl
+from datetime import datetime, timedelta
+from typing import Any
+
+from . import audit
+from .. import storage
+from ..domain import ids
+from ..domain import webhooks as rules
+from ..domain.enums import AuditAction
+from ..domain.models import AuditEvent, CreatedWebhook, CreateWebhook, Webhook, WebhookDelivery
+from ..errors import BadRequest, NotFound
+from ..runtime import aws, clock
+from ..runtime.observability import logger
+from ..storage import ConditionFailed, entities
+
+QUEUE_VARIABLE = "WEBHOOK_QUEUE"
+ALLOW_PRIVATE_VARIABLE = "WEBHOOK_ALLOW_PRIVATE"
+TARGET = "webhook/{}"
+ID = re.compile(r"^[0-9a-f]{16}$")
+TIMEOUT = 5.0  # seconds to connect, and to wait for the answer
+MAX_ANSWER = 64 << 10  # bytes of a receiver's answer read (and dropped)
+SQS_MAX_DELAY = 900  # seconds: SQS's DelaySeconds limit
+RETRY = "retry"  # the `kind` of a queued retry
+USER_AGENT = "packer-registry-webhooks"
+_queue_urls: dict[tuple[Any, str], str] = {}
+
+
+# ---- the routes ----------------------------------------------------------------------------
+
+def create_webhook(body: CreateWebhook, actor: str) -> CreatedWebhook:
+    """Register a webhook; its secret is in this answer only. A URL whose host is (or now
+    resolves to) an address deliveries may not go to is a 400; a name that does not resolve
+    yet is accepted (every delivery checks it again)."""
+    try:
+        parts = rules.check_url(body.url)
+        for address in _addresses(parts.hostname or "", rules.port_of(parts)):
+            reason = rules.refused(address, allow_private())
+            if reason:
+                raise ValueError(f"url {parts.hostname!r} may not receive webhooks: {reason}")
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
+    except OSError:
+        pass  # does not resolve now: checked at each delivery
+    item = entities.Webhook(id=secrets.token_hex(8), url=body.url, events=list(dict.fromkeys(body.events)),
+                            buckets=list(dict.fromkeys(body.buckets)), secret="whsec_" + secrets.token_urlsafe(32),
+                            created_at=clock.now_iso(), created_by=actor)
+    listed = to_webhook(item)
+    audit.commit([storage.webhooks.create(item),
+                  audit.event_action(None, AuditAction.WEBHOOK_CREATED, TARGET.format(item.id), actor,
+                                     after=_described(listed))])
+    return CreatedWebhook(**listed.model_dump(), secret=item.secret)
+
+
+def list_webhooks(limit: int, next_token: str | None) -> tuple[list[Webhook], str | None]:
+    items, token = storage.webhooks.webhooks_page(next_token, limit)
+    return [to_webhook(i) for i in items], token
+
+
+def get_webhook(webhook_id: str) -> Webhook:
+    return to_webhook(_find(webhook_id))
+
+
+def delete_webhook(webhook_id: str, actor: str) -> Webhook:
+    """Delete a webhook: no delivery is attempted after this (retries read it first). Its
+    delivery history is no longer listed."""
+    gone = to_webhook(_find(webhook_id))
+    try:
+        audit.commit([storage.webhooks.delete(webhook_id),
+                      audit.event_action(None, AuditAction.WEBHOOK_DELETED, TARGET.format(webhook_id), actor,
+                                         before=_described(gone))])
+    except ConditionFailed:  # a concurrent delete went first (and recorded it)
+        raise NotFound(f"no webhook {webhook_id!r}") from None
+    return gone
+
+
+def deliveries(webhook_id: str, limit: int, next_token: str | None) -> tuple[list[WebhookDelivery], str | None]:
+    """A webhook's delivery attempts, newest first."""
+    _find(webhook_id)
+    attempts, token = storage.webhooks.attempts_page(webhook_id, next_token, limit)
+    return [WebhookDelivery(id=a.delivery_id, event_id=a.event_id, action=a.action, attempt=a.attempt, time=a.at,
+                            success=a.success, status_code=a.status_code, error=a.error,
+                            next_retry_at=a.next_retry_at) for a in attempts], token
+
+
+def to_webhook(item: entities.Webhook) -> Webhook:
+    return Webhook(id=item.id, url=item.url, events=item.events, buckets=item.buckets, enabled=item.enabled,
+                   created_at=item.created_at, created_by=item.created_by, failing_since=item.failing_since,
+                   disabled_at=item.disabled_at)
+
+
+def _described(webhook: Webhook) -> dict[str, Any]:
+    """What an audit event says of a webhook (never its secret)."""
+    return webhook.model_dump(include={"url", "events", "buckets", "enabled"})
+
+
+def _find(webhook_id: str) -> entities.Webhook:
+    """The webhook, or a 404 (an id this module could not have made is never looked up)."""
+    found = storage.webhooks.webhook(webhook_id) if ID.fullmatch(webhook_id) else None
+    if found is None:
+        raise NotFound(f"no webhook {webhook_id!r}")
+    return found
+
+
+def allow_private() -> bool:
+    """WEBHOOK_ALLOW_PRIVATE: may deliveries go to loopback and private addresses? (off unless set)"""
+    return os.environ.get(ALLOW_PRIVATE_VARIABLE, "").lower() in ("1", "true", "yes", "on")
+
+
+# ---- delivery --------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Delivery:
+    """One event for one webhook: what each attempt sends (the same bytes every time)."""
+
+    webhook_id: str
+    delivery_id: str
+    event_id: str
+    action: str
+    attempt: int
+    body: str
+
+
+def handle(message: str) -> None:
+    """One message of the webhook queue: an audit event from EventBridge (deliver it to the
+    webhooks that want it) or a queued retry. Raises only when storage or SQS fails, so the
+    queue delivers the message again."""
+    try:
+        parsed = json.loads(message)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict) and parsed.get("kind") == RETRY:
+        retry(parsed)
+    elif isinstance(parsed, dict) and parsed.get("source") == audit.SOURCE and isinstance(parsed.get("detail"), dict):
+        fan_out(parsed["detail"])
+    else:
+        logger.warning("webhook queue: dropping a message that is neither an event nor a retry")
+
+
+def fan_out(event: dict[str, Any]) -> None:
+    """Send `event` (an audit event as published) to every webhook that wants it."""
+    action, bucket = str(event.get("action")), event.get("bucket")
+    hooks = [h for h in storage.webhooks.every_webhook()
+             if rules.wants(h.enabled, h.events, h.buckets, action, bucket)]
+    if not hooks:
+        return
+    shown = AuditEvent.model_validate(event)
+    body = json.dumps(shown.model_dump(mode="json"), separators=(",", ":"))
+    for hook in hooks:
+        attempt(hook, Delivery(hook.id, ids.derived(shown.time, shown.id, hook.id), shown.id, action, 1, body))
+
+
+def retry(message: dict[str, Any]) -> None:
+    """A queued retry: queued again while not due, else attempted if its webhook is still there
+    and enabled."""
+    delivery = Delivery(**message["delivery"])
+    due = _parse(message["due"])
+    if due is not None and due - clock.now() > timedelta(seconds=1):
+        enqueue(delivery, due)
+        return
+    hook = storage.webhooks.webhook(delivery.webhook_id)
+    if hook is None or not hook.enabled:
+        logger.info("webhook retry dropped: the webhook is deleted or disabled",
+                    extra={"webhook": delivery.webhook_id, "delivery": delivery.delivery_id})
+        return
+    attempt(hook, delivery)
+
+
+def attempt(hook: entities.Webhook, delivery: Delivery) -> None:
+    """Send one attempt and record it; on failure, queue the retry or disable the webhook."""
+    now = clock.now()
+    status, error = send(hook, delivery, now)
+    record = entities.DeliveryAttempt(webhook_id=hook.id, delivery_id=delivery.delivery_id,
+                                      event_id=delivery.event_id, action=delivery.action, attempt=delivery.attempt,
+                                      at=clock.iso(now), success=error is None, status_code=status, error=error)
+    logger.info("webhook delivery attempted", extra={"webhook": hook.id, "delivery": delivery.delivery_id,
+                                                      "attempt": delivery.attempt, "status_code": status,
+                                                      "error": error})
+    try:
+        if error is None:
+            storage.transact([storage.webhooks.record(record)]
+                             + ([storage.webhooks.recovered(hook.id)] if hook.failing_since else []))
+        elif rules.should_disable(_parse(hook.failing_since), now):
+            audit.commit([storage.webhooks.record(record), storage.webhooks.disable(hook.id, record.at),
+                          audit.event_action(None, AuditAction.WEBHOOK_DISABLED, TARGET.format(hook.id), "registry",
+                                             after=_described(to_webhook(hook)), failing_since=hook.failing_since,
+                                             last_error=error)])
+        else:
+            delay = rules.retry_delay(delivery.attempt)
+            due = now + timedelta(seconds=delay) if delay is not None else None
+            record.next_retry_at = clock.iso(due) if due else None
+            storage.transact([storage.webhooks.record(record), storage.webhooks.failing(hook.id, record.at)])
+            if due is not None:
+                enqueue(dataclasses.replace(delivery, attempt=delivery.attempt + 1), due)
+    except ConditionFailed:  # deleted (or disabled by a concurrent attempt) meanwhile: nothing more to do
+        logger.info("webhook gone or disabled while delivering", extra={"webhook": hook.id})
+
+
+def enqueue(delivery: Delivery, due: datetime) -> None:
+    """Queue a retry, visible when due (or after SQS_MAX_DELAY, to be queued again)."""
+    wait = max(0, min(SQS_MAX_DELAY, int((due - clock.now()).total_seconds() + 0.999)))
+    sqs, url = _queue()
+    sqs.send_message(QueueUrl=url, DelaySeconds=wait, MessageBody=json.dumps(
+        {"kind": RETRY, "due": clock.iso(due), "delivery": dataclasses.asdict(delivery)}))
+
+
+def _queue() -> tuple[Any, str]:
+    """The SQS client and the webhook queue's URL (looked up once per client)."""
+    sqs, name = aws.client("sqs"), os.environ.get(QUEUE_VARIABLE, "")
+    if not name:
+        raise RuntimeError(f"{QUEUE_VARIABLE} is not set: the webhook queue's name")
+    if (sqs, name) not in _queue_urls:
+        _queue_urls[(sqs, name)] = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    return sqs, _queue_urls[(sqs, name)]
+
+
+def _parse(moment: str | None) -> datetime | None:
+    return datetime.fromisoformat(moment.replace("Z", "+00:00")) if moment else None
+
+
+# ---- sending ---------------------------------------------------------------------------------
+
+def send(hook: entities.Webhook, delivery: Delivery, now: datetime) -> tuple[int | None, str | None]:
+    """POST the delivery's body to the webhook: (the HTTP status or None, None on success or
+    why it failed). Never raises."""
+    body = delivery.body.encode()
+    try:
+        parts = rules.check_url(hook.url)
+        host, port = parts.hostname or "", rules.port_of(parts)
+        address = _checked_address(host, port)
+    except ValueError as exc:
+        return None, str(exc)
+    except OSError:
+        return None, "the url's host does not resolve"
+    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT,
+               "X-Registry-Signature": rules.signature(hook.secret, body),
+               "X-Registry-Delivery": delivery.delivery_id, "X-Registry-Event": delivery.action,
+               "X-Registry-Timestamp": str(int(now.timestamp())), "X-Registry-Attempt": str(delivery.attempt)}
+    connection = (_PinnedTLS(host, port, address) if parts.scheme == "https" else _Pinned(host, port, address))
+    try:
+        connection.request("POST", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""), body=body,
+                           headers=headers)
+        answer = connection.getresponse()
+        answer.read(MAX_ANSWER)
+    except (OSError, http.client.HTTPException) as exc:
+        return None, f"{type(exc).__name__}: {exc}"[:300]
+    finally:
+        connection.close()
+    return answer.status, None if 200 <= answer.status < 300 else f"HTTP {answer.status}"
+
+
+def _checked_address(host: str, port: int) -> str:
+    """The address to connect to: every address `host` resolves to must be allowed (one bad
+    answer refuses it all: a resolver may answer in any order), ValueError otherwise."""
+    addresses = _addresses(host, port)
+    for address in addresses:
+        reason = rules.refused(address, allow_private())
+        if reason:
+            raise ValueError(f"refused: {reason}")
+    return str(addresses[0])
+
+
+def _addresses(host: str, port: int) -> list[rules.IPAddress]:
+    """The addresses a URL's host stands for: itself when it is one, else what DNS answers
+    (OSError when it does not resolve)."""
+    literal = rules.literal_address(host)
+    if literal is not None:
+        return [literal]
+    found = resolve(host, port)
+    if not found:
+        raise OSError(f"{host} has no address")
+    return found
+
+
+def resolve(host: str, port: int) -> list[rules.IPAddress]:
+    """DNS: the addresses of `host`, in the resolver's order (tests replace this function)."""
+    answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    found = []
+    for *_, sockaddr in answers:
+        address = rules.literal_address(str(sockaddr[0]).split("%", 1)[0])
+        if address is not None and address not in found:
+            found.append(address)
+    return found
+
+
+class _Pinned(http.client.HTTPConnection):
+    """HTTP to a checked address, the URL's host in `Host`."""
+
+    def __init__(self, host: str, port: int, address: str) -> None:
+        super().__init__(host, port, timeout=TIMEOUT)
+        self.address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+
+
+class _PinnedTLS(http.client.HTTPSConnection):
+    """HTTPS to a checked address; the certificate is checked against the URL's host."""
+
+    def __init__(self, host: str, port: int, address: str) -> None:
+        self.tls = ssl.create_default_context()
+        super().__init__(host, port, timeout=TIMEOUT, context=self.tls)
+        self.address = address
+
+    def connect(self) -> None:
+        raw = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self.tls.wrap_socket(raw, server_hostname=self.host)
