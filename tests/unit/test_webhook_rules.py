@@ -1,0 +1,111 @@
+"""The webhook rules (chalicelib/domain/webhooks.py): signature, retry schedule, disabling,
+URLs and addresses; and the audit action list webhooks subscribe to."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import re
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from chalicelib.domain import webhooks as rules
+from chalicelib.domain.enums import AuditAction, IngestionStatus
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_signature_is_the_hex_hmac_sha256_of_the_body():
+    body = b'{"action":"version.revoked"}'
+    expected = "sha256=" + hmac.new(b"whsec_k", body, hashlib.sha256).hexdigest()
+    assert rules.signature("whsec_k", body) == expected
+    assert rules.signed("whsec_k", body, expected)
+    assert not rules.signed("whsec_other", body, expected)
+    assert not rules.signed("whsec_k", body + b" ", expected)
+    assert not rules.signed("whsec_k", body, None)
+
+
+def test_retries_start_within_a_minute_grow_and_outlast_a_day():
+    delays = [rules.retry_delay(n) for n in range(1, rules.MAX_ATTEMPTS)]
+    assert delays[0] is not None and delays[0] <= 60
+    assert delays == sorted(delays)
+    assert sum(d for d in delays if d) > rules.DISABLE_AFTER.total_seconds()  # a failing webhook is disabled first
+    assert rules.retry_delay(rules.MAX_ATTEMPTS) is None
+    assert rules.retry_delay(0) is None
+
+
+def test_a_failure_disables_once_the_streak_is_a_day_old():
+    now = datetime(2026, 5, 1, 12, tzinfo=timezone.utc)
+    assert not rules.should_disable(None, now)
+    assert not rules.should_disable(now - timedelta(hours=23, minutes=59), now)
+    assert rules.should_disable(now - timedelta(hours=24), now)
+
+
+@pytest.mark.parametrize("address", [
+    "169.254.169.254", "169.254.0.1", "169.254.170.2", "fd00:ec2::254", "fe80::1", "::ffff:169.254.169.254",
+    "::ffff:a9fe:a9fe", "::169.254.169.254", "0.0.0.0", "::", "224.0.0.1", "ff02::1"])
+def test_link_local_metadata_and_non_unicast_addresses_are_refused_always(address):
+    assert rules.refused(ipaddress.ip_address(address), allow_private=True)
+    assert rules.refused(ipaddress.ip_address(address), allow_private=False)
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "::1", "10.1.2.3", "192.168.0.10", "172.16.5.4", "fd12::1",
+                                     "::ffff:127.0.0.1"])
+def test_loopback_and_private_addresses_only_when_allowed(address):
+    assert rules.refused(ipaddress.ip_address(address), allow_private=True) is None
+    assert "WEBHOOK_ALLOW_PRIVATE is off" in (rules.refused(ipaddress.ip_address(address), allow_private=False) or "")
+
+
+@pytest.mark.parametrize("address", ["93.184.215.14", "2606:4700::1111", "::ffff:93.184.215.14"])
+def test_public_addresses_are_allowed(address):
+    assert rules.refused(ipaddress.ip_address(address), allow_private=False) is None
+
+
+@pytest.mark.parametrize("url, port", [("https://hooks.example.com/x?y=1", 443), ("http://h.example:8080/", 8080),
+                                       ("http://[::1]:9/", 9), ("HTTP://Example.com", 80)])
+def test_good_urls(url, port):
+    assert rules.port_of(rules.check_url(url)) == port
+
+
+@pytest.mark.parametrize("url, words", [
+    ("ftp://h/", "http:// or https://"), ("file:///etc/passwd", "http:// or https://"), ("//h/x", "no scheme"),
+    ("http://", "no host"), ("http://u:p@h/", "user:password"), ("http://u@h/", "user:password"),
+    ("http://h:0/", "1-65535"), ("http://h:70000/", "not a valid URL"), ("http://[::1/", "not a valid URL"),
+    ("http://h/" + "x" * 2048, "at most 2048")])
+def test_bad_urls_say_why(url, words):
+    with pytest.raises(ValueError, match=re.escape(words)):
+        rules.check_url(url)
+
+
+def test_literal_addresses_and_names():
+    assert rules.literal_address("127.0.0.1") == ipaddress.ip_address("127.0.0.1")
+    assert rules.literal_address("::1") == ipaddress.ip_address("::1")
+    assert rules.literal_address("hooks.example.com") is None
+
+
+def test_what_a_webhook_wants():
+    assert rules.wants(True, ["bucket.created"], [], "bucket.created", "base")
+    assert rules.wants(True, ["token.created"], [], "token.created", None)
+    assert not rules.wants(False, ["bucket.created"], [], "bucket.created", "base")
+    assert not rules.wants(True, ["bucket.created"], [], "bucket.deleted", "base")
+    assert rules.wants(True, ["bucket.created"], ["base"], "bucket.created", "base")
+    assert not rules.wants(True, ["bucket.created"], ["app"], "bucket.created", "base")
+    assert not rules.wants(True, ["token.created"], ["app"], "token.created", None)
+
+
+def test_every_action_the_services_record_is_an_audit_action():
+    """A webhook can subscribe only to AuditAction's members: an action written anywhere else
+    would be one nobody can subscribe to."""
+    written: set[str] = set()
+    for path in (ROOT / "chalicelib").rglob("*.py"):
+        source = path.read_text()
+        for call in re.finditer(r"event_action\(([^()]|\([^()]*\))*\)", source, re.S):
+            written.update(re.findall(r'"([a-z_]+\.[a-z_]+)"', call.group(0)))
+        for table in re.finditer(r"_(?:STATUS|MOVE)_EVENTS[^=]*=\s*\{[^}]*\}", source, re.S):
+            written.update(re.findall(r'"([a-z_]+\.[a-z_]+)"', table.group(0)))
+    written.update(f"ingestion.{status}" for status in IngestionStatus)
+    assert written > {"bucket.created", "version.revoked", "channel.rolled_back", "descendant.outdated"}
+    assert written - set(AuditAction) == set()
