@@ -6,13 +6,14 @@ Usage: python scripts/wire_stage.py STAGE OUTPUTS_JSON
   --query 'Stacks[0].Outputs'` prints them ([{"OutputKey": .., "OutputValue": ..}]).
 
 Rewrites, in place and idempotently (a second run with the same outputs changes nothing):
-- .chalice/config.json: the stage's REGISTRY_TABLE, MANIFEST_BUCKET, EVENT_BUS_NAME and
-  RUN_TASK_QUEUE;
+- .chalice/config.json: the stage's REGISTRY_TABLE, MANIFEST_BUCKET, EVENT_BUS_NAME,
+  RUN_TASK_QUEUE and WEBHOOK_QUEUE;
 - .chalice/<the stage's iam_policy_file>, in Resource and in Condition values:
   - every DynamoDB table ARN becomes the stack's TableArn and every S3 ARN the stack's
     ManifestBucketArn, keeping any suffix (`/index/*`, `/*`);
   - every EventBridge event-bus ARN becomes the stack's EventBusArn;
-  - the run-task queue's ARN becomes the stack's RunTaskQueueArn;
+  - each queue's ARN (by the queue's name) becomes the stack's RunTaskQueueArn or
+    WebhookQueueArn;
   - SSM and KMS ARNs keep their resource part (the parameter name, `key/*`) but get the
     partition, region and account of the stack, read from TableArn;
   - `kms:ViaService` values (`ssm.*.amazonaws.com`) get the stack's region.
@@ -45,6 +46,7 @@ ARN_PARTS = re.compile(r"^arn:(?P<partition>[^:]+):[^:]+:(?P<region>[^:]+):(?P<a
 # A DNS name API Gateway accepts for a custom domain: lower case, labels of at most 63 characters.
 DOMAIN_NAME = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$")
 CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:(?P<region>[a-z0-9-]+):\d{12}:certificate/[A-Za-z0-9-]+$")
+QUEUES = ("RunTaskQueue", "WebhookQueue")  # the stack's queues: outputs <queue>Name and <queue>Arn
 EDGE_CERTIFICATE_REGION = "us-east-1"  # CloudFront serves edge-optimized domains from there
 
 
@@ -55,7 +57,8 @@ class Wiring:
         self.table_arn = outputs["TableArn"]
         self.bucket_arn = outputs["ManifestBucketArn"]
         self.bus_arn = outputs["EventBusArn"]
-        self.queue_arn = outputs["RunTaskQueueArn"]
+        # Each queue's ARN by its name (the policy names queues by name, any region and account).
+        self.queue_arns = {outputs[f"{queue}Name"]: outputs[f"{queue}Arn"] for queue in QUEUES}
         parts = ARN_PARTS.match(self.table_arn)
         if not parts:
             raise ValueError(f"TableArn {self.table_arn!r} names no region and account")
@@ -69,7 +72,7 @@ class Wiring:
         if EVENT_BUS_ARN.match(arn):
             return self.bus_arn
         if QUEUE_ARN.match(arn):
-            return self.queue_arn
+            return self.queue_arns.get(arn.rsplit(":", 1)[1], arn)
         match = REGIONAL_ARN.match(arn)
         if match:
             return (f"arn:{self.partition}:{match.group('service')}:{self.region}:{self.account}:"
@@ -118,6 +121,7 @@ def wire(chalice_dir: Path, stage: str, outputs: dict[str, str]) -> None:
     env["MANIFEST_BUCKET"] = outputs["ManifestBucketName"]
     env["EVENT_BUS_NAME"] = outputs["EventBusName"]
     env["RUN_TASK_QUEUE"] = outputs["RunTaskQueueName"]
+    env["WEBHOOK_QUEUE"] = outputs["WebhookQueueName"]
 
     policy_path = chalice_dir / stage_config["iam_policy_file"]
     policy = wiring.policy(json.loads(policy_path.read_text()))

@@ -157,6 +157,32 @@ def test_template_declares_the_run_task_queue() -> None:
     assert outputs["RunTaskQueueArn"]["Value"] == {"Fn::GetAtt": ["RunTaskQueue", "Arn"]}
 
 
+def test_template_declares_the_webhook_queue_and_its_rule() -> None:
+    """The queue app.py's webhook_delivery function consumes: named as each stage's
+    WEBHOOK_QUEUE, fed by a rule on the registry's bus that EventBridge alone may send for,
+    with a dead-letter queue, and a visibility timeout above the function's timeout."""
+    template = _template()
+    resources = template["Resources"]
+    properties = resources["WebhookQueue"]["Properties"]
+    assert properties["QueueName"] == {"Fn::Sub": "packer-registry-webhooks-${Stage}"}
+    assert properties["SqsManagedSseEnabled"] is True
+    assert properties["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["WebhookDeadLetterQueue", "Arn"]}
+    for stage in _policy_stages():
+        config = _config()["stages"][stage]
+        assert config["environment_variables"]["WEBHOOK_QUEUE"] == f"packer-registry-webhooks-{stage}"
+        assert properties["VisibilityTimeout"] > config["lambda_functions"]["webhook_delivery"]["lambda_timeout"]
+    rule = resources["WebhookRule"]["Properties"]
+    assert rule["EventBusName"] == {"Ref": "EventBus"}
+    assert rule["EventPattern"] == {"source": ["packer-registry"]}
+    assert rule["Targets"] == [{"Id": "webhook-queue", "Arn": {"Fn::GetAtt": ["WebhookQueue", "Arn"]}}]
+    (statement,) = resources["WebhookQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"} and statement["Action"] == "sqs:SendMessage"
+    assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["WebhookRule", "Arn"]}}}
+    outputs = template["Outputs"]
+    assert outputs["WebhookQueueName"]["Value"] == {"Fn::GetAtt": ["WebhookQueue", "QueueName"]}
+    assert outputs["WebhookQueueArn"]["Value"] == {"Fn::GetAtt": ["WebhookQueue", "Arn"]}
+
+
 # --- IAM policies ----------------------------------------------------------------------
 
 
@@ -223,15 +249,17 @@ def _assert_policy_names_stage(policy: dict[str, Any], stage: str, env: dict[str
     assert re.fullmatch(rf"arn:aws:events:[^:]+:[^:]+:event-bus/{re.escape(bus)}", bus_arn), bus_arn
     assert "Condition" not in events
 
-    # The run-task queue: what the API sends and the run_task function's event source needs,
-    # on the stage's queue only.
-    queue = env["RUN_TASK_QUEUE"]
-    sqs = _for_service(policy, "sqs")
-    assert sorted(a for s in sqs for a in s["Action"]) == sorted([
-        "sqs:GetQueueUrl", "sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"])
-    for statement in sqs:
+    # The run-task and webhook queues: what the API (the webhook function, for retries) sends
+    # and each consuming function's event source needs, on the stage's queues only.
+    for queue in (env["RUN_TASK_QUEUE"], env["WEBHOOK_QUEUE"]):
+        sqs = [s for s in _for_service(policy, "sqs") if _as_list(s["Resource"])[0].endswith(f":{queue}")]
+        assert sorted(a for s in sqs for a in s["Action"]) == sorted([
+            "sqs:GetQueueUrl", "sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes"]), queue
+    for statement in _for_service(policy, "sqs"):
         (queue_arn,) = _as_list(statement["Resource"])
-        assert re.fullmatch(rf"arn:aws:sqs:[^:]+:[^:]+:{re.escape(queue)}", queue_arn), queue_arn
+        queues = "|".join(re.escape(q) for q in (env["RUN_TASK_QUEUE"], env["WEBHOOK_QUEUE"]))
+        assert re.fullmatch(rf"arn:aws:sqs:[^:]+:[^:]+:(?:{queues})", queue_arn), queue_arn
 
     # The admin token and the page-token signing key: GetParameter on those two parameters,
     # nothing else of SSM.
@@ -300,6 +328,8 @@ def _fake_outputs(stage: str) -> dict[str, str]:
         "EventBusArn": f"arn:aws:events:eu-west-1:123456789012:event-bus/packer-registry-{stage}",
         "RunTaskQueueName": f"packer-registry-run-tasks-{stage}",
         "RunTaskQueueArn": f"arn:aws:sqs:eu-west-1:123456789012:packer-registry-run-tasks-{stage}",
+        "WebhookQueueName": f"packer-registry-webhooks-{stage}",
+        "WebhookQueueArn": f"arn:aws:sqs:eu-west-1:123456789012:packer-registry-webhooks-{stage}",
     }
 
 
@@ -321,7 +351,9 @@ def test_wire_stage_rewrites_only_that_stage_and_is_idempotent(tmp_path: Path) -
     assert outputs["TableArn"] in json.dumps(policy)
     assert _for_service(policy, "events")[0]["Resource"] == outputs["EventBusArn"]
     assert env["RUN_TASK_QUEUE"] == outputs["RunTaskQueueName"]
-    assert {s["Resource"] for s in _for_service(policy, "sqs")} == {outputs["RunTaskQueueArn"]}
+    assert env["WEBHOOK_QUEUE"] == outputs["WebhookQueueName"]
+    assert {s["Resource"] for s in _for_service(policy, "sqs")} == {outputs["RunTaskQueueArn"],
+                                                                   outputs["WebhookQueueArn"]}
     parameter_arn = "arn:aws:ssm:eu-west-1:123456789012:parameter/packer-registry/prod/admin-token"
     assert _for_service(policy, "ssm")[0]["Resource"] == [parameter_arn, parameter_arn.replace("admin-token", "signing-key")]
     kms = _for_service(policy, "kms")[0]
@@ -727,9 +759,11 @@ def test_package_builds_terraform_for_the_stage(packaged: Path) -> None:
     names = {f["function_name"] for f in resources["aws_lambda_function"].values()}
     assert f"packer-registry-{stage}" in names  # the API handler
     assert len(names) >= 4  # API handler, S3 ingestion, schedule sweep, run-task checks
-    (mapping,) = resources["aws_lambda_event_source_mapping"].values()  # the run-task queue feeds run_task
-    assert stage_config["environment_variables"]["RUN_TASK_QUEUE"] in json.dumps(mapping["event_source_arn"])
-    assert mapping["batch_size"] == 1
+    # The run-task queue feeds run_task, the webhook queue webhook_delivery, one message at a time.
+    mappings = resources["aws_lambda_event_source_mapping"].values()
+    assert len(mappings) == 2 and all(m["batch_size"] == 1 for m in mappings)
+    for queue in ("RUN_TASK_QUEUE", "WEBHOOK_QUEUE"):
+        assert any(stage_config["environment_variables"][queue] in json.dumps(m["event_source_arn"]) for m in mappings)
     assert resources["aws_api_gateway_rest_api"]
     # The hand-written policy is what the roles get.
     policy = json.loads((CHALICE_DIR / stage_config["iam_policy_file"]).read_text())
