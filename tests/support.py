@@ -343,3 +343,38 @@ def terraform_plan(*resources: tuple[str, str, list[str]], data_source: str | No
             "resource_changes": [{**kind(a), "change": {"actions": actions, "before": None,
                                                         "after": {"ami": ami}, "after_unknown": {}}}
                                  for a, ami, actions in resources]}
+
+
+class WebhookReceiver:
+    """A webhook receiver on a free loopback port (a context manager): answers each POST with
+    the next status of `plan` (then 200) and keeps what it received (headers, body, path)."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.plan: list[int] = []
+        self.received: list[dict[str, Any]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.received.append({"headers": dict(self.headers), "body": body, "path": self.path})
+                status = receiver.plan.pop(0) if receiver.plan else 200
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/registry?team=platform"
+
+    def __enter__(self) -> "WebhookReceiver":
+        threading.Thread(target=self.server.serve_forever, name="webhook-receiver", daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -7,9 +7,7 @@ local runner hands it the queue's messages (local.runner.sqs_event) to a receive
 from __future__ import annotations
 
 import json
-import threading
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import boto3
@@ -18,47 +16,15 @@ import pytest
 from chalicelib.domain.webhooks import signed
 from chalicelib.services import webhooks as service
 from local.runner import provision_webhooks, sqs_event
-from support import mint
+from support import WebhookReceiver, mint
 
 BUS, QUEUE = "registry-events", "packer-registry-webhooks"  # QUEUE: the `local` stage's WEBHOOK_QUEUE
 
 
-class Receiver:
-    """An HTTP server on a free loopback port: answers each POST with the next planned status
-    (then 200), and keeps what it received."""
-
-    def __init__(self) -> None:
-        self.plan: list[int] = []
-        self.received: list[dict[str, Any]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.received.append({"headers": dict(self.headers), "body": body, "path": self.path})
-                status = receiver.plan.pop(0) if receiver.plan else 200
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/registry?team=platform"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def receiver():
-    server = Receiver()
-    yield server
-    server.close()
+    with WebhookReceiver() as server:
+        yield server
 
 
 class Hooks:
