@@ -262,3 +262,33 @@ def test_webhooks_are_listed_page_by_page(registry):
     listed = registry.all_pages("/webhooks", limit=2)
     assert [w["id"] for w in listed] == made
     assert all("secret" not in w for w in listed)
+
+
+def test_concurrent_failures_disable_a_webhook_once(moto_server, monkeypatch, moved_clock):
+    """Several failed attempts of one webhook at once, a day into its streak (threads against a
+    moto server, many trials): it is disabled, and `webhook.disabled` recorded, exactly once."""
+    from chalicelib import storage
+    from chalicelib.domain.models import CreateWebhook
+    from chalicelib.services.webhooks import Delivery
+    from support import race
+
+    monkeypatch.setenv("WEBHOOK_QUEUE", QUEUE)
+    monkeypatch.setenv("WEBHOOK_ALLOW_PRIVATE", "true")
+    boto3.client("sqs", endpoint_url=moto_server).create_queue(QueueName=QUEUE)
+    with WebhookReceiver() as receiver:
+        receiver.plan = [500] * 1000
+        for trial in range(8):
+            hook = service.create_webhook(CreateWebhook(url=receiver.url, events=["bucket.created"]), "test")
+            stored = storage.webhooks.webhook(hook.id)
+            assert stored is not None
+            service.attempt(stored, Delivery(hook.id, f"d{trial}-0", f"e{trial}", "bucket.created", 1, "{}"))
+            moved_clock.advance(hours=25)
+            stored = storage.webhooks.webhook(hook.id)
+            assert stored is not None and stored.failing_since
+            errors = race(*(lambda n=n: service.attempt(stored, Delivery(hook.id, f"d{trial}-{n}", f"e{trial}-{n}",
+                                                                         "bucket.created", 2, "{}")) for n in range(4)))
+            assert errors == []
+            assert storage.webhooks.webhook(hook.id).enabled is False  # type: ignore[union-attr]
+            events, _ = storage.events.events_page(None, None, 100)
+            disabled = [e for e in events if e.action == "webhook.disabled" and e.target == f"webhook/{hook.id}"]
+            assert len(disabled) == 1, (trial, len(disabled))
