@@ -103,3 +103,19 @@ class Verdict(StrEnum):
     OUT_OF_DATE = "out_of_date"
     REVOKED = "revoked"
     UNKNOWN = "unknown"
+
+
+class JobStatus(StrEnum):
+    """A bulk revocation job's state (services/revocations.py)."""
+
+    PENDING = "pending"  # created, nothing applied yet
+    RUNNING = "running"  # some batches applied, more to come
+    DONE = "done"  # every matching version handled
+
+
+class SkipReason(StrEnum):
+    """Why a bulk revocation left a version it selected as it was."""
+
+    ALREADY_REVOKED = "already_revoked"
+    RUNNING = "running"  # still being built (a numbered running version, or an HCP draft)
+    NOT_FOUND = "not_found"  # deleted since an index named it
