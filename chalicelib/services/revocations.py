@@ -113,6 +113,8 @@ def _criteria(body: BucketRevocationRequest) -> dict[str, Any]:
         criteria["labels"] = dict(given.labels)
     if given.parent is not None:
         number = versions.resolve_number(given.parent.bucket, given.parent.version)
+        if storage.versions.version(given.parent.bucket, number) is None:
+            raise NotFound(f"filter.parent: bucket {given.parent.bucket!r} has no version {given.parent.version!r}")
         criteria["parent"] = {"bucket": given.parent.bucket, "version": f"v{number}"}
     if given.external_ids:
         criteria["external_ids"] = list(dict.fromkeys(given.external_ids))
@@ -308,6 +310,9 @@ def _apply(job: entities.RevocationJob, candidates: list[Any], inline_cascade: b
             problem = None if reason else "changed while it was revoked; revoke it on its own"
         except Contention as exc:
             reason, problem = None, exc.message
+        except Exception as exc:  # noqa: BLE001 - one version's failure must not stop the job, nor the sweep
+            logger.exception("bulk revocation of a version failed", extra={"bucket": bucket, "version": name})
+            reason, problem = None, f"the registry failed to revoke it ({type(exc).__name__}); see its logs"
         if reason:
             skipped[reason] = skipped.get(reason, 0) + 1
         else:
