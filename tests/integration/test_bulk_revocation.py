@@ -224,6 +224,17 @@ def test_versions_already_revoked_are_skipped_even_when_revoked_meanwhile(regist
     assert registry.get("/buckets/web/versions/v3")["revocation"]["reason"] == "meanwhile"
 
 
+def test_versions_still_being_published_through_the_hcp_api_are_skipped_as_running(registry):
+    from support import Hcp
+
+    publish(registry, "web", 1)
+    Hcp(registry).ok("POST", "buckets/web/versions", {"fingerprint": "draft-1"})  # a draft: running, no number
+    assert preview(registry, {"created_before": FAR_FUTURE}) == [("web", "v1", "revoke"), ("web", "v0", "skip")]
+    job = bulk(registry, {"filter": {"created_before": FAR_FUTURE}})
+    assert (job["counts"]["revoked"], job["counts"]["skipped"]["running"]) == (1, 1)
+    assert registry.get("/buckets/web/versions/draft-1")["status"] == "running"
+
+
 def test_a_concurrent_single_revoke_does_not_fail_the_job(registry, monkeypatch):
     """The single revoke wins between the job's read and its write: the job counts it as already revoked."""
     from chalicelib.services import lifecycle
