@@ -20,6 +20,8 @@ rollback, same cascade to descendants (unless `skip_descendants_revocation`).
   never apply the same batch; a claim older than CLAIM_TIMEOUT (a Lambda's longest run) was
   abandoned by a run that died, and the next sweep applies that batch again (what the dead
   run did is then counted as already revoked).
+- `matched` counts each version once per batch: a version several `external_ids` name in
+  different batches is counted again there (then as already revoked).
 - A selected version is skipped (counted by reason) when already revoked (a concurrent
   single revoke included), still being built (running, or an HCP draft), or deleted since
   an index named it; a version whose revocation keeps losing races counts as failed.
@@ -254,7 +256,8 @@ def _load(candidates: list[Any], criteria: dict[str, Any]) -> list[Loaded]:
     else as listed or by one BatchGet of the references."""
     builds_needed = selection.needs_builds(criteria)
     loaded: list[Loaded] = []
-    refs = [c for c in candidates if isinstance(c, tuple)]
+    # the index's copies may lag: numbered versions are read again (consistent, one BatchGet)
+    refs = [c if isinstance(c, tuple) else c.ref() for c in candidates if not isinstance(c, entities.Draft)]
     found = {} if builds_needed else {v.ref(): v for v in storage.versions.versions(refs)}
     for candidate in candidates:
         bucket, number = candidate if isinstance(candidate, tuple) else candidate.ref()
@@ -266,7 +269,7 @@ def _load(candidates: list[Any], criteria: dict[str, Any]) -> list[Loaded]:
             version, builds = storage.versions.with_builds(bucket, number)
             loaded.append((bucket, f"v{number}", version, builds))
         else:
-            version = listed or found.get((bucket, number))
+            version = listed if isinstance(listed, entities.Draft) else found.get((bucket, number))
             loaded.append((bucket, version.name if version else f"v{number}", version, []))
     return loaded
 
