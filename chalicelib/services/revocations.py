@@ -11,8 +11,9 @@ rollback, same cascade to descendants (unless `skip_descendants_revocation`).
   then their not yet revoked descendants, at most DESCENDANT_LIMIT, each with `truncated`),
   and writes nothing.
 - Otherwise a job is stored (pending, with a `revocation_job.created` event) and answered
-  202. The request applies its first batch itself (INLINE_BATCHES): a set that fits is done
-  in the answer. The sweep applies the rest (`advance`, one step of compliance.sweep()),
+  202. The request applies its first batch itself (INLINE_BATCHES of INLINE_SIZE, each
+  revocation cascading inline as a single revoke's does): a set that fits is done in the
+  answer. The sweep applies the rest (`advance`, one step of compliance.sweep()),
   BATCHES_PER_RUN batches of BATCH_SIZE candidates per run, oldest job first; the last
   batch finishes the job (`done`, a `revocation_job.finished` event with the counts).
 - A batch is claimed before it is applied: the job's `seq` as read is the claim's
@@ -58,7 +59,8 @@ from ..storage import entities
 
 BATCH_SIZE = 50  # candidates a batch reads (and revokes at most)
 BATCHES_PER_RUN = 4  # batches one sweep applies, over every pending job
-INLINE_BATCHES = 1  # batches the request applies itself
+INLINE_BATCHES = 1  # batches the request applies itself,
+INLINE_SIZE = 20  # of this many candidates (each revocation cascading as a single revoke does, within a request)
 JOBS_PER_RUN = 10  # pending jobs one sweep reads
 MAX_QUERIES = 20  # Queries a batch makes at most to find its candidates (empty buckets)
 CLAIM_TIMEOUT = timedelta(minutes=15)
@@ -100,7 +102,7 @@ def _start(bucket: str | None, only: list[str] | None, body: BucketRevocationReq
                   audit.event_action(bucket, "revocation_job.created", TARGET + job.id, actor,
                                      after={"filter": criteria, "buckets": only, "reason": body.reason,
                                             "revoke_at": job.revoke_at})])
-    _advance(job.id, INLINE_BATCHES, inline_cascade=True)
+    _advance(job.id, INLINE_BATCHES, INLINE_SIZE, inline_cascade=True)
     return _present(storage.revocations.job(job.id) or job), 202
 
 
@@ -159,7 +161,7 @@ def advance() -> list[dict[str, Any]]:
     for pending in storage.revocations.pending(JOBS_PER_RUN):
         if budget <= 0:
             break
-        used = _advance(pending.id, budget, inline_cascade=False)
+        used = _advance(pending.id, budget, BATCH_SIZE, inline_cascade=False)
         budget -= used
         if used:
             job = storage.revocations.job(pending.id)
@@ -169,15 +171,15 @@ def advance() -> list[dict[str, Any]]:
     return done
 
 
-def _advance(job_id: str, batches: int, inline_cascade: bool) -> int:
-    """Claim and apply up to `batches` batches of one job; how many it applied."""
+def _advance(job_id: str, batches: int, size: int, inline_cascade: bool) -> int:
+    """Claim and apply up to `batches` batches of `size` candidates of one job; how many it applied."""
     applied = 0
     while applied < batches:
         job = storage.revocations.job(job_id)
         if job is None or job.status == JobStatus.DONE or (job.claim and not _abandoned(job.claim)):
             return applied  # gone, finished, or another run holds a batch
         start = job.claim["from"] if job.claim else job.cursor
-        candidates, cursor = _candidates(job, start, BATCH_SIZE)
+        candidates, cursor = _candidates(job, start, size)
         claimed = storage.revocations.claim(job, start, cursor, cursor is None, JobStatus.RUNNING, now_iso())
         if claimed is None:
             return applied  # another run claimed it first

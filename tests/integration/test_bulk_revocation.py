@@ -48,6 +48,7 @@ def table_items() -> list[dict]:
     return sorted((item for page in pages for item in page["Items"]), key=lambda i: (i["PK"]["S"], i["SK"]["S"]))
 
 
+@pytest.mark.timeout(900)  # 200 versions on moto in-process: about two minutes on a loaded machine
 def test_two_hundred_versions_are_revoked_over_several_sweeps_with_progress(registry, monkeypatch):
     from local.moto_server import patch_moto
 
@@ -59,7 +60,7 @@ def test_two_hundred_versions_are_revoked_over_several_sweeps_with_progress(regi
     publish(registry, "fleet", 1, 200)  # v201, newer than the filter's date: `latest` stays on it
     cutoff = registry.get("/buckets/fleet/versions/v201")["created_at"]
     job = bulk(registry, {"filter": {"created_before": cutoff}}, "fleet")
-    assert (job["status"], job["counts"]["revoked"], job["batches"]) == ("running", 40, 1)  # the request's batch
+    assert (job["status"], job["counts"]["revoked"], job["batches"]) == ("running", 20, 1)  # the request's batch
     seen, sweeps = [job["counts"]["revoked"]], 0
     while progress(registry, job)["status"] != "done":
         sweep(registry)
