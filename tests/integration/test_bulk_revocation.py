@@ -303,3 +303,37 @@ def test_who_may_start_and_read_a_job(registry):
     assert registry.get(f"/revocations/{across['id']}")["bucket"] is None
     registry.get("/revocations/01JZZZZZZZZZZZZZZZZZZZZZZZ", status=404)
     registry.get("/revocations/not-an-id", status=404)
+
+
+def test_concurrent_sweeps_apply_each_batch_once(moto_server, monkeypatch):
+    """Sweeps racing on one job (threads against a moto server, released together): every
+    version is revoked once, counted once, with one audit event; no batch is applied twice
+    (a second application would count its versions again, as already revoked)."""
+    import json
+
+    from chalicelib import storage
+    from chalicelib.domain.manifest import parse_manifest
+    from chalicelib.domain.models import BucketRevocationRequest
+    from chalicelib.services.recording import record_run
+    from support import race
+
+    monkeypatch.setattr(revocations, "INLINE_BATCHES", 0)
+    monkeypatch.setattr(revocations, "BATCH_SIZE", 3)
+    monkeypatch.setattr(revocations, "BATCHES_PER_RUN", 100)
+    for trial in range(4):
+        bucket = f"race{trial}"
+        document = manifest(*({"packer_run_uuid": f"{bucket}-r{n}", "artifact_id": f"us-east-1:{ami(bucket, n)}",
+                               "custom_data": {"bucket_name": bucket}} for n in range(12)))
+        for run in parse_manifest(json.dumps(document).encode(), f"{bucket}/m.json").runs:
+            record_run(run, actor="test")
+        request = BucketRevocationRequest.model_validate({"reason": "race", "filter": {"created_before": FAR_FUTURE}})
+        job, _ = revocations.start_in_bucket(bucket, request, "racer")
+        assert race(*(revocations.advance for _ in range(4))) == []
+        for _ in range(10):  # what the racers left (each stops where another holds a batch)
+            revocations.advance()
+        done = revocations.get_job(job.id, True)
+        assert done.status == "done", trial
+        assert (done.counts.matched, done.counts.revoked, done.counts.skipped.already_revoked,
+                done.counts.failed) == (12, 12, 0, 0), trial
+        events, _ = storage.events.events_page(bucket, None, 100)
+        assert sum(e.action == "version.revoked" for e in events) == 12, trial
