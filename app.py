@@ -19,6 +19,7 @@ from chalicelib.api.http import (
     flag,
     guard,
     int_param,
+    is_admin,
     json_body,
     list_params,
     page,
@@ -35,15 +36,15 @@ if TYPE_CHECKING:  # editors and mypy see the real modules
     from chalicelib.api import oauth, openapi, web
     from chalicelib.domain import models
     from chalicelib.services import (
-        ancestry, artifacts, audit, auth, buckets, channels, compliance, ingest, lifecycle, principals, runtasks,
-        serving, versions, webhooks)
+        ancestry, artifacts, audit, auth, buckets, channels, compliance, ingest, lifecycle, principals, revocations,
+        runtasks, serving, versions, webhooks)
 else:  # at run time, stand-ins that import each module when a route first uses it
     ancestry, artifacts, audit, auth, buckets, channels, compliance, ingest, lifecycle, models, oauth, openapi, \
-        principals, runtasks, serving, versions, web, webhooks = (lazy(f"chalicelib.{name}") for name in (
+        principals, revocations, runtasks, serving, versions, web, webhooks = (lazy(f"chalicelib.{name}") for name in (
             "services.ancestry", "services.artifacts", "services.audit", "services.auth", "services.buckets",
             "services.channels", "services.compliance", "services.ingest", "services.lifecycle", "domain.models",
-            "api.oauth", "api.openapi", "services.principals", "services.runtasks", "services.serving",
-            "services.versions", "api.web", "services.webhooks"))
+            "api.oauth", "api.openapi", "services.principals", "services.revocations", "services.runtasks",
+            "services.serving", "services.versions", "api.web", "services.webhooks"))
 
 app = Chalice(app_name="packer-registry")
 app.register_middleware(observe, "all")
@@ -156,6 +157,27 @@ def revoke_version(bucket: str, version: str) -> Response:
 @api("/buckets/{bucket}/versions/{version}/restore", methods=["POST"])
 def restore_version(bucket: str, version: str) -> Response:
     return respond(lifecycle.restore(bucket, version, actor(current_request(app))))
+
+
+# ---- bulk revocation ----------------------------------------------------------------------
+
+@api("/buckets/{bucket}/revocations", methods=["POST"])
+def revoke_in_bucket(bucket: str) -> Response:
+    request = current_request(app)
+    return respond(*revocations.start_in_bucket(bucket, body(request, models.BucketRevocationRequest),
+                                                actor(request)))
+
+
+@api("/revocations", methods=["POST"])
+def revoke_across_buckets() -> Response:
+    request = current_request(app)
+    return respond(*revocations.start_across_buckets(body(request, models.RevocationRequest), actor(request)))
+
+
+@api("/revocations/{revocation_id}", methods=["GET"])
+def get_revocation(revocation_id: str) -> Response:
+    request = current_request(app)
+    return respond(revocations.get_job(revocation_id, is_admin(request)))
 
 
 @api("/buckets/{bucket}/versions/{version}/ancestry", methods=["GET"])

@@ -12,6 +12,7 @@ import getpass
 import json
 import os
 import sys
+import time
 from functools import cached_property
 from typing import Any, Callable, Sequence
 
@@ -255,6 +256,75 @@ def lifecycle_line(v: dict[str, Any]) -> str:
     return f"{v['bucket']} {v['name']}: {v['status']}{when}{reason}"
 
 
+# ---- bulk revocation -----------------------------------------------------------------------
+
+def cmd_revoke_bulk(args: argparse.Namespace, ctx: Context) -> int:
+    """POST /buckets/{b}/revocations (or /revocations without a bucket); `--wait` follows the
+    job until it is done. Exit 1 when versions failed, 5 when --wait timed out."""
+    criteria = {"created_before": args.created_before, "external_ids": args.external_id,
+                "labels": dict(pair.split(":", 1) for pair in args.label) if args.label else None,
+                "parent": dict(zip(("bucket", "version"), args.parent.split("/", 1))) if args.parent else None}
+    body = {"reason": args.reason, "revoke_at": args.at, "revoke_in": args.revoke_in, "buckets": args.buckets,
+            "skip_descendants_revocation": args.skip_descendants, "disable_rollback_channels": args.no_rollback,
+            "dry_run": args.dry_run, "filter": {k: v for k, v in criteria.items() if v is not None}}
+    path = quoted("buckets", args.bucket, "revocations") if args.bucket else "/revocations"
+    answer = ctx.client.call("POST", path, body={k: v for k, v in body.items() if v is not None})
+    if args.dry_run:
+        ctx.emit(answer, describe_preview)
+        return OK
+    if args.wait:
+        from cli.upload import POLL_INTERVAL, Progress
+
+        progress = Progress(f"Waiting for revocation {answer['id']}")
+        deadline = time.monotonic() + args.timeout
+        try:
+            while answer["status"] != "done" and time.monotonic() < deadline:
+                time.sleep(POLL_INTERVAL)
+                progress.tick()
+                answer = ctx.client.get(quoted("revocations", answer["id"]))
+        finally:
+            progress.done()
+    ctx.emit(answer, describe_job)
+    if answer["counts"]["failed"]:
+        return FAILED
+    return TIMED_OUT if args.wait and answer["status"] != "done" else OK
+
+
+def cmd_revocation(args: argparse.Namespace, ctx: Context) -> int:
+    ctx.emit(ctx.client.get(quoted("revocations", args.id)), describe_job)
+    return OK
+
+
+def describe_preview(answer: dict[str, Any]) -> str:
+    lines = [output.table(answer["versions"], [
+        ("BUCKET", lambda v: v["bucket"]), ("VERSION", lambda v: v["version"]), ("STATUS", lambda v: v["status"]),
+        ("ACTION", lambda v: v["action"]), ("SKIPPED BECAUSE", lambda v: v["skip_reason"])])]
+    if answer["truncated"]:
+        lines.append("… and more (the dry run lists 100)")
+    if answer["descendants"]:
+        lines += ["", "Descendants that would inherit the revocation:", output.table(answer["descendants"], [
+            ("BUCKET", lambda v: v["bucket"]), ("VERSION", lambda v: v["version"]),
+            ("FROM", lambda v: v["inherited_from"])])]
+        if answer["descendants_truncated"]:
+            lines.append("… and more")
+    return "\n".join(lines)
+
+
+def describe_job(job: dict[str, Any]) -> str:
+    counts = job["counts"]
+    lines = [output.fields([
+        ("Revocation", job["id"]), ("Status", job["status"]), ("Bucket", job["bucket"] or "(across buckets)"),
+        ("Reason", job["reason"]), ("Revoke at", job["revoke_at"]), ("Matched", counts["matched"]),
+        ("Revoked", counts["revoked"]), ("Scheduled", counts["scheduled"]),
+        ("Skipped", ", ".join(f"{n} {why.replace('_', ' ')}" for why, n in counts["skipped"].items() if n) or "0"),
+        ("Failed", counts["failed"]), ("Batches", job["batches"])])]
+    if job["failures"]:
+        lines += ["", output.table(job["failures"], [("BUCKET", lambda f: f["bucket"]),
+                                                     ("VERSION", lambda f: f["version"]),
+                                                     ("WHY", lambda f: f["reason"])])]
+    return "\n".join(lines)
+
+
 # ---- the consumer query and the compliance check -------------------------------------------
 
 def cmd_query(args: argparse.Namespace, ctx: Context) -> int:
@@ -316,6 +386,14 @@ def label(value: str) -> str:
     key, sep, _ = value.partition(":")
     if not sep or not key:
         raise argparse.ArgumentTypeError(f"labels look like key:value, not {value!r}")
+    return value
+
+
+def parent(value: str) -> str:
+    """`--parent bucket/version` (argparse type)."""
+    bucket, sep, version = value.partition("/")
+    if not sep or not bucket or not version:
+        raise argparse.ArgumentTypeError(f"a parent looks like bucket/version (base/v3), not {value!r}")
     return value
 
 
@@ -401,6 +479,28 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--skip-descendants", action="store_true", help="do not revoke images built from it")
     sub.add_argument("--no-rollback", action="store_true",
                      help="keep it on its channels (their consumers get an error) instead of rolling them back")
+
+    sub = command("revoke-bulk", cmd_revoke_bulk,
+                  "revoke every version a filter selects, in a bucket or (admins) across buckets")
+    sub.add_argument("bucket", nargs="?", help="the bucket (default: across buckets, --buckets or all)")
+    sub.add_argument("--reason", required=True)
+    sub.add_argument("--created-before", metavar="TIME", help="versions created before this ISO 8601 time")
+    sub.add_argument("--label", action="append", type=label, metavar="KEY:VALUE",
+                     help="versions with a build with this label (repeat: all must match)")
+    sub.add_argument("--parent", metavar="BUCKET/VERSION", type=parent, help="versions built on this version")
+    sub.add_argument("--external-id", action="append", metavar="ID", help="versions that made this artifact (repeat)")
+    sub.add_argument("--buckets", type=lambda v: v.split(","), metavar="A,B", help="across buckets: only these")
+    when = sub.add_mutually_exclusive_group()
+    when.add_argument("--at", metavar="TIME", help="revoke at this ISO 8601 time (future: scheduled)")
+    when.add_argument("--in", dest="revoke_in", metavar="DURATION", help="revoke after 30d, 2h45m, …")
+    sub.add_argument("--skip-descendants", action="store_true", help="do not revoke images built from them")
+    sub.add_argument("--no-rollback", action="store_true", help="keep them on their channels")
+    sub.add_argument("--dry-run", action="store_true", help="show what would be revoked; change nothing")
+    sub.add_argument("--wait", action="store_true", help="follow the job until the sweep has applied all of it")
+    sub.add_argument("--timeout", type=positive, default=600, metavar="SECONDS",
+                     help="how long --wait waits (default 600)")
+    sub = command("revocation", cmd_revocation, "a bulk revocation's progress")
+    sub.add_argument("id")
 
     sub = command("restore", cmd_restore, "undo a revocation, or cancel a scheduled one")
     sub.add_argument("bucket")

@@ -163,6 +163,11 @@ def actor(request: Request) -> str:
     return (request.context or {}).get("authorizer", {}).get("principalId") or "anonymous"
 
 
+def is_admin(request: Request) -> bool:
+    role = (request.context or {}).get("authorizer", {}).get("role")
+    return bool(role) and roles.allows(role, Role.ADMIN)
+
+
 def sees_restricted(request: Request) -> bool:
     """Whether the caller may see restricted channels (contributors and admins)."""
     role = (request.context or {}).get("authorizer", {}).get("role")

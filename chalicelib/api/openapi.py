@@ -73,6 +73,7 @@ class Op:
     media: tuple[str, ...] = ()  # non-JSON answers (the page): media types of a string body
     body_media: str = "application/json"  # the request body's media type
     error: type[BaseModel] | None = None  # the errors' model (None: models.Error, the API's shape)
+    also: tuple[tuple[int, str, type[BaseModel]], ...] = ()  # other successes: (status, when, model)
 
 
 _ERRORS = {
@@ -105,6 +106,7 @@ PATH_PARAMS = {
     "token_id": "the token's id (the part of its secret before the '.')",
     "client_id": "the service principal's client id",
     "webhook_id": "the webhook's id",
+    "revocation_id": "the bulk revocation job's id (answered when it was created)",
     "asset": "the file name of a static asset of the web page",
 }
 
@@ -143,6 +145,23 @@ def _declarations() -> dict[str, Op]:
                                   m.Descendants, errors=(404,), params=[
             _param("depth", "query", {"type": "integer", "minimum": 1, "maximum": 20, "default": 5},
                    "levels to follow, 1-20 (the same on every page of a walk)"), queries.NEXT_TOKEN]),
+        # bulk revocation
+        "revoke_in_bucket": Op(
+            "Revoke every version of the bucket a filter selects", "revocations", m.RevocationJob, status=202,
+            body=m.BucketRevocationRequest, errors=(404,),
+            also=((200, "`dry_run`: what would be revoked; nothing is written", m.RevocationPreview),),
+            description="The filter names at least one of `created_before`, `labels`, `parent`, `external_ids` (all "
+                        "given must hold). Each version is revoked (or scheduled) as `POST …/revoke` would, with its "
+                        "audit event, channel rollback and cascade. The answer is the job: small sets are done in "
+                        "it, larger ones are applied by the sweep in batches (progress at "
+                        "`GET /revocations/{revocation_id}`)."),
+        "revoke_across_buckets": Op(
+            "Revoke every version a filter selects, across buckets (`buckets`, or all)", "revocations",
+            m.RevocationJob, status=202, body=m.RevocationRequest, errors=(404,),
+            also=((200, "`dry_run`: what would be revoked; nothing is written", m.RevocationPreview),)),
+        "get_revocation": Op("A bulk revocation's progress", "revocations", m.RevocationJob, errors=(404,),
+                             description="A bucket's job is readable by the bucket's readers; a job across buckets "
+                                         "by admins only (a 404 for others)."),
         # channels
         "list_channels": Op("Channels of a bucket", "channels", m.ChannelPage, errors=(404,)),
         "create_channel": Op("Create a channel, optionally assigned", "channels", m.Channel, status=201,
@@ -288,6 +307,7 @@ def _schemas(ops: list[Op]) -> dict[str, Schema]:
 
     requests: list[type[BaseModel]] = list(dict.fromkeys(op.body for op in ops if op.body))
     responses: list[type[BaseModel]] = list(dict.fromkeys([Error, *(op.response for op in ops if op.response),
+                                                           *(model for op in ops for _, _, model in op.also),
                                                            *(op.error for op in ops if op.error)]))
     _, request_top = models_json_schema([(r, "validation") for r in requests], ref_template=REF)
     _, response_top = models_json_schema([(r, "serialization") for r in responses], ref_template=REF)
@@ -323,6 +343,8 @@ def _operation(view: str, op: Op, method: str, path: str, media_types: list[str]
     content = ({media: {"schema": {"type": "string"}} for media in op.media} if op.media
                else {_JSON: {"schema": _ref(op.response)}})
     responses: dict[str, Any] = {str(op.status): {"description": op.summary, "content": content}}
+    for status, when, model in op.also:
+        responses[str(status)] = {"description": when, "content": {_JSON: {"schema": _ref(model)}}}
     for code in sorted(codes):
         responses[str(code)] = {"description": _ERRORS[code], "content": {_JSON: {"schema": {"$ref": REF.format(
             model=op.error.__name__ if op.error else "Error")}}}}

@@ -3,7 +3,7 @@
 Roles, each including the one before: `viewer` (all reads, the consumer query,
 `POST /compliance/check`), `contributor` (bucket, channel, version and revocation changes,
 `POST /compliance/sweep`), `admin` (token, service principal and webhook management, deleting
-buckets, the registry-wide trail). `POST /oauth2/token` is public: the client authenticates
+buckets, the registry-wide trail, bulk revocation across buckets). `POST /oauth2/token` is public: the client authenticates
 in the request itself (api/oauth.py); so is `POST /runtasks/hcp-terraform`, authenticated by
 HCP Terraform's HMAC signature (services/runtasks.py). The HCP API's run-task key
 (`GET …/runtasks/{task_type}`) is a credential: contributors only.
@@ -28,6 +28,7 @@ _ROUTE_ROLES: dict[tuple[str, str], Role] = {
         Role.ADMIN,
     ("GET", "/tokens"): Role.ADMIN,
     ("GET", "/events"): Role.ADMIN,
+    ("POST", "/revocations"): Role.ADMIN,  # bulk revocation across buckets (a bucket's own: contributor)
     ("POST", "/tokens"): Role.ADMIN,
     ("DELETE", "/tokens/{token_id}"): Role.ADMIN,
     ("GET", "/service-principals"): Role.ADMIN,

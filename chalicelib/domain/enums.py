@@ -144,3 +144,21 @@ class AuditAction(StrEnum):
     WEBHOOK_CREATED = "webhook.created"
     WEBHOOK_DELETED = "webhook.deleted"
     WEBHOOK_DISABLED = "webhook.disabled"
+    REVOCATION_JOB_CREATED = "revocation_job.created"
+    REVOCATION_JOB_FINISHED = "revocation_job.finished"
+
+
+class JobStatus(StrEnum):
+    """A bulk revocation job's state (services/revocations.py)."""
+
+    PENDING = "pending"  # created, nothing applied yet
+    RUNNING = "running"  # some batches applied, more to come
+    DONE = "done"  # every matching version handled
+
+
+class SkipReason(StrEnum):
+    """Why a bulk revocation left a version it selected as it was."""
+
+    ALREADY_REVOKED = "already_revoked"
+    RUNNING = "running"  # still being built (a numbered running version, or an HCP draft)
+    NOT_FOUND = "not_found"  # deleted since an index named it

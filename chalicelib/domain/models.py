@@ -17,9 +17,11 @@ from .enums import (
     FoundBy,
     HistoryCause,
     IngestionStatus,
+    JobStatus,
     ResolvedAt,
     RevocationType,
     Role,
+    SkipReason,
     Verdict,
     VersionStatus,
 )
@@ -327,6 +329,129 @@ class RevokeRequest(Body):
 
 
 Version.model_rebuild()
+
+
+# ---- bulk revocation (services/revocations.py) --------------------------------------------
+
+MAX_EXTERNAL_IDS, MAX_EXTERNAL_ID, MAX_BUCKETS = 100, 512, 100
+ExternalIds = Annotated[list[Annotated[str, StringConstraints(min_length=1, max_length=MAX_EXTERNAL_ID)]],
+                        Field(max_length=MAX_EXTERNAL_IDS), _at_most(MAX_EXTERNAL_IDS, "external_ids")]
+
+
+class ParentVersion(Body):
+    """A version other versions were built on."""
+
+    bucket: BucketName
+    version: VersionRef = Field(description="`v3`, a fingerprint or an id")
+
+
+class RevocationFilter(Body):
+    """Which versions: every criterion given must hold, and at least one must be given."""
+
+    created_before: Time | None = Field(None, description="ISO 8601 with a time zone: versions created before it")
+    labels: LabelMap | None = Field(None, description="versions with a build that has every one of these labels")
+    parent: ParentVersion | None = Field(None, description="versions built on this version (bucket and version)")
+    external_ids: ExternalIds | None = Field(None, description=(
+        f"versions with a build that made any of these artifacts (at most {MAX_EXTERNAL_IDS})"))
+
+
+class BucketRevocationRequest(RevokeRequest):
+    """`POST /buckets/{bucket}/revocations`: the single revocation's fields, for every
+    version of the bucket the filter selects."""
+
+    filter: RevocationFilter
+    dry_run: bool = Field(False, description="answer what would be revoked and change nothing")
+
+
+class RevocationRequest(BucketRevocationRequest):
+    """`POST /revocations`: across buckets."""
+
+    buckets: Annotated[list[BucketName], Field(max_length=MAX_BUCKETS), _at_most(MAX_BUCKETS, "buckets")] | None = \
+        Field(None, description="only these buckets (default: every bucket)")
+
+
+class ParentVersionRef(Out):
+    bucket: str
+    version: str
+
+
+class SelectedFilter(Out):
+    """A job's filter as stored: `created_before` in UTC, `parent.version` as its name."""
+
+    created_before: str | None = None
+    labels: dict[str, str] | None = None
+    parent: ParentVersionRef | None = None
+    external_ids: list[str] | None = None
+
+
+class SkippedCounts(Out):
+    already_revoked: int = 0
+    running: int = Field(0, description="still being built (numbered running versions and HCP drafts)")
+    not_found: int = Field(0, description="deleted after an index named them")
+
+
+class RevocationCounts(Out):
+    matched: int = Field(0, description="versions the filter selected so far (skipped ones included)")
+    revoked: int = 0
+    scheduled: int = Field(0, description="scheduled for `revoke_at` instead (a future revocation)")
+    skipped: SkippedCounts = Field(default_factory=SkippedCounts)
+    failed: int = 0
+
+
+class RevocationFailure(Out):
+    bucket: str
+    version: str
+    reason: str
+
+
+class RevocationJob(Out):
+    """A bulk revocation and its progress (`GET /revocations/{revocation_id}`)."""
+
+    id: str
+    status: JobStatus
+    bucket: str | None = Field(None, description="the bucket of a bucket's revocation; null across buckets")
+    buckets: list[str] | None = None
+    filter: SelectedFilter
+    reason: str
+    revoke_at: str | None = None
+    skip_descendants_revocation: bool = False
+    disable_rollback_channels: bool = False
+    counts: RevocationCounts
+    failures: list[RevocationFailure] = Field(default_factory=list, description="the first failures, at most 20")
+    batches: int = Field(0, description="batches applied so far")
+    selection_finished: bool = Field(False, description="every candidate has been read (batches may remain)")
+    created_by: str
+    created_at: str
+    updated_at: str
+    finished_at: str | None = None
+
+
+class RevocationTarget(Out):
+    bucket: str
+    version: str
+    status: VersionStatus | None = Field(None, description="null: deleted since an index named it")
+    action: Literal["revoke", "schedule", "skip"]
+    skip_reason: SkipReason | None = None
+
+
+class DescendantTarget(Out):
+    bucket: str
+    version: str
+    status: VersionStatus
+    inherited_from: str = Field(description="`bucket/vN` of the selected version it descends from")
+
+
+class RevocationPreview(Out):
+    """A dry run's answer: nothing was written."""
+
+    dry_run: bool = True
+    filter: SelectedFilter
+    versions: list[RevocationTarget]
+    truncated: bool = Field(description="more versions match than listed")
+    descendants: list[DescendantTarget] = Field(description=(
+        "not yet revoked versions built (directly or not) on the ones that would be revoked; empty with "
+        "skip_descendants_revocation"))
+    descendants_truncated: bool
 
 
 # ---- tokens -----------------------------------------------------------------------------

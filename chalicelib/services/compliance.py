@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import ancestry, channels, findings, lifecycle, markers
+from . import ancestry, channels, findings, lifecycle, markers, revocations
 from .. import storage
 from ..storage import entities
 from ..runtime.clock import now_iso
@@ -41,6 +41,7 @@ def sweep() -> SweepReport:
     """Run one sweep and say what it did (its sentences in full: it is run by contributors)."""
     started = now_iso()
     applied = lifecycle.apply_due()
+    revocations.advance()  # bulk revocation jobs, a few batches (their cascades: the markers below)
     changes: list[dict[str, Any]] = []
     cascades: list[dict[str, Any]] = []
     touched: set[str] = set()

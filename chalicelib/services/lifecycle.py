@@ -73,24 +73,36 @@ def parse_when(request: RevokeRequest) -> datetime | None:
         except OverflowError:
             raise BadRequest(f"revoke_in {request.revoke_in!r} is too far in the future") from None
     if request.revoke_at is not None:
-        try:
-            moment = datetime.fromisoformat(request.revoke_at.replace("Z", "+00:00"))
-        except ValueError:
-            raise BadRequest(f"revoke_at must be an ISO 8601 time, not {request.revoke_at!r}") from None
-        if moment.tzinfo is None:
-            raise BadRequest("revoke_at needs a time zone (e.g. 2026-12-01T09:00:00Z)")
-        return moment
+        return parse_time(request.revoke_at, "revoke_at")
     return None
+
+
+def parse_time(value: str, name: str) -> datetime:
+    """An ISO 8601 time with a time zone from a request body's field `name`; a 400 otherwise."""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadRequest(f"{name} must be an ISO 8601 time, not {value!r}") from None
+    if moment.tzinfo is None:
+        raise BadRequest(f"{name} needs a time zone (e.g. 2026-12-01T09:00:00Z)")
+    return moment
 
 
 def revoke(bucket: str, ref: str, request: RevokeRequest, actor: str) -> Version:
     when = parse_when(request)
-    number = versions.resolve_number(bucket, ref)
+    return revoke_number(bucket, versions.resolve_number(bucket, ref), request, when, actor)
+
+
+def revoke_number(bucket: str, number: int, request: RevokeRequest, when: datetime | None, actor: str,
+                  inline_cascade: bool = True) -> Version:
+    """Revoke a version now, or schedule it when `when` is still to come (parse_when's
+    answer); the one revocation of a version, single or bulk (services/revocations.py).
+    `inline_cascade` False leaves the whole cascade to the sweep (its marker is written either way)."""
     if when is not None and when > clock.now():
         return retrying(lambda: _schedule(bucket, number, request, iso(when), actor))
     revocation = rules.direct_revocation(request, actor)
     result, cascade = retrying(lambda: _revoke_now(bucket, number, revocation, expect_status=None))
-    return _cascade_inline(bucket, number, cascade, actor) or result
+    return (_cascade_inline(bucket, number, cascade, actor) if inline_cascade else None) or result
 
 
 def restore(bucket: str, ref: str, actor: str) -> Version:

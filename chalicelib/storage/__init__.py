@@ -23,6 +23,7 @@ and its counts, versions, builds, artifact index entries and copy pages. Partial
 | `events` | the audit trail |
 | `credentials` | API tokens, service principals |
 | `ingestions` | ingestion records |
+| `revocations` | bulk revocation jobs (pending ones indexed), the reads that select their versions |
 | `registry` | the deployment's HCP organization and project, its run task's HMAC key |
 | `webhooks` | webhooks and their delivery history |
 
@@ -52,6 +53,7 @@ Single-table layout (every request path is a GetItem or one Query page):
 | API token | `TOKEN#<id>` | `TOKEN` | `TOKENS` / `<created>#<id>` | |
 | service principal | `PRINCIPAL#<client id>` | `PRINCIPAL` | `PRINCIPALS` / `<created>#<client id>` | |
 | audit event | `EVENTS#<b>` (registry-wide: `EVENTS#`) | `EVENT#<time>#<id>` | | |
+| bulk revocation job | `REVOCATION#<id>` | `JOB` | | `REVOCATIONS_PENDING` / `<created>#<id>` (sparse: until it is done) |
 | HCP organization and project | `REGISTRY` | `LOCATION` | | |
 | the run task's HMAC key | `REGISTRY` | `RUNTASK` | | |
 | webhook | `WEBHOOK#<id>` | `WEBHOOK` | `WEBHOOKS` / `<created>#<id>` | |
@@ -80,13 +82,14 @@ GSI1 `WEBHOOKS`, one = GetItem; a webhook's deliveries newest first = reverse Qu
 `begins_with(SK, DELIVERY#)` of its partition.
 """
 
-from . import buckets, channels, credentials, drafts, events, ingestions, registry, sweep, versions, webhooks
+from . import buckets, channels, credentials, drafts, events, ingestions, registry, revocations, sweep, versions, webhooks
 from .errors import BadToken, ConditionFailed, NotFound, StorageError, Throttled, TooLarge
 from .expressions import Action
 from .table import ITEM_BYTES, TRANSACTION_BYTES, TRANSACTION_LIMIT, action_size, backoff, item_size, transact
 
 __all__ = [
-    "buckets", "channels", "credentials", "drafts", "events", "ingestions", "registry", "sweep", "versions", "webhooks",
+    "buckets", "channels", "credentials", "drafts", "events", "ingestions", "registry", "revocations", "sweep",
+    "versions", "webhooks",
     "BadToken", "ConditionFailed", "NotFound", "StorageError", "Throttled", "TooLarge",
     "Action", "ITEM_BYTES", "TRANSACTION_BYTES", "TRANSACTION_LIMIT", "action_size", "backoff", "item_size", "transact",
 ]

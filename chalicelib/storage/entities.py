@@ -23,7 +23,7 @@ from enum import StrEnum
 from typing import Any, ClassVar, Mapping, TypeVar
 
 from . import keys
-from ..domain.enums import AncestryStatus, BuildStatus, HistoryCause, IngestionStatus, Role, VersionStatus
+from ..domain.enums import AncestryStatus, BuildStatus, HistoryCause, IngestionStatus, JobStatus, Role, VersionStatus
 
 Item = dict[str, Any]
 E = TypeVar("E", bound="Entity")
@@ -319,6 +319,46 @@ class Report(Entity):
 
     def item_key(self) -> keys.Key:
         return keys.report()
+
+
+# ---- bulk revocation jobs ------------------------------------------------------------------
+
+@dataclass
+class RevocationJob(Entity):
+    """A bulk revocation (services/revocations.py): the filter and the revocation asked for
+    (`revoke_at` absolute, None for now), where the selection has got to (`cursor`, opaque
+    outside storage; `exhausted` once nothing is left after it) and what it did (`counts`,
+    `skipped` by reason, the first `failures`). `seq` goes up with every batch claimed: a
+    claim and its release are conditioned on it, so two sweeps never apply one batch.
+    `claim`: the batch in flight (`from`: its cursor, `at`: when it was claimed). Indexed as
+    pending until it is done."""
+
+    id: str
+    status: JobStatus
+    created_at: str
+    updated_at: str
+    created_by: str
+    filter: dict[str, Any]
+    reason: str
+    bucket: str | None = None
+    buckets: list[str] | None = None
+    revoke_at: str | None = None
+    skip_descendants_revocation: bool = False
+    disable_rollback_channels: bool = False
+    seq: int = 0
+    cursor: dict[str, Any] | None = None
+    exhausted: bool = False
+    claim: dict[str, Any] | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    finished_at: str | None = None
+
+    def item_key(self) -> keys.Key:
+        return keys.revocation_job(self.id)
+
+    def index(self) -> keys.Key:
+        return keys.revocation_pending_index(self.created_at, self.id) if self.status != JobStatus.DONE else {}
 
 
 # ---- buckets -----------------------------------------------------------------------------

@@ -69,6 +69,10 @@ def draft_sk(fingerprint: str) -> str:
     return f"DRAFT#{fingerprint}#"
 
 
+def is_draft(item: Mapping[str, Any]) -> bool:
+    return str(item[SK]).startswith("DRAFT#")
+
+
 def draft(bucket: str, fingerprint: str) -> Key:
     return {PK: bucket_pk(bucket), SK: draft_sk(fingerprint)}
 
@@ -252,6 +256,19 @@ def ingestions_by_status(status: str) -> str:
 def ingestion_index(status: str, received_at: str, ingestion_id: str) -> Key:
     order = f"{received_at}#{ingestion_id}"
     return {GSI1PK: INGESTIONS, GSI1SK: order, GSI2PK: ingestions_by_status(status), GSI2SK: order}
+
+
+def revocation_job(job_id: str) -> Key:
+    """A bulk revocation job (services/revocations.py)."""
+    return {PK: f"REVOCATION#{job_id}", SK: "JOB"}
+
+
+REVOCATIONS_PENDING = "REVOCATIONS_PENDING"
+
+
+def revocation_pending_index(created_at: str, job_id: str) -> Key:
+    """A bulk revocation job still to apply (sparse: set only until it is done), oldest first."""
+    return {GSI2PK: REVOCATIONS_PENDING, GSI2SK: f"{created_at}#{job_id}"}
 
 
 def location() -> Key:

@@ -211,6 +211,23 @@ def test_upload_wait_then_read_assign_query_revoke_check_restore(cli: Cli, produ
     assert run.returncode == 3 and "is not assigned to a version" in run.stderr and "HTTP 404" in run.stderr
 
 
+def test_revoke_bulk_dry_run_then_wait(cli: Cli, product: Product, as_admin: dict[str, str]) -> None:
+    assert upload(cli, as_admin, "cli-bulk").returncode == 0
+    run = cli("revoke-bulk", "cli-bulk", "--reason", "old", "--created-before", "2100-01-01T00:00:00Z", "--dry-run",
+              **as_admin)
+    assert run.returncode == 0, run.stderr
+    assert [line.split()[:4] for line in run.stdout.splitlines()[1:]] == [
+        ["cli-bulk", f"v{n}", "active", "revoke"] for n in range(1, 9)]
+    job = cli.json("revoke-bulk", "cli-bulk", "--reason", "old", "--created-before", "2100-01-01T00:00:00Z",
+                   "--wait", **as_admin)
+    assert (job["status"], job["counts"]["revoked"]) == ("done", 8)
+    run = cli("revocation", job["id"], **as_admin)
+    assert "Status:" in run.stdout and "done" in run.stdout and run.returncode == 0
+    run = cli("revoke-bulk", "cli-bulk", "--reason", "old", **as_admin)  # no criterion: the registry's 400
+    assert run.returncode == 3 and "filter must name at least one" in run.stderr
+    assert cli("revoke-bulk", "--reason", "x", "--parent", "nope", **as_admin).returncode == 2
+
+
 def test_channel_set_names_what_is_missing(cli: Cli, product: Product, as_admin: dict[str, str]) -> None:
     run = cli("channel", "set", "no-such-bucket", "production", "v1", **as_admin)
     assert run.returncode == 3 and "bucket 'no-such-bucket'" in run.stderr

@@ -13,7 +13,7 @@ from support import ADMIN_TOKEN, call, manifest, mint
 PUBLIC = {("GET", "/"), ("GET", "/static/{asset}"), ("GET", "/openapi.json"), ("POST", "/oauth2/token")}
 SAMPLE = {"bucket": "base", "version": "v1", "channel": "production", "external_id": "ami-0b0b0b0b0b0b0b0b1",
           "token_id": "0123456789abcdef", "asset": "app.js", "client_id": "0" * 32,
-          "webhook_id": "0123456789abcdef"}
+          "webhook_id": "0123456789abcdef", "revocation_id": "01JZZZZZZZZZZZZZZZZZZZZZZZ"}
 
 # (method, path, body, role the issue gives it)
 MUTATIONS = [

@@ -1,0 +1,40 @@
+"""domain/selection.py: which versions a bulk revocation's filter selects (pure)."""
+
+from __future__ import annotations
+
+from chalicelib.domain import selection
+
+VERSION = {"created_at": "2026-03-01T00:00:00.000000Z", "status": "active",
+           "parents": [{"bucket": "base", "number": 3}]}
+BUILDS = [{"labels": {"os": "debian", "tier": "gold"}, "indexed_ids": ["ami-1"]},
+          {"labels": {"os": "ubuntu"}, "indexed_ids": ["ami-2", "ami-3"]}]
+
+
+def test_every_criterion_given_must_hold():
+    assert selection.matches(VERSION, BUILDS, {"created_before": "2026-03-01T00:00:00.000001Z"})
+    assert not selection.matches(VERSION, BUILDS, {"created_before": "2026-03-01T00:00:00.000000Z"})  # strictly
+    assert selection.matches(VERSION, BUILDS, {"labels": {"os": "debian", "tier": "gold"}})
+    assert not selection.matches(VERSION, BUILDS, {"labels": {"os": "ubuntu", "tier": "gold"}})  # one build has all
+    assert selection.matches(VERSION, BUILDS, {"parent": {"bucket": "base", "version": "v3"}})
+    assert not selection.matches(VERSION, BUILDS, {"parent": {"bucket": "base", "version": "v4"}})
+    assert not selection.matches(VERSION, BUILDS, {"parent": {"bucket": "other", "version": "v3"}})
+    assert selection.matches(VERSION, BUILDS, {"external_ids": ["ami-9", "ami-3"]})
+    assert not selection.matches(VERSION, BUILDS, {"external_ids": ["ami-9"]})
+    assert not selection.matches(VERSION, BUILDS, {"labels": {"os": "debian"}, "external_ids": ["ami-9"]})
+    assert not selection.matches({**VERSION, "parents": None}, [], {"parent": {"bucket": "base", "version": "v3"}})
+
+
+def test_the_source_is_the_narrowest_index_named():
+    assert selection.source({"parent": {"bucket": "b", "version": "v1"}, "external_ids": ["x"]}) == "parent"
+    assert selection.source({"external_ids": ["x"], "labels": {"a": "b"}}) == "external_ids"
+    assert selection.source({"labels": {"a": "b"}}) == "buckets"
+    assert selection.named({"labels": {}, "external_ids": [], "created_before": None}) == []
+    assert selection.needs_builds({"labels": {"a": "b"}}) and not selection.needs_builds({"created_before": "x"})
+
+
+def test_skip_reasons():
+    assert selection.skip_reason(None) == "not_found"
+    assert selection.skip_reason({"status": "revoked"}) == "already_revoked"
+    assert selection.skip_reason({"status": "running"}) == "running"
+    assert selection.skip_reason({"status": "active"}) is None
+    assert selection.skip_reason({"status": "revocation_scheduled"}) is None
