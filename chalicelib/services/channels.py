@@ -190,7 +190,7 @@ def newest_active(bucket: str, excluding: set[int]) -> tuple[Target | None, list
     candidate with a consistent read (the choice: rules.newest_active)."""
     index = (v.attributes() for v in storage.versions.newest_first(bucket))
     target, skipped = rules.newest_active(index, excluding, lambda number: target_of(bucket, number))
-    return target, [storage.versions.status_check(bucket, number, VersionStatus.REVOKED) for number in skipped]
+    return target, still_revoked(bucket, skipped)
 
 
 def rollback_target(bucket: str, channel: str, excluding: set[int]) -> tuple[Target | None, list[Action]]:
@@ -207,8 +207,26 @@ def rollback_target(bucket: str, channel: str, excluding: set[int]) -> tuple[Tar
             found = {v.number: v for v in storage.versions.versions([(bucket, n) for n in batch])}
             yield from (found[n].attributes() for n in batch if n in found)
     chosen, skipped = rules.first_active(candidates())
-    guards = [storage.versions.status_check(bucket, number, VersionStatus.REVOKED) for number in skipped]
-    return (target_of(bucket, chosen["number"]) if chosen else None), guards
+    return (target_of(bucket, chosen["number"]) if chosen else None), still_revoked(bucket, skipped)
+
+
+GUARDED_SKIPS = 10  # skipped versions guarded inside the transaction; the rest are re-read
+
+
+def still_revoked(bucket: str, skipped: list[int]) -> list[Action]:
+    """Guards that the revoked versions a channel's move passed over are still revoked, so a
+    restore that commits first cancels the move (it is then retried from fresh reads).
+
+    Only the nearest GUARDED_SKIPS ride in the transaction: a bucket with hundreds of revoked
+    versions newer than its newest active one would otherwise overflow DynamoDB's 100 items.
+    The others are confirmed by one consistent BatchGetItem just before; one restored in the
+    moment between that read and the commit can leave the channel on an older active version
+    (never on a revoked one: the target itself is conditioned), which the next restore of it,
+    or the sweep's drift check, puts right."""
+    guarded, rest = skipped[:GUARDED_SKIPS], skipped[GUARDED_SKIPS:]
+    if rest and any(v.status != VersionStatus.REVOKED for v in storage.versions.versions([(bucket, n) for n in rest])):
+        raise storage.ConditionFailed("a version passed over as revoked was restored meanwhile")
+    return [storage.versions.status_check(bucket, number, VersionStatus.REVOKED) for number in guarded]
 
 
 def drifted(item: entities.Channel, version: entities.Version | None) -> bool:

@@ -136,6 +136,27 @@ def test_rollback_walks_the_channel_history_skipping_revoked_versions(registry):
     assert channel(registry, "prod")["version"] is None
 
 
+def test_a_move_past_more_revoked_versions_than_a_transaction_holds_still_commits(registry, monkeypatch):
+    """`latest` and a channel's rollback pass over every newer revoked version; guarding each
+    one in the transaction overflowed DynamoDB's 100 items (a 500). Here the limit is 20 (and
+    the guarded nearest 4): 16 revoked versions are passed over, and one of them, restored,
+    is still found."""
+    monkeypatch.setattr("chalicelib.storage.table.TRANSACTION_LIMIT", 20)
+    monkeypatch.setattr("chalicelib.services.channels.GUARDED_SKIPS", 4)
+    publish(registry, "web", *(f"g{n:02d}" for n in range(1, 19)))
+    for n in range(1, 19):
+        assign(registry, "prod", f"v{n}")
+    for n in range(2, 18):  # neither held by prod (v18) nor by latest (v18)
+        revoke(registry, f"v{n}")
+    revoke(registry, "v18")  # latest and prod pass over v17..v2 to v1
+    assert channel(registry, "latest")["version"] == "v1"
+    assert channel(registry, "prod")["version"] == "v1"
+    restore(registry, "v3")  # beyond the guarded nearest four: re-read, not guarded
+    assert channel(registry, "latest")["version"] == "v3"
+    revoke(registry, "v3")
+    assert channel(registry, "latest")["version"] == "v1"
+
+
 def test_disable_rollback_keeps_the_channel_and_the_consumer_query_says_why(registry):
     publish(registry, "web", "aaa111", "bbb222")
     assign(registry, "prod", "v1")
