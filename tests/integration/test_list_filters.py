@@ -11,7 +11,7 @@ from urllib.parse import quote
 import pytest
 
 from chalicelib.runtime import aws
-from support import Hcp, build_chain, count_calls, sweep
+from support import Hcp, build_chain, count_calls, manifest, mint, real_manifest, sweep
 
 BASE = "/buckets/base/versions"
 
@@ -175,3 +175,158 @@ def test_unknown_parameters_on_single_items_are_left_alone(base: Any) -> None:
     """Only the list routes are declared in this step."""
     assert base.get(f"{BASE}/v1?verbose=1")["name"] == "v1"
 
+
+
+# ---- platform, region, build labels, channel ----------------------------------------------
+
+MIXED = "/buckets/mixed/versions"
+GCE = "/buckets/gce/versions"
+
+
+@pytest.fixture
+def fleet(registry: Any) -> Any:
+    """mixed: 4 versions from a real manifest (one docker run, three amazon-ebs runs, all
+    us-east-1); gce: 1 version (googlecompute and amazon-ebs builds, labelled
+    calyptia_core_release:0.3.2, in ap-northeast-1/2)."""
+    registry.upload("mixed/packer-manifest.json", real_manifest("docker-amazon-ebs-mixed-runs.json"))
+    registry.upload("gce/packer-manifest.json", real_manifest("googlecompute-amazon-ebs-multiregion-custom-data.json"))
+    return registry
+
+
+def platforms_of(registry: Any, path: str, name: str) -> set[str]:
+    return {b["platform"] for b in registry.get(f"{path}/{name}")["builds"]}
+
+
+def test_platform_comes_from_the_platform_index_in_full_pages(fleet: Any) -> None:
+    everything = names(fleet, MIXED)
+    docker = [n for n in everything if platforms_of(fleet, MIXED, n) == {"docker"}]
+    assert len(everything) == 4 and len(docker) == 1
+    calls = count_calls(aws.client("dynamodb"))
+    first = fleet.get(f"{MIXED}?platform=aws&limit=2")
+    assert calls == ["GetItem", "Query", "BatchGetItem"]  # the bucket, the index page, its versions
+    assert "filtered" not in first and len(first["items"]) == 2 and first["next_token"]
+    second = fleet.get(f"{MIXED}?platform=aws&limit=2&next_token={first['next_token']}")
+    assert len(second["items"]) == 1 and "next_token" not in second
+    aws_versions = [v["name"] for v in first["items"] + second["items"]]
+    assert aws_versions == [n for n in everything if n not in docker]  # newest first, as the list
+    assert names(fleet, f"{MIXED}?platform=docker") == docker
+    assert names(fleet, f"{GCE}?platform=gce") == ["v1"]
+    assert names(fleet, f"{GCE}?platform=gcp") == ["v1"]  # the old name finds the same builds
+    assert names(fleet, f"{GCE}?platform=azure") == []
+    # with another filter: tested on the versions read
+    page = fleet.get(f"{MIXED}?platform=docker&status=revoked")
+    assert page["items"] == [] and page["filtered"] is True
+
+
+def test_region_and_build_labels(fleet: Any) -> None:
+    assert names(fleet, f"{GCE}?region=ap-northeast-2") == ["v1"]
+    assert names(fleet, f"{GCE}?region=eu-west-1") == []
+    aws_versions = names(fleet, f"{MIXED}?platform=aws")
+    assert names(fleet, f"{MIXED}?region=us-east-1") == aws_versions  # a docker image has no region
+    assert names(fleet, f"{GCE}?labels=calyptia_core_release:0.3.2") == ["v1"]
+    assert names(fleet, f"{GCE}?labels=calyptia_core_release:0.3.3") == []
+    assert names(fleet, f"{GCE}?labels=calyptia_core_release:0.3.2,os:debian") == []  # all must match
+    fleet.upload("labelled/m.json", manifest(
+        {"packer_run_uuid": "run-1", "custom_data": {"os": "debian", "arch": "arm64"}},
+        {"packer_run_uuid": "run-1", "custom_data": {"os": "debian", "arch": "amd64"}, "name": "amd"},
+        {"packer_run_uuid": "run-2", "custom_data": {"os": "ubuntu", "arch": "amd64"}},
+        {"packer_run_uuid": "run-3", "custom_data": {"os": "debian"}}))
+    labelled = "/buckets/labelled/versions"
+    assert names(fleet, f"{labelled}?labels=os:debian") == ["v3", "v1"]
+    assert names(fleet, f"{labelled}?labels=os:debian,arch:amd64") == ["v1"]  # each pair on some build
+    assert names(fleet, f"{labelled}?labels=arch:arm64,arch:amd64") == ["v1"]
+    page = fleet.get(f"{labelled}?labels=os:ubuntu&limit=1")  # v3 read: not ubuntu
+    assert page["items"] == [] and page["filtered"] is True and page["next_token"]
+
+
+def test_builds_added_later_join_the_summary_and_the_platform_index(fleet: Any) -> None:
+    docker = names(fleet, f"{MIXED}?platform=docker")[0]
+    fingerprint = fleet.get(f"{MIXED}/{docker}")["fingerprint"]
+    fleet.upload("mixed/later.json", manifest({
+        "packer_run_uuid": fingerprint, "builder_type": "googlecompute", "name": "gce-image",
+        "artifact_id": "app-image-20260101", "custom_data": {"added": "later"}}))
+    assert platforms_of(fleet, MIXED, docker) == {"docker", "gce"}
+    assert names(fleet, f"{MIXED}?platform=gce") == [docker]
+    assert names(fleet, f"{MIXED}?labels=added:later") == [docker]
+
+
+def test_deleting_a_version_deletes_its_platform_entries(fleet: Any) -> None:
+    docker = names(fleet, f"{MIXED}?platform=docker")[0]
+    fleet.send("delete", f"{MIXED}/{docker}")
+    assert names(fleet, f"{MIXED}?platform=docker") == []
+    left = aws.client("dynamodb").query(
+        TableName="packer-registry", KeyConditionExpression="PK = :pk AND begins_with(SK, :p)",
+        ExpressionAttributeValues={":pk": {"S": "BUCKET#mixed"}, ":p": {"S": "PLATFORM#docker#"}})
+    assert left["Items"] == []
+
+
+def test_versions_a_channel_has_held(base: Any) -> None:
+    for version in ("v3", "v6", "v3"):
+        base.send("patch", "/buckets/base/channels/production", {"version": version})
+    assert names(base, f"{BASE}?channel=production&limit=10") == ["v3", "v6", "v1"]  # newest move first, once a page
+    calls = count_calls(aws.client("dynamodb"))
+    first = base.get(f"{BASE}?channel=production&limit=2")  # moves to v3, v6
+    assert calls == ["Query", "BatchGetItem"]  # a page of the channel's history, its versions
+    assert [v["name"] for v in first["items"]] == ["v3", "v6"] and first["filtered"] is True
+    second = base.get(f"{BASE}?channel=production&limit=2&next_token={first['next_token']}")  # moves to v3, v1
+    assert [v["name"] for v in second["items"]] == ["v3", "v1"]  # once a page: v3 was taken twice
+    third = base.get(f"{BASE}?channel=production&limit=2&next_token={second['next_token']}")
+    assert third["items"] == [] and "next_token" not in third
+    assert names(base, f"{BASE}?channel=production&created_after={quote(base.get(f'{BASE}/v4')['created_at'])}") \
+        == ["v6"]
+    assert names(base, f"{BASE}?channel=latest") == [f"v{n}" for n in range(8, 0, -1)]
+    base.get(f"{BASE}?channel=staging", status=404)
+
+
+def test_a_viewer_cannot_list_what_a_restricted_channel_held(base: Any) -> None:
+    viewer = base.as_token(mint(base, "viewer"))
+    assert viewer.get(f"{BASE}?channel=production")["items"]
+    viewer.get(f"{BASE}?channel=latest", status=404)  # managed and restricted
+
+
+# ---- buckets, the audit trail, ingestions ---------------------------------------------------
+
+def test_buckets_by_name_prefix_and_labels(registry: Any) -> None:
+    for name, labels in (("team-a-web", {"team": "a", "tier": "web"}), ("team-a-db", {"team": "a", "tier": "db"}),
+                         ("team-b-web", {"team": "b", "tier": "web"}), ("legacy", {"tier.level": "web"})):
+        registry.send("post", "/buckets", {"name": name, "labels": labels}, 201)
+    calls = count_calls(aws.client("dynamodb"))
+    first = registry.get("/buckets?prefix=team-a&limit=1")
+    assert calls == ["Query"] and "filtered" not in first  # a key condition: full pages
+    assert [b["name"] for b in first["items"]] == ["team-a-db"]
+    assert [b["name"] for b in registry.all_pages("/buckets?prefix=team-a")] == ["team-a-db", "team-a-web"]
+    assert [b["name"] for b in registry.all_pages("/buckets?labels=tier:web")] == ["team-a-web", "team-b-web"]
+    assert [b["name"] for b in registry.all_pages("/buckets?labels=tier.level:web")] == ["legacy"]  # a dot is a key
+    assert [b["name"] for b in registry.all_pages("/buckets?prefix=team&labels=team:a,tier:web")] == ["team-a-web"]
+    page = registry.get("/buckets?labels=team:b&limit=2")  # legacy, team-a-db read
+    assert page["items"] == [] and page["filtered"] is True and page["next_token"]
+
+
+def test_events_by_time_range_and_actor(base: Any) -> None:
+    events = base.all_pages("/buckets/base/events")
+    times = sorted(e["time"] for e in events)
+    middle = times[len(times) // 2]
+    calls = count_calls(aws.client("dynamodb"))
+    after = base.get(f"/buckets/base/events?created_after={quote(middle)}&limit=100")
+    assert calls == ["Query"] and "filtered" not in after  # a key condition: BETWEEN on the sort key
+    assert sorted(e["time"] for e in after["items"]) == [t for t in times if t >= middle]
+    before = base.all_pages(f"/buckets/base/events?created_before={quote(middle)}", limit=2)
+    assert sorted(e["time"] for e in before) == [t for t in times if t < middle]
+    actors = {e["actor"] for e in events}
+    assert len(actors) > 1
+    for actor in actors:
+        mine = base.all_pages(f"/buckets/base/events?actor={quote(actor)}", limit=3)
+        assert [e["id"] for e in mine] == [e["id"] for e in events if e["actor"] == actor]
+    assert base.get("/events?created_after=2999-01-01T00:00:00Z")["items"] == []
+
+
+def test_ingestions_by_time_range(base: Any) -> None:
+    everything = base.all_pages("/ingestions")
+    times = sorted(i["received_at"] for i in everything)
+    middle = times[len(times) // 2]
+    calls = count_calls(aws.client("dynamodb"))
+    page = base.get(f"/ingestions?created_before={quote(middle)}&limit=100")
+    assert calls == ["Query"] and "filtered" not in page
+    assert sorted(i["received_at"] for i in page["items"]) == [t for t in times if t < middle]
+    later = base.all_pages(f"/ingestions?created_after={quote(middle)}&status=accepted", limit=1)
+    assert sorted(i["received_at"] for i in later) == [t for t in times if t >= middle]
