@@ -13,6 +13,7 @@ from typing import Any
 
 from . import keys, table
 from .entities import Bucket
+from .errors import ConditionFailed
 from .expressions import Action, Change, Filter
 from .pages import list_page
 from .schema import GSI1, PK, SK
@@ -40,6 +41,21 @@ def buckets_page(token: str | None, limit: int, *, prefix: str | None = None,
         where.entry("labels", key, value)
     items, next_token = list_page(keys.BUCKETS, token, index=GSI1, prefix=prefix, limit=limit, where=where)
     return [Bucket.from_item(i) for i in items], next_token, where.expression is not None
+
+
+def after(name: str | None, limit: int) -> list[Bucket]:
+    """Buckets by name after `name` (None: from the first), one page of at most `limit`."""
+    items, _ = table.query_page(keys.BUCKETS, index=GSI1, after=name, limit=limit)
+    return [Bucket.from_item(i) for i in items]
+
+
+def mark_indexed(name: str, now: str) -> bool:
+    """Say that every version of the bucket is in the version indexes; False if the bucket is gone."""
+    try:
+        Change(keys.bucket(name)).set_if_absent(INDEXED, now).exists().apply()
+    except ConditionFailed:
+        return False
+    return True
 
 
 def create(new: Bucket) -> Action:

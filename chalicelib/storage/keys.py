@@ -214,6 +214,11 @@ def of_bucket(bucket: str) -> str:
     return f"{bucket}#"
 
 
+def backfill() -> Key:
+    """Where the backfill of the version indexes is (services/indexing.py)."""
+    return {PK: "SWEEP#BACKFILL", SK: "INDEXES"}
+
+
 def report() -> Key:
     return {PK: "SWEEP#REPORT", SK: "LAST"}
 

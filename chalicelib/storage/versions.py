@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import keys, table
-from .entities import ArtifactEntry, Bucket, Build, Channel, CopyPage, Version
+from .entities import ArtifactEntry, Bucket, Build, Channel, CopyPage, Draft, Version
 from ..domain.enums import VersionStatus
 from ..domain.platforms import canonical
 from .errors import ConditionFailed
@@ -120,6 +120,30 @@ def in_order(bucket: str, numbers: list[int], where: Filter) -> list[Version]:
     wanted = list(dict.fromkeys(numbers))
     found = {i["number"]: i for i in table.get_many([keys.version(bucket, n) for n in wanted])} if wanted else {}
     return [Version.from_item(found[n]) for n in wanted if n in found and where.matches(found[n])]
+
+
+def oldest_after(bucket: str, after: str | None, limit: int) -> tuple[list[tuple[Version, str]], bool]:
+    """The bucket's versions and drafts oldest first (GSI1) after the sort key `after`, one
+    page: ((version or draft, its sort key) each, whether more may follow)."""
+    items, last = table.query_page(keys.versions_pk(bucket), index=GSI1, after=after, limit=limit)
+    return [(Draft.from_item(i) if i[keys.SK].startswith("DRAFT#") else Version.from_item(i), i[keys.GSI1SK])
+            for i in items], last is not None
+
+
+def reindex(version: Version, builds: list[Build]) -> list[Action]:
+    """Put a version written before the version indexes into them: its status index keys
+    (while its status is as read: a change of status writes them itself), its builds'
+    summary (ADDed: builds added meanwhile ADD theirs) and its platform entries. A draft
+    (no number yet) only gets its status index keys."""
+    listed = version.index()
+    change_ = Change(version.item_key()).equals("status", version.status) \
+        .set_all({k: v for k, v in listed.items() if k in (keys.GSI3PK, keys.GSI3SK)})
+    if isinstance(version, Draft):
+        return [change_.action()]
+    for field, values in summary(builds).items():
+        if values:
+            change_.add(field, values)
+    return [change_.action(), *platform_entries(version.bucket, version.number, summary(builds)["platforms"])]
 
 
 def newest_first(bucket: str) -> Iterator[Version]:
