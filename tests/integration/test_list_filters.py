@@ -302,16 +302,23 @@ def test_buckets_by_name_prefix_and_labels(registry: Any) -> None:
     assert page["items"] == [] and page["filtered"] is True and page["next_token"]
 
 
-def test_events_by_time_range_and_actor(base: Any) -> None:
-    events = base.all_pages("/buckets/base/events")
-    times = sorted(e["time"] for e in events)
+def check_time_range(registry: Any, path: str, field: str) -> str:
+    """`created_after`/`created_before` on a list whose sort key starts with the time: one
+    Query a page, full pages, exactly the items in the range. The middle time used."""
+    times = sorted(i[field] for i in registry.all_pages(path))
     middle = times[len(times) // 2]
     calls = count_calls(aws.client("dynamodb"))
-    after = base.get(f"/buckets/base/events?created_after={quote(middle)}&limit=100")
+    after = registry.get(f"{path}?created_after={quote(middle)}&limit=100")
     assert calls == ["Query"] and "filtered" not in after  # a key condition: BETWEEN on the sort key
-    assert sorted(e["time"] for e in after["items"]) == [t for t in times if t >= middle]
-    before = base.all_pages(f"/buckets/base/events?created_before={quote(middle)}", limit=2)
-    assert sorted(e["time"] for e in before) == [t for t in times if t < middle]
+    assert sorted(i[field] for i in after["items"]) == [t for t in times if t >= middle]
+    before = registry.all_pages(f"{path}?created_before={quote(middle)}", limit=2)
+    assert sorted(i[field] for i in before) == [t for t in times if t < middle]
+    return middle
+
+
+def test_events_by_time_range_and_actor(base: Any) -> None:
+    check_time_range(base, "/buckets/base/events", "time")
+    events = base.all_pages("/buckets/base/events")
     actors = {e["actor"] for e in events}
     assert len(actors) > 1
     for actor in actors:
@@ -321,13 +328,8 @@ def test_events_by_time_range_and_actor(base: Any) -> None:
 
 
 def test_ingestions_by_time_range(base: Any) -> None:
-    everything = base.all_pages("/ingestions")
-    times = sorted(i["received_at"] for i in everything)
-    middle = times[len(times) // 2]
-    calls = count_calls(aws.client("dynamodb"))
-    page = base.get(f"/ingestions?created_before={quote(middle)}&limit=100")
-    assert calls == ["Query"] and "filtered" not in page
-    assert sorted(i["received_at"] for i in page["items"]) == [t for t in times if t < middle]
+    middle = check_time_range(base, "/ingestions", "received_at")
+    times = sorted(i["received_at"] for i in base.all_pages("/ingestions"))
     later = base.all_pages(f"/ingestions?created_after={quote(middle)}&status=accepted", limit=1)
     assert sorted(i["received_at"] for i in later) == [t for t in times if t >= middle]
 
