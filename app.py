@@ -103,7 +103,8 @@ def webhook_delivery(event: SQSEvent) -> None:
 @api("/buckets", methods=["GET"])
 def list_buckets() -> Response:
     request = current_request(app)
-    return page(*buckets.list_buckets(*list_params(request), see_restricted=sees_restricted(request)))
+    return page(*buckets.list_buckets(*list_params(request), see_restricted=sees_restricted(request),
+                                      filters=filters(request)))
 
 
 @api("/buckets", methods=["POST"])
@@ -273,8 +274,7 @@ def compliance_report() -> Response:
 @api("/ingestions", methods=["GET"])
 def list_ingestions() -> Response:
     request = current_request(app)
-    status = query(request).get("status")
-    return page(*ingest.list_ingestions(status, *list_params(request)))
+    return page(*ingest.list_ingestions(*list_params(request), filters=filters(request)))
 
 
 # ---- tokens -----------------------------------------------------------------------------
@@ -282,13 +282,15 @@ def list_ingestions() -> Response:
 @api("/buckets/{bucket}/events", methods=["GET"])
 def bucket_events(bucket: str) -> Response:
     request = current_request(app)
-    return page(*audit.list_events(bucket, *list_params(request), see_restricted=sees_restricted(request)))
+    return page(*audit.list_events(bucket, *list_params(request), see_restricted=sees_restricted(request),
+                                   filters=filters(request)))
 
 
 @api("/events", methods=["GET"])
 def registry_events() -> Response:
     """The registry-wide trail: token changes and rejected manifests without a bucket."""
-    return page(*audit.list_events(None, *list_params(current_request(app))))
+    request = current_request(app)
+    return page(*audit.list_events(None, *list_params(request), filters=filters(request)))
 
 
 @api("/whoami", methods=["GET"])

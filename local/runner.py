@@ -57,7 +57,7 @@ from chalice.local import (
 )
 
 from chalicelib.runtime import aws
-from chalicelib.storage.schema import table_definition
+from chalicelib.storage.schema import missing_indexes, table_definition
 from local.data import DEFAULT_DIR, DataDir, Saver, data_dir
 from local.gateway import local_gateway_responses
 from local.hcp_auth import TlsRelay, ensure_certificate
@@ -208,6 +208,11 @@ def provision(settings: Settings) -> str:
         dynamodb.create_table(**table_definition(settings.table))
     except dynamodb.exceptions.ResourceInUseException:
         log.info("table %s already exists", settings.table)
+        # A table kept from an older release gets the indexes added since (GSI3: versions by status).
+        for update in missing_indexes(dynamodb.describe_table(TableName=settings.table)["Table"]):
+            log.info("adding index %s to table %s", update["GlobalSecondaryIndexUpdates"][0]["Create"]["IndexName"],
+                     settings.table)
+            dynamodb.update_table(TableName=settings.table, **update)
 
     s3 = aws.client("s3")
     create: dict[str, Any] = {"Bucket": settings.bucket}

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from ..domain.enums import AncestryStatus, IngestionStatus, VersionStatus
+from ..domain.names import CHANNEL_NAME_PATTERN, MAX_FILTER_LABELS, label_pairs
 from ..errors import BadRequest
 
 Schema = dict[str, Any]
@@ -46,23 +47,58 @@ NEXT_TOKEN = param("next_token", "query", {"type": "string"},
 PAGES = [param("limit", "query", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
                f"page size, 1-{MAX_LIMIT}"), NEXT_TOKEN]
 
+LABELS = "key-value-pairs"  # a format of this module: `key:value,...` (names.label_pairs)
+
+
+def _labels(description: str) -> Schema:
+    return param("labels", "query", {"type": "string", "format": LABELS, "pattern": r"^[^,:]+:[^,]*(,[^,:]+:[^,]*)*$"},
+                 f"`key:value` pairs separated by commas (at most {MAX_FILTER_LABELS}), all of which must match: "
+                 f"{description}")
+
+
+def _text(name: str, description: str, pattern: str | None = None) -> Schema:
+    schema: Schema = {"type": "string", "minLength": 1, "maxLength": MAX_TEXT}
+    if pattern:
+        schema["pattern"] = pattern
+    return param(name, "query", schema, description)
+
+
+MAX_TEXT = 256
+CREATED_RANGE = [
+    _time("created_after", "only those created at or after this moment"),
+    _time("created_before", "only those created before this moment"),
+]
 VERSION_FILTERS = [
-    _enum("status", VersionStatus, "only versions with this status"),
+    _enum("status", VersionStatus, "only versions with this status (an index: full pages)"),
     _enum("ancestry_status", AncestryStatus, "only versions with this ancestry status"),
-    _time("created_after", "only versions created at or after this moment"),
-    _time("created_before", "only versions created before this moment"),
+    *CREATED_RANGE,
+    _text("platform", "only versions with a build on this platform (`aws`, `azure`, `gce`, `docker`, ...; an old "
+          "name such as `gcp` finds the same builds; an index: full pages)"),
+    _text("region", "only versions with an artifact in this region"),
+    _labels("only versions whose builds carry these labels (each pair on some build of the version)"),
+    _text("channel", "only versions this channel has held (its history, newest move first)", CHANNEL_NAME_PATTERN),
+]
+BUCKET_FILTERS = [
+    _text("prefix", "only buckets whose name starts with this (a key condition: full pages)"),
+    _labels("only buckets with these labels"),
+]
+TRAIL_FILTERS = [
+    *CREATED_RANGE,
+    _text("actor", "only events by this actor, as events name it (a token's or service principal's name, `s3:<key>` for an "
+          "ingestion)"),
 ]
 
 # By view function name (app.py): the query parameters the route takes.
 LISTS: dict[str, list[Schema]] = {
-    "list_buckets": PAGES,
+    "list_buckets": PAGES + BUCKET_FILTERS,
     "list_versions": PAGES + VERSION_FILTERS,
     "list_channels": PAGES,
     "channel_history": PAGES,
     "compliance_report": PAGES,
-    "list_ingestions": [_enum("status", IngestionStatus, "only ingestions with this status"), *PAGES],
-    "bucket_events": PAGES,
-    "registry_events": PAGES,
+    "list_ingestions": [_enum("status", IngestionStatus, "only ingestions with this status"), *PAGES,
+                        *CREATED_RANGE],
+    "bucket_events": PAGES + TRAIL_FILTERS,
+    "registry_events": PAGES + TRAIL_FILTERS,
     "list_tokens": PAGES,
     "list_service_principals": PAGES,
     "list_webhooks": PAGES,
@@ -92,6 +128,12 @@ def _problem(schema: Schema, value: str) -> str | None:
         return "one of " + ", ".join(schema["enum"])
     if schema.get("format") == TIME and moment(value) is None:
         return "an ISO 8601 time with a time zone (2026-05-27T10:15:00Z)"
+    if schema.get("format") == LABELS and label_pairs(value) is None:
+        return f"key:value pairs separated by commas (os:debian,arch:amd64), at most {MAX_FILTER_LABELS}"
+    if len(value) > schema.get("maxLength", len(value)):
+        return f"at most {schema['maxLength']} characters"
+    if schema.get("format") != LABELS and "pattern" in schema and not re.fullmatch(schema["pattern"], value):
+        return f"a name matching {schema['pattern']}"
     return None
 
 

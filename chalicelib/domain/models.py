@@ -583,7 +583,7 @@ class FilteredPage(Page[Item], Generic[Item]):
         "present on a filtered page: " + FILTERED_NOTE))] = ""
 
 
-class BucketPage(Page[Bucket]):
+class BucketPage(FilteredPage[Bucket]):
     pass
 
 
@@ -929,7 +929,7 @@ class AuditEvent(Out):
     detail: dict[str, Any] | None = None
 
 
-class AuditEventPage(Page[AuditEvent]):
+class AuditEventPage(FilteredPage[AuditEvent]):
     pass
 
 

@@ -42,3 +42,19 @@ def bad_path_parameter(params: dict[str, str] | None) -> str | None:
             shown = value if len(value or "") <= 80 else value[:80] + "..."
             return f"no {name} {shown!r}: {who} match {rule}"
     return None
+
+
+MAX_FILTER_LABELS = 10  # `labels=` pairs a list filter takes
+
+
+def label_pairs(value: str) -> list[tuple[str, str]] | None:
+    """A `labels` filter (`key:value,key:value`: each key non-empty, a value up to its first
+    comma, so it may hold `:`) as its pairs; None when it is not one or names more than
+    MAX_FILTER_LABELS."""
+    pairs = []
+    for part in value.split(","):
+        key, sep, label = part.partition(":")
+        if not sep or not key:
+            return None
+        pairs.append((key, label))
+    return pairs if len(pairs) <= MAX_FILTER_LABELS else None

@@ -19,6 +19,7 @@ import dataclasses
 import json
 import os
 import secrets
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..runtime import aws
@@ -72,9 +73,11 @@ def publish(events: list[entities.Event]) -> None:
             logger.exception("publishing events failed")
 
 
-def list_events(bucket: str | None, limit: int, token: str | None, see_restricted: bool = True
-                ) -> tuple[list[AuditEvent], str | None]:
-    """A bucket's events (None: the registry-wide ones), newest first, one Query page.
+def list_events(bucket: str | None, limit: int, token: str | None, see_restricted: bool = True,
+                filters: Mapping[str, str] | None = None) -> tuple[list[AuditEvent], str | None, bool]:
+    """A bucket's events (None: the registry-wide ones), newest first, one Query page:
+    `filters` (`created_after`, `created_before`: a key condition; `actor`: a filter on the
+    page read, which may then be short: the third value says so).
 
     For a viewer (`see_restricted` False) the page is filtered (`for_viewers`), so it may
     hold fewer than `limit` events, even none, while `next_token` says more remain.
@@ -82,10 +85,13 @@ def list_events(bucket: str | None, limit: int, token: str | None, see_restricte
     problem = names.bad_path_parameter({"bucket": bucket}) if bucket is not None else None  # "" is not None
     if problem:
         raise NotFound(problem)
-    events, next_token = storage.events.events_page(bucket, token, limit)
+    filters = filters or {}
+    events, next_token = storage.events.events_page(bucket, token, limit, created_after=filters.get("created_after"),
+                                                    created_before=filters.get("created_before"),
+                                                    actor=filters.get("actor"))
     if not see_restricted and bucket is not None:
         events = for_viewers(bucket, events)
-    return [AuditEvent.model_validate(dataclasses.asdict(e)) for e in events], next_token
+    return [AuditEvent.model_validate(dataclasses.asdict(e)) for e in events], next_token, "actor" in filters
 
 
 CHANNEL_TARGET = "channel/"

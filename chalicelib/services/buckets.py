@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from . import audit
 from .. import storage
 from ..storage import entities
+from ..domain.names import label_pairs
 from ..runtime.clock import now_iso
 from ..domain.rules import LATEST, LATEST_DESCRIPTION
 from ..errors import AlreadyExists, NotFound
@@ -23,7 +26,7 @@ def create(body: CreateBucket, actor: str) -> entities.Bucket:
     now = now_iso()
     item = entities.Bucket(bucket=body.name, description=body.description, labels=body.labels,
                            manifest_prefixes=body.manifest_prefixes, created_at=now, updated_at=now, version_count=0,
-                           aggregated_since=now, status_counts={}, channels=[{"name": LATEST, "restricted": True}])
+                           aggregated_since=now, indexed_since=now, status_counts={}, channels=[{"name": LATEST, "restricted": True}])
     latest = entities.Channel(bucket=body.name, name=LATEST, created_at=now, updated_at=now,
                               restricted=True, managed=True, description=LATEST_DESCRIPTION, created_by=actor,
                               updated_by=actor)
@@ -61,14 +64,22 @@ def update_bucket(name: str, body: UpdateBucket, actor: str) -> Bucket:
     return get_bucket(name)
 
 
-def list_buckets(limit: int, token: str | None, see_restricted: bool = True) -> tuple[list[Bucket], str | None]:
-    items, next_token = page(limit, token)
-    return [to_bucket(i, see_restricted) for i in items], next_token
+def list_buckets(limit: int, token: str | None, see_restricted: bool = True,
+                 filters: Mapping[str, str] | None = None) -> tuple[list[Bucket], str | None, bool]:
+    """By name, one page: `prefix` (of the name) is a key condition, `labels` (`key:value,...`,
+    all must match, checked by the HTTP layer) filter the page read, which may then be short
+    (the third value says so)."""
+    filters = filters or {}
+    labels = tuple(label_pairs(filters["labels"]) or ()) if filters.get("labels") else ()
+    items, next_token, filtered = storage.buckets.buckets_page(token, limit, prefix=filters.get("prefix"),
+                                                               labels=labels)
+    return [to_bucket(i, see_restricted) for i in items], next_token, filtered
 
 
 def page(limit: int, token: str | None) -> tuple[list[entities.Bucket], str | None]:
     """One page of the bucket items, by name."""
-    return storage.buckets.buckets_page(token, limit)
+    items, next_token, _ = storage.buckets.buckets_page(token, limit)
+    return items, next_token
 
 
 def delete_bucket(name: str, actor: str) -> Bucket:

@@ -14,7 +14,8 @@ versions costs it what one of 100 does. Each run:
 3. checks the channels of every bucket those markers name against the versions they hold,
    and re-copies any that drifted (a `channel.repaired` event each);
 4. retries unresolved parent hints;
-5. stores its findings as the report (`GET /compliance/report`).
+5. puts versions from before the version indexes into them (indexing.py, until done);
+6. stores its findings as the report (`GET /compliance/report`).
 The report's counts are kept by the changes themselves (ancestry.tally); the sweep counts
 the flagged and unresolved partitions only once, for a registry from before they were kept.
 Each step is bounded so one run fits a Lambda; what is left waits for the next run.
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import ancestry, channels, findings, lifecycle, markers, revocations
+from . import ancestry, channels, findings, indexing, lifecycle, markers, revocations
 from .. import storage
 from ..storage import entities
 from ..runtime.clock import now_iso
@@ -48,6 +49,7 @@ def sweep() -> SweepReport:
     processed = _work_through_markers(changes, cascades, touched)
     repaired = [fix for bucket in sorted(touched) for fix in channels.repair_drift(bucket)]
     resolved = _retry_unresolved()
+    indexing.backfill()  # versions from before the version indexes, a bounded batch a run, until done
     if not storage.sweep.counts().recounted_at:
         storage.sweep.recount(now_iso())  # once: a registry from before the counts were kept
     report = entities.Report(started_at=started, finished_at=now_iso(), revocations_applied=applied,

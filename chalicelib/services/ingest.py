@@ -11,6 +11,7 @@ The S3 object is only ever read.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
@@ -119,11 +120,17 @@ def _read(s3_bucket: str, key: str, version_id: str | None) -> tuple[bytes, dict
     return response["Body"].read(MAX_MANIFEST_BYTES + 1), response.get("Metadata", {}), None
 
 
-def list_ingestions(status: str | None, limit: int, token: str | None) -> tuple[list[Ingestion], str | None]:
-    """Newest first, all or by status, one Query page."""
+def list_ingestions(limit: int, token: str | None, filters: Mapping[str, str] | None = None
+                    ) -> tuple[list[Ingestion], str | None]:
+    """Newest first, one Query page: all or by `status`, received in a time range
+    (`created_after`, `created_before`): each a key condition, so pages are full."""
+    filters = filters or {}
+    status = filters.get("status")
     if status is not None and status not in set(IngestionStatus):
         raise BadRequest(f"status must be one of {', '.join(IngestionStatus)}, not {status!r}")
-    items, next_token = storage.ingestions.ingestions_page(status, token, limit)
+    items, next_token = storage.ingestions.ingestions_page(status, token, limit,
+                                                           created_after=filters.get("created_after"),
+                                                           created_before=filters.get("created_before"))
     return [to_ingestion(i) for i in items], next_token
 
 

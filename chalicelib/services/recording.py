@@ -111,6 +111,8 @@ def _create(run: ParsedRun, bucket: entities.Bucket | None, actor: str,
         build_count=len(builds) if whole else 0, expected_builds=None if whole else len(builds),
         parent_hint=run.parent_hint.model_dump(exclude_none=True) if run.parent_hint else None,
         parents=ancestry.stored_links(parents) or None, unresolved=unresolved or None)
+    for field, values in storage.versions.summary(builds).items():  # platforms, regions, build labels
+        setattr(version, field, sorted(values))
     bucket_update = storage.buckets.numbered(run.bucket, number, previous, now,
                                              latest=name if whole and not inherited else None, new=not bucket)
     extra = ancestry.edge_actions(run.bucket, number, parents)
@@ -171,8 +173,9 @@ def _extend(run: ParsedRun, number: int, actor: str) -> IngestedVersion:
 
 def _build_writes(bucket: str, number: int, parsed: list[ParsedBuild], items: list[entities.Build],
                   now: str) -> list[Action]:
-    """The puts of build items and their artifact-index items."""
-    writes = []
+    """The puts of build items and their artifact-index items, and the version's entries in
+    the platform index (its other summaries are on the version item: `builds_added`)."""
+    writes = storage.versions.platform_entries(bucket, number, storage.versions.summary(items)["platforms"])
     for build, item in zip(parsed, items):
         writes.append(storage.versions.put_build(item))
         writes += [storage.versions.put_artifact_entry(entities.ArtifactEntry(
@@ -201,8 +204,9 @@ def _write_in_chunks(bucket: str, number: int, writes: list[Action], actor: str,
     """Each chunk in its own transaction, bumping the version's build_count and `rev` (its
     channel copies are stale until re-copied)."""
     for chunk in chunks(writes):
-        added = [b.component_type for a in chunk if (b := storage.versions.build_put(a))]
-        bump = storage.versions.builds_added(bucket, number, len(added), now_iso())
+        builds = [b for a in chunk if (b := storage.versions.build_put(a))]
+        added = [b.component_type for b in builds]
+        bump = storage.versions.builds_added(bucket, number, len(added), now_iso(), storage.versions.summary(builds))
         events = [audit.event_action(bucket, "version.builds_added", f"v{number}", actor, after=added)
                   ] if added_event and added else []
         audit.commit(chunk + [bump] + events)

@@ -11,6 +11,8 @@ from ..storage import entities
 from ..domain import ids
 from ..errors import Conflict, NotFound
 from ..domain.manifest import ParsedBuild
+from ..domain.names import label_pairs
+from ..domain.platforms import canonical
 from ..domain.models import VERSION_NAME, Version
 
 
@@ -71,22 +73,67 @@ def get_version(bucket: str, ref: str, see_restricted: bool = True) -> Version:
 
 def list_versions(bucket: str, limit: int, token: str | None, see_restricted: bool = True,
                   filters: Mapping[str, str] | None = None) -> tuple[list[Version], str | None, bool]:
-    """Newest first; one Query page (a GetItem more only to tell an empty bucket from none,
-    a BatchGet more for a viewer when the page's ancestry names channels). `filters`
-    (`status`, `ancestry_status`, `created_after`, `created_before`, checked by the HTTP
-    layer) filter the `limit` versions read: the page may be short, which the third value
-    (filtered) says."""
-    items, next_token = page(bucket, limit, token, filters or {})
+    """Newest first, one page (a BatchGet more for a viewer when the page's ancestry names
+    channels); `filters` (checked by the HTTP layer: api/queries.py) as `filtered_page`
+    applies them. The third value says whether the page was filtered as read (it may then
+    be short while `next_token` remains)."""
+    items, next_token, filtered = filtered_page(bucket, limit, token, filters or {}, see_restricted)
     shown = findings.visibility(set().union(*map(findings.channels_of_version, items)), see_restricted)
-    return [to_version(i, shown=shown) for i in items], next_token, bool(filters)
+    return [to_version(i, shown=shown) for i in items], next_token, filtered
 
 
-def page(bucket: str, limit: int, token: str | None, filters: Mapping[str, str] | None = None
-         ) -> tuple[list[entities.Version], str | None]:
-    """One page of the bucket's version items, newest first (drafts, being built, before them)."""
-    items, next_token = storage.versions.versions_page(bucket, token, limit, **(filters or {}))
-    if not items and not token:
+def filtered_page(bucket: str, limit: int, token: str | None, filters: Mapping[str, str],
+                  see_restricted: bool = True) -> tuple[list[entities.Version], str | None, bool]:
+    """One page of the bucket's versions that meet `filters`, and whether it was filtered as read.
+
+    - `channel`: the channel's history, a page of its moves newest first (a viewer cannot
+      name a restricted channel: 404), then the versions they moved to (one BatchGet), each
+      once per page, tested against the other filters: always a filtered page.
+    - `platform` (on an indexed bucket): the platform index, then a BatchGet of those
+      versions: a full page unless other filters are asked too.
+    - `status` (on an indexed bucket): the status index (GSI3): a full page unless other
+      filters are asked too.
+    - otherwise the bucket's list, filtered as read.
+    A bucket is indexed when created by this release or later (`indexed_since`); an older
+    bucket's status and platform filters fall back to filtering the page read (reading the
+    bucket item, one GetItem, tells which).
+    """
+    wanted = dict(filters)
+    channel = wanted.pop("channel", None)
+    criteria = criteria_of(wanted)
+    if channel:
+        from .channels import history
+
+        entries, next_token = history(bucket, channel, limit, token, see_restricted)
+        numbers = [int(match.group(1)) for e in entries if (match := VERSION_NAME.fullmatch(e.to_version or ""))]
+        return storage.versions.in_order(bucket, numbers, criteria.where()), next_token, True
+    indexed = None
+    if criteria.status or criteria.platform:
+        indexed = buckets.require(bucket, consistent=False).indexed_since is not None
+    if criteria.platform and indexed:
+        items, next_token, filtered = storage.versions.platform_page(bucket, token, limit, criteria)
+    else:
+        items, next_token, filtered = storage.versions.versions_page(bucket, token, limit, criteria,
+                                                                     by_status=bool(indexed))
+    if not items and not token and indexed is None:
         buckets.require(bucket, consistent=False)  # an empty page: no versions, or no bucket?
+    return items, next_token, filtered
+
+
+def criteria_of(filters: Mapping[str, str]) -> storage.versions.Criteria:
+    """The versions filters as storage takes them: a platform by its canonical name (an old
+    name finds the same builds), labels as their `key:value` pairs."""
+    fields: dict[str, Any] = dict(filters)
+    if "platform" in fields:
+        fields["platform"] = canonical(fields["platform"])
+    if "labels" in fields:
+        fields["labels"] = tuple(f"{k}:{v}" for k, v in label_pairs(fields["labels"]) or ())
+    return storage.versions.Criteria(**fields)
+
+
+def page(bucket: str, limit: int, token: str | None) -> tuple[list[entities.Version], str | None]:
+    """One page of the bucket's version items, newest first (drafts, being built, before them)."""
+    items, next_token, _ = filtered_page(bucket, limit, token, {})
     return items, next_token
 
 

@@ -16,7 +16,7 @@ and its counts, versions, builds, artifact index entries and copy pages. Partial
 | module | holds |
 | --- | --- |
 | `buckets` | the bucket item with its summary and aggregates (versions by status, its channels), the bucket's partition as a whole |
-| `versions` | versions, builds, fingerprints, the artifact index, copy pages |
+| `versions` | versions (with their builds' summary and the status index), builds, fingerprints, the platform index, the artifact index, copy pages |
 | `drafts` | versions published through the HCP API before they have a number, their builds, version ids |
 | `channels` | channels (with their serving copies) and their history |
 | `sweep` | markers, scheduled revocations, child edges, unresolved hints, flags, the report and its counts |
@@ -32,10 +32,11 @@ Single-table layout (every request path is a GetItem or one Query page):
 | item | PK | SK | GSI1 (PK / SK) | GSI2 (PK / SK) |
 | --- | --- | --- | --- | --- |
 | bucket | `BUCKET#<b>` | `BUCKET` | `BUCKETS` / `<b>` | |
-| version | `BUCKET#<b>` | `VERSION#<n:010>` | `VERSIONS#<b>` / `VERSION#<n:010>` | |
+| version (GSI3: `VERSIONS#<b>#<status>` / `VERSION#<n:010>`) | `BUCKET#<b>` | `VERSION#<n:010>` | `VERSIONS#<b>` / `VERSION#<n:010>` | |
+| platform entry (a version has a build on it) | `BUCKET#<b>` | `PLATFORM#<platform>#<n:010>` | | |
 | build | `BUCKET#<b>` | `VERSION#<n:010>#BUILD#<id>` | | |
 | fingerprint | `BUCKET#<b>` | `FINGERPRINT#<fp>` | | |
-| draft (a version published through the HCP API, before it has a number) | `BUCKET#<b>` | `DRAFT#<fp>#` | `VERSIONS#<b>` / `VERSION#~<fp>` | |
+| draft (a version published through the HCP API, before it has a number; GSI3: `VERSIONS#<b>#running` / `VERSION#~<fp>`) | `BUCKET#<b>` | `DRAFT#<fp>#` | `VERSIONS#<b>` / `VERSION#~<fp>` | |
 | draft build | `BUCKET#<b>` | `DRAFT#<fp>#BUILD#<id>` | | |
 | version id | `ID#<ulid>` | `ID` | | |
 | channel | `BUCKET#<b>` | `CHANNEL#<name>` | | `REVOKED_CHANNELS` / `<b>#<name>` (sparse: only while it holds a revoked version) |
@@ -49,6 +50,7 @@ Single-table layout (every request path is a GetItem or one Query page):
 | unresolved parent hint | `SWEEP#UNRESOLVED` | `<b>#<n:010>` | | |
 | flagged version (outdated, parent revoked, undetermined) | `SWEEP#FLAGGED` | `<b>#<n:010>` | | |
 | last sweep's report | `SWEEP#REPORT` | `LAST` | | |
+| the version-index backfill's cursor | `SWEEP#BACKFILL` | `INDEXES` | | |
 | the report's counts (flagged by status, unresolved) | `SWEEP#COUNTS` | `CURRENT` | | |
 | API token | `TOKEN#<id>` | `TOKEN` | `TOKENS` / `<created>#<id>` | |
 | service principal | `PRINCIPAL#<client id>` | `PRINCIPAL` | `PRINCIPALS` / `<created>#<client id>` | |
@@ -59,11 +61,15 @@ Single-table layout (every request path is a GetItem or one Query page):
 | webhook | `WEBHOOK#<id>` | `WEBHOOK` | `WEBHOOKS` / `<created>#<id>` | |
 | webhook delivery attempt | `WEBHOOK#<id>` | `DELIVERY#<time>#<delivery id>#<attempt:03>` | | |
 
-Access patterns: list buckets = Query GSI1 `BUCKETS`; get bucket = GetItem; list versions
-newest first = reverse Query GSI1 `VERSIONS#<b>`; version with its builds = one Query
+Access patterns: list buckets = Query GSI1 `BUCKETS` (by name prefix: `begins_with`); get
+bucket = GetItem; list versions newest first = reverse Query GSI1 `VERSIONS#<b>`, by status
+GSI3 `VERSIONS#<b>#<status>`, by platform reverse Query `begins_with(SK, PLATFORM#<platform>#)`
+then BatchGet (other filters: a FilterExpression on the page, or tested on what the BatchGet
+read); version with its builds = one Query
 `begins_with(SK, VERSION#<n>)`; version by fingerprint = GetItem on the fingerprint item,
 then that Query; which version made an artifact = Query `ARTIFACT#<id>`; ingestions newest
-first = reverse Query GSI1 `INGESTIONS`, by status GSI2 `INGESTIONS#<status>`; channels of
+first = reverse Query GSI1 `INGESTIONS`, by status GSI2 `INGESTIONS#<status>` (a time range:
+`BETWEEN` on the sort key); channels of
 a bucket = Query `begins_with(SK, CHANNEL#)`; a channel (and the consumer query) = GetItem;
 its history newest first = reverse Query `begins_with(SK, HISTORY#<name>#)`; where it pointed
 at a moment T = reverse Query `SK BETWEEN HISTORY#<name># AND HISTORY#<name>#<T>~`, Limit 1;
@@ -74,7 +80,7 @@ revoked version = Query GSI2 `REVOKED_CHANNELS`; upcoming scheduled revocations 
 `REVOKE_DUE` with `GSI2SK > now`; a large version's serving copy = Query
 `begins_with(SK, COPY#<n:010>#<generation>#)`; the sweep reads the `SWEEP#…` partitions, whose
 size follows recent changes, not the size of the registry;
-a bucket's audit events newest first = reverse Query `EVENTS#<b>`; a draft with its builds =
+a bucket's audit events newest first = reverse Query `EVENTS#<b>` (a time range: `SK BETWEEN`); a draft with its builds =
 Query `begins_with(SK, DRAFT#<fp>#)`; a version by id = GetItem `ID#<ulid>`, then by fingerprint;
 tokens and service principals = Query GSI1 `TOKENS` / `PRINCIPALS`, one of them = GetItem; the
 HCP organization and project, the run task's HMAC key = GetItem `REGISTRY`; webhooks = Query

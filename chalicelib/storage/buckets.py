@@ -13,13 +13,15 @@ from typing import Any
 
 from . import keys, table
 from .entities import Bucket
-from .expressions import Action, Change
+from .errors import ConditionFailed
+from .expressions import Action, Change, Filter
 from .pages import list_page
 from .schema import GSI1, PK, SK
 
 Fields = dict[str, Any]  # attributes a write sets
 
 AGGREGATED = "aggregated_since"
+INDEXED = "indexed_since"  # its versions are all in the status and platform indexes
 _COUNT, _CHANNEL, _RESTRICTED = Bucket.COUNT, Bucket.CHANNEL, Bucket.RESTRICTED
 
 
@@ -29,10 +31,31 @@ def bucket(name: str, consistent: bool = True) -> Bucket | None:
     return Bucket.from_item(item) if item else None
 
 
-def buckets_page(token: str | None, limit: int) -> tuple[list[Bucket], str | None]:
-    """Buckets by name (GSI1 `BUCKETS`), one page."""
-    items, next_token = list_page(keys.BUCKETS, token, index=GSI1, limit=limit)
-    return [Bucket.from_item(i) for i in items], next_token
+def buckets_page(token: str | None, limit: int, *, prefix: str | None = None,
+                 labels: tuple[tuple[str, str], ...] = ()) -> tuple[list[Bucket], str | None, bool]:
+    """Buckets by name (GSI1 `BUCKETS`), one page: those whose name starts with `prefix` (a
+    key condition), with all of `labels` (a filter on the page read: it may be short, which
+    the third value says)."""
+    where = Filter()
+    for key, value in labels:
+        where.entry("labels", key, value)
+    items, next_token = list_page(keys.BUCKETS, token, index=GSI1, prefix=prefix, limit=limit, where=where)
+    return [Bucket.from_item(i) for i in items], next_token, where.expression is not None
+
+
+def after(name: str | None, limit: int) -> list[Bucket]:
+    """Buckets by name after `name` (None: from the first), one page of at most `limit`."""
+    items, _ = table.query_page(keys.BUCKETS, index=GSI1, after=name, limit=limit)
+    return [Bucket.from_item(i) for i in items]
+
+
+def mark_indexed(name: str, now: str) -> bool:
+    """Say that every version of the bucket is in the version indexes; False if the bucket is gone."""
+    try:
+        Change(keys.bucket(name)).set_if_absent(INDEXED, now).exists().apply()
+    except ConditionFailed:
+        return False
+    return True
 
 
 def create(new: Bucket) -> Action:
@@ -92,7 +115,7 @@ def numbered(name: str, number: int, previous: int, now: str, latest: str | None
     if latest:
         change.set("latest_version", latest)
     if new:
-        change.set_if_absent(AGGREGATED, now)
+        change.set_if_absent(AGGREGATED, now).set_if_absent(INDEXED, now)
     return change.equals_or_absent("last_number", previous).action()
 
 

@@ -27,6 +27,7 @@ from ..domain.enums import AncestryStatus, BuildStatus, HistoryCause, IngestionS
 
 Item = dict[str, Any]
 E = TypeVar("E", bound="Entity")
+V = TypeVar("V", bound="Version")
 
 
 @dataclass
@@ -368,7 +369,9 @@ class Bucket(Entity):
     """A bucket with its summary (version count, latest version, last number taken) and its
     aggregates: `status_counts` (versions by status or ancestry flag) and `channels` (each
     channel's version, its status and whether it is restricted), both None for a bucket
-    from before they were kept (no `aggregated_since`).
+    from before they were kept (no `aggregated_since`). `indexed_since`: every version of
+    the bucket is in the status index and the platform index and carries its builds'
+    summary (set at creation since they exist, or once a backfill did the older ones).
 
     Stored flat, one attribute per aggregate (`versions_<status>`, `channel_<name>`,
     `restricted_<name>`), so that each transaction ADDs or SETs just its own part."""
@@ -387,6 +390,7 @@ class Bucket(Entity):
     latest_version: str | None = None
     last_number: int | None = None
     aggregated_since: str | None = None
+    indexed_since: str | None = None
     status_counts: dict[str, int] | None = None
     channels: list[dict[str, Any]] | None = None
 
@@ -515,12 +519,37 @@ class Version(Entity):
     ancestry_checked_at: str | None = None
     copy_generation: int | None = None
     copy_pages: int | None = None
+    platforms: list[str] | None = None
+    regions: list[str] | None = None
+    build_labels: list[str] | None = None
+
+    SUMMARY: ClassVar[tuple[str, ...]] = ("platforms", "regions", "build_labels")
 
     def item_key(self) -> keys.Key:
         return keys.version(self.bucket, self.number)
 
     def index(self) -> keys.Key:
-        return keys.version_index(self.bucket, self.number)
+        listed = keys.version_index(self.bucket, self.number)
+        return {**listed, **keys.status_index(self.bucket, self.status, listed[keys.GSI1SK])}
+
+    def to_item(self) -> Item:
+        """The summary of its builds (`platforms`, `regions`, `build_labels` as `key:value`)
+        is stored as string sets (none when empty), so that builds added later ADD to it."""
+        item = super().to_item()
+        for name in self.SUMMARY:
+            if name in item:
+                item[name] = set(item[name])
+                if not item[name]:
+                    del item[name]
+        return item
+
+    @classmethod
+    def from_item(cls: type[V], item: Mapping[str, Any]) -> V:
+        version = super().from_item(item)
+        for name in cls.SUMMARY:
+            if getattr(version, name) is not None:
+                setattr(version, name, sorted(getattr(version, name)))
+        return version
 
     def ref(self) -> tuple[str, int]:
         return self.bucket, self.number
@@ -571,7 +600,8 @@ class Draft(Version):
         return keys.draft(self.bucket, self.fingerprint)
 
     def index(self) -> keys.Key:
-        return keys.draft_index(self.bucket, self.fingerprint)
+        listed = keys.draft_index(self.bucket, self.fingerprint)
+        return {**listed, **keys.status_index(self.bucket, self.status, listed[keys.GSI1SK])}
 
 
 @dataclass

@@ -11,7 +11,8 @@ placeholder; it then becomes a transaction action (`.action()`, `.delete()`, `.c
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping, Self
+from collections.abc import Set as AbstractSet
+from typing import Any, Callable, Mapping, Self
 
 from . import keys, table
 from .schema import PK
@@ -49,20 +50,59 @@ class Placeholders:
 
 class Filter(Placeholders):
     """A Query's FilterExpression: conditions on attributes that are not keys, all of
-    which must hold (DynamoDB applies it after reading a page: a page may come back short)."""
+    which must hold (DynamoDB applies it after reading a page: a page may come back short).
+
+    Each condition is also kept as a test of an item (`matches`), for items read by key
+    (a BatchGet after an index page), so that a filter is written once for both."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._tests: list[Callable[[Mapping[str, Any]], bool]] = []
+
+    def equals(self, field: str, value: Any) -> Self:
+        self._tests.append(lambda item: _at(item, field) == value)
+        return super().equals(field, value)
 
     def at_least(self, field: str, value: Any) -> Filter:
         self._conditions.append(f"{self._name(field)} >= {self._value(value)}")
+        self._tests.append(lambda item: (found := _at(item, field)) is not None and found >= value)
         return self
 
     def below(self, field: str, value: Any) -> Filter:
         self._conditions.append(f"{self._name(field)} < {self._value(value)}")
+        self._tests.append(lambda item: (found := _at(item, field)) is not None and found < value)
+        return self
+
+    def contains(self, field: str, value: Any) -> Filter:
+        """The set or list `field` holds `value`."""
+        self._conditions.append(f"contains({self._name(field)}, {self._value(value)})")
+        self._tests.append(lambda item: value in (_at(item, field) or ()))
+        return self
+
+    def entry(self, field: str, key: str, value: Any) -> Filter:
+        """The map `field` has `key` (any characters: bound apart from `field`) set to `value`."""
+        placeholder = f"#k{len(self.names)}"
+        self.names[placeholder] = key
+        self._conditions.append(f"{self._name(field)}.{placeholder} = {self._value(value)}")
+        self._tests.append(lambda item: (_at(item, field) or {}).get(key) == value)
         return self
 
     @property
     def expression(self) -> str | None:
         """None: nothing to filter."""
         return " AND ".join(self._conditions) or None
+
+    def matches(self, item: Mapping[str, Any]) -> bool:
+        """Whether an item (as read) meets every condition, as DynamoDB would decide."""
+        return all(test(item) for test in self._tests)
+
+
+def _at(item: Mapping[str, Any], path: str) -> Any:
+    """The value at a dotted attribute path (None where absent)."""
+    value: Any = item
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, Mapping) else None
+    return value
 
 
 class Change(Placeholders):
@@ -106,7 +146,8 @@ class Change(Placeholders):
         self._sets.append(f"{name} = list_append(if_not_exists({name}, {self._value([])}), {self._value(list(values))})")
         return self
 
-    def add(self, field: str, by: int) -> Change:
+    def add(self, field: str, by: int | AbstractSet[str]) -> Change:
+        """ADD a number, or the strings of a set to a string set (started when absent)."""
         self._adds.append(f"{self._name(field)} {self._value(by)}")
         return self
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from .schema import GSI1PK, GSI1SK, GSI2PK, GSI2SK, PK, SK
+from .schema import GSI1PK, GSI1SK, GSI2PK, GSI2SK, GSI3PK, GSI3SK, PK, SK
 
 Key = dict[str, Any]
 
@@ -46,6 +46,29 @@ def versions_pk(bucket: str) -> str:
 
 def version_index(bucket: str, n: int) -> Key:
     return {GSI1PK: versions_pk(bucket), GSI1SK: version_sk(n)}
+
+
+def versions_by_status(bucket: str, status: str) -> str:
+    return f"VERSIONS#{bucket}#{status}"
+
+
+def status_index(bucket: str, status: str, order: str) -> Key:
+    """A version (or draft) listed under its status, in the order of its GSI1 entry: kept
+    with every write of its status (entities.Version.index, versions.change/complete)."""
+    return {GSI3PK: versions_by_status(bucket, status), GSI3SK: order}
+
+
+PLATFORMS = "PLATFORM#"
+
+
+def platform_prefix(platform: str) -> str:
+    return f"{PLATFORMS}{platform}#"
+
+
+def platform_entry(bucket: str, platform: str, n: int) -> Key:
+    """A version has a build on `platform` (the platform index: one item per platform of a
+    version, beside it in the bucket's partition, newest last)."""
+    return {PK: bucket_pk(bucket), SK: f"{platform_prefix(platform)}{number(n)}"}
 
 
 BUILD = "#BUILD#"
@@ -195,6 +218,11 @@ def of_bucket(bucket: str) -> str:
     return f"{bucket}#"
 
 
+def backfill() -> Key:
+    """Where the backfill of the version indexes is (services/indexing.py)."""
+    return {PK: "SWEEP#BACKFILL", SK: "INDEXES"}
+
+
 def report() -> Key:
     return {PK: "SWEEP#REPORT", SK: "LAST"}
 
@@ -210,6 +238,13 @@ EVENT_PREFIX = "EVENT#"
 def events_pk(bucket: str | None) -> str:
     """Outside the bucket's partition, so deleting a bucket keeps its audit trail."""
     return f"EVENTS#{bucket or ''}"
+
+
+def events_between(after: str | None, before: str | None) -> tuple[str, str]:
+    """The sort-key range of the events at or after `after` and before `before` (either
+    None: open): `EVENT#<time>#<id>` sorts by time, and `EVENT#<before>` sorts before every
+    event at `before`."""
+    return f"{EVENT_PREFIX}{after or ''}", f"{EVENT_PREFIX}{before or '~'}"
 
 
 def event(bucket: str | None, at: str, event_id: str) -> Key:
@@ -251,6 +286,12 @@ INGESTIONS = "INGESTIONS"
 
 def ingestions_by_status(status: str) -> str:
     return f"INGESTIONS#{status}"
+
+
+def ingestions_between(after: str | None, before: str | None) -> tuple[str, str] | None:
+    """The index sort-key range (`<time>#<id>`) of ingestions received at or after `after`
+    and before `before` (None: both open)."""
+    return (after or "0", before or "~") if after or before else None
 
 
 def ingestion_index(status: str, received_at: str, ingestion_id: str) -> Key:

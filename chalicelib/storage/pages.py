@@ -36,26 +36,29 @@ BAD_TOKEN = ("next_token does not belong to this list (it is from another list, 
 
 
 def list_page(partition: str, token: str | None, *, index: str | None = None, prefix: str | None = None,
-              newest_first: bool = False, limit: int | None = None, where: Filter | None = None
-              ) -> tuple[list[Item], str | None]:
+              between: tuple[str, str] | None = None, newest_first: bool = False, limit: int | None = None,
+              where: Filter | None = None, projection: str | None = None) -> tuple[list[Item], str | None]:
     """One page of a list clients page through: (items, next_token or None).
 
     The start comes from `token`, which must have been issued by this very list (else a
     400), and the next token is sealed for it. `where` filters the `limit` items read (a
     short page, next_token still set); the token is the list's position, so it stays valid
-    whatever filter the next page asks for.
+    whatever filter the next page asks for. `between` (low, high: inclusive, a key
+    condition) narrows the sort key to a range, which is part of the list (a token of one
+    range opens no other).
     """
-    scope = list_scope(partition, index=index, prefix=prefix, newest_first=newest_first)
+    scope = list_scope(partition, index=index, prefix=prefix, newest_first=newest_first, between=between)
     start = decode_token(token, scope)
-    items, last = query_page(partition, index=index, prefix=prefix, newest_first=newest_first, limit=limit,
-                             start=start, where=where)
+    items, last = query_page(partition, index=index, prefix=prefix, between=between, newest_first=newest_first,
+                             limit=limit, start=start, where=where, projection=projection)
     return items, encode_token(last, scope)
 
 
 def list_scope(partition: str, *, index: str | None = None, prefix: str | None = None,
-               newest_first: bool = False) -> bytes:
+               newest_first: bool = False, between: tuple[str, str] | None = None) -> bytes:
     """What identifies a list: the token of one never opens another."""
-    return json.dumps([index or "table", partition, prefix or "", newest_first]).encode()
+    return json.dumps([index or "table", partition, prefix or "", newest_first, *([list(between)] if between else [])]
+                      ).encode()
 
 
 def encode_token(last_key: Item | None, scope: bytes) -> str | None:

@@ -215,5 +215,16 @@ def last_report() -> Report | None:
     return Report.from_item(item) if item else None
 
 
+def backfill_state() -> dict[str, Any]:
+    """The version-index backfill's cursor (GetItem): `done`, or the `bucket` it is in and
+    the last version (`after`, a GSI1 sort key) it did; {} before it started."""
+    item = table.get(keys.backfill()) or {}
+    return {k: item[k] for k in ("done", "bucket", "after") if k in item}
+
+
+def save_backfill_state(state: dict[str, Any]) -> None:
+    table.put({**{k: v for k, v in state.items() if v is not None}, **keys.backfill()})
+
+
 def save_report(report: Report) -> None:
     table.put(report.to_item())

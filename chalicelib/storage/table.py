@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 
 from ..runtime import aws
 from .errors import ConditionFailed, Throttled, TooLarge
-from .schema import GSI1, GSI1PK, GSI1SK, GSI2, GSI2PK, GSI2SK, PK, SK
+from .schema import GSI1, GSI1PK, GSI1SK, GSI2, GSI2PK, GSI2SK, GSI3, GSI3PK, GSI3SK, PK, SK
 
 if TYPE_CHECKING:
     from .expressions import Filter
@@ -182,6 +182,7 @@ def query_page(
     prefix: str | None = None,
     at_most: str | None = None,
     after: str | None = None,
+    between: tuple[str, str] | None = None,
     newest_first: bool = False,
     limit: int | None = None,
     start: Item | None = None,
@@ -190,11 +191,14 @@ def query_page(
 ) -> tuple[list[Item], Item | None]:
     """One Query page on the table or an index: (items, LastEvaluatedKey or None).
 
-    The sort key may be narrowed by one of `prefix`, `at_most` (≤) or `after` (>). `where`
-    filters the page read (`limit` items at most are read, fewer may come back)."""
-    hash_key, range_key = {None: (PK, SK), GSI1: (GSI1PK, GSI1SK), GSI2: (GSI2PK, GSI2SK)}[index]
+    The sort key may be narrowed by one of `prefix`, `at_most` (≤), `after` (>) or
+    `between` (low ≤ key ≤ high). `where` filters the page read (`limit` items at most are
+    read, fewer may come back)."""
+    hash_key, range_key = {None: (PK, SK), GSI1: (GSI1PK, GSI1SK), GSI2: (GSI2PK, GSI2SK), GSI3: (GSI3PK, GSI3SK)}[index]
     condition, values = "#h = :h", {":h": partition}
-    if prefix and at_most:
+    if between:
+        condition, values[":p"], values[":u"] = condition + " AND #r BETWEEN :p AND :u", *between
+    elif prefix and at_most:
         # Both: the range [prefix, at_most], which stays inside the prefix when at_most starts with it.
         if not at_most.startswith(prefix):
             raise ValueError(f"at_most {at_most!r} is outside the prefix {prefix!r}")
@@ -208,7 +212,8 @@ def query_page(
     kwargs: dict[str, Any] = {
         "TableName": table_name(),
         "KeyConditionExpression": condition,
-        "ExpressionAttributeNames": {"#h": hash_key, **({"#r": range_key} if prefix or at_most or after else {})},
+        "ExpressionAttributeNames": {"#h": hash_key, **({"#r": range_key} if prefix or at_most or after or between
+                                                         else {})},
         "ExpressionAttributeValues": serialize(values),
         "ScanIndexForward": not newest_first,
     }

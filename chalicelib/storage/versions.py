@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from . import keys, table
-from .entities import ArtifactEntry, Bucket, Build, Channel, CopyPage, Version
+from .entities import ArtifactEntry, Bucket, Build, Channel, CopyPage, Draft, Version
 from ..domain.enums import VersionStatus
+from ..domain.platforms import canonical
 from .errors import ConditionFailed
 from .expressions import Action, Change, Filter
 from .pages import list_page
-from .schema import GSI1
+from .schema import GSI1, GSI3
 
 Fields = dict[str, Any]  # attributes a write sets
 Ref = dict[str, Any]  # an item's address, opaque outside this package (from `contents`)
@@ -48,24 +50,100 @@ def build_ids(bucket: str, number: int) -> set[str]:
                                                    projection="id")}
 
 
-def versions_page(bucket: str, token: str | None, limit: int, *, status: str | None = None,
-                  ancestry_status: str | None = None, created_after: str | None = None,
-                  created_before: str | None = None) -> tuple[list[Version], str | None]:
-    """Newest first (GSI1 `VERSIONS#<b>`), one page; the filters (a FilterExpression on the
-    `limit` items read: no index keys them yet) may leave it short. Times are ISO 8601 UTC as
-    stored (`clock.iso`), so they compare as strings."""
-    where = Filter()
-    if status:
-        where.equals("status", status)
-    if ancestry_status:
-        where.equals("ancestry_status", ancestry_status)
-    if created_after:
-        where.at_least("created_at", created_after)
-    if created_before:
-        where.below("created_at", created_before)
-    items, next_token = list_page(keys.versions_pk(bucket), token, index=GSI1, newest_first=True, limit=limit,
-                                  where=where)
-    return [Version.from_item(i) for i in items], next_token
+@dataclass(frozen=True)
+class Criteria:
+    """What a list of versions is filtered by (None: not asked). Times are ISO 8601 UTC as
+    stored (`clock.iso`), so they compare as strings; `platform` is canonical
+    (domain/platforms); `labels` are `key:value` pairs that must all be among the labels of
+    the version's builds (its `build_labels` summary)."""
+
+    status: str | None = None
+    ancestry_status: str | None = None
+    created_after: str | None = None
+    created_before: str | None = None
+    platform: str | None = None
+    region: str | None = None
+    labels: tuple[str, ...] = ()
+
+    def where(self, *keyed: str) -> Filter:
+        """The conditions on the version item, but those a key already answers (`keyed`)."""
+        where = Filter()
+        for field in ("status", "ancestry_status"):
+            value = getattr(self, field)
+            if value and field not in keyed:
+                where.equals(field, value)
+        if self.created_after:
+            where.at_least("created_at", self.created_after)
+        if self.created_before:
+            where.below("created_at", self.created_before)
+        for summary, value in (("platforms", self.platform if "platform" not in keyed else None),
+                               ("regions", self.region)):
+            if value:
+                where.contains(summary, value)
+        for pair in self.labels:
+            where.contains("build_labels", pair)
+        return where
+
+
+def versions_page(bucket: str, token: str | None, limit: int, criteria: Criteria, by_status: bool = False
+                  ) -> tuple[list[Version], str | None, bool]:
+    """Newest first, one page: (versions, next_token, filtered). `by_status`: from the
+    status index (GSI3 `VERSIONS#<b>#<status>`), which only a bucket indexed from its
+    creation fills for every version; else the bucket's list (GSI1 `VERSIONS#<b>`). What no
+    key answers is a FilterExpression on the `limit` items read, which may leave the page
+    short (`filtered` True)."""
+    if by_status and criteria.status:
+        partition, index, where = keys.versions_by_status(bucket, criteria.status), GSI3, criteria.where("status")
+    else:
+        partition, index, where = keys.versions_pk(bucket), GSI1, criteria.where()
+    items, next_token = list_page(partition, token, index=index, newest_first=True, limit=limit, where=where)
+    return [Version.from_item(i) for i in items], next_token, where.expression is not None
+
+
+def platform_page(bucket: str, token: str | None, limit: int, criteria: Criteria
+                  ) -> tuple[list[Version], str | None, bool]:
+    """Versions with a build on `criteria.platform`, newest first, one page: a Query of its
+    platform entries (`PLATFORM#<platform>#<n>`), then a BatchGet of their versions, on
+    which the other criteria are tested (`filtered` when there are any)."""
+    assert criteria.platform
+    prefix = keys.platform_prefix(criteria.platform)
+    items, next_token = list_page(keys.bucket_pk(bucket), token, prefix=prefix, newest_first=True, limit=limit,
+                                  projection=f"{keys.PK}, {keys.SK}")
+    numbers = [int(i[keys.SK][len(prefix):]) for i in items if i[keys.SK][len(prefix):].isdigit()]
+    where = criteria.where("platform")
+    return in_order(bucket, numbers, where), next_token, where.expression is not None
+
+
+def in_order(bucket: str, numbers: list[int], where: Filter) -> list[Version]:
+    """The bucket's versions with these numbers that meet `where`, in the order given, each
+    once: one BatchGet (a deleted version is left out)."""
+    wanted = list(dict.fromkeys(numbers))
+    found = {i["number"]: i for i in table.get_many([keys.version(bucket, n) for n in wanted])} if wanted else {}
+    return [Version.from_item(found[n]) for n in wanted if n in found and where.matches(found[n])]
+
+
+def oldest_after(bucket: str, after: str | None, limit: int) -> tuple[list[tuple[Version, str]], bool]:
+    """The bucket's versions and drafts oldest first (GSI1) after the sort key `after`, one
+    page: ((version or draft, its sort key) each, whether more may follow)."""
+    items, last = table.query_page(keys.versions_pk(bucket), index=GSI1, after=after, limit=limit)
+    return [(Draft.from_item(i) if i[keys.SK].startswith("DRAFT#") else Version.from_item(i), i[keys.GSI1SK])
+            for i in items], last is not None
+
+
+def reindex(version: Version, builds: list[Build]) -> list[Action]:
+    """Put a version written before the version indexes into them: its status index keys
+    (while its status is as read: a change of status writes them itself), its builds'
+    summary (ADDed: builds added meanwhile ADD theirs) and its platform entries. A draft
+    (no number yet) only gets its status index keys."""
+    listed = version.index()
+    change_ = Change(version.item_key()).equals("status", version.status) \
+        .set_all({k: v for k, v in listed.items() if k in (keys.GSI3PK, keys.GSI3SK)})
+    if isinstance(version, Draft):
+        return [change_.action()]
+    for field, values in summary(builds).items():
+        if values:
+            change_.add(field, values)
+    return [change_.action(), *platform_entries(version.bucket, version.number, summary(builds)["platforms"])]
 
 
 def newest_first(bucket: str) -> Iterator[Version]:
@@ -103,11 +181,21 @@ def put_artifact_entry(entry: ArtifactEntry) -> Action:
     return table.put_action(entry.to_item())
 
 
-def builds_added(bucket: str, number: int, count: int, now: str) -> Action:
-    """Count `count` more builds on an existing version and bump its `rev` (its channel
+def builds_added(bucket: str, number: int, count: int, now: str, summary: dict[str, set[str]]) -> Action:
+    """Count `count` more builds on an existing version, ADD what they bring to its summary
+    (`platforms`, `regions`, `build_labels`: string sets) and bump its `rev` (its channel
     copies are stale until re-copied)."""
-    return Change(keys.version(bucket, number)).set("updated_at", now).add("build_count", count).add(REV, 1) \
-        .exists().action()
+    change = Change(keys.version(bucket, number)).set("updated_at", now).add("build_count", count).add(REV, 1)
+    for field, values in summary.items():
+        if values:
+            change.add(field, values)
+    return change.exists().action()
+
+
+def platform_entries(bucket: str, number: int, platforms: Iterable[str]) -> list[Action]:
+    """The version's entries in the platform index (unconditioned puts: rewriting one is harmless)."""
+    return [table.put_action({**keys.platform_entry(bucket, p, number), "platform": p, "number": number})
+            for p in sorted(set(platforms))]
 
 
 def claim(bucket: str, number: int, rev: int | None) -> Action:
@@ -141,6 +229,7 @@ def change(before: Version, after: Fields | None, *, also: Fields | None = None,
         (change_.equals(REV, before.rev) if before.rev is not None else change_.exists().absent(REV))
         return change_.delete()
     change_.bump(REV, before.rev).set_all(after).set_all(also or {}).remove(*remove)
+    _status_indexed(change_, before, after)
     if due:
         change_.set_all(keys.revoke_due_index(due, bucket, number))
     else:
@@ -151,8 +240,15 @@ def change(before: Version, after: Fields | None, *, also: Fields | None = None,
 def complete(before: Version, fields: Fields) -> Action:
     """A running version's last write: `fields` set, `expected_builds` gone, while it is
     still running and as read (`before`)."""
-    return _as_read(Change(before.item_key()), before).bump(REV, before.rev) \
-        .set_all(fields).remove("expected_builds").action()
+    change_ = _as_read(Change(before.item_key()), before).bump(REV, before.rev).set_all(fields).remove("expected_builds")
+    return _status_indexed(change_, before, fields).action()
+
+
+def _status_indexed(change_: Change, before: Version, fields: Fields) -> Change:
+    """Keep the status index (GSI3) with a change of status."""
+    if "status" in fields:
+        change_.set_all(keys.status_index(before.bucket, fields["status"], keys.version_sk(before.number)))
+    return change_
 
 
 def set_fields(before: Version, fields: Fields, remove: tuple[str, ...] = ()) -> Action:
@@ -183,8 +279,19 @@ def contents(version: Version, builds: list[Build]) -> list[Ref]:
     of its builds first (a repeat finds them through the builds), its copy pages, its builds."""
     refs = [keys.artifact(ext, b.bucket, b.number, b.id) for b in builds for ext in b.indexed_ids]
     refs += copy_page_refs(version)
+    refs += [keys.platform_entry(version.bucket, p, version.number) for p in summary(builds)["platforms"]]
     refs += [b.item_key() for b in builds]
     return refs
+
+
+def summary(builds: Iterable[Build]) -> dict[str, set[str]]:
+    """What the version item keeps of its builds for the list's filters: their platforms
+    (canonical names, as the platform index has them), their artifacts' regions and their
+    labels as `key:value`."""
+    builds = list(builds)
+    return {"platforms": {canonical(b.platform) for b in builds},
+            "regions": {str(a["region"]) for b in builds for a in b.artifacts if a.get("region")},
+            "build_labels": {f"{k}:{v}" for b in builds for k, v in (b.labels or {}).items()}}
 
 
 def delete_now(refs: list[Ref]) -> None:

@@ -280,6 +280,11 @@ def test_version_filters_reach_the_registry(cli: Cli, product: Product, as_admin
     revoked = cli.json("versions", "cli-filter", "--status", "revoked", **as_admin)
     assert "v2" in [v["name"] for v in revoked]
     assert len(revoked) == len(everything) or {v["status"] for v in revoked} == {"revoked"}
+    # this registry filters: by status and platform from its indexes, the others on the page read
+    assert [v["name"] for v in revoked] == ["v2"]
+    assert [v["name"] for v in cli.json("versions", "cli-filter", "--platform", "aws", **as_admin)] \
+        == [v["name"] for v in everything]
+    assert cli.json("versions", "cli-filter", "--platform", "docker", "--label", "os:none", **as_admin) == []
 
 
 # ---- what it sends --------------------------------------------------------------------------

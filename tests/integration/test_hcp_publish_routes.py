@@ -220,3 +220,20 @@ def test_a_viewer_reads_versions_and_builds_but_cannot_publish(hcp, registry):
 
 def test_a_version_of_a_missing_bucket_is_a_404(hcp):
     hcp.fails("POST", "buckets/nope/versions", {"fingerprint": str(uuid.uuid4())}, status=404, code=5)
+
+
+def test_a_published_version_is_found_by_the_list_filters(hcp):
+    """Completion (recording.record_draft) writes what the filters read: the status index,
+    the platform index and the builds' summary; the draft is listed as running meanwhile."""
+    started = start(hcp, "web", "fp-1", "amazon-ebs.ubuntu", "amazon-ebs.debian")
+    ubuntu, debian = started["builds"]["amazon-ebs.ubuntu"], started["builds"]["amazon-ebs.debian"]
+    versions = "/buckets/web/versions"
+    (draft,) = hcp.registry.get(f"{versions}?status=running")["items"]
+    assert draft["status"] == "running" and draft["fingerprint"] == "fp-1"
+    done(hcp, "web", "fp-1", ubuntu["id"], "ami-0123456789abcdef0")
+    done(hcp, "web", "fp-1", debian["id"], "ami-0123456789abcdef1", labels={"os": "debian"})
+    assert hcp.registry.get(f"{versions}?status=running")["items"] == []
+    for query in ("status=active", "platform=aws", "region=us-east-1", "labels=os:ubuntu,os:debian"):
+        page = hcp.registry.get(f"{versions}?{query}")
+        assert [v["name"] for v in page["items"]] == ["v1"], query
+    assert hcp.registry.get(f"{versions}?platform=azure")["items"] == []

@@ -168,3 +168,31 @@ def test_moto_keeps_no_reference_to_items_it_no_longer_holds(table):
     for n in range(20):
         table.put_item(TableName="t", Item={**_key("a"), "n": {"N": str(n)}})
     assert len(Item.instances_tracked) == 0  # type: ignore[attr-defined]
+
+
+def test_make_run_adds_an_index_a_kept_table_lacks(tmp_path):
+    """A table kept (REGISTRY_DATA_DIR) from a release before the status index: provisioning
+    adds the index, and the items written before it are found through it."""
+    from chalicelib.runtime import aws
+    from chalicelib.storage.schema import table_definition
+    from local.runner import Settings, provision
+
+    with mock_aws():
+        aws.reset()
+        older = table_definition("kept")
+        older["GlobalSecondaryIndexes"] = [i for i in older["GlobalSecondaryIndexes"] if i["IndexName"] != "GSI3"]
+        older["AttributeDefinitions"] = [a for a in older["AttributeDefinitions"]
+                                         if not a["AttributeName"].startswith("GSI3")]
+        db = boto3.client("dynamodb")
+        db.create_table(**older)
+        db.put_item(TableName="kept", Item={"PK": {"S": "BUCKET#b"}, "SK": {"S": "VERSION#0000000001"},
+                                            "GSI3PK": {"S": "VERSIONS#b#active"}, "GSI3SK": {"S": "VERSION#0000000001"}})
+        settings = Settings(table="kept", data_dir=tmp_path)
+        provision(settings)
+        provision(settings)  # again: nothing left to add
+        indexes = db.describe_table(TableName="kept")["Table"]["GlobalSecondaryIndexes"]
+        assert sorted(i["IndexName"] for i in indexes) == ["GSI1", "GSI2", "GSI3"]
+        found = db.query(TableName="kept", IndexName="GSI3", KeyConditionExpression="GSI3PK = :s",
+                         ExpressionAttributeValues={":s": {"S": "VERSIONS#b#active"}})["Items"]
+        assert [i["SK"]["S"] for i in found] == ["VERSION#0000000001"]
+        aws.reset()

@@ -94,7 +94,8 @@ def test_every_json_answer_is_a_model():
 
 def test_response_models_are_closed_and_complete():
     """What `model_dump()` writes: every field (null when unset) and nothing else, except
-    the fields that say they are left out (`next_token`)."""
+    the fields that say they are left out (`next_token`; `filtered` and `note` on a page
+    that was not filtered)."""
     schemas = document()["components"]["schemas"]
     for name in ("Bucket", "Version", "Ancestry", "AncestryLink", "Descendants", "ArtifactLookup", "ComplianceCheck",
                  "SweepReport", "ComplianceReport", "AuditEvent", "Identity", "CreatedToken", "Error",
@@ -102,8 +103,10 @@ def test_response_models_are_closed_and_complete():
         schema = schemas[name]
         assert schema["additionalProperties"] is False, name
         assert set(schema["required"]) == set(schema["properties"]) - {"next_token"}, name
-    for name in ("BucketPage", "AuditEventPage", "ComplianceReport"):
-        assert set(schemas[name]["properties"]) - set(schemas[name]["required"]) == {"next_token"}, name
+    filtered = {"next_token", "filtered", "note"}  # a list that takes filters: FilteredPage
+    for name, optional in (("BucketPage", filtered), ("VersionPage", filtered), ("AuditEventPage", filtered),
+                           ("ComplianceReport", {"next_token"})):
+        assert set(schemas[name]["properties"]) - set(schemas[name]["required"]) == optional, name
 
 
 def test_status_and_role_names_are_written_once():
@@ -309,6 +312,11 @@ def test_answers_of_a_whole_workflow_conform(api):
     api.call("PATCH", B, {"bucket": "empty"}, payload={"labels": {"team": "a"}}, expect=200)
     api.call("GET", B, base, expect=200)
     api.call("GET", f"{B}/versions", base, expect=200)
+    for filters in ("status=active", "platform=aws", "region=us-east-1", "labels=os:x", "channel=latest"):
+        _, filtered = api.call("GET", f"{B}/versions", base, query=filters, expect=200)
+    assert filtered["filtered"] is True  # channel: a filtered page, which the document describes too
+    _, filtered = api.call("GET", "/buckets", query="prefix=e&labels=os:x", expect=200)
+    assert filtered["filtered"] is True
     _, version = api.call("GET", V, v1, expect=200)
     assert version["builds"]
     api.call("GET", V, {"bucket": "base-image", "version": "second"}, expect=200)
@@ -378,6 +386,10 @@ def test_answers_of_a_whole_workflow_conform(api):
     assert events["items"]
     api.call("GET", f"{B}/events", base, query="limit=2", expect=200)
     api.call("GET", "/events", expect=200)
+    _, filtered = api.call("GET", f"{B}/events", base, query="actor=nobody&created_after=2000-01-01T00:00:00Z",
+                           expect=200)
+    assert filtered["filtered"] is True
+    api.call("GET", "/ingestions", query="created_before=2999-01-01T00:00:00Z", expect=200)
     _, me = api.call("GET", "/whoami", expect=200)
     assert me["role"] == "admin"
     _, token = api.call("POST", "/tokens", payload={"name": "viewer-1", "role": "viewer"}, expect=201)

@@ -92,6 +92,17 @@ def test_a_version_is_indexed_newest_first_and_an_older_one_reads_with_defaults(
     assert (older.build_count, older.copy_pages, older.ref()) == (0, None, ("web", 12))
 
 
+def test_a_version_is_in_the_status_index_and_keeps_its_builds_summary_as_sets() -> None:
+    version = Version(bucket="web", number=3, name="v3", fingerprint="f", created_at=T, updated_at=T,
+                      status=VersionStatus.REVOKED, platforms=["aws", "gce"], regions=[], build_labels=["os:debian"])
+    item = version.to_item()
+    assert (item["GSI3PK"], item["GSI3SK"]) == ("VERSIONS#web#revoked", "VERSION#0000000003")
+    assert item["platforms"] == {"aws", "gce"} and item["build_labels"] == {"os:debian"}
+    assert "regions" not in item  # DynamoDB has no empty set
+    back = Version.from_item({**item, "platforms": ["gce", "aws"]})  # as read: a list
+    assert back.platforms == ["aws", "gce"] and back.regions is None
+
+
 def test_a_build_and_its_artifact_index_entry_keep_their_keys() -> None:
     build = Build(bucket="web", number=12, id="b1", component_type="amazon-ebs.x", name="x", builder_type="amazon-ebs",
                   platform="aws", created_at=T, indexed_ids=["us-east-1:ami-1"])
