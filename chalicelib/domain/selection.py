@@ -2,7 +2,8 @@
 
 A filter (`Criteria`, as a job stores it) names at least one of:
 - `created_before`: an ISO 8601 UTC time as stored (`clock.iso`): versions created before it;
-- `labels`: `{key: value}`: versions with a build whose labels have every pair;
+- `labels`: `{key: value}`: versions whose builds carry every pair (taken together, as the
+  `labels` filter of `GET /buckets/{b}/versions` matches them);
 - `parent`: `{"bucket", "version": "vN"}`: versions built on that version (a parent link);
 - `external_ids`: versions with a build that made any of these artifacts.
 Every criterion given must hold. The service reads the candidates from the narrowest source
@@ -10,9 +11,10 @@ Every criterion given must hold. The service reads the candidates from the narro
 checks each against the whole filter here, so a candidate from an index is held to the other
 criteria too.
 
-Labels are matched on the builds as read (one Query per version, storage.versions.with_builds):
-once versions carry their builds' labels in a summary, `matches` reads them from there and
-needs no builds.
+Labels are matched on the version's summary of its builds' labels (`build_labels`, as
+`key:value`, kept by every write that adds builds), so only `external_ids` needs the builds
+(one Query per version). A version from before the summaries matches no label until the
+sweep's backfill (services/indexing.py) has reached its bucket.
 """
 
 from __future__ import annotations
@@ -42,8 +44,8 @@ def source(criteria: Criteria) -> Source:
 
 
 def needs_builds(criteria: Criteria) -> bool:
-    """Whether matching reads the version's builds (labels, artifact IDs)."""
-    return bool(criteria.get("labels") or criteria.get("external_ids"))
+    """Whether matching reads the version's builds (artifact IDs; labels are in the summary)."""
+    return bool(criteria.get("external_ids"))
 
 
 def matches(version: Item, builds: Iterable[Item], criteria: Criteria) -> bool:
@@ -53,7 +55,7 @@ def matches(version: Item, builds: Iterable[Item], criteria: Criteria) -> bool:
     if before and not str(version.get("created_at") or "") < before:
         return False
     labels = criteria.get("labels")
-    if labels and not any(all((b.get("labels") or {}).get(k) == v for k, v in labels.items()) for b in builds):
+    if labels and not {f"{k}:{v}" for k, v in labels.items()} <= set(version.get("build_labels") or ()):
         return False
     parent = criteria.get("parent")
     if parent and not any(p.get("bucket") == parent["bucket"] and f"v{p.get('number')}" == parent["version"]

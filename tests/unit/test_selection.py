@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalicelib.domain import selection
 
 VERSION = {"created_at": "2026-03-01T00:00:00.000000Z", "status": "active",
-           "parents": [{"bucket": "base", "number": 3}]}
+           "parents": [{"bucket": "base", "number": 3}], "build_labels": ["os:debian", "os:ubuntu", "tier:gold"]}
 BUILDS = [{"labels": {"os": "debian", "tier": "gold"}, "indexed_ids": ["ami-1"]},
           {"labels": {"os": "ubuntu"}, "indexed_ids": ["ami-2", "ami-3"]}]
 
@@ -14,7 +14,9 @@ def test_every_criterion_given_must_hold():
     assert selection.matches(VERSION, BUILDS, {"created_before": "2026-03-01T00:00:00.000001Z"})
     assert not selection.matches(VERSION, BUILDS, {"created_before": "2026-03-01T00:00:00.000000Z"})  # strictly
     assert selection.matches(VERSION, BUILDS, {"labels": {"os": "debian", "tier": "gold"}})
-    assert not selection.matches(VERSION, BUILDS, {"labels": {"os": "ubuntu", "tier": "gold"}})  # one build has all
+    assert selection.matches(VERSION, BUILDS, {"labels": {"os": "ubuntu", "tier": "gold"}})  # builds taken together
+    assert not selection.matches(VERSION, BUILDS, {"labels": {"os": "arch"}})
+    assert not selection.matches({**VERSION, "build_labels": None}, BUILDS, {"labels": {"os": "debian"}})
     assert selection.matches(VERSION, BUILDS, {"parent": {"bucket": "base", "version": "v3"}})
     assert not selection.matches(VERSION, BUILDS, {"parent": {"bucket": "base", "version": "v4"}})
     assert not selection.matches(VERSION, BUILDS, {"parent": {"bucket": "other", "version": "v3"}})
@@ -29,7 +31,7 @@ def test_the_source_is_the_narrowest_index_named():
     assert selection.source({"external_ids": ["x"], "labels": {"a": "b"}}) == "external_ids"
     assert selection.source({"labels": {"a": "b"}}) == "buckets"
     assert selection.named({"labels": {}, "external_ids": [], "created_before": None}) == []
-    assert selection.needs_builds({"labels": {"a": "b"}}) and not selection.needs_builds({"created_before": "x"})
+    assert selection.needs_builds({"external_ids": ["x"]}) and not selection.needs_builds({"labels": {"a": "b"}})
 
 
 def test_skip_reasons():
