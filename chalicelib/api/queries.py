@@ -65,6 +65,7 @@ LISTS: dict[str, list[Schema]] = {
     "registry_events": PAGES,
     "list_tokens": PAGES,
     "list_service_principals": PAGES,
+    "retention_preview": PAGES,
 }
 # The parameters that are times (http.filters hands them on as stored: UTC, clock.iso).
 TIMES = {p["name"] for params in LISTS.values() for p in params if p["schema"].get("format") == TIME}

@@ -25,6 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import ancestry, channels, findings, lifecycle, markers
+from . import retention
 from .. import storage
 from ..storage import entities
 from ..runtime.clock import now_iso
@@ -41,6 +42,7 @@ def sweep() -> SweepReport:
     """Run one sweep and say what it did (its sentences in full: it is run by contributors)."""
     started = now_iso()
     applied = lifecycle.apply_due()
+    retention.apply_policies()  # buckets' retention policies, bounded per run (services/retention.py)
     changes: list[dict[str, Any]] = []
     cascades: list[dict[str, Any]] = []
     touched: set[str] = set()

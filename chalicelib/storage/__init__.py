@@ -75,13 +75,13 @@ tokens and service principals = Query GSI1 `TOKENS` / `PRINCIPALS`, one of them 
 HCP organization and project, the run task's HMAC key = GetItem `REGISTRY`.
 """
 
-from . import buckets, channels, credentials, drafts, events, ingestions, registry, sweep, versions
+from . import buckets, channels, credentials, drafts, events, ingestions, registry, retention, sweep, versions
 from .errors import BadToken, ConditionFailed, NotFound, StorageError, Throttled, TooLarge
 from .expressions import Action
 from .table import ITEM_BYTES, TRANSACTION_BYTES, TRANSACTION_LIMIT, action_size, backoff, item_size, transact
 
 __all__ = [
-    "buckets", "channels", "credentials", "drafts", "events", "ingestions", "registry", "sweep", "versions",
+    "buckets", "channels", "credentials", "drafts", "events", "ingestions", "registry", "retention", "sweep", "versions",
     "BadToken", "ConditionFailed", "NotFound", "StorageError", "Throttled", "TooLarge",
     "Action", "ITEM_BYTES", "TRANSACTION_BYTES", "TRANSACTION_LIMIT", "action_size", "backoff", "item_size", "transact",
 ]

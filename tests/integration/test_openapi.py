@@ -154,6 +154,7 @@ def test_request_bodies_come_from_the_models():
         ("POST", "/buckets/{bucket}/channels"): "CreateChannel",
         ("PATCH", "/buckets/{bucket}/channels/{channel}"): "UpdateChannel",
         ("POST", "/buckets/{bucket}/versions/{version}/revoke"): "RevokeRequest",
+        ("PUT", "/buckets/{bucket}/retention"): "RetentionRequest",
         ("POST", "/tokens"): "CreateToken",
         ("POST", "/service-principals"): "CreateServicePrincipal",
         ("POST", "/compliance/check"): "ComplianceCheckRequest",
@@ -357,6 +358,17 @@ def test_answers_of_a_whole_workflow_conform(api):
     api.call("DELETE", V, {"bucket": "base-image", "version": "v2"}, query="rollback_channels=true", expect=200)
     api.call("DELETE", C, {**base, "channel": "stable"}, expect=200)
     api.call("DELETE", C, {**base, "channel": "latest"}, expect=409)
+
+    # a retention policy: set, read, previewed, applied by a sweep, removed
+    api.call("PUT", f"{B}/retention", base, payload={"keep_newest": 1, "action": "revoke"}, expect=200)
+    api.call("PUT", f"{B}/retention", base, payload={"action": "revoke"}, expect=400)
+    api.call("GET", f"{B}/retention", base, expect=200)
+    _, preview = api.call("GET", f"{B}/retention/preview", base, query="limit=1", expect=200)
+    assert preview["versions"]
+    api.call("POST", "/compliance/sweep", expect=200)
+    api.call("DELETE", f"{B}/retention", base, expect=200)
+    api.call("GET", f"{B}/retention", base, expect=404)
+    api.call("GET", f"{B}/retention/preview", base, expect=404)
 
     api.call("GET", "/ingestions", expect=200)
     api.call("GET", "/ingestions", query="status=rejected", expect=200)
