@@ -844,8 +844,8 @@ class RetentionPreview(Out):
     evaluated_at: str
     versions: list[RetentionDecision]
     pass_ends_here: bool = Field(description=(
-        "true when nothing from the last version listed onwards can be acted on (the rest is younger or among "
-        "the newest kept); the sweep's pass stops there too"))
+        "true when, from a version on this page onwards, nothing can be acted on (the rest is younger than "
+        "keep_younger_than or, for revoke, among the newest kept); the sweep's pass stops there too"))
     next_token: NextToken = ""
 
 

@@ -24,6 +24,7 @@ and its counts, versions, builds, artifact index entries and copy pages. Partial
 | `credentials` | API tokens, service principals |
 | `ingestions` | ingestion records |
 | `registry` | the deployment's HCP organization and project, its run task's HMAC key |
+| `retention` | buckets' retention policies, the sweep's place among them, the version reads it needs |
 
 Single-table layout (every request path is a GetItem or one Query page):
 
@@ -52,6 +53,8 @@ Single-table layout (every request path is a GetItem or one Query page):
 | service principal | `PRINCIPAL#<client id>` | `PRINCIPAL` | `PRINCIPALS` / `<created>#<client id>` | |
 | audit event | `EVENTS#<b>` (registry-wide: `EVENTS#`) | `EVENT#<time>#<id>` | | |
 | HCP organization and project | `REGISTRY` | `LOCATION` | | |
+| retention policy (with the sweep's progress in the bucket) | `BUCKET#<b>` | `RETENTION` | `RETENTION` / `<b>` (sparse: the buckets with a policy) | |
+| the retention sweep's place among the buckets | `SWEEP#RETENTION` | `CURSOR` | | |
 | the run task's HMAC key | `REGISTRY` | `RUNTASK` | | |
 
 Access patterns: list buckets = Query GSI1 `BUCKETS`; get bucket = GetItem; list versions
@@ -72,7 +75,9 @@ size follows recent changes, not the size of the registry;
 a bucket's audit events newest first = reverse Query `EVENTS#<b>`; a draft with its builds =
 Query `begins_with(SK, DRAFT#<fp>#)`; a version by id = GetItem `ID#<ulid>`, then by fingerprint;
 tokens and service principals = Query GSI1 `TOKENS` / `PRINCIPALS`, one of them = GetItem; the
-HCP organization and project, the run task's HMAC key = GetItem `REGISTRY`.
+HCP organization and project, the run task's HMAC key = GetItem `REGISTRY`; a bucket's retention
+policy = GetItem; buckets with a policy = Query GSI1 `RETENTION` after the last one done; a
+bucket's versions oldest first from a number = Query GSI1 `VERSIONS#<b>` with `GSI1SK > VERSION#<n>`.
 """
 
 from . import buckets, channels, credentials, drafts, events, ingestions, registry, retention, sweep, versions

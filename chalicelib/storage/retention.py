@@ -11,7 +11,7 @@ from ..domain.enums import VersionStatus
 from .errors import ConditionFailed
 from .expressions import Action, Change
 from .pages import list_page
-from .schema import GSI1
+from .schema import GSI1, GSI1SK
 
 
 def policy(bucket: str) -> RetentionPolicy | None:
@@ -66,13 +66,28 @@ def oldest_first(bucket: str, after: int | None, limit: int) -> tuple[list[Versi
     version): (versions, more remain)."""
     start = keys.version_sk(after) if after is not None else None
     items, last = table.query_page(keys.versions_pk(bucket), index=GSI1, after=start, limit=limit)
-    return [Version.from_item(i) for i in items], last is not None
+    numbered = _numbered(items)
+    return numbered, last is not None and len(numbered) == len(items)
 
 
 def oldest_first_page(bucket: str, token: str | None, limit: int) -> tuple[list[Version], str | None]:
-    """One page of the bucket's versions oldest first, for clients (sealed `next_token`)."""
+    """One page of the bucket's versions oldest first, for clients (sealed `next_token`);
+    drafts, which have no number yet, end the list."""
     items, next_token = list_page(keys.versions_pk(bucket), token, index=GSI1, limit=limit)
-    return [Version.from_item(i) for i in items], next_token
+    numbered = _numbered(items)
+    return numbered, next_token if len(numbered) == len(items) else None
+
+
+def _numbered(items: list[table.Item]) -> list[Version]:
+    """The versions among index items, up to the first draft (drafts sort after every
+    numbered version: keys.draft_index)."""
+    drafts = keys.draft_index(bucket="", fingerprint="")[GSI1SK]
+    found = []
+    for item in items:
+        if str(item[GSI1SK]).startswith(drafts):
+            break
+        found.append(Version.from_item(item))
+    return found
 
 
 def active_newest_first(bucket: str, wanted: int, read_at_most: int) -> tuple[list[int], bool]:

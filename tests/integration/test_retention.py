@@ -148,7 +148,7 @@ def test_policy_changes_are_audited_and_checked(registry):
     registry.get("/buckets/base/retention", status=404)
     registry.get("/buckets/nope/retention", status=404)
     registry.send("put", "/buckets/nope/retention", {"keep_newest": 2, "action": "revoke"}, status=404)
-    for bad, words in [({}, "keep_newest"), ({"action": "revoke"}, "keep_newest (1-100), keep_younger_than"),
+    for bad, words in [({}, "action: Field required"), ({"action": "revoke"}, "keep_newest (1-100), keep_younger_than"),
                        ({"keep_newest": 0, "action": "revoke"}, "keep_newest"),
                        ({"keep_newest": 101, "action": "revoke"}, "100"),
                        ({"keep_newest": "3", "action": "revoke"}, "keep_newest"),
@@ -286,3 +286,34 @@ def test_a_channel_set_between_the_paths_read_and_its_commit(registry, monkeypat
     assert assigned
     assert channel_versions(registry)["pin"] == "v3" and statuses(registry)["v3"] == "active"
     assert sorted(n for n, s in statuses(registry).items() if s == "active") == ["v1", "v3", "v8"]
+
+
+@pytest.mark.parametrize("action", ["delete", "revoke"])
+def test_a_child_recorded_between_the_paths_read_and_its_commit(registry, monkeypatch, action):
+    """A child of v3 is recorded right after the revoke or delete read v3's children (none):
+    recording the child bumps v3's `rev`, so the transaction fails, the retry sees the child
+    and leaves v3."""
+    _pinned_family(registry, action)
+    make = retention._refusal
+    recorded = []
+
+    def then_a_child(policy, decision):
+        refuse = make(policy, decision)
+
+        def check(version, holding):
+            refuse(version, holding)
+            if version.number == 3 and not recorded:
+                doc = manifest({"name": "late", "packer_run_uuid": "late0001", "artifact_id": "us-east-1:ami-late",
+                                "custom_data": {"bucket_name": "late", "parent_bucket": "base",
+                                                "parent_version": "v3"}})
+                (run,) = parse_manifest(json.dumps(doc).encode(), "late/m.json").runs
+                record_run(run, actor="racer")
+                recorded.append(True)
+        return check
+
+    monkeypatch.setattr(retention, "_refusal", then_a_child)
+    sweep(registry)
+    assert recorded and statuses(registry, "late") == {"v1": "active"}
+    assert statuses(registry)["v3"] == "active"
+    late = registry.get("/buckets/late/versions/v1")
+    assert late["parents"][0]["version"] == "v3" and late["ancestry_status"] == "out_of_date"  # latest is v8
