@@ -18,7 +18,7 @@ from chalicelib.domain.models import CreateChannel, UpdateChannel
 from chalicelib.domain.manifest import parse_manifest
 from chalicelib.services import channels, lifecycle, retention
 from chalicelib.services.recording import record_run
-from support import MANIFEST_BUCKET, build_chain, manifest, mint, race, sweep
+from support import MANIFEST_BUCKET, build_chain, manifest, mint, race, real_manifest, sweep
 
 
 def kid(registry, bucket: str, parent_version: str, run: str) -> None:
@@ -317,3 +317,19 @@ def test_a_child_recorded_between_the_paths_read_and_its_commit(registry, monkey
     assert statuses(registry)["v3"] == "active"
     late = registry.get("/buckets/late/versions/v1")
     assert late["parents"][0]["version"] == "v3" and late["ancestry_status"] == "out_of_date"  # latest is v8
+
+
+def test_a_running_hcp_draft_is_left_alone(registry):
+    """A version being published through the HCP API (a draft, without a number) is neither
+    listed by the preview nor touched by the sweep."""
+    from support import Hcp
+
+    registry.upload("base/packer-manifest.json", real_manifest("amazon-ebs-multiregion-multirun-1.json"))
+    Hcp(registry).ok("POST", "buckets/base/versions", {"fingerprint": "draft-0001", "template_type": "HCL2"})
+    registry.send("put", "/buckets/base/retention", {"keep_newest": 1, "action": "delete"})
+    preview = registry.get("/buckets/base/retention/preview?limit=100")
+    assert [d["version"] for d in preview["versions"]] == [f"v{n}" for n in range(1, 9)]
+    sweep(registry)
+    assert [(v["name"], v["status"]) for v in registry.all_pages("/buckets/base/versions")] == [
+        ("v0", "running"), ("v8", "active")]
+    assert registry.get("/buckets/base/retention")["progress"]["resume_after"] is None
