@@ -108,12 +108,11 @@ def decide(policy: Policy, versions: Sequence[Candidate], ranked_from_number: in
     decisions: list[Decision] = []
     over = False
     for version in versions:
-        reasons, by_policy = _kept(policy, version, ranked_from_number, cutoff)
+        reasons = _kept(policy, version, ranked_from_number, cutoff)
         decisions.append(Decision(version.number, version.name, version.status, version.created_at,
                                   act=not reasons, reasons=tuple(reasons) or (_acted(policy),)))
-        young = cutoff is not None and version.created_at >= cutoff
         ranked = policy.action == Action.REVOKE and _ranked(version, ranked_from_number)
-        over = over or (by_policy and (young or ranked))
+        over = over or _young(version, cutoff) or ranked
     return decisions, over
 
 
@@ -122,9 +121,13 @@ def _ranked(version: Candidate, ranked_from_number: int | None) -> bool:
         and version.number >= ranked_from_number
 
 
-def _kept(policy: Policy, version: Candidate, ranked_from_number: int | None, cutoff: str | None
-          ) -> tuple[list[str], bool]:
-    """Why a version is kept (empty: it is acted on), and whether the policy itself keeps it."""
+def _young(version: Candidate, cutoff: str | None) -> bool:
+    """Created at or after the cutoff: kept by `keep_younger_than` (at exactly D ago too)."""
+    return cutoff is not None and version.created_at >= cutoff
+
+
+def _kept(policy: Policy, version: Candidate, ranked_from_number: int | None, cutoff: str | None) -> list[str]:
+    """Why a version is kept (empty: it is acted on)."""
     reasons = []
     if version.held_by:
         reasons.append(f"held by channel{'s' if len(version.held_by) > 1 else ''} {', '.join(version.held_by)}")
@@ -136,14 +139,11 @@ def _kept(policy: Policy, version: Candidate, ranked_from_number: int | None, cu
         reasons.append("its revocation is scheduled")
     elif version.status == VersionStatus.REVOKED and policy.action == Action.REVOKE:
         reasons.append("already revoked")
-    by_policy = False
     if _ranked(version, ranked_from_number):
-        by_policy = True
         reasons.append(f"among the newest {policy.keep_newest} active versions")
-    if cutoff is not None and version.created_at >= cutoff:
-        by_policy = True
+    if _young(version, cutoff):
         reasons.append(f"younger than {_words(policy.keep_younger_than)}")
-    return reasons, by_policy
+    return reasons
 
 
 def _acted(policy: Policy) -> str:
@@ -159,5 +159,5 @@ def _words(age: timedelta | None) -> str:
     """A timedelta in the policy's own form (`30d`, `1d12h`)."""
     assert age is not None
     hours, minutes = divmod(age.seconds // 60, 60)
-    return "".join(f"{n}{unit}" for n, unit in ((age.days, "d"), (hours, "h"), (minutes, "m")) if n) or "0m"
+    return "".join(f"{n}{unit}" for n, unit in ((age.days, "d"), (hours, "h"), (minutes, "m")) if n)
 

@@ -98,7 +98,7 @@ def test_a_pass_is_not_over_while_everything_read_may_be_acted_on():
 
 @pytest.mark.parametrize("text, expected", [("30d", timedelta(days=30)), ("12h", timedelta(hours=12)),
                                             ("1d12h", timedelta(days=1, hours=12)), (" 90m ", timedelta(minutes=90)),
-                                            ("3650d", timedelta(days=3650))])
+                                            ("3650d", timedelta(days=3650)), ("1h", timedelta(hours=1))])
 def test_durations(text, expected):
     assert duration(text) == expected
 
@@ -111,3 +111,37 @@ def test_bad_durations_name_the_field_and_the_limit(text, words):
     with pytest.raises(ValueError, match="keep_younger_than") as error:
         duration(text)
     assert words in str(error.value)
+
+
+def test_a_decision_carries_the_version_as_read():
+    (decision,), over = decide(Policy(Action.DELETE, keep_newest=1), [version(4, "revoked", OLD)], 9, None)
+    assert (decision.number, decision.name, decision.status, decision.created_at, decision.act) == (
+        4, "v4", "revoked", OLD, True)
+    assert over is False
+    assert decide(Policy(Action.DELETE, keep_newest=1), [], 9, None) == ([], False)
+
+
+def test_exactly_keep_newest_active_versions_are_all_kept():
+    assert ranked_from([5, 4], 2) == 4
+    assert ranked_from([5, 4, 2], 2) == 4
+
+
+def test_a_version_created_exactly_at_the_cutoff_is_kept():
+    policy = Policy(Action.REVOKE, keep_younger_than=timedelta(minutes=90))
+    decisions, over = decide(policy, [version(1, created_at=CUTOFF)], None, CUTOFF)
+    assert acted(decisions) == [] and over
+    assert decisions[0].reasons == ("younger than 1h30m",)
+
+
+def test_every_active_child_is_named():
+    decisions, _ = decide(Policy(Action.REVOKE, keep_newest=1),
+                          [version(1, active_children=("a/v1", "b/v2")), version(2)], 2, None)
+    assert decisions[0].reasons == ("has children that are not revoked: a/v1, b/v2",)
+
+
+@pytest.mark.parametrize("age, words", [(timedelta(days=2, hours=3, minutes=4), "older than 2d3h4m"),
+                                        (timedelta(hours=1), "older than 1h"),
+                                        (timedelta(days=30), "older than 30d")])
+def test_ages_are_written_as_the_user_writes_them(age, words):
+    decisions, _ = decide(Policy(Action.REVOKE, keep_younger_than=age), [version(1)], None, CUTOFF)
+    assert decisions[0].reasons == (words,)
