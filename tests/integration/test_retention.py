@@ -165,6 +165,8 @@ def test_policy_changes_are_audited_and_checked(registry):
     contributor.send("put", "/buckets/base/retention", {"keep_newest": 2, "action": "revoke"})
     contributor.send("put", "/buckets/base/retention", {"keep_younger_than": "90d", "action": "delete"})
     assert viewer.get("/buckets/base/retention")["keep_younger_than"] == "90d"
+    viewer.get("/buckets/base/retention/preview", status=403)  # its reasons name restricted channels
+    assert contributor.get("/buckets/base/retention/preview")["versions"]
     removed = contributor.send("delete", "/buckets/base/retention")
     assert removed["action"] == "delete"
     registry.get("/buckets/base/retention", status=404)
