@@ -36,7 +36,7 @@ from ..domain import retention as rule
 from ..domain.enums import RevocationType, VersionStatus
 from ..domain.models import (RetentionDecision, RetentionPolicy, RetentionPreview, RetentionProgress,
                              RetentionRequest)
-from ..errors import BadRequest, Conflict, Contention, NotFound
+from ..errors import BadRequest, Conflict, NotFound, RegistryError
 from ..runtime import clock
 from ..runtime.observability import logger
 from ..storage import entities
@@ -183,7 +183,7 @@ def apply_policies() -> list[str]:
     for policy in policies:
         try:
             acted += _apply(policy)
-        except (Conflict, Contention, NotFound, storage.ConditionFailed, storage.Throttled) as exc:
+        except (RegistryError, storage.StorageError, ValueError) as exc:  # the sweep's other steps go on
             logger.warning("retention: bucket left for the next run", extra={"bucket": policy.bucket,
                                                                              "error": str(exc)})
     if policies:

@@ -335,3 +335,20 @@ def test_a_running_hcp_draft_is_left_alone(registry):
     assert [(v["name"], v["status"]) for v in registry.all_pages("/buckets/base/versions")] == [
         ("v0", "running"), ("v8", "active")]
     assert registry.get("/buckets/base/retention")["progress"]["resume_after"] is None
+
+
+def test_a_failing_bucket_is_left_for_the_next_run(registry, monkeypatch):
+    """DynamoDB still throttling one bucket's retention: the sweep's other steps go on, and
+    the next run applies the policy."""
+    from chalicelib import storage as storage_
+
+    build_chain(registry)
+    registry.send("put", "/buckets/base/retention", {"keep_newest": 6, "action": "revoke"})
+    apply = retention._apply
+    monkeypatch.setattr(retention, "_apply", lambda policy: (_ for _ in ()).throw(storage_.Throttled("busy")))
+    assert registry.send("post", "/compliance/sweep")["finished_at"]
+    assert statuses(registry)["v1"] == "active" and "revoked" not in statuses(registry).values()
+    monkeypatch.setattr(retention, "_apply", apply)
+    sweep(registry)
+    # v1 is on production; v3…v8 are the newest 6 active versions.
+    assert statuses(registry) == {"v1": "active", "v2": "revoked", **{f"v{n}": "active" for n in range(3, 9)}}
