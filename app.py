@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # editors and mypy see the real modules
     from chalicelib.services import (
         ancestry, artifacts, audit, auth, buckets, channels, compliance, ingest, lifecycle, principals, revocations,
         runtasks, serving, versions, webhooks)
+    from chalicelib.services import retention
 else:  # at run time, stand-ins that import each module when a route first uses it
     ancestry, artifacts, audit, auth, buckets, channels, compliance, ingest, lifecycle, models, oauth, openapi, \
         principals, revocations, runtasks, serving, versions, web, webhooks = (lazy(f"chalicelib.{name}") for name in (
@@ -45,6 +46,7 @@ else:  # at run time, stand-ins that import each module when a route first uses 
             "services.channels", "services.compliance", "services.ingest", "services.lifecycle", "domain.models",
             "api.oauth", "api.openapi", "services.principals", "services.revocations", "services.runtasks",
             "services.serving", "services.versions", "api.web", "services.webhooks"))
+    retention = lazy("chalicelib.services.retention")
 
 app = Chalice(app_name="packer-registry")
 app.register_middleware(observe, "all")
@@ -191,6 +193,29 @@ def version_descendants(bucket: str, version: str) -> Response:
     request = current_request(app)
     return respond(ancestry.descendants(bucket, version, int_param(request, "depth", 5),
                                         query(request).get("next_token") or None))
+
+
+# ---- retention policies -------------------------------------------------------------------
+
+@api("/buckets/{bucket}/retention", methods=["GET"])
+def get_retention(bucket: str) -> Response:
+    return respond(retention.get_policy(bucket))
+
+
+@api("/buckets/{bucket}/retention", methods=["PUT"])
+def put_retention(bucket: str) -> Response:
+    request = current_request(app)
+    return respond(retention.put_policy(bucket, body(request, models.RetentionRequest), actor(request)))
+
+
+@api("/buckets/{bucket}/retention", methods=["DELETE"])
+def delete_retention(bucket: str) -> Response:
+    return respond(retention.delete_policy(bucket, actor(current_request(app))))
+
+
+@api("/buckets/{bucket}/retention/preview", methods=["GET"])
+def retention_preview(bucket: str) -> Response:
+    return respond(retention.preview(bucket, *list_params(current_request(app))))
 
 
 # ---- channels ---------------------------------------------------------------------------

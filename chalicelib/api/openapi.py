@@ -134,6 +134,18 @@ def _declarations() -> dict[str, Op]:
         "delete_version": Op("Delete a version and its builds", "versions", m.Version, errors=(404, 409), params=[
             _param("rollback_channels", "query", {"type": "boolean", "default": False},
                    "roll back the user channels holding the version instead of refusing (409)")]),
+        # retention policies (services/retention.py)
+        "get_retention": Op("A bucket's retention policy and the sweep's progress", "retention", m.RetentionPolicy,
+                            errors=(404,)),
+        "put_retention": Op("Set a bucket's retention policy", "retention", m.RetentionPolicy,
+                            body=m.RetentionRequest, errors=(404, 409), description=(
+                                "Applied by the sweep. Never touches a version a channel holds (`latest` included), "
+                                "one with children that are not revoked, a running one or one scheduled for "
+                                "revocation. Deleting never deletes the manifest objects in S3.")),
+        "delete_retention": Op("Remove a bucket's retention policy", "retention", m.RetentionPolicy,
+                               errors=(404, 409)),
+        "retention_preview": Op("What the sweep would do now, version by version (writes nothing)", "retention",
+                                m.RetentionPreview, errors=(404,)),
         "revoke_version": Op("Revoke a version now, or schedule its revocation", "versions", m.Version,
                              body=m.RevokeRequest, errors=(404, 409, 503),
                              description="`revoke_at` (ISO 8601 with a time zone) or `revoke_in` (`30d`, `2h45m`) "

@@ -103,6 +103,7 @@ LISTS: dict[str, list[Schema]] = {
     "list_service_principals": PAGES,
     "list_webhooks": PAGES,
     "webhook_deliveries": PAGES,
+    "retention_preview": PAGES,
 }
 # The parameters that are times (http.filters hands them on as stored: UTC, clock.iso).
 TIMES = {p["name"] for params in LISTS.values() for p in params if p["schema"].get("format") == TIME}

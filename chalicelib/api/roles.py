@@ -1,8 +1,8 @@
 """Roles and which route needs which: checked on every request, so kept light to import.
 
 Roles, each including the one before: `viewer` (all reads, the consumer query,
-`POST /compliance/check`), `contributor` (bucket, channel, version and revocation changes,
-`POST /compliance/sweep`), `admin` (token, service principal and webhook management, deleting
+`POST /compliance/check`), `contributor` (bucket, channel, version and revocation changes, retention policies and
+their preview, `POST /compliance/sweep`), `admin` (token, service principal and webhook management, deleting
 buckets, the registry-wide trail, bulk revocation across buckets). `POST /oauth2/token` is public: the client authenticates
 in the request itself (api/oauth.py); so is `POST /runtasks/hcp-terraform`, authenticated by
 HCP Terraform's HMAC signature (services/runtasks.py). The HCP API's run-task key
@@ -26,6 +26,8 @@ _ROUTE_ROLES: dict[tuple[str, str], Role] = {
     # Deleting a bucket (everything in it) is an admin's through either door: one rule.
     ("DELETE", f"{PACKER}/organizations/{{organization_id}}/projects/{{project_id}}/buckets/{{bucket_name}}"):
         Role.ADMIN,
+    # The preview names every channel holding a version, restricted ones and `latest` too.
+    ("GET", "/buckets/{bucket}/retention/preview"): Role.CONTRIBUTOR,
     ("GET", "/tokens"): Role.ADMIN,
     ("GET", "/events"): Role.ADMIN,
     ("POST", "/revocations"): Role.ADMIN,  # bulk revocation across buckets (a bucket's own: contributor)

@@ -146,6 +146,8 @@ class AuditAction(StrEnum):
     WEBHOOK_DISABLED = "webhook.disabled"
     REVOCATION_JOB_CREATED = "revocation_job.created"
     REVOCATION_JOB_FINISHED = "revocation_job.finished"
+    RETENTION_SET = "retention.set"
+    RETENTION_REMOVED = "retention.removed"
 
 
 class JobStatus(StrEnum):

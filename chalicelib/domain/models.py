@@ -913,6 +913,68 @@ class ComplianceReport(Exposure):
     next_token: NextToken = ""
 
 
+# ---- retention policies ---------------------------------------------------------------------
+
+MAX_KEEP_NEWEST = 100  # the sweep places the newest N active versions by reading from the newest
+
+
+class RetentionRequest(Body):
+    """A bucket's retention policy (services/retention.py, domain/retention.py): at least one
+    of `keep_newest` and `keep_younger_than`; a version is kept when either keeps it."""
+
+    keep_newest: Annotated[int, Field(ge=1, le=MAX_KEEP_NEWEST)] | None = Field(None, description=(
+        f"keep the N newest active versions (1-{MAX_KEEP_NEWEST})"))
+    keep_younger_than: Annotated[str, StringConstraints(max_length=16)] | None = Field(None, description=(
+        "keep versions created less than this long ago: days, hours, minutes as `30d`, `12h`, `1d12h` (1h-3650d)"))
+    action: Literal["revoke", "delete"] = Field(..., description=(
+        "what happens to the other versions: `revoke` (reason `retention policy: …`) or `delete` "
+        "(the version and its builds; manifest objects in S3 stay)"))
+
+
+class RetentionProgress(Out):
+    """Where the sweep is in the bucket: a pass goes through the versions oldest first, a
+    bounded number per run, and starts again from the oldest when it is over."""
+
+    resume_after: str | None = Field(None, description="the next run goes on after this version (null: from the oldest)")
+    last_run_at: str | None = None
+    last_run_acted_on: list[str] = Field(default_factory=list)
+    last_pass_finished_at: str | None = None
+
+
+class RetentionPolicy(Out):
+    bucket: str
+    keep_newest: int | None = None
+    keep_younger_than: str | None = None
+    action: Literal["revoke", "delete"]
+    set_at: str
+    set_by: str
+    progress: RetentionProgress
+
+
+class RetentionDecision(Out):
+    """One version, and what the sweep would do to it now and why."""
+
+    version: str
+    status: VersionStatus
+    created_at: str
+    decision: Literal["keep", "revoke", "delete"]
+    reasons: list[str]
+
+
+class RetentionPreview(Out):
+    """`GET …/retention/preview`: the bucket's versions oldest first, each with the sweep's
+    decision now (one page; nothing is written)."""
+
+    bucket: str
+    policy: RetentionPolicy
+    evaluated_at: str
+    versions: list[RetentionDecision]
+    pass_ends_here: bool = Field(description=(
+        "true when, from a version on this page onwards, nothing can be acted on (the rest is younger than "
+        "keep_younger_than or, for revoke, among the newest kept); the sweep's pass stops there too"))
+    next_token: NextToken = ""
+
+
 # ---- the audit trail --------------------------------------------------------------------
 
 class AuditEvent(Out):

@@ -162,7 +162,11 @@ def stored_links(parents: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def edge_actions(child_bucket: str, child_number: int, parents: list[dict[str, Any]]) -> list[Action]:
-    return [storage.sweep.put_child(ChildEdge(p["bucket"], p["number"], child_bucket, child_number)) for p in parents]
+    """The child edges, each with its parent adopting the child (storage.versions.adopt: its
+    `rev` goes up, so a concurrent deletion of the parent by a retention policy re-reads)."""
+    return [action for p in parents for action in (
+        storage.sweep.put_child(ChildEdge(p["bucket"], p["number"], child_bucket, child_number)),
+        storage.versions.adopt(p["bucket"], p["number"], p.get("parent_status")))]
 
 
 # ---- link status ------------------------------------------------------------------------

@@ -59,7 +59,7 @@ if TYPE_CHECKING:
 BOOTSTRAP = "bootstrap-admin"
 # Actor names the registry itself writes in the audit trail (audit.py): a token or a service
 # principal may not take one, case-insensitively, or the trail could not tell who did a change.
-RESERVED_NAMES = (BOOTSTRAP, "sweep", "registry", "anonymous")
+RESERVED_NAMES = (BOOTSTRAP, "sweep", "registry", "anonymous", "retention")
 RESERVED_PREFIX = "s3:"  # ingestion: s3:<key>
 _LAST_USED_EVERY = timedelta(minutes=5)  # write last_used_at at most this often per token
 SECRET_MAX_AGE = 300  # seconds an SSM parameter is cached: a rotation is in force within 5 minutes

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import ancestry, channels, findings, indexing, lifecycle, markers, revocations
+from . import ancestry, channels, findings, indexing, lifecycle, markers, retention, revocations
 from .. import storage
 from ..storage import entities
 from ..runtime.clock import now_iso
@@ -43,6 +43,7 @@ def sweep() -> SweepReport:
     started = now_iso()
     applied = lifecycle.apply_due()
     revocations.advance()  # bulk revocation jobs, a few batches (their cascades: the markers below)
+    retention.apply_policies()  # buckets' retention policies, bounded per run (services/retention.py)
     changes: list[dict[str, Any]] = []
     cascades: list[dict[str, Any]] = []
     touched: set[str] = set()

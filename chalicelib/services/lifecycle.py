@@ -24,7 +24,7 @@ import dataclasses
 import re
 from collections import deque
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Callable
 
 from . import ancestry, audit, channels, markers, versions
 from ..runtime import clock
@@ -54,6 +54,9 @@ class Held(Conflict):
 INLINE_CASCADE = 25  # descendants a revoke/restore request handles itself; the sweep does the rest
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 Action = dict[str, Any]
+# A caller's own refusal, run on the version and its holders as each attempt reads them
+# (before its conditioned transaction): raises Conflict to leave the version alone.
+Refusal = Callable[[entities.Version, list[Channel]], None]
 
 
 def parse_when(request: RevokeRequest) -> datetime | None:
@@ -109,6 +112,15 @@ def restore(bucket: str, ref: str, actor: str) -> Version:
     number = versions.resolve_number(bucket, ref)
     result, cascade = retrying(lambda: _restore(bucket, number, actor))
     return _cascade_inline(bucket, number, cascade, actor) or result
+
+
+def revoke_unless(bucket: str, number: int, revocation: dict[str, Any], actor: str, refuse: Refusal) -> Version:
+    """Revoke now, unless `refuse` objects to the version or its holders as read in the very
+    attempt that commits (the retention sweep: a channel pointed at it meanwhile bumps its
+    `rev`, so the transaction fails, re-reads and `refuse` sees the channel)."""
+    version, _ = retrying(lambda: _revoke_now(bucket, number, revocation, expect_status=None, actor=actor,
+                                              refuse=refuse))
+    return version
 
 
 def _cascade_inline(bucket: str, number: int, marker: Marker | None, actor: str) -> Version | None:
@@ -194,28 +206,30 @@ def upcoming(limit: int) -> tuple[list[dict[str, Any]], bool]:
              "reason": (v.revocation or {}).get("reason")} for v in items], more
 
 
-def delete_version(bucket: str, ref: str, rollback_channels: bool, actor: str) -> Version:
+def delete_version(bucket: str, ref: str, rollback_channels: bool, actor: str,
+                   refuse: Refusal | None = None) -> Version:
     """Delete a version with its builds; refused while a user channel holds it unless
     `rollback_channels`. Its number is never reused; the bucket's `version_count` follows.
     A version of more than ~60 items loses the first of them in bulk (artifact index entries,
     which a repeat finds through the builds, before the builds), and the rest with the
     version item in the final transaction, so a retried DELETE finishes the job. Holders are
-    checked before anything goes and again in that final, conditioned transaction."""
+    checked before anything goes and again in that final, conditioned transaction; so is
+    `refuse` (the retention sweep's: no holder at all, `latest` included)."""
     version, builds = versions.load(bucket, ref)
     keys = storage.versions.contents(version, builds)
     final_room = storage.TRANSACTION_LIMIT - 40  # the version, fingerprint, event and channel moves
     if len(keys) > final_room:  # a refusal must come before anything goes (and is checked again at the end)
-        _refuse_if_held(bucket, version, rollback_channels)
+        _refuse_if_held(bucket, version, rollback_channels, refuse)
     storage.versions.delete_now(keys[:-final_room])
     keys = keys[-final_room:]
-    return retrying(lambda: _delete(bucket, version.number, keys, rollback_channels, actor),
+    return retrying(lambda: _delete(bucket, version.number, keys, rollback_channels, actor, refuse),
                     what=f"deleting {version.name}")
 
 
 def _delete(bucket: str, number: int, keys: list[storage.versions.Ref], rollback_channels: bool,
-            actor: str) -> Version:
+            actor: str, refuse: Refusal | None = None) -> Version:
     version, builds = versions.load(bucket, f"v{number}")
-    holding = _refuse_if_held(bucket, version, rollback_channels)
+    holding = _refuse_if_held(bucket, version, rollback_channels, refuse)
     actions = [storage.versions.delete(k) for k in keys]
     actions += [storage.versions.delete_fingerprint(bucket, version.fingerprint),
                 storage.versions.change(version, None), *ancestry.tally_actions(version, None),
@@ -228,9 +242,13 @@ def _delete(bucket: str, number: int, keys: list[storage.versions.Ref], rollback
     return versions.to_version(version, builds)
 
 
-def _refuse_if_held(bucket: str, version: entities.Version, rollback_channels: bool) -> list[Channel]:
-    """The channels holding the version; a 409 if user channels do and may not roll back."""
+def _refuse_if_held(bucket: str, version: entities.Version, rollback_channels: bool,
+                    refuse: Refusal | None = None) -> list[Channel]:
+    """The channels holding the version; a 409 if user channels do and may not roll back,
+    or if `refuse` objects."""
     holding = channels.holding(bucket, version.number)
+    if refuse:
+        refuse(version, holding)
     users = [c.name for c in holding if not c.managed]
     if users and not rollback_channels:
         raise Held(f"{version.name} is assigned to channel(s) {', '.join(users)}; "
@@ -254,7 +272,8 @@ def _schedule(bucket: str, number: int, request: RevokeRequest, revoke_at: str, 
 
 
 def _revoke_now(bucket: str, number: int, revocation: dict[str, Any], expect_status: str | None,
-                expect_revoke_at: str | None = None, actor: str | None = None) -> tuple[Version, Marker | None]:
+                expect_revoke_at: str | None = None, actor: str | None = None,
+                refuse: Refusal | None = None) -> tuple[Version, Marker | None]:
     """Revoke now; a direct revocation that does not spare descendants starts a cascade
     (its marker is returned with the version). `actor` is who does it now (the sweep, for a
     scheduled one), `revoked_by` who asked."""
@@ -277,6 +296,8 @@ def _revoke_now(bucket: str, number: int, revocation: dict[str, Any], expect_sta
     updated = dataclasses.replace(version, status=VersionStatus.REVOKED, revocation=revocation, updated_at=stamp,
                                   **inherited_status)
     holding = channels.holding(bucket, number)
+    if refuse:
+        refuse(version, holding)
     actor = actor or revocation.get("revoked_by") or "registry"
     actions = [_version_update(version, updated, also=inherited_status),
                *ancestry.tally_actions(version, updated),  # revoked: no longer "needs attention"

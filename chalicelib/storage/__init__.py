@@ -26,6 +26,7 @@ and its counts, versions, builds, artifact index entries and copy pages. Partial
 | `revocations` | bulk revocation jobs (pending ones indexed), the reads that select their versions |
 | `registry` | the deployment's HCP organization and project, its run task's HMAC key |
 | `webhooks` | webhooks and their delivery history |
+| `retention` | buckets' retention policies, the sweep's place among them, the version reads it needs |
 
 Single-table layout (every request path is a GetItem or one Query page):
 
@@ -57,6 +58,8 @@ Single-table layout (every request path is a GetItem or one Query page):
 | audit event | `EVENTS#<b>` (registry-wide: `EVENTS#`) | `EVENT#<time>#<id>` | | |
 | bulk revocation job | `REVOCATION#<id>` | `JOB` | | `REVOCATIONS_PENDING` / `<created>#<id>` (sparse: until it is done) |
 | HCP organization and project | `REGISTRY` | `LOCATION` | | |
+| retention policy (with the sweep's progress in the bucket) | `BUCKET#<b>` | `RETENTION` | `RETENTION` / `<b>` (sparse: the buckets with a policy) | |
+| the retention sweep's place among the buckets | `SWEEP#RETENTION` | `CURSOR` | | |
 | the run task's HMAC key | `REGISTRY` | `RUNTASK` | | |
 | webhook | `WEBHOOK#<id>` | `WEBHOOK` | `WEBHOOKS` / `<created>#<id>` | |
 | webhook delivery attempt | `WEBHOOK#<id>` | `DELIVERY#<time>#<delivery id>#<attempt:03>` | | |
@@ -85,17 +88,20 @@ Query `begins_with(SK, DRAFT#<fp>#)`; a version by id = GetItem `ID#<ulid>`, the
 tokens and service principals = Query GSI1 `TOKENS` / `PRINCIPALS`, one of them = GetItem; the
 HCP organization and project, the run task's HMAC key = GetItem `REGISTRY`; webhooks = Query
 GSI1 `WEBHOOKS`, one = GetItem; a webhook's deliveries newest first = reverse Query
-`begins_with(SK, DELIVERY#)` of its partition.
+`begins_with(SK, DELIVERY#)` of its partition; a bucket's retention
+policy = GetItem; buckets with a policy = Query GSI1 `RETENTION` after the last one done; a
+bucket's versions oldest first from a number = Query GSI1 `VERSIONS#<b>` with `GSI1SK > VERSION#<n>`.
 """
 
-from . import buckets, channels, credentials, drafts, events, ingestions, registry, revocations, sweep, versions, webhooks
+from . import (buckets, channels, credentials, drafts, events, ingestions, registry, retention, revocations, sweep,
+               versions, webhooks)
 from .errors import BadToken, ConditionFailed, NotFound, StorageError, Throttled, TooLarge
 from .expressions import Action
 from .table import ITEM_BYTES, TRANSACTION_BYTES, TRANSACTION_LIMIT, action_size, backoff, item_size, transact
 
 __all__ = [
-    "buckets", "channels", "credentials", "drafts", "events", "ingestions", "registry", "revocations", "sweep",
-    "versions", "webhooks",
+    "buckets", "channels", "credentials", "drafts", "events", "ingestions", "registry", "retention", "revocations",
+    "sweep", "versions", "webhooks",
     "BadToken", "ConditionFailed", "NotFound", "StorageError", "Throttled", "TooLarge",
     "Action", "ITEM_BYTES", "TRANSACTION_BYTES", "TRANSACTION_LIMIT", "action_size", "backoff", "item_size", "transact",
 ]

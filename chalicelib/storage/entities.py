@@ -362,6 +362,44 @@ class RevocationJob(Entity):
         return keys.revocation_pending_index(self.created_at, self.id) if self.status != JobStatus.DONE else {}
 
 
+# ---- retention policies (services/retention.py) ---------------------------------------------
+
+@dataclass
+class RetentionPolicy(Entity):
+    """A bucket's retention policy and the sweep's progress through the bucket. `id` changes
+    with every PUT: the sweep's progress writes are conditioned on it, so a replaced policy
+    starts from the oldest version. `resume_after`: the number of the last version the
+    current pass examined (None: the next run starts from the oldest)."""
+
+    bucket: str
+    id: str
+    action: str
+    set_at: str
+    set_by: str
+    keep_newest: int | None = None
+    keep_younger_than: str | None = None
+    resume_after: int | None = None
+    last_run_at: str | None = None
+    last_run_acted_on: list[str] = field(default_factory=list)
+    last_pass_finished_at: str | None = None
+
+    def item_key(self) -> keys.Key:
+        return keys.retention(self.bucket)
+
+    def index(self) -> keys.Key:
+        return keys.retention_index(self.bucket)
+
+
+@dataclass
+class RetentionCursor(Entity):
+    """The last bucket the retention sweep handled (None: start from the first)."""
+
+    after_bucket: str | None = None
+
+    def item_key(self) -> keys.Key:
+        return keys.retention_cursor()
+
+
 # ---- buckets -----------------------------------------------------------------------------
 
 @dataclass

@@ -232,6 +232,23 @@ def counts() -> Key:
     return {PK: "SWEEP#COUNTS", SK: "CURRENT"}
 
 
+RETENTION = "RETENTION"  # GSI1: the buckets that have a retention policy (sparse: only their policy items)
+
+
+def retention(bucket: str) -> Key:
+    """A bucket's retention policy, in the bucket's partition (it goes with the bucket)."""
+    return {PK: bucket_pk(bucket), SK: RETENTION}
+
+
+def retention_index(bucket: str) -> Key:
+    return {GSI1PK: RETENTION, GSI1SK: bucket}
+
+
+def retention_cursor() -> Key:
+    """Which bucket the retention sweep did last (it goes on after it next run)."""
+    return {PK: "SWEEP#RETENTION", SK: "CURSOR"}
+
+
 EVENT_PREFIX = "EVENT#"
 
 

@@ -210,6 +210,14 @@ def status_check(bucket: str, number: int, status: str) -> Action:
     return table.guard(Change(keys.version(bucket, number)).equals("status", status).check())
 
 
+def adopt(bucket: str, number: int, status: str | None) -> Action:
+    """A child is being recorded on this version: bump its `rev`, so that a write that read
+    the version before (the retention sweep's revoke or delete, which must see every child)
+    fails and re-reads; while it exists and, when `status` is given, still has that status."""
+    change_ = Change(keys.version(bucket, number)).add(REV, 1).exists()
+    return (change_.equals("status", status) if status else change_).action()
+
+
 def _as_read(change_: Change, before: Version) -> Change:
     """Assert what the report's counts and the bucket's counts are computed from (status,
     ancestry status, whether hints are unresolved) is still as read (ancestry.tally)."""

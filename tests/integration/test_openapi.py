@@ -161,6 +161,7 @@ def test_request_bodies_come_from_the_models():
         ("POST", "/buckets/{bucket}/versions/{version}/revoke"): "RevokeRequest",
         ("POST", "/buckets/{bucket}/revocations"): "BucketRevocationRequest",
         ("POST", "/revocations"): "RevocationRequest",
+        ("PUT", "/buckets/{bucket}/retention"): "RetentionRequest",
         ("POST", "/tokens"): "CreateToken",
         ("POST", "/service-principals"): "CreateServicePrincipal",
         ("POST", "/webhooks"): "CreateWebhook",
@@ -379,6 +380,16 @@ def test_answers_of_a_whole_workflow_conform(api):
     api.call("GET", "/revocations/{revocation_id}", {"revocation_id": job["id"]}, expect=200)
     api.call("POST", "/revocations", payload={"reason": "r", "buckets": ["orphan"],
                                               "filter": {"external_ids": ["ami-nope"]}}, expect=202)
+    # a retention policy: set, read, previewed, applied by a sweep, removed
+    api.call("PUT", f"{B}/retention", base, payload={"keep_newest": 1, "action": "revoke"}, expect=200)
+    api.call("PUT", f"{B}/retention", base, payload={"action": "revoke"}, expect=400)
+    api.call("GET", f"{B}/retention", base, expect=200)
+    _, preview = api.call("GET", f"{B}/retention/preview", base, query="limit=1", expect=200)
+    assert preview["versions"]
+    api.call("POST", "/compliance/sweep", expect=200)
+    api.call("DELETE", f"{B}/retention", base, expect=200)
+    api.call("GET", f"{B}/retention", base, expect=404)
+    api.call("GET", f"{B}/retention/preview", base, expect=404)
 
     api.call("GET", "/ingestions", expect=200)
     api.call("GET", "/ingestions", query="status=rejected", expect=200)
