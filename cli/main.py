@@ -107,7 +107,8 @@ BUCKET_COLUMNS: list[output.Column] = [
 
 
 def cmd_buckets(args: argparse.Namespace, ctx: Context) -> int:
-    return ctx.listing("/buckets", BUCKET_COLUMNS, limit=args.limit)
+    params = {"prefix": args.prefix, "labels": ",".join(args.label) if args.label else None}
+    return ctx.listing("/buckets", BUCKET_COLUMNS, {k: v for k, v in params.items() if v}, args.limit)
 
 
 # `versions` options → the API's query parameters (issue 14's filters). Passed through as
@@ -431,7 +432,11 @@ def build_parser() -> argparse.ArgumentParser:
     command("logout", cmd_logout, "delete the stored login")
     command("whoami", cmd_whoami, "the name and role of the token in use")
 
-    limit(command("buckets", cmd_buckets, "list buckets"))
+    sub = command("buckets", cmd_buckets, "list buckets")
+    sub.add_argument("--prefix", help="only buckets whose name starts with this")
+    sub.add_argument("--label", action="append", type=label, metavar="KEY:VALUE",
+                     help="with this bucket label (repeat: all must match)")
+    limit(sub)
 
     sub = command("versions", cmd_versions, "list a bucket's versions, newest first")
     sub.add_argument("bucket")

@@ -285,6 +285,8 @@ def test_version_filters_reach_the_registry(cli: Cli, product: Product, as_admin
     assert [v["name"] for v in cli.json("versions", "cli-filter", "--platform", "aws", **as_admin)] \
         == [v["name"] for v in everything]
     assert cli.json("versions", "cli-filter", "--platform", "docker", "--label", "os:none", **as_admin) == []
+    assert [b["name"] for b in cli.json("buckets", "--prefix", "cli-filt", **as_admin)] == ["cli-filter"]
+    assert cli.json("buckets", "--prefix", "cli-filt", "--label", "team:nobody", **as_admin) == []
 
 
 # ---- what it sends --------------------------------------------------------------------------
