@@ -413,4 +413,6 @@ def _assignable(bucket: str, ref: str) -> Target:
         raise Conflict(f"{version.name} is revoked and cannot be assigned: {reason}")
     if version.status == VersionStatus.RUNNING:
         raise Conflict(f"{version.name} is still being built (status running) and cannot be assigned yet")
+    if version.deleting_since:
+        raise Conflict(f"{version.name} is being deleted and cannot be assigned")
     return Target(version, builds)

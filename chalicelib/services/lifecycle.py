@@ -219,11 +219,23 @@ def delete_version(bucket: str, ref: str, rollback_channels: bool, actor: str,
     keys = storage.versions.contents(version, builds)
     final_room = storage.TRANSACTION_LIMIT - 40  # the version, fingerprint, event and channel moves
     if len(keys) > final_room:  # a refusal must come before anything goes (and is checked again at the end)
-        _refuse_if_held(bucket, version, rollback_channels, refuse)
+        retrying(lambda: _mark_deleting(bucket, version.number, rollback_channels, refuse),
+                 what=f"deleting {version.name}")
     storage.versions.delete_now(keys[:-final_room])
     keys = keys[-final_room:]
     return retrying(lambda: _delete(bucket, version.number, keys, rollback_channels, actor, refuse),
                     what=f"deleting {version.name}")
+
+
+def _mark_deleting(bucket: str, number: int, rollback_channels: bool, refuse: Refusal | None) -> None:
+    """Before a large version loses its first items in bulk: refuse as the deletion would, and
+    mark it `deleting_since` (its `rev` bumped), so that no channel can take it while it is
+    partly gone: an assignment that read it before fails on its claim of the `rev` and
+    re-reads, and then refuses it (channels._assignable)."""
+    version = versions.load(bucket, f"v{number}")[0]
+    _refuse_if_held(bucket, version, rollback_channels, refuse)
+    if not version.deleting_since:
+        storage.transact([storage.versions.change(version, {}, also={"deleting_since": now_iso()})])
 
 
 def _delete(bucket: str, number: int, keys: list[storage.versions.Ref], rollback_channels: bool,

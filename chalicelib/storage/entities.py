@@ -532,6 +532,8 @@ class Version(Entity):
     the status and findings they give) and, for one too large to copy inline, its copy
     pages' generation and count. `rev` goes up with every change a channel copy depends
     on; `expected_builds` is set while it is written in several transactions (running).
+    `deleting_since`: set while a deletion too large for one transaction removes its items
+    (no channel may take it meanwhile).
     `ancestry_messages`: sentences an older release stored instead of findings."""
 
     bucket: str
@@ -547,6 +549,7 @@ class Version(Entity):
     rev: int | None = None
     build_count: int = 0
     expected_builds: int | None = None
+    deleting_since: str | None = None
     revocation: dict[str, Any] | None = None
     parent_hint: dict[str, Any] | None = None
     parents: list[dict[str, Any]] | None = None

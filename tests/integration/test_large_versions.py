@@ -124,3 +124,25 @@ def test_deleting_a_held_large_version_is_refused_before_anything_goes(registry)
     registry.send("delete", "/buckets/del/versions/v1?rollback_channels=true")
     registry.get("/buckets/del/versions/v1", status=404)
     assert registry.get("/buckets/del/channels/prod")["version"] is None
+
+
+def test_no_channel_takes_a_large_version_while_its_deletion_removes_it(registry, monkeypatch):
+    """A large version loses its first items in bulk before the final transaction; a channel
+    assigned in that gap would serve a version with builds missing. The deletion marks it
+    first, so the assignment made in the gap is refused and the deletion finishes."""
+    builds = [{"name": f"src{n:03d}", "packer_run_uuid": "big", "artifact_id": f"us-east-1:ami-{n:017x}"}
+              for n in range(150)]
+    registry.upload("gap/m.json", manifest(*builds))
+    registry.send("post", "/buckets/gap/channels", {"name": "prod"}, 201)
+    from chalicelib import storage
+    bulk_delete = storage.versions.delete_now
+    answers = []
+
+    def assign_in_the_gap(keys):
+        answers.append(registry.send("patch", "/buckets/gap/channels/prod", {"version": "v1"}, status=409))
+        bulk_delete(keys)
+    monkeypatch.setattr(storage.versions, "delete_now", assign_in_the_gap)
+    registry.send("delete", "/buckets/gap/versions/v1")
+    assert "being deleted" in answers[0]["message"]
+    registry.get("/buckets/gap/versions/v1", status=404)
+    assert registry.get("/buckets/gap/channels/prod")["version"] is None
