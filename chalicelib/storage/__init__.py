@@ -40,6 +40,7 @@ Single-table layout (every request path is a GetItem or one Query page):
 | serving copy page (large versions only) | `BUCKET#<b>` | `COPY#<n:010>#<generation:06>#<page:03>` | | |
 | channel history | `BUCKET#<b>` | `HISTORY#<name>#<time>#<id>` | | |
 | artifact index | `ARTIFACT#<external id>` | `BUCKET#<b>#VERSION#<n:010>#BUILD#<id>` | | |
+| artifact's newest producer (a copy of its newest index entry) | `ARTIFACT#<external id>` | `NEWEST` | | |
 | ingestion | `INGEST#<id>` | `INGEST` | `INGESTIONS` / `<time>#<id>` | `INGESTIONS#<status>` / `<time>#<id>` |
 | scheduled revocation (on the version item) | | | | `REVOKE_DUE` / `<revoke_at>#<b>#<n:010>` |
 | child edge (under the parent) | `BUCKET#<parent b>` | `CHILD#<parent n:010>#<child b>#<child n:010>` | | |
@@ -57,7 +58,9 @@ Single-table layout (every request path is a GetItem or one Query page):
 Access patterns: list buckets = Query GSI1 `BUCKETS`; get bucket = GetItem; list versions
 newest first = reverse Query GSI1 `VERSIONS#<b>`; version with its builds = one Query
 `begins_with(SK, VERSION#<n>)`; version by fingerprint = GetItem on the fingerprint item,
-then that Query; which version made an artifact = Query `ARTIFACT#<id>`; ingestions newest
+then that Query; which versions made an artifact = Query `ARTIFACT#<id>` `begins_with(SK, BUCKET#)`;
+the newest of them for many artifacts = BatchGetItem of `ARTIFACT#<id>` / `NEWEST` (the Query for
+an ID without one); ingestions newest
 first = reverse Query GSI1 `INGESTIONS`, by status GSI2 `INGESTIONS#<status>`; channels of
 a bucket = Query `begins_with(SK, CHANNEL#)`; a channel (and the consumer query) = GetItem;
 its history newest first = reverse Query `begins_with(SK, HISTORY#<name>#)`; where it pointed
