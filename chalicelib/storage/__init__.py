@@ -78,10 +78,26 @@ tokens and service principals = Query GSI1 `TOKENS` / `PRINCIPALS`, one of them 
 HCP organization and project, the run task's HMAC key = GetItem `REGISTRY`.
 """
 
-from . import buckets, channels, credentials, drafts, events, ingestions, registry, sweep, versions
+from typing import TYPE_CHECKING, Any
+
 from .errors import BadToken, ConditionFailed, NotFound, StorageError, Throttled, TooLarge
 from .expressions import Action
 from .table import ITEM_BYTES, TRANSACTION_BYTES, TRANSACTION_LIMIT, action_size, backoff, item_size, transact
+
+# The item families load on first use (PEP 562): the consumer query's cold start needs
+# `channels` only, not drafts, credentials, the sweep's or the registry's modules.
+FAMILIES = ("buckets", "channels", "credentials", "drafts", "events", "ingestions", "registry", "sweep", "versions")
+if TYPE_CHECKING:  # mypy and editors see them as plain submodules
+    from . import buckets, channels, credentials, drafts, events, ingestions, registry, sweep, versions
+
+
+def __getattr__(name: str) -> Any:
+    if name in FAMILIES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")  # also binds it here: next time no call
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "buckets", "channels", "credentials", "drafts", "events", "ingestions", "registry", "sweep", "versions",
