@@ -23,21 +23,25 @@ from pathlib import Path
 
 
 def add_bytecode(zip_path: Path) -> int:
-    """Rewrite `zip_path` with a .pyc for each .py; returns how many were added."""
+    """Rewrite `zip_path` with a .pyc for each .py; returns how many were written. Bytecode the
+    zip held already (`chalice package` copies the project's __pycache__ folders: timestamp
+    .pyc files whose timestamps the zip does not keep, so the loader finds them stale) is
+    replaced."""
     with tempfile.TemporaryDirectory() as work:
         root = Path(work) / "package"
         with zipfile.ZipFile(zip_path) as archive:
             entries = archive.infolist()
             archive.extractall(root)
-        if not compileall.compile_dir(str(root), quiet=2, workers=0,
+        for stale in root.rglob("*.pyc"):
+            stale.unlink()
+        if not compileall.compile_dir(str(root), quiet=2, workers=0, force=True,
                                       invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH):
             raise SystemExit(f"error: compiling the sources of {zip_path} failed")
-        shipped = {e.filename for e in entries}
-        compiled = sorted(p for p in root.rglob("*.pyc") if p.relative_to(root).as_posix() not in shipped)
+        compiled = sorted(root.rglob("*.pyc"))
         rewritten = zip_path.with_suffix(".tmp")
         with zipfile.ZipFile(zip_path) as source, \
                 zipfile.ZipFile(rewritten, "w", compression=zipfile.ZIP_DEFLATED) as target:
-            for entry in entries:
+            for entry in (e for e in entries if not e.filename.endswith(".pyc")):
                 target.writestr(entry, source.read(entry.filename), compress_type=entry.compress_type)
             for path in compiled:
                 info = zipfile.ZipInfo(path.relative_to(root).as_posix(), date_time=(1980, 1, 1, 0, 0, 0))
