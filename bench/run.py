@@ -19,11 +19,24 @@ Everything is measured, nothing estimated:
   sweep is counted: it re-checks those 3 children, and should not care about the N others.
 - Revoking: root/v1 with 10 children (`mid`) and 40 grandchildren (4 per child, over
   `leaf-0` … `leaf-9`); the request is counted, then the sweep(s) that finish the cascade.
+- The compliance check: a Terraform plan of 500 instances, each a distinct AMI of the
+  registry (50 versions of 10 regions each, over 10 buckets, half of them children of
+  `base`'s production channel), checked once by `POST /compliance/check`.
+- The bucket list: `GET /buckets?limit=25` over 30 buckets, each with versions and a channel
+  (the page carries every bucket's aggregates).
+- The HCP API publish of a 2-build version, as `packer build` drives it through the routes
+  (chalice's test client, the admin token): GetVersion (a miss), CreateVersion, 2 CreateBuild,
+  2 UpdateBuild RUNNING, 2 UpdateBuild DONE, the last one completing the version; the calls
+  of each request are recorded, and the completing one is the target.
 - The cold start is a fresh Python process importing `app` and answering one consumer query
   through the API handler (`app.app(event, context)`, the authorizer context already on the
   request, as API Gateway delivers it) over a fresh process importing boto3 and making the
-  same GetItem, both against one moto server on loopback: median wall time of 9 interleaved
-  runs each.
+  same GetItem, both against one moto server on loopback: median wall time of 15 interleaved
+  runs each, each timed until its answer is out (both end with `os._exit`: a Lambda
+  container is frozen after the response, never torn down in its time, so the teardown of
+  the interpreter's modules is no part of a cold start). The app runs from deployment.zip unpacked, as Lambda runs it: its read-only
+  /var/task is emulated with PYTHONDONTWRITEBYTECODE=1, so the only bytecode it finds is what
+  the package ships; boto3 comes from the environment, as the Lambda runtime provides it.
 - The package is what `scripts/package.sh prod <dir>` (`make package`) writes.
 - `make run`'s memory: the runner started as tests/product.py starts it (a subprocess on free
   ports, its own temporary data directory), one bucket with v1 and v2, then `production`
@@ -31,15 +44,19 @@ Everything is measured, nothing estimated:
   after 1,000. moto's state grows by the history and audit items of each move (a few MB);
   anything more is a leak.
 
-Prints a Markdown table (figure, target, PASS/MISS), writes bench/results.json, and exits 1
-when a target is missed.
+Prints a Markdown table (figure, previous run's value from bench/results.json when there is
+one, target, PASS/MISS/PENDING), writes bench/results.json with the commit, time and machine,
+and exits 1 when a target is missed. Each target has a stable key in results.json
+(`targets.<key>`), its label (which may carry measured times) beside it, so runs compare.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import os
+import platform
 import shutil
 import socket
 import statistics
@@ -47,6 +64,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -55,7 +73,7 @@ RESULTS = ROOT / "bench" / "results.json"
 TABLE, MANIFEST_BUCKET = "packer-registry", "packer-manifests"
 ADMIN_TOKEN = "bench-admin-token-0123456789abcdef0123456789"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-COLD_RUNS = 9
+COLD_RUNS = 15  # interleaved pairs: on a machine shared with other work a run varies by ±30 %
 BASE_ENV = {
     "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
     "REGISTRY_TABLE": TABLE, "MANIFEST_BUCKET": MANIFEST_BUCKET, "POWERTOOLS_METRICS_DISABLED": "true",
@@ -350,10 +368,95 @@ def _summarise(calls: list[str]) -> dict[str, int]:
     return summary
 
 
+REGIONS = ("us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-west-2", "eu-central-1",
+           "ap-southeast-1", "ap-southeast-2", "ap-northeast-1")
+
+
+def bench_compliance_check(results: dict[str, Any]) -> None:
+    """A plan of 500 instances, each a distinct AMI of the registry: 50 versions of 10 regions
+    over 10 buckets, the versions of 5 buckets children of base's production channel."""
+    with fresh_registry() as reg:
+        reg.ingest("base/packer-manifest.json", runs("base", 1))
+        reg.send("post", "/buckets/base/channels", {"name": "production", "version": "v1"}, 201)
+        builds = [build("ubuntu", f"fleet-run-{b}-{n}", regions=REGIONS, bucket_name=f"fleet-{b}",
+                        **({"parent_bucket": "base", "parent_channel": "production"} if b % 2 else {}))
+                  for b in range(10) for n in range(5)]
+        reg.ingest("fleet/packer-manifest.json", manifest(builds))
+        amis = [part.split(":", 1)[1] for b in builds for part in b["artifact_id"].split(",")]
+        assert len(set(amis)) == 500
+        plan = {"format_version": "1.2", "terraform_version": "1.9.5", "planned_values": {"root_module": {
+            "resources": [{"address": f"aws_instance.node_{i}", "mode": "managed", "type": "aws_instance",
+                           "name": f"node_{i}", "values": {"ami": ami, "instance_type": "t3.micro"}}
+                          for i, ami in enumerate(amis)]}}}
+        n, calls, checked = reg.count(lambda: reg.send("post", "/compliance/check", plan))
+        verdicts = {r["verdict"] for r in checked["results"]}
+        assert len(checked["results"]) == 500 and "unknown" not in verdicts, checked["counts"]
+        record(results, "compliance_check_500", n, calls)
+        # For the record: IDs the registry never saw each cost a Query of the index (no
+        # newest-producer item tells "unknown" from "recorded before those items existed").
+        unknown = {"artifacts": [f"ami-{0xf0000000 + i:017x}" for i in range(500)]}
+        n, calls, _ = reg.count(lambda: reg.send("post", "/compliance/check", unknown))
+        record(results, "compliance_check_500_unknown", n, calls, extra=True)
+
+
+def bench_list_buckets(results: dict[str, Any]) -> None:
+    """`GET /buckets?limit=25` over 30 buckets with versions, a revoked one and a channel each."""
+    with fresh_registry() as reg:
+        reg.ingest("team/packer-manifest.json", manifest([
+            build("ubuntu", f"team-run-{b}-{n}", bucket_name=f"team-{b:02d}") for b in range(30) for n in range(2)]))
+        for b in range(30):
+            reg.send("post", f"/buckets/team-{b:02d}/channels", {"name": "production", "version": "v2"}, 201)
+        reg.send("post", "/buckets/team-00/versions/v1/revoke", {"reason": "bench"})
+        n, calls, listed = reg.count(lambda: reg.get("/buckets?limit=25"))
+        assert len(listed["items"]) == 25 and listed.get("next_token"), "a full page with more to come"
+        record(results, "list_buckets_page", n, calls)
+
+
+HCP_RUN = "8a7f2d3c-1111-4222-8333-944455556666"
+
+
+def bench_hcp_publish(results: dict[str, Any]) -> None:
+    """A 2-build version published through the HCP API as `packer build` drives it; the calls
+    of each request, the completing UpdateBuild (the second BUILD_DONE) the target."""
+    with fresh_registry() as reg:
+        rm = "/resource-manager/2019-12-10"
+        organization = reg.get(f"{rm}/organizations")["organizations"][0]["id"]
+        project = reg.get(f"{rm}/projects")["projects"][0]["id"]
+        prefix = f"/packer/2023-01-01/organizations/{organization}/projects/{project}/buckets"
+        reg.send("put", prefix, {"name": "web", "description": "images"})
+        version = f"{prefix}/web/versions"
+        per_request: dict[str, int] = {}
+        detail: dict[str, dict[str, int]] = {}
+
+        def step(name: str, method: str, path: str, payload: Any = None, status: int = 200) -> Any:
+            n, calls, answer = reg.count(lambda: reg.send(method, path, payload, status))
+            per_request[name], detail[name] = n, _summarise(calls)
+            return answer
+
+        step("get_version_miss", "get", f"{version}/fp-bench", status=409)
+        step("create_version", "post", version, {"fingerprint": "fp-bench", "template_type": "HCL2"})
+        ids = [step(f"create_build_{c}", "post", f"{version}/fp-bench/builds", {
+            "artifacts": None, "component_type": f"amazon-ebs.{c}", "packer_run_uuid": HCP_RUN,
+            "status": "BUILD_UNSET"})["build"]["id"] for c in ("ubuntu", "debian")]
+        for i, build_id in enumerate(ids):
+            step(f"update_build_running_{i + 1}", "patch", f"{version}/fp-bench/builds/{build_id}",
+                 {"artifacts": None, "packer_run_uuid": HCP_RUN, "status": "BUILD_RUNNING"})
+        for i, build_id in enumerate(ids):
+            step(f"update_build_done_{i + 1}", "patch", f"{version}/fp-bench/builds/{build_id}", {
+                "artifacts": [{"external_identifier": ami(), "region": "us-east-1"}], "platform": "aws",
+                "packer_run_uuid": HCP_RUN, "status": "BUILD_DONE", "labels": {"os": "ubuntu"}})
+        done = reg.get("/buckets/web/versions/v1")
+        assert done["status"] == "active" and len(done["builds"]) == 2, done
+        record(results, "hcp_complete_version", per_request["update_build_done_2"],
+               [op for op, k in detail["update_build_done_2"].items() for _ in range(k)])
+        results["hcp_publish_calls_per_request"] = per_request
+        results.setdefault("ddb_call_detail", {})["hcp_publish"] = detail
+
+
 # ---- cold start -------------------------------------------------------------------------
 
 COLD_APP = """
-import json, sys
+import json, os, sys
 sys.path.insert(0, {root!r})
 import app
 
@@ -392,15 +495,20 @@ event = {{
 response = app.app(event, Context())
 assert response["statusCode"] == 200, response
 print("RESULT", json.loads(response["body"])["external_id"])
+sys.stdout.flush()
+os._exit(0)  # the response is out: Lambda freezes the process here, it never tears the interpreter down
 """
 
 COLD_FLOOR = """
+import os, sys
 import boto3
 client = boto3.client("dynamodb")
 response = client.get_item(TableName={table!r}, Key={{"PK": {{"S": "BUCKET#b"}}, "SK": {{"S": "CHANNEL#production"}}}},
                            ConsistentRead=True)
 print("RESULT", [a["M"]["external_id"]["S"] for b in response["Item"]["builds"]["L"]
                  for a in b["M"]["artifacts"]["L"] if a["M"]["region"].get("S") == "us-east-1"][0])
+sys.stdout.flush()
+os._exit(0)
 """
 
 
@@ -410,7 +518,8 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def bench_cold_start(results: dict[str, Any]) -> None:
+def bench_cold_start(results: dict[str, Any], unpacked: Path | None) -> None:
+    """`unpacked`: deployment.zip's contents (the package step's), else the worktree is run."""
     import logging
 
     from local.moto_server import SerializedMotoServer
@@ -435,26 +544,35 @@ def bench_cold_start(results: dict[str, Any]) -> None:
         aws.reset()
 
         scripts = {"app": workdir / "cold_app.py", "floor": workdir / "cold_floor.py"}
-        scripts["app"].write_text(COLD_APP.format(root=str(ROOT)))
+        scripts["app"].write_text(COLD_APP.format(root=str(unpacked or ROOT)))
         scripts["floor"].write_text(COLD_FLOOR.format(table=TABLE))
         # What a prod Lambda has (stage variables of .chalice/config.json), the table on moto.
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_", "REGISTRY_"))}
         env.update({k: v for k, v in BASE_ENV.items() if k.startswith("AWS_")}, AWS_ENDPOINT_URL=url,
                    REGISTRY_TABLE=TABLE, MANIFEST_BUCKET=MANIFEST_BUCKET, LOG_LEVEL="INFO",
-                   POWERTOOLS_SERVICE_NAME="packer-registry", POWERTOOLS_METRICS_NAMESPACE="PackerRegistry")
+                   POWERTOOLS_SERVICE_NAME="packer-registry", POWERTOOLS_METRICS_NAMESPACE="PackerRegistry",
+                   PYTHONDONTWRITEBYTECODE="1")  # Lambda's /var/task is read-only: no bytecode cache
 
         def run(which: str, *flags: str) -> tuple[float, subprocess.CompletedProcess]:
+            """Wall time of one run; its CPU time (user + system) goes to `cpu`."""
+            import resource
+
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             started = time.perf_counter()
             done = subprocess.run([sys.executable, *flags, str(scripts[which])], env=env, cwd=str(workdir),
                                   capture_output=True, text=True, timeout=120)
             elapsed = time.perf_counter() - started
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu[which].append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
             answer = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
             if done.returncode != 0 or answer != [f"RESULT {expected}"]:
                 raise RuntimeError(f"cold start script {which} failed: {done.stdout}\n{done.stderr}")
             return elapsed, done
 
+        cpu: dict[str, list[float]] = {"app": [], "floor": []}
         run("app"), run("floor")  # warm the OS file cache and bytecode caches, not measured
         times: dict[str, list[float]] = {"app": [], "floor": []}
+        cpu = {"app": [], "floor": []}
         for _ in range(COLD_RUNS):
             for which in ("app", "floor"):
                 times[which].append(run(which)[0])
@@ -462,9 +580,15 @@ def bench_cold_start(results: dict[str, Any]) -> None:
         results["cold_start_ratio"] = round(app_median / floor_median, 2)
         _, traced = run("app", "-X", "importtime")
         results["cold_start_detail"] = {
+            "app_from": "deployment.zip" if unpacked else "worktree",
             "app_median_ms": round(app_median * 1000, 1), "floor_median_ms": round(floor_median * 1000, 1),
             "app_runs_ms": [round(t * 1000, 1) for t in times["app"]],
             "floor_runs_ms": [round(t * 1000, 1) for t in times["floor"]],
+            "fastest_ratio": round(min(times["app"]) / min(times["floor"]), 2),  # for the record: the least disturbed
+            # CPU time (user + system) of each process: what other work on the machine disturbs least
+            "cpu_ratio": round(statistics.median(cpu["app"]) / statistics.median(cpu["floor"]), 2),
+            "app_cpu_median_ms": round(statistics.median(cpu["app"]) * 1000, 1),
+            "floor_cpu_median_ms": round(statistics.median(cpu["floor"]) * 1000, 1),
             "import_self_ms_by_package": top_imports(traced.stderr),
         }
     finally:
@@ -489,7 +613,9 @@ def top_imports(importtime: str, count: int = 15) -> dict[str, float]:
 
 # ---- the package ------------------------------------------------------------------------
 
-def bench_package(results: dict[str, Any]) -> None:
+def bench_package(results: dict[str, Any], unpack_to: Path) -> None:
+    """Package the app; its deployment.zip's size and what it holds, unpacked into `unpack_to`
+    for the cold start."""
     out = Path(tempfile.mkdtemp(prefix="bench-package-"))
     try:
         env = dict(os.environ)
@@ -507,12 +633,26 @@ def bench_package(results: dict[str, Any]) -> None:
             for info in archive.infolist():
                 top = info.filename.split("/")[0]
                 sizes[top] = sizes.get(top, 0) + info.compress_size
+            names = archive.namelist()
+            archive.extractall(unpack_to)
+        tag = sys.implementation.cache_tag
+        sources = [n for n in names if n.endswith(".py") and n.startswith(("app.py", "chalicelib/"))]
+        # usable bytecode only: hash-based (a timestamp .pyc from the zip is stale to the loader)
+        compiled = [n for n in sources if _pyc(n, tag) in set(names)
+                    and int.from_bytes((unpack_to / _pyc(n, tag)).read_bytes()[4:8], "little") & 1]
+        results["deployment_zip_bytecode"] = round(len(compiled) / len(sources), 2) if sources else 0.0
         results["deployment_zip_detail"] = {
-            "bytes": zip_path.stat().st_size,
+            "bytes": zip_path.stat().st_size, "app_modules": len(sources), "app_modules_compiled": len(compiled),
             "largest_compressed_mb": {k: round(v / 1_000_000, 2)
                                       for k, v in sorted(sizes.items(), key=lambda kv: -kv[1])[:6]}}
     finally:
         shutil.rmtree(out, ignore_errors=True)
+
+
+def _pyc(source: str, tag: str) -> str:
+    """Where the bytecode of a zip's `source` entry goes (`dir/__pycache__/name.<tag>.pyc`)."""
+    folder, _, name = source.rpartition("/")
+    return f"{folder + '/' if folder else ''}__pycache__/{name[:-3]}.{tag}.pyc"
 
 
 # ---- make run's memory --------------------------------------------------------------------
@@ -557,87 +697,167 @@ def bench_runner_memory(results: dict[str, Any]) -> None:
 
 # ---- targets and report -----------------------------------------------------------------
 
-def targets(results: dict[str, Any]) -> list[tuple[str, Any, str, bool | None]]:
-    """(figure, value, target, pass) rows; pass is None for figures without a target, and a
-    figure that could not be measured (None) misses its target."""
-    calls = results["ddb_calls"]
+PENDING = "pending"  # measured and shown, not yet failing the run (see TODO below)
 
-    def check(value: Any, test: Callable[[Any], bool]) -> bool:
-        return value is not None and test(value)
 
-    one, twenty = calls.get("ingest_manifest_1_build"), calls.get("ingest_manifest_20_builds")
-    small, large = calls.get("sweep_quiet_100"), calls.get("sweep_quiet_1000")
-    ratio, size = results.get("cold_start_ratio"), results.get("deployment_zip_mb")
-    total = (results.get("revoke_with_50_descendants_total") or {}).get("ddb_calls")
+@dataclass
+class Row:
+    """One line of the report: `key` names it in results.json (stable across runs: the
+    label may carry measured times), `path` is where its value sits in the results."""
+
+    key: str
+    label: str
+    path: tuple[str, ...]
+    target: str = "—"
+    test: Callable[[Any], bool] | None = None
+    pending: bool = False
+
+    def value(self, results: dict[str, Any]) -> Any:
+        found: Any = results
+        for part in self.path:
+            found = found.get(part) if isinstance(found, dict) else None
+        return found
+
+    def verdict(self, results: dict[str, Any]) -> bool | str | None:
+        """True/False on a target (a figure that could not be measured misses it), PENDING for a
+        target not enforced yet, None for a figure without a target."""
+        if self.test is None:
+            return None
+        value = self.value(results)
+        met = value is not None and self.test(value)
+        return PENDING if self.pending and not met else met
+
+
+def rows(results: dict[str, Any]) -> list[Row]:
+    """The figures and issue 15's targets (the table in its text)."""
+    calls = ("ddb_calls",)
     detail = results.get("cold_start_detail", {})
     memory = results.get("runner_rss_detail", {})
-    rss = results.get("runner_rss_ratio")
+    small = results["ddb_calls"].get("sweep_quiet_100")
+    # TODO(issue 15): the sweep after one move (<= 8 calls, flat) and the revocation with 50
+    # descendants (<= 150 calls in all, no descendant read twice) are being brought down in
+    # services/compliance.py, lifecycle.py and ancestry.py; until that lands they are reported
+    # as PENDING instead of failing the run. The integrator drops `pending=True` from both.
     return [
-        ("consumer query (DynamoDB calls)", calls.get("consumer_query"), "1",
-         check(calls.get("consumer_query"), lambda v: v == 1)),
-        ("get version (DynamoDB calls)", calls.get("get_version"), "≤ 2",
-         check(calls.get("get_version"), lambda v: v <= 2)),
-        ("list versions, one page (DynamoDB calls)", calls.get("list_versions_page"), "1",
-         check(calls.get("list_versions_page"), lambda v: v == 1)),
-        ("ingest a 1-build manifest (DynamoDB calls)", one, "—", None),
-        ("ingest a 20-build manifest (DynamoDB calls)", twenty,
-         "≤ 1-build + 2" + (f" = {one + 2}" if one is not None else ""),
-         check(twenty, lambda v: one is not None and v <= one + 2)),
-        ("sweep after one channel move, 100 quiet versions (DynamoDB calls)", small, "—", None),
-        ("sweep after one channel move, 1,000 quiet versions (DynamoDB calls)", large,
-         "≤ 1.2 × the 100-version sweep" + (f" = {1.2 * small:g}" if small is not None else ""),
-         check(large, lambda v: small is not None and v <= 1.2 * small)),
-        ("revoke with 50 descendants: the request (DynamoDB calls)", calls.get("revoke_with_50_descendants"),
-         "—", None),
-        ("revoke with 50 descendants: request + sweep finishing the cascade (DynamoDB calls)", total, "—", None),
-        (f"cold start / floor (medians of {COLD_RUNS}: {detail.get('app_median_ms')} ms / "
-         f"{detail.get('floor_median_ms')} ms)", ratio, "≤ 1.5", check(ratio, lambda v: v <= 1.5)),
-        ("deployment.zip (MB)", size, "≤ 10", check(size, lambda v: v <= 10)),
-        (f"make run resident memory, after 1,000 channel moves / after 10 ({memory.get('after_1000_moves_mb')} MB"
-         f" / {memory.get('after_10_moves_mb')} MB)", rss, "≤ 1.5", check(rss, lambda v: v <= 1.5)),
-        ("ingestion throughput, moto in-process (manifests/s)", results.get("ingest_manifests_per_s"), "—", None),
-        ("consumer query throughput, moto in-process (queries/s)", results.get("consumer_queries_per_s"), "—", None),
+        Row("consumer_query", "consumer query (DynamoDB calls)", (*calls, "consumer_query"), "1", lambda v: v == 1),
+        Row("get_version", "get version (DynamoDB calls)", (*calls, "get_version"), "1", lambda v: v == 1),
+        Row("list_versions_page", "list versions, one page (DynamoDB calls)", (*calls, "list_versions_page"), "1",
+            lambda v: v == 1),
+        Row("ingest_manifest_1_build", "ingest a 1-build manifest (DynamoDB calls)",
+            (*calls, "ingest_manifest_1_build"), "≤ 4", lambda v: v <= 4),
+        Row("ingest_manifest_20_builds", "ingest a 20-build manifest (DynamoDB calls)",
+            (*calls, "ingest_manifest_20_builds"), "≤ 4", lambda v: v <= 4),
+        Row("sweep_quiet_100", "sweep after one channel move, 100 quiet versions (DynamoDB calls)",
+            (*calls, "sweep_quiet_100"), "≤ 8", lambda v: v <= 8, pending=True),
+        Row("sweep_quiet_1000", "sweep after one channel move, 1,000 quiet versions (DynamoDB calls)",
+            (*calls, "sweep_quiet_1000"), "≤ 8 and = the 100-version sweep",
+            lambda v: v <= 8 and v == small, pending=True),
+        Row("revoke_with_50_descendants", "revoke with 50 descendants: the request (DynamoDB calls)",
+            (*calls, "revoke_with_50_descendants")),
+        Row("revoke_with_50_descendants_total",
+            "revoke with 50 descendants: request + sweep finishing the cascade (DynamoDB calls)",
+            ("revoke_with_50_descendants_total", "ddb_calls"), "≤ 150 (3 per descendant)", lambda v: v <= 150,
+            pending=True),
+        Row("compliance_check_500", "compliance check of a plan with 500 image references (DynamoDB calls)",
+            (*calls, "compliance_check_500"), "≤ 10", lambda v: v <= 10),
+        Row("list_buckets_page", "GET /buckets, one page of 25 with their aggregates (DynamoDB calls)",
+            (*calls, "list_buckets_page"), "1", lambda v: v == 1),
+        Row("hcp_complete_version", "HCP API: the UpdateBuild (DONE) completing a 2-build version (DynamoDB calls; "
+            f"per request: {_per_request(results)})", (*calls, "hcp_complete_version"), "≤ 4", lambda v: v <= 4),
+        Row("cold_start_ratio", f"cold start / floor (medians of {COLD_RUNS}: {detail.get('app_median_ms')} ms / "
+            f"{detail.get('floor_median_ms')} ms, app from {detail.get('app_from')})", ("cold_start_ratio",),
+            "≤ 1.15", lambda v: v <= 1.15),
+        Row("deployment_zip_bytecode", "deployment.zip: share of app modules shipped compiled (hash-based .pyc)",
+            ("deployment_zip_bytecode",), "1.0", lambda v: v == 1.0),
+        Row("deployment_zip_mb", "deployment.zip (MB)", ("deployment_zip_mb",), "≤ 10", lambda v: v <= 10),
+        Row("runner_rss_ratio", f"make run resident memory, after 1,000 channel moves / after 10 "
+            f"({memory.get('after_1000_moves_mb')} MB / {memory.get('after_10_moves_mb')} MB)", ("runner_rss_ratio",),
+            "≤ 1.5", lambda v: v <= 1.5),
+        Row("ingest_manifests_per_s", "ingestion throughput, moto in-process (manifests/s)",
+            ("ingest_manifests_per_s",)),
+        Row("consumer_queries_per_s", "consumer query throughput, moto in-process (queries/s)",
+            ("consumer_queries_per_s",)),
     ]
 
 
-def table(rows: list[tuple[str, Any, str, bool | None]]) -> str:
-    lines = ["| measure | value | target | result |", "| --- | ---: | --- | --- |"]
-    for name, value, target, ok in rows:
-        verdict = "" if ok is None else "PASS" if ok else "**MISS**"
-        lines.append(f"| {name} | {value} | {target} | {verdict} |")
+def _per_request(results: dict[str, Any]) -> str:
+    steps = results.get("hcp_publish_calls_per_request") or {}
+    return ", ".join(f"{name} {n}" for name, n in steps.items()) or "not measured"
+
+
+def table(report: list[Row], results: dict[str, Any], previous: dict[str, Any] | None) -> str:
+    """The run as Markdown; with `previous` (the last bench/results.json), its value beside each."""
+    head = ["measure", *(["previous"] if previous else []), "value", "target", "result"]
+    lines = ["| " + " | ".join(head) + " |",
+             "| --- | " + ("---: | " if previous else "") + "---: | --- | --- |"]
+    for row in report:
+        ok = row.verdict(results)
+        verdict = "" if ok is None else "PENDING (issue 15)" if ok == PENDING else "PASS" if ok else "**MISS**"
+        before = [str(row.value(previous))] if previous else []
+        lines.append("| " + " | ".join([row.label, *before, str(row.value(results)), row.target, verdict]) + " |")
     return "\n".join(lines)
 
 
+def provenance() -> dict[str, Any]:
+    """What the figures were measured on: the commit (and whether the tree had changes), the
+    time, the machine."""
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=str(ROOT), capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    return {"commit": git("rev-parse", "HEAD") + ("-dirty" if git("status", "--porcelain", "--untracked-files=no")
+                                                  else ""),
+            "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
+                        "platform": platform.platform(), "processor": platform.machine()}}
+
+
 def main() -> int:
-    results: dict[str, Any] = {"ddb_calls": {}}
+    previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else None
+    results: dict[str, Any] = {**provenance(), "ddb_calls": {}}
+    unpacked = Path(tempfile.mkdtemp(prefix="bench-unpacked-"))
     steps = [("DynamoDB calls: requests and ingestion", lambda: bench_requests(results)),
+             ("DynamoDB calls: compliance check of 500 image references", lambda: bench_compliance_check(results)),
+             ("DynamoDB calls: a page of buckets", lambda: bench_list_buckets(results)),
+             ("DynamoDB calls: HCP API publish of a 2-build version", lambda: bench_hcp_publish(results)),
              ("DynamoDB calls: sweep, 100 quiet versions", lambda: bench_quiet_sweep(results, 100)),
              ("DynamoDB calls: sweep, 1,000 quiet versions", lambda: bench_quiet_sweep(results, 1000)),
              ("DynamoDB calls: revoke with 50 descendants", lambda: bench_revoke(results)),
-             ("cold start", lambda: bench_cold_start(results)),
-             ("deployment package", lambda: bench_package(results)),
+             ("deployment package", lambda: bench_package(results, unpacked)),
+             ("cold start", lambda: bench_cold_start(results, unpacked if (unpacked / "app.py").exists() else None)),
              ("make run's memory under channel moves", lambda: bench_runner_memory(results))]
-    for title, step in steps:
-        started = time.perf_counter()
-        print(f"bench: {title} ...", file=sys.stderr, flush=True)
-        try:
-            step()
-        except Exception as exc:  # a broken step is reported (and misses its targets); the rest still run
-            import traceback
+    only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))  # e.g. BENCH_ONLY=cold,package
+    try:
+        for title, step in steps:
+            if only and not any(word in title for word in only):
+                continue
+            started = time.perf_counter()
+            print(f"bench: {title} ...", file=sys.stderr, flush=True)
+            try:
+                step()
+            except Exception as exc:  # a broken step is reported (and misses its targets); the rest still run
+                import traceback
 
-            traceback.print_exc()
-            results.setdefault("errors", {})[title] = f"{type(exc).__name__}: {exc}"
-        print(f"bench: {title}: {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
-    rows = targets(results)
-    results["targets"] = {name: {"value": value, "target": target, "pass": ok}
-                          for name, value, target, ok in rows if ok is not None}
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print(table(rows))
-    missed = [name for name, _, _, ok in rows if ok is False]
+                traceback.print_exc()
+                results.setdefault("errors", {})[title] = f"{type(exc).__name__}: {exc}"
+            print(f"bench: {title}: {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
+    finally:
+        shutil.rmtree(unpacked, ignore_errors=True)
+    report = rows(results)
+    results["targets"] = {row.key: {"label": row.label, "value": row.value(results), "target": row.target,
+                                    "pass": row.verdict(results)} for row in report if row.test is not None}
+    written = RESULTS.with_suffix(".partial.json") if only else RESULTS  # a partial run keeps the last full one
+    written.write_text(json.dumps(results, indent=2) + "\n")
+    if previous:
+        print(f"previous: {previous.get('commit', 'no commit recorded')} at {previous.get('time', 'an unrecorded time')}")
+    print(table(report, results, previous))
+    missed = [row.key for row in report if row.verdict(results) is False]
+    pending = [row.key for row in report if row.verdict(results) == PENDING]
     if results.get("errors"):
         print("\nerrors: " + "; ".join(f"{k}: {v}" for k, v in results["errors"].items()))
-    print(f"\nwrote {RESULTS.relative_to(ROOT)}; "
-          + (f"{len(missed)} target(s) missed" if missed else "every target met"))
+    print(f"\nwrote {written.relative_to(ROOT)} ({results['commit']}); "
+          + (f"{len(missed)} target(s) missed: {', '.join(missed)}" if missed else "every enforced target met")
+          + (f"; pending (issue 15): {', '.join(pending)}" if pending else ""))
     return 1 if missed or results.get("errors") else 0
 
 

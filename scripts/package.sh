@@ -38,5 +38,8 @@ tops = {name.split("/")[0] for name in zipfile.ZipFile(sys.argv[1]).namelist()}
 if tops & {"local", "moto", "cli"}:
     sys.exit(f"error: {sys.argv[1]} contains {sorted(tops & {'local', 'moto', 'cli'})}: only app.py and chalicelib ship")
 EOF
+# Bytecode compiled at package time (unchecked-hash .pyc beside each .py): Lambda's read-only
+# /var/task cannot cache what it compiles, so without it every cold start compiles every module.
+python scripts/compile_package.py "$OUTDIR/app/deployment.zip"
 cp deploy/resources.yaml "$OUTDIR/resources.yaml"
 echo "packaged stage $STAGE (bucket $MANIFEST_BUCKET) into $OUTDIR/"

@@ -25,10 +25,18 @@ from ..errors import BadRequest, NotFound
 from ..domain.models import ArtifactLookup, ComplianceCheck
 
 
+def _keyable(external_id: str) -> bool:
+    """Whether the ID can be part of a key (a longer one cannot be in the registry: nothing to ask)."""
+    return len(external_id.encode()) <= plans.MAX_ID_BYTES
+
+
 def _matches(external_id: str) -> list[entities.ArtifactEntry]:
-    if len(external_id.encode()) > plans.MAX_ID_BYTES:  # cannot be a key: nothing to find, nothing to ask
-        return []
-    return storage.versions.artifact_entries(external_id)
+    return storage.versions.artifact_entries(external_id) if _keyable(external_id) else []
+
+
+def _newest_match(external_id: str) -> entities.ArtifactEntry | None:
+    """The artifact's newest producer by its index entries (one Query)."""
+    return max(_matches(external_id), key=lambda m: (m.created_at, m.number), default=None)
 
 
 def lookup(external_id: str, see_restricted: bool = True) -> ArtifactLookup:
@@ -62,13 +70,25 @@ def check_body(body: Any, see_restricted: bool = True) -> ComplianceCheck:
 
 
 def check(ids: list[str], see_restricted: bool = True) -> ComplianceCheck:
-    """A verdict per artifact ID and an overall pass/fail: one Query per ID, one BatchGet of
-    the versions and buckets, one per ancestry level walked up (only for versions otherwise
-    `ok`), and for a viewer one of the channels its messages would name."""
-    matches = {i: _matches(i) for i in ids}
-    newest = {i: max(m, key=lambda x: (x.created_at, x.number)) for i, m in matches.items() if m}
-    refs = [(m.bucket, m.number) for m in newest.values()]
-    versions, buckets = storage.versions.with_buckets(refs)
+    """A verdict per artifact ID and an overall pass/fail: one BatchGet per 100 IDs of their
+    newest producers, one of the versions and buckets (per 100), one per ancestry level walked
+    up (only for versions otherwise `ok`), and for a viewer one of the channels its messages
+    would name. An ID with no newest-producer item (unknown, or recorded before they were
+    written) or naming a version that is gone costs a Query of its index entries more."""
+    newest = storage.versions.newest_producers([i for i in dict.fromkeys(ids) if _keyable(i)])
+    versions, buckets = storage.versions.with_buckets(sorted({(m.bucket, m.number) for m in newest.values()}))
+    for external_id in [i for i in dict.fromkeys(ids)
+                        if i not in newest or (newest[i].bucket, newest[i].number) not in versions]:
+        match = _newest_match(external_id)
+        if match:
+            newest[external_id] = match
+        else:
+            newest.pop(external_id, None)
+    missing = sorted({(m.bucket, m.number) for m in newest.values()} - set(versions))
+    if missing:
+        more_versions, more_buckets = storage.versions.with_buckets(missing)
+        versions.update(more_versions)
+        buckets.update(more_buckets)
     current = [v for v in versions.values() if v.status != VersionStatus.REVOKED and not _newer(v, buckets)
                and v.ancestry_status not in ancestry.STALE_STATUSES]
     inherited = ancestry.stale_ancestry(current)

@@ -72,10 +72,11 @@ def ingest_object(s3_bucket: str, key: str, etag: str, version_id: str | None = 
     raw, metadata, problem = _read(s3_bucket, key, version_id)
     parsed = parse_manifest(raw, key, metadata) if problem is None else ParsedManifest([], [problem], 0)
     results: list[IngestedVersion] = []
+    produced: list[entities.ArtifactEntry] = []  # newest producers to write with the record
     reasons = list(parsed.problems)
     for run in parsed.runs:
         try:
-            results.append(recording.record_run(run, actor=actor, key=key))
+            results.append(recording.record_run(run, actor=actor, key=key, produced=produced))
         except (recording.RunRefused, ManifestKeyRejected) as exc:  # nothing of that run was written
             reasons.append(f"run {run.fingerprint} of bucket {run.bucket}: not stored: {exc}")
 
@@ -93,7 +94,7 @@ def ingest_object(s3_bucket: str, key: str, etag: str, version_id: str | None = 
                                                "versions": [v.version for v in results if v.bucket == b]})
               for b in buckets]
     try:
-        audit.commit([storage.ingestions.create(item), *events])
+        audit.commit(recording.with_newest_producers([storage.ingestions.create(item), *events], produced))
     except ConditionFailed:  # a concurrent delivery of the same object finished first
         pass
     logger.info("manifest ingested", extra={"key": key, "status": status, "reasons": reasons,

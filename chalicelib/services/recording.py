@@ -12,6 +12,11 @@ A version is stored whole with a true ingestion record, or not at all:
   and `latest` moved unless a newer version holds it. An ingestion interrupted half-way is
   finished by the re-delivery (the fingerprint finds the running version).
 
+Each artifact's newest producer (`ARTIFACT#<id>` / `NEWEST`, what the compliance check
+reads in batches) is put in the creating transaction when it has room, else written right
+after the version (or, for the S3 ingestion, with its ingestion record: `produced`). A reader
+that finds none, or one naming a version that is gone, falls back to the index entries.
+
 Version numbers come from `last_number` on the bucket item, bumped in the same
 transaction that writes the version and its fingerprint item, on the condition that the
 counter still holds the value read: concurrent writers retry, so numbers stay gapless and
@@ -46,13 +51,16 @@ class RunRefused(Exception):
     """A run that cannot be stored as it is (too large for DynamoDB): nothing was written."""
 
 
-def record_run(run: ParsedRun, actor: str, key: str | None = None) -> IngestedVersion:
+def record_run(run: ParsedRun, actor: str, key: str | None = None,
+               produced: list[entities.ArtifactEntry] | None = None) -> IngestedVersion:
     """Idempotent and safe under concurrency: retried from its reads on a lost race.
-    `key`, the manifest's S3 key, must be one the bucket accepts (buckets.check_manifest_key)."""
+    `key`, the manifest's S3 key, must be one the bucket accepts (buckets.check_manifest_key).
+    The newest producers the version's transaction had no room for are added to `produced`
+    when given (the caller writes them: `with_newest_producers`), else written here."""
     problem = refusal(run)
     if problem:
         raise RunRefused(problem)
-    return retrying(lambda: _record(run, actor, key), what=f"recording {run.bucket}/{run.fingerprint}")
+    return retrying(lambda: _record(run, actor, key, produced), what=f"recording {run.bucket}/{run.fingerprint}")
 
 
 def record_draft(run: ParsedRun, bucket: entities.Bucket, actor: str, finishing: list[Action]) -> IngestedVersion:
@@ -82,23 +90,26 @@ def refusal(run: ParsedRun) -> str | None:
     return None
 
 
-def _record(run: ParsedRun, actor: str, key: str | None) -> IngestedVersion:
+def _record(run: ParsedRun, actor: str, key: str | None,
+            produced: list[entities.ArtifactEntry] | None) -> IngestedVersion:
     bucket, number = storage.versions.bucket_and_fingerprint(run.bucket, run.fingerprint)
     buckets.check_manifest_key(bucket, key)
     if number is not None:
-        return _extend(run, number, actor)
-    return _create(run, bucket, actor)
+        return _extend(run, number, actor, produced)
+    return _create(run, bucket, actor, produced=produced)
 
 
 def _create(run: ParsedRun, bucket: entities.Bucket | None, actor: str,
-            finishing: list[Action] | None = None) -> IngestedVersion:
+            finishing: list[Action] | None = None,
+            produced: list[entities.ArtifactEntry] | None = None) -> IngestedVersion:
     now = now_iso()
     previous = bucket.last_taken() if bucket else 0
     number, name = previous + 1, f"v{previous + 1}"
     parents, unresolved = ancestry.resolve(run.bucket, run) if _has_hints(run) else ([], [])
     inherited = rules.revocation_on_arrival(parents, now)
     builds = [versions.build_item(run.bucket, number, b, now) for b in run.builds]
-    writes = _build_writes(run.bucket, number, run.builds, builds, now)
+    entries = _entries(run.bucket, number, run.builds, now)
+    writes = _build_writes(run.bucket, number, builds, entries)
     finishing = finishing or []
     whole = (len(writes) + len(finishing) <= storage.TRANSACTION_LIMIT - FIXED_ROOM
              and 2 * sum(storage.action_size(a) for a in writes) < storage.TRANSACTION_BYTES - 100_000
@@ -132,11 +143,18 @@ def _create(run: ParsedRun, bucket: entities.Bucket | None, actor: str,
         latest = [] if inherited else channels.point_actions(
             run.bucket, LATEST, Target(version, builds), cause=HistoryCause.INGEST, actor=actor,
             previous=bucket.latest_version if bucket else None, latest=True)
-        audit.commit(created + latest + writes + [_created_event(version, run, parents, actor)])
+        actions = created + latest + writes + [_created_event(version, run, parents, actor)]
+        newest = storage.versions.put_newest_producers(entries)
+        room = (len(actions) + len(newest) <= storage.TRANSACTION_LIMIT
+                and sum(storage.action_size(a) for a in actions + newest) < storage.TRANSACTION_BYTES - 100_000)
+        audit.commit(actions + newest if room else actions)
+        if not room:
+            _newest_later(entries, produced)
     else:
         audit.commit(created)
         _write_in_chunks(run.bucket, number, writes, actor, added_event=False)
         _complete(run.bucket, number, actor, run, parents)
+        _newest_later(entries, produced)
     return IngestedVersion(bucket=run.bucket, version=name, fingerprint=run.fingerprint,
                            builds_added=len(run.builds), created=True)
 
@@ -152,7 +170,8 @@ def _has_hints(run: ParsedRun) -> bool:
     return bool(run.parent_hint or run.unresolved or any(b.source_artifact or b.parent for b in run.builds))
 
 
-def _extend(run: ParsedRun, number: int, actor: str) -> IngestedVersion:
+def _extend(run: ParsedRun, number: int, actor: str,
+            produced: list[entities.ArtifactEntry] | None) -> IngestedVersion:
     """Add the builds a version lacks (a later upload, or a re-delivery finishing an
     interrupted one); complete it if it is still running; re-copy it onto its channels."""
     existing = storage.versions.build_ids(run.bucket, number)
@@ -160,8 +179,9 @@ def _extend(run: ParsedRun, number: int, actor: str) -> IngestedVersion:
     now = now_iso()
     if missing:
         items = [versions.build_item(run.bucket, number, b, now) for b in missing]
-        _write_in_chunks(run.bucket, number, _build_writes(run.bucket, number, missing, items, now), actor,
-                         added_event=True)
+        entries = _entries(run.bucket, number, missing, now)
+        _write_in_chunks(run.bucket, number, _build_writes(run.bucket, number, items, entries), actor, added_event=True)
+        _newest_later(entries, produced)
     version = storage.versions.version(run.bucket, number)
     if version and version.status == VersionStatus.RUNNING:
         _complete(run.bucket, number, actor, run, version.parents or [])
@@ -171,17 +191,44 @@ def _extend(run: ParsedRun, number: int, actor: str) -> IngestedVersion:
                            builds_added=len(missing), created=False)
 
 
-def _build_writes(bucket: str, number: int, parsed: list[ParsedBuild], items: list[entities.Build],
-                  now: str) -> list[Action]:
-    """The puts of build items and their artifact-index items, and the version's entries in
-    the platform index (its other summaries are on the version item: `builds_added`)."""
+def _entries(bucket: str, number: int, parsed: list[ParsedBuild], now: str) -> list[entities.ArtifactEntry]:
+    """The artifact-index entries of the builds, in build order."""
+    return [entities.ArtifactEntry(external_id=ext, bucket=bucket, number=number, build_id=build.id,
+                                   platform=build.platform, created_at=now)
+            for build in parsed for ext in build.indexed_ids]
+
+
+def _build_writes(bucket: str, number: int, items: list[entities.Build],
+                  entries: list[entities.ArtifactEntry]) -> list[Action]:
+    """The puts of build items, each followed by its artifact-index items, and the version's
+    entries in the platform index (its other summaries are on the version item: `builds_added`)."""
     writes = storage.versions.platform_entries(bucket, number, storage.versions.summary(items)["platforms"])
-    for build, item in zip(parsed, items):
+    for item in items:
         writes.append(storage.versions.put_build(item))
-        writes += [storage.versions.put_artifact_entry(entities.ArtifactEntry(
-                       external_id=ext, bucket=bucket, number=number, build_id=build.id, platform=build.platform,
-                       created_at=now)) for ext in build.indexed_ids]
+        writes += [storage.versions.put_artifact_entry(e) for e in entries if e.build_id == item.id]
     return writes
+
+
+def _newest_later(entries: list[entities.ArtifactEntry], produced: list[entities.ArtifactEntry] | None) -> None:
+    """Newest producers the version's own transaction had no room for: left to the caller
+    (`produced`), or written now, in chunks."""
+    if produced is not None:
+        produced.extend(entries)
+        return
+    for chunk in chunks(storage.versions.put_newest_producers(entries)):
+        storage.transact(chunk)
+
+
+def with_newest_producers(closing: list[Action], produced: list[entities.ArtifactEntry]) -> list[Action]:
+    """The caller's closing transaction (`closing`, e.g. an ingestion record) with the newest
+    producers left to it (`produced`) when they fit; those that do not are written first, in
+    chunks, and `closing` comes back alone."""
+    newest = storage.versions.put_newest_producers(produced)
+    if len(closing) + len(newest) <= storage.TRANSACTION_LIMIT - 5:
+        return closing + newest
+    for chunk in chunks(newest):
+        storage.transact(chunk)
+    return closing
 
 
 def chunks(writes: list[Action], reserve: int = 5) -> list[list[Action]]:

@@ -44,6 +44,7 @@ Single-table layout (every request path is a GetItem or one Query page):
 | serving copy page (large versions only) | `BUCKET#<b>` | `COPY#<n:010>#<generation:06>#<page:03>` | | |
 | channel history | `BUCKET#<b>` | `HISTORY#<name>#<time>#<id>` | | |
 | artifact index | `ARTIFACT#<external id>` | `BUCKET#<b>#VERSION#<n:010>#BUILD#<id>` | | |
+| artifact's newest producer (a copy of its newest index entry) | `ARTIFACT#<external id>` | `NEWEST` | | |
 | ingestion | `INGEST#<id>` | `INGEST` | `INGESTIONS` / `<time>#<id>` | `INGESTIONS#<status>` / `<time>#<id>` |
 | scheduled revocation (on the version item) | | | | `REVOKE_DUE` / `<revoke_at>#<b>#<n:010>` |
 | child edge (under the parent) | `BUCKET#<parent b>` | `CHILD#<parent n:010>#<child b>#<child n:010>` | | |
@@ -70,7 +71,9 @@ GSI3 `VERSIONS#<b>#<status>`, by platform reverse Query `begins_with(SK, PLATFOR
 then BatchGet (other filters: a FilterExpression on the page, or tested on what the BatchGet
 read); version with its builds = one Query
 `begins_with(SK, VERSION#<n>)`; version by fingerprint = GetItem on the fingerprint item,
-then that Query; which version made an artifact = Query `ARTIFACT#<id>`; ingestions newest
+then that Query; which versions made an artifact = Query `ARTIFACT#<id>` `begins_with(SK, BUCKET#)`;
+the newest of them for many artifacts = BatchGetItem of `ARTIFACT#<id>` / `NEWEST` (the Query for
+an ID without one); ingestions newest
 first = reverse Query GSI1 `INGESTIONS`, by status GSI2 `INGESTIONS#<status>` (a time range:
 `BETWEEN` on the sort key); channels of
 a bucket = Query `begins_with(SK, CHANNEL#)`; a channel (and the consumer query) = GetItem;
@@ -93,11 +96,28 @@ policy = GetItem; buckets with a policy = Query GSI1 `RETENTION` after the last 
 bucket's versions oldest first from a number = Query GSI1 `VERSIONS#<b>` with `GSI1SK > VERSION#<n>`.
 """
 
-from . import (buckets, channels, credentials, drafts, events, ingestions, registry, retention, revocations, sweep,
-               versions, webhooks)
+from typing import TYPE_CHECKING, Any
+
 from .errors import BadToken, ConditionFailed, NotFound, StorageError, Throttled, TooLarge
 from .expressions import Action
 from .table import ITEM_BYTES, TRANSACTION_BYTES, TRANSACTION_LIMIT, action_size, backoff, item_size, transact
+
+# The item families load on first use (PEP 562): the consumer query's cold start needs
+# `channels` only, not drafts, credentials, the sweep's or the registry's modules.
+FAMILIES = ("buckets", "channels", "credentials", "drafts", "events", "ingestions", "registry", "retention",
+            "revocations", "sweep", "versions", "webhooks")
+if TYPE_CHECKING:  # mypy and editors see them as plain submodules
+    from . import (buckets, channels, credentials, drafts, events, ingestions, registry, retention, revocations,
+                   sweep, versions, webhooks)
+
+
+def __getattr__(name: str) -> Any:
+    if name in FAMILIES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")  # also binds it here: next time no call
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "buckets", "channels", "credentials", "drafts", "events", "ingestions", "registry", "retention", "revocations",

@@ -124,13 +124,14 @@ def delete(name: str) -> Action:
 
 
 def empty(name: str) -> None:
-    """Delete everything in the bucket's partition but the bucket item, and the artifact
-    index entries of its builds before the builds (so a repeat finds them again); in bulk,
+    """Delete everything in the bucket's partition but the bucket item, and what its builds
+    leave under their artifacts (keys.artifact_items) before the builds (so a repeat finds them again); in bulk,
     neither atomic nor conditioned (table.delete_many)."""
     doomed: list[table.Item] = []
     for item in table.query_all(keys.bucket_pk(name)):
         if keys.is_build(item):
-            doomed += [keys.artifact(ext, name, item["number"], item["id"]) for ext in item.get("indexed_ids", [])]
+            doomed += [k for ext in item.get("indexed_ids", [])
+                       for k in keys.artifact_items(ext, name, item["number"], item["id"])]
         if item[SK] != keys.bucket(name)[SK]:
             doomed.append({PK: item[PK], SK: item[SK]})
     table.delete_many(doomed)

@@ -127,6 +127,22 @@ def artifact(external_id: str, bucket: str, n: int, build_id: str) -> Key:
     return {PK: artifact_pk(external_id), SK: f"BUCKET#{bucket}#{version_sk(n)}{BUILD}{build_id}"}
 
 
+ARTIFACT_ENTRIES = "BUCKET#"  # the index entries of an artifact's partition; its newest producer is `NEWEST`
+
+
+def artifact_newest(external_id: str) -> Key:
+    """The artifact's newest producer: a copy of its latest index entry, GetItem-able (and so
+    BatchGetItem-able) by the external ID alone."""
+    return {PK: artifact_pk(external_id), SK: "NEWEST"}
+
+
+def artifact_items(external_id: str, bucket: str, n: int, build_id: str) -> list[Key]:
+    """What a build leaves under one of its artifacts: its index entry, and the artifact's
+    newest-producer item (deleted with it even when another version holds it: readers fall
+    back to the entries left)."""
+    return [artifact(external_id, bucket, n, build_id), artifact_newest(external_id)]
+
+
 def artifact_id(item: Mapping[str, Any]) -> str:
     """The external ID of an artifact-index item, from its key."""
     return str(item[PK])[len(artifact_pk("")):]

@@ -154,8 +154,19 @@ def newest_first(bucket: str) -> Iterator[Version]:
 
 
 def artifact_entries(external_id: str) -> list[ArtifactEntry]:
-    """Which builds made an artifact."""
-    return [ArtifactEntry.from_item(i) for i in table.query_all(keys.artifact_pk(external_id))]
+    """Which builds made an artifact (its index entries: one Query, the `NEWEST` item left out)."""
+    return [ArtifactEntry.from_item(i)
+            for i in table.query_all(keys.artifact_pk(external_id), prefix=keys.ARTIFACT_ENTRIES)]
+
+
+def newest_producers(external_ids: list[str]) -> dict[str, ArtifactEntry]:
+    """The newest producer of each artifact that has one stored (`ARTIFACT#<id>` / `NEWEST`):
+    one BatchGet per 100 IDs. An artifact recorded before these items were written has none:
+    the caller falls back to `artifact_entries`."""
+    if not external_ids:
+        return {}
+    found = (ArtifactEntry.from_item(i) for i in table.get_many([keys.artifact_newest(e) for e in external_ids]))
+    return {entry.external_id: entry for entry in found}
 
 
 # ---- writes -----------------------------------------------------------------------------
@@ -179,6 +190,14 @@ def build_put(action: Action) -> Build | None:
 
 def put_artifact_entry(entry: ArtifactEntry) -> Action:
     return table.put_action(entry.to_item())
+
+
+def put_newest_producers(entries: list[ArtifactEntry]) -> list[Action]:
+    """Make each entry its artifact's newest producer: unconditioned Puts, one per artifact
+    (the last entry given for it wins, as the newest entry does in `artifact_entries`)."""
+    last = {entry.external_id: entry for entry in entries}
+    return [table.put_action({**entry.to_item(), **keys.artifact_newest(entry.external_id)})
+            for entry in last.values()]
 
 
 def builds_added(bucket: str, number: int, count: int, now: str, summary: dict[str, set[str]]) -> Action:
@@ -283,9 +302,12 @@ def delete_fingerprint(bucket: str, fingerprint: str) -> Action:
 # ---- a version's items, for deleting it -------------------------------------------------
 
 def contents(version: Version, builds: list[Build]) -> list[Ref]:
-    """Everything under a version but its own item and fingerprint: the artifact index entries
-    of its builds first (a repeat finds them through the builds), its copy pages, its builds."""
-    refs = [keys.artifact(ext, b.bucket, b.number, b.id) for b in builds for ext in b.indexed_ids]
+    """Everything under a version but its own item and fingerprint, each once: what its builds
+    leave under their artifacts first (keys.artifact_items; a repeat finds them through the
+    builds), its copy pages, its builds."""
+    unique = {(r[keys.PK], r[keys.SK]): r for b in builds for ext in b.indexed_ids
+              for r in keys.artifact_items(ext, b.bucket, b.number, b.id)}
+    refs = list(unique.values())
     refs += copy_page_refs(version)
     refs += [keys.platform_entry(version.bucket, p, version.number) for p in summary(builds)["platforms"]]
     refs += [b.item_key() for b in builds]

@@ -785,6 +785,23 @@ def test_the_lambda_package_holds_no_moto_no_local_runner_and_no_cli(packaged: P
     assert not [n for n in names if n.startswith(("chalicelib/local", "moto"))]
 
 
+def test_the_lambda_package_ships_bytecode_that_never_checks_its_source(packaged: Path) -> None:
+    """Lambda's /var/task is read-only: without bytecode in the zip every cold start compiles
+    every module. Each module ships a .pyc of this Python's tag beside its .py, hash-based and
+    unchecked (PEP 552 flags 0b01), so the loader neither stats nor re-reads the source."""
+    tag = sys.implementation.cache_tag
+    with zipfile.ZipFile(packaged / "app" / "deployment.zip") as archive:
+        names = set(archive.namelist())
+        sources = sorted(n for n in names if n.endswith(".py") and "/" in n)
+        assert "app.py" in names and sources
+        for source in ["app.py", *sources]:
+            folder, _, module = source.rpartition("/")
+            compiled = f"{folder + '/' if folder else ''}__pycache__/{module[:-3]}.{tag}.pyc"
+            assert compiled in names, f"{source} ships without {compiled}"
+            flags = int.from_bytes(archive.read(compiled)[4:8], "little")
+            assert flags == 0b01, f"{compiled}: flags {flags:#b}, not hash-based with check_source off"
+
+
 def test_no_lambda_code_imports_moto() -> None:
     """What Lambda runs (app.py, chalicelib/) never imports moto, the local runner or the CLI."""
     for path in [REPO / "app.py", *sorted((REPO / "chalicelib").rglob("*.py"))]:

@@ -204,3 +204,37 @@ def test_a_version_revoked_by_inheritance_stores_parent_revoked_and_is_rechecked
         version = registry.get(f"/buckets/{bucket}/versions/v1")
         live = registry.get(f"/buckets/{bucket}/versions/v1/ancestry")["ancestry_status"]
         assert version["status"] == "active" and version["ancestry_status"] == live != "parent_revoked"
+
+
+# ---- the check reads in batches (issue 15) ------------------------------------------------------
+
+def test_the_check_reads_each_artifact_s_newest_producer_in_a_batch_and_queries_only_the_unknown(registry):
+    from support import ingest
+
+    ingest(registry, "fleet", *(f"{n:02d}" for n in range(6)))  # v1..v6, two AMIs each
+    known = [f"ami-{n:02d}000000000000{r}" for n in range(6) for r in (1, 2)]
+    calls = count_calls(aws.client("dynamodb"))
+    body = registry.send("post", "/compliance/check", {"artifacts": [*known, "ami-0123456789abcdef0"]})
+    assert [r["verdict"] for r in body["results"]] == ["out_of_date"] * 10 + ["ok"] * 2 + ["unknown"]
+    # newest producers (one BatchGet), versions and bucket (one), the unknown ID's index entries (one Query)
+    assert sorted(calls) == ["BatchGetItem", "BatchGetItem", "Query"]
+
+
+def test_the_check_falls_back_to_the_index_when_the_newest_producer_is_missing_or_gone(registry):
+    """Artifacts recorded before the newest-producer items existed, and an artifact whose
+    newest producer was deleted while an older version that made it remains."""
+    shared = "ami-0500000000000000a"
+    registry.upload("old/m.json", manifest({"packer_run_uuid": "old-run", "artifact_id": f"us-east-1:{shared}"}))
+    registry.upload("new/m.json", manifest({"packer_run_uuid": "new-run", "artifact_id": f"us-east-1:{shared}"}))
+    registry.upload("legacy/m.json", manifest({"packer_run_uuid": "legacy-run",
+                                               "artifact_id": "us-east-1:ami-0600000000000000b"}))
+    registry.send("post", "/buckets/old/versions/v1/revoke", {"reason": "CVE-2026-0002"})
+    table = aws.client("dynamodb")
+    table.delete_item(TableName="packer-registry",  # as a registry from before issue 15 stored it
+                      Key={"PK": {"S": "ARTIFACT#ami-0600000000000000b"}, "SK": {"S": "NEWEST"}})
+    check = {"artifacts": [shared, "ami-0600000000000000b"]}
+    assert [(r["bucket"], r["verdict"]) for r in registry.send("post", "/compliance/check", check)["results"]] == [
+        ("new", "ok"), ("legacy", "ok")]
+    registry.send("delete", "/buckets/new/versions/v1")
+    assert [(r.get("bucket"), r["verdict"]) for r in registry.send("post", "/compliance/check", check)["results"]] \
+        == [("old", "revoked"), ("legacy", "ok")]
