@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from ..domain.enums import AncestryStatus, IngestionStatus, VersionStatus
@@ -144,6 +144,6 @@ def moment(value: str) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        return parsed.astimezone(timezone.utc) if parsed.tzinfo else None
+    except (ValueError, OverflowError):  # OverflowError: no UTC equivalent (0001-01-01T00:00+01:00)
         return None
-    return parsed if parsed.tzinfo else None

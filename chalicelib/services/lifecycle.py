@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections import deque
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from . import ancestry, audit, channels, markers, versions
@@ -88,7 +88,10 @@ def parse_time(value: str, name: str) -> datetime:
         raise BadRequest(f"{name} must be an ISO 8601 time, not {value!r}") from None
     if moment.tzinfo is None:
         raise BadRequest(f"{name} needs a time zone (e.g. 2026-12-01T09:00:00Z)")
-    return moment
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:  # 9999-12-31T23:59:59-01:00 has no UTC equivalent
+        raise BadRequest(f"{name} {value!r} is outside the years 1-9999 in UTC") from None
 
 
 def revoke(bucket: str, ref: str, request: RevokeRequest, actor: str) -> Version:

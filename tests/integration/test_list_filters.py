@@ -148,6 +148,7 @@ def test_an_unknown_query_parameter_is_a_400_naming_it(base: Any, path: str, rou
     ("ancestry_status=stale", "ancestry_status", "up_to_date, out_of_date, undetermined, parent_revoked"),
     ("created_after=yesterday", "created_after", "ISO 8601"),
     ("created_before=2026-05-27T10:15:00", "created_before", "time zone"),  # no zone: ambiguous
+    ("created_before=9999-12-31T23:59:59-01:00", "created_before", "ISO 8601"),  # after year 9999 in UTC
     ("labels=os", "labels", "key:value pairs separated by commas"),
     ("labels=os:debian,:x", "labels", "key:value pairs"),
     ("labels=" + ",".join(f"k{n}:v" for n in range(11)), "labels", "at most 10"),

@@ -220,6 +220,7 @@ def test_revoke_request_is_validated(registry):
         ({"reason": "x", "revoke_at": "2999-01-01T00:00:00Z", "revoke_in": "1d"}, "not both"),
         ({"reason": "x", "revoke_at": "2999-01-01T00:00:00"}, "time zone"),
         ({"reason": "x", "revoke_at": "tomorrow"}, "ISO 8601"),
+        ({"reason": "x", "revoke_at": "9999-12-31T23:59:59-01:00"}, "outside the years 1-9999"),
         ({"reason": "x", "revoke_in": "1w"}, "30d, 2h45m"),
         ({"reason": "x", "revoke_in": "45m2h"}, "30d, 2h45m"),
         ({"reason": "x", "revoke_in": ""}, "30d, 2h45m"),
