@@ -301,9 +301,13 @@ def _revoke_now(bucket: str, number: int, revocation: dict[str, Any], expect_sta
     actor = actor or revocation.get("revoked_by") or "registry"
     actions = [_version_update(version, updated, also=inherited_status),
                *ancestry.tally_actions(version, updated),  # revoked: no longer "needs attention"
-               markers.marker_action(markers.VERSION_STATUS, bucket, number=number),
                audit.event_action(bucket, "version.revoked", version.name, actor, before=version.status,
                                   after=revocation)]
+    if not inherited:
+        # An inherited revocation leaves no marker of its own: the cascade that writes it goes
+        # on to each of its children itself (revoking them, or leaving one revoked already),
+        # so re-checking them from a marker would read every descendant a second time.
+        actions.append(markers.marker_action(markers.VERSION_STATUS, bucket, number=number))
     started = markers.marker_action(markers.CASCADE, bucket, number=number, mode="revoke") if cascade else None
     if started:
         actions.append(started)
