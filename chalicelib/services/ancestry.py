@@ -171,13 +171,25 @@ def edge_actions(child_bucket: str, child_number: int, parents: list[dict[str, A
 
 # ---- link status ------------------------------------------------------------------------
 
+Linked = tuple[dict[tuple[str, int], Version], dict[tuple[str, str], Channel]]
+
+
+def linked(versions_: list[Version]) -> Linked:
+    """The parents and channels the links of `versions_` name (what `evaluate` reads), for
+    all of them in one BatchGet (per 100)."""
+    parents = [p for v in versions_ for p in v.parents or []]
+    return storage.versions.with_channels([(p["bucket"], p["number"]) for p in parents],
+                                          [(p["bucket"], p["channel"] or LATEST) for p in parents])
+
+
 def evaluate(parents: list[dict[str, Any]], unresolved: list[dict[str, Any]] | None = None,
-             revoked: bool = False) -> tuple[AncestryStatus | None, list[dict[str, Any]]]:
+             revoked: bool = False, known: Linked | None = None) -> tuple[AncestryStatus | None, list[dict[str, Any]]]:
     """(overall status, links with `status` and `finding`), one BatchGet for every parent,
-    channel and `latest` involved. No parents and no hints: (None, []). `revoked`: the
-    version itself is revoked, so a revoked parent did not spare it. A parent's own stored
-    status counts too: an outdated parent makes this link outdated."""
-    found_versions, found_channels = storage.versions.with_channels(
+    channel and `latest` involved (none when the caller read them: `known`, from `linked`).
+    No parents and no hints: (None, []). `revoked`: the version itself is revoked, so a
+    revoked parent did not spare it. A parent's own stored status counts too: an outdated
+    parent makes this link outdated."""
+    found_versions, found_channels = known or storage.versions.with_channels(
         [(p["bucket"], p["number"]) for p in parents], [(p["bucket"], p["channel"] or LATEST) for p in parents])
     # rules.py reads entities as mappings: their attributes.
     held = {ref: channel.attributes() for ref, channel in found_channels.items()}
@@ -187,14 +199,16 @@ def evaluate(parents: list[dict[str, Any]], unresolved: list[dict[str, Any]] | N
 
 
 def status_actions(version: Version, status: str | None, found: list[Finding],
-                   also: dict[str, Any] | None = None, remove: tuple[str, ...] = ()) -> list[Action]:
+                   also: dict[str, Any] | None = None, remove: tuple[str, ...] = (),
+                   childless: bool = False) -> list[Action]:
     """Store a version's ancestry status and findings (and `also` more fields), with the
-    flagged list and the counts in step (tally_actions)."""
+    flagged list and the counts in step (tally_actions); `childless`: while it still has no
+    child (storage.versions.set_fields)."""
     sets = {"ancestry_checked_at": now_iso(), **({"ancestry_status": status, "ancestry_findings": found}
                                                  if status else {}), **(also or {})}
     removes = (() if status else ("ancestry_status", "ancestry_findings")) + ("ancestry_messages",) + remove
     after = dataclasses.replace(version, **{**dict.fromkeys(removes), **sets})
-    return [storage.versions.set_fields(version, sets, removes), *tally_actions(version, after)]
+    return [storage.versions.set_fields(version, sets, removes, childless), *tally_actions(version, after)]
 
 
 def flagged_as(version: Version | None) -> str | None:
@@ -528,33 +542,47 @@ def _retry_unresolved(bucket: str, number: int) -> list[dict[str, Any]]:
                audit.event_action(bucket, "version.parents_resolved", version.name, "sweep",
                                   after=[f"{p['bucket']}/{p['version']}" for p in found])]
     if (status, found_now) != (version.ancestry_status, version.ancestry_findings):
-        actions.append(markers.marker_action(markers.VERSION_STATUS, bucket, number=number))
+        actions.append(markers.marker_action(markers.VERSION_STATUS, bucket, number=number, mode=markers.ANCESTRY))
     audit.commit(actions)
     return stored_links(found)
 
 
-def recheck(bucket: str, number: int) -> tuple[Version, str | None, str | None, list[Finding]] | None:
+def recheck(bucket: str, number: int, read: Version | None = None, known: Linked | None = None
+            ) -> tuple[Version, str | None, str | None, list[Finding]] | None:
     """Re-evaluate one version's links; when its status or findings changed, store them and
     return (version, old status, new status, findings).
 
-    The same transaction leaves a marker for the version, so the sweep re-checks its children
-    too: outdated propagates down the chain, one level per marker, bounded per sweep run.
+    The same transaction leaves a marker for the version (unless it has no child), so the
+    sweep re-checks its children too: outdated propagates down the chain, one level per
+    marker, bounded per sweep run.
+    `read`: the version as the caller read it (the sweep reads a parent's children in one
+    BatchGet) and `known`, what its links name (`linked`, one BatchGet for those children),
+    used by the first attempt; the transaction is conditioned on the version all the same
+    (as ever, not on its parents: a change to one leaves a marker of its own).
     Re-read and retried when the version changed meanwhile.
     """
-    return retrying(lambda: _recheck(bucket, number), what=f"re-checking {bucket}/v{number}")
+    first = [(read, known)] if read else []
+    return retrying(lambda: _recheck(bucket, number, *(first.pop() if first else (None, None))),
+                    what=f"re-checking {bucket}/v{number}")
 
 
-def _recheck(bucket: str, number: int) -> tuple[Version, str | None, str | None, list[Finding]] | None:
-    version = storage.versions.version(bucket, number)
+def _recheck(bucket: str, number: int, read: Version | None = None, known: Linked | None = None
+             ) -> tuple[Version, str | None, str | None, list[Finding]] | None:
+    version = read or storage.versions.version(bucket, number)
     if not version or version.status == VersionStatus.REVOKED or not (version.parents or version.unresolved):
         return None  # a revoked version is out of use: its stored ancestry is left as it was
-    status, links = evaluate(version.parents or [], version.unresolved or [])
+    status, links = evaluate(version.parents or [], version.unresolved or [], known=known)
     found = attention(links)
     old = version.ancestry_status
     if (status, found) == (old, version.ancestry_findings):
         return None
-    actions = status_actions(version, status, found) + [
-        markers.marker_action(markers.VERSION_STATUS, bucket, number=number)]
+    # A version with no child needs no marker (it would only Query its child edges to find
+    # none); the transaction asserts it still has none, so a child recorded meanwhile makes
+    # it re-read and leave one.
+    childless = version.child_count == 0
+    actions = status_actions(version, status, found, childless=childless)
+    if not childless:
+        actions.append(markers.marker_action(markers.VERSION_STATUS, bucket, number=number, mode=markers.ANCESTRY))
     if status != old:
         actions.append(audit.event_action(
             bucket, _STATUS_EVENTS.get(status or AncestryStatus.UP_TO_DATE, "descendant.up_to_date"), version.name,

@@ -87,7 +87,7 @@ def serving(target: Target | None) -> dict[str, Any]:
 
 def point_actions(bucket: str, channel: str, target: Target | None, *, cause: HistoryCause | None, actor: str,
                   previous: str | None, expect: int | None | bool = False, latest: bool = False,
-                  extra: dict[str, Any] | None = None) -> list[Action]:
+                  extra: dict[str, Any] | None = None, marker: bool = True) -> list[Action]:
     """Move a channel (update + history entry) as transaction actions.
 
     `expect` is the version number the caller saw on the channel (None: unassigned), so a
@@ -98,7 +98,8 @@ def point_actions(bucket: str, channel: str, target: Target | None, *, cause: Hi
     concurrent revocation that did not see this channel fails and re-reads. Without a
     `cause` the channel did not move (its copy of the same version is refreshed) and no
     history entry is written; with one, a sweep marker is left too (children built from
-    this channel may be outdated).
+    this channel may be outdated), unless `marker` is False (the caller's own change already
+    makes the sweep re-check those children).
     """
     now = now_iso()
     copy = serving(target)
@@ -112,13 +113,14 @@ def point_actions(bucket: str, channel: str, target: Target | None, *, cause: Hi
     if not cause:
         return [update, *claim]
     to_version = target.version.name if target else None
-    moved = markers.marker_action(markers.CHANNEL_MOVED, bucket, channel=channel,
+    moved = None if not marker else markers.marker_action(markers.CHANNEL_MOVED, bucket, channel=channel,
                                   from_number=int(previous[1:]) if previous else None,
                                   to_number=target.number if target else None)
     action = _MOVE_EVENTS.get(cause, "channel.assigned" if target else "channel.unassigned")
     event = audit.event_action(bucket, action, f"channel/{channel}", actor, before=previous, after=to_version,
                                cause=cause)
-    return [update, history_action(bucket, channel, previous, target, cause, actor, now), moved, event, *claim]
+    return [update, history_action(bucket, channel, previous, target, cause, actor, now), *([moved] if moved else []),
+            event, *claim]
 
 
 def history_action(bucket: str, channel: str, previous: str | None, target: Target | None, cause: HistoryCause,
@@ -143,10 +145,10 @@ def bucket_entry(bucket: str, channel: str, copy: dict[str, Any] | None, restric
 
 
 def point_latest(bucket: str, latest: entities.Channel | None, target: Target | None, actor: str,
-                 cause: HistoryCause, count_delta: int = 0) -> list[Action]:
+                 cause: HistoryCause, count_delta: int = 0, marker: bool = True) -> list[Action]:
     """Move `latest` (None: not created yet) and the bucket's latest_version together."""
     moves = point_actions(bucket, LATEST, target, cause=cause, actor=actor, previous=latest.version if latest else None,
-                          expect=latest.number if latest else None, latest=True)
+                          expect=latest.number if latest else None, latest=True, marker=marker)
     return moves + [bucket_summary(bucket, latest=target.version.name if target else None,
                                    count_delta=count_delta)]
 

@@ -9,12 +9,15 @@ versions costs it what one of 100 does. Each run:
    re-evaluates the children of versions whose channel moved or whose status changed,
    flagging the outdated and revoked-parent ones (an audit event each, sent out too). A
    child whose stored status (or finding) changes leaves a marker of its own in the same
-   transaction, and the run reads the markers it left too, up to its bound: outdated
+   transaction when it has children (`child_count`), and the run reads the markers it
+   left too, up to its bound (handled ones deleted a batch at a time): outdated
    reaches grandchildren in the same run, and what is beyond the bound waits for the next;
 3. checks the channels of every bucket those markers name against the versions they hold,
-   and re-copies any that drifted (a `channel.repaired` event each);
-4. retries unresolved parent hints;
-5. puts versions from before the version indexes into them (indexing.py, until done);
+   and re-copies any that drifted (a `channel.repaired` event each); not for the markers a
+   re-check leaves (mode `ancestry`): a channel's copy holds no ancestry;
+4. retries unresolved parent hints (when the counts say there are any);
+5. puts versions from before the version indexes into them (indexing.py, until done: the
+   counts item says `backfilled` then);
 6. stores its findings as the report (`GET /compliance/report`).
 The report's counts are kept by the changes themselves (ancestry.tally); the sweep counts
 the flagged and unresolved partitions only once, for a registry from before they were kept.
@@ -28,6 +31,7 @@ from typing import Any
 from . import ancestry, channels, findings, indexing, lifecycle, markers, retention, revocations
 from .. import storage
 from ..storage import entities
+from ..domain.enums import VersionStatus
 from ..runtime.clock import now_iso
 from ..domain.models import ComplianceReport, SweepReport
 from ..runtime.observability import logger, metrics
@@ -41,17 +45,20 @@ UNRESOLVED_PER_RUN = 100
 def sweep() -> SweepReport:
     """Run one sweep and say what it did (its sentences in full: it is run by contributors)."""
     started = now_iso()
+    state = storage.sweep.counts()  # one GetItem: the counts and the sweep's own state
     applied = lifecycle.apply_due()
     revocations.advance()  # bulk revocation jobs, a few batches (their cascades: the markers below)
-    retention.apply_policies()  # buckets' retention policies, bounded per run (services/retention.py)
+    retention.apply_policies(state)  # buckets' retention policies, bounded per run (services/retention.py)
     changes: list[dict[str, Any]] = []
     cascades: list[dict[str, Any]] = []
     touched: set[str] = set()
     processed = _work_through_markers(changes, cascades, touched)
     repaired = [fix for bucket in sorted(touched) for fix in channels.repair_drift(bucket)]
-    resolved = _retry_unresolved()
-    indexing.backfill()  # versions from before the version indexes, a bounded batch a run, until done
-    if not storage.sweep.counts().recounted_at:
+    # Unresolved hints are counted by the transactions that add and remove them: none, no Query.
+    resolved = _retry_unresolved() if state.unresolved_parents or not state.recounted_at else []
+    if not state.backfilled:
+        indexing.backfill()  # versions from before the version indexes, a bounded batch a run, until done
+    if not state.recounted_at:
         storage.sweep.recount(now_iso())  # once: a registry from before the counts were kept
     report = entities.Report(started_at=started, finished_at=now_iso(), revocations_applied=applied,
                              cascades=cascades, ancestry_changes=changes, parents_resolved=resolved,
@@ -78,10 +85,11 @@ def _work_through_markers(changes: list[dict[str, Any]], cascades: list[dict[str
     while processed < MARKERS_PER_RUN:
         batch = [m for m in markers.pending(MARKERS_PER_RUN - processed + unfinished)
                  if m.id not in seen][:MARKERS_PER_RUN - processed]
-        wrote = False
+        wrote, rechecked = False, []
         for marker in batch:
             seen.add(marker.id)
-            touched.add(marker.bucket)
+            if marker.mode != markers.ANCESTRY:  # an ancestry change alone never makes a channel copy drift
+                touched.add(marker.bucket)
             processed += 1
             if marker.kind == markers.CASCADE:
                 done, finished = lifecycle.continue_cascade(marker, CASCADE_BUDGET)
@@ -91,23 +99,31 @@ def _work_through_markers(changes: list[dict[str, Any]], cascades: list[dict[str
                 wrote = wrote or bool(done)
             else:
                 wrote = _recheck_children(marker, changes) or wrote
+                rechecked.append(marker)
+        markers.all_done(rechecked)  # before reading the markers again: they would take places in that read
         if not wrote:  # nothing new was written, so no marker of this run's is waiting
             return processed
     return processed
 
 
 def _recheck_children(marker: entities.Marker, changes: list[dict[str, Any]]) -> bool:
-    """Re-check the children of the versions a marker names; whether any stored ancestry changed."""
+    """Re-check the children of the versions a marker names; whether a re-check left a
+    marker (a changed child with children of its own). The caller deletes the marker then
+    (with the others of its batch)."""
     wrote = False
     parents = {n for n in (marker.from_number, marker.to_number, marker.number) if n is not None}
     for number in sorted(parents):
-        for child in ancestry.child_refs(marker.bucket, number):
-            changed = ancestry.recheck(*child)
+        refs = ancestry.child_refs(marker.bucket, number)
+        read = {v.ref(): v for v in storage.versions.versions(refs)}  # the children at once: one BatchGet
+        known = ancestry.linked([v for v in read.values() if v.status != VersionStatus.REVOKED])  # their links: one
+        for child in refs:
+            if child not in read:
+                continue  # deleted meanwhile: nothing to re-check
+            changed = ancestry.recheck(*child, read=read[child], known=known)
             if changed:
-                wrote = True
+                wrote = wrote or changed[0].child_count != 0  # a marker (ancestry.recheck)
                 if changed[1] != changed[2]:  # a status change; a new sentence alone is not one
                     changes.append(_record_change(*changed))
-    markers.done(marker)
     return wrote
 
 

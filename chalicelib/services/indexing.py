@@ -7,8 +7,10 @@ oldest version first, at most BACKFILL_PER_RUN versions a sweep (a Query of its 
 one transaction each), from a cursor kept between runs; a bucket gets `indexed_since` once
 all its versions are done. Until then its status and platform filters filter the page read
 (services/versions.py), and its older versions are found by platform, region or labels
-only once backfilled. Once every bucket is done, each sweep reads the cursor (one GetItem)
-and stops.
+only once backfilled. Once every bucket is done, the run that finds it so notes
+`backfilled` on the counts item, which every sweep reads at its start: from then on the
+backfill costs nothing (a registry whose cursor said `done` before that note existed gets it
+on its next sweep).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ def backfill(budget: int | None = None) -> int:
     budget = budget or BACKFILL_PER_RUN
     state = storage.sweep.backfill_state()
     if state.get("done"):
+        storage.sweep.mark_backfilled()  # once: later sweeps see it on the counts item and skip this read
         return 0
     bucket, after, passed = state.get("bucket"), state.get("after"), state.get("passed")
     done, finished = 0, False
@@ -53,6 +56,8 @@ def backfill(budget: int | None = None) -> int:
     finally:
         storage.sweep.save_backfill_state({"done": True} if finished else
                                           {"bucket": bucket, "after": after, "passed": passed})
+        if finished:
+            storage.sweep.mark_backfilled()
     return done
 
 

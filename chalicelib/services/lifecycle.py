@@ -135,11 +135,67 @@ def _cascade_inline(bucket: str, number: int, marker: Marker | None, actor: str)
     return versions.get_version(bucket, f"v{number}")
 
 
+WALK_PAGE = 100  # descendants read per BatchGet (its limit)
+WALK_KEPT = 1000  # refs a cascade's marker keeps of where it stopped; beyond, the next run re-walks
+Ref = tuple[str, int]
+
+
+@dataclasses.dataclass
+class Walk:
+    """A cascade's breadth-first walk over child edges, resumable from its marker.
+
+    `visit`: descendants found and not yet handled, in order; `expand`: handled ones whose
+    children are still to be read; `seen`: every one found by this run (one reached by two
+    paths is handled once). A run that stops stores `visit` and `expand` on the marker
+    (storage.sweep.save_walk), so the next run (the sweep after the request) goes on from
+    there instead of reading from the source again: no descendant is read twice.
+    """
+
+    visit: deque[Ref]
+    expand: deque[Ref]
+    seen: set[Ref]
+
+    @classmethod
+    def of(cls, marker: Marker, source: Ref) -> Walk:
+        if marker.visit is None and marker.expand is None:
+            return cls(deque(), deque([source]), {source})
+        visit = deque((str(b), int(n)) for b, n in marker.visit or [])
+        expand = deque((str(b), int(n)) for b, n in marker.expand or [])
+        return cls(visit, expand, {source, *visit, *expand})
+
+    def page(self, size: int) -> list[Ref]:
+        """The next descendants to handle, at most `size`: the children of handled ones are
+        read (one Query each) until a page is full or none are left."""
+        while len(self.visit) < size and self.expand:
+            for child in ancestry.child_refs(*self.expand.popleft()):
+                if child not in self.seen:
+                    self.seen.add(child)
+                    self.visit.append(child)
+        return list(self.visit)[:size]
+
+    def handled(self, ref: Ref, has_children: bool) -> None:
+        self.visit.popleft()
+        if has_children:
+            self.expand.append(ref)
+
+    def save(self, marker: Marker) -> None:
+        if len(self.visit) + len(self.expand) <= WALK_KEPT:
+            storage.sweep.save_walk(marker, list(self.visit), list(self.expand))
+
+
 def continue_cascade(marker: Marker, budget: int, actor: str = "sweep") -> tuple[int, bool]:
     """Carry a revocation (or a restore) from its source down the descendant tree.
 
-    Breadth first over child edges; at most `budget` versions change. Returns (changed,
-    finished); when finished the marker goes and the source's `cascade_pending` clears.
+    Breadth first over child edges (Walk), a page of descendants at a time: one BatchGet
+    reads the page, then one Query per bucket of the descendants it changes reads the
+    channels holding them, when first needed (after the versions: a channel pointed at one
+    since bumped its `rev`, which its transaction asserts; one moved off it fails the
+    transaction's expectation). Each descendant's first attempt uses those reads;
+    a lost race re-reads it alone. A descendant whose `child_count` is 0 as its transaction
+    asserted is not expanded (no Query of its edges). At most `budget` versions change, and
+    a page is never larger than what is left of it, so a run reads nothing it leaves to the
+    next. Returns (changed, finished); when finished the marker goes and the source's
+    `cascade_pending` clears; when not, the marker keeps where the walk stopped.
     """
     assert marker.number is not None  # a cascade's marker names its source version
     bucket, number, mode = marker.bucket, marker.number, marker.mode or "revoke"
@@ -147,36 +203,57 @@ def continue_cascade(marker: Marker, budget: int, actor: str = "sweep") -> tuple
     source_name = f"{bucket}/{source.name}" if source else None
     still_wanted = source and (source.status == VersionStatus.REVOKED) == (mode == "revoke")
     changed = 0
-    queue, seen = deque([(bucket, number)]), {(bucket, number)}
-    while source and still_wanted and queue:
-        for child in ancestry.child_refs(*queue.popleft()):
-            if child in seen:
+    walk = Walk.of(marker, (bucket, number))
+    while source and still_wanted and (walk.visit or walk.expand):
+        if changed >= budget:  # what is left is for the next run: nothing of it was read
+            walk.save(marker)
+            return changed, False
+        page = walk.page(min(WALK_PAGE, budget - changed))  # no more than the budget may change
+        if not page:
+            break
+        found = {v.ref(): v for v in storage.versions.versions(page)}
+        reached = {ref: v for ref, v in found.items() if rules.cascade_reaches(v.attributes(), mode, source_name)}
+        held: dict[str, list[Channel]] = {}  # each bucket's channels, read when first needed (after the page)
+        for ref in page:
+            item = found.get(ref)
+            if ref not in reached:
+                walk.handled(ref, has_children=item is None or item.child_count != 0)
                 continue
-            seen.add(child)
-            queue.append(child)
-            item = storage.versions.version(*child)
-            if not item or not rules.cascade_reaches(item.attributes(), mode, source_name):
-                continue
-            if changed >= budget:
-                return changed, False
-            changed += _apply_to_descendant(child, mode, source, source_name, actor)
+            if ref[0] not in held:
+                held[ref[0]] = channels.channel_items(ref[0])
+            holding = [c for c in held[ref[0]] if c.number == ref[1]]
+            done, as_read = _apply_to_descendant(ref, mode, source, source_name, actor, (reached[ref], holding))
+            changed += done
+            walk.handled(ref, has_children=not as_read or reached[ref].child_count != 0)
     if source and mode == "revoke" and (source.revocation or {}).get("cascade_pending"):
         storage.versions.cascade_done(bucket, number)
     markers.done(marker)
     return changed, True
 
 
-def _apply_to_descendant(ref: tuple[str, int], mode: str, source: entities.Version, source_name: str | None,
-                         actor: str) -> int:
-    try:
+def _apply_to_descendant(ref: Ref, mode: str, source: entities.Version, source_name: str | None,
+                         actor: str, read: tuple[entities.Version, list[Channel]]) -> tuple[int, bool]:
+    """Revoke (restore) one descendant: (1 if it changed, whether it committed on `read`,
+    the version and its holders as the walk read them). A revocation's first attempt uses
+    `read` (unless it keeps user channels on the version, which needs its builds); a restore,
+    and any retry, reads afresh."""
+    inherited = rules.inherited_revocation(source.attributes(), source_name)
+    keeps_users = inherited.get("disable_rollback_channels") and any(not c.managed for c in read[1])
+    first_on_read = mode == "revoke" and not keeps_users
+    attempts: list[bool] = []  # one entry per attempt: whether it used `read`
+
+    def attempt() -> None:
+        attempts.append(first_on_read and not attempts)
         if mode == "revoke":
-            inherited = rules.inherited_revocation(source.attributes(), source_name)
-            retrying(lambda: _revoke_now(*ref, inherited, expect_status=None, actor=actor))
+            _revoke_now(*ref, inherited, expect_status=None, actor=actor, read=read if attempts[-1] else None)
         else:
-            retrying(lambda: _restore(*ref, actor=actor, cascade=False))
-        return 1
+            _restore(*ref, actor=actor, cascade=False)
+
+    try:
+        retrying(attempt)
+        return 1, attempts[-1]
     except (Conflict, NotFound, Contention):
-        return 0  # changed meanwhile, or another parent is still revoked
+        return 0, False  # changed meanwhile, or another parent is still revoked
 
 
 def apply_due(page_size: int = 100) -> list[str]:
@@ -288,11 +365,15 @@ def _schedule(bucket: str, number: int, request: RevokeRequest, revoke_at: str, 
 
 def _revoke_now(bucket: str, number: int, revocation: dict[str, Any], expect_status: str | None,
                 expect_revoke_at: str | None = None, actor: str | None = None,
-                refuse: Refusal | None = None) -> tuple[Version, Marker | None]:
+                refuse: Refusal | None = None,
+                read: tuple[entities.Version, list[Channel]] | None = None) -> tuple[Version, Marker | None]:
     """Revoke now; a direct revocation that does not spare descendants starts a cascade
     (its marker is returned with the version). `actor` is who does it now (the sweep, for a
-    scheduled one), `revoked_by` who asked."""
-    version, builds = versions.load(bucket, f"v{number}")
+    scheduled one), `revoked_by` who asked. `read`: the version and the channels holding it
+    as a cascade already read them (channels after the version), used instead of reading
+    again; the transaction is conditioned on them all the same. Without builds: only for a
+    revocation that keeps no user channel on the version."""
+    version, builds = (read[0], []) if read else versions.load(bucket, f"v{number}")
     # An inherited revocation reaches a version still being written too (it is then never
     # completed as active); a direct one waits until the version is complete.
     inherited = revocation.get("revocation_type") == RevocationType.INHERITED
@@ -310,15 +391,20 @@ def _revoke_now(bucket: str, number: int, revocation: dict[str, Any], expect_sta
     inherited_status = ancestry.inherited_status(revocation)
     updated = dataclasses.replace(version, status=VersionStatus.REVOKED, revocation=revocation, updated_at=stamp,
                                   **inherited_status)
-    holding = channels.holding(bucket, number)
+    holding = read[1] if read else channels.holding(bucket, number)
     if refuse:
         refuse(version, holding)
     actor = actor or revocation.get("revoked_by") or "registry"
     actions = [_version_update(version, updated, also=inherited_status),
                *ancestry.tally_actions(version, updated),  # revoked: no longer "needs attention"
-               markers.marker_action(markers.VERSION_STATUS, bucket, number=number),
                audit.event_action(bucket, "version.revoked", version.name, actor, before=version.status,
                                   after=revocation)]
+    if not inherited and not cascade:
+        # A revocation that cascades (and an inherited one, which a cascade writes) leaves no
+        # status marker: the cascade goes on to each child itself (revoking it, or leaving one
+        # revoked already), so re-checking the children from a marker would read every
+        # descendant a second time.
+        actions.append(markers.marker_action(markers.VERSION_STATUS, bucket, number=number))
     started = markers.marker_action(markers.CASCADE, bucket, number=number, mode="revoke") if cascade else None
     if started:
         actions.append(started)
@@ -393,16 +479,19 @@ def _move_off(bucket: str, version: entities.Version, holding: list[Channel], ac
               cause: HistoryCause, count_delta: int = 0) -> list[Action]:
     """Move every channel in `holding` off `version`: user channels roll back (history cause
     `rollback`), `latest` recomputes (cause `revoke` or `delete`). Each choice comes with
-    guards that the versions it skipped are still revoked."""
+    guards that the versions it skipped are still revoked. A revocation that leaves a
+    channel unassigned leaves no channel marker: the only children it could affect are the
+    revoked version's own, which its status marker (or its cascade) reaches already."""
     gone = {version.number}
     actions: list[Action] = []
     for channel in holding:
         if channel.managed:
             target, guards = channels.newest_active(bucket, gone)
-            actions += guards + channels.point_latest(bucket, channel, target, actor, cause=cause, count_delta=count_delta)
+            actions += guards + channels.point_latest(bucket, channel, target, actor, cause=cause, count_delta=count_delta,
+                                                      marker=bool(target) or cause != HistoryCause.REVOKE)
         else:
             target, guards = channels.rollback_target(bucket, channel.name, gone)
             actions += guards + channels.point_actions(bucket, channel.name, target, cause=HistoryCause.ROLLBACK,
-                                                       actor=actor, previous=version.name,
-                                                       expect=version.number)
+                                                       actor=actor, previous=version.name, expect=version.number,
+                                                       marker=bool(target) or cause != HistoryCause.REVOKE)
     return actions

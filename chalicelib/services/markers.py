@@ -16,6 +16,7 @@ from ..storage.entities import Marker
 from ..runtime.clock import now_iso
 
 CHANNEL_MOVED, VERSION_STATUS, CASCADE = "channel_moved", "version_status", "cascade"
+ANCESTRY = "ancestry"  # the `mode` of a VERSION_STATUS marker for a change of ancestry status alone
 
 
 def marker_action(kind: str, bucket: str, **fields: Any) -> dict[str, Any]:
@@ -42,3 +43,8 @@ def pending(limit: int) -> list[Marker]:
 
 def done(marker: Marker) -> None:
     storage.sweep.marker_done(marker)
+
+
+def all_done(handled: list[Marker]) -> None:
+    """Delete markers handled together (the sweep's re-checks: one batch instead of one call each)."""
+    storage.sweep.markers_done(handled)

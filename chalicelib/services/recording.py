@@ -118,7 +118,7 @@ def _create(run: ParsedRun, bucket: entities.Bucket | None, actor: str,
     version = entities.Version(
         bucket=run.bucket, number=number, name=name, fingerprint=run.fingerprint,
         id=run.version_id or ids.new(), template_type=run.template_type, author=run.author or actor,
-        status=status, revocation=inherited, rev=1, created_at=now, updated_at=now,
+        status=status, revocation=inherited, rev=1, child_count=0, created_at=now, updated_at=now,
         build_count=len(builds) if whole else 0, expected_builds=None if whole else len(builds),
         parent_hint=run.parent_hint.model_dump(exclude_none=True) if run.parent_hint else None,
         parents=ancestry.stored_links(parents) or None, unresolved=unresolved or None)

@@ -171,10 +171,11 @@ def active_children(bucket: str, number: int) -> list[str]:
 
 # ---- the sweep's step -------------------------------------------------------------------
 
-def apply_policies() -> list[str]:
-    """The sweep's step: apply the policies of up to BUCKETS_PER_RUN buckets, after the
-    last bucket done by the previous run; the versions acted on (`bucket/vN`)."""
-    after = storage.retention.cursor().after_bucket
+def apply_policies(state: entities.Counts | None = None) -> list[str]:
+    """The sweep's step: apply the policies of up to BUCKETS_PER_RUN buckets, after the last
+    bucket done by the previous run (`retention_after` on the counts item: `state`, as the
+    sweep read it at its start; None: read it here); the versions acted on (`bucket/vN`)."""
+    after = (state or storage.sweep.counts()).retention_after
     policies = storage.retention.policies_after(after, BUCKETS_PER_RUN)
     if len(policies) < BUCKETS_PER_RUN and after is not None:  # the end of the list: round again from the first
         policies += [p for p in storage.retention.policies_after(None, BUCKETS_PER_RUN - len(policies))

@@ -247,6 +247,10 @@ class Marker(Entity):
     from_number: int | None = None
     to_number: int | None = None
     mode: str | None = None
+    # A cascade's walk where it stopped (lifecycle.Walk): the descendants still to visit and
+    # the visited ones whose children are still to read, as [bucket, number] pairs.
+    visit: list[list[Any]] | None = None
+    expand: list[list[Any]] | None = None
 
     def item_key(self) -> keys.Key:
         return keys.marker(self.at, self.id)
@@ -307,6 +311,11 @@ class Counts(Entity):
     unresolved_parents: int = 0
     rev: int | None = None
     recounted_at: str | None = None
+    # The sweep's own state, kept on the item it reads anyway (one GetItem at its start):
+    # `backfilled` once the version-index backfill is done (services/indexing.py), and
+    # `retention_after`, the last bucket the retention step handled (services/retention.py).
+    backfilled: bool | None = None
+    retention_after: str | None = None
 
     def item_key(self) -> keys.Key:
         return keys.counts()
@@ -404,16 +413,6 @@ class RetentionPolicy(Entity):
 
     def index(self) -> keys.Key:
         return keys.retention_index(self.bucket)
-
-
-@dataclass(repr=False, eq=False)
-class RetentionCursor(Entity):
-    """The last bucket the retention sweep handled (None: start from the first)."""
-
-    after_bucket: str | None = None
-
-    def item_key(self) -> keys.Key:
-        return keys.retention_cursor()
 
 
 # ---- buckets -----------------------------------------------------------------------------
@@ -579,6 +578,10 @@ class Version(Entity):
     platforms: list[str] | None = None
     regions: list[str] | None = None
     build_labels: list[str] | None = None
+    # Child edges recorded on it (storage.versions.adopt ADDs one each; never taken off):
+    # 0 says it has no children, so a cascade need not Query its edges; None, a version from
+    # before they were counted (its edges are Queried).
+    child_count: int | None = None
 
     SUMMARY: ClassVar[tuple[str, ...]] = ("platforms", "regions", "build_labels")
 

@@ -260,11 +260,6 @@ def retention_index(bucket: str) -> Key:
     return {GSI1PK: RETENTION, GSI1SK: bucket}
 
 
-def retention_cursor() -> Key:
-    """Which bucket the retention sweep did last (it goes on after it next run)."""
-    return {PK: "SWEEP#RETENTION", SK: "CURSOR"}
-
-
 EVENT_PREFIX = "EVENT#"
 
 

@@ -6,7 +6,7 @@ and the reads of a bucket's versions the sweep and the preview need."""
 from __future__ import annotations
 
 from . import keys, table
-from .entities import RetentionCursor, RetentionPolicy, Version
+from .entities import RetentionPolicy, Version
 from ..domain.enums import VersionStatus
 from .errors import ConditionFailed
 from .expressions import Action, Change
@@ -52,12 +52,11 @@ def policies_after(bucket: str | None, limit: int) -> list[RetentionPolicy]:
     return [RetentionPolicy.from_item(i) for i in items]
 
 
-def cursor() -> RetentionCursor:
-    return RetentionCursor.from_item(table.get(keys.retention_cursor()) or {})
-
-
-def save_cursor(after_bucket: str | None) -> None:
-    table.put(RetentionCursor(after_bucket).to_item())
+def save_cursor(after_bucket: str) -> None:
+    """Note the last bucket handled on the counts item (`retention_after`), which the sweep
+    reads at its start anyway (storage.sweep.counts): no item, nor read, of its own. Touches
+    no count, nor `rev`."""
+    Change(keys.counts()).set("retention_after", after_bucket).apply()
 
 
 def oldest_first(bucket: str, after: int | None, limit: int) -> tuple[list[Version], bool]:

@@ -35,8 +35,27 @@ def markers_oldest_first() -> Iterator[Marker]:
         yield Marker.from_item(item)
 
 
+def save_walk(marker: Marker, visit: list[tuple[str, int]], expand: list[tuple[str, int]]) -> None:
+    """Store where a cascade stopped on its marker (UpdateItem), if the marker is still there
+    (a finished cascade deletes it: nothing to resume then)."""
+    try:
+        Change(marker.item_key()).exists().set("visit", [list(r) for r in visit]) \
+            .set("expand", [list(r) for r in expand]).apply()
+    except ConditionFailed:
+        pass
+
+
 def marker_done(marker: Marker) -> None:
     table.delete(marker.item_key())
+
+
+def markers_done(done: list[Marker]) -> None:
+    """Delete handled markers together (BatchWriteItem, 25 a call; a marker's delete is not
+    conditioned, so a batch does what one DeleteItem each did)."""
+    if len(done) == 1:
+        marker_done(done[0])
+    elif done:
+        table.delete_many([m.item_key() for m in done])
 
 
 # ---- scheduled revocations --------------------------------------------------------------
@@ -224,6 +243,12 @@ def backfill_state() -> dict[str, Any]:
 
 def save_backfill_state(state: dict[str, Any]) -> None:
     table.put({**{k: v for k, v in state.items() if v is not None}, **keys.backfill()})
+
+
+def mark_backfilled() -> None:
+    """Note on the counts item that the version-index backfill is done (the sweep reads that
+    item at its start, so it stops reading the backfill's cursor). Touches no count, nor `rev`."""
+    Change(keys.counts()).set("backfilled", True).apply()
 
 
 def save_report(report: Report) -> None:

@@ -232,8 +232,9 @@ def status_check(bucket: str, number: int, status: str) -> Action:
 def adopt(bucket: str, number: int, status: str | None) -> Action:
     """A child is being recorded on this version: bump its `rev`, so that a write that read
     the version before (the retention sweep's revoke or delete, which must see every child)
-    fails and re-reads; while it exists and, when `status` is given, still has that status."""
-    change_ = Change(keys.version(bucket, number)).add(REV, 1).exists()
+    fails and re-reads; while it exists and, when `status` is given, still has that status.
+    Its `child_count` goes up too (a cascade skips the edges of a version counting none)."""
+    change_ = Change(keys.version(bucket, number)).add(REV, 1).add("child_count", 1).exists()
     return (change_.equals("status", status) if status else change_).action()
 
 
@@ -278,11 +279,14 @@ def _status_indexed(change_: Change, before: Version, fields: Fields) -> Change:
     return change_
 
 
-def set_fields(before: Version, fields: Fields, remove: tuple[str, ...] = ()) -> Action:
+def set_fields(before: Version, fields: Fields, remove: tuple[str, ...] = (), childless: bool = False) -> Action:
     """Set (and remove) fields of a version that no channel copies (its ancestry), while its
-    status, ancestry status and hints are as read (`before`)."""
-    return _as_read(Change(before.item_key()), before).set_all(fields) \
-        .remove(*remove).action()
+    status, ancestry status and hints are as read (`before`); `childless`: and while its
+    `child_count` is still 0 (adopt raises it)."""
+    change_ = _as_read(Change(before.item_key()), before)
+    if childless:
+        change_.equals("child_count", 0)
+    return change_.set_all(fields).remove(*remove).action()
 
 
 def cascade_done(bucket: str, number: int) -> bool:

@@ -1,0 +1,66 @@
+"""What the sweep costs in DynamoDB calls (issue 15): after one channel move, and to finish a
+revocation cascade a request started, without reading any descendant twice."""
+
+from chalicelib.runtime import aws
+from chalicelib.services import lifecycle
+from chalicelib.storage import versions as stored_versions
+from support import count_calls, manifest, sweep
+
+
+def run(n, **custom):
+    return manifest({"packer_run_uuid": f"run-{n}", "artifact_id": f"us-east-1:ami-{n:017x}", "custom_data": custom})
+
+
+def sweep_until_quiet(registry):
+    while registry.send("post", "/compliance/sweep")["more_pending"]:
+        pass
+
+
+def test_a_sweep_after_one_channel_move_costs_a_few_calls_and_leaves_no_marker_for_childless_children(registry):
+    for n in (1, 2):
+        registry.upload("app/m.json", run(n))
+    registry.send("post", "/buckets/app/channels", {"name": "production", "version": "v1"}, 201)
+    for n in (11, 12, 13):
+        registry.upload("svc/m.json", run(n, parent_bucket="app", parent_channel="production"))
+    sweep_until_quiet(registry)
+    registry.send("patch", "/buckets/app/channels/production", {"version": "v2"})
+
+    calls = count_calls(aws.client("dynamodb"))
+    sweep(registry)
+    made = list(calls)
+
+    report = registry.get("/compliance/report")["last_sweep"]
+    assert [c["to"] for c in report["ancestry_changes"]] == ["out_of_date"] * 3
+    assert report["markers_processed"] == 1  # the move's; the children have none of their own
+    # counts 1, due revocations 1, bulk jobs 1, retention policies 1, markers 1, child edges 2,
+    # children and their links 2, 3 re-checks, the marker's delete 1, app's channels and their
+    # versions 2, channels serving revoked and upcoming revocations 2, the report 1 (34 before)
+    assert len(made) <= 18, " ".join(made)
+
+
+def test_the_sweep_goes_on_where_the_request_stopped_and_reads_no_descendant_twice(registry, monkeypatch):
+    registry.upload("base/m.json", run(1))
+    for n in range(5):
+        registry.upload(f"kid{n}/m.json", run(10 + n, parent_bucket="base", parent_version="v1"))
+    for n in range(5):  # a grandchild under each kid
+        registry.upload(f"grandkid{n}/m.json", run(20 + n, parent_bucket=f"kid{n}", parent_version="v1"))
+    sweep_until_quiet(registry)
+    monkeypatch.setattr(lifecycle, "INLINE_CASCADE", 4)
+    reads: list[tuple[str, int]] = []
+    for name in ("version", "versions", "with_builds"):
+        original = getattr(stored_versions, name)
+
+        def spy(*args, _original=original, _name=name, **kwargs):
+            reads.extend(args[0] if _name == "versions" else [tuple(args[:2])])
+            return _original(*args, **kwargs)
+        monkeypatch.setattr(stored_versions, name, spy)
+
+    registry.send("post", "/buckets/base/versions/v1/revoke", {"reason": "bad"})
+    assert registry.get("/buckets/base/versions/v1")["revocation"]["cascade_pending"] is True
+    sweep(registry)
+
+    descendants = [(f"kid{n}", 1) for n in range(5)] + [(f"grandkid{n}", 1) for n in range(5)]
+    assert {ref: reads.count(ref) for ref in descendants} == dict.fromkeys(descendants, 1)
+    for bucket, _ in descendants:
+        assert registry.get(f"/buckets/{bucket}/versions/v1")["status"] == "revoked"
+    assert registry.get("/buckets/base/versions/v1")["revocation"]["cascade_pending"] is False
