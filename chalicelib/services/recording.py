@@ -12,7 +12,7 @@ A version is stored whole with a true ingestion record, or not at all:
   and `latest` moved unless a newer version holds it. An ingestion interrupted half-way is
   finished by the re-delivery (the fingerprint finds the running version).
 
-Each artifact's newest producer (`ARTIFACT#<id>` / `NEWEST`, what the compliance check
+Each artifact's newest producer (an item of its own in storage, what the compliance check
 reads in batches) is put in the creating transaction when it has room, else written right
 after the version (or, for the S3 ingestion, with its ingestion record: `produced`). A reader
 that finds none, or one naming a version that is gone, falls back to the index entries.

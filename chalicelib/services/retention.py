@@ -11,7 +11,7 @@ bumps: a version that got a channel (or `latest`) between the sweep's read and i
 left alone.
 
 The sweep's step (`apply_policies`) is bounded and resumable: at most BUCKETS_PER_RUN buckets
-a run, round-robin by name after the last one done (`SWEEP#RETENTION` cursor); in each,
+a run, round-robin by name after the last one done (kept on the report's counts item); in each,
 the versions oldest first from where the last run stopped (`resume_after` on the policy), at
 most VERSIONS_PER_RUN read and ACTIONS_PER_RUN acted on. A pass ends where nothing further can
 be acted on (domain/retention.py `decide`) or at the last version; the next run starts a new

@@ -53,14 +53,13 @@ Single-table layout (every request path is a GetItem or one Query page):
 | flagged version (outdated, parent revoked, undetermined) | `SWEEP#FLAGGED` | `<b>#<n:010>` | | |
 | last sweep's report | `SWEEP#REPORT` | `LAST` | | |
 | the version-index backfill's cursor | `SWEEP#BACKFILL` | `INDEXES` | | |
-| the report's counts (flagged by status, unresolved) | `SWEEP#COUNTS` | `CURRENT` | | |
+| the report's counts (flagged by status, unresolved), the retention step's place among buckets, the index backfill's state | `SWEEP#COUNTS` | `CURRENT` | | |
 | API token | `TOKEN#<id>` | `TOKEN` | `TOKENS` / `<created>#<id>` | |
 | service principal | `PRINCIPAL#<client id>` | `PRINCIPAL` | `PRINCIPALS` / `<created>#<client id>` | |
 | audit event | `EVENTS#<b>` (registry-wide: `EVENTS#`) | `EVENT#<time>#<id>` | | |
 | bulk revocation job | `REVOCATION#<id>` | `JOB` | | `REVOCATIONS_PENDING` / `<created>#<id>` (sparse: until it is done) |
 | HCP organization and project | `REGISTRY` | `LOCATION` | | |
 | retention policy (with the sweep's progress in the bucket) | `BUCKET#<b>` | `RETENTION` | `RETENTION` / `<b>` (sparse: the buckets with a policy) | |
-| the retention sweep's place among the buckets | `SWEEP#RETENTION` | `CURSOR` | | |
 | the run task's HMAC key | `REGISTRY` | `RUNTASK` | | |
 | webhook | `WEBHOOK#<id>` | `WEBHOOK` | `WEBHOOKS` / `<created>#<id>` | |
 | webhook delivery attempt | `WEBHOOK#<id>` | `DELIVERY#<time>#<delivery id>#<attempt:03>` | | |

@@ -1,6 +1,6 @@
 """Retention policies: one item per bucket that has one, in the bucket's partition (deleted
 with the bucket), listed by a sparse GSI1 entry (`RETENTION` / `<b>`) so the sweep finds
-them without a Scan; the sweep's place among the buckets (`SWEEP#RETENTION` / `CURSOR`);
+them without a Scan (the sweep's place among the buckets is on the counts item: sweep.py);
 and the reads of a bucket's versions the sweep and the preview need."""
 
 from __future__ import annotations
