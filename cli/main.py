@@ -106,24 +106,22 @@ BUCKET_COLUMNS: list[output.Column] = [
 ]
 
 
-def cmd_buckets(args: argparse.Namespace, ctx: Context) -> int:
-    params = {"prefix": args.prefix, "labels": ",".join(args.label) if args.label else None}
-    return ctx.listing("/buckets", BUCKET_COLUMNS, {k: v for k, v in params.items() if v}, args.limit)
+# List options → the API's query parameters (issue 14's filters), passed through as given:
+# the registry checks them, so the CLI needs no change as it learns new values.
+BUCKET_FILTERS = ("prefix",)
+VERSION_FILTERS = ("status", "ancestry_status", "platform", "region", "created_after", "created_before", "channel")
 
 
-# `versions` options → the API's query parameters (issue 14's filters). Passed through as
-# given: the registry checks them, so the CLI needs no change as it learns new values.
-VERSION_FILTERS = {
-    "status": "status", "ancestry_status": "ancestry_status", "platform": "platform", "region": "region",
-    "created_after": "created_after", "created_before": "created_before", "channel": "channel",
-}
-
-
-def version_filters(args: argparse.Namespace) -> dict[str, str]:
-    params = {param: getattr(args, option) for option, param in VERSION_FILTERS.items()}
+def list_filters(args: argparse.Namespace, options: tuple[str, ...]) -> dict[str, str]:
+    """The filters given (`--label` repeated: `labels=k:v,…`, all must match)."""
+    params = {option: getattr(args, option) for option in options}
     if args.label:
-        params["labels"] = ",".join(args.label)  # all must match
+        params["labels"] = ",".join(args.label)
     return {k: v for k, v in params.items() if v}
+
+
+def cmd_buckets(args: argparse.Namespace, ctx: Context) -> int:
+    return ctx.listing("/buckets", BUCKET_COLUMNS, list_filters(args, BUCKET_FILTERS), args.limit)
 
 
 VERSION_COLUMNS: list[output.Column] = [
@@ -137,7 +135,7 @@ VERSION_COLUMNS: list[output.Column] = [
 
 
 def cmd_versions(args: argparse.Namespace, ctx: Context) -> int:
-    return ctx.listing(quoted("buckets", args.bucket, "versions"), VERSION_COLUMNS, version_filters(args), args.limit)
+    return ctx.listing(quoted("buckets", args.bucket, "versions"), VERSION_COLUMNS, list_filters(args, VERSION_FILTERS), args.limit)
 
 
 def cmd_show(args: argparse.Namespace, ctx: Context) -> int:

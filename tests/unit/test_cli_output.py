@@ -14,7 +14,7 @@ import pytest
 from cli import config, output, upload
 from cli.client import ApiError, Client, _api_error, query_string, quoted
 from cli.config import Login, NotLoggedIn
-from cli.main import build_parser, describe_check, lifecycle_line, main, version_filters
+from cli.main import BUCKET_FILTERS, VERSION_FILTERS, build_parser, describe_check, lifecycle_line, list_filters, main
 
 
 # ---- output -------------------------------------------------------------------------------
@@ -94,11 +94,13 @@ def test_version_filters_become_the_issues_query_parameters() -> None:
         "versions", "base", "--status", "revoked", "--ancestry-status", "out_of_date", "--platform", "aws",
         "--region", "eu-west-1", "--label", "os:debian", "--label", "arch:arm64",
         "--created-after", "2026-01-01T00:00:00Z", "--created-before", "2026-02-01T00:00:00Z", "--channel", "production"])
-    assert version_filters(args) == {
+    assert list_filters(args, VERSION_FILTERS) == {
         "status": "revoked", "ancestry_status": "out_of_date", "platform": "aws", "region": "eu-west-1",
         "labels": "os:debian,arch:arm64", "created_after": "2026-01-01T00:00:00Z",
         "created_before": "2026-02-01T00:00:00Z", "channel": "production"}
-    assert version_filters(build_parser().parse_args(["versions", "base"])) == {}
+    assert list_filters(build_parser().parse_args(["versions", "base"]), VERSION_FILTERS) == {}
+    buckets = build_parser().parse_args(["buckets", "--prefix", "team-", "--label", "owner:web"])
+    assert list_filters(buckets, BUCKET_FILTERS) == {"prefix": "team-", "labels": "owner:web"}
 
 
 @pytest.mark.parametrize("argv", [
