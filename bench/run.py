@@ -45,7 +45,7 @@ Everything is measured, nothing estimated:
   anything more is a leak.
 
 Prints a Markdown table (figure, previous run's value from bench/results.json when there is
-one, target, PASS/MISS/PENDING), writes bench/results.json with the commit, time and machine,
+one, target, PASS/MISS), writes bench/results.json with the commit, time and machine,
 and exits 1 when a target is missed. Each target has a stable key in results.json
 (`targets.<key>`), its label (which may carry measured times) beside it, so runs compare.
 """
@@ -703,9 +703,6 @@ def bench_runner_memory(results: dict[str, Any]) -> None:
 
 # ---- targets and report -----------------------------------------------------------------
 
-PENDING = "pending"  # measured and shown, not yet failing the run (see TODO below)
-
-
 @dataclass
 class Row:
     """One line of the report: `key` names it in results.json (stable across runs: the
@@ -716,7 +713,6 @@ class Row:
     path: tuple[str, ...]
     target: str = "—"
     test: Callable[[Any], bool] | None = None
-    pending: bool = False
 
     def value(self, results: dict[str, Any]) -> Any:
         found: Any = results
@@ -724,14 +720,13 @@ class Row:
             found = found.get(part) if isinstance(found, dict) else None
         return found
 
-    def verdict(self, results: dict[str, Any]) -> bool | str | None:
-        """True/False on a target (a figure that could not be measured misses it), PENDING for a
-        target not enforced yet, None for a figure without a target."""
+    def verdict(self, results: dict[str, Any]) -> bool | None:
+        """True/False on a target (a figure that could not be measured misses it), None for a
+        figure without a target."""
         if self.test is None:
             return None
         value = self.value(results)
-        met = value is not None and self.test(value)
-        return PENDING if self.pending and not met else met
+        return value is not None and self.test(value)
 
 
 def rows(results: dict[str, Any]) -> list[Row]:
@@ -740,10 +735,6 @@ def rows(results: dict[str, Any]) -> list[Row]:
     detail = results.get("cold_start_detail", {})
     memory = results.get("runner_rss_detail", {})
     small = results["ddb_calls"].get("sweep_quiet_100")
-    # TODO(issue 15): the sweep after one move (<= 8 calls, flat) is at 18: three sparse-index
-    # Queries that find nothing when idle (due revocations, bulk jobs, retention), one re-check
-    # transaction per child, the drift check and the exposure reads remain. Until it is brought
-    # down it is reported as PENDING instead of failing the run; then drop `pending=True`.
     return [
         Row("consumer_query", "consumer query (DynamoDB calls)", (*calls, "consumer_query"), "1", lambda v: v == 1),
         Row("get_version", "get version (DynamoDB calls)", (*calls, "get_version"), "1", lambda v: v == 1),
@@ -754,10 +745,10 @@ def rows(results: dict[str, Any]) -> list[Row]:
         Row("ingest_manifest_20_builds", "ingest a 20-build manifest (DynamoDB calls)",
             (*calls, "ingest_manifest_20_builds"), "≤ 4", lambda v: v <= 4),
         Row("sweep_quiet_100", "sweep after one channel move, 100 quiet versions (DynamoDB calls)",
-            (*calls, "sweep_quiet_100"), "≤ 8", lambda v: v <= 8, pending=True),
+            (*calls, "sweep_quiet_100"), "≤ 8", lambda v: v <= 8),
         Row("sweep_quiet_1000", "sweep after one channel move, 1,000 quiet versions (DynamoDB calls)",
             (*calls, "sweep_quiet_1000"), "≤ 8 and = the 100-version sweep",
-            lambda v: v <= 8 and v == small, pending=True),
+            lambda v: v <= 8 and v == small),
         Row("revoke_with_50_descendants", "revoke with 50 descendants: the request (DynamoDB calls)",
             (*calls, "revoke_with_50_descendants")),
         Row("revoke_with_50_descendants_total",
@@ -797,7 +788,7 @@ def table(report: list[Row], results: dict[str, Any], previous: dict[str, Any] |
              "| --- | " + ("---: | " if previous else "") + "---: | --- | --- |"]
     for row in report:
         ok = row.verdict(results)
-        verdict = "" if ok is None else "PENDING (issue 15)" if ok == PENDING else "PASS" if ok else "**MISS**"
+        verdict = "" if ok is None else "PASS" if ok else "**MISS**"
         before = [str(row.value(previous))] if previous else []
         lines.append("| " + " | ".join([row.label, *before, str(row.value(results)), row.target, verdict]) + " |")
     return "\n".join(lines)
@@ -857,12 +848,10 @@ def main() -> int:
         print(f"previous: {previous.get('commit', 'no commit recorded')} at {previous.get('time', 'an unrecorded time')}")
     print(table(report, results, previous))
     missed = [row.key for row in report if row.verdict(results) is False]
-    pending = [row.key for row in report if row.verdict(results) == PENDING]
     if results.get("errors"):
         print("\nerrors: " + "; ".join(f"{k}: {v}" for k, v in results["errors"].items()))
     print(f"\nwrote {written.relative_to(ROOT)} ({results['commit']}); "
-          + (f"{len(missed)} target(s) missed: {', '.join(missed)}" if missed else "every enforced target met")
-          + (f"; pending (issue 15): {', '.join(pending)}" if pending else ""))
+          + (f"{len(missed)} target(s) missed: {', '.join(missed)}" if missed else "every enforced target met"))
     return 1 if missed or results.get("errors") else 0
 
 

@@ -164,3 +164,13 @@ class SkipReason(StrEnum):
     ALREADY_REVOKED = "already_revoked"
     RUNNING = "running"  # still being built (a numbered running version, or an HCP draft)
     NOT_FOUND = "not_found"  # deleted since an index named it
+
+
+class SweepWork(StrEnum):
+    """Work the sweep finds through a sparse index, noted on the counts item by the change
+    that creates it (domain/sweep_work.py says when the sweep may skip reading the index)."""
+
+    SCHEDULED = "scheduled"  # a revocation scheduled for later (GSI2 REVOKE_DUE)
+    JOBS = "jobs"  # a bulk revocation job (GSI2 REVOCATIONS_PENDING)
+    RETENTION = "retention"  # a bucket's retention policy (GSI1 RETENTION)
+    EXPOSED = "exposed"  # a channel left holding a revoked version (GSI2 REVOKED_CHANNELS)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 from collections import deque
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import audit, buckets, findings, markers, versions
 from ..runtime import clock
@@ -172,6 +172,7 @@ def edge_actions(child_bucket: str, child_number: int, parents: list[dict[str, A
 # ---- link status ------------------------------------------------------------------------
 
 Linked = tuple[dict[tuple[str, int], Version], dict[tuple[str, str], Channel]]
+Recheck = tuple[Version, str | None, str | None, list[Finding]]  # a re-check's change: old and new status, findings
 
 
 def linked(versions_: list[Version]) -> Linked:
@@ -548,7 +549,7 @@ def _retry_unresolved(bucket: str, number: int) -> list[dict[str, Any]]:
 
 
 def recheck(bucket: str, number: int, read: Version | None = None, known: Linked | None = None
-            ) -> tuple[Version, str | None, str | None, list[Finding]] | None:
+            ) -> Recheck | None:
     """Re-evaluate one version's links; when its status or findings changed, store them and
     return (version, old status, new status, findings).
 
@@ -567,8 +568,22 @@ def recheck(bucket: str, number: int, read: Version | None = None, known: Linked
 
 
 def _recheck(bucket: str, number: int, read: Version | None = None, known: Linked | None = None
-             ) -> tuple[Version, str | None, str | None, list[Finding]] | None:
-    version = read or storage.versions.version(bucket, number)
+             ) -> Recheck | None:
+    plan = _plan(read or storage.versions.version(bucket, number), known)
+    if plan is None:
+        return None
+    audit.commit(plan.actions)
+    return plan.result
+
+
+class _Plan(NamedTuple):
+    actions: list[Action]  # what stores the new status: one transaction (or part of one)
+    result: Recheck
+
+
+def _plan(version: Version | None, known: Linked | None) -> _Plan | None:
+    """What re-checking `version` (as read) stores, or None when its status and findings
+    stand (or it is gone, revoked, or has no links)."""
     if not version or version.status == VersionStatus.REVOKED or not (version.parents or version.unresolved):
         return None  # a revoked version is out of use: its stored ancestry is left as it was
     status, links = evaluate(version.parents or [], version.unresolved or [], known=known)
@@ -579,6 +594,7 @@ def _recheck(bucket: str, number: int, read: Version | None = None, known: Linke
     # A version with no child needs no marker (it would only Query its child edges to find
     # none); the transaction asserts it still has none, so a child recorded meanwhile makes
     # it re-read and leave one.
+    bucket, number = version.bucket, version.number
     childless = version.child_count == 0
     actions = status_actions(version, status, found, childless=childless)
     if not childless:
@@ -589,5 +605,32 @@ def _recheck(bucket: str, number: int, read: Version | None = None, known: Linke
             "sweep",
             before=old, after=status, messages=findings.messages(found),
             viewer_messages=findings.messages(found, findings.nothing)))
-    audit.commit(actions)
-    return version, old, status, found
+    return _Plan(actions, (version, old, status, found))
+
+
+RECHECKS_PER_TRANSACTION = 15  # about 5 actions each, within a transaction's 100
+
+
+def recheck_all(refs: list[Ref], read: dict[Ref, Version], known: Linked, then: list[Action]
+                ) -> tuple[list[Recheck], bool]:
+    """Re-check the versions `refs` as read (`read`, and `known`: what their links name, as
+    `linked` read it) in as few transactions as fit, the last also carrying `then` (the
+    sweep's deletion of the marker that named them): (the changes, whether `then` was
+    committed). The report's and buckets' counts of the versions in one transaction add up
+    (storage.transact merges their updates). A transaction that fails a condition (a
+    version changed meanwhile) is done again version by version, each re-read (`recheck`);
+    `then` is left to the caller then, as when nothing changed."""
+    plans = [plan for ref in refs if (plan := _plan(read.get(ref), known))]
+    results: list[Recheck] = []
+    committed_then = False
+    for start in range(0, len(plans), RECHECKS_PER_TRANSACTION):
+        chunk = plans[start:start + RECHECKS_PER_TRANSACTION]
+        last = start + RECHECKS_PER_TRANSACTION >= len(plans)
+        try:
+            audit.commit([action for plan in chunk for action in plan.actions] + (then if last else []))
+        except storage.ConditionFailed:
+            results += [r for plan in chunk if (r := recheck(plan.result[0].bucket, plan.result[0].number))]
+            continue
+        results += [plan.result for plan in chunk]
+        committed_then = last and bool(then)
+    return results, committed_then

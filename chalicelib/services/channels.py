@@ -20,7 +20,7 @@ from ..domain import rules
 from .. import storage
 from ..storage import entities
 from ..runtime.clock import now_iso
-from ..domain.enums import HistoryCause, VersionStatus
+from ..domain.enums import HistoryCause, SweepWork, VersionStatus
 from ..errors import AlreadyExists, Conflict, NotFound
 from ..domain.models import Channel, CreateChannel, HistoryEntry, UpdateChannel
 from .retry import retrying
@@ -106,9 +106,12 @@ def point_actions(bucket: str, channel: str, target: Target | None, *, cause: Hi
     fields = {**copy, **(extra or {}), "updated_at": now, "updated_by": actor}
     defaults = {"bucket": bucket, "name": LATEST, "created_at": now, "created_by": actor, "restricted": True,
                 "managed": True, "description": LATEST_DESCRIPTION} if latest else None
-    update = storage.channels.point(bucket, channel, fields, held_revoked=copy["version_status"] == VersionStatus.REVOKED,
+    held_revoked = copy["version_status"] == VersionStatus.REVOKED
+    update = storage.channels.point(bucket, channel, fields, held_revoked=held_revoked,
                                     defaults=defaults, **({} if expect is False else {"expect": expect}))
     claim = [storage.versions.claim(bucket, target.number, target.version.rev)] if target else []
+    if held_revoked:  # on the index of channels serving a revoked version: the sweep's read of it
+        claim.append(storage.sweep.note_work(SweepWork.EXPOSED, now))
     claim += bucket_entry(bucket, channel, copy, restricted=(extra or {}).get("restricted"), latest=latest)
     if not cause:
         return [update, *claim]

@@ -1,24 +1,33 @@
 """The scheduled compliance sweep, and its report.
 
 Incremental: changes that can alter other versions' ancestry leave a marker in the same
-transaction (markers.py); the sweep reads those, the sparse index of due revocations and
-the list of unresolved parents, never the whole registry, so a quiet registry of 1,000
-versions costs it what one of 100 does. Each run:
+transaction (markers.py); the sweep reads those, the sparse indexes of scheduled
+revocations, bulk jobs, retention policies and channels serving a revoked version, and the
+list of unresolved parents, never the whole registry, so a quiet registry of 1,000 versions
+costs it what one of 100 does. A sparse index is read only when the counts item (read
+first, one GetItem) says it may hold something: the changes that add to it note that in
+their own transaction, and a read that finds it empty marks it idle (domain/sweep_work.py).
+A quiet sweep is 3 calls (the counts, the markers, the report); one after a channel move, 8.
+Each run:
 1. applies due scheduled revocations;
-2. works through the markers: carries revocation/restore cascades down the tree, and
+2. advances bulk revocation jobs, and applies retention policies (each bounded per run);
+3. works through the markers: carries revocation/restore cascades down the tree, and
    re-evaluates the children of versions whose channel moved or whose status changed,
-   flagging the outdated and revoked-parent ones (an audit event each, sent out too). A
-   child whose stored status (or finding) changes leaves a marker of its own in the same
-   transaction when it has children (`child_count`), and the run reads the markers it
-   left too, up to its bound (handled ones deleted a batch at a time): outdated
-   reaches grandchildren in the same run, and what is beyond the bound waits for the next;
-3. checks the channels of every bucket those markers name against the versions they hold,
-   and re-copies any that drifted (a `channel.repaired` event each); not for the markers a
-   re-check leaves (mode `ancestry`): a channel's copy holds no ancestry;
-4. retries unresolved parent hints (when the counts say there are any);
-5. puts versions from before the version indexes into them (indexing.py, until done: the
+   flagging the outdated and revoked-parent ones (an audit event each, sent out too), the
+   children of one marker in one transaction with the marker's deletion. A child whose
+   stored status (or finding) changes leaves a marker of its own in the same transaction
+   when it has children (`child_count`), and the run reads the markers it left too, up to
+   its bound (handled ones deleted a batch at a time): outdated reaches grandchildren in the
+   same run, and what is beyond the bound waits for the next;
+4. checks the channels of the buckets whose versions' status changed (revocation, restore,
+   cascade markers) against the versions they hold, and re-copies any that drifted (a
+   `channel.repaired` event each); not for channel moves (a move writes its copy from the
+   version it claims) nor ancestry changes (a copy holds no ancestry);
+5. retries unresolved parent hints (when the counts say there are any);
+6. puts versions from before the version indexes into them (indexing.py, until done: the
    counts item says `backfilled` then);
-6. stores its findings as the report (`GET /compliance/report`).
+7. stores its findings as the report (`GET /compliance/report`), with the risks: channels
+   serving a revoked version and upcoming revocations.
 The report's counts are kept by the changes themselves (ancestry.tally); the sweep counts
 the flagged and unresolved partitions only once, for a registry from before they were kept.
 Each step is bounded so one run fits a Lambda; what is left waits for the next run.
@@ -26,12 +35,13 @@ Each step is bounded so one run fits a Lambda; what is left waits for the next r
 
 from __future__ import annotations
 
-from typing import Any
+from typing import AbstractSet, Any
 
 from . import ancestry, channels, findings, indexing, lifecycle, markers, retention, revocations
 from .. import storage
 from ..storage import entities
-from ..domain.enums import VersionStatus
+from ..domain import sweep_work
+from ..domain.enums import SweepWork, VersionStatus
 from ..runtime.clock import now_iso
 from ..domain.models import ComplianceReport, SweepReport
 from ..runtime.observability import logger, metrics
@@ -46,9 +56,11 @@ def sweep() -> SweepReport:
     """Run one sweep and say what it did (its sentences in full: it is run by contributors)."""
     started = now_iso()
     state = storage.sweep.counts()  # one GetItem: the counts and the sweep's own state
-    applied = lifecycle.apply_due()
-    revocations.advance()  # bulk revocation jobs, a few batches (their cascades: the markers below)
-    retention.apply_policies(state)  # buckets' retention policies, bounded per run (services/retention.py)
+    noted, idle = state.noted(), state.idle()
+    look = {kind for kind in SweepWork if sweep_work.may_find(kind, noted, idle)}  # the rest: nothing to read
+    applied, due_found = lifecycle.apply_due() if SweepWork.SCHEDULED in look else ([], False)
+    advanced, jobs_found = revocations.advance() if SweepWork.JOBS in look else ([], False)  # a few batches a job
+    acted, policies_found = retention.apply_policies(state) if SweepWork.RETENTION in look else ([], False)
     changes: list[dict[str, Any]] = []
     cascades: list[dict[str, Any]] = []
     touched: set[str] = set()
@@ -60,9 +72,16 @@ def sweep() -> SweepReport:
         indexing.backfill()  # versions from before the version indexes, a bounded batch a run, until done
     if not state.recounted_at:
         storage.sweep.recount(now_iso())  # once: a registry from before the counts were kept
+    if applied or advanced or acted or cascades:  # this run revoked or scheduled: its report reads both risks
+        look |= {SweepWork.EXPOSED, SweepWork.SCHEDULED}
+    risks = exposure(EXPOSURE_LIMIT, look=look)
+    found = {SweepWork.SCHEDULED: due_found or bool(risks["upcoming_revocations"]), SweepWork.JOBS: jobs_found,
+             SweepWork.RETENTION: policies_found, SweepWork.EXPOSED: bool(risks["channels_serving_revoked"])}
+    storage.sweep.mark_idle(sweep_work.idle_marks([k for k in look if not found[k]], noted, idle, state.work_at,
+                                                  started))
     report = entities.Report(started_at=started, finished_at=now_iso(), revocations_applied=applied,
                              cascades=cascades, ancestry_changes=changes, parents_resolved=resolved,
-                             channels_repaired=repaired, **exposure(EXPOSURE_LIMIT),
+                             channels_repaired=repaired, **risks,
                              markers_processed=processed, more_pending=processed >= MARKERS_PER_RUN)
     storage.sweep.save_report(report)
     metrics.add_metric(name="SweepAncestryChanges", unit="Count", value=len(changes))
@@ -75,7 +94,10 @@ def sweep() -> SweepReport:
 
 def _work_through_markers(changes: list[dict[str, Any]], cascades: list[dict[str, Any]], touched: set[str]) -> int:
     """Handle pending markers, oldest first, at most MARKERS_PER_RUN; returns how many, and
-    adds the buckets they name to `touched`.
+    adds the buckets whose channels' copies the drift check should compare to `touched`:
+    those of revocations, restores and cascades. Not those of channel moves: a move writes
+    the copy in its own transaction from the version it claims (its `rev` asserted), so that
+    copy is as fresh as the version; nor of ancestry changes: a copy holds no ancestry.
 
     The markers this run leaves itself (a child whose status changed, a descendant revoked)
     are read too, up to the bound, so outdated reaches grandchildren in one run. A cascade
@@ -88,7 +110,7 @@ def _work_through_markers(changes: list[dict[str, Any]], cascades: list[dict[str
         wrote, rechecked = False, []
         for marker in batch:
             seen.add(marker.id)
-            if marker.mode != markers.ANCESTRY:  # an ancestry change alone never makes a channel copy drift
+            if marker.kind != markers.CHANNEL_MOVED and marker.mode != markers.ANCESTRY:
                 touched.add(marker.bucket)
             processed += 1
             if marker.kind == markers.CASCADE:
@@ -98,33 +120,33 @@ def _work_through_markers(changes: list[dict[str, Any]], cascades: list[dict[str
                 unfinished += not finished
                 wrote = wrote or bool(done)
             else:
-                wrote = _recheck_children(marker, changes) or wrote
-                rechecked.append(marker)
+                left_marker, deleted = _recheck_children(marker, changes)
+                wrote = wrote or left_marker
+                if not deleted:
+                    rechecked.append(marker)
         markers.all_done(rechecked)  # before reading the markers again: they would take places in that read
         if not wrote:  # nothing new was written, so no marker of this run's is waiting
             return processed
     return processed
 
 
-def _recheck_children(marker: entities.Marker, changes: list[dict[str, Any]]) -> bool:
-    """Re-check the children of the versions a marker names; whether a re-check left a
-    marker (a changed child with children of its own). The caller deletes the marker then
-    (with the others of its batch)."""
-    wrote = False
-    parents = {n for n in (marker.from_number, marker.to_number, marker.number) if n is not None}
-    for number in sorted(parents):
-        refs = ancestry.child_refs(marker.bucket, number)
-        read = {v.ref(): v for v in storage.versions.versions(refs)}  # the children at once: one BatchGet
-        known = ancestry.linked([v for v in read.values() if v.status != VersionStatus.REVOKED])  # their links: one
-        for child in refs:
-            if child not in read:
-                continue  # deleted meanwhile: nothing to re-check
-            changed = ancestry.recheck(*child, read=read[child], known=known)
-            if changed:
-                wrote = wrote or changed[0].child_count != 0  # a marker (ancestry.recheck)
-                if changed[1] != changed[2]:  # a status change; a new sentence alone is not one
-                    changes.append(_record_change(*changed))
-    return wrote
+def _recheck_children(marker: entities.Marker, changes: list[dict[str, Any]]) -> tuple[bool, bool]:
+    """Re-check the children of the versions a marker names: their edges (a Query per
+    version named), the children at once (one BatchGet), what their links name (one), and
+    the changes in one transaction with the marker's deletion (per 15 changed children).
+    Returns whether a re-check left a marker (a changed child with children of its own), and
+    whether the marker was deleted (else the caller deletes it, with the others of its batch)."""
+    parents = sorted({n for n in (marker.from_number, marker.to_number, marker.number) if n is not None})
+    refs = list(dict.fromkeys(ref for number in parents for ref in ancestry.child_refs(marker.bucket, number)))
+    if not refs:
+        return False, False
+    read = {v.ref(): v for v in storage.versions.versions(refs)}  # deleted meanwhile: not read, nothing to re-check
+    known = ancestry.linked([v for v in read.values() if v.status != VersionStatus.REVOKED])
+    done, deleted = ancestry.recheck_all(refs, read, known, then=[markers.done_action(marker)])
+    for version, old, new, found in done:
+        if old != new:  # a status change; a new sentence alone is not one
+            changes.append(_record_change(version, old, new, found))
+    return any(version.child_count != 0 for version, *_ in done), deleted
 
 
 def _record_change(version: entities.Version, old: str | None, new: str | None,
@@ -140,11 +162,15 @@ def _retry_unresolved() -> list[dict[str, Any]]:
     return resolved
 
 
-def exposure(limit: int, see_restricted: bool = True) -> dict[str, Any]:
+def exposure(limit: int, see_restricted: bool = True, look: AbstractSet[SweepWork] = frozenset(SweepWork)
+             ) -> dict[str, Any]:
     """The biggest risks, each one Query of a sparse index: channels that hold a revoked
-    version (consumers get a 409 from them) and scheduled revocations still to come."""
-    serving, more_serving = channels.serving_revoked(limit, see_restricted)
-    upcoming, more_upcoming = lifecycle.upcoming(limit)
+    version (consumers get a 409 from them) and scheduled revocations still to come; not
+    read when the counts item says the index holds nothing (`look`: the kinds to read,
+    sweep_work.may_find)."""
+    serving, more_serving = channels.serving_revoked(limit, see_restricted) \
+        if SweepWork.EXPOSED in look else ([], False)
+    upcoming, more_upcoming = lifecycle.upcoming(limit) if SweepWork.SCHEDULED in look else ([], False)
     return {"channels_serving_revoked": serving, "channels_serving_revoked_truncated": more_serving,
             "upcoming_revocations": upcoming, "upcoming_revocations_truncated": more_upcoming}
 
@@ -152,16 +178,17 @@ def exposure(limit: int, see_restricted: bool = True) -> dict[str, Any]:
 def report(limit: int, next_token: str | None, see_restricted: bool = True) -> ComplianceReport:
     """The last sweep's findings, the versions flagged now (paginated) and counts; for a
     viewer, no sentence names a restricted channel (one BatchGet of the channels named)."""
-    last = storage.sweep.last_report()
+    last, state = storage.sweep.report_and_counts()  # one BatchGet; the counts kept current by the changes
     flagged, end = storage.sweep.flagged_page(next_token, limit)
-    counts = storage.sweep.counts().counted()  # one GetItem: kept current by the changes themselves
+    counts = state.counted()
     changed = last.ancestry_changes if last else []
     named = findings.channels_in([*(f for i in flagged for f in i.findings or []),
                                   *(f for c in changed for f in c.get("findings") or []),
                                   *(r["parent"] for r in (last.parents_resolved if last else []))])
     named |= {(c["bucket"], c["channel"]) for c in (last.channels_serving_revoked if last else [])}
     shown = findings.visibility(named, see_restricted)
-    risks = exposure(EXPOSURE_LIMIT, see_restricted)
+    noted, idle = state.noted(), state.idle()
+    risks = exposure(EXPOSURE_LIMIT, see_restricted, {k for k in SweepWork if sweep_work.may_find(k, noted, idle)})
     counts.update(channels_serving_revoked=len(risks["channels_serving_revoked"]),
                   upcoming_revocations=len(risks["upcoming_revocations"]))
     return ComplianceReport.model_validate({

@@ -34,7 +34,7 @@ from ..storage import entities
 from ..storage.entities import Channel, Marker
 from .channels import LATEST, Target
 from ..runtime.clock import iso, now_iso
-from ..domain.enums import HistoryCause, RevocationType, VersionStatus
+from ..domain.enums import HistoryCause, RevocationType, SweepWork, VersionStatus
 from ..errors import BadRequest, Conflict, Contention, NotFound
 from ..domain.models import RevokeRequest, Version
 from .retry import retrying
@@ -256,8 +256,9 @@ def _apply_to_descendant(ref: Ref, mode: str, source: entities.Version, source_n
         return 0, False  # changed meanwhile, or another parent is still revoked
 
 
-def apply_due(page_size: int = 100) -> list[str]:
+def apply_due(page_size: int = 100) -> tuple[list[str], bool]:
     """Apply every scheduled revocation whose time has come (the sweep); idempotent.
+    Returns the versions revoked, and whether any due one was read (applied or not).
 
     Reads the due ones page by page (storage.sweep.due_revocations, no Scan); each version is revoked
     exactly as an immediate revocation with the flags stored when it was scheduled, and is
@@ -265,7 +266,8 @@ def apply_due(page_size: int = 100) -> list[str]:
     sweep) in the meantime is skipped. A lost race on a channel is retried.
     """
     applied = []
-    for item in list(storage.sweep.due_revocations(clock.now_iso(), page_size)):
+    due = list(storage.sweep.due_revocations(clock.now_iso(), page_size))
+    for item in due:
         revocation = dict(item.revocation or {})
         due_at = revocation.get("revoke_at")
         try:
@@ -275,7 +277,7 @@ def apply_due(page_size: int = 100) -> list[str]:
             applied.append(f"{item.bucket}/{item.name}")
         except (Conflict, NotFound, Contention):
             continue  # restored, rescheduled, deleted or applied by a concurrent sweep
-    return applied
+    return applied, bool(due)
 
 
 def upcoming(limit: int) -> tuple[list[dict[str, Any]], bool]:
@@ -356,6 +358,7 @@ def _schedule(bucket: str, number: int, request: RevokeRequest, revoke_at: str, 
     revocation = rules.direct_revocation(request, actor, revoke_at)
     updated = dataclasses.replace(version, status=VersionStatus.REVOCATION_SCHEDULED, revocation=revocation)
     actions = [_version_update(version, updated, due=revoke_at), *ancestry.tally_actions(version, updated),
+               storage.sweep.note_work(SweepWork.SCHEDULED, now_iso()),
                audit.event_action(bucket, "version.revocation_scheduled", version.name, actor,
                                   before=version.status, after=revocation)]
     actions += _refresh_holders(bucket, updated, builds, actor)

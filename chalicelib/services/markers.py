@@ -45,6 +45,11 @@ def done(marker: Marker) -> None:
     storage.sweep.marker_done(marker)
 
 
+def done_action(marker: Marker) -> dict[str, Any]:
+    """The marker's deletion, for the transaction of what handling it wrote."""
+    return storage.sweep.marker_deletion(marker)
+
+
 def all_done(handled: list[Marker]) -> None:
     """Delete markers handled together (the sweep's re-checks: one batch instead of one call each)."""
     storage.sweep.markers_done(handled)

@@ -33,7 +33,7 @@ from typing import Any
 from . import ancestry, audit, buckets, channels, lifecycle
 from .. import storage
 from ..domain import retention as rule
-from ..domain.enums import RevocationType, VersionStatus
+from ..domain.enums import RevocationType, SweepWork, VersionStatus
 from ..domain.models import (RetentionDecision, RetentionPolicy, RetentionPreview, RetentionProgress,
                              RetentionRequest)
 from ..errors import BadRequest, Conflict, NotFound, RegistryError
@@ -66,7 +66,7 @@ def put_policy(bucket: str, request: RetentionRequest, actor: str) -> RetentionP
                                    set_at=clock.now_iso(), set_by=actor, keep_newest=request.keep_newest,
                                    keep_younger_than=request.keep_younger_than)
     try:
-        audit.commit([*storage.retention.put(new, previous),
+        audit.commit([*storage.retention.put(new, previous), storage.sweep.note_work(SweepWork.RETENTION, new.set_at),
                       audit.event_action(bucket, "retention.set", bucket, actor,
                                          before=_stated(previous) if previous else None, after=_stated(new))])
     except storage.ConditionFailed:
@@ -171,10 +171,11 @@ def active_children(bucket: str, number: int) -> list[str]:
 
 # ---- the sweep's step -------------------------------------------------------------------
 
-def apply_policies(state: entities.Counts | None = None) -> list[str]:
+def apply_policies(state: entities.Counts | None = None) -> tuple[list[str], bool]:
     """The sweep's step: apply the policies of up to BUCKETS_PER_RUN buckets, after the last
     bucket done by the previous run (`retention_after` on the counts item: `state`, as the
-    sweep read it at its start; None: read it here); the versions acted on (`bucket/vN`)."""
+    sweep read it at its start; None: read it here); the versions acted on (`bucket/vN`),
+    and whether any bucket has a policy."""
     after = (state or storage.sweep.counts()).retention_after
     policies = storage.retention.policies_after(after, BUCKETS_PER_RUN)
     if len(policies) < BUCKETS_PER_RUN and after is not None:  # the end of the list: round again from the first
@@ -191,7 +192,7 @@ def apply_policies(state: entities.Counts | None = None) -> list[str]:
         storage.retention.save_cursor(policies[-1].bucket)
     if acted:
         logger.info("retention applied", extra={"versions": acted})
-    return acted
+    return acted, bool(policies)
 
 
 def _apply(policy: entities.RetentionPolicy) -> list[str]:

@@ -43,7 +43,7 @@ from typing import Any, Iterable
 from . import ancestry, audit, buckets, lifecycle, versions
 from .. import storage
 from ..domain import ids, rules, selection
-from ..domain.enums import JobStatus, SkipReason, VersionStatus
+from ..domain.enums import JobStatus, SkipReason, SweepWork, VersionStatus
 from ..domain.models import (
     BucketRevocationRequest,
     RevocationJob,
@@ -98,7 +98,7 @@ def _start(bucket: str | None, only: list[str] | None, body: BucketRevocationReq
         counts={"matched": 0, "revoked": 0, "scheduled": 0, "failed": 0}, skipped={r.value: 0 for r in SkipReason})
     if body.dry_run:
         return _preview(job), 200
-    audit.commit([storage.revocations.create(job),
+    audit.commit([storage.revocations.create(job), storage.sweep.note_work(SweepWork.JOBS, job.created_at),
                   audit.event_action(bucket, "revocation_job.created", TARGET + job.id, actor,
                                      after={"filter": criteria, "buckets": only, "reason": body.reason,
                                             "revoke_at": job.revoke_at})])
@@ -154,11 +154,13 @@ def _present(job: entities.RevocationJob) -> RevocationJob:
 
 # ---- the sweep's step -------------------------------------------------------------------------
 
-def advance() -> list[dict[str, Any]]:
+def advance() -> tuple[list[dict[str, Any]], bool]:
     """Apply up to BATCHES_PER_RUN batches of the pending jobs, oldest first (one Query of the
-    pending index, then each job re-read): what each job got to."""
+    pending index, then each job re-read): what each job got to, and whether any job was
+    pending."""
     budget, done = BATCHES_PER_RUN, []
-    for pending in storage.revocations.pending(JOBS_PER_RUN):
+    jobs = storage.revocations.pending(JOBS_PER_RUN)
+    for pending in jobs:
         if budget <= 0:
             break
         used = _advance(pending.id, budget, BATCH_SIZE, inline_cascade=False)
@@ -168,7 +170,7 @@ def advance() -> list[dict[str, Any]]:
             done.append({"id": pending.id, "batches": used, "status": job.status if job else None})
     if done:
         logger.info("bulk revocations advanced", extra={"jobs": done})
-    return done
+    return done, bool(jobs)
 
 
 def _advance(job_id: str, batches: int, size: int, inline_cascade: bool) -> int:

@@ -53,7 +53,7 @@ Single-table layout (every request path is a GetItem or one Query page):
 | flagged version (outdated, parent revoked, undetermined) | `SWEEP#FLAGGED` | `<b>#<n:010>` | | |
 | last sweep's report | `SWEEP#REPORT` | `LAST` | | |
 | the version-index backfill's cursor | `SWEEP#BACKFILL` | `INDEXES` | | |
-| the report's counts (flagged by status, unresolved), the retention step's place among buckets, the index backfill's state | `SWEEP#COUNTS` | `CURRENT` | | |
+| the report's counts (flagged by status, unresolved), the retention step's place among buckets, the index backfill's state, the work noted for the sweep's sparse indexes and their idle marks (domain/sweep_work.py) | `SWEEP#COUNTS` | `CURRENT` | | |
 | API token | `TOKEN#<id>` | `TOKEN` | `TOKENS` / `<created>#<id>` | |
 | service principal | `PRINCIPAL#<client id>` | `PRINCIPAL` | `PRINCIPALS` / `<created>#<client id>` | |
 | audit event | `EVENTS#<b>` (registry-wide: `EVENTS#`) | `EVENT#<time>#<id>` | | |

@@ -23,7 +23,7 @@ from enum import StrEnum
 from typing import Any, ClassVar, Mapping, TypeVar
 
 from . import keys
-from ..domain.enums import AncestryStatus, BuildStatus, HistoryCause, IngestionStatus, JobStatus, Role, VersionStatus
+from ..domain.enums import AncestryStatus, BuildStatus, HistoryCause, IngestionStatus, JobStatus, Role, SweepWork, VersionStatus
 
 Item = dict[str, Any]
 E = TypeVar("E", bound="Entity")
@@ -316,12 +316,30 @@ class Counts(Entity):
     # `retention_after`, the last bucket the retention step handled (services/retention.py).
     backfilled: bool | None = None
     retention_after: str | None = None
+    # Work noted for the sweep's sparse-index reads (domain/sweep_work.py): per kind, a count
+    # the changes that create that work add to (`work_<kind>`, with `work_at` the newest
+    # note's time), and the count a read that found nothing saw (`idle_<kind>`).
+    work_scheduled: int = 0
+    work_jobs: int = 0
+    work_retention: int = 0
+    work_exposed: int = 0
+    work_at: str | None = None
+    idle_scheduled: int | None = None
+    idle_jobs: int | None = None
+    idle_retention: int | None = None
+    idle_exposed: int | None = None
 
     def item_key(self) -> keys.Key:
         return keys.counts()
 
     def counted(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in self.COUNTED}
+
+    def noted(self) -> dict[SweepWork, int]:
+        return {kind: getattr(self, f"work_{kind}") for kind in SweepWork}
+
+    def idle(self) -> dict[SweepWork, int | None]:
+        return {kind: getattr(self, f"idle_{kind}") for kind in SweepWork}
 
 
 @dataclass(repr=False, eq=False)

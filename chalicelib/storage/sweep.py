@@ -16,6 +16,7 @@ from .errors import ConditionFailed
 from .expressions import Action, Change
 from .pages import list_page, seal, sealed_length, unseal
 from .schema import GSI2, PK, SK
+from ..domain.enums import SweepWork
 
 # ---- markers ----------------------------------------------------------------------------
 
@@ -43,6 +44,10 @@ def save_walk(marker: Marker, visit: list[tuple[str, int]], expand: list[tuple[s
             .set("expand", [list(r) for r in expand]).apply()
     except ConditionFailed:
         pass
+
+
+def marker_deletion(marker: Marker) -> Action:
+    return table.delete_action(marker.item_key())
 
 
 def marker_done(marker: Marker) -> None:
@@ -185,6 +190,19 @@ def count(deltas: dict[str, int]) -> Action:
     return change.action()
 
 
+def note_work(kind: SweepWork, now: str) -> Action:
+    """Note, in the transaction of a change that puts an item in `kind`'s sparse index, that
+    the sweep's next read of that index may find something (domain/sweep_work.py)."""
+    return Change(keys.counts()).add(f"work_{kind}", 1).set("work_at", now).action()
+
+
+def mark_idle(marks: dict[SweepWork, int]) -> None:
+    """Record the counts at which the sweep's reads of those indexes found nothing (not
+    conditioned: a mark older or newer than the count only makes the next read happen)."""
+    if marks:
+        Change(keys.counts()).set_all({f"idle_{kind}": seen for kind, seen in marks.items()}).apply()
+
+
 def counts() -> Counts:
     """The counts (GetItem): each of COUNTED (0 when never counted), `recounted_at` once the
     sweep has counted the partitions themselves."""
@@ -229,9 +247,11 @@ def clear_bucket(bucket: str) -> None:
 
 # ---- the last report --------------------------------------------------------------------
 
-def last_report() -> Report | None:
-    item = table.get(keys.report())
-    return Report.from_item(item) if item else None
+def report_and_counts() -> tuple[Report | None, Counts]:
+    """The last report and the counts, in one BatchGetItem (what the report's page reads)."""
+    found = {(i[PK], i[SK]): i for i in table.get_many([keys.report(), keys.counts()])}
+    report, counts = (found.get((k[PK], k[SK])) for k in (keys.report(), keys.counts()))
+    return (Report.from_item(report) if report else None), Counts.from_item(counts or {})
 
 
 def backfill_state() -> dict[str, Any]:

@@ -295,7 +295,36 @@ def merged(actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 _VERBS = re.compile(r"(?:^| )(SET|REMOVE|ADD|DELETE) ")
+_PATH = re.compile(r"^\s*([^\s=]+)")
 _VALUE = re.compile(r":\w+")
+
+
+def _top_level(text: str) -> list[str]:
+    """The clauses of one verb's part (`#a = :v0, #b = if_not_exists(#b, :v1)`): split at
+    the commas outside parentheses."""
+    found, depth, start = [], 0, 0
+    for at, char in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            found.append(text[start:at].strip())
+            start = at + 1
+    return [*found, text[start:].strip()]
+
+
+def _join(verb: str, clause: str, kept: dict[str, str], values: dict[str, Any]) -> None:
+    """Add one clause to those of its verb, as applying the updates in turn would: a second
+    ADD of a number to one path is summed into the first, a second SET of one path replaces
+    the first, a second REMOVE of it is dropped (DynamoDB refuses two clauses on one path)."""
+    path = _PATH.match(clause).group(1)  # type: ignore[union-attr]  # every clause starts with its path
+    if path in kept and verb == "ADD":
+        first, second = kept[path].split()[1], clause.split()[1]
+        if isinstance(values[first], int) and isinstance(values[second], int):
+            values[first] += values.pop(second)
+            return
+        raise ValueError(f"two updates of one item ADD to {path} other than numbers")
+    if path in kept and (verb not in ("SET", "REMOVE") or path in clause.partition("=")[2]):
+        raise ValueError(f"two updates of one item {verb} {path}")  # e.g. two increments: not merged
+    kept[path] = clause
 
 
 def _merge_updates(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
@@ -317,15 +346,18 @@ def _merge_updates(first: dict[str, Any], second: dict[str, Any]) -> dict[str, A
     for placeholder, name in (b.get("ExpressionAttributeNames") or {}).items():
         if names.setdefault(placeholder, name) != name:
             raise ValueError(f"two updates of one item name {placeholder} differently")
-    clauses: dict[str, list[str]] = {}
+    clauses: dict[str, dict[str, str]] = {}  # verb → the path each clause writes → the clause
     for expression in (a["UpdateExpression"], rename(b["UpdateExpression"])):
         parts = _VERBS.split(expression)[1:]
         for verb, text in zip(parts[::2], parts[1::2]):
-            clauses.setdefault(verb, []).append(text.strip())
+            for clause in _top_level(text):
+                _join(verb, clause, clauses.setdefault(verb, {}), values)
     conditions = [c for c in (a.get("ConditionExpression"), b.get("ConditionExpression") and
                               rename(b["ConditionExpression"])) if c]
     body: dict[str, Any] = {"Key": a["Key"],
-                            "UpdateExpression": " ".join(f"{v} {', '.join(c)}" for v, c in clauses.items())}
+                            "UpdateExpression": " ".join(f"{v} {', '.join(c.values())}" for v, c in clauses.items())}
+    used = set(_VALUE.findall(" ".join([body["UpdateExpression"], *conditions])))
+    values = {k: v for k, v in values.items() if k in used}  # a replaced SET's value is gone
     if values:
         body["ExpressionAttributeValues"] = values
     if names:
