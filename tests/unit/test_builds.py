@@ -53,20 +53,27 @@ def test_a_merge_sets_what_the_change_carries():
 @pytest.mark.parametrize("name", ["platform", "parent_version_id", "parent_channel_id"])
 def test_set_once_fields_refuse_another_value_but_take_the_same(name):
     stored = {"status": S.RUNNING, "platform": "aws", "parent_version_id": "V", "parent_channel_id": "C"}
-    assert refused(stored, BuildChange(**{name: "other"})).kind == ("exists" if name == "platform" else "parent")
+    refusal = refused(stored, BuildChange(**{name: "other"}))
+    assert refusal.kind == ("exists" if name == "platform" else "parent")
+    assert str(refusal) == refusal.message == f"the build's {name} is {stored[name]!r} already: it cannot be set again"
     assert merged(stored, BuildChange(**{name: stored[name]}), NOW)[name] == stored[name]
 
 
 def test_done_needs_artifacts_and_a_platform():
-    assert "artifacts" in refused({"status": S.RUNNING}, BuildChange(status=S.DONE, platform="aws")).message
-    assert "platform" in refused({"status": S.RUNNING}, BuildChange(
-        status=S.DONE, artifacts=[ArtifactIn("a", "r")])).message
+    """The messages name the status as the HCP API spells it (`BUILD_DONE`): the client shows them."""
+    no_artifacts = refused({"status": S.RUNNING}, BuildChange(status=S.DONE, platform="aws"))
+    assert (no_artifacts.kind, no_artifacts.message) == (
+        "invalid", "a build with no artifacts cannot be set to BUILD_DONE")
+    no_platform = refused({"status": S.RUNNING}, BuildChange(status=S.DONE, artifacts=[ArtifactIn("a", "r")]))
+    assert (no_platform.kind, no_platform.message) == ("invalid", "a build needs its platform to be set to BUILD_DONE")
     stored = {"status": S.RUNNING, "platform": "aws", "artifacts": [{"external_id": "a", "region": "r"}]}
     assert merged(stored, BuildChange(status=S.DONE), NOW)["status"] == S.DONE
 
 
 def test_a_parent_channel_needs_its_version():
-    assert refused({"status": S.RUNNING}, BuildChange(parent_channel_id="C")).kind == "invalid"
+    refusal = refused({"status": S.RUNNING}, BuildChange(parent_channel_id="C"))
+    assert (refusal.kind, refusal.message) == (
+        "invalid", "parent_channel_id needs parent_version_id: the version taken from that channel")
     assert merged({"status": S.RUNNING, "parent_version_id": "V"}, BuildChange(parent_channel_id="C"), NOW)
 
 

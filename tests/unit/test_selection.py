@@ -17,6 +17,7 @@ def test_every_criterion_given_must_hold():
     assert selection.matches(VERSION, BUILDS, {"labels": {"os": "ubuntu", "tier": "gold"}})  # builds taken together
     assert not selection.matches(VERSION, BUILDS, {"labels": {"os": "arch"}})
     assert not selection.matches({**VERSION, "build_labels": None}, BUILDS, {"labels": {"os": "debian"}})
+    assert selection.matches({**VERSION, "build_labels": ["os:debian"]}, BUILDS, {"labels": {"os": "debian"}})  # all
     assert selection.matches(VERSION, BUILDS, {"parent": {"bucket": "base", "version": "v3"}})
     assert not selection.matches(VERSION, BUILDS, {"parent": {"bucket": "base", "version": "v4"}})
     assert not selection.matches(VERSION, BUILDS, {"parent": {"bucket": "other", "version": "v3"}})
@@ -31,6 +32,8 @@ def test_the_source_is_the_narrowest_index_named():
     assert selection.source({"external_ids": ["x"], "labels": {"a": "b"}}) == "external_ids"
     assert selection.source({"labels": {"a": "b"}}) == "buckets"
     assert selection.named({"labels": {}, "external_ids": [], "created_before": None}) == []
+    assert selection.named({"external_ids": ["x"], "created_before": "2026-01-01T00:00:00Z", "other": 1}) == [
+        "created_before", "external_ids"]
     assert selection.needs_builds({"external_ids": ["x"]}) and not selection.needs_builds({"labels": {"a": "b"}})
 
 

@@ -52,6 +52,26 @@ def test_link_local_metadata_and_non_unicast_addresses_are_refused_always(addres
     assert rules.refused(ipaddress.ip_address(address), allow_private=False)
 
 
+@pytest.mark.parametrize("address, reason", [
+    ("169.254.169.254", "169.254.169.254 is a link-local or cloud metadata address"),
+    ("::169.254.169.254", "::a9fe:a9fe is a link-local or cloud metadata address"),  # IPv4-compatible
+    ("fd00:ec2::254", "fd00:ec2::254 is a link-local or cloud metadata address"),
+    ("0.0.0.0", "0.0.0.0 is not a unicast address"), ("ff02::1", "ff02::1 is not a unicast address"),
+    ("100.64.0.1", "100.64.0.1 is a reserved address")])  # shared address space (carrier NAT)
+def test_a_refusal_says_which_kind_of_address(address, reason):
+    assert rules.refused(ipaddress.ip_address(address), allow_private=True) == reason
+
+
+@pytest.mark.parametrize("address, inside", [
+    ("::ffff:169.254.169.254", "169.254.169.254"), ("::169.254.169.254", "169.254.169.254"),
+    ("::255.255.255.255", "255.255.255.255"), ("::0.0.0.2", "0.0.0.2"),
+    ("::", "::"), ("::1", "::1"),  # the unspecified and loopback IPv6 addresses, not 0.0.0.0 and 0.0.0.1
+    ("::1:a9fe:a9fe", "::1:a9fe:a9fe"),  # outside ::/96: not IPv4-compatible
+    ("fe80::1", "fe80::1"), ("10.0.0.1", "10.0.0.1")])
+def test_the_ipv4_address_inside_an_ipv6_one(address, inside):
+    assert rules._unmapped(ipaddress.ip_address(address)) == ipaddress.ip_address(inside)
+
+
 @pytest.mark.parametrize("address", ["127.0.0.1", "::1", "10.1.2.3", "192.168.0.10", "172.16.5.4", "fd12::1",
                                      "::ffff:127.0.0.1"])
 def test_loopback_and_private_addresses_only_when_allowed(address):
@@ -70,13 +90,32 @@ def test_good_urls(url, port):
     assert rules.port_of(rules.check_url(url)) == port
 
 
-@pytest.mark.parametrize("url, words", [
-    ("ftp://h/", "http:// or https://"), ("file:///etc/passwd", "http:// or https://"), ("//h/x", "no scheme"),
-    ("http://", "no host"), ("http://u:p@h/", "user:password"), ("http://u@h/", "user:password"),
-    ("http://h:0/", "1-65535"), ("http://h:70000/", "not a valid URL"), ("http://[::1/", "not a valid URL"),
-    ("http://h/" + "x" * 2048, "at most 2048")])
-def test_bad_urls_say_why(url, words):
-    with pytest.raises(ValueError, match=re.escape(words)):
+def test_a_url_may_have_2048_characters():
+    url = "https://h.example/" + "x" * (2048 - len("https://h.example/"))
+    assert rules.check_url(url).hostname == "h.example"
+
+
+CREDENTIALS = ("url must not hold user:password (send-side credentials are not supported; verify the "
+               "X-Registry-Signature instead)")
+
+
+@pytest.mark.parametrize("url, message", [
+    ("ftp://h/", "url must be http:// or https://, not ftp"),
+    ("file:///etc/passwd", "url must be http:// or https://, not file"),
+    ("//h/x", "url must be http:// or https://, not no scheme"),
+    ("http://", "url has no host"), ("http://u:p@h/", CREDENTIALS), ("http://u@h/", CREDENTIALS),
+    ("http://h:0/", "url port must be 1-65535"),
+    ("http://h/" + "x" * 2040, "url must be at most 2048 characters, not 2049")])
+def test_bad_urls_say_why(url, message):
+    """The message is the 400's: it names the field and what is allowed."""
+    with pytest.raises(ValueError) as caught:
+        rules.check_url(url)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize("url", ["http://h:70000/", "http://[::1/"])
+def test_unparsable_urls_say_so(url):
+    with pytest.raises(ValueError, match=r"^url is not a valid URL: "):
         rules.check_url(url)
 
 
