@@ -32,6 +32,7 @@ def test_marks_are_the_counts_read_for_the_kinds_found_empty_and_changed() -> No
     assert sweep_work.idle_marks([W.SCHEDULED, W.JOBS, W.EXPOSED], noted, idle, None, T0) == {
         W.SCHEDULED: 3, W.EXPOSED: 0}  # JOBS is marked already; RETENTION was not found empty
     assert sweep_work.idle_marks([], noted, idle, None, T0) == {}
+    assert sweep_work.idle_marks([W.EXPOSED], noted, {W.EXPOSED: 0}, None, T0) == {}  # never noted, marked at 0
 
 
 def test_no_mark_while_the_newest_note_is_younger_than_the_settling_time() -> None:
