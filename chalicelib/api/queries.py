@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from ..domain.enums import AncestryStatus, IngestionStatus, VersionStatus
 from ..domain.names import CHANNEL_NAME_PATTERN, MAX_FILTER_LABELS, label_pairs
 from ..errors import BadRequest
+from ..runtime import clock
 
 Schema = dict[str, Any]
 DEFAULT_LIMIT, MAX_LIMIT = 25, 100
@@ -143,7 +144,6 @@ def moment(value: str) -> datetime | None:
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}T[0-9:.]+(Z|[+-]\d{2}:?\d{2})", value):
         return None
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return parsed.astimezone(timezone.utc) if parsed.tzinfo else None
-    except (ValueError, OverflowError):  # OverflowError: no UTC equivalent (0001-01-01T00:00+01:00)
+        return clock.parse_utc(value)
+    except ValueError:
         return None
