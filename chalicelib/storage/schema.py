@@ -15,6 +15,9 @@ GSI2, GSI2PK, GSI2SK = "GSI2", "GSI2PK", "GSI2SK"
 GSI3, GSI3PK, GSI3SK = "GSI3", "GSI3PK", "GSI3SK"
 
 INDEXES: dict[str, tuple[str, str]] = {GSI1: (GSI1PK, GSI1SK), GSI2: (GSI2PK, GSI2SK), GSI3: (GSI3PK, GSI3SK)}
+# DynamoDB's time to live: an item with this attribute (epoch seconds) is deleted after that
+# moment (within a few days, free of charge). Only the webhook delivery history carries it.
+TTL = "expires_at"
 
 
 def table_definition(name: str) -> dict[str, Any]:

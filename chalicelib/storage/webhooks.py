@@ -3,11 +3,13 @@ delivery history (one item per attempt, in the webhook's partition, by time)."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from . import keys, table
 from .entities import DeliveryAttempt, Webhook
 from .expressions import Action, Change
 from .pages import list_page
-from .schema import GSI1
+from .schema import GSI1, TTL
 
 
 def webhook(webhook_id: str) -> Webhook | None:
@@ -54,9 +56,14 @@ def disable(webhook_id: str, at: str) -> Action:
             .remove("failing_since").equals("enabled", True).action())
 
 
+HISTORY_DAYS = 30
+
+
 def record(attempt: DeliveryAttempt) -> Action:
-    """One attempt in the delivery history."""
-    return table.put_action(attempt.to_item())
+    """One attempt in the delivery history, kept HISTORY_DAYS (DynamoDB's time to live deletes
+    it then: the history of a webhook that fires on every event would grow without end)."""
+    expires = datetime.fromisoformat(attempt.at) + timedelta(days=HISTORY_DAYS)
+    return table.put_action({**attempt.to_item(), TTL: int(expires.timestamp())})
 
 
 def attempts_page(webhook_id: str, token: str | None, limit: int) -> tuple[list[DeliveryAttempt], str | None]:

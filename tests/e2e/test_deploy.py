@@ -29,7 +29,7 @@ if str(REPO) not in sys.path:  # also when run as `pytest`, not `python -m pytes
     sys.path.insert(0, str(REPO))
 from chalicelib.api import web  # noqa: E402
 from local.gateway import UNAUTHORIZED  # noqa: E402
-from chalicelib.storage.schema import table_definition  # noqa: E402
+from chalicelib.storage.schema import TTL, table_definition  # noqa: E402
 from local.runner import NO_SUCH_ROUTE  # noqa: E402
 
 
@@ -105,6 +105,7 @@ def test_table_keys_match_schema() -> None:
     assert by_name(props["GlobalSecondaryIndexes"], "IndexName") == by_name(
         expected["GlobalSecondaryIndexes"], "IndexName"
     )
+    assert props["TimeToLiveSpecification"] == {"AttributeName": TTL, "Enabled": True}
 
 
 def test_stateful_resources_are_retained_and_protected() -> None:

@@ -104,6 +104,16 @@ def test_a_failed_delivery_is_retried_with_the_same_id_and_a_valid_signature(hoo
     assert attempts[0]["event_id"] == failed["id"] and attempts[0]["action"] == "bucket.created"
     assert len(history) == 3
     assert hooks.registry.get(f"/webhooks/{created['id']}")["failing_since"] is None  # the success ended the streak
+    # Each attempt is kept 30 days: DynamoDB's time to live (deploy/resources.yaml) deletes it then.
+    from boto3.dynamodb.conditions import Key
+
+    from chalicelib.storage import keys
+    from support import TABLE
+    stored = boto3.resource("dynamodb").Table(TABLE).query(
+        KeyConditionExpression=Key("PK").eq(keys.delivery_attempt(created["id"], "", "", 0)["PK"]))["Items"]
+    kept = {(i["at"], int(i["expires_at"])) for i in stored if "attempt" in i}
+    assert len(kept) == 3 and all(
+        expires == int((datetime.fromisoformat(at) + timedelta(days=30)).timestamp()) for at, expires in kept)
 
 
 def test_only_the_events_and_buckets_a_webhook_names_are_delivered(hooks, receiver):
