@@ -12,7 +12,7 @@ from typing import Any
 
 from . import keys, table
 from .entities import ChildEdge, Counts, Flag, Marker, Report, UnresolvedHint, Version
-from .errors import ConditionFailed
+from .errors import ConditionFailed, Throttled
 from .expressions import Action, Change
 from .pages import list_page, seal, sealed_length, unseal
 from .schema import GSI2, PK, SK
@@ -198,9 +198,13 @@ def note_work(kind: SweepWork, now: str) -> Action:
 
 def mark_idle(marks: dict[SweepWork, int]) -> None:
     """Record the counts at which the sweep's reads of those indexes found nothing (not
-    conditioned: a mark older or newer than the count only makes the next read happen)."""
+    conditioned: a mark older or newer than the count only makes the next read happen; nor
+    needed: one lost to a transaction writing the counts item meanwhile is written next run)."""
     if marks:
-        Change(keys.counts()).set_all({f"idle_{kind}": seen for kind, seen in marks.items()}).apply()
+        try:
+            Change(keys.counts()).set_all({f"idle_{kind}": seen for kind, seen in marks.items()}).apply()
+        except Throttled:
+            pass
 
 
 def counts() -> Counts:

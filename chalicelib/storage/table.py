@@ -69,7 +69,8 @@ def _db() -> Any:
 # Errors that outlast botocore's own retries: the caller gets a 503 (HTTP) or the event
 # handler raises, so Lambda retries it; nothing half-done is left, every write being atomic.
 _UNAVAILABLE = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
-                "InternalServerError", "ServiceUnavailable", "TransactionInProgressException"}
+                "InternalServerError", "ServiceUnavailable", "TransactionInProgressException",
+                "TransactionConflictException"}  # a single write to an item a transaction is writing
 
 
 def _call(operation: str, **kwargs: Any) -> Any:

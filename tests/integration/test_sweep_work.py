@@ -124,3 +124,24 @@ def test_revocations_scheduled_while_sweeps_run_are_all_applied(moto_server, mov
         compliance.sweep()
         left = [v.name for v in lifecycle.versions.list_versions(bucket, 100, None)[0] if v.status != "revoked"]
         assert left == [], f"trial {trial}: {left} not revoked by the first sweep after they were due"
+
+
+def test_an_idle_mark_lost_to_a_conflict_leaves_the_sweep_whole_and_is_written_next_run(registry, moved_clock):
+    from chalicelib.domain.enums import SweepWork
+    from support import Faults
+
+    publish(registry, 1)
+    settle(registry, moved_clock)
+    registry.send("put", "/buckets/w/retention", {"keep_newest": 5, "action": "revoke"})
+    registry.send("delete", "/buckets/w/retention")  # noted, and the index empty again
+    moved_clock.advance(minutes=2)
+    faults = Faults()
+    clash = {"Code": "TransactionConflictException", "Message": "a transaction is writing the item"}
+    faults.fail("UpdateItem", *[dict(clash) for _ in range(10)])  # the mark's UpdateItem (botocore may retry)
+    before = registry.get("/compliance/report")["last_sweep"]["finished_at"]
+    sweep(registry)
+    assert registry.get("/compliance/report")["last_sweep"]["finished_at"] > before  # the run saved its report
+    counts = storage.sweep.counts()
+    assert counts.idle()[SweepWork.RETENTION] != counts.noted()[SweepWork.RETENTION]  # the mark was lost
+    faults.plan.clear()
+    settle(registry, moved_clock)  # written by the next run
