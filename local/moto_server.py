@@ -16,8 +16,9 @@ Three things on top of moto's own threaded server:
   object it ever created (`BaseModel.instances_tracked`, for its dashboard), so the copies are
   never freed: each write made the process bigger by the size of the table. The patch keeps
   an undo log of the items a transaction touches instead, and stops the tracking of DynamoDB
-  items and SQS messages. It also answers a table Query from its partition instead of sorting
-  the whole table first. moto's answers stay the same; only its cost changes.
+  items and SQS messages. It also answers a table Query from the items its key condition
+  selects instead of sorting and weighing the whole table first. moto's answers stay the
+  same; only its cost changes.
 
 Nothing here ships to Lambda: the Lambda package holds `app.py` and `chalicelib/` only.
 """
@@ -237,17 +238,26 @@ def _restore(table: Any, hash_value: Any, range_value: Any, item: Any) -> None:
 
 def _from_partition(original: Callable[..., Any]) -> Callable[..., Any]:
     """moto answers every table Query by sorting the whole table, then keeping the asked
-    partition; hand it the asked partition alone (the answer is the same). Index queries
-    are left as they are."""
+    partition, and weighs (`Item.size()`, for its 1 MB page) each item it passes over,
+    those outside the sort key condition too; hand it only the items of the asked partition that
+    the sort key condition (`begins_with`, `BETWEEN`, `<`, ...) selects, as DynamoDB reads them.
+    The answer is the same. Index queries are left as they are."""
 
-    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
-        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+    def query(self: Any, hash_key: Any, range_comparison: Any = None, range_objs: Any = (), *args: Any,
+              **kwargs: Any) -> Any:
+        index_name = args[4] if len(args) > 4 else kwargs.get("index_name")
         if index_name or hash_key is None or not self.range_key_attr:
-            return original(self, hash_key, *args, **kwargs)
+            return original(self, hash_key, range_comparison, range_objs, *args, **kwargs)
         partition = list(self.items[hash_key].values()) if hash_key in self.items else []
+        if range_comparison:  # DynamoType.compare, less its per-item cost (a string key is its own value)
+            from moto.dynamodb.comparisons import get_comparison_func
+
+            test, bounds = get_comparison_func(range_comparison), [bound.cast_value for bound in range_objs]
+            partition = [item for item in partition if test(
+                item.range_key.value if item.range_key.type == "S" else item.range_key.cast_value, *bounds)]
         self.all_items = lambda: partition  # shadows the method for this one call
         try:
-            return original(self, hash_key, *args, **kwargs)
+            return original(self, hash_key, range_comparison, range_objs, *args, **kwargs)
         finally:
             del self.all_items
 
