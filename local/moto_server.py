@@ -16,8 +16,9 @@ Three things on top of moto's own threaded server:
   object it ever created (`BaseModel.instances_tracked`, for its dashboard), so the copies are
   never freed: each write made the process bigger by the size of the table. The patch keeps
   an undo log of the items a transaction touches instead, and stops the tracking of DynamoDB
-  items and SQS messages. It also answers a table Query from its partition instead of sorting
-  the whole table first. moto's answers stay the same; only its cost changes.
+  items and SQS messages. It also answers a table Query from the items its key condition
+  selects instead of sorting and weighing the whole table first. moto's answers stay the
+  same; only its cost changes.
 
 Nothing here ships to Lambda: the Lambda package holds `app.py` and `chalicelib/` only.
 """
@@ -237,19 +238,41 @@ def _restore(table: Any, hash_value: Any, range_value: Any, item: Any) -> None:
 
 def _from_partition(original: Callable[..., Any]) -> Callable[..., Any]:
     """moto answers every table Query by sorting the whole table, then keeping the asked
-    partition; hand it the asked partition alone (the answer is the same). Index queries
+    partition, and weighs (`Item.size()`, for its 1 MB page) each item it passes over, those
+    outside the sort key condition too; hand it only the asked partition's items that the sort
+    key condition (`begins_with`, `BETWEEN`, `<`, ...) selects, a contiguous run in key order,
+    with the item just before and just after that run. The answer is the same: moto ends a page
+    that is full with a LastEvaluatedKey when any item follows it (as DynamoDB does when the
+    Limit is reached), and that neighbour is what follows the last selected one. Index queries
     are left as they are."""
 
-    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
-        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+    def query(self: Any, hash_key: Any, range_comparison: Any = None, range_objs: Any = (), *args: Any,
+              **kwargs: Any) -> Any:
+        index_name = args[4] if len(args) > 4 else kwargs.get("index_name")
         if index_name or hash_key is None or not self.range_key_attr:
-            return original(self, hash_key, *args, **kwargs)
+            return original(self, hash_key, range_comparison, range_objs, *args, **kwargs)
         partition = list(self.items[hash_key].values()) if hash_key in self.items else []
+        if range_comparison:
+            partition = _selected_and_neighbours(partition, range_comparison, range_objs)
         self.all_items = lambda: partition  # shadows the method for this one call
         try:
-            return original(self, hash_key, *args, **kwargs)
+            return original(self, hash_key, range_comparison, range_objs, *args, **kwargs)
         finally:
             del self.all_items
 
     query._local = True  # type: ignore[attr-defined]
     return query
+
+
+def _selected_and_neighbours(items: list[Any], comparison: str, bounds: list[Any]) -> list[Any]:
+    """The items whose sort key meets the condition (as DynamoType.compare decides, less its
+    per-item cost: a string key is its own value), in key order, with one item either side."""
+    from moto.dynamodb.comparisons import get_comparison_func
+
+    def value(item: Any) -> Any:
+        return item.range_key.value if item.range_key.type == "S" else item.range_key.cast_value
+
+    test, limits = get_comparison_func(comparison), [bound.cast_value for bound in bounds]
+    ordered = sorted(((value(item), item) for item in items), key=lambda pair: pair[0])
+    selected = [n for n, (key, _) in enumerate(ordered) if test(key, *limits)]
+    return [item for _, item in ordered[max(selected[0] - 1, 0):selected[-1] + 2]] if selected else []

@@ -60,7 +60,14 @@ def _aws_env(monkeypatch):
 
 @pytest.fixture
 def moto_aws():
-    """An empty in-process moto with the registry table and the manifest bucket."""
+    """An empty in-process moto with the registry table and the manifest bucket, patched as the
+    moto server of `make run` and of the `moto_server` fixture is (local/moto_server.py
+    `patch_moto`: the same answers, without copying the whole table for every item of a
+    transaction). Applied here, each test sees the same moto whichever ran before it in its
+    worker (the patch is process-wide and lasts once a moto server has started)."""
+    from local.moto_server import patch_moto
+
+    patch_moto()
     with mock_aws():
         boto3.client("dynamodb").create_table(**table_definition(TABLE))
         boto3.client("s3").create_bucket(Bucket=MANIFEST_BUCKET)

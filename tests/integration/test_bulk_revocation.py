@@ -48,11 +48,8 @@ def table_items() -> list[dict]:
     return sorted((item for page in pages for item in page["Items"]), key=lambda i: (i["PK"]["S"], i["SK"]["S"]))
 
 
-@pytest.mark.timeout(900)  # 200 versions on moto in-process: about two minutes on a loaded machine
+@pytest.mark.timeout(900)  # 200 versions on moto in-process (patched, conftest): about 30 s, minutes on a loaded machine
 def test_two_hundred_versions_are_revoked_over_several_sweeps_with_progress(registry, monkeypatch):
-    from local.moto_server import patch_moto
-
-    patch_moto()  # moto's transactions copy the whole table each (STACK-NOTES): the local runner's undo log
     monkeypatch.setattr(revocations, "BATCH_SIZE", 40)
     monkeypatch.setattr(revocations, "BATCHES_PER_RUN", 1)
     for start in range(0, 200, 50):

@@ -170,6 +170,37 @@ def test_moto_keeps_no_reference_to_items_it_no_longer_holds(table):
     assert len(Item.instances_tracked) == 0  # type: ignore[attr-defined]
 
 
+def _query_pages(client: Any, condition: str, values: dict[str, Any], forward: bool) -> list[list[str]]:
+    """Every page of a Query (two items a page), each as the sort keys in the order answered."""
+    pages = client.get_paginator("query").paginate(
+        TableName="t", KeyConditionExpression=f"PK = :p AND {condition}", ScanIndexForward=forward,
+        ExpressionAttributeValues={":p": {"S": "p"}, **values}, PaginationConfig={"PageSize": 2})
+    return [[item["SK"]["S"] for item in page["Items"]] for page in pages]
+
+
+def test_a_query_answers_what_its_sort_key_condition_selects_page_after_page(table):
+    """The patched table Query hands moto only the items the key condition selects (and their
+    neighbours): the pages hold exactly those, in order either way, resumed where each stopped,
+    and a full page with an item after it says there may be more (an empty page follows), as
+    moto and DynamoDB do; other partitions take no part."""
+    for sk in ["a#1", "a#2", "a#3", "b#1", "b#2", "c#1", "c#2", "c#3", "d", "z#0", "z#1"]:
+        table.put_item(TableName="t", Item={"PK": {"S": "p"}, "SK": {"S": sk}})
+    table.put_item(TableName="t", Item={"PK": {"S": "q"}, "SK": {"S": "a#0"}})
+    s = lambda value: {"S": value}  # noqa: E731
+    for forward in (True, False):
+        order = (lambda found: found) if forward else (lambda found: found[::-1])
+        found = lambda *args: sum(_query_pages(table, *args, forward), [])  # noqa: E731
+        assert found("begins_with(SK, :b)", {":b": s("c#")}) == order(["c#1", "c#2", "c#3"])
+        assert found("SK BETWEEN :l AND :h", {":l": s("a#2"), ":h": s("c#1")}) == order(
+            ["a#2", "a#3", "b#1", "b#2", "c#1"])
+        assert found("SK < :h", {":h": s("b#")}) == order(["a#1", "a#2", "a#3"])
+        assert found("SK > :l", {":l": s("c#3")}) == order(["d", "z#0", "z#1"])
+        assert _query_pages(table, "SK = :k", {":k": s("d")}, forward) == [["d"]]
+        assert _query_pages(table, "begins_with(SK, :b)", {":b": s("b#")}, forward) == [order(["b#1", "b#2"]), []]
+    assert _query_pages(table, "SK < :h", {":h": s("a#3")}, False) == [["a#2", "a#1"]]  # nothing after a#1
+    assert _query_pages(table, "SK >= :l", {":l": s("d")}, True) == [["d", "z#0"], ["z#1"]]
+
+
 def test_make_run_adds_an_index_a_kept_table_lacks(tmp_path):
     """A table kept (REGISTRY_DATA_DIR) from a release before the status index: provisioning
     adds the index, and the items written before it are found through it."""

@@ -116,6 +116,20 @@ def test_a_failed_delivery_is_retried_with_the_same_id_and_a_valid_signature(hoo
         expires == int((datetime.fromisoformat(at) + timedelta(days=30)).timestamp()) for at, expires in kept)
 
 
+def test_webhook_first_retry_seconds_replaces_the_first_wait_only(hooks, receiver, moved_clock, monkeypatch):
+    """What the `make run` test sets so as not to wait 30 s; the rest of the schedule stands."""
+    monkeypatch.setenv("WEBHOOK_FIRST_RETRY_SECONDS", "1")
+    created = hooks.create(receiver.url, ["bucket.created"])
+    receiver.plan = [500, 500]
+    hooks.registry.send("post", "/buckets", {"name": "base"}, 201)
+    hooks.deliver()
+    moved_clock.advance(seconds=2)
+    assert hooks.deliver() == 1  # the retry, due a second after the failure
+    attempts = sorted(hooks.history(created["id"]), key=lambda h: h["attempt"])
+    waits = [datetime.fromisoformat(a["next_retry_at"]) - datetime.fromisoformat(a["time"]) for a in attempts]
+    assert waits == [timedelta(seconds=1), timedelta(seconds=120)]
+
+
 def test_only_the_events_and_buckets_a_webhook_names_are_delivered(hooks, receiver):
     hooks.create(receiver.url, ["channel.assigned"], buckets=["app"])
     for name in ("base", "app"):
