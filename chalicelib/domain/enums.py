@@ -170,7 +170,7 @@ class SweepWork(StrEnum):
     """Work the sweep finds through a sparse index, noted on the counts item by the change
     that creates it (domain/sweep_work.py says when the sweep may skip reading the index)."""
 
-    SCHEDULED = "scheduled"  # a revocation scheduled for later (GSI2 REVOKE_DUE)
-    JOBS = "jobs"  # a bulk revocation job (GSI2 REVOCATIONS_PENDING)
-    RETENTION = "retention"  # a bucket's retention policy (GSI1 RETENTION)
-    EXPOSED = "exposed"  # a channel left holding a revoked version (GSI2 REVOKED_CHANNELS)
+    SCHEDULED = "scheduled"  # a revocation scheduled for later
+    JOBS = "jobs"  # a bulk revocation job still pending
+    RETENTION = "retention"  # a bucket's retention policy
+    EXPOSED = "exposed"  # a channel left holding a revoked version
