@@ -129,7 +129,7 @@ def dynamodb_calls() -> Iterator[list[tuple[str, dict[str, Any]]]]:
         events.unregister("provide-client-params.dynamodb.*", hook)
 
 
-def test_the_report_reads_its_counts_with_one_get_item(registry):
+def test_the_report_reads_its_counts_and_last_report_with_one_batch_get(registry):
     for n in range(6):
         build(registry, f"lost{n}", "l1", f"ami-0c0c0c0c0c0c0c0c{n}", source_ami=MISSING_AMI)
     with dynamodb_calls() as calls:
@@ -137,4 +137,7 @@ def test_the_report_reads_its_counts_with_one_get_item(registry):
     assert body["counts"]["undetermined"] == 6 and len(body["flagged"]) == 2
     partitions = [(op, str(params.get("ExpressionAttributeValues", {}).get(":h", {}).get("S"))) for op, params in calls]
     assert [p for p in partitions if p[1].startswith("SWEEP#")] == [("Query", "SWEEP#FLAGGED")]  # its one page
-    assert [params["Key"]["PK"]["S"] for op, params in calls if op == "GetItem"].count("SWEEP#COUNTS") == 1
+    batches = [sorted(k["PK"]["S"] for keys in params["RequestItems"].values() for k in keys["Keys"])
+               for op, params in calls if op == "BatchGetItem"]
+    assert batches[0] == ["SWEEP#COUNTS", "SWEEP#REPORT"], batches  # the counts, beside the last report
+    assert [op for op, _ in calls].count("GetItem") == 0
