@@ -32,6 +32,11 @@ def may_find(kind: SweepWork, noted: Mapping[SweepWork, int], idle: Mapping[Swee
     return idle.get(kind) != noted.get(kind, 0)
 
 
+def to_read(noted: Mapping[SweepWork, int], idle: Mapping[SweepWork, int | None]) -> set[SweepWork]:
+    """The kinds whose index may hold something (may_find): the ones worth a read."""
+    return {kind for kind in SweepWork if may_find(kind, noted, idle)}
+
+
 def idle_marks(found_nothing: Iterable[SweepWork], noted: Mapping[SweepWork, int],
                idle: Mapping[SweepWork, int | None], work_at: str | None, now: str) -> dict[SweepWork, int]:
     """The idle marks to write after reads that found nothing for the kinds `found_nothing`

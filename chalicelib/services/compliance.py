@@ -57,7 +57,7 @@ def sweep() -> SweepReport:
     started = now_iso()
     state = storage.sweep.counts()  # one GetItem: the counts and the sweep's own state
     noted, idle = state.noted(), state.idle()
-    look = {kind for kind in SweepWork if sweep_work.may_find(kind, noted, idle)}  # the rest: nothing to read
+    look = sweep_work.to_read(noted, idle)  # the rest: nothing to read
     applied, due_found = lifecycle.apply_due() if SweepWork.SCHEDULED in look else ([], False)
     advanced, jobs_found = revocations.advance() if SweepWork.JOBS in look else ([], False)  # a few batches a job
     acted, policies_found = retention.apply_policies(state) if SweepWork.RETENTION in look else ([], False)
@@ -167,7 +167,7 @@ def exposure(limit: int, see_restricted: bool = True, look: AbstractSet[SweepWor
     """The biggest risks, each one Query of a sparse index: channels that hold a revoked
     version (consumers get a 409 from them) and scheduled revocations still to come; not
     read when the counts item says the index holds nothing (`look`: the kinds to read,
-    sweep_work.may_find)."""
+    sweep_work.to_read)."""
     serving, more_serving = channels.serving_revoked(limit, see_restricted) \
         if SweepWork.EXPOSED in look else ([], False)
     upcoming, more_upcoming = lifecycle.upcoming(limit) if SweepWork.SCHEDULED in look else ([], False)
@@ -187,8 +187,7 @@ def report(limit: int, next_token: str | None, see_restricted: bool = True) -> C
                                   *(r["parent"] for r in (last.parents_resolved if last else []))])
     named |= {(c["bucket"], c["channel"]) for c in (last.channels_serving_revoked if last else [])}
     shown = findings.visibility(named, see_restricted)
-    noted, idle = state.noted(), state.idle()
-    risks = exposure(EXPOSURE_LIMIT, see_restricted, {k for k in SweepWork if sweep_work.may_find(k, noted, idle)})
+    risks = exposure(EXPOSURE_LIMIT, see_restricted, sweep_work.to_read(state.noted(), state.idle()))
     counts.update(channels_serving_revoked=len(risks["channels_serving_revoked"]),
                   upcoming_revocations=len(risks["upcoming_revocations"]))
     return ComplianceReport.model_validate({

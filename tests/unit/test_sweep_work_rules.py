@@ -24,6 +24,7 @@ def test_an_index_is_read_unless_its_count_equals_its_idle_mark() -> None:
     assert sweep_work.may_find(W.SCHEDULED, noted, {W.SCHEDULED: 4}) is True  # a mark from ahead: read all the same
     assert sweep_work.may_find(W.JOBS, noted, {W.JOBS: None}) is True
     assert sweep_work.may_find(W.RETENTION, noted, {W.RETENTION: 0}) is False  # never noted counts as 0
+    assert sweep_work.to_read(noted, {W.SCHEDULED: 3, W.RETENTION: 0}) == {W.JOBS, W.EXPOSED}
 
 
 def test_marks_are_the_counts_read_for_the_kinds_found_empty_and_changed() -> None:
