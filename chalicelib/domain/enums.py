@@ -174,3 +174,4 @@ class SweepWork(StrEnum):
     JOBS = "jobs"  # a bulk revocation job still pending
     RETENTION = "retention"  # a bucket's retention policy
     EXPOSED = "exposed"  # a channel left holding a revoked version
+    UNTRACKED = "untracked"  # a version whose source artifacts are not (yet) in the registry

@@ -155,6 +155,30 @@ class ParentHint(Out):
     source_artifact: str | None = None
 
 
+class AncestryFinding(Out):
+    """Why a parent link needs attention: its own status (not the version's worst), the
+    sentence that says what happened and what to do about it, and how the link was found
+    (`how`: reported by Packer through the HCP API, named in a manifest, or matched from a
+    source artifact; null for an inherited revocation, or a finding stored by an older
+    release)."""
+
+    status: AncestryStatus | None = None
+    message: str
+    how: str | None = None
+
+
+class UntrackedSource(Out):
+    """A build's source artifact the registry does not hold (a public or marketplace image, a
+    vendor's container image): the version has no parent through it. Information, not a
+    finding. The sweep keeps looking for it for UNTRACKED_SOURCE_WINDOW after `recorded_at`
+    (a parent's manifest may arrive after its child's), then stops."""
+
+    source_artifact: str
+    region: str | None = None
+    recorded_at: str
+    message: str = Field(description='"source not tracked: ami-0abc (us-east-1)"')
+
+
 class ParentLink(Out):
     """A resolved parent: which version, taken from which channel (if any), found how; for a
     `parent_channel` hint, whether through the channel's history at the build time or as it
@@ -166,8 +190,12 @@ class ParentLink(Out):
     fingerprint: str
     channel: str | None = None
     found_by: FoundBy
+    source_artifact: str | None = Field(None, description="the source artifact it was matched from")
     resolved_at: ResolvedAt | None = None
     resolution: str | None = None
+    how: str | None = Field(None, description=(
+        "how it was found: reported by Packer through the HCP API, named in a manifest, or matched from a "
+        "source artifact"))
 
 
 class Version(Out):
@@ -183,8 +211,10 @@ class Version(Out):
     parent_hint: ParentHint | None = None
     parents: list[ParentLink] | None = None
     unresolved: list[dict[str, str]] | None = None
+    untracked: list[UntrackedSource] | None = None
     ancestry_status: AncestryStatus | None = None
     ancestry_messages: list[str] | None = None
+    ancestry_findings: list[AncestryFinding] | None = None
     revocation: "Revocation | None" = None
     builds: list[Build] | None = None
 
@@ -639,10 +669,12 @@ class AncestryLink(Out):
     resolution: str | None = None
     status: AncestryStatus
     message: str
+    how: str | None = None
 
 
 class Ancestry(Out):
-    """A version's parents (with live status) and direct children."""
+    """A version's parents (with live status), its sources not tracked (information) and
+    direct children."""
 
     bucket: str
     version: str
@@ -650,6 +682,7 @@ class Ancestry(Out):
     status: VersionStatus
     ancestry_status: AncestryStatus | None = None
     parents: list[AncestryLink]
+    untracked: list[UntrackedSource] = Field(default_factory=list)
     children: list[VersionSummary]
 
 
@@ -697,6 +730,7 @@ class ArtifactMatch(Out):
     status: VersionStatus
     ancestry_status: AncestryStatus | None = None
     ancestry_messages: list[str] = Field(default_factory=list)
+    ancestry_findings: list[AncestryFinding] = Field(default_factory=list)
     revocation: Revocation | None = None
 
 
@@ -850,6 +884,7 @@ class AncestryChange(Out):
     was: AncestryStatus | None = Field(None, alias="from")
     now: AncestryStatus | None = Field(None, alias="to")
     messages: list[str] = Field(default_factory=list)
+    findings: list[AncestryFinding] = Field(default_factory=list)
 
 
 class ResolvedParent(ParentLink):
@@ -892,6 +927,7 @@ class FlaggedVersion(Out):
     number: int
     ancestry_status: AncestryStatus
     messages: list[str] = Field(default_factory=list)
+    findings: list[AncestryFinding] = Field(default_factory=list)
     flagged_at: str
 
 

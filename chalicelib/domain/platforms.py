@@ -62,8 +62,9 @@ _REGION_PREFIXED = {"aws", "digitalocean", "alicloud", "tencentcloud"}
 # Platforms whose IDs name one image across the provider (indexed for ancestry look-ups).
 _GLOBAL_IDS = {"aws", "gce", "docker", "packer.oracle.oci", "digitalocean", "yandex", "alicloud", "tencentcloud",
                "hetznercloud", "linode"}
-# Values builders write when there is no real ID.
-_PLACEHOLDERS = {"", "vm", "null", "file", "container", "none"}
+# Values builders write when there is no real ID (as an artifact or as a build's source):
+# Packer's `null` builder reports `null`, its `file` builder `<no-defined-source-file>`.
+_PLACEHOLDERS = {"", "vm", "null", "file", "container", "none", "<no-defined-source-file>"}
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 _OCID_REGION = re.compile(r"^ocid1\.[a-z]+\.[a-z0-9]+\.([a-z0-9-]+)\.")
 
@@ -111,13 +112,20 @@ def split_artifact_id(platform: str, artifact_id: str) -> list[SplitArtifact]:
     return [SplitArtifact(artifact_id, None)]
 
 
+def placeholder(value: str | None) -> bool:
+    """Whether an ID a builder reported stands for nothing: missing, blank, or a placeholder
+    (`VM`, `Null`, `File`, `<no-defined-source-file>`, any case). Never an artifact to index,
+    never a parent to look for."""
+    return value is None or value.strip().lower() in _PLACEHOLDERS
+
+
 def identifies(platform: str, external_id: str) -> bool:
     """Whether an external ID names one image, so a child build can be traced to it.
 
     Placeholders (`VM`, `Null`, `File`), template names, local paths and bare numbers
     such as a Proxmox VM ID are not indexed: they recur across unrelated builds.
     """
-    if external_id.strip().lower() in _PLACEHOLDERS:
+    if placeholder(external_id):
         return False
     if _UUID.match(external_id) or external_id.startswith("ocid1."):
         return True

@@ -21,6 +21,7 @@ only the fields it names.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import AbstractSet, Any, Callable, Iterable, Mapping, Protocol, Sequence, TypeVar
 
 from .enums import AncestryStatus, RevocationType, VersionStatus
@@ -215,23 +216,82 @@ def link_status(link: Item, parent: Item | None, channel: Item | None,
 
 
 def judge_links(reads: Iterable[tuple[Item, Item | None, Item | None]], unresolved: Iterable[Item] = (),
-                revoked: bool = False) -> tuple[AncestryStatus | None, list[dict[str, Any]]]:
+                revoked: bool = False, origin: str | None = None) -> tuple[AncestryStatus | None, list[dict[str, Any]]]:
     """(overall status, links with `status` and `finding`) of a version: `reads` gives each
-    parent link with its parent and channel as read (`link_status`); each unresolved hint is
-    a link of its own, `undetermined`. The overall status is the worst link's; no links at
-    all is (None, [])."""
+    parent link with its parent and channel as read (`link_status`); each unresolved hint
+    (an explicit one: what it named is missing) is a link of its own, `undetermined`. The
+    overall status is the worst link's; no links at all is (None, []). Each finding also says
+    how its link was found (`provenance`, from `origin`: the door the version came through)."""
     links: list[dict[str, Any]] = []
     for link, parent, channel in reads:
         status, finding = link_status(link, parent, channel, revoked)
-        links.append({**link, "status": status, "finding": finding})
+        links.append({**link, "status": status, "finding": {**finding, **provenance(link, origin)}})
     for hint in unresolved:
         shown = {"bucket": hint.get("bucket"), "version": hint.get("version"), "channel": hint.get("channel"),
                  "source_artifact": hint.get("source_artifact")}
+        found = fact("unresolved", AncestryStatus.UNDETERMINED, **shown, reason=hint.get("reason"))
         links.append({**shown, "found_by": "unresolved", "status": AncestryStatus.UNDETERMINED,
-                      "finding": fact("unresolved", AncestryStatus.UNDETERMINED, **shown, reason=hint.get("reason"))})
+                      "finding": {**found, **provenance({**hint, "found_by": "unresolved"}, origin)}})
     if not links:
         return None, []
     return max((link["status"] for link in links), key=SEVERITY.index), links
+
+
+# ---- how a link was found, and sources not tracked -----------------------------------------
+
+HCP, MANIFEST = "hcp", "manifest"  # the door a version came through (its `origin`)
+
+
+def origin(template_type: str | None) -> str:
+    """The door a version came through, from its template type: set by the HCP API (its
+    drafts always carry one), never by a manifest."""
+    return HCP if template_type else MANIFEST
+
+
+def provenance(link: Item, origin: str | None) -> Finding:
+    """The facts of how a link (or an unresolved hint) was found, kept with its finding so
+    every place that shows it says the same (`how`): matched from a source artifact, or the
+    fields that named it, reported by Packer through the HCP API or named in a manifest."""
+    source = link.get("source_artifact")
+    if link.get("found_by") == "source_artifact" or (source and not link.get("bucket")):
+        return {"found_by": link.get("found_by"), **({"source_artifact": source} if source else {})}
+    if origin == HCP or link.get("version_id"):
+        named = ["parent_version_id", *(["parent_channel_id"] if link.get("channel") else [])]
+        return {"found_by": link.get("found_by"), "origin": HCP, "named": named}
+    named = ["parent_bucket", *(["parent_channel"] if link.get("channel") else []),
+             *(["parent_version"] if link.get("found_by") == "parent_version" or
+               (link.get("found_by") == "unresolved" and link.get("version")) else [])]
+    return {"found_by": link.get("found_by"), "origin": MANIFEST, "named": named}
+
+
+def how(finding: Item) -> str | None:
+    """How a finding's link was found, in words (None for a finding without a link: an
+    inherited revocation, or one stored before findings said so)."""
+    source = finding.get("source_artifact")
+    if finding.get("found_by") == "source_artifact":
+        return f"matched from the source artifact {source}" if source else "matched from a build's source artifact"
+    if source and not finding.get("named"):  # an unresolved source stored by an older release
+        return f"the build's source artifact {source}"
+    named = ", ".join(finding.get("named") or [])
+    if finding.get("origin") == HCP:
+        return f"reported by Packer through the HCP API ({named})"
+    if finding.get("origin") == MANIFEST:
+        return f"named in the manifest ({named})"
+    return None
+
+
+def untracked_note(source: Item) -> str:
+    """A build's source that is not in the registry, as information (not a finding):
+    "source not tracked: ami-0abc (us-east-1)"."""
+    region = source.get("region")
+    return f"source not tracked: {source['source_artifact']}" + (f" ({region})" if region else "")
+
+
+def still_matching(recorded_at: str, now: str, window_seconds: float) -> bool:
+    """Whether the sweep still looks for an untracked source recorded at `recorded_at`: for
+    `window_seconds` (S3 delivers out of order, so a parent may arrive after its child), then
+    never again. Times as stored (ISO 8601 UTC)."""
+    return (datetime.fromisoformat(now) - datetime.fromisoformat(recorded_at)).total_seconds() < window_seconds
 
 
 def attention(links: Iterable[Item]) -> list[Finding]:

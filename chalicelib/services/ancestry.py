@@ -26,21 +26,23 @@ was spared). A version's status is its worst link. Each link's finding is stored
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections import deque
 from datetime import datetime
 from typing import Any, NamedTuple
 
 from . import audit, buckets, findings, markers, versions
 from ..runtime import clock
-from ..domain import rules
+from ..domain import durations, rules
 from .. import storage
-from ..storage.entities import Channel, ChildEdge, Flag, UnresolvedHint, Version
+from ..storage.entities import Channel, ChildEdge, Flag, UnresolvedHint, UntrackedSources, Version
 from .channels import LATEST
 from ..runtime.clock import now_iso
-from ..domain.enums import AncestryStatus, RevocationType, VersionStatus
+from ..domain.enums import AncestryStatus, RevocationType, SweepWork, VersionStatus
 from ..errors import BadRequest, NotFound
 from .findings import Finding
 from ..domain.manifest import ParsedRun
+from ..domain.platforms import placeholder
 from ..domain.models import Ancestry, Descendants
 # The rules of link statuses and findings (pure, unit-tested) live in rules.py.
 from ..domain.rules import STALE_STATUSES, attention  # noqa: F401 - STALE_STATUSES: re-exported (artifacts.py)
@@ -55,13 +57,24 @@ Ref = tuple[str, int]
 
 # ---- resolution (at ingestion, retried by the sweep) ------------------------------------
 
-def resolve(bucket: str, run: ParsedRun) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(parents, unresolved hints) for a run: explicit hints first, then source artifacts.
+class Resolution(NamedTuple):
+    """What a run's hints come to: `parents` found; `unresolved`, the explicit hints that name
+    something missing (undetermined); `untracked`, the source artifacts the registry does not
+    hold (no parent: information, looked for by the sweep for a while)."""
+
+    parents: list[dict[str, Any]]
+    unresolved: list[dict[str, Any]]
+    untracked: list[dict[str, Any]]
+
+
+def resolve(bucket: str, run: ParsedRun) -> Resolution:
+    """A run's parents, explicit hints first, then source artifacts.
 
     Explicit: `parent_bucket` with `parent_version` and/or `parent_channel` (a channel alone
     means the version it pointed at when the run was built), for the run or (the HCP API's
     parent ids) for one build. Automatic: the source artifact ID of a build without an
-    explicit parent, when an indexed artifact of the registry carries it (any platform).
+    explicit parent, when an indexed artifact of the registry carries it (any platform);
+    placeholders (`null`, `<no-defined-source-file>`, ...) are no source at all.
     """
     parents: list[dict[str, Any]] = []
     unresolved: list[dict[str, Any]] = list(run.unresolved)
@@ -77,16 +90,28 @@ def resolve(bucket: str, run: ParsedRun) -> tuple[list[dict[str, Any]], list[dic
         else:
             unresolved.append({**each.model_dump(include={"bucket", "version", "channel"}, exclude_none=True),
                                **({"built_at": built_at} if built_at and each.channel else {}), "reason": problem})
-    sources = sorted({b.source_artifact for b in run.builds if b.source_artifact and not b.parent}
-                     | ({hint.source_artifact} if hint and hint.source_artifact else set()))
-    for source in sources:
+    untracked: list[dict[str, Any]] = []
+    now = now_iso()
+    for source, region in sources(run).items():
         link = _by_artifact(source)
         if link is None:
-            unresolved.append({"source_artifact": source,
-                               "reason": f"no artifact {source!r} in the registry (yet)"})
+            untracked.append({"source_artifact": source, **({"region": region} if region else {}), "recorded_at": now})
         elif not _among(parents, link):
             parents.append(link)
-    return parents, unresolved
+    return Resolution(parents, unresolved, untracked)
+
+
+def sources(run: ParsedRun) -> dict[str, str | None]:
+    """The source artifacts of a run's builds without an explicit parent (placeholders left
+    out), each with the region of the first build naming it (where its first artifact is:
+    the region the builder read the source in), in the builds' order."""
+    found: dict[str, str | None] = {}
+    for build in run.builds:
+        source = build.source_artifact
+        if not build.parent and not placeholder(source) and source not in found:
+            assert source is not None
+            found[source] = next((a.region for a in build.artifacts if a.region), None)
+    return found
 
 
 def _among(parents: list[dict[str, Any]], link: dict[str, Any]) -> bool:
@@ -137,12 +162,23 @@ def _through_channel(bucket: str, channel: str, built_at: str | None) -> tuple[d
 
 
 def _by_artifact(external_id: str) -> dict[str, Any] | None:
+    """The link to the newest version that produced `external_id` (one Query of its index
+    entries and the version's GetItem), found by it as a source artifact; None: no such."""
     matches = storage.versions.artifact_entries(external_id)
     if not matches:
         return None
     newest = max(matches, key=lambda m: (m.created_at, m.number))
     item = storage.versions.version(newest.bucket, newest.number)
-    return _version_link(item, None, "source_artifact") if item else None
+    return {**_version_link(item, None, "source_artifact"), "source_artifact": external_id} if item else None
+
+
+def _by_version_id(version_id: str) -> dict[str, Any] | None:
+    """The link to the complete version with this id (the HCP API's `parent_version_id`):
+    its id item, its number and the version (a GetItem each); None while there is none."""
+    ref = storage.drafts.version_ref(version_id)
+    number = storage.versions.fingerprint_number(ref.bucket, ref.fingerprint) if ref else None
+    item = storage.versions.version(ref.bucket, number) if ref and number is not None else None
+    return _version_link(item, None, "parent_version") if item else None
 
 
 def _version_link(item: Version, channel: str | None, found_by: str) -> dict[str, Any]:
@@ -184,19 +220,21 @@ def linked(versions_: list[Version]) -> Linked:
 
 
 def evaluate(parents: list[dict[str, Any]], unresolved: list[dict[str, Any]] | None = None,
-             revoked: bool = False, known: Linked | None = None) -> tuple[AncestryStatus | None, list[dict[str, Any]]]:
+             revoked: bool = False, known: Linked | None = None, origin: str | None = None
+             ) -> tuple[AncestryStatus | None, list[dict[str, Any]]]:
     """(overall status, links with `status` and `finding`), one BatchGet for every parent,
     channel and `latest` involved (none when the caller read them: `known`, from `linked`).
     No parents and no hints: (None, []). `revoked`: the version itself is revoked, so a
     revoked parent did not spare it. A parent's own stored status counts too: an outdated
-    parent makes this link outdated."""
+    parent makes this link outdated. `origin` (rules.origin): the door the version came
+    through, which each finding's `how` names."""
     found_versions, found_channels = known or storage.versions.with_channels(
         [(p["bucket"], p["number"]) for p in parents], [(p["bucket"], p["channel"] or LATEST) for p in parents])
     # rules.py reads entities as mappings: their attributes.
     held = {ref: channel.attributes() for ref, channel in found_channels.items()}
     read = {ref: version.attributes() for ref, version in found_versions.items()}
     return rules.judge_links([(p, read.get((p["bucket"], p["number"])), held.get((p["bucket"], p["channel"] or LATEST)))
-                              for p in parents], unresolved or [], revoked)
+                              for p in parents], unresolved or [], revoked, origin)
 
 
 def status_actions(version: Version, status: str | None, found: list[Finding],
@@ -291,7 +329,7 @@ def restored(before: Version) -> dict[str, Any]:
     restoring update (none when there is nothing to check)."""
     if before.status != VersionStatus.REVOKED or not (before.parents or before.unresolved):
         return {}
-    status, links = evaluate(before.parents or [], before.unresolved or [])
+    status, links = evaluate(before.parents or [], before.unresolved or [], origin=rules.origin(before.template_type))
     return {"ancestry_status": status, "ancestry_findings": attention(links), "ancestry_checked_at": now_iso()}
 
 
@@ -348,12 +386,14 @@ def ancestry(bucket: str, ref: str, see_restricted: bool = True) -> Ancestry:
     """Parents with their live status and the direct children of a version (for a viewer,
     without the restricted channels its links name)."""
     version, _ = versions.load(bucket, ref)
-    status, links = evaluate(version.parents or [], version.unresolved or [], version.status == VersionStatus.REVOKED)
+    status, links = evaluate(version.parents or [], version.unresolved or [], version.status == VersionStatus.REVOKED,
+                             origin=rules.origin(version.template_type))
     shown = findings.visibility(findings.channels_in([*links, *(link["finding"] for link in links)]), see_restricted)
     return Ancestry.model_validate({
         "bucket": bucket, "version": version.name, "fingerprint": version.fingerprint,
         "status": version.status, "ancestry_status": status,
         "parents": [findings.link({k: v for k, v in link.items() if k != "number"}, shown) for link in links],
+        "untracked": findings.untracked(version.untracked),
         "children": _summaries(child_refs(bucket, version.number))})
 
 
@@ -509,43 +549,95 @@ def _walk_from(state: dict[str, Any]) -> tuple[deque[Step], str | None, bool]:
     return deque((state["b"][i], n, d) for i, n, d in state["f"]), state["c"], state["h"]
 
 
-def retry_unresolved(bucket: str, number: int) -> list[dict[str, Any]]:
-    """Try a version's unresolved hints again (the sweep); returns the links newly found.
-    Re-read and retried when the version changed meanwhile."""
-    return retrying(lambda: _retry_unresolved(bucket, number), what=f"resolving {bucket}/v{number}")
+def rematch(bucket: str, number: int, window: float) -> list[dict[str, Any]]:
+    """Look again for a version's missing parents (the sweep); returns the links newly found.
+    Re-read and retried when the version changed meanwhile.
+
+    Its explicit unresolved hints are tried again; its untracked sources too while they are
+    younger than `window` seconds. A source artifact stored as an unresolved hint by an
+    older release is judged by today's rule: a placeholder is dropped, any other becomes an
+    untracked source recorded when the version was (so a registry upgraded in place stops
+    counting it as undetermined)."""
+    return retrying(lambda: _rematch(bucket, number, window), what=f"resolving {bucket}/v{number}")
 
 
-def _retry_unresolved(bucket: str, number: int) -> list[dict[str, Any]]:
+def _rematch(bucket: str, number: int, window: float) -> list[dict[str, Any]]:
     version = storage.versions.version(bucket, number)
-    if not version or not version.unresolved:
+    if not version or not (version.unresolved or version.untracked):
         storage.sweep.resolved_orphan(bucket, number)
+        storage.transact([storage.sweep.untracked_done(bucket, number)])
         return []
+    now = now_iso()
     parents = list(version.parents or [])
-    still, found = [], []
-    for hint in version.unresolved:
-        if hint.get("source_artifact"):
-            link = _by_artifact(hint["source_artifact"])
-        else:
-            link, _ = _explicit(hint["bucket"], hint.get("version"), hint.get("channel"), hint.get("built_at"))
-        known = link and any(p["bucket"] == link["bucket"] and p["number"] == link["number"] for p in parents)
-        if link and not known and (link["bucket"], link["number"]) != (bucket, number):
+    found: list[dict[str, Any]] = []
+
+    def linked_anew(link: dict[str, Any] | None) -> bool:
+        if not link or (link["bucket"], link["number"]) == (bucket, number):
+            return False
+        if not _among(parents, link):
             found.append(link)
             parents.append(stored_links([link])[0])
-        elif not link:
+        return True
+
+    still: list[dict[str, Any]] = []
+    untracked = [source for source in version.untracked or []]
+    for hint in version.unresolved or []:
+        source = hint.get("source_artifact")
+        if source is not None:  # an older release's unresolved source: today an untracked one
+            if not placeholder(source) and not linked_anew(_by_artifact(source)):
+                untracked.append({"source_artifact": source, "recorded_at": version.created_at})
+        elif not linked_anew(_by_version_id(hint["version_id"]) if hint.get("version_id")
+                             else _explicit(hint["bucket"], hint.get("version"), hint.get("channel"),
+                                            hint.get("built_at"))[0]):
             still.append(hint)
-    if not found:
+    looked_for = [u for u in untracked if rules.still_matching(u["recorded_at"], now, window)]
+    matched = [u for u in looked_for if linked_anew(_by_artifact(u["source_artifact"]))]
+    untracked = [u for u in untracked if u not in matched]
+    if (still, untracked) == (version.unresolved or [], version.untracked or []) and not found:
         return []
-    status, links = evaluate(parents, still)
+    status, links = evaluate(parents, still, origin=rules.origin(version.template_type))
     found_now = attention(links)
-    also = {"parents": parents, **({"unresolved": still} if still else {})}
-    actions = [*status_actions(version, status, found_now, also=also, remove=() if still else ("unresolved",)),
+    also = {"parents": parents, **({"unresolved": still} if still else {}),
+            **({"untracked": untracked} if untracked else {})}
+    removes = (() if still else ("unresolved",)) + (() if untracked else ("untracked",))
+    actions = [*status_actions(version, status, found_now, also=also, remove=removes),
                *edge_actions(bucket, number, found),
-               audit.event_action(bucket, "version.parents_resolved", version.name, "sweep",
-                                  after=[f"{p['bucket']}/{p['version']}" for p in found])]
+               *looking_actions(bucket, number, [u for u in looked_for if u not in matched], now)]
+    if found:
+        actions.append(audit.event_action(bucket, "version.parents_resolved", version.name, "sweep",
+                                          after=[f"{p['bucket']}/{p['version']}" for p in found]))
     if (status, found_now) != (version.ancestry_status, version.ancestry_findings):
         actions.append(markers.marker_action(markers.VERSION_STATUS, bucket, number=number, mode=markers.ANCESTRY))
     audit.commit(actions)
     return stored_links(found)
+
+
+def looking_actions(bucket: str, number: int, waiting: list[dict[str, Any]], now: str) -> list[Action]:
+    """Keep the sweep looking for a version's untracked sources still within their window
+    (`waiting`; the window starts at the oldest), noted for the sweep's read (sweep_work), or
+    stop it when none is."""
+    if not waiting:
+        return [storage.sweep.untracked_done(bucket, number)]
+    return [storage.sweep.put_untracked(UntrackedSources(
+                bucket, number, sorted({u["source_artifact"] for u in waiting}),
+                min(u["recorded_at"] for u in waiting))),
+            storage.sweep.note_work(SweepWork.UNTRACKED, now)]
+
+
+WINDOW_VARIABLE, DEFAULT_WINDOW = "UNTRACKED_SOURCE_WINDOW", "7d"
+
+
+def source_window() -> float:
+    """How long (seconds) the sweep looks for an untracked source after it was recorded:
+    UNTRACKED_SOURCE_WINDOW (`7d`, `12h`, `90s`; default 7 days). A value that is not a
+    duration is logged and the default used: a sweep never fails on a setting."""
+    text = os.environ.get(WINDOW_VARIABLE, "").strip() or DEFAULT_WINDOW
+    try:
+        return durations.parse(text).total_seconds()
+    except (ValueError, OverflowError) as exc:
+        from ..runtime.observability import logger  # only then: the sweep's module loads it anyway
+        logger.error(f"{WINDOW_VARIABLE} {exc}; using {DEFAULT_WINDOW}")
+        return durations.parse(DEFAULT_WINDOW).total_seconds()
 
 
 def recheck(bucket: str, number: int, read: Version | None = None, known: Linked | None = None
@@ -586,7 +678,7 @@ def _plan(version: Version | None, known: Linked | None) -> _Plan | None:
     stand (or it is gone, revoked, or has no links)."""
     if not version or version.status == VersionStatus.REVOKED or not (version.parents or version.unresolved):
         return None  # a revoked version is out of use: its stored ancestry is left as it was
-    status, links = evaluate(version.parents or [], version.unresolved or [], known=known)
+    status, links = evaluate(version.parents or [], version.unresolved or [], known=known, origin=rules.origin(version.template_type))
     found = attention(links)
     old = version.ancestry_status
     if (status, found) == (old, version.ancestry_findings):
@@ -604,7 +696,8 @@ def _plan(version: Version | None, known: Linked | None) -> _Plan | None:
             bucket, _STATUS_EVENTS.get(status or AncestryStatus.UP_TO_DATE, "descendant.up_to_date"), version.name,
             "sweep",
             before=old, after=status, messages=findings.messages(found),
-            viewer_messages=findings.messages(found, findings.nothing)))
+            viewer_messages=findings.messages(found, findings.nothing), findings=findings.presented(found),
+            viewer_findings=findings.presented(found, findings.nothing)))
     return _Plan(actions, (version, old, status, found))
 
 

@@ -54,7 +54,11 @@ def lookup(external_id: str, see_restricted: bool = True) -> ArtifactLookup:
             found.append({"bucket": m.bucket, "version": version.name, "fingerprint": version.fingerprint,
                           "build_id": m.build_id, "platform": m.platform, "status": version.status,
                           "ancestry_status": version.ancestry_status,
-                          "ancestry_messages": _messages(version, shown), "revocation": version.revocation})
+                          "ancestry_messages": _messages(version, shown),
+                          "ancestry_findings": findings.stored_findings(version.ancestry_findings,
+                                                                        version.ancestry_messages, shown,
+                                                                        version.ancestry_status),
+                          "revocation": version.revocation})
     if not found:
         raise NotFound(f"no artifact {external_id!r} in the registry")
     return ArtifactLookup.model_validate({"external_id": external_id, **found[0], "matches": found})

@@ -102,7 +102,8 @@ def for_viewers(bucket: str, events: list[entities.Event]) -> list[entities.Even
     """What a viewer may see of a bucket's events: nothing about a channel that is
     restricted now, about `latest`, or about a channel that no longer exists (whether it
     was restricted is no longer known); no `latest_version` in bucket payloads; and no
-    ancestry sentences (they name the parent's channel, which may be restricted).
+    ancestry sentences or findings in full (they name the parent's channel, which may be
+    restricted: `viewer_messages` and `viewer_findings` name none).
 
     Channels are judged as they are now, by one Query of the bucket's channel names and
     flags (a bucket has few channels); it runs only when the page has channel events.
@@ -115,7 +116,7 @@ def for_viewers(bucket: str, events: list[entities.Event]) -> list[entities.Even
             continue
         shown.append(dataclasses.replace(event, before=_without(event.before, "latest_version"),
                                          after=_without(event.after, "latest_version"),
-                                         detail=_without(event.detail, "messages") or None))
+                                         detail=_without(event.detail, "messages", "findings") or None))
     return shown
 
 
@@ -125,6 +126,6 @@ def public_channels(bucket: str) -> set[str]:
             if not restricted and name not in HIDDEN_FROM_VIEWERS}
 
 
-def _without(payload: Any, field: str) -> Any:
-    """A payload without `field`, when it is an object."""
-    return {k: v for k, v in payload.items() if k != field} if isinstance(payload, dict) else payload
+def _without(payload: Any, *fields: str) -> Any:
+    """A payload without `fields`, when it is an object."""
+    return {k: v for k, v in payload.items() if k not in fields} if isinstance(payload, dict) else payload

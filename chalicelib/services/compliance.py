@@ -23,7 +23,9 @@ Each run:
    cascade markers) against the versions they hold, and re-copies any that drifted (a
    `channel.repaired` event each); not for channel moves (a move writes its copy from the
    version it claims) nor ancestry changes (a copy holds no ancestry);
-5. retries unresolved parent hints (when the counts say there are any);
+5. retries unresolved parent hints (when the counts say there are any), and looks for the
+   untracked sources still within their window (when sweep_work says there may be some):
+   each bounded per run, going on where the last run stopped;
 6. puts versions from before the version indexes into them (indexing.py, until done: the
    counts item says `backfilled` then);
 7. stores its findings as the report (`GET /compliance/report`), with the risks: channels
@@ -40,7 +42,7 @@ from typing import AbstractSet, Any
 from . import ancestry, channels, findings, indexing, lifecycle, markers, retention, revocations
 from .. import storage
 from ..storage import entities
-from ..domain import sweep_work
+from ..domain import rules, sweep_work
 from ..domain.enums import SweepWork, VersionStatus
 from ..runtime.clock import now_iso
 from ..domain.models import ComplianceReport, SweepReport
@@ -50,6 +52,7 @@ MARKERS_PER_RUN = 500
 EXPOSURE_LIMIT = 100  # channels serving revoked versions / upcoming revocations listed at most
 CASCADE_BUDGET = 200
 UNRESOLVED_PER_RUN = 100
+UNTRACKED_PER_RUN = 100
 
 
 def sweep() -> SweepReport:
@@ -67,7 +70,14 @@ def sweep() -> SweepReport:
     processed = _work_through_markers(changes, cascades, touched)
     repaired = [fix for bucket in sorted(touched) for fix in channels.repair_drift(bucket)]
     # Unresolved hints are counted by the transactions that add and remove them: none, no Query.
-    resolved = _retry_unresolved() if state.unresolved_parents or not state.recounted_at else []
+    places: dict[str, str | None] = {}
+    resolved = _retry_unresolved(state, places) if state.unresolved_parents or not state.recounted_at else []
+    untracked_found = False
+    if SweepWork.UNTRACKED in look:
+        matched, untracked_found = _look_for_untracked(state, places)
+        resolved += matched
+    if any(getattr(state, place) != value for place, value in places.items()):
+        storage.sweep.save_places(places)
     if not state.backfilled:
         indexing.backfill()  # versions from before the version indexes, a bounded batch a run, until done
     if not state.recounted_at:
@@ -76,7 +86,8 @@ def sweep() -> SweepReport:
         look |= {SweepWork.EXPOSED, SweepWork.SCHEDULED}
     risks = exposure(EXPOSURE_LIMIT, look=look)
     found = {SweepWork.SCHEDULED: due_found or bool(risks["upcoming_revocations"]), SweepWork.JOBS: jobs_found,
-             SweepWork.RETENTION: policies_found, SweepWork.EXPOSED: bool(risks["channels_serving_revoked"])}
+             SweepWork.RETENTION: policies_found, SweepWork.EXPOSED: bool(risks["channels_serving_revoked"]),
+             SweepWork.UNTRACKED: untracked_found}
     storage.sweep.mark_idle(sweep_work.idle_marks([k for k in look if not found[k]], noted, idle, state.work_at,
                                                   started))
     report = entities.Report(started_at=started, finished_at=now_iso(), revocations_applied=applied,
@@ -154,12 +165,35 @@ def _record_change(version: entities.Version, old: str | None, new: str | None,
     return {"bucket": version.bucket, "version": version.name, "from": old, "to": new, "findings": found}
 
 
-def _retry_unresolved() -> list[dict[str, Any]]:
-    resolved = []
-    for item in storage.sweep.unresolved_page(UNRESOLVED_PER_RUN):
-        for link in ancestry.retry_unresolved(item.bucket, item.number):
-            resolved.append({"bucket": item.bucket, "number": item.number, "parent": link})
-    return resolved
+def _retry_unresolved(state: entities.Counts, places: dict[str, str | None]) -> list[dict[str, Any]]:
+    """Try the versions with unresolved hints again, UNRESOLVED_PER_RUN a run from where the
+    last run stopped (one Query; each version re-read, ancestry.rematch): so every one is
+    reached however many stay unresolved, and a registry upgraded in place has its stored
+    hints judged by today's rules within a few runs."""
+    page, places["unresolved_after"] = storage.sweep.unresolved_page(UNRESOLVED_PER_RUN, state.unresolved_after)
+    window = ancestry.source_window()
+    return [{"bucket": item.bucket, "number": item.number, "parent": link}
+            for item in page for link in ancestry.rematch(item.bucket, item.number, window)]
+
+
+def _look_for_untracked(state: entities.Counts, places: dict[str, str | None]) -> tuple[list[dict[str, Any]], bool]:
+    """Look for the untracked sources still within their window (UNTRACKED_SOURCE_WINDOW):
+    UNTRACKED_PER_RUN versions a run from where the last run stopped (one Query), their
+    sources' newest producers (one BatchGetItem per 100), and only the versions with a
+    producer now are re-read and linked (ancestry.rematch). Those whose window is over are
+    no longer looked for (one BatchWriteItem per 25): they stay versions without a parent.
+    Returns (links found, whether the read may have left something: not idle)."""
+    page, places["untracked_after"] = storage.sweep.untracked_page(UNTRACKED_PER_RUN, state.untracked_after)
+    now, window = now_iso(), ancestry.source_window()
+    over = [w for w in page if not rules.still_matching(w.recorded_at, now, window)]
+    live = [w for w in page if w not in over]
+    producers = storage.versions.newest_producers(sorted({s for w in live for s in w.sources}))
+    resolved = [{"bucket": w.bucket, "number": w.number, "parent": link}
+                for w in live if any(s in producers for s in w.sources)
+                for link in ancestry.rematch(w.bucket, w.number, window)]
+    if over:
+        storage.sweep.stop_looking(over)
+    return resolved, bool(page) or state.untracked_after is not None
 
 
 def exposure(limit: int, see_restricted: bool = True, look: AbstractSet[SweepWork] = frozenset(SweepWork)
@@ -198,7 +232,9 @@ def report(limit: int, next_token: str | None, see_restricted: bool = True) -> C
 def _present_flag(item: dict[str, Any], shown: findings.Shown) -> dict[str, Any]:
     """A flagged item (or a sweep's change) as a response: its findings written as sentences."""
     return {**{k: v for k, v in item.items() if k != "findings"},
-            "messages": findings.stored_messages(item.get("findings"), item.get("messages"), shown)}
+            "messages": findings.stored_messages(item.get("findings"), item.get("messages"), shown),
+            "findings": findings.stored_findings(item.get("findings"), item.get("messages"), shown,
+                                                 item.get("ancestry_status") or item.get("to"))}
 
 
 def _present_sweep(report: entities.Report, shown: findings.Shown) -> dict[str, Any]:

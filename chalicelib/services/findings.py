@@ -24,7 +24,8 @@ from ..storage import entities
 from .serving import PARENT_CHANNEL_LABEL  # the custom_data key a build's labels keep (re-exported)
 
 # What a finding says, in words (pure, unit-tested): rules.py; re-exported for the callers here.
-from ..domain.rules import Finding, Shown, everything, nothing, resolution, sentence  # noqa: F401
+from ..domain import rules
+from ..domain.rules import Finding, Shown, everything, how, nothing, resolution, sentence, untracked_note  # noqa: F401
 
 
 def visibility(refs: Iterable[tuple[str, str]], see_restricted: bool) -> Shown:
@@ -65,6 +66,27 @@ def messages(findings: Iterable[Finding] | None, shown: Shown = everything) -> l
     return [sentence(f, shown) for f in findings or []]
 
 
+def presented(findings: Iterable[Finding] | None, shown: Shown = everything) -> list[dict[str, Any]]:
+    """Findings as every answer shows them (the API, the report, audit events and webhooks):
+    each with its own status word, its sentence, and how its link was found."""
+    return [{"status": f.get("status"), "message": sentence(f, shown), "how": how(f)} for f in findings or []]
+
+
+def untracked(sources: Iterable[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """A version's untracked sources as answers show them: information, not a finding
+    ("source not tracked: ami-0abc (us-east-1)")."""
+    return [{**source, "message": untracked_note(source)} for source in sources or []]
+
+
+def stored_findings(stored: list[Finding] | None, legacy: list[str] | None, shown: Shown,
+                    status: str | None) -> list[dict[str, Any]]:
+    """`presented` for a stored item's findings; an item written before findings were stored
+    has sentences only (for contributors, as stored_messages): each under the item's status."""
+    if stored is not None:
+        return presented(stored, shown)
+    return [{"status": status, "message": m, "how": None} for m in stored_messages(stored, legacy, shown)]
+
+
 def stored_messages(stored: list[Finding] | None, legacy: list[str] | None, shown: Shown) -> list[str]:
     """The sentences for a stored item's findings. An item written before findings were stored
     (`legacy` sentences only, until the sweep checks it again) keeps them for contributors; a
@@ -90,6 +112,7 @@ def link(item: dict[str, Any], shown: Shown = everything) -> dict[str, Any]:
         shaped["resolution"] = resolution(item, shown)
     if item.get("finding"):
         shaped["message"] = sentence(item["finding"], shown)
+        shaped["how"] = how(item["finding"])
     return shaped
 
 
@@ -109,7 +132,8 @@ def version(fields: dict[str, Any], shown: Shown = everything) -> dict[str, Any]
     from the stored findings), and its builds' `parent_channel` label hidden with the channel."""
     shaped = {k: v for k, v in fields.items() if k != "ancestry_findings"}
     if fields.get("parents"):
-        shaped["parents"] = [link(p, shown) for p in fields["parents"]]
+        origin = rules.origin(fields.get("template_type"))
+        shaped["parents"] = [{**link(p, shown), "how": how(rules.provenance(p, origin))} for p in fields["parents"]]
     if fields.get("parent_hint"):
         shaped["parent_hint"] = hint(fields["parent_hint"], shown)
     if fields.get("unresolved"):
@@ -117,6 +141,10 @@ def version(fields: dict[str, Any], shown: Shown = everything) -> dict[str, Any]
     if "ancestry_findings" in fields or "ancestry_messages" in fields:
         shaped["ancestry_messages"] = stored_messages(fields.get("ancestry_findings"), fields.get("ancestry_messages"),
                                                       shown)
+        shaped["ancestry_findings"] = stored_findings(fields.get("ancestry_findings"), fields.get("ancestry_messages"),
+                                                      shown, fields.get("ancestry_status"))
+    if fields.get("untracked"):
+        shaped["untracked"] = untracked(fields["untracked"])
     hidden = hidden_labels(fields.get("parent_hint"), shown)
     if hidden and fields.get("builds"):
         shaped["builds"] = [{**b, "labels": {k: v for k, v in (b.get("labels") or {}).items() if k not in hidden}}

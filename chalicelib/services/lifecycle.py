@@ -21,14 +21,13 @@ Each change is one transaction guarded by the state it read, retried on a lost r
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections import deque
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Callable
 
 from . import ancestry, audit, channels, markers, versions
 from ..runtime import clock
-from ..domain import rules
+from ..domain import durations, rules
 from .. import storage
 from ..storage import entities
 from ..storage.entities import Channel, Marker
@@ -52,7 +51,6 @@ class Held(Conflict):
 
 
 INLINE_CASCADE = 25  # descendants a revoke/restore request handles itself; the sweep does the rest
-_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 Action = dict[str, Any]
 # A caller's own refusal, run on the version and its holders as each attempt reads them
 # (before its conditioned transaction): raises Conflict to leave the version alone.
@@ -67,12 +65,10 @@ def parse_when(request: RevokeRequest) -> datetime | None:
     if request.revoke_at is not None and request.revoke_in is not None:
         raise BadRequest("give revoke_at or revoke_in, not both")
     if request.revoke_in is not None:
-        match = _DURATION.match(request.revoke_in.strip())
-        if not match or not request.revoke_in.strip():
-            raise BadRequest(f"revoke_in must look like 30d, 2h45m or 0s, not {request.revoke_in!r}")
-        days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
         try:
-            return clock.now() + timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+            return clock.now() + durations.parse(request.revoke_in)
+        except ValueError as exc:
+            raise BadRequest(f"revoke_in {exc}") from None
         except OverflowError:
             raise BadRequest(f"revoke_in {request.revoke_in!r} is too far in the future") from None
     if request.revoke_at is not None:

@@ -105,7 +105,7 @@ def _create(run: ParsedRun, bucket: entities.Bucket | None, actor: str,
     now = now_iso()
     previous = bucket.last_taken() if bucket else 0
     number, name = previous + 1, f"v{previous + 1}"
-    parents, unresolved = ancestry.resolve(run.bucket, run) if _has_hints(run) else ([], [])
+    parents, unresolved, untracked = ancestry.resolve(run.bucket, run) if _has_hints(run) else ([], [], [])
     inherited = rules.revocation_on_arrival(parents, now)
     builds = [versions.build_item(run.bucket, number, b, now) for b in run.builds]
     entries = _entries(run.bucket, number, run.builds, now)
@@ -121,7 +121,7 @@ def _create(run: ParsedRun, bucket: entities.Bucket | None, actor: str,
         status=status, revocation=inherited, rev=1, child_count=0, created_at=now, updated_at=now,
         build_count=len(builds) if whole else 0, expected_builds=None if whole else len(builds),
         parent_hint=run.parent_hint.model_dump(exclude_none=True) if run.parent_hint else None,
-        parents=ancestry.stored_links(parents) or None, unresolved=unresolved or None)
+        parents=ancestry.stored_links(parents) or None, unresolved=unresolved or None, untracked=untracked or None)
     for field, values in storage.versions.summary(builds).items():  # platforms, regions, build labels
         setattr(version, field, sorted(values))
     bucket_update = storage.buckets.numbered(run.bucket, number, previous, now,
@@ -130,9 +130,12 @@ def _create(run: ParsedRun, bucket: entities.Bucket | None, actor: str,
     extra += [storage.versions.status_check(p["bucket"], p["number"], p["parent_status"])
               for p in parents if p.get("parent_status")]
     if parents or unresolved:
-        link_status, links = ancestry.evaluate(version.parents or [], unresolved, revoked=bool(inherited))
+        link_status, links = ancestry.evaluate(version.parents or [], unresolved, revoked=bool(inherited),
+                                               origin=rules.origin(version.template_type))
         version.ancestry_status, version.ancestry_findings = link_status, ancestry.attention(links)
     extra += ancestry.tally_actions(None, version)  # its flag, its hints, the counts
+    if untracked:  # the sweep looks for them a while: a parent's manifest may come later
+        extra += ancestry.looking_actions(run.bucket, number, untracked, now)
     if not bucket:
         extra.append(audit.event_action(run.bucket, "bucket.created", run.bucket, actor, after={"by": "ingestion"}))
     if not run.version_id:  # a draft's id item exists already

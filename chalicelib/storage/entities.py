@@ -285,6 +285,21 @@ class UnresolvedHint(Entity):
 
 
 @dataclass(repr=False, eq=False)
+class UntrackedSources(Entity):
+    """A version whose builds' source artifacts matched nothing when it was recorded, while
+    the sweep still looks for them (`sources`: their IDs; `recorded_at`: when they were
+    recorded, where the window starts)."""
+
+    bucket: str
+    number: int
+    sources: list[str]
+    recorded_at: str
+
+    def item_key(self) -> keys.Key:
+        return keys.untracked(self.bucket, self.number)
+
+
+@dataclass(repr=False, eq=False)
 class ChildEdge(Entity):
     """Version `child_number` of `child_bucket` is built on the parent version."""
 
@@ -313,9 +328,13 @@ class Counts(Entity):
     recounted_at: str | None = None
     # The sweep's own state, kept on the item it reads anyway (one GetItem at its start):
     # `backfilled` once the version-index backfill is done (services/indexing.py), and
-    # `retention_after`, the last bucket the retention step handled (services/retention.py).
+    # `retention_after`, the last bucket the retention step handled (services/retention.py),
+    # `untracked_after` and `unresolved_after`, where the steps that look for untracked sources
+    # and retry unresolved hints go on (services/compliance.py).
     backfilled: bool | None = None
     retention_after: str | None = None
+    untracked_after: str | None = None
+    unresolved_after: str | None = None
     # Work noted for the sweep's sparse-index reads (domain/sweep_work.py): per kind, a count
     # the changes that create that work add to (`work_<kind>`, with `work_at` the newest
     # note's time), and the count a read that found nothing saw (`idle_<kind>`).
@@ -323,11 +342,13 @@ class Counts(Entity):
     work_jobs: int = 0
     work_retention: int = 0
     work_exposed: int = 0
+    work_untracked: int = 0
     work_at: str | None = None
     idle_scheduled: int | None = None
     idle_jobs: int | None = None
     idle_retention: int | None = None
     idle_exposed: int | None = None
+    idle_untracked: int | None = None
 
     def item_key(self) -> keys.Key:
         return keys.counts()
@@ -562,7 +583,7 @@ class HistoryEntry(Entity):
 @dataclass(repr=False, eq=False)
 class Version(Entity):
     """A version: its status and revocation, its ancestry (parent links, unresolved hints,
-    the status and findings they give) and, for one too large to copy inline, its copy
+    untracked sources, the status and findings they give) and, for one too large to copy inline, its copy
     pages' generation and count. `rev` goes up with every change a channel copy depends
     on; `expected_builds` is set while it is written in several transactions (running).
     `deleting_since`: set while a deletion too large for one transaction removes its items
@@ -587,6 +608,7 @@ class Version(Entity):
     parent_hint: dict[str, Any] | None = None
     parents: list[dict[str, Any]] | None = None
     unresolved: list[dict[str, Any]] | None = None
+    untracked: list[dict[str, Any]] | None = None
     ancestry_status: AncestryStatus | None = None
     ancestry_findings: list[dict[str, Any]] | None = None
     ancestry_messages: list[str] | None = None

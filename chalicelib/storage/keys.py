@@ -215,6 +215,7 @@ def child(parent_bucket: str, parent_number: int, child_bucket: str, child_numbe
 
 
 MARKERS, UNRESOLVED, FLAGGED = "SWEEP#PENDING", "SWEEP#UNRESOLVED", "SWEEP#FLAGGED"
+UNTRACKED = "SWEEP#UNTRACKED"  # versions whose untracked sources the sweep still looks for
 
 
 def marker(at: str, marker_id: str) -> Key:
@@ -223,6 +224,10 @@ def marker(at: str, marker_id: str) -> Key:
 
 def unresolved(bucket: str, n: int) -> Key:
     return {PK: UNRESOLVED, SK: f"{bucket}#{number(n)}"}
+
+
+def untracked(bucket: str, n: int) -> Key:
+    return {PK: UNTRACKED, SK: f"{bucket}#{number(n)}"}
 
 
 def flagged(bucket: str, n: int) -> Key:

@@ -1,5 +1,5 @@
 """What the sweep works from: pending markers, scheduled revocations, child edges,
-unresolved parent hints, flagged versions and the last report.
+unresolved parent hints, untracked sources, flagged versions and the last report.
 
 The `SWEEP#…` partitions follow recent changes, not the size of the registry.
 """
@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from . import keys, table
-from .entities import ChildEdge, Counts, Flag, Marker, Report, UnresolvedHint, Version
+from .entities import ChildEdge, Counts, Flag, Marker, Report, UnresolvedHint, UntrackedSources, Version
 from .errors import ConditionFailed, Throttled
 from .expressions import Action, Change
 from .pages import list_page, seal, sealed_length, unseal
@@ -135,9 +135,11 @@ def put_unresolved(hint: UnresolvedHint) -> Action:
     return table.put_action(hint.to_item())
 
 
-def unresolved_page(limit: int) -> list[UnresolvedHint]:
-    items, _ = table.query_page(keys.UNRESOLVED, limit=limit)
-    return [UnresolvedHint.from_item(i) for i in items]
+def unresolved_page(limit: int, after: str | None) -> tuple[list[UnresolvedHint], str | None]:
+    """Up to `limit` versions with unresolved hints, after the place `after` (None: from the
+    first): (hints, the place to go on from next time, None at the end). One Query."""
+    items, last = table.query_page(keys.UNRESOLVED, limit=limit, after=after)
+    return [UnresolvedHint.from_item(i) for i in items], last[SK] if last else None
 
 
 def resolved(bucket: str, number: int) -> Action:
@@ -151,6 +153,39 @@ def resolved_orphan(bucket: str, number: int) -> None:
         table.transact([Change(keys.unresolved(bucket, number)).exists().delete(), count({UNRESOLVED: -1})])
     except ConditionFailed:
         pass
+
+
+# ---- untracked sources still looked for -------------------------------------------------
+
+def put_untracked(waiting: UntrackedSources) -> Action:
+    return table.put_action(waiting.to_item())
+
+
+def untracked_page(limit: int, after: str | None) -> tuple[list[UntrackedSources], str | None]:
+    """Up to `limit` versions whose untracked sources the sweep still looks for, after the
+    place `after` (None: from the first): (them, the place to go on from next time, None at
+    the end). One Query."""
+    items, last = table.query_page(keys.UNTRACKED, limit=limit, after=after)
+    return [UntrackedSources.from_item(i) for i in items], last[SK] if last else None
+
+
+def untracked_done(bucket: str, number: int) -> Action:
+    """Stop looking for a version's untracked sources (matched, or the version is gone)."""
+    return table.delete_action(keys.untracked(bucket, number))
+
+
+def stop_looking(done: list[UntrackedSources]) -> None:
+    """Stop looking for these versions' sources: their window is over, or the version is gone
+    (BatchWriteItem, 25 a call; a later put is a new look, so nothing is conditioned)."""
+    table.delete_many([d.item_key() for d in done])
+
+
+def save_places(places: dict[str, str | None]) -> None:
+    """Where the sweep's steps go on from next time (`untracked_after`, `unresolved_after`;
+    None: from the first), on the counts item the sweep reads at its start anyway. Touches
+    no count, nor `rev`."""
+    Change(keys.counts()).set_all({k: v for k, v in places.items() if v is not None}) \
+        .remove(*(k for k, v in places.items() if v is None)).apply()
 
 
 # ---- flagged versions -------------------------------------------------------------------

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.domain.platforms import ALIASES, _PLATFORMS, canonical, identifies, platform_for, split_artifact_id
+from chalicelib.domain.platforms import (
+    ALIASES, _PLATFORMS, canonical, identifies, placeholder, platform_for, split_artifact_id,
+)
 
 # (builder_type, platform): every builder family the registry knows, plus unknown ones. Where the
 # plugin reports to HCP Packer, the platform is the provider name it reports (platforms.py says where).
@@ -218,3 +220,15 @@ def test_aliases_lead_to_platforms_the_table_gives_and_shadow_none() -> None:
     current = {platform for _, platform in _PLATFORMS}
     assert set(ALIASES.values()) <= current
     assert not set(ALIASES) & current  # an old name never hides a platform that has it now
+
+
+@pytest.mark.parametrize("value", [None, "", "  ", "null", "NULL", "<no-defined-source-file>", "VM", "file", "none",
+                                   "container"])
+def test_a_placeholder_source_is_no_source(value: str | None) -> None:
+    assert placeholder(value) is True
+
+
+@pytest.mark.parametrize("value", ["ami-0abc", "ubuntu:24.04", "sha256:0123", "base.qcow2", "./images/base.box",
+                                   "nullable", "vm-1"])
+def test_a_real_source_is_a_source(value: str) -> None:
+    assert placeholder(value) is False

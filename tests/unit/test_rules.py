@@ -409,10 +409,12 @@ def test_a_versions_status_is_its_worst_link_unresolved_hints_included() -> None
     assert status == "undetermined"
     assert links == [
         {**stored_link(1, bucket="a"), "status": "up_to_date",
-         "finding": {"kind": "newest", "status": "up_to_date", "bucket": "a", "version": "v1"}},
+         "finding": {"kind": "newest", "status": "up_to_date", "bucket": "a", "version": "v1",
+                     "found_by": "parent_version", "origin": "manifest", "named": ["parent_bucket", "parent_version"]}},
         {"bucket": "e", "version": None, "channel": "prod", "source_artifact": None, "found_by": "unresolved",
          "status": "undetermined", "finding": {"kind": "unresolved", "status": "undetermined", "bucket": "e",
-                                               "channel": "prod", "reason": "no channel"}}]
+                                               "channel": "prod", "reason": "no channel", "found_by": "unresolved",
+                                               "origin": "manifest", "named": ["parent_bucket", "parent_channel"]}}]
 
 
 def test_each_unresolved_hint_is_an_undetermined_link_saying_what_it_named() -> None:
@@ -421,10 +423,72 @@ def test_each_unresolved_hint_is_an_undetermined_link_saying_what_it_named() -> 
     assert judge_links([], [by_version, by_artifact]) == ("undetermined", [
         {"bucket": "base", "version": "v9", "channel": None, "source_artifact": None, "found_by": "unresolved",
          "status": "undetermined", "finding": {"kind": "unresolved", "status": "undetermined", "bucket": "base",
-                                               "version": "v9", "reason": by_version["reason"]}},
+                                               "version": "v9", "reason": by_version["reason"],
+                                               "found_by": "unresolved", "origin": "manifest",
+                                               "named": ["parent_bucket", "parent_version"]}},
         {"bucket": None, "version": None, "channel": None, "source_artifact": "ami-1", "found_by": "unresolved",
          "status": "undetermined", "finding": {"kind": "unresolved", "status": "undetermined",
-                                               "source_artifact": "ami-1", "reason": by_artifact["reason"]}}])
+                                               "source_artifact": "ami-1", "reason": by_artifact["reason"],
+                                               "found_by": "unresolved"}}])
+
+
+# ---- how a link was found, untracked sources ------------------------------------------------
+
+@pytest.mark.parametrize(("link", "origin", "said"), [
+    (stored_link(2), "manifest", "named in the manifest (parent_bucket, parent_version)"),
+    ({**stored_link(2, channel="prod"), "found_by": "parent_channel"}, "manifest",
+     "named in the manifest (parent_bucket, parent_channel)"),
+    ({**stored_link(2, channel="prod"), "found_by": "parent_version"}, "manifest",
+     "named in the manifest (parent_bucket, parent_channel, parent_version)"),
+    (stored_link(2), "hcp", "reported by Packer through the HCP API (parent_version_id)"),
+    ({**stored_link(2, channel="prod"), "found_by": "parent_version"}, "hcp",
+     "reported by Packer through the HCP API (parent_version_id, parent_channel_id)"),
+    ({**stored_link(2), "found_by": "source_artifact", "source_artifact": "ami-9"}, "hcp",
+     "matched from the source artifact ami-9"),
+    ({**stored_link(2), "found_by": "source_artifact"}, "manifest", "matched from a build's source artifact"),
+    ({"version_id": "01J", "found_by": "unresolved"}, "manifest",
+     "reported by Packer through the HCP API (parent_version_id)"),
+    ({"bucket": "b", "version": "v3", "found_by": "unresolved"}, "manifest",
+     "named in the manifest (parent_bucket, parent_version)"),
+    ({"source_artifact": "ami-1", "found_by": "unresolved"}, "manifest", "the build's source artifact ami-1"),
+])
+def test_a_finding_says_how_its_link_was_found(link: dict[str, Any], origin: str, said: str) -> None:
+    assert rules.how(rules.provenance(link, origin)) == said
+    assert rules.how({**fact("moved", "out_of_date"), **rules.provenance(link, origin)}) == said
+
+
+def test_a_finding_without_a_link_says_nothing_of_how() -> None:
+    assert rules.how(inherited_findings({"inherited_from": "base/v1", "reason": "x"})[0]) is None
+
+
+def test_each_finding_keeps_its_own_status_beside_the_versions_worst() -> None:
+    moved = (stored_link(2, channel="prod", bucket="b"), version(2, bucket="b"), channel(3))
+    hint = {"bucket": "e", "version": "v9", "reason": "bucket 'e' has no version 'v9'"}
+    worst, links = judge_links([moved], [hint], origin="hcp")
+    assert worst == "out_of_date"
+    assert [f["status"] for f in attention(links)] == ["out_of_date", "undetermined"]
+    assert [rules.how(f) for f in attention(links)] == [
+        "reported by Packer through the HCP API (parent_version_id, parent_channel_id)",
+        "reported by Packer through the HCP API (parent_version_id)"]
+
+
+def test_the_door_a_version_came_through_is_told_by_its_template_type() -> None:
+    assert rules.origin("HCL2") == rules.origin("TEMPLATE_TYPE_UNSET") == "hcp"
+    assert rules.origin(None) == "manifest"
+
+
+def test_an_untracked_source_reads_as_information_with_its_region_when_known() -> None:
+    assert rules.untracked_note({"source_artifact": "ami-0abc", "region": "us-east-1"}) == \
+        "source not tracked: ami-0abc (us-east-1)"
+    assert rules.untracked_note({"source_artifact": "ubuntu:24.04"}) == "source not tracked: ubuntu:24.04"
+
+
+def test_an_untracked_source_is_looked_for_within_its_window_only() -> None:
+    at = "2026-12-01T00:00:00.000000Z"
+    assert rules.still_matching(at, "2026-12-01T00:00:59.999999Z", 60)
+    assert not rules.still_matching(at, "2026-12-01T00:01:00.000000Z", 60)
+    assert not rules.still_matching(at, "2026-12-08T00:00:00.000000Z", 7 * 86400)
+    assert rules.still_matching(at, "2026-12-07T23:59:59.000000Z", 7 * 86400)
 
 
 def test_a_revoked_version_judges_its_revoked_parent_as_not_sparing_it() -> None:
