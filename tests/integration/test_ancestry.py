@@ -52,15 +52,19 @@ def test_without_a_channel_the_link_follows_latest(registry):
     assert "latest is now v2" in body["parents"][0]["message"]
 
 
-def test_an_unmatched_hint_is_kept_as_undetermined(registry):
+def test_an_unmatched_explicit_hint_is_undetermined_and_an_unmatched_source_only_untracked(registry):
     registry.upload("orphan/m.json", manifest({"custom_data": {"parent_bucket": "nowhere", "parent_version": "v3",
                                                                "source_ami": "ami-0123456789abcdef0"}}))
     version = registry.get("/buckets/orphan/versions/v1")
     assert version["ancestry_status"] == "undetermined"
-    assert {u.get("source_artifact") or u.get("bucket") for u in version["unresolved"]} == {"nowhere", "ami-0123456789abcdef0"}
-    links = registry.get("/buckets/orphan/versions/v1/ancestry")["parents"]
-    assert {link["status"] for link in links} == {"undetermined"}
-    assert any("no version 'v3'" in link["message"] for link in links)
+    assert [u["bucket"] for u in version["unresolved"]] == ["nowhere"]
+    assert [(u["source_artifact"], u["region"], u["message"]) for u in version["untracked"]] == [
+        ("ami-0123456789abcdef0", "us-east-1", "source not tracked: ami-0123456789abcdef0 (us-east-1)")]
+    body = registry.get("/buckets/orphan/versions/v1/ancestry")
+    (link,) = body["parents"]
+    assert (link["status"], link["how"]) == ("undetermined", "named in the manifest (parent_bucket, parent_version)")
+    assert link["message"] == "parent not found: bucket 'nowhere' has no version 'v3'"
+    assert [u["message"] for u in body["untracked"]] == ["source not tracked: ami-0123456789abcdef0 (us-east-1)"]
 
 
 def test_descendants_tree(registry):

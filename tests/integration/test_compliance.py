@@ -34,10 +34,15 @@ def test_a_channel_move_flags_the_child_after_a_sweep_and_the_report_says_so(reg
     assert [(f["bucket"], f["version"], f["ancestry_status"]) for f in report["flagged"]] == [
         ("child", "v1", "out_of_date"), ("grandchild", "v1", "out_of_date")]
     assert report["flagged"][1]["messages"] == [chain]
+    moved = "parent base channel production now points at v2; this was built from v1"
+    found = {"status": "out_of_date", "message": moved, "how": "named in the manifest (parent_bucket, parent_channel)"}
+    down = {"status": "out_of_date", "message": chain, "how": f"matched from the source artifact {CHILD_AMI}"}
+    assert report["flagged"][0]["findings"] == [found] and report["flagged"][1]["findings"] == [down]
     assert report["last_sweep"]["ancestry_changes"] == [
-        {"bucket": "child", "version": "v1", "from": "up_to_date", "to": "out_of_date",
-         "messages": ["parent base channel production now points at v2; this was built from v1"]},
-        {"bucket": "grandchild", "version": "v1", "from": "up_to_date", "to": "out_of_date", "messages": [chain]}]
+        {"bucket": "child", "version": "v1", "from": "up_to_date", "to": "out_of_date", "messages": [moved],
+         "findings": [found]},
+        {"bucket": "grandchild", "version": "v1", "from": "up_to_date", "to": "out_of_date", "messages": [chain],
+         "findings": [down]}]
     registry.send("post", "/buckets/child/versions/v1/revoke", {"reason": "rebuild"})
     assert registry.get("/compliance/report")["flagged"] == []  # revoked (the grandchild by inheritance): off the list
     registry.send("post", "/buckets/child/versions/v1/restore")
@@ -129,7 +134,8 @@ def test_disable_rollback_on_the_base_blocks_the_consumer_query_on_the_whole_cha
 
 
 def test_unresolved_parents_are_retried_by_the_sweep(registry):
-    registry.upload("kid/m.json", manifest({"packer_run_uuid": "k1", "custom_data": {"source_ami": "ami-0b0b0b0b0b0b0b0b1"}}))
+    registry.upload("kid/m.json", manifest({"packer_run_uuid": "k1",
+                                            "custom_data": {"parent_bucket": "base", "parent_version": "v1"}}))
     assert status(registry, "kid") == ("active", "undetermined")
     assert registry.get("/compliance/report")["counts"]["unresolved_parents"] == 1
     registry.upload("base/m.json", manifest({"packer_run_uuid": "b1", "artifact_id": "us-east-1:ami-0b0b0b0b0b0b0b0b1"}))
@@ -138,6 +144,19 @@ def test_unresolved_parents_are_retried_by_the_sweep(registry):
     assert [(p["bucket"], p["version"]) for p in kid["parents"]] == [("base", "v1")]
     assert kid["ancestry_status"] == "up_to_date" and kid.get("unresolved") is None
     assert registry.get("/compliance/report")["counts"]["unresolved_parents"] == 0
+    assert [c["bucket"] for c in registry.get("/buckets/base/versions/v1/ancestry")["children"]] == ["kid"]
+
+
+def test_an_untracked_source_is_matched_by_the_sweep_when_its_parent_comes_later(registry):
+    registry.upload("kid/m.json", manifest({"packer_run_uuid": "k1", "custom_data": {"source_ami": "ami-0b0b0b0b0b0b0b0b1"}}))
+    assert status(registry, "kid") == ("active", None)
+    assert registry.get("/compliance/report")["counts"]["unresolved_parents"] == 0
+    registry.upload("base/m.json", manifest({"packer_run_uuid": "b1", "artifact_id": "us-east-1:ami-0b0b0b0b0b0b0b0b1"}))
+    sweep(registry)
+    kid = registry.get("/buckets/kid/versions/v1")
+    assert [(p["bucket"], p["version"], p["how"]) for p in kid["parents"]] == [
+        ("base", "v1", "matched from the source artifact ami-0b0b0b0b0b0b0b0b1")]
+    assert kid["ancestry_status"] == "up_to_date" and kid.get("untracked") is None
     assert [c["bucket"] for c in registry.get("/buckets/base/versions/v1/ancestry")["children"]] == ["kid"]
 
 

@@ -13,7 +13,8 @@ import boto3
 from chalicelib.runtime import aws
 from support import TABLE, manifest
 
-BASE_AMI, OTHER_AMI, MISSING_AMI = "ami-0b0b0b0b0b0b0b0b1", "ami-0b0b0b0b0b0b0b0b2", "ami-0e0e0e0e0e0e0e0e9"
+BASE_AMI, OTHER_AMI = "ami-0b0b0b0b0b0b0b0b1", "ami-0b0b0b0b0b0b0b0b2"
+MISSING = {"parent_bucket": "gone", "parent_version": "v9"}  # an explicit parent that does not exist
 FLAG_STATUSES = ("out_of_date", "parent_revoked", "undetermined")
 
 
@@ -59,8 +60,9 @@ def check(registry, **expected: int) -> None:
 def test_counts_follow_ingest_revoke_restore_schedule_and_deletes_without_a_sweep(registry):
     """No sweep runs, so nothing is ever recounted: every number comes from the changes."""
     build(registry, "base", "b1", BASE_AMI)
-    build(registry, "lost", "l1", "ami-0c0c0c0c0c0c0c0c1", source_ami=MISSING_AMI)  # a hint that matches nothing
-    build(registry, "lost", "l2", "ami-0c0c0c0c0c0c0c0c2", source_ami=MISSING_AMI)
+    build(registry, "lost", "l1", "ami-0c0c0c0c0c0c0c0c1", **MISSING)  # a hint that matches nothing
+    build(registry, "lost", "l2", "ami-0c0c0c0c0c0c0c0c2", **MISSING)
+    build(registry, "public", "p1", "ami-0c0c0c0c0c0c0c0c3", source_ami="ami-0e0e0e0e0e0e0e0e9")  # untracked: no count
     check(registry, undetermined=2, unresolved_parents=2)
     registry.send("post", "/buckets/base/versions/v1/revoke", {"reason": "bad", "skip_descendants_revocation": True})
     build(registry, "spared", "s1", "ami-0d0d0d0d0d0d0d0d1", source_ami=BASE_AMI)  # built on a revoked, sparing parent
@@ -85,7 +87,7 @@ def test_counts_follow_the_sweep_moves_cascades_and_resolutions(registry):
     registry.send("post", "/buckets/base/channels", {"name": "production", "version": "v1"}, 201)
     build(registry, "kid", "k1", "ami-0a0a0a0a0a0a0a0a1", parent_bucket="base", parent_channel="production")
     build(registry, "grandkid", "g1", "ami-0a0a0a0a0a0a0a0a2", source_ami="ami-0a0a0a0a0a0a0a0a1")
-    build(registry, "late", "t1", "ami-0a0a0a0a0a0a0a0a3", source_ami="ami-0f0f0f0f0f0f0f0f1")  # parent not yet in
+    build(registry, "late", "t1", "ami-0a0a0a0a0a0a0a0a3", parent_bucket="base", parent_version="v3")  # not yet in
     sweep(registry)
     check(registry, out_of_date=0, undetermined=1, unresolved_parents=1)
     registry.send("patch", "/buckets/base/channels/production", {"version": "v2"})
@@ -104,7 +106,7 @@ def test_counts_follow_the_sweep_moves_cascades_and_resolutions(registry):
 
 
 def test_a_registry_from_before_the_counts_is_counted_once_by_the_sweep(registry):
-    build(registry, "lost", "l1", "ami-0c0c0c0c0c0c0c0c1", source_ami=MISSING_AMI)
+    build(registry, "lost", "l1", "ami-0c0c0c0c0c0c0c0c1", **MISSING)
     boto3.client("dynamodb").delete_item(TableName=TABLE, Key={"PK": {"S": "SWEEP#COUNTS"}, "SK": {"S": "CURRENT"}})
     assert registry.get("/compliance/report")["counts"]["undetermined"] == 0  # not counted yet
     sweep(registry)
@@ -131,7 +133,7 @@ def dynamodb_calls() -> Iterator[list[tuple[str, dict[str, Any]]]]:
 
 def test_the_report_reads_its_counts_and_last_report_with_one_batch_get(registry):
     for n in range(6):
-        build(registry, f"lost{n}", "l1", f"ami-0c0c0c0c0c0c0c0c{n}", source_ami=MISSING_AMI)
+        build(registry, f"lost{n}", "l1", f"ami-0c0c0c0c0c0c0c0c{n}", **MISSING)
     with dynamodb_calls() as calls:
         body = registry.get("/compliance/report?limit=2")
     assert body["counts"]["undetermined"] == 6 and len(body["flagged"]) == 2
