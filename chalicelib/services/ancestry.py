@@ -412,8 +412,17 @@ class Relation:
     status: AncestryStatus
 
 
+class Relations(NamedTuple):
+    """A page of a bucket's ancestry (`relations`): the relations, the next page's token, and
+    the untracked sources of the version whose parents are listed (first page only)."""
+
+    found: list[Relation]
+    next_token: str | None
+    untracked: list[dict[str, Any]]
+
+
 def relations(bucket: str, parents: bool, children: bool, fingerprint: str | None, channel: str | None,
-              limit: int, token: str | None) -> tuple[list[Relation], str | None]:
+              limit: int, token: str | None) -> Relations:
     """The ancestry of a bucket (HCP Packer's ListBucketAncestry): the parents of one version
     (`fingerprint`'s, else the bucket's latest; its item holds them: on the first page only),
     and one page of the versions built on any of the bucket's versions (one Query of its child
@@ -421,9 +430,12 @@ def relations(bucket: str, parents: bool, children: bool, fingerprint: str | Non
     as `evaluate` judges them, with one BatchGet for every version and channel involved and
     one more for the versions those channels hold now, when they are not already read."""
     links: list[tuple[dict[str, Any], Version]] = []
+    untracked: list[dict[str, Any]] = []
     if parents and not token:
         version = _parents_of(bucket, fingerprint)
         links += [(link, version) for link in version.parents or []] if version else []
+        untracked = [{**u, "fingerprint": version.fingerprint} for u in findings.untracked(version.untracked)] \
+            if version else []
     next_token = None
     if children:
         edges, next_token = storage.sweep.bucket_children_page(bucket, token, limit)
@@ -434,7 +446,7 @@ def relations(bucket: str, parents: bool, children: bool, fingerprint: str | Non
                          if (p["bucket"], p["number"]) == (bucket, edge.parent_number)), None)
             if child and link and (channel is None or link.get("channel") == channel):
                 links.append((link, child))
-    return _judged(links), next_token
+    return Relations(_judged(links), next_token, untracked)
 
 
 def _parents_of(bucket: str, fingerprint: str | None) -> Version | None:

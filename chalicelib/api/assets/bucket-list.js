@@ -4,7 +4,7 @@
 import { ApiError, PAGE_SIZE, allPages, api, enc, pool } from "./api.js";
 import { moreButton } from "./controls.js";
 import { callout, clear, h, heading, labelList, td } from "./dom.js";
-import { ancestrySentence, ancestryWord, badge, byChannelName, revocationWords, versionBadge, when } from "./format.js";
+import { ancestryWord, badge, byChannelName, findingsInline, revocationWords, versionBadge, when } from "./format.js";
 import { bucketHref, versionLink } from "./links.js";
 
 // ---- what the list asks the API: all of it here. GET /buckets carries each bucket's channels
@@ -155,8 +155,7 @@ function flaggedCallout(flagged) {
   return callout("warn", "!", `${flagged.length} version${flagged.length === 1 ? " needs" : "s need"} attention (${words}).`,
     h("ul", { id: "flagged-summary" }, shown.map((f) => h("li", {},
       versionLink(f.bucket, f.version), " — ",
-      (f.messages || []).length ? f.messages.map((m) => ancestrySentence(f.ancestry_status, m)).join(" ")
-        : `${ancestryWord(f.ancestry_status)}.`))),
+      (f.findings || []).length ? findingsInline(f.findings) : `${ancestryWord(f.ancestry_status)}.`))),
     h("p", {}, flagged.length > shown.length ? `And ${flagged.length - shown.length} more. ` : "",
       "Found by the compliance sweep: ", h("a", { href: "#view=compliance" }, "see the compliance report"), "."));
 }

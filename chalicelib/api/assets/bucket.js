@@ -4,7 +4,7 @@
 import { PAGE_SIZE, allPages, api, enc } from "./api.js";
 import { lazyDisclosure, moreButton } from "./controls.js";
 import { breadcrumbs, callout, fact, h, heading, labelList, liveTable, row, section, table } from "./dom.js";
-import { ancestryBadge, ancestrySentence, ancestryWord, byChannelName, fingerprint, versionBadge, when } from "./format.js";
+import { ancestryBadge, ancestryWord, byChannelName, findingsInline, fingerprint, versionBadge, when } from "./format.js";
 import { versionHref, versionLink } from "./links.js";
 
 export async function renderBucket(ctx, name) {
@@ -41,8 +41,7 @@ export async function renderBucket(ctx, name) {
     ? callout("warn", "!", `${attention.length} version${attention.length === 1 ? " needs" : "s need"} attention`,
       h("ul", {}, attention.map((v) => h("li", {},
         h("a", { href: versionHref(name, v.name) }, v.name), " — ",
-        (v.ancestry_messages && v.ancestry_messages.length ? v.ancestry_messages : [ancestryWord(v.ancestry_status)])
-          .map((m) => ancestrySentence(v.ancestry_status, m)).join(" ")))))
+        (v.ancestry_findings || []).length ? findingsInline(v.ancestry_findings) : `${ancestryWord(v.ancestry_status)}.`))))
     : null;
 
   const channelColumns = ["Channel", "Version", "Version status", "Updated", "History"];

@@ -4,7 +4,7 @@
 import { PAGE_SIZE, api } from "./api.js";
 import { moreButton, submitAction } from "./controls.js";
 import { fact, formError, h, heading, liveTable, row, section } from "./dom.js";
-import { ancestryBadge, ancestrySentence, ancestryWord, revocationWords, when } from "./format.js";
+import { ancestryBadge, ancestryWord, findingList, revocationWords, when } from "./format.js";
 import { versionLink } from "./links.js";
 
 export async function renderCompliance(ctx) {
@@ -15,7 +15,7 @@ export async function renderCompliance(ctx) {
   const flaggedBody = h("tbody");
   const addFlagged = (items) => items.forEach((f) => flaggedBody.append(row(flaggedColumns, [
     versionLink(f.bucket, f.version), ancestryBadge(f.ancestry_status),
-    (f.messages || []).length ? h("ul", { class: "plain" }, f.messages.map((m) => h("li", {}, ancestrySentence(f.ancestry_status, m)))) : "",
+    (f.findings || []).length ? findingList(f.findings) : "",
     when(f.flagged_at),
   ])));
   addFlagged(report.flagged || []);
@@ -48,7 +48,7 @@ export async function renderCompliance(ctx) {
           versionLink(c.bucket, c.version), ": ",
           ancestryWord(c.from, c.from || "no status").toLowerCase(), " → ",
           ancestryWord(c.to, c.to || "no status").toLowerCase(),
-          (c.messages || []).length ? ` (${c.messages.join("; ")})` : "")))] : null,
+          (c.findings || []).length ? findingList(c.findings) : "")))] : null,
       (last.cascades || []).length ? [h("h3", {}, "Revocation cascades"),
         h("ul", {}, last.cascades.map((c) => h("li", {},
           `${c.source} (${c.mode}): ${c.versions_changed} version(s) changed, ${c.finished ? "finished" : "continues next sweep"}`)))] : null,

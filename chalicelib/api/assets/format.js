@@ -14,12 +14,6 @@ const ANCESTRY_STATUS = {
   parent_revoked: ["Parent revoked", "bad", "✕"],
   undetermined: ["Undetermined", "muted", "?"],
 };
-export const FOUND_BY = {
-  parent_channel: "named in the manifest (bucket and channel)",
-  parent_version: "named in the manifest (bucket and version)",
-  source_artifact: "found from the source image",
-  unresolved: "named in the manifest, not found",
-};
 export const INGESTION_STATUS = {
   accepted: ["Accepted", "ok", "✓"], partial: ["Partly accepted", "warn", "!"], rejected: ["Rejected", "bad", "✕"],
 };
@@ -48,6 +42,23 @@ export function ancestrySentence(status, message) {
   const label = ancestryWord(status, status || "Note");
   if (!message) return `${label}.`;
   return `${label}: ${message}${/[.!?]$/.test(message) ? "" : "."}`;
+}
+
+// One finding as the API gives it: its own status word and sentence, then how its link was
+// found ("Undetermined: parent not found: … (named in the manifest (parent_bucket, parent_version))").
+export function findingLine(finding) {
+  return h("span", { class: "finding" }, ancestrySentence(finding.status, finding.message),
+    finding.how ? h("span", { class: "quiet small" }, ` (${finding.how})`) : null);
+}
+
+// Findings in a line of text, one after the other.
+export function findingsInline(findings) {
+  return findings.flatMap((f, i) => (i ? [" ", findingLine(f)] : [findingLine(f)]));
+}
+
+// The findings of a version, a flagged item or a sweep's change, one per line.
+export function findingList(findings) {
+  return h("ul", { class: "plain findings" }, (findings || []).map((f) => h("li", {}, findingLine(f))));
 }
 
 // "revoked (inherited from base/v1): CVE-2026-1234 in openssl"

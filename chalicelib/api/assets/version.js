@@ -4,7 +4,7 @@
 import { actionsBlock } from "./actions.js";
 import { allPages, api, enc } from "./api.js";
 import { breadcrumbs, callout, fact, h, heading, labelList, row, section, table } from "./dom.js";
-import { FOUND_BY, ancestryBadge, ancestrySentence, ancestryWord, fingerprint, humanBytes, sizeOf, versionBadge, when } from "./format.js";
+import { ancestryBadge, ancestrySentence, ancestryWord, findingLine, fingerprint, humanBytes, sizeOf, versionBadge, when } from "./format.js";
 import { bucketHref, versionLink } from "./links.js";
 
 export async function renderVersion(ctx, bucketName, ref) {
@@ -21,9 +21,7 @@ export async function renderVersion(ctx, bucketName, ref) {
 
   // Warnings in words, from the live check (the stored messages when the check gives none).
   const problems = parents.filter((p) => p.status && p.status !== "up_to_date");
-  const warningLines = problems.length
-    ? problems.map((p) => ancestrySentence(p.status, p.message || ""))
-    : (version.ancestry_messages || []).map((m) => ancestrySentence(version.ancestry_status, m));
+  const warningLines = (problems.length ? problems : version.ancestry_findings || []).map(findingLine);
   const worst = liveStatus || version.ancestry_status;
   // A revoked version's revocation panel says what matters; its links' warnings would only repeat it.
   const warnings = version.status !== "revoked" && warningLines.length && worst && worst !== "up_to_date"
@@ -38,7 +36,7 @@ export async function renderVersion(ctx, bucketName, ref) {
     p.found_by !== "unresolved" && p.bucket && p.version ? versionLink(p.bucket, p.version)
       : [p.bucket, p.version || p.channel, p.source_artifact].filter(Boolean).join(" ") || "unknown",
     p.channel || h("span", { class: "quiet" }, "—"),
-    FOUND_BY[p.found_by] || p.found_by,
+    p.how || "",
     ancestryBadge(p.status),
     p.message ? ancestrySentence(p.status, p.message) : "",
   ]));
@@ -66,11 +64,21 @@ export async function renderVersion(ctx, bucketName, ref) {
         fact("Builds", String(version.build_count ?? (version.builds || []).length)),
         fact("On channels", holding.length ? holding.join(", ") : "none"))),
     section("Parents", table("Parents", columnsParents, parentRows,
-      { empty: "No parents: this version was not built from another image in the registry.", captionHidden: true })),
+      { empty: "No parents: this version was not built from another image in the registry.", captionHidden: true }),
+      untrackedNote(lineage.untracked || [])),
     section("Children", table("Children", columnsChildren, childRows,
       { empty: "No version in the registry was built from this one.", captionHidden: true })),
     section("Builds and artifacts", buildsBlock(version.builds || [])),
     actionsBlock(ctx, bucketName, version, channels.items || []));
+}
+
+// Sources the registry does not hold (a public image, say): information, not a warning.
+function untrackedNote(untracked) {
+  if (!untracked.length) return null;
+  return h("div", { id: "untracked-sources" }, callout("info", "i", "No parent in the registry",
+    h("ul", {}, untracked.map((u) => h("li", {}, `${u.message[0].toUpperCase()}${u.message.slice(1)}.`))),
+    h("p", { class: "small" }, "Built from an image the registry does not track, so there is no parent to follow. "
+      + "If that image is one of yours, record its Packer run: the sweep links it.")));
 }
 
 function revocationPanel(version) {

@@ -124,18 +124,21 @@ def bucket_ancestry(bucket: str, kinds: tuple[bool, bool], fingerprint: str | No
     """ListBucketAncestry from the native ancestry (services/ancestry.relations): the parents
     of a version (`version_fingerprint`'s, else the latest's) and a page of the children built
     on any version of the bucket (`channel_name`: only those built from that channel), with
-    the native link statuses. A restricted channel is a 403 (code 7) for a viewer when named,
+    the native link statuses. That version's sources not in the registry are no relation (HCP
+    shows no parent for them): the answer names them in `untracked_sources`, a field of ours
+    that HCP's clients ignore. A restricted channel is a 403 (code 7) for a viewer when named,
     and left out of the relations it shows; `total_count` counts this answer's relations."""
     bucket_item(bucket)
     if channel:
         channel_item(bucket, channel, see_restricted)
     try:
-        found, next_token = ancestry.relations(bucket, *kinds, fingerprint, channel, limit, token)
+        found, next_token, untracked = ancestry.relations(bucket, *kinds, fingerprint, channel, limit, token)
     except NotFound:
         raise NotFound(f"Version with fingerprint {fingerprint} not found") from None
     shown = [wire.relation(r.link, r.child, r.parent, r.channel.name if r.channel and (
         see_restricted or not r.channel.restricted) else None, r.held, r.status) for r in found]
-    return {"relations": shown, "total_count": len(shown), "pagination": _pagination(next_token)}
+    return {"relations": shown, "total_count": len(shown), "pagination": _pagination(next_token),
+            **({"untracked_sources": [wire.untracked_source(u) for u in untracked]} if untracked else {})}
 
 
 def enforced_blocks(name: str) -> Json:

@@ -145,6 +145,13 @@ def relation(link: Json, child: entities.Version, parent: entities.Version | Non
             "status": ancestry_status(status)}
 
 
+def untracked_source(source: Json) -> Json:
+    """A source artifact of a version that the registry does not hold, in HCP's words
+    (`source_external_identifier`), with the native sentence: information, no relation."""
+    return _present({"version_fingerprint": source["fingerprint"], "source_external_identifier": source["source_artifact"],
+                     "region": source.get("region"), "message": source["message"]})
+
+
 def artifact(item: entities.Build, stored: Json) -> Json:
     """An artifact of a build (stored without an id: one derived from the build and the image)."""
     region = stored.get("region") or ""
