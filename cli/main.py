@@ -157,7 +157,8 @@ def describe_version(v: dict[str, Any]) -> str:
         ("Inherited from", revocation.get("inherited_from")),
         ("Parents", parents), ("Ancestry", v.get("ancestry_status")),
     ])
-    messages = "".join(f"\n  {m}" for m in v.get("ancestry_messages") or [])
+    messages = "".join(f"\n  {finding_line(f)}" for f in v.get("ancestry_findings") or [])
+    messages += "".join(f"\n  {u['message']} (information: no parent in the registry)" for u in v.get("untracked") or [])
     artifacts = [(b, a) for b in v.get("builds") or [] for a in b.get("artifacts") or [{}]]
     builds = output.table(artifacts, [
         ("COMPONENT", lambda ba: ba[0]["component_type"]),
@@ -167,6 +168,13 @@ def describe_version(v: dict[str, Any]) -> str:
         ("BUILD TIME", lambda ba: output.short_time(ba[0].get("build_time"))),
     ])
     return f"{summary}{messages}\n\n{builds}"
+
+
+def finding_line(finding: dict[str, Any]) -> str:
+    """A finding as the API gives it: its own status, its sentence, how its link was found
+    ("undetermined: parent not found: … (named in the manifest (parent_bucket, parent_version))")."""
+    how = f" ({finding['how']})" if finding.get("how") else ""
+    return f"{str(finding.get('status') or 'note').replace('_', ' ')}: {finding['message']}{how}"
 
 
 # ---- channels -----------------------------------------------------------------------------

@@ -67,14 +67,15 @@ class Resolution(NamedTuple):
     untracked: list[dict[str, Any]]
 
 
-def resolve(bucket: str, run: ParsedRun) -> Resolution:
+def resolve(bucket: str, run: ParsedRun, now: str) -> Resolution:
     """A run's parents, explicit hints first, then source artifacts.
 
     Explicit: `parent_bucket` with `parent_version` and/or `parent_channel` (a channel alone
     means the version it pointed at when the run was built), for the run or (the HCP API's
     parent ids) for one build. Automatic: the source artifact ID of a build without an
     explicit parent, when an indexed artifact of the registry carries it (any platform);
-    placeholders (`null`, `<no-defined-source-file>`, ...) are no source at all.
+    placeholders (`null`, `<no-defined-source-file>`, ...) are no source at all. `now`: when
+    the version is recorded (an untracked source's window starts then).
     """
     parents: list[dict[str, Any]] = []
     unresolved: list[dict[str, Any]] = list(run.unresolved)
@@ -91,7 +92,6 @@ def resolve(bucket: str, run: ParsedRun) -> Resolution:
             unresolved.append({**each.model_dump(include={"bucket", "version", "channel"}, exclude_none=True),
                                **({"built_at": built_at} if built_at and each.channel else {}), "reason": problem})
     untracked: list[dict[str, Any]] = []
-    now = now_iso()
     for source, region in sources(run).items():
         link = _by_artifact(source)
         if link is None:
@@ -562,7 +562,8 @@ def _walk_from(state: dict[str, Any]) -> tuple[deque[Step], str | None, bool]:
 
 
 def rematch(bucket: str, number: int, window: float) -> list[dict[str, Any]]:
-    """Look again for a version's missing parents (the sweep); returns the links newly found.
+    """Look again for a version's missing parents (the sweep); returns the links newly found
+    (with `how` they were found, for the sweep's report).
     Re-read and retried when the version changed meanwhile.
 
     Its explicit unresolved hints are tried again; its untracked sources too while they are
@@ -621,7 +622,8 @@ def _rematch(bucket: str, number: int, window: float) -> list[dict[str, Any]]:
     if (status, found_now) != (version.ancestry_status, version.ancestry_findings):
         actions.append(markers.marker_action(markers.VERSION_STATUS, bucket, number=number, mode=markers.ANCESTRY))
     audit.commit(actions)
-    return stored_links(found)
+    origin = rules.origin(version.template_type)
+    return [{**link, "how": rules.how(rules.provenance(link, origin))} for link in stored_links(found)]
 
 
 def looking_actions(bucket: str, number: int, waiting: list[dict[str, Any]], now: str) -> list[Action]:

@@ -105,7 +105,7 @@ def _create(run: ParsedRun, bucket: entities.Bucket | None, actor: str,
     now = now_iso()
     previous = bucket.last_taken() if bucket else 0
     number, name = previous + 1, f"v{previous + 1}"
-    parents, unresolved, untracked = ancestry.resolve(run.bucket, run) if _has_hints(run) else ([], [], [])
+    parents, unresolved, untracked = ancestry.resolve(run.bucket, run, now) if _has_hints(run) else ([], [], [])
     inherited = rules.revocation_on_arrival(parents, now)
     builds = [versions.build_item(run.bucket, number, b, now) for b in run.builds]
     entries = _entries(run.bucket, number, run.builds, now)

@@ -133,6 +133,52 @@ def test_an_unknown_parent_id_is_kept_unresolved_not_guessed(registry, hcp):
     assert version["unresolved"][0]["version_id"] == "01ARZ3NDEKTSV4RRFFQ69G5FAV"
 
 
+def test_a_parent_id_naming_nothing_is_undetermined_saying_packer_reported_it(registry, hcp):
+    hcp.publish("app", "app-1", ["amazon-ebs.a"], parent_version_id="01ARZ3NDEKTSV4RRFFQ69G5FAV")
+    version = registry.get("/buckets/app/versions/v1")
+    assert version["ancestry_status"] == "undetermined"
+    assert version["ancestry_findings"] == [{
+        "status": "undetermined", "message": "parent not found: no complete version with id "
+                                             "'01ARZ3NDEKTSV4RRFFQ69G5FAV' in the registry",
+        "how": "reported by Packer through the HCP API (parent_version_id)"}]
+    assert registry.get("/compliance/report")["counts"]["undetermined"] == 1
+
+
+def test_a_parent_reported_by_packer_says_so(registry, hcp):
+    hcp.publish("base", "base-1", ["amazon-ebs.a"])
+    parent = hcp.call("get", "/buckets/base/channels/latest")["channel"]
+    hcp.publish("app", "app-1", ["amazon-ebs.a"], parent_version_id=parent["version"]["id"],
+                parent_channel_id=parent["id"], source_external_identifier="ami-base-1-amazon-ebs.a")
+    (link,) = registry.get("/buckets/app/versions/v1/ancestry")["parents"]
+    assert link["how"] == "reported by Packer through the HCP API (parent_version_id, parent_channel_id)"
+    assert registry.get("/buckets/app/versions/v1")["parents"][0]["how"] == link["how"]
+
+
+@pytest.mark.parametrize(("platform", "source"), [("null", "null"), ("packer.file", "<no-defined-source-file>"),
+                                                  ("aws", "")])
+def test_the_null_and_file_builders_placeholder_sources_are_no_parent_hint(registry, hcp, platform, source):
+    hcp.publish("local", "local-1", ["null.a"], platform=platform, source_external_identifier=source)
+    version = registry.get("/buckets/local/versions/v1")
+    assert (version["ancestry_status"], version.get("untracked"), version.get("unresolved")) == (None, None, None)
+    assert registry.get("/compliance/report")["counts"] == {**registry.get("/compliance/report")["counts"],
+                                                            "undetermined": 0, "unresolved_parents": 0}
+
+
+def test_an_untracked_source_packer_reports_is_information_in_both_doors(registry, hcp):
+    hcp.publish("web", "web-1", ["amazon-ebs.a"], source_external_identifier="ami-0123456789abcdef0")
+    version = registry.get("/buckets/web/versions/v1")
+    assert version["ancestry_status"] is None and version.get("unresolved") is None
+    assert [u["message"] for u in version["untracked"]] == ["source not tracked: ami-0123456789abcdef0 (us-east-1)"]
+    assert registry.get("/compliance/report")["counts"]["undetermined"] == 0
+    ancestry = hcp.call("get", "/buckets/web/ancestry")
+    assert ancestry["relations"] == []
+    assert ancestry["untracked_sources"] == [{
+        "version_fingerprint": "web-1", "source_external_identifier": "ami-0123456789abcdef0", "region": "us-east-1",
+        "message": "source not tracked: ami-0123456789abcdef0 (us-east-1)"}]
+    build = hcp.call("get", "/buckets/web/versions/web-1")["version"]["builds"][0]
+    assert build["source_external_identifier"] == "ami-0123456789abcdef0"  # as Packer reported it
+
+
 def test_set_once_fields_answer_as_hcp_packer_was_seen_answering(registry, hcp):
     """§8: another parent id is HTTP 400 code 6, another platform HTTP 409 code 6; the same
     value again is a no-op."""
