@@ -63,7 +63,8 @@ build {{
 """
 LABELS = {"os": "none", "team": "terraform"}
 
-CONFIGURATION = """
+# The provider, configured by the environment alone, and the bucket and version a configuration uses.
+PREAMBLE = """
 terraform {
   required_providers {
     hcp = { source = "hashicorp/hcp" }
@@ -74,7 +75,9 @@ provider "hcp" {}
 
 variable "bucket" { type = string }
 variable "fingerprint" { type = string }
-variable "own_bucket" { type = string }
+"""
+
+CONFIGURATION = PREAMBLE + """variable "own_bucket" { type = string }
 variable "restricted" {
   type    = bool
   default = true
@@ -371,18 +374,7 @@ def test_the_core_is_the_one_chosen(clients: Clients) -> None:
 # Issue 21 item 5: a channel Terraform assigned, whose version is then revoked by someone else
 # with disable_rollback_channels, keeps its author_id and updated_at (it did not move).
 KEPT_BUCKET = "tf-kept"
-KEPT_CONFIGURATION = """
-terraform {
-  required_providers {
-    hcp = { source = "hashicorp/hcp" }
-  }
-}
-
-provider "hcp" {}
-
-variable "bucket" { type = string }
-variable "fingerprint" { type = string }
-
+KEPT_CONFIGURATION = PREAMBLE + """
 resource "hcp_packer_channel" "kept" {
   name        = "kept"
   bucket_name = var.bucket
