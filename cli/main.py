@@ -200,23 +200,32 @@ def cmd_channel_list(args: argparse.Namespace, ctx: Context) -> int:
 def cmd_channel_set(args: argparse.Namespace, ctx: Context) -> int:
     """Assign the version; a channel that does not exist yet is created with it (one more
     request), as `set` suggests."""
-    client, path = ctx.client, channel_path(args.bucket, args.channel)
+    client, path, body = ctx.client, channel_path(args.bucket, args.channel), {"version": args.version}
     try:
-        channel = client.call("PATCH", path, body={"version": args.version})
+        channel = client.call("PATCH", path, body=body)
     except ApiError as missing:
         if missing.status != 404:
             raise
-        try:
-            channel = client.call("POST", quoted("buckets", args.bucket, "channels"),
-                                  body={"name": args.channel, "version": args.version})
-        except ApiError as refused:
-            if refused.status != 409:  # the bucket or the version does not exist: say which
-                raise
-            # the channel exists, so the 404 was about something else (or it was just created):
-            # the PATCH again answers with what is wrong, or succeeds
-            channel = client.call("PATCH", path, body={"version": args.version})
+        channel = create_assigned(client, args.bucket, args.channel, args.version)
     ctx.emit(channel, lambda c: f"{c['bucket']}/{c['name']} → {c['version']}")
     return OK
+
+
+def create_assigned(client: Client, bucket: str, name: str, version: str) -> Any:
+    """POST the channel with its version, after its PATCH answered 404. The POST names a
+    missing bucket or version (404) itself. Its 409 is either the real reason (the version is
+    revoked or still being built) or a channel created meanwhile: the PATCH again then succeeds
+    or says what is wrong, and if it still finds no channel, the POST's 409 is the answer
+    (never the PATCH's "no channel")."""
+    try:
+        return client.call("POST", quoted("buckets", bucket, "channels"), body={"name": name, "version": version})
+    except ApiError as refused:
+        if refused.status != 409:
+            raise
+        try:
+            return client.call("PATCH", channel_path(bucket, name), body={"version": version})
+        except ApiError as again:
+            raise refused if again.status == 404 else again from None
 
 
 def cmd_channel_unset(args: argparse.Namespace, ctx: Context) -> int:

@@ -100,10 +100,15 @@ def point_actions(bucket: str, channel: str, target: Target | None, *, cause: Hi
     history entry is written; with one, a sweep marker is left too (children built from
     this channel may be outdated), unless `marker` is False (the caller's own change already
     makes the sweep re-check those children).
+
+    `updated_at`/`updated_by` say who last changed the channel itself (a move, or `extra`
+    details): HCP's `author_id` and `updated_at`, which Terraform compares. A refresh (a
+    revocation that keeps the channel, restore, repair, builds added) rewrites only the copy.
     """
     now = now_iso()
     copy = serving(target)
-    fields = {**copy, **(extra or {}), "updated_at": now, "updated_by": actor}
+    stamp = {"updated_at": now, "updated_by": actor} if cause or extra else {}
+    fields = {**copy, **(extra or {}), **stamp}
     defaults = {"bucket": bucket, "name": LATEST, "created_at": now, "created_by": actor, "restricted": True,
                 "managed": True, "description": LATEST_DESCRIPTION} if latest else None
     held_revoked = copy["version_status"] == VersionStatus.REVOKED

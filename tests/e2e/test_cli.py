@@ -237,6 +237,152 @@ def test_channel_set_names_what_is_missing(cli: Cli, product: Product, as_admin:
     assert run.returncode == 3 and "no version" in run.stderr and "'v9'" in run.stderr, run.stderr
 
 
+# ---- every error path: the API's own message, a non-zero exit, no traceback ------------------
+
+REFUSING = "cli-err"  # v1 … v8; production on v1, v2 revoked, `kept` holding the revoked v4
+BAD_TOKEN = "not-a-token"
+EMPTY_PLAN, MANIFEST = "<empty plan>", "<manifest>"  # files each run writes in its home
+FILES = {EMPTY_PLAN: lambda: b"{}", MANIFEST: lambda: real_manifest("amazon-ebs-single-1.json")}
+LATER = ("--created-before", "2100-01-01T00:00:00Z")
+
+
+@pytest.fixture(scope="module")
+def refusing(product: Product, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """REFUSING's state, and a token per role (`bad`: one the registry does not know)."""
+    home = tmp_path_factory.mktemp("cli-errors")
+    admin = {"PACKER_REGISTRY_URL": product.url, "PACKER_REGISTRY_TOKEN": TOKEN}
+    assert upload(Cli(home, product), admin, REFUSING).returncode == 0
+    for change in ((f"/buckets/{REFUSING}/channels", {"name": "production", "version": "v1"}),
+                   (f"/buckets/{REFUSING}/channels", {"name": "kept", "version": "v4"}),
+                   (f"/buckets/{REFUSING}/versions/v4/revoke", {"reason": "bad kernel", "disable_rollback_channels": True}),
+                   (f"/buckets/{REFUSING}/versions/v2/revoke", {"reason": "CVE-2026-9999"})):
+        assert product.call("POST", *change)[0] in (200, 201), change
+    tokens = {"admin": TOKEN, "bad": BAD_TOKEN}
+    for role in ("viewer", "contributor"):
+        status, minted = product.call("POST", "/tokens", {"name": f"cli-{role}", "role": role})
+        assert status == 201, minted
+        tokens[role] = minted["secret"]
+    return tokens
+
+
+def run_as(cli: Cli, product: Product, token: str, argv: tuple[str, ...], stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """The command as `token`, its placeholder files written in the run's home."""
+    args = [str(cli.home / "file.json") if a in FILES else a for a in argv]
+    for placeholder, content in FILES.items():
+        if placeholder in argv:
+            (cli.home / "file.json").write_bytes(content())
+    return cli(*args, stdin=stdin, PACKER_REGISTRY_URL=product.url, PACKER_REGISTRY_TOKEN=token)
+
+
+def assert_reported(run: subprocess.CompletedProcess[str], status: int, answer: Any, code: int = 3) -> None:
+    """The API's own message and status on stderr, nothing on stdout, the exit code, no traceback."""
+    assert (run.returncode, run.stdout) == (code, ""), run.stdout + run.stderr
+    assert f"{answer['message']} (HTTP {status} {answer['error']})" in run.stderr, (answer, run.stderr)
+    assert "Traceback" not in run.stderr and BAD_TOKEN not in run.stderr, run.stderr
+
+
+# Every command that calls the API (`upload` only with --wait), with a token the registry does not know.
+CALLING = [("login", "{url}"), ("whoami",), ("buckets",), ("versions", REFUSING), ("show", REFUSING, "v1"),
+           ("channel", "list", REFUSING), ("channel", "set", REFUSING, "production", "v3"),
+           ("channel", "unset", REFUSING, "production"), ("channel", "history", REFUSING, "production"),
+           ("revoke", REFUSING, "v3", "--reason", "x"), ("revoke-bulk", REFUSING, "--reason", "x", *LATER),
+           ("revocation", "01JX0000000000000000000000"), ("restore", REFUSING, "v2"),
+           ("query", REFUSING, "production", "--platform", "aws", "--region", "us-east-1"), ("check", EMPTY_PLAN),
+           ("upload", MANIFEST, "--bucket", "cli-err-upload", "--wait")]
+
+
+@pytest.mark.parametrize("argv", CALLING, ids=[" ".join(a[:2]) for a in CALLING])
+def test_every_command_with_a_bad_token_prints_the_401(cli: Cli, product: Product, refusing: dict[str, str],
+                                                      argv: tuple[str, ...]) -> None:
+    status, answer = product.call("GET", "/whoami", token=BAD_TOKEN)
+    assert status == 401
+    argv = tuple(a.format(url=product.url) for a in argv)
+    assert_reported(run_as(cli, product, BAD_TOKEN, argv, stdin=BAD_TOKEN + "\n"), 401, answer)
+
+
+# (role, command, the request whose answer it must print, that answer's status)
+REFUSED = [
+    # 403: a viewer changes nothing; bulk revocation across buckets is an admin's
+    ("viewer", ("channel", "set", REFUSING, "production", "v3"),
+     ("PATCH", f"/buckets/{REFUSING}/channels/production", {"version": "v3"}), 403),
+    ("viewer", ("channel", "set", REFUSING, "new", "v3"), ("PATCH", f"/buckets/{REFUSING}/channels/new", {"version": "v3"}),
+     403),
+    ("viewer", ("channel", "unset", REFUSING, "production"),
+     ("PATCH", f"/buckets/{REFUSING}/channels/production", {"version": None}), 403),
+    ("viewer", ("revoke", REFUSING, "v3", "--reason", "x"), ("POST", f"/buckets/{REFUSING}/versions/v3/revoke",
+                                                            {"reason": "x"}), 403),
+    ("viewer", ("restore", REFUSING, "v2"), ("POST", f"/buckets/{REFUSING}/versions/v2/restore", None), 403),
+    ("viewer", ("revoke-bulk", REFUSING, "--reason", "x", *LATER),
+     ("POST", f"/buckets/{REFUSING}/revocations", {"reason": "x", "filter": {"created_before": LATER[1]}}), 403),
+    ("contributor", ("revoke-bulk", "--reason", "x", *LATER),
+     ("POST", "/revocations", {"reason": "x", "filter": {"created_before": LATER[1]}}), 403),
+    # 404: what is missing, named
+    ("admin", ("versions", "nobucket"), ("GET", "/buckets/nobucket/versions", None), 404),
+    ("admin", ("show", REFUSING, "v99"), ("GET", f"/buckets/{REFUSING}/versions/v99", None), 404),
+    ("admin", ("channel", "list", "nobucket"), ("GET", "/buckets/nobucket/channels", None), 404),
+    ("admin", ("channel", "set", "nobucket", "production", "v1"),
+     ("POST", "/buckets/nobucket/channels", {"name": "production", "version": "v1"}), 404),
+    ("admin", ("channel", "set", REFUSING, "production", "v99"),
+     ("PATCH", f"/buckets/{REFUSING}/channels/production", {"version": "v99"}), 404),
+    ("admin", ("channel", "set", REFUSING, "new", "v99"),
+     ("POST", f"/buckets/{REFUSING}/channels", {"name": "new", "version": "v99"}), 404),
+    ("admin", ("channel", "unset", REFUSING, "nochannel"),
+     ("PATCH", f"/buckets/{REFUSING}/channels/nochannel", {"version": None}), 404),
+    ("admin", ("channel", "history", REFUSING, "nochannel"), ("GET", f"/buckets/{REFUSING}/channels/nochannel/history",
+                                                               None), 404),
+    ("viewer", ("channel", "history", REFUSING, "latest"), ("GET", f"/buckets/{REFUSING}/channels/latest/history",
+                                                             None), 404),  # restricted: not there for a viewer
+    ("admin", ("revoke", REFUSING, "v99", "--reason", "x"), ("POST", f"/buckets/{REFUSING}/versions/v99/revoke",
+                                                             {"reason": "x"}), 404),
+    ("admin", ("restore", REFUSING, "v99"), ("POST", f"/buckets/{REFUSING}/versions/v99/restore", None), 404),
+    ("admin", ("revocation", "nope"), ("GET", "/revocations/nope", None), 404),
+    ("admin", ("revoke-bulk", "nobucket", "--reason", "x", *LATER),
+     ("POST", "/buckets/nobucket/revocations", {"reason": "x", "filter": {"created_before": LATER[1]}}), 404),
+    ("admin", ("query", REFUSING, "nochannel", "--platform", "aws"),
+     ("GET", f"/buckets/{REFUSING}/channels/nochannel/artifact?platform=aws", None), 404),
+    # 409: the state refuses it
+    ("admin", ("channel", "set", REFUSING, "production", "v2"),
+     ("PATCH", f"/buckets/{REFUSING}/channels/production", {"version": "v2"}), 409),
+    ("admin", ("channel", "set", REFUSING, "staging", "v2"),  # a new channel: "v2 is revoked", never "no channel"
+     ("POST", f"/buckets/{REFUSING}/channels", {"name": "staging", "version": "v2"}), 409),
+    ("admin", ("channel", "set", REFUSING, "latest", "v3"),
+     ("PATCH", f"/buckets/{REFUSING}/channels/latest", {"version": "v3"}), 409),
+    ("admin", ("channel", "unset", REFUSING, "latest"),
+     ("PATCH", f"/buckets/{REFUSING}/channels/latest", {"version": None}), 409),
+    ("admin", ("revoke", REFUSING, "v2", "--reason", "x"), ("POST", f"/buckets/{REFUSING}/versions/v2/revoke",
+                                                            {"reason": "x"}), 409),
+    ("admin", ("restore", REFUSING, "v3"), ("POST", f"/buckets/{REFUSING}/versions/v3/restore", None), 409),
+    ("admin", ("query", REFUSING, "kept", "--platform", "aws", "--region", "us-east-1"),  # exit 1: the answer is no
+     ("GET", f"/buckets/{REFUSING}/channels/kept/artifact?platform=aws&region=us-east-1", None), 409),
+    # 400: what is wrong with the request, and the limit
+    ("admin", ("versions", REFUSING, "--status", "bogus"), ("GET", f"/buckets/{REFUSING}/versions?status=bogus", None),
+     400),
+    ("admin", ("channel", "set", REFUSING, "Bad_Name", "v3"),
+     ("POST", f"/buckets/{REFUSING}/channels", {"name": "Bad_Name", "version": "v3"}), 400),
+    ("admin", ("revoke", REFUSING, "v3", "--reason", "x", "--in", "soon"),
+     ("POST", f"/buckets/{REFUSING}/versions/v3/revoke", {"reason": "x", "revoke_in": "soon"}), 400),
+    ("admin", ("revoke", REFUSING, "v3", "--reason", "x", "--at", "yesterday"),
+     ("POST", f"/buckets/{REFUSING}/versions/v3/revoke", {"reason": "x", "revoke_at": "yesterday"}), 400),
+    ("admin", ("revoke-bulk", REFUSING, "--reason", "x"),
+     ("POST", f"/buckets/{REFUSING}/revocations", {"reason": "x", "filter": {}}), 400),
+    ("admin", ("query", REFUSING, "production", "--platform", "aws"),  # several regions: which one?
+     ("GET", f"/buckets/{REFUSING}/channels/production/artifact?platform=aws", None), 400),
+    ("admin", ("check", EMPTY_PLAN), ("POST", "/compliance/check", {}), 400),
+]
+
+
+@pytest.mark.parametrize("role, argv, request_, status", REFUSED,
+                         ids=[f"{status}-{role}-{' '.join(argv[:4])}" for role, argv, _, status in REFUSED])
+def test_every_refusal_prints_the_apis_own_message(cli: Cli, product: Product, refusing: dict[str, str], role: str,
+                                                   argv: tuple[str, ...], request_: tuple[str, str, Any],
+                                                   status: int) -> None:
+    method, path, body = request_
+    got, answer = product.call(method, path, body, token=refusing[role])  # refused: it changes nothing
+    assert got == status, answer
+    run = run_as(cli, product, refusing[role], argv)
+    assert_reported(run, status, answer, code=1 if argv[0] == "query" and status == 409 else 3)
+
+
 def test_a_rejected_upload_exits_1_with_the_reasons(cli: Cli, as_admin: dict[str, str]) -> None:
     junk = cli.home / "junk.json"
     junk.write_text("not json")

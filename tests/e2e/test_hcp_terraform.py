@@ -5,7 +5,8 @@ provider (tests/clients/terraform-provider-hcp-X.Y.Z/), `apply` of a configurati
 HCP Packer resource and data source the provider has, a `plan` that must show no change, an
 update in place (the restricted channel opened) and another such `plan`, and `destroy`, which
 must leave the registry as it was. The registry's state is read back through the native API
-(admin token) and the HCP API.
+(admin token) and the HCP API. A second configuration checks that a revocation which keeps
+Terraform's channel on the version (`disable_rollback_channels`) is no drift (`plan -refresh-only`).
 
 The core is the machine's `terraform`, else OpenTofu built by build.sh (`CLIENTS_OPENTOFU=1`
 forces it). No registry is asked for the provider: a CLI configuration (`TF_CLI_CONFIG_FILE`)
@@ -31,6 +32,8 @@ from typing import Any
 import pytest
 
 from hcp import PINNED, PROVIDERS, ULID, Clients, HcpRegistry, Packer, Principal
+from product import wait_for
+from support import real_manifest
 
 # The first test of the session may wait for a cold build of the clients (tests/clients/README.md).
 pytestmark = pytest.mark.timeout(2400)
@@ -60,7 +63,8 @@ build {{
 """
 LABELS = {"os": "none", "team": "terraform"}
 
-CONFIGURATION = """
+# The provider, configured by the environment alone, and the bucket and version a configuration uses.
+PREAMBLE = """
 terraform {
   required_providers {
     hcp = { source = "hashicorp/hcp" }
@@ -71,7 +75,9 @@ provider "hcp" {}
 
 variable "bucket" { type = string }
 variable "fingerprint" { type = string }
-variable "own_bucket" { type = string }
+"""
+
+CONFIGURATION = PREAMBLE + """variable "own_bucket" { type = string }
 variable "restricted" {
   type    = bool
   default = true
@@ -200,6 +206,12 @@ class Terraform:
     def must_not_change(self) -> None:
         """`plan -detailed-exitcode` answers 0: state, configuration and registry agree (2: a change)."""
         done = self.run("plan", "-detailed-exitcode", "-no-color")
+        assert done.returncode == 0, self.explain(done)
+
+    def must_not_drift(self) -> None:
+        """`plan -refresh-only -detailed-exitcode` answers 0: nothing changed outside Terraform
+        (2: drift, such as a channel's author_id or updated_at rewritten by someone else)."""
+        done = self.run("plan", "-refresh-only", "-detailed-exitcode", "-no-color")
         assert done.returncode == 0, self.explain(done)
 
     def explain(self, done: subprocess.CompletedProcess[str]) -> str:
@@ -357,3 +369,57 @@ def test_the_core_is_the_one_chosen(clients: Clients) -> None:
         assert reported["terraform_version"] == clients.core.name.removeprefix("opentofu-"), reported
     else:
         assert clients.core.name == "terraform" and reported["terraform_version"], reported
+
+
+# Issue 21 item 5: a channel Terraform assigned, whose version is then revoked by someone else
+# with disable_rollback_channels, keeps its author_id and updated_at (it did not move).
+KEPT_BUCKET = "tf-kept"
+KEPT_CONFIGURATION = PREAMBLE + """
+resource "hcp_packer_channel" "kept" {
+  name        = "kept"
+  bucket_name = var.bucket
+}
+
+resource "hcp_packer_channel_assignment" "kept" {
+  bucket_name         = hcp_packer_channel.kept.bucket_name
+  channel_name        = hcp_packer_channel.kept.name
+  version_fingerprint = var.fingerprint
+}
+"""
+
+
+def ingested(registry: HcpRegistry, bucket: str) -> dict[str, Any]:
+    """A real manifest uploaded as `bucket`'s v1, once the registry has recorded it."""
+    product = registry.product
+    product.s3.put_object(Bucket="packer-manifests", Key=f"{bucket}/packer-manifest.json",
+                          Body=real_manifest("amazon-ebs-single-1.json"))
+
+    def recorded() -> Any:
+        status, version = product.call("GET", f"/buckets/{bucket}/versions/v1")
+        return version if status == 200 else None
+    return wait_for(f"{bucket} v1", recorded, 60, product.proc)
+
+
+def test_a_revocation_that_keeps_the_channel_is_no_drift(terraform: Terraform, hcp_registry: HcpRegistry) -> None:
+    version = ingested(hcp_registry, KEPT_BUCKET)
+    (terraform.work / "main.tf").write_text(KEPT_CONFIGURATION)
+    terraform.env.update(TF_VAR_bucket=KEPT_BUCKET, TF_VAR_fingerprint=version["fingerprint"])
+    terraform.must("apply", "-auto-approve", "-no-color")
+    # The assignment (its own resource) moved the channel after the channel resource read it:
+    # take that in, so what follows starts from state that agrees with the registry.
+    terraform.must("apply", "-refresh-only", "-auto-approve", "-no-color")
+    terraform.must_not_drift()
+    assigned = hcp_registry.product.call("GET", f"/buckets/{KEPT_BUCKET}/channels/kept")[1]
+
+    status, revoked = hcp_registry.product.call(  # by the admin token: another author than Terraform's principal
+        "POST", f"/buckets/{KEPT_BUCKET}/versions/v1/revoke", {"reason": "bad kernel", "disable_rollback_channels": True})
+    assert status == 200 and revoked["status"] == "revoked", revoked
+    kept = hcp_registry.product.call("GET", f"/buckets/{KEPT_BUCKET}/channels/kept")[1]
+    assert (kept["version"], kept["version_status"]) == ("v1", "revoked"), kept
+    assert assigned["updated_by"] != "bootstrap-admin", assigned  # Terraform's principal assigned it
+    assert (kept["updated_by"], kept["updated_at"]) == (assigned["updated_by"], assigned["updated_at"]), kept
+
+    terraform.must_not_drift()
+    terraform.must_not_change()
+    terraform.must("destroy", "-auto-approve", "-no-color")
+    assert hcp_registry.product.call("GET", f"/buckets/{KEPT_BUCKET}/channels/kept")[0] == 404
