@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 STAGE  ?= prod
 
-.PHONY: run reset test lint unit integration e2e clients mutate package deploy bench clean
+.PHONY: run reset test lint unit integration e2e clients mutate package deploy bench screenshot clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -80,6 +80,11 @@ deploy: $(STAMP)
 ## Measure DynamoDB calls per operation, cold start, package size; writes bench/results.json.
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+## Regenerate docs/screenshot.png from the page as it is: the product with examples/ loaded, in
+## headless Chromium (scripts/install-browser.sh installs it).
+screenshot: $(STAMP)
+	$(BIN)/python scripts/screenshot.py docs/screenshot.png
 
 clean:
 	rm -rf $(VENV) dist .pytest_cache .mypy_cache

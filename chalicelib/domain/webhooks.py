@@ -9,6 +9,12 @@ which URLs and addresses a delivery may go to (services/webhooks.py does the I/O
   than the day after which a failing webhook is disabled).
 - **Disabling**: a failed attempt when the webhook's current streak of failures began more
   than DISABLE_AFTER (24 h) earlier disables it; any success ends the streak.
+- **What a webhook hears**: the events that occurred at or after its creation (`heard`), told
+  apart by the two times the registry's clock wrote (the event's `time`, the webhook's
+  `created_at`), never by when the queue hands an event over: an event still queued when a
+  webhook is created happened before it. An event is handed to the webhooks only once SETTLE
+  has passed since it occurred (`settled`), by when a webhook created before it has committed
+  and is listed.
 - **Addresses**: only http and https. Link-local addresses (169.254.0.0/16, fe80::/10, where
   cloud metadata services live), AWS's IPv6 metadata address fd00:ec2::254, the unspecified
   address, multicast and reserved ranges are refused always, also when written as IPv4-mapped
@@ -30,6 +36,10 @@ SIGNATURE_PREFIX = "sha256="
 RETRY_DELAYS = (30, 120, 600, 3600, 3 * 3600, 6 * 3600, 6 * 3600, 6 * 3600, 6 * 3600)  # seconds
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 DISABLE_AFTER = timedelta(hours=24)
+# How long after an event its fan-out waits: more than a webhook's creation takes from reading the
+# clock for its `created_at` to being listed (a transaction, then DynamoDB's index: milliseconds
+# to under a second), so a webhook created before an event is never missed for being late.
+SETTLE = timedelta(seconds=2)
 MAX_URL = 2048
 SCHEMES = {"http": 80, "https": 443}
 
@@ -122,3 +132,15 @@ def wants(enabled: bool, events: list[str], buckets: list[str], action: str, buc
     the event in one of its `buckets` when it names any (registry-wide events, which have no
     bucket, go only to webhooks that name none)."""
     return enabled and action in events and (not buckets or bucket in buckets)
+
+
+def heard(created_at: datetime, occurred: datetime) -> bool:
+    """Whether a webhook created at `created_at` hears an event that occurred at `occurred`:
+    only what happened at or after its creation. Equal times count as after: the webhook's own
+    `webhook.created` event, stamped once its `created_at` is, reaches it if it subscribed."""
+    return occurred >= created_at
+
+
+def settled(occurred: datetime) -> datetime:
+    """When an event that occurred at `occurred` may be handed to the webhooks (see SETTLE)."""
+    return occurred + SETTLE

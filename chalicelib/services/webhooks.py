@@ -15,14 +15,18 @@ rules: signature, retry schedule, disabling, addresses).
   `WEBHOOK_QUEUE` (with a dead-letter queue, deploy/resources.yaml), consumed by the
   `webhook_delivery` function; under `make run` the local runner creates the same bus, rule
   and queue on moto and hands the queue's messages to the same function.
-- **Delivery** (`handle()`, one message at a time): for an event, one Query reads the
-  webhooks (GSI1 `WEBHOOKS`: a small list, read per event, no cache, so a webhook created,
-  deleted or disabled is seen at once) and each that wants it is sent the event: a POST of
-  the event as `GET /events` shows it. The delivery id is derived from the event and the
-  webhook, so an event the queue delivers twice has the same `X-Registry-Delivery` (receivers
-  deduplicate on it). A failed attempt is recorded, and its retry is queued as a message of
-  its own with `DelaySeconds` (at most SQS's 900 s: a longer wait is queued again until due);
-  the retry reads the webhook again (GetItem), so a deleted or disabled webhook gets no more.
+- **Delivery** (`handle()`, one message at a time): an event younger than SETTLE (2 s) is
+  queued again until it is that old (one SendMessage), so that every webhook created before it
+  is listed by then. Then one Query reads the webhooks (GSI1 `WEBHOOKS`: a small list, read
+  per event, no cache, so a webhook created, deleted or disabled is seen at once) and each
+  that wants it and existed when it occurred (the event's `time` at or after the webhook's
+  `created_at`: an event still queued when a webhook is created is not sent to it) is sent
+  the event: a POST of the event as `GET /events` shows it. The delivery id is derived from
+  the event and the webhook, so an event the queue delivers twice has the same
+  `X-Registry-Delivery` (receivers deduplicate on it). A failed attempt is recorded, and its
+  retry is queued as a message of its own with `DelaySeconds` (at most SQS's 900 s: a longer
+  wait is queued again until due); the retry reads the webhook again (GetItem), so a deleted
+  or disabled webhook gets no more.
 - **Sending** (`send()`): the URL's host is resolved once, every address it resolves to is
   checked (domain/webhooks.py `refused`), and the connection goes to the checked address with
   the URL's host in `Host` and in TLS (SNI and certificate check), so a DNS answer that
@@ -164,8 +168,8 @@ class Delivery:
 
 
 def handle(message: str) -> None:
-    """One message of the webhook queue: an audit event from EventBridge (deliver it to the
-    webhooks that want it) or a queued retry. Raises only when storage or SQS fails, so the
+    """One message of the webhook queue: an audit event from EventBridge (queued again until
+    settled, then delivered to the webhooks that want it) or a queued retry. Raises only when storage or SQS fails, so the
     queue delivers the message again."""
     try:
         parsed = json.loads(message)
@@ -174,16 +178,24 @@ def handle(message: str) -> None:
     if isinstance(parsed, dict) and parsed.get("kind") == RETRY:
         retry(parsed)
     elif isinstance(parsed, dict) and parsed.get("source") == audit.SOURCE and isinstance(parsed.get("detail"), dict):
-        fan_out(parsed["detail"])
+        occurred = _occurred(parsed["detail"])
+        if occurred is None:
+            logger.warning("webhook queue: dropping an event without a valid time")
+        elif rules.settled(occurred) > clock.now():
+            _send(message, rules.settled(occurred))
+        else:
+            fan_out(parsed["detail"], occurred)
     else:
         logger.warning("webhook queue: dropping a message that is neither an event nor a retry")
 
 
-def fan_out(event: dict[str, Any]) -> None:
-    """Send `event` (an audit event as published) to every webhook that wants it."""
+def fan_out(event: dict[str, Any], occurred: datetime) -> None:
+    """Send `event` (an audit event as published, which occurred at `occurred`) to every
+    webhook that wants it and existed then."""
     action, bucket = str(event.get("action")), event.get("bucket")
     hooks = [h for h in storage.webhooks.every_webhook()
-             if rules.wants(h.enabled, h.events, h.buckets, action, bucket)]
+             if rules.wants(h.enabled, h.events, h.buckets, action, bucket)
+             and rules.heard(clock.parse_utc(h.created_at), occurred)]
     if not hooks:
         return
     shown = AuditEvent.model_validate(event)
@@ -250,10 +262,15 @@ def _retry_delay(attempt: int) -> int | None:
 
 def enqueue(delivery: Delivery, due: datetime) -> None:
     """Queue a retry, visible when due (or after SQS_MAX_DELAY, to be queued again)."""
+    _send(json.dumps({"kind": RETRY, "due": clock.iso(due), "delivery": dataclasses.asdict(delivery)}), due)
+
+
+def _send(body: str, due: datetime) -> None:
+    """Put `body` on the webhook queue, visible when due (or after SQS_MAX_DELAY, to be
+    looked at again)."""
     wait = max(0, min(SQS_MAX_DELAY, int((due - clock.now()).total_seconds() + 0.999)))
     sqs, url = _queue()
-    sqs.send_message(QueueUrl=url, DelaySeconds=wait, MessageBody=json.dumps(
-        {"kind": RETRY, "due": clock.iso(due), "delivery": dataclasses.asdict(delivery)}))
+    sqs.send_message(QueueUrl=url, DelaySeconds=wait, MessageBody=body)
 
 
 def _queue() -> tuple[Any, str]:
@@ -266,8 +283,17 @@ def _queue() -> tuple[Any, str]:
     return sqs, _queue_urls[(sqs, name)]
 
 
+def _occurred(event: dict[str, Any]) -> datetime | None:
+    """When an audit event occurred: its `time`, as the registry's clock wrote it (None if it
+    has none that parses)."""
+    try:
+        return clock.parse_utc(str(event.get("time")))
+    except ValueError:
+        return None
+
+
 def _parse(moment: str | None) -> datetime | None:
-    return datetime.fromisoformat(moment.replace("Z", "+00:00")) if moment else None
+    return clock.parse_utc(moment) if moment else None
 
 
 # ---- sending ---------------------------------------------------------------------------------

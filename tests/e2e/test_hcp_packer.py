@@ -16,12 +16,14 @@ Afterwards the native API (admin token) and the HCP API (a principal's token) ar
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from hcp import PINNED, ULID, HcpRegistry, Packer
+from product import ROOT
 
 # The first test of the session may wait for a cold build of the clients (tests/clients/README.md).
 pytestmark = pytest.mark.timeout(2400)
@@ -303,3 +305,26 @@ def test_a_child_reading_a_channel_with_hcp_packer_version_records_that_channel(
     ancestry = packer.native(f"/buckets/{child}/versions/v1/ancestry")
     parents = parent_links(ancestry)
     assert parents == [(parent, "v1", "fp-vparent", "parent_version", "release")], ancestry
+
+
+NEWEST = max(PINNED, key=lambda version: tuple(map(int, version.split("."))))
+
+
+def readme_packer_templates() -> list[str]:
+    """The README's Packer templates: its `hcl` blocks that have a `build` block."""
+    blocks = re.findall(r"```hcl\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    return [block for block in blocks if re.search(r"^build \{", block, re.M)]
+
+
+@pytest.mark.parametrize("packer", [NEWEST], indirect=True)
+def test_the_readme_packer_templates_build_without_a_deprecation_warning(packer: Packer) -> None:
+    """Each Packer template of the README, built as it is by the newest pinned Packer: it
+    publishes, and Packer warns of nothing deprecated (a registry block in `build` would be)."""
+    templates = readme_packer_templates()
+    assert templates, "no Packer template found in the README"
+    for number, template in enumerate(templates):
+        done = packer.build(template, f"fp-readme-{number}", name=f"readme-{number}")
+        assert done.returncode == 0, str(done)
+        assert "deprecat" not in (done.stdout + done.stderr).lower(), str(done)
+    hello = packer.native("/buckets/hello/versions/v1")  # what the README says its template makes
+    assert [build["platform"] for build in hello["builds"]] == ["packer.file"], hello

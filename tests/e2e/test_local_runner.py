@@ -8,6 +8,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -229,17 +230,36 @@ def _untracked() -> str:
                           capture_output=True, text=True, check=True).stdout
 
 
+# The commands the walk-through's text names (besides .venv/bin, which it puts on PATH itself).
+NAMED_TOOLS = ("curl", "jq", "mktemp", "sleep", "rm")
+
+
 def test_the_readme_walk_through_waits_for_ingestion_and_writes_no_files_in_the_repository(product, tmp_path):
-    script = (_walk_through(3).replace("http://127.0.0.1:8000", product.url)
+    """Steps 1-5 as written (only the addresses and the token put in), from the repository's
+    root, with only the tools its text names on PATH, and only files of the repository."""
+    section = (ROOT / "README.md").read_text().split("## Five-minute walk-through")[1].split("\n## ")[0]
+    assert "../" not in section, "the walk-through uses files outside the repository"
+    script = (_walk_through(5).replace("http://127.0.0.1:8000", product.url)
               .replace("http://127.0.0.1:5000", product.moto_url)
               .replace("<the admin token make run printed>", product.token))
+    tools, scratch_root = tmp_path / "bin", tmp_path / "tmp"
+    tools.mkdir()
+    scratch_root.mkdir()
+    for tool in NAMED_TOOLS:
+        (tools / tool).symlink_to(shutil.which(tool) or pytest.fail(f"{tool} is not installed"))
     before = _untracked()
-    run = subprocess.run(["bash", "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=180,
-                         env={**os.environ, "TMPDIR": str(tmp_path)})
+    run = subprocess.run([shutil.which("bash") or "/bin/bash", "-c", script], cwd=ROOT, capture_output=True,
+                         text=True, timeout=180,
+                         env={**os.environ, "TMPDIR": str(scratch_root), "PATH": str(tools)})
     assert run.returncode == 0, run.stderr[-3000:]
     # Step 1 waited for the whole manifest, so step 2 lists all 8 runs; step 3 the rejection.
     assert re.findall(r'^"(v\d+)"$', run.stdout, re.M) == [f"v{n}" for n in range(8, 0, -1)], run.stdout
-    assert "accepted" in run.stdout and "rejected" in run.stdout
+    assert "accepted" in run.stdout and "rejected" in run.stdout and "exit code 1" in run.stdout
+    # Step 5: the child (its bucket named by its custom_data) and the grandchild descend from base v1.
+    tree = json.loads(run.stdout[run.stdout.rindex("\n{"):])["root"]
+    (child,) = tree["children"]
+    assert [(child["bucket"], child["version"]), [(g["bucket"], g["version"]) for g in child["children"]]] == [
+        ("app", "v1"), [("svc", "v1")]], tree
     assert _untracked() == before
-    (scratch,) = tmp_path.iterdir()
+    (scratch,) = scratch_root.iterdir()
     assert (scratch / "junk.json").exists()

@@ -4,7 +4,8 @@ The browser tests start the runner behind `make run` as a subprocess on free loo
 load a base → child chain through its moto S3 endpoint (as Packer's manifest post-processor
 would), move the base's channel, sweep, and then use the page as a person would: sign in,
 find the outdated child, read the warning, revoke through the page. Screenshots land in
-test-artifacts/browser/ (git-ignored). `UPDATE_SCREENSHOT=1` also rewrites docs/screenshot.png.
+test-artifacts/browser/ (git-ignored). The README's picture is scripts/screenshot.py's (`make
+screenshot`), which launches Chromium and opens tabs as these tests do; it is run here too.
 
 Chromium is Debian's (`scripts/install-browser.sh`); Playwright cannot download browsers
 here. Without it these tests skip, except in CI (CI=true), where they fail.
@@ -15,7 +16,9 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
+import struct
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +26,12 @@ import pytest
 
 from chalicelib.api import web
 from product import start_product, wait_for
+from scripts.screenshot import CHROMIUM, launch, new_tab
 from support import ROOT, real_manifest
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
-SCREENSHOT = ROOT / "docs" / "screenshot.png"
 TOKEN = "browser-test-admin-token-0123456789"
 MANIFESTS = "packer-manifests"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 OUTDATED = "Outdated: parent base channel production now points at v2; this was built from v1."
 CHAIN = "Outdated: parent child v1 is out of date: parent base channel production now points at v2."
 BASE_AMIS = ("ami-0ba5e0000000000a1", "ami-0ba5e0000000000b1")
@@ -88,6 +88,28 @@ def test_the_allow_list_is_exactly_the_shipped_files():
     assert reached == modules, f"shipped but never loaded: {modules - reached}"
 
 
+def needs_chromium() -> None:
+    """Skip without Debian's Chromium, except in CI (CI=true), where that is a failure."""
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is not installed: run scripts/install-browser.sh (Debian's chromium)"
+        if os.environ.get("CI", "").lower() in ("true", "1"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def test_the_screenshot_script_writes_the_readme_picture_of_the_page(tmp_path):
+    """`make screenshot` (scripts/screenshot.py, as make runs it): the product with the examples
+    loaded, the outdated child's view in Chromium, a PNG at the page's laptop width (to a
+    temporary path here; docs/screenshot.png is what it wrote when last run)."""
+    needs_chromium()
+    output = tmp_path / "screenshot.png"
+    done = subprocess.run([sys.executable, "scripts/screenshot.py", str(output)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    png = output.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", png[16:24]) == (1280, 860)
+
+
 # ---- a running registry with a base → child chain -------------------------------------------
 
 def packer_manifest(run: str, artifact_id: str, name: str = "ubuntu", **custom: str) -> bytes:
@@ -102,11 +124,7 @@ def registry():
     """`make run`'s runner with: base v1 and v2, production moved v1 → v2, a child built from
     base production when it was v1 (so outdated after the sweep), a grandchild built from the
     child's image, an unrelated bucket, and a rejected upload. Yields (API URL, viewer token)."""
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is not installed: run scripts/install-browser.sh (Debian's chromium)"
-        if os.environ.get("CI", "").lower() in ("true", "1"):
-            pytest.fail(message)
-        pytest.skip(message)
+    needs_chromium()
     with start_product(TOKEN) as product:
         proc, s3 = product.proc, product.s3
 
@@ -161,7 +179,7 @@ def browser(registry):
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        instance = launch(playwright)
         yield instance
         instance.close()
 
@@ -169,16 +187,13 @@ def browser(registry):
 @pytest.fixture
 def page(browser, registry, request):
     """A fresh tab (fresh session storage) at laptop width; fails the test on a page script error."""
-    context = browser.new_context(viewport={"width": 1280, "height": 860}, color_scheme="light",
-                                  locale="en-GB", timezone_id="UTC")
-    context.set_default_timeout(8000)
-    tab = context.new_page()
+    tab = new_tab(browser)
     errors: list[str] = []
     tab.on("pageerror", lambda exc: errors.append(str(exc)))
     yield tab
     tab.screenshot(path=str(ARTIFACTS / f"{request.node.name}-last.png"), full_page=True)
     text = tab.inner_text("body")
-    context.close()
+    tab.context.close()
     assert not errors, f"script errors in the page: {errors}"
     leaked = re.findall(r"\b(?:null|undefined|NaN)\b|\[object Object\]", text)
     assert not leaked, f"the page shows programming values to the person: {leaked}"
@@ -248,10 +263,7 @@ def test_sign_in_find_the_outdated_child_and_read_why(page, registry):
     expect(page.get_by_text("ami-0c41d000000000001")).to_be_visible()
     expect(page.locator("#s-children ~ div")).to_contain_text("app-server v1")
     assert page.evaluate("document.activeElement.id") == "view-title"  # focus follows navigation
-    path = shot(page, "version-outdated-1280", full_page=False)
-    if os.environ.get("UPDATE_SCREENSHOT"):
-        SCREENSHOT.parent.mkdir(exist_ok=True)
-        shutil.copyfile(path, SCREENSHOT)
+    shot(page, "version-outdated-1280", full_page=False)
 
     # Channel history, in the base's bucket view.
     page.goto(f"{url}/#bucket=base")

@@ -7,6 +7,7 @@ local runner hands it the queue's messages (local.runner.sqs_event) to a receive
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -58,6 +59,7 @@ class Hooks:
 def hooks(registry, monkeypatch, moved_clock) -> Hooks:
     monkeypatch.setenv("EVENT_BUS_NAME", BUS)
     monkeypatch.setattr(service, "SQS_MAX_DELAY", 0)  # retries visible at once; the test moves the clock instead
+    monkeypatch.setattr(service.rules, "SETTLE", timedelta(0))  # events handed over at once (but see below)
     return Hooks(registry)
 
 
@@ -128,6 +130,35 @@ def test_webhook_first_retry_seconds_replaces_the_first_wait_only(hooks, receive
     attempts = sorted(hooks.history(created["id"]), key=lambda h: h["attempt"])
     waits = [datetime.fromisoformat(a["next_retry_at"]) - datetime.fromisoformat(a["time"]) for a in attempts]
     assert waits == [timedelta(seconds=1), timedelta(seconds=120)]
+
+
+def test_a_webhook_hears_nothing_that_happened_before_its_creation(hooks, receiver):
+    """Events still in the queue when a webhook is created happened before it: not sent to it."""
+    hooks.registry.send("post", "/buckets", {"name": "before"}, 201)
+    created = hooks.create(receiver.url, ["bucket.created", "webhook.created"])
+    hooks.registry.send("post", "/buckets", {"name": "after"}, 201)
+    while hooks.deliver():
+        pass
+    got = [json.loads(r["body"]) for r in receiver.received]
+    assert sorted((e["action"], e["target"]) for e in got) == [
+        ("bucket.created", "after"), ("webhook.created", f"webhook/{created['id']}")]  # its own creation too
+    assert all(e["time"] >= created["created_at"] for e in got)
+
+
+def test_an_event_is_handed_to_the_webhooks_once_settled(hooks, receiver, moved_clock, monkeypatch):
+    """An event younger than SETTLE goes back to the queue (a webhook created just before it may
+    not be listed yet); once that old, it is delivered."""
+    monkeypatch.setattr(service.rules, "SETTLE", timedelta(seconds=2))
+    hooks.create(receiver.url, ["bucket.created"])
+    hooks.registry.send("post", "/buckets", {"name": "base"}, 201)
+    for _ in range(3):  # each handling queues the events again (visible at once here: SQS_MAX_DELAY is 0)
+        assert hooks.deliver() and receiver.received == []
+    moved_clock.advance(seconds=1.5)
+    assert hooks.deliver() and receiver.received == []  # still too young
+    moved_clock.advance(seconds=0.5)
+    while hooks.deliver():
+        pass
+    assert [json.loads(r["body"])["bucket"] for r in receiver.received] == ["base"]
 
 
 def test_only_the_events_and_buckets_a_webhook_names_are_delivered(hooks, receiver):
@@ -316,3 +347,69 @@ def test_concurrent_failures_disable_a_webhook_once(moto_server, monkeypatch, mo
             events, _ = storage.events.events_page(None, None, 100)
             disabled = [e for e in events if e.action == "webhook.disabled" and e.target == f"webhook/{hook.id}"]
             assert len(disabled) == 1, (trial, len(disabled))
+
+
+def test_a_webhook_created_while_events_happen_hears_exactly_those_from_its_creation_on(moto_server, monkeypatch):
+    """A webhook's creation races events being made and delivered (threads against a moto
+    server, many trials; two events queued just before it too). Its creation is held 0.5 s
+    between reading the clock for `created_at` and committing, as a throttled or paused writer
+    would be, so events made meanwhile are handed over while it is not listed yet. Invariant:
+    it receives every event whose time is at or after its `created_at`, and none before."""
+    from chalicelib import storage
+    from chalicelib.domain.models import CreateBucket, CreateWebhook
+    from chalicelib.services import audit, buckets
+    from support import race
+
+    for name, value in (("EVENT_BUS_NAME", BUS), ("WEBHOOK_QUEUE", QUEUE), ("WEBHOOK_ALLOW_PRIVATE", "true")):
+        monkeypatch.setenv(name, value)
+    sqs, queue = boto3.client("sqs"), provision_webhooks(BUS, QUEUE)
+    create = storage.webhooks.create
+    monkeypatch.setattr(storage.webhooks, "create", lambda item: time.sleep(0.5) or create(item))
+
+    def deliver() -> int:
+        messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+        for message in messages:
+            service.handle(message["Body"])
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+        return len(messages)
+
+    def deliver_for(seconds: float) -> None:
+        until = time.monotonic() + seconds
+        while time.monotonic() < until:
+            deliver() or time.sleep(0.05)
+
+    def queued() -> int:
+        counts = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
+        return sum(int(counts[f"ApproximateNumberOf{kind}"]) for kind in ("Messages", "MessagesNotVisible",
+                                                                            "MessagesDelayed"))
+
+    def make(names: list[str]) -> None:
+        for name in names:
+            buckets.create_bucket(CreateBucket(name=name), "racer")
+            time.sleep(0.1)
+
+    broken = []
+    with WebhookReceiver() as receiver:
+        for trial in range(5):
+            made: dict[str, Any] = {}
+            url = f"{receiver.url}&trial={trial}"
+            names = [f"t{trial}-{n}" for n in range(12)]
+            make(names[:2])  # queued, not yet delivered, when the webhook is created
+            assert race(lambda: made.update(hook=service.create_webhook(CreateWebhook(url=url, events=[
+                            "bucket.created"]), "test")),
+                        lambda: make(names[2:7]), lambda: make(names[7:]), lambda: deliver_for(1.5)) == []
+            deadline = time.monotonic() + 30
+            while queued() and time.monotonic() < deadline:  # every event settled and handed over
+                deliver() or time.sleep(0.2)
+            created = datetime.fromisoformat(made["hook"].created_at)
+            occurred = {e.id: datetime.fromisoformat(e.time) for name in names
+                        for e in audit.list_events(name, 10, None)[0] if e.action == "bucket.created"}
+            received = [json.loads(r["body"])["id"] for r in receiver.received if r["path"].endswith(f"trial={trial}")]
+            expected = {i for i, at in occurred.items() if at >= created}
+            early = sorted(i for i in received if occurred[i] < created)
+            missed = sorted(expected - set(received))
+            if early or missed or not expected or len(expected) == len(occurred):
+                broken.append(f"trial {trial}: {len(early)} from before its creation, {len(missed)} missed "
+                              f"of {len(expected)} after it, of {len(occurred)}")
+            service.delete_webhook(made["hook"].id, "test")
+    assert not broken, broken

@@ -135,6 +135,14 @@ def test_what_a_webhook_wants():
     assert not rules.wants(True, ["token.created"], ["app"], "token.created", None)
 
 
+def test_a_webhook_hears_what_occurred_at_or_after_its_creation():
+    created = datetime(2026, 5, 1, 12, 0, 0, 250000, tzinfo=timezone.utc)
+    assert rules.heard(created, created)  # the same instant: after (its own webhook.created event)
+    assert rules.heard(created, created + timedelta(microseconds=1))
+    assert not rules.heard(created, created - timedelta(microseconds=1))
+    assert rules.settled(created) == created + timedelta(seconds=2) == created + rules.SETTLE
+
+
 def test_every_action_the_services_record_is_an_audit_action():
     """A webhook can subscribe only to AuditAction's members: an action written anywhere else
     would be one nobody can subscribe to."""
