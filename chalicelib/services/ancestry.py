@@ -103,15 +103,21 @@ def resolve(bucket: str, run: ParsedRun, now: str) -> Resolution:
 
 def sources(run: ParsedRun) -> dict[str, str | None]:
     """The source artifacts of a run's builds without an explicit parent (placeholders left
-    out), each with the region of the first build naming it (where its first artifact is:
-    the region the builder read the source in), in the builds' order."""
+    out), each with the region of the first build naming it (its first artifact's region that
+    names one: where the builder read the source), in the builds' order."""
     found: dict[str, str | None] = {}
     for build in run.builds:
         source = build.source_artifact
         if not build.parent and not placeholder(source) and source not in found:
             assert source is not None
-            found[source] = next((a.region for a in build.artifacts if a.region), None)
+            found[source] = next((a.region for a in build.artifacts if _names_a_region(a.region)), None)
     return found
+
+
+def _names_a_region(region: str | None) -> bool:
+    """Whether an artifact's region names one: not the `null` builder's `null` nor the `file`
+    builder's directory `.`."""
+    return not placeholder(region) and region != "."
 
 
 def _among(parents: list[dict[str, Any]], link: dict[str, Any]) -> bool:
