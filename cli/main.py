@@ -172,7 +172,7 @@ def describe_version(v: dict[str, Any]) -> str:
 
 def finding_line(finding: dict[str, Any]) -> str:
     """A finding as the API gives it: its own status, its sentence, how its link was found
-    ("undetermined: parent not found: … (named in the manifest (parent_bucket, parent_version))")."""
+    ("undetermined: parent not found: … (named in the manifest: parent_bucket, parent_version)")."""
     how = f" ({finding['how']})" if finding.get("how") else ""
     return f"{str(finding.get('status') or 'note').replace('_', ' ')}: {finding['message']}{how}"
 

@@ -274,9 +274,9 @@ def how(finding: Item) -> str | None:
         return f"the build's source artifact {source}"
     named = ", ".join(finding.get("named") or [])
     if finding.get("origin") == HCP:
-        return f"reported by Packer through the HCP API ({named})"
+        return f"reported by Packer through the HCP API: {named}"
     if finding.get("origin") == MANIFEST:
-        return f"named in the manifest ({named})"
+        return f"named in the manifest: {named}"
     return None
 
 

@@ -86,8 +86,9 @@ build {{
 """
 
 
-def banner(url: str) -> str | None:
-    """The text of the bucket list's "needs attention" banner in Chromium, None when there is none."""
+def on_the_page(url: str) -> tuple[str | None, str]:
+    """In Chromium: the text of the bucket list's "needs attention" banner (None when there is
+    none), and what web v1's page says of its source."""
     from playwright.sync_api import expect, sync_playwright
     from scripts.screenshot import launch, new_tab
 
@@ -99,7 +100,12 @@ def banner(url: str) -> str | None:
             expect(tab.get_by_role("heading", name="Buckets", level=1)).to_be_visible()
             expect(tab.locator("#bucket-table tbody tr").first).to_be_visible()
             flagged = tab.locator("#flagged-summary")
-            return flagged.inner_text() if flagged.count() else None
+            banner = flagged.inner_text() if flagged.count() else None
+            tab.goto(f"{url}/#bucket=web&version=v1")
+            expect(tab.get_by_role("heading", name="web v1", level=1)).to_be_visible()
+            source = tab.locator("#untracked-sources").inner_text()
+            assert tab.locator("#ancestry-warnings").count() == 0
+            return banner, source
         finally:
             browser.close()
 
@@ -132,13 +138,15 @@ def test_noise_is_information_and_real_findings_are_still_reported(hcp_registry:
 
     # Only noise so far: nothing counted, nothing flagged, no banner on the page.
     assert report(product) == {"counts": ZERO, "flagged": [], "serving_revoked": []}
-    assert banner(product.url) is None
+    banner, source = on_the_page(product.url)
+    assert banner is None
+    assert "Source not tracked: ami-0123456789abcdef0 (us-east-1)." in source
 
     # Real findings: an explicit parent that does not exist, a moved parent channel, a revoked parent.
     missing = upload(product, "orphan", "orphan-1", "ami-0ff0000000000001", parent_bucket="gone", parent_version="v3")
     assert missing["ancestry_findings"] == [{
         "status": "undetermined", "message": "parent not found: bucket 'gone' has no version 'v3'",
-        "how": "named in the manifest (parent_bucket, parent_version)"}]
+        "how": "named in the manifest: parent_bucket, parent_version"}]
     upload(product, "base", "base-1", "ami-0110000000000001")
     ok(product, "POST", "/buckets/base/channels", {"name": "production", "version": "v1"})
     upload(product, "base", "base-2", "ami-0110000000000002")
@@ -162,7 +170,7 @@ def test_noise_is_information_and_real_findings_are_still_reported(hcp_registry:
     assert found["counts"] == {"out_of_date": 1, "parent_revoked": 1, "undetermined": 1, "unresolved_parents": 1}
     assert sorted((f["bucket"], f["ancestry_status"], [g["how"] for g in f["findings"]]) for f in found["flagged"]) == [
         ("agent", "parent_revoked", ["matched from the source artifact ami-0330000000000001"]),
-        ("app", "out_of_date", ["named in the manifest (parent_bucket, parent_channel)"]),
-        ("orphan", "undetermined", ["named in the manifest (parent_bucket, parent_version)"])]
-    shown = banner(product.url)
+        ("app", "out_of_date", ["named in the manifest: parent_bucket, parent_channel"]),
+        ("orphan", "undetermined", ["named in the manifest: parent_bucket, parent_version"])]
+    shown, _ = on_the_page(product.url)
     assert shown is not None and "orphan v1" in shown and "web" not in shown and "local-images" not in shown

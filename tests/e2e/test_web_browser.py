@@ -32,8 +32,10 @@ from support import ROOT, real_manifest
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 TOKEN = "browser-test-admin-token-0123456789"
 MANIFESTS = "packer-manifests"
-OUTDATED = "Outdated: parent base channel production now points at v2; this was built from v1."
-CHAIN = "Outdated: parent child v1 is out of date: parent base channel production now points at v2."
+OUTDATED = ("Outdated: parent base channel production now points at v2; this was built from v1. "
+            "(named in the manifest: parent_bucket, parent_channel)")
+CHAIN = ("Outdated: parent child v1 is out of date: parent base channel production now points at v2. "
+         "(matched from the source artifact ami-0c41d000000000001)")
 BASE_AMIS = ("ami-0ba5e0000000000a1", "ami-0ba5e0000000000b1")
 
 

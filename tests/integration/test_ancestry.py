@@ -62,7 +62,7 @@ def test_an_unmatched_explicit_hint_is_undetermined_and_an_unmatched_source_only
         ("ami-0123456789abcdef0", "us-east-1", "source not tracked: ami-0123456789abcdef0 (us-east-1)")]
     body = registry.get("/buckets/orphan/versions/v1/ancestry")
     (link,) = body["parents"]
-    assert (link["status"], link["how"]) == ("undetermined", "named in the manifest (parent_bucket, parent_version)")
+    assert (link["status"], link["how"]) == ("undetermined", "named in the manifest: parent_bucket, parent_version")
     assert link["message"] == "parent not found: bucket 'nowhere' has no version 'v3'"
     assert [u["message"] for u in body["untracked"]] == ["source not tracked: ami-0123456789abcdef0 (us-east-1)"]
 

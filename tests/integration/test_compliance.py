@@ -35,7 +35,7 @@ def test_a_channel_move_flags_the_child_after_a_sweep_and_the_report_says_so(reg
         ("child", "v1", "out_of_date"), ("grandchild", "v1", "out_of_date")]
     assert report["flagged"][1]["messages"] == [chain]
     moved = "parent base channel production now points at v2; this was built from v1"
-    found = {"status": "out_of_date", "message": moved, "how": "named in the manifest (parent_bucket, parent_channel)"}
+    found = {"status": "out_of_date", "message": moved, "how": "named in the manifest: parent_bucket, parent_channel"}
     down = {"status": "out_of_date", "message": chain, "how": f"matched from the source artifact {CHILD_AMI}"}
     assert report["flagged"][0]["findings"] == [found] and report["flagged"][1]["findings"] == [down]
     assert report["last_sweep"]["ancestry_changes"] == [

@@ -140,7 +140,7 @@ def test_a_parent_id_naming_nothing_is_undetermined_saying_packer_reported_it(re
     assert version["ancestry_findings"] == [{
         "status": "undetermined", "message": "parent not found: no complete version with id "
                                              "'01ARZ3NDEKTSV4RRFFQ69G5FAV' in the registry",
-        "how": "reported by Packer through the HCP API (parent_version_id)"}]
+        "how": "reported by Packer through the HCP API: parent_version_id"}]
     assert registry.get("/compliance/report")["counts"]["undetermined"] == 1
 
 
@@ -150,7 +150,7 @@ def test_a_parent_reported_by_packer_says_so(registry, hcp):
     hcp.publish("app", "app-1", ["amazon-ebs.a"], parent_version_id=parent["version"]["id"],
                 parent_channel_id=parent["id"], source_external_identifier="ami-base-1-amazon-ebs.a")
     (link,) = registry.get("/buckets/app/versions/v1/ancestry")["parents"]
-    assert link["how"] == "reported by Packer through the HCP API (parent_version_id, parent_channel_id)"
+    assert link["how"] == "reported by Packer through the HCP API: parent_version_id, parent_channel_id"
     assert registry.get("/buckets/app/versions/v1")["parents"][0]["how"] == link["how"]
 
 

@@ -72,7 +72,7 @@ def test_an_explicit_parent_that_does_not_exist_is_undetermined_and_counted(regi
     assert version["ancestry_findings"] == [{
         "status": "undetermined",
         "message": "parent not found: bucket 'base' has no channel 'production' pointing at a version",
-        "how": "named in the manifest (parent_bucket, parent_channel)"}]
+        "how": "named in the manifest: parent_bucket, parent_channel"}]
     assert [u["source_artifact"] for u in version["untracked"]] == [PUBLIC_AMI]  # information beside it
     assert counts(registry) == {**NOTHING, "undetermined": 1, "unresolved_parents": 1}
     (flag,) = registry.get("/compliance/report")["flagged"]
@@ -167,7 +167,7 @@ def test_findings_each_keep_their_own_status_in_every_answer(registry):
     sweep(registry)
     expected = [
         {"status": "out_of_date", "message": "parent base channel production now points at v2; this was built from v1",
-         "how": "named in the manifest (parent_bucket, parent_channel)"},
+         "how": "named in the manifest: parent_bucket, parent_channel"},
         {"status": "parent_revoked", "message": "parent tools v1 is revoked (leaky); this version was spared",
          "how": "matched from the source artifact ami-0c0c0c0c0c0c0c0c3"}]
     version = registry.get("/buckets/app/versions/v1")

@@ -435,21 +435,21 @@ def test_each_unresolved_hint_is_an_undetermined_link_saying_what_it_named() -> 
 # ---- how a link was found, untracked sources ------------------------------------------------
 
 @pytest.mark.parametrize(("link", "origin", "said"), [
-    (stored_link(2), "manifest", "named in the manifest (parent_bucket, parent_version)"),
+    (stored_link(2), "manifest", "named in the manifest: parent_bucket, parent_version"),
     ({**stored_link(2, channel="prod"), "found_by": "parent_channel"}, "manifest",
-     "named in the manifest (parent_bucket, parent_channel)"),
+     "named in the manifest: parent_bucket, parent_channel"),
     ({**stored_link(2, channel="prod"), "found_by": "parent_version"}, "manifest",
-     "named in the manifest (parent_bucket, parent_channel, parent_version)"),
-    (stored_link(2), "hcp", "reported by Packer through the HCP API (parent_version_id)"),
+     "named in the manifest: parent_bucket, parent_channel, parent_version"),
+    (stored_link(2), "hcp", "reported by Packer through the HCP API: parent_version_id"),
     ({**stored_link(2, channel="prod"), "found_by": "parent_version"}, "hcp",
-     "reported by Packer through the HCP API (parent_version_id, parent_channel_id)"),
+     "reported by Packer through the HCP API: parent_version_id, parent_channel_id"),
     ({**stored_link(2), "found_by": "source_artifact", "source_artifact": "ami-9"}, "hcp",
      "matched from the source artifact ami-9"),
     ({**stored_link(2), "found_by": "source_artifact"}, "manifest", "matched from a build's source artifact"),
     ({"version_id": "01J", "found_by": "unresolved"}, "manifest",
-     "reported by Packer through the HCP API (parent_version_id)"),
+     "reported by Packer through the HCP API: parent_version_id"),
     ({"bucket": "b", "version": "v3", "found_by": "unresolved"}, "manifest",
-     "named in the manifest (parent_bucket, parent_version)"),
+     "named in the manifest: parent_bucket, parent_version"),
     ({"source_artifact": "ami-1", "found_by": "unresolved"}, "manifest", "the build's source artifact ami-1"),
 ])
 def test_a_finding_says_how_its_link_was_found(link: dict[str, Any], origin: str, said: str) -> None:
@@ -468,8 +468,8 @@ def test_each_finding_keeps_its_own_status_beside_the_versions_worst() -> None:
     assert worst == "out_of_date"
     assert [f["status"] for f in attention(links)] == ["out_of_date", "undetermined"]
     assert [rules.how(f) for f in attention(links)] == [
-        "reported by Packer through the HCP API (parent_version_id, parent_channel_id)",
-        "reported by Packer through the HCP API (parent_version_id)"]
+        "reported by Packer through the HCP API: parent_version_id, parent_channel_id",
+        "reported by Packer through the HCP API: parent_version_id"]
 
 
 def test_the_door_a_version_came_through_is_told_by_its_template_type() -> None:

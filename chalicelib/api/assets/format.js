@@ -45,7 +45,7 @@ export function ancestrySentence(status, message) {
 }
 
 // One finding as the API gives it: its own status word and sentence, then how its link was
-// found ("Undetermined: parent not found: … (named in the manifest (parent_bucket, parent_version))").
+// found ("Undetermined: parent not found: … (named in the manifest: parent_bucket, parent_version)").
 export function findingLine(finding) {
   return h("span", { class: "finding" }, ancestrySentence(finding.status, finding.message),
     finding.how ? h("span", { class: "quiet small" }, ` (${finding.how})`) : null);
