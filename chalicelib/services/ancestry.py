@@ -619,13 +619,14 @@ def _rematch(bucket: str, number: int, window: float) -> list[dict[str, Any]]:
     also = {"parents": parents, **({"unresolved": still} if still else {}),
             **({"untracked": untracked} if untracked else {})}
     removes = (() if still else ("unresolved",)) + (() if untracked else ("untracked",))
-    actions = [*status_actions(version, status, found_now, also=also, remove=removes),
+    childless = version.child_count == 0  # no marker needed (see _plan), while that holds
+    actions = [*status_actions(version, status, found_now, also=also, remove=removes, childless=childless),
                *edge_actions(bucket, number, found),
                *looking_actions(bucket, number, [u for u in looked_for if u not in matched], now)]
     if found:
         actions.append(audit.event_action(bucket, "version.parents_resolved", version.name, "sweep",
                                           after=[f"{p['bucket']}/{p['version']}" for p in found]))
-    if (status, found_now) != (version.ancestry_status, version.ancestry_findings):
+    if (status, found_now) != (version.ancestry_status, version.ancestry_findings) and not childless:
         actions.append(markers.marker_action(markers.VERSION_STATUS, bucket, number=number, mode=markers.ANCESTRY))
     audit.commit(actions)
     origin = rules.origin(version.template_type)

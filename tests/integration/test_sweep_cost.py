@@ -67,3 +67,34 @@ def test_the_sweep_goes_on_where_the_request_stopped_and_reads_no_descendant_twi
     for bucket, _ in descendants:
         assert registry.get(f"/buckets/{bucket}/versions/v1")["status"] == "revoked"
     assert registry.get("/buckets/base/versions/v1")["revocation"]["cascade_pending"] is False
+
+
+def test_looking_for_untracked_sources_costs_two_calls_a_sweep_while_any_is_in_its_window(registry, monkeypatch):
+    from datetime import datetime, timedelta, timezone
+
+    from chalicelib.runtime import clock
+
+    def at(offset: timedelta) -> None:
+        monkeypatch.setattr(clock, "now", lambda: datetime.now(timezone.utc) + offset)
+
+    def swept() -> list[str]:
+        calls = count_calls(aws.client("dynamodb"))
+        sweep(registry)
+        return sorted(calls)
+
+    for n in (1, 2, 3):  # three images from sources the registry does not hold (yet)
+        registry.upload(f"kid{n}/m.json", run(n, source_ami=f"ami-{100 + n:017x}"))
+    at(timedelta(minutes=2))  # the notes have settled: the empty indexes are marked idle
+    sweep(registry)
+    # counts 1, markers 1, the waiting versions 1, their sources' newest producers 1, the report 1
+    assert swept() == sorted(["GetItem", "Query", "Query", "BatchGetItem", "PutItem"])
+    registry.upload("base/m.json", run(101))  # kid1's parent arrives (its `latest` move leaves a marker)
+    # the same, the marker (its edges, its delete) and for kid1: the version, its source's index
+    # entries, the parent, what its link names, the transaction linking them
+    assert swept() == sorted(["GetItem", "Query", "Query", "BatchGetItem", "PutItem", "Query", "DeleteItem",
+                              "GetItem", "Query", "GetItem", "BatchGetItem", "TransactWriteItems"])
+    assert [p["bucket"] for p in registry.get("/buckets/kid1/versions/v1")["parents"]] == ["base"]
+    at(timedelta(days=8))  # the window is over: no longer looked for (one batch delete)
+    assert swept() == sorted(["GetItem", "Query", "Query", "BatchWriteItem", "PutItem"])
+    assert swept() == sorted(["GetItem", "Query", "Query", "UpdateItem", "PutItem"])  # found none: idle
+    assert swept() == sorted(["GetItem", "Query", "PutItem"])  # quiet again: 3 calls
