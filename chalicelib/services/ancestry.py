@@ -306,6 +306,8 @@ def tally_actions(before: Version | None, after: Version | None) -> list[Action]
                                                findings=after.ancestry_findings or [], flagged_at=now_iso())))
     elif flagged_as(before):
         actions.append(storage.sweep.unflag(bucket, number))
+    if after is None and before is not None and before.untracked:  # no longer looked for
+        actions.append(storage.sweep.untracked_done(bucket, number))
     hinted = [bool(v and v.unresolved) for v in (before, after)]
     if hinted == [False, True]:
         actions.append(storage.sweep.put_unresolved(UnresolvedHint(bucket, number)))

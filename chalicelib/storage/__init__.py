@@ -9,7 +9,7 @@ that `storage.transact` commits together, each guarded by the conditions it need
 
 Reads return entities and puts take them (entities.py: one dataclass per item type, with
 its key, `to_item` and `from_item`): buckets, channels and their history, tokens,
-ingestions, audit events, sweep markers, flags, unresolved hints, child edges, the report
+ingestions, audit events, sweep markers, flags, unresolved hints, untracked sources, child edges, the report
 and its counts, versions, builds, artifact index entries and copy pages. Partial updates
 (`point`, `update`, `change`, counts) take the fields they set.
 
@@ -19,7 +19,7 @@ and its counts, versions, builds, artifact index entries and copy pages. Partial
 | `versions` | versions (with their builds' summary and the status index), builds, fingerprints, the platform index, the artifact index, copy pages |
 | `drafts` | versions published through the HCP API before they have a number, their builds, version ids |
 | `channels` | channels (with their serving copies) and their history |
-| `sweep` | markers, scheduled revocations, child edges, unresolved hints, flags, the report and its counts |
+| `sweep` | markers, scheduled revocations, child edges, unresolved hints, untracked sources, flags, the report and its counts |
 | `events` | the audit trail |
 | `credentials` | API tokens, service principals |
 | `ingestions` | ingestion records |
@@ -50,10 +50,11 @@ Single-table layout (every request path is a GetItem or one Query page):
 | child edge (under the parent) | `BUCKET#<parent b>` | `CHILD#<parent n:010>#<child b>#<child n:010>` | | |
 | sweep marker (a change to look at) | `SWEEP#PENDING` | `<time>#<id>` | | |
 | unresolved parent hint | `SWEEP#UNRESOLVED` | `<b>#<n:010>` | | |
+| untracked sources still looked for (their IDs, when recorded) | `SWEEP#UNTRACKED` | `<b>#<n:010>` | | |
 | flagged version (outdated, parent revoked, undetermined) | `SWEEP#FLAGGED` | `<b>#<n:010>` | | |
 | last sweep's report | `SWEEP#REPORT` | `LAST` | | |
 | the version-index backfill's cursor | `SWEEP#BACKFILL` | `INDEXES` | | |
-| the report's counts (flagged by status, unresolved), the retention step's place among buckets, the index backfill's state, the work noted for the sweep's sparse indexes and their idle marks (domain/sweep_work.py) | `SWEEP#COUNTS` | `CURRENT` | | |
+| the report's counts (flagged by status, unresolved), the retention, unresolved and untracked steps' places, the index backfill's state, the work noted for the sweep's sparse indexes and their idle marks (domain/sweep_work.py) | `SWEEP#COUNTS` | `CURRENT` | | |
 | API token | `TOKEN#<id>` | `TOKEN` | `TOKENS` / `<created>#<id>` | |
 | service principal | `PRINCIPAL#<client id>` | `PRINCIPAL` | `PRINCIPALS` / `<created>#<client id>` | |
 | audit event | `EVENTS#<b>` (registry-wide: `EVENTS#`) | `EVENT#<time>#<id>` | | |

@@ -268,7 +268,8 @@ def recount(now: str) -> bool:
 
 def clear_bucket(bucket: str) -> None:
     """Delete a deleted bucket's flags and unresolved hints, counted off: each delete
-    conditioned on the item as read (ConditionFailed: read again), up to 90 per transaction.
+    conditioned on the item as read (ConditionFailed: read again), up to 90 per transaction;
+    and its untracked sources still looked for (counted nowhere: deleted in batches).
     Run once its versions are gone, so nothing flags them again."""
     doomed: list[tuple[Action, str]] = []
     for item in table.query_all(keys.FLAGGED, prefix=keys.of_bucket(bucket)):
@@ -276,6 +277,8 @@ def clear_bucket(bucket: str) -> None:
                        item["ancestry_status"]))
     for item in table.query_all(keys.UNRESOLVED, prefix=keys.of_bucket(bucket)):
         doomed.append((Change(keys.primary(item)).exists().delete(), UNRESOLVED))
+    table.delete_many([keys.primary(i) for i in table.query_all(keys.UNTRACKED, prefix=keys.of_bucket(bucket),
+                                                                 projection="PK, SK")])
     for start in range(0, len(doomed), 90):
         chunk = doomed[start:start + 90]
         deltas: dict[str, int] = {}

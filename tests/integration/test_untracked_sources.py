@@ -102,9 +102,7 @@ def test_after_the_window_the_sweep_stops_looking_for_good(registry, monkeypatch
     build(registry, "app", "a1", "ami-0a0a0a0a0a0a0a0a5", source_ami=BASE_AMI)
     later(monkeypatch, timedelta(days=7, seconds=1))
     sweep(registry)  # the window is over: no longer looked for
-    waiting = boto3.client("dynamodb").query(TableName=TABLE, KeyConditionExpression="PK = :p",
-                                             ExpressionAttributeValues={":p": {"S": "SWEEP#UNTRACKED"}})
-    assert waiting["Items"] == []
+    assert waiting() == []
     build(registry, "base", "b1", BASE_AMI)
     sweep(registry)
     version = registry.get("/buckets/app/versions/v1")
@@ -184,3 +182,21 @@ def test_findings_each_keep_their_own_status_in_every_answer(registry):
     assert "findings" not in seen[0]["detail"] and seen[0]["detail"]["viewer_findings"] == \
         changes[0]["detail"]["viewer_findings"]
     assert registry.get("/artifacts/ami-0a0a0a0a0a0a0a0a7")["ancestry_findings"] == expected
+
+
+def waiting() -> list[str]:
+    """The versions whose untracked sources the sweep still looks for (`<bucket>#<number>`)."""
+    found = boto3.client("dynamodb").query(TableName=TABLE, KeyConditionExpression="PK = :p",
+                                           ExpressionAttributeValues={":p": {"S": "SWEEP#UNTRACKED"}})
+    return [item["SK"]["S"] for item in found["Items"]]
+
+
+def test_a_deleted_version_or_bucket_is_no_longer_looked_for(registry):
+    build(registry, "one", "o1", "ami-0a0a0a0a0a0a0a0a9", source_ami=BASE_AMI)
+    build(registry, "two", "t1", "ami-0a0a0a0a0a0a0a0aa", source_ami=BASE_AMI)
+    build(registry, "two", "t2", "ami-0a0a0a0a0a0a0a0ab", source_ami=BASE_AMI)
+    assert waiting() == ["one#0000000001", "two#0000000001", "two#0000000002"]
+    registry.send("delete", "/buckets/one/versions/v1")
+    assert waiting() == ["two#0000000001", "two#0000000002"]
+    registry.send("delete", "/buckets/two")
+    assert waiting() == []
