@@ -15,9 +15,10 @@ The browser tests (tests/e2e/test_web_browser.py) launch Chromium and open pages
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -72,23 +73,32 @@ def load_examples(product: Product) -> None:
     assert ok("GET", "/buckets/app/versions/v1")["ancestry_status"] == "out_of_date"
 
 
-def take(url: str, output: Path) -> None:
-    """Sign in through a `#token=` link, open the outdated child version, and save the view."""
+@contextlib.contextmanager
+def signed_in(url: str, token: str = TOKEN) -> Iterator[Any]:
+    """A tab of a fresh headless Chromium signed in through a `#token=` link, at the bucket list."""
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as playwright:
         browser = launch(playwright)
         try:
             tab = new_tab(browser)
-            tab.goto(f"{url}/#token={TOKEN}")
+            tab.goto(f"{url}/#token={token}")
             expect(tab.get_by_role("heading", name="Buckets", level=1)).to_be_visible()
-            tab.goto(f"{url}/#bucket=app&version=v1")
-            expect(tab.get_by_role("heading", name="app v1", level=1)).to_be_visible()
-            expect(tab.locator("#ancestry-warnings")).to_contain_text("Outdated")
-            output.parent.mkdir(parents=True, exist_ok=True)
-            tab.screenshot(path=str(output))
+            yield tab
         finally:
             browser.close()
+
+
+def take(url: str, output: Path) -> None:
+    """Sign in, open the outdated child version, and save the view."""
+    from playwright.sync_api import expect
+
+    with signed_in(url) as tab:
+        tab.goto(f"{url}/#bucket=app&version=v1")
+        expect(tab.get_by_role("heading", name="app v1", level=1)).to_be_visible()
+        expect(tab.locator("#ancestry-warnings")).to_contain_text("Outdated")
+        output.parent.mkdir(parents=True, exist_ok=True)
+        tab.screenshot(path=str(output))
 
 
 def main(argv: list[str]) -> int:

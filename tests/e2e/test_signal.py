@@ -89,25 +89,17 @@ build {{
 def on_the_page(url: str) -> tuple[str | None, str]:
     """In Chromium: the text of the bucket list's "needs attention" banner (None when there is
     none), and what web v1's page says of its source."""
-    from playwright.sync_api import expect, sync_playwright
-    from scripts.screenshot import launch, new_tab
+    from playwright.sync_api import expect
+    from scripts.screenshot import signed_in
 
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        try:
-            tab = new_tab(browser)
-            tab.goto(f"{url}/#token={TOKEN}")
-            expect(tab.get_by_role("heading", name="Buckets", level=1)).to_be_visible()
-            expect(tab.locator("#bucket-table tbody tr").first).to_be_visible()
-            flagged = tab.locator("#flagged-summary")
-            banner = flagged.inner_text() if flagged.count() else None
-            tab.goto(f"{url}/#bucket=web&version=v1")
-            expect(tab.get_by_role("heading", name="web v1", level=1)).to_be_visible()
-            source = tab.locator("#untracked-sources").inner_text()
-            assert tab.locator("#ancestry-warnings").count() == 0
-            return banner, source
-        finally:
-            browser.close()
+    with signed_in(url, TOKEN) as tab:
+        expect(tab.locator("#bucket-table tbody tr").first).to_be_visible()
+        flagged = tab.locator("#flagged-summary")
+        banner = flagged.inner_text() if flagged.count() else None
+        tab.goto(f"{url}/#bucket=web&version=v1")
+        expect(tab.get_by_role("heading", name="web v1", level=1)).to_be_visible()
+        assert tab.locator("#ancestry-warnings").count() == 0
+        return banner, tab.locator("#untracked-sources").inner_text()
 
 
 def test_noise_is_information_and_real_findings_are_still_reported(hcp_registry: HcpRegistry, packer: Packer,
