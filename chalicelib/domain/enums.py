@@ -174,3 +174,4 @@ class SweepWork(StrEnum):
     JOBS = "jobs"  # a bulk revocation job still pending
     RETENTION = "retention"  # a bucket's retention policy
     EXPOSED = "exposed"  # a channel left holding a revoked version
+    DRAFTS = "drafts"  # a version started through the HCP API (the report lists the abandoned ones)

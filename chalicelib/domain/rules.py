@@ -21,6 +21,8 @@ only the fields it names.
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from typing import AbstractSet, Any, Callable, Iterable, Mapping, Protocol, Sequence, TypeVar
 
 from .enums import AncestryStatus, RevocationType, VersionStatus
@@ -41,6 +43,20 @@ STALE_STATUSES = {AncestryStatus.OUT_OF_DATE, AncestryStatus.PARENT_REVOKED}
 MAX_WALK = 20  # ancestry levels the compliance check walks up (the descendant tree's depth cap)
 LATEST = "latest"  # the managed channel: the newest active version
 LATEST_DESCRIPTION = "The newest active version (managed)"
+
+
+_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+
+
+def duration(text: str) -> timedelta:
+    """A duration written as days, hours, minutes and seconds in that order (`30d`, `2h45m`,
+    `90s`, `0s`): a revocation's `revoke_in`, the `DRAFT_ABANDONED_AFTER` setting. ValueError
+    when it is not written so; OverflowError past what a timedelta holds."""
+    match = _DURATION.fullmatch(text.strip())
+    if not match or not text.strip():
+        raise ValueError(f"{text!r} is not a duration such as 30d, 2h45m or 90s")
+    days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
 
 
 def number_of(name: str) -> int:

@@ -21,9 +21,8 @@ Each change is one transaction guarded by the state it read, retried on a lost r
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections import deque
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Callable
 
 from . import ancestry, audit, channels, markers, versions
@@ -52,7 +51,6 @@ class Held(Conflict):
 
 
 INLINE_CASCADE = 25  # descendants a revoke/restore request handles itself; the sweep does the rest
-_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 Action = dict[str, Any]
 # A caller's own refusal, run on the version and its holders as each attempt reads them
 # (before its conditioned transaction): raises Conflict to leave the version alone.
@@ -67,12 +65,10 @@ def parse_when(request: RevokeRequest) -> datetime | None:
     if request.revoke_at is not None and request.revoke_in is not None:
         raise BadRequest("give revoke_at or revoke_in, not both")
     if request.revoke_in is not None:
-        match = _DURATION.match(request.revoke_in.strip())
-        if not match or not request.revoke_in.strip():
-            raise BadRequest(f"revoke_in must look like 30d, 2h45m or 0s, not {request.revoke_in!r}")
-        days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
         try:
-            return clock.now() + timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+            return clock.now() + rules.duration(request.revoke_in)
+        except ValueError:
+            raise BadRequest(f"revoke_in must look like 30d, 2h45m or 0s, not {request.revoke_in!r}") from None
         except OverflowError:
             raise BadRequest(f"revoke_in {request.revoke_in!r} is too far in the future") from None
     if request.revoke_at is not None:
@@ -290,8 +286,14 @@ def delete_version(bucket: str, ref: str, rollback_channels: bool, actor: str,
     which a repeat finds through the builds, before the builds), and the rest with the
     version item in the final transaction, so a retried DELETE finishes the job. Holders are
     checked before anything goes and again in that final, conditioned transaction; so is
-    `refuse` (the retention sweep's: no holder at all, `latest` included)."""
-    version, builds = versions.load(bucket, ref)
+    `refuse` (the retention sweep's: no holder at all, `latest` included). A draft (named by
+    its fingerprint or id) is deleted as drafts.delete_draft does, with its SBOMs."""
+    try:
+        version, builds = versions.load(bucket, ref)
+    except versions.Running as running:
+        from . import drafts  # loaded by the deletion of a draft only
+
+        return versions.to_version(*drafts.delete_draft(bucket, running.fingerprint, actor))
     keys = storage.versions.contents(version, builds)
     final_room = storage.TRANSACTION_LIMIT - 40  # the version, fingerprint, event and channel moves
     if len(keys) > final_room:  # a refusal must come before anything goes (and is checked again at the end)
