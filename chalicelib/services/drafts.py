@@ -18,23 +18,17 @@ from __future__ import annotations
 
 import os
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from botocore.exceptions import ClientError
-
-from . import audit
 from .. import storage
 from ..domain import rules
 from ..domain.enums import AuditAction, VersionStatus
 from ..errors import Conflict, NotFound
-from ..runtime import aws, clock
+from ..runtime import clock
 from ..runtime.observability import logger
 from ..storage import entities
-from .publishing import manifest_bucket, sbom_prefix
+from . import audit, publishing
 from .retry import retrying
-
-if TYPE_CHECKING:
-    from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
 
 ABANDONED_AFTER_VARIABLE = "DRAFT_ABANDONED_AFTER"
 DEFAULT_ABANDONED_AFTER = "24h"
@@ -84,7 +78,7 @@ def delete_draft(bucket: str, fingerprint: str, actor: str) -> tuple[entities.Dr
     """Delete the draft with this fingerprint, its builds, its id item and its SBOM objects;
     the draft and builds deleted. Conflict when the version completed meanwhile (it is left
     as it is), NotFound when there is no such draft. Calls: one Query and one transaction
-    (again on a lost race), then per build one S3 listing and at most one S3 delete."""
+    (again on a lost race), then per build with SBOMs one S3 listing and one S3 delete."""
     def attempt() -> tuple[entities.Draft, list[entities.DraftBuild]]:
         draft, builds = storage.drafts.with_builds(bucket, fingerprint)
         if not draft:
@@ -100,23 +94,5 @@ def delete_draft(bucket: str, fingerprint: str, actor: str) -> tuple[entities.Dr
         return draft, builds
 
     draft, builds = retrying(attempt, what=f"deleting the draft {fingerprint}")
-    for build in builds:
-        _delete_objects(sbom_prefix(bucket, fingerprint, build.id))
+    publishing.delete_sboms(bucket, fingerprint, builds)
     return draft, list(builds)
-
-
-def _delete_objects(prefix: str) -> None:
-    """Delete every object under `prefix`, every version of it (the manifest bucket is
-    versioned on AWS). Runs after the draft is gone, so a failure cannot be retried through
-    the API: it is logged with the prefix left, never raised."""
-    s3, bucket = aws.client("s3"), manifest_bucket()
-    try:
-        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
-            doomed: list[ObjectIdentifierTypeDef] = [{"Key": v["Key"], "VersionId": v["VersionId"]}
-                      for v in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]]
-            if doomed:
-                failed = s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True}).get("Errors")
-                if failed:
-                    logger.error("SBOM objects not deleted", extra={"prefix": prefix, "errors": failed[:10]})
-    except ClientError as exc:
-        logger.error("SBOM objects not deleted", extra={"prefix": prefix, "error": str(exc)})

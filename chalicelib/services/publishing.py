@@ -35,7 +35,9 @@ import base64
 import binascii
 import dataclasses
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any, Iterable
+
+from botocore.exceptions import ClientError
 
 from . import audit, buckets, recording
 from .. import storage
@@ -49,7 +51,11 @@ from ..errors import AlreadyExists, BadRequest, Conflict, NotFound, RegistryErro
 from ..runtime import aws
 from ..runtime.clock import now_iso
 from ..storage import entities
+from ..runtime.observability import logger
 from .retry import retrying
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
 
 SBOM_PREFIX = f"{RESERVED_PREFIX}sboms/"
 MAX_SBOM_BYTES = 4 * 1024 * 1024  # compressed: base64 of it must fit Lambda's 6 MB request payload
@@ -280,9 +286,33 @@ def manifest_bucket() -> str:
 
 
 def sbom_prefix(bucket: str, fingerprint: str, build_id: str) -> str:
-    """Where a build's SBOMs are stored in the manifest bucket (a deleted draft's go with it:
-    services/drafts.py)."""
+    """Where a build's SBOMs are stored in the manifest bucket."""
     return f"{SBOM_PREFIX}{bucket}/{fingerprint}/{build_id}/"
+
+
+def delete_sboms(bucket: str, fingerprint: str, builds: Iterable[entities.Build]) -> None:
+    """Delete the SBOM objects of a deleted version's (or draft's) builds: per build that
+    names any, one S3 listing of its prefix and one S3 delete (ingested builds have none)."""
+    for build in builds:
+        if build.sboms:
+            _delete_objects(sbom_prefix(bucket, fingerprint, build.id))
+
+
+def _delete_objects(prefix: str) -> None:
+    """Delete every object under `prefix`, every version of it (the manifest bucket is
+    versioned on AWS). Run once the version is gone, so a failure cannot be retried through
+    the API: it is logged with the prefix left, never raised."""
+    s3, bucket = aws.client("s3"), manifest_bucket()
+    try:
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
+            doomed: list[ObjectIdentifierTypeDef] = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                                                     for v in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]]
+            if doomed:
+                failed = s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True}).get("Errors")
+                if failed:
+                    logger.error("SBOM objects not deleted", extra={"prefix": prefix, "errors": failed[:10]})
+    except ClientError as exc:
+        logger.error("SBOM objects not deleted", extra={"prefix": prefix, "error": str(exc)})
 
 
 def upload_sbom(bucket: str, fingerprint: str, build_id: str, name: str | None, sbom_format: str,
@@ -316,4 +346,8 @@ def upload_sbom(bucket: str, fingerprint: str, build_id: str, name: str | None, 
         sboms.append({"name": name, "format": sbom_format, "key": key, "size": len(body)})
         storage.transact([storage.drafts.update_build(build, {"sboms": sboms, "updated_at": build.updated_at})])
 
-    retrying(attempt, what=f"recording an SBOM of build {build_id}")
+    try:
+        retrying(attempt, what=f"recording an SBOM of build {build_id}")
+    except NotFound:  # the draft was deleted, perhaps after the object was put: nothing names it now
+        _delete_objects(key)
+        raise

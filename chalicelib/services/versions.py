@@ -16,9 +16,6 @@ from ..domain.platforms import canonical
 from ..domain.models import VERSION_NAME, Version
 
 
-DRAFT_NAME = "v0"  # what every draft is called: it names none of them
-
-
 class Running(Conflict):
     """The version is being published through the HCP API: a draft, with no number yet."""
 
@@ -46,9 +43,6 @@ def resolve_number(bucket: str, ref: str) -> int:
     if number is None:
         if storage.drafts.draft(bucket, ref):
             raise Running(bucket, ref)
-        if ref == DRAFT_NAME:
-            raise NotFound(f"bucket {bucket!r} has no version named {ref!r}: every version still being published "
-                           "through the HCP API is v0 until it completes; name one by its fingerprint or id")
         raise NotFound(f"bucket {bucket!r} has no version with fingerprint, name or id {ref!r}")
     return number
 

@@ -653,3 +653,24 @@ def test_a_link_not_resolved_through_a_channel_has_no_resolution() -> None:
 def test_nobody_or_everybody_sees_a_channel() -> None:
     assert rules.everything("base", "prod") is True
     assert rules.nothing("base", "prod") is False
+
+
+# ---- durations: revoke_in, DRAFT_ABANDONED_AFTER ---------------------------------------------
+
+@pytest.mark.parametrize(("text", "seconds"), [
+    ("0s", 0), ("90s", 90), ("30m", 1800), ("24h", 86400), ("2d", 172800), ("1d2h3m4s", 93784),
+    (" 2h45m ", 9900), ("1h30s", 3630),
+])
+def test_a_duration_is_days_hours_minutes_and_seconds_in_that_order(text: str, seconds: int) -> None:
+    assert rules.duration(text).total_seconds() == seconds
+
+
+@pytest.mark.parametrize("text", ["", " ", "24", "1h1d", "a day", "1.5h", "-1h", "PT1H", "1w", "1h 30m", "h"])
+def test_what_is_not_a_duration_is_refused_naming_the_form(text: str) -> None:
+    with pytest.raises(ValueError, match=r"is not a duration such as 30d, 2h45m or 90s"):
+        rules.duration(text)
+
+
+def test_a_duration_past_what_a_timedelta_holds_overflows() -> None:
+    with pytest.raises(OverflowError):
+        rules.duration(f"{10 ** 12}d")
