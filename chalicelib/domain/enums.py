@@ -175,3 +175,4 @@ class SweepWork(StrEnum):
     RETENTION = "retention"  # a bucket's retention policy
     EXPOSED = "exposed"  # a channel left holding a revoked version
     UNTRACKED = "untracked"  # a version whose source artifacts are not (yet) in the registry
+    DRAFTS = "drafts"  # a version started through the HCP API (the report lists the abandoned ones)

@@ -938,14 +938,34 @@ class ReportCounts(Out):
     unresolved_parents: int = 0
     channels_serving_revoked: int = 0
     upcoming_revocations: int = 0
+    abandoned_drafts: int = Field(0, description="abandoned drafts listed (at most 100: see abandoned_drafts_truncated)")
+
+
+class AbandonedDraft(Out):
+    """A version started through the HCP API with no build activity for DRAFT_ABANDONED_AFTER
+    (services/drafts.py): never deleted automatically; a late build done still completes it."""
+
+    bucket: str
+    fingerprint: str = Field(description="how to name it: `DELETE /buckets/{bucket}/versions/{fingerprint}` deletes it")
+    id: str | None = None
+    author: str | None = Field(None, description="who started it")
+    created_at: str
+    last_activity_at: str = Field(description="its last build activity: a build created, a status change, a heartbeat")
+    age_seconds: int = Field(description="seconds since it was started")
+    idle_seconds: int = Field(description="seconds since its last build activity")
+    build_count: int = 0
+    done_builds: int = 0
 
 
 class ComplianceReport(Exposure):
-    """The last sweep's findings and the versions flagged now (paginated)."""
+    """The last sweep's findings, the versions flagged now (paginated), the abandoned drafts."""
 
     last_sweep: SweepReport | None
     counts: ReportCounts
     flagged: list[FlaggedVersion]
+    abandoned_drafts: list[AbandonedDraft] = Field(default_factory=list, description=(
+        "drafts without build activity for DRAFT_ABANDONED_AFTER (default 24h), oldest activity first"))
+    abandoned_drafts_truncated: bool = Field(False, description="more than the list shows")
     next_token: NextToken = ""
 
 

@@ -27,6 +27,7 @@ PATH_PARAMETERS: dict[str, tuple[str, str]] = {
     "version": (VERSION_REF_PATTERN, "version names and fingerprints"),
 }
 _COMPILED = {name: re.compile(pattern) for name, (pattern, _) in PATH_PARAMETERS.items()}
+DRAFT_NAME = "v0"  # what every version being published through the HCP API is called: it names none of them
 
 
 def bad_path_parameter(params: dict[str, str] | None) -> str | None:
@@ -39,6 +40,9 @@ def bad_path_parameter(params: dict[str, str] | None) -> str | None:
         pattern = _COMPILED.get(name)
         if pattern is not None and not pattern.fullmatch(value or ""):
             rule, who = PATH_PARAMETERS[name]
+            if name == "version" and value == DRAFT_NAME:
+                return (f"no version {DRAFT_NAME!r}: every version still being published through the HCP API is "
+                        f"{DRAFT_NAME} until its last build is done; name one by its fingerprint or id")
             shown = value if len(value or "") <= 80 else value[:80] + "..."
             return f"no {name} {shown!r}: {who} match {rule}"
     return None

@@ -2,7 +2,8 @@
 
 Four of the sweep's steps start with a Query of a sparse index that finds nothing on a
 quiet registry: scheduled revocations, bulk revocation jobs, retention policies, channels
-holding a revoked version. Each change that puts an item in one of those indexes also adds
+holding a revoked version; and the report lists the abandoned drafts from the drafts' index
+(a draft created is the work noted; the sweep reads that index only to mark it idle). Each change that puts an item in one of those indexes also adds
 1 to that kind's count on the counts item and sets `work_at` (the time of the newest note),
 in its own transaction. When a read of the index finds nothing, the sweep records the count
 it read before that read as the kind's `idle` mark; while the count still equals the mark,

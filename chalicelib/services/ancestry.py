@@ -26,14 +26,14 @@ was spared). A version's status is its worst link. Each link's finding is stored
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections import deque
 from datetime import datetime
 from typing import Any, NamedTuple
 
 from . import audit, buckets, findings, markers, versions
 from ..runtime import clock
-from ..domain import durations, rules
+from ..domain import rules
+from ..runtime import settings
 from .. import storage
 from ..storage.entities import Channel, ChildEdge, Flag, UnresolvedHint, UntrackedSources, Version
 from .channels import LATEST
@@ -652,15 +652,8 @@ WINDOW_VARIABLE, DEFAULT_WINDOW = "UNTRACKED_SOURCE_WINDOW", "7d"
 
 def source_window() -> float:
     """How long (seconds) the sweep looks for an untracked source after it was recorded:
-    UNTRACKED_SOURCE_WINDOW (`7d`, `12h`, `90s`; default 7 days). A value that is not a
-    duration is logged and the default used: a sweep never fails on a setting."""
-    text = os.environ.get(WINDOW_VARIABLE, "").strip() or DEFAULT_WINDOW
-    try:
-        return durations.parse(text).total_seconds()
-    except (ValueError, OverflowError) as exc:
-        from ..runtime.observability import logger  # only then: the sweep's module loads it anyway
-        logger.error(f"{WINDOW_VARIABLE} {exc}; using {DEFAULT_WINDOW}")
-        return durations.parse(DEFAULT_WINDOW).total_seconds()
+    UNTRACKED_SOURCE_WINDOW (`7d`, `12h`, `90s`; default 7 days)."""
+    return settings.duration(WINDOW_VARIABLE, DEFAULT_WINDOW).total_seconds()
 
 
 def recheck(bucket: str, number: int, read: Version | None = None, known: Linked | None = None

@@ -2,7 +2,8 @@
 
 Incremental: changes that can alter other versions' ancestry leave a marker in the same
 transaction (markers.py); the sweep reads those, the sparse indexes of scheduled
-revocations, bulk jobs, retention policies and channels serving a revoked version, and the
+revocations, bulk jobs, retention policies and channels serving a revoked version (and the
+drafts' index, Limit 1, only so that the report can skip it when it is empty), and the
 list of unresolved parents, never the whole registry, so a quiet registry of 1,000 versions
 costs it what one of 100 does. A sparse index is read only when the counts item (read
 first, one GetItem) says it may hold something: the changes that add to it note that in
@@ -39,7 +40,7 @@ from __future__ import annotations
 
 from typing import AbstractSet, Any
 
-from . import ancestry, channels, findings, indexing, lifecycle, markers, retention, revocations
+from . import ancestry, channels, drafts, findings, indexing, lifecycle, markers, retention, revocations
 from .. import storage
 from ..storage import entities
 from ..domain import rules, sweep_work
@@ -64,6 +65,7 @@ def sweep() -> SweepReport:
     applied, due_found = lifecycle.apply_due() if SweepWork.SCHEDULED in look else ([], False)
     advanced, jobs_found = revocations.advance() if SweepWork.JOBS in look else ([], False)  # a few batches a job
     acted, policies_found = retention.apply_policies(state) if SweepWork.RETENTION in look else ([], False)
+    drafts_found = drafts.any_draft() if SweepWork.DRAFTS in look else False  # only to let the report skip it
     changes: list[dict[str, Any]] = []
     cascades: list[dict[str, Any]] = []
     touched: set[str] = set()
@@ -87,7 +89,7 @@ def sweep() -> SweepReport:
     risks = exposure(EXPOSURE_LIMIT, look=look)
     found = {SweepWork.SCHEDULED: due_found or bool(risks["upcoming_revocations"]), SweepWork.JOBS: jobs_found,
              SweepWork.RETENTION: policies_found, SweepWork.EXPOSED: bool(risks["channels_serving_revoked"]),
-             SweepWork.UNTRACKED: untracked_found}
+             SweepWork.UNTRACKED: untracked_found, SweepWork.DRAFTS: drafts_found}
     storage.sweep.mark_idle(sweep_work.idle_marks([k for k in look if not found[k]], noted, idle, state.work_at,
                                                   started))
     report = entities.Report(started_at=started, finished_at=now_iso(), revocations_applied=applied,
@@ -210,8 +212,10 @@ def exposure(limit: int, see_restricted: bool = True, look: AbstractSet[SweepWor
 
 
 def report(limit: int, next_token: str | None, see_restricted: bool = True) -> ComplianceReport:
-    """The last sweep's findings, the versions flagged now (paginated) and counts; for a
-    viewer, no sentence names a restricted channel (one BatchGet of the channels named)."""
+    """The last sweep's findings, the versions flagged now (paginated), the drafts abandoned
+    now, and counts; for a viewer, no sentence names a restricted channel (one BatchGet of
+    the channels named). The abandoned drafts cost one Query, made only while the counts
+    item says a draft may exist (SweepWork.DRAFTS)."""
     last, state = storage.sweep.report_and_counts()  # one BatchGet; the counts kept current by the changes
     flagged, end = storage.sweep.flagged_page(next_token, limit)
     counts = state.counted()
@@ -221,12 +225,15 @@ def report(limit: int, next_token: str | None, see_restricted: bool = True) -> C
                                   *(r["parent"] for r in (last.parents_resolved if last else []))])
     named |= {(c["bucket"], c["channel"]) for c in (last.channels_serving_revoked if last else [])}
     shown = findings.visibility(named, see_restricted)
-    risks = exposure(EXPOSURE_LIMIT, see_restricted, sweep_work.to_read(state.noted(), state.idle()))
+    look = sweep_work.to_read(state.noted(), state.idle())
+    risks = exposure(EXPOSURE_LIMIT, see_restricted, look)
+    abandoned, more_abandoned = drafts.abandoned(EXPOSURE_LIMIT) if SweepWork.DRAFTS in look else ([], False)
     counts.update(channels_serving_revoked=len(risks["channels_serving_revoked"]),
-                  upcoming_revocations=len(risks["upcoming_revocations"]))
+                  upcoming_revocations=len(risks["upcoming_revocations"]), abandoned_drafts=len(abandoned))
     return ComplianceReport.model_validate({
         "last_sweep": _present_sweep(last, shown) if last else None, "counts": counts,
-        "flagged": [_present_flag(i.attributes(), shown) for i in flagged], **risks, "next_token": end or ""})
+        "flagged": [_present_flag(i.attributes(), shown) for i in flagged], **risks,
+        "abandoned_drafts": abandoned, "abandoned_drafts_truncated": more_abandoned, "next_token": end or ""})
 
 
 def _present_flag(item: dict[str, Any], shown: findings.Shown) -> dict[str, Any]:

@@ -286,8 +286,15 @@ def delete_version(bucket: str, ref: str, rollback_channels: bool, actor: str,
     which a repeat finds through the builds, before the builds), and the rest with the
     version item in the final transaction, so a retried DELETE finishes the job. Holders are
     checked before anything goes and again in that final, conditioned transaction; so is
-    `refuse` (the retention sweep's: no holder at all, `latest` included)."""
-    version, builds = versions.load(bucket, ref)
+    `refuse` (the retention sweep's: no holder at all, `latest` included). The SBOM objects
+    its builds name go once it is gone. A draft (named by its fingerprint or id) is deleted
+    as drafts.delete_draft does."""
+    try:
+        version, builds = versions.load(bucket, ref)
+    except versions.Running as running:
+        from . import drafts  # loaded by the deletion of a draft only
+
+        return versions.to_version(*drafts.delete_draft(bucket, running.fingerprint, actor))
     keys = storage.versions.contents(version, builds)
     final_room = storage.TRANSACTION_LIMIT - 40  # the version, fingerprint, event and channel moves
     if len(keys) > final_room:  # a refusal must come before anything goes (and is checked again at the end)
@@ -295,8 +302,13 @@ def delete_version(bucket: str, ref: str, rollback_channels: bool, actor: str,
                  what=f"deleting {version.name}")
     storage.versions.delete_now(keys[:-final_room])
     keys = keys[-final_room:]
-    return retrying(lambda: _delete(bucket, version.number, keys, rollback_channels, actor, refuse),
-                    what=f"deleting {version.name}")
+    deleted = retrying(lambda: _delete(bucket, version.number, keys, rollback_channels, actor, refuse),
+                       what=f"deleting {version.name}")
+    if any(b.sboms for b in builds):  # published through the HCP API with SBOMs: they go too
+        from . import publishing
+
+        publishing.delete_sboms(bucket, version.fingerprint, builds)
+    return deleted
 
 
 def _mark_deleting(bucket: str, number: int, rollback_channels: bool, refuse: Refusal | None) -> None:

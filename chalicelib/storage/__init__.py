@@ -17,7 +17,7 @@ and its counts, versions, builds, artifact index entries and copy pages. Partial
 | --- | --- |
 | `buckets` | the bucket item with its summary and aggregates (versions by status, its channels), the bucket's partition as a whole |
 | `versions` | versions (with their builds' summary and the status index), builds, fingerprints, the platform index, the artifact index, copy pages |
-| `drafts` | versions published through the HCP API before they have a number, their builds, version ids |
+| `drafts` | versions published through the HCP API before they have a number, their builds, version ids, the drafts by last build activity |
 | `channels` | channels (with their serving copies) and their history |
 | `sweep` | markers, scheduled revocations, child edges, unresolved hints, untracked sources, flags, the report and its counts |
 | `events` | the audit trail |
@@ -37,7 +37,7 @@ Single-table layout (every request path is a GetItem or one Query page):
 | platform entry (a version has a build on it) | `BUCKET#<b>` | `PLATFORM#<platform>#<n:010>` | | |
 | build | `BUCKET#<b>` | `VERSION#<n:010>#BUILD#<id>` | | |
 | fingerprint | `BUCKET#<b>` | `FINGERPRINT#<fp>` | | |
-| draft (a version published through the HCP API, before it has a number; GSI3: `VERSIONS#<b>#running` / `VERSION#~<fp>`) | `BUCKET#<b>` | `DRAFT#<fp>#` | `VERSIONS#<b>` / `VERSION#~<fp>` | |
+| draft (a version published through the HCP API, before it has a number; GSI3: `VERSIONS#<b>#running` / `VERSION#~<fp>`) | `BUCKET#<b>` | `DRAFT#<fp>#` | `VERSIONS#<b>` / `VERSION#~<fp>` | `DRAFTS` / `<last build activity>#<b>#<fp>` |
 | draft build | `BUCKET#<b>` | `DRAFT#<fp>#BUILD#<id>` | | |
 | version id | `ID#<ulid>` | `ID` | | |
 | channel | `BUCKET#<b>` | `CHANNEL#<name>` | | `REVOKED_CHANNELS` / `<b>#<name>` (sparse: only while it holds a revoked version) |
@@ -87,7 +87,8 @@ revoked version = Query GSI2 `REVOKED_CHANNELS`; upcoming scheduled revocations 
 `begins_with(SK, COPY#<n:010>#<generation>#)`; the sweep reads the `SWEEP#…` partitions, whose
 size follows recent changes, not the size of the registry;
 a bucket's audit events newest first = reverse Query `EVENTS#<b>` (a time range: `SK BETWEEN`); a draft with its builds =
-Query `begins_with(SK, DRAFT#<fp>#)`; a version by id = GetItem `ID#<ulid>`, then by fingerprint;
+Query `begins_with(SK, DRAFT#<fp>#)`; drafts quiet since a moment (abandoned), oldest activity first = Query
+GSI2 `DRAFTS` with `GSI2SK <= <moment>`; a version by id = GetItem `ID#<ulid>`, then by fingerprint;
 tokens and service principals = Query GSI1 `TOKENS` / `PRINCIPALS`, one of them = GetItem; the
 HCP organization and project, the run task's HMAC key = GetItem `REGISTRY`; webhooks = Query
 GSI1 `WEBHOOKS`, one = GetItem; a webhook's deliveries newest first = reverse Query

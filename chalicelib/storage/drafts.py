@@ -4,6 +4,10 @@ A draft and its builds share the key prefix `DRAFT#<fp>#` in the bucket's partit
 Query reads a draft whole (a version's builds are few: Packer creates one per source). The
 version id item (`ID#<ulid>`) is written with the draft and kept when the version is
 recorded, since it names the version by bucket and fingerprint.
+
+Every draft is also in GSI2 `DRAFTS`, keyed by the time of its last build activity
+(`updated_at`, rewritten by every write of a build's status or of a new build), so the
+drafts quiet since a moment are one Query, oldest first, that reads only those.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from . import keys, table
 from ..domain.enums import BuildStatus
 from .entities import Draft, DraftBuild, ResourceId
 from .expressions import Action, Change
+from .schema import GSI2
 
 Fields = dict[str, Any]
 
@@ -31,6 +36,14 @@ def with_builds(bucket: str, fingerprint: str) -> tuple[Draft | None, list[Draft
 def draft(bucket: str, fingerprint: str) -> Draft | None:
     item = table.get(keys.draft(bucket, fingerprint))
     return Draft.from_item(item) if item else None
+
+
+def quiet_since(moment: str | None, limit: int) -> tuple[list[Draft], bool]:
+    """The drafts whose last build activity is before `moment` (None: every draft), oldest
+    activity first, at most `limit`: one Query of GSI2 `DRAFTS` (eventually consistent) for
+    `limit` + 1, so that (drafts, more remain) says exactly whether more remain."""
+    items, _ = table.query_page(keys.DRAFTS, index=GSI2, at_most=moment, limit=limit + 1)
+    return [Draft.from_item(i) for i in items[:limit]], len(items) > limit
 
 
 def version_ref(version_id: str) -> ResourceId | None:
@@ -60,8 +73,8 @@ def add_build(draft: Draft, build: DraftBuild) -> list[Action]:
     """Put a new build, counted on the draft, on the condition that the draft has no build
     of that component yet."""
     return [Change(build.item_key()).absent().put(build.to_item()),
-            Change(draft.item_key()).exists().lacks("components", build.component_type)
-            .append("components", build.component_type).add("build_count", 1).set("updated_at", build.created_at)
+            _active(Change(draft.item_key()).exists().lacks("components", build.component_type)
+                    .append("components", build.component_type).add("build_count", 1), draft, build.created_at)
             .action()]
 
 
@@ -73,8 +86,18 @@ def update_build(before: DraftBuild, fields: Fields) -> Action:
 
 def count_done(before: Draft, now: str) -> Action:
     """One more build done, on the condition that the draft's counts are as read."""
-    return Change(before.item_key()).equals("done_builds", before.done_builds) \
-        .equals("build_count", before.build_count).add("done_builds", 1).set("updated_at", now).action()
+    return _active(Change(before.item_key()).equals("done_builds", before.done_builds)
+                   .equals("build_count", before.build_count).add("done_builds", 1), before, now).action()
+
+
+def touch(draft: Draft, now: str) -> Action:
+    """Build activity on the draft (a status change or a heartbeat), if it still exists."""
+    return _active(Change(draft.item_key()).exists(), draft, now).action()
+
+
+def _active(change: Change, draft: Draft, now: str) -> Change:
+    """Record build activity at `now`: the draft's `updated_at` and its place in GSI2 `DRAFTS`."""
+    return change.set("updated_at", now).set_all(keys.draft_activity_index(now, draft.bucket, draft.fingerprint))
 
 
 def finish(before: Draft, builds: list[DraftBuild], completing: DraftBuild) -> list[Action]:
@@ -90,3 +113,14 @@ def finish(before: Draft, builds: list[DraftBuild], completing: DraftBuild) -> l
             change.equals("status", BuildStatus.DONE)
         actions.append(change.delete())
     return actions
+
+
+def discard(before: Draft, builds: list[DraftBuild]) -> list[Action]:
+    """Delete the draft, its builds and its id item: on the condition that the draft is the
+    one read (its id) with the builds read (its counts), so a draft that completed meanwhile
+    (deleted by its completion), gained a build, or was replaced fails the transaction."""
+    assert before.id
+    return [Change(before.item_key()).equals("id", before.id).equals("build_count", before.build_count)
+            .equals("done_builds", before.done_builds).delete(),
+            *(Change(build.item_key()).delete() for build in builds),
+            Change(keys.resource_id(before.id)).delete()]

@@ -343,12 +343,14 @@ class Counts(Entity):
     work_retention: int = 0
     work_exposed: int = 0
     work_untracked: int = 0
+    work_drafts: int = 0
     work_at: str | None = None
     idle_scheduled: int | None = None
     idle_jobs: int | None = None
     idle_retention: int | None = None
     idle_exposed: int | None = None
     idle_untracked: int | None = None
+    idle_drafts: int | None = None
 
     def item_key(self) -> keys.Key:
         return keys.counts()
@@ -701,7 +703,8 @@ class Draft(Version):
 
     def index(self) -> keys.Key:
         listed = keys.draft_index(self.bucket, self.fingerprint)
-        return {**listed, **keys.status_index(self.bucket, self.status, listed[keys.GSI1SK])}
+        return {**listed, **keys.status_index(self.bucket, self.status, listed[keys.GSI1SK]),
+                **keys.draft_activity_index(self.updated_at, self.bucket, self.fingerprint)}
 
 
 @dataclass(repr=False, eq=False)

@@ -106,6 +106,15 @@ def draft_index(bucket: str, fingerprint: str) -> Key:
     return {GSI1PK: versions_pk(bucket), GSI1SK: f"VERSION#~{fingerprint}"}
 
 
+DRAFTS = "DRAFTS"  # GSI2: every draft, by its last build activity (abandoned ones come first)
+
+
+def draft_activity_index(active_at: str, bucket: str, fingerprint: str) -> Key:
+    """A draft by the time of its last build activity (created, a build added, a status
+    change, a heartbeat), oldest first: rewritten with each, gone with the draft."""
+    return {GSI2PK: DRAFTS, GSI2SK: f"{active_at}#{bucket}#{fingerprint}"}
+
+
 def draft_build(bucket: str, fingerprint: str, build_id: str) -> Key:
     return {PK: bucket_pk(bucket), SK: f"{draft_sk(fingerprint)}BUILD#{build_id}"}
 

@@ -239,7 +239,11 @@ def _assert_policy_names_stage(policy: dict[str, Any], stage: str, env: dict[str
     dynamo = [r for r in resources if ":dynamodb:" in r]
     s3 = [r for r in resources if r.startswith("arn:aws:s3:::")]
     assert {r.split(":table/", 1)[1] for r in dynamo} == {table, f"{table}/index/*"}
-    assert set(s3) == {f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"}
+    assert set(s3) == {f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*", f"arn:aws:s3:::{bucket}/_registry/sboms/*"}
+    # Writes and deletions in the bucket: only the SBOMs the HCP API stores (uploaded manifests are only read).
+    writes = [s for s in _for_service(policy, "s3") if any(a.startswith(("s3:Put", "s3:Delete")) for a in s["Action"])]
+    assert [(_as_list(s["Resource"]), sorted(s["Action"])) for s in writes] == [
+        ([f"arn:aws:s3:::{bucket}/_registry/sboms/*"], ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObject"])]
     logs = [r for r in resources if ":logs:" in r]
     assert logs and all(f":log-group:/aws/lambda/packer-registry-{stage}" in r for r in logs)
 

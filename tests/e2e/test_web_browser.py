@@ -37,6 +37,7 @@ OUTDATED = ("Outdated: parent base channel production now points at v2; this was
 CHAIN = ("Outdated: parent child v1 is out of date: parent base channel production now points at v2. "
          "(matched from the source artifact ami-0c41d000000000001)")
 BASE_AMIS = ("ami-0ba5e0000000000a1", "ami-0ba5e0000000000b1")
+ABANDONED_AFTER = 2  # seconds: the runner's DRAFT_ABANDONED_AFTER
 
 
 # ---- the page's files, through the app (no browser) --------------------------------------
@@ -127,7 +128,7 @@ def registry():
     base production when it was v1 (so outdated after the sweep), a grandchild built from the
     child's image, an unrelated bucket, and a rejected upload. Yields (API URL, viewer token)."""
     needs_chromium()
-    with start_product(TOKEN) as product:
+    with start_product(TOKEN, extra_env={"DRAFT_ABANDONED_AFTER": f"{ABANDONED_AFTER}s"}) as product:
         proc, s3 = product.proc, product.s3
 
         def call(method: str, path: str, payload: Any = None) -> tuple[int, Any]:
@@ -455,3 +456,57 @@ def test_channels_serving_a_revoked_version_top_the_page(page, registry):
     finally:
         call("POST", "/buckets/web-server/versions/v1/restore")
         call("DELETE", "/buckets/web-server/channels/edge")
+
+
+def test_an_abandoned_draft_is_listed_then_deleted_through_the_page(page, registry):
+    """Issue 21, item 3: a version Packer started through the HCP API and left (its build
+    failed) is listed as abandoned on the compliance view; its page offers the deletion, and
+    the bucket no longer shows it (the bucket is deleted afterwards: the others are as they were)."""
+    from playwright.sync_api import expect
+    import time
+    import urllib.request
+
+    url, _ = registry
+
+    def call(method: str, path: str, payload: Any = None) -> Any:
+        request = urllib.request.Request(f"{url}{path}", method=method,
+                                         data=None if payload is None else json.dumps(payload).encode(),
+                                         headers={"Authorization": f"Bearer {TOKEN}",
+                                                  "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return json.loads(response.read() or b"null")
+
+    organization = call("GET", "/resource-manager/2019-12-10/organizations")["organizations"][0]["id"]
+    project = call("GET", "/resource-manager/2019-12-10/projects")["projects"][0]["id"]
+    versions = f"/packer/2023-01-01/organizations/{organization}/projects/{project}/buckets/drafts/versions"
+    call("POST", "/buckets", {"name": "drafts"})
+    try:
+        call("POST", versions, {"fingerprint": "fp-crashed-runner"})
+        build = call("POST", f"{versions}/fp-crashed-runner/builds", {"component_type": "null.app"})["build"]
+        call("PATCH", f"{versions}/fp-crashed-runner/builds/{build['id']}", {"status": "BUILD_FAILED"})
+        deadline = time.monotonic() + 10 * ABANDONED_AFTER  # no build activity for DRAFT_ABANDONED_AFTER
+        while not call("GET", "/compliance/report")["abandoned_drafts"] and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+        page.goto(f"{url}/#token={TOKEN}&view=compliance")
+        drafts = page.locator("#abandoned-table tbody tr")
+        expect(drafts).to_have_count(1)
+        expect(drafts.first).to_contain_text("drafts v0")
+        expect(drafts.first).to_contain_text("0 of 1")
+        expect(page.locator(".counts .fact").filter(has_text="Abandoned drafts").locator("dd")).to_have_text("1")
+        shot(page, "compliance-abandoned-draft")
+        drafts.first.get_by_role("link", name="drafts v0").click()
+        expect(page.get_by_role("heading", name="drafts v0", level=1)).to_be_visible()
+        expect(page.locator(".callout.warn")).to_contain_text("A draft: its builds have not all completed")
+        expect(page.locator("#assign-form")).to_have_count(0)
+        expect(page.locator("#revoke-form")).to_have_count(0)
+        page.get_by_role("button", name="Delete draft").click()
+        expect(page.locator("#notice")).to_contain_text("The draft fp-crashed-runner of drafts is deleted.")
+        expect(page.get_by_role("heading", name="drafts", level=1)).to_be_visible()
+        assert page.url.endswith("#bucket=drafts")
+        expect(page.locator("#versions-table tbody tr")).to_have_count(0)
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Compliance").click()
+        expect(page.locator("#abandoned-table tbody tr")).to_have_count(0)
+        expect(page.get_by_text("No abandoned draft.")).to_be_visible()
+    finally:
+        call("DELETE", "/buckets/drafts")

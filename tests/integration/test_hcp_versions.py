@@ -166,8 +166,9 @@ def test_delete_version_follows_the_native_rules(family):
     ingest(api.registry, "base", "r3")
     assert api.ok("DELETE", "buckets/base/versions/r3") == {}
     assert api.ok("GET", "buckets/base/channels/latest")["channel"]["version"]["name"] == "v1"
-    api.ok("POST", "buckets/base/versions", {"fingerprint": "draft-1"})
-    api.fails("DELETE", "buckets/base/versions/draft-1", status=400, code=9)
+    api.ok("POST", "buckets/base/versions", {"fingerprint": "draft-1"})  # a draft is deleted too (issue 21)
+    assert api.ok("DELETE", "buckets/base/versions/draft-1") == {}
+    api.fails("GET", "buckets/base/versions/draft-1", status=409, code=10)
 
 
 # ---- ancestry (ListBucketAncestry, MODEL §1.6) ----------------------------------------------------

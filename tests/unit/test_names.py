@@ -28,7 +28,9 @@ def test_names_that_can_exist_pass(params: dict[str, str] | None) -> None:
     ({"bucket": "-web"}, f"no bucket '-web': bucket names match {BUCKET_NAME_PATTERN}"),
     ({"bucket": "b" * 65}, f"no bucket '{'b' * 65}': bucket names match {BUCKET_NAME_PATTERN}"),
     ({"channel": "Prod"}, f"no channel 'Prod': channel names match {CHANNEL_NAME_PATTERN}"),
-    ({"version": "v0"}, f"no version 'v0': version names and fingerprints match {VERSION_REF_PATTERN}"),
+    ({"version": "v0"}, "no version 'v0': every version still being published through the HCP API is v0 until its "
+                        "last build is done; name one by its fingerprint or id"),
+    ({"version": "v00"}, f"no version 'v00': version names and fingerprints match {VERSION_REF_PATTERN}"),
     ({"version": "v1234567890"}, f"no version 'v1234567890': version names and fingerprints match {VERSION_REF_PATTERN}"),
     ({"version": "a b"}, f"no version 'a b': version names and fingerprints match {VERSION_REF_PATTERN}"),
 ])

@@ -1,24 +1,27 @@
-// The contributors' actions on a version, as forms: assign to a channel, revoke, restore.
-// The API decides who may; its refusal is shown in the form, in words.
+// The contributors' actions on a version, as forms: assign to a channel, revoke, restore; a
+// draft's only action is its deletion. The API decides who may; its refusal is shown in the
+// form, in words.
 
 import { api, enc } from "./api.js";
 import { submitAction } from "./controls.js";
 import { formError, h, section } from "./dom.js";
 import { dateFormat } from "./format.js";
+import { bucketHref, isDraft } from "./links.js";
 import { canChange } from "./session.js";
 
 // What a contributor can do with a version: assign it to a channel, revoke it (now or later),
-// restore it. For a viewer, a sentence saying what is needed.
+// restore it; delete a draft. For a viewer, a sentence saying what is needed.
 export function actionsBlock(ctx, bucket, version, channels) {
   const name = version.name;
   if (!canChange()) {
     return section("Actions", h("p", { class: "quiet" },
-      "Your token is a viewer token: assigning channels, revoking and restoring need a contributor token."));
+      "Your token is a viewer token: assigning channels, revoking, restoring and deleting drafts need a contributor token."));
   }
   const assignable = channels.filter((c) => !c.managed && c.name !== "latest");
   const blocks = [];
   blocks.push(h("p", { class: "quiet small" },
     "These change the registry and need a contributor token; the registry explains any refusal here."));
+  if (isDraft(version)) return section("Actions", h("div", { class: "actions" }, blocks, deleteDraftForm(ctx, bucket, version)));
 
   // Assign to a channel (an existing one, or a new one).
   const channelInput = h("input", { id: "assign-channel", name: "channel", list: "channel-options", required: true,
@@ -98,4 +101,20 @@ export function actionsBlock(ctx, bucket, version, channels) {
     blocks.push(restoreForm);
   }
   return section("Actions", h("div", { class: "actions" }, blocks));
+}
+
+// Delete a draft with its builds and SBOMs (never done automatically). If its last build is
+// done first, the version is complete and the registry refuses; the page then shows it.
+function deleteDraftForm(ctx, bucket, version) {
+  const form = h("form", { class: "action danger-zone", id: "delete-draft-form", novalidate: true },
+    h("h3", {}, "Delete this draft"),
+    h("p", { class: "help" }, "Deletes it with its builds and their SBOMs. A packer build with the same fingerprint then starts a new version."),
+    formError(),
+    h("button", { type: "submit", class: "button danger" }, "Delete draft"));
+  form.addEventListener("submit", (event) => submitAction(ctx, event, form, async () => {
+    await api("DELETE", `/buckets/${enc(bucket)}/versions/${enc(version.fingerprint)}`);
+    history.pushState(null, "", bucketHref(bucket)); // its page is gone: the reload shows its bucket
+    return `The draft ${version.fingerprint} of ${bucket} is deleted.`;
+  }));
+  return form;
 }

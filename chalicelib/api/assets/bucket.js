@@ -5,7 +5,7 @@ import { PAGE_SIZE, allPages, api, enc } from "./api.js";
 import { lazyDisclosure, moreButton } from "./controls.js";
 import { breadcrumbs, callout, fact, h, heading, labelList, liveTable, row, section, table } from "./dom.js";
 import { ancestryBadge, ancestryWord, byChannelName, findingsInline, fingerprint, versionBadge, when } from "./format.js";
-import { versionHref, versionLink } from "./links.js";
+import { versionHref, versionLink, versionRef } from "./links.js";
 
 export async function renderBucket(ctx, name) {
   const [bucket, versions, channels] = await Promise.all([
@@ -21,14 +21,14 @@ export async function renderBucket(ctx, name) {
     for (const v of items) {
       shownVersions.push(v);
       versionRows.append(row(versionColumns, [
-        h("a", { href: versionHref(name, v.name), class: "strong" }, v.name),
+        h("a", { href: versionHref(name, versionRef(v)), class: "strong" }, v.name),
         fingerprint(v.fingerprint),
         when(v.created_at),
         String(v.build_count ?? "—"),
         versionBadge(v.status),
         ancestryBadge(v.ancestry_status),
         (holders.get(v.name) || []).join(", ") || h("span", { class: "quiet" }, "—"),
-      ], { dataset: { version: v.name } }));
+      ], { dataset: { version: versionRef(v) } }));
     }
   };
   addVersions(versions.items || []);

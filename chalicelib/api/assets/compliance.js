@@ -1,10 +1,10 @@
 // The compliance report: counts, channels serving a revoked version, upcoming revocations,
-// flagged versions, the last sweep; and a button to run a sweep now.
+// flagged versions, abandoned drafts, the last sweep; and a button to run a sweep now.
 
 import { PAGE_SIZE, api } from "./api.js";
 import { moreButton, submitAction } from "./controls.js";
 import { fact, formError, h, heading, liveTable, row, section } from "./dom.js";
-import { ancestryBadge, ancestryWord, findingList, revocationWords, when } from "./format.js";
+import { ageWords, ancestryBadge, ancestryWord, findingList, fingerprint, revocationWords, when } from "./format.js";
 import { versionLink } from "./links.js";
 
 export async function renderCompliance(ctx) {
@@ -64,7 +64,8 @@ export async function renderCompliance(ctx) {
         fact("Undetermined", String(counts.undetermined ?? 0)),
         fact("Unresolved parent hints", String(counts.unresolved_parents ?? 0)),
         fact("Channels serving a revoked version", String(counts.channels_serving_revoked ?? 0)),
-        fact("Upcoming revocations", String(counts.upcoming_revocations ?? 0))),
+        fact("Upcoming revocations", String(counts.upcoming_revocations ?? 0)),
+        fact("Abandoned drafts", String(counts.abandoned_drafts ?? 0))),
       sweepForm),
     section("Channels serving a revoked version", liveTable("Channels serving a revoked version",
       ["Channel", "Version", "Why"], h("tbody", {}, (report.channels_serving_revoked || []).map((c) => row(
@@ -77,5 +78,22 @@ export async function renderCompliance(ctx) {
       { empty: "No revocation is scheduled.", id: "upcoming-table" })),
     section("Flagged versions", liveTable("Flagged versions", flaggedColumns, flaggedBody,
       { empty: "No version is flagged: every image with a known parent is up to date.", id: "flagged-table" }), more),
+    section("Abandoned drafts", abandonedDrafts(report)),
     section("Last sweep", lastBlock));
+}
+
+// Versions started through the HCP API whose builds stopped (a failed or cancelled packer
+// build): never served, never deleted automatically; each links to its page, which offers
+// the deletion. A late build done still completes one.
+function abandonedDrafts(report) {
+  const columns = ["Draft", "Fingerprint", "Started by", "Last build activity", "Quiet for", "Builds done"];
+  const drafts = report.abandoned_drafts || [];
+  return [
+    h("p", { class: "quiet small" }, "Started through the HCP API, with no build activity for a while (DRAFT_ABANDONED_AFTER, 24 hours unless set otherwise). Open one to delete it."),
+    liveTable("Abandoned drafts", columns, h("tbody", {}, drafts.map((d) => row(columns, [
+      versionLink(d.bucket, d.fingerprint, `${d.bucket} v0`), fingerprint(d.fingerprint), d.author || "",
+      when(d.last_activity_at), ageWords(d.idle_seconds), `${d.done_builds} of ${d.build_count}`],
+    { dataset: { fingerprint: d.fingerprint } }))), { empty: "No abandoned draft.", id: "abandoned-table" }),
+    report.abandoned_drafts_truncated ? h("p", { class: "quiet small" }, `The ${drafts.length} quiet the longest are listed.`) : null,
+  ];
 }

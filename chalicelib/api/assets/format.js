@@ -80,6 +80,19 @@ export function when(iso) {
   return h("time", { datetime: iso, title: iso }, dateFormat.format(date));
 }
 
+// 93784 → "1 d 2 h"; 3690 → "1 h 1 min"; 3630 → "1 h"; 45 → "45 s": the largest unit and the next, if not 0.
+export function ageWords(seconds) {
+  let left = Math.max(0, Math.floor(seconds || 0));
+  const parts = [];
+  for (const [size, unit] of [[86400, "d"], [3600, "h"], [60, "min"], [1, "s"]]) {
+    const count = Math.floor(left / size);
+    left -= count * size;
+    if (count && parts.length < 2) parts.push(`${count} ${unit}`);
+    else if (parts.length) break;
+  }
+  return parts.join(" ") || "0 s";
+}
+
 export function fingerprint(value) {
   if (!value) return h("span", { class: "quiet" }, "—");
   const short = value.length > 14 ? `${value.slice(0, 12)}…` : value;

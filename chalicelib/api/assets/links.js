@@ -14,6 +14,9 @@ export function hashFor(params) {
 
 export const bucketHref = (bucket) => hashFor({ bucket });
 export const versionHref = (bucket, version) => hashFor({ bucket, version });
+// A draft (still being published through the HCP API, number 0) is named by its fingerprint: `v0` names none.
+export const isDraft = (version) => !version.number;
+export const versionRef = (version) => (isDraft(version) ? version.fingerprint : version.name);
 
 export function versionLink(bucket, version, text) {
   return h("a", { href: versionHref(bucket, version), class: "version-link" }, text || `${bucket} ${version}`);

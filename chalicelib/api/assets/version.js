@@ -2,15 +2,17 @@
 // builds with their artifacts and files, and the contributors' actions (actions.js).
 
 import { actionsBlock } from "./actions.js";
-import { allPages, api, enc } from "./api.js";
+import { ApiError, allPages, api, enc } from "./api.js";
 import { breadcrumbs, callout, fact, h, heading, labelList, row, section, table } from "./dom.js";
 import { ancestryBadge, ancestrySentence, ancestryWord, findingLine, fingerprint, humanBytes, sizeOf, versionBadge, when } from "./format.js";
-import { bucketHref, versionLink } from "./links.js";
+import { bucketHref, isDraft, versionLink } from "./links.js";
 
 export async function renderVersion(ctx, bucketName, ref) {
   const [version, lineage, channels] = await Promise.all([
     api("GET", `/buckets/${enc(bucketName)}/versions/${enc(ref)}`),
-    api("GET", `/buckets/${enc(bucketName)}/versions/${enc(ref)}/ancestry`),
+    // A draft has no ancestry yet (409: it has no number until its last build is done).
+    api("GET", `/buckets/${enc(bucketName)}/versions/${enc(ref)}/ancestry`)
+      .catch((error) => { if (error instanceof ApiError && error.status === 409) return {}; throw error; }),
     allPages(`/buckets/${enc(bucketName)}/channels`, {}, 2),
   ]);
   const name = version.name;
@@ -55,6 +57,7 @@ export async function renderVersion(ctx, bucketName, ref) {
           ? h("span", { class: "quiet small" }, ` checked now; the last sweep recorded “${ancestryWord(version.ancestry_status).toLowerCase()}”`)
           : null)),
     revocationPanel(version),
+    draftPanel(version),
     warnings,
     h("div", { class: "card" },
       h("dl", { class: "facts" },
@@ -79,6 +82,13 @@ function untrackedNote(untracked) {
     h("ul", {}, untracked.map((u) => h("li", {}, `${u.message[0].toUpperCase()}${u.message.slice(1)}.`))),
     h("p", { class: "small" }, "Built from an image the registry does not track, so there is no parent to follow. "
       + "If that image is one of yours, record its Packer run: the sweep links it.")));
+}
+
+// A version started through the HCP API whose builds have not all completed: what it is, in words.
+function draftPanel(version) {
+  if (!isDraft(version)) return null;
+  return callout("warn", "◷", "A draft: its builds have not all completed",
+    h("p", {}, "Packer started this version through the HCP API. It is never served and takes no channel; the build done last completes it as the next version. A build that failed or was cancelled (or a runner that stopped) leaves it like this until a new packer build with the same fingerprint finishes it, or a contributor deletes it."));
 }
 
 function revocationPanel(version) {

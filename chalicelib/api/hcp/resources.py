@@ -22,13 +22,15 @@ from .requests import Body, build_change, flag, labels, revoke_at, sbom, templat
 
 if TYPE_CHECKING:
     from ...domain import models
-    from ...services import ancestry, buckets, channels, findings, identity, lifecycle, publishing, serving, versions
+    from ...services import (ancestry, buckets, channels, drafts, findings, identity, lifecycle, publishing, serving,
+                             versions)
     from ...storage import entities
 else:
-    ancestry, buckets, channels, findings, identity, lifecycle, models, publishing, serving, versions = (
+    ancestry, buckets, channels, drafts, findings, identity, lifecycle, models, publishing, serving, versions = (
         lazy(f"chalicelib.{name}") for name in (
-            "services.ancestry", "services.buckets", "services.channels", "services.findings", "services.identity",
-            "services.lifecycle", "domain.models", "services.publishing", "services.serving", "services.versions"))
+            "services.ancestry", "services.buckets", "services.channels", "services.drafts", "services.findings",
+            "services.identity", "services.lifecycle", "domain.models", "services.publishing", "services.serving",
+            "services.versions"))
 
 Json = dict[str, Any]
 LATEST = "latest"
@@ -255,10 +257,14 @@ def update_version(bucket: str, fingerprint: str, data: Body, actor: str) -> Jso
 def delete_version(bucket: str, fingerprint: str, rollback_channels: bool, actor: str) -> Json:
     """DeleteVersion through the native deletion: refused (code 9, HCP Packer's words) while a
     user channel holds the version unless `rollback_channels`; `latest` never holds it back
-    and moves to the newest version left."""
+    and moves to the newest version left. A draft is deleted as read, with its builds and
+    SBOMs (drafts.delete_draft): one that completed meanwhile is left alone (code 9)."""
     version = _found(bucket, fingerprint)
     try:
-        lifecycle.delete_version(bucket, _ref(version), rollback_channels, actor)
+        if version.number:
+            lifecycle.delete_version(bucket, version.name, rollback_channels, actor)
+        else:
+            drafts.delete_draft(bucket, fingerprint, actor)
     except lifecycle.Held as held:
         raise Conflict(f"Version is assigned by channels: {', '.join(held.channels)}. Unassign it from them first, "
                        "or delete it with rollback_channels=true.") from None

@@ -708,6 +708,31 @@ func TestAVersionIsPublishedBuildByBuildAndCompletedByTheLastDone(t *testing.T) 
 	wantError(t, "UpdateChannel of a missing channel", err, 404, 5)
 }
 
+// A draft (a version whose builds never all completed: a failed or crashed `packer build`) is
+// deleted by DeleteVersion, with its builds: GetVersion then answers code 10, as for a
+// fingerprint never seen (Packer starts afresh), and a second DeleteVersion code 5.
+func TestADraftIsDeletedByDeleteVersion(t *testing.T) {
+	c := hcp(t)
+	bucket := c.newBucket(t, "ct-draft")
+	fingerprint := random("fp")
+	_, err := c.createVersion(bucket, fingerprint)
+	must(t, "CreateVersion", err)
+	build, err := c.createBuild(bucket, fingerprint, "null.app")
+	must(t, "CreateBuild", err)
+	_, err = c.updateBuild(bucket, fingerprint, build.Payload.Build.ID, running())
+	must(t, "UpdateBuild RUNNING", err)
+
+	params := ps.NewPackerServiceDeleteVersionParams()
+	params.LocationOrganizationID, params.LocationProjectID, params.BucketName = c.org, c.project, bucket
+	params.Fingerprint = fingerprint
+	_, err = c.packer.PackerServiceDeleteVersion(params, nil)
+	must(t, "DeleteVersion of a draft", err)
+	_, err = c.getVersion(bucket, fingerprint)
+	wantError(t, "GetVersion of the deleted draft", err, 409, 10)
+	_, err = c.packer.PackerServiceDeleteVersion(params, nil)
+	wantError(t, "DeleteVersion of the deleted draft", err, 404, 5)
+}
+
 // ---- channels as the data sources read them --------------------------------------------
 
 func TestChannelsEmbedTheirVersionWithBuildsAndStatus(t *testing.T) {

@@ -1,0 +1,89 @@
+"""Drafts left behind: versions started through the HCP API that never complete.
+
+A `packer build` that stops after "Tracking build" (a template error, a cancelled pipeline, a
+crashed runner) leaves its version a draft (`v0`, running; services/publishing.py). Nothing
+here changes how a draft behaves: it is never served, never blocks anything, and a late
+`BUILD_DONE` still completes it. What this adds:
+
+- **Abandoned**: a draft with no build activity (created, a build added, a status change, a
+  heartbeat) for `DRAFT_ABANDONED_AFTER` (default 24h) is listed as such in the compliance
+  report, oldest activity first, with its age. Only a listing: nothing is ever deleted by it.
+- **Deleting** a draft (either door, a contributor): its builds, its id item and its SBOM
+  objects go with it, in one transaction conditioned on the draft as read (storage.drafts.
+  discard), so a draft that completed meanwhile is left alone (409) and its complete version
+  is never deleted by surprise; the SBOM objects go once that transaction has committed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from .. import storage
+from ..domain.enums import AuditAction, VersionStatus
+from ..errors import Conflict, NotFound
+from ..runtime import clock, settings
+from ..storage import entities
+from . import audit, publishing
+from .retry import retrying
+
+ABANDONED_AFTER_VARIABLE = "DRAFT_ABANDONED_AFTER"
+DEFAULT_ABANDONED_AFTER = "24h"
+
+
+# ---- abandoned ----------------------------------------------------------------------------
+
+def abandoned_after() -> timedelta:
+    """`DRAFT_ABANDONED_AFTER` (a duration: `24h`, `90m`, `30s`; default 24 hours), read at
+    each call."""
+    return settings.duration(ABANDONED_AFTER_VARIABLE, DEFAULT_ABANDONED_AFTER)
+
+
+def abandoned(limit: int) -> tuple[list[dict[str, Any]], bool]:
+    """The drafts without build activity for `abandoned_after()`, oldest activity first: one
+    Query of the drafts' activity index (storage.drafts.quiet_since); (drafts, more remain)."""
+    now = clock.now()
+    found, more = storage.drafts.quiet_since(clock.iso(now - abandoned_after()), limit)
+    return [_listed(draft, now) for draft in found], more
+
+
+def any_draft() -> bool:
+    """Whether any draft exists (one Query, Limit 1): the sweep's read of the drafts index."""
+    return bool(storage.drafts.quiet_since(None, 1)[0])
+
+
+def _listed(draft: entities.Draft, now: datetime) -> dict[str, Any]:
+    return {"bucket": draft.bucket, "fingerprint": draft.fingerprint, "id": draft.id, "author": draft.author,
+            "created_at": draft.created_at, "last_activity_at": draft.updated_at,
+            "age_seconds": _seconds(draft.created_at, now), "idle_seconds": _seconds(draft.updated_at, now),
+            "build_count": draft.build_count, "done_builds": draft.done_builds}
+
+
+def _seconds(since: str, now: datetime) -> int:
+    return max(0, int((now - clock.parse_utc(since)).total_seconds()))
+
+
+# ---- deleting -----------------------------------------------------------------------------
+
+def delete_draft(bucket: str, fingerprint: str, actor: str) -> tuple[entities.Draft, list[entities.Build]]:
+    """Delete the draft with this fingerprint, its builds, its id item and its SBOM objects;
+    the draft and builds deleted. Conflict when the version completed meanwhile (it is left
+    as it is), NotFound when there is no such draft. Calls: one Query and one transaction
+    (again on a lost race), then per build with SBOMs one S3 listing and one S3 delete."""
+    def attempt() -> tuple[entities.Draft, list[entities.DraftBuild]]:
+        draft, builds = storage.drafts.with_builds(bucket, fingerprint)
+        if not draft:
+            number = storage.versions.fingerprint_number(bucket, fingerprint)
+            if number is not None:
+                raise Conflict(f"version {fingerprint!r} of bucket {bucket!r} completed as v{number} meanwhile and "
+                               f"was not deleted; delete v{number} by its name if that is what you mean")
+            raise NotFound(f"bucket {bucket!r} has no draft with fingerprint {fingerprint!r}")
+        audit.commit([*storage.drafts.discard(draft, builds),
+                      audit.event_action(bucket, AuditAction.VERSION_DELETED, fingerprint, actor,
+                                         before={"fingerprint": fingerprint, "id": draft.id,
+                                                 "status": VersionStatus.RUNNING, "builds": sorted(draft.components)})])
+        return draft, builds
+
+    draft, builds = retrying(attempt, what=f"deleting the draft {fingerprint}")
+    publishing.delete_sboms(bucket, fingerprint, builds)
+    return draft, list(builds)
