@@ -9,10 +9,13 @@ every artifact of it:
   Packer runs, in the same BatchGetItem (one more per 100 keys past the first 100);
 - `holder`: when those name one version of the bucket, its builds (one Query) are compared
   with the run's; a run that names none (a new run: the usual case) costs nothing more;
-- `claims`: the run items a new version writes in its creating transaction, each on the
-  condition that it is as `look` read it. Two doors recording one Packer run at once both
-  write its run item, so the second transaction fails and its retry, reading again, finds
-  the first door's version: the two doors never make two versions of one run.
+- `claims`: the run items a new version writes in its creating transaction.
+Two doors recording one Packer run at once both create a version of the bucket, so the
+second creating transaction fails on the bucket's version counter (recording.py) and is
+retried from its reads, which now find the first door's version (its newest-producer and
+run items were written in its creating transaction): the two doors never make two versions
+of one run. (A version too large for one transaction writes its builds afterwards: a door
+racing it may not find them all yet, and then makes a version of its own.)
 A manifest's duplicate run writes nothing (its ingestion record says `duplicate`, naming the
 version and why); a duplicate draft completes into the version (`record_draft`).
 """
@@ -68,10 +71,10 @@ def holder(run: ParsedRun, seen: Arrival) -> Held | None:
 
 
 def claims(run: ParsedRun, seen: Arrival) -> list[Action]:
-    """The run items of the version the run is about to become (the next number of the
-    bucket read), conditioned on them being as read."""
+    """The run items of the version the run is about to become (the bucket's next number as
+    `look` read it), for its creating transaction."""
     number = (seen.bucket.last_taken() if seen.bucket else 0) + 1
-    return storage.versions.claim_runs(run.bucket, number, seen, rules.run_uuids(_builds(run)))
+    return storage.versions.put_runs(run.bucket, number, rules.run_uuids(_builds(run)))
 
 
 def record_draft(held: Held, fingerprint: str, finishing: list[Action], actor: str) -> None:
