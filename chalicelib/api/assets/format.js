@@ -22,6 +22,7 @@ export const FOUND_BY = {
 };
 export const INGESTION_STATUS = {
   accepted: ["Accepted", "ok", "✓"], partial: ["Partly accepted", "warn", "!"], rejected: ["Rejected", "bad", "✕"],
+  duplicate: ["Duplicate", "muted", "="],
 };
 
 export function badge([label, tone, icon], extra) {
