@@ -153,10 +153,10 @@ class Registry:
         self.deliver(self.upload(key, document))
         return self.last_ingestion()
 
-    def last_ingestion(self) -> dict[str, Any]:
+    def last_ingestion(self, status: str = "accepted") -> dict[str, Any]:
         (item,) = self.get("/ingestions?limit=1")["items"]
-        if item["status"] != "accepted":
-            raise RuntimeError(f"bench manifest not accepted: {item['reasons']}")
+        if item["status"] != status:
+            raise RuntimeError(f"bench manifest {item['status']}, not {status}: {item['reasons']}")
         return item
 
     def get(self, path: str, status: int = 200) -> Any:
@@ -447,9 +447,11 @@ def bench_hcp_publish(results: dict[str, Any]) -> None:
         for i, build_id in enumerate(ids):
             step(f"update_build_running_{i + 1}", "patch", f"{version}/fp-bench/builds/{build_id}",
                  {"artifacts": None, "packer_run_uuid": HCP_RUN, "status": "BUILD_RUNNING"})
+        made = {}
         for i, build_id in enumerate(ids):
+            made[build_id] = ami()
             step(f"update_build_done_{i + 1}", "patch", f"{version}/fp-bench/builds/{build_id}", {
-                "artifacts": [{"external_identifier": ami(), "region": "us-east-1"}], "platform": "aws",
+                "artifacts": [{"external_identifier": made[build_id], "region": "us-east-1"}], "platform": "aws",
                 "packer_run_uuid": HCP_RUN, "status": "BUILD_DONE", "labels": {"os": "ubuntu"}})
         done = reg.get("/buckets/web/versions/v1")
         assert done["status"] == "active" and len(done["builds"]) == 2, done
@@ -457,6 +459,28 @@ def bench_hcp_publish(results: dict[str, Any]) -> None:
                [op for op, k in detail["update_build_done_2"].items() for _ in range(k)])
         results["hcp_publish_calls_per_request"] = per_request
         results.setdefault("ddb_call_detail", {})["hcp_publish"] = detail
+
+        # The same run's packer-manifest.json, uploaded after: recorded against v1 (duplicates.py).
+        same_run = manifest([{**build(c, HCP_RUN), "artifact_id": f"us-east-1:{made[i]}"}
+                             for c, i in zip(("ubuntu", "debian"), ids)])
+        event = reg.upload("web/packer-manifest.json", same_run)
+        n, calls, _ = reg.count(lambda: reg.deliver(event))
+        reg.last_ingestion("duplicate")
+        record(results, "ingest_duplicate_manifest", n, calls, extra=True)
+        # The other order: a run's manifest first (v2), then its HCP publish completes into v2.
+        run = "8a7f2d3c-2222-4222-8333-944455556666"
+        first = manifest([build(c, run, ("us-east-1",)) for c in ("ubuntu", "debian")])
+        reg.ingest("web/first.json", first)
+        reg.send("post", version, {"fingerprint": "fp-second", "template_type": "HCL2"})
+        later = [reg.send("post", f"{version}/fp-second/builds", {
+            "component_type": f"amazon-ebs.{b['name']}", "packer_run_uuid": run, "status": "BUILD_RUNNING"})["build"]["id"]
+            for b in first["builds"]]
+        for build_id, entry in zip(later, first["builds"]):
+            n, calls, _ = reg.count(lambda: reg.send("patch", f"{version}/fp-second/builds/{build_id}", {
+                "artifacts": [{"external_identifier": entry["artifact_id"].split(":")[1], "region": "us-east-1"}],
+                "platform": "aws", "packer_run_uuid": run, "status": "BUILD_DONE"}))
+        assert reg.get(f"{version}/fp-second")["version"]["name"] == "v2"
+        record(results, "hcp_complete_duplicate", n, calls, extra=True)
 
 
 # ---- cold start -------------------------------------------------------------------------
@@ -760,6 +784,10 @@ def rows(results: dict[str, Any]) -> list[Row]:
             (*calls, "list_buckets_page"), "1", lambda v: v == 1),
         Row("hcp_complete_version", "HCP API: the UpdateBuild (DONE) completing a 2-build version (DynamoDB calls; "
             f"per request: {_per_request(results)})", (*calls, "hcp_complete_version"), "≤ 4", lambda v: v <= 4),
+        Row("ingest_duplicate_manifest", "ingest the manifest of a run published through the HCP API: recorded "
+            "against its version (DynamoDB calls)", ("extra_ddb_calls", "ingest_duplicate_manifest")),
+        Row("hcp_complete_duplicate", "HCP API: the UpdateBuild (DONE) completing a 2-build draft into the version "
+            "its manifest made (DynamoDB calls)", ("extra_ddb_calls", "hcp_complete_duplicate")),
         Row("cold_start_ratio", f"cold start / floor (medians of {COLD_RUNS}: {detail.get('app_median_ms')} ms / "
             f"{detail.get('floor_median_ms')} ms, app from {detail.get('app_from')})", ("cold_start_ratio",),
             "≤ 1.15", lambda v: v <= 1.15),

@@ -58,7 +58,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
              "(is the registry's S3 trigger on this bucket?)")
         return TIMED_OUT
     ctx.emit(record, describe_ingestion)
-    return OK if record["status"] == "accepted" else FAILED
+    return OK if record["status"] in ("accepted", "duplicate") else FAILED
 
 
 def bucket_named_in(data: bytes) -> str | None:
@@ -133,7 +133,8 @@ class Progress:
 
 
 def describe_ingestion(record: dict[str, Any]) -> str:
-    """`accepted: s3://…`, the versions it created or added to, and why anything was refused."""
+    """`accepted: s3://…`, the versions it created or added to, and why anything was refused
+    (or recorded against a version that already held it: `duplicate`)."""
     lines = [f"{record['status']}: s3://{record['s3_bucket']}/{record['key']}"]
     if record.get("versions"):
         lines += ["", output.table(record["versions"], [
@@ -143,6 +144,8 @@ def describe_ingestion(record: dict[str, Any]) -> str:
             ("BUILDS ADDED", lambda v: v["builds_added"]),
             ("FINGERPRINT", lambda v: v["fingerprint"]),
         ])]
-    if record.get("reasons"):
-        lines += ["", "Why:", *(f"  - {reason}" for reason in record["reasons"])]
+    why = [*record.get("reasons", []), *(f"{v['bucket']}: {v['duplicate']}" for v in record.get("versions", [])
+                                          if v.get("duplicate"))]
+    if why:
+        lines += ["", "Why:", *(f"  - {reason}" for reason in why)]
     return "\n".join(lines)

@@ -41,6 +41,7 @@ class IngestionStatus(StrEnum):
     ACCEPTED = "accepted"  # every build recorded
     PARTIAL = "partial"  # some builds recorded, some rejected
     REJECTED = "rejected"  # nothing recorded
+    DUPLICATE = "duplicate"  # nothing new: a version already held every run (domain/duplicates.py)
 
 
 class Role(StrEnum):
@@ -122,6 +123,7 @@ class AuditAction(StrEnum):
     VERSION_REVOCATION_SCHEDULED = "version.revocation_scheduled"
     VERSION_RESTORED = "version.restored"
     VERSION_DELETED = "version.deleted"
+    VERSION_DUPLICATE = "version.duplicate"  # an HCP publish recorded against the version holding its artifacts
     CHANNEL_CREATED = "channel.created"
     CHANNEL_UPDATED = "channel.updated"
     CHANNEL_DELETED = "channel.deleted"
@@ -136,6 +138,7 @@ class AuditAction(StrEnum):
     INGESTION_ACCEPTED = "ingestion.accepted"
     INGESTION_PARTIAL = "ingestion.partial"
     INGESTION_REJECTED = "ingestion.rejected"
+    INGESTION_DUPLICATE = "ingestion.duplicate"
     TOKEN_CREATED = "token.created"
     TOKEN_DELETED = "token.deleted"
     SERVICE_PRINCIPAL_CREATED = "service_principal.created"

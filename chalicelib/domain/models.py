@@ -253,6 +253,9 @@ class IngestedVersion(Out):
     fingerprint: str
     builds_added: int
     created: bool
+    # Why the run was recorded against this version without storing anything (it already
+    # held every artifact of the run: domain/duplicates.py); None when the run was stored.
+    duplicate: str | None = None
 
 
 class Ingestion(Out):

@@ -44,8 +44,12 @@ def get_bucket(name: str, see_restricted: bool = True) -> Bucket:
 
 
 def require(name: str, consistent: bool = True) -> entities.Bucket:
-    """The bucket item, or a 404 (the one place that says a bucket does not exist)."""
-    item = storage.buckets.bucket(name, consistent=consistent)
+    """The bucket item, or a 404."""
+    return existing(name, storage.buckets.bucket(name, consistent=consistent))
+
+
+def existing(name: str, item: entities.Bucket | None) -> entities.Bucket:
+    """The bucket item the caller read, or a 404 (the one place that says a bucket does not exist)."""
     if not item:
         raise NotFound(f"bucket {name!r} does not exist")
     return item

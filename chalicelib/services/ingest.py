@@ -5,7 +5,9 @@ its record is written last, so a re-delivered event finds it and changes nothing
 event interrupted half-way is redone from the start (every step is idempotent).
 Permanent problems (bad JSON, invalid builds, a vanished object) are recorded as
 `rejected` or `partial` with reasons; transient AWS errors raise, so Lambda retries.
-The S3 object is only ever read.
+A run that a version of its bucket already holds (published through the HCP API first:
+duplicates.py) is recorded against that version, storing nothing; an object of only such
+runs is `duplicate`. The S3 object is only ever read.
 """
 
 from __future__ import annotations
@@ -80,8 +82,10 @@ def ingest_object(s3_bucket: str, key: str, etag: str, version_id: str | None = 
         except (recording.RunRefused, ManifestKeyRejected) as exc:  # nothing of that run was written
             reasons.append(f"run {run.fingerprint} of bucket {run.bucket}: not stored: {exc}")
 
-    status = (IngestionStatus.ACCEPTED if not reasons
-              else IngestionStatus.PARTIAL if results else IngestionStatus.REJECTED)
+    if reasons:
+        status = IngestionStatus.PARTIAL if results else IngestionStatus.REJECTED
+    else:  # every run recorded: `duplicate` when versions already held them all (duplicates.py)
+        status = IngestionStatus.DUPLICATE if results and all(v.duplicate for v in results) else IngestionStatus.ACCEPTED
     if len(reasons) > MAX_REASONS:  # keep the record well under DynamoDB's 400 KB item limit
         reasons = reasons[:MAX_REASONS] + [f"... and {len(reasons) - MAX_REASONS} more problems"]
     record = Ingestion(id=ingestion_id, s3_bucket=s3_bucket, key=key, etag=etag or version_id or "",

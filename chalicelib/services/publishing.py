@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from botocore.exceptions import ClientError
 
-from . import audit, buckets, recording
+from . import audit, buckets, duplicates, recording
 from .. import storage
 from ..domain import builds as rules, ids
 from ..domain.builds import BuildChange, Refusal
@@ -233,15 +233,23 @@ _REFUSALS: dict[str, type[RegistryError]] = {"invalid": BadRequest, "exists": Al
 def _complete(draft: entities.Draft, drafted: list[entities.DraftBuild], build: entities.DraftBuild,
               after: entities.DraftBuild, actor: str) -> None:
     """Record the draft as a numbered version and delete it, in one transaction conditioned
-    on the draft and its builds as read (recording.record_draft)."""
-    bucket = buckets.require(draft.bucket)
+    on the draft and its builds as read (recording.record_draft); or, when a version of the
+    bucket already holds every artifact of it (its manifest came first), complete it into
+    that version (duplicates.record_draft): Packer's build succeeds either way."""
     final = [after if b.id == build.id else b for b in drafted]
     unresolved: list[dict[str, object]] = []
     parsed = [_parsed(b, unresolved) for b in sorted(final, key=lambda b: (b.created_at, b.id))]
     run = ParsedRun(draft.bucket, draft.fingerprint, None, parsed, version_id=draft.id,
                     template_type=draft.template_type, author=draft.author, unresolved=unresolved)
+    seen = duplicates.look(run)  # the bucket item with what the duplicate check needs, in one BatchGet
+    bucket = buckets.existing(draft.bucket, seen.bucket)
+    finishing = storage.drafts.finish(draft, drafted, build)
+    held = duplicates.holder(run, seen)
+    if held:
+        duplicates.record_draft(held, draft.fingerprint, finishing, actor)
+        return
     try:
-        recording.record_draft(run, bucket, actor, storage.drafts.finish(draft, drafted, build))
+        recording.record_draft(run, bucket, actor, finishing + duplicates.claims(run, seen))
     except recording.RunRefused as refused:
         raise BadRequest(f"the version cannot be recorded: {refused}") from None
 

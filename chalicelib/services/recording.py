@@ -30,7 +30,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from . import ancestry, audit, buckets, channels, copies, versions
+from . import ancestry, audit, buckets, channels, copies, duplicates, versions
 from ..domain import ids, rules
 from .. import storage
 from ..storage import entities
@@ -92,11 +92,15 @@ def refusal(run: ParsedRun) -> str | None:
 
 def _record(run: ParsedRun, actor: str, key: str | None,
             produced: list[entities.ArtifactEntry] | None) -> IngestedVersion:
-    bucket, number = storage.versions.bucket_and_fingerprint(run.bucket, run.fingerprint)
-    buckets.check_manifest_key(bucket, key)
-    if number is not None:
-        return _extend(run, number, actor, produced)
-    return _create(run, bucket, actor, produced=produced)
+    seen = duplicates.look(run)
+    buckets.check_manifest_key(seen.bucket, key)
+    if seen.number is not None:
+        return _extend(run, seen.number, actor, produced)
+    held = duplicates.holder(run, seen)
+    if held:
+        return IngestedVersion(bucket=run.bucket, version=held.version.name, fingerprint=run.fingerprint,
+                               builds_added=0, created=False, duplicate=held.why)
+    return _create(run, seen.bucket, actor, finishing=duplicates.claims(run, seen), produced=produced)
 
 
 def _create(run: ParsedRun, bucket: entities.Bucket | None, actor: str,

@@ -36,7 +36,8 @@ Single-table layout (every request path is a GetItem or one Query page):
 | version (GSI3: `VERSIONS#<b>#<status>` / `VERSION#<n:010>`) | `BUCKET#<b>` | `VERSION#<n:010>` | `VERSIONS#<b>` / `VERSION#<n:010>` | |
 | platform entry (a version has a build on it) | `BUCKET#<b>` | `PLATFORM#<platform>#<n:010>` | | |
 | build | `BUCKET#<b>` | `VERSION#<n:010>#BUILD#<id>` | | |
-| fingerprint | `BUCKET#<b>` | `FINGERPRINT#<fp>` | | |
+| fingerprint (also an alias: an HCP publish recorded against the version, listed in its `aliases`) | `BUCKET#<b>` | `FINGERPRINT#<fp>` | | |
+| a Packer run's newest version in the bucket (duplicate check) | `BUCKET#<b>` | `RUN#<packer_run_uuid>` | | |
 | draft (a version published through the HCP API, before it has a number; GSI3: `VERSIONS#<b>#running` / `VERSION#~<fp>`) | `BUCKET#<b>` | `DRAFT#<fp>#` | `VERSIONS#<b>` / `VERSION#~<fp>` | `DRAFTS` / `<last build activity>#<b>#<fp>` |
 | draft build | `BUCKET#<b>` | `DRAFT#<fp>#BUILD#<id>` | | |
 | version id | `ID#<ulid>` | `ID` | | |
@@ -73,7 +74,8 @@ read); version with its builds = one Query
 `begins_with(SK, VERSION#<n>)`; version by fingerprint = GetItem on the fingerprint item,
 then that Query; which versions made an artifact = Query `ARTIFACT#<id>` `begins_with(SK, BUCKET#)`;
 the newest of them for many artifacts = BatchGetItem of `ARTIFACT#<id>` / `NEWEST` (the Query for
-an ID without one); ingestions newest
+an ID without one); what recording a run reads first = one BatchGetItem of the bucket, the
+fingerprint, the run's `NEWEST` items and its `RUN#<uuid>` items; ingestions newest
 first = reverse Query GSI1 `INGESTIONS`, by status GSI2 `INGESTIONS#<status>` (a time range:
 `BETWEEN` on the sort key); channels of
 a bucket = Query `begins_with(SK, CHANNEL#)`; a channel (and the consumer query) = GetItem;

@@ -620,6 +620,9 @@ class Version(Entity):
     platforms: list[str] | None = None
     regions: list[str] | None = None
     build_labels: list[str] | None = None
+    # Fingerprints of HCP publishes recorded against it as duplicates (services/duplicates.py):
+    # each has a fingerprint item naming this version, deleted with it.
+    aliases: list[str] | None = None
     # Child edges recorded on it (storage.versions.adopt ADDs one each; never taken off):
     # 0 says it has no children, so a cascade need not Query its edges; None, a version from
     # before they were counted (its edges are Queried).
@@ -729,6 +732,21 @@ class ResourceId(Entity):
 
     def item_key(self) -> keys.Key:
         return keys.resource_id(self.id)
+
+
+@dataclass(repr=False, eq=False)
+class PackerRun(Entity):
+    """The bucket's version last made by a Packer run (`run_uuid`, its `packer_run_uuid`):
+    how a run that reaches the registry through both doors finds the version the first door
+    made (services/duplicates.py). Overwritten by a later version of the same run; left
+    behind when its version is deleted (a reader checks the version's builds)."""
+
+    bucket: str
+    run_uuid: str
+    number: int
+
+    def item_key(self) -> keys.Key:
+        return keys.run(self.bucket, self.run_uuid)
 
 
 @dataclass(repr=False, eq=False)

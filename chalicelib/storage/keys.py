@@ -128,6 +128,11 @@ def fingerprint(bucket: str, value: str) -> Key:
     return {PK: bucket_pk(bucket), SK: f"FINGERPRINT#{value}"}
 
 
+def run(bucket: str, run_uuid: str) -> Key:
+    """The bucket's version last made by a Packer run (its `packer_run_uuid`)."""
+    return {PK: bucket_pk(bucket), SK: f"RUN#{run_uuid}"}
+
+
 def artifact_pk(external_id: str) -> str:
     return f"ARTIFACT#{external_id}"
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from . import keys, table
-from .entities import ArtifactEntry, Bucket, Build, Channel, CopyPage, Draft, Version
+from .entities import ArtifactEntry, Bucket, Build, Channel, CopyPage, Draft, PackerRun, Version
 from ..domain.enums import VersionStatus
 from ..domain.platforms import canonical
 from .errors import ConditionFailed
@@ -308,12 +308,14 @@ def delete_fingerprint(bucket: str, fingerprint: str) -> Action:
 def contents(version: Version, builds: list[Build]) -> list[Ref]:
     """Everything under a version but its own item and fingerprint, each once: what its builds
     leave under their artifacts first (keys.artifact_items; a repeat finds them through the
-    builds), its copy pages, its builds."""
+    builds), its copy pages, its platform entries, the fingerprints it is also known by
+    (`aliases`), its builds. Its run items stay (entities.PackerRun)."""
     unique = {(r[keys.PK], r[keys.SK]): r for b in builds for ext in b.indexed_ids
               for r in keys.artifact_items(ext, b.bucket, b.number, b.id)}
     refs = list(unique.values())
     refs += copy_page_refs(version)
     refs += [keys.platform_entry(version.bucket, p, version.number) for p in summary(builds)["platforms"]]
+    refs += [keys.fingerprint(version.bucket, alias) for alias in version.aliases or []]
     refs += [b.item_key() for b in builds]
     return refs
 
@@ -372,14 +374,43 @@ def delete_stale_copies(bucket: str, number: int, keep_generation: int | None) -
     table.delete_many([keys.primary(i) for i in items if not (current and i[keys.SK].startswith(current))])
 
 
-def bucket_and_fingerprint(bucket: str, fingerprint: str) -> tuple[Bucket | None, int | None]:
-    """The bucket and the number of its version with this fingerprint (either None): one
-    BatchGet, what ingestion reads first."""
-    found = {item[keys.SK]: item for item in table.get_many([keys.bucket(bucket), keys.fingerprint(bucket, fingerprint)])}
-    bucket_item = found.get(keys.bucket(bucket)[keys.SK])
-    fingerprint_item = found.get(keys.fingerprint(bucket, fingerprint)[keys.SK])
-    return (Bucket.from_item(bucket_item) if bucket_item else None,
-            int(fingerprint_item["number"]) if fingerprint_item else None)
+@dataclass(frozen=True)
+class Arrival:
+    """What recording a run reads first: the bucket, the number of its version with the run's
+    fingerprint (either None), the newest producers of the run's indexed artifact IDs (those
+    that have one) and the bucket's version last made by each of the run's Packer runs."""
+
+    bucket: Bucket | None
+    number: int | None
+    producers: dict[str, ArtifactEntry]
+    runs: dict[str, PackerRun]
+
+
+def arrival(bucket: str, fingerprint: str, external_ids: Sequence[str] = (), run_uuids: Sequence[str] = ()) -> Arrival:
+    """One BatchGet (one more per 100 keys past the first 100): the bucket item, the
+    fingerprint item, `ARTIFACT#<id>` / `NEWEST` per ID and `RUN#<uuid>` per run."""
+    wanted = [keys.bucket(bucket), keys.fingerprint(bucket, fingerprint),
+              *(keys.artifact_newest(e) for e in external_ids), *(keys.run(bucket, u) for u in run_uuids)]
+    found = {(item[keys.PK], item[keys.SK]): item for item in table.get_many(wanted)}
+    bucket_item, fingerprint_item, *rest = [found.get((k[keys.PK], k[keys.SK])) for k in wanted]
+    newest = [ArtifactEntry.from_item(i) for i in rest[:len(external_ids)] if i]
+    runs = [PackerRun.from_item(i) for i in rest[len(external_ids):] if i]
+    return Arrival(Bucket.from_item(bucket_item) if bucket_item else None,
+                   int(fingerprint_item["number"]) if fingerprint_item else None,
+                   {e.external_id: e for e in newest}, {r.run_uuid: r for r in runs})
+
+
+def put_runs(bucket: str, number: int, run_uuids: Sequence[str]) -> list[Action]:
+    """Make version `number` the one each Packer run last made in the bucket (unconditioned
+    Puts: the creating transaction's bucket counter already orders two versions of a bucket)."""
+    return [table.put_action(PackerRun(bucket, uuid, number).to_item()) for uuid in run_uuids]
+
+
+def add_alias(version: Version, fingerprint: str) -> list[Action]:
+    """Name the version by one more fingerprint (an HCP publish recorded against it): the
+    fingerprint's item, while it has none, and the version's `aliases`, while it exists."""
+    return [Change(keys.fingerprint(version.bucket, fingerprint)).absent().put({"number": version.number}),
+            Change(version.item_key()).exists().append("aliases", fingerprint).action()]
 
 
 def with_buckets(refs: list[tuple[str, int]]) -> tuple[dict[tuple[str, int], Version], dict[str, Bucket]]:

@@ -16,14 +16,16 @@ Afterwards the native API (admin token) and the HCP API (a principal's token) ar
 
 from __future__ import annotations
 
+import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from hcp import PINNED, ULID, HcpRegistry, Packer
-from product import ROOT
+from hcp import BUILD_TIMEOUT, PINNED, ULID, HcpRegistry, Packer
+from product import ROOT, wait_for
 
 # The first test of the session may wait for a cold build of the clients (tests/clients/README.md).
 pytestmark = pytest.mark.timeout(2400)
@@ -305,6 +307,112 @@ def test_a_child_reading_a_channel_with_hcp_packer_version_records_that_channel(
     ancestry = packer.native(f"/buckets/{child}/versions/v1/ancestry")
     parents = parent_links(ancestry)
     assert parents == [(parent, "v1", "fp-vparent", "parent_version", "release")], ancestry
+
+
+# ---- one Packer run through both doors: the HCP API and its packer-manifest.json on S3 -----
+
+MANIFEST = """
+  post-processor "manifest" {
+    output = "packer-manifest.json"
+  }"""
+
+
+def written_manifest(packer: Packer) -> dict[str, Any] | None:
+    """The packer-manifest.json the manifest post-processor wrote, once it is whole."""
+    try:
+        return json.loads((packer.work / "packer-manifest.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def ingest_manifest(packer: Packer, key: str) -> dict[str, Any]:
+    """Upload the run's packer-manifest.json to `make run`'s manifest bucket at `key`, as a
+    pipeline would; its ingestion record, once written."""
+    product = packer.registry.product
+    product.s3.put_object(Bucket="packer-manifests", Key=key, Body=(packer.work / "packer-manifest.json").read_bytes())
+
+    def record() -> dict[str, Any] | None:
+        body = product.call("GET", "/ingestions?limit=50")[1] or {}
+        return next((i for i in body.get("items", []) if i["key"] == key), None)
+
+    return wait_for(f"the ingestion record of {key}", record, 60, product.proc)
+
+
+def one_version(packer: Packer, bucket: str) -> None:
+    """The bucket has one version, v1, and `latest` holds it."""
+    names = [v["name"] for v in packer.native(f"/buckets/{bucket}/versions")["items"]]
+    assert names == ["v1"], names
+    assert packer.native(f"/buckets/{bucket}/channels/latest")["version"] == "v1"
+
+
+@ALL
+def test_the_manifest_of_a_run_published_through_hcp_adds_no_version(packer: Packer) -> None:
+    bucket, fingerprint = packer.bucket("doors"), "fp-both-doors"
+
+    done = packer.build(two_sources(registry_block(bucket), provisioner=MANIFEST), fingerprint)
+
+    assert done.returncode == 0, str(done)
+    written = written_manifest(packer)
+    assert written and len(written["builds"]) == 2, written
+    record = ingest_manifest(packer, f"{bucket}/packer-manifest.json")
+    assert (record["status"], record["reasons"]) == ("duplicate", []), record
+    (recorded,) = record["versions"]
+    assert (recorded["version"], recorded["created"], recorded["builds_added"], recorded["fingerprint"]) == (
+        "v1", False, 0, written["last_run_uuid"]), recorded
+    why = recorded["duplicate"]
+    assert why.startswith(f"duplicate of v1 (fingerprint {fingerprint})"), why
+    assert "packer.file file.one" in why and "null null.two" in why and written["last_run_uuid"] in why, why
+    one_version(packer, bucket)
+
+
+# The manifest is written and the build then holds (shell-local, after the manifest in one
+# chain) until the test has ingested it: Packer reports the build done only after its
+# post-processors, so the manifest's version exists before the HCP completion.
+HELD_AFTER_MANIFEST = """
+source "file" "one" {{
+  content = "one"
+  target  = "one.txt"
+}}
+
+build {{
+{registry}
+  sources = ["source.file.one"]
+  post-processors {{
+    post-processor "manifest" {{
+      output = "packer-manifest.json"
+    }}
+    post-processor "shell-local" {{
+      inline = ["while [ ! -f {release} ]; do sleep 0.2; done"]
+    }}
+  }}
+}}
+"""
+
+
+@ALL
+def test_an_hcp_publish_after_its_runs_manifest_completes_into_the_manifests_version(packer: Packer) -> None:
+    bucket, fingerprint = packer.bucket("first"), "fp-manifest-first"
+    release = packer.work / "release"
+    template = HELD_AFTER_MANIFEST.format(registry=registry_block(bucket), release=release)
+
+    with ThreadPoolExecutor(1) as pool:
+        building = pool.submit(packer.build, template, fingerprint)
+        try:
+            written = wait_for("the manifest post-processor", lambda: written_manifest(packer), BUILD_TIMEOUT,
+                               packer.registry.product.proc)
+            record = ingest_manifest(packer, f"{bucket}/packer-manifest.json")
+        finally:
+            release.touch()
+        done = building.result(timeout=BUILD_TIMEOUT)
+
+    assert (record["status"], record["versions"][0]["created"]) == ("accepted", True), record
+    assert done.returncode == 0, str(done)
+    version = packer.hcp_version(bucket, fingerprint)
+    assert (version["name"], version["status"], version["fingerprint"]) == (
+        "v1", "VERSION_ACTIVE", written["last_run_uuid"]), version
+    one_version(packer, bucket)
+    events = [e["action"] for e in packer.native(f"/buckets/{bucket}/events")["items"]]
+    assert events.count("version.created") == 1 and "version.duplicate" in events, events
 
 
 NEWEST = max(PINNED, key=lambda version: tuple(map(int, version.split("."))))

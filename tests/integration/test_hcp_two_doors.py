@@ -37,25 +37,28 @@ def hcp(registry: Any) -> Any:
             return _hcp(registry, method, self.prefix + path, body, status)
 
         def publish(self, bucket: str, fingerprint: str, components: list[str], platform: str = "aws",
-                    done: list[str] | None = None, **parents: str) -> dict[str, str]:
-            """Packer's sequence up to `done` of the components in `done` (default: all);
-            the build ids by component."""
+                    done: list[str] | None = None, run: str = "run-1",
+                    made: dict[str, tuple[str, list[dict[str, str]]]] | None = None, **parents: str) -> dict[str, str]:
+            """Packer's sequence up to `done` of the components in `done` (default: all), as
+            the Packer run `run`; `made` gives a component's platform and artifacts (default:
+            `platform` and one AMI named after the fingerprint); the build ids by component."""
             if not self._has(bucket):
                 self.call("put", "/buckets", {"name": bucket})
             self.call("post", f"/buckets/{bucket}/versions", {"fingerprint": fingerprint, "template_type": "HCL2"})
             ids = {}
             for component in components:
                 build = self.call("post", f"/buckets/{bucket}/versions/{fingerprint}/builds", {
-                    "artifacts": None, "component_type": component, "packer_run_uuid": "run-1",
+                    "artifacts": None, "component_type": component, "packer_run_uuid": run,
                     "status": "BUILD_UNSET"})["build"]
                 ids[component] = build["id"]
             for component in done if done is not None else components:
                 path = f"/buckets/{bucket}/versions/{fingerprint}/builds/{ids[component]}"
-                self.call("patch", path, {"artifacts": None, "packer_run_uuid": "run-1", "status": "BUILD_RUNNING"})
+                self.call("patch", path, {"artifacts": None, "packer_run_uuid": run, "status": "BUILD_RUNNING"})
+                its_platform, artifacts = (made or {}).get(component) or (
+                    platform, [{"external_identifier": f"ami-{fingerprint}-{component}", "region": "us-east-1"}])
                 self.call("patch", path, {
-                    "artifacts": [{"external_identifier": f"ami-{fingerprint}-{component}", "region": "us-east-1"}],
-                    "labels": {"os": "debian"}, "metadata": {"packer": {"version": "1.16.0"}},
-                    "packer_run_uuid": "run-1", "platform": platform, "status": "BUILD_DONE", **parents})
+                    "artifacts": artifacts, "labels": {"os": "debian"}, "metadata": {"packer": {"version": "1.16.0"}},
+                    "packer_run_uuid": run, "platform": its_platform, "status": "BUILD_DONE", **parents})
             return ids
 
         def _has(self, bucket: str) -> bool:
@@ -201,3 +204,130 @@ def test_deleting_a_bucket_is_an_admins_through_either_door(registry, hcp):
     registry.as_token(contributor["Authorization"].split()[1]).send("delete", "/buckets/doomed", status=403)
     hcp.call("delete", "/buckets/doomed")
     registry.get("/buckets/doomed", status=404)
+
+
+# ---- one Packer run through both doors: one version (domain/duplicates.py) ----------------
+
+RUN = "0b7e2c1a-5d4f-4e3a-9c2b-8f6e1d2c3b4a"
+AMI_EAST, AMI_WEST = "ami-0d0e0f0a0b0c0d0e1", "ami-0d0e0f0a0b0c0d0e2"
+# One run of two sources as the HCP door gets it (what the plugins report to HCP Packer) ...
+HCP_BUILDS = {"amazon-ebs.ubuntu": ("aws", [{"external_identifier": AMI_EAST, "region": "us-east-1"},
+                                            {"external_identifier": AMI_WEST, "region": "eu-west-1"}]),
+              "file.notes": ("packer.file", [{"external_identifier": "notes.txt", "region": "."}])}
+
+
+def run_manifest(run: str = RUN, amis: str = f"us-east-1:{AMI_EAST},eu-west-1:{AMI_WEST}") -> dict:
+    """... and as its manifest post-processor writes it (the file builder's artifact is `File`)."""
+    return manifest({"name": "ubuntu", "builder_type": "amazon-ebs", "artifact_id": amis, "packer_run_uuid": run},
+                    {"name": "notes", "builder_type": "file", "artifact_id": "File", "packer_run_uuid": run,
+                     "files": [{"name": "notes.txt", "size": 5}]})
+
+
+def ingestion_of(registry: Any, key: str) -> dict:
+    (record,) = [i for i in registry.all_pages("/ingestions") if i["key"] == key]
+    return record
+
+
+def version_names(registry: Any, bucket: str) -> list[str]:
+    return sorted(v["name"] for v in registry.all_pages(f"/buckets/{bucket}/versions"))
+
+
+def actions(registry: Any, bucket: str) -> list[str]:
+    return [e["action"] for e in registry.all_pages(f"/buckets/{bucket}/events")]
+
+
+def test_the_manifest_of_a_run_published_through_hcp_is_recorded_against_its_version(registry, hcp):
+    hcp.publish("base", "git-0a1b2c", list(HCP_BUILDS), run=RUN, made=HCP_BUILDS)
+    event = registry.upload("base/packer-manifest.json", run_manifest())
+
+    record = ingestion_of(registry, "base/packer-manifest.json")
+    assert record["status"] == "duplicate" and record["reasons"] == [], record
+    (recorded,) = record["versions"]
+    assert {k: v for k, v in recorded.items() if k != "duplicate"} == {
+        "bucket": "base", "version": "v1", "fingerprint": RUN, "builds_added": 0, "created": False}
+    why = recorded["duplicate"]
+    assert why.startswith("duplicate of v1 (fingerprint git-0a1b2c)") and f"same Packer run ({RUN})" in why, why
+    assert f"aws us-east-1 {AMI_EAST}" in why and "packer.file file.notes" in why, why
+    assert version_names(registry, "base") == ["v1"]
+    assert registry.get("/buckets/base/channels/latest")["version"] == "v1"
+    assert registry.get("/buckets/base/versions/v1")["build_count"] == 2
+    assert actions(registry, "base").count("version.created") == 1 and "ingestion.duplicate" in actions(registry, "base")
+    # A re-delivery of the object finds its record; the same manifest under another key is a duplicate again.
+    registry.deliver(event)
+    registry.upload("base/again.json", run_manifest())
+    assert [i["status"] for i in registry.all_pages("/ingestions")] == ["duplicate", "duplicate"]
+    assert version_names(registry, "base") == ["v1"]
+
+
+def test_an_hcp_publish_of_a_run_whose_manifest_came_first_completes_into_its_version(registry, hcp):
+    registry.upload("base/packer-manifest.json", run_manifest())
+    assert ingestion_of(registry, "base/packer-manifest.json")["status"] == "accepted"
+    registry.send("post", "/buckets/base/channels", {"name": "production"}, 201)
+
+    hcp.publish("base", "git-0a1b2c", list(HCP_BUILDS), run=RUN, made=HCP_BUILDS)  # every call answered 200
+
+    # Packer's fingerprint names the version the manifest made, complete: a re-run of
+    # `packer build` with it is told so, and a channel is assigned by it.
+    version = hcp.call("get", "/buckets/base/versions/git-0a1b2c")["version"]
+    assert (version["name"], version["status"], version["fingerprint"]) == ("v1", "VERSION_ACTIVE", RUN), version
+    assert sorted(b["component_type"] for b in version["builds"]) == ["amazon-ebs.ubuntu", "file.notes"]
+    assert hcp.call("post", "/buckets/base/versions", {"fingerprint": "git-0a1b2c"}, status=409)["code"] == 6
+    hcp.call("patch", "/buckets/base/channels/production",
+             {"update_mask": "versionFingerprint", "version_fingerprint": "git-0a1b2c"})
+    assert registry.get("/buckets/base/channels/production")["version"] == "v1"
+    assert version_names(registry, "base") == ["v1"]
+    assert registry.get("/buckets/base/versions/git-0a1b2c")["name"] == "v1"
+    assert registry.get("/buckets/base/channels/latest")["version"] == "v1"
+    assert actions(registry, "base").count("version.created") == 1 and "version.duplicate" in actions(registry, "base")
+    # Deleting the version takes the fingerprint with it: the next publish makes a version again.
+    registry.send("delete", "/buckets/base/versions/v1?rollback_channels=true")
+    assert hcp.call("get", "/buckets/base/versions/git-0a1b2c", status=409)["code"] == 10
+    hcp.publish("base", "git-0a1b2c", list(HCP_BUILDS), run=RUN, made=HCP_BUILDS)
+    assert hcp.call("get", "/buckets/base/versions/git-0a1b2c")["version"]["name"] == "v2"
+
+
+def test_a_manifest_of_several_runs_is_judged_run_by_run(registry, hcp):
+    hcp.publish("base", "git-0a1b2c", list(HCP_BUILDS), run=RUN, made=HCP_BUILDS)
+    both = run_manifest()
+    both["builds"] += run_manifest("a-later-run", "us-east-1:ami-0f0f0f0f0f0f0f0f1")["builds"]
+    registry.upload("base/packer-manifest.json", both)
+
+    record = ingestion_of(registry, "base/packer-manifest.json")
+    assert record["status"] == "accepted", record
+    assert [(v["version"], v["fingerprint"], v["created"], bool(v["duplicate"])) for v in record["versions"]] == [
+        ("v1", RUN, False, True), ("v2", "a-later-run", True, False)]
+    assert version_names(registry, "base") == ["v1", "v2"]
+    assert registry.get("/buckets/base/channels/latest")["version"] == "v2"
+
+
+def test_a_run_whose_artifacts_span_two_versions_or_add_to_one_goes_in_as_before(registry, hcp):
+    east, west = {"amazon-ebs.ubuntu": HCP_BUILDS["amazon-ebs.ubuntu"]}, {}
+    west["amazon-ebs.ubuntu"] = ("aws", east["amazon-ebs.ubuntu"][1][1:])
+    east["amazon-ebs.ubuntu"] = ("aws", east["amazon-ebs.ubuntu"][1][:1])
+    hcp.publish("base", "east", ["amazon-ebs.ubuntu"], run=RUN, made=east)
+    hcp.publish("base", "west", ["amazon-ebs.ubuntu"], run=RUN, made=west)
+    assert version_names(registry, "base") == ["v1", "v2"]
+
+    spanning = manifest({"artifact_id": f"us-east-1:{AMI_EAST},eu-west-1:{AMI_WEST}", "packer_run_uuid": RUN})
+    registry.upload("base/spanning.json", spanning)
+    adding = manifest({"artifact_id": f"us-east-1:{AMI_EAST},us-west-2:ami-0a0a0a0a0a0a0a0a3", "packer_run_uuid": RUN,
+                       "custom_data": {"fingerprint": "adding"}})
+    registry.upload("base/adding.json", adding)
+
+    assert [ingestion_of(registry, k)["status"] for k in ("base/spanning.json", "base/adding.json")] == ["accepted"] * 2
+    assert version_names(registry, "base") == ["v1", "v2", "v3", "v4"]
+    assert registry.get("/buckets/base/channels/latest")["version"] == "v4"
+
+
+def test_a_local_builders_artifact_is_the_same_only_from_the_same_packer_run(registry, hcp):
+    hcp.publish("notes", "git-0a1b2c", ["file.notes"], run=RUN, made=HCP_BUILDS)
+    later = manifest({"name": "notes", "builder_type": "file", "artifact_id": "File", "packer_run_uuid": "a-later-run",
+                      "files": [{"name": "notes.txt", "size": 5}]})
+    registry.upload("notes/later.json", later)  # the same file name, written by another run
+    same = manifest({**later["builds"][0], "packer_run_uuid": RUN})
+    registry.upload("notes/same.json", same)
+
+    assert ingestion_of(registry, "notes/later.json")["versions"][0]["created"] is True
+    assert ingestion_of(registry, "notes/same.json")["versions"][0]["version"] == "v1"
+    assert ingestion_of(registry, "notes/same.json")["status"] == "duplicate"
+    assert version_names(registry, "notes") == ["v1", "v2"]

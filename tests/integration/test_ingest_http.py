@@ -56,7 +56,7 @@ def test_same_manifest_under_another_key_adds_nothing(registry):
     newest = registry.get("/ingestions")["items"][0]
     assert newest["key"] == "influx/b.json"
     assert newest["versions"] == [{"bucket": "influx", "version": "v1", "fingerprint": "d86df006-6dbf-3799-f94e-82108cc8d414",
-                                   "builds_added": 0, "created": False}]
+                                   "builds_added": 0, "created": False, "duplicate": None}]
 
 
 def test_later_upload_with_more_builds_extends_the_version(registry):

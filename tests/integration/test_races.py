@@ -118,6 +118,47 @@ def test_ingesting_while_the_latest_version_is_revoked(moto_server):
     trials(trial, "in")
 
 
+def test_the_two_doors_of_one_packer_run_make_one_version(moto_server):
+    """A Packer run's manifest ingested while the HCP door completes the same run (its last
+    build reported done): one version whichever commits first; the other door records
+    against it (the manifest's ingestion is `duplicate`, or the draft completes into the
+    version and its fingerprint names it); `latest` holds it."""
+    from chalicelib.domain.builds import ArtifactIn, BuildChange
+    from chalicelib.domain.enums import BuildStatus, TemplateType
+    from chalicelib.domain.models import CreateBucket
+    from chalicelib.runtime import aws
+    from chalicelib.services import buckets, ingest, publishing
+    from support import MANIFEST_BUCKET
+
+    def trial(bucket: str) -> None:
+        run, ami, key = f"{bucket}-run", f"ami-{bucket}0000000001", f"{bucket}/packer-manifest.json"
+        buckets.create(CreateBucket(name=bucket), "test")
+        publishing.create_version(bucket, "git-sha", TemplateType.HCL2, "packer")
+        _, file = publishing.create_build(bucket, "git-sha", BuildChange(  # two sources: a local file and an AMI
+            component_type="file.notes", packer_run_uuid=run, status=BuildStatus.RUNNING), "packer")
+        _, build = publishing.create_build(bucket, "git-sha", BuildChange(
+            component_type="amazon-ebs.ubuntu", packer_run_uuid=run, status=BuildStatus.RUNNING), "packer")
+        publishing.update_build(bucket, "git-sha", file.id, BuildChange(
+            status=BuildStatus.DONE, platform="packer.file", packer_run_uuid=run,
+            artifacts=[ArtifactIn(external_identifier="notes.txt", region=".")]), "packer")
+        done = BuildChange(status=BuildStatus.DONE, platform="aws", packer_run_uuid=run,
+                           artifacts=[ArtifactIn(external_identifier=ami, region="us-east-1")])
+        put = aws.client("s3").put_object(Bucket=MANIFEST_BUCKET, Key=key, Body=json.dumps(manifest(
+            {"name": "ubuntu", "packer_run_uuid": run, "artifact_id": f"us-east-1:{ami}"},
+            {"name": "notes", "builder_type": "file", "packer_run_uuid": run, "artifact_id": "File"})).encode())
+        records = []
+        assert race(lambda: records.append(ingest.ingest_object(MANIFEST_BUCKET, key, put["ETag"].strip('"'))),
+                    lambda: publishing.update_build(bucket, "git-sha", build.id, done, "packer")) == []
+        found = versions.list_versions(bucket, 100, None)[0]
+        assert [(v.name, v.status) for v in found] == [("v1", "active")], f"{bucket}: {[v.name for v in found]}"
+        assert storage.versions.fingerprint_number(bucket, "git-sha") == 1, f"{bucket}: the HCP fingerprint"
+        (record,) = records
+        assert (record.versions[0].version, bool(record.versions[0].duplicate)) == \
+            ("v1", found[0].fingerprint == "git-sha"), f"{bucket}: {record}"
+        assert storage.channels.channel(bucket, channels.LATEST).number == 1
+    trials(trial, "doors")
+
+
 def test_the_sweep_repairs_a_channel_copy_that_drifted_from_its_version(registry):
     """What a lost race could once leave: a channel kept on a revoked version whose copy
     still says active. The sweep finds it (the revocation left a status marker: one that does

@@ -235,3 +235,12 @@ def test_an_upload_key_names_the_bucket_first_and_the_time_after() -> None:
 def test_the_bucket_a_manifest_names(manifest: Any, bucket: str | None) -> None:
     assert upload.bucket_named_in(json.dumps(manifest).encode()) == bucket
     assert upload.bucket_named_in(b"not json") is None
+
+
+def test_an_ingestion_says_why_a_run_was_recorded_against_a_version_it_duplicates() -> None:
+    record = {"status": "duplicate", "s3_bucket": "packer-manifests", "key": "base/m.json", "reasons": [],
+              "versions": [{"bucket": "base", "version": "v1", "created": False, "builds_added": 0,
+                            "fingerprint": "run-1", "duplicate": "duplicate of v1 (fingerprint git-0a1b): …"}]}
+    lines = upload.describe_ingestion(record).splitlines()
+    assert lines[0] == "duplicate: s3://packer-manifests/base/m.json"
+    assert lines[-2:] == ["Why:", "  - base: duplicate of v1 (fingerprint git-0a1b): …"]

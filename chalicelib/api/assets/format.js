@@ -16,6 +16,7 @@ const ANCESTRY_STATUS = {
 };
 export const INGESTION_STATUS = {
   accepted: ["Accepted", "ok", "✓"], partial: ["Partly accepted", "warn", "!"], rejected: ["Rejected", "bad", "✕"],
+  duplicate: ["Duplicate", "muted", "="],
 };
 
 export function badge([label, tone, icon], extra) {

@@ -7,10 +7,11 @@ import { INGESTION_STATUS, badge, when } from "./format.js";
 import { hashFor, versionLink } from "./links.js";
 
 export async function renderIngestions(ctx, status) {
-  const filter = ["all", "accepted", "partial", "rejected"].includes(status) ? status : "rejected";
+  const filter = ["all", "accepted", "partial", "rejected", "duplicate"].includes(status) ? status : "rejected";
   const page = await api("GET", "/ingestions", { params: { limit: 50, status: filter === "all" ? null : filter } });
   const select = h("select", { id: "ingestion-status" },
-    [["rejected", "Rejected"], ["partial", "Partly accepted"], ["accepted", "Accepted"], ["all", "All"]]
+    [["rejected", "Rejected"], ["partial", "Partly accepted"], ["accepted", "Accepted"], ["duplicate", "Duplicate"],
+      ["all", "All"]]
       .map(([value, text]) => h("option", { value, selected: value === filter }, text)));
   select.addEventListener("change", () => {
     location.hash = hashFor({ view: "ingestions", status: select.value });
@@ -23,7 +24,8 @@ export async function renderIngestions(ctx, status) {
     badge(INGESTION_STATUS[i.status] || [i.status, "muted", "?"]),
     (i.reasons || []).length ? h("ul", { class: "plain" }, i.reasons.map((r) => h("li", {}, r))) : h("span", { class: "quiet" }, "—"),
     (i.versions || []).length ? h("ul", { class: "plain" }, i.versions.map((v) => h("li", {},
-      versionLink(v.bucket, v.version), v.created ? " (new)" : "", ` ${v.builds_added} build(s) added`)))
+      versionLink(v.bucket, v.version), v.created ? " (new)" : "",
+      v.duplicate ? ` ${v.duplicate}` : ` ${v.builds_added} build(s) added`)))
       : h("span", { class: "quiet" }, "none"),
   ])));
   add(page.items || []);
