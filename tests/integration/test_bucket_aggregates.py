@@ -58,7 +58,7 @@ def test_the_aggregates_follow_every_change(registry):
     check(registry, "base", active=1, revocation_scheduled=1)
     registry.send("patch", "/buckets/base/channels/production", {"restricted": True})
     check(registry, "base", active=1, revocation_scheduled=1)
-    build(registry, "base", "r3", "ami-0b0b0b0b0b0b0b0b3", source_ami="ami-0e0e0e0e0e0e0e0e9")  # undetermined
+    build(registry, "base", "r3", "ami-0b0b0b0b0b0b0b0b3", parent_bucket="gone", parent_version="v1")  # undetermined
     check(registry, "base", active=2, revocation_scheduled=1, undetermined=1)
     registry.send("delete", "/buckets/base/channels/staging")
     registry.send("delete", "/buckets/base/versions/v3")
