@@ -158,7 +158,7 @@ def describe_version(v: dict[str, Any]) -> str:
         ("Parents", parents), ("Ancestry", v.get("ancestry_status")),
     ])
     messages = "".join(f"\n  {finding_line(f)}" for f in v.get("ancestry_findings") or [])
-    messages += "".join(f"\n  {u['message']} (information: no parent in the registry)" for u in v.get("untracked") or [])
+    messages += "".join(f"\n  {u['message']} — information, not a finding" for u in v.get("untracked") or [])
     artifacts = [(b, a) for b in v.get("builds") or [] for a in b.get("artifacts") or [{}]]
     builds = output.table(artifacts, [
         ("COMPONENT", lambda ba: ba[0]["component_type"]),

@@ -14,7 +14,9 @@ import pytest
 from cli import config, output, upload
 from cli.client import ApiError, Client, _api_error, query_string, quoted
 from cli.config import Login, NotLoggedIn
-from cli.main import BUCKET_FILTERS, VERSION_FILTERS, build_parser, describe_check, lifecycle_line, list_filters, main
+from cli.main import (
+    BUCKET_FILTERS, VERSION_FILTERS, build_parser, describe_check, describe_version, lifecycle_line, list_filters, main,
+)
 
 
 # ---- output -------------------------------------------------------------------------------
@@ -244,3 +246,20 @@ def test_an_ingestion_says_why_a_run_was_recorded_against_a_version_it_duplicate
     lines = upload.describe_ingestion(record).splitlines()
     assert lines[0] == "duplicate: s3://packer-manifests/base/m.json"
     assert lines[-2:] == ["Why:", "  - base: duplicate of v1 (fingerprint git-0a1b): …"]
+
+
+def test_a_version_shows_each_finding_with_its_own_status_and_how_and_its_untracked_sources() -> None:
+    version = {"bucket": "app", "name": "v1", "fingerprint": "fp", "status": "active", "created_at": "t",
+               "ancestry_status": "out_of_date", "builds": [],
+               "ancestry_findings": [
+                   {"status": "out_of_date", "message": "parent base channel production now points at v2; "
+                    "this was built from v1", "how": "named in the manifest: parent_bucket, parent_channel"},
+                   {"status": "undetermined", "message": "parent not found: bucket 'gone' has no version 'v3'",
+                    "how": None}],
+               "untracked": [{"source_artifact": "ami-1", "region": "us-east-1", "recorded_at": "t",
+                              "message": "source not tracked: ami-1 (us-east-1)"}]}
+    lines = describe_version(version).splitlines()
+    assert "  out of date: parent base channel production now points at v2; this was built from v1 " \
+           "(named in the manifest: parent_bucket, parent_channel)" in lines
+    assert "  undetermined: parent not found: bucket 'gone' has no version 'v3'" in lines
+    assert "  source not tracked: ami-1 (us-east-1) — information, not a finding" in lines
