@@ -601,7 +601,7 @@ def _rematch(bucket: str, number: int, window: float) -> list[dict[str, Any]]:
         return True
 
     still: list[dict[str, Any]] = []
-    untracked = [source for source in version.untracked or []]
+    untracked = list(version.untracked or [])
     for hint in version.unresolved or []:
         source = hint.get("source_artifact")
         if source is not None:  # an older release's unresolved source: today an untracked one
@@ -616,7 +616,8 @@ def _rematch(bucket: str, number: int, window: float) -> list[dict[str, Any]]:
     untracked = [u for u in untracked if u not in matched]
     if (still, untracked) == (version.unresolved or [], version.untracked or []) and not found:
         return []
-    status, links = evaluate(parents, still, origin=rules.origin(version.template_type))
+    status, links = evaluate(parents, still, version.status == VersionStatus.REVOKED,
+                             origin=rules.origin(version.template_type))
     found_now = attention(links)
     also = {"parents": parents, **({"unresolved": still} if still else {}),
             **({"untracked": untracked} if untracked else {})}
