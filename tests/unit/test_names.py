@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from chalicelib.domain import names
 from chalicelib.domain.names import BUCKET_NAME_PATTERN, CHANNEL_NAME_PATTERN, VERSION_REF_PATTERN, bad_path_parameter
 
 
@@ -53,3 +54,21 @@ def test_a_long_bad_value_is_shown_cut_at_80_characters() -> None:
     longer = "-" + "a" * 80
     shown = repr(longer[:80] + "...")
     assert bad_path_parameter({"channel": longer}) == f"no channel {shown}: channel names match {CHANNEL_NAME_PATTERN}"
+
+
+@pytest.mark.parametrize(("value", "pairs"), [
+    ("os:debian", [("os", "debian")]),
+    ("os:debian,arch:arm64", [("os", "debian"), ("arch", "arm64")]),
+    ("url:http://x:80", [("url", "http://x:80")]),  # a value runs to the next comma, colons and all
+    ("empty:", [("empty", "")]),
+    (",".join(f"k{n}:v" for n in range(10)), [(f"k{n}", "v") for n in range(10)]),
+])
+def test_a_labels_filter_is_its_pairs(value: str, pairs: list[tuple[str, str]]) -> None:
+    assert names.label_pairs(value) == pairs
+
+
+@pytest.mark.parametrize("value", ["", "os", ":debian", "os:debian,", "os:debian,arch",
+                                   ",".join(f"k{n}:v" for n in range(11))])
+def test_what_is_not_a_labels_filter_or_names_more_than_ten_is_none(value: str) -> None:
+    assert names.MAX_FILTER_LABELS == 10
+    assert names.label_pairs(value) is None

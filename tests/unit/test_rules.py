@@ -717,3 +717,28 @@ def test_a_link_not_resolved_through_a_channel_has_no_resolution() -> None:
 def test_nobody_or_everybody_sees_a_channel() -> None:
     assert rules.everything("base", "prod") is True
     assert rules.nothing("base", "prod") is False
+
+
+@pytest.mark.parametrize(("link", "origin", "facts"), [
+    (stored_link(2), "manifest", {"found_by": "parent_version", "origin": "manifest",
+                                  "named": ["parent_bucket", "parent_version"]}),
+    ({**stored_link(2, channel="prod"), "found_by": "parent_version"}, "hcp",
+     {"found_by": "parent_version", "origin": "hcp", "named": ["parent_version_id", "parent_channel_id"]}),
+    ({"version_id": "01J", "found_by": "unresolved"}, None,
+     {"found_by": "unresolved", "origin": "hcp", "named": ["parent_version_id"]}),
+    ({**stored_link(2), "found_by": "source_artifact", "source_artifact": "ami-9"}, "hcp",
+     {"found_by": "source_artifact", "source_artifact": "ami-9"}),
+    ({"source_artifact": "ami-1", "found_by": "unresolved"}, "manifest",
+     {"found_by": "unresolved", "source_artifact": "ami-1"}),
+    # a link that names a bucket is explicit, whatever source its build also had
+    ({**stored_link(2), "source_artifact": "ami-1"}, "manifest",
+     {"found_by": "parent_version", "origin": "manifest", "named": ["parent_bucket", "parent_version"]}),
+])
+def test_the_facts_of_how_a_link_was_found(link: dict[str, Any], origin: str | None, facts: dict[str, Any]) -> None:
+    assert rules.provenance(link, origin) == facts
+
+
+def test_an_explicit_finding_says_what_named_it_even_beside_a_source() -> None:
+    assert rules.how({"found_by": "parent_version", "origin": "manifest", "named": ["parent_bucket"],
+                      "source_artifact": "ami-1"}) == "named in the manifest: parent_bucket"
+    assert rules.how({"found_by": "parent_version", "named": ["parent_bucket"]}) is None  # no door: said nothing
