@@ -730,6 +730,7 @@ def test_nobody_or_everybody_sees_a_channel() -> None:
      {"found_by": "source_artifact", "source_artifact": "ami-9"}),
     ({"source_artifact": "ami-1", "found_by": "unresolved"}, "manifest",
      {"found_by": "unresolved", "source_artifact": "ami-1"}),
+    ({**stored_link(2), "found_by": "source_artifact"}, "manifest", {"found_by": "source_artifact"}),  # stored before
     # a link that names a bucket is explicit, whatever source its build also had
     ({**stored_link(2), "source_artifact": "ami-1"}, "manifest",
      {"found_by": "parent_version", "origin": "manifest", "named": ["parent_bucket", "parent_version"]}),
