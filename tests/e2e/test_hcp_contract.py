@@ -1,4 +1,4 @@
-"""The Go contract tests (tests/clients/hcp-sdk-go/contract_test.go) against `make run`: the
+"""The Go contract tests (tests/clients/hcp-sdk-go/*_test.go) against `make run`: the
 HCP Packer routes of HCP-API-COMPAT.md §5 called with hcp-sdk-go's generated clients, whose
 deserializers judge the wire format.
 
@@ -24,8 +24,9 @@ from support import real_manifest
 # The first case may wait for a cold build of the clients and of the test binary.
 pytestmark = pytest.mark.timeout(2400)
 
-CONTRACT = SDK_MODULE / "contract_test.go"
-GO_TESTS = re.findall(r"^func (Test\w+)\(t \*testing\.T\)", CONTRACT.read_text(), re.MULTILINE)
+# Every `*_test.go` of the module (one file per group of operations).
+GO_TESTS = sorted(name for path in SDK_MODULE.glob("*_test.go")
+                  for name in re.findall(r"^func (Test\w+)\(t \*testing\.T\)", path.read_text(), re.MULTILINE))
 
 
 @pytest.fixture(scope="session")
