@@ -4,7 +4,8 @@ what passes).
 
 - `validation()` / `regenerate_hmac()` answer the HCP API's `GET …/runtasks/validation` and
   `PATCH …/runtasks/hmac` (terraform-provider-hcp's `hcp_packer_run_task`): the endpoint URL
-  to register in HCP Terraform and the HMAC key it signs requests with. The key is made on
+  to register in HCP Terraform and the HMAC key it signs requests with (admins only,
+  api/roles.py: whoever holds the key makes the run task connect). The key is made on
   first use (kept with `if_not_exists`, so concurrent first requests answer the same key) and
   replaced by the PATCH, after which the old one is refused at once (every request reads it:
   one GetItem). The replacement is an audit event that never holds the key.
