@@ -61,7 +61,7 @@ class Policy:
 
 def normal_host(host: str) -> str:
     """A host name as the allow-list holds it: lower case, without DNS's trailing dot."""
-    return host.lower().rstrip(".")
+    return host.lower().removesuffix(".")
 
 
 def port_of(parts: SplitResult) -> int:
@@ -86,7 +86,7 @@ def refused(address: IPAddress, allow_private: bool) -> str | None:
                 "its network's prefix length")
     inside = embedded_ipv4(address)
     plain = inside or address
-    shown = f"{address} ({inside})" if inside and str(inside) not in str(address) else str(address)
+    shown = f"{address} ({inside})" if inside else str(address)
     if plain.is_link_local or plain == _METADATA_V6:
         return f"{shown} is a link-local or cloud metadata address"
     if plain.is_unspecified or plain.is_multicast:

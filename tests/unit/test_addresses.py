@@ -68,7 +68,9 @@ def test_a_refusal_names_the_ipv4_address_inside(address, reason):
 @pytest.mark.parametrize("address", ["64:ff9b:1::a9fe:a9fe", "64:ff9b:1::808:808", "64:ff9b:1:a9fe:a9:fe00::"])
 def test_the_local_use_nat64_prefix_is_refused_always(address):
     """Where its IPv4 address sits depends on the network's prefix length (RFC 6052)."""
-    assert "local-use NAT64 address (64:ff9b:1::/48)" in (refused(address, allow_private=True) or "")
+    assert refused(address, allow_private=True) == (
+        f"{address} is a local-use NAT64 address (64:ff9b:1::/48): the IPv4 address it reaches depends on its "
+        "network's prefix length")
 
 
 @pytest.mark.parametrize("address", ["127.0.0.1", "::1", "10.1.2.3", "192.168.0.10", "172.16.5.4", "fd12::1",
@@ -90,6 +92,7 @@ def test_a_policy_names_the_setting_that_would_allow_a_private_address():
         "127.0.0.1 is a loopback or private address (WEBHOOK_ALLOW_PRIVATE is off)")
     assert Policy(True, "WEBHOOK_ALLOW_PRIVATE").refused(address) is None
     assert Policy(True, "X").refused(ipaddress.ip_address("169.254.169.254"))  # the setting never allows those
+    assert Policy(False, "X").refused(ipaddress.ip_address("93.184.215.14")) is None
 
 
 def test_a_policy_with_hosts_allows_those_names_only():
@@ -99,6 +102,8 @@ def test_a_policy_with_hosts_allows_those_names_only():
     assert policy.refused_host("app.terraform.io.evil.example") == (
         "app.terraform.io.evil.example is not a host RUNTASK_ALLOWED_HOSTS allows (app.terraform.io)")
     assert Policy(False, "X").refused_host("anything.example") is None  # no list: any host (its addresses checked)
+    two = Policy(False, "X", frozenset({"b.example", "a.example"}), "HOSTS")
+    assert two.refused_host("c.example") == "c.example is not a host HOSTS allows (a.example, b.example)"
 
 
 def test_literal_addresses_and_names():
