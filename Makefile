@@ -58,7 +58,7 @@ unit: $(STAMP)
 
 ## Mutation testing (mutmut, configured in setup.cfg) of the pure modules against the unit tier, one module
 ## at a time on one core; prints each module's score. Slow (tens of minutes); not run by `make test` or CI.
-MUTATED := domain.manifest domain.platforms domain.plans services.serving domain.names domain.rules domain.retention domain.builds domain.selection domain.webhooks domain.runtask domain.ids domain.sweep_work domain.durations domain.duplicates
+MUTATED := domain.manifest domain.platforms domain.plans services.serving domain.names domain.rules domain.retention domain.builds domain.selection domain.webhooks domain.addresses domain.runtask domain.ids domain.sweep_work domain.durations domain.duplicates
 mutate: $(STAMP)
 	for module in $(MUTATED); do \
 	  REAL_MANIFESTS_DIR=$(abspath ../shared/testdata/real-manifests) PROPERTY_EXAMPLES=20 \

@@ -16,7 +16,8 @@ over HTTPS on HCP_AUTH_PORT (`local/hcp_auth.py`).
 
 Settings come from the environment: PORT (8000), MOTO_PORT (5000), HCP_AUTH_PORT (8443),
 SWEEP_INTERVAL (60 s), HOST (127.0.0.1), REGISTRY_TABLE, MANIFEST_BUCKET, EVENT_BUS_NAME
-(packer-registry), WEBHOOK_QUEUE, WEBHOOK_ALLOW_PRIVATE (the `local` stage's), REGISTRY_DATA_DIR
+(packer-registry), WEBHOOK_QUEUE, WEBHOOK_ALLOW_PRIVATE, RUNTASK_ALLOWED_HOSTS, RUNTASK_ALLOW_PRIVATE (the
+`local` stage's), REGISTRY_DATA_DIR
 (.registry-data), REGISTRY_ADMIN_TOKEN (generated once and kept in the data directory if unset).
 """
 

@@ -239,15 +239,17 @@ class FakeHcpTerraform:
 
     It serves `plan` (a Terraform plan JSON) at /plan to the run's bearer token only, or with
     `redirect` answers /plan with a 307 to /archive/plan as HCP Terraform does (the archive
-    URL needs no token); `plan_status` makes /plan fail and `callback_status` the callback. It
-    records every request it gets (`requests`: method, path, headers, JSON body), the callback
-    PATCHes at /callback included."""
+    URL needs no token), or to `redirect` itself when it is a URL; `plan_status` makes /plan
+    fail and `callback_status` the callback. It records every request it gets (`requests`:
+    method, path, headers, JSON body), the callback PATCHes at /callback included. It listens
+    on `host` (another loopback address, 127.0.0.2, plays a host the run task must not reach)."""
 
     TOKEN = "run-access-token-0123456789abcdef"
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host
         self.plan: Any = None
-        self.redirect = False
+        self.redirect: bool | str = False
         self.plan_status = 200
         self.callback_status = 200
         self.requests: list[dict[str, Any]] = []
@@ -282,7 +284,8 @@ class FakeHcpTerraform:
             def do_GET(self) -> None:  # noqa: N802 - http.server's name
                 request = self._record()
                 if self.path == "/plan" and fake.redirect:
-                    return self._answer(307, headers={"Location": f"{fake.url}/archive/plan"})
+                    target = fake.redirect if isinstance(fake.redirect, str) else f"{fake.url}/archive/plan"
+                    return self._answer(307, headers={"Location": target})
                 if self.path == "/plan" and request["headers"].get("Authorization") != f"Bearer {fake.TOKEN}":
                     return self._answer(401, {"errors": [{"status": "401", "title": "unauthorized"}]})
                 if self.path in ("/plan", "/archive/plan"):
@@ -297,7 +300,7 @@ class FakeHcpTerraform:
                 self._record()
                 self._answer(404)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer((self.host, 0), Handler)
         threading.Thread(target=self._server.serve_forever, name="fake-hcp-terraform", daemon=True).start()
         return self
 

@@ -260,7 +260,8 @@ def _declarations() -> dict[str, Op]:
                         "hex HMAC-SHA512 of the raw body under that key (else a 401, and nothing else happens). "
                         "The answer comes at once; the plan is checked after it and the result PATCHed to "
                         "`task_result_callback_url`. The verification request (`access_token` `test-token`) is "
-                        "only acknowledged."),
+                        "only acknowledged. A plan or callback URL that is not http(s) on a host "
+                        "`RUNTASK_ALLOWED_HOSTS` names (HCP Terraform's, by default) is a 400."),
         # the page and this document
         "web_page": Op("The registry web page", "web", media=("text/html",)),
         "static_asset": Op("A static asset of the web page", "web", errors=(404,),

@@ -3,10 +3,11 @@
 Roles, each including the one before: `viewer` (all reads, the consumer query,
 `POST /compliance/check`), `contributor` (bucket, channel, version and revocation changes, retention policies and
 their preview, `POST /compliance/sweep`), `admin` (token, service principal and webhook management, deleting
-buckets, the registry-wide trail, bulk revocation across buckets). `POST /oauth2/token` is public: the client authenticates
+buckets, the registry-wide trail, bulk revocation across buckets, the run task's key). `POST /oauth2/token` is public: the client authenticates
 in the request itself (api/oauth.py); so is `POST /runtasks/hcp-terraform`, authenticated by
 HCP Terraform's HMAC signature (services/runtasks.py). The HCP API's run-task key
-(`GET …/runtasks/{task_type}`) is a credential: contributors only.
+(`GET …/runtasks/{task_type}`, `PATCH …/runtasks/hmac`) is a credential that makes the run task
+connect, and only whoever registers the task in HCP Terraform (an admin) needs it: admins only.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ _ROUTE_ROLES: dict[tuple[str, str], Role] = {
     ("DELETE", "/webhooks/{webhook_id}"): Role.ADMIN,
     ("GET", "/webhooks/{webhook_id}/deliveries"): Role.ADMIN,
     ("GET", f"{PACKER}/organizations/{{organization_id}}/projects/{{project_id}}/runtasks/{{task_type}}"):
-        Role.CONTRIBUTOR,
+        Role.ADMIN,
+    ("PATCH", f"{PACKER}/organizations/{{organization_id}}/projects/{{project_id}}/runtasks/hmac"): Role.ADMIN,
 }
 # Routes anyone may call: the page, its assets, the API description, the token endpoint and
 # the run-task endpoint (they authenticate in the request itself).

@@ -1,5 +1,5 @@
 """Webhook rules, pure: the signature, the retry schedule, when a webhook is disabled, and
-which URLs and addresses a delivery may go to (services/webhooks.py does the I/O).
+which URLs a delivery may go to (services/webhooks.py does the I/O).
 
 - **Signature**: `X-Registry-Signature: sha256=<hex HMAC-SHA256 of the raw body>` under the
   webhook's secret, as GitHub signs its webhooks (`X-Hub-Signature-256`), so receivers'
@@ -15,22 +15,19 @@ which URLs and addresses a delivery may go to (services/webhooks.py does the I/O
   webhook is created happened before it. An event is handed to the webhooks only once SETTLE
   has passed since it occurred (`settled`), by when a webhook created before it has committed
   and is listed.
-- **Addresses**: only http and https. Link-local addresses (169.254.0.0/16, fe80::/10, where
-  cloud metadata services live), AWS's IPv6 metadata address fd00:ec2::254, the unspecified
-  address, multicast and reserved ranges are refused always, also when written as IPv4-mapped
-  (`::ffff:169.254.169.254`) or IPv4-compatible IPv6. Loopback and private ranges are refused
-  too unless `allow_private` (the setting WEBHOOK_ALLOW_PRIVATE: on under `make run` and the
-  tests, whose receivers listen on 127.0.0.1; off on AWS, where a private address would let
-  an admin's webhook probe the VPC).
+- **URLs**: only http and https, with a host, without user:password, at most MAX_URL
+  characters; the addresses a delivery may go to are the outbound policy's
+  (domain/addresses.py), with the setting WEBHOOK_ALLOW_PRIVATE.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 from datetime import datetime, timedelta
 from urllib.parse import SplitResult, urlsplit
+
+from .addresses import SCHEMES, port_of  # noqa: F401 - port_of: the webhook URL's port
 
 SIGNATURE_PREFIX = "sha256="
 RETRY_DELAYS = (30, 120, 600, 3600, 3 * 3600, 6 * 3600, 6 * 3600, 6 * 3600, 6 * 3600)  # seconds
@@ -41,10 +38,6 @@ DISABLE_AFTER = timedelta(hours=24)
 # to under a second), so a webhook created before an event is never missed for being late.
 SETTLE = timedelta(seconds=2)
 MAX_URL = 2048
-SCHEMES = {"http": 80, "https": 443}
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-_METADATA_V6 = ipaddress.ip_address("fd00:ec2::254")
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -87,44 +80,6 @@ def check_url(url: str) -> SplitResult:
     if port == 0:
         raise ValueError("url port must be 1-65535")
     return parts
-
-
-def port_of(parts: SplitResult) -> int:
-    return parts.port or SCHEMES[parts.scheme]
-
-
-def literal_address(host: str) -> IPAddress | None:
-    """The address a URL's host is written as (`127.0.0.1`, `[::1]` after urlsplit), or None
-    for a name."""
-    try:
-        return ipaddress.ip_address(host)
-    except ValueError:
-        return None
-
-
-def refused(address: IPAddress, allow_private: bool) -> str | None:
-    """Why a delivery must not go to `address` (None: it may)."""
-    plain = _unmapped(address)
-    if plain.is_link_local or plain == _METADATA_V6:
-        return f"{address} is a link-local or cloud metadata address"
-    if plain.is_unspecified or plain.is_multicast:
-        return f"{address} is not a unicast address"
-    if plain.is_global:
-        return None
-    if plain.is_loopback or plain.is_private:
-        return None if allow_private else f"{address} is a loopback or private address (WEBHOOK_ALLOW_PRIVATE is off)"
-    return f"{address} is a reserved address"
-
-
-def _unmapped(address: IPAddress) -> IPAddress:
-    """The IPv4 address inside an IPv4-mapped (`::ffff:a.b.c.d`) or IPv4-compatible
-    (`::a.b.c.d`) IPv6 address; any other address as it is."""
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return address.ipv4_mapped
-        if int(address) >> 32 == 0 and int(address) > 1:  # ::a.b.c.d (not :: or ::1)
-            return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    return address
 
 
 def wants(enabled: bool, events: list[str], buckets: list[str], action: str, bucket: str | None) -> bool:

@@ -21,3 +21,14 @@ def duration(variable: str, default: str) -> timedelta:
 
         logger.warning(f"{variable} {str(exc)[:120]}; using {default}")
         return durations.parse(default)
+
+
+def flag(variable: str) -> bool:
+    """An on/off setting: on when `variable` is 1, true, yes or on (any case); off unset."""
+    return os.environ.get(variable, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def names(variable: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """A comma-separated list setting (host names), lower case: `variable`'s, else `default`."""
+    listed = [name.strip().lower() for name in os.environ.get(variable, "").split(",")]
+    return tuple(name for name in listed if name) or default

@@ -1,5 +1,5 @@
 """Signed webhooks: audit events POSTed to URLs admins register (domain/webhooks.py has the
-rules: signature, retry schedule, disabling, addresses).
+rules: signature, retry schedule, disabling, URLs).
 
 - **Routes** (admin): `POST /webhooks` answers the webhook with its `secret`, this once;
   listing, reading and deleting it never show the secret again, nor do the audit events
@@ -27,12 +27,11 @@ rules: signature, retry schedule, disabling, addresses).
   retry is queued as a message of its own with `DelaySeconds` (at most SQS's 900 s: a longer
   wait is queued again until due); the retry reads the webhook again (GetItem), so a deleted
   or disabled webhook gets no more.
-- **Sending** (`send()`): the URL's host is resolved once, every address it resolves to is
-  checked (domain/webhooks.py `refused`), and the connection goes to the checked address with
-  the URL's host in `Host` and in TLS (SNI and certificate check), so a DNS answer that
-  changes between the check and the connection cannot redirect it. Redirects are not
-  followed (a 3xx is a failure). The standard library's http.client does this in a few
-  lines; no HTTP library is shipped in the Lambda package, and none is needed.
+- **Sending** (`send()`): through services/outbound.py, under the outbound-address policy
+  (domain/addresses.py) with WEBHOOK_ALLOW_PRIVATE: the URL's host is resolved once, every
+  address it resolves to is checked, and the connection goes to the checked address (so a DNS
+  answer that changes between the check and the connection cannot redirect it). Redirects are
+  not followed (a 3xx is a failure).
 """
 
 from __future__ import annotations
@@ -43,19 +42,18 @@ import json
 import os
 import re
 import secrets
-import socket
-import ssl
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import audit
+from . import audit, outbound
 from .. import storage
 from ..domain import ids
 from ..domain import webhooks as rules
+from ..domain.addresses import Policy
 from ..domain.enums import AuditAction
 from ..domain.models import AuditEvent, CreatedWebhook, CreateWebhook, Webhook, WebhookDelivery
 from ..errors import BadRequest, NotFound
-from ..runtime import aws, clock
+from ..runtime import aws, clock, settings
 from ..runtime.observability import logger
 from ..storage import ConditionFailed, entities
 
@@ -80,13 +78,12 @@ def create_webhook(body: CreateWebhook, actor: str) -> CreatedWebhook:
     yet is accepted (every delivery checks it again)."""
     try:
         parts = rules.check_url(body.url)
-        for address in _addresses(parts.hostname or "", rules.port_of(parts)):
-            reason = rules.refused(address, allow_private())
-            if reason:
-                raise ValueError(f"url {parts.hostname!r} may not receive webhooks: {reason}")
+        outbound.checked_address(parts.hostname or "", rules.port_of(parts), policy())
+    except outbound.Refused as exc:
+        raise BadRequest(f"url {parts.hostname!r} may not receive webhooks: {exc}") from None
     except ValueError as exc:
         raise BadRequest(str(exc)) from None
-    except OSError:
+    except outbound.Unresolvable:
         pass  # does not resolve now: checked at each delivery
     item = entities.Webhook(id=secrets.token_hex(8), url=body.url, events=list(dict.fromkeys(body.events)),
                             buckets=list(dict.fromkeys(body.buckets)), secret="whsec_" + secrets.token_urlsafe(32),
@@ -150,7 +147,12 @@ def _find(webhook_id: str) -> entities.Webhook:
 
 def allow_private() -> bool:
     """WEBHOOK_ALLOW_PRIVATE: may deliveries go to loopback and private addresses? (off unless set)"""
-    return os.environ.get(ALLOW_PRIVATE_VARIABLE, "").lower() in ("1", "true", "yes", "on")
+    return settings.flag(ALLOW_PRIVATE_VARIABLE)
+
+
+def policy() -> Policy:
+    """Where deliveries may go: any host, at an address the outbound policy allows."""
+    return Policy(allow_private=allow_private(), private_setting=ALLOW_PRIVATE_VARIABLE)
 
 
 # ---- delivery --------------------------------------------------------------------------------
@@ -302,84 +304,20 @@ def send(hook: entities.Webhook, delivery: Delivery, now: datetime) -> tuple[int
     """POST the delivery's body to the webhook: (the HTTP status or None, None on success or
     why it failed). Never raises."""
     body = delivery.body.encode()
-    try:
-        parts = rules.check_url(hook.url)
-        host, port = parts.hostname or "", rules.port_of(parts)
-        address = _checked_address(host, port)
-    except ValueError as exc:
-        return None, str(exc)
-    except OSError:
-        return None, "the url's host does not resolve"
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT,
                "X-Registry-Signature": rules.signature(hook.secret, body),
                "X-Registry-Delivery": delivery.delivery_id, "X-Registry-Event": delivery.action,
                "X-Registry-Timestamp": str(int(now.timestamp())), "X-Registry-Attempt": str(delivery.attempt)}
-    connection = (_PinnedTLS(host, port, address) if parts.scheme == "https" else _Pinned(host, port, address))
     try:
-        connection.request("POST", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""), body=body,
-                           headers=headers)
-        answer = connection.getresponse()
-        answer.read(MAX_ANSWER)
+        rules.check_url(hook.url)
+        answer = outbound.request("POST", hook.url, policy(), headers=headers, body=body, timeout=TIMEOUT,
+                                  max_bytes=MAX_ANSWER)
+    except outbound.Refused as exc:
+        return None, f"refused: {exc}"
+    except ValueError as exc:
+        return None, str(exc)
+    except outbound.Unresolvable:
+        return None, "the url's host does not resolve"
     except (OSError, http.client.HTTPException) as exc:
         return None, f"{type(exc).__name__}: {exc}"[:300]
-    finally:
-        connection.close()
     return answer.status, None if 200 <= answer.status < 300 else f"HTTP {answer.status}"
-
-
-def _checked_address(host: str, port: int) -> str:
-    """The address to connect to: every address `host` resolves to must be allowed (one bad
-    answer refuses it all: a resolver may answer in any order), ValueError otherwise."""
-    addresses = _addresses(host, port)
-    for address in addresses:
-        reason = rules.refused(address, allow_private())
-        if reason:
-            raise ValueError(f"refused: {reason}")
-    return str(addresses[0])
-
-
-def _addresses(host: str, port: int) -> list[rules.IPAddress]:
-    """The addresses a URL's host stands for: itself when it is one, else what DNS answers
-    (OSError when it does not resolve)."""
-    literal = rules.literal_address(host)
-    if literal is not None:
-        return [literal]
-    found = resolve(host, port)
-    if not found:
-        raise OSError(f"{host} has no address")
-    return found
-
-
-def resolve(host: str, port: int) -> list[rules.IPAddress]:
-    """DNS: the addresses of `host`, in the resolver's order (tests replace this function)."""
-    answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    found = []
-    for *_, sockaddr in answers:
-        address = rules.literal_address(str(sockaddr[0]).split("%", 1)[0])
-        if address is not None and address not in found:
-            found.append(address)
-    return found
-
-
-class _Pinned(http.client.HTTPConnection):
-    """HTTP to a checked address, the URL's host in `Host`."""
-
-    def __init__(self, host: str, port: int, address: str) -> None:
-        super().__init__(host, port, timeout=TIMEOUT)
-        self.address = address
-
-    def connect(self) -> None:
-        self.sock = socket.create_connection((self.address, self.port), self.timeout)
-
-
-class _PinnedTLS(http.client.HTTPSConnection):
-    """HTTPS to a checked address; the certificate is checked against the URL's host."""
-
-    def __init__(self, host: str, port: int, address: str) -> None:
-        self.tls = ssl.create_default_context()
-        super().__init__(host, port, timeout=TIMEOUT, context=self.tls)
-        self.address = address
-
-    def connect(self) -> None:
-        raw = socket.create_connection((self.address, self.port), self.timeout)
-        self.sock = self.tls.wrap_socket(raw, server_hostname=self.host)

@@ -54,3 +54,23 @@ def test_make_run_checks_a_plan_for_hcp_terraform_and_reports_back():
         # the refused request reached nothing: one download and one callback, for the signed one
         assert [(r["method"], r["path"]) for r in fake.requests] == [("GET", "/plan"), ("PATCH", "/callback")]
         assert fake.TOKEN not in "".join(product.output())  # never logged
+
+
+def test_make_run_connects_to_loopback_127_0_0_1_only():
+    """The `local` stage allows the run task 127.0.0.1 and localhost (RUNTASK_ALLOWED_HOSTS) on
+    loopback (RUNTASK_ALLOW_PRIVATE); 127.0.0.2 plays a host it must not reach (issue 22)."""
+    with start_product(TOKEN) as product, FakeHcpTerraform() as fake, FakeHcpTerraform("127.0.0.2") as other:
+        organization = product.call("GET", "/resource-manager/2019-12-10/organizations")[1]["organizations"][0]["id"]
+        project = product.call("GET", "/resource-manager/2019-12-10/projects")[1]["projects"][0]["id"]
+        task = product.call("GET", f"/packer/2023-01-01/organizations/{organization}/projects/{project}"
+                                   "/runtasks/validation")[1]
+        other.plan = fake.plan = terraform_plan(("aws_instance.web", CURRENT_AMI, ["create"]))
+        elsewhere = fake.run_task_request(plan_json_api_url=f"{other.url}/plan")
+        assert post(task["api_url"], elsewhere, sign(task["hmac_key"], elsewhere)) == 400
+
+        fake.redirect = f"{other.url}/archive/plan"
+        body = fake.run_task_request()
+        assert post(task["api_url"], body, sign(task["hmac_key"], body)) == 200
+        (result,) = wait_for("the run task's result", fake.callbacks, 20, product.proc)
+        assert result["data"]["attributes"] == {"status": "failed", "message": "the plan could not be downloaded"}
+        assert other.requests == []

@@ -16,6 +16,8 @@ import boto3
 import pytest
 
 from chalicelib.api.http import public_url
+from chalicelib.domain.addresses import Policy, literal_address
+from chalicelib.services import outbound, runtasks
 from local.runner import sqs_event
 from support import ADMIN_TOKEN, FakeHcpTerraform, manifest, mint, sign
 from support import terraform_plan as plan
@@ -148,13 +150,18 @@ def test_only_the_validation_task_type_exists(run_task):
     assert (status, answer["code"]) == (404, 5) and "validation" in answer["message"]
 
 
-def test_the_key_is_for_contributors_only(run_task):
-    viewer = mint(run_task.registry, "viewer")
-    for method, path in (("GET", "runtasks/validation"), ("PATCH", "runtasks/hmac")):
-        status, answer = run_task.hcp(method, path, token=viewer)
-        assert (status, answer["code"]) == (403, 7), (method, answer)
-    contributor = mint(run_task.registry, "contributor")
-    assert run_task.hcp("GET", "runtasks/validation", token=contributor)[0] == 200
+def test_the_key_is_for_admins_only(run_task):
+    """Whoever holds the key can make the run task connect (to HCP Terraform's hosts only, since
+    issue 22): in HCP, only whoever registers the task in HCP Terraform, an admin, sees it."""
+    for role in ("viewer", "contributor"):
+        token = mint(run_task.registry, role)
+        for method, path in (("GET", "runtasks/validation"), ("PATCH", "runtasks/hmac")):
+            status, answer = run_task.hcp(method, path, token=token)
+            assert (status, answer["code"]) == (403, 7), (role, method, answer)
+            assert "admin" in answer["message"]
+    admin = mint(run_task.registry, "admin")
+    assert run_task.hcp("GET", "runtasks/validation", token=admin)[0] == 200
+    assert run_task.hcp("PATCH", "runtasks/hmac", token=admin)[0] == 200
 
 
 def test_concurrent_first_requests_agree_on_the_key(moto_server):
@@ -308,16 +315,24 @@ def test_the_plan_redirect_is_followed_without_the_token(run_task):
     assert archive["path"] == "/archive/plan" and "Authorization" not in archive["headers"]
 
 
-@pytest.mark.parametrize("setup, words", [
-    ({"plan_status": 403}, "HTTP 403"),
-    ({"plan": {"not": "a plan"}}, "not a Terraform plan"),
+@pytest.mark.parametrize("setup", [
+    {"plan_status": 403}, {"plan_status": 404}, {"plan": {"not": "a plan"}}, {"plan": "not JSON at all"},
+    {"plan": [[[]] * 3] * 3}, {"redirect": "http://127.0.0.1:9/nothing-listens-here-and-it-is-not-followed-anyway"},
 ])
-def test_a_plan_that_cannot_be_read_fails_the_task_saying_why(run_task, setup, words):
+def test_a_plan_that_cannot_be_read_fails_the_task_saying_only_that(run_task, setup, caplog):
+    """Whatever the plan URL answered (a status, something that is not a plan, a redirect
+    elsewhere), the result says the same sentence: it tells whoever signed the request nothing
+    about the URL (issue 22, item 1). The reason is in the registry's log."""
+    caplog.set_level(logging.WARNING, logger="packer-registry")
     with FakeHcpTerraform() as fake:
         for name, value in setup.items():
             setattr(fake, name, value)
+        if "redirect" in setup:
+            fake.redirect = setup["redirect"].replace("127.0.0.1:9", "127.0.0.2:9")  # a host not allowed
         result = run_task.check(fake)
-    assert result["data"]["attributes"]["status"] == "failed" and words in result["data"]["attributes"]["message"]
+    assert result["data"]["attributes"] == {"status": "failed", "message": runtasks.NOT_DOWNLOADED}
+    assert "relationships" not in result["data"]
+    assert "the plan could not be downloaded" in caplog.text and fake.TOKEN not in caplog.text
 
 
 def test_a_request_without_a_plan_fails_naming_the_stage_to_use(run_task):
@@ -367,3 +382,105 @@ def test_a_plan_server_that_cannot_be_reached_is_retried(run_task):
         with pytest.raises(Retry):
             run_task.client.lambda_.invoke("run_task", sqs_event(message, arn))
         assert fake.callbacks() == []
+
+
+# ---- where the run task connects (issue 22, item 1): 127.0.0.2 plays a host not allowed -----------
+
+def reasons(caplog) -> str:
+    """The reasons the registry logged (the `reason` of its warnings), one per line."""
+    return "\n".join(str(getattr(record, "reason", "")) for record in caplog.records)
+
+
+def as_on_aws(monkeypatch, *hosts: str, allow_private: bool = True) -> None:
+    """The run task's policy with RUNTASK_ALLOWED_HOSTS = `hosts` (chalice's test client would
+    put the `local` stage's value back during each call, so the function is replaced)."""
+    monkeypatch.setattr(runtasks, "policy", lambda: Policy(
+        allow_private, runtasks.ALLOW_PRIVATE_VARIABLE, frozenset(hosts), runtasks.ALLOWED_HOSTS_VARIABLE))
+
+
+@pytest.mark.parametrize("field, path", [("plan_json_api_url", "/plan"), ("task_result_callback_url", "/callback")])
+def test_a_url_on_a_host_not_allowed_is_a_400_and_nothing_is_fetched(run_task, field, path):
+    with FakeHcpTerraform() as fake, FakeHcpTerraform("127.0.0.2") as other:
+        other.plan = fake.plan = plan(("aws_instance.web", CURRENT_AMI, ["create"]))
+        body = fake.run_task_request(**{field: f"{other.url}{path}"})
+        status, answer = run_task.post(body, sign(run_task.key(), body))
+        assert (status, answer["error"]) == (400, "BadRequest"), answer
+        assert answer["message"].startswith(f"{field}: 127.0.0.2 is not a host RUNTASK_ALLOWED_HOSTS allows"), answer
+        assert run_task.deliver() == 0
+        assert other.requests == [] and fake.requests == []
+
+
+def test_the_default_hosts_are_hcp_terraforms(run_task, monkeypatch):
+    """Unset, RUNTASK_ALLOWED_HOSTS is HCP Terraform's US and EU hosts and their archives."""
+    monkeypatch.setattr(runtasks.settings, "names", lambda variable, default: default)  # the setting unset
+    body = json.dumps({"access_token": "t", "stage": "post_plan", "plan_json_api_url": "https://tfe.example.com/p",
+                       "task_result_callback_url": "https://app.terraform.io/api/v2/task-results/tr-1/callback"})
+    status, answer = run_task.post(body.encode(), sign(run_task.key(), body.encode()))
+    assert status == 400 and answer["message"] == (
+        "plan_json_api_url: tfe.example.com is not a host RUNTASK_ALLOWED_HOSTS allows (app.eu.terraform.io, "
+        "app.terraform.io, archivist.eu.terraform.io, archivist.terraform.io)"), answer
+
+
+def test_a_redirect_to_a_host_not_allowed_is_not_followed(run_task, caplog):
+    seed(run_task.registry)
+    caplog.set_level(logging.WARNING, logger="packer-registry")
+    with FakeHcpTerraform() as fake, FakeHcpTerraform("127.0.0.2") as other:
+        other.plan = fake.plan = plan(("aws_instance.web", REVOKED_AMI, ["create"]))
+        fake.redirect = f"{other.url}/archive/plan"
+        result = run_task.check(fake)
+    assert result["data"]["attributes"] == {"status": "failed", "message": runtasks.NOT_DOWNLOADED}
+    assert other.requests == []  # never connected to
+    assert [(r["method"], r["path"]) for r in fake.requests] == [("GET", "/plan"), ("PATCH", "/callback")]
+    assert "127.0.0.2 is not a host RUNTASK_ALLOWED_HOSTS allows" in reasons(caplog)  # the operator sees why
+
+
+def test_a_redirect_to_an_allowed_name_at_a_refused_address_is_not_followed(run_task, monkeypatch, caplog):
+    """Every hop's host is resolved and each address checked; the connection goes to the
+    address checked, the URL's host in `Host`."""
+    caplog.set_level(logging.WARNING, logger="packer-registry")
+    as_on_aws(monkeypatch, "hcp.example.test", "archive.example.test")
+    answers = {"hcp.example.test": "127.0.0.1", "archive.example.test": "169.254.169.254"}
+    monkeypatch.setattr(outbound, "resolve", lambda host, port: [literal_address(answers[host])])
+    with FakeHcpTerraform() as fake:
+        fake.plan, port = plan(("aws_instance.web", CURRENT_AMI, ["create"])), fake.url.rsplit(":", 1)[1]
+        fake.redirect = f"http://archive.example.test:{port}/archive/plan"
+        body = fake.run_task_request(plan_json_api_url=f"http://hcp.example.test:{port}/plan",
+                                     task_result_callback_url=f"http://hcp.example.test:{port}/callback")
+        run_task.post(body, sign(run_task.key(), body))
+        assert run_task.deliver() == 1
+        (result,) = fake.callbacks()
+    assert result["data"]["attributes"] == {"status": "failed", "message": runtasks.NOT_DOWNLOADED}
+    assert [(r["method"], r["path"], r["headers"]["Host"]) for r in fake.requests] == [
+        ("GET", "/plan", f"hcp.example.test:{port}"), ("PATCH", "/callback", f"hcp.example.test:{port}")]
+    assert "169.254.169.254 is a link-local or cloud metadata address" in reasons(caplog)
+
+
+def test_a_callback_at_a_refused_address_is_not_sent_and_not_retried(run_task, monkeypatch, caplog):
+    caplog.set_level(logging.WARNING, logger="packer-registry")
+    as_on_aws(monkeypatch, "127.0.0.1", "hcp.example.test")
+    monkeypatch.setattr(outbound, "resolve", lambda host, port: [literal_address("fd00:ec2::254")])
+    with FakeHcpTerraform() as fake:
+        fake.plan = plan(("aws_instance.web", CURRENT_AMI, ["create"]))
+        port = fake.url.rsplit(":", 1)[1]
+        result = fake.run_task_request(task_result_callback_url=f"http://hcp.example.test:{port}/callback")
+        run_task.post(result, sign(run_task.key(), result))
+        assert run_task.deliver() == 1  # no Retry raised: a refusal does not change on another delivery
+        assert fake.callbacks() == []
+    assert "fd00:ec2::254 is a link-local or cloud metadata address" in reasons(caplog)
+
+
+def test_loopback_is_refused_unless_private_addresses_are_allowed(run_task, monkeypatch, caplog):
+    """As on AWS (RUNTASK_ALLOW_PRIVATE unset), an allowed name that resolves to a loopback
+    or private address is refused: here the plan's; the callback, on another name, gets the
+    failure."""
+    caplog.set_level(logging.WARNING, logger="packer-registry")
+    as_on_aws(monkeypatch, "127.0.0.1", "plans.example.test", allow_private=False)
+    monkeypatch.setattr(outbound, "resolve", lambda host, port: [literal_address("10.0.0.7")])
+    monkeypatch.setattr(runtasks, "_send", lambda url, token, document: sent.append(document) or 200)
+    sent: list[dict] = []
+    with FakeHcpTerraform() as fake:
+        body = fake.run_task_request(plan_json_api_url="https://plans.example.test/plan")
+        run_task.post(body, sign(run_task.key(), body))
+        assert run_task.deliver() == 1 and fake.requests == []
+    assert [d["data"]["attributes"]["message"] for d in sent] == [runtasks.NOT_DOWNLOADED]
+    assert "10.0.0.7 is a loopback or private address (RUNTASK_ALLOW_PRIVATE is off)" in reasons(caplog)

@@ -10,11 +10,14 @@ import json
 import time
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
 
+from chalicelib.domain.addresses import literal_address
 from chalicelib.domain.webhooks import signed
+from chalicelib.services import outbound
 from chalicelib.services import webhooks as service
 from local.runner import provision_webhooks, sqs_event
 from support import WebhookReceiver, mint
@@ -219,8 +222,24 @@ def test_link_local_and_metadata_addresses_are_refused_at_creation(registry, url
     assert registry.get("/webhooks")["items"] == []
 
 
+@pytest.mark.parametrize("url, reason", [
+    ("http://[64:ff9b::a9fe:a9fe]/", "64:ff9b::a9fe:a9fe (169.254.169.254) is a link-local or cloud metadata address"),
+    ("http://[::ffff:0:a9fe:a9fe]/", "::ffff:0:a9fe:a9fe (169.254.169.254) is a link-local or cloud metadata address"),
+    ("https://[2002:a9fe:a9fe::1]/", "2002:a9fe:a9fe::1 (169.254.169.254) is a link-local or cloud metadata address"),
+    ("http://[64:ff9b:1::a9fe:a9fe]/", "64:ff9b:1::a9fe:a9fe is a local-use NAT64 address (64:ff9b:1::/48)"),
+    ("http://[64:ff9b::a00:1]/", "64:ff9b::a00:1 (10.0.0.1) is a loopback or private address (WEBHOOK_ALLOW_PRIVATE "
+                                 "is off)")])
+def test_ipv6_encodings_of_ipv4_addresses_are_refused_at_creation_naming_the_address_inside(
+        registry, monkeypatch, url, reason):
+    """NAT64, SIIT and 6to4 addresses are judged by the IPv4 address they carry (issue 22, item 6)."""
+    monkeypatch.setattr(service, "allow_private", lambda: False)  # as on AWS (WEBHOOK_ALLOW_PRIVATE unset)
+    answer = registry.send("post", "/webhooks", {"url": url, "events": ["bucket.created"]}, 400)
+    assert answer["message"].startswith(f"url {urlsplit(url).hostname!r} may not receive webhooks: {reason}"), answer
+    assert registry.get("/webhooks")["items"] == []
+
+
 def test_a_name_resolving_to_the_metadata_address_is_refused_at_creation(registry, monkeypatch):
-    monkeypatch.setattr(service, "resolve", lambda host, port: [service.rules.literal_address("169.254.169.254")])
+    monkeypatch.setattr(outbound, "resolve", lambda host, port: [literal_address("169.254.169.254")])
     answer = registry.send("post", "/webhooks", {"url": "https://hooks.example.test/x", "events": ["bucket.created"]},
                            400)
     assert "'hooks.example.test'" in answer["message"] and "169.254.169.254" in answer["message"]
@@ -229,8 +248,7 @@ def test_a_name_resolving_to_the_metadata_address_is_refused_at_creation(registr
 def test_the_address_is_checked_again_at_each_delivery(hooks, receiver, monkeypatch):
     port = receiver.server.server_address[1]
     answers = {"hooks.example.test": "127.0.0.1"}
-    monkeypatch.setattr(service, "resolve",
-                        lambda host, p: [service.rules.literal_address(answers[host])])
+    monkeypatch.setattr(outbound, "resolve", lambda host, p: [literal_address(answers[host])])
     created = hooks.create(f"http://hooks.example.test:{port}/in", ["bucket.created"])
     hooks.registry.send("post", "/buckets", {"name": "first"}, 201)
     hooks.deliver()

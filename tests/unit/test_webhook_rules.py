@@ -1,11 +1,10 @@
 """The webhook rules (chalicelib/domain/webhooks.py): signature, retry schedule, disabling,
-URLs and addresses; and the audit action list webhooks subscribe to."""
+URLs; and the audit action list webhooks subscribe to (the addresses: test_addresses.py)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -44,46 +43,6 @@ def test_a_failure_disables_once_the_streak_is_a_day_old():
     assert rules.should_disable(now - timedelta(hours=24), now)
 
 
-@pytest.mark.parametrize("address", [
-    "169.254.169.254", "169.254.0.1", "169.254.170.2", "fd00:ec2::254", "fe80::1", "::ffff:169.254.169.254",
-    "::ffff:a9fe:a9fe", "::169.254.169.254", "0.0.0.0", "::", "224.0.0.1", "ff02::1"])
-def test_link_local_metadata_and_non_unicast_addresses_are_refused_always(address):
-    assert rules.refused(ipaddress.ip_address(address), allow_private=True)
-    assert rules.refused(ipaddress.ip_address(address), allow_private=False)
-
-
-@pytest.mark.parametrize("address, reason", [
-    ("169.254.169.254", "169.254.169.254 is a link-local or cloud metadata address"),
-    ("::169.254.169.254", "::a9fe:a9fe is a link-local or cloud metadata address"),  # IPv4-compatible
-    ("fd00:ec2::254", "fd00:ec2::254 is a link-local or cloud metadata address"),
-    ("0.0.0.0", "0.0.0.0 is not a unicast address"), ("ff02::1", "ff02::1 is not a unicast address"),
-    ("100.64.0.1", "100.64.0.1 is a reserved address")])  # shared address space (carrier NAT)
-def test_a_refusal_says_which_kind_of_address(address, reason):
-    assert rules.refused(ipaddress.ip_address(address), allow_private=True) == reason
-
-
-@pytest.mark.parametrize("address, inside", [
-    ("::ffff:169.254.169.254", "169.254.169.254"), ("::169.254.169.254", "169.254.169.254"),
-    ("::255.255.255.255", "255.255.255.255"), ("::0.0.0.2", "0.0.0.2"),
-    ("::", "::"), ("::1", "::1"),  # the unspecified and loopback IPv6 addresses, not 0.0.0.0 and 0.0.0.1
-    ("::1:a9fe:a9fe", "::1:a9fe:a9fe"),  # outside ::/96: not IPv4-compatible
-    ("fe80::1", "fe80::1"), ("10.0.0.1", "10.0.0.1")])
-def test_the_ipv4_address_inside_an_ipv6_one(address, inside):
-    assert rules._unmapped(ipaddress.ip_address(address)) == ipaddress.ip_address(inside)
-
-
-@pytest.mark.parametrize("address", ["127.0.0.1", "::1", "10.1.2.3", "192.168.0.10", "172.16.5.4", "fd12::1",
-                                     "::ffff:127.0.0.1"])
-def test_loopback_and_private_addresses_only_when_allowed(address):
-    assert rules.refused(ipaddress.ip_address(address), allow_private=True) is None
-    assert "WEBHOOK_ALLOW_PRIVATE is off" in (rules.refused(ipaddress.ip_address(address), allow_private=False) or "")
-
-
-@pytest.mark.parametrize("address", ["93.184.215.14", "2606:4700::1111", "::ffff:93.184.215.14"])
-def test_public_addresses_are_allowed(address):
-    assert rules.refused(ipaddress.ip_address(address), allow_private=False) is None
-
-
 @pytest.mark.parametrize("url, port", [("https://hooks.example.com/x?y=1", 443), ("http://h.example:8080/", 8080),
                                        ("http://[::1]:9/", 9), ("HTTP://Example.com", 80)])
 def test_good_urls(url, port):
@@ -117,12 +76,6 @@ def test_bad_urls_say_why(url, message):
 def test_unparsable_urls_say_so(url):
     with pytest.raises(ValueError, match=r"^url is not a valid URL: "):
         rules.check_url(url)
-
-
-def test_literal_addresses_and_names():
-    assert rules.literal_address("127.0.0.1") == ipaddress.ip_address("127.0.0.1")
-    assert rules.literal_address("::1") == ipaddress.ip_address("::1")
-    assert rules.literal_address("hooks.example.com") is None
 
 
 def test_what_a_webhook_wants():

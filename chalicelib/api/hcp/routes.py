@@ -221,7 +221,7 @@ def hcp_update_channel(bucket_name: str, channel_name: str, **location: str) -> 
 
 @route("GET", f"{P}/runtasks/{{task_type}}")
 def hcp_get_run_task(task_type: str, **location: str) -> Response:
-    """The run-task URL and HMAC key (contributors only: the key is a credential, roles.py)."""
+    """The run-task URL and HMAC key (admins only: the key is a credential, roles.py)."""
     from ...services import runtasks
     from ..http import public_url
 
