@@ -207,9 +207,9 @@ def check_name(name: str, kind: str) -> None:
 # ---- token management -------------------------------------------------------------------
 
 def create_token(body: CreateToken, actor: str) -> CreatedToken:
-    """Mint a token; the secret is in this answer only."""
-    from . import audit
-    from ..domain.models import CreatedToken
+    """Mint a token; the secret is in this answer only. A 409 when a token or a service
+    principal holds its name, in any case (services/claims.py)."""
+    from .retry import retrying
 
     check_name(body.name, "token")
     if body.expires_at is not None:
@@ -220,15 +220,22 @@ def create_token(body: CreateToken, actor: str) -> CreatedToken:
         if expires.tzinfo is None or expires <= clock.now():
             raise BadRequest("expires_at must be in the future, with a time zone")
         body = body.model_copy(update={"expires_at": clock.iso(expires)})
+    return retrying(lambda: _mint(body, actor), what=f"creating token {body.name!r}")
+
+
+def _mint(body: CreateToken, actor: str) -> CreatedToken:
+    from . import audit, claims
+    from ..domain.models import CreatedToken
+
     token_id = secrets.token_hex(8)
     secret = f"{token_id}.{secrets.token_urlsafe(32)}"
     created = clock.now_iso()
     item = entities.Token(id=token_id, name=body.name, role=body.role, hash=hash_secret(secret), created_at=created,
                           created_by=actor, expires_at=body.expires_at)
     listed = to_token(item)
-    audit.commit([storage.credentials.create(item),
-                  audit.event_action(None, "token.created", f"token/{token_id}", actor,
-                                     after=listed.model_dump(exclude={"created_by"}))])
+    claims.commit(body.name, "token", [*storage.credentials.create(item),
+                                       audit.event_action(None, "token.created", f"token/{token_id}", actor,
+                                                          after=listed.model_dump(exclude={"created_by"}))])
     return CreatedToken(**listed.model_dump(), secret=secret)
 
 
@@ -238,13 +245,21 @@ def list_tokens(limit: int, next_token: str | None) -> tuple[list[Token], str | 
 
 
 def delete_token(token_id: str, actor: str) -> Token:
+    """Delete a token (freeing its name); re-read and retried when it changed meanwhile, so a
+    concurrent delete makes this one a 404."""
+    from .retry import retrying
+
+    return retrying(lambda: _delete_token(token_id, actor))
+
+
+def _delete_token(token_id: str, actor: str) -> Token:
     from . import audit
 
     item = storage.credentials.token(token_id)
     if not item:
         raise NotFound(f"no token {token_id!r}")
     gone = to_token(item)
-    audit.commit([storage.credentials.delete(token_id),
+    audit.commit([*storage.credentials.delete(item),
                   audit.event_action(None, "token.deleted", f"token/{token_id}", actor,
                                      before={"name": gone.name, "role": gone.role})])
     return gone
