@@ -10,7 +10,7 @@ audit trail in DynamoDB is the record, EventBridge the notification.
 Actors: a token's name; `s3:<key>` for ingestion; `sweep` for the schedule; `registry` for
 copies it refreshes itself; `bootstrap-admin` for the bootstrap admin token; `anonymous`
 where no token identified the caller. Tokens and service principals cannot take these names
-(auth.RESERVED_NAMES); a service principal's access token acts under the principal's name.
+(domain/actors.py); a service principal's access token acts under the principal's name.
 Beside `actor`, each event has `actor_id`: the token id or the principal's client id, and
 for the registry's own actors the actor itself (domain/actors.py).
 """

@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 from ..runtime import aws, clock
 from .. import storage
 from ..storage import entities
+from ..domain.actors import BOOTSTRAP, RESERVED_NAMES, RESERVED_PREFIX, is_reserved
 from ..domain.enums import Role
 from ..errors import BadRequest, NotFound
 
@@ -56,11 +57,8 @@ if TYPE_CHECKING:
 
     from ..domain.models import CreatedToken, CreateToken, Identity, Token
 
-BOOTSTRAP = "bootstrap-admin"
-# Actor names the registry itself writes in the audit trail (audit.py): a token or a service
-# principal may not take one, case-insensitively, or the trail could not tell who did a change.
-RESERVED_NAMES = (BOOTSTRAP, "sweep", "registry", "anonymous", "retention")
-RESERVED_PREFIX = "s3:"  # ingestion: s3:<key>
+# Actor names the registry itself writes in the audit trail (domain/actors.py): a token or a
+# service principal may not take one, case-insensitively, or the trail could not tell who did a change.
 _LAST_USED_EVERY = timedelta(minutes=5)  # write last_used_at at most this often per token
 SECRET_MAX_AGE = 300  # seconds an SSM parameter is cached: a rotation is in force within 5 minutes
 _ssm: SSMProvider | None = None  # Powertools' SSMProvider on the registry's SSM client (its cache lives with it)
@@ -199,7 +197,7 @@ def hash_secret(secret: str) -> str:
 def check_name(name: str, kind: str) -> None:
     """400 for a name the audit trail's own actors use (a token's or a service principal's
     name is its actor there)."""
-    if name.lower() in RESERVED_NAMES or name.lower().startswith(RESERVED_PREFIX):
+    if is_reserved(name):
         raise BadRequest(f"{kind} name {name!r} is reserved: {', '.join(RESERVED_NAMES)} and names starting "
                          f"with {RESERVED_PREFIX!r} are the registry's own actors in the audit trail")
 

@@ -75,6 +75,6 @@ def _claim(credential: Credential, kind: str) -> None:
         holder = storage.credentials.name_holder(credential.name)
         if holder and holder.holder != storage.credentials.holder_id(credential):
             logger.warning("a credential keeps a name another one holds", extra={
-                "kind": kind, "name": credential.name, "id": storage.credentials.holder_id(credential),
+                "credential": {"kind": kind, "name": credential.name, "id": storage.credentials.holder_id(credential)},
                 "holder": {"kind": holder.kind, "name": holder.name, "id": holder.holder}})
 
