@@ -120,14 +120,3 @@ def test_what_a_bulk_revocation_job_revokes_is_recorded_with_its_creators_id(reg
     assert len(revoked) == 3
     assert {(e["actor"], e["actor_id"]) for e in revoked} == {("release-bot", release["id"])}
 
-
-def test_a_sweep_change_is_the_sweeps(registry):
-    registry.upload("base/m.json", manifest({"packer_run_uuid": "b1", "artifact_id": "us-east-1:ami-0b0b0b0b0b0b0b0b1"}))
-    registry.send("post", "/buckets/base/channels", {"name": "production", "version": "v1"}, 201)
-    registry.upload("kid/m.json", manifest({"packer_run_uuid": "k1", "custom_data": {
-        "parent_bucket": "base", "parent_channel": "production"}}))
-    registry.upload("base/m2.json", manifest({"packer_run_uuid": "b2", "artifact_id": "us-east-1:ami-0b0b0b0b0b0b0b0b2"}))
-    registry.send("patch", "/buckets/base/channels/production", {"version": "v2"})
-    sweep(registry)
-    (event,) = [e for e in registry.all_pages("/buckets/kid/events") if e["action"] == "descendant.outdated"]
-    assert (event["actor"], event["actor_id"]) == ("sweep", "sweep")
