@@ -3,11 +3,11 @@
 A change is made by a token or a service principal (each named by an admin), or by the
 registry itself: `bootstrap-admin`, `sweep`, `registry`, `retention`, `anonymous` and
 `s3:<key>` for ingestion (RESERVED_NAMES: no credential may take one, auth.check_name). The
-name is what the trail shows as `actor`.
-Credentials' names are unique among those that exist (services/claims.py), but a deleted
-credential's name may be taken again, and a registry from before names were claimed may hold
-two of one name: `actor_id` (the token id, the service principal's client id) tells them
-apart. The registry's own actors are their own ids: their names are reserved, so unique.
+name is what the trail shows as `actor`. Credentials' names are unique among those that
+exist (services/claims.py), but a deleted credential's name may be taken again, and a
+registry from before names were claimed may hold two of one name: `actor_id` (the token id,
+the service principal's client id) tells them apart. The registry's own actors are their own
+ids: their names are reserved, so unique.
 
 An `Actor` is the name itself, a `str`, carrying its id. The services pass the actor on as a
 string (and store it as `created_by`, `revoked_by`, ...) and only the audit trail reads the

@@ -77,4 +77,3 @@ def _claim(credential: Credential, kind: str) -> None:
             logger.warning("a credential keeps a name another one holds", extra={
                 "credential": {"kind": kind, "name": credential.name, "id": storage.credentials.holder_id(credential)},
                 "holder": {"kind": holder.kind, "name": holder.name, "id": holder.holder}})
-
