@@ -11,6 +11,7 @@ from chalice import Chalice, Response
 from chalice.app import Request
 
 from ..domain import names
+from ..domain.actors import Actor
 from . import hcp, queries, roles
 from .hcp import errors as hcp_errors
 from ..domain.enums import Role
@@ -159,8 +160,11 @@ def public_url(request: Request) -> str:
 
 
 def actor(request: Request) -> str:
-    """Who is making the change, for history and audit (the token's name once auth lands)."""
-    return (request.context or {}).get("authorizer", {}).get("principalId") or "anonymous"
+    """Who is making the change, for history and audit: the caller's name, carrying its
+    token id or client id (domain/actors.py); `anonymous` when no token identified it."""
+    authorizer = (request.context or {}).get("authorizer", {})
+    name, token_id = authorizer.get("principalId"), authorizer.get("token_id")
+    return Actor(name, token_id) if name and token_id else "anonymous"
 
 
 def is_admin(request: Request) -> bool:

@@ -1042,6 +1042,10 @@ class AuditEvent(Out):
     id: str
     time: str
     actor: str = Field(description="a token's name, `s3:<key>` for ingestion, `sweep` for the schedule")
+    actor_id: str | None = Field(None, description=(
+        "who the actor is: the token id, the service principal's client id; for the registry's own actors "
+        "(`bootstrap-admin`, `sweep`, `registry`, `retention`, `s3:<key>`, `anonymous`) the actor itself; "
+        "null in events recorded before it was kept"))
     action: str = Field(description="e.g. bucket.created, channel.assigned, version.revoked")
     bucket: str | None = None
     target: str

@@ -10,7 +10,9 @@ audit trail in DynamoDB is the record, EventBridge the notification.
 Actors: a token's name; `s3:<key>` for ingestion; `sweep` for the schedule; `registry` for
 copies it refreshes itself; `bootstrap-admin` for the bootstrap admin token; `anonymous`
 where no token identified the caller. Tokens and service principals cannot take these names
-(auth.RESERVED_NAMES); a service principal's access token acts under the principal's name.
+(domain/actors.py); a service principal's access token acts under the principal's name.
+Beside `actor`, each event has `actor_id`: the token id or the principal's client id, and
+for the registry's own actors the actor itself (domain/actors.py).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..runtime import aws
-from ..domain import names
+from ..domain import actors, names
 from .. import storage
 from ..storage import entities
 from ..runtime.clock import now_iso
@@ -42,8 +44,9 @@ def event_action(bucket: str | None, action: str, target: str, actor: str,
                  before: Any = None, after: Any = None, **detail: Any) -> Action:
     """A put of one audit event; `bucket` None files it under the registry-wide trail."""
     at, event_id = now_iso(), secrets.token_hex(6)
-    return storage.events.put(entities.Event(id=event_id, time=at, actor=actor, action=action, bucket=bucket,
-                                             target=target, before=before, after=after, detail=detail or None))
+    return storage.events.put(entities.Event(id=event_id, time=at, actor=str(actor), actor_id=actors.actor_id(actor),
+                                             action=action, bucket=bucket, target=target, before=before, after=after,
+                                             detail=detail or None))
 
 
 def commit(actions: list[Action]) -> None:

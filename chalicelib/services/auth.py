@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 from ..runtime import aws, clock
 from .. import storage
 from ..storage import entities
+from ..domain.actors import BOOTSTRAP, RESERVED_NAMES, RESERVED_PREFIX, is_reserved
 from ..domain.enums import Role
 from ..errors import BadRequest, NotFound
 
@@ -56,11 +57,8 @@ if TYPE_CHECKING:
 
     from ..domain.models import CreatedToken, CreateToken, Identity, Token
 
-BOOTSTRAP = "bootstrap-admin"
-# Actor names the registry itself writes in the audit trail (audit.py): a token or a service
-# principal may not take one, case-insensitively, or the trail could not tell who did a change.
-RESERVED_NAMES = (BOOTSTRAP, "sweep", "registry", "anonymous", "retention")
-RESERVED_PREFIX = "s3:"  # ingestion: s3:<key>
+# Actor names the registry itself writes in the audit trail (domain/actors.py): a token or a
+# service principal may not take one, case-insensitively, or the trail could not tell who did a change.
 _LAST_USED_EVERY = timedelta(minutes=5)  # write last_used_at at most this often per token
 SECRET_MAX_AGE = 300  # seconds an SSM parameter is cached: a rotation is in force within 5 minutes
 _ssm: SSMProvider | None = None  # Powertools' SSMProvider on the registry's SSM client (its cache lives with it)
@@ -199,7 +197,7 @@ def hash_secret(secret: str) -> str:
 def check_name(name: str, kind: str) -> None:
     """400 for a name the audit trail's own actors use (a token's or a service principal's
     name is its actor there)."""
-    if name.lower() in RESERVED_NAMES or name.lower().startswith(RESERVED_PREFIX):
+    if is_reserved(name):
         raise BadRequest(f"{kind} name {name!r} is reserved: {', '.join(RESERVED_NAMES)} and names starting "
                          f"with {RESERVED_PREFIX!r} are the registry's own actors in the audit trail")
 
@@ -207,9 +205,9 @@ def check_name(name: str, kind: str) -> None:
 # ---- token management -------------------------------------------------------------------
 
 def create_token(body: CreateToken, actor: str) -> CreatedToken:
-    """Mint a token; the secret is in this answer only."""
-    from . import audit
-    from ..domain.models import CreatedToken
+    """Mint a token; the secret is in this answer only. A 409 when a token or a service
+    principal holds its name, in any case (services/claims.py)."""
+    from .retry import retrying
 
     check_name(body.name, "token")
     if body.expires_at is not None:
@@ -220,15 +218,22 @@ def create_token(body: CreateToken, actor: str) -> CreatedToken:
         if expires.tzinfo is None or expires <= clock.now():
             raise BadRequest("expires_at must be in the future, with a time zone")
         body = body.model_copy(update={"expires_at": clock.iso(expires)})
+    return retrying(lambda: _mint(body, actor), what=f"creating token {body.name!r}")
+
+
+def _mint(body: CreateToken, actor: str) -> CreatedToken:
+    from . import audit, claims
+    from ..domain.models import CreatedToken
+
     token_id = secrets.token_hex(8)
     secret = f"{token_id}.{secrets.token_urlsafe(32)}"
     created = clock.now_iso()
     item = entities.Token(id=token_id, name=body.name, role=body.role, hash=hash_secret(secret), created_at=created,
                           created_by=actor, expires_at=body.expires_at)
     listed = to_token(item)
-    audit.commit([storage.credentials.create(item),
-                  audit.event_action(None, "token.created", f"token/{token_id}", actor,
-                                     after=listed.model_dump(exclude={"created_by"}))])
+    claims.commit(body.name, "token", [*storage.credentials.create(item),
+                                       audit.event_action(None, "token.created", f"token/{token_id}", actor,
+                                                          after=listed.model_dump(exclude={"created_by"}))])
     return CreatedToken(**listed.model_dump(), secret=secret)
 
 
@@ -238,13 +243,21 @@ def list_tokens(limit: int, next_token: str | None) -> tuple[list[Token], str | 
 
 
 def delete_token(token_id: str, actor: str) -> Token:
+    """Delete a token (freeing its name); re-read and retried when it changed meanwhile, so a
+    concurrent delete makes this one a 404."""
+    from .retry import retrying
+
+    return retrying(lambda: _delete_token(token_id, actor))
+
+
+def _delete_token(token_id: str, actor: str) -> Token:
     from . import audit
 
     item = storage.credentials.token(token_id)
     if not item:
         raise NotFound(f"no token {token_id!r}")
     gone = to_token(item)
-    audit.commit([storage.credentials.delete(token_id),
+    audit.commit([*storage.credentials.delete(item),
                   audit.event_action(None, "token.deleted", f"token/{token_id}", actor,
                                      before={"name": gone.name, "role": gone.role})])
     return gone

@@ -28,7 +28,8 @@ Each run:
    untracked sources still within their window (when sweep_work says there may be some):
    each bounded per run, going on where the last run stopped;
 6. puts versions from before the version indexes into them (indexing.py, until done: the
-   counts item says `backfilled` then);
+   counts item says `backfilled` then), and claims the names of tokens and service
+   principals from before names were claimed (claims.py, until done: `names_claimed`);
 7. stores its findings as the report (`GET /compliance/report`), with the risks: channels
    serving a revoked version and upcoming revocations.
 The report's counts are kept by the changes themselves (ancestry.tally); the sweep counts
@@ -40,7 +41,7 @@ from __future__ import annotations
 
 from typing import AbstractSet, Any
 
-from . import ancestry, channels, drafts, findings, indexing, lifecycle, markers, retention, revocations
+from . import ancestry, channels, claims, drafts, findings, indexing, lifecycle, markers, retention, revocations
 from .. import storage
 from ..storage import entities
 from ..domain import rules, sweep_work
@@ -82,6 +83,8 @@ def sweep() -> SweepReport:
         storage.sweep.save_places(places)
     if not state.backfilled:
         indexing.backfill()  # versions from before the version indexes, a bounded batch a run, until done
+    if not state.names_claimed:
+        claims.claim_existing(state.names_after)  # credentials from before name claims, likewise
     if not state.recounted_at:
         storage.sweep.recount(now_iso())  # once: a registry from before the counts were kept
     if applied or advanced or acted or cascades:  # this run revoked or scheduled: its report reads both risks

@@ -14,27 +14,34 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from . import audit, auth
+from . import audit, auth, claims
+from .retry import retrying
 from .. import storage
 from ..domain.models import (AccessToken, CreatedServicePrincipal, CreateServicePrincipal,
                              ServicePrincipal)
 from ..errors import NotFound, Unauthorized
 from ..runtime import clock
-from ..storage import ConditionFailed, entities
+from ..storage import entities
 
 TARGET = "service-principal/{}"
 
 
 def create_principal(body: CreateServicePrincipal, actor: str) -> CreatedServicePrincipal:
-    """Make a service principal; its secret is in this answer only."""
+    """Make a service principal; its secret is in this answer only. A 409 when a token or a
+    service principal holds its name, in any case (claims.py)."""
     auth.check_name(body.name, "service principal")
+    return retrying(lambda: _make(body, actor), what=f"creating service principal {body.name!r}")
+
+
+def _make(body: CreateServicePrincipal, actor: str) -> CreatedServicePrincipal:
     client_id, secret = secrets.token_hex(16), secrets.token_urlsafe(48)
     item = entities.ServicePrincipal(client_id=client_id, name=body.name, role=body.role,
                                      hash=auth.hash_secret(secret), created_at=clock.now_iso(), created_by=actor)
     listed = to_principal(item)
-    audit.commit([storage.credentials.create_service_principal(item),
-                  audit.event_action(None, "service_principal.created", TARGET.format(client_id), actor,
-                                     after=listed.model_dump(exclude={"created_by"}))])
+    claims.commit(body.name, "service principal", [
+        *storage.credentials.create(item),
+        audit.event_action(None, "service_principal.created", TARGET.format(client_id), actor,
+                           after=listed.model_dump(exclude={"created_by"}))])
     return CreatedServicePrincipal(**listed.model_dump(), client_secret=secret)
 
 
@@ -44,18 +51,20 @@ def list_principals(limit: int, next_token: str | None) -> tuple[list[ServicePri
 
 
 def delete_principal(client_id: str, actor: str) -> ServicePrincipal:
-    """Delete a service principal: its access tokens stop working at once (auth.identify
-    reads the principal on every request)."""
+    """Delete a service principal (freeing its name): its access tokens stop working at once
+    (auth.identify reads the principal on every request). Re-read and retried when it changed
+    meanwhile, so a concurrent delete makes this one a 404."""
+    return retrying(lambda: _delete(client_id, actor))
+
+
+def _delete(client_id: str, actor: str) -> ServicePrincipal:
     item = _find(client_id)
     if item is None:
         raise NotFound(f"no service principal {client_id!r}")
     gone = to_principal(item)
-    try:
-        audit.commit([storage.credentials.delete_service_principal(client_id),
-                      audit.event_action(None, "service_principal.deleted", TARGET.format(client_id), actor,
-                                         before={"name": gone.name, "role": gone.role})])
-    except ConditionFailed:  # a concurrent delete went first (and recorded it)
-        raise NotFound(f"no service principal {client_id!r}") from None
+    audit.commit([*storage.credentials.delete(item),
+                  audit.event_action(None, "service_principal.deleted", TARGET.format(client_id), actor,
+                                     before={"name": gone.name, "role": gone.role})])
     return gone
 
 

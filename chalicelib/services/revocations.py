@@ -42,7 +42,7 @@ from typing import Any, Iterable
 
 from . import ancestry, audit, buckets, lifecycle, versions
 from .. import storage
-from ..domain import ids, rules, selection
+from ..domain import actors, ids, rules, selection
 from ..domain.enums import JobStatus, SkipReason, SweepWork, VersionStatus
 from ..domain.models import (
     BucketRevocationRequest,
@@ -91,6 +91,7 @@ def _start(bucket: str | None, only: list[str] | None, body: BucketRevocationReq
     stamp = iso(now)
     job = entities.RevocationJob(
         id=ids.new(), status=JobStatus.PENDING, created_at=stamp, updated_at=stamp, created_by=actor,
+        created_by_id=actors.actor_id(actor),
         filter=criteria, reason=body.reason, bucket=bucket, buckets=only,
         revoke_at=iso(when) if when is not None and when > now else None,
         skip_descendants_revocation=body.skip_descendants_revocation,
@@ -309,7 +310,8 @@ def _apply(job: entities.RevocationJob, candidates: list[Any], inline_cascade: b
             continue
         assert version is not None
         try:
-            revoked = lifecycle.revoke_number(bucket, version.number, request, when, job.created_by, inline_cascade)
+            revoked = lifecycle.revoke_number(bucket, version.number, request, when,
+                                              actors.Actor(job.created_by, job.created_by_id), inline_cascade)
             counts["scheduled" if revoked.status == VersionStatus.REVOCATION_SCHEDULED else "revoked"] += 1
             continue
         except (Conflict, NotFound):  # changed meanwhile: revoked by someone else, deleted, ...

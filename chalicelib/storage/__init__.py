@@ -21,7 +21,7 @@ and its counts, versions, builds, artifact index entries and copy pages. Partial
 | `channels` | channels (with their serving copies) and their history |
 | `sweep` | markers, scheduled revocations, child edges, unresolved hints, untracked sources, flags, the report and its counts |
 | `events` | the audit trail |
-| `credentials` | API tokens, service principals |
+| `credentials` | API tokens, service principals, their names' claims |
 | `ingestions` | ingestion records |
 | `revocations` | bulk revocation jobs (pending ones indexed), the reads that select their versions |
 | `registry` | the deployment's HCP organization and project, its run task's HMAC key |
@@ -55,9 +55,10 @@ Single-table layout (every request path is a GetItem or one Query page):
 | flagged version (outdated, parent revoked, undetermined) | `SWEEP#FLAGGED` | `<b>#<n:010>` | | |
 | last sweep's report | `SWEEP#REPORT` | `LAST` | | |
 | the version-index backfill's cursor | `SWEEP#BACKFILL` | `INDEXES` | | |
-| the report's counts (flagged by status, unresolved), the retention, unresolved and untracked steps' places, the index backfill's state, the work noted for the sweep's sparse indexes and their idle marks (domain/sweep_work.py) | `SWEEP#COUNTS` | `CURRENT` | | |
+| the report's counts (flagged by status, unresolved), the retention, unresolved and untracked steps' places, the index backfill's state, the name claims' progress, the work noted for the sweep's sparse indexes and their idle marks (domain/sweep_work.py) | `SWEEP#COUNTS` | `CURRENT` | | |
 | API token | `TOKEN#<id>` | `TOKEN` | `TOKENS` / `<created>#<id>` | |
 | service principal | `PRINCIPAL#<client id>` | `PRINCIPAL` | `PRINCIPALS` / `<created>#<client id>` | |
+| a token's or service principal's name, claimed by it | `NAME#<name in lower case>` | `NAME` | | |
 | audit event | `EVENTS#<b>` (registry-wide: `EVENTS#`) | `EVENT#<time>#<id>` | | |
 | bulk revocation job | `REVOCATION#<id>` | `JOB` | | `REVOCATIONS_PENDING` / `<created>#<id>` (sparse: until it is done) |
 | HCP organization and project | `REGISTRY` | `LOCATION` | | |
@@ -91,7 +92,8 @@ size follows recent changes, not the size of the registry;
 a bucket's audit events newest first = reverse Query `EVENTS#<b>` (a time range: `SK BETWEEN`); a draft with its builds =
 Query `begins_with(SK, DRAFT#<fp>#)`; drafts quiet since a moment (abandoned), oldest activity first = Query
 GSI2 `DRAFTS` with `GSI2SK <= <moment>`; a version by id = GetItem `ID#<ulid>`, then by fingerprint;
-tokens and service principals = Query GSI1 `TOKENS` / `PRINCIPALS`, one of them = GetItem; the
+tokens and service principals = Query GSI1 `TOKENS` / `PRINCIPALS`, one of them = GetItem, who holds a
+name = GetItem `NAME#<name>`; the
 HCP organization and project, the run task's HMAC key = GetItem `REGISTRY`; webhooks = Query
 GSI1 `WEBHOOKS`, one = GetItem; a webhook's deliveries newest first = reverse Query
 `begins_with(SK, DELIVERY#)` of its partition; a bucket's retention

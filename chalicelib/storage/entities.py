@@ -97,6 +97,9 @@ class Token(Entity):
     created_by: str | None = None
     expires_at: str | None = None
     last_used_at: str | None = None
+    # True once the token holds its name (NameClaim); None for one from before names were
+    # claimed, until the sweep claims it (services/claims.py).
+    name_claimed: bool | None = None
 
     def item_key(self) -> keys.Key:
         return keys.token(self.id)
@@ -116,12 +119,27 @@ class ServicePrincipal(Entity):
     hash: str
     created_at: str
     created_by: str | None = None
+    name_claimed: bool | None = None  # as a token's
 
     def item_key(self) -> keys.Key:
         return keys.service_principal(self.client_id)
 
     def index(self) -> keys.Key:
         return keys.service_principal_index(self.created_at, self.client_id)
+
+
+@dataclass(repr=False, eq=False)
+class NameClaim(Entity):
+    """A token's or service principal's name, held by one of them (`kind` "token" or
+    "service principal", `holder` its id): names are unique across both kinds,
+    case-insensitively (the key is the name in lower case; `name` as it was written)."""
+
+    name: str
+    kind: str
+    holder: str
+
+    def item_key(self) -> keys.Key:
+        return keys.credential_name(self.name)
 
 
 @dataclass(repr=False, eq=False)
@@ -147,13 +165,15 @@ class Ingestion(Entity):
 
 @dataclass(repr=False, eq=False)
 class Event(Entity):
-    """One audit event; `bucket` None for a registry-wide one."""
+    """One audit event; `bucket` None for a registry-wide one; `actor_id` who `actor` is
+    (domain/actors.py; None in events recorded before it was kept)."""
 
     id: str
     time: str
     actor: str
     action: str
     target: str
+    actor_id: str | None = None
     bucket: str | None = None
     before: Any = None
     after: Any = None
@@ -335,6 +355,10 @@ class Counts(Entity):
     retention_after: str | None = None
     untracked_after: str | None = None
     unresolved_after: str | None = None
+    # `names_claimed` once the names of credentials from before name claims are claimed, and
+    # till then `names_after`, where that step goes on (services/claims.py).
+    names_claimed: bool | None = None
+    names_after: dict[str, str] | None = None
     # Work noted for the sweep's sparse-index reads (domain/sweep_work.py): per kind, a count
     # the changes that create that work add to (`work_<kind>`, with `work_at` the newest
     # note's time), and the count a read that found nothing saw (`idle_<kind>`).
@@ -407,6 +431,7 @@ class RevocationJob(Entity):
     created_by: str
     filter: dict[str, Any]
     reason: str
+    created_by_id: str | None = None  # the creator's actor_id (domain/actors.py), for the revocations it makes
     bucket: str | None = None
     buckets: list[str] | None = None
     revoke_at: str | None = None

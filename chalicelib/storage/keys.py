@@ -324,6 +324,11 @@ def service_principal_index(created_at: str, client_id: str) -> Key:
     return {GSI1PK: SERVICE_PRINCIPALS, GSI1SK: f"{created_at}#{client_id}"}
 
 
+def credential_name(name: str) -> Key:
+    """A token's or service principal's name, claimed by one of them: case-insensitive."""
+    return {PK: f"NAME#{name.lower()}", SK: "NAME"}
+
+
 def ingestion(ingestion_id: str) -> Key:
     return {PK: f"INGEST#{ingestion_id}", SK: "INGEST"}
 

@@ -57,7 +57,8 @@ def test_sweep_changes_are_recorded_as_the_sweep(registry):
     registry.send("patch", "/buckets/base/channels/production", {"version": "v2"})
     sweep(registry)
     (event,) = [e for e in registry.all_pages("/buckets/kid/events") if e["action"] == "descendant.outdated"]
-    assert (event["actor"], event["before"], event["after"]) == ("sweep", "up_to_date", "out_of_date")
+    assert (event["actor"], event["actor_id"], event["before"], event["after"]) == (
+        "sweep", "sweep", "up_to_date", "out_of_date")
     assert "now points at v2" in event["detail"]["messages"][0]
 
 

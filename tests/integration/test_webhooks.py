@@ -164,6 +164,18 @@ def test_an_event_is_handed_to_the_webhooks_once_settled(hooks, receiver, moved_
     assert [json.loads(r["body"])["bucket"] for r in receiver.received] == ["base"]
 
 
+def test_a_delivery_says_who_acted_by_name_and_id_and_never_with_a_secret(hooks, receiver):
+    """What EventBridge carries and the webhook receives: `actor` and `actor_id` (issue 22)."""
+    secret = mint(hooks.registry, "contributor", name="packer-ci")
+    hooks.create(receiver.url, ["bucket.created"])
+    hooks.registry.as_token(secret).send("post", "/buckets", {"name": "base"}, 201)
+    while hooks.deliver():
+        pass
+    (got,) = [json.loads(r["body"]) for r in receiver.received]
+    assert (got["actor"], got["actor_id"]) == ("packer-ci", secret.split(".")[0])
+    assert secret.split(".")[1] not in receiver.received[0]["body"].decode()
+
+
 def test_only_the_events_and_buckets_a_webhook_names_are_delivered(hooks, receiver):
     hooks.create(receiver.url, ["channel.assigned"], buckets=["app"])
     for name in ("base", "app"):
