@@ -40,6 +40,7 @@ _KEY_LIMITS = {**dict.fromkeys((PK, GSI1PK, GSI2PK, GSI3PK), PARTITION_KEY_BYTES
 KEY_TOO_LONG = (f"a value is too long to be part of a key of the registry's table (DynamoDB allows "
                 f"{PARTITION_KEY_BYTES:,} bytes in a partition key, {SORT_KEY_BYTES:,} in a sort key)")
 ITEM_TOO_LARGE = "a change would make an item larger than DynamoDB's 400 KB item limit"
+REQUEST_TOO_LARGE = "a request to DynamoDB was past one of its size limits"
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -88,10 +89,16 @@ def keyable(key: Item) -> bool:
     return all(len(str(value).encode()) <= _KEY_LIMITS[name] for name, value in key.items() if name in _KEY_LIMITS)
 
 
+def _oversized(message: str) -> bool:
+    """Whether DynamoDB's ValidationException says something is past a size limit."""
+    return any(word in message.lower() for word in ("size", "bytes"))
+
+
 def _too_large(message: str) -> TooLarge:
     """DynamoDB's refusal of a key or an item past its limits, in the registry's words
     (its own text names neither the field nor what to do)."""
-    return TooLarge(KEY_TOO_LONG if "key" in message.lower() else ITEM_TOO_LARGE)
+    said = message.lower()
+    return TooLarge(KEY_TOO_LONG if "key" in said else ITEM_TOO_LARGE if "item size" in said else REQUEST_TOO_LARGE)
 
 
 def _call(operation: str, **kwargs: Any) -> Any:
@@ -104,7 +111,7 @@ def _call(operation: str, **kwargs: Any) -> Any:
             raise ConditionFailed(str(exc)) from exc
         if code in _UNAVAILABLE:
             raise Throttled(f"DynamoDB is busy ({code}); try again") from exc
-        if code == "ValidationException" and "size" in exc.response["Error"].get("Message", "").lower():
+        if code == "ValidationException" and _oversized(exc.response["Error"].get("Message", "")):
             raise _too_large(exc.response["Error"].get("Message", "")) from exc
         raise
 
@@ -419,7 +426,7 @@ def transact(actions: list[dict[str, Any]]) -> None:
                 raise ConditionFailed(f"transaction cancelled: {reasons}") from exc
             if {"ThrottlingError", "ProvisionedThroughputExceeded"} & set(reasons):
                 raise Throttled(f"DynamoDB is busy ({reasons}); try again") from exc
-            if "ValidationError" in reasons and "size" in error.get("Message", "").lower():
+            if "ValidationError" in reasons and _oversized(error.get("Message", "")):
                 raise _too_large(error.get("Message", "")) from exc
         raise
 

@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from chalicelib.runtime import aws
-from support import Hcp, manifest
+from support import Faults, Hcp, manifest
 
 
 def bad(registry, method: str, path: str, payload, *words: str) -> str:
@@ -283,3 +283,15 @@ def test_an_hcp_fingerprint_no_key_can_hold_names_no_version(dynamodb_limits):
     for path in (f"buckets/base/versions/{LONG}", f"buckets/base/versions/{LONG}/builds"):
         answer = api.fails("GET", path, status=409, code=10)  # as for any fingerprint without a version
         assert DYNAMODB_TEXT not in answer["message"]
+
+
+@pytest.mark.parametrize("refusal, words", [
+    ("Size of hashkey has exceeded the maximum size limit of2048 bytes", "too long to be part of a key"),
+    ("Item size has exceeded the maximum allowed size", "400 KB item limit"),
+])
+def test_a_size_dynamodb_refuses_is_answered_in_the_registrys_words(registry, refusal, words):
+    """The backstop behind every check: whatever still reaches DynamoDB past a limit is a 400
+    that says which limit, never DynamoDB's text."""
+    Faults().fail("TransactWriteItems", {"Code": "ValidationException", "Message": f"{DYNAMODB_TEXT}: {refusal}"})
+    message = bad(registry, "post", "/buckets", {"name": "base"}, words)
+    assert DYNAMODB_TEXT not in message
