@@ -277,12 +277,19 @@ def test_hcp_hints_that_no_key_can_hold_are_looked_up_safely(dynamodb_limits, fi
     assert dynamodb_limits.get("/buckets/base/versions/v1")["status"] == "active"
 
 
-def test_an_hcp_fingerprint_no_key_can_hold_names_no_version(dynamodb_limits):
-    api = Hcp(dynamodb_limits)
-    api.ok("PUT", "buckets", {"name": "base"})
-    for path in (f"buckets/base/versions/{LONG}", f"buckets/base/versions/{LONG}/builds"):
-        answer = api.fails("GET", path, status=409, code=10)  # as for any fingerprint without a version
-        assert DYNAMODB_TEXT not in answer["message"]
+def test_hcp_ids_no_key_can_hold_name_nothing(dynamodb_limits):
+    """A fingerprint, organization, project or build id, an SBOM name: answered as any that
+    names nothing (a fingerprint without a version is code 10 in HCP Packer), or refused."""
+    api, build = publishing(dynamodb_limits, "fp-1")
+    for path, status, code in ((f"buckets/base/versions/{LONG}", 409, 10),
+                               (f"buckets/base/versions/{LONG}/builds", 409, 10),
+                               (f"buckets/base/versions/fp-1/builds/{LONG}", 404, 5),
+                               (f"/resource-manager/2019-12-10/organizations/{LONG}", 404, 5),
+                               (f"/resource-manager/2019-12-10/projects/{LONG}", 404, 5)):
+        assert DYNAMODB_TEXT not in api.fails("GET", path, status=status, code=code)["message"]
+    answer = api.fails("PUT", f"{build}/sboms", {"name": LONG, "format": "SPDX", "compressed_sbom": "AAAA"},
+                       status=400, code=3)
+    assert "SBOM name" in answer["message"] and "1 to 40" in answer["message"]
 
 
 @pytest.mark.parametrize("refusal, words", [
