@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .enums import BuildStatus
+from .platforms import unkeyable
 
 
 @dataclass
@@ -99,7 +100,19 @@ def merged(stored: dict[str, Any], change: BuildChange, now: str) -> dict[str, A
             raise Refusal("invalid", "a build with no artifacts cannot be set to BUILD_DONE")
         if not after.get("platform"):
             raise Refusal("invalid", "a build needs its platform to be set to BUILD_DONE")
+    _keyable(after)
     return fields
+
+
+def _keyable(build: dict[str, Any]) -> None:
+    """Refuse a platform, or an artifact ID the registry would index, too long to be part of a
+    key: here, naming the field it came in, rather than when the last build completes the
+    version (recording.refusal, the same rule)."""
+    found = unkeyable(build.get("platform") or "", [a["external_id"] for a in build.get("artifacts") or []])
+    if found:
+        index, problem = found
+        field_name = "platform" if index is None else f"artifacts[{index}].external_identifier"
+        raise Refusal("invalid", f"{field_name} {problem}: it is part of a key of the registry's DynamoDB table")
 
 
 def completes(build_count: int, done_builds: int, before: BuildStatus, after: BuildStatus) -> bool:

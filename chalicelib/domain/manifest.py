@@ -44,6 +44,7 @@ from .models import (
     ParentHint,
 )
 from . import ids
+from .names import shown
 from .platforms import identifies, platform_for, split_artifact_id
 
 MAX_MANIFEST_BYTES = 20 * 1024 * 1024
@@ -224,14 +225,14 @@ def _parse_build(entry: Any, key: str, metadata: dict[str, str]) -> tuple[str, s
         )
     if not bucket or not _BUCKET_RE.fullmatch(bucket):
         raise _BuildProblem(
-            f"bucket name {bucket!r} is not valid (letters, digits, '.', '_', '-'; up to 64; "
+            f"bucket name {shown(bucket or '')!r} is not valid (letters, digits, '.', '_', '-'; up to 64; "
             "set custom_data.bucket_name or the object metadata bucket-name)"
         )
     build_id = entry_build_id(entry, build.build_time)
     run_uuid = (build.packer_run_uuid or "").strip() or None
     fingerprint = _text(custom.get("fingerprint")) or metadata.get("fingerprint") or run_uuid or f"build-{build_id}"
     if not _FINGERPRINT_RE.fullmatch(fingerprint):
-        raise _BuildProblem(f"fingerprint {fingerprint!r} is not valid (1-128 of A-Z a-z 0-9 . _ : + = @ -, not vN)")
+        raise _BuildProblem(f"fingerprint {shown(fingerprint)!r} is not valid (1-128 of A-Z a-z 0-9 . _ : + = @ -, not vN)")
     platform = platform_for(build.builder_type)
     split = split_artifact_id(platform, build.artifact_id)
     source = next((_text(custom.get(k)) for k in SOURCE_ALIASES if _text(custom.get(k))), None)

@@ -43,9 +43,13 @@ def bad_path_parameter(params: dict[str, str] | None) -> str | None:
             if name == "version" and value == DRAFT_NAME:
                 return (f"no version {DRAFT_NAME!r}: every version still being published through the HCP API is "
                         f"{DRAFT_NAME} until its last build is done; name one by its fingerprint or id")
-            shown = value if len(value or "") <= 80 else value[:80] + "..."
-            return f"no {name} {shown!r}: {who} match {rule}"
+            return f"no {name} {shown(value) if value else value!r}: {who} match {rule}"
     return None
+
+
+def shown(value: str, at_most: int = 80) -> str:
+    """A value as a message quotes it: its first `at_most` characters, then `...`."""
+    return value if len(value) <= at_most else value[:at_most] + "..."
 
 
 MAX_FILTER_LABELS = 10  # `labels=` pairs a list filter takes

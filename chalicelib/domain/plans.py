@@ -60,10 +60,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterator
 
+from .platforms import MAX_ID_BYTES  # no longer one can be in the registry
+
 MAX_ARTIFACTS = 1000
-# An artifact ID is part of a DynamoDB partition key (at most 2,048 bytes): no longer one
-# can be in the registry, and a Query for it would fail.
-MAX_ID_BYTES = 1024
 
 IMAGE_KEYS = frozenset({
     "ami",

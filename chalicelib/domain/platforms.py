@@ -15,6 +15,7 @@ accepts them, and builds stored under them answer to the new name.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import NamedTuple
 
 # (builder-type prefix or exact name, platform). Longest prefix wins; a type ending in
@@ -65,6 +66,12 @@ _GLOBAL_IDS = {"aws", "gce", "docker", "packer.oracle.oci", "digitalocean", "yan
 # Values builders write when there is no real ID (as an artifact or as a build's source):
 # Packer's `null` builder reports `null`, its `file` builder `<no-defined-source-file>`.
 _PLACEHOLDERS = {"", "vm", "null", "file", "container", "none", "<no-defined-source-file>"}
+# What may be part of a key: an artifact ID the registry indexes (`ARTIFACT#<id>`; DynamoDB
+# allows 2,048 bytes in a partition key) and a platform (`PLATFORM#<platform>#<n>`: 1,024 in a
+# sort key), in UTF-8 bytes. The one cap of both doors (a longer one refuses its run or build
+# update: unkeyable) and of the compliance check's IDs (a longer one cannot be in the registry).
+MAX_ID_BYTES = 1024
+MAX_PLATFORM_BYTES = 256
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 _OCID_REGION = re.compile(r"^ocid1\.[a-z]+\.[a-z0-9]+\.([a-z0-9-]+)\.")
 
@@ -117,6 +124,18 @@ def placeholder(value: str | None) -> bool:
     (`VM`, `Null`, `File`, `<no-defined-source-file>`, any case). Never an artifact to index,
     never a parent to look for."""
     return value is None or value.strip().lower() in _PLACEHOLDERS
+
+
+def unkeyable(platform: str, external_ids: Sequence[str]) -> tuple[int | None, str] | None:
+    """What of a build cannot be part of a key, and why ("is 2,104 bytes; the limit is
+    1,024"): (None, why) for its platform, (i, why) for `external_ids[i]` when the registry
+    would index it; None when everything can. Both doors refuse such a build."""
+    for index, value, limit in ((None, platform, MAX_PLATFORM_BYTES),
+                                *((i, e, MAX_ID_BYTES) for i, e in enumerate(external_ids) if identifies(platform, e))):
+        size = len(value.encode())
+        if size > limit:
+            return index, f"is {size:,} bytes; the limit is {limit:,}"
+    return None
 
 
 def identifies(platform: str, external_id: str) -> bool:

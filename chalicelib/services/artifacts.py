@@ -25,23 +25,14 @@ from ..errors import BadRequest, NotFound
 from ..domain.models import ArtifactLookup, ComplianceCheck
 
 
-def _keyable(external_id: str) -> bool:
-    """Whether the ID can be part of a key (a longer one cannot be in the registry: nothing to ask)."""
-    return len(external_id.encode()) <= plans.MAX_ID_BYTES
-
-
-def _matches(external_id: str) -> list[entities.ArtifactEntry]:
-    return storage.versions.artifact_entries(external_id) if _keyable(external_id) else []
-
-
 def _newest_match(external_id: str) -> entities.ArtifactEntry | None:
     """The artifact's newest producer by its index entries (one Query)."""
-    return max(_matches(external_id), key=lambda m: (m.created_at, m.number), default=None)
+    return max(storage.versions.artifact_entries(external_id), key=lambda m: (m.created_at, m.number), default=None)
 
 
 def lookup(external_id: str, see_restricted: bool = True) -> ArtifactLookup:
     """Which bucket, version and build produced an artifact, with their status (newest first)."""
-    matches = _matches(external_id)
+    matches = storage.versions.artifact_entries(external_id)  # none for an ID no key can hold
     if not matches:
         raise NotFound(f"no artifact {external_id!r} in the registry")
     versions = _versions(matches)
@@ -79,7 +70,7 @@ def check(ids: list[str], see_restricted: bool = True) -> ComplianceCheck:
     up (only for versions otherwise `ok`), and for a viewer one of the channels its messages
     would name. An ID with no newest-producer item (unknown, or recorded before they were
     written) or naming a version that is gone costs a Query of its index entries more."""
-    newest = storage.versions.newest_producers([i for i in dict.fromkeys(ids) if _keyable(i)])
+    newest = storage.versions.newest_producers(list(dict.fromkeys(ids)))
     versions, buckets = storage.versions.with_buckets(sorted({(m.bucket, m.number) for m in newest.values()}))
     for external_id in [i for i in dict.fromkeys(ids)
                         if i not in newest or (newest[i].bucket, newest[i].number) not in versions]:

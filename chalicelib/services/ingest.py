@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 _GONE = {"NoSuchKey", "NoSuchVersion", "404", "NotFound"}
 MAX_REASONS = 100
+MAX_REASON = 1000  # characters: a reason quoting a long value (a bucket name of 300 KB) is cut
 MAX_EVENT_BUCKETS = 50  # a transaction holds at most 100 items
 _BUCKET_RE = re.compile(BUCKET_NAME_PATTERN)
 
@@ -81,6 +82,10 @@ def ingest_object(s3_bucket: str, key: str, etag: str, version_id: str | None = 
             results.append(recording.record_run(run, actor=actor, key=key, produced=produced))
         except (recording.RunRefused, ManifestKeyRejected) as exc:  # nothing of that run was written
             reasons.append(f"run {run.fingerprint} of bucket {run.bucket}: not stored: {exc}")
+        except storage.TooLarge as exc:  # what refusal() missed: recorded, not retried forever (a version
+            # too large for one transaction may be left `running`: never served)
+            logger.exception("run refused by DynamoDB", extra={"key": key, "fingerprint": run.fingerprint})
+            reasons.append(f"run {run.fingerprint} of bucket {run.bucket}: not stored: {exc}")
 
     if reasons:
         status = IngestionStatus.PARTIAL if results else IngestionStatus.REJECTED
@@ -88,6 +93,7 @@ def ingest_object(s3_bucket: str, key: str, etag: str, version_id: str | None = 
         status = IngestionStatus.DUPLICATE if results and all(v.duplicate for v in results) else IngestionStatus.ACCEPTED
     if len(reasons) > MAX_REASONS:  # keep the record well under DynamoDB's 400 KB item limit
         reasons = reasons[:MAX_REASONS] + [f"... and {len(reasons) - MAX_REASONS} more problems"]
+    reasons = [r if len(r) <= MAX_REASON else f"{r[:MAX_REASON - 1]}…" for r in reasons]
     record = Ingestion(id=ingestion_id, s3_bucket=s3_bucket, key=key, etag=etag or version_id or "",
                        status=status, received_at=now_iso(), reasons=reasons, versions=results)
     item = entities.Ingestion.from_item(record.model_dump())

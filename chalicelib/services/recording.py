@@ -38,6 +38,8 @@ from .channels import LATEST, Target
 from ..runtime.clock import now_iso
 from ..domain.enums import HistoryCause, VersionStatus
 from ..domain.manifest import ParsedBuild, ParsedRun
+from ..domain.names import shown
+from ..domain.platforms import unkeyable
 from ..domain.models import IngestedVersion
 from .retry import retrying
 
@@ -76,6 +78,9 @@ def record_draft(run: ParsedRun, bucket: entities.Bucket, actor: str, finishing:
 
 def refusal(run: ParsedRun) -> str | None:
     """Why the run cannot be stored, checked before anything is written; None if it can."""
+    unkeyable = next(filter(None, map(_unkeyable, run.builds)), None)
+    if unkeyable:
+        return unkeyable
     now = now_iso()
     items = [versions.build_item(run.bucket, 0, b, now) for b in run.builds]
     for build, item in zip(run.builds, items):
@@ -88,6 +93,18 @@ def refusal(run: ParsedRun) -> str | None:
         return (f"the version's serving copy would be {copy} bytes; the limit is {copies.MAX_COPY_BYTES} "
                 f"({len(run.builds)} builds: trim custom_data, or split the builds over several buckets)")
     return None
+
+
+def _unkeyable(build: ParsedBuild) -> str | None:
+    """Why a build's platform or an artifact ID to index cannot be part of a key (the platform
+    index, the artifact index), or None."""
+    ids = [a.external_id for a in build.artifacts]
+    found = unkeyable(build.platform, ids)
+    if not found:
+        return None
+    index, problem = found
+    what = f"platform {shown(build.platform, 40)!r}" if index is None else f"artifact ID {shown(ids[index], 40)!r}"
+    return f"build {shown(build.component_type)}: {what} {problem} (it is part of a key of the registry's DynamoDB table)"
 
 
 def _record(run: ParsedRun, actor: str, key: str | None,

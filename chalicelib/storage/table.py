@@ -31,6 +31,16 @@ ITEM_BYTES = 350_000  # DynamoDB caps an item at 400 KB; item_size() estimates, 
 BATCH_WRITE_LIMIT = 25  # requests per BatchWriteItem call (DynamoDB's cap)
 BATCH_WRITE_ATTEMPTS = 8  # calls per batch while DynamoDB leaves some of it unprocessed
 BATCH_WRITE_DELAY = 0.05  # seconds; doubles per resend up to 32×, full jitter
+# DynamoDB's limits on a key attribute's value, in UTF-8 bytes: a request naming a longer one
+# is refused (ValidationException), so no item has one. Reads of such a key find nothing
+# (`keyable`), without asking; a write of one is refused as TooLarge, in the registry's words.
+PARTITION_KEY_BYTES, SORT_KEY_BYTES = 2048, 1024
+_KEY_LIMITS = {**dict.fromkeys((PK, GSI1PK, GSI2PK, GSI3PK), PARTITION_KEY_BYTES),
+               **dict.fromkeys((SK, GSI1SK, GSI2SK, GSI3SK), SORT_KEY_BYTES)}
+KEY_TOO_LONG = (f"a value is too long to be part of a key of the registry's table (DynamoDB allows "
+                f"{PARTITION_KEY_BYTES:,} bytes in a partition key, {SORT_KEY_BYTES:,} in a sort key)")
+ITEM_TOO_LARGE = "a change would make an item larger than DynamoDB's 400 KB item limit"
+REQUEST_TOO_LARGE = "a request to DynamoDB was past one of its size limits"
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -73,6 +83,24 @@ _UNAVAILABLE = {"ProvisionedThroughputExceededException", "ThrottlingException",
                 "TransactionConflictException"}  # a single write to an item a transaction is writing
 
 
+def keyable(key: Item) -> bool:
+    """Whether every key attribute of `key` (a key, an item, or a Query's key values) is
+    within DynamoDB's limits: only then may it name an item."""
+    return all(len(str(value).encode()) <= _KEY_LIMITS[name] for name, value in key.items() if name in _KEY_LIMITS)
+
+
+def _oversized(message: str) -> bool:
+    """Whether DynamoDB's ValidationException says something is past a size limit."""
+    return any(word in message.lower() for word in ("size", "bytes"))
+
+
+def _too_large(message: str) -> TooLarge:
+    """DynamoDB's refusal of a key or an item past its limits, in the registry's words
+    (its own text names neither the field nor what to do)."""
+    said = message.lower()
+    return TooLarge(KEY_TOO_LONG if "key" in said else ITEM_TOO_LARGE if "item size" in said else REQUEST_TOO_LARGE)
+
+
 def _call(operation: str, **kwargs: Any) -> Any:
     """One DynamoDB call, with its errors in the registry's terms."""
     try:
@@ -83,12 +111,14 @@ def _call(operation: str, **kwargs: Any) -> Any:
             raise ConditionFailed(str(exc)) from exc
         if code in _UNAVAILABLE:
             raise Throttled(f"DynamoDB is busy ({code}); try again") from exc
-        if code == "ValidationException" and "size" in exc.response["Error"].get("Message", "").lower():
-            raise TooLarge(exc.response["Error"].get("Message", "an item is too large")) from exc
+        if code == "ValidationException" and _oversized(exc.response["Error"].get("Message", "")):
+            raise _too_large(exc.response["Error"].get("Message", "")) from exc
         raise
 
 
 def get(key: Item, consistent: bool = True) -> Item | None:
+    if not keyable(key):
+        return None
     response = _call("get_item", TableName=table_name(), Key=serialize(key), ConsistentRead=consistent)
     return deserialize(response["Item"]) if "Item" in response else None
 
@@ -96,7 +126,7 @@ def get(key: Item, consistent: bool = True) -> Item | None:
 def get_many(keys: list[Item]) -> list[Item]:
     """BatchGetItem (strongly consistent) in batches of 100, following UnprocessedKeys; order not kept."""
     found: list[Item] = []
-    unique = list({(k[PK], k[SK]): k for k in keys}.values())
+    unique = list({(k[PK], k[SK]): k for k in keys if keyable(k)}.values())
     for start in range(0, len(unique), 100):
         request = {table_name(): {"Keys": [serialize(k) for k in unique[start:start + 100]], "ConsistentRead": True}}
         while request:
@@ -196,6 +226,8 @@ def query_page(
     `between` (low ≤ key ≤ high). `where` filters the page read (`limit` items at most are
     read, fewer may come back)."""
     hash_key, range_key = {None: (PK, SK), GSI1: (GSI1PK, GSI1SK), GSI2: (GSI2PK, GSI2SK), GSI3: (GSI3PK, GSI3SK)}[index]
+    if not keyable({hash_key: partition, range_key: prefix or ""}):
+        return [], None
     condition, values = "#h = :h", {":h": partition}
     if between:
         condition, values[":p"], values[":u"] = condition + " AND #r BETWEEN :p AND :u", *between
@@ -394,8 +426,8 @@ def transact(actions: list[dict[str, Any]]) -> None:
                 raise ConditionFailed(f"transaction cancelled: {reasons}") from exc
             if {"ThrottlingError", "ProvisionedThroughputExceeded"} & set(reasons):
                 raise Throttled(f"DynamoDB is busy ({reasons}); try again") from exc
-            if "ValidationError" in reasons and "size" in error.get("Message", "").lower():
-                raise TooLarge(f"transaction cancelled: {error.get('Message')}") from exc
+            if "ValidationError" in reasons and _oversized(error.get("Message", "")):
+                raise _too_large(error.get("Message", "")) from exc
         raise
 
 

@@ -101,3 +101,18 @@ def test_components_split_into_builder_and_source():
                                        ("", False), ("a#b", False)])
 def test_fingerprints_follow_hcp(value, ok):
     assert bool(FINGERPRINT.fullmatch(value)) is ok
+
+
+@pytest.mark.parametrize("change, words", [
+    (BuildChange(**{**DONE_BODY, "artifacts": [ArtifactIn("ami-1", "r"), ArtifactIn("ami-" + "0" * 1021, "r")]}),
+     "artifacts[1].external_identifier is 1,025 bytes; the limit is 1,024"),
+    (BuildChange(status=S.RUNNING, platform="p" * 257), "platform is 257 bytes; the limit is 256"),
+])
+def test_what_cannot_be_part_of_a_key_is_refused_with_its_field(change, words):
+    refusal = refused({"status": S.RUNNING}, change)
+    assert refusal.kind == "invalid" and refusal.message.startswith(words), refusal.message
+
+
+def test_a_long_id_the_registry_does_not_index_is_kept():
+    change = BuildChange(status=S.DONE, platform="qemu", artifacts=[ArtifactIn("/" + "a" * 3000, "")])
+    assert merged({"status": S.RUNNING}, change, NOW)["artifacts"][0]["external_id"] == "/" + "a" * 3000

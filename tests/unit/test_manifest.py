@@ -835,7 +835,7 @@ def test_invalid_bucket_name_from_key_or_metadata(key: str, metadata: dict | Non
         ({"fingerprint": "v3"}, None, "'v3'"),
         (None, {"fingerprint": "v12"}, "'v12'"),
         ({"fingerprint": "has space"}, None, "'has space'"),
-        ({"fingerprint": "x" * 129}, None, "'" + "x" * 129 + "'"),
+        ({"fingerprint": "x" * 129}, None, "'" + "x" * 80 + "...'"),  # a long value quoted in part
     ],
 )
 def test_invalid_fingerprint(custom_data: Any, metadata: dict | None, shown: str) -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.domain.platforms import (
-    ALIASES, _PLATFORMS, canonical, identifies, placeholder, platform_for, split_artifact_id,
+    ALIASES, _PLATFORMS, MAX_ID_BYTES, MAX_PLATFORM_BYTES, canonical, identifies, placeholder, platform_for,
+    split_artifact_id, unkeyable,
 )
 
 # (builder_type, platform): every builder family the registry knows, plus unknown ones. Where the
@@ -232,3 +233,15 @@ def test_a_placeholder_source_is_no_source(value: str | None) -> None:
                                    "nullable", "vm-1"])
 def test_a_real_source_is_a_source(value: str) -> None:
     assert placeholder(value) is False
+
+
+@pytest.mark.parametrize("platform, ids, found", [
+    ("aws", ["ami-1", "a" * MAX_ID_BYTES], None),  # at the caps: fine
+    ("p" * MAX_PLATFORM_BYTES, [], None),
+    ("aws", ["ami-1", "a" * (MAX_ID_BYTES + 1)], (1, "is 1,025 bytes; the limit is 1,024")),
+    ("docker", ["repo:" + "é" * 510], (0, "is 1,025 bytes; the limit is 1,024")),  # bytes, not characters
+    ("qemu", ["/" + "a" * 5000], None),  # not indexed: never a key, never refused
+    ("é" * 129, ["a" * 5000], (None, "is 258 bytes; the limit is 256")),  # the platform first
+])
+def test_unkeyable_names_what_cannot_be_part_of_a_key(platform: str, ids: list[str], found: tuple | None) -> None:
+    assert unkeyable(platform, ids) == found
