@@ -22,15 +22,13 @@ from .requests import Body, build_change, flag, labels, revoke_at, sbom, templat
 
 if TYPE_CHECKING:
     from ...domain import models
-    from ...services import (ancestry, buckets, channels, drafts, findings, identity, lifecycle, publishing, serving,
-                             versions)
+    from ...services import ancestry, buckets, channels, drafts, identity, lifecycle, publishing, serving, versions
     from ...storage import entities
 else:
-    ancestry, buckets, channels, drafts, findings, identity, lifecycle, models, publishing, serving, versions = (
+    ancestry, buckets, channels, drafts, identity, lifecycle, models, publishing, serving, versions = (
         lazy(f"chalicelib.{name}") for name in (
-            "services.ancestry", "services.buckets", "services.channels", "services.drafts", "services.findings",
-            "services.identity", "services.lifecycle", "domain.models", "services.publishing", "services.serving",
-            "services.versions"))
+            "services.ancestry", "services.buckets", "services.channels", "services.drafts", "services.identity",
+            "services.lifecycle", "domain.models", "services.publishing", "services.serving", "services.versions"))
 
 Json = dict[str, Any]
 LATEST = "latest"
@@ -166,11 +164,9 @@ def _version(bucket: str, fingerprint: str) -> tuple[entities.Version, list[enti
 
 
 def shaped_version(version: entities.Version, builds: list[entities.Build] | None, see_restricted: bool) -> Json:
-    """A version with its builds as the caller may see them (a viewer: without a label that
-    names a restricted channel; one BatchGetItem when the version names channels)."""
-    hidden = findings.hidden_labels(version.parent_hint, findings.visibility(findings.channels_of_version(version),
-                                                                             see_restricted))
-    return wire.version(version, builds, hidden, versions.revocation_sources([version]))
+    """A version with its builds as the caller may see them (a viewer: without the labels it
+    never sees, serving.hidden_labels; no call)."""
+    return wire.version(version, builds, serving.hidden_labels(see_restricted), versions.revocation_sources([version]))
 
 
 def _listed(items: Iterable[entities.Version]) -> list[Json]:
