@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Iterable
 
 from ...domain.enums import VersionStatus
-from ...errors import AlreadyExists, BadRequest, Conflict, Forbidden, NotFound
+from ...errors import AlreadyExists, BadRequest, Conflict, NotFound
 from ...runtime.lazy import lazy
 from ..http import validated
 from . import wire
@@ -126,11 +126,15 @@ def bucket_ancestry(bucket: str, kinds: tuple[bool, bool], fingerprint: str | No
     on any version of the bucket (`channel_name`: only those built from that channel), with
     the native link statuses. That version's sources not in the registry are no relation (HCP
     shows no parent for them): the answer names them in `untracked_sources`, a field of ours
-    that HCP's clients ignore. A restricted channel is a 403 (code 7) for a viewer when named,
-    and left out of the relations it shows; `total_count` counts this answer's relations."""
+    that HCP's clients ignore. For a viewer a restricted channel does not exist: naming one is
+    a 404 (code 5), as for an unknown one, and the relations leave it out; nor does `latest`
+    (restricted), so without `version_fingerprint` a viewer gets no parents, only children.
+    `total_count` counts this answer's relations."""
     bucket_item(bucket)
     if channel:
         channel_item(bucket, channel, see_restricted)
+    if not (fingerprint or see_restricted):
+        kinds = (False, kinds[1])
     try:
         found, next_token, untracked = ancestry.relations(bucket, *kinds, fingerprint, channel, limit, token)
     except NotFound:
@@ -301,15 +305,13 @@ def upload_sbom(bucket: str, fingerprint: str, build_id: str, data: Body, actor:
 # ---- channels ------------------------------------------------------------------------------
 
 def channel_item(bucket: str, name: str, see_restricted: bool) -> entities.Channel:
-    """The channel: 404 (code 5) when it does not exist, 403 (code 7) for a viewer when it is
-    restricted (HCP Packer's answer; the native API says 404, not to tell it exists)."""
+    """The channel: 404 (code 5) when it does not exist, and for a viewer when it is restricted,
+    with the same words (HCP Packer says 403 code 7, which tells a viewer guessing names that
+    the channel exists; as in the native API, it does not exist for a viewer)."""
     try:
-        item = serving.get_item(bucket, name)
+        return serving.get_item(bucket, name, see_restricted)
     except NotFound:
         raise missing_channel(name) from None
-    if item.restricted and not see_restricted:
-        raise Forbidden(f"channel {name} is restricted: reading it needs the contributor role")
-    return item
 
 
 def missing_channel(name: str) -> NotFound:
