@@ -109,10 +109,11 @@ _LINK_INTERNALS = ("finding", "resolved_time", "build_time", "built_at", "parent
 
 def link(item: dict[str, Any], shown: Shown = everything) -> dict[str, Any]:
     """A parent link (stored or live) as a response shows it: the channel only if the caller
-    may see it, how it was resolved in words, the live status's sentence if evaluated."""
+    may see it (else neither is `resolved_at`, which tells whether the channel held a version
+    at the build time), how it was resolved in words, the live status's sentence if evaluated."""
     shaped = {k: v for k, v in item.items() if k not in _LINK_INTERNALS}
     if shaped.get("channel") and not shown(item.get("bucket"), shaped["channel"]):
-        shaped["channel"] = None
+        shaped["channel"] = shaped["resolved_at"] = None
     if item.get("resolved_at"):
         shaped["resolution"] = resolution(item, shown)
     if item.get("finding"):
