@@ -180,7 +180,7 @@ def revoke_across_buckets() -> Response:
 @api("/revocations/{revocation_id}", methods=["GET"])
 def get_revocation(revocation_id: str) -> Response:
     request = current_request(app)
-    return respond(revocations.get_job(revocation_id, is_admin(request)))
+    return respond(revocations.get_job(revocation_id, is_admin(request), sees_restricted(request)))
 
 
 @api("/buckets/{bucket}/versions/{version}/ancestry", methods=["GET"])

@@ -182,8 +182,9 @@ class UntrackedSource(Out):
 class ParentLink(Out):
     """A resolved parent: which version, taken from which channel (if any), found how; for a
     `parent_channel` hint, whether through the channel's history at the build time or as it
-    was when the version was recorded, and that in words (`resolution`). `channel` is null
-    for a viewer when the channel is restricted."""
+    was when the version was recorded, and that in words (`resolution`). For a viewer, when
+    the channel is restricted, `channel` and `resolved_at` are null and `resolution` names only
+    the parent version."""
 
     bucket: str
     version: str
@@ -659,8 +660,9 @@ class VersionSummary(Out):
 
 class AncestryLink(Out):
     """A parent link with its live status; `found_by: unresolved` for a hint that matched
-    nothing (then only what the hint named is set). `channel` is null for a viewer when the
-    channel is restricted."""
+    nothing (then only what the hint named is set). For a viewer, when the channel is
+    restricted, `channel` and `resolved_at` are null and `resolution` names only the parent
+    version."""
 
     bucket: str | None = None
     version: str | None = None

@@ -411,12 +411,15 @@ def sentence(finding: Item, shown: Shown = everything, short: bool = False) -> s
 
 
 def resolution(link: Item, shown: Shown = everything) -> str | None:
-    """How a `parent_channel` link was resolved, in words (None for other links)."""
+    """How a `parent_channel` link was resolved, in words (None for other links). A caller who
+    may not see the channel is told only the parent version (every role sees every version),
+    never where the channel pointed or when, nor that it had no version at the build time."""
     when = link.get("resolved_at")
     if not when:
         return None
-    channel = f"channel {link['channel']}" if link.get("channel") and shown(link["bucket"], link["channel"]) \
-        else "the parent channel"
+    if not (link.get("channel") and shown(link["bucket"], link["channel"])):
+        return f"the parent version is {link['bucket']} {link['version']}" if link.get("version") else None
+    channel = f"channel {link['channel']}"
     if when == "build_time":
         return f"{channel} pointed at {link['version']} at the build time ({link.get('resolved_time')})"
     why = (f"it had no version at the build time ({link['build_time']})" if link.get("build_time")

@@ -19,7 +19,7 @@ sweep's backfill (services/indexing.py) has reached its bucket.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Literal, Mapping
+from typing import AbstractSet, Any, Iterable, Literal, Mapping
 
 from .enums import SkipReason, VersionStatus
 
@@ -65,6 +65,13 @@ def matches(version: Item, builds: Iterable[Item], criteria: Criteria) -> bool:
     if wanted and not any(wanted & set(b.get("indexed_ids") or ()) for b in builds):
         return False
     return True
+
+
+def shown(criteria: Criteria, hidden: AbstractSet[str]) -> dict[str, Any]:
+    """A filter as a caller reads it (a job, its audit event): without the `hidden` labels,
+    those a viewer never sees (`parent_channel`: it may name a restricted channel)."""
+    labels = {k: v for k, v in (criteria.get("labels") or {}).items() if k not in hidden}
+    return {**criteria, "labels": labels or None} if criteria.get("labels") else dict(criteria)
 
 
 def skip_reason(version: Item | None) -> SkipReason | None:

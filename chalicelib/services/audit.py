@@ -25,7 +25,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..runtime import aws
-from ..domain import actors, names
+from ..domain import actors, names, selection
+from . import serving
 from .. import storage
 from ..storage import entities
 from ..runtime.clock import now_iso
@@ -106,7 +107,8 @@ def for_viewers(bucket: str, events: list[entities.Event]) -> list[entities.Even
     restricted now, about `latest`, or about a channel that no longer exists (whether it
     was restricted is no longer known); no `latest_version` in bucket payloads; and no
     ancestry sentences or findings in full (they name the parent's channel, which may be
-    restricted: `viewer_messages` and `viewer_findings` name none).
+    restricted: `viewer_messages` and `viewer_findings` name none); a bulk revocation's filter
+    without the labels a viewer never sees.
 
     Channels are judged as they are now, by one Query of the bucket's channel names and
     flags (a bucket has few channels); it runs only when the page has channel events.
@@ -118,7 +120,7 @@ def for_viewers(bucket: str, events: list[entities.Event]) -> list[entities.Even
         if event.target.startswith(CHANNEL_TARGET) and event.target[len(CHANNEL_TARGET):] not in public:
             continue
         shown.append(dataclasses.replace(event, before=_without(event.before, "latest_version"),
-                                         after=_without(event.after, "latest_version"),
+                                         after=_seen_filter(_without(event.after, "latest_version")),
                                          detail=_without(event.detail, "messages", "findings") or None))
     return shown
 
@@ -127,6 +129,14 @@ def public_channels(bucket: str) -> set[str]:
     """The names of the bucket's channels a viewer may see."""
     return {name for name, restricted in storage.channels.restricted_flags(bucket).items()
             if not restricted and name not in HIDDEN_FROM_VIEWERS}
+
+
+def _seen_filter(payload: Any) -> Any:
+    """A bulk revocation's payload (`revocation_job.created`) with its filter as a viewer reads
+    the job: without the labels a viewer never sees (`parent_channel`)."""
+    if isinstance(payload, dict) and isinstance(payload.get("filter"), dict):
+        return {**payload, "filter": selection.shown(payload["filter"], serving.VIEWER_HIDDEN_LABELS)}
+    return payload
 
 
 def _without(payload: Any, *fields: str) -> Any:

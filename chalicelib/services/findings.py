@@ -21,7 +21,7 @@ from typing import Any, Iterable
 
 from .. import storage
 from ..storage import entities
-from .serving import PARENT_CHANNEL_LABEL  # the custom_data key a build's labels keep (re-exported)
+from .serving import seen_labels
 
 # What a finding says, in words (pure, unit-tested): rules.py; re-exported for the callers here.
 from ..domain import rules
@@ -93,7 +93,12 @@ def stored_messages(stored: list[Finding] | None, legacy: list[str] | None, show
     viewer gets none, since they may name a restricted channel."""
     if stored is not None:
         return messages(stored, shown)
-    return list(legacy or []) if shown is everything else []
+    return list(legacy or []) if sees_all(shown) else []
+
+
+def sees_all(shown: Shown) -> bool:
+    """Whether `shown` is a caller who sees every channel (what `visibility` gives contributors)."""
+    return shown is everything
 
 
 # ---- shaping responses ----------------------------------------------------------------------
@@ -104,10 +109,11 @@ _LINK_INTERNALS = ("finding", "resolved_time", "build_time", "built_at", "parent
 
 def link(item: dict[str, Any], shown: Shown = everything) -> dict[str, Any]:
     """A parent link (stored or live) as a response shows it: the channel only if the caller
-    may see it, how it was resolved in words, the live status's sentence if evaluated."""
+    may see it (else neither is `resolved_at`, which tells whether the channel held a version
+    at the build time), how it was resolved in words, the live status's sentence if evaluated."""
     shaped = {k: v for k, v in item.items() if k not in _LINK_INTERNALS}
     if shaped.get("channel") and not shown(item.get("bucket"), shaped["channel"]):
-        shaped["channel"] = None
+        shaped["channel"] = shaped["resolved_at"] = None
     if item.get("resolved_at"):
         shaped["resolution"] = resolution(item, shown)
     if item.get("finding"):
@@ -129,7 +135,8 @@ def hint(item: dict[str, Any], shown: Shown = everything) -> dict[str, Any]:
 
 def version(fields: dict[str, Any], shown: Shown = everything) -> dict[str, Any]:
     """A version item's ancestry fields as a response shows them (`ancestry_messages` written
-    from the stored findings), and its builds' `parent_channel` label hidden with the channel."""
+    from the stored findings), and its builds' labels without those a viewer never sees
+    (`parent_channel`: serving.hidden_labels)."""
     shaped = {k: v for k, v in fields.items() if k != "ancestry_findings"}
     if fields.get("parents"):
         origin = rules.origin(fields.get("template_type"))
@@ -145,16 +152,6 @@ def version(fields: dict[str, Any], shown: Shown = everything) -> dict[str, Any]
                                                       shown, fields.get("ancestry_status"))
     if fields.get("untracked"):
         shaped["untracked"] = untracked(fields["untracked"])
-    hidden = hidden_labels(fields.get("parent_hint"), shown)
-    if hidden and fields.get("builds"):
-        shaped["builds"] = [{**b, "labels": {k: v for k, v in (b.get("labels") or {}).items() if k not in hidden}}
-                            for b in fields["builds"]]
+    if not sees_all(shown) and fields.get("builds"):
+        shaped["builds"] = [{**b, "labels": seen_labels(b.get("labels"), False)} for b in fields["builds"]]
     return shaped
-
-
-def hidden_labels(parent_hint: dict[str, Any] | None, shown: Shown = everything) -> set[str]:
-    """The build labels of a version the caller may not see: its `parent_channel` label when it
-    names a channel hidden from the caller."""
-    hint_ = parent_hint or {}
-    hidden = hint_.get("channel") and not shown(hint_.get("bucket"), hint_["channel"])
-    return {PARENT_CHANNEL_LABEL} if hidden else set()

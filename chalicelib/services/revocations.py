@@ -40,7 +40,7 @@ from collections import deque
 from datetime import timedelta
 from typing import Any, Iterable
 
-from . import ancestry, audit, buckets, lifecycle, versions
+from . import ancestry, audit, buckets, lifecycle, serving, versions
 from .. import storage
 from ..domain import actors, ids, rules, selection
 from ..domain.enums import JobStatus, SkipReason, SweepWork, VersionStatus
@@ -129,18 +129,20 @@ def _criteria(body: BucketRevocationRequest) -> dict[str, Any]:
     return criteria
 
 
-def get_job(job_id: str, is_admin: bool) -> RevocationJob:
+def get_job(job_id: str, is_admin: bool, see_restricted: bool = True) -> RevocationJob:
     """A job and its progress; a job across buckets is visible to admins only (a 404 for
-    others, as for an id that does not exist)."""
+    others, as for an id that does not exist); a viewer reads its filter without the labels
+    it never sees."""
     job = storage.revocations.job(job_id) if ids.is_ulid(job_id) else None
     if job is None or (job.bucket is None and not is_admin):
         raise NotFound(f"no revocation job {job_id[:80]!r} visible to this token (jobs across buckets are "
                        "visible to admins only)")
-    return _present(job)
+    return _present(job, see_restricted)
 
 
-def _present(job: entities.RevocationJob) -> RevocationJob:
-    return RevocationJob.model_validate({**job.attributes(), "counts": {**job.counts, "skipped": job.skipped},
+def _present(job: entities.RevocationJob, see_restricted: bool = True) -> RevocationJob:
+    seen = selection.shown(job.filter, serving.hidden_labels(see_restricted))
+    return RevocationJob.model_validate({**job.attributes(), "filter": seen, "counts": {**job.counts, "skipped": job.skipped},
                                          "batches": job.seq, "selection_finished": job.exhausted})
 
 

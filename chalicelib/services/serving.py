@@ -22,6 +22,20 @@ from ..domain.platforms import canonical
 from ..errors import BadRequest, Conflict, NotFound
 
 PARENT_CHANNEL_LABEL = "parent_channel"  # a build label naming its parent's channel (custom_data)
+# Build labels a viewer never sees nor matches: the parent's channel may be restricted, and
+# whether it is, or was, is not the viewer's to learn (so even a public one's is left out).
+VIEWER_HIDDEN_LABELS = frozenset({PARENT_CHANNEL_LABEL})
+
+
+def hidden_labels(see_restricted: bool) -> frozenset[str]:
+    """The build labels the caller neither sees nor matches (none for contributors)."""
+    return frozenset() if see_restricted else VIEWER_HIDDEN_LABELS
+
+
+def seen_labels(labels: dict[str, str] | None, see_restricted: bool) -> dict[str, str]:
+    """A build's labels as the caller sees them."""
+    hidden = hidden_labels(see_restricted)
+    return {k: v for k, v in (labels or {}).items() if k not in hidden}
 
 
 def get_item(bucket: str, name: str, see_restricted: bool = True) -> Channel:  # pragma: no mutate block
@@ -80,11 +94,12 @@ def choose(item: Channel, bucket: str, name: str, builds: list[dict[str, Any]], 
     artifacts = [{**{k: v for k, v in b.items() if k != "artifacts"}, "platform": canonical(b["platform"]), **a}
                  for b in builds for a in b["artifacts"]]
     platform = canonical(platform)
+    hidden = hidden_labels(see_restricted)  # never matched, as if no build carried them
     matches = [a for a in artifacts
                if a["platform"] == platform
                and (region is None or a.get("region") in (region, None))
                and (component_type is None or a["component_type"] == component_type)
-               and all(a.get("labels", {}).get(k) == v for k, v in (labels or {}).items())]
+               and all(k not in hidden and a.get("labels", {}).get(k) == v for k, v in (labels or {}).items())]
     if region is not None and any(a.get("region") == region for a in matches):
         matches = [a for a in matches if a.get("region") == region]
     if not matches:
@@ -101,10 +116,7 @@ def choose(item: Channel, bucket: str, name: str, builds: list[dict[str, Any]], 
     ordered = sorted(matches, key=lambda a: (a["component_type"], a["external_id"], a["build_id"]))
     ordered.sort(key=lambda a: (a.get("build_time") or "", a["created_at"]), reverse=True)
     best = ordered[0]
-    labels = best.get("labels", {})
-    if not see_restricted and PARENT_CHANNEL_LABEL in labels:
-        # The parent's channel may be restricted: a viewer is not told its name (findings.py).
-        labels = {k: v for k, v in labels.items() if k != PARENT_CHANNEL_LABEL}
+    labels = seen_labels(best.get("labels"), see_restricted)
     # The shape of models.ServedArtifact (not imported: pydantic is not needed to answer).
     return {"bucket": bucket, "channel": name, "version": item.version, "fingerprint": item.fingerprint,
             "build_id": best["build_id"], "component_type": best["component_type"], "platform": best["platform"],

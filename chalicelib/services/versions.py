@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Iterable
 
-from . import buckets, findings
+from . import buckets, findings, serving
 from .. import storage
 from ..storage import entities
 from ..domain import ids
@@ -97,10 +97,25 @@ def filtered_page(bucket: str, limit: int, token: str | None, filters: Mapping[s
     A bucket is indexed when created by this release or later (`indexed_since`); an older
     bucket's status and platform filters fall back to filtering the page read (reading the
     bucket item, one GetItem, tells which).
+
+    A viewer's `labels` naming a label it never sees (`parent_channel`: serving.hidden_labels)
+    match nothing, as if no build carried it: the same pages are read and come back empty, so
+    the answer is the one any label no build has gets.
     """
     wanted = dict(filters)
     channel = wanted.pop("channel", None)
     criteria = criteria_of(wanted)
+    items, next_token, filtered = _page(bucket, limit, token, channel, criteria, see_restricted)
+    hidden = serving.hidden_labels(see_restricted)
+    if any(pair.partition(":")[0] in hidden for pair in criteria.labels):
+        items = []
+    return items, next_token, filtered
+
+
+def _page(bucket: str, limit: int, token: str | None, channel: str | None, criteria: storage.versions.Criteria,
+          see_restricted: bool) -> tuple[list[entities.Version], str | None, bool]:
+    """`filtered_page`'s reads: from the channel's history, the platform index, the status
+    index or the bucket's list."""
     if channel:
         from .channels import history
 

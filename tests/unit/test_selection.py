@@ -27,6 +27,15 @@ def test_every_criterion_given_must_hold():
     assert not selection.matches({**VERSION, "parents": None}, [], {"parent": {"bucket": "base", "version": "v3"}})
 
 
+def test_a_filter_as_a_caller_reads_it_leaves_out_the_hidden_labels():
+    both = {"labels": {"parent_channel": "secret", "os": "debian"}, "created_before": "2026-03-01T00:00:00.000000Z"}
+    assert selection.shown(both, {"parent_channel"}) == {**both, "labels": {"os": "debian"}}
+    assert selection.shown(both, set()) == both
+    assert selection.shown({"labels": {"parent_channel": "secret"}}, {"parent_channel"}) == {"labels": None}
+    assert selection.shown({"parent": {"bucket": "base", "version": "v3"}}, {"parent_channel"}) == {
+        "parent": {"bucket": "base", "version": "v3"}}
+
+
 def test_the_source_is_the_narrowest_index_named():
     assert selection.source({"parent": {"bucket": "b", "version": "v1"}, "external_ids": ["x"]}) == "parent"
     assert selection.source({"external_ids": ["x"], "labels": {"a": "b"}}) == "external_ids"

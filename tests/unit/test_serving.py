@@ -249,6 +249,18 @@ def test_a_viewer_is_not_told_the_parent_channel() -> None:
     assert choose(CHANNEL, "web", "prod", builds, "aws", "us-east-1")["labels"] == everyone  # open by default
 
 
+def test_a_viewer_never_matches_the_parent_channel_label() -> None:
+    """As if no build carried it: the same 404 as for a label nobody has."""
+    builds = [build("b1", ("us-east-1", "ami-1"), labels={"parent_channel": "secret", "os": "ubuntu"})]
+    assert pick(builds, region="us-east-1", labels={"parent_channel": "secret"}) == "ami-1"
+    with pytest.raises(NotFound) as refused:
+        choose(CHANNEL, "web", "prod", builds, "aws", "us-east-1", labels={"parent_channel": "secret"},
+               see_restricted=False)
+    with pytest.raises(NotFound) as unknown:
+        choose(CHANNEL, "web", "prod", builds, "aws", "us-east-1", labels={"no_label": "secret"}, see_restricted=False)
+    assert str(refused.value).replace("parent_channel", "no_label") == str(unknown.value)
+
+
 # ---- what a 404 says -----------------------------------------------------------------------
 
 MIXED = [build("b1", ("us-east-1", "ami-1"), ("us-west-2", "ami-2"), component_type="amazon-ebs.ubuntu"),

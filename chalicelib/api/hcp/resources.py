@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Iterable
 
 from ...domain.enums import VersionStatus
-from ...errors import AlreadyExists, BadRequest, Conflict, Forbidden, NotFound
+from ...errors import AlreadyExists, BadRequest, Conflict, NotFound
 from ...runtime.lazy import lazy
 from ..http import validated
 from . import wire
@@ -22,15 +22,13 @@ from .requests import Body, build_change, flag, labels, revoke_at, sbom, templat
 
 if TYPE_CHECKING:
     from ...domain import models
-    from ...services import (ancestry, buckets, channels, drafts, findings, identity, lifecycle, publishing, serving,
-                             versions)
+    from ...services import ancestry, buckets, channels, drafts, identity, lifecycle, publishing, serving, versions
     from ...storage import entities
 else:
-    ancestry, buckets, channels, drafts, findings, identity, lifecycle, models, publishing, serving, versions = (
+    ancestry, buckets, channels, drafts, identity, lifecycle, models, publishing, serving, versions = (
         lazy(f"chalicelib.{name}") for name in (
-            "services.ancestry", "services.buckets", "services.channels", "services.drafts", "services.findings",
-            "services.identity", "services.lifecycle", "domain.models", "services.publishing", "services.serving",
-            "services.versions"))
+            "services.ancestry", "services.buckets", "services.channels", "services.drafts", "services.identity",
+            "services.lifecycle", "domain.models", "services.publishing", "services.serving", "services.versions"))
 
 Json = dict[str, Any]
 LATEST = "latest"
@@ -128,11 +126,15 @@ def bucket_ancestry(bucket: str, kinds: tuple[bool, bool], fingerprint: str | No
     on any version of the bucket (`channel_name`: only those built from that channel), with
     the native link statuses. That version's sources not in the registry are no relation (HCP
     shows no parent for them): the answer names them in `untracked_sources`, a field of ours
-    that HCP's clients ignore. A restricted channel is a 403 (code 7) for a viewer when named,
-    and left out of the relations it shows; `total_count` counts this answer's relations."""
+    that HCP's clients ignore. For a viewer a restricted channel does not exist: naming one is
+    a 404 (code 5), as for an unknown one, and the relations leave it out; nor does `latest`
+    (restricted), so without `version_fingerprint` a viewer gets no parents, only children.
+    `total_count` counts this answer's relations."""
     bucket_item(bucket)
     if channel:
         channel_item(bucket, channel, see_restricted)
+    if not (fingerprint or see_restricted):
+        kinds = (False, kinds[1])
     try:
         found, next_token, untracked = ancestry.relations(bucket, *kinds, fingerprint, channel, limit, token)
     except NotFound:
@@ -166,11 +168,9 @@ def _version(bucket: str, fingerprint: str) -> tuple[entities.Version, list[enti
 
 
 def shaped_version(version: entities.Version, builds: list[entities.Build] | None, see_restricted: bool) -> Json:
-    """A version with its builds as the caller may see them (a viewer: without a label that
-    names a restricted channel; one BatchGetItem when the version names channels)."""
-    hidden = findings.hidden_labels(version.parent_hint, findings.visibility(findings.channels_of_version(version),
-                                                                             see_restricted))
-    return wire.version(version, builds, hidden, versions.revocation_sources([version]))
+    """A version with its builds as the caller may see them (a viewer: without the labels it
+    never sees, serving.hidden_labels; no call)."""
+    return wire.version(version, builds, serving.hidden_labels(see_restricted), versions.revocation_sources([version]))
 
 
 def _listed(items: Iterable[entities.Version]) -> list[Json]:
@@ -305,15 +305,13 @@ def upload_sbom(bucket: str, fingerprint: str, build_id: str, data: Body, actor:
 # ---- channels ------------------------------------------------------------------------------
 
 def channel_item(bucket: str, name: str, see_restricted: bool) -> entities.Channel:
-    """The channel: 404 (code 5) when it does not exist, 403 (code 7) for a viewer when it is
-    restricted (HCP Packer's answer; the native API says 404, not to tell it exists)."""
+    """The channel: 404 (code 5) when it does not exist, and for a viewer when it is restricted,
+    with the same words (HCP Packer says 403 code 7, which tells a viewer guessing names that
+    the channel exists; as in the native API, it does not exist for a viewer)."""
     try:
-        item = serving.get_item(bucket, name)
+        return serving.get_item(bucket, name, see_restricted)
     except NotFound:
         raise missing_channel(name) from None
-    if item.restricted and not see_restricted:
-        raise Forbidden(f"channel {name} is restricted: reading it needs the contributor role")
-    return item
 
 
 def missing_channel(name: str) -> NotFound:
