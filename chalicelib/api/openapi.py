@@ -219,14 +219,17 @@ def _declarations() -> dict[str, Op]:
         "whoami": Op("Who the bearer token is", "tokens", m.Identity),
         "list_tokens": Op("API tokens (never their secrets)", "tokens", m.TokenPage),
         "create_token": Op("Mint a token; its secret is in this answer only", "tokens", m.CreatedToken, status=201,
-                           body=m.CreateToken),
+                           body=m.CreateToken, errors=(409,),
+                           description="409: a token or service principal already has that name (whatever its case)"),
         "delete_token": Op("Delete a token (it stops working at once)", "tokens", m.Token, errors=(404,)),
         # service principals and the OAuth2 token endpoint
         "list_service_principals": Op("Service principals (never their secrets)", "service principals",
                                       m.ServicePrincipalPage),
         "create_service_principal": Op("Make client credentials for the HCP-compatible API; the secret is in this "
                                        "answer only", "service principals", m.CreatedServicePrincipal, status=201,
-                                       body=m.CreateServicePrincipal),
+                                       body=m.CreateServicePrincipal, errors=(409,), description=(
+                                           "409: a token or service principal already has that name (whatever its "
+                                           "case)")),
         "delete_service_principal": Op("Delete a service principal (its access tokens stop working at once)",
                                        "service principals", m.ServicePrincipal, errors=(404,)),
         # webhooks
