@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from typing import Callable
 
 import pytest
 
@@ -16,7 +15,7 @@ from chalicelib import storage
 from chalicelib.domain.enforced import NewBlock, NewVersion
 from chalicelib.domain.models import CreateBucket
 from chalicelib.services import buckets, enforced
-from support import RFC3339, TABLE, Hcp, count_calls, mint, race
+from support import RFC3339, TABLE, Hcp, count_calls, mint, race, trials
 
 HARDEN = 'provisioner "shell-local" {\n  inline = ["echo hardened"]\n}\n'
 AGENT = '{"provisioner": [{"shell-local": {"inline": ["echo agent"]}}]}'
@@ -292,7 +291,6 @@ def test_too_many_link_changes_at_once_are_refused_naming_the_limit(api):
 
 # ---- races, driven many times against a moto server (support.race) ---------------------------
 
-TRIALS = 12
 LOSING = (404, 409, 503)  # a race's loser: gone, refused, or contention
 
 
@@ -314,16 +312,6 @@ def assert_links_consistent(bucket: str) -> None:
         assert [m.bucket for m in storage.enforced.mirrors(block.id, version.id)].count(bucket) == 1
 
 
-def trials(trial: Callable[[str], None], count: int = TRIALS) -> None:
-    broken = []
-    for n in range(count):
-        try:
-            trial(f"t{n}")
-        except AssertionError as exc:
-            broken.append(str(exc).splitlines()[0])
-    assert not broken, f"{len(broken)} of {count} trials broke an invariant: {broken}"
-
-
 def test_linking_a_version_while_it_is_deleted_never_leaves_a_link_to_nothing(moto_server):
     def trial(name: str) -> None:
         block, version = setup(name, f"{name}-b")
@@ -335,7 +323,7 @@ def test_linking_a_version_while_it_is_deleted_never_leaves_a_link_to_nothing(mo
         linked = storage.enforced.bucket_links(f"{name}-b")
         assert bool(linked) == (storage.enforced.block_and_version(block, version)[1] is not None), name
 
-    trials(trial)
+    trials(trial, "t", count=12)
 
 
 def test_linking_while_the_block_is_deleted_leaves_either_the_link_or_nothing(moto_server):
@@ -348,7 +336,7 @@ def test_linking_while_the_block_is_deleted_leaves_either_the_link_or_nothing(mo
         gone = storage.enforced.block(block) is None
         assert gone != bool(storage.enforced.bucket_links(f"{name}-b")), name
 
-    trials(trial)
+    trials(trial, "t", count=12)
 
 
 def test_two_versions_of_a_block_linked_to_one_bucket_at_once_one_wins(moto_server):
@@ -361,7 +349,7 @@ def test_two_versions_of_a_block_linked_to_one_bucket_at_once_one_wins(moto_serv
         assert len(storage.enforced.mirrors(block, None)) == 1, name
         assert_links_consistent(f"{name}-b")
 
-    trials(trial)
+    trials(trial, "t", count=12)
 
 
 def test_renaming_and_describing_while_linking_leave_current_copies(moto_server):
@@ -375,4 +363,4 @@ def test_renaming_and_describing_while_linking_leave_current_copies(moto_server)
         for bucket in (f"{name}-a", f"{name}-b"):
             assert_links_consistent(bucket)
 
-    trials(trial)
+    trials(trial, "t", count=12)
