@@ -108,7 +108,7 @@ def update_block(block_id: str, fields: set[str], change: BlockChange, actor: st
     (`_copy`). AlreadyExists when another block has the name."""
     def step() -> Block:
         block = _live(block_id)
-        name = change.name if "name" in fields and change.name else block.name
+        name = change.name if "name" in fields and change.name else block.name  # the API layer requires it
         labels = (change.labels or {}) if "labels" in fields else block.labels
         if (name, labels) == (block.name, block.labels):
             return block

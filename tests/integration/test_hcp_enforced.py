@@ -87,6 +87,8 @@ def test_what_a_block_may_hold_is_checked_and_named(api):
               status=400, code=3)
     block = create(api)
     api.fails("PATCH", f"enforced_blocks/{block['id']}", {"name": "y"}, status=400, code=3)  # no update_mask
+    answer = api.fails("PATCH", f"enforced_blocks/{block['id']}", {"update_mask": "name"}, status=400, code=3)
+    assert answer["message"] == "name is required"
     answer = api.fails("PATCH", f"enforced_blocks/{block['id']}", {"update_mask": "name,blockContent"},
                        status=400, code=3)
     assert "block_content" in answer["message"] and answer["details"][0]["field_violations"][0]["field"] == \

@@ -111,9 +111,10 @@ def get_block(block_id: str) -> Json:
 
 def update_block(block_id: str, data: Body, actor: str) -> Json:
     """UpdateEnforcedBlock: the fields `update_mask` names (name, labels) are set, an absent
-    `labels` to none; a name is never emptied."""
+    `labels` to none; a block always has a name (400 when the mask names it and none is given)."""
     fields = update_mask(data, ("name", "labels"))
-    change = validated({"name": text(data, "name") or None, "labels": labels(data)}, rules.BlockChange)
+    name = text(data, "name", required="name" in fields) or None
+    change = validated({"name": name, "labels": labels(data)}, rules.BlockChange)
     return {"enforced_block": block(*enforced.update_block(block_id, fields, change, actor))}
 
 
