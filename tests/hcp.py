@@ -227,15 +227,16 @@ class Packer:
         """A bucket name of this test and this Packer line (the module shares one registry)."""
         return f"{name}-{self.version.replace('.', '-')}"
 
-    def build(self, template: str, fingerprint: str, name: str = "build", **env: str) -> Run:
+    def build(self, template: str, fingerprint: str, name: str = "build", flags: tuple[str, ...] = (),
+              **env: str) -> Run:
         """`packer build` of `template` (HCL2) in the working directory with a fixed fingerprint
-        (and `env` added to the HCP variables)."""
+        (`flags` before the template, and `env` added to the HCP variables)."""
         path = self.work / f"{name}.pkr.hcl"
         path.write_text(template)
         log = self.home / f"{name}.log"
         env = self.registry.env(self.principal, self.home, HCP_PACKER_BUILD_FINGERPRINT=fingerprint,
                                 PACKER_LOG="1", PACKER_LOG_PATH=str(log), **env)
-        done = subprocess.run([str(self.binary), "build", "-color=false", path.name], cwd=self.work, env=env,
+        done = subprocess.run([str(self.binary), "build", "-color=false", *flags, path.name], cwd=self.work, env=env,
                               capture_output=True, text=True, timeout=BUILD_TIMEOUT, check=False)
         return Run(done.returncode, done.stdout, done.stderr, log.read_text() if log.exists() else "")
 

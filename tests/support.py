@@ -224,6 +224,18 @@ def race(*steps: Any, tolerated: tuple[int, ...] = (409, 503)) -> list[BaseExcep
     return errors
 
 
+def trials(setup_and_race: Any, prefix: str, count: int = 16) -> None:
+    """Run `count` trials of a race, each on fresh names (`<prefix><n>`, given to
+    `setup_and_race`); fail with how many broke an invariant (an AssertionError of the trial)."""
+    broken = []
+    for trial in range(count):
+        try:
+            setup_and_race(f"{prefix}{trial}")
+        except AssertionError as exc:
+            broken.append(str(exc).splitlines()[0])
+    assert not broken, f"{len(broken)} of {count} trials broke an invariant: {broken}"
+
+
 # ---- HCP Terraform, for the run task ------------------------------------------------------
 
 def sign(key: str, body: bytes) -> str:

@@ -151,6 +151,14 @@ class AuditAction(StrEnum):
     REVOCATION_JOB_FINISHED = "revocation_job.finished"
     RETENTION_SET = "retention.set"
     RETENTION_REMOVED = "retention.removed"
+    ENFORCED_BLOCK_CREATED = "enforced_block.created"
+    ENFORCED_BLOCK_UPDATED = "enforced_block.updated"
+    ENFORCED_BLOCK_DELETED = "enforced_block.deleted"
+    ENFORCED_BLOCK_VERSION_CREATED = "enforced_block.version_created"
+    ENFORCED_BLOCK_VERSION_UPDATED = "enforced_block.version_updated"
+    ENFORCED_BLOCK_VERSION_DELETED = "enforced_block.version_deleted"
+    ENFORCED_BLOCK_LINKED = "enforced_block.linked"  # in the bucket's trail
+    ENFORCED_BLOCK_UNLINKED = "enforced_block.unlinked"  # in the bucket's trail
 
 
 class JobStatus(StrEnum):

@@ -26,6 +26,7 @@ and its counts, versions, builds, artifact index entries and copy pages. Partial
 | `revocations` | bulk revocation jobs (pending ones indexed), the reads that select their versions |
 | `registry` | the deployment's HCP organization and project, its run task's HMAC key |
 | `webhooks` | webhooks and their delivery history |
+| `enforced` | enforced provisioner blocks, their versions, their links to buckets (its docstring has their keys) |
 | `retention` | buckets' retention policies, the sweep's place among them, the version reads it needs |
 
 Single-table layout (every request path is a GetItem or one Query page):
@@ -109,11 +110,11 @@ from .table import ITEM_BYTES, TRANSACTION_BYTES, TRANSACTION_LIMIT, action_size
 
 # The item families load on first use (PEP 562): the consumer query's cold start needs
 # `channels` only, not drafts, credentials, the sweep's or the registry's modules.
-FAMILIES = ("buckets", "channels", "credentials", "drafts", "events", "ingestions", "registry", "retention",
-            "revocations", "sweep", "versions", "webhooks")
+FAMILIES = ("buckets", "channels", "credentials", "drafts", "enforced", "events", "ingestions", "registry",
+            "retention", "revocations", "sweep", "versions", "webhooks")
 if TYPE_CHECKING:  # mypy and editors see them as plain submodules
-    from . import (buckets, channels, credentials, drafts, events, ingestions, registry, retention, revocations,
-                   sweep, versions, webhooks)
+    from . import (buckets, channels, credentials, drafts, enforced, events, ingestions, registry, retention,
+                   revocations, sweep, versions, webhooks)
 
 
 def __getattr__(name: str) -> Any:
@@ -125,7 +126,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "buckets", "channels", "credentials", "drafts", "events", "ingestions", "registry", "retention", "revocations",
+    "buckets", "channels", "credentials", "drafts", "enforced", "events", "ingestions", "registry", "retention", "revocations",
     "sweep", "versions", "webhooks",
     "BadToken", "ConditionFailed", "NotFound", "StorageError", "Throttled", "TooLarge",
     "Action", "ITEM_BYTES", "TRANSACTION_BYTES", "TRANSACTION_LIMIT", "action_size", "backoff", "item_size", "transact",

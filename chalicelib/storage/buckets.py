@@ -125,10 +125,14 @@ def delete(name: str) -> Action:
 
 def empty(name: str) -> None:
     """Delete everything in the bucket's partition but the bucket item, and what its builds
-    leave under their artifacts (keys.artifact_items) before the builds (so a repeat finds them again); in bulk,
+    leave under their artifacts (keys.artifact_items) and its enforced-block links in their
+    blocks (enforced.link_leftovers) before them (so a repeat finds them again); in bulk,
     neither atomic nor conditioned (table.delete_many)."""
+    from .enforced import link_leftovers
+
     doomed: list[table.Item] = []
     for item in table.query_all(keys.bucket_pk(name)):
+        doomed += link_leftovers(item)
         if keys.is_build(item):
             doomed += [k for ext in item.get("indexed_ids", [])
                        for k in keys.artifact_items(ext, name, item["number"], item["id"])]

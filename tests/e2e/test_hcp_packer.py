@@ -46,6 +46,8 @@ def packer(request: pytest.FixtureRequest, packers: dict[str, Path], hcp_registr
 ALL = pytest.mark.parametrize("packer", PINNED, indirect=True)
 # `hcp_packer_registry { channels = [...] }` exists from Packer 1.15.0 on (HCP-API-COMPAT.md §2).
 WITH_CHANNELS = pytest.mark.parametrize("packer", [v for v in PINNED if at_least(v, "1.15.0")], indirect=True)
+# Packer fetches the enforced blocks linked to its bucket from 1.16.0 on (HCP-API-COMPAT.md §2.2 step 6).
+ENFORCING = pytest.mark.parametrize("packer", [v for v in PINNED if at_least(v, "1.16.0")], indirect=True)
 
 
 def registry_block(bucket: str, extra: str = "") -> str:
@@ -155,6 +157,66 @@ def test_a_configured_channel_gets_the_completed_version(packer: Packer) -> None
 
 
 # The null source fails while the marker file is missing (shell-local is in Packer core).
+# ---- enforced provisioner blocks (issue 23) ------------------------------------------------
+#
+# A block made and linked through the HCP API with the contributor's token Packer runs as (HCP
+# documents enforced provisioners as a contributor's to manage); its `shell-local` provisioner
+# appends a line to a file outside the working directory, read after each build. Packer appends
+# it to every build of the template (packer internal/hcp/registry/hcl.go) and gives it an empty
+# PACKER_BUILD_NAME, so the line cannot name its build.
+
+def enforce(packer: Packer, bucket: str, effect: Path) -> dict[str, Any]:
+    """A bucket with a block linked whose shell-local provisioner appends `enforced` to `effect`."""
+    registry, token = packer.registry, packer.token()
+    assert registry.hcp("PUT", "/buckets", token, {"name": bucket})[0] == 200
+    content = f'provisioner "shell-local" {{\n  inline = ["echo enforced >> {effect}"]\n}}\n'
+    status, made = registry.hcp("PUT", "/enforced_blocks", token, {"name": f"{bucket}-hardening", "block_content": content,
+                                                                  "template_type": "HCL2", "version": "1"})
+    assert status == 200, made
+    block = made["enforced_block"]
+    status, linked = registry.hcp("POST", f"/enforced_blocks/{block['id']}/versions/{block['latest_version']['id']}"
+                                          "/buckets", token, {"bucket_names": [bucket]})
+    assert status == 200 and len(linked["enforced_block_buckets"]) == 1, linked
+    return block
+
+
+@ENFORCING
+def test_a_build_runs_the_buckets_enforced_provisioner_and_skip_enforcement_skips_it(packer: Packer,
+                                                                                   tmp_path: Path) -> None:
+    bucket, effect = packer.bucket("enforced"), tmp_path / "enforced.log"
+    enforce(packer, bucket, effect)
+
+    done = packer.build(two_sources(registry_block(bucket)), "fp-enforced")
+
+    assert done.returncode == 0, str(done)
+    assert 'Loaded 1 enforced provisioner(s) from HCP block "' in done.stdout, str(done)
+    assert effect.read_text().splitlines() == ["enforced"] * 2, str(done)  # each of the two builds ran it once
+    assert packer.native(f"/buckets/{bucket}/versions/v1")["status"] == "active"
+
+    skipped = packer.build(two_sources(registry_block(bucket)), "fp-skipped", name="skipped",
+                           flags=("-skip-enforcement",))
+
+    assert skipped.returncode == 0, str(skipped)
+    assert "Skipping HCP Packer enforced provisioners" in skipped.stdout, str(skipped)
+    assert effect.read_text().splitlines() == ["enforced"] * 2, str(skipped)  # not run again
+    assert packer.native(f"/buckets/{bucket}/versions/v2")["status"] == "active"
+
+
+@ENFORCING
+def test_an_unlinked_enforced_block_is_no_longer_run(packer: Packer, tmp_path: Path) -> None:
+    bucket, effect = packer.bucket("unlinked"), tmp_path / "enforced.log"
+    block = enforce(packer, bucket, effect)
+    status, answer = packer.registry.hcp(
+        "POST", f"/enforced_blocks/{block['id']}/versions/{block['latest_version']['id']}/buckets", packer.token(),
+        {"bucket_names": []})
+    assert status == 200 and answer["enforced_block_buckets"] == [], answer
+
+    done = packer.build(two_sources(registry_block(bucket)), "fp-unlinked")
+
+    assert done.returncode == 0, str(done)
+    assert "enforced provisioner" not in done.stdout and not effect.exists(), str(done)
+
+
 FLAKY = """
   provisioner "shell-local" {{
     only   = ["null.flaky"]

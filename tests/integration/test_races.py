@@ -23,9 +23,7 @@ from chalicelib.errors import RegistryError
 from chalicelib.domain.manifest import parse_manifest
 from chalicelib.domain.models import CreateChannel, RevokeRequest, UpdateChannel
 from chalicelib.services.recording import record_run
-from support import manifest, race, sweep
-
-TRIALS = 16
+from support import manifest, race, sweep, trials
 
 
 def make_bucket(bucket: str, count: int) -> None:
@@ -52,17 +50,6 @@ def assert_consistent(bucket: str) -> None:
     if newest is None:
         with pytest.raises(RegistryError):
             serving.serve(bucket, channels.LATEST, "aws", "us-east-1")
-
-
-def trials(setup_and_race: Callable[[str], None], prefix: str, count: int = TRIALS) -> None:
-    """Run `count` trials on fresh buckets; fail with how many broke an invariant."""
-    broken = []
-    for trial in range(count):
-        try:
-            setup_and_race(f"{prefix}{trial}")
-        except AssertionError as exc:
-            broken.append(str(exc).splitlines()[0])
-    assert not broken, f"{len(broken)} of {count} trials broke an invariant: {broken}"
 
 
 def revoke(bucket: str, version: str) -> Callable[[], object]:

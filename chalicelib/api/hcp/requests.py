@@ -141,14 +141,18 @@ def revoke_at(data: Body) -> str | None:
     return None if not value or value.startswith(_GO_ZERO_TIME) else value
 
 
-def update_mask(data: Body) -> set[str]:
+def update_mask(data: Body, allowed: tuple[str, ...] = ("versionFingerprint", "restricted")) -> set[str]:
     """The FieldMask's paths, in snake_case (`"versionFingerprint,restricted"`); a 400 with a
-    BadRequest detail when it is missing, as HCP Packer answers."""
+    BadRequest detail when it is missing, as HCP Packer answers, or names a field not
+    `allowed` (the message's field names, lowerCamelCase)."""
     raw = text(data, "update_mask")
     paths = {snake_case(p.strip()) for p in (raw or "").split(",") if p.strip()}
     if not paths:
-        raise InvalidField("body.update_mask", "update_mask is required: the fields to change "
-                                               "(versionFingerprint, restricted)")
+        raise InvalidField("body.update_mask", f"update_mask is required: the fields to change ({', '.join(allowed)})")
+    unknown = paths - {snake_case(field) for field in allowed}
+    if unknown:
+        raise InvalidField("body.update_mask", f"update_mask names fields that cannot be changed here: "
+                                               f"{', '.join(sorted(unknown))} ({', '.join(allowed)})")
     return paths
 
 

@@ -145,12 +145,6 @@ def bucket_ancestry(bucket: str, kinds: tuple[bool, bool], fingerprint: str | No
             **({"untracked_sources": [wire.untracked_source(u) for u in untracked]} if untracked else {})}
 
 
-def enforced_blocks(name: str) -> Json:
-    """No enforced provisioner blocks: the registry has none to enforce."""
-    bucket_item(name)
-    return {"enforced_block_detail": []}
-
-
 def _pagination(next_token: str | None) -> Json:
     return {"next_page_token": next_token} if next_token else {}
 
@@ -343,10 +337,6 @@ def update_channel(bucket: str, name: str, data: Body, actor: str) -> Json:
     (no version: unassigned; not restricted). The managed `latest` keeps its version (400,
     code 9); so does a channel asked to take a version not yet complete, or revoked."""
     mask = update_mask(data)
-    unknown = mask - {"version_fingerprint", "restricted"}
-    if unknown:
-        raise InvalidField("body.update_mask", f"update_mask names fields a channel does not have: "
-                                               f"{', '.join(sorted(unknown))} (versionFingerprint, restricted)")
     channel_item(bucket, name, True)
     change: dict[str, Any] = {}
     if "version_fingerprint" in mask:

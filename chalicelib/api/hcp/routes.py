@@ -22,9 +22,10 @@ from ..http import actor, flag, query, respond, sees_restricted
 from . import PACKER, RESOURCE_MANAGER
 
 if TYPE_CHECKING:  # loaded on a route's first use, as app.py loads its modules: a cold start
-    from . import requests, resources  # for the native API (the consumer query) never pays for them
+    from . import enforced, requests, resources  # for the native API (the consumer query) never pays for them
 else:
     requests, resources = lazy("chalicelib.api.hcp.requests"), lazy("chalicelib.api.hcp.resources")
+    enforced = lazy("chalicelib.api.hcp.enforced")
 
 hcp = Blueprint(__name__)
 CONTENT_TYPES = ["*/*"]
@@ -93,9 +94,74 @@ def hcp_get_registry(**location: str) -> Response:
     return respond(resources.registry())
 
 
-@route("GET", f"{P}/enforced_blocks/bucket/{{bucket_name}}")
+# ---- enforced provisioner blocks (api/hcp/enforced.py) --------------------------------------
+
+E = f"{P}/enforced_blocks"
+EV = f"{E}/{{enforced_block_id}}/versions/{{enforced_block_version_id}}"
+
+
+@route("GET", f"{E}/bucket/{{bucket_name}}")
 def hcp_enforced_blocks(bucket_name: str, **location: str) -> Response:
-    return respond(resources.enforced_blocks(bucket_name))
+    return respond(enforced.by_bucket(bucket_name))
+
+
+@route("GET", E)
+def hcp_list_enforced_blocks(**location: str) -> Response:
+    return respond(enforced.list_blocks(*requests.page(request())))
+
+
+@route("PUT", E)
+def hcp_create_enforced_block(**location: str) -> Response:
+    return respond(enforced.create_block(body(), who()))
+
+
+@route("GET", f"{E}/{{enforced_block_id}}")
+def hcp_get_enforced_block(enforced_block_id: str, **location: str) -> Response:
+    return respond(enforced.get_block(enforced_block_id))
+
+
+@route("PATCH", f"{E}/{{enforced_block_id}}")
+def hcp_update_enforced_block(enforced_block_id: str, **location: str) -> Response:
+    return respond(enforced.update_block(enforced_block_id, body(), who()))
+
+
+@route("DELETE", f"{E}/{{enforced_block_id}}")
+def hcp_delete_enforced_block(enforced_block_id: str, **location: str) -> Response:
+    return respond(enforced.delete_block(enforced_block_id, who()))
+
+
+@route("GET", f"{E}/{{enforced_block_id}}/versions")
+def hcp_enforced_block_versions(enforced_block_id: str, **location: str) -> Response:
+    return respond(enforced.versions(enforced_block_id, *requests.page(request())))
+
+
+@route("PUT", f"{E}/{{enforced_block_id}}/versions")
+def hcp_create_enforced_block_version(enforced_block_id: str, **location: str) -> Response:
+    return respond(enforced.create_version(enforced_block_id, body(), who()))
+
+
+@route("PATCH", EV)
+def hcp_update_enforced_block_version(enforced_block_id: str, enforced_block_version_id: str,
+                                      **location: str) -> Response:
+    return respond(enforced.update_version(enforced_block_id, enforced_block_version_id, body(), who()))
+
+
+@route("DELETE", EV)
+def hcp_delete_enforced_block_version(enforced_block_id: str, enforced_block_version_id: str,
+                                      **location: str) -> Response:
+    return respond(enforced.delete_version(enforced_block_id, enforced_block_version_id, who()))
+
+
+@route("GET", f"{EV}/buckets")
+def hcp_enforced_block_linked_buckets(enforced_block_id: str, enforced_block_version_id: str,
+                                      **location: str) -> Response:
+    return respond(enforced.linked_buckets(enforced_block_id, enforced_block_version_id, *requests.page(request())))
+
+
+@route("POST", f"{EV}/buckets")
+def hcp_manage_enforced_block_linked_buckets(enforced_block_id: str, enforced_block_version_id: str,
+                                             **location: str) -> Response:
+    return respond(enforced.manage_links(enforced_block_id, enforced_block_version_id, body(), who()))
 
 
 # ---- buckets -------------------------------------------------------------------------------
