@@ -7,10 +7,10 @@ import binascii
 import hashlib
 import hmac
 import json
-from typing import Any
+from typing import Any, Callable
 
 from .errors import BadToken
-from .schema import PK, SK
+from .schema import INDEXES, PK, SK
 from .expressions import Filter
 from .table import Item, query_page
 
@@ -37,7 +37,8 @@ BAD_TOKEN = ("next_token does not belong to this list (it is from another list, 
 
 def list_page(partition: str, token: str | None, *, index: str | None = None, prefix: str | None = None,
               between: tuple[str, str] | None = None, newest_first: bool = False, limit: int | None = None,
-              where: Filter | None = None, projection: str | None = None) -> tuple[list[Item], str | None]:
+              where: Filter | None = None, projection: str | None = None,
+              group: Callable[[Item], Any] | None = None) -> tuple[list[Item], str | None]:
     """One page of a list clients page through: (items, next_token or None).
 
     The start comes from `token`, which must have been issued by this very list (else a
@@ -46,11 +47,20 @@ def list_page(partition: str, token: str | None, *, index: str | None = None, pr
     whatever filter the next page asks for. `between` (low, high: inclusive, a key
     condition) narrows the sort key to a range, which is part of the list (a token of one
     range opens no other).
+
+    `group` keeps items that give it the same value on one page: when more items follow, the
+    page ends before its last group, which the next page starts with (unless that group is
+    the whole page: it is then split, as it cannot fit one).
     """
     scope = list_scope(partition, index=index, prefix=prefix, newest_first=newest_first, between=between)
     start = decode_token(token, scope)
     items, last = query_page(partition, index=index, prefix=prefix, between=between, newest_first=newest_first,
                              limit=limit, start=start, where=where, projection=projection)
+    if group and last and items and group(items[0]) != group(items[-1]):
+        tail = group(items[-1])
+        while group(items[-1]) == tail:
+            items.pop()
+        last = {name: items[-1][name] for name in (PK, SK, *(INDEXES[index] if index else ()))}
     return items, encode_token(last, scope)
 
 
