@@ -243,6 +243,8 @@ def test_a_package_two_sboms_list_is_one_row_with_both_and_filters_narrow_the_li
     assert [p["name"] for p in build.packages("?package_version=3.0.11-1~deb12u2")["packages"]] == [
         "libssl3", "openssl"]
     assert build.packages("?package_name=openssl&package_version=3.0.11")["packages"] == []
+    filtered = every_page(lambda q: build.packages(f"{q}&package_version=3.0.11-1~deb12u2"), 2)
+    assert [p["name"] for page in filtered for p in page] == ["libssl3", "openssl"] and [] in filtered  # short pages
 
     other = Build(api, "web", "fp-9").running()  # the bucket's list: every build's packages
     other.upload(APP, name="app")
