@@ -72,20 +72,7 @@ def upload(bucket: str, fingerprint: str, build_id: str, name: str | None, sbom_
     per 25 packages, the transaction naming it (again, with the read, on a lost race); S3: two
     puts. Replacing an SBOM of the same name adds one Query of the build's package keys and the
     deletes."""
-    if sbom_format not in rules.FORMATS:
-        raise BadRequest(f"format must be one of {', '.join(rules.FORMATS)}, not {sbom_format!r}")
-    try:
-        body = base64.b64decode(compressed, validate=True)
-    except (binascii.Error, ValueError):
-        raise BadRequest("compressed_sbom is not base64") from None
-    if not body:
-        raise BadRequest("compressed_sbom is empty")
-    if len(body) > MAX_COMPRESSED_BYTES:
-        raise BadRequest(f"the SBOM is {len(body):,} bytes compressed; the limit is {MAX_COMPRESSED_BYTES:,} "
-                         "(an API Gateway request to Lambda carries at most 6 MB)")
-    name = name or ids.new()
-    if not FINGERPRINT.fullmatch(name):
-        raise BadRequest(f"SBOM name {name[:80]!r} is not valid: 1 to 40 of A-Z a-z 0-9 . _ -")
+    body, name = _request(sbom_format, compressed, name)
     version, build = _running(bucket, fingerprint, build_id)
     try:
         document = rules.read(body, sbom_format)
@@ -108,6 +95,26 @@ def upload(bucket: str, fingerprint: str, build_id: str, name: str | None, sbom_
     if replaced:
         _discard(bucket, fingerprint, build_id, replaced)
     return sbom
+
+
+def _request(sbom_format: str, compressed: str, name: str | None) -> tuple[bytes, str]:
+    """The compressed SBOM's bytes and its name (a new ULID when it has none), as far as the
+    request alone says they are right (a 400 for what is not)."""
+    if sbom_format not in rules.FORMATS:
+        raise BadRequest(f"format must be one of {', '.join(rules.FORMATS)}, not {sbom_format!r}")
+    try:
+        body = base64.b64decode(compressed, validate=True)
+    except (binascii.Error, ValueError):
+        raise BadRequest("compressed_sbom is not base64") from None
+    if not body:
+        raise BadRequest("compressed_sbom is empty")
+    if len(body) > MAX_COMPRESSED_BYTES:
+        raise BadRequest(f"the SBOM is {len(body):,} bytes compressed; the limit is {MAX_COMPRESSED_BYTES:,} "
+                         "(an API Gateway request to Lambda carries at most 6 MB)")
+    name = name or ids.new()
+    if not FINGERPRINT.fullmatch(name):
+        raise BadRequest(f"SBOM name {name[:80]!r} is not valid: 1 to 40 of A-Z a-z 0-9 . _ -")
+    return body, name
 
 
 def _running(bucket: str, fingerprint: str, build_id: str) -> publishing.Built:
@@ -238,8 +245,8 @@ def _delete_objects(prefix: str) -> None:
     s3, bucket = aws.client("s3"), manifest_bucket()
     try:
         for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
-            doomed: list[ObjectIdentifierTypeDef] = [{"Key": v["Key"], "VersionId": v["VersionId"]}
-                                                     for v in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]]
+            listed = [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
+            doomed: list[ObjectIdentifierTypeDef] = [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in listed]
             if doomed:
                 failed = s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True}).get("Errors")
                 if failed:

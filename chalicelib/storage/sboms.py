@@ -35,8 +35,9 @@ def build_page(bucket: str, fingerprint: str, build_id: str, token: str | None, 
     """One page of a build's packages by name: one Query (`name`, `name_prefix` and `version`
     narrow it, by key where they can, else by a filter: the page may be short)."""
     prefix, where = _narrowed(name, name_prefix, version)
-    items, next_token = list_page(keys.bucket_pk(bucket), token, prefix=keys.build_packages(fingerprint, build_id) + prefix,
-                                  limit=limit, where=where, group=_same_package)
+    prefix = keys.build_packages(fingerprint, build_id) + prefix
+    items, next_token = list_page(keys.bucket_pk(bucket), token, prefix=prefix, limit=limit, where=where,
+                                  group=_same_package)
     return [Package.from_item(i) for i in items], next_token
 
 

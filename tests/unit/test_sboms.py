@@ -86,15 +86,16 @@ def test_cyclonedx_reads_nested_components_once_and_leaves_out_files_and_the_sub
         {"type": "library", "name": "left-pad", "version": "1.3.0", "purl": "pkg:npm/left-pad@1.3.0"},
         {"type": "data", "name": "training-set"}, {"type": "library", "name": "unversioned"},
         metadata={"component": {"type": "container", "name": "the-image", "version": "7"}})
-    assert read(document) == [PackageIn("app", "2", "pkg:npm/app@2"), PackageIn("left-pad", "1.3.0", "pkg:npm/left-pad@1.3.0"),
-                              PackageIn("unversioned", "", "")]
+    assert read(document) == [PackageIn("app", "2", "pkg:npm/app@2"),
+                              PackageIn("left-pad", "1.3.0", "pkg:npm/left-pad@1.3.0"), PackageIn("unversioned", "", "")]
 
 
 @pytest.mark.parametrize("compressed, words", [
     (b"{\"bomFormat\": \"CycloneDX\"}", "not zstd-compressed"),
     (zstd(b"<bom xmlns='http://cyclonedx.org/schema/bom/1.5'/>"), "not JSON"),
     (zstd(b"[1, 2]"), "not a JSON object"),
-    (zstd(json.dumps(spdx({"SPDXID": "SPDXRef-a", "name": "a"}))), "format is CYCLONEDX but the document is SPDX (SPDX-2.3)"),
+    (zstd(json.dumps(spdx({"SPDXID": "SPDXRef-a", "name": "a"}))),
+     "format is CYCLONEDX but the document is SPDX (SPDX-2.3)"),
     (zstd(json.dumps(cyclonedx(spec="1.3"))), "specVersion '1.3' is not taken: 1.4, 1.5, 1.6"),
     (zstd(json.dumps(cyclonedx())), "the CYCLONEDX SBOM lists no packages"),
     (zstd(json.dumps(cyclonedx({"type": "file", "name": "/bin/sh"}))), "lists no packages"),
