@@ -55,11 +55,13 @@ def go_missing() -> bool:
 @dataclass(frozen=True)
 class Clients:
     """What build.sh built: packer binaries and terraform-provider-hcp folders (for dev_overrides)
-    by pinned version, and the Terraform core the provider tests run."""
+    by pinned version, the Terraform core the provider tests run, and test-sshd (the test-only
+    SSH/SFTP server `null` builds connect to: tests/clients/test-sshd/)."""
 
     packers: dict[str, Path]
     providers: dict[str, Path]
     core: Path
+    sshd: Path
 
 
 def build_clients() -> Clients:
@@ -73,11 +75,12 @@ def build_clients() -> Clients:
     providers = {path.parent.name.removeprefix("terraform-provider-hcp-"): path.parent
                  for path in built if path.name == "terraform-provider-hcp"}
     assert sorted(packers) == PINNED and sorted(providers) == PROVIDERS, done.stdout
+    (sshd,) = [path for path in built if path.name.startswith("test-sshd-")]
     terraform = shutil.which("terraform")
     if os.environ.get("CLIENTS_OPENTOFU") == "1" or terraform is None:
         (core,) = [path for path in built if path.name.startswith("opentofu-")]
-        return Clients(packers, providers, core)
-    return Clients(packers, providers, Path(terraform))
+        return Clients(packers, providers, core, sshd)
+    return Clients(packers, providers, Path(terraform), sshd)
 
 
 def go_env() -> dict[str, str]:

@@ -36,6 +36,25 @@ def real_manifest(name: str) -> bytes:
     return (REAL_MANIFESTS / name).read_bytes()
 
 
+# Real SBOMs, made by syft from a small directory (tests/fixtures/sboms/README.md).
+SBOMS = ROOT / "tests" / "fixtures" / "sboms"
+
+
+def sbom_document(name: str) -> bytes:
+    """One SBOM fixture's bytes, as its generator wrote them."""
+    return (SBOMS / name).read_bytes()
+
+
+def compressed_sbom(raw: bytes) -> str:
+    """UploadSbom's `compressed_sbom` for a document: base64 of its zstd, as Packer's hcp-sbom
+    provisioner sends it."""
+    import base64
+
+    import zstandard
+
+    return base64.b64encode(zstandard.ZstdCompressor().compress(raw)).decode()
+
+
 # ---- the registry as the integration tests drive it (helpers of the `registry` fixture) ----
 
 # The names the `local` stage of .chalice/config.json sets during each test-client call.

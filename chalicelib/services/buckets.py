@@ -87,8 +87,8 @@ def page(limit: int, token: str | None) -> tuple[list[entities.Bucket], str | No
 
 
 def delete_bucket(name: str, actor: str) -> Bucket:
-    """Delete a bucket with everything in it: versions, builds, channels, history and the
-    artifact index entries of its builds.
+    """Delete a bucket with everything in it: versions, builds, channels, history, the
+    artifact index entries of its builds and their SBOMs (packages, and objects once it is gone).
 
     They go in bulk (storage.buckets.empty), each build's artifact index entries before the
     build; then the flags and unresolved hints of its versions, counted off the report's
@@ -96,11 +96,14 @@ def delete_bucket(name: str, actor: str) -> Bucket:
     interrupted half-way can simply be repeated.
     """
     bucket = get_bucket(name)
-    storage.buckets.empty(name)
+    storage.buckets.empty(name)  # the packages of its builds' SBOMs too: they are in its partition
     retrying(lambda: storage.sweep.clear_bucket(name), what=f"clearing the flags of bucket {name!r}")
     audit.commit([storage.buckets.delete(name),
                   audit.event_action(name, "bucket.deleted", name, actor,
                                      before={"versions": bucket.version_count, "latest_version": bucket.latest_version})])
+    from . import sboms  # only a bucket's deletion needs it
+
+    sboms.delete_objects(name)
     return bucket
 
 

@@ -8,10 +8,10 @@ here changes how a draft behaves: it is never served, never blocks anything, and
 - **Abandoned**: a draft with no build activity (created, a build added, a status change, a
   heartbeat) for `DRAFT_ABANDONED_AFTER` (default 24h) is listed as such in the compliance
   report, oldest activity first, with its age. Only a listing: nothing is ever deleted by it.
-- **Deleting** a draft (either door, a contributor): its builds, its id item and its SBOM
-  objects go with it, in one transaction conditioned on the draft as read (storage.drafts.
-  discard), so a draft that completed meanwhile is left alone (409) and its complete version
-  is never deleted by surprise; the SBOM objects go once that transaction has committed.
+- **Deleting** a draft (either door, a contributor): its builds, its id item and its SBOMs
+  go with it, in one transaction conditioned on the draft as read (storage.drafts.discard),
+  so a draft that completed meanwhile is left alone (409) and its complete version is never
+  deleted by surprise; the SBOMs' objects and packages go once that transaction has committed.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from ..domain.enums import AuditAction, VersionStatus
 from ..errors import Conflict, NotFound
 from ..runtime import clock, settings
 from ..storage import entities
-from . import audit, publishing
+from . import audit, sboms
 from .retry import retrying
 
 ABANDONED_AFTER_VARIABLE = "DRAFT_ABANDONED_AFTER"
@@ -66,10 +66,10 @@ def _seconds(since: str, now: datetime) -> int:
 # ---- deleting -----------------------------------------------------------------------------
 
 def delete_draft(bucket: str, fingerprint: str, actor: str) -> tuple[entities.Draft, list[entities.Build]]:
-    """Delete the draft with this fingerprint, its builds, its id item and its SBOM objects;
-    the draft and builds deleted. Conflict when the version completed meanwhile (it is left
-    as it is), NotFound when there is no such draft. Calls: one Query and one transaction
-    (again on a lost race), then per build with SBOMs one S3 listing and one S3 delete."""
+    """Delete the draft with this fingerprint, its builds, its id item and its SBOMs (objects
+    and packages); the draft and builds deleted. Conflict when the version completed meanwhile
+    (it is left as it is), NotFound when there is no such draft. Calls: one Query and one
+    transaction (again on a lost race), then per build with SBOMs what sboms.delete costs."""
     def attempt() -> tuple[entities.Draft, list[entities.DraftBuild]]:
         draft, builds = storage.drafts.with_builds(bucket, fingerprint)
         if not draft:
@@ -85,5 +85,5 @@ def delete_draft(bucket: str, fingerprint: str, actor: str) -> tuple[entities.Dr
         return draft, builds
 
     draft, builds = retrying(attempt, what=f"deleting the draft {fingerprint}")
-    publishing.delete_sboms(bucket, fingerprint, builds)
+    sboms.delete(bucket, fingerprint, builds)
     return draft, list(builds)

@@ -286,8 +286,8 @@ def delete_version(bucket: str, ref: str, rollback_channels: bool, actor: str,
     which a repeat finds through the builds, before the builds), and the rest with the
     version item in the final transaction, so a retried DELETE finishes the job. Holders are
     checked before anything goes and again in that final, conditioned transaction; so is
-    `refuse` (the retention sweep's: no holder at all, `latest` included). The SBOM objects
-    its builds name go once it is gone. A draft (named by its fingerprint or id) is deleted
+    `refuse` (the retention sweep's: no holder at all, `latest` included). The SBOMs its
+    builds name (objects and packages) go once it is gone. A draft (named by its fingerprint or id) is deleted
     as drafts.delete_draft does."""
     try:
         version, builds = versions.load(bucket, ref)
@@ -305,9 +305,9 @@ def delete_version(bucket: str, ref: str, rollback_channels: bool, actor: str,
     deleted = retrying(lambda: _delete(bucket, version.number, keys, rollback_channels, actor, refuse),
                        what=f"deleting {version.name}")
     if any(b.sboms for b in builds):  # published through the HCP API with SBOMs: they go too
-        from . import publishing
+        from . import sboms
 
-        publishing.delete_sboms(bucket, version.fingerprint, builds)
+        sboms.delete(bucket, version.fingerprint, builds)
     return deleted
 
 

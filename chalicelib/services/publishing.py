@@ -22,44 +22,27 @@ is linked through the artifact index as a manifest's would be.
 Choices where the specification is silent: a build of a complete version cannot change
 (gRPC 9), except that repeating `done` answers the build as it is; a draft never expires
 (no heartbeat timeout: a late `done` still completes it; one quiet for a day is listed as
-abandoned, and deleted only on request: services/drafts.py); an SBOM is stored compressed, as
-sent, in the manifest bucket under `_registry/sboms/` (ingestion skips that prefix) and is
-accepted only while its build is running; it is not read (Python has no zstd without a
-native package in the Lambda bundle), so an SBOM without packages is not refused as HCP
-Packer refuses it.
+abandoned, and deleted only on request: services/drafts.py). A running build's SBOMs are
+services/sboms.py's.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
-import os
-from typing import TYPE_CHECKING, Any, Iterable
-
-from botocore.exceptions import ClientError
+from typing import Any
 
 from . import audit, buckets, duplicates, recording
 from .. import storage
 from ..domain import builds as rules, ids
 from ..domain.builds import BuildChange, Refusal
 from ..domain.enums import BuildStatus, SweepWork, TemplateType, VersionStatus
-from ..domain.manifest import RESERVED_PREFIX, ParsedBuild, ParsedRun
+from ..domain.manifest import ParsedBuild, ParsedRun
 from ..domain.models import Artifact, ParentHint
 from ..domain.platforms import identifies
 from ..errors import AlreadyExists, BadRequest, Conflict, NotFound, RegistryError
-from ..runtime import aws
 from ..runtime.clock import now_iso
 from ..storage import entities
-from ..runtime.observability import logger
 from .retry import retrying
-
-if TYPE_CHECKING:
-    from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
-
-SBOM_PREFIX = f"{RESERVED_PREFIX}sboms/"
-MAX_SBOM_BYTES = 4 * 1024 * 1024  # compressed: base64 of it must fit Lambda's 6 MB request payload
-SBOM_FORMATS = ("CYCLONEDX", "SPDX")
 
 
 # ---- reads ------------------------------------------------------------------------------
@@ -285,77 +268,3 @@ def _parent(build: entities.Build, unresolved: list[dict[str, object]]) -> Paren
                         if ids.channel_id(ref.bucket, c.name, c.created_at) == build.parent_channel_id), None)
     return ParentHint(bucket=ref.bucket, version=f"v{number}", channel=channel,
                       source_artifact=build.source_artifact)
-
-
-# ---- SBOMs ------------------------------------------------------------------------------
-
-def manifest_bucket() -> str:
-    return os.environ.get("MANIFEST_BUCKET", "packer-manifests")
-
-
-def sbom_prefix(bucket: str, fingerprint: str, build_id: str) -> str:
-    """Where a build's SBOMs are stored in the manifest bucket."""
-    return f"{SBOM_PREFIX}{bucket}/{fingerprint}/{build_id}/"
-
-
-def delete_sboms(bucket: str, fingerprint: str, builds: Iterable[entities.Build]) -> None:
-    """Delete the SBOM objects of a deleted version's (or draft's) builds: per build that
-    names any, one S3 listing of its prefix and one S3 delete (ingested builds have none)."""
-    for build in builds:
-        if build.sboms:
-            _delete_objects(sbom_prefix(bucket, fingerprint, build.id))
-
-
-def _delete_objects(prefix: str) -> None:
-    """Delete every object under `prefix`, every version of it (the manifest bucket is
-    versioned on AWS). Run once the version is gone, so a failure cannot be retried through
-    the API: it is logged with the prefix left, never raised."""
-    s3, bucket = aws.client("s3"), manifest_bucket()
-    try:
-        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
-            doomed: list[ObjectIdentifierTypeDef] = [{"Key": v["Key"], "VersionId": v["VersionId"]}
-                                                     for v in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]]
-            if doomed:
-                failed = s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True}).get("Errors")
-                if failed:
-                    logger.error("SBOM objects not deleted", extra={"prefix": prefix, "errors": failed[:10]})
-    except ClientError as exc:
-        logger.error("SBOM objects not deleted", extra={"prefix": prefix, "error": str(exc)})
-
-
-def upload_sbom(bucket: str, fingerprint: str, build_id: str, name: str | None, sbom_format: str,
-                compressed: str, actor: str) -> None:
-    """Store an SBOM (zstd-compressed, base64, as Packer's hcp-sbom provisioner sends it) in
-    the manifest bucket and name it on its build; only while the build is running."""
-    if sbom_format not in SBOM_FORMATS:
-        raise BadRequest(f"format must be one of {', '.join(SBOM_FORMATS)}, not {sbom_format!r}")
-    try:
-        body = base64.b64decode(compressed, validate=True)
-    except (binascii.Error, ValueError):
-        raise BadRequest("compressed_sbom is not base64") from None
-    if not body:
-        raise BadRequest("compressed_sbom is empty")
-    if len(body) > MAX_SBOM_BYTES:
-        raise BadRequest(f"the SBOM is {len(body)} bytes compressed; the limit is {MAX_SBOM_BYTES} "
-                         "(an API Gateway request to Lambda carries at most 6 MB)")
-    name = name or ids.new()
-    if not rules.FINGERPRINT.fullmatch(name):
-        raise BadRequest(f"SBOM name {name[:80]!r} is not valid: 1 to 40 of A-Z a-z 0-9 . _ -")
-    key = f"{sbom_prefix(bucket, fingerprint, build_id)}{name}.{sbom_format.lower()}.json.zst"
-
-    def attempt() -> None:
-        build = _find(list(_draft(bucket, fingerprint)[1]), build_id, fingerprint)
-        assert isinstance(build, entities.DraftBuild)
-        if build.status != BuildStatus.RUNNING:
-            raise BadRequest(f"an SBOM is taken only while its build is running; this one is {build.status.value}")
-        aws.client("s3").put_object(Bucket=manifest_bucket(), Key=key, Body=body,
-                                    Metadata={"format": sbom_format, "name": name})
-        sboms = [s for s in build.sboms or [] if s.get("name") != name]
-        sboms.append({"name": name, "format": sbom_format, "key": key, "size": len(body)})
-        storage.transact([storage.drafts.update_build(build, {"sboms": sboms, "updated_at": build.updated_at})])
-
-    try:
-        retrying(attempt, what=f"recording an SBOM of build {build_id}")
-    except NotFound:  # the draft was deleted, perhaps after the object was put: nothing names it now
-        _delete_objects(key)
-        raise

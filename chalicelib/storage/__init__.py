@@ -28,6 +28,7 @@ and its counts, versions, builds, artifact index entries and copy pages. Partial
 | `webhooks` | webhooks and their delivery history |
 | `enforced` | enforced provisioner blocks, their versions, their links to buckets (its docstring has their keys) |
 | `retention` | buckets' retention policies, the sweep's place among them, the version reads it needs |
+| `sboms` | the packages SBOMs list (by build, by bucket, by purl), the SBOMs a build names |
 
 Single-table layout (every request path is a GetItem or one Query page):
 
@@ -41,6 +42,7 @@ Single-table layout (every request path is a GetItem or one Query page):
 | a Packer run's newest version in the bucket (duplicate check) | `BUCKET#<b>` | `RUN#<packer_run_uuid>` | | |
 | draft (a version published through the HCP API, before it has a number; GSI3: `VERSIONS#<b>#running` / `VERSION#~<fp>`) | `BUCKET#<b>` | `DRAFT#<fp>#` | `VERSIONS#<b>` / `VERSION#~<fp>` | `DRAFTS` / `<last build activity>#<b>#<fp>` |
 | draft build | `BUCKET#<b>` | `DRAFT#<fp>#BUILD#<id>` | | |
+| package an SBOM of a build lists (`<pd>`: 16 hex of the purl's SHA-256) | `BUCKET#<b>` | `PACKAGE#<fp>#<build id>#<name>#<version>#<pd>#<sbom id>` | `PACKAGES#<b>` / `<name>#<version>#<pd>#<fp>#<build id>#<sbom id>` | `PURL#<purl>` / `<b>#<fp>#<build id>#<sbom id>` (sparse: with a purl) |
 | version id | `ID#<ulid>` | `ID` | | |
 | channel | `BUCKET#<b>` | `CHANNEL#<name>` | | `REVOKED_CHANNELS` / `<b>#<name>` (sparse: only while it holds a revoked version) |
 | serving copy page (large versions only) | `BUCKET#<b>` | `COPY#<n:010>#<generation:06>#<page:03>` | | |
@@ -93,6 +95,8 @@ size follows recent changes, not the size of the registry;
 a bucket's audit events newest first = reverse Query `EVENTS#<b>` (a time range: `SK BETWEEN`); a draft with its builds =
 Query `begins_with(SK, DRAFT#<fp>#)`; drafts quiet since a moment (abandoned), oldest activity first = Query
 GSI2 `DRAFTS` with `GSI2SK <= <moment>`; a version by id = GetItem `ID#<ulid>`, then by fingerprint;
+a build's packages by name = Query `begins_with(SK, PACKAGE#<fp>#<build id>#<name prefix>)`, a bucket's = Query GSI1
+`PACKAGES#<b>` (`begins_with` a name prefix), the builds holding a purl = Query GSI2 `PURL#<purl>`;
 tokens and service principals = Query GSI1 `TOKENS` / `PRINCIPALS`, one of them = GetItem, who holds a
 name = GetItem `NAME#<name>`; the
 HCP organization and project, the run task's HMAC key = GetItem `REGISTRY`; webhooks = Query
@@ -111,10 +115,10 @@ from .table import ITEM_BYTES, TRANSACTION_BYTES, TRANSACTION_LIMIT, action_size
 # The item families load on first use (PEP 562): the consumer query's cold start needs
 # `channels` only, not drafts, credentials, the sweep's or the registry's modules.
 FAMILIES = ("buckets", "channels", "credentials", "drafts", "enforced", "events", "ingestions", "registry",
-            "retention", "revocations", "sweep", "versions", "webhooks")
+            "retention", "revocations", "sboms", "sweep", "versions", "webhooks")
 if TYPE_CHECKING:  # mypy and editors see them as plain submodules
     from . import (buckets, channels, credentials, drafts, enforced, events, ingestions, registry, retention,
-                   revocations, sweep, versions, webhooks)
+                   revocations, sboms, sweep, versions, webhooks)
 
 
 def __getattr__(name: str) -> Any:
@@ -126,8 +130,8 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "buckets", "channels", "credentials", "drafts", "enforced", "events", "ingestions", "registry", "retention", "revocations",
-    "sweep", "versions", "webhooks",
+    "buckets", "channels", "credentials", "drafts", "enforced", "events", "ingestions", "registry", "retention",
+    "revocations", "sboms", "sweep", "versions", "webhooks",
     "BadToken", "ConditionFailed", "NotFound", "StorageError", "Throttled", "TooLarge",
     "Action", "ITEM_BYTES", "TRANSACTION_BYTES", "TRANSACTION_LIMIT", "action_size", "backoff", "item_size", "transact",
 ]

@@ -819,3 +819,35 @@ class CopyPage(Entity):
     def from_item(cls, item: Mapping[str, Any]) -> CopyPage:
         bucket, number, generation, page = keys.copy_ids(item)
         return cls(bucket, number, generation, page, list(item.get("builds") or []))
+
+
+@dataclass(repr=False, eq=False)
+class Package(Entity):
+    """A package one SBOM of a build lists (services/sboms.py): what it is (name, version,
+    purl, its ecosystem: the purl's type) and where it came from (the bucket, the version by
+    fingerprint and id, the build by id and component, the SBOM by id, name and format).
+    Listed by build and by bucket in name order, and found by purl (keys.package_index)."""
+
+    bucket: str
+    fingerprint: str
+    version_id: str
+    build_id: str
+    component_type: str
+    sbom_id: str
+    sbom_name: str
+    sbom_format: str
+    name: str
+    version: str
+    purl: str
+    ecosystem: str
+    created_at: str
+
+    def item_key(self) -> keys.Key:
+        return keys.package(self.bucket, self.fingerprint, self.build_id, self.order, self.sbom_id)
+
+    def index(self) -> keys.Key:
+        return keys.package_index(self.bucket, self.fingerprint, self.build_id, self.order, self.sbom_id, self.purl)
+
+    @property
+    def order(self) -> str:
+        return keys.package_order(self.name, self.version, self.purl)

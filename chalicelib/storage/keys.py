@@ -5,6 +5,7 @@ Only the storage package imports this module.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Mapping
 
 from .schema import GSI1PK, GSI1SK, GSI2PK, GSI2SK, GSI3PK, GSI3SK, PK, SK
@@ -117,6 +118,44 @@ def draft_activity_index(active_at: str, bucket: str, fingerprint: str) -> Key:
 
 def draft_build(bucket: str, fingerprint: str, build_id: str) -> Key:
     return {PK: bucket_pk(bucket), SK: f"{draft_sk(fingerprint)}BUILD#{build_id}"}
+
+
+PACKAGES = "PACKAGE#"  # a build's packages (storage/sboms.py), in the bucket's partition
+
+
+def build_packages(fingerprint: str, build_id: str) -> str:
+    """The sort-key prefix of a build's packages (fingerprints and ids hold no `#`)."""
+    return f"{PACKAGES}{fingerprint}#{build_id}#"
+
+
+def package_order(name: str, version: str | None = None, purl: str | None = None) -> str:
+    """Where a package sorts among packages: `<name>#<version>#<purl digest>#` (a purl may be
+    longer than a sort key allows). Without the purl (or the version too) it is the prefix of
+    the packages with that name and version (or that name)."""
+    parts = [name, *([version] if version is not None else []),
+             *([hashlib.sha256(purl.encode()).hexdigest()[:16]] if purl is not None else [])]
+    return "".join(f"{part}#" for part in parts)
+
+
+def package(bucket: str, fingerprint: str, build_id: str, order: str, sbom_id: str) -> Key:
+    """A package one SBOM of a build lists (`order`: package_order of it)."""
+    return {PK: bucket_pk(bucket), SK: f"{build_packages(fingerprint, build_id)}{order}{sbom_id}"}
+
+
+def bucket_packages_pk(bucket: str) -> str:
+    return f"PACKAGES#{bucket}"
+
+
+def purl_pk(purl: str) -> str:
+    return f"PURL#{purl}"
+
+
+def package_index(bucket: str, fingerprint: str, build_id: str, order: str, sbom_id: str, purl: str) -> Key:
+    """A package's index entries: among its bucket's packages by name (GSI1), and, when it has a
+    purl, among the builds that hold that purl in any bucket (GSI2)."""
+    where = f"{fingerprint}#{build_id}#{sbom_id}"
+    found = {GSI1PK: bucket_packages_pk(bucket), GSI1SK: f"{order}{where}"}
+    return {**found, GSI2PK: purl_pk(purl), GSI2SK: f"{bucket}#{where}"} if purl else found
 
 
 def resource_id(ulid: str) -> Key:

@@ -7,10 +7,10 @@ import binascii
 import hashlib
 import hmac
 import json
-from typing import Any
+from typing import Any, Callable
 
 from .errors import BadToken
-from .schema import PK, SK
+from .schema import INDEXES, PK, SK
 from .expressions import Filter
 from .table import Item, query_page
 
@@ -37,7 +37,8 @@ BAD_TOKEN = ("next_token does not belong to this list (it is from another list, 
 
 def list_page(partition: str, token: str | None, *, index: str | None = None, prefix: str | None = None,
               between: tuple[str, str] | None = None, newest_first: bool = False, limit: int | None = None,
-              where: Filter | None = None, projection: str | None = None) -> tuple[list[Item], str | None]:
+              where: Filter | None = None, projection: str | None = None,
+              group: Callable[[Item], Any] | None = None) -> tuple[list[Item], str | None]:
     """One page of a list clients page through: (items, next_token or None).
 
     The start comes from `token`, which must have been issued by this very list (else a
@@ -46,12 +47,37 @@ def list_page(partition: str, token: str | None, *, index: str | None = None, pr
     whatever filter the next page asks for. `between` (low, high: inclusive, a key
     condition) narrows the sort key to a range, which is part of the list (a token of one
     range opens no other).
+
+    `group` keeps items that give it the same value on one page: the Query reads one item more
+    than `limit`, and when the page's last group goes on past it, the page ends before that
+    group, which the next page starts with (unless it is the whole page: it is then split, as
+    it cannot fit one).
     """
     scope = list_scope(partition, index=index, prefix=prefix, newest_first=newest_first, between=between)
     start = decode_token(token, scope)
     items, last = query_page(partition, index=index, prefix=prefix, between=between, newest_first=newest_first,
-                             limit=limit, start=start, where=where, projection=projection)
+                             limit=limit + 1 if group and limit else limit, start=start, where=where,
+                             projection=projection)
+    if group:
+        items, last = _whole_groups(items, last, limit, group, [PK, SK, *(INDEXES[index] if index else ())])
     return items, encode_token(last, scope)
+
+
+def _whole_groups(items: list[Item], last: Item | None, limit: int | None, group: Callable[[Item], Any],
+                  key: list[str]) -> tuple[list[Item], Item | None]:
+    """A page of at most `limit` items (from `limit` + 1 read) that ends with a whole group when
+    more follow, and the key the next page starts after (None: nothing follows)."""
+    if limit and len(items) > limit:  # one item past the page: where the next page begins
+        following, items = group(items[limit]), items[:limit]
+        last = {name: items[-1][name] for name in key}
+        if group(items[-1]) != following:
+            return items, last
+    if not (last and items) or group(items[0]) == group(items[-1]):
+        return items, last  # nothing follows (or a filter kept nothing), or one group fills the page: split
+    tail = group(items[-1])
+    while group(items[-1]) == tail:
+        items.pop()
+    return items, {name: items[-1][name] for name in key}
 
 
 def list_scope(partition: str, *, index: str | None = None, prefix: str | None = None,

@@ -143,28 +143,40 @@ def backoff(attempt: int, base: float) -> None:
 
 
 def delete_many(keys: list[Item]) -> None:
-    """Delete items by key, 25 per BatchWriteItem, resending what DynamoDB leaves in
-    UnprocessedItems (it does under throttling) after a jittered exponential backoff;
-    Throttled (a 503, or a Lambda retry) if some remain after BATCH_WRITE_ATTEMPTS calls.
+    """Delete items by key, in BatchWriteItem calls (_write_many).
 
     Neither atomic nor conditioned: for the many items a bucket, channel or version takes
     with it, where each delete stands alone and repeating the whole finishes the job. The
     caller deletes in an order a repeat can recompute (what is derived from an item before
     the item) and keeps its last, conditioned step in a transaction after this."""
-    unique = list({(k[PK], k[SK]): {PK: k[PK], SK: k[SK]} for k in keys}.values())  # a batch may not name an item twice
-    for start in range(0, len(unique), BATCH_WRITE_LIMIT):
-        batch = unique[start:start + BATCH_WRITE_LIMIT]
-        requests: dict[str, Any] = {table_name(): [{"DeleteRequest": {"Key": serialize(k)}} for k in batch]}
+    unique = {(k[PK], k[SK]): {PK: k[PK], SK: k[SK]} for k in keys}  # a batch may not name an item twice
+    _write_many([{"DeleteRequest": {"Key": serialize(k)}} for k in unique.values()], "deletes")
+
+
+def put_many(items: list[Item]) -> None:
+    """Put items (new ones, or ones that may be overwritten whole), in BatchWriteItem calls
+    (_write_many): neither atomic nor conditioned, so putting the same items again is harmless."""
+    unique = {(i[PK], i[SK]): i for i in items}
+    _write_many([{"PutRequest": {"Item": serialize(i)}} for i in unique.values()], "puts")
+
+
+def _write_many(requests: list[dict[str, Any]], what: str) -> None:
+    """BatchWriteItem of `requests` (PutRequests or DeleteRequests, serialised: `what` says which),
+    25 a call, resending what DynamoDB leaves in UnprocessedItems (it does under throttling) after a
+    jittered exponential backoff; Throttled (a 503, or a Lambda retry) if some remain after
+    BATCH_WRITE_ATTEMPTS calls."""
+    for start in range(0, len(requests), BATCH_WRITE_LIMIT):
+        pending: dict[str, Any] = {table_name(): requests[start:start + BATCH_WRITE_LIMIT]}
         for attempt in range(BATCH_WRITE_ATTEMPTS):
             if attempt:
                 backoff(attempt, BATCH_WRITE_DELAY)
-            requests = _call("batch_write_item", RequestItems=requests).get("UnprocessedItems") or {}
-            if not requests:
+            pending = _call("batch_write_item", RequestItems=pending).get("UnprocessedItems") or {}
+            if not pending:
                 break
         else:
-            left = sum(len(r) for r in requests.values())
-            raise Throttled(f"DynamoDB is busy ({left} deletes left unprocessed after {BATCH_WRITE_ATTEMPTS} "
-                              "attempts); try again")
+            left = sum(len(r) for r in pending.values())
+            raise Throttled(f"DynamoDB is busy ({left} {what} left unprocessed after {BATCH_WRITE_ATTEMPTS} "
+                            "attempts); try again")
 
 
 def put(item: Item, condition: str | None = None, values: Item | None = None) -> None:

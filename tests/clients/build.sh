@@ -6,6 +6,8 @@
 #   opentofu-X.Y.Z/                ->  $CLIENTS_CACHE/bin/opentofu-X.Y.Z, only where no `terraform` is on PATH
 #                                      (or CLIENTS_OPENTOFU=1): the Terraform core the provider tests run then
 #   hcp-sdk-go/                    ->  compiled into the build cache only, for the Go contract tests
+#   test-sshd/                     ->  $CLIENTS_CACHE/bin/test-sshd-<hash of its sources>: a test-only SSH/SFTP
+#                                      server, the machine of `null` builds whose provisioners need one
 # A binary that already exists for its pinned version is not rebuilt, so a warm run takes a second.
 # Everything Go downloads or compiles stays in $CLIENTS_CACHE (default ~/.cache/registry-clients/, outside
 # the clone, so fresh clones and CI runs on the same machine share it):
@@ -66,6 +68,11 @@ if [[ "${CLIENTS_OPENTOFU:-}" == 1 ]] || ! command -v terraform >/dev/null; then
       "-X github.com/opentofu/opentofu/version.dev=no"
   done
 fi
+
+# A test-only SSH/SFTP server on loopback (test-sshd/main.go): the machine a real `packer build` with
+# the null builder connects to, so that provisioners needing a communicator (hcp-sbom) run without a
+# cloud. Its binary's name holds a hash of its go.sum and source, so a change of either builds it again.
+build "$here/test-sshd" . "$cache/bin/test-sshd-$(sha256sum "$here/test-sshd/go.sum" "$here/test-sshd/main.go" | sha256sum | cut -c1-16)"
 
 # The SDK for the contract tests: compile its packages once; a stamp per go.sum skips the warm case.
 sdk_stamp="$cache/bin/.hcp-sdk-go-$(sha256sum "$here/hcp-sdk-go/go.sum" | cut -c1-16)"

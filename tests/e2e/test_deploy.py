@@ -790,6 +790,16 @@ def test_the_lambda_package_holds_no_moto_no_local_runner_and_no_cli(packaged: P
     assert not [n for n in names if n.startswith(("chalicelib/local", "moto"))]
 
 
+def test_the_lambda_package_ships_zstandard_built_for_the_lambda_runtime(packaged: Path) -> None:
+    """UploadSbom reads Packer's zstd-compressed SBOMs with the zstandard package: the zip holds
+    it with its native extension for Lambda's Python 3.11 on x86_64 Linux (a manylinux wheel)."""
+    with zipfile.ZipFile(packaged / "app" / "deployment.zip") as archive:
+        names = archive.namelist()
+    assert "zstandard/__init__.py" in names, sorted(n for n in names if "zstd" in n.lower())
+    assert [n for n in names if n.startswith("zstandard/") and n.endswith("cpython-311-x86_64-linux-gnu.so")], \
+        sorted(n for n in names if n.startswith("zstandard/"))
+
+
 def test_the_lambda_package_ships_bytecode_that_never_checks_its_source(packaged: Path) -> None:
     """Lambda's /var/task is read-only: without bytecode in the zip every cold start compiles
     every module. Each module ships a .pyc of this Python's tag beside its .py, hash-based and

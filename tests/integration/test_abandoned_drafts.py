@@ -7,8 +7,8 @@ automatic. The race of a deletion with the completing BUILD_DONE runs on a moto 
 
 from __future__ import annotations
 
-import base64
 import json
+import re
 
 import pytest
 
@@ -18,12 +18,13 @@ from chalicelib.domain.builds import ArtifactIn, BuildChange
 from chalicelib.domain.enums import BuildStatus, TemplateType
 from chalicelib.domain.models import CreateBucket
 from chalicelib.runtime import aws
-from chalicelib.services import buckets, drafts, publishing
+from chalicelib.services import buckets, drafts, publishing, sboms
 from chalicelib.storage import keys, table
-from support import ADMIN_TOKEN, MANIFEST_BUCKET, Hcp, count_calls, mint, race, sweep
+from support import ADMIN_TOKEN, MANIFEST_BUCKET, Hcp, compressed_sbom, count_calls, mint, race, sbom_document, sweep
 
 RUN = "8a7f2d3c-1111-4222-8333-944455556666"
-SBOM = base64.b64encode(b"(zstd-compressed CycloneDX JSON)").decode()
+SBOM = compressed_sbom(sbom_document("rootfs.cdx-1.5.json"))
+SPDX = compressed_sbom(sbom_document("rootfs.spdx-2.3.json"))
 
 
 @pytest.fixture
@@ -58,8 +59,19 @@ def done(api: Hcp, bucket: str, fingerprint: str, build_id: str, ami: str) -> di
 
 
 def sbom_keys(bucket: str, fingerprint: str) -> list[str]:
+    """The SBOM objects stored for the version, each SBOM's id (a ULID) written `<id>`."""
     listed = aws.client("s3").list_objects_v2(Bucket=MANIFEST_BUCKET, Prefix=f"_registry/sboms/{bucket}/{fingerprint}/")
-    return sorted(o["Key"] for o in listed.get("Contents", []))
+    return sorted(re.sub(r"\.[0-9A-Z]{26}\.", ".<id>.", o["Key"]) for o in listed.get("Contents", []))
+
+
+def stored(prefix: str, name: str, sbom_format: str) -> list[str]:
+    """The keys of one SBOM's two objects (the compressed original and the JSON), as sbom_keys writes them."""
+    return [f"{prefix}{name}.<id>.{sbom_format}.json", f"{prefix}{name}.<id>.{sbom_format}.json.zst"]
+
+
+def packages(bucket: str) -> list[dict]:
+    """Every package item of the bucket's SBOMs."""
+    return list(table.query_all(keys.bucket_pk(bucket), prefix=keys.PACKAGES))
 
 
 def abandoned(registry, token: str = ADMIN_TOKEN) -> list[tuple[str, str]]:
@@ -86,7 +98,8 @@ def test_a_draft_abandoned_then_deleted_through_the_hcp_door(api, registry, move
     app = builds["amazon-ebs.app"]["id"]
     assert api.ok("PUT", f"buckets/web/versions/fp-crashed/builds/{app}/sboms",
                   {"compressed_sbom": SBOM, "format": "CYCLONEDX", "name": "os"}) == {}
-    assert sbom_keys("web", "fp-crashed") == [f"_registry/sboms/web/fp-crashed/{app}/os.cyclonedx.json.zst"]
+    assert sbom_keys("web", "fp-crashed") == stored(f"_registry/sboms/web/fp-crashed/{app}/", "os", "cyclonedx")
+    assert len(packages("web")) == 12
     draft = api.ok("GET", "buckets/web/versions/fp-crashed")["version"]
     assert abandoned(registry) == []  # active a moment ago
 
@@ -112,7 +125,7 @@ def test_a_draft_abandoned_then_deleted_through_the_hcp_door(api, registry, move
     status, answer = sdk_delete(api, "web", "fp-crashed", ADMIN_TOKEN)
     assert (status, answer["code"]) == (404, 5), answer
     assert abandoned(registry) == []
-    assert sbom_keys("web", "fp-crashed") == []
+    assert sbom_keys("web", "fp-crashed") == [] and packages("web") == []
     registry.get(f"/buckets/web/versions/{draft['id']}", status=404)  # its id names nothing now
     assert registry.get("/buckets/web/versions")["items"] == []
     leftovers = list(table.query_all(keys.bucket_pk("web"), prefix=keys.draft_sk("fp-crashed")))
@@ -149,23 +162,24 @@ def test_a_heartbeat_or_a_late_build_done_takes_a_draft_off_the_list(api, regist
 
 def test_deleting_a_complete_version_deletes_the_sboms_its_builds_name(api, registry):
     """DeleteVersion of a complete version is the native deletion (one rule for both doors);
-    the SBOM objects its builds name go with it, as a draft's do."""
+    the SBOMs its builds name (objects and packages) go with it, as a draft's do."""
     app = start(api, "web", "fp-sbom", "amazon-ebs.app")["amazon-ebs.app"]["id"]
     api.ok("PUT", f"buckets/web/versions/fp-sbom/builds/{app}/sboms",
-           {"compressed_sbom": SBOM, "format": "SPDX", "name": "os"})
+           {"compressed_sbom": SPDX, "format": "SPDX", "name": "os"})
     done(api, "web", "fp-sbom", app, "ami-0123456789abcdef0")
-    assert sbom_keys("web", "fp-sbom") == [f"_registry/sboms/web/fp-sbom/{app}/os.spdx.json.zst"]
+    assert sbom_keys("web", "fp-sbom") == stored(f"_registry/sboms/web/fp-sbom/{app}/", "os", "spdx")
+    assert len(packages("web")) == 11
 
     status, answer = sdk_delete(api, "web", "fp-sbom", mint(registry, "contributor"))
 
     assert (status, answer) == (200, {}), answer
     registry.get("/buckets/web/versions/v1", status=404)
-    assert sbom_keys("web", "fp-sbom") == []
+    assert sbom_keys("web", "fp-sbom") == [] and packages("web") == []
 
 
 def test_an_sbom_put_while_its_draft_is_deleted_is_not_left_behind(api, registry):
-    """UploadSbom puts the object, then names it on its build: a draft deleted in between
-    (here right after the put) leaves an object nothing names, which the upload deletes."""
+    """UploadSbom puts the objects and packages, then names them on its build: a draft deleted
+    in between (here right after the first put) leaves what nothing names, which the upload deletes."""
     app = start(api, "web", "fp-gone", "amazon-ebs.app")["amazon-ebs.app"]["id"]
     s3 = aws.client("s3")
 
@@ -176,7 +190,7 @@ def test_an_sbom_put_while_its_draft_is_deleted_is_not_left_behind(api, registry
     s3.meta.events.register("after-call.s3.PutObject", delete_the_draft)
     api.fails("PUT", f"buckets/web/versions/fp-gone/builds/{app}/sboms",
               {"compressed_sbom": SBOM, "format": "CYCLONEDX", "name": "os"}, status=404, code=5)
-    assert sbom_keys("web", "fp-gone") == []
+    assert sbom_keys("web", "fp-gone") == [] and packages("web") == []
 
 
 # ---- through the native door ----------------------------------------------------------------
@@ -280,7 +294,7 @@ def test_deleting_a_draft_while_its_last_build_completes_it_never_leaves_half(mo
         draft = publishing.create_version(bucket, fingerprint, TemplateType.HCL2, "test")
         _, build = publishing.create_build(bucket, fingerprint, BuildChange(
             component_type="amazon-ebs.app", packer_run_uuid=RUN, status=BuildStatus.RUNNING), "test")
-        publishing.upload_sbom(bucket, fingerprint, build.id, "os", "CYCLONEDX", SBOM, "test")
+        sboms.upload(bucket, fingerprint, build.id, "os", "CYCLONEDX", SBOM, "test")
         finishing = BuildChange(status=BuildStatus.DONE, platform="aws", packer_run_uuid=RUN,
                                 artifacts=[ArtifactIn(f"ami-{trial:017x}", "us-east-1")])
         results: dict[str, str] = {}
@@ -297,10 +311,11 @@ def test_deleting_a_draft_while_its_last_build_completes_it_never_leaves_half(mo
         draft_items = list(table.query_all(keys.bucket_pk(bucket), prefix=keys.draft_sk(fingerprint)))
         number = storage.versions.fingerprint_number(bucket, fingerprint)
         id_item = table.get(keys.resource_id(draft.id))
-        sboms = sbom_keys(bucket, fingerprint)
+        stored_sboms = sbom_keys(bucket, fingerprint)
         assert draft_items == [], (trial, draft_items)
         if number is None:  # deleted, the draft or the complete version
-            assert results.get("delete") == "ok" and (id_item, sboms) == (None, []), (trial, results)
+            assert results.get("delete") == "ok" and (id_item, stored_sboms) == (None, []), (trial, results)
+            assert packages(bucket) == [], trial
             assert storage.versions.with_builds(bucket, 1) == (None, []), trial
             outcomes.append("deleted after completing" if "done" in results else "deleted")
         else:
@@ -308,6 +323,7 @@ def test_deleting_a_draft_while_its_last_build_completes_it_never_leaves_half(mo
             version, recorded = storage.versions.with_builds(bucket, 1)
             assert version and version.id == draft.id and [b.id for b in recorded] == [build.id], trial
             assert id_item and (id_item["fingerprint"], id_item["bucket"]) == (fingerprint, bucket), trial
-            assert sboms == [f"_registry/sboms/{bucket}/{fingerprint}/{build.id}/os.cyclonedx.json.zst"], trial
+            assert stored_sboms == stored(f"_registry/sboms/{bucket}/{fingerprint}/{build.id}/", "os", "cyclonedx"), trial
+            assert len(packages(bucket)) == 12, trial
             outcomes.append("completed")
     print("outcomes:", {o: outcomes.count(o) for o in set(outcomes)})

@@ -106,7 +106,7 @@ def test_any_other_organization_or_project_is_a_404(api):
             continue
         for org, proj in ((other, project), (organization, other), ("not-a-uuid", project)):
             path = template.format(organization_id=org, project_id=proj, bucket_name="base", fingerprint="f1",
-                                   build_id="b1", channel_name="latest", task_type="validation", **ENFORCED)
+                                   build_id="b1", channel_name="latest", task_type="validation", sbom_name="os", **ENFORCED)
             api.fails(method, path, {} if method != "GET" else None, status=404, code=5)
     answer = api.fails("GET", f"{RM}/projects/{other}", status=404, code=5)
     assert other in answer["message"]
@@ -324,7 +324,7 @@ def test_every_route_wants_a_valid_token_and_answers_401_code_16(api):
     for token in ("not-a-token", "0123456789abcdef.forged"):
         for method, template in routes:
             path = template.format(id="x", bucket_name="base", fingerprint="f1", build_id="b1", channel_name="latest",
-                                   task_type="validation", **ENFORCED,
+                                   task_type="validation", sbom_name="os", **ENFORCED,
                                    organization_id=prefix.split("/")[4], project_id=prefix.split("/")[6])
             answer = api.as_token(token).fails(method, path, {} if method != "GET" else None, status=401, code=16)
             assert "token" in answer["message"]

@@ -5,14 +5,13 @@ The wire conventions and the read side: test_hcp_api.py."""
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import uuid
 
 import pytest
 
-from support import ADMIN_TOKEN, manifest, mint
+from support import ADMIN_TOKEN, compressed_sbom, manifest, mint, sbom_document
 
 RM = "/resource-manager/2019-12-10"
 ULID = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
@@ -183,7 +182,7 @@ def test_an_sbom_is_uploaded_while_its_build_runs(hcp):
     started = start(hcp, "web", "fp-5", "amazon-ebs.ubuntu")
     build = started["builds"]["amazon-ebs.ubuntu"]
     running(hcp, "web", "fp-5", build["id"])
-    sbom = base64.b64encode(b"(zstd-compressed CycloneDX JSON)").decode()
+    sbom = compressed_sbom(sbom_document("rootfs.cdx-1.6.json"))
     assert hcp.ok("PUT", f"buckets/web/versions/fp-5/builds/{build['id']}/sboms",
                   {"compressed_sbom": sbom, "format": "CYCLONEDX", "name": "os"}) == {}
 

@@ -125,7 +125,7 @@ def _artifacts(value: Any) -> list[ArtifactIn] | None:
 
 def sbom(data: Body) -> tuple[str | None, str, str]:
     """An UploadSbom body: (name or None, format, the compressed SBOM in base64); what they
-    may be is publishing.upload_sbom's rule."""
+    may be is services/sboms.upload's rule."""
     return (text(data, "name") or None, text(data, "format", required=True) or "",
             text(data, "compressed_sbom", required=True) or "")
 

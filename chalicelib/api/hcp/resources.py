@@ -18,7 +18,7 @@ from ...runtime.lazy import lazy
 from ..http import validated
 from . import wire
 from .errors import Aborted, InvalidField
-from .requests import Body, build_change, flag, labels, revoke_at, sbom, template_type, text, update_mask
+from .requests import Body, build_change, flag, labels, revoke_at, template_type, text, update_mask
 
 if TYPE_CHECKING:
     from ...domain import models
@@ -288,12 +288,6 @@ def create_build(bucket: str, fingerprint: str, data: Body, actor: str) -> Json:
 def update_build(bucket: str, fingerprint: str, build_id: str, data: Body, actor: str) -> Json:
     change = build_change(data)
     return _build(publishing.update_build(bucket, fingerprint, build_id, change, actor))
-
-
-def upload_sbom(bucket: str, fingerprint: str, build_id: str, data: Body, actor: str) -> Json:
-    name, sbom_format, compressed = sbom(data)
-    publishing.upload_sbom(bucket, fingerprint, build_id, name, sbom_format, compressed, actor)
-    return {}
 
 
 # ---- channels ------------------------------------------------------------------------------

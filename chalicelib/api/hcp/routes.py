@@ -22,10 +22,10 @@ from ..http import actor, flag, query, respond, sees_restricted
 from . import PACKER, RESOURCE_MANAGER
 
 if TYPE_CHECKING:  # loaded on a route's first use, as app.py loads its modules: a cold start
-    from . import enforced, requests, resources  # for the native API (the consumer query) never pays for them
+    from . import enforced, requests, resources, sboms  # for the native API (the consumer query) never pays for them
 else:
     requests, resources = lazy("chalicelib.api.hcp.requests"), lazy("chalicelib.api.hcp.resources")
-    enforced = lazy("chalicelib.api.hcp.enforced")
+    enforced, sboms = lazy("chalicelib.api.hcp.enforced"), lazy("chalicelib.api.hcp.sboms")
 
 hcp = Blueprint(__name__)
 CONTENT_TYPES = ["*/*"]
@@ -246,9 +246,31 @@ def hcp_update_build(bucket_name: str, fingerprint: str, build_id: str, **locati
     return respond(resources.update_build(bucket_name, fingerprint, build_id, body(), who()))
 
 
+# ---- SBOMs and packages (api/hcp/sboms.py) ---------------------------------------------------
+
 @route("PUT", f"{V}/builds/{{build_id}}/sboms")
 def hcp_upload_sbom(bucket_name: str, fingerprint: str, build_id: str, **location: str) -> Response:
-    return respond(resources.upload_sbom(bucket_name, fingerprint, build_id, body(), who()))
+    return respond(sboms.upload(bucket_name, fingerprint, build_id, body(), who()))
+
+
+@route("GET", f"{V}/builds/{{build_id}}/sboms")
+def hcp_list_sboms(bucket_name: str, fingerprint: str, build_id: str, **location: str) -> Response:
+    return respond(sboms.list_sboms(bucket_name, fingerprint, build_id))
+
+
+@route("GET", f"{V}/builds/{{build_id}}/sboms/{{sbom_name}}")
+def hcp_get_sbom(bucket_name: str, fingerprint: str, build_id: str, sbom_name: str, **location: str) -> Response:
+    return respond(sboms.get_sbom(bucket_name, fingerprint, build_id, sbom_name))
+
+
+@route("GET", f"{V}/builds/{{build_id}}/packages")
+def hcp_list_build_packages(bucket_name: str, fingerprint: str, build_id: str, **location: str) -> Response:
+    return respond(sboms.build_packages(bucket_name, fingerprint, build_id, request()))
+
+
+@route("GET", f"{B}/packages")
+def hcp_list_bucket_packages(bucket_name: str, **location: str) -> Response:
+    return respond(sboms.bucket_packages(bucket_name, request()))
 
 
 # ---- channels ------------------------------------------------------------------------------
