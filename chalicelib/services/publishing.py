@@ -306,6 +306,12 @@ def delete_sboms(bucket: str, fingerprint: str, builds: Iterable[entities.Build]
             _delete_objects(sbom_prefix(bucket, fingerprint, build.id))
 
 
+def delete_bucket_sboms(bucket: str) -> None:
+    """Delete the SBOM objects of every build of a deleted bucket: one S3 listing and one S3
+    delete per 1,000 objects under the bucket's prefix."""
+    _delete_objects(f"{SBOM_PREFIX}{bucket}/")
+
+
 def _delete_objects(prefix: str) -> None:
     """Delete every object under `prefix`, every version of it (the manifest bucket is
     versioned on AWS). Run once the version is gone, so a failure cannot be retried through

@@ -250,6 +250,29 @@ class RunTaskKey(Entity):
         return keys.run_task()
 
 
+@dataclass(repr=False, eq=False)
+class RegistrySettings(Entity):
+    """The project's HCP Packer registry as the HCP API manages it (services/registry.py):
+    its `state`, feature tier and its run task's behaviour on untracked images. Without an
+    item the registry is active with the defaults (services/registry.current)."""
+
+    ACTIVE: ClassVar[str] = "active"
+    DEACTIVATED: ClassVar[str] = "deactivated"
+    DELETED: ClassVar[str] = "deleted"
+
+    id: str
+    created_at: str
+    updated_at: str
+    state: str = "active"
+    feature_tier: str = "STANDARD"
+    deactivated_at: str | None = None
+    on_untracked_image: str = "UNSET"
+    rev: int = 0  # goes up with every change: each is conditioned on the one read
+
+    def item_key(self) -> keys.Key:
+        return keys.registry_settings()
+
+
 # ---- the sweep's items ---------------------------------------------------------------------
 
 @dataclass(repr=False, eq=False)

@@ -146,7 +146,7 @@ def test_the_endpoint_url_follows_registry_public_url_and_api_gateways_stage(run
 
 
 def test_only_the_validation_task_type_exists(run_task):
-    status, answer = run_task.hcp("GET", "runtasks/config")
+    status, answer = run_task.hcp("GET", "runtasks/enforcement")  # runtasks/config is GetRunTaskConfig
     assert (status, answer["code"]) == (404, 5) and "validation" in answer["message"]
 
 

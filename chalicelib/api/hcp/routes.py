@@ -25,6 +25,11 @@ if TYPE_CHECKING:  # loaded on a route's first use, as app.py loads its modules:
     from . import requests, resources  # for the native API (the consumer query) never pays for them
 else:
     requests, resources = lazy("chalicelib.api.hcp.requests"), lazy("chalicelib.api.hcp.resources")
+if TYPE_CHECKING:
+    from . import builds, promotion, registry, search
+else:
+    builds, promotion, registry, search = (lazy(f"chalicelib.api.hcp.{name}")
+                                           for name in ("builds", "promotion", "registry", "search"))
 
 hcp = Blueprint(__name__)
 CONTENT_TYPES = ["*/*"]
@@ -93,6 +98,26 @@ def hcp_get_registry(**location: str) -> Response:
     return respond(resources.registry())
 
 
+@route("PUT", f"{P}/registry")
+def hcp_create_registry(**location: str) -> Response:
+    return respond(registry.create_registry(body(), who()))
+
+
+@route("PATCH", f"{P}/registry")
+def hcp_update_registry(**location: str) -> Response:
+    return respond(registry.update_registry(body(), who()))
+
+
+@route("DELETE", f"{P}/registry")
+def hcp_delete_registry(**location: str) -> Response:
+    return respond(registry.delete_registry(who()))
+
+
+@route("POST", f"{P}/_search/external_artifact")
+def hcp_search_external_artifact(**location: str) -> Response:
+    return respond(search.search_external_artifact(body(), sees(), *requests.page(request())))
+
+
 @route("GET", f"{P}/enforced_blocks/bucket/{{bucket_name}}")
 def hcp_enforced_blocks(bucket_name: str, **location: str) -> Response:
     return respond(resources.enforced_blocks(bucket_name))
@@ -102,7 +127,7 @@ def hcp_enforced_blocks(bucket_name: str, **location: str) -> Response:
 
 @route("GET", f"{P}/buckets")
 def hcp_list_buckets(**location: str) -> Response:
-    return respond(resources.list_buckets(*requests.page(request())))
+    return respond(resources.list_buckets(*requests.page(request()), sees()))
 
 
 @route("PUT", f"{P}/buckets")
@@ -180,6 +205,11 @@ def hcp_update_build(bucket_name: str, fingerprint: str, build_id: str, **locati
     return respond(resources.update_build(bucket_name, fingerprint, build_id, body(), who()))
 
 
+@route("DELETE", f"{V}/builds/{{build_id}}")
+def hcp_delete_build(bucket_name: str, fingerprint: str, build_id: str, **location: str) -> Response:
+    return respond(builds.delete_build(bucket_name, fingerprint, build_id, who()))
+
+
 @route("PUT", f"{V}/builds/{{build_id}}/sboms")
 def hcp_upload_sbom(bucket_name: str, fingerprint: str, build_id: str, **location: str) -> Response:
     return respond(resources.upload_sbom(bucket_name, fingerprint, build_id, body(), who()))
@@ -195,6 +225,11 @@ def hcp_list_channels(bucket_name: str, **location: str) -> Response:
 @route("POST", f"{B}/channels")
 def hcp_create_channel(bucket_name: str, **location: str) -> Response:
     return respond(resources.create_channel(bucket_name, body(), who()))
+
+
+@route("POST", f"{B}/channels/assign")
+def hcp_assign_channel_version(bucket_name: str, **location: str) -> Response:
+    return respond(promotion.assign_channel_version(bucket_name, body(), who()))
 
 
 @route("DELETE", f"{B}/channels/{{channel_name}}")
@@ -217,6 +252,31 @@ def hcp_update_channel(bucket_name: str, channel_name: str, **location: str) -> 
     return respond(resources.update_channel(bucket_name, channel_name, body(), who()))
 
 
+# A channel named `assign` is reached through these: the path AssignChannelVersion has (a
+# resource of its own on API Gateway, which matches it before `{channel_name}`).
+ASSIGN = "assign"
+
+
+@route("GET", f"{B}/channels/{ASSIGN}")
+def hcp_get_channel_assign(bucket_name: str, **location: str) -> Response:
+    return hcp_get_channel(bucket_name, ASSIGN, **location)
+
+
+@route("PATCH", f"{B}/channels/{ASSIGN}")
+def hcp_update_channel_assign(bucket_name: str, **location: str) -> Response:
+    return hcp_update_channel(bucket_name, ASSIGN, **location)
+
+
+@route("DELETE", f"{B}/channels/{ASSIGN}")
+def hcp_delete_channel_assign(bucket_name: str, **location: str) -> Response:
+    return hcp_delete_channel(bucket_name, ASSIGN, **location)
+
+
+@route("GET", f"{B}/channels/{ASSIGN}/history")
+def hcp_channel_history_assign(bucket_name: str, **location: str) -> Response:
+    return hcp_channel_history(bucket_name, ASSIGN, **location)
+
+
 # ---- the HCP Terraform run task (services/runtasks.py, imported on first use) -----------------
 
 @route("GET", f"{P}/runtasks/{{task_type}}")
@@ -234,3 +294,13 @@ def hcp_regenerate_run_task_hmac(**location: str) -> Response:
 
     body()  # empty, null or {} (the provider sends no fields); anything but an object is a 400
     return respond(runtasks.regenerate_hmac(who()))
+
+
+@route("GET", f"{P}/runtasks/config")
+def hcp_get_run_task_config(**location: str) -> Response:
+    return respond(registry.run_task_config())
+
+
+@route("PATCH", f"{P}/runtasks/config")
+def hcp_update_run_task_config(**location: str) -> Response:
+    return respond(registry.update_run_task_config(body(), who()))
