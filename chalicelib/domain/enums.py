@@ -158,6 +158,14 @@ class AuditAction(StrEnum):
     RETENTION_REMOVED = "retention.removed"
 
 
+class RegistryState(StrEnum):
+    """The HCP registry's state (services/registry.py)."""
+
+    ACTIVE = "active"
+    DEACTIVATED = "deactivated"  # takes no new buckets or versions through the HCP API
+    DELETED = "deleted"  # as deactivated, and answers 404 until it is created again
+
+
 class JobStatus(StrEnum):
     """A bulk revocation job's state (services/revocations.py)."""
 

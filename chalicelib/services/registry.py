@@ -34,6 +34,7 @@ import dataclasses
 from . import audit, identity
 from .. import storage
 from ..domain import ids
+from ..domain.enums import RegistryState
 from ..errors import AlreadyExists, Conflict, NotFound
 from ..runtime.clock import now_iso
 from ..storage.entities import RegistrySettings
@@ -42,7 +43,7 @@ from .retry import retrying
 TIERS = ("STANDARD", "PLUS")  # HCP's feature tiers (`UNSET` asks for none: the current one stays)
 UNTRACKED_BEHAVIOURS = ("UNSET", "FAIL", "WARN")
 TARGET = "registry"  # the audit events' target
-ACTIVE, DEACTIVATED, DELETED = RegistrySettings.ACTIVE, RegistrySettings.DEACTIVATED, RegistrySettings.DELETED
+ACTIVE, DEACTIVATED, DELETED = RegistryState.ACTIVE, RegistryState.DEACTIVATED, RegistryState.DELETED
 
 
 def current() -> RegistrySettings:

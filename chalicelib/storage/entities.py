@@ -23,7 +23,8 @@ from enum import StrEnum
 from typing import Any, ClassVar, Mapping, TypeVar
 
 from . import keys
-from ..domain.enums import AncestryStatus, BuildStatus, HistoryCause, IngestionStatus, JobStatus, Role, SweepWork, VersionStatus
+from ..domain.enums import (AncestryStatus, BuildStatus, HistoryCause, IngestionStatus, JobStatus, RegistryState, Role,
+                            SweepWork, VersionStatus)
 
 Item = dict[str, Any]
 E = TypeVar("E", bound="Entity")
@@ -256,14 +257,10 @@ class RegistrySettings(Entity):
     its `state`, feature tier and its run task's behaviour on untracked images. Without an
     item the registry is active with the defaults (services/registry.current)."""
 
-    ACTIVE: ClassVar[str] = "active"
-    DEACTIVATED: ClassVar[str] = "deactivated"
-    DELETED: ClassVar[str] = "deleted"
-
     id: str
     created_at: str
     updated_at: str
-    state: str = "active"
+    state: RegistryState = RegistryState.ACTIVE
     feature_tier: str = "STANDARD"
     deactivated_at: str | None = None
     on_untracked_image: str = "UNSET"

@@ -28,7 +28,10 @@ def api(registry) -> Hcp:
 
 
 def hcp_routes() -> list[tuple[str, str]]:
-    return [(m, p) for p, methods in application.app.routes.items() for m in methods if hcp.serves(p)]
+    """The HCP routes a view serves (not the paths and methods unserved.py answers)."""
+    from chalicelib.api.hcp import unserved
+
+    return unserved.served()
 
 
 # ---- the organization and the project (item 2) -----------------------------------------------

@@ -15,9 +15,12 @@ from __future__ import annotations
 
 PACKER = "/packer/2023-01-01"
 RESOURCE_MANAGER = "/resource-manager/2019-12-10"
-PREFIXES = (f"{PACKER}/", f"{RESOURCE_MANAGER}/")
+# Everything under these is the HCP API's, served or not (unserved.py): HCP Packer's versions,
+# the resource manager, and the IAM routes the provider calls (`/2019-12-10/resource-manager/…`).
+ROOTS = ("/packer", "/resource-manager", "/2019-12-10")
+PREFIXES = tuple(f"{root}/" for root in ROOTS)
 
 
 def serves(path: str) -> bool:
     """Whether a route (its path template, or a request path) belongs to the HCP API."""
-    return path.startswith(PREFIXES)
+    return path in ROOTS or path.startswith(PREFIXES)

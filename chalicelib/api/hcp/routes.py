@@ -1,10 +1,13 @@
 """The HCP Packer 2023-01-01 routes, and the resource-manager routes its clients call: routes
 only (each answer is made in resources.py), registered by app.py as a Chalice Blueprint.
 
-Every route sits behind the app's token authorizer, which app.py defines and so hands in
-(`blueprint(registry_auth)`); the roles are the native API's (GET: viewer, any other
-method: contributor), checked with the organization and project in the path by the error
-middleware (errors.handle), so a view takes them as `**location` and leaves them. Every route takes any Content-Type (`*/*`) and reads its body
+No route sits behind API Gateway's authorizer: the error middleware (errors.handle) reads
+the bearer token itself (services/auth.identify, as the authorizer does for the native API),
+so that a request without an `Authorization` header is answered in the HCP error shape (HTTP
+401 code 16) rather than by API Gateway in the native one. The roles are the native API's
+(GET: viewer, any other method: contributor), checked with the organization and project in
+the path by that middleware, so a view takes them as `**location` and leaves them. What no
+route serves (another path under the HCP prefixes, another method) is unserved.py's. Every route takes any Content-Type (`*/*`) and reads its body
 as JSON, as grpc-gateway does, so Chalice never answers 415 on them (listing
 application/octet-stream beside application/json instead would fail `chalice deploy`'s
 check that a route's content types agree on being binary).
@@ -15,11 +18,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable
 
 from chalice import Blueprint, Response
-from chalice.app import ChaliceAuthorizer, Request
+from chalice.app import Request
 
 from ...runtime.lazy import lazy
 from ..http import actor, flag, query, respond, sees_restricted
-from . import PACKER, RESOURCE_MANAGER
+from . import PACKER, RESOURCE_MANAGER, unserved
 
 if TYPE_CHECKING:  # loaded on a route's first use, as app.py loads its modules: a cold start
     from . import requests, resources  # for the native API (the consumer query) never pays for them
@@ -40,17 +43,19 @@ _ROUTES: list[tuple[str, str, Callable[..., Response]]] = []
 
 
 def route(method: str, path: str) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
-    """Declare a route; blueprint() registers them all behind the authorizer."""
+    """Declare a route; blueprint() registers them all."""
     def declare(view: Callable[..., Response]) -> Callable[..., Response]:
         _ROUTES.append((method, path, view))
         return view
     return declare
 
 
-def blueprint(authorizer: ChaliceAuthorizer) -> Blueprint:
-    """The routes, each behind `authorizer`, as the Blueprint app.py registers."""
+def blueprint() -> Blueprint:
+    """The routes, and what answers the paths and methods they leave out (unserved.fill),
+    as the Blueprint app.py registers."""
     for method, path, view in _ROUTES:
-        hcp.route(path, methods=[method], authorizer=authorizer, content_types=CONTENT_TYPES)(view)
+        hcp.route(path, methods=[method], content_types=CONTENT_TYPES)(view)
+    unserved.fill(hcp, [(method, path) for method, path, _ in _ROUTES], CONTENT_TYPES)
     return hcp
 
 

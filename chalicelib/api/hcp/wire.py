@@ -17,7 +17,7 @@ from typing import Any, Iterable, Mapping
 from urllib.parse import quote
 
 from ...domain import ids
-from ...domain.enums import AncestryStatus, RevocationType
+from ...domain.enums import AncestryStatus, RegistryState, RevocationType
 from ...domain.platforms import canonical
 from ...storage import entities
 
@@ -65,7 +65,7 @@ def registry(where: entities.Location, settings: entities.RegistrySettings) -> J
     """The project's registry (services/registry.py): activated unless deactivated, when
     `billing_deprovision` says when and that a user asked; its run task's behaviour on
     untracked images (never its HMAC key: only the run-task routes answer that, to admins)."""
-    active = settings.state == entities.RegistrySettings.ACTIVE
+    active = settings.state == RegistryState.ACTIVE
     deprovision = None if active else _present({
         "at": settings.deactivated_at, "reason": "USER_REQUEST",
         "message": "deactivated through the HCP API: no new buckets or versions until it is activated again"})
