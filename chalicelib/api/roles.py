@@ -1,7 +1,7 @@
 """Roles and which route needs which: checked on every request, so kept light to import.
 
 Roles, each including the one before: `viewer` (all reads, the consumer query,
-`POST /compliance/check`), `contributor` (bucket, channel, version and revocation changes, deleting buckets as HCP Packer's
+`POST /compliance/check`, the HCP API's artifact search), `contributor` (bucket, channel, version and revocation changes, deleting buckets as HCP Packer's
 Contributor does, retention policies and their preview, `POST /compliance/sweep`), `admin` (token, service
 principal and webhook management, the registry-wide trail, bulk revocation across buckets, the run task's key and
 settings, the HCP registry's creation, (de)activation and deletion). `POST /oauth2/token` is public: the client authenticates
@@ -24,6 +24,9 @@ ROLES = tuple(Role)  # in order: each includes the ones before
 # Routes that need more than the default (GET: viewer; any other method: contributor).
 _ROUTE_ROLES: dict[tuple[str, str], Role] = {
     ("POST", "/compliance/check"): Role.VIEWER,
+    # A search, sent as a POST (its body names the artifact): a read.
+    ("POST", f"{PACKER}/organizations/{{organization_id}}/projects/{{project_id}}/_search/external_artifact"):
+        Role.VIEWER,
     # The preview names every channel holding a version, restricted ones and `latest` too.
     ("GET", "/buckets/{bucket}/retention/preview"): Role.CONTRIBUTOR,
     ("GET", "/tokens"): Role.ADMIN,

@@ -71,8 +71,9 @@ def require_active() -> None:
     """Nothing, when the registry takes new buckets and versions; else Conflict saying why."""
     state = current().state
     if state != ACTIVE:
-        raise Conflict(f"The registry is {state}: it takes no new buckets or versions until it is "
-                       f"{'activated (PATCH …/registry, update_mask config.activated)' if state == DEACTIVATED else 'created again (PUT …/registry)'}")
+        until = "activated (PATCH …/registry, update_mask config.activated)" if state == DEACTIVATED \
+            else "created again (PUT …/registry)"
+        raise Conflict(f"The registry is {state}: it takes no new buckets or versions until it is {until}")
 
 
 def create(tier: str | None, actor: str) -> RegistrySettings:

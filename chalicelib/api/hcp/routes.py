@@ -7,10 +7,11 @@ so that a request without an `Authorization` header is answered in the HCP error
 401 code 16) rather than by API Gateway in the native one. The roles are the native API's
 (GET: viewer, any other method: contributor), checked with the organization and project in
 the path by that middleware, so a view takes them as `**location` and leaves them. What no
-route serves (another path under the HCP prefixes, another method) is unserved.py's. Every route takes any Content-Type (`*/*`) and reads its body
-as JSON, as grpc-gateway does, so Chalice never answers 415 on them (listing
-application/octet-stream beside application/json instead would fail `chalice deploy`'s
-check that a route's content types agree on being binary).
+route serves (another path under the HCP prefixes, another method) is unserved.py's. Every
+route takes any Content-Type (`*/*`) and reads its body as JSON, as grpc-gateway does, so
+Chalice never answers 415 on them (listing application/octet-stream beside application/json
+instead would fail `chalice deploy`'s check that a route's content types agree on being
+binary).
 """
 
 from __future__ import annotations
