@@ -12,11 +12,10 @@ import threading
 import boto3
 
 from chalicelib.services.publishing import SBOM_PREFIX
-from support import MANIFEST_BUCKET, Hcp, ingest, manifest, mint, race
+from support import PACKER_RUN, MANIFEST_BUCKET, Hcp, ingest, manifest, mint, race, start_hcp_version
 
 import pytest
 
-RUN = "8a7f2d3c-1111-4222-8333-944455556666"
 SBOM = (b'{"bomFormat":"CycloneDX","specVersion":"1.5","version":1,'
         b'"components":[{"type":"library","name":"zlib","version":"1.3.1","purl":"pkg:generic/zlib@1.3.1"}]}')
 
@@ -33,24 +32,13 @@ def zstd_frame(data: bytes) -> bytes:
 
 
 def draft(api: Hcp, bucket: str, fingerprint: str, *components: str) -> dict[str, str]:
-    """A version started as `packer build` starts it, its builds created and running; the
-    build ids by component."""
-    if api.call("GET", f"buckets/{bucket}")[0] == 404:
-        api.ok("PUT", "buckets", {"name": bucket})
-    api.ok("POST", f"buckets/{bucket}/versions", {"fingerprint": fingerprint, "template_type": "HCL2"})
-    ids = {}
-    for component in components:
-        build = api.ok("POST", f"buckets/{bucket}/versions/{fingerprint}/builds",
-                       {"component_type": component, "packer_run_uuid": RUN, "status": "BUILD_UNSET"})["build"]
-        api.ok("PATCH", f"buckets/{bucket}/versions/{fingerprint}/builds/{build['id']}",
-               {"status": "BUILD_RUNNING", "packer_run_uuid": RUN})
-        ids[component] = build["id"]
-    return ids
+    """A version started as `packer build` starts it, its builds running; their ids by component."""
+    return {c: b["id"] for c, b in start_hcp_version(api, bucket, fingerprint, *components).items()}
 
 
 def done(api: Hcp, bucket: str, fingerprint: str, build_id: str, image: str) -> tuple[int, dict]:
     return api.call("PATCH", f"buckets/{bucket}/versions/{fingerprint}/builds/{build_id}", {
-        "status": "BUILD_DONE", "platform": "aws", "packer_run_uuid": RUN,
+        "status": "BUILD_DONE", "platform": "aws", "packer_run_uuid": PACKER_RUN,
         "artifacts": [{"external_identifier": image, "region": "us-east-1"}]})[:2]
 
 
@@ -181,7 +169,7 @@ def test_a_running_versions_build_is_deleted_with_its_sboms_and_can_be_made_agai
     events = api.registry.get("/buckets/web/events")["items"]
     assert any(e["action"] == "build.deleted" and e["before"]["component_type"] == "amazon-ebs.a" for e in events)
     # Packer's next run makes the missing build again, and its done completes the version
-    again = api.ok("POST", builds, {"component_type": "amazon-ebs.a", "packer_run_uuid": RUN})["build"]
+    again = api.ok("POST", builds, {"component_type": "amazon-ebs.a", "packer_run_uuid": PACKER_RUN})["build"]
     assert done(api, "web", "fp-1", ids["amazon-ebs.b"], "ami-0b00000000000000b")[0] == 200
     assert api.ok("GET", "buckets/web/versions/fp-1")["version"]["name"] == "v0"
     assert done(api, "web", "fp-1", again["id"], "ami-0a00000000000000a")[0] == 200
