@@ -6,12 +6,11 @@ in test_runtask.py."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from chalicelib import storage
-from support import Hcp, mint
+from chalicelib.services import registry as settings
+from support import Hcp, mint, race
 
 
 @pytest.fixture
@@ -98,29 +97,17 @@ def test_the_run_task_settings_are_read_by_anyone_and_changed_by_admins(api):
 
 
 def test_concurrent_changes_of_the_settings_each_apply_once(registry, moto_server):
-    """Eight admins change the run task's setting at once, three times over, on a moto server:
-    every change lands exactly once (one `rev` and one audit event each), none is lost."""
-    api = Hcp(registry)
-
+    """Eight admins change the run task's setting at once (UpdateRunTaskConfig's service, in
+    threads), three times over, on a moto server: every change lands exactly once (one `rev`
+    and one audit event each), none is lost."""
     def changes() -> list[dict]:
-        return [e for e in api.registry.all_pages("/events") if e["action"] == "runtask.config_updated"]
+        return [e for e in registry.all_pages("/events") if e["action"] == "runtask.config_updated"]
     for _ in range(3):
         before, counted = storage.registry.settings(), len(changes())
-        start, barrier = (before.rev if before else 0), threading.Barrier(8)
         values = ["FAIL", "WARN"] * 4
-        answers: list[dict] = []
-
-        def change(value: str) -> None:
-            barrier.wait()
-            answers.append(api.ok("PATCH", "runtasks/config", {"on_untracked_image": value}))
-        threads = [threading.Thread(target=change, args=(v,)) for v in values]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
+        assert race(*(lambda v=v: settings.set_on_untracked_image(v, f"admin-{v}") for v in values)) == []
         after = storage.registry.settings()
-        assert len(answers) == 8 and after is not None
         events = changes()
         # a change to the value already stored writes nothing; every other one is counted once
-        assert after.rev - start == len(events) - counted > 0
+        assert after is not None and after.rev - (before.rev if before else 0) == len(events) - counted > 0
         assert after.on_untracked_image == events[0]["after"]["on_untracked_image"]
