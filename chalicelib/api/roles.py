@@ -45,6 +45,7 @@ _ROUTE_ROLES: dict[tuple[str, str], Role] = {
     ("GET", f"{PACKER}/organizations/{{organization_id}}/projects/{{project_id}}/runtasks/{{task_type}}"):
         Role.ADMIN,
     ("PATCH", f"{PACKER}/organizations/{{organization_id}}/projects/{{project_id}}/runtasks/hmac"): Role.ADMIN,
+    ("GET", f"{PACKER}/organizations/{{organization_id}}/projects/{{project_id}}/runtasks/hmac"): Role.ADMIN,
     # What the run task lets through, and the HCP registry's own state (services/registry.py).
     ("PATCH", f"{PACKER}/organizations/{{organization_id}}/projects/{{project_id}}/runtasks/config"): Role.ADMIN,
     ("PUT", f"{PACKER}/organizations/{{organization_id}}/projects/{{project_id}}/registry"): Role.ADMIN,

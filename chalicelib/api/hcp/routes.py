@@ -294,6 +294,13 @@ def hcp_get_run_task(task_type: str, **location: str) -> Response:
     return respond(runtasks.validation(task_type, public_url(request())))
 
 
+@route("GET", f"{P}/runtasks/hmac")
+def hcp_get_run_task_hmac(**location: str) -> Response:
+    """GetRegistryTFCRunTaskAPI for the task type `hmac` (a path of its own here, as the PATCH
+    has it): as HCP answers any type but `validation`, 404 code 5."""
+    return hcp_get_run_task("hmac", **location)
+
+
 @route("PATCH", f"{P}/runtasks/hmac")
 def hcp_regenerate_run_task_hmac(**location: str) -> Response:
     from ...services import runtasks
