@@ -7,6 +7,9 @@ registry (../shared/hcp/HCP-API-COMPAT.md is the specification).
     wire.py       entities as HCP JSON: snake_case, enum strings, int64 as strings, RFC 3339
     requests.py   request bodies and query parameters read as grpc-gateway reads them
     errors.py     the error shape `{"code", "message", "details"}` and its middleware
+    unserved.py   what no route serves: every other path under the prefixes, every other method
+    promotion.py search.py builds.py registry.py   AssignChannelVersion, SearchExternalArtifact,
+                  DeleteBuild, the registry's and the run task's settings
 
 These routes are not in `GET /openapi.json`, which documents the native API.
 """
