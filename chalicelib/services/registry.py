@@ -33,7 +33,7 @@ import dataclasses
 
 from . import audit, identity
 from .. import storage
-from ..domain import ids
+from ..domain import ids, runtask
 from ..domain.enums import RegistryState
 from ..errors import AlreadyExists, Conflict, NotFound
 from ..runtime.clock import now_iso
@@ -41,7 +41,7 @@ from ..storage.entities import RegistrySettings
 from .retry import retrying
 
 TIERS = ("STANDARD", "PLUS")  # HCP's feature tiers (`UNSET` asks for none: the current one stays)
-UNTRACKED_BEHAVIOURS = ("UNSET", "FAIL", "WARN")
+UNTRACKED_BEHAVIOURS = (runtask.UNSET, runtask.FAIL, runtask.WARN)  # what the run task does with them
 TARGET = "registry"  # the audit events' target
 ACTIVE, DEACTIVATED, DELETED = RegistryState.ACTIVE, RegistryState.DEACTIVATED, RegistryState.DELETED
 
