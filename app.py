@@ -58,7 +58,7 @@ def registry_auth(auth_request: AuthRequest) -> AuthResponse:
     return auth.authorize(auth_request)
 
 
-app.register_blueprint(hcp.blueprint(registry_auth))  # the HCP Packer-compatible API (chalicelib/api/hcp)
+app.register_blueprint(hcp.blueprint())  # the HCP Packer-compatible API (chalicelib/api/hcp; it reads tokens itself)
 
 
 def api(path: str, **options: Any) -> Callable[..., Any]:

@@ -565,12 +565,21 @@ class RegistryGateway(LocalGateway):
     """Chalice's local gateway, but a path no route has is API Gateway's
     MISSING_AUTHENTICATION_TOKEN as scripts/deploy.sh configures it: a 404 in the registry's
     JSON shape. (Chalice answers 403 with API Gateway's default text, which quotes the
-    caller's Authorization header back.)"""
+    caller's Authorization header back.) Under the HCP API's prefixes it is the HCP answer
+    (404 code 5), which API Gateway gives through the `{proxy+}` routes that Chalice's local
+    matcher takes for one segment only (chalicelib/api/hcp/unserved.py)."""
 
     def _generate_lambda_event(self, method: str, path: str, headers: Any, body: bytes | None) -> Any:
         try:
             return super()._generate_lambda_event(method, path, headers, body)
         except ValueError:  # RouteMatcher: no route matches the path
+            from chalicelib.api import hcp
+            from chalicelib.api.hcp import unserved
+
+            route = path.split("?", 1)[0]
+            if hcp.serves(route):
+                answer = unserved.not_found(method, route)
+                raise RouteNotFound(answer.headers, str(answer.body).encode()) from None
             raise RouteNotFound({"Content-Type": "application/json"}, json.dumps(NO_SUCH_ROUTE).encode()) from None
 
 

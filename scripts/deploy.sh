@@ -52,7 +52,10 @@
 #    so they take effect. Redone on every run: chalice deploy rewrites the API definition.
 #    No 4xx body carries API Gateway's own message ($context.error.messageString) except
 #    ACCESS_DENIED's, which is the authorizer's: a message may quote the request's headers,
-#    and no response may echo a credential.
+#    and no response may echo a credential. The HCP API's paths (/packer/, /resource-manager/,
+#    /2019-12-10/) never get the first two: no authorizer stands before them and their tree is
+#    filled with routes for every method and a {proxy+} catch-all (chalicelib/api/hcp/unserved.py),
+#    so their code answers in the HCP error shape.
 #
 # Rotating the bootstrap admin token (STAGE = dev or prod):
 #   aws ssm put-parameter --overwrite --type SecureString \

@@ -171,6 +171,28 @@ def assert_error_shape(answer: dict) -> None:
     assert len(re.findall(r'[Cc]ode"?:', json.dumps(answer, separators=(",", ":")))) == 1, answer
 
 
+PACKER_RUN = "8a7f2d3c-1111-4222-8333-944455556666"  # a `packer build`'s packer_run_uuid
+
+
+def start_hcp_version(api: Hcp, bucket: str, fingerprint: str, *components: str) -> dict[str, dict]:
+    """What `packer build` does up to "Tracking build": the bucket, the version, each build
+    running; then it stops (a template error, a crashed runner). The builds by component."""
+    if api.call("GET", f"buckets/{bucket}")[0] == 404:
+        api.ok("PUT", "buckets", {"name": bucket})
+    api.ok("POST", f"buckets/{bucket}/versions", {"fingerprint": fingerprint, "template_type": "HCL2"})
+    builds = {}
+    for component in components:
+        build = api.ok("POST", f"buckets/{bucket}/versions/{fingerprint}/builds",
+                       {"component_type": component, "packer_run_uuid": PACKER_RUN, "status": "BUILD_UNSET"})["build"]
+        builds[component] = hcp_build_running(api, bucket, fingerprint, build["id"])
+    return builds
+
+
+def hcp_build_running(api: Hcp, bucket: str, fingerprint: str, build_id: str) -> dict:
+    return api.ok("PATCH", f"buckets/{bucket}/versions/{fingerprint}/builds/{build_id}",
+                  {"packer_run_uuid": PACKER_RUN, "status": "BUILD_RUNNING"})["build"]
+
+
 def ingest(registry: Any, bucket: str, *runs: str) -> None:
     """Versions recorded from manifests: one per run, each one AMI in us-east-1 and one in eu-west-1."""
     for run in runs:

@@ -179,19 +179,18 @@ def sees_restricted(request: Request) -> bool:
 
 
 def guard(routes: dict[str, dict[str, Any]]) -> Callable[[Request, Callable[[Request], Response]], Response]:
-    """The HTTP middleware: a method the route does not have is a 405 (before any role
-    check, since no authorizer ran for it), then handle_errors. The HCP API's routes answer
-    both in their own error shape (hcp.errors); a native route's query parameters are
-    checked against its declaration (queries.py) once the caller's role is."""
+    """The HTTP middleware: the HCP API's paths go to their own (hcp.errors.handle: their
+    error shape, what they do not serve, their authentication); on a native route a method
+    it does not have is a 405 (before any role check, since no authorizer ran for it), then
+    handle_errors, with its query parameters checked against its declaration (queries.py)
+    once the caller's role is."""
     def middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
         path = (event.context or {}).get("resourcePath", "")
-        if event.method not in routes.get(path, {}):
-            if hcp.serves(path):
-                return hcp_errors.method_not_allowed(event.method, list(routes.get(path, {})))
-            allowed = ", ".join(sorted(routes.get(path, {})))
-            return error(405, "MethodNotAllowed", f"{event.method} is not allowed here; use {allowed}")
         if hcp.serves(path):
             return hcp_errors.handle(event, get_response)
+        if event.method not in routes.get(path, {}):
+            allowed = ", ".join(sorted(routes.get(path, {})))
+            return error(405, "MethodNotAllowed", f"{event.method} is not allowed here; use {allowed}")
         view = routes[path][event.method].view_name
 
         def checked(request: Request) -> Response:

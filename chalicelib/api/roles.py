@@ -1,9 +1,10 @@
 """Roles and which route needs which: checked on every request, so kept light to import.
 
 Roles, each including the one before: `viewer` (all reads, the consumer query,
-`POST /compliance/check`), `contributor` (bucket, channel, version and revocation changes, retention policies and
-their preview, `POST /compliance/sweep`), `admin` (token, service principal and webhook management, deleting
-buckets, the registry-wide trail, bulk revocation across buckets, the run task's key). `POST /oauth2/token` is public: the client authenticates
+`POST /compliance/check`, the HCP API's artifact search), `contributor` (bucket, channel, version and revocation changes, deleting buckets as HCP Packer's
+Contributor does, retention policies and their preview, `POST /compliance/sweep`), `admin` (token, service
+principal and webhook management, the registry-wide trail, bulk revocation across buckets, the run task's key and
+settings, the HCP registry's creation, (de)activation and deletion). `POST /oauth2/token` is public: the client authenticates
 in the request itself (api/oauth.py); so is `POST /runtasks/hcp-terraform`, authenticated by
 HCP Terraform's HMAC signature (services/runtasks.py). The HCP API's run-task key
 (`GET …/runtasks/{task_type}`, `PATCH …/runtasks/hmac`) is a credential that makes the run task
@@ -23,10 +24,9 @@ ROLES = tuple(Role)  # in order: each includes the ones before
 # Routes that need more than the default (GET: viewer; any other method: contributor).
 _ROUTE_ROLES: dict[tuple[str, str], Role] = {
     ("POST", "/compliance/check"): Role.VIEWER,
-    ("DELETE", "/buckets/{bucket}"): Role.ADMIN,
-    # Deleting a bucket (everything in it) is an admin's through either door: one rule.
-    ("DELETE", f"{PACKER}/organizations/{{organization_id}}/projects/{{project_id}}/buckets/{{bucket_name}}"):
-        Role.ADMIN,
+    # A search, sent as a POST (its body names the artifact): a read.
+    ("POST", f"{PACKER}/organizations/{{organization_id}}/projects/{{project_id}}/_search/external_artifact"):
+        Role.VIEWER,
     # The preview names every channel holding a version, restricted ones and `latest` too.
     ("GET", "/buckets/{bucket}/retention/preview"): Role.CONTRIBUTOR,
     ("GET", "/tokens"): Role.ADMIN,
@@ -45,6 +45,12 @@ _ROUTE_ROLES: dict[tuple[str, str], Role] = {
     ("GET", f"{PACKER}/organizations/{{organization_id}}/projects/{{project_id}}/runtasks/{{task_type}}"):
         Role.ADMIN,
     ("PATCH", f"{PACKER}/organizations/{{organization_id}}/projects/{{project_id}}/runtasks/hmac"): Role.ADMIN,
+    ("GET", f"{PACKER}/organizations/{{organization_id}}/projects/{{project_id}}/runtasks/hmac"): Role.ADMIN,
+    # What the run task lets through, and the HCP registry's own state (services/registry.py).
+    ("PATCH", f"{PACKER}/organizations/{{organization_id}}/projects/{{project_id}}/runtasks/config"): Role.ADMIN,
+    ("PUT", f"{PACKER}/organizations/{{organization_id}}/projects/{{project_id}}/registry"): Role.ADMIN,
+    ("PATCH", f"{PACKER}/organizations/{{organization_id}}/projects/{{project_id}}/registry"): Role.ADMIN,
+    ("DELETE", f"{PACKER}/organizations/{{organization_id}}/projects/{{project_id}}/registry"): Role.ADMIN,
 }
 # Routes anyone may call: the page, its assets, the API description, the token endpoint and
 # the run-task endpoint (they authenticate in the request itself).

@@ -124,6 +124,7 @@ class AuditAction(StrEnum):
     VERSION_RESTORED = "version.restored"
     VERSION_DELETED = "version.deleted"
     VERSION_DUPLICATE = "version.duplicate"  # an HCP publish recorded against the version holding its artifacts
+    BUILD_DELETED = "build.deleted"  # a draft's build, through the HCP API's DeleteBuild
     CHANNEL_CREATED = "channel.created"
     CHANNEL_UPDATED = "channel.updated"
     CHANNEL_DELETED = "channel.deleted"
@@ -144,6 +145,10 @@ class AuditAction(StrEnum):
     SERVICE_PRINCIPAL_CREATED = "service_principal.created"
     SERVICE_PRINCIPAL_DELETED = "service_principal.deleted"
     RUNTASK_HMAC_REGENERATED = "runtask.hmac_regenerated"
+    RUNTASK_CONFIG_UPDATED = "runtask.config_updated"  # what the run task does with untracked images
+    REGISTRY_CREATED = "registry.created"  # the HCP registry, again after its deletion
+    REGISTRY_UPDATED = "registry.updated"  # its tier, or (de)activation
+    REGISTRY_DELETED = "registry.deleted"
     WEBHOOK_CREATED = "webhook.created"
     WEBHOOK_DELETED = "webhook.deleted"
     WEBHOOK_DISABLED = "webhook.disabled"
@@ -159,6 +164,14 @@ class AuditAction(StrEnum):
     ENFORCED_BLOCK_VERSION_DELETED = "enforced_block.version_deleted"
     ENFORCED_BLOCK_LINKED = "enforced_block.linked"  # in the bucket's trail
     ENFORCED_BLOCK_UNLINKED = "enforced_block.unlinked"  # in the bucket's trail
+
+
+class RegistryState(StrEnum):
+    """The HCP registry's state (services/registry.py)."""
+
+    ACTIVE = "active"
+    DEACTIVATED = "deactivated"  # takes no new buckets or versions through the HCP API
+    DELETED = "deleted"  # as deactivated, and answers 404 until it is created again
 
 
 class JobStatus(StrEnum):

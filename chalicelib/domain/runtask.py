@@ -20,7 +20,8 @@ What passes (HCP Packer's own run task, developer.hashicorp.com/hcp/docs/packer/
 a resource the plan creates or replaces with a revoked image fails the run (an error
 outcome); the same resource updated in place, or left unchanged, only warns (so an unrelated
 change such as a tag is never blocked); an out-of-date image warns; a current one is an info
-outcome; an image the registry never saw gets no outcome (it is counted in the message).
+outcome; an image the registry never saw gets no outcome (it is counted in the message), unless
+the run task's `on_untracked_image` says WARN (a warning) or FAIL (treated as a revoked one).
 """
 
 from __future__ import annotations
@@ -76,8 +77,16 @@ def is_verification(access_token: str | None, callback_url: str | None) -> bool:
 # ---- the task result ------------------------------------------------------------------------
 
 REVOKED, KEPT_REVOKED, OUTDATED, CURRENT = "Revoked", "Revoked, not redeployed", "Outdated", "Current"
-_LEVELS = {REVOKED: ERROR, KEPT_REVOKED: WARNING, OUTDATED: WARNING, CURRENT: INFO}
+UNTRACKED, KEPT_UNTRACKED = "Untracked", "Untracked, allowed"
+_LEVELS = {REVOKED: ERROR, UNTRACKED: ERROR, KEPT_REVOKED: WARNING, KEPT_UNTRACKED: WARNING, OUTDATED: WARNING,
+           CURRENT: INFO}
 _RANK = {label: rank for rank, label in enumerate(_LEVELS)}  # the worst first
+_FAILING = (REVOKED, UNTRACKED)
+# The run task's `on_untracked_image` (HCP's RunTaskBehaviour; services/registry.py keeps it):
+# UNSET, no outcome for an image the registry does not track (it is only counted); WARN, a
+# warning; FAIL, an error that fails the run where the plan creates or replaces the resource,
+# and a warning where it is updated in place or unchanged, as for a revoked image.
+UNSET, WARN, FAIL = "UNSET", "WARN", "FAIL"
 
 
 @dataclass
@@ -90,32 +99,47 @@ class Resource:
     lines: list[str] = field(default_factory=list)
 
 
-def task_result(uses: list[ImageUse], results: Iterable[ComplianceResult]) -> dict[str, object]:
+def task_result(uses: list[ImageUse], results: Iterable[ComplianceResult],
+                on_untracked: str = UNSET) -> dict[str, object]:
     """The callback's JSON:API document for a plan's image uses and the compliance check's
     verdict on each image: `failed` when a resource the plan creates or replaces uses a
-    revoked image, else `passed`; one outcome per resource using a registry image."""
+    revoked image (or, with `on_untracked` FAIL, one the registry does not track), else
+    `passed`; one outcome per resource using a registry image (and, unless `on_untracked` is
+    UNSET, per resource using an untracked one)."""
     verdicts = {r.artifact: r for r in results}
     resources: dict[str, Resource] = {}
-    addresses = set()
+    addresses, tracked = set(), set()
     for use in uses:
         addresses.add(use.address)
         verdict = verdicts.get(use.image)
-        if verdict is None or verdict.verdict == Verdict.UNKNOWN:
+        untracked = verdict is None or verdict.verdict == Verdict.UNKNOWN
+        if not untracked:
+            tracked.add(use.address)
+        elif on_untracked not in (WARN, FAIL):
             continue
         resource = resources.setdefault(use.address, Resource(use.address))
-        label, summary = _judge(use, verdict)
-        resource.lines.append(f"- `{use.image}` ({verdict.bucket} {verdict.version}): {verdict.message}")
+        if untracked:
+            label, summary = _judge_untracked(use, on_untracked)
+            resource.lines.append(f"- `{use.image}`: the registry has no record of it")
+        else:
+            assert verdict is not None
+            label, summary = _judge(use, verdict)
+            resource.lines.append(f"- `{use.image}` ({verdict.bucket} {verdict.version}): {verdict.message}")
         if not resource.summary or _RANK[label] < _RANK[resource.label]:
             resource.label, resource.summary = label, summary
     ranked = sorted(resources.values(), key=lambda r: _RANK[r.label])
     labels = [r.label for r in ranked]
-    status = FAILED if REVOKED in labels else PASSED
+    status = FAILED if any(label in _FAILING for label in labels) else PASSED
     counts = (f"{labels.count(REVOKED)} deploy a revoked image, {labels.count(KEPT_REVOKED)} keep one (updated in "
               f"place or unchanged: a warning), {labels.count(OUTDATED)} use an outdated one, "
-              f"{labels.count(CURRENT)} are current, {len(addresses) - len(resources)} use only images the registry "
+              f"{labels.count(CURRENT)} are current, {len(addresses - tracked)} use only images the registry "
               f"does not track")
     more = f" {len(ranked) - MAX_OUTCOMES} more resources are not listed." if len(ranked) > MAX_OUTCOMES else ""
-    ending = " A revoked image is being deployed: the run task fails." if status == FAILED else ""
+    ending = ""
+    if REVOKED in labels:
+        ending = " A revoked image is being deployed: the run task fails."
+    elif UNTRACKED in labels:
+        ending = " An image the registry does not track is being deployed, which the run task refuses: it fails."
     message = f"{len(addresses)} resources use images: {counts}.{ending}{more}"
     return {"data": {"type": "task-results", "attributes": {"status": status, "message": message},
                      "relationships": {"outcomes": {"data": [_outcome(r) for r in ranked[:MAX_OUTCOMES]]}}}}
@@ -137,6 +161,14 @@ def _judge(use: ImageUse, result: ComplianceResult) -> tuple[str, str]:
     if result.verdict == Verdict.OUT_OF_DATE:
         return OUTDATED, f"{use.address} uses {named}, which is out of date"
     return CURRENT, f"{use.address} uses {named}, which is current"
+
+
+def _judge_untracked(use: ImageUse, on_untracked: str) -> tuple[str, str]:
+    """(label, one-line summary) of a resource's image the registry does not track: an
+    error only with FAIL and where the plan deploys it (creates or replaces the resource)."""
+    if on_untracked == FAIL and (not use.actions or DEPLOYING & set(use.actions)):
+        return UNTRACKED, f"{use.address} deploys {use.image}, which the registry does not track"
+    return KEPT_UNTRACKED, f"{use.address} uses {use.image}, which the registry does not track"
 
 
 def _outcome(resource: Resource) -> dict[str, object]:

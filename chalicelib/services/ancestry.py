@@ -457,6 +457,18 @@ def relations(bucket: str, parents: bool, children: bool, fingerprint: str | Non
     return Relations(_judged(links), next_token, untracked)
 
 
+CHILDREN_JUDGED = 100  # child edges the bucket's `children` summary judges (one Query page)
+
+
+def children_status(bucket: str) -> AncestryStatus | None:
+    """The worst status of the links of the versions built on the bucket's versions (HCP's
+    bucket `children` summary), judged as `relations` judges them, over the first
+    CHILDREN_JUDGED child edges: one Query of the edges, and relations' BatchGets (two or
+    three) when there are any. None when nothing is built on the bucket."""
+    found = relations(bucket, False, True, None, None, CHILDREN_JUDGED, None).found
+    return max((r.status for r in found), key=rules.SEVERITY.index, default=None)
+
+
 def _parents_of(bucket: str, fingerprint: str | None) -> Version | None:
     """The version whose parents are listed: `fingerprint`'s, else the bucket's latest (None
     when it has none yet)."""

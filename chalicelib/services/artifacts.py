@@ -13,10 +13,11 @@ no message names a restricted channel (`latest` included) or where it points.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import ancestry, findings
 from ..domain import plans
+from ..domain.platforms import canonical
 from .. import storage
 from ..storage import entities
 from .channels import LATEST
@@ -53,6 +54,38 @@ def lookup(external_id: str, see_restricted: bool = True) -> ArtifactLookup:
     if not found:
         raise NotFound(f"no artifact {external_id!r} in the registry")
     return ArtifactLookup.model_validate({"external_id": external_id, **found[0], "matches": found})
+
+
+class Producer(NamedTuple):
+    """A build that made an artifact, with its version and bucket."""
+
+    version: entities.Version
+    build: entities.Build
+    bucket: entities.Bucket
+
+
+def producers(external_id: str, platform: str | None, region: str | None, limit: int,
+              token: str | None) -> tuple[list[Producer], str | None]:
+    """A page of the builds that made an artifact (HCP's SearchExternalArtifact), from the
+    index `lookup` reads, by bucket and version: its entries (one Query), then their versions,
+    buckets and builds (one BatchGetItem per 100 items). `platform` and `region`, when given,
+    keep the builds of that platform (either of its names: domain/platforms) whose artifact is
+    in that region; the page may then be short, its token still set. An entry whose version is
+    gone is left out."""
+    entries, next_token = storage.versions.artifact_page(external_id, token, limit)
+    found = storage.versions.produced(entries)
+    wanted = canonical(platform.lower()) if platform else None
+    matches = []
+    for entry in entries:
+        version = found.versions.get((entry.bucket, entry.number))
+        build = found.builds.get((entry.bucket, entry.number, entry.build_id))
+        bucket = found.buckets.get(entry.bucket)
+        if not (version and build and bucket) or (wanted and canonical(build.platform.lower()) != wanted):
+            continue
+        if region and not any(a["external_id"] == external_id and a.get("region") == region for a in build.artifacts):
+            continue
+        matches.append(Producer(version, build, bucket))
+    return matches, next_token
 
 
 def check_body(body: Any, see_restricted: bool = True) -> ComplianceCheck:

@@ -86,14 +86,23 @@ def page(limit: int, token: str | None) -> tuple[list[entities.Bucket], str | No
     return items, next_token
 
 
+def latest_versions(items: list[entities.Bucket]) -> dict[str, entities.Version]:
+    """Each bucket's latest version, by bucket name, without builds (a page of the HCP bucket
+    list shows them): one BatchGetItem per 100 buckets that have one."""
+    refs = [(i.bucket, int(i.latest_version[1:])) for i in items if i.latest_version]
+    return {v.bucket: v for v in storage.versions.versions(refs)}
+
+
 def delete_bucket(name: str, actor: str) -> Bucket:
-    """Delete a bucket with everything in it: versions, builds, channels, history, the
-    artifact index entries of its builds and their SBOMs (packages, and objects once it is gone).
+    """Delete a bucket with everything in it: versions and drafts, builds, channels, history,
+    its retention policy, the child edges recorded on its versions, the artifact index entries
+    of its builds, and its builds' SBOMs (packages, and objects in S3 once it is gone).
 
     They go in bulk (storage.buckets.empty), each build's artifact index entries before the
     build; then the flags and unresolved hints of its versions, counted off the report's
     counts (storage.sweep.clear_bucket); the bucket item last, in a transaction: a DELETE
-    interrupted half-way can simply be repeated.
+    interrupted half-way can simply be repeated. The SBOM objects go once the bucket is gone
+    (sboms.delete_objects). Its audit trail stays (keys.events_pk).
     """
     bucket = get_bucket(name)
     storage.buckets.empty(name)  # the packages of its builds' SBOMs too: they are in its partition

@@ -42,6 +42,14 @@ class Managed(Conflict):
     """A change the managed `latest` does not take by hand (an assignment, a deletion)."""
 
 
+class MissingChannel(NotFound):
+    """One of the channels a change names does not exist (`name` says which)."""
+
+    def __init__(self, bucket: str, name: str) -> None:
+        super().__init__(f"bucket {bucket!r} has no channel {name!r}")
+        self.name = name
+
+
 @dataclass
 class Target:
     """A version a channel points at, and its builds."""
@@ -399,6 +407,37 @@ def _update(bucket: str, name: str, body: UpdateChannel, actor: str) -> None:
         actions.append(audit.event_action(bucket, "channel.updated", f"channel/{name}", actor,
                                           before={k: getattr(item, k) for k in details}, after=details))
     audit.commit(actions)
+
+
+def assign_from(bucket: str, source: str, target: str, actor: str) -> tuple[entities.Channel, entities.Channel, Target]:
+    """Give channel `target` the version channel `source` holds (a promotion: HCP Packer's
+    AssignChannelVersion), on the condition that `source` still holds it when the move
+    commits; then both channels (one BatchGetItem) and the version. The rules are an
+    assignment's: the managed `latest` takes none (Managed), a revoked or incomplete version
+    is refused (Conflict), and so is a source holding nothing; MissingChannel names a channel
+    that does not exist. Calls: one BatchGetItem (both channels), one Query (the version and
+    its builds), one transaction (again on a lost race), one BatchGetItem (both, as moved)."""
+    def attempt() -> Target:
+        found = {c.name: c for c in storage.channels.channels([(bucket, source), (bucket, target)])}
+        source_item, target_item = (found.get(name) or _missing(bucket, name) for name in (source, target))
+        if target_item.managed:
+            raise Managed(f"channel {target!r} is managed by the registry and cannot be assigned by hand")
+        if not source_item.number:
+            raise Conflict(f"channel {source!r} holds no version to assign")
+        chosen = _assignable(bucket, f"v{source_item.number}")
+        cause = HistoryCause.ASSIGN if chosen.number != target_item.number else None
+        audit.commit([*point_actions(bucket, target, chosen, cause=cause, actor=actor, previous=target_item.version,
+                                     expect=target_item.number),
+                      storage.channels.holds(bucket, source, source_item.number)])
+        return chosen
+
+    chosen = retrying(attempt, what=f"assigning channel {target!r} from {source!r}")
+    found = {c.name: c for c in storage.channels.channels([(bucket, source), (bucket, target)])}
+    return found.get(source) or _missing(bucket, source), found.get(target) or _missing(bucket, target), chosen
+
+
+def _missing(bucket: str, name: str) -> entities.Channel:
+    raise MissingChannel(bucket, name)
 
 
 def delete_channel(bucket: str, name: str, actor: str) -> Channel:

@@ -12,6 +12,7 @@ here changes how a draft behaves: it is never served, never blocks anything, and
   go with it, in one transaction conditioned on the draft as read (storage.drafts.discard),
   so a draft that completed meanwhile is left alone (409) and its complete version is never
   deleted by surprise; the SBOMs' objects and packages go once that transaction has committed.
+  One of its builds can go alone (HCP's DeleteBuild, `delete_build`), the same way.
 """
 
 from __future__ import annotations
@@ -87,3 +88,31 @@ def delete_draft(bucket: str, fingerprint: str, actor: str) -> tuple[entities.Dr
     draft, builds = retrying(attempt, what=f"deleting the draft {fingerprint}")
     sboms.delete(bucket, fingerprint, builds)
     return draft, list(builds)
+
+
+def delete_build(bucket: str, fingerprint: str, build_id: str, actor: str) -> entities.Build:
+    """Delete one build of a draft (HCP's DeleteBuild), its SBOM objects too; the build
+    deleted. A complete version's builds are part of what it is: Conflict (delete the version
+    instead). The draft keeps running and is not completed by it: a version completes when a
+    build becomes done. Calls: one Query and one transaction (again on a lost race), a GetItem
+    more when there is no draft, and with SBOMs their packages and one S3 listing and delete."""
+    def attempt() -> entities.DraftBuild:
+        draft, builds = storage.drafts.with_builds(bucket, fingerprint)
+        if not draft:
+            number = storage.versions.fingerprint_number(bucket, fingerprint)
+            if number is not None:
+                raise Conflict(f"This version is complete (v{number}): its builds cannot be deleted; delete the "
+                               "version instead")
+            raise NotFound(f"Version with fingerprint {fingerprint} not found")
+        build = next((b for b in builds if b.id == build_id), None)
+        if build is None:
+            raise NotFound(f"Build with id {build_id} not found in the version with fingerprint {fingerprint}")
+        audit.commit([*storage.drafts.remove_build(draft, build),
+                      audit.event_action(bucket, AuditAction.BUILD_DELETED, f"{fingerprint}/{build_id}", actor,
+                                         before={"fingerprint": fingerprint, "component_type": build.component_type,
+                                                 "status": build.status})])
+        return build
+
+    build = retrying(attempt, what=f"deleting build {build_id}")
+    sboms.delete(bucket, fingerprint, [build])
+    return build

@@ -18,8 +18,9 @@ what passes).
   and by the local runner's poller under `make run`): it downloads the plan JSON with the
   run's access token, runs the compliance check (`artifacts.check`, the one behind
   `POST /compliance/check`: hard-coded image IDs and those a data source such as
-  `hcp_packer_artifact` resolved alike, since both are values in the plan), and PATCHes the
-  callback URL with the result. Both connections go through services/outbound.py under
+  `hcp_packer_artifact` resolved alike, since both are values in the plan), judges images the
+  registry does not track as the registry's `on_untracked_image` says (services/registry.py,
+  the HCP API's `…/runtasks/config`: one GetItem), and PATCHes the callback URL with the result. Both connections go through services/outbound.py under
   `policy()`: the allowed hosts, and the outbound-address policy on the address actually
   connected to, for the plan's redirect hops too (HCP Terraform answers the plan URL with a
   temporary redirect to a signed archivist URL; the token never follows it); the callback
@@ -43,7 +44,7 @@ import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import artifacts, audit, outbound
+from . import artifacts, audit, outbound, registry
 from .identity import Misconfigured
 from .. import storage
 from ..domain import plans, runtask
@@ -202,7 +203,8 @@ def _check(job: dict[str, Any]) -> dict[str, object]:
     if len(images) > plans.MAX_ARTIFACTS:
         return runtask.failure(f"the plan uses {len(images)} distinct images; the registry checks at most "
                                f"{plans.MAX_ARTIFACTS}")
-    return runtask.task_result(uses, artifacts.check(images, see_restricted=False).results)
+    return runtask.task_result(uses, artifacts.check(images, see_restricted=False).results,
+                               registry.current().on_untracked_image)
 
 
 def _download(url: str, token: str) -> bytes:

@@ -124,3 +124,16 @@ def discard(before: Draft, builds: list[DraftBuild]) -> list[Action]:
             .equals("done_builds", before.done_builds).delete(),
             *(Change(build.item_key()).delete() for build in builds),
             Change(keys.resource_id(before.id)).delete()]
+
+
+def remove_build(before: Draft, build: DraftBuild) -> list[Action]:
+    """Delete one build of a draft, on the condition that it is as read (its status and
+    update time) and that the draft's counts are (so its component list is: only a new build
+    changes it, counted), taking its component and its counts off the draft."""
+    components = [c for c in before.components if c != build.component_type]
+    draft = Change(before.item_key()).equals("build_count", before.build_count) \
+        .equals("done_builds", before.done_builds).set("components", components).add("build_count", -1)
+    if build.status == BuildStatus.DONE:
+        draft.add("done_builds", -1)
+    return [Change(build.item_key()).equals("status", build.status).holds("updated_at", build.updated_at).delete(),
+            draft.action()]

@@ -23,7 +23,8 @@ from enum import StrEnum
 from typing import Any, ClassVar, Mapping, TypeVar
 
 from . import keys
-from ..domain.enums import AncestryStatus, BuildStatus, HistoryCause, IngestionStatus, JobStatus, Role, SweepWork, VersionStatus
+from ..domain.enums import (AncestryStatus, BuildStatus, HistoryCause, IngestionStatus, JobStatus, RegistryState, Role,
+                            SweepWork, VersionStatus)
 
 Item = dict[str, Any]
 E = TypeVar("E", bound="Entity")
@@ -248,6 +249,25 @@ class RunTaskKey(Entity):
 
     def item_key(self) -> keys.Key:
         return keys.run_task()
+
+
+@dataclass(repr=False, eq=False)
+class RegistrySettings(Entity):
+    """The project's HCP Packer registry as the HCP API manages it (services/registry.py):
+    its `state`, feature tier and its run task's behaviour on untracked images. Without an
+    item the registry is active with the defaults (services/registry.current)."""
+
+    id: str
+    created_at: str
+    updated_at: str
+    state: RegistryState = RegistryState.ACTIVE
+    feature_tier: str = "STANDARD"
+    deactivated_at: str | None = None
+    on_untracked_image: str = "UNSET"
+    rev: int = 0  # goes up with every change: each is conditioned on the one read
+
+    def item_key(self) -> keys.Key:
+        return keys.registry_settings()
 
 
 # ---- the sweep's items ---------------------------------------------------------------------

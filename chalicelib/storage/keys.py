@@ -413,6 +413,11 @@ def run_task() -> Key:
     return {PK: "REGISTRY", SK: "RUNTASK"}
 
 
+def registry_settings() -> Key:
+    """The HCP registry's state, tier and run-task settings (one item)."""
+    return {PK: "REGISTRY", SK: "SETTINGS"}
+
+
 def webhook_pk(webhook_id: str) -> str:
     return f"WEBHOOK#{webhook_id}"
 

@@ -1,10 +1,10 @@
-"""The registry itself: the HCP organization and project the deployment is, and the HMAC key
-of its HCP Terraform run task (one item each)."""
+"""The registry itself: the HCP organization and project the deployment is, the HMAC key of
+its HCP Terraform run task, and the HCP registry's settings (one item each)."""
 
 from __future__ import annotations
 
 from . import keys, table
-from .entities import Location, RunTaskKey
+from .entities import Location, RegistrySettings, RunTaskKey
 from .expressions import Action, Change
 
 
@@ -35,6 +35,19 @@ def keep_run_task_key(new: RunTaskKey) -> RunTaskKey:
 def replace_run_task_key(new: RunTaskKey) -> Action:
     """An Update action that makes `new` the key (the old one stops at once)."""
     return Change(keys.run_task()).set_all(new.attributes()).action()
+
+
+def settings() -> RegistrySettings | None:
+    """The HCP registry's settings (GetItem), or None while they were never changed."""
+    item = table.get(keys.registry_settings())
+    return RegistrySettings.from_item(item) if item else None
+
+
+def put_settings(new: RegistrySettings, before: RegistrySettings | None) -> Action:
+    """A Put of the settings on the condition that they are still as read (`before`, by its
+    `rev`; None: never written), so of two concurrent changes one fails."""
+    change = Change(keys.registry_settings())
+    return (change.absent() if before is None else change.equals("rev", before.rev)).put(new.to_item())
 
 
 def _keep(new: Location | RunTaskKey) -> Change:

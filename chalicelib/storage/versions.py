@@ -159,6 +159,37 @@ def artifact_entries(external_id: str) -> list[ArtifactEntry]:
             for i in table.query_all(keys.artifact_pk(external_id), prefix=keys.ARTIFACT_ENTRIES)]
 
 
+def artifact_page(external_id: str, token: str | None, limit: int) -> tuple[list[ArtifactEntry], str | None]:
+    """One page of an artifact's index entries, by bucket, version and build (one Query)."""
+    items, next_token = list_page(keys.artifact_pk(external_id), token, prefix=keys.ARTIFACT_ENTRIES, limit=limit)
+    return [ArtifactEntry.from_item(i) for i in items], next_token
+
+
+@dataclass(frozen=True)
+class Produced:
+    """What the artifact index entries name: their versions, buckets and builds, by key."""
+
+    versions: dict[tuple[str, int], Version]
+    buckets: dict[str, Bucket]
+    builds: dict[tuple[str, int, str], Build]
+
+
+def produced(entries: list[ArtifactEntry]) -> Produced:
+    """The versions, buckets and builds index entries name: one BatchGet per 100 items."""
+    wanted = [k for e in entries for k in (keys.version(e.bucket, e.number), keys.bucket(e.bucket),
+                                             keys.build(e.bucket, e.number, e.build_id))]
+    found = Produced({}, {}, {})
+    bucket_sk = keys.bucket("")[keys.SK]
+    for item in table.get_many(wanted) if wanted else []:
+        if item[keys.SK] == bucket_sk:
+            found.buckets[item["bucket"]] = Bucket.from_item(item)
+        elif keys.is_build(item):
+            found.builds[(item["bucket"], item["number"], item["id"])] = Build.from_item(item)
+        else:
+            found.versions[(item["bucket"], item["number"])] = Version.from_item(item)
+    return found
+
+
 def newest_producers(external_ids: list[str]) -> dict[str, ArtifactEntry]:
     """The newest producer of each artifact that has one stored (`ARTIFACT#<id>` / `NEWEST`):
     one BatchGet per 100 IDs. An artifact recorded before these items were written has none:

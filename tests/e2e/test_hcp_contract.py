@@ -62,9 +62,9 @@ def ingested(hcp_registry: HcpRegistry) -> dict[str, str]:
     return INGESTED
 
 
-# Go tests that delete a bucket, which takes an admin through either API (roles.py); the others
-# run as the contributor Packer runs as.
-AS_ADMIN = {"TestABucketIsCreatedReadUpdatedAndDeleted"}
+# Go tests that manage the registry or the run task, which take an admin (roles.py); the others
+# run as the contributor Packer runs as (who deletes buckets, as HCP Packer's Contributor does).
+AS_ADMIN = {"TestTheRegistryIsUpdatedDeactivatedAndNotDeletedWhileItHoldsBuckets", "TestTheRunTaskSettingsURLAndKey"}
 
 
 @pytest.mark.parametrize("name", GO_TESTS)

@@ -12,8 +12,8 @@ The core is the machine's `terraform`, else OpenTofu built by build.sh (`CLIENTS
 forces it). No registry is asked for the provider: a CLI configuration (`TF_CLI_CONFIG_FILE`)
 points `dev_overrides` at the built provider, so no `terraform init` either. The provider is
 configured with environment variables only (HCP-API-COMPAT.md §1.1), `provider "hcp" {}`, no
-geography and no organization (it reads it from the project, §1.3). The principal is an admin:
-destroying `hcp_packer_bucket` deletes a bucket, which the registry leaves to admins.
+geography and no organization (it reads it from the project, §1.3). The principal is an admin
+(destroying `hcp_packer_bucket` deletes a bucket, which a contributor may do too since issue 23).
 
 The pinned provider is 0.111.0: its `hcp_packer_artifact.labels` is an output only (the
 `labels` argument came in 0.112.0, which the Go module proxy cannot build here:

@@ -105,6 +105,24 @@ def test_an_unknown_route_is_a_json_404_that_echoes_nothing(product, path, autho
     assert b"secret" not in body and TOKEN.encode() not in body and b"Authorization" not in body
 
 
+@pytest.mark.parametrize("method, path, status, code", [
+    ("GET", "/packer/2021-04-30/organizations/o/projects/p/images/base", 404, 5),
+    ("POST", "/packer/2023-01-01/organizations/o/projects/p/buckets/base/nothing/deeper", 404, 5),
+    ("GET", "/resource-manager/2019-12-10/organizations/o/x/y/z", 404, 5),
+    ("PUT", "/2019-12-10/resource-manager/resources/iam-policy/x", 404, 5),
+    ("POST", "/packer/2023-01-01/organizations/o/projects/p/buckets/base", 501, 12),
+    ("GET", "/packer/2023-01-01/organizations/o/projects/p/buckets", 401, 16)])
+@pytest.mark.parametrize("authorization", ["Bearer not-a-token-but-secret", None])
+def test_the_hcp_prefixes_answer_in_the_hcp_shape(product, method, path, status, code, authorization):
+    """Under `/packer/`, `/resource-manager/`, `/2019-12-10/`: another path is 404 code 5 (however
+    deep), another method 501 code 12, no valid token 401 code 16 (issue 23), as on AWS."""
+    headers = {"Authorization": authorization} if authorization else {}
+    got, content_type, body = _raw(product, method, path, headers)
+    answer = json.loads(body)
+    assert (got, answer.get("code")) == (status, code) and content_type.startswith("application/json"), answer
+    assert set(answer) == {"code", "message", "details"} and b"secret" not in body
+
+
 def test_an_oversized_bearer_header_is_a_json_431_naming_the_limit(product):
     secret = "s" * 100_000
     status, content_type, body = _raw(product, "GET", "/buckets", {"Authorization": f"Bearer {secret}"})

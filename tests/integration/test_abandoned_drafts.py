@@ -21,6 +21,7 @@ from chalicelib.runtime import aws
 from chalicelib.services import buckets, drafts, publishing, sboms
 from chalicelib.storage import keys, table
 from support import ADMIN_TOKEN, MANIFEST_BUCKET, Hcp, compressed_sbom, count_calls, mint, race, sbom_document, sweep
+from support import hcp_build_running as running, start_hcp_version as start
 
 RUN = "8a7f2d3c-1111-4222-8333-944455556666"
 SBOM = compressed_sbom(sbom_document("rootfs.cdx-1.5.json"))
@@ -31,25 +32,6 @@ SPDX = compressed_sbom(sbom_document("rootfs.spdx-2.3.json"))
 def api(registry, monkeypatch) -> Hcp:
     monkeypatch.setenv("DRAFT_ABANDONED_AFTER", "1h")
     return Hcp(registry)
-
-
-def start(api: Hcp, bucket: str, fingerprint: str, *components: str) -> dict[str, dict]:
-    """What `packer build` does up to "Tracking build": the bucket, the version, each build
-    running; then it stops (a template error, a crashed runner). The builds by component."""
-    if api.call("GET", f"buckets/{bucket}")[0] == 404:
-        api.ok("PUT", "buckets", {"name": bucket})
-    api.ok("POST", f"buckets/{bucket}/versions", {"fingerprint": fingerprint, "template_type": "HCL2"})
-    builds = {}
-    for component in components:
-        build = api.ok("POST", f"buckets/{bucket}/versions/{fingerprint}/builds",
-                       {"component_type": component, "packer_run_uuid": RUN, "status": "BUILD_UNSET"})["build"]
-        builds[component] = running(api, bucket, fingerprint, build["id"])
-    return builds
-
-
-def running(api: Hcp, bucket: str, fingerprint: str, build_id: str) -> dict:
-    return api.ok("PATCH", f"buckets/{bucket}/versions/{fingerprint}/builds/{build_id}",
-                  {"packer_run_uuid": RUN, "status": "BUILD_RUNNING"})["build"]
 
 
 def done(api: Hcp, bucket: str, fingerprint: str, build_id: str, ami: str) -> dict:

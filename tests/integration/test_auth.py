@@ -26,7 +26,7 @@ MUTATIONS = [
     ("POST", "/buckets/base/versions/v1/restore", None, "contributor"),
     ("DELETE", "/buckets/base/versions/v1?rollback_channels=true", None, "contributor"),
     ("POST", "/compliance/sweep", None, "contributor"),
-    ("DELETE", "/buckets/base", None, "admin"),
+    ("DELETE", "/buckets/base", None, "contributor"),
     ("POST", "/tokens", {"name": "ci", "role": "viewer"}, "admin"),
     ("GET", "/tokens", None, "admin"),
     ("DELETE", "/tokens/0123456789abcdef", None, "admin"),

@@ -32,7 +32,10 @@ ENFORCED = {"enforced_block_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV", "enforced_block_v
 
 
 def hcp_routes() -> list[tuple[str, str]]:
-    return [(m, p) for p, methods in application.app.routes.items() for m in methods if hcp.serves(p)]
+    """The HCP routes a view serves (not the paths and methods unserved.py answers)."""
+    from chalicelib.api.hcp import unserved
+
+    return unserved.served()
 
 
 # ---- the organization and the project (item 2) -----------------------------------------------

@@ -196,14 +196,20 @@ def test_set_once_fields_answer_as_hcp_packer_was_seen_answering(registry, hcp):
     assert hcp.call("patch", path, {"platform": "azure"}, status=409)["code"] == 6
 
 
-def test_deleting_a_bucket_is_an_admins_through_either_door(registry, hcp):
-    hcp.call("put", "/buckets", {"name": "doomed"})
+def test_deleting_a_bucket_is_a_contributors_through_either_door(registry, hcp):
+    """As HCP Packer's Contributor role may (issue 23); a viewer may not, through either door."""
+    for bucket in ("doomed", "doomed-too"):
+        hcp.call("put", "/buckets", {"name": bucket})
+    viewer = {"Authorization": f"Bearer {mint(registry, 'viewer')}"}
+    response = registry.client.http.delete(f"{hcp.prefix}/buckets/doomed", headers=viewer)
+    assert (response.status_code, json.loads(response.body)["code"]) == (403, 7)
+    registry.as_token(viewer["Authorization"].split()[1]).send("delete", "/buckets/doomed", status=403)
     contributor = {"Authorization": f"Bearer {mint(registry, 'contributor')}"}
     response = registry.client.http.delete(f"{hcp.prefix}/buckets/doomed", headers=contributor)
-    assert (response.status_code, json.loads(response.body)["code"]) == (403, 7)
-    registry.as_token(contributor["Authorization"].split()[1]).send("delete", "/buckets/doomed", status=403)
-    hcp.call("delete", "/buckets/doomed")
+    assert (response.status_code, json.loads(response.body)) == (200, {})
+    registry.as_token(contributor["Authorization"].split()[1]).send("delete", "/buckets/doomed-too")
     registry.get("/buckets/doomed", status=404)
+    registry.get("/buckets/doomed-too", status=404)
 
 
 # ---- one Packer run through both doors: one version (domain/duplicates.py) ----------------

@@ -146,8 +146,10 @@ def test_the_endpoint_url_follows_registry_public_url_and_api_gateways_stage(run
 
 
 def test_only_the_validation_task_type_exists(run_task):
-    status, answer = run_task.hcp("GET", "runtasks/config")
-    assert (status, answer["code"]) == (404, 5) and "validation" in answer["message"]
+    # runtasks/config is GetRunTaskConfig; runtasks/hmac, a path of its own (its PATCH), is a type too
+    for task_type in ("enforcement", "hmac"):
+        status, answer = run_task.hcp("GET", f"runtasks/{task_type}")
+        assert (status, answer["code"]) == (404, 5) and "validation" in answer["message"], task_type
 
 
 def test_the_key_is_for_admins_only(run_task):
@@ -270,6 +272,30 @@ def test_a_revoked_image_being_deployed_fails_the_run_with_that_resource(run_tas
     assert levels(found["module.app.aws_instance.api"]) == ["info"]
     assert "run task queued" in caplog.text and "run task result sent" in caplog.text
     assert fake.TOKEN not in caplog.text and key not in caplog.text  # never logged
+
+
+@pytest.mark.parametrize("behaviour, actions, status, level", [
+    ("WARN", ["create"], "passed", "warning"), ("FAIL", ["create"], "failed", "error"),
+    ("FAIL", ["update"], "passed", "warning"), ("UNSET", ["create"], "passed", None)])
+def test_an_untracked_image_is_judged_as_the_run_task_settings_say(run_task, behaviour, actions, status, level):
+    """UpdateRunTaskConfig's `on_untracked_image` (issue 23): WARN warns, FAIL fails a resource
+    the plan creates or replaces (an in-place update only warns, as for a revoked image), UNSET
+    leaves the image uncounted but in the message, as before."""
+    status_code, answer = run_task.hcp("PATCH", "runtasks/config", raw=json.dumps(
+        {"on_untracked_image": behaviour}).encode())
+    assert (status_code, answer) == (200, {"on_untracked_image": behaviour})
+    result = checked(run_task, ("aws_instance.vendor", UNTRACKED_AMI, actions),
+                     ("aws_instance.web", CURRENT_AMI, ["create"]))
+    attributes = result["data"]["attributes"]
+    assert attributes["status"] == status and "1 use only images the registry does not track" in attributes["message"]
+    found = outcomes(result)
+    assert levels(found["aws_instance.web"]) == ["info"]
+    if level is None:
+        assert "aws_instance.vendor" not in found
+    else:
+        assert levels(found["aws_instance.vendor"]) == [level]
+        assert UNTRACKED_AMI in found["aws_instance.vendor"]["description"]
+        assert "does not track" in found["aws_instance.vendor"]["description"]
 
 
 def test_a_plan_with_current_images_passes(run_task):

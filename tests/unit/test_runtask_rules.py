@@ -193,3 +193,45 @@ def test_a_failure_has_its_message_and_no_outcomes():
     assert runtask.failure("the registry could not check the plan: boom") == {"data": {
         "type": "task-results", "attributes": {"status": "failed",
                                                "message": "the registry could not check the plan: boom"}}}
+
+
+# ---- images the registry does not track: the run task's `on_untracked_image` ------------------
+
+@pytest.mark.parametrize("behaviour, actions, label, level, status", [
+    ("WARN", ("create",), "Untracked, allowed", "warning", "passed"),
+    ("WARN", ("update",), "Untracked, allowed", "warning", "passed"),
+    ("FAIL", ("create",), "Untracked", "error", "failed"),
+    ("FAIL", ("delete", "create"), "Untracked", "error", "failed"),
+    ("FAIL", (), "Untracked", "error", "failed"),  # no change listed: judged as a deployment
+    ("FAIL", ("update",), "Untracked, allowed", "warning", "passed"),
+    ("FAIL", ("no-op",), "Untracked, allowed", "warning", "passed")])
+def test_an_untracked_image_is_an_outcome_unless_unset(behaviour, actions, label, level, status):
+    uses = [ImageUse("vendor", "ami-unknown", actions), ImageUse("other", "ami-never-checked", ("no-op",))]
+    answer = runtask.task_result(uses, RESULTS, behaviour)
+    deploys = "deploys" if label == "Untracked" else "uses"
+    assert listed(answer)[0] == outcome("vendor", f"vendor {deploys} ami-unknown, which the registry does not track",
+                                        "- `ami-unknown`: the registry has no record of it", label, level)
+    assert [o["attributes"]["outcome-id"] for o in listed(answer)] == ["vendor", "other"]
+    attributes = answer["data"]["attributes"]
+    assert attributes["status"] == status
+    assert "2 use only images the registry does not track" in attributes["message"]
+    assert attributes["message"].endswith(
+        "An image the registry does not track is being deployed, which the run task refuses: it fails."
+        if status == "failed" else "does not track.")
+    assert runtask.task_result(uses, RESULTS, "UNSET") == runtask.task_result(uses, RESULTS)
+    assert listed(runtask.task_result(uses, RESULTS)) == []
+
+
+def test_a_revoked_image_is_worse_than_an_untracked_one_and_said_first():
+    uses = [ImageUse("r", "ami-unknown", ("create",)), ImageUse("r", "ami-rev", ("create",)),
+            ImageUse("k", "ami-unknown", ("create",)), ImageUse("k", "ami-old", ("create",))]
+    answer = runtask.task_result(uses, RESULTS, "FAIL")
+    found = {o["attributes"]["outcome-id"]: o["attributes"]["tags"]["Status"][0]["label"] for o in listed(answer)}
+    assert found == {"r": "Revoked", "k": "Untracked"}
+    assert [o["attributes"]["outcome-id"] for o in listed(answer)] == ["r", "k"]
+    assert answer["data"]["attributes"]["message"].endswith("A revoked image is being deployed: the run task fails.")
+    assert "0 use only images the registry does not track" in answer["data"]["attributes"]["message"]
+    kept = runtask.task_result([ImageUse("k", "ami-rev", ("update",)), ImageUse("u", "ami-unknown", ("update",))],
+                               RESULTS, "WARN")
+    assert [o["attributes"]["tags"]["Status"][0]["label"] for o in listed(kept)] == [
+        "Revoked, not redeployed", "Untracked, allowed"]

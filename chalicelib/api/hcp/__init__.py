@@ -7,6 +7,9 @@ registry (../shared/hcp/HCP-API-COMPAT.md is the specification).
     wire.py       entities as HCP JSON: snake_case, enum strings, int64 as strings, RFC 3339
     requests.py   request bodies and query parameters read as grpc-gateway reads them
     errors.py     the error shape `{"code", "message", "details"}` and its middleware
+    unserved.py   what no route serves: every other path under the prefixes, every other method
+    promotion.py search.py builds.py registry.py   AssignChannelVersion, SearchExternalArtifact,
+                  DeleteBuild, the registry's and the run task's settings
 
 These routes are not in `GET /openapi.json`, which documents the native API.
 """
@@ -15,9 +18,12 @@ from __future__ import annotations
 
 PACKER = "/packer/2023-01-01"
 RESOURCE_MANAGER = "/resource-manager/2019-12-10"
-PREFIXES = (f"{PACKER}/", f"{RESOURCE_MANAGER}/")
+# Everything under these is the HCP API's, served or not (unserved.py): HCP Packer's versions,
+# the resource manager, and the IAM routes the provider calls (`/2019-12-10/resource-manager/…`).
+ROOTS = ("/packer", "/resource-manager", "/2019-12-10")
+PREFIXES = tuple(f"{root}/" for root in ROOTS)
 
 
 def serves(path: str) -> bool:
     """Whether a route (its path template, or a request path) belongs to the HCP API."""
-    return path.startswith(PREFIXES)
+    return path in ROOTS or path.startswith(PREFIXES)

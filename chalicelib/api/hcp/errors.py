@@ -70,11 +70,19 @@ def method_not_allowed(method: str, allowed: list[str]) -> Response:
 
 
 def handle(event: Request, get_response: Callable[[Request], Response]) -> Response:
-    """The HCP routes' middleware: the caller's role (401 code 16, 403 code 7), the
-    organization and project in the path (404 code 5 for any other), names that cannot exist
-    (404 code 5), then the route, every error of which leaves in the HCP shape."""
+    """The HCP routes' middleware: a path or method no route serves (unserved.py: 404 code 5,
+    501 code 12, before anything else), who the caller is (its bearer token, read here:
+    no API Gateway authorizer stands before these routes) and its role (401 code 16, 403
+    code 7), the organization and project in the path (404 code 5 for any other), names that
+    cannot exist (404 code 5), then the route, every error of which leaves in the HCP shape."""
+    from . import unserved
+
+    context = event.context if event.context is not None else {}
+    refused = unserved.answer(event.method, context.get("resourcePath", ""), context.get("path", ""))
+    if refused is not None:
+        return refused
     try:
-        context = event.context or {}
+        context["authorizer"] = _identity(event)
         roles.enforce(context.get("authorizer"), event.method, context.get("resourcePath", ""))
         _check_path(event.uri_params or {})
         response = get_response(event)
@@ -90,6 +98,15 @@ def handle(event: Request, get_response: Callable[[Request], Response]) -> Respo
     if response.status_code < 400:
         return response
     return _reshaped(response)
+
+
+def _identity(event: Request) -> dict[str, str]:
+    """The authorizer context the native API's authorizer would give this request: the
+    caller's name, role and token id, or why it has none (services/auth.identify)."""
+    from ...services import auth
+
+    identity = auth.identify(event.headers.get("authorization") if event.headers else None)
+    return {"principalId": identity.get("name", "anonymous"), **identity}
 
 
 def _check_path(params: dict[str, str]) -> None:

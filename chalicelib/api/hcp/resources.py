@@ -60,7 +60,18 @@ def project(project_id: str) -> Json:
 
 
 def registry() -> Json:
-    return {"registry": wire.registry(identity.location())}
+    """GetRegistry: the project's registry (services/registry.py: 404 once deleted)."""
+    from ...services import registry as settings
+
+    return {"registry": wire.registry(identity.location(), settings.existing())}
+
+
+def _registry_active() -> None:
+    """Nothing while the registry takes new buckets and versions; 400 code 9 once it is
+    deactivated or deleted (services/registry.py: one GetItem)."""
+    from ...services import registry as settings
+
+    settings.require_active()
 
 
 # ---- buckets -------------------------------------------------------------------------------
@@ -78,24 +89,36 @@ def missing_bucket(name: str) -> NotFound:
 
 
 def get_bucket(name: str, see_restricted: bool) -> Json:
-    """The bucket with its latest version (builds included; one Query more) and that
-    version's platforms; both left out for a viewer, as `latest` is restricted."""
+    """The bucket with its latest version (builds included; one Query more), that version's
+    platforms and parents summary, all left out for a viewer, as `latest` is restricted; and
+    its children summary (ancestry.children_status: one Query of its child edges, and two or
+    three BatchGets when there are any)."""
     item = bucket_item(name)
     latest = wire.version(*versions.load(name, item.latest_version)) if item.latest_version and see_restricted \
         else None
-    return {"bucket": wire.bucket(item, identity.location(), latest)}
+    children = ancestry.children_status(name)
+    return {"bucket": wire.bucket(item, identity.location(), latest,
+                                  children=wire.ancestry_status(children) if children else None)}
 
 
-def list_buckets(limit: int, token: str | None) -> Json:
+def list_buckets(limit: int, token: str | None, see_restricted: bool) -> Json:
+    """A page of buckets, each with its latest version (without builds), its platforms and
+    parents summary as GetBucket has them (left out for a viewer): one BatchGetItem for the
+    page's latest versions. Its children summary is only the `href`: judging it costs a Query
+    per bucket (GetBucket judges it)."""
     items, next_token = buckets.page(limit, token)
     here = identity.location()
-    return {"buckets": [wire.bucket(i, here) for i in items], "pagination": _pagination(next_token)}
+    latest = buckets.latest_versions(items) if see_restricted else {}
+    shown = [wire.bucket(i, here, wire.version(latest[i.bucket]), latest[i.bucket].platforms or [])
+             if i.bucket in latest else wire.bucket(i, here) for i in items]
+    return {"buckets": shown, "pagination": _pagination(next_token)}
 
 
 def create_bucket(data: Body, actor: str) -> Json:
     name = text(data, "name") or ""
     body = validated({"name": name, "description": text(data, "description") or "", "labels": labels(data) or {}},
                      models.CreateBucket)
+    _registry_active()
     try:
         item = buckets.create(body, actor)
     except AlreadyExists:
@@ -196,6 +219,7 @@ def list_versions(bucket: str, limit: int, token: str | None) -> Json:
 
 def create_version(bucket: str, data: Body, actor: str) -> Json:
     fingerprint = text(data, "fingerprint", required=True) or ""
+    _registry_active()
     version = publishing.create_version(bucket, fingerprint, template_type(data), actor)
     return {"version": wire.version(version, [])}
 

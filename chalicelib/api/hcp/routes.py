@@ -1,13 +1,17 @@
 """The HCP Packer 2023-01-01 routes, and the resource-manager routes its clients call: routes
 only (each answer is made in resources.py), registered by app.py as a Chalice Blueprint.
 
-Every route sits behind the app's token authorizer, which app.py defines and so hands in
-(`blueprint(registry_auth)`); the roles are the native API's (GET: viewer, any other
-method: contributor), checked with the organization and project in the path by the error
-middleware (errors.handle), so a view takes them as `**location` and leaves them. Every route takes any Content-Type (`*/*`) and reads its body
-as JSON, as grpc-gateway does, so Chalice never answers 415 on them (listing
-application/octet-stream beside application/json instead would fail `chalice deploy`'s
-check that a route's content types agree on being binary).
+No route sits behind API Gateway's authorizer: the error middleware (errors.handle) reads
+the bearer token itself (services/auth.identify, as the authorizer does for the native API),
+so that a request without an `Authorization` header is answered in the HCP error shape (HTTP
+401 code 16) rather than by API Gateway in the native one. The roles are the native API's
+(GET: viewer, any other method: contributor), checked with the organization and project in
+the path by that middleware, so a view takes them as `**location` and leaves them. What no
+route serves (another path under the HCP prefixes, another method) is unserved.py's. Every
+route takes any Content-Type (`*/*`) and reads its body as JSON, as grpc-gateway does, so
+Chalice never answers 415 on them (listing application/octet-stream beside application/json
+instead would fail `chalice deploy`'s check that a route's content types agree on being
+binary).
 """
 
 from __future__ import annotations
@@ -15,17 +19,22 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable
 
 from chalice import Blueprint, Response
-from chalice.app import ChaliceAuthorizer, Request
+from chalice.app import Request
 
 from ...runtime.lazy import lazy
 from ..http import actor, flag, query, respond, sees_restricted
-from . import PACKER, RESOURCE_MANAGER
+from . import PACKER, RESOURCE_MANAGER, unserved
 
 if TYPE_CHECKING:  # loaded on a route's first use, as app.py loads its modules: a cold start
     from . import enforced, requests, resources, sboms  # for the native API (the consumer query) never pays for them
 else:
     requests, resources = lazy("chalicelib.api.hcp.requests"), lazy("chalicelib.api.hcp.resources")
     enforced, sboms = lazy("chalicelib.api.hcp.enforced"), lazy("chalicelib.api.hcp.sboms")
+if TYPE_CHECKING:
+    from . import builds, promotion, registry, search
+else:
+    builds, promotion, registry, search = (lazy(f"chalicelib.api.hcp.{name}")
+                                           for name in ("builds", "promotion", "registry", "search"))
 
 hcp = Blueprint(__name__)
 CONTENT_TYPES = ["*/*"]
@@ -36,17 +45,19 @@ _ROUTES: list[tuple[str, str, Callable[..., Response]]] = []
 
 
 def route(method: str, path: str) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
-    """Declare a route; blueprint() registers them all behind the authorizer."""
+    """Declare a route; blueprint() registers them all."""
     def declare(view: Callable[..., Response]) -> Callable[..., Response]:
         _ROUTES.append((method, path, view))
         return view
     return declare
 
 
-def blueprint(authorizer: ChaliceAuthorizer) -> Blueprint:
-    """The routes, each behind `authorizer`, as the Blueprint app.py registers."""
+def blueprint() -> Blueprint:
+    """The routes, and what answers the paths and methods they leave out (unserved.fill),
+    as the Blueprint app.py registers."""
     for method, path, view in _ROUTES:
-        hcp.route(path, methods=[method], authorizer=authorizer, content_types=CONTENT_TYPES)(view)
+        hcp.route(path, methods=[method], content_types=CONTENT_TYPES)(view)
+    unserved.fill(hcp, [(method, path) for method, path, _ in _ROUTES], CONTENT_TYPES)
     return hcp
 
 
@@ -92,6 +103,26 @@ def hcp_get_project(id: str) -> Response:  # noqa: A002
 @route("GET", f"{P}/registry")
 def hcp_get_registry(**location: str) -> Response:
     return respond(resources.registry())
+
+
+@route("PUT", f"{P}/registry")
+def hcp_create_registry(**location: str) -> Response:
+    return respond(registry.create_registry(body(), who()))
+
+
+@route("PATCH", f"{P}/registry")
+def hcp_update_registry(**location: str) -> Response:
+    return respond(registry.update_registry(body(), who()))
+
+
+@route("DELETE", f"{P}/registry")
+def hcp_delete_registry(**location: str) -> Response:
+    return respond(registry.delete_registry(who()))
+
+
+@route("POST", f"{P}/_search/external_artifact")
+def hcp_search_external_artifact(**location: str) -> Response:
+    return respond(search.search_external_artifact(body(), sees(), *requests.page(request())))
 
 
 # ---- enforced provisioner blocks (api/hcp/enforced.py) --------------------------------------
@@ -168,7 +199,7 @@ def hcp_manage_enforced_block_linked_buckets(enforced_block_id: str, enforced_bl
 
 @route("GET", f"{P}/buckets")
 def hcp_list_buckets(**location: str) -> Response:
-    return respond(resources.list_buckets(*requests.page(request())))
+    return respond(resources.list_buckets(*requests.page(request()), sees()))
 
 
 @route("PUT", f"{P}/buckets")
@@ -246,6 +277,11 @@ def hcp_update_build(bucket_name: str, fingerprint: str, build_id: str, **locati
     return respond(resources.update_build(bucket_name, fingerprint, build_id, body(), who()))
 
 
+@route("DELETE", f"{V}/builds/{{build_id}}")
+def hcp_delete_build(bucket_name: str, fingerprint: str, build_id: str, **location: str) -> Response:
+    return respond(builds.delete_build(bucket_name, fingerprint, build_id, who()))
+
+
 # ---- SBOMs and packages (api/hcp/sboms.py) ---------------------------------------------------
 
 @route("PUT", f"{V}/builds/{{build_id}}/sboms")
@@ -285,6 +321,11 @@ def hcp_create_channel(bucket_name: str, **location: str) -> Response:
     return respond(resources.create_channel(bucket_name, body(), who()))
 
 
+@route("POST", f"{B}/channels/assign")
+def hcp_assign_channel_version(bucket_name: str, **location: str) -> Response:
+    return respond(promotion.assign_channel_version(bucket_name, body(), who()))
+
+
 @route("DELETE", f"{B}/channels/{{channel_name}}")
 def hcp_delete_channel(bucket_name: str, channel_name: str, **location: str) -> Response:
     return respond(resources.delete_channel(bucket_name, channel_name, who()))
@@ -305,6 +346,31 @@ def hcp_update_channel(bucket_name: str, channel_name: str, **location: str) -> 
     return respond(resources.update_channel(bucket_name, channel_name, body(), who()))
 
 
+# A channel named `assign` is reached through these: the path AssignChannelVersion has (a
+# resource of its own on API Gateway, which matches it before `{channel_name}`).
+ASSIGN = "assign"
+
+
+@route("GET", f"{B}/channels/{ASSIGN}")
+def hcp_get_channel_assign(bucket_name: str, **location: str) -> Response:
+    return hcp_get_channel(bucket_name, ASSIGN, **location)
+
+
+@route("PATCH", f"{B}/channels/{ASSIGN}")
+def hcp_update_channel_assign(bucket_name: str, **location: str) -> Response:
+    return hcp_update_channel(bucket_name, ASSIGN, **location)
+
+
+@route("DELETE", f"{B}/channels/{ASSIGN}")
+def hcp_delete_channel_assign(bucket_name: str, **location: str) -> Response:
+    return hcp_delete_channel(bucket_name, ASSIGN, **location)
+
+
+@route("GET", f"{B}/channels/{ASSIGN}/history")
+def hcp_channel_history_assign(bucket_name: str, **location: str) -> Response:
+    return hcp_channel_history(bucket_name, ASSIGN, **location)
+
+
 # ---- the HCP Terraform run task (services/runtasks.py, imported on first use) -----------------
 
 @route("GET", f"{P}/runtasks/{{task_type}}")
@@ -316,9 +382,26 @@ def hcp_get_run_task(task_type: str, **location: str) -> Response:
     return respond(runtasks.validation(task_type, public_url(request())))
 
 
+@route("GET", f"{P}/runtasks/hmac")
+def hcp_get_run_task_hmac(**location: str) -> Response:
+    """GetRegistryTFCRunTaskAPI for the task type `hmac` (a path of its own here, as the PATCH
+    has it): as HCP answers any type but `validation`, 404 code 5."""
+    return hcp_get_run_task("hmac", **location)
+
+
 @route("PATCH", f"{P}/runtasks/hmac")
 def hcp_regenerate_run_task_hmac(**location: str) -> Response:
     from ...services import runtasks
 
     body()  # empty, null or {} (the provider sends no fields); anything but an object is a 400
     return respond(runtasks.regenerate_hmac(who()))
+
+
+@route("GET", f"{P}/runtasks/config")
+def hcp_get_run_task_config(**location: str) -> Response:
+    return respond(registry.run_task_config())
+
+
+@route("PATCH", f"{P}/runtasks/config")
+def hcp_update_run_task_config(**location: str) -> Response:
+    return respond(registry.update_run_task_config(body(), who()))

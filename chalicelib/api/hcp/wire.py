@@ -14,9 +14,10 @@ it, the same on every read).
 from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
+from urllib.parse import quote
 
 from ...domain import ids
-from ...domain.enums import AncestryStatus, RevocationType
+from ...domain.enums import AncestryStatus, RegistryState, RevocationType
 from ...domain.platforms import canonical
 from ...storage import entities
 
@@ -60,21 +61,44 @@ def project(where: entities.Location, name: str) -> Json:
             "created_at": where.created_at}
 
 
-def registry(where: entities.Location) -> Json:
-    """The project's registry: always there and activated (Packer only checks it is not null)."""
-    return {"id": ids.derived(where.created_at, "registry", where.project_id), "location": location(where),
-            "config": {"activated": True, "feature_tier": "STANDARD"},
-            "created_at": where.created_at, "updated_at": where.created_at}
+def registry(where: entities.Location, settings: entities.RegistrySettings) -> Json:
+    """The project's registry (services/registry.py): activated unless deactivated, when
+    `billing_deprovision` says when and that a user asked; its run task's behaviour on
+    untracked images (never its HMAC key: only the run-task routes answer that, to admins)."""
+    active = settings.state == RegistryState.ACTIVE
+    deprovision = None if active else _present({
+        "at": settings.deactivated_at, "reason": "USER_REQUEST",
+        "message": "deactivated through the HCP API: no new buckets or versions until it is activated again"})
+    return {"id": settings.id, "location": location(where),
+            "config": _present({"activated": active, "feature_tier": settings.feature_tier,
+                                "billing_deprovision": deprovision,
+                                "tfc_run_task_config": {"on_untracked_image": settings.on_untracked_image}}),
+            "created_at": settings.created_at, "updated_at": settings.updated_at}
 
 
-def bucket(item: entities.Bucket, where: entities.Location, latest: Json | None = None) -> Json:
-    """A bucket; `latest` its latest version (as version() makes it, with its builds) when the
-    caller may see it; `platforms` are its builds' platforms."""
-    platforms = sorted({b["platform"] for b in (latest or {}).get("builds") or [] if b.get("platform")})
+def ancestry_href(where: entities.Location, bucket_name: str, kind: str, fingerprint: str | None = None) -> str:
+    """The ListBucketAncestry request that lists a bucket's (or one version's) parents or
+    children: a path below the API's address, which the registry may be reached at by
+    several names."""
+    query = f"type=ANCESTRY_TYPE_{kind}" + (f"&version_fingerprint={quote(fingerprint)}" if fingerprint else "")
+    return (f"/packer/2023-01-01/organizations/{where.organization_id}/projects/{where.project_id}"
+            f"/buckets/{quote(bucket_name)}/ancestry?{query}")
+
+
+def bucket(item: entities.Bucket, where: entities.Location, latest: Json | None = None,
+           platforms: Iterable[str] | None = None, children: str | None = None) -> Json:
+    """A bucket; `latest` its latest version (as version() makes it) when the caller may see
+    it; `platforms` its latest version's platforms (else those of `latest`'s builds);
+    `parents` the latest version's parents summary, `children` the status of the versions
+    built on this bucket's (None: not judged, as on a list page), each with its `href`."""
+    shown = platforms if platforms is not None else (b.get("platform") for b in (latest or {}).get("builds") or [])
     return _present({
         "id": ulid(item), "name": item.bucket, "description": item.description or None,
-        "labels": item.labels or None, "platforms": platforms, "latest_version": latest,
+        "labels": item.labels or None, "platforms": sorted({p for p in shown if p}), "latest_version": latest,
         "version_count": str(item.version_count),
+        "parents": _present({"href": ancestry_href(where, item.bucket, "PARENTS"),
+                             "status": ((latest or {}).get("parents") or {}).get("status")}),
+        "children": _present({"href": ancestry_href(where, item.bucket, "CHILDREN"), "status": children}),
         "resource_name": f"packer/project/{where.project_id}/bucket/{item.bucket}", "location": location(where),
         "created_at": item.created_at, "updated_at": item.updated_at})
 
@@ -91,8 +115,21 @@ def version(item: entities.Version, builds: list[entities.Build] | None = None,
         "author_id": item.author, "status": f"VERSION_{item.status.upper()}",
         "template_type": item.template_type or "TEMPLATE_TYPE_UNSET",
         "builds": None if builds is None else [build(b, version_id, hidden_labels) for b in builds],
+        "has_descendants": bool(item.child_count), "parents": _parents(item),
         "created_at": item.created_at, "updated_at": item.updated_at, **_revocation(revocation, sources or {})})
     return {**shaped, "revoke_at": revocation.get("revoked_at") or revocation.get("revoke_at")}
+
+
+def _parents(item: entities.Version) -> Json | None:
+    """A version's parents summary: where they are listed, and their status as the registry
+    keeps it (the sweep's, as the native `ancestry_status`: UNDETERMINED until judged); None
+    for a version built on nothing the registry holds."""
+    if not item.parents:
+        return None
+    from ...services import identity  # the location, read once per process
+
+    return {"href": ancestry_href(identity.location(), item.bucket, "PARENTS", item.fingerprint),
+            "status": ancestry_status(item.ancestry_status or AncestryStatus.UNDETERMINED)}
 
 
 def _revocation(revocation: Json, sources: Mapping[str, entities.Version]) -> Json:
