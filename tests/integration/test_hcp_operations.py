@@ -18,7 +18,7 @@ from chalicelib.domain.models import CreateBucket
 from chalicelib.errors import Conflict
 from chalicelib.runtime import aws
 from chalicelib.services import buckets, publishing
-from chalicelib.services.publishing import SBOM_PREFIX
+from chalicelib.services.sboms import PREFIX as SBOM_PREFIX
 from support import PACKER_RUN, MANIFEST_BUCKET, Hcp, ingest, manifest, mint, race, start_hcp_version
 
 import pytest

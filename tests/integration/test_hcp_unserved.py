@@ -18,7 +18,8 @@ from chalicelib.api.hcp import unserved
 from support import ADMIN_TOKEN, Hcp, assert_error_shape
 
 SAMPLE = {"organization_id": "o", "project_id": "p", "bucket_name": "base", "fingerprint": "f1", "build_id": "b1",
-          "channel_name": "latest", "task_type": "validation", "id": "x"}
+          "channel_name": "latest", "task_type": "validation", "id": "x", "sbom_name": "os",
+          "enforced_block_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV", "enforced_block_version_id": "01ARZ3NDEKTSV4RRFFQ69G5FAW"}
 
 
 @pytest.fixture
