@@ -340,13 +340,14 @@ def contents(version: Version, builds: list[Build]) -> list[Ref]:
     """Everything under a version but its own item and fingerprint, each once: what its builds
     leave under their artifacts first (keys.artifact_items; a repeat finds them through the
     builds), its copy pages, its platform entries, the fingerprints it is also known by
-    (`aliases`), its builds. Its run items stay (entities.PackerRun)."""
+    (`aliases`), its id item, its builds. Its run items stay (entities.PackerRun)."""
     unique = {(r[keys.PK], r[keys.SK]): r for b in builds for ext in b.indexed_ids
               for r in keys.artifact_items(ext, b.bucket, b.number, b.id)}
     refs = list(unique.values())
     refs += copy_page_refs(version)
     refs += [keys.platform_entry(version.bucket, p, version.number) for p in summary(builds)["platforms"]]
     refs += [keys.fingerprint(version.bucket, alias) for alias in version.aliases or []]
+    refs += [keys.resource_id(version.id)] if version.id else []  # its id names nothing once it is gone
     refs += [b.item_key() for b in builds]
     return refs
 

@@ -151,11 +151,15 @@ def test_deleting_a_complete_version_deletes_the_sboms_its_builds_name(api, regi
     done(api, "web", "fp-sbom", app, "ami-0123456789abcdef0")
     assert sbom_keys("web", "fp-sbom") == stored(f"_registry/sboms/web/fp-sbom/{app}/", "os", "spdx")
     assert len(packages("web")) == 11
+    version_id = registry.get("/buckets/web/versions/v1")["id"]
+    assert table.get(keys.resource_id(version_id))
 
     status, answer = sdk_delete(api, "web", "fp-sbom", mint(registry, "contributor"))
 
     assert (status, answer) == (200, {}), answer
     registry.get("/buckets/web/versions/v1", status=404)
+    registry.get(f"/buckets/web/versions/{version_id}", status=404)
+    assert table.get(keys.resource_id(version_id)) is None  # its id names nothing once it is gone
     assert sbom_keys("web", "fp-sbom") == [] and packages("web") == []
 
 
