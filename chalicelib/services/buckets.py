@@ -92,15 +92,21 @@ def delete_bucket(name: str, actor: str) -> Bucket:
 
     They go in bulk (storage.buckets.empty), each build's artifact index entries before the
     build; then the flags and unresolved hints of its versions, counted off the report's
-    counts (storage.sweep.clear_bucket); the bucket item last, in a transaction: a DELETE
-    interrupted half-way can simply be repeated.
+    counts (storage.sweep.clear_bucket); the bucket item last, in a transaction that also
+    deletes its access policy and takes its bindings off their tokens and service principals
+    (services/access.py; read again if the policy changes meanwhile): a DELETE interrupted
+    half-way can simply be repeated.
     """
+    from . import access
+
     bucket = get_bucket(name)
     storage.buckets.empty(name)
     retrying(lambda: storage.sweep.clear_bucket(name), what=f"clearing the flags of bucket {name!r}")
-    audit.commit([storage.buckets.delete(name),
-                  audit.event_action(name, "bucket.deleted", name, actor,
-                                     before={"versions": bucket.version_count, "latest_version": bucket.latest_version})])
+    retrying(lambda: audit.commit([
+        storage.buckets.delete(name), *access.dropped(name),
+        audit.event_action(name, "bucket.deleted", name, actor,
+                           before={"versions": bucket.version_count, "latest_version": bucket.latest_version})]),
+        what=f"deleting bucket {name!r}")
     return bucket
 
 

@@ -7,6 +7,7 @@ registry (../shared/hcp/HCP-API-COMPAT.md is the specification).
     wire.py       entities as HCP JSON: snake_case, enum strings, int64 as strings, RFC 3339
     requests.py   request bodies and query parameters read as grpc-gateway reads them
     errors.py     the error shape `{"code", "message", "details"}` and its middleware
+    iam.py        bucket IAM policies and principals as the resource manager and IAM answer them
 
 These routes are not in `GET /openapi.json`, which documents the native API.
 """
@@ -15,7 +16,10 @@ from __future__ import annotations
 
 PACKER = "/packer/2023-01-01"
 RESOURCE_MANAGER = "/resource-manager/2019-12-10"
-PREFIXES = (f"{PACKER}/", f"{RESOURCE_MANAGER}/")
+# The resource manager's IAM policies and the IAM service's principals (bucket access: iam.py).
+RESOURCE_MANAGER_IAM = "/2019-12-10/resource-manager/resources/iam-policy"
+IAM = "/iam/2019-12-10"
+PREFIXES = (f"{PACKER}/", f"{RESOURCE_MANAGER}/", "/2019-12-10/", f"{IAM}/")
 
 
 def serves(path: str) -> bool:

@@ -19,12 +19,14 @@ from chalice.app import ChaliceAuthorizer, Request
 
 from ...runtime.lazy import lazy
 from ..http import actor, flag, query, respond, sees_restricted
-from . import PACKER, RESOURCE_MANAGER
+from . import IAM, PACKER, RESOURCE_MANAGER, RESOURCE_MANAGER_IAM
 
 if TYPE_CHECKING:  # loaded on a route's first use, as app.py loads its modules: a cold start
     from . import requests, resources  # for the native API (the consumer query) never pays for them
+    from . import iam
 else:
     requests, resources = lazy("chalicelib.api.hcp.requests"), lazy("chalicelib.api.hcp.resources")
+    iam = lazy("chalicelib.api.hcp.iam")
 
 hcp = Blueprint(__name__)
 CONTENT_TYPES = ["*/*"]
@@ -86,6 +88,24 @@ def hcp_list_projects() -> Response:
 @route("GET", f"{RESOURCE_MANAGER}/projects/{{id}}")
 def hcp_get_project(id: str) -> Response:  # noqa: A002
     return respond(resources.project(id))
+
+
+# ---- bucket access: the resource manager's IAM policy of a bucket, the IAM service's principals (iam.py)
+
+@route("GET", RESOURCE_MANAGER_IAM)
+def hcp_get_iam_policy() -> Response:
+    return respond(iam.get_policy(query(request()).get("resource_name")))
+
+
+@route("PUT", RESOURCE_MANAGER_IAM)
+def hcp_set_iam_policy() -> Response:
+    return respond(iam.set_policy(body(), who()))
+
+
+@route("POST", f"{IAM}/organizations/{{organization_id}}/user-principals/batch-fetch")
+def hcp_batch_get_principals(**location: str) -> Response:
+    params = request().query_params
+    return respond(iam.principals(params.getlist("principal_ids") if params else []))
 
 
 @route("GET", f"{P}/registry")
