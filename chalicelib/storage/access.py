@@ -12,7 +12,9 @@ from typing import Any
 from . import keys, table
 from .credentials import Credential, holder_id
 from .entities import Bucket, BucketAccess, ServicePrincipal, Token
-from .expressions import Action, Change
+from .errors import BadToken
+from .expressions import Action, Change, Filter
+from .pages import BAD_TOKEN, seal, unseal
 from .schema import PK, SK
 from ..domain.access import TOKEN, member_kind
 
@@ -23,6 +25,28 @@ def with_bucket(bucket: str) -> tuple[Bucket | None, BucketAccess | None]:
     bucket_item, policy_item = found.get(keys.bucket(bucket)[SK]), found.get(keys.ACCESS)
     return (Bucket.from_item(bucket_item) if bucket_item else None,
             BucketAccess.from_item(policy_item) if policy_item else None)
+
+
+_BOUND = b'["the buckets a caller is bound to"]'  # the scope of that list's page tokens (pages.py)
+
+
+def bound_page(names: list[str], token: str | None, limit: int, *, prefix: str | None = None,
+               labels: tuple[tuple[str, str], ...] = ()) -> tuple[list[Bucket], str | None, bool]:
+    """One page of the buckets among `names` (a caller's own, at most MAX_BUCKETS), by name:
+    those after the token's place whose name starts with `prefix`, read with one BatchGetItem
+    and kept when they have all of `labels` (the page may then be short: the third value
+    says so); `next_token` sealed for this list while more remain."""
+    after = unseal(token, _BOUND) if token else ""
+    if not isinstance(after, str):
+        raise BadToken(BAD_TOKEN)
+    wanted = [n for n in sorted(names) if n > after and n.startswith(prefix or "")]
+    page = wanted[:limit]
+    where = Filter()
+    for key, value in labels:
+        where.entry("labels", key, value)
+    found = {i["bucket"]: i for i in table.get_many([keys.bucket(n) for n in page])}
+    items = [Bucket.from_item(found[n]) for n in page if n in found and where.matches(found[n])]
+    return items, seal(page[-1], _BOUND) if len(wanted) > limit else None, bool(labels)
 
 
 def policies(buckets: list[str]) -> list[BucketAccess]:
