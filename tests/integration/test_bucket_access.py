@@ -259,6 +259,20 @@ def test_a_project_viewer_bound_as_contributor_contributes_there_only(registry):
     assert {b["name"] for b in call(client, "GET", "/buckets", viewer)[1]["items"]} == set(HELD)
 
 
+def test_a_service_principals_access_tokens_carry_its_bindings(registry):
+    from chalicelib.services import auth
+
+    three_buckets(registry)
+    packer = registry.send("post", "/service-principals", {"name": "packer", "role": "none"}, 201)
+    bind(registry, "bravo", ("contributor", [packer["client_id"]]))
+    access_token = auth.access_token(packer["client_id"])
+    api = Hcp(registry).as_token(access_token)
+    assert [b["name"] for b in api.ok("GET", "buckets")["buckets"]] == ["bravo"]
+    api.ok("PATCH", "buckets/bravo", {"description": "by packer"})
+    api.fails("GET", "buckets/alpha", status=403, code=7)
+    assert call(registry.client, "GET", "/whoami", access_token)[1]["buckets"] == {"bravo": "contributor"}
+
+
 # ---- bindings go with what they bind -------------------------------------------------------
 
 def test_deleting_a_credential_takes_it_off_every_policy(registry):
