@@ -101,7 +101,7 @@ _IDENTIFIED_ROUTES = {
     f"{RESOURCE_MANAGER}/organizations/{{id}}": ("GET",), f"{RESOURCE_MANAGER}/projects": ("GET",),
     f"{RESOURCE_MANAGER}/projects/{{id}}": ("GET",), f"{P}/registry": ("GET",),
     # HCP's BatchGetPrincipals: the names and kinds of credentials, by id (the provider's IAM resources)
-    f"{IAM}/organizations/{{organization_id}}/user-principals/batch-fetch": ("POST",),
+    f"{IAM}/organizations/{{organization_id}}/principals": ("GET",),
 }
 _SCOPES: dict[tuple[str, str], Scope] = {
     (method, route): scope

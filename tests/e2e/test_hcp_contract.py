@@ -62,9 +62,9 @@ def ingested(hcp_registry: HcpRegistry) -> dict[str, str]:
     return INGESTED
 
 
-# Go tests that delete a bucket, which takes an admin through either API (roles.py); the others
-# run as the contributor Packer runs as.
-AS_ADMIN = {"TestABucketIsCreatedReadUpdatedAndDeleted"}
+# Go tests that delete a bucket, which takes an admin through either API (roles.py), or set a
+# bucket's IAM policy (its admins'); the others run as the contributor Packer runs as.
+AS_ADMIN = {"TestABucketIsCreatedReadUpdatedAndDeleted", "TestABucketIamPolicyIsReadSetAndGuardedByItsEtag"}
 
 
 @pytest.mark.parametrize("name", GO_TESTS)

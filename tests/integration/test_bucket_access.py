@@ -33,7 +33,7 @@ WITHOUT_A_BUCKET = {
     ("GET", f"{RM}/organizations"), ("GET", f"{RM}/organizations/{{id}}"), ("GET", f"{RM}/projects"),
     ("GET", f"{RM}/projects/{{id}}"), ("GET", "P/registry"), ("GET", "P/buckets"),
     ("POST", "P/_search/external_artifact"), ("GET", IAM_POLICY),
-    ("POST", "/iam/2019-12-10/organizations/{organization_id}/user-principals/batch-fetch"),
+    ("GET", "/iam/2019-12-10/organizations/{organization_id}/principals"),
 }
 P = "/packer/2023-01-01/organizations/{organization_id}/projects/{project_id}"
 
@@ -363,12 +363,12 @@ def test_the_hcp_iam_policy_of_a_bucket(registry):
     api.fails("GET", f"{IAM_POLICY}?resource_name=project/{project}", status=404, code=5)
     api.fails("GET", IAM_POLICY, status=400, code=3)
 
-    principals = api.ok("POST", f"/iam/2019-12-10/organizations/{organization(api)}/user-principals/batch-fetch"
+    principals = api.ok("GET", f"/iam/2019-12-10/organizations/{organization(api)}/principals"
                                 f"?principal_ids={ci['id']}&principal_ids={packer['client_id']}&view=PRINCIPAL_VIEW_BASIC")
     assert [(p["id"], p["type"]) for p in principals["principals"]] == [
         (ci["id"], "PRINCIPAL_TYPE_USER"), (packer["client_id"], "PRINCIPAL_TYPE_SERVICE")]
     assert principals["principals"][1]["service"]["name"] == "packer"
-    api.fails("POST", f"/iam/2019-12-10/organizations/{organization(api)}/user-principals/batch-fetch"
+    api.fails("GET", f"/iam/2019-12-10/organizations/{organization(api)}/principals"
                       "?principal_ids=0123456789abcdef", status=404, code=5)
 
 

@@ -7,7 +7,7 @@ service's principals, over the registry's own bucket policies (services/access.p
   "member_type"}]}], "etag"}}`; `PUT` of the same path takes `{"resource_name", "policy"}` and
   answers the policy set. A stale etag is HTTP 409 code 10 (ABORTED), the conflict the
   provider's binding batcher retries on.
-- `POST /iam/2019-12-10/organizations/{organization_id}/user-principals/batch-fetch?principal_ids=…`
+- `GET /iam/2019-12-10/organizations/{organization_id}/principals?principal_ids=…`
   (BatchGetPrincipals) answers each id's kind, which the provider needs before it binds one.
 
 Members are the registry's tokens (`USER`: a person's or a pipeline's credential) and service

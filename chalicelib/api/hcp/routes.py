@@ -102,7 +102,7 @@ def hcp_set_iam_policy() -> Response:
     return respond(iam.set_policy(body(), who()))
 
 
-@route("POST", f"{IAM}/organizations/{{organization_id}}/user-principals/batch-fetch")
+@route("GET", f"{IAM}/organizations/{{organization_id}}/principals")
 def hcp_batch_get_principals(**location: str) -> Response:
     params = request().query_params
     return respond(iam.principals(params.getlist("principal_ids") if params else []))
