@@ -164,10 +164,11 @@ def unbound(credential: Credential, actor: str) -> list[Action]:
 
 def dropped(bucket: str) -> list[Action]:
     """What deleting a bucket also does, in its last transaction: delete its policy (as read)
-    and take the bucket off its members' items (two BatchGetItems: the policy, its members)."""
+    and take the bucket off its members' items (two BatchGetItems: the policy, its members), or
+    check that it still has none."""
     found = storage.access.policies([bucket])
     if not found:
-        return []
+        return [storage.access.none_set(bucket)]  # one set meanwhile makes the deletion read again
     policy = found[0]
     members = storage.access.members(sorted(effective(policy.roles)))
     return [storage.access.remove(policy), *(

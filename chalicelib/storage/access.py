@@ -83,6 +83,11 @@ def remove(read: BucketAccess) -> Action:
     return Change(read.item_key()).equals("etag", read.etag).delete()
 
 
+def none_set(bucket: str) -> Action:
+    """A check that the bucket still has no policy (as read)."""
+    return table.guard(Change(keys.access(bucket)).absent().check())
+
+
 def rebind(member: Credential, buckets: dict[str, str]) -> Action:
     """Set a credential's bindings, over those read (its `access_rev`)."""
     return Change(member.item_key()).bump("access_rev", member.access_rev).set("buckets", buckets or None).action()

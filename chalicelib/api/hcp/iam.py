@@ -26,7 +26,7 @@ from typing import Any
 
 from .. import roles
 from ...domain import access as who, names
-from ...domain.access import SERVICE_PRINCIPAL, TOKEN, member_kind
+from ...domain.access import BUCKET_ROLES, SERVICE_PRINCIPAL, TOKEN, member_kind
 from ...domain.enums import Role
 from ...errors import BadRequest, NotFound
 from ...services import access, identity
@@ -101,8 +101,8 @@ def _policy(policy: entities.BucketAccess | None) -> Json:
     bindings = policy.roles if policy else {}
     return {"bindings": [{"role_id": f"{ROLE_PREFIX}{role}",
                           "members": [{"member_id": m, "member_type": MEMBER_TYPES[member_kind(m) or TOKEN]}
-                                      for m in members]}
-                         for role, members in bindings.items()],
+                                      for m in bindings[role]]}
+                         for role in BUCKET_ROLES if bindings.get(role)],
             "etag": access.etag(policy)}
 
 
