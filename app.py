@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # editors and mypy see the real modules
         ancestry, artifacts, audit, auth, buckets, channels, compliance, ingest, lifecycle, principals, revocations,
         runtasks, serving, versions, webhooks)
     from chalicelib.services import retention
+    from chalicelib.services import access
 else:  # at run time, stand-ins that import each module when a route first uses it
     ancestry, artifacts, audit, auth, buckets, channels, compliance, ingest, lifecycle, models, oauth, openapi, \
         principals, revocations, runtasks, serving, versions, web, webhooks = (lazy(f"chalicelib.{name}") for name in (
@@ -47,6 +48,7 @@ else:  # at run time, stand-ins that import each module when a route first uses 
             "api.oauth", "api.openapi", "services.principals", "services.revocations", "services.runtasks",
             "services.serving", "services.versions", "api.web", "services.webhooks"))
     retention = lazy("chalicelib.services.retention")
+    access = lazy("chalicelib.services.access")
 
 app = Chalice(app_name="packer-registry")
 app.register_middleware(observe, "all")
@@ -129,6 +131,17 @@ def update_bucket(bucket: str) -> Response:
 @api("/buckets/{bucket}", methods=["DELETE"])
 def delete_bucket(bucket: str) -> Response:
     return respond(buckets.delete_bucket(bucket, actor(current_request(app))))
+
+
+@api("/buckets/{bucket}/access", methods=["GET"])
+def get_bucket_access(bucket: str) -> Response:
+    return respond(access.get_access(bucket))
+
+
+@api("/buckets/{bucket}/access", methods=["PUT"])
+def put_bucket_access(bucket: str) -> Response:
+    request = current_request(app)
+    return respond(access.set_access(bucket, body(request, models.SetBucketAccess), actor(request)))
 
 
 # ---- versions ---------------------------------------------------------------------------

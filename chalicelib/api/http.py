@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar
 from chalice import Chalice, Response
 from chalice.app import Request
 
-from ..domain import names
+from ..domain import access, names
+from ..domain.access import Access
 from ..domain.actors import Actor
 from . import hcp, queries, roles
 from .hcp import errors as hcp_errors
@@ -168,14 +169,21 @@ def actor(request: Request) -> str:
 
 
 def is_admin(request: Request) -> bool:
+    """Whether the caller is an admin of the project."""
     role = (request.context or {}).get("authorizer", {}).get("role")
     return bool(role) and roles.allows(role, Role.ADMIN)
 
 
 def sees_restricted(request: Request) -> bool:
-    """Whether the caller may see restricted channels (contributors and admins)."""
-    role = (request.context or {}).get("authorizer", {}).get("role")
-    return bool(role) and roles.allows(role, Role.CONTRIBUTOR)
+    """Whether the caller may see restricted channels: a contributor (or admin) on the path's
+    bucket, its project role or its binding there; on a route without a bucket, on the project."""
+    identity = (request.context or {}).get("authorizer", {})
+    if not identity.get("role"):
+        return False
+    caller = Access.of(identity)
+    params = request.uri_params or {}
+    bucket = next((params[name] for name in roles.BUCKET_PARAMETERS if name in params), None)
+    return roles.allows(caller.role_in(bucket) if bucket else caller.role, Role.CONTRIBUTOR)
 
 
 def guard(routes: dict[str, dict[str, Any]]) -> Callable[[Request, Callable[[Request], Response]], Response]:
@@ -208,11 +216,13 @@ def handle_errors(event: Request, get_response: Callable[[Request], Response]) -
     reshaped, nothing with a stack trace."""
     try:
         context = event.context or {}
-        roles.enforce(context.get("authorizer"), event.method, context.get("resourcePath", ""))
+        caller = roles.enforce(context.get("authorizer"), event.method, context.get("resourcePath", ""),
+                               event.uri_params)
         problem = names.bad_path_parameter(event.uri_params)
         if problem:
             raise NotFound(problem)
-        response = get_response(event)
+        with access.bound(caller):
+            response = get_response(event)
     except RegistryError as exc:
         return error(exc.status, exc.code, exc.message)
     except stored.StorageError as exc:

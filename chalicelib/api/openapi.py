@@ -124,6 +124,15 @@ def _declarations() -> dict[str, Op]:
         "update_bucket": Op("Update a bucket's description and labels", "buckets", m.Bucket, body=m.UpdateBucket,
                             errors=(404,)),
         "delete_bucket": Op("Delete a bucket and everything in it", "buckets", m.Bucket, errors=(404,)),
+        # bucket access (services/access.py)
+        "get_bucket_access": Op("Who is bound to a bucket, with which role", "access", m.BucketAccess,
+                                errors=(404,)),
+        "put_bucket_access": Op("Replace a bucket's bindings", "access", m.BucketAccess, body=m.SetBucketAccess,
+                                errors=(404, 409), description=(
+                                    "Tokens (by id) and service principals (by client_id) bound as `viewer`, "
+                                    "`contributor` or `admin` of this bucket: their role on it is the higher of "
+                                    "their project role and this. With `etag` (as read), a policy changed since is "
+                                    "a 409.")),
         # versions
         "list_versions": Op("Versions of a bucket, newest first (without builds)", "versions", m.VersionPage,
                             errors=(404,),
@@ -309,7 +318,8 @@ def build(routes: Routes) -> dict[str, Any]:
             "schemas": _schemas(used),
             "securitySchemes": {"bearerAuth": {
                 "type": "http", "scheme": "bearer",
-                "description": "`Authorization: Bearer <token>`; roles viewer < contributor < admin"}},
+                "description": "`Authorization: Bearer <token>`; roles none < viewer < contributor < admin, on the "
+                               "project and, by binding, on buckets"}},
         },
     }
 
@@ -335,12 +345,12 @@ def _schemas(ops: list[Op]) -> dict[str, Schema]:
 
 
 def _operation(view: str, op: Op, method: str, path: str, media_types: list[str]) -> Schema:
-    from ..domain.enums import Role
     from ..domain.names import PATH_PARAMETERS
     from . import queries
-    from .roles import required_role
+    from .roles import Scope, required_role, scope
 
     role = required_role(method, path)
+    where = scope(method, path)
     path_names = re.findall(r"{(\w+)}", path)
     named = [name for name in path_names if name in PATH_PARAMETERS]
     parameters = [_param(name, "path", {"type": "string", "minLength": 1,
@@ -354,7 +364,7 @@ def _operation(view: str, op: Op, method: str, path: str, media_types: list[str]
         codes.add(415)  # Chalice refuses any request whose Content-Type the route does not list
     if role is not None:
         codes.add(401)
-        if role != Role.VIEWER:
+        if where != Scope.IDENTIFIED:  # a project role too low, or no binding on the bucket
             codes.add(403)
     content = ({media: {"schema": {"type": "string"}} for media in op.media} if op.media
                else {_JSON: {"schema": _ref(op.response)}})
@@ -367,8 +377,7 @@ def _operation(view: str, op: Op, method: str, path: str, media_types: list[str]
     operation: dict[str, Any] = {"operationId": _camel(view), "summary": op.summary, "tags": [op.tag],
                                  "responses": responses}
     if op.description or role:
-        operation["description"] = " ".join(filter(None, [op.description,
-                                                          f"Needs the `{role}` role." if role else None]))
+        operation["description"] = " ".join(filter(None, [op.description, _needs(role, where)]))
     if parameters:
         operation["parameters"] = parameters
     if op.body is not None:
@@ -378,6 +387,19 @@ def _operation(view: str, op: Op, method: str, path: str, media_types: list[str]
     if role is None:
         operation["security"] = []
     return operation
+
+
+def _needs(role: str | None, where: str | None) -> str | None:
+    """Who may call the route, in words (roles.py)."""
+    from .roles import Scope
+
+    if role is None:
+        return None
+    words: dict[str | None, str] = {Scope.BUCKET: f"Needs the `{role}` role on the bucket (the project's, or a binding to the bucket).",
+            Scope.BUCKETS: f"Needs the `{role}` role on the project or on a bucket; answers only about the buckets "
+                           "the caller may see.",
+            Scope.IDENTIFIED: "Needs any valid token."}
+    return words.get(where, f"Needs the `{role}` role.")
 
 
 def _ref(model: type[BaseModel] | None) -> Schema:

@@ -45,11 +45,21 @@ class IngestionStatus(StrEnum):
 
 
 class Role(StrEnum):
-    """Each role includes the ones before it (roles.allows)."""
+    """Each role includes the ones before it (access.allows). `none`: a project role that
+    grants nothing, for a credential whose access is only its bucket bindings (domain/access.py)."""
 
+    NONE = "none"
     VIEWER = "viewer"
     CONTRIBUTOR = "contributor"
     ADMIN = "admin"
+
+
+class BucketRole(StrEnum):
+    """What a bucket binding may grant (HCP Packer's `roles/viewer`, …): the roles above `none`."""
+
+    VIEWER = Role.VIEWER.value
+    CONTRIBUTOR = Role.CONTRIBUTOR.value
+    ADMIN = Role.ADMIN.value
 
 
 class AncestryStatus(StrEnum):
@@ -115,6 +125,7 @@ class AuditAction(StrEnum):
     BUCKET_CREATED = "bucket.created"
     BUCKET_UPDATED = "bucket.updated"
     BUCKET_DELETED = "bucket.deleted"
+    BUCKET_ACCESS_UPDATED = "bucket.access_updated"  # its bindings (domain/access.py)
     VERSION_CREATED = "version.created"
     VERSION_STARTED = "version.started"
     VERSION_BUILDS_ADDED = "version.builds_added"

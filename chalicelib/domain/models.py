@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from .enums import (
     AncestryStatus,
     AuditAction,
+    BucketRole,
     FoundBy,
     HistoryCause,
     IngestionStatus,
@@ -33,6 +34,7 @@ from .names import (  # noqa: F401 - re-exported: the name rules live in names.p
     VERSION_REF_PATTERN,
 )
 from .platforms import canonical
+from .access import BUCKET_ROLES, MAX_MEMBERS
 
 BucketName = Annotated[str, StringConstraints(pattern=BUCKET_NAME_PATTERN)]
 # A platform as the API shows it: builds stored under an old name (`gcp`) show the name their
@@ -528,6 +530,49 @@ class Identity(Out):
     role: Role | None
     token_id: str | None = Field(description=(
         "`bootstrap-admin` for the bootstrap token, the `client_id` for a service principal's access token"))
+    buckets: dict[str, Role] = Field(default_factory=dict, description=(
+        "its bucket bindings (bucket: role); its role on a bucket is the higher of `role` and its binding there"))
+
+
+# ---- bucket access (services/access.py) ---------------------------------------------------
+
+BucketRoleName = Annotated[BucketRole, Field(strict=False)]  # the JSON string (see RoleName)
+MemberId = Annotated[str, StringConstraints(pattern=r"^(?:[0-9a-f]{16}|[0-9a-f]{32})$")]
+
+
+class AccessMember(Out):
+    id: str = Field(description="a token's id (16 hex digits) or a service principal's client_id (32)")
+    type: Literal["token", "service_principal"]
+    name: str | None = Field(None, description="the credential's name")
+
+
+class AccessBinding(Out):
+    role: BucketRole
+    members: list[AccessMember]
+
+
+class BucketAccess(Out):
+    """Who is bound to a bucket, by role (each role once, viewer first; only roles with members)."""
+
+    bucket: str
+    bindings: list[AccessBinding]
+    etag: str = Field(description="send it back with a change: the change is refused (409) if the policy changed "
+                                  "since it was read")
+    updated_at: str | None = None
+    updated_by: str | None = None
+
+
+class AccessBindingRequest(Body):
+    role: BucketRoleName
+    members: Annotated[list[MemberId], Field(max_length=MAX_MEMBERS), _at_most(MAX_MEMBERS, "members")]
+
+
+class SetBucketAccess(Body):
+    """`PUT /buckets/{bucket}/access`: the whole policy, replacing the one there."""
+
+    bindings: Annotated[list[AccessBindingRequest], Field(max_length=len(BUCKET_ROLES)), _at_most(len(BUCKET_ROLES), "bindings")]
+    etag: Annotated[str, StringConstraints(max_length=32)] | None = Field(None, description=(
+        "the etag read: refused (409) if the policy changed since; omitted: applied over whatever is there"))
 
 
 # ---- service principals and the OAuth2 token endpoint -----------------------------------

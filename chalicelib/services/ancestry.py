@@ -33,6 +33,7 @@ from typing import Any, NamedTuple
 from . import audit, buckets, findings, markers, versions
 from ..runtime import clock
 from ..domain import rules
+from ..domain.access import visible
 from ..runtime import settings
 from .. import storage
 from ..storage.entities import Channel, ChildEdge, Flag, UnresolvedHint, UntrackedSources, Version
@@ -380,6 +381,11 @@ def child_refs(bucket: str, number: int) -> list[tuple[str, int]]:
     return [(edge.child_bucket, edge.child_number) for edge in storage.sweep.children(bucket, number)]
 
 
+def seen_children(bucket: str, number: int) -> list[tuple[str, int]]:
+    """The children the caller may see: none in a bucket it may not (domain/access.py)."""
+    return [ref for ref in child_refs(bucket, number) if visible(ref[0])]
+
+
 def _summaries(refs: list[tuple[str, int]]) -> list[dict[str, Any]]:
     by_ref = {v.ref(): v for v in storage.versions.versions(refs)}
     return [_summary(by_ref[r]) for r in refs if r in by_ref]
@@ -402,7 +408,7 @@ def ancestry(bucket: str, ref: str, see_restricted: bool = True) -> Ancestry:
         "status": version.status, "ancestry_status": status,
         "parents": [findings.link({k: v for k, v in link.items() if k != "number"}, shown) for link in links],
         "untracked": findings.untracked(version.untracked),
-        "children": _summaries(child_refs(bucket, version.number))})
+        "children": _summaries(seen_children(bucket, version.number))})
 
 
 @dataclasses.dataclass
@@ -449,7 +455,7 @@ def relations(bucket: str, parents: bool, children: bool, fingerprint: str | Non
         edges, next_token = storage.sweep.bucket_children_page(bucket, token, limit)
         found = {v.ref(): v for v in storage.versions.versions([(e.child_bucket, e.child_number) for e in edges])}
         for edge in edges:
-            child = found.get((edge.child_bucket, edge.child_number))
+            child = found.get((edge.child_bucket, edge.child_number)) if visible(edge.child_bucket) else None
             link = next((p for p in (child.parents if child else None) or []
                          if (p["bucket"], p["number"]) == (bucket, edge.parent_number)), None)
             if child and link and (channel is None or link.get("channel") == channel):
@@ -513,7 +519,8 @@ def descendants(bucket: str, ref: str, max_depth: int, token: str | None = None)
     returned twice either, so a version built from two versions of the same level is listed
     once, under the first. A version reachable along paths of different lengths whose shorter
     path an earlier page finished may be listed again under its other parent (a cycle is
-    impossible by construction, and `max_depth` bounds the walk anyway).
+    impossible by construction, and `max_depth` bounds the walk anyway). The walk never
+    enters a bucket the caller may not see (domain/access.py): what lies beyond one is left out.
 
     When the frontier would make `next_token` longer than MAX_TOKEN, a node found is still
     returned but not expanded: its own descendants are left out and the answer says
@@ -545,7 +552,7 @@ def descendants(bucket: str, ref: str, max_depth: int, token: str | None = None)
                 continue
             refs, cursor = storage.sweep.children_page(b, n, PAGE_NODES + 1 - len(nodes) - len(found), cursor)
             queries += 1
-            found += [((b, n), r) for r in refs if r not in seen]
+            found += [((b, n), r) for r in refs if r not in seen and visible(r[0])]  # never through a bucket the caller may not see
             seen.update(refs)
             if cursor is None:
                 frontier.popleft()

@@ -5,7 +5,8 @@
 - `out_of_date`: a newer active version of its bucket exists, or its ancestry is outdated:
   its stored status says so, or an ancestor is revoked or stored as outdated (the check walks
   up the chain, so a grandchild is never `ok` while its parent is `out_of_date`);
-- `unknown`: the registry never saw it (or it is not an indexed kind of ID);
+- `unknown`: the registry never saw it (or it is not an indexed kind of ID), or only in
+  buckets the caller may not see (a bucket binding: domain/access.py);
 - `ok`: otherwise.
 The check passes unless an artifact is revoked; `out_of_date` is a warning. For a viewer,
 no message names a restricted channel (`latest` included) or where it points.
@@ -18,6 +19,7 @@ from typing import Any, NamedTuple
 from . import ancestry, findings
 from ..domain import plans
 from ..domain.platforms import canonical
+from ..domain.access import visible
 from .. import storage
 from ..storage import entities
 from .channels import LATEST
@@ -27,13 +29,15 @@ from ..domain.models import ArtifactLookup, ComplianceCheck
 
 
 def _newest_match(external_id: str) -> entities.ArtifactEntry | None:
-    """The artifact's newest producer by its index entries (one Query)."""
-    return max(storage.versions.artifact_entries(external_id), key=lambda m: (m.created_at, m.number), default=None)
+    """The artifact's newest producer the caller may see, by its index entries (one Query)."""
+    return max((m for m in storage.versions.artifact_entries(external_id) if visible(m.bucket)),
+               key=lambda m: (m.created_at, m.number), default=None)
 
 
 def lookup(external_id: str, see_restricted: bool = True) -> ArtifactLookup:
     """Which bucket, version and build produced an artifact, with their status (newest first)."""
-    matches = storage.versions.artifact_entries(external_id)  # none for an ID no key can hold
+    # none for an ID no key can hold; none in a bucket the caller may not see (domain/access.py)
+    matches = [m for m in storage.versions.artifact_entries(external_id) if visible(m.bucket)]
     if not matches:
         raise NotFound(f"no artifact {external_id!r} in the registry")
     versions = _versions(matches)
@@ -103,7 +107,7 @@ def check(ids: list[str], see_restricted: bool = True) -> ComplianceCheck:
     up (only for versions otherwise `ok`), and for a viewer one of the channels its messages
     would name. An ID with no newest-producer item (unknown, or recorded before they were
     written) or naming a version that is gone costs a Query of its index entries more."""
-    newest = storage.versions.newest_producers(list(dict.fromkeys(ids)))
+    newest = {i: m for i, m in storage.versions.newest_producers(list(dict.fromkeys(ids))).items() if visible(m.bucket)}
     versions, buckets = storage.versions.with_buckets(sorted({(m.bucket, m.number) for m in newest.values()}))
     for external_id in [i for i in dict.fromkeys(ids)
                         if i not in newest or (newest[i].bucket, newest[i].number) not in versions]:

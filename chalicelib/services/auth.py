@@ -10,6 +10,10 @@ itself rejects a request with no `Authorization` header before any code runs; it
 "gateway responses" are set to the same JSON shape by scripts/deploy.sh (and by
 `local.gateway` for Chalice's local gateway under `make run` and the tests).
 
+A credential's bucket bindings (services/access.py) are on its own item: the authorizer
+passes them on in its context (`buckets`), so the roles a request has on each bucket cost no
+call of their own (domain/access.py).
+
 Secrets are `<id>.<random>` (32 random bytes), stored only as a SHA-256 hash and compared
 in constant time. The bootstrap admin token comes from `REGISTRY_ADMIN_TOKEN` (local) or
 the SSM SecureString parameter named by `REGISTRY_ADMIN_TOKEN_PARAM` (AWS); the key that
@@ -39,6 +43,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import os
 import re
 import secrets
@@ -89,7 +94,7 @@ def identify(header: str | None) -> dict[str, str]:
     if item.expires_at and item.expires_at <= clock.now_iso():
         return {"error": f"token {item.name!r} expired at {item.expires_at}"}
     _touch(item)
-    return {"name": item.name, "role": item.role, "token_id": token_id}
+    return {"name": item.name, "role": item.role, "token_id": token_id, **_bindings(item)}
 
 
 def authorize(auth_request: Any) -> Any:
@@ -113,7 +118,15 @@ def _access_identity(token: str) -> dict[str, str]:
     principal = storage.credentials.service_principal(client_id)
     if principal is None:
         return {"error": "the access token's service principal was deleted"}
-    return {"name": principal.name, "role": principal.role, "token_id": client_id}
+    return {"name": principal.name, "role": principal.role, "token_id": client_id, **_bindings(principal)}
+
+
+def _bindings(credential: entities.Token | entities.ServicePrincipal) -> dict[str, str]:
+    """The credential's bucket bindings for the authorizer's context, whose values must be
+    strings: `buckets`, as JSON (domain/access.py reads it); nothing when it has none."""
+    if not credential.buckets:
+        return {}
+    return {"buckets": json.dumps(credential.buckets, separators=(",", ":"), sort_keys=True)}
 
 
 def access_token(client_id: str) -> str:
@@ -129,10 +142,13 @@ def _access_mac(client_id: str, expiry: int) -> str:
 
 
 def whoami(context: dict[str, Any] | None) -> Identity:
+    from ..domain.access import Access
     from ..domain.models import Identity
 
     context = context or {}
-    return Identity(name=context.get("name"), role=context.get("role"), token_id=context.get("token_id"))
+    bound = Access.of(context).buckets if context.get("role") else {}
+    return Identity(name=context.get("name"), role=context.get("role"), token_id=context.get("token_id"),
+                    buckets=dict(bound))
 
 
 def _bootstrap_secret() -> str | None:
@@ -251,7 +267,7 @@ def delete_token(token_id: str, actor: str) -> Token:
 
 
 def _delete_token(token_id: str, actor: str) -> Token:
-    from . import audit
+    from . import access, audit
 
     item = storage.credentials.token(token_id)
     if not item:
@@ -259,7 +275,8 @@ def _delete_token(token_id: str, actor: str) -> Token:
     gone = to_token(item)
     audit.commit([*storage.credentials.delete(item),
                   audit.event_action(None, "token.deleted", f"token/{token_id}", actor,
-                                     before={"name": gone.name, "role": gone.role})])
+                                     before={"name": gone.name, "role": gone.role}),
+                  *access.unbound(item, actor)])
     return gone
 
 

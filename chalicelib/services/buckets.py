@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from . import audit
 from .. import storage
 from ..storage import entities
+from ..domain.access import caller
+from ..domain.enums import Role
 from ..domain.names import label_pairs
 from ..runtime.clock import now_iso
 from ..domain.rules import LATEST, LATEST_DESCRIPTION
@@ -75,14 +78,15 @@ def list_buckets(limit: int, token: str | None, see_restricted: bool = True,
     (the third value says so)."""
     filters = filters or {}
     labels = tuple(label_pairs(filters["labels"]) or ()) if filters.get("labels") else ()
-    items, next_token, filtered = storage.buckets.buckets_page(token, limit, prefix=filters.get("prefix"),
-                                                               labels=labels)
-    return [to_bucket(i, see_restricted) for i in items], next_token, filtered
+    items, next_token, filtered = _page(token, limit, prefix=filters.get("prefix"), labels=labels)
+    who = caller()
+    return [to_bucket(i, see_restricted or (who is not None and who.may(i.bucket, Role.CONTRIBUTOR)))
+            for i in items], next_token, filtered
 
 
 def page(limit: int, token: str | None) -> tuple[list[entities.Bucket], str | None]:
-    """One page of the bucket items, by name."""
-    items, next_token, _ = storage.buckets.buckets_page(token, limit)
+    """One page of the bucket items, by name (those the caller may see)."""
+    items, next_token, _ = _page(token, limit)
     return items, next_token
 
 
@@ -93,6 +97,16 @@ def latest_versions(items: list[entities.Bucket]) -> dict[str, entities.Version]
     return {v.bucket: v for v in storage.versions.versions(refs)}
 
 
+def _page(token: str | None, limit: int, **filters: Any) -> tuple[list[entities.Bucket], str | None, bool]:
+    """A page of every bucket (one Query), or, for a caller who does not see every bucket
+    (a project role of `none`: domain/access.py), of the buckets it is bound to (one
+    BatchGetItem of the page's names: at most MAX_BUCKETS in all)."""
+    who = caller()
+    if who is not None and not who.sees_every_bucket:
+        return storage.access.bound_page(who.seen(), token, limit, **filters)
+    return storage.buckets.buckets_page(token, limit, **filters)
+
+
 def delete_bucket(name: str, actor: str) -> Bucket:
     """Delete a bucket with everything in it: versions and drafts, builds, channels, history,
     its retention policy, the child edges recorded on its versions, the artifact index entries
@@ -100,16 +114,22 @@ def delete_bucket(name: str, actor: str) -> Bucket:
 
     They go in bulk (storage.buckets.empty), each build's artifact index entries before the
     build; then the flags and unresolved hints of its versions, counted off the report's
-    counts (storage.sweep.clear_bucket); the bucket item last, in a transaction: a DELETE
-    interrupted half-way can simply be repeated. The SBOM objects go once the bucket is gone
+    counts (storage.sweep.clear_bucket); the bucket item last, in a transaction that also
+    deletes its access policy and takes its bindings off their tokens and service principals
+    (services/access.py; read again if the policy changes meanwhile): a DELETE interrupted
+    half-way can simply be repeated. The SBOM objects go once the bucket is gone
     (sboms.delete_objects). Its audit trail stays (keys.events_pk).
     """
+    from . import access
+
     bucket = get_bucket(name)
     storage.buckets.empty(name)  # the packages of its builds' SBOMs too: they are in its partition
     retrying(lambda: storage.sweep.clear_bucket(name), what=f"clearing the flags of bucket {name!r}")
-    audit.commit([storage.buckets.delete(name),
-                  audit.event_action(name, "bucket.deleted", name, actor,
-                                     before={"versions": bucket.version_count, "latest_version": bucket.latest_version})])
+    retrying(lambda: audit.commit([
+        storage.buckets.delete(name), *access.dropped(name),
+        audit.event_action(name, "bucket.deleted", name, actor,
+                           before={"versions": bucket.version_count, "latest_version": bucket.latest_version})]),
+        what=f"deleting bucket {name!r}")
     from . import sboms  # only a bucket's deletion needs it
 
     sboms.delete_objects(name)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from . import audit, auth, claims
+from . import access, audit, auth, claims
 from .retry import retrying
 from .. import storage
 from ..domain.models import (AccessToken, CreatedServicePrincipal, CreateServicePrincipal,
@@ -64,7 +64,8 @@ def _delete(client_id: str, actor: str) -> ServicePrincipal:
     gone = to_principal(item)
     audit.commit([*storage.credentials.delete(item),
                   audit.event_action(None, "service_principal.deleted", TARGET.format(client_id), actor,
-                                     before={"name": gone.name, "role": gone.role})])
+                                     before={"name": gone.name, "role": gone.role}),
+                  *access.unbound(item, actor)])
     return gone
 
 

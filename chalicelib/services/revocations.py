@@ -43,7 +43,8 @@ from typing import Any, Iterable
 from . import ancestry, audit, buckets, lifecycle, serving, versions
 from .. import storage
 from ..domain import actors, ids, rules, selection
-from ..domain.enums import JobStatus, SkipReason, SweepWork, VersionStatus
+from ..domain.access import caller, visible
+from ..domain.enums import JobStatus, Role, SkipReason, SweepWork, VersionStatus
 from ..domain.models import (
     BucketRevocationRequest,
     RevocationJob,
@@ -117,6 +118,9 @@ def _criteria(body: BucketRevocationRequest) -> dict[str, Any]:
     if given.labels:
         criteria["labels"] = dict(given.labels)
     if given.parent is not None:
+        parent = given.parent
+        if not visible(parent.bucket):  # answered as for a bucket without that version: nothing read
+            raise NotFound(f"filter.parent: bucket {parent.bucket!r} has no version {parent.version!r}")
         number = versions.resolve_number(given.parent.bucket, given.parent.version)
         if storage.versions.version(given.parent.bucket, number) is None:
             raise NotFound(f"filter.parent: bucket {given.parent.bucket!r} has no version {given.parent.version!r}")
@@ -134,10 +138,11 @@ def get_job(job_id: str, is_admin: bool, see_restricted: bool = True) -> Revocat
     others, as for an id that does not exist); a viewer reads its filter without the labels
     it never sees."""
     job = storage.revocations.job(job_id) if ids.is_ulid(job_id) else None
-    if job is None or (job.bucket is None and not is_admin):
+    if job is None or (job.bucket is None and not is_admin) or (job.bucket and not visible(job.bucket)):
         raise NotFound(f"no revocation job {job_id[:80]!r} visible to this token (jobs across buckets are "
-                       "visible to admins only)")
-    return _present(job, see_restricted)
+                       "visible to admins only, a bucket's to those who may see the bucket)")
+    who = caller()
+    return _present(job, see_restricted or bool(job.bucket and who and who.may(job.bucket, Role.CONTRIBUTOR)))
 
 
 def _present(job: entities.RevocationJob, see_restricted: bool = True) -> RevocationJob:
@@ -369,7 +374,8 @@ def _preview(job: entities.RevocationJob) -> RevocationPreview:
 def _descendants(sources: list[tuple[str, int]]) -> tuple[list[dict[str, Any]], bool]:
     """The not yet revoked descendants the cascades from `sources` would reach, breadth first
     over child edges (one Query per version, one BatchGet per level's children), at most
-    DESCENDANT_LIMIT: (descendants, more remain)."""
+    DESCENDANT_LIMIT: (descendants, more remain). The cascade goes wherever the children are;
+    the caller is shown those in the buckets it may see (domain/access.py)."""
     seen = set(sources)
     queue = deque((ref, f"{ref[0]}/v{ref[1]}") for ref in sources)
     found: list[dict[str, Any]] = []
@@ -379,7 +385,7 @@ def _descendants(sources: list[tuple[str, int]]) -> tuple[list[dict[str, Any]], 
         for child in storage.versions.versions(children):
             seen.add(child.ref())
             queue.append((child.ref(), origin))
-            if rules.cascade_reaches(child.attributes(), "revoke", origin):
+            if rules.cascade_reaches(child.attributes(), "revoke", origin) and visible(child.bucket):
                 if len(found) >= DESCENDANT_LIMIT:
                     return found, True
                 found.append({"bucket": child.bucket, "version": child.name, "status": child.status,

@@ -22,6 +22,7 @@ and its counts, versions, builds, artifact index entries and copy pages. Partial
 | `sweep` | markers, scheduled revocations, child edges, unresolved hints, untracked sources, flags, the report and its counts |
 | `events` | the audit trail |
 | `credentials` | API tokens, service principals, their names' claims |
+| `access` | buckets' access policies and their copy on the members' items |
 | `ingestions` | ingestion records |
 | `revocations` | bulk revocation jobs (pending ones indexed), the reads that select their versions |
 | `registry` | the deployment's HCP organization and project, its run task's HMAC key |
@@ -65,6 +66,7 @@ Single-table layout (every request path is a GetItem or one Query page):
 | audit event | `EVENTS#<b>` (registry-wide: `EVENTS#`) | `EVENT#<time>#<id>` | | |
 | bulk revocation job | `REVOCATION#<id>` | `JOB` | | `REVOCATIONS_PENDING` / `<created>#<id>` (sparse: until it is done) |
 | HCP organization and project | `REGISTRY` | `LOCATION` | | |
+| bucket access policy (its bindings; each member's item holds its own as `buckets`) | `BUCKET#<b>` | `ACCESS` | | |
 | retention policy (with the sweep's progress in the bucket) | `BUCKET#<b>` | `RETENTION` | `RETENTION` / `<b>` (sparse: the buckets with a policy) | |
 | the run task's HMAC key | `REGISTRY` | `RUNTASK` | | |
 | webhook | `WEBHOOK#<id>` | `WEBHOOK` | `WEBHOOKS` / `<created>#<id>` | |
@@ -97,8 +99,9 @@ Query `begins_with(SK, DRAFT#<fp>#)`; drafts quiet since a moment (abandoned), o
 GSI2 `DRAFTS` with `GSI2SK <= <moment>`; a version by id = GetItem `ID#<ulid>`, then by fingerprint;
 a build's packages by name = Query `begins_with(SK, PACKAGE#<fp>#<build id>#<name prefix>)`, a bucket's = Query GSI1
 `PACKAGES#<b>` (`begins_with` a name prefix), the builds holding a purl = Query GSI2 `PURL#<purl>`;
-tokens and service principals = Query GSI1 `TOKENS` / `PRINCIPALS`, one of them = GetItem, who holds a
-name = GetItem `NAME#<name>`; the
+tokens and service principals = Query GSI1 `TOKENS` / `PRINCIPALS`, one of them = GetItem (its bucket
+bindings with it), who holds a name = GetItem `NAME#<name>`; a bucket's access policy = BatchGetItem of
+the bucket and `ACCESS`, its members = BatchGetItem of their items; the
 HCP organization and project, the run task's HMAC key = GetItem `REGISTRY`; webhooks = Query
 GSI1 `WEBHOOKS`, one = GetItem; a webhook's deliveries newest first = reverse Query
 `begins_with(SK, DELIVERY#)` of its partition; a bucket's retention
@@ -114,11 +117,11 @@ from .table import ITEM_BYTES, TRANSACTION_BYTES, TRANSACTION_LIMIT, action_size
 
 # The item families load on first use (PEP 562): the consumer query's cold start needs
 # `channels` only, not drafts, credentials, the sweep's or the registry's modules.
-FAMILIES = ("buckets", "channels", "credentials", "drafts", "enforced", "events", "ingestions", "registry",
-            "retention", "revocations", "sboms", "sweep", "versions", "webhooks")
+FAMILIES = ("access", "buckets", "channels", "credentials", "drafts", "enforced", "events", "ingestions",
+            "registry", "retention", "revocations", "sboms", "sweep", "versions", "webhooks")
 if TYPE_CHECKING:  # mypy and editors see them as plain submodules
-    from . import (buckets, channels, credentials, drafts, enforced, events, ingestions, registry, retention,
-                   revocations, sboms, sweep, versions, webhooks)
+    from . import (access, buckets, channels, credentials, drafts, enforced, events, ingestions, registry,
+                   retention, revocations, sboms, sweep, versions, webhooks)
 
 
 def __getattr__(name: str) -> Any:
@@ -130,8 +133,8 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "buckets", "channels", "credentials", "drafts", "enforced", "events", "ingestions", "registry", "retention",
-    "revocations", "sboms", "sweep", "versions", "webhooks",
+    "access", "buckets", "channels", "credentials", "drafts", "enforced", "events", "ingestions", "registry",
+    "retention", "revocations", "sboms", "sweep", "versions", "webhooks",
     "BadToken", "ConditionFailed", "NotFound", "StorageError", "Throttled", "TooLarge",
     "Action", "ITEM_BYTES", "TRANSACTION_BYTES", "TRANSACTION_LIMIT", "action_size", "backoff", "item_size", "transact",
 ]

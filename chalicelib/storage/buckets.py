@@ -124,18 +124,20 @@ def delete(name: str) -> Action:
 
 
 def empty(name: str) -> None:
-    """Delete everything in the bucket's partition but the bucket item, and what its builds
-    leave under their artifacts (keys.artifact_items) and its enforced-block links in their
-    blocks (enforced.link_leftovers) before them (so a repeat finds them again); in bulk,
+    """Delete everything in the bucket's partition but the bucket item and its access policy
+    (the bucket's last transaction deletes both), and what its builds leave under their
+    artifacts (keys.artifact_items) and its enforced-block links in their blocks
+    (enforced.link_leftovers) before them (so a repeat finds them again); in bulk,
     neither atomic nor conditioned (table.delete_many)."""
     from .enforced import link_leftovers
 
     doomed: list[table.Item] = []
+    kept = (keys.bucket(name)[SK], keys.ACCESS)
     for item in table.query_all(keys.bucket_pk(name)):
         doomed += link_leftovers(item)
         if keys.is_build(item):
             doomed += [k for ext in item.get("indexed_ids", [])
                        for k in keys.artifact_items(ext, name, item["number"], item["id"])]
-        if item[SK] != keys.bucket(name)[SK]:
+        if item[SK] not in kept:
             doomed.append({PK: item[PK], SK: item[SK]})
     table.delete_many(doomed)

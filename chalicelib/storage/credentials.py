@@ -71,9 +71,10 @@ def create(new: Credential) -> list[Action]:
 
 def delete(credential: Credential) -> list[Action]:
     """Delete a credential as read, freeing its name if it holds it; fails if it is gone (a
-    concurrent delete: its deletion is recorded once) or its claim changed since it was read
-    (the sweep claimed its name meanwhile)."""
-    actions = [Change(credential.item_key()).exists().holds("name_claimed", credential.name_claimed).delete()]
+    concurrent delete: its deletion is recorded once), its claim changed since it was read
+    (the sweep claimed its name meanwhile) or its bucket bindings did (storage.access)."""
+    actions = [Change(credential.item_key()).exists().holds("name_claimed", credential.name_claimed)
+               .holds("access_rev", credential.access_rev).delete()]
     if credential.name_claimed:
         actions.append(Change(keys.credential_name(credential.name)).equals("holder", holder_id(credential)).delete())
     return actions

@@ -101,6 +101,10 @@ class Token(Entity):
     # True once the token holds its name (NameClaim); None for one from before names were
     # claimed, until the sweep claims it (services/claims.py).
     name_claimed: bool | None = None
+    # Its bucket bindings (bucket: role), a copy of the buckets' access policies that the
+    # authorizer reads with the item; `access_rev` counts their changes (each is conditioned on it).
+    buckets: dict[str, str] | None = None
+    access_rev: int | None = None
 
     def item_key(self) -> keys.Key:
         return keys.token(self.id)
@@ -121,6 +125,8 @@ class ServicePrincipal(Entity):
     created_at: str
     created_by: str | None = None
     name_claimed: bool | None = None  # as a token's
+    buckets: dict[str, str] | None = None  # as a token's
+    access_rev: int | None = None
 
     def item_key(self) -> keys.Key:
         return keys.service_principal(self.client_id)
@@ -499,6 +505,22 @@ class RetentionPolicy(Entity):
 
     def index(self) -> keys.Key:
         return keys.retention_index(self.bucket)
+
+
+@dataclass(repr=False, eq=False)
+class BucketAccess(Entity):
+    """A bucket's access policy: the credentials bound to it, by role (`roles`: role → ids of
+    tokens and service principals, as set: a member may be under two roles). `etag` counts
+    its changes: each is conditioned on the one read."""
+
+    bucket: str
+    roles: dict[str, list[str]]
+    etag: int
+    updated_at: str
+    updated_by: str
+
+    def item_key(self) -> keys.Key:
+        return keys.access(self.bucket)
 
 
 # ---- buckets -----------------------------------------------------------------------------

@@ -318,6 +318,15 @@ def retention_index(bucket: str) -> Key:
     return {GSI1PK: RETENTION, GSI1SK: bucket}
 
 
+ACCESS = "ACCESS"
+
+
+def access(bucket: str) -> Key:
+    """A bucket's access policy (its bindings), in the bucket's partition; deleted with the
+    bucket by its last transaction, which also takes the bindings off the credentials."""
+    return {PK: bucket_pk(bucket), SK: ACCESS}
+
+
 EVENT_PREFIX = "EVENT#"
 
 

@@ -62,7 +62,8 @@ def test_a_token_over_https_works_on_the_api_and_the_certificate_is_kept(tmp_pat
         assert status == 200 and set(issued) == {"access_token", "token_type", "expires_in"}, issued
         access = issued["access_token"]
         assert first.call("GET", "/whoami", token=access) == (200, {"name": "packer", "role": "contributor",
-                                                                     "token_id": principal["client_id"]})
+                                                                     "token_id": principal["client_id"],
+                                                                     "buckets": {}})
         assert first.call("POST", "/buckets", {"name": "from-packer"}, token=access)[0] == 201
 
         status, refused = fetch_token(first, principal["client_id"], "wrong")

@@ -62,9 +62,11 @@ def ingested(hcp_registry: HcpRegistry) -> dict[str, str]:
     return INGESTED
 
 
-# Go tests that manage the registry or the run task, which take an admin (roles.py); the others
-# run as the contributor Packer runs as (who deletes buckets, as HCP Packer's Contributor does).
-AS_ADMIN = {"TestTheRegistryIsUpdatedDeactivatedAndNotDeletedWhileItHoldsBuckets", "TestTheRunTaskSettingsURLAndKey"}
+# Go tests that manage the registry or the run task, or set a bucket's IAM policy (its admins'),
+# which take an admin (roles.py); the others run as the contributor Packer runs as (who deletes
+# buckets, as HCP Packer's Contributor does).
+AS_ADMIN = {"TestTheRegistryIsUpdatedDeactivatedAndNotDeletedWhileItHoldsBuckets", "TestTheRunTaskSettingsURLAndKey",
+            "TestABucketIamPolicyIsReadSetAndGuardedByItsEtag"}
 
 
 @pytest.mark.parametrize("name", GO_TESTS)

@@ -498,3 +498,27 @@ def test_the_readme_packer_templates_build_without_a_deprecation_warning(packer:
         assert "deprecat" not in (done.stdout + done.stderr).lower(), str(done)
     hello = packer.native("/buckets/hello/versions/v1")  # what the README says its template makes
     assert [build["platform"] for build in hello["builds"]] == ["packer.file"], hello
+
+
+@pytest.mark.parametrize("packer", [NEWEST], indirect=True)
+def test_a_principal_bound_to_one_bucket_publishes_there_and_nowhere_else(packer: Packer) -> None:
+    """A service principal with no project role, bound to one bucket as contributor (issue 23,
+    item 3): its `packer build` publishes there, and is refused by any other bucket."""
+    registry = packer.registry
+    mine, other = packer.bucket("bound"), packer.bucket("unbound")
+    for name in (mine, other):
+        assert registry.product.call("POST", "/buckets", {"name": name})[0] == 201
+    principal = registry.principal("none")
+    status, policy = registry.product.call("PUT", f"/buckets/{mine}/access", {
+        "bindings": [{"role": "contributor", "members": [principal.client_id]}]})
+    assert status == 200, policy
+    bound = Packer(packer.version, packer.binary, registry, principal, packer.work, packer.home)
+
+    done = bound.build(two_sources(registry_block(mine)), "fp-bound")
+
+    assert done.returncode == 0, str(done)
+    version = packer.native(f"/buckets/{mine}/versions/v1")
+    assert (version["status"], version["fingerprint"]) == ("active", "fp-bound"), version
+    refused = bound.build(two_sources(registry_block(other)), "fp-unbound", name="other")
+    assert refused.returncode != 0 and "needs the viewer role on bucket" in refused.stdout + refused.stderr, str(refused)
+    assert packer.native(f"/buckets/{other}/versions")["items"] == []

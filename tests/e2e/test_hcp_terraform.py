@@ -12,8 +12,10 @@ The core is the machine's `terraform`, else OpenTofu built by build.sh (`CLIENTS
 forces it). No registry is asked for the provider: a CLI configuration (`TF_CLI_CONFIG_FILE`)
 points `dev_overrides` at the built provider, so no `terraform init` either. The provider is
 configured with environment variables only (HCP-API-COMPAT.md §1.1), `provider "hcp" {}`, no
-geography and no organization (it reads it from the project, §1.3). The principal is an admin
-(destroying `hcp_packer_bucket` deletes a bucket, which a contributor may do too since issue 23).
+geography and no organization (it reads it from the project, §1.3). The configuration runs once
+as an admin, with bucket IAM (`hcp_packer_bucket_iam_policy` from the `hcp_iam_policy` data
+source, `hcp_packer_bucket_iam_binding`: issue 23, items 3 and 4) and the run task, and once as
+a contributor without them; the contributor's attempt at those is refused as HCP refuses it.
 
 The pinned provider is 0.111.0: its `hcp_packer_artifact.labels` is an output only (the
 `labels` argument came in 0.112.0, which the Go module proxy cannot build here:
@@ -82,6 +84,18 @@ variable "restricted" {
   type    = bool
   default = true
 }
+# An admin's run manages what only admins may (the run task's key, bucket IAM); a contributor's leaves it out.
+variable "admin" {
+  type    = bool
+  default = true
+}
+variable "project" { type = string }
+variable "reader_id" { type = string }   # a token's id
+variable "deployer_id" { type = string } # a service principal's client_id
+variable "iam_role" {
+  type    = string
+  default = "roles/viewer"
+}
 
 # A bucket of Terraform's own, with its managed `latest` adopted (CreateChannel answers code 6,
 # the provider finds it `managed` in the list) and a channel of its own.
@@ -136,10 +150,36 @@ data "hcp_packer_bucket_names" "all" {
   depends_on = [hcp_packer_bucket.own]
 }
 
-resource "hcp_packer_run_task" "registry" {}
+resource "hcp_packer_run_task" "registry" {
+  count = var.admin ? 1 : 0
+}
 
 data "hcp_packer_run_task" "registry" {
+  count      = var.admin ? 1 : 0
   depends_on = [hcp_packer_run_task.registry]
+}
+
+# Bucket IAM: the whole policy of Terraform's own bucket (its members' kinds from the IAM
+# service), and one binding on Packer's bucket beside whatever else is bound there.
+data "hcp_iam_policy" "own" {
+  count = var.admin ? 1 : 0
+  bindings = [
+    { role = var.iam_role, principals = [var.reader_id] },
+    { role = "roles/contributor", principals = [var.deployer_id] },
+  ]
+}
+
+resource "hcp_packer_bucket_iam_policy" "own" {
+  count         = var.admin ? 1 : 0
+  resource_name = hcp_packer_bucket.own.resource_name
+  policy_data   = data.hcp_iam_policy.own[0].policy_data
+}
+
+resource "hcp_packer_bucket_iam_binding" "packer" {
+  count         = var.admin ? 1 : 0
+  resource_name = "packer/project/${var.project}/bucket/${var.bucket}"
+  principal_id  = var.deployer_id
+  role          = var.iam_role
 }
 
 output "version" {
@@ -174,13 +214,45 @@ output "channels" {
 }
 
 output "run_task" {
-  value     = hcp_packer_run_task.registry
+  value     = one(hcp_packer_run_task.registry[*])
   sensitive = true
 }
 
 output "run_task_data" {
-  value     = data.hcp_packer_run_task.registry
+  value     = one(data.hcp_packer_run_task.registry[*])
   sensitive = true
+}
+
+output "iam" {
+  value = var.admin ? { policy_etag = hcp_packer_bucket_iam_policy.own[0].etag, binding_role = hcp_packer_bucket_iam_binding.packer[0].role } : null
+}
+"""
+
+# What a contributor may not do, in HCP as here: read or regenerate the run task's HMAC key
+# (resource and data source), set a bucket's IAM policy or add a binding to it (an admin's:
+# the project's, or one bound to the bucket as admin). Each is attempted in one apply (the data
+# source waits for a resource that succeeds, so it is read then too).
+FORBIDDEN = PREAMBLE + """variable "project" { type = string }
+variable "deployer_id" { type = string }
+
+resource "terraform_data" "start" {}
+
+resource "hcp_packer_run_task" "registry" {}
+
+data "hcp_packer_run_task" "registry" {
+  depends_on = [terraform_data.start]
+}
+
+resource "hcp_packer_bucket_iam_policy" "packer" {
+  resource_name = "packer/project/${var.project}/bucket/${var.bucket}"
+  policy_data = jsonencode({ bindings = [{ role_id = "roles/viewer",
+  members = [{ member_id = var.deployer_id, member_type = "SERVICE_PRINCIPAL" }] }] })
+}
+
+resource "hcp_packer_bucket_iam_binding" "packer" {
+  resource_name = "packer/project/${var.project}/bucket/${var.bucket}"
+  principal_id  = var.deployer_id
+  role          = "roles/viewer"
 }
 """
 
@@ -250,22 +322,39 @@ def published(clients: Clients, hcp_registry: HcpRegistry, tmp_path_factory: pyt
     return version
 
 
-@pytest.fixture(params=PROVIDERS)
-def terraform(request: pytest.FixtureRequest, clients: Clients, hcp_registry: HcpRegistry, tmp_path: Path) -> Terraform:
-    provider = request.param
+def configured(role: str, provider: str, clients: Clients, registry: HcpRegistry, tmp_path: Path) -> Terraform:
+    """A Terraform with one pinned provider whose principal has `role` on the project, and the
+    members its bucket IAM binds (a token and a service principal, made with the admin token)."""
     home, work = tmp_path / "home", tmp_path / "work"
     work.mkdir()
-    principal = hcp_registry.principal("admin")
+    principal = registry.principal(role)
     (work / "main.tf").write_text(CONFIGURATION)
     cli_config = tmp_path / "dev.tfrc"
     cli_config.write_text(cli_configuration(clients.providers[provider]))
     log = tmp_path / "terraform.log"
-    env = {name: value for name, value in hcp_registry.env(principal, home).items() if not name.startswith("TF_")}
+    env = {name: value for name, value in registry.env(principal, home).items() if not name.startswith("TF_")}
     del env["HCP_ORGANIZATION_ID"]  # the provider ignores it and reads the organization from the project
+    status, reader = registry.product.call("POST", "/tokens", {"name": f"reader-{principal.name}", "role": "none"})
+    assert status == 201, reader
     env.update(HCP_SKIP_STATUS_CHECK="true", TF_CLI_CONFIG_FILE=str(cli_config), TF_IN_AUTOMATION="1",
                TF_INPUT="0", TF_LOG="DEBUG", TF_LOG_PATH=str(log), TF_VAR_bucket=BUCKET,
-               TF_VAR_fingerprint=FINGERPRINT, TF_VAR_own_bucket=f"tf-own-{provider.replace('.', '-')}")
+               TF_VAR_fingerprint=FINGERPRINT, TF_VAR_admin=str(role == "admin").lower(),
+               TF_VAR_own_bucket=f"tf-own-{role}-{provider.replace('.', '-')}", TF_VAR_project=registry.location[1],
+               TF_VAR_reader_id=reader["id"], TF_VAR_deployer_id=registry.principal("none").client_id)
     return Terraform(clients.core, env, work, log)
+
+
+@pytest.fixture(params=PROVIDERS)
+def terraform(request: pytest.FixtureRequest, clients: Clients, hcp_registry: HcpRegistry, tmp_path: Path) -> Terraform:
+    """An admin's Terraform."""
+    return configured("admin", request.param, clients, hcp_registry, tmp_path)
+
+
+@pytest.fixture(params=PROVIDERS)
+def contributor(request: pytest.FixtureRequest, clients: Clients, hcp_registry: HcpRegistry,
+                tmp_path: Path) -> Terraform:
+    """A contributor's Terraform, as Packer's pipelines and most teams run it."""
+    return configured("contributor", request.param, clients, hcp_registry, tmp_path)
 
 
 def registry_state(registry: HcpRegistry) -> dict[str, Any]:
@@ -283,6 +372,13 @@ def registry_state(registry: HcpRegistry) -> dict[str, Any]:
         "versions": sorted((v["name"], v["fingerprint"], v["status"]) for v in versions["items"]),
         "channels": sorted((c["name"], c["version"], c["restricted"], c["managed"]) for c in channels["items"]),
     }
+
+
+def bound(registry: HcpRegistry, bucket: str) -> dict[str, list[str]]:
+    """A bucket's bindings as the native API lists them: role → member ids."""
+    status, policy = registry.product.call("GET", f"/buckets/{bucket}/access")
+    assert status == 200, policy
+    return {b["role"]: [m["id"] for m in b["members"]] for b in policy["bindings"]}
 
 
 def test_apply_plan_destroy_with_every_packer_resource_and_data_source(
@@ -341,23 +437,81 @@ def test_apply_plan_destroy_with_every_packer_resource_and_data_source(
     assert status == 200, listed
     assert sorted((c["name"], c["managed"]) for c in listed["channels"]) == [("dev", False), ("latest", True)], listed
 
+    assert bound(hcp_registry, own) == {"viewer": [terraform.env["TF_VAR_reader_id"]],
+                                        "contributor": [terraform.env["TF_VAR_deployer_id"]]}
+    assert bound(hcp_registry, BUCKET) == {"viewer": [terraform.env["TF_VAR_deployer_id"]]}
+    assert out["iam"]["binding_role"] == "roles/viewer" and out["iam"]["policy_etag"], out["iam"]
+
     terraform.must_not_change()
 
-    # An update in place: PATCH {"update_mask": "restricted"}, false omitted; the assignment stays.
-    terraform.env["TF_VAR_restricted"] = "false"
+    # An update in place: PATCH {"update_mask": "restricted"}, false omitted; the assignment stays;
+    # the policy and the binding give the admin role instead.
+    terraform.env.update(TF_VAR_restricted="false", TF_VAR_iam_role="roles/admin")
     terraform.must("apply", "-auto-approve", "-no-color")
 
     release = hcp_registry.product.call("GET", f"/buckets/{BUCKET}/channels/release")
     assert release[0] == 200 and (release[1]["version"], release[1]["restricted"]) == ("v1", False), release
     assert terraform.outputs()["channels"]["release"]["restricted"] is False
+    assert bound(hcp_registry, own) == {"contributor": [terraform.env["TF_VAR_deployer_id"]],
+                                        "admin": [terraform.env["TF_VAR_reader_id"]]}
+    assert bound(hcp_registry, BUCKET) == {"admin": [terraform.env["TF_VAR_deployer_id"]]}
     terraform.must_not_change()
 
     terraform.must("destroy", "-auto-approve", "-no-color")
 
     assert registry_state(hcp_registry) == before
+    assert bound(hcp_registry, BUCKET) == {}
     assert hcp_registry.product.call("GET", f"/buckets/{BUCKET}/channels/release")[0] == 404
     assert hcp_registry.product.call("GET", f"/buckets/{own}")[0] == 404
     assert hcp_registry.product.call("GET", f"/buckets/{BUCKET}/channels/latest")[1]["version"] == "v1"
+
+
+def test_a_contributor_manages_all_but_what_hcp_leaves_to_admins(
+        contributor: Terraform, published: dict[str, Any], hcp_registry: HcpRegistry) -> None:
+    """The configuration without the admin's part (the run task, bucket IAM), applied, planned
+    with no change, updated in place, planned again and destroyed by a contributor; then what
+    only admins may do, each refused (HTTP 403, code 7) naming the admin role."""
+    before = registry_state(hcp_registry)
+    own = contributor.env["TF_VAR_own_bucket"]
+    contributor.must("apply", "-auto-approve", "-no-color")
+    out = contributor.outputs()
+    assert (out["version"]["fingerprint"], out["by_channel"]["external_identifier"]) == (FINGERPRINT, "one.txt"), out
+    assert {BUCKET, own} <= set(out["bucket_names"]) and out["own_bucket"]["name"] == own, out
+    assert "iam" not in out and out["channels"]["release"]["restricted"] is True, out  # null: not an output
+    contributor.must_not_change()
+    contributor.env["TF_VAR_restricted"] = "false"
+    contributor.must("apply", "-auto-approve", "-no-color")
+    assert hcp_registry.product.call("GET", f"/buckets/{BUCKET}/channels/release")[1]["restricted"] is False
+    contributor.must_not_change()
+    destroy_as_contributor(contributor, hcp_registry, own)
+    assert registry_state(hcp_registry) == before
+
+    (contributor.work / "main.tf").write_text(FORBIDDEN)
+    done = contributor.run("apply", "-auto-approve", "-no-color")
+    assert done.returncode == 1, contributor.explain(done)
+    for address in ("hcp_packer_run_task.registry", "data.hcp_packer_run_task.registry",
+                    "hcp_packer_bucket_iam_policy.packer", "hcp_packer_bucket_iam_binding.packer"):
+        assert f"with {address}," in done.stderr, (address, contributor.explain(done))
+    assert done.stderr.count("needs the admin role") >= 4, contributor.explain(done)
+    assert contributor.must("state", "list").split() == ["terraform_data.start"]  # nothing else was made
+    assert bound(hcp_registry, BUCKET) == {}
+
+
+def destroy_as_contributor(terraform: Terraform, registry: HcpRegistry, own: str) -> None:
+    """`terraform destroy` by a contributor. HCP's contributors delete buckets (issue 23, item
+    2, another part of it); while the registry leaves that to admins (roles.py), the bucket is
+    the one refusal: an admin deletes it, and a second destroy finds it gone (a 404 takes it
+    out of the state)."""
+    from chalicelib.api import roles
+
+    if roles.required_role("DELETE", "/buckets/{bucket}") != "admin":
+        terraform.must("destroy", "-auto-approve", "-no-color")
+        return
+    done = terraform.run("destroy", "-auto-approve", "-no-color")
+    assert done.returncode == 1 and "Error deleting bucket" in done.stderr, terraform.explain(done)
+    assert "needs the admin role" in done.stderr, terraform.explain(done)
+    assert registry.product.call("DELETE", f"/buckets/{own}")[0] == 200
+    terraform.must("destroy", "-auto-approve", "-no-color")
 
 
 def test_the_core_is_the_one_chosen(clients: Clients) -> None:

@@ -335,13 +335,37 @@ def test_a_viewer_is_told_what_the_api_refused(page, registry):
     page.goto(f"{url}/#token={viewer}&bucket=base&version=v2")
     expect(page.get_by_role("heading", name="base v2", level=1)).to_be_visible()
     if page.locator("#revoke-form").count() == 0:  # the API said who the token is (GET /whoami)
-        expect(page.get_by_text("Your token is a viewer token")).to_be_visible()
+        expect(page.get_by_text("Your token is a viewer of this bucket")).to_be_visible()
         return
     page.get_by_label("Reason (required)").fill("trying")
     page.get_by_role("button", name="Revoke v2").click()
     expect(page.locator("#revoke-form .form-error")).to_contain_text("Not allowed")
     expect(page.locator("#revoke-form .form-error")).to_contain_text("needs the contributor role")
     expect(page.locator("#version-status")).to_contain_text("Active")
+
+
+def test_a_token_bound_to_one_bucket_sees_it_alone_and_is_offered_its_actions(page, registry):
+    """A token with no project role, bound as contributor to web-server (issue 23, item 3)."""
+    import urllib.request
+
+    from playwright.sync_api import expect
+
+    url, _ = registry
+
+    def admin(method: str, path: str, payload: Any) -> Any:
+        request = urllib.request.Request(f"{url}{path}", data=json.dumps(payload).encode(), method=method, headers={
+            "Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return json.loads(response.read())
+
+    bound = admin("POST", "/tokens", {"name": "web-team", "role": "none"})
+    admin("PUT", "/buckets/web-server/access", {"bindings": [{"role": "contributor", "members": [bound["id"]]}]})
+    page.goto(f"{url}/#token={bound['secret']}")
+    expect(page.get_by_role("link", name="web-server", exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name="base", exact=True)).to_have_count(0)
+    page.goto(f"{url}/#bucket=web-server&version=v1")
+    expect(page.get_by_role("heading", name="web-server v1", level=1)).to_be_visible()
+    expect(page.locator("#revoke-form")).to_be_visible()
 
 
 def test_phone_width_is_readable(browser, registry):

@@ -119,7 +119,8 @@ def test_a_revoked_parent_says_whether_the_child_was_spared(registry):
 
 
 def test_whoami_names_the_token(registry):
-    assert registry.get("/whoami") == {"name": "bootstrap-admin", "role": "admin", "token_id": "bootstrap-admin"}
+    assert registry.get("/whoami") == {"name": "bootstrap-admin", "role": "admin", "token_id": "bootstrap-admin",
+                                       "buckets": {}}
 
 
 # ---- a parent channel is read at the build time (issue 10, item 10) ---------------------------

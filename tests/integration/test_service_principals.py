@@ -212,7 +212,8 @@ def test_an_access_token_acts_with_the_principals_name_and_role(registry):
     principal = create(registry, "contributor", "packer-builds")
     token = access_token(registry, principal)
     status, me = call(registry.client, "GET", "/whoami", token)
-    assert (status, me) == (200, {"name": "packer-builds", "role": "contributor", "token_id": principal["client_id"]})
+    assert (status, me) == (200, {"name": "packer-builds", "role": "contributor", "token_id": principal["client_id"],
+                                  "buckets": {}})
     assert call(registry.client, "POST", "/buckets", token, {"name": "from-packer"})[0] == 201
     created = registry.get("/buckets/from-packer/events")["items"]
     assert [(e["action"], e["actor"]) for e in created] == [("bucket.created", "packer-builds")]

@@ -13,9 +13,9 @@ import { canChange } from "./session.js";
 // restore it; delete a draft. For a viewer, a sentence saying what is needed.
 export function actionsBlock(ctx, bucket, version, channels) {
   const name = version.name;
-  if (!canChange()) {
+  if (!canChange(bucket)) {
     return section("Actions", h("p", { class: "quiet" },
-      "Your token is a viewer token: assigning channels, revoking, restoring and deleting drafts need a contributor token."));
+      "Your token is a viewer of this bucket: assigning channels, revoking, restoring and deleting drafts need the contributor role on it."));
   }
   const assignable = channels.filter((c) => !c.managed && c.name !== "latest");
   const blocks = [];

@@ -7,7 +7,8 @@ import { clearMessages } from "./messages.js";
 
 // Who is signed in (null: not asked yet), and the count of views loaded: a view still loading
 // when another starts, or when the person signs out, is dropped (see app.js).
-export const state = { role: null, who: null, generation: 0 };
+// `buckets`: the token's bucket bindings (bucket: role), which raise its role on those buckets.
+export const state = { role: null, who: null, buckets: {}, generation: 0 };
 
 // A `#token=…` link signs in: the token is kept for the tab and taken out of the address bar.
 export function takeTokenFromHash() {
@@ -75,12 +76,16 @@ export async function identify() {
     const me = await api("GET", "/whoami", { quiet401: true });
     state.who = me.name || "";
     state.role = me.role || null;
+    state.buckets = me.buckets || {};
   } catch {
     state.role = null;
+    state.buckets = {};
   }
   const who = $("#who");
   who.textContent = state.who ? `Signed in as ${state.who}${state.role ? ` (${state.role})` : ""}` : "Signed in";
 }
 
-// Whether to offer the contributors' actions (also when the role is unknown: the API decides).
-export const canChange = () => state.role === null || state.role === "contributor" || state.role === "admin";
+// Whether to offer the contributors' actions on a bucket: the project role or the token's
+// binding to the bucket (also when the role is unknown: the API decides).
+const contributes = (role) => role === "contributor" || role === "admin";
+export const canChange = (bucket) => state.role === null || contributes(state.role) || contributes(state.buckets[bucket]);

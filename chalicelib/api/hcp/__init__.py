@@ -10,6 +10,7 @@ registry (../shared/hcp/HCP-API-COMPAT.md is the specification).
     unserved.py   what no route serves: every other path under the prefixes, every other method
     promotion.py search.py builds.py registry.py   AssignChannelVersion, SearchExternalArtifact,
                   DeleteBuild, the registry's and the run task's settings
+    iam.py        bucket IAM policies and principals as the resource manager and IAM answer them
 
 These routes are not in `GET /openapi.json`, which documents the native API.
 """
@@ -19,9 +20,12 @@ from __future__ import annotations
 PACKER = "/packer/2023-01-01"
 RESOURCE_MANAGER = "/resource-manager/2019-12-10"
 # Everything under these is the HCP API's, served or not (unserved.py): HCP Packer's versions,
-# the resource manager, and the IAM routes the provider calls (`/2019-12-10/resource-manager/…`).
-ROOTS = ("/packer", "/resource-manager", "/2019-12-10")
+# the resource manager, its IAM policies the provider calls (`/2019-12-10/resource-manager/…`),
+# and the IAM service's principals (bucket access: iam.py).
+ROOTS = ("/packer", "/resource-manager", "/2019-12-10", "/iam")
 PREFIXES = tuple(f"{root}/" for root in ROOTS)
+RESOURCE_MANAGER_IAM = "/2019-12-10/resource-manager/resources/iam-policy"
+IAM = "/iam/2019-12-10"
 
 
 def serves(path: str) -> bool:

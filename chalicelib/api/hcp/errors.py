@@ -19,7 +19,7 @@ from chalice import Response
 from chalice.app import Request
 
 from .. import roles
-from ...domain import names
+from ...domain import access, names
 from ...errors import BadRequest, NotFound, RegistryError
 from ...runtime.observability import logger
 from ...storage import errors as stored
@@ -83,9 +83,11 @@ def handle(event: Request, get_response: Callable[[Request], Response]) -> Respo
         return refused
     try:
         context["authorizer"] = _identity(event)
-        roles.enforce(context.get("authorizer"), event.method, context.get("resourcePath", ""))
+        caller = roles.enforce(context.get("authorizer"), event.method, context.get("resourcePath", ""),
+                               event.uri_params)
         _check_path(event.uri_params or {})
-        response = get_response(event)
+        with access.bound(caller):
+            response = get_response(event)
     except RegistryError as exc:
         return error(exc.grpc, exc.message, getattr(exc, "details", None), status=getattr(exc, "hcp_status", None))
     except stored.StorageError as exc:

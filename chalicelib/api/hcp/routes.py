@@ -23,18 +23,15 @@ from chalice.app import Request
 
 from ...runtime.lazy import lazy
 from ..http import actor, flag, query, respond, sees_restricted
-from . import PACKER, RESOURCE_MANAGER, unserved
+from . import IAM, PACKER, RESOURCE_MANAGER, RESOURCE_MANAGER_IAM, unserved
 
 if TYPE_CHECKING:  # loaded on a route's first use, as app.py loads its modules: a cold start
-    from . import enforced, requests, resources, sboms  # for the native API (the consumer query) never pays for them
+    from . import builds, enforced, iam, promotion, registry, requests, resources, sboms, search  # for the native API (the consumer query) never pays for them
 else:
     requests, resources = lazy("chalicelib.api.hcp.requests"), lazy("chalicelib.api.hcp.resources")
-    enforced, sboms = lazy("chalicelib.api.hcp.enforced"), lazy("chalicelib.api.hcp.sboms")
-if TYPE_CHECKING:
-    from . import builds, promotion, registry, search
-else:
-    builds, promotion, registry, search = (lazy(f"chalicelib.api.hcp.{name}")
-                                           for name in ("builds", "promotion", "registry", "search"))
+    builds, enforced, iam, promotion, registry, sboms, search = (
+        lazy(f"chalicelib.api.hcp.{name}")
+        for name in ("builds", "enforced", "iam", "promotion", "registry", "sboms", "search"))
 
 hcp = Blueprint(__name__)
 CONTENT_TYPES = ["*/*"]
@@ -98,6 +95,24 @@ def hcp_list_projects() -> Response:
 @route("GET", f"{RESOURCE_MANAGER}/projects/{{id}}")
 def hcp_get_project(id: str) -> Response:  # noqa: A002
     return respond(resources.project(id))
+
+
+# ---- bucket access: the resource manager's IAM policy of a bucket, the IAM service's principals (iam.py)
+
+@route("GET", RESOURCE_MANAGER_IAM)
+def hcp_get_iam_policy() -> Response:
+    return respond(iam.get_policy(query(request()).get("resource_name")))
+
+
+@route("PUT", RESOURCE_MANAGER_IAM)
+def hcp_set_iam_policy() -> Response:
+    return respond(iam.set_policy(body(), who()))
+
+
+@route("GET", f"{IAM}/organizations/{{organization_id}}/principals")
+def hcp_batch_get_principals(**location: str) -> Response:
+    params = request().query_params
+    return respond(iam.principals(params.getlist("principal_ids") if params else []))
 
 
 @route("GET", f"{P}/registry")
