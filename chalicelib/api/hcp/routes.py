@@ -22,10 +22,11 @@ from ..http import actor, flag, query, respond, sees_restricted
 from . import PACKER, RESOURCE_MANAGER
 
 if TYPE_CHECKING:  # loaded on a route's first use, as app.py loads its modules: a cold start
-    from . import enforced, requests, resources, sboms  # for the native API (the consumer query) never pays for them
+    from . import enforced, requests, resources, sboms, vulns  # for the native API (the consumer query) never pays
 else:
     requests, resources = lazy("chalicelib.api.hcp.requests"), lazy("chalicelib.api.hcp.resources")
     enforced, sboms = lazy("chalicelib.api.hcp.enforced"), lazy("chalicelib.api.hcp.sboms")
+    vulns = lazy("chalicelib.api.hcp.vulns")
 
 hcp = Blueprint(__name__)
 CONTENT_TYPES = ["*/*"]
@@ -271,6 +272,23 @@ def hcp_list_build_packages(bucket_name: str, fingerprint: str, build_id: str, *
 @route("GET", f"{B}/packages")
 def hcp_list_bucket_packages(bucket_name: str, **location: str) -> Response:
     return respond(sboms.bucket_packages(bucket_name, request()))
+
+
+# ---- vulnerabilities (api/hcp/vulns.py) -------------------------------------------------------
+
+@route("GET", f"{B}/vulnerabilities")
+def hcp_list_bucket_vulnerabilities(bucket_name: str, **location: str) -> Response:
+    return respond(vulns.vulnerabilities(bucket_name, request(), sees()))
+
+
+@route("GET", f"{B}/packages/with-vulnerabilities")
+def hcp_list_bucket_packages_with_vulnerabilities(bucket_name: str, **location: str) -> Response:
+    return respond(vulns.packages(bucket_name, request(), sees()))
+
+
+@route("GET", f"{B}/packages/vulnerability-summary")
+def hcp_list_bucket_packages_vulnerability_summary(bucket_name: str, **location: str) -> Response:
+    return respond(vulns.summary(bucket_name, sees()))
 
 
 # ---- channels ------------------------------------------------------------------------------
