@@ -78,7 +78,7 @@ def rating(osv: Mapping[str, Any]) -> str:
     words = [_word(osv.get("database_specific"))]
     for affected in _list(osv.get("affected")):
         words += [_word(affected.get("database_specific")), _word(affected.get("ecosystem_specific"))]
-    words += [_WORDS.get(str(e.get("score")).upper()) for e in scored if e.get("type") == "Ubuntu"]
+    words += [_word({"severity": e.get("score")}) for e in scored if e.get("type") == "Ubuntu"]
     return next((w for w in words if w), "UNKNOWN")
 
 
@@ -87,7 +87,8 @@ def _list(value: Any) -> list[Mapping[str, Any]]:
 
 
 def _word(specific: Any) -> str | None:
-    return _WORDS.get(str(specific.get("severity")).upper()) if isinstance(specific, Mapping) else None
+    said = specific.get("severity") if isinstance(specific, Mapping) else None
+    return _WORDS.get(said.upper()) if isinstance(said, str) else None
 
 
 def _cvss(kind: str, vector: str) -> str | None:
@@ -211,10 +212,10 @@ def _summary(rows: Iterable[Mapping[str, Any]], per_package: Mapping[tuple[str, 
              per_version: Mapping[str, Mapping[str, set[str]]]) -> dict[str, Any]:
     totals: dict[str, dict[str, Any]] = {}
     for row in rows:
-        total = totals.setdefault(row["rating"], {"count": 0, "first_seen_at": row["first_seen_at"], "seen_sum": 0.0})
+        total = totals.setdefault(row["rating"], {"count": 0, "first_seen_at": row["first_seen_at"], "seen_sum": 0})
         total["count"] += 1
         total["first_seen_at"] = min(total["first_seen_at"], row["first_seen_at"])
-        total["seen_sum"] += _epoch(row["first_seen_at"])
+        total["seen_sum"] += int(_epoch(row["first_seen_at"]))  # whole seconds: DynamoDB takes no float
     ranked = sorted(per_package.items(), key=lambda p: (RATINGS.index(p[0][3]), -len(p[1]), p[0][0], p[0][1]))
     packages = [{"name": n, "version": v, "purl": p, "rating": r, "count": len(ids)} for (n, v, p, r), ids in ranked]
     return {"totals": totals, "packages": packages,

@@ -148,11 +148,11 @@ def _records(wanted: dict[str, str]) -> tuple[dict[str, dict[str, Any]], set[str
     fetch = stale[:RECORDS_PER_RUN]
     with ThreadPoolExecutor(FETCHERS) as pool:
         read = [rules.record(r) for r in pool.map(osv.record, fetch) if r and r.get("id")]
-    storage.vulns.save_records(read)
-    kept.update({r["id"]: r for r in read})
-    for gone in set(fetch) - {r["id"] for r in read}:  # OSV has no record (withdrawn and removed)
-        kept.pop(gone, None)
-    return kept, set(stale[RECORDS_PER_RUN:])
+    missing = [{"id": i, "modified": wanted[i], "rating": "UNKNOWN", "missing": True}
+               for i in sorted(set(fetch) - {r["id"] for r in read})]  # OSV has no record: kept as such
+    storage.vulns.save_records([*read, *missing])
+    kept.update({r["id"]: r for r in [*read, *missing]})
+    return {i: r for i, r in kept.items() if not r.get("missing")}, set(stale[RECORDS_PER_RUN:])
 
 
 def _write(package: Package, kept: list[dict[str, Any]], now: str) -> bool:

@@ -86,6 +86,7 @@ class Record(Entity):
     aliases: list[str] = field(default_factory=list)
     related: list[str] = field(default_factory=list)
     affected: list[dict[str, Any]] = field(default_factory=list)
+    missing: bool | None = None  # OSV matched the id but has no record of it (a 404): not read again
 
     def item_key(self) -> keys.Key:
         return keys.vulnerability(self.id)

@@ -86,7 +86,8 @@ def summary(bucket: str, see_restricted: bool) -> Json:
 def _filters(request: Request) -> tuple[set[str], str | None, str | None]:
     """The ratings `criticality` names (400 for one that is none), `identifier`, `identifier_starts_with`."""
     params = request.query_params
-    asked = [c for value in (params.getlist("criticality") if params else []) for c in value.split(",") if c.strip()]
+    listed = params.getlist("criticality") if params and "criticality" in params else []
+    asked = [c for value in listed for c in value.split(",") if c.strip()]
     ratings = {rules.rating_of(c) for c in asked}
     if None in ratings:
         raise BadRequest(f"criticality must be among {', '.join(rules.CRITICALITY.values())} (or "
