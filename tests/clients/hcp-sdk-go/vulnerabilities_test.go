@@ -7,9 +7,7 @@
 package sdk_test
 
 import (
-	"io"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 
@@ -46,22 +44,7 @@ func (c clients) vulnerabilitySummary(bucket string) (*ps.PackerServiceListBucke
 // contributor may), which checks the packages uploaded since against OSV.
 func (c clients) sweep(t *testing.T) {
 	t.Helper()
-	token, err := c.config.Token()
-	must(t, "token", err)
-	scheme := "https"
-	if os.Getenv("HCP_API_TLS") == "disabled" {
-		scheme = "http"
-	}
-	request, err := http.NewRequest("POST", scheme+"://"+os.Getenv("HCP_API_ADDRESS")+"/compliance/sweep", nil)
-	must(t, "request", err)
-	token.SetAuthHeader(request)
-	response, err := http.DefaultClient.Do(request)
-	must(t, "POST /compliance/sweep", err)
-	body, _ := io.ReadAll(response.Body)
-	_ = response.Body.Close()
-	if response.StatusCode != http.StatusOK {
-		t.Fatalf("POST /compliance/sweep: %d %s", response.StatusCode, body)
-	}
+	c.native(t, "POST", "/compliance/sweep", "", http.StatusOK)
 }
 
 func TestVulnerabilitiesOfABucketsPackagesAreListedAndSummarised(t *testing.T) {
