@@ -7,8 +7,9 @@ its packages) before anything is stored, so a refused one changes nothing. Then,
 order: both objects in the manifest bucket under `_registry/sboms/<bucket>/<fp>/<build id>/`
 (ingestion skips that prefix): the original as sent (`<name>.<sbom id>.<format>.json.zst`)
 and the decompressed JSON that GetSbom's URL serves (`….json`); one package item per package
-(storage/sboms.py, BatchWriteItem); last, the SBOM named on its build, in a transaction
-conditioned on the build still running with the SBOMs read. Until that commits nothing names
+(storage/sboms.py, BatchWriteItem); its purls queued for the sweep's check against OSV
+(services/vulns.py); last, the SBOM named on its build, in a transaction conditioned on the
+build still running with the SBOMs read (noting the queued purls for the sweep). Until that commits nothing names
 what was written, and on any failure it is deleted again; an SBOM uploaded again under its
 name replaces the earlier one, whose objects and packages go only once the new one is named.
 An unnamed SBOM gets a fresh ULID name, as HCP Packer names it.
