@@ -211,3 +211,4 @@ class SweepWork(StrEnum):
     EXPOSED = "exposed"  # a channel left holding a revoked version
     UNTRACKED = "untracked"  # a version whose source artifacts are not (yet) in the registry
     DRAFTS = "drafts"  # a version started through the HCP API (the report lists the abandoned ones)
+    VULNS = "vulns"  # purls of an SBOM to check, a bucket whose vulnerability summary is to be made again

@@ -26,7 +26,9 @@ Each run:
    version it claims) nor ancestry changes (a copy holds no ancestry);
 5. retries unresolved parent hints (when the counts say there are any), and looks for the
    untracked sources still within their window (when sweep_work says there may be some):
-   each bounded per run, going on where the last run stopped;
+   each bounded per run, going on where the last run stopped; and checks the packages' purls
+   against OSV (vulns.py: those uploaded since, and those checked longer than VULN_RECHECK
+   ago, when the counts item says there are any);
 6. puts versions from before the version indexes into them (indexing.py, until done: the
    counts item says `backfilled` then), and claims the names of tokens and service
    principals from before names were claimed (claims.py, until done: `names_claimed`);
@@ -41,7 +43,7 @@ from __future__ import annotations
 
 from typing import AbstractSet, Any
 
-from . import ancestry, channels, claims, drafts, findings, indexing, lifecycle, markers, retention, revocations
+from . import ancestry, channels, claims, drafts, findings, indexing, lifecycle, markers, retention, revocations, vulns
 from .. import storage
 from ..storage import entities
 from ..domain import rules, sweep_work
@@ -79,6 +81,9 @@ def sweep() -> SweepReport:
     if SweepWork.UNTRACKED in look:
         matched, untracked_found = _look_for_untracked(state, places)
         resolved += matched
+    checked, vulns_found = vulns.step(state, look, places)  # OSV: the queue and the rechecks due, bounded
+    if checked.get("purls_checked") or checked.get("buckets_remade") or checked.get("error"):
+        logger.info("vulnerabilities checked", extra=checked)
     if any(getattr(state, place) != value for place, value in places.items()):
         storage.sweep.save_places(places)
     if not state.backfilled:
@@ -92,7 +97,7 @@ def sweep() -> SweepReport:
     risks = exposure(EXPOSURE_LIMIT, look=look)
     found = {SweepWork.SCHEDULED: due_found or bool(risks["upcoming_revocations"]), SweepWork.JOBS: jobs_found,
              SweepWork.RETENTION: policies_found, SweepWork.EXPOSED: bool(risks["channels_serving_revoked"]),
-             SweepWork.UNTRACKED: untracked_found, SweepWork.DRAFTS: drafts_found}
+             SweepWork.UNTRACKED: untracked_found, SweepWork.DRAFTS: drafts_found, SweepWork.VULNS: vulns_found}
     storage.sweep.mark_idle(sweep_work.idle_marks([k for k in look if not found[k]], noted, idle, state.work_at,
                                                   started))
     report = entities.Report(started_at=started, finished_at=now_iso(), revocations_applied=applied,

@@ -7,8 +7,9 @@ its packages) before anything is stored, so a refused one changes nothing. Then,
 order: both objects in the manifest bucket under `_registry/sboms/<bucket>/<fp>/<build id>/`
 (ingestion skips that prefix): the original as sent (`<name>.<sbom id>.<format>.json.zst`)
 and the decompressed JSON that GetSbom's URL serves (`….json`); one package item per package
-(storage/sboms.py, BatchWriteItem); last, the SBOM named on its build, in a transaction
-conditioned on the build still running with the SBOMs read. Until that commits nothing names
+(storage/sboms.py, BatchWriteItem); its purls queued for the sweep's check against OSV
+(services/vulns.py); last, the SBOM named on its build, in a transaction conditioned on the
+build still running with the SBOMs read (noting the queued purls for the sweep). Until that commits nothing names
 what was written, and on any failure it is deleted again; an SBOM uploaded again under its
 name replaces the earlier one, whose objects and packages go only once the new one is named.
 An unnamed SBOM gets a fresh ULID name, as HCP Packer names it.
@@ -31,11 +32,11 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from botocore.exceptions import ClientError
 
-from . import publishing
+from . import publishing, vulns
 from .. import storage
 from ..domain import ids, sboms as rules
 from ..domain.builds import FINGERPRINT
-from ..domain.enums import BuildStatus
+from ..domain.enums import BuildStatus, SweepWork
 from ..domain.manifest import RESERVED_PREFIX
 from ..errors import BadRequest, NotFound
 from ..runtime import aws
@@ -88,12 +89,14 @@ def upload(bucket: str, fingerprint: str, build_id: str, name: str | None, sbom_
         _put_object(sbom["key"], body, "application/zstd", sbom)
         _put_object(key, document.raw, "application/json", sbom)
         storage.sboms.put(packages)
-        replaced = _name_on_build(bucket, fingerprint, build, sbom)
+        queued = vulns.queue_upload([p.purl for p in packages], now)  # for the sweep's check against OSV
+        replaced = _name_on_build(bucket, fingerprint, build, sbom, noted=queued)
     except BaseException:  # nothing names what this upload wrote: it goes (an earlier SBOM of the name stays)
         _discard(bucket, fingerprint, build_id, sbom, [p.item_key() for p in packages])
         raise
     if replaced:
         _discard(bucket, fingerprint, build_id, replaced)
+        vulns.bucket_changed(bucket)
     return sbom
 
 
@@ -126,15 +129,18 @@ def _running(bucket: str, fingerprint: str, build_id: str) -> publishing.Built:
     return version, build
 
 
-def _name_on_build(bucket: str, fingerprint: str, build: entities.Build, sbom: Sbom) -> Sbom | None:
+def _name_on_build(bucket: str, fingerprint: str, build: entities.Build, sbom: Sbom, noted: bool) -> Sbom | None:
     """Name the SBOM on its build, replacing one of the same name: the one replaced, if any.
-    The build as read first, then as read again after a lost race; refused once it is not running."""
+    The build as read first, then as read again after a lost race; refused once it is not running.
+    `noted`: its purls are queued, noted for the sweep in the same transaction."""
     read = [build]
+    note = [storage.sweep.note_work(SweepWork.VULNS, sbom["uploaded_at"])] if noted else []
 
     def attempt() -> Sbom | None:
         current = read.pop() if read else _running(bucket, fingerprint, build.id)[1]
         named = current.sboms or []
-        storage.transact([storage.sboms.record(current, [*(s for s in named if s.get("name") != sbom["name"]), sbom])])
+        storage.transact([storage.sboms.record(current, [*(s for s in named if s.get("name") != sbom["name"]), sbom]),
+                          *note])
         # (not this very SBOM: after a commit whose answer was lost, the retry finds it named)
         return next((s for s in named if s.get("name") == sbom["name"] and s.get("id") != sbom["id"]), None)
 
@@ -208,10 +214,12 @@ def delete(bucket: str, fingerprint: str, builds: Iterable[entities.Build]) -> N
     (ingested builds have none): per build that names any, one Query of its package keys and a
     BatchWriteItem per 25, one S3 listing and one delete. Run once the version is gone, so a
     failure cannot be retried through the API: it is logged with what is left, never raised."""
-    for build in builds:
-        if build.sboms:
-            _delete_packages(lambda: storage.sboms.sbom_keys(bucket, fingerprint, build.id), build.id)
-            _delete_objects(prefix(bucket, fingerprint, build.id))
+    with_sboms = [build for build in builds if build.sboms]
+    for build in with_sboms:
+        _delete_packages(lambda: storage.sboms.sbom_keys(bucket, fingerprint, build.id), build.id)
+        _delete_objects(prefix(bucket, fingerprint, build.id))
+    if with_sboms:
+        vulns.bucket_changed(bucket)  # its vulnerabilities and summary, made again without them
 
 
 def delete_objects(bucket: str) -> None:

@@ -30,6 +30,7 @@ and its counts, versions, builds, artifact index entries and copy pages. Partial
 | `enforced` | enforced provisioner blocks, their versions, their links to buckets (its docstring has their keys) |
 | `retention` | buckets' retention policies, the sweep's place among them, the version reads it needs |
 | `sboms` | the packages SBOMs list (by build, by bucket, by purl), the SBOMs a build names |
+| `vulns` | the purls to check and their checks, OSV's records, packages' findings, a bucket's vulnerabilities and summary (its docstring has their keys) |
 
 Single-table layout (every request path is a GetItem or one Query page):
 
@@ -44,6 +45,11 @@ Single-table layout (every request path is a GetItem or one Query page):
 | draft (a version published through the HCP API, before it has a number; GSI3: `VERSIONS#<b>#running` / `VERSION#~<fp>`) | `BUCKET#<b>` | `DRAFT#<fp>#` | `VERSIONS#<b>` / `VERSION#~<fp>` | `DRAFTS` / `<last build activity>#<b>#<fp>` |
 | draft build | `BUCKET#<b>` | `DRAFT#<fp>#BUILD#<id>` | | |
 | package an SBOM of a build lists (`<pd>`: 16 hex of the purl's SHA-256) | `BUCKET#<b>` | `PACKAGE#<fp>#<build id>#<name>#<version>#<pd>#<sbom id>` | `PACKAGES#<b>` / `<name>#<version>#<pd>#<fp>#<build id>#<sbom id>` | `PURL#<purl>` / `<b>#<fp>#<build id>#<sbom id>` (sparse: with a purl) |
+| a package with vulnerabilities (its item above, GSI3: `VULNERABLE#<b>` / `<name>#<version>#<pd>#<fp>#<build id>#<sbom id>`, sparse) | | | | |
+| a bucket's vulnerability (builds and packages it impacts) / its summary | `BUCKET#<b>` | `VULNERABILITY#<id>` / `VULNSUMMARY` | | |
+| a purl's last check against OSV | `PURL#<purl>` | `CHECKED` | `VULN_CHECKS` / `<checked at>#<pd>` | |
+| an OSV record as kept | `VULN#<id>` | `OSV` | | |
+| the vulnerability step's work: purls uploaded, buckets changed | `SWEEP#VULNS` | `P#<time>#<id>`, `B#<b>` | | |
 | version id | `ID#<ulid>` | `ID` | | |
 | channel | `BUCKET#<b>` | `CHANNEL#<name>` | | `REVOKED_CHANNELS` / `<b>#<name>` (sparse: only while it holds a revoked version) |
 | serving copy page (large versions only) | `BUCKET#<b>` | `COPY#<n:010>#<generation:06>#<page:03>` | | |
@@ -118,10 +124,10 @@ from .table import ITEM_BYTES, TRANSACTION_BYTES, TRANSACTION_LIMIT, action_size
 # The item families load on first use (PEP 562): the consumer query's cold start needs
 # `channels` only, not drafts, credentials, the sweep's or the registry's modules.
 FAMILIES = ("access", "buckets", "channels", "credentials", "drafts", "enforced", "events", "ingestions",
-            "registry", "retention", "revocations", "sboms", "sweep", "versions", "webhooks")
+            "registry", "retention", "revocations", "sboms", "sweep", "versions", "vulns", "webhooks")
 if TYPE_CHECKING:  # mypy and editors see them as plain submodules
     from . import (access, buckets, channels, credentials, drafts, enforced, events, ingestions, registry,
-                   retention, revocations, sboms, sweep, versions, webhooks)
+                   retention, revocations, sboms, sweep, versions, vulns, webhooks)
 
 
 def __getattr__(name: str) -> Any:
@@ -134,7 +140,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "access", "buckets", "channels", "credentials", "drafts", "enforced", "events", "ingestions", "registry",
-    "retention", "revocations", "sboms", "sweep", "versions", "webhooks",
+    "retention", "revocations", "sboms", "sweep", "versions", "vulns", "webhooks",
     "BadToken", "ConditionFailed", "NotFound", "StorageError", "Throttled", "TooLarge",
     "Action", "ITEM_BYTES", "TRANSACTION_BYTES", "TRANSACTION_LIMIT", "action_size", "backoff", "item_size", "transact",
 ]

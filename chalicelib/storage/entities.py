@@ -385,6 +385,9 @@ class Counts(Entity):
     # till then `names_after`, where that step goes on (services/claims.py).
     names_claimed: bool | None = None
     names_after: dict[str, str] | None = None
+    # The oldest check of a purl against OSV (services/vulns.py): the rechecks are read once
+    # it is older than VULN_RECHECK.
+    vulns_oldest_check: str | None = None
     # Work noted for the sweep's sparse-index reads (domain/sweep_work.py): per kind, a count
     # the changes that create that work add to (`work_<kind>`, with `work_at` the newest
     # note's time), and the count a read that found nothing saw (`idle_<kind>`).
@@ -394,6 +397,7 @@ class Counts(Entity):
     work_exposed: int = 0
     work_untracked: int = 0
     work_drafts: int = 0
+    work_vulns: int = 0
     work_at: str | None = None
     idle_scheduled: int | None = None
     idle_jobs: int | None = None
@@ -401,6 +405,7 @@ class Counts(Entity):
     idle_exposed: int | None = None
     idle_untracked: int | None = None
     idle_drafts: int | None = None
+    idle_vulns: int | None = None
 
     def item_key(self) -> keys.Key:
         return keys.counts()
@@ -883,12 +888,20 @@ class Package(Entity):
     purl: str
     ecosystem: str
     created_at: str
+    # Its vulnerabilities (domain/vulns.py findings), set by the sweep (storage/vulns.py) when
+    # OSV matched its purl, with the time they were found as they are (`scanned_at`).
+    vulns: list[dict[str, Any]] | None = None
+    scanned_at: str | None = None
 
     def item_key(self) -> keys.Key:
         return keys.package(self.bucket, self.fingerprint, self.build_id, self.order, self.sbom_id)
 
     def index(self) -> keys.Key:
-        return keys.package_index(self.bucket, self.fingerprint, self.build_id, self.order, self.sbom_id, self.purl)
+        found = keys.package_index(self.bucket, self.fingerprint, self.build_id, self.order, self.sbom_id, self.purl)
+        if self.vulns:
+            found.update(keys.vulnerable_package_index(self.bucket, self.fingerprint, self.build_id, self.order,
+                                                       self.sbom_id))
+        return found
 
     @property
     def order(self) -> str:

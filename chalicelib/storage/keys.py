@@ -133,7 +133,7 @@ def package_order(name: str, version: str | None = None, purl: str | None = None
     longer than a sort key allows). Without the purl (or the version too) it is the prefix of
     the packages with that name and version (or that name)."""
     parts = [name, *([version] if version is not None else []),
-             *([hashlib.sha256(purl.encode()).hexdigest()[:16]] if purl is not None else [])]
+             *([purl_digest(purl)] if purl is not None else [])]
     return "".join(f"{part}#" for part in parts)
 
 
@@ -156,6 +156,58 @@ def package_index(bucket: str, fingerprint: str, build_id: str, order: str, sbom
     where = f"{fingerprint}#{build_id}#{sbom_id}"
     found = {GSI1PK: bucket_packages_pk(bucket), GSI1SK: f"{order}{where}"}
     return {**found, GSI2PK: purl_pk(purl), GSI2SK: f"{bucket}#{where}"} if purl else found
+
+
+VULNERABLE = "VULNERABLE#"  # GSI3: a bucket's packages with vulnerabilities (storage/vulns.py), by name
+
+
+def vulnerable_package_index(bucket: str, fingerprint: str, build_id: str, order: str, sbom_id: str) -> Key:
+    """A package with vulnerabilities among its bucket's (sparse: set only while it has some)."""
+    return {GSI3PK: f"{VULNERABLE}{bucket}", GSI3SK: f"{order}{fingerprint}#{build_id}#{sbom_id}"}
+
+
+VULNERABILITIES = "VULNERABILITY#"  # a bucket's vulnerabilities, one item each, in its partition
+
+
+def bucket_vulnerability(bucket: str, vulnerability_id: str) -> Key:
+    return {PK: bucket_pk(bucket), SK: f"{VULNERABILITIES}{vulnerability_id}"}
+
+
+def vulnerability_summary(bucket: str) -> Key:
+    return {PK: bucket_pk(bucket), SK: "VULNSUMMARY"}
+
+
+def vulnerability(vulnerability_id: str) -> Key:
+    """An OSV record as the registry keeps it (its id and `modified` say whether it is current)."""
+    return {PK: f"VULN#{vulnerability_id}", SK: "OSV"}
+
+
+def purl_digest(purl: str) -> str:
+    return hashlib.sha256(purl.encode()).hexdigest()[:16]
+
+
+def purl_check(purl: str) -> Key:
+    """When a purl was last checked against OSV and what it had then."""
+    return {PK: purl_pk(purl), SK: "CHECKED"}
+
+
+PURL_CHECKS = "VULN_CHECKS"  # GSI1: every purl checked, by when (oldest first: the rechecks due)
+
+
+def purl_check_index(checked_at: str, purl: str) -> Key:
+    return {GSI1PK: PURL_CHECKS, GSI1SK: f"{checked_at}#{purl_digest(purl)}"}
+
+
+VULN_QUEUE = "SWEEP#VULNS"  # purls uploaded and buckets changed, for the sweep's vulnerability step
+
+
+def queued_purls(at: str, entry_id: str) -> Key:
+    return {PK: VULN_QUEUE, SK: f"P#{at}#{entry_id}"}
+
+
+def changed_bucket(bucket: str) -> Key:
+    """A bucket whose vulnerability rows and summary are to be made again (one per bucket)."""
+    return {PK: VULN_QUEUE, SK: f"B#{bucket}"}
 
 
 def resource_id(ulid: str) -> Key:

@@ -34,7 +34,7 @@ def build_page(bucket: str, fingerprint: str, build_id: str, token: str | None, 
                version: str | None = None) -> tuple[list[Package], str | None]:
     """One page of a build's packages by name: one Query (`name`, `name_prefix` and `version`
     narrow it, by key where they can, else by a filter: the page may be short)."""
-    prefix, where = _narrowed(name, name_prefix, version)
+    prefix, where = narrowed(name, name_prefix, version)
     prefix = keys.build_packages(fingerprint, build_id) + prefix
     items, next_token = list_page(keys.bucket_pk(bucket), token, prefix=prefix, limit=limit, where=where,
                                   group=_same_package)
@@ -45,13 +45,13 @@ def bucket_page(bucket: str, token: str | None, limit: int, *, name: str | None 
                 version: str | None = None) -> tuple[list[Package], str | None]:
     """One page of the packages of every build of the bucket, by name: one Query of GSI1
     `PACKAGES#<bucket>` (eventually consistent), narrowed as build_page is."""
-    prefix, where = _narrowed(name, name_prefix, version)
+    prefix, where = narrowed(name, name_prefix, version)
     items, next_token = list_page(keys.bucket_packages_pk(bucket), token, index=GSI1, prefix=prefix or None,
                                   limit=limit, where=where, group=_same_package)
     return [Package.from_item(i) for i in items], next_token
 
 
-def _narrowed(name: str | None, name_prefix: str | None, version: str | None) -> tuple[str, Filter]:
+def narrowed(name: str | None, name_prefix: str | None, version: str | None) -> tuple[str, Filter]:
     """The key prefix and the filter of a list narrowed to a name (exactly: a name may hold the
     key's `#`), a name prefix, a version (by key after a name)."""
     where = Filter()

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from fake_osv import FakeOsv
 from hcp import SDK_MODULE, HcpRegistry, go_env
-from product import wait_for
+from product import start_product, wait_for
 from support import real_manifest
 
 # The first case may wait for a cold build of the clients and of the test binary.
@@ -37,6 +38,14 @@ def contract_binary(packers: dict[str, Path], tmp_path_factory: pytest.TempPathF
                           env={**os.environ, **go_env()}, capture_output=True, text=True, timeout=1800, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     return binary
+
+
+@pytest.fixture(scope="module")
+def hcp_registry():
+    """`make run` as conftest.py's hcp_registry starts it, but asking a fake OSV on loopback
+    (tests/fake_osv.py) for the packages' vulnerabilities (vulnerabilities_test.go)."""
+    with FakeOsv() as osv, start_product("hcp-clients-e2e-admin-token", extra_env={"OSV_API_URL": osv.url}) as product:
+        yield HcpRegistry(product)
 
 
 def test_every_go_test_is_a_case_here(contract_binary: Path) -> None:

@@ -275,7 +275,8 @@ def test_each_list_is_one_query_a_page_and_the_upload_costs_what_it_says(api, re
     build = Build(api, "web", "fp-11").running()
     calls = count_calls(aws.client("dynamodb"))
     build.upload(ROOTFS, name="os")  # 12 packages
-    assert calls == ["GetItem", "Query", "BatchWriteItem", "TransactWriteItems"], calls
+    # the build's read, the packages, its purls queued for the sweep's OSV check, the naming
+    assert calls == ["GetItem", "Query", "BatchWriteItem", "BatchWriteItem", "TransactWriteItems"], calls
     for read in (build.packages, lambda: bucket_packages(api, "web"),
                  lambda: build.packages("?package_name=openssl&pagination.page_size=1")):
         calls.clear()

@@ -24,7 +24,8 @@ def test_an_index_is_read_unless_its_count_equals_its_idle_mark() -> None:
     assert sweep_work.may_find(W.SCHEDULED, noted, {W.SCHEDULED: 4}) is True  # a mark from ahead: read all the same
     assert sweep_work.may_find(W.JOBS, noted, {W.JOBS: None}) is True
     assert sweep_work.may_find(W.RETENTION, noted, {W.RETENTION: 0}) is False  # never noted counts as 0
-    assert sweep_work.to_read(noted, {W.SCHEDULED: 3, W.RETENTION: 0}) == {W.JOBS, W.EXPOSED, W.UNTRACKED, W.DRAFTS}
+    assert sweep_work.to_read(noted, {W.SCHEDULED: 3, W.RETENTION: 0}) == {W.JOBS, W.EXPOSED, W.UNTRACKED, W.DRAFTS,
+                                                                          W.VULNS}
 
 
 def test_marks_are_the_counts_read_for_the_kinds_found_empty_and_changed() -> None:
@@ -47,9 +48,10 @@ def test_no_mark_while_the_newest_note_is_younger_than_the_settling_time() -> No
 def test_the_counts_item_reads_its_notes_and_marks_by_kind() -> None:
     counts = Counts.from_item({"work_scheduled": 2, "work_exposed": 5, "idle_scheduled": 2, "work_drafts": 7,
                                "idle_drafts": 6, "work_at": T0})
-    assert counts.noted() == {W.SCHEDULED: 2, W.JOBS: 0, W.RETENTION: 0, W.EXPOSED: 5, W.UNTRACKED: 0, W.DRAFTS: 7}
+    assert counts.noted() == {W.SCHEDULED: 2, W.JOBS: 0, W.RETENTION: 0, W.EXPOSED: 5, W.UNTRACKED: 0, W.DRAFTS: 7,
+                              W.VULNS: 0}
     assert counts.idle() == {W.SCHEDULED: 2, W.JOBS: None, W.RETENTION: None, W.EXPOSED: None, W.UNTRACKED: None,
-                            W.DRAFTS: 6}
+                            W.DRAFTS: 6, W.VULNS: None}
 
 
 def _update(actions: list[dict]) -> dict:

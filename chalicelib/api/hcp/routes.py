@@ -26,12 +26,12 @@ from ..http import actor, flag, query, respond, sees_restricted
 from . import IAM, PACKER, RESOURCE_MANAGER, RESOURCE_MANAGER_IAM, unserved
 
 if TYPE_CHECKING:  # loaded on a route's first use, as app.py loads its modules: a cold start
-    from . import builds, enforced, iam, promotion, registry, requests, resources, sboms, search  # for the native API (the consumer query) never pays for them
+    from . import builds, enforced, iam, promotion, registry, requests, resources, sboms, search, vulns  # for the native API (the consumer query) never pays for them
 else:
     requests, resources = lazy("chalicelib.api.hcp.requests"), lazy("chalicelib.api.hcp.resources")
-    builds, enforced, iam, promotion, registry, sboms, search = (
+    builds, enforced, iam, promotion, registry, sboms, search, vulns = (
         lazy(f"chalicelib.api.hcp.{name}")
-        for name in ("builds", "enforced", "iam", "promotion", "registry", "sboms", "search"))
+        for name in ("builds", "enforced", "iam", "promotion", "registry", "sboms", "search", "vulns"))
 
 hcp = Blueprint(__name__)
 CONTENT_TYPES = ["*/*"]
@@ -322,6 +322,23 @@ def hcp_list_build_packages(bucket_name: str, fingerprint: str, build_id: str, *
 @route("GET", f"{B}/packages")
 def hcp_list_bucket_packages(bucket_name: str, **location: str) -> Response:
     return respond(sboms.bucket_packages(bucket_name, request()))
+
+
+# ---- vulnerabilities (api/hcp/vulns.py) -------------------------------------------------------
+
+@route("GET", f"{B}/vulnerabilities")
+def hcp_list_bucket_vulnerabilities(bucket_name: str, **location: str) -> Response:
+    return respond(vulns.vulnerabilities(bucket_name, request(), sees()))
+
+
+@route("GET", f"{B}/packages/with-vulnerabilities")
+def hcp_list_bucket_packages_with_vulnerabilities(bucket_name: str, **location: str) -> Response:
+    return respond(vulns.packages(bucket_name, request(), sees()))
+
+
+@route("GET", f"{B}/packages/vulnerability-summary")
+def hcp_list_bucket_packages_vulnerability_summary(bucket_name: str, **location: str) -> Response:
+    return respond(vulns.summary(bucket_name, sees()))
 
 
 # ---- channels ------------------------------------------------------------------------------

@@ -277,23 +277,29 @@ func (c clients) listChannels(bucket string) (*ps.PackerServiceListChannelsOK, e
 // route, outside part 1, and Packer only assigns channels that exist.
 func (c clients) nativeChannel(t *testing.T, bucket, name string) {
 	t.Helper()
+	c.native(t, "POST", "/buckets/"+bucket+"/channels", `{"name":"`+name+`"}`, http.StatusCreated)
+}
+
+// native calls the registry's native API with the principal's token, failing unless it answers `want`.
+func (c clients) native(t *testing.T, method, path, body string, want int) {
+	t.Helper()
 	token, err := c.config.Token()
 	must(t, "token", err)
 	scheme := "https"
 	if os.Getenv("HCP_API_TLS") == "disabled" {
 		scheme = "http"
 	}
-	url := scheme + "://" + os.Getenv("HCP_API_ADDRESS") + "/buckets/" + bucket + "/channels"
-	request, err := http.NewRequest("POST", url, strings.NewReader(`{"name":"`+name+`"}`))
+	url := scheme + "://" + os.Getenv("HCP_API_ADDRESS") + path
+	request, err := http.NewRequest(method, url, strings.NewReader(body))
 	must(t, "request", err)
 	request.Header.Set("Content-Type", "application/json")
 	token.SetAuthHeader(request)
 	response, err := http.DefaultClient.Do(request)
-	must(t, "POST "+url, err)
-	body, _ := io.ReadAll(response.Body)
+	must(t, method+" "+url, err)
+	answer, _ := io.ReadAll(response.Body)
 	_ = response.Body.Close()
-	if response.StatusCode != http.StatusCreated {
-		t.Fatalf("POST %s: %d %s", url, response.StatusCode, body)
+	if response.StatusCode != want {
+		t.Fatalf("%s %s: %d %s", method, url, response.StatusCode, answer)
 	}
 }
 
