@@ -21,7 +21,7 @@ from product import Product, start_product, wait_for
 pytestmark = pytest.mark.timeout(2400)
 
 TOKEN = "signal-e2e-admin-token-0123456789"
-WINDOW = 20  # UNTRACKED_SOURCE_WINDOW, seconds: short enough to wait out once
+WINDOW = 10  # UNTRACKED_SOURCE_WINDOW, seconds: short enough to wait out once
 NEWEST = "1.16.0"
 ZERO = {"out_of_date": 0, "parent_revoked": 0, "undetermined": 0, "unresolved_parents": 0}
 

@@ -71,7 +71,7 @@ func TestHistoryAncestryRevocationAndAChannelDeleted(t *testing.T) {
 	_, err = c.updateBuild(child, childFingerprint, created.Payload.Build.ID, finished)
 	must(t, "UpdateBuild DONE child", err)
 
-	relations, err := c.ancestry(parent, "children")
+	relations, err := c.ancestry(parent, "ANCESTRY_TYPE_CHILDREN")
 	must(t, "ListBucketAncestry", err)
 	valid(t, "ListBucketAncestry", relations.Payload)
 	if len(relations.Payload.Relations) != 1 || relations.Payload.Relations[0].Child.BucketName != child ||
