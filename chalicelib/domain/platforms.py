@@ -66,9 +66,9 @@ _GLOBAL_IDS = {"aws", "gce", "docker", "packer.oracle.oci", "digitalocean", "yan
 # Values builders write when there is no real ID (as an artifact or as a build's source):
 # Packer's `null` builder reports `null`, its `file` builder `<no-defined-source-file>`.
 _PLACEHOLDERS = {"", "vm", "null", "file", "container", "none", "<no-defined-source-file>"}
-# What may be part of a key: an artifact ID the registry indexes (`ARTIFACT#<id>`; DynamoDB
-# allows 2,048 bytes in a partition key) and a platform (`PLATFORM#<platform>#<n>`: 1,024 in a
-# sort key), in UTF-8 bytes. The one cap of both doors (a longer one refuses its run or build
+# What may be part of a key: an artifact ID the registry indexes (the artifact index's
+# partition key; DynamoDB allows 2,048 bytes in one) and a platform (part of the platform
+# index's sort key: 1,024), in UTF-8 bytes. The one cap of both doors (a longer one refuses its run or build
 # update: unkeyable) and of the compliance check's IDs (a longer one cannot be in the registry).
 MAX_ID_BYTES = 1024
 MAX_PLATFORM_BYTES = 256
