@@ -5,12 +5,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 STAGE  ?= prod
 
-.PHONY: run reset test lint unit integration e2e clients mutate package deploy bench screenshot clean
+.PHONY: run reset test lint unit integration e2e clients mutate package lock deploy bench screenshot clean
 
+## The venv holds the dev tools at the versions and hashes requirements-dev.txt pins (make lock).
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check 'pip<26.3'
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.txt
 	# the command line, `packer-registry` in .venv/bin (editable: it runs cli/ as it is)
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
@@ -69,6 +70,12 @@ mutate: $(STAMP)
 ## Write dist/: Chalice's Terraform package of the app beside the resources template.
 package: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/package.sh $(STAGE)
+
+## Regenerate the locks from the ranges: requirements.in -> requirements.txt (what Lambda ships),
+## requirements-dev.in -> requirements-dev.txt (the venv); exact versions with hashes (uv pip
+## compile). Pins stay unless a range moved; UPGRADE=1 takes the newest each range allows.
+lock:
+	PYTHON=$(PYTHON) bash scripts/lock.sh $(if $(UPGRADE),--upgrade)
 
 ## Deploy to AWS with the caller's credentials: stateful stack, then chalice deploy. With
 ## DOMAIN_NAME=packer.example.com CERTIFICATE_ARN=arn:aws:acm:... the API is also served at that
