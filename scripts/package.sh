@@ -32,15 +32,16 @@ export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-${AWS_REGION:-us-east-1}}"
 python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and
     f"error: package with Python 3.11 (the lock and the python3.11 runtime), not {sys.version.split()[0]}")'
 
-# Chalice packages a copy of the project whose vendor/ holds the dependencies and which has no
-# requirements.txt: Chalice's own download checks no hash (and fetches Lambda-platform wheels
-# unchecked on any other machine). Here every file is checked against the lock's hashes
-# (--require-hashes), as the wheels of Lambda's platform (manylinux x86_64, CPython 3.11)
-# whatever this machine is; vendor/bin (console scripts naming this machine's Python) is dropped.
+# Chalice packages a copy of the project (app.py, chalicelib/, .chalice/ less Chalice's caches and
+# deployed state) whose vendor/ holds the dependencies and which has no requirements.txt: Chalice's
+# own download checks no hash (and fetches Lambda-platform wheels unchecked on any other machine).
+# Here every file is checked against the lock's hashes (--require-hashes), as the wheels of
+# Lambda's platform (manylinux x86_64, CPython 3.11) whatever this machine is; vendor/bin (console
+# scripts naming this machine's Python) is dropped.
 BUILD="$(mktemp -d)"
 trap 'rm -rf "$BUILD"' EXIT
-tar -c --exclude=__pycache__ --exclude='*.pyc' app.py chalicelib .chalice/config.json .chalice/policy-*.json |
-  tar -x -C "$BUILD"
+tar -c --exclude=__pycache__ --exclude='*.pyc' --exclude=.chalice/deployments --exclude=.chalice/deployed \
+  --exclude=.chalice/venv app.py chalicelib .chalice | tar -x -C "$BUILD"
 LAMBDA_PLATFORMS=()
 for minor in $(seq 17 26); do LAMBDA_PLATFORMS+=(--platform "manylinux_2_${minor}_x86_64"); done
 LAMBDA_PLATFORMS+=(--platform manylinux2014_x86_64)
