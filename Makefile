@@ -5,12 +5,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 STAGE  ?= prod
 
-.PHONY: run reset test lint unit integration e2e clients mutate package deploy bench screenshot clean
+.PHONY: run reset test lint unit integration e2e clients mutate package reproducible lock deploy bench screenshot clean
 
+## The venv holds the dev tools at the versions and hashes requirements-dev.txt pins (make lock).
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check 'pip<26.3'
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.txt
 	# the command line, `packer-registry` in .venv/bin (editable: it runs cli/ as it is)
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
@@ -30,9 +31,13 @@ reset:
 JOBS   ?= auto
 XDIST  := -n $(JOBS) --dist loadscope
 
+## Tests that a make target of their own runs (.ci/run calls it), outside make test's 10 minutes.
+REPRODUCIBLE := tests/e2e/test_deploy.py::test_two_package_builds_are_byte_identical
+OWN_TIER := $(REPRODUCIBLE)
+
 ## Run the whole test suite: the unit, integration and end-to-end tiers.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q $(XDIST) tests
+	$(BIN)/python -m pytest -q $(XDIST) $(addprefix --deselect ,$(OWN_TIER)) tests
 
 ## The integration tier: the app on moto through the Chalice test client, races on a moto server.
 integration: $(STAMP)
@@ -69,6 +74,17 @@ mutate: $(STAMP)
 ## Write dist/: Chalice's Terraform package of the app beside the resources template.
 package: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/package.sh $(STAGE)
+
+## Build the Lambda package twice, as make package does, and fail unless both deployment.zip
+## (and the Terraform beside it) are byte-identical; about 20 s. .ci/run runs it.
+reproducible: $(STAMP)
+	$(BIN)/python -m pytest -q -n 0 $(REPRODUCIBLE)
+
+## Regenerate the locks from the ranges: requirements.in -> requirements.txt (what Lambda ships),
+## requirements-dev.in -> requirements-dev.txt (the venv); exact versions with hashes (uv pip
+## compile). Pins stay unless a range moved; UPGRADE=1 takes the newest each range allows.
+lock:
+	PYTHON=$(PYTHON) bash scripts/lock.sh $(if $(UPGRADE),--upgrade)
 
 ## Deploy to AWS with the caller's credentials: stateful stack, then chalice deploy. With
 ## DOMAIN_NAME=packer.example.com CERTIFICATE_ARN=arn:aws:acm:... the API is also served at that

@@ -27,10 +27,33 @@ export MANIFEST_BUCKET
 # on a machine with no AWS configuration. It does not end up in the package.
 export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-${AWS_REGION:-us-east-1}}"
 
+# The lock (requirements.txt) is resolved for Lambda's python3.11, and Chalice names the
+# runtime after the Python it runs under: another Python would ship a package the lock was not made for.
+python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and
+    f"error: package with Python 3.11 (the lock and the python3.11 runtime), not {sys.version.split()[0]}")'
+
+# Chalice packages a copy of the project (app.py, chalicelib/, .chalice/ less Chalice's caches and
+# deployed state) whose vendor/ holds the dependencies and which has no requirements.txt: Chalice's
+# own download checks no hash (and fetches Lambda-platform wheels unchecked on any other machine).
+# Here every file is checked against the lock's hashes (--require-hashes), as the wheels of
+# Lambda's platform (manylinux x86_64, CPython 3.11) whatever this machine is; vendor/bin (console
+# scripts naming this machine's Python) is dropped.
+BUILD="$(mktemp -d)"
+trap 'rm -rf "$BUILD"' EXIT
+tar -c --exclude=__pycache__ --exclude='*.pyc' --exclude=.chalice/deployments --exclude=.chalice/deployed \
+  --exclude=.chalice/venv app.py chalicelib .chalice | tar -x -C "$BUILD"
+LAMBDA_PLATFORMS=()
+for minor in $(seq 17 26); do LAMBDA_PLATFORMS+=(--platform "manylinux_2_${minor}_x86_64"); done
+LAMBDA_PLATFORMS+=(--platform manylinux2014_x86_64)
+python -m pip install --quiet --disable-pip-version-check --require-hashes --no-compile \
+  --only-binary=:all: --implementation cp --python-version 3.11 --abi cp311 "${LAMBDA_PLATFORMS[@]}" \
+  --target "$BUILD/vendor" -r requirements.txt
+rm -rf "$BUILD/vendor/bin"
+
 rm -rf "$OUTDIR/app"
 mkdir -p "$OUTDIR"
-chalice package --pkg-format terraform --stage "$STAGE" "$OUTDIR/app"
-# What Lambda runs only: app.py, chalicelib/ and requirements.txt. The local runner (local/),
+chalice --project-dir "$BUILD" package --pkg-format terraform --stage "$STAGE" "$OUTDIR/app"
+# What Lambda runs only: app.py, chalicelib/ and requirements.txt's packages. The local runner (local/),
 # moto and the command line (cli/) are not; should any ever reach the zip, stop here.
 python - "$OUTDIR/app/deployment.zip" <<'EOF'
 import sys, zipfile

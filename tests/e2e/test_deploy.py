@@ -20,6 +20,8 @@ from typing import Any, Iterator
 
 import pytest
 from cfnlint.decode import cfn_yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "deploy" / "resources.yaml"
@@ -734,7 +736,11 @@ def test_a_wrong_domain_or_certificate_stops_before_anything_is_deployed(tmp_pat
 @pytest.fixture(scope="module")
 def packaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`scripts/package.sh prod <dir>` (what `make package` runs), once for this module."""
-    out = tmp_path_factory.mktemp("package")
+    return _package(tmp_path_factory.mktemp("package"))
+
+
+def _package(out: Path) -> Path:
+    """Run `scripts/package.sh prod out` as `make package` does, with no AWS configuration."""
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env["PATH"]])
     # Prove it needs no AWS: no credentials, no config files, no instance metadata.
@@ -747,6 +753,67 @@ def packaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
                          env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
     return out
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {path.relative_to(root).as_posix(): path.read_bytes() for path in sorted(root.rglob("*")) if path.is_file()}
+
+
+def _entries(package: Path) -> list[tuple[str, tuple[int, ...], int, int]]:
+    """deployment.zip's entries in order: name, date, mode bits and CRC of the contents."""
+    with zipfile.ZipFile(package) as archive:
+        return [(e.filename, e.date_time, e.external_attr, e.CRC) for e in archive.infolist()]
+
+
+def test_two_package_builds_are_byte_identical(packaged: Path, tmp_path: Path) -> None:
+    """Reproducible builds: building the package again from the same tree and lock gives the same
+    bytes: deployment.zip, the Terraform beside it and the resources template. `make
+    reproducible` runs it (from .ci/run), not `make test`: the second build takes about 8 s."""
+    again = _package(tmp_path / "again")
+    first, second = _entries(packaged / "app" / "deployment.zip"), _entries(again / "app" / "deployment.zip")
+    assert first == second, [f"{a} != {b}" for a, b in zip(first, second) if a != b][:5] or "entries added or lost"
+    first_files, second_files = _files(packaged), _files(again)
+    assert sorted(first_files) == sorted(second_files)
+    assert [name for name in first_files if first_files[name] != second_files[name]] == []
+
+
+def _pins(lock: Path) -> dict[str, str]:
+    """A lock's `name==version` pins (canonical names); each must carry its hashes."""
+    pins = {}
+    for entry in re.split(r"\n(?=[^\s#])", lock.read_text()):
+        if match := re.match(r"([A-Za-z0-9._-]+)==([^\s;\\]+)", entry):
+            assert "--hash=sha256:" in entry, f"{lock.name}: {match[0]} has no hash"
+            pins[canonicalize_name(match[1])] = match[2]
+    return pins
+
+
+def _ranges(*sources: str) -> list[Requirement]:
+    return [Requirement(line.split("#")[0]) for source in sources
+            for line in (REPO / source).read_text().splitlines() if line.strip() and line[0] not in "#-"]
+
+
+def test_the_locks_hold_every_range_pinned_with_hashes() -> None:
+    """requirements.txt (what Lambda ships) and requirements-dev.txt (the venv) pin a version with
+    hashes within every range of requirements.in and requirements-dev.in, the same versions of what
+    both hold (the tests run what ships): an edited range without `make lock` fails here. moto
+    and chalice are exact in the ranges already (local/ patches moto's internals)."""
+    shipped, dev = _pins(REPO / "requirements.txt"), _pins(REPO / "requirements-dev.txt")
+    for lock, sources in ((shipped, ("requirements.in",)), (dev, ("requirements.in", "requirements-dev.in"))):
+        for wanted in _ranges(*sources):
+            name = canonicalize_name(wanted.name)
+            assert name in lock and wanted.specifier.contains(lock[name], prereleases=True), f"{wanted}: {lock.get(name)}"
+    assert {name: dev[name] for name in shipped} == shipped
+    exact = {canonicalize_name(r.name): str(r.specifier) for r in _ranges("requirements-dev.in")}
+    assert exact["moto"].startswith("==") and exact["chalice"].startswith("==")
+
+
+def test_the_lambda_package_ships_exactly_the_lock(packaged: Path) -> None:
+    """deployment.zip holds every package requirements.txt pins, at that version, and no other
+    (boto3 and botocore come with the Lambda runtime)."""
+    with zipfile.ZipFile(packaged / "app" / "deployment.zip") as archive:
+        folders = {name.split("/")[0] for name in archive.namelist()}
+    shipped = dict(folder.removesuffix(".dist-info").rsplit("-", 1) for folder in folders if folder.endswith(".dist-info"))
+    assert {canonicalize_name(name): version for name, version in shipped.items()} == _pins(REPO / "requirements.txt")
 
 
 def test_package_builds_terraform_for_the_stage(packaged: Path) -> None:
